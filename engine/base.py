@@ -1,0 +1,56 @@
+"""Shared helpers: cube validation and the cube <-> pixel-matrix round trip."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+
+
+def check_cube(cube: np.ndarray, min_bands: int = 2) -> np.ndarray:
+    """Return ``cube`` as a (bands, rows, cols) float32 array or raise ValueError."""
+    cube = np.asarray(cube)
+    if cube.ndim != 3:
+        raise ValueError(f"expected a (bands, rows, cols) cube, got shape {cube.shape}")
+    if cube.shape[0] < min_bands:
+        raise ValueError(f"the raster has {cube.shape[0]} band(s); unmixing needs at least {min_bands}")
+    return cube.astype(np.float32, copy=False)
+
+
+def valid_mask(cube: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
+    """Pixels that are usable: inside ``mask`` (True = valid) and finite in every band."""
+    valid = np.all(np.isfinite(cube), axis=0)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != cube.shape[1:]:
+            raise ValueError(f"mask shape {mask.shape} does not match the image {cube.shape[1:]}")
+        valid &= mask
+    return valid
+
+
+def cube_to_pixels(cube: np.ndarray, mask: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Flatten a cube to an (L, n_valid) float64 pixel matrix and the (rows, cols) validity mask."""
+    cube = check_cube(cube)
+    valid = valid_mask(cube, mask)
+    if not valid.any():
+        raise ValueError("the image has no valid pixel (all nodata or NaN)")
+    return cube[:, valid].astype(np.float64), valid
+
+
+def pixels_to_maps(values: np.ndarray, valid: np.ndarray, fill: float = np.nan) -> np.ndarray:
+    """Scatter a (k, n_valid) matrix back into (k, rows, cols) float32 maps; invalid pixels get ``fill``."""
+    values = np.asarray(values)
+    out = np.full((values.shape[0],) + valid.shape, fill, dtype=np.float32)
+    out[:, valid] = values
+    return out
+
+
+def check_n_endmembers(n_endmembers: int, n_bands: int, n_pixels: int) -> int:
+    """Validate the number of endmembers against the data size."""
+    n = int(n_endmembers)
+    if n < 2:
+        raise ValueError(f"the number of endmembers must be at least 2, got {n}")
+    if n > n_bands:
+        raise ValueError(f"{n} endmembers cannot be unmixed from {n_bands} bands")
+    if n > n_pixels:
+        raise ValueError(f"{n} endmembers cannot be unmixed from {n_pixels} valid pixels")
+    return n

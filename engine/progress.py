@@ -1,0 +1,19 @@
+"""Progress reporting and cancellation shared by every estimator."""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+ProgressCallback = Optional[Callable[[float, str], None]]
+
+
+class Cancelled(Exception):
+    """Raised (usually by a progress callback) to stop a fit early."""
+
+
+def report(callback: ProgressCallback, fraction: float, message: str = "") -> None:
+    """Call ``callback(fraction, message)`` if one was given.
+
+    The callback may raise :class:`Cancelled` to abort the running fit.
+    """
+    if callback is not None:
+        callback(min(max(float(fraction), 0.0), 1.0), message)

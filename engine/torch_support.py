@@ -1,0 +1,43 @@
+"""Lazy access to PyTorch: the classic methods never import it."""
+from __future__ import annotations
+
+INSTALL_HINT = (
+    "PyTorch is not installed for QGIS's Python. Install the CPU build with "
+    "'make setup' in the plugin's source folder, or "
+    "'/usr/bin/python3 -m pip install --target <QGIS profile>/python/deepunmix_deps torch' "
+    "(see the README, section 'Deep methods')."
+)
+
+
+def import_torch():
+    """Import and return torch, or raise ImportError that says how to install it."""
+    try:
+        import torch  # noqa: PLC0415 - lazy on purpose
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise ImportError(INSTALL_HINT) from exc
+    return torch
+
+
+def resolve_device(device: str = "cpu"):
+    """Turn 'cpu', 'cuda', 'cuda:N' or 'auto' into a torch.device; error if CUDA is asked but absent."""
+    torch = import_torch()
+    name = (device or "cpu").lower()
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError("CUDA was requested but no CUDA device is available; use DEVICE=cpu")
+    return torch.device(name)
+
+
+def seeded_generator(random_state, device) -> "object":
+    """A torch.Generator seeded from an int (or None -> fresh entropy) on ``device``."""
+    import numpy as np
+
+    torch = import_torch()
+    seed = int(np.random.SeedSequence(random_state).generate_state(1)[0]) if random_state is not None else None
+    gen = torch.Generator(device=device)
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(seed)
+    return gen

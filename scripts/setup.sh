@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# One-time set-up, safe to run again: Debian packages (QGIS 3.22, GDAL, rasterio,
+# scikit-learn), then a venv on QGIS's Python with torch (CPU) and the test tools.
+# Running it twice is quick and changes nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+STAMP=$VENV/.deepunmix-setup-v1
+
+apt_packages=(python3-qgis qgis-providers gdal-bin python3-rasterio python3-sklearn
+              python3-matplotlib python3-venv python3-pip xvfb xauth xdotool imagemagick zip)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: these Debian packages are missing: ${missing[*]}" >&2
+    echo "setup: install them as root: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ -f "$STAMP" ] && [ "$STAMP" -nt requirements-dev.txt ]; then
+  exit 0
+fi
+if [ ! -x $VENV/bin/python ]; then
+  echo "setup: creating $VENV on /usr/bin/python3 (system site packages: QGIS, GDAL, numpy)"
+  /usr/bin/python3 -m venv --system-site-packages $VENV
+fi
+# Pin the system numpy (and friends) so pip never upgrades what GDAL and QGIS are built against.
+/usr/bin/python3 - > $VENV/constraints.txt <<'PY'
+import numpy, scipy, sklearn
+print(f"numpy=={numpy.__version__}\nscipy=={scipy.__version__}\nscikit-learn=={sklearn.__version__}")
+PY
+echo "setup: installing Python packages into $VENV (torch CPU build, test tools)"
+$VENV/bin/python -m pip install -q --disable-pip-version-check -c $VENV/constraints.txt -r requirements-dev.txt
+touch "$STAMP"
+echo "setup: done"
