@@ -1,0 +1,49 @@
+"""Shared plumbing for the pixel-based endmember extractors."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ..base import check_n_endmembers, cube_to_pixels
+
+
+def check_pixels(Y: np.ndarray, p: int) -> Tuple[np.ndarray, int]:
+    """Validate an (L, N) pixel matrix and the endmember count; return float64 Y and p."""
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim != 2:
+        raise ValueError(f"expected an (L, N) pixel matrix, got shape {Y.shape}")
+    if not np.all(np.isfinite(Y)):
+        raise ValueError("the pixel matrix contains NaN or infinite values")
+    return Y, check_n_endmembers(p, Y.shape[0], Y.shape[1])
+
+
+def pca_projection(Y: np.ndarray, d: int, center: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """Top-``d`` eigenvectors U (L, d) of the (centred) band covariance and the band mean (L,)."""
+    L, N = Y.shape
+    mean = Y.mean(axis=1) if center else np.zeros(L)
+    C = (Y @ Y.T) / N - np.outer(mean, mean)
+    w, V = np.linalg.eigh(C)
+    return V[:, ::-1][:, :d], mean
+
+
+class PixelExtractor(BaseEstimator):
+    """Base for extractors: subclasses set ``_extract(Y, p) -> (E, idx)``.
+
+    ``fit`` stores ``endmembers_`` (L, p) (the chosen pixels' spectra, in the
+    data's units) and ``indices_`` (p, 2) (row, col) of those pixels.
+    """
+
+    def _extract(self, Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None):
+        Y, valid = cube_to_pixels(cube, mask)
+        p = check_n_endmembers(self.n_endmembers, Y.shape[0], Y.shape[1])
+        E, idx = self._extract(Y, p)
+        rows, cols = np.nonzero(valid)
+        self.endmembers_ = E
+        self.indices_ = np.column_stack([rows[idx], cols[idx]]).astype(int)
+        self.n_endmembers_ = p
+        return self
