@@ -1,0 +1,1 @@
+"""QGIS Processing algorithms of the DeepUnmix provider (one per file)."""

@@ -1,0 +1,169 @@
+"""The small shared base of every DeepUnmix algorithm.
+
+Subclasses declare parameters in ``initAlgorithm`` and do the work in ``run``;
+``processAlgorithm`` turns engine errors into ``QgsProcessingException`` so a
+bad input gives a clear message and no output.
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Dict, Optional
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..engine.progress import Cancelled
+from .provider_icon import ICON_PATH
+
+DEVICES = ["cpu", "cuda", "auto"]
+
+
+class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
+    """Base class: names, help, icon, parameter helpers and error handling."""
+
+    # Stable parameter names users script against.
+    INPUT = "INPUT"
+    N_ENDMEMBERS = "N_ENDMEMBERS"
+    SEED = "SEED"
+    DEVICE = "DEVICE"
+    ENDMEMBERS = "ENDMEMBERS"
+    OUTPUT_ABUNDANCES = "OUTPUT_ABUNDANCES"
+    OUTPUT_ENDMEMBERS = "OUTPUT_ENDMEMBERS"
+
+    NAME = ""
+    DISPLAY_NAME = ""
+    GROUP = ""
+    GROUP_ID = ""
+    HELP = ""
+
+    # --- identity -------------------------------------------------------
+    def name(self):
+        return self.NAME
+
+    def displayName(self):  # noqa: N802 - QGIS API
+        return self.tr(self.DISPLAY_NAME)
+
+    def group(self):
+        return self.tr(self.GROUP)
+
+    def groupId(self):  # noqa: N802 - QGIS API
+        return self.GROUP_ID
+
+    def shortHelpString(self):  # noqa: N802 - QGIS API
+        return self.tr(self.HELP)
+
+    def icon(self):
+        return QIcon(ICON_PATH)
+
+    def createInstance(self):  # noqa: N802 - QGIS API
+        return type(self)()
+
+    def tr(self, text):
+        return QCoreApplication.translate("DeepUnmix", text)
+
+    # --- parameter helpers ---------------------------------------------
+    def add_input_raster(self, description="Hyperspectral raster"):
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr(description)))
+
+    def add_n_endmembers(self, default=3, name=None, description="Number of endmembers"):
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                name or self.N_ENDMEMBERS, self.tr(description),
+                QgsProcessingParameterNumber.Integer, defaultValue=default, minValue=2,
+            )
+        )
+
+    def add_seed(self):
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.SEED, self.tr("Random seed (same seed, same result)"),
+                QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0,
+            )
+        )
+
+    def add_device(self):
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.DEVICE, self.tr("Compute device"), options=DEVICES, defaultValue=0,
+            )
+        )
+
+    def add_advanced(self, parameter):
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(parameter)
+
+    def add_abundance_output(self, description="Abundance maps"):
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_ABUNDANCES, self.tr(description)))
+
+    def add_endmember_output(self, description="Endmember spectra (CSV)", optional=False):
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_ENDMEMBERS, self.tr(description), self.tr("CSV files (*.csv)"), optional=optional,
+            )
+        )
+
+    # --- run helpers ----------------------------------------------------
+    def raster_path(self, parameters, context, name=None) -> str:
+        """File path of a raster-layer parameter (GDAL-readable files only)."""
+        name = name or self.INPUT
+        layer = self.parameterAsRasterLayer(parameters, name, context)
+        if layer is None:
+            raise QgsProcessingException(self.tr(f"Could not load the raster given as {name}"))
+        if layer.providerType() != "gdal":
+            raise QgsProcessingException(self.tr("Only file-based (GDAL) rasters are supported"))
+        return layer.source()
+
+    def device(self, parameters, context) -> str:
+        return DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)]
+
+    @staticmethod
+    def progress_callback(feedback, start: float = 0.0, end: float = 100.0):
+        """An engine progress callback that drives ``feedback`` and raises Cancelled on cancel."""
+        last = {"message": None}
+
+        def callback(fraction: float, message: str = "") -> None:
+            if feedback.isCanceled():
+                raise Cancelled()
+            feedback.setProgress(start + (end - start) * fraction)
+            if message and message != last["message"]:
+                last["message"] = message
+                feedback.pushDebugInfo(message)
+
+        return callback
+
+    def check_output_folder(self, path: Optional[str]) -> None:
+        if not path:
+            return
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise QgsProcessingException(self.tr(f"The output folder does not exist: {folder}"))
+        if not os.access(folder, os.W_OK):
+            raise QgsProcessingException(self.tr(f"The output folder is not writable: {folder}"))
+
+    # --- the template method -------------------------------------------
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
+        started = time.perf_counter()
+        try:
+            results = self.run(parameters, context, feedback)
+        except Cancelled:
+            raise QgsProcessingException(self.tr("Canceled: no output was written")) from None
+        except QgsProcessingException:
+            raise
+        except (ValueError, ImportError, RuntimeError, OSError, KeyError) as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        feedback.pushInfo(self.tr(f"Finished in {time.perf_counter() - started:.1f} s"))
+        return results
+
+    def run(self, parameters: Dict[str, Any], context, feedback) -> Dict[str, Any]:
+        raise NotImplementedError

@@ -1,0 +1,102 @@
+"""deepunmix:evaluate — score estimated abundances/endmembers against reference ones."""
+import csv
+import os
+import tempfile
+
+import numpy as np
+from qgis.core import (
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterRasterLayer,
+)
+
+from ..engine.io.endmember_csv import read_endmembers_csv
+from ..engine.io.raster import read_raster
+from ..engine.metrics import score_unmixing
+from .base import DeepUnmixAlgorithm
+
+
+class EvaluateUnmixing(DeepUnmixAlgorithm):
+    ABUNDANCES = "ABUNDANCES"
+    REFERENCE_ABUNDANCES = "REFERENCE_ABUNDANCES"
+    REFERENCE_ENDMEMBERS = "REFERENCE_ENDMEMBERS"
+    OUTPUT_TABLE = "OUTPUT_TABLE"
+    ARMSE = "ARMSE"
+    MEAN_RMSE = "MEAN_RMSE"
+    ASAD = "ASAD"
+
+    NAME = "evaluate"
+    DISPLAY_NAME = "Evaluate unmixing against a reference"
+    GROUP = "Evaluation"
+    GROUP_ID = "evaluation"
+    HELP = (
+        "Scores an unmixing result against reference (ground-truth) abundances and, optionally, endmembers. "
+        "Estimated endmembers are matched to reference ones one-to-one (Hungarian matching on spectral angle when "
+        "both endmember CSVs are given, otherwise on abundance RMSE); matching is for scoring only.\n\n"
+        "<b>Estimated abundances</b> and <b>Reference abundances</b>: rasters with one band per endmember and the "
+        "same size. <b>Estimated endmembers</b> / <b>Reference endmembers</b> (optional CSVs): add the spectral "
+        "angle distance (SAD, degrees).\n\n"
+        "<b>Outputs</b>: a CSV table (one row per reference endmember: matched estimate, abundance RMSE, SAD; a "
+        "last row with the averages) and the numbers ARMSE (mean over pixels of the per-pixel RMSE), MEAN_RMSE "
+        "(mean of the per-endmember RMSE) and ASAD (mean SAD in degrees; NaN without endmembers), which the "
+        "graphical modeler can pass on."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.addParameter(QgsProcessingParameterRasterLayer(self.ABUNDANCES, self.tr("Estimated abundances")))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE_ABUNDANCES, self.tr("Reference abundances")))
+        self.addParameter(QgsProcessingParameterFile(self.ENDMEMBERS, self.tr("Estimated endmembers (CSV)"),
+                                                     extension="csv", optional=True))
+        self.addParameter(QgsProcessingParameterFile(self.REFERENCE_ENDMEMBERS, self.tr("Reference endmembers (CSV)"),
+                                                     extension="csv", optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_TABLE, self.tr("Scores (CSV)"), self.tr("CSV files (*.csv)")))
+        self.addOutput(QgsProcessingOutputNumber(self.ARMSE, self.tr("aRMSE")))
+        self.addOutput(QgsProcessingOutputNumber(self.MEAN_RMSE, self.tr("Mean per-endmember RMSE")))
+        self.addOutput(QgsProcessingOutputNumber(self.ASAD, self.tr("Mean SAD (degrees)")))
+
+    def run(self, parameters, context, feedback):
+        est = read_raster(self.raster_path(parameters, context, self.ABUNDANCES))
+        ref = read_raster(self.raster_path(parameters, context, self.REFERENCE_ABUNDANCES))
+        if est.cube.shape != ref.cube.shape:
+            raise ValueError(f"estimated abundances {est.cube.shape} and reference {ref.cube.shape} differ in shape "
+                             "(bands, rows, cols)")
+        est_csv = self.parameterAsFile(parameters, self.ENDMEMBERS, context)
+        ref_csv = self.parameterAsFile(parameters, self.REFERENCE_ENDMEMBERS, context)
+        E_est = read_endmembers_csv(est_csv).matrix if est_csv else None
+        E_ref = read_endmembers_csv(ref_csv).matrix if ref_csv else None
+        if (E_est is None) != (E_ref is None):
+            raise ValueError("give both endmember CSVs (estimated and reference) or neither")
+        if E_est is not None and E_est.shape != E_ref.shape:
+            raise ValueError(f"estimated endmembers {E_est.shape} and reference {E_ref.shape} differ in shape")
+
+        valid = est.mask & ref.mask
+        A_est, A_ref = est.cube[:, valid], ref.cube[:, valid]
+        scores = score_unmixing(E_ref, A_ref, E_est, A_est)
+        table = self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context)
+        self.check_output_folder(table)
+        ref_names = ref.band_names or [f"reference_{i + 1}" for i in range(A_ref.shape[0])]
+        est_names = est.band_names or [f"estimate_{i + 1}" for i in range(A_est.shape[0])]
+        _write_table(table, scores, ref_names, est_names)
+
+        asad = float(scores["asad"]) if E_est is not None else float("nan")
+        feedback.pushInfo(f"aRMSE {scores['armse']:.4f}, mean RMSE {scores['mean_rmse']:.4f}, aSAD {asad:.2f} deg")
+        return {self.OUTPUT_TABLE: table, self.ARMSE: float(scores["armse"]),
+                self.MEAN_RMSE: float(scores["mean_rmse"]), self.ASAD: asad}
+
+
+def _write_table(path, scores, ref_names, est_names):
+    perm = list(scores["perm"])
+    sad = scores.get("sad")
+    fd, tmp = tempfile.mkstemp(suffix=".csv", dir=os.path.dirname(os.path.abspath(path)))
+    with os.fdopen(fd, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["reference", "estimate", "abundance_rmse", "sad_degrees"])
+        for i, name in enumerate(ref_names):
+            angle = "" if sad is None else f"{sad[i]:.4f}"
+            writer.writerow([name, est_names[perm[i]], f"{scores['rmse'][i]:.6f}", angle])
+        asad = "" if sad is None else f"{np.mean(sad):.4f}"
+        writer.writerow(["mean", "", f"{scores['mean_rmse']:.6f}", asad])
+        writer.writerow(["aRMSE", "", f"{scores['armse']:.6f}", ""])
+    os.replace(tmp, path)

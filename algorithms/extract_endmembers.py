@@ -1,0 +1,56 @@
+"""deepunmix:extract_endmembers — VCA, SiVM or N-FINDR endmembers to CSV."""
+from qgis.core import QgsProcessingParameterEnum
+
+from ..engine.extraction.nfindr import NFINDR
+from ..engine.extraction.sivm import SiVM
+from ..engine.extraction.vca import VCA
+from ..engine.io.endmember_csv import write_endmembers_csv
+from .base import DeepUnmixAlgorithm
+from .inputs import load_for_fitting
+
+METHODS = [("VCA", VCA), ("SiVM", SiVM), ("N-FINDR", NFINDR)]
+
+
+class ExtractEndmembers(DeepUnmixAlgorithm):
+    METHOD = "METHOD"
+
+    NAME = "extract_endmembers"
+    DISPLAY_NAME = "Extract endmembers (VCA, SiVM, N-FINDR)"
+    GROUP = "Endmembers"
+    GROUP_ID = "endmembers"
+    HELP = (
+        "Finds the spectra of the purest pixels of a hyperspectral raster: the endmembers, one per material.\n\n"
+        "<b>Hyperspectral raster</b>: any GDAL-readable multiband raster; nodata and NaN pixels are ignored.\n"
+        "<b>Number of endmembers</b>: how many materials to extract (at least 2, at most the number of bands). "
+        "'Estimate number of endmembers' can suggest it.\n"
+        "<b>Method</b>: VCA (vertex component analysis, fast, randomised), SiVM (simplex volume maximisation, "
+        "deterministic, the guidance used by BUDDIP and UnDIP) or N-FINDR (maximum simplex volume, iterative).\n"
+        "<b>Random seed</b>: the same seed gives the same endmembers.\n\n"
+        "<b>Output</b>: a CSV with one row per band (band number, wavelength when the raster has one) and one "
+        "column per endmember, in the raster's units. Feed it to 'Fully constrained least squares (FCLS)' to "
+        "get abundance maps."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.add_input_raster()
+        self.add_n_endmembers()
+        self.addParameter(QgsProcessingParameterEnum(self.METHOD, self.tr("Method"),
+                                                     options=[m for m, _ in METHODS], defaultValue=0))
+        self.add_seed()
+        self.add_endmember_output()
+
+    def run(self, parameters, context, feedback):
+        n = self.parameterAsInt(parameters, self.N_ENDMEMBERS, context)
+        method, cls = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
+        seed = self.parameterAsInt(parameters, self.SEED, context)
+        out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_ENDMEMBERS, context)
+        self.check_output_folder(out_csv)
+
+        data = load_for_fitting(self.raster_path(parameters, context), feedback)
+        feedback.pushInfo(self.tr(f"Extracting {n} endmembers with {method}"))
+        kwargs = {} if cls is SiVM else {"random_state": seed}
+        model = cls(n_endmembers=n, **kwargs).fit(data.cube, data.mask)
+        names = [f"{method}_{i + 1}" for i in range(n)]
+        write_endmembers_csv(out_csv, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands)
+        feedback.setProgress(100)
+        return {self.OUTPUT_ENDMEMBERS: out_csv}

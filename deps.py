@@ -1,0 +1,46 @@
+"""Where the plugin finds Python packages QGIS's Python lacks (PyTorch).
+
+Looked up, in order, and appended to ``sys.path`` (appended, so QGIS's own
+numpy/GDAL always win):
+1. each folder in the ``DEEPUNMIX_DEPS`` environment variable (os.pathsep separated);
+   ``scripts/qgis_process`` sets it to the checkout's venv;
+2. ``<QGIS profile>/python/deepunmix_deps``, the folder the plugin's installer fills.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import List
+
+
+def dependency_folder() -> str:
+    """The folder the plugin owns for installed dependencies (in the active QGIS profile)."""
+    from qgis.core import QgsApplication
+
+    return os.path.join(QgsApplication.qgisSettingsDirPath(), "python", "deepunmix_deps")
+
+
+def candidate_paths() -> List[str]:
+    paths = [p for p in os.environ.get("DEEPUNMIX_DEPS", "").split(os.pathsep) if p]
+    try:
+        paths.append(dependency_folder())
+    except Exception:  # noqa: BLE001 - outside QGIS there is no profile
+        pass
+    return paths
+
+
+def add_dependency_paths() -> List[str]:
+    """Append existing dependency folders to sys.path; return the ones added."""
+    added = []
+    for path in candidate_paths():
+        if os.path.isdir(path) and path not in sys.path:
+            sys.path.append(path)
+            added.append(path)
+    return added
+
+
+def torch_available() -> bool:
+    import importlib.util
+
+    add_dependency_paths()
+    return importlib.util.find_spec("torch") is not None

@@ -1,0 +1,30 @@
+"""Registers the DeepUnmix Processing provider; nothing else happens at load time."""
+from qgis.core import QgsApplication
+
+from .deps import add_dependency_paths
+
+
+class DeepUnmixPlugin:
+    """QGIS plugin object: owns the provider's registration."""
+
+    def __init__(self, iface):
+        self.iface = iface
+        self.provider = None
+
+    def initProcessing(self):  # noqa: N802 - QGIS API
+        from .algorithms.provider import DeepUnmixProvider
+
+        add_dependency_paths()
+        self.provider = DeepUnmixProvider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
+
+    def initGui(self):  # noqa: N802 - QGIS API
+        self.initProcessing()
+        from .dependency_helper import offer_install
+
+        offer_install(self.iface)
+
+    def unload(self):
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None

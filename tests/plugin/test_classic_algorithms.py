@@ -1,0 +1,77 @@
+"""extract_endmembers, fcls, evaluate and import_mat through processing.run."""
+import csv
+
+import numpy as np
+import pytest
+from conftest import assert_sum_to_one, read
+
+
+@pytest.mark.parametrize("method", [0, 1, 2])
+def test_extract_endmembers_writes_csv(run_alg, scene, method):
+    out = scene["dir"] / f"e{method}.csv"
+    res = run_alg("deepunmix:extract_endmembers",
+                  {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": method, "SEED": 1, "OUTPUT_ENDMEMBERS": str(out)})
+    assert res["OUTPUT_ENDMEMBERS"] == str(out)
+    rows = list(csv.reader(open(out)))
+    assert rows[0][:2] == ["band", "wavelength"] and len(rows[0]) == 5
+    assert len(rows) == 1 + 20
+    assert float(rows[1][1]) == pytest.approx(scene["scene"].wavelengths[0], rel=1e-4)
+
+
+def test_fcls_recovers_truth_and_keeps_georeferencing(run_alg, scene):
+    out = scene["dir"] / "ab.tif"
+    err = scene["dir"] / "err.tif"
+    res = run_alg("deepunmix:fcls", {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"],
+                                     "OUTPUT_ABUNDANCES": str(out), "OUTPUT_ERROR": str(err)})
+    ab, transform, crs, nodata, names = read(res["OUTPUT_ABUNDANCES"])
+    assert ab.shape == (3, 12, 12)
+    assert transform == scene["transform"] and crs == scene["crs"]
+    assert names == list(scene["scene"].names)
+    assert_sum_to_one(ab)
+    np.testing.assert_allclose(ab, scene["scene"].abundances, atol=1e-4)
+    e, *_ = read(res["OUTPUT_ERROR"])
+    assert e.shape == (1, 12, 12) and np.nanmax(e) < 1e-4
+
+
+def test_chain_extract_fcls_evaluate(run_alg, scene):
+    d = scene["dir"]
+    run_alg("deepunmix:extract_endmembers", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": 0,
+                                             "OUTPUT_ENDMEMBERS": str(d / "e.csv")})
+    run_alg("deepunmix:fcls", {"INPUT": scene["cube"], "ENDMEMBERS": str(d / "e.csv"),
+                               "OUTPUT_ABUNDANCES": str(d / "a.tif")})
+    res = run_alg("deepunmix:evaluate", {"ABUNDANCES": str(d / "a.tif"), "REFERENCE_ABUNDANCES": scene["truth"],
+                                         "ENDMEMBERS": str(d / "e.csv"), "REFERENCE_ENDMEMBERS": scene["endmembers"],
+                                         "OUTPUT_TABLE": str(d / "scores.csv")})
+    # noise-free scene with pure pixels: VCA finds the endmembers exactly
+    assert res["ARMSE"] < 1e-3 and res["MEAN_RMSE"] < 1e-3 and res["ASAD"] < 0.1
+    rows = list(csv.reader(open(d / "scores.csv")))
+    assert rows[0] == ["reference", "estimate", "abundance_rmse", "sad_degrees"] and len(rows) == 3 + 3
+
+
+def test_evaluate_without_endmembers_gives_nan_sad(run_alg, scene):
+    res = run_alg("deepunmix:evaluate", {"ABUNDANCES": scene["truth"], "REFERENCE_ABUNDANCES": scene["truth"],
+                                         "OUTPUT_TABLE": str(scene["dir"] / "s.csv")})
+    assert res["ARMSE"] == pytest.approx(0.0, abs=1e-7) and np.isnan(res["ASAD"])
+
+
+def test_import_mat_zhu_format(run_alg, tmp_path):
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    H, W, L, p = 5, 4, 6, 2
+    A = rng.dirichlet(np.ones(p), H * W).T
+    M = rng.uniform(0.1, 0.9, (L, p))
+    savemat(tmp_path / "d.mat", {"V": M @ A, "nRow": H, "nCol": W})
+    savemat(tmp_path / "gt.mat", {"A": A, "M": M})
+    res = run_alg("deepunmix:import_mat", {"INPUT": str(tmp_path / "d.mat"), "TRUTH": str(tmp_path / "gt.mat"),
+                                           "OUTPUT_CUBE": str(tmp_path / "c.tif"),
+                                           "OUTPUT_REFERENCE_ABUNDANCES": str(tmp_path / "a.tif"),
+                                           "OUTPUT_REFERENCE_ENDMEMBERS": str(tmp_path / "m.csv")})
+    cube, *_ = read(res["OUTPUT_CUBE"])
+    assert cube.shape == (L, H, W)
+    # column-major pixel order: pixel n is (row n % H, col n // H)
+    np.testing.assert_allclose(cube[:, 1, 0], (M @ A)[:, 1], rtol=1e-5)
+    np.testing.assert_allclose(cube[:, 0, 1], (M @ A)[:, H], rtol=1e-5)
+    ab, *_ = read(res["OUTPUT_REFERENCE_ABUNDANCES"])
+    assert ab.shape == (p, H, W)
+    assert_sum_to_one(ab)
