@@ -1,0 +1,418 @@
+"""Raster input/output through rasterio (any GDAL-readable multiband raster in, GeoTIFF out).
+
+Validity rule (used by ``read_raster`` and ``engine.io.blockwise``): a pixel is
+invalid when any band is NaN/inf, or when it equals the band nodata value in
+*every* band that declares one (a single band at its nodata value is kept,
+since real data can hit that value). Invalid pixels are NaN in the returned
+cube and False in the mask.
+
+Wavelengths are returned in nanometres: taken from GDAL band metadata
+``wavelength`` (+ ``wavelength_units``), else from the ENVI header
+(``wavelength = {...}``, ``wavelength units``) in the ``ENVI`` or default metadata
+domain. Micrometre units (or, with no usable units, all values < 30) are
+converted to nm. The ENVI bad band list ``bbl`` becomes ``bad_bands`` (True = bad).
+
+Writers go through a temporary file in the destination folder and
+``os.replace``, so a failed write never leaves a file that looks finished.
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = [
+    "RasterData", "RasterInfo", "read_raster", "raster_info", "write_abundances", "write_cube",
+    "pixel_validity", "read_block", "atomic_output", "open_raster", "output_profile", "OUTPUT_NODATA",
+]
+
+OUTPUT_NODATA = -9999.0
+PathLike = Union[str, os.PathLike]
+
+_MICRO = {"micrometers", "micrometer", "micrometres", "micrometre", "microns", "micron", "um", "µm", "μm"}
+_NANO = {"nanometers", "nanometer", "nanometres", "nanometre", "nm"}
+
+
+@dataclass
+class RasterInfo:
+    """Cheap metadata of a raster (no pixels read)."""
+
+    path: str
+    count: int
+    width: int
+    height: int
+    dtype: str
+    nodata: Optional[float]
+    nodatavals: Tuple[Optional[float], ...]
+    wavelengths: Optional[np.ndarray]  # (count,) nm
+    bad_bands: Optional[np.ndarray]  # (count,) bool, True = bad
+    band_names: List[str]
+    crs: Any
+    transform: Any
+    block_shape: Tuple[int, int]  # (rows, cols) of the internal blocks of band 1
+
+
+@dataclass
+class RasterData:
+    """A raster read into memory: ``cube`` (bands, rows, cols) float32, ``mask`` True = valid."""
+
+    cube: np.ndarray
+    mask: np.ndarray
+    wavelengths: Optional[np.ndarray]
+    band_names: List[str]
+    profile: Dict[str, Any]
+    transform: Any
+    crs: Any
+    nodata: Optional[float]
+    bad_bands: Optional[np.ndarray] = None
+    bands: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # 1-based band numbers read
+
+
+# ---------------------------------------------------------------- metadata parsing
+def _parse_numbers(text: str) -> List[float]:
+    """'{0.45, 0.55 ,0.65}' or '0.45,0.55' -> [0.45, 0.55, 0.65]."""
+    parts = [p for p in re.split(r"[,\s{}]+", str(text)) if p]
+    return [float(p) for p in parts]
+
+
+def _to_nm(values: np.ndarray, units: Optional[str]) -> np.ndarray:
+    u = (units or "").strip().lower()
+    if u in _MICRO:
+        return values * 1000.0
+    if u in _NANO:
+        return values
+    if np.nanmax(values) < 30.0:  # no usable units: micrometres judged from the values
+        return values * 1000.0
+    return values
+
+
+def _get(tags: Dict[str, str], *keys: str) -> Optional[str]:
+    low = {k.lower(): v for k, v in tags.items()}
+    for k in keys:
+        if k in low:
+            return low[k]
+    return None
+
+
+def _wavelengths(ds) -> Optional[np.ndarray]:
+    n = ds.count
+    # 1) per-band GDAL metadata
+    vals, units = [], None
+    for b in range(1, n + 1):
+        t = ds.tags(b)
+        w = _get(t, "wavelength", "central_wavelength_um")
+        if w is None:
+            vals = []
+            break
+        try:
+            vals.append(float(w))
+        except ValueError:
+            vals = []
+            break
+        if "central_wavelength_um" in {k.lower() for k in t} and _get(t, "wavelength") is None:
+            units = "um"
+        units = _get(t, "wavelength_units", "wavelength units") or units
+    if len(vals) == n:
+        return _to_nm(np.asarray(vals, dtype=np.float64), units)
+    # 2) ENVI header / dataset-level metadata
+    for ns in ("ENVI", None):
+        try:
+            t = ds.tags(ns=ns) if ns else ds.tags()
+        except Exception:  # noqa: BLE001 - a missing domain is not an error
+            continue
+        w = _get(t, "wavelength")
+        if w is None:
+            continue
+        try:
+            arr = np.asarray(_parse_numbers(w), dtype=np.float64)
+        except ValueError:
+            continue
+        if arr.size == n:
+            return _to_nm(arr, _get(t, "wavelength_units", "wavelength units"))
+    return None
+
+
+def _bad_bands(ds) -> Optional[np.ndarray]:
+    for ns in ("ENVI", None):
+        try:
+            t = ds.tags(ns=ns) if ns else ds.tags()
+        except Exception:  # noqa: BLE001
+            continue
+        bbl = _get(t, "bbl")
+        if bbl is None:
+            continue
+        try:
+            arr = np.asarray(_parse_numbers(bbl))
+        except ValueError:
+            continue
+        if arr.size == ds.count:
+            return arr == 0
+    return None
+
+
+def _band_names(ds) -> List[str]:
+    return [d if d else f"Band {i + 1}" for i, d in enumerate(ds.descriptions)]
+
+
+def _primary_nodata(nodatavals: Sequence[Optional[float]]) -> Optional[float]:
+    return next((v for v in nodatavals if v is not None), None)
+
+
+def open_raster(path: PathLike, mode: str = "r", **kwargs):
+    """``rasterio.open`` without the NotGeoreferencedWarning (plain arrays are fine here)."""
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return rasterio.open(path, mode, **kwargs)
+
+
+def raster_info(path: PathLike) -> RasterInfo:
+    """Size, data type, nodata, wavelengths etc. of a raster without reading pixels."""
+    with open_raster(path) as ds:
+        return RasterInfo(
+            path=str(path), count=ds.count, width=ds.width, height=ds.height, dtype=ds.dtypes[0],
+            nodata=_primary_nodata(ds.nodatavals), nodatavals=tuple(ds.nodatavals),
+            wavelengths=_wavelengths(ds), bad_bands=_bad_bands(ds), band_names=_band_names(ds),
+            crs=ds.crs, transform=ds.transform, block_shape=tuple(ds.block_shapes[0]),
+        )
+
+
+# ---------------------------------------------------------------- reading
+def _band_list(bands: Optional[Sequence[int]], count: int) -> List[int]:
+    if bands is None:
+        return list(range(1, count + 1))
+    out = [int(b) for b in bands]
+    bad = [b for b in out if not 1 <= b <= count]
+    if bad:
+        raise ValueError(f"band numbers {bad} are outside 1..{count}")
+    if not out:
+        raise ValueError("no band selected")
+    return out
+
+
+def _window(window):
+    from rasterio.windows import Window
+
+    if window is None or isinstance(window, Window):
+        return window
+    row_off, col_off, height, width = (int(v) for v in window)
+    return Window(col_off, row_off, width, height)
+
+
+def pixel_validity(raw: np.ndarray, nodatavals: Sequence[Optional[float]], use_nodata: bool = True) -> np.ndarray:
+    """(rows, cols) validity of a raw (bands, rows, cols) block (see the module docstring)."""
+    valid = np.ones(raw.shape[1:], dtype=bool)
+    if raw.dtype.kind == "f":
+        valid &= np.all(np.isfinite(raw), axis=0)
+    if use_nodata:
+        with_nd = [(i, v) for i, v in enumerate(nodatavals) if v is not None and not np.isnan(v)]
+        if with_nd:
+            at_nd = np.ones(raw.shape[1:], dtype=bool)
+            for i, v in with_nd:
+                # float32 data holds the nodata value rounded to float32 (as GDAL compares it);
+                # other types compare by value, so an unrepresentable nodata matches nothing
+                at_nd &= raw[i] == (np.float32(v) if raw.dtype == np.float32 else v)
+            valid &= ~at_nd
+    return valid
+
+
+def read_block(ds, window=None, bands: Optional[Sequence[int]] = None,
+               use_nodata: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """Read ``window`` of an open dataset: (float32 cube with NaN at invalid pixels, validity mask).
+
+    Band scales/offsets stored in the file are applied.
+    """
+    idx = _band_list(bands, ds.count)
+    raw = ds.read(idx, window=_window(window))
+    nodatavals = [ds.nodatavals[b - 1] for b in idx]
+    valid = pixel_validity(raw, nodatavals, use_nodata)
+    cube = raw.astype(np.float32)
+    del raw
+    scales = np.array([ds.scales[b - 1] if ds.scales else 1.0 for b in idx], dtype=np.float64)
+    offsets = np.array([ds.offsets[b - 1] if ds.offsets else 0.0 for b in idx], dtype=np.float64)
+    if np.any(scales != 1.0) or np.any(offsets != 0.0):
+        cube *= scales.astype(np.float32)[:, None, None]
+        cube += offsets.astype(np.float32)[:, None, None]
+    cube[:, ~valid] = np.nan
+    return cube, valid
+
+
+def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=None,
+                use_nodata: bool = True) -> RasterData:
+    """Read a multiband raster into a (bands, rows, cols) float32 cube and a validity mask.
+
+    ``bands``: 1-based band numbers to read (default all). ``window``: a
+    rasterio ``Window`` or ``(row_off, col_off, height, width)``.
+    ``use_nodata=False`` ignores the declared nodata values (only NaN/inf are invalid).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"raster not found: {path}")
+    with open_raster(path) as ds:
+        idx = _band_list(bands, ds.count)
+        win = _window(window)
+        cube, valid = read_block(ds, win, idx, use_nodata)
+        sel = np.asarray(idx) - 1
+        wl = _wavelengths(ds)
+        bbl = _bad_bands(ds)
+        names = _band_names(ds)
+        transform = ds.window_transform(win) if win is not None else ds.transform
+        profile = dict(ds.profile)
+        profile.update(count=len(idx), height=cube.shape[1], width=cube.shape[2], transform=transform)
+        nodatavals = [ds.nodatavals[b - 1] for b in idx]
+        return RasterData(
+            cube=cube, mask=valid,
+            wavelengths=None if wl is None else wl[sel],
+            band_names=[names[i] for i in sel], profile=profile, transform=transform, crs=ds.crs,
+            nodata=_primary_nodata(nodatavals),
+            bad_bands=None if bbl is None else bbl[sel], bands=np.asarray(idx, dtype=int),
+        )
+
+
+# ---------------------------------------------------------------- writing
+@contextmanager
+def atomic_output(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success move it (and a GDAL .aux.xml) into place.
+
+    On any exception (including ``Cancelled``) the temporary file is deleted and
+    the exception propagates; an existing ``path`` is left untouched.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise FileNotFoundError(f"output folder does not exist: {path.parent}")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    aux_tmp = Path(str(tmp) + ".aux.xml")
+    try:
+        yield tmp
+    except BaseException:
+        for f in (tmp, aux_tmp):
+            if f.exists():
+                f.unlink()
+        raise
+    aux = Path(str(path) + ".aux.xml")
+    os.replace(tmp, path)
+    if aux_tmp.exists():
+        os.replace(aux_tmp, aux)
+    elif aux.exists():  # sidecar of the file just replaced: it would override our metadata
+        aux.unlink()
+
+
+def output_profile(count: int, height: int, width: int, transform=None, crs=None,
+                   nodata: Optional[float] = OUTPUT_NODATA, compress: Optional[str] = "lzw") -> Dict[str, Any]:
+    """A float32 GeoTIFF profile (tiled 256 x 256 when the image is large enough)."""
+    prof: Dict[str, Any] = dict(driver="GTiff", dtype="float32", count=int(count), height=int(height),
+                                width=int(width), nodata=nodata, BIGTIFF="IF_SAFER")
+    if transform is not None:
+        prof["transform"] = transform
+    if crs is not None:
+        prof["crs"] = crs
+    if height >= 256 and width >= 256:
+        prof.update(tiled=True, blockxsize=256, blockysize=256)
+    if compress:
+        prof.update(compress=compress)
+        prof["predictor"] = 3 if compress.lower() in ("lzw", "deflate") else None
+        if prof["predictor"] is None:
+            del prof["predictor"]
+    return prof
+
+
+def _georef(like) -> Tuple[Any, Any, Optional[Tuple[int, int]]]:
+    """(transform, crs, (height, width)) of a RasterData, rasterio profile dict, or None."""
+    if like is None:
+        return None, None, None
+    if isinstance(like, RasterData):
+        return like.transform, like.crs, like.cube.shape[1:]
+    if isinstance(like, dict):
+        shape = (like["height"], like["width"]) if "height" in like and "width" in like else None
+        return like.get("transform"), like.get("crs"), shape
+    raise TypeError(f"'like' must be RasterData, a rasterio profile dict or None, not {type(like).__name__}")
+
+
+def _fill_invalid(data: np.ndarray, mask: Optional[np.ndarray], nodata: Optional[float]) -> np.ndarray:
+    out = np.array(data, dtype=np.float32, copy=True)
+    bad = ~np.all(np.isfinite(out), axis=0)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != out.shape[1:]:
+            raise ValueError(f"mask shape {mask.shape} does not match the image {out.shape[1:]}")
+        bad |= ~mask
+    if nodata is not None:
+        out[:, bad] = nodata
+    else:
+        out[:, bad] = np.nan
+    return out
+
+
+def write_abundances(path: PathLike, abundances: np.ndarray, names: Sequence[str], like=None,
+                     mask: Optional[np.ndarray] = None, nodata: float = OUTPUT_NODATA,
+                     compress: Optional[str] = "lzw", tags: Optional[Dict[str, str]] = None) -> Path:
+    """Write (p, rows, cols) abundance maps as a p-band float32 GeoTIFF.
+
+    Band descriptions are ``names``; georeferencing and CRS come from ``like``
+    (RasterData or rasterio profile); ``nodata`` is written where ``mask`` is
+    False or a value is NaN.
+    """
+    A = np.asarray(abundances)
+    if A.ndim != 3:
+        raise ValueError(f"abundances must be (p, rows, cols), got shape {A.shape}")
+    names = [str(n) for n in names]
+    if len(names) != A.shape[0]:
+        raise ValueError(f"{len(names)} names for {A.shape[0]} abundance maps")
+    transform, crs, shape = _georef(like)
+    if shape is not None and tuple(shape) != A.shape[1:]:
+        raise ValueError(f"abundance maps are {A.shape[1:]}, the reference raster is {tuple(shape)}")
+    data = _fill_invalid(A, mask, nodata)
+    prof = output_profile(A.shape[0], A.shape[1], A.shape[2], transform, crs, nodata, compress)
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        with open_raster(tmp, "w", **prof) as dst:
+            dst.write(data)
+            for i, n in enumerate(names, start=1):
+                dst.set_band_description(i, n)
+            if tags:
+                dst.update_tags(**tags)
+    return path
+
+
+def write_cube(path: PathLike, cube: np.ndarray, transform=None, crs=None, wavelengths: Optional[np.ndarray] = None,
+               nodata: Optional[float] = None, band_names: Optional[Sequence[str]] = None,
+               mask: Optional[np.ndarray] = None, compress: Optional[str] = "lzw") -> Path:
+    """Write a (bands, rows, cols) cube as a float32 GeoTIFF.
+
+    ``wavelengths`` (nm; values all < 30 are taken as micrometres) go into band metadata ``wavelength`` / ``wavelength_units=nm``.
+    Pixels outside ``mask`` or non-finite are written as ``nodata`` (NaN when
+    ``nodata`` is None; -9999 is used when a mask is given without nodata).
+    """
+    cube = np.asarray(cube)
+    if cube.ndim != 3:
+        raise ValueError(f"cube must be (bands, rows, cols), got shape {cube.shape}")
+    L = cube.shape[0]
+    if wavelengths is not None and len(wavelengths) != L:
+        raise ValueError(f"{len(wavelengths)} wavelengths for {L} bands")
+    if band_names is not None and len(band_names) != L:
+        raise ValueError(f"{len(band_names)} band names for {L} bands")
+    if mask is not None and nodata is None:
+        nodata = OUTPUT_NODATA
+    if wavelengths is not None:
+        wavelengths = _to_nm(np.asarray(wavelengths, dtype=np.float64), None)
+    data = _fill_invalid(cube, mask, nodata)
+    prof = output_profile(L, cube.shape[1], cube.shape[2], transform, crs, nodata, compress)
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        with open_raster(tmp, "w", **prof) as dst:
+            dst.write(data)
+            for b in range(1, L + 1):
+                if band_names is not None:
+                    dst.set_band_description(b, str(band_names[b - 1]))
+                if wavelengths is not None:
+                    dst.update_tags(b, wavelength=repr(float(wavelengths[b - 1])), wavelength_units="nm")
+    return path
