@@ -1,0 +1,123 @@
+"""Endmember spectra as CSV: ``band,wavelength,<name 1>,...,<name p>``, one row per band.
+
+``band`` is the 1-based band number in the source raster, ``wavelength`` may be
+empty where unknown. An optional first line starting with ``#`` (e.g.
+``# units: reflectance``) is kept as ``EndmemberTable.comment``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+
+from .raster import atomic_output
+
+__all__ = ["EndmemberTable", "read_endmembers_csv", "write_endmembers_csv"]
+
+
+@dataclass
+class EndmemberTable:
+    matrix: np.ndarray  # (L, p) float64
+    names: List[str]
+    wavelengths: Optional[np.ndarray]  # (L,) float, NaN where empty; None if the column is empty
+    bands: np.ndarray  # (L,) int, 1-based
+    comment: Optional[str] = None
+
+
+def _fmt(v: float) -> str:
+    return repr(float(v))
+
+
+def write_endmembers_csv(path: Union[str, os.PathLike], E: np.ndarray, names: Sequence[str],
+                         wavelengths: Optional[Sequence[float]] = None, bands: Optional[Sequence[int]] = None,
+                         comment: Optional[str] = None) -> Path:
+    """Write (L, p) endmembers; ``bands`` defaults to 1..L. Written atomically."""
+    E = np.asarray(E, dtype=np.float64)
+    if E.ndim != 2:
+        raise ValueError(f"endmembers must be (bands, p), got shape {E.shape}")
+    L, p = E.shape
+    names = [str(n).strip() for n in names]
+    if len(names) != p:
+        raise ValueError(f"{len(names)} names for {p} endmembers")
+    if bands is None:
+        bands = range(1, L + 1)
+    bands = [int(b) for b in bands]
+    if len(bands) != L or (wavelengths is not None and len(wavelengths) != L):
+        raise ValueError(f"bands/wavelengths must have {L} entries")
+    buf = io.StringIO()
+    if comment:
+        buf.write("# " + comment.lstrip("#").strip().replace("\n", " ") + "\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["band", "wavelength", *names])
+    for i in range(L):
+        wl = "" if wavelengths is None or not math.isfinite(float(wavelengths[i])) else _fmt(wavelengths[i])
+        w.writerow([bands[i], wl, *(_fmt(v) for v in E[i])])
+    path = Path(path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def _number(text: str, line: int, column: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"line {line}, column '{column}': {text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise ValueError(f"line {line}, column '{column}': {text!r} is not a finite number")
+    return v
+
+
+def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
+    """Read and validate an endmember CSV; raises ValueError naming the problem and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"endmember file not found: {path}")
+    text = path.read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    comment = None
+    numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
+    if numbered and numbered[0][1].lstrip().startswith("#"):
+        comment = numbered[0][1].lstrip()[1:].strip()
+        numbered = numbered[1:]
+    numbered = [(n, ln) for n, ln in numbered if not ln.lstrip().startswith("#")]
+    if not numbered:
+        raise ValueError(f"{path.name}: no header line")
+    rows = [(n, [c.strip() for c in r]) for (n, ln) in numbered for r in csv.reader([ln])]
+    (hline, header), data = rows[0], rows[1:]
+    while header and not header[-1]:  # trailing comma(s) in the header
+        header = header[:-1]
+    low = [h.lower() for h in header]
+    if len(header) < 2 or low[0] != "band" or low[1] != "wavelength":
+        raise ValueError(f"{path.name}, line {hline}: the header must start with 'band,wavelength', got {header[:2]}")
+    names = header[2:]
+    if not names:
+        raise ValueError(f"{path.name}: no endmember column after 'band,wavelength'")
+    empty = [k + 3 for k, n in enumerate(names) if not n]
+    if empty:
+        raise ValueError(f"{path.name}, line {hline}: column(s) {empty} have no endmember name")
+    if not data:
+        raise ValueError(f"{path.name}: no data rows")
+    ncol = 2 + len(names)
+    bands, wls, values = [], [], []
+    for n, r in data:
+        while len(r) > ncol and not r[-1]:
+            r = r[:-1]
+        if len(r) != ncol:
+            raise ValueError(f"{path.name}, line {n}: {len(r)} columns, the header has {ncol}")
+        b = _number(r[0], n, "band")
+        if b != int(b) or b < 1:
+            raise ValueError(f"{path.name}, line {n}: band {r[0]!r} is not a positive integer")
+        bands.append(int(b))
+        wls.append(_number(r[1], n, "wavelength") if r[1] else np.nan)
+        values.append([_number(v, n, names[k]) for k, v in enumerate(r[2:])])
+    wl = np.asarray(wls, dtype=np.float64)
+    return EndmemberTable(matrix=np.asarray(values, dtype=np.float64), names=names,
+                          wavelengths=None if np.all(np.isnan(wl)) else wl,
+                          bands=np.asarray(bands, dtype=int), comment=comment)
