@@ -1,0 +1,132 @@
+"""Estimating the number of endmembers: HySime and HFC / NWHFC virtual dimensionality.
+
+* HySime (Bioucas-Dias & Nascimento, IEEE TGRS 46(8), 2008): noise estimated by
+  multiple regression of every band on all the others; the signal subspace is
+  the set of eigenvectors of the signal correlation matrix whose projected
+  data power exceeds twice the projected noise power (minimum mean-squared
+  error criterion).
+* HFC (Harsanyi, Farrand & Chang 1993; Chang & Du 2004): the eigenvalues of the
+  correlation and covariance matrices differ only where the signal has a
+  non-zero mean; count the differences above a Neyman-Pearson threshold with
+  false-alarm rate ``far``. NWHFC first whitens the noise (estimated as in
+  HySime).
+
+Both return the signal-subspace dimension, which for the linear mixing model
+with p endmembers is p.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+from scipy.stats import norm
+from sklearn.base import BaseEstimator
+
+from .base import cube_to_pixels
+
+MAX_PIXELS = 100_000
+
+
+def _sample(Y: np.ndarray, max_pixels: Optional[int], random_state: Optional[int]) -> np.ndarray:
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim != 2 or Y.shape[0] < 2:
+        raise ValueError(f"expected an (L, N) pixel matrix with L >= 2, got shape {Y.shape}")
+    if not np.all(np.isfinite(Y)):
+        raise ValueError("the pixel matrix contains NaN or infinite values")
+    if max_pixels is not None and Y.shape[1] > max_pixels:
+        cols = np.sort(np.random.default_rng(random_state).choice(Y.shape[1], max_pixels, replace=False))
+        Y = Y[:, cols]
+    return Y
+
+
+def estimate_noise(Y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Additive noise by multiple regression: (noise W (L, N), per-band noise variance (L,)).
+
+    Band i is regressed on all other bands; the coefficients come from the
+    (slightly regularised) inverse of the band correlation matrix P:
+    beta_ij = -P_ij / P_ii.
+    """
+    L, N = Y.shape
+    RR = Y @ Y.T
+    P = np.linalg.pinv(RR + 1e-6 * np.eye(L))
+    beta = -P / np.diag(P)[:, None]
+    np.fill_diagonal(beta, 0.0)
+    W = Y - beta @ Y
+    return W, np.einsum("ij,ij->i", W, W) / N
+
+
+def hysime(Y: np.ndarray, max_pixels: Optional[int] = MAX_PIXELS,
+           random_state: Optional[int] = 0) -> Tuple[int, Dict[str, np.ndarray]]:
+    """HySime on pixels Y (L, N); returns (k, details).
+
+    details: 'noise_var' (L,), 'signal_power' and 'noise_power' per eigenvector
+    (in eigenvalue order), 'cost' (-Py + 2 Pn), 'subspace' (L, k) eigenvectors.
+    """
+    Y = _sample(Y, max_pixels, random_state)
+    L, N = Y.shape
+    W, noise_var = estimate_noise(Y)
+    X = Y - W
+    Ry = Y @ Y.T / N
+    Rx = X @ X.T / N
+    w, V = np.linalg.eigh(Rx)
+    V = V[:, ::-1]
+    Rn = np.diag(noise_var) + np.trace(Rx) / L / 1e5 * np.eye(L)
+    Py = np.einsum("li,lm,mi->i", V, Ry, V)
+    Pn = np.einsum("li,lm,mi->i", V, Rn, V)
+    cost = -Py + 2.0 * Pn
+    k = int(np.count_nonzero(cost < 0))
+    order = np.argsort(cost)
+    details = {"noise_var": noise_var, "signal_power": Py, "noise_power": Pn, "cost": cost,
+               "subspace": V[:, order[:k]]}
+    return k, details
+
+
+def hfc_vd(Y: np.ndarray, far: float = 1e-3, noise_whitened: bool = False,
+           max_pixels: Optional[int] = MAX_PIXELS, random_state: Optional[int] = 0) -> int:
+    """HFC virtual dimensionality of pixels Y (L, N) at false-alarm rate ``far``.
+
+    ``noise_whitened=True`` gives NWHFC (noise whitened with the regression estimate).
+    """
+    if not 0 < far < 0.5:
+        raise ValueError(f"far must be in (0, 0.5), got {far}")
+    Y = _sample(Y, max_pixels, random_state)
+    L, N = Y.shape
+    if noise_whitened:
+        _, noise_var = estimate_noise(Y)
+        Y = Y / np.sqrt(np.maximum(noise_var, 1e-12 * noise_var.max() + np.finfo(float).tiny))[:, None]
+    mean = Y.mean(axis=1)
+    R = Y @ Y.T / N
+    K = R - np.outer(mean, mean)
+    lam_r = np.sort(np.linalg.eigvalsh(R))[::-1]
+    lam_k = np.sort(np.linalg.eigvalsh(K))[::-1]
+    sigma = np.sqrt(2.0 * (lam_r ** 2 + lam_k ** 2) / N)
+    tau = sigma * norm.isf(far)
+    return int(np.count_nonzero(lam_r - lam_k > tau))
+
+
+class EndmemberCountEstimator(BaseEstimator):
+    """Estimate the number of endmembers of an image.
+
+    method: 'hysime', 'hfc' or 'nwhfc'. ``fit`` sets ``n_endmembers_`` (and
+    ``details_`` for HySime). A random sample of at most ``max_pixels`` valid
+    pixels is used.
+    """
+
+    def __init__(self, method: str = "hysime", far: float = 1e-3, max_pixels: Optional[int] = MAX_PIXELS,
+                 random_state: Optional[int] = 0):
+        self.method = method
+        self.far = far
+        self.max_pixels = max_pixels
+        self.random_state = random_state
+
+    def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "EndmemberCountEstimator":
+        Y, _ = cube_to_pixels(cube, mask)
+        if self.method == "hysime":
+            k, self.details_ = hysime(Y, self.max_pixels, self.random_state)
+        elif self.method in ("hfc", "nwhfc"):
+            k = hfc_vd(Y, self.far, self.method == "nwhfc", self.max_pixels, self.random_state)
+            self.details_ = {}
+        else:
+            raise ValueError(f"method must be 'hysime', 'hfc' or 'nwhfc', got {self.method!r}")
+        self.n_endmembers_ = k
+        return self
