@@ -1,0 +1,100 @@
+"""A one-file HTML report of an unmixing run (spectra, abundance thumbnails, settings, error, time)."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+import tempfile
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figures(endmembers: np.ndarray, names: Sequence[str], wavelengths: Optional[np.ndarray],
+             abundances: Optional[np.ndarray]):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure  # no pyplot: safe outside the main thread
+
+    x = wavelengths if wavelengths is not None else np.arange(1, endmembers.shape[0] + 1)
+    fig = Figure(figsize=(7, 3.6))
+    ax = fig.add_subplot()
+    for k, name in enumerate(names):
+        ax.plot(x, endmembers[:, k], lw=1.4, label=name)
+    ax.set_xlabel("wavelength (nm)" if wavelengths is not None else "band")
+    ax.set_ylabel("value")
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=0.3)
+    spectra = _png(fig)
+
+    maps = None
+    if abundances is not None:
+        p = abundances.shape[0]
+        cols = min(p, 4)
+        rows = int(np.ceil(p / cols))
+        fig = Figure(figsize=(2.6 * cols, 2.5 * rows))
+        for k in range(p):
+            ax = fig.add_subplot(rows, cols, k + 1)
+            im = ax.imshow(np.ma.masked_invalid(abundances[k]), vmin=0, vmax=1, cmap="viridis")
+            ax.set_title(names[k], fontsize=9)
+            ax.set_xticks([]), ax.set_yticks([])
+        fig.colorbar(im, ax=fig.axes, shrink=0.8, label="fraction")
+        maps = _png(fig)
+    return spectra, maps
+
+
+def render_report(title: str, endmembers: np.ndarray, names: Sequence[str],
+                  wavelengths: Optional[np.ndarray] = None, abundances: Optional[np.ndarray] = None,
+                  parameters: Optional[Mapping[str, object]] = None, reconstruction_rmse: Optional[float] = None,
+                  seconds: Optional[float] = None, notes: Sequence[str] = ()) -> str:
+    """The report as an HTML string with the figures embedded as PNG."""
+    spectra, maps = _figures(np.asarray(endmembers), list(names), wavelengths, abundances)
+    e = html.escape
+    rows = "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in (parameters or {}).items())
+    facts = []
+    if reconstruction_rmse is not None:
+        facts.append(f"<li>Reconstruction RMSE (data vs endmembers &times; abundances): {reconstruction_rmse:.5g}</li>")
+    if seconds is not None:
+        facts.append(f"<li>Run time: {seconds:.1f} s</li>")
+    facts += [f"<li>{e(n)}</li>" for n in notes]
+    summary = ""
+    if abundances is not None:
+        A = np.asarray(abundances, dtype=float).reshape(len(names), -1)
+        A = A[:, np.all(np.isfinite(A), axis=0)]
+        dominant = np.bincount(np.argmax(A, axis=0), minlength=len(names)) / max(A.shape[1], 1)
+        summary = "<table><tr><th>endmember</th><th>mean fraction</th><th>dominant in</th></tr>" + "".join(
+            f"<tr><td>{e(n)}</td><td>{A[k].mean():.3f}</td><td>{100 * dominant[k]:.1f} % of pixels</td></tr>"
+            for k, n in enumerate(names)) + "</table>"
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
+        "<style>body{font-family:sans-serif;margin:1.5em;max-width:60em}table{border-collapse:collapse}"
+        "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}</style></head><body>",
+        f"<h1>{e(title)}</h1><ul>{''.join(facts)}</ul>",
+        "<h2>Endmember spectra</h2>", f"<img alt='endmember spectra' src='data:image/png;base64,{spectra}'>",
+    ]
+    if maps:
+        parts += ["<h2>Abundance maps</h2>", summary,
+                  f"<img alt='abundance maps' src='data:image/png;base64,{maps}'>"]
+    if rows:
+        parts += ["<h2>Parameters</h2>", f"<table>{rows}</table>"]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(path: str, *args, **kwargs) -> str:
+    """Render the report and write it atomically to ``path``; returns ``path``."""
+    text = render_report(*args, **kwargs)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(suffix=".html", dir=folder)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
