@@ -1,0 +1,194 @@
+"""MATLAB ``.mat`` unmixing datasets (Zhu format and HySUPP/MiSiCNet style).
+
+* Zhu: ``V`` or ``Y`` (L, N) band-major with ``nRow``/``nCol``; pixels in MATLAB
+  column-major order (pixel ``n = row + col * nRow``); reference ``A`` (p, N),
+  ``M`` (L, p), names ``cood``, in the same file or a separate truth file.
+* HySUPP: ``Y`` (L, N) with ``H``/``W`` (row-major, as HySUPP reshapes it) or a
+  (H, W, L) cube; ``A``/``A_true`` as (p, N) or (H, W, p); ``E`` (L, p).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+__all__ = ["MatDataset", "load_mat_dataset", "samson", "samson_rasti", "default_data_dir"]
+
+PathLike = Union[str, os.PathLike]
+SAMSON_NAMES = ["Soil", "Tree", "Water"]
+
+
+@dataclass
+class MatDataset:
+    cube: np.ndarray  # (L, H, W) float32
+    abundances: Optional[np.ndarray]  # (p, H, W) float64
+    endmembers: Optional[np.ndarray]  # (L, p) float64
+    names: List[str]
+    wavelengths: Optional[np.ndarray] = None  # (L,) nm
+
+
+def default_data_dir() -> Path:
+    """``$DEEPUNMIX_SHARED_DATA`` or ``<repo>/../shared/data``."""
+    env = os.environ.get("DEEPUNMIX_SHARED_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+def _load(path: PathLike) -> Dict[str, np.ndarray]:
+    import scipy.io as sio
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f".mat file not found: {path}")
+    try:
+        d = sio.loadmat(str(path))
+    except NotImplementedError:
+        raise ValueError(f"{path.name} is a MATLAB v7.3 (HDF5) file; save it with -v7 or read it with h5py") from None
+    return {k: v for k, v in d.items() if not k.startswith("__")}
+
+
+def _first(d: Dict[str, np.ndarray], *keys: str):
+    for k in keys:
+        if k in d:
+            return np.asarray(d[k])
+    return None
+
+
+def _scalar(d: Dict[str, np.ndarray], *keys: str) -> Optional[int]:
+    v = _first(d, *keys)
+    return None if v is None else int(np.asarray(v).ravel()[0])
+
+
+def _names(raw) -> List[str]:
+    """Decode MATLAB cell arrays of strings or char matrices."""
+    if raw is None:
+        return []
+    raw = np.asarray(raw)
+    if raw.dtype.kind in "ui":  # char codes, one name per row
+        return [bytes(r.astype(np.uint8)).decode("latin1").replace("\x00", " ").strip() for r in raw]
+    if raw.dtype.kind in "US":
+        return [str(s).strip() for s in raw.ravel()]
+    out = []
+    for item in raw.ravel():
+        item = np.asarray(item)
+        out.append(str(item.ravel()[0]).strip() if item.size else "")
+    return out
+
+
+def _maps(X: np.ndarray, H: int, W: int, order: str, n_first: Optional[int] = None) -> np.ndarray:
+    """(k, N) or (H, W, k) or (k, H, W) -> (k, H, W)."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 2:
+        if X.shape[1] != H * W and X.shape[0] == H * W:
+            X = X.T
+        if X.shape[1] != H * W:
+            raise ValueError(f"matrix of shape {X.shape} does not hold {H}x{W} pixels")
+        return X.T.reshape(H, W, X.shape[0], order=order).transpose(2, 0, 1)
+    if X.ndim == 3:
+        if X.shape[:2] == (H, W) and (n_first is None or X.shape[2] == n_first):
+            return X.transpose(2, 0, 1)
+        if X.shape[1:] == (H, W):
+            return X
+    raise ValueError(f"array of shape {X.shape} does not match a {H}x{W} image")
+
+
+def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]) -> Tuple[np.ndarray, str]:
+    Y = _first(d, "V", "Y", "X", "data", "cube")
+    if Y is None:
+        raise ValueError(f"no image variable (V, Y, X, data, cube) among {sorted(d)}")
+    Y = np.asarray(Y, dtype=np.float32)
+    if Y.ndim == 3:
+        if n_bands is not None and Y.shape[0] == n_bands and Y.shape[2] != n_bands:
+            return Y, "C"  # already (L, H, W)
+        return Y.transpose(2, 0, 1), "C"  # (H, W, L), the HySUPP/MiSiCNet layout
+    if Y.ndim != 2:
+        raise ValueError(f"image variable has shape {Y.shape}")
+    nrow, ncol = _scalar(d, "nRow", "nrow"), _scalar(d, "nCol", "ncol")
+    if nrow is not None and ncol is not None:
+        default = "F"  # Zhu / MATLAB column-major pixels
+    else:
+        nrow, ncol = _scalar(d, "H", "nr", "rows"), _scalar(d, "W", "nc", "cols")
+        default = "C"
+    if n_bands is not None and Y.shape[0] != n_bands and Y.shape[1] == n_bands:
+        Y = Y.T
+    if nrow is None or ncol is None:
+        side = int(round(np.sqrt(Y.shape[1])))
+        if side * side != Y.shape[1]:
+            raise ValueError("the file gives no image size (nRow/nCol or H/W) and the pixel count is not square")
+        nrow = ncol = side
+    if Y.shape[1] != nrow * ncol and Y.shape[0] == nrow * ncol:
+        Y = Y.T  # (N, L) pixel-major
+    order = order or default
+    return Y.T.reshape(nrow, ncol, Y.shape[0], order=order).transpose(2, 0, 1), order
+
+
+def load_mat_dataset(path: PathLike, truth_path: Optional[PathLike] = None,
+                     order: Optional[str] = None) -> MatDataset:
+    """Load an image (and its reference, from the same file or ``truth_path``).
+
+    ``order`` overrides the pixel order of flat (L, N) matrices: 'F' (Zhu,
+    default when nRow/nCol are present) or 'C' (HySUPP H/W files).
+    """
+    d = _load(path)
+    t = _load(truth_path) if truth_path is not None else d
+    E = _first(t, "M", "E", "E_true", "endmembers")
+    if E is None and t is not d:
+        E = _first(d, "M", "E", "E_true", "endmembers")
+    n_bands = None
+    img = _first(d, "V", "Y", "X", "data", "cube")
+    if E is not None and E.ndim == 2 and img is not None:
+        dims = set(img.shape)
+        n_bands = E.shape[0] if E.shape[0] in dims else (E.shape[1] if E.shape[1] in dims else None)
+    cube, order = _cube(d, order, n_bands)
+    L, H, W = cube.shape
+    if E is not None:
+        E = np.asarray(E, dtype=np.float64)
+        if E.shape[0] != L and E.shape[1] == L:
+            E = E.T
+        if E.shape[0] != L:
+            raise ValueError(f"endmembers of shape {E.shape} do not match {L} bands")
+    A = _first(t, "A", "A_true", "S", "abundances")
+    if A is None and t is not d:
+        A = _first(d, "A", "A_true", "S", "abundances")
+    if A is not None:
+        A = _maps(A, H, W, order, None if E is None else E.shape[1])
+    p = A.shape[0] if A is not None else (E.shape[1] if E is not None else 0)
+    names = _names(_first(t, "cood", "names", "labels", "material_names"))
+    if len(names) != p:
+        names = [f"endmember_{k + 1}" for k in range(p)]
+    wl = _first(d, "wavelength", "wavelengths", "waveLength", "wl")
+    if wl is not None:
+        wl = np.asarray(wl, dtype=np.float64).ravel()
+        wl = wl * 1000.0 if wl.size and wl.max() < 30 else wl
+        if wl.size != L:
+            wl = None
+    return MatDataset(cube=cube, abundances=A, endmembers=E, names=names, wavelengths=wl)
+
+
+def samson(data_dir: Optional[PathLike] = None) -> MatDataset:
+    """Samson (95 x 95, 156 bands) with the Zhu reference (``end3.mat``), names Soil/Tree/Water.
+
+    Note: reference endmembers are peak-normalised, not in the data's scale.
+    """
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder = root / "samson" if (root / "samson").is_dir() else root
+    ds = load_mat_dataset(folder / "samson_1.mat", folder / "end3.mat")
+    ds.names = list(SAMSON_NAMES)
+    return ds
+
+
+def samson_rasti(data_dir: Optional[PathLike] = None) -> MatDataset:
+    """Samson with the Rasti et al. (MiSiCNet/HySUPP) reference ``rasti_reference/{A_true,E}.mat``."""
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder = root / "samson" if (root / "samson").is_dir() else root
+    ds = load_mat_dataset(folder / "samson_1.mat")
+    ref = folder / "rasti_reference"
+    A = _load(ref / "A_true.mat")["A_true"]
+    E = np.asarray(_load(ref / "E.mat")["E"], dtype=np.float64)
+    _, H, W = ds.cube.shape
+    return MatDataset(cube=ds.cube, abundances=_maps(A, H, W, "C", E.shape[1]), endmembers=E,
+                      names=list(SAMSON_NAMES), wavelengths=None)
