@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import rasterio
+from rasterio.crs import CRS
+from rasterio.transform import from_origin
+
+from engine.io.blockwise import apply_blockwise, iter_valid_pixels, sample_valid_pixels
+from engine.io.raster import read_raster, write_cube
+from engine.progress import Cancelled
+
+L, H, W = 8, 13, 11
+TRANSFORM = from_origin(300000.0, 5000000.0, 10.0, 10.0)
+
+
+@pytest.fixture()
+def src(tmp_path):
+    cube = np.random.default_rng(0).random((L, H, W)).astype(np.float32)
+    cube[:, 2, 3] = np.nan
+    mask = np.ones((H, W), bool)
+    mask[7, 0] = False
+    return write_cube(tmp_path / "src.tif", cube, TRANSFORM, CRS.from_epsg(32632), mask=mask)
+
+
+def _func(Y):
+    # any per-pixel function; two outputs
+    return np.stack([Y.sum(0), Y[0] - Y[1]])
+
+
+def test_blockwise_equals_in_memory(src, tmp_path):
+    ref = read_raster(src)
+    expected = np.full((2, H, W), np.nan, np.float32)
+    expected[:, ref.mask] = _func(ref.cube[:, ref.mask].astype(np.float64))
+    calls = []
+    out = apply_blockwise(src, tmp_path / "out.tif", _func, 2, ["sum", "diff"], block_rows=4,
+                          progress=lambda f, m: calls.append(f))
+    got = read_raster(out)
+    np.testing.assert_array_equal(got.mask, ref.mask)
+    np.testing.assert_allclose(got.cube, expected, rtol=1e-6, equal_nan=True)
+    assert got.band_names == ["sum", "diff"] and got.transform == TRANSFORM and got.crs == ref.crs
+    with rasterio.open(out) as d:
+        assert d.nodata == -9999.0 and d.read(1)[2, 3] == -9999.0
+    assert len(calls) == 1 + 4 and calls[-1] == 1.0 and calls == sorted(calls)
+
+
+def test_block_size_from_bytes(src, tmp_path):
+    # a byte budget of about 3 rows -> several blocks, same result
+    out = apply_blockwise(src, tmp_path / "o.tif", _func, 2, ["a", "b"], max_block_bytes=3 * W * L * 16)
+    a = read_raster(out).cube
+    b = read_raster(apply_blockwise(src, tmp_path / "p.tif", _func, 2, ["a", "b"], block_rows=H)).cube
+    np.testing.assert_array_equal(a, b)
+
+
+def test_cancel_leaves_no_output(src, tmp_path):
+    def cancel_on_second(frac, msg):
+        if frac > 0.3:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        apply_blockwise(src, tmp_path / "c.tif", _func, 2, ["a", "b"], block_rows=4, progress=cancel_on_second)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src.tif"]
+
+
+def test_func_error_keeps_existing_output(src, tmp_path):
+    dst = tmp_path / "keep.tif"
+    dst.write_bytes(b"old")
+    with pytest.raises(ValueError, match="func returned shape"):
+        apply_blockwise(src, dst, lambda Y: Y[:1], 2, ["a", "b"], block_rows=5)
+    assert dst.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.tif", "src.tif"]
+
+
+def test_iter_valid_pixels_covers_all(src):
+    ref = read_raster(src)
+    blocks = list(iter_valid_pixels(src, block_rows=5, bands=[1, 3]))
+    assert [b.row_off for b in blocks] == [0, 5, 10]
+    Y = np.concatenate([b.Y for b in blocks], axis=1)
+    np.testing.assert_allclose(Y, ref.cube[[0, 2]][:, ref.mask])
+
+
+def test_sample_valid_pixels(src):
+    ref = read_raster(src)
+    Y, rc = sample_valid_pixels(src, 30, random_state=1, block_rows=3)
+    assert Y.shape == (L, 30) and rc.shape == (30, 2)
+    assert len({tuple(x) for x in rc}) == 30 and ref.mask[rc[:, 0], rc[:, 1]].all()
+    np.testing.assert_allclose(Y, ref.cube[:, rc[:, 0], rc[:, 1]])
+    Y2, rc2 = sample_valid_pixels(src, 30, random_state=1, block_rows=3)
+    np.testing.assert_array_equal(rc, rc2)
+    Yall, rcall = sample_valid_pixels(src, 10 ** 6, block_rows=4)
+    assert Yall.shape[1] == ref.mask.sum()
