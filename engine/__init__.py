@@ -33,6 +33,7 @@ _LAZY = {
     "load_mat_dataset": ".io.matfile",
     "make_patch_scene": ".synthetic",
     "score_unmixing": ".metrics",
+    "apply_blockwise": ".io.blockwise",
 }
 
 __all__ = ["Cancelled", *_LAZY]
