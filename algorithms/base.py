@@ -1,7 +1,7 @@
 """The small shared base of every DeepUnmix algorithm.
 
-Subclasses declare parameters in ``initAlgorithm`` and do the work in ``run``;
-``processAlgorithm`` turns engine errors into ``QgsProcessingException`` so a
+Subclasses declare parameters in ``initAlgorithm`` and do the work in ``execute``;
+``processAlgorithm`` calls ``execute`` and turns engine errors into ``QgsProcessingException`` so a
 bad input gives a clear message and no output.
 """
 from __future__ import annotations
@@ -40,6 +40,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     ENDMEMBERS = "ENDMEMBERS"
     OUTPUT_ABUNDANCES = "OUTPUT_ABUNDANCES"
     OUTPUT_ENDMEMBERS = "OUTPUT_ENDMEMBERS"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
 
     NAME = ""
     DISPLAY_NAME = ""
@@ -113,6 +114,14 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             )
         )
 
+    def add_report_output(self):
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_REPORT, self.tr("Report (HTML)"), self.tr("HTML files (*.html)"),
+                optional=True, createByDefault=True,
+            )
+        )
+
     # --- run helpers ----------------------------------------------------
     def raster_path(self, parameters, context, name=None) -> str:
         """File path of a raster-layer parameter (GDAL-readable files only)."""
@@ -142,6 +151,23 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
 
         return callback
 
+    def report_path(self, parameters, context) -> Optional[str]:
+        path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
+        self.check_output_folder(path)
+        return path or None
+
+    def parameter_summary(self, parameters, context) -> Dict[str, str]:
+        """The run's parameters as the user would read them (for reports)."""
+        summary = {}
+        for definition in self.parameterDefinitions():
+            if definition.isDestination():
+                continue
+            value = parameters.get(definition.name(), definition.defaultValue())
+            if definition.name() == self.DEVICE and value is not None:
+                value = DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)]
+            summary[definition.description()] = value
+        return summary
+
     def check_output_folder(self, path: Optional[str]) -> None:
         if not path:
             return
@@ -155,7 +181,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
         started = time.perf_counter()
         try:
-            results = self.run(parameters, context, feedback)
+            results = self.execute(parameters, context, feedback)
         except Cancelled:
             raise QgsProcessingException(self.tr("Canceled: no output was written")) from None
         except QgsProcessingException:
@@ -165,5 +191,5 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         feedback.pushInfo(self.tr(f"Finished in {time.perf_counter() - started:.1f} s"))
         return results
 
-    def run(self, parameters: Dict[str, Any], context, feedback) -> Dict[str, Any]:
+    def execute(self, parameters: Dict[str, Any], context, feedback) -> Dict[str, Any]:
         raise NotImplementedError

@@ -9,6 +9,8 @@ defaults shown in the dialog are the estimator's own defaults.
 from __future__ import annotations
 
 import inspect
+import os
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -16,8 +18,11 @@ from qgis.core import QgsProcessingParameterNumber
 
 from ..engine.io.endmember_csv import write_endmembers_csv
 from ..engine.io.raster import write_abundances
+from ..engine.metrics import reconstruction_rmse
+from ..engine.report import write_report
 from .base import DeepUnmixAlgorithm
 from .inputs import load_for_fitting
+from .styling import style_outputs
 
 
 @dataclass(frozen=True)
@@ -71,26 +76,42 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
             self.add_advanced(param)
         self.add_abundance_output()
         self.add_endmember_output()
+        self.add_report_output()
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
+        started = time.perf_counter()
         if self.USES_TORCH:
             _require_torch()
-        n = self.parameterAsInt(parameters, self.N_ENDMEMBERS, context)
         out_ab = self.parameterAsOutputLayer(parameters, self.OUTPUT_ABUNDANCES, context)
         out_em = self.parameterAsFileOutput(parameters, self.OUTPUT_ENDMEMBERS, context)
         self.check_output_folder(out_ab)
         self.check_output_folder(out_em)
+        report = self.report_path(parameters, context)
         kwargs = self.estimator_kwargs(parameters, context)
         kwargs["progress"] = self.progress_callback(feedback, 0, 95)
         data = load_for_fitting(self.raster_path(parameters, context), feedback)
 
-        feedback.pushInfo(self.tr(f"Fitting {self.method_label()} with {n} endmembers"))
-        model = self.estimator_class()(n_endmembers=n, **kwargs).fit(data.cube, data.mask)
-        names = [f"{self.method_label()}_{i + 1}" for i in range(model.endmembers_.shape[1])]
+        model = self.fit_model(data, kwargs, parameters, context, feedback)
+        label = self.method_label()
+        names = [f"{label}_{i + 1}" for i in range(model.endmembers_.shape[1])]
         write_abundances(out_ab, model.abundances_, names, like=data.raster, mask=data.mask)
         write_endmembers_csv(out_em, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands)
+        results = {self.OUTPUT_ABUNDANCES: out_ab, self.OUTPUT_ENDMEMBERS: out_em}
+        style_outputs(context, out_ab, f"{label} abundances", out_em, f"{label} endmembers")
+        if report:
+            rmse = reconstruction_rmse(data.cube, model.endmembers_, model.abundances_)
+            write_report(report, f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}", model.endmembers_, names,
+                         data.wavelengths, model.abundances_, self.parameter_summary(parameters, context),
+                         reconstruction_rmse=rmse, seconds=time.perf_counter() - started)
+            results[self.OUTPUT_REPORT] = report
         feedback.setProgress(100)
-        return {self.OUTPUT_ABUNDANCES: out_ab, self.OUTPUT_ENDMEMBERS: out_em}
+        return results
+
+    def fit_model(self, data, kwargs, parameters, context, feedback):
+        """Fit the engine estimator on the input data; subclasses may change how."""
+        n = self.parameterAsInt(parameters, self.N_ENDMEMBERS, context)
+        feedback.pushInfo(self.tr(f"Fitting {self.method_label()} with {n} endmembers"))
+        return self.estimator_class()(n_endmembers=n, **kwargs).fit(data.cube, data.mask)
 
     def estimator_kwargs(self, parameters, context) -> dict:
         params = inspect.signature(self.estimator_class().__init__).parameters

@@ -56,7 +56,7 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.MEAN_RMSE, self.tr("Mean per-endmember RMSE")))
         self.addOutput(QgsProcessingOutputNumber(self.ASAD, self.tr("Mean SAD (degrees)")))
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         est = read_raster(self.raster_path(parameters, context, self.ABUNDANCES))
         ref = read_raster(self.raster_path(parameters, context, self.REFERENCE_ABUNDANCES))
         if est.cube.shape != ref.cube.shape:

@@ -39,7 +39,7 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         self.add_seed()
         self.add_endmember_output()
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         n = self.parameterAsInt(parameters, self.N_ENDMEMBERS, context)
         method, cls = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
         seed = self.parameterAsInt(parameters, self.SEED, context)

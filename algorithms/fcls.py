@@ -36,7 +36,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_ERROR, self.tr("Reconstruction error (RMSE per pixel)"), optional=True, createByDefault=False))
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         path = self.raster_path(parameters, context)
         table = read_endmembers_csv(self.parameterAsFile(parameters, self.ENDMEMBERS, context))
         n_bands = raster_info(path).count

@@ -2,7 +2,6 @@
 from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
 )
 
@@ -14,7 +13,6 @@ from .base import DeepUnmixAlgorithm
 
 class ImportMatDataset(DeepUnmixAlgorithm):
     TRUTH = "TRUTH"
-    ROWS = "ROWS"
     OUTPUT_CUBE = "OUTPUT_CUBE"
     OUTPUT_REFERENCE_ABUNDANCES = "OUTPUT_REFERENCE_ABUNDANCES"
     OUTPUT_REFERENCE_ENDMEMBERS = "OUTPUT_REFERENCE_ENDMEMBERS"
@@ -29,8 +27,7 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         "reference abundances 'A' and endmembers 'M'; or HySUPP-style 'Y'/'A_true'/'E' arrays), into a GeoTIFF "
         "cube that QGIS and every DeepUnmix algorithm read.\n\n"
         "<b>Dataset (.mat)</b>: the file with the image. <b>Reference file</b> (optional): a separate .mat with the "
-        "ground truth ('A', 'M'), such as Samson's end3.mat. <b>Rows</b> (optional): the image height when the file "
-        "does not say it (0 = from the file, or square).\n\n"
+        "ground truth ('A', 'M'), such as Samson's end3.mat. Without 'nRow'/'nCol' a flat image is taken as square.\n\n"
         "<b>Outputs</b>: the cube (float32, bands x rows x cols, no georeferencing); when the files have them, the "
         "reference abundances (one band per endmember) and the reference endmembers (CSV)."
     )
@@ -39,8 +36,6 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         self.addParameter(QgsProcessingParameterFile(self.INPUT, self.tr("Dataset (.mat)"), extension="mat"))
         self.addParameter(QgsProcessingParameterFile(self.TRUTH, self.tr("Reference file (.mat)"),
                                                      extension="mat", optional=True))
-        self.add_advanced(QgsProcessingParameterNumber(self.ROWS, self.tr("Rows (0 = from the file)"),
-                                                       QgsProcessingParameterNumber.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_CUBE, self.tr("Hyperspectral cube")))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_REFERENCE_ABUNDANCES, self.tr("Reference abundances"), optional=True))
@@ -48,11 +43,10 @@ class ImportMatDataset(DeepUnmixAlgorithm):
             self.OUTPUT_REFERENCE_ENDMEMBERS, self.tr("Reference endmembers (CSV)"), self.tr("CSV files (*.csv)"),
             optional=True))
 
-    def run(self, parameters, context, feedback):
+    def execute(self, parameters, context, feedback):
         path = self.parameterAsFile(parameters, self.INPUT, context)
         truth = self.parameterAsFile(parameters, self.TRUTH, context) or None
-        rows = self.parameterAsInt(parameters, self.ROWS, context) or None
-        data = load_mat_dataset(path, truth, rows=rows)
+        data = load_mat_dataset(path, truth)
         feedback.pushInfo(f"Read {data.cube.shape[0]} bands, {data.cube.shape[1]} x {data.cube.shape[2]} pixels")
 
         cube_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_CUBE, context)
@@ -63,7 +57,7 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         ab_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_REFERENCE_ABUNDANCES, context)
         if ab_out and data.abundances is not None:
             self.check_output_folder(ab_out)
-            write_abundances(ab_out, data.abundances, data.names, like=cube_out)
+            write_abundances(ab_out, data.abundances, data.names, like=None)
             results[self.OUTPUT_REFERENCE_ABUNDANCES] = ab_out
         em_out = self.parameterAsFileOutput(parameters, self.OUTPUT_REFERENCE_ENDMEMBERS, context)
         if em_out and data.endmembers is not None:

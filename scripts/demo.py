@@ -52,9 +52,9 @@ def make_scene(out: Path, size: int, p: int, snr: float, seed: int):
     scene = make_patch_scene(size=size, n_endmembers=p, snr_db=snr, random_state=seed)
     names = [f"material_{i + 1}" for i in range(p)]
     cube = out / "scene.tif"
-    write_cube(str(cube), scene.cube, transform=from_origin(440000.0, 4430000.0, 20.0, 20.0),
-               crs=CRS.from_epsg(32613), wavelengths=scene.wavelengths)
-    write_abundances(str(out / "truth_abundances.tif"), scene.abundances, names, like=str(cube))
+    georef = {"transform": from_origin(440000.0, 4430000.0, 20.0, 20.0), "crs": CRS.from_epsg(32613)}
+    write_cube(str(cube), scene.cube, wavelengths=scene.wavelengths, **georef)
+    write_abundances(str(out / "truth_abundances.tif"), scene.abundances, names, like=georef)
     write_endmembers_csv(str(out / "truth_endmembers.csv"), scene.endmembers, names, wavelengths=scene.wavelengths)
     return scene, cube, names
 

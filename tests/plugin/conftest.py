@@ -11,6 +11,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / ".build" / "plugins"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # plugin_helpers
+
+
+_KEEP = []
 
 
 def _expose_plugin() -> None:
@@ -33,7 +37,9 @@ def deepunmix(qgis_app, qgis_processing):
     if registry.providerById("deepunmix") is None:
         from deepunmix.algorithms.provider import DeepUnmixProvider
 
-        registry.addProvider(DeepUnmixProvider())
+        provider = DeepUnmixProvider()
+        registry.addProvider(provider)
+        _KEEP.append(provider)  # the registry does not keep the Python object alive
     return package
 
 
@@ -54,18 +60,11 @@ def scene(tmp_path):
     cube = tmp_path / "scene.tif"
     write_cube(str(cube), s.cube, transform=transform, crs=crs, wavelengths=s.wavelengths)
     truth = tmp_path / "truth.tif"
-    write_abundances(str(truth), s.abundances, list(s.names), like=str(cube))
+    write_abundances(str(truth), s.abundances, list(s.names), like={"transform": transform, "crs": crs})
     ends = tmp_path / "truth_endmembers.csv"
     write_endmembers_csv(str(ends), s.endmembers, list(s.names), wavelengths=s.wavelengths)
     return {"dir": tmp_path, "cube": str(cube), "truth": str(truth), "endmembers": str(ends), "scene": s,
             "transform": transform, "crs": crs}
-
-
-def read(path):
-    import rasterio
-
-    with rasterio.open(path) as ds:
-        return ds.read(), ds.transform, ds.crs, ds.nodata, [ds.descriptions[i] for i in range(ds.count)]
 
 
 @pytest.fixture
@@ -79,13 +78,6 @@ def run_alg(deepunmix):
         return processing.run(alg_id, params, context=context, feedback=feedback or QgsProcessingFeedback())
 
     return _run
-
-
-def assert_sum_to_one(abundances, nodata=-9999.0, atol=1e-4):
-    valid = np.all(abundances != nodata, axis=0)
-    assert valid.any()
-    np.testing.assert_allclose(abundances[:, valid].sum(axis=0), 1.0, atol=atol)
-    assert (abundances[:, valid] >= -1e-6).all()
 
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -3,7 +3,7 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import assert_sum_to_one, read
+from plugin_helpers import assert_sum_to_one, read
 
 
 @pytest.mark.parametrize("method", [0, 1, 2])

@@ -4,7 +4,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-from conftest import assert_sum_to_one, read
+from plugin_helpers import assert_sum_to_one, read
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "qgis_process"
 

@@ -1,0 +1,51 @@
+"""deepunmix:buddip — blind unmixing with a double deep image prior."""
+from qgis.core import QgsProcessingParameterEnum
+
+from .blind import Advanced, BlindUnmixingAlgorithm
+
+EXTRACTORS = ["sivm", "vca", "nfindr"]
+EXTRACTOR_LABELS = ["SiVM", "VCA", "N-FINDR"]
+
+
+class BUDDIPUnmixing(BlindUnmixingAlgorithm):
+    EXTRACTOR = "EXTRACTOR"
+
+    NAME = "buddip"
+    DISPLAY_NAME = "BUDDIP blind unmixing (double deep image prior)"
+    HELP = (
+        "Blind unmixing with BUDDIP (Zhou and Rodrigues): two deep image priors, one producing the endmember "
+        "spectra (sigmoid, non-negative) and one the abundance maps (softmax, non-negative and summing to one), "
+        "trained together so that the image is reconstructed by endmembers x abundances, while staying close to a "
+        "classic first guess (endmembers from SiVM, VCA or N-FINDR, abundances from FCLS). The convolutional "
+        "abundance prior uses the spatial neighbourhood, which helps on noisy scenes. No ground truth is used: the "
+        "result is an exponential moving average of the outputs.\n\n"
+        "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b>; <b>Compute device</b>; "
+        "<b>Initial endmember extractor</b>.\n"
+        "Advanced: the loss weights <b>alpha1</b> (endmember prior vs FCLS abundances), <b>alpha2</b> (abundance "
+        "prior vs extracted endmembers), <b>alpha3</b> (blind reconstruction), <b>iterations</b>, <b>learning rate</b>."
+        "\n\nSize limit: the whole image is one network input, so BUDDIP refuses rasters with more valid-image pixels "
+        "than its limit (the error names it); crop or subset the raster, or use DDICA or FCLS for large scenes.\n\n"
+        "<b>Outputs</b>: abundance maps, endmember spectra (CSV), an HTML report. Needs PyTorch."
+    )
+    ADVANCED = (
+        Advanced("ALPHA1", "alpha1", "Loss weight alpha1 (EDIP term)", minimum=0.0),
+        Advanced("ALPHA2", "alpha2", "Loss weight alpha2 (ADIP term)", minimum=0.0),
+        Advanced("ALPHA3", "alpha3", "Loss weight alpha3 (blind reconstruction term)", minimum=0.0),
+        Advanced("ITERATIONS", "n_iter", "Iterations", integer=True, minimum=1),
+        Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
+    )
+
+    def estimator_class(self):
+        from ..engine.dip.buddip import BUDDIP
+
+        return BUDDIP
+
+    def method_label(self):
+        return "BUDDIP"
+
+    def extra_parameters(self):
+        self.addParameter(QgsProcessingParameterEnum(self.EXTRACTOR, self.tr("Initial endmember extractor"),
+                                                     options=EXTRACTOR_LABELS, defaultValue=0))
+
+    def extra_kwargs(self, parameters, context):
+        return {"extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)]}

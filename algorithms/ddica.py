@@ -1,0 +1,43 @@
+"""deepunmix:ddica — deep deterministic ICA (matrix-based Renyi total correlation) blind unmixing."""
+from .blind import Advanced, BlindUnmixingAlgorithm
+
+
+class DDICAUnmixing(BlindUnmixingAlgorithm):
+    NAME = "ddica"
+    DISPLAY_NAME = "DDICA blind unmixing (deep deterministic ICA)"
+    HELP = (
+        "Blind unmixing with DDICA (Li et al., deep deterministic independent component analysis): a neural network "
+        "maps every pixel spectrum to abundances (softmax: non-negative, summing to one) and is trained to make its "
+        "outputs as independent as possible, measured by the matrix-based Renyi alpha-order total correlation "
+        "(entropies from the eigenvalues of normalised Gram matrices). Several differently initialised networks are "
+        "trained together; their output maps are clustered with k-means and the cluster centres are the abundances. "
+        "Endmember spectra are then estimated from the data and the abundances (non-negative least squares). No "
+        "ground truth is used: restarts are kept or dropped by their reconstruction error.\n\n"
+        "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b> (same seed and machine, same "
+        "result); <b>Compute device</b> (cpu, cuda, auto).\n"
+        "Advanced: <b>alpha</b> (Renyi order; 2 uses a fast closed form), <b>kernel width</b> (0 = Silverman's rule), "
+        "<b>batch size</b> (pixels per step: the cost grows with its cube), <b>restarts</b>, <b>output units</b> "
+        "(0 = the number of endmembers; more units over-segment and are merged by k-means), <b>training steps</b>, "
+        "<b>learning rate</b>. Training uses a random sample of the valid pixels; all pixels are then unmixed.\n\n"
+        "<b>Outputs</b>: abundance maps (one band per endmember), endmember spectra (CSV), an HTML report.\n\n"
+        "Needs PyTorch; when it is missing the algorithm says how to install it."
+    )
+    ADVANCED = (
+        Advanced("ALPHA", "alpha", "Renyi entropy order alpha", minimum=0.01),
+        Advanced("KERNEL_WIDTH", "kernel_width", "Kernel width (0 = Silverman's rule)", minimum=0.0,
+                 zero_means_none=True),
+        Advanced("BATCH_SIZE", "batch_size", "Batch size (pixels per step)", integer=True, minimum=16),
+        Advanced("RESTARTS", "n_restarts", "Restarts (networks trained together)", integer=True, minimum=1),
+        Advanced("OUTPUT_UNITS", "n_units", "Output units (0 = number of endmembers)", integer=True, minimum=0,
+                 zero_means_none=True),
+        Advanced("STEPS", "n_steps", "Training steps", integer=True, minimum=1),
+        Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
+    )
+
+    def estimator_class(self):
+        from ..engine.ddica.unmixing import DDICA
+
+        return DDICA
+
+    def method_label(self):
+        return "DDICA"
