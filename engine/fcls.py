@@ -48,17 +48,22 @@ class _SimplexLS:
     def __init__(self, E: np.ndarray, max_iter: Optional[int] = None):
         self.E = E
         self.p = E.shape[1]
+        if self.p > 52:  # working sets are coded as exact integers in float64
+            raise ValueError(f"FCLS supports at most 52 endmembers, got {self.p}")
         self.G = E.T @ E
         scale = float(np.max(np.diag(self.G))) or 1.0
         self.tol_grad = 1e-11 * scale
         self.tol_neg = 1e-13
         self.max_iter = max_iter if max_iter is not None else 8 * self.p + 20
         self._cache: Dict[int, Tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._bits = (1 << np.arange(self.p, dtype=np.int64))[:, None]
+        self._bits = (1 << np.arange(self.p, dtype=np.int64)).astype(np.float64)
         self.n_iter_ = 0
 
-    def _pattern(self, code: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(indices, M, c) with a_S = M b_S + c the sum-to-one LS solution on support ``code``."""
+    def _pattern(self, code: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Padded (M (p, p), c (p,)) with a = M b + c the sum-to-one LS solution on support ``code``.
+
+        Rows and columns outside the support are zero, so a is zero there.
+        """
         hit = self._cache.get(code)
         if hit is None:
             idx = np.flatnonzero((code >> np.arange(self.p)) & 1)
@@ -68,80 +73,72 @@ class _SimplexLS:
             kkt[:k, k] = 1.0
             kkt[k, :k] = 1.0
             inv = np.linalg.pinv(kkt, rcond=1e-13)
-            hit = (idx, inv[:k, :k].copy(), inv[:k, k].copy())
+            M = np.zeros((self.p, self.p))
+            M[np.ix_(idx, idx)] = inv[:k, :k]
+            c = np.zeros(self.p)
+            c[idx] = inv[:k, k]
+            hit = (M, c)
             self._cache[code] = hit
         return hit
 
     def _eqp(self, b: np.ndarray, S: np.ndarray) -> np.ndarray:
         """Sum-to-one LS solution restricted to each column's working set S (p, m)."""
-        codes = (S * self._bits).sum(axis=0)
-        order = np.argsort(codes, kind="stable")
-        sorted_codes = codes[order]
-        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-        ends = np.r_[starts[1:], codes.size]
-        Z = np.zeros_like(b)
-        for s, e in zip(starts, ends):
-            cols = order[s:e]
-            idx, M, c = self._pattern(int(sorted_codes[s]))
-            Z[np.ix_(idx, cols)] = M @ b[np.ix_(idx, cols)] + c[:, None]
-        return Z
+        codes = self._bits @ S
+        uniq, inv = np.unique(codes, return_inverse=True)
+        pats = [self._pattern(int(u)) for u in uniq]
+        Ms = np.stack([m for m, _ in pats])
+        cs = np.stack([c for _, c in pats])
+        return np.einsum("nij,jn->in", Ms[inv], b, optimize=False) + cs[inv].T
 
     def solve_gram(self, b: np.ndarray) -> np.ndarray:
         """Solve for every column of b = Eᵀy (p, n); returns A (p, n)."""
         p, n = b.shape
         full = (1 << p) - 1
-        idx, M, c = self._pattern(full)
+        M, c = self._pattern(full)
         A = M @ b + c[:, None]
         todo = np.flatnonzero(np.any(A < 0, axis=0))
         if todo.size == 0:
             return A
+        # compact arrays of the pixels still iterating; finished ones are written to `res`
+        ids = np.arange(todo.size)
         bt = b[:, todo]
         a = project_simplex(A[:, todo])
         S = a > 0
-        active = np.arange(todo.size)
+        res = np.empty_like(a)
         it = 0
-        while active.size and it < self.max_iter:
+        while ids.size and it < self.max_iter:
             it += 1
-            ba, aa, Sa = bt[:, active], a[:, active], S[:, active]
-            Z = self._eqp(ba, Sa)
-            blocked = np.any((Z < -self.tol_neg) & Sa, axis=0)
-            done = np.zeros(active.size, dtype=bool)
+            m = ids.size
+            cols = np.arange(m)
+            Z = self._eqp(bt, S)
+            blocked = np.any((Z < -self.tol_neg) & S, axis=0)
 
-            # feasible EQP solution: move there, then check the multipliers
-            f = ~blocked
-            if f.any():
-                zf = np.maximum(Z[:, f], 0.0) * Sa[:, f]
-                g = self.G @ zf - ba[:, f]
-                Sf = Sa[:, f]
-                mu = (g * Sf).sum(axis=0) / Sf.sum(axis=0)
-                nu = np.where(Sf, np.inf, g - mu)
-                j = np.argmin(nu, axis=0)
-                add = nu[j, np.arange(j.size)] < -self.tol_grad
-                cols = np.flatnonzero(f)
-                aa[:, cols] = zf
-                Sa[j[add], cols[add]] = True
-                done[cols[~add]] = True
+            # feasible EQP solution: move there; add the most negative multiplier, if any
+            zf = np.maximum(Z, 0.0) * S
+            g = self.G @ zf - bt
+            mu = (g * S).sum(axis=0) / S.sum(axis=0)
+            nu = np.where(S, np.inf, g - mu)
+            j = np.argmin(nu, axis=0)
+            add = ~blocked & (nu[j, cols] < -self.tol_grad)
+            done = ~blocked & ~add
 
-            # infeasible: step to the first blocking bound, drop that index
-            if blocked.any():
-                cols = np.flatnonzero(blocked)
-                ab, zb, Sb = aa[:, cols], Z[:, cols], Sa[:, cols]
-                d = zb - ab
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    ratio = np.where(Sb & (d < 0), ab / -d, np.inf)
-                i = np.argmin(ratio, axis=0)
-                alpha = np.clip(ratio[i, np.arange(cols.size)], 0.0, 1.0)
-                ab = ab + alpha * d
-                ab[i, np.arange(cols.size)] = 0.0
-                ab = np.maximum(ab, 0.0) * Sb
-                Sb[i, np.arange(cols.size)] = False
-                ab *= Sb
-                aa[:, cols] = ab
-                Sa[:, cols] = Sb
+            # infeasible: step to the first blocking bound and drop that index
+            d = Z - a
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(S & (d < 0), a / -d, np.inf)
+            i = np.argmin(ratio, axis=0)
+            alpha = np.clip(ratio[i, cols], 0.0, 1.0)
+            S[i[blocked], cols[blocked]] = False
+            S[j[add], cols[add]] = True
+            a = np.where(blocked, np.maximum(a + alpha * d, 0.0) * S, zf)
 
-            a[:, active] = aa
-            S[:, active] = Sa
-            active = active[~done]
+            if done.any():
+                res[:, ids[done]] = a[:, done]
+                keep = ~done
+                ids, bt, a, S = ids[keep], bt[:, keep], a[:, keep], S[:, keep]
+        if ids.size:  # max_iter reached: keep the feasible iterate
+            res[:, ids] = a
+        a = res
         self.n_iter_ = max(self.n_iter_, it)
         a /= a.sum(axis=0, keepdims=True)  # exact ASC despite round-off
         A[:, todo] = a
@@ -160,23 +157,42 @@ def _check_inputs(Y: np.ndarray, E: np.ndarray) -> Tuple[np.ndarray, np.ndarray]
     return Y, E
 
 
+def _rhs(Y: np.ndarray, s: int, e: int, Et: np.ndarray, want_sq: bool, chunk: int = 2048):
+    """b = Eᵀy (p, m) for pixels s:e, and Σ y² per pixel if asked.
+
+    Non-float64 pixels are converted in cache-sized chunks (faster than one big copy).
+    """
+    b = np.empty((Et.shape[0], e - s))
+    sq = np.empty(e - s) if want_sq else None
+    step = (e - s) if Y.dtype == np.float64 else chunk
+    for c0 in range(s, e, step):
+        c1 = min(c0 + step, e)
+        Yc = np.asarray(Y[:, c0:c1], dtype=np.float64)
+        b[:, c0 - s:c1 - s] = Et @ Yc
+        if want_sq:
+            sq[c0 - s:c1 - s] = np.einsum("ij,ij->j", Yc, Yc)
+    return b, sq
+
+
 def _run_blocks(Y, E, block_size, progress, want_rmse):
     Y, E = _check_inputs(Y, E)
     if block_size < 1:
         raise ValueError("block_size must be positive")
     L, n = Y.shape
     solver = _SimplexLS(E)
+    Et = np.ascontiguousarray(E.T)
     A = np.empty((E.shape[1], n))
     rmse = np.empty(n) if want_rmse else None
     report(progress, 0.0, "FCLS")
     for s in range(0, n, block_size):
         e = min(s + block_size, n)
-        Yb = np.asarray(Y[:, s:e], dtype=np.float64)
-        Ab = solver.solve_gram(E.T @ Yb)
+        b, sq = _rhs(Y, s, e, Et, want_rmse)
+        Ab = solver.solve_gram(b)
         A[:, s:e] = Ab
         if want_rmse:
-            R = Yb - E @ Ab
-            rmse[s:e] = np.sqrt(np.einsum("ij,ij->j", R, R) / L)
+            # ||y - Ea||² = yᵀy - 2 aᵀb + aᵀGa: no second pass over the pixels
+            r2 = sq - 2.0 * np.einsum("ij,ij->j", Ab, b) + np.einsum("ij,ij->j", Ab, solver.G @ Ab)
+            rmse[s:e] = np.sqrt(np.maximum(r2, 0.0) / L)
         report(progress, e / n, f"FCLS: {e}/{n} pixels")
     return A, rmse, solver.n_iter_
 
