@@ -1,7 +1,5 @@
 """deepunmix:evaluate — score estimated abundances/endmembers against reference ones."""
 import csv
-import os
-import tempfile
 
 import numpy as np
 from qgis.core import (
@@ -12,7 +10,7 @@ from qgis.core import (
 )
 
 from ..engine.io.endmember_csv import read_endmembers_csv
-from ..engine.io.raster import read_raster
+from ..engine.io.raster import atomic_output, read_raster
 from ..engine.metrics import score_unmixing
 from .base import DeepUnmixAlgorithm
 
@@ -89,8 +87,7 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
 def _write_table(path, scores, ref_names, est_names):
     perm = list(scores["perm"])
     sad = scores.get("sad")
-    fd, tmp = tempfile.mkstemp(suffix=".csv", dir=os.path.dirname(os.path.abspath(path)))
-    with os.fdopen(fd, "w", newline="") as fh:
+    with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["reference", "estimate", "abundance_rmse", "sad_degrees"])
         for i, name in enumerate(ref_names):
@@ -99,4 +96,3 @@ def _write_table(path, scores, ref_names, est_names):
         asad = "" if sad is None else f"{np.mean(sad):.4f}"
         writer.writerow(["mean", "", f"{scores['mean_rmse']:.6f}", asad])
         writer.writerow(["aRMSE", "", f"{scores['armse']:.6f}", ""])
-    os.replace(tmp, path)

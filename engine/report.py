@@ -4,8 +4,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
-import tempfile
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
@@ -15,6 +13,15 @@ def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def figure_png(draw, size=(6, 3.5)) -> str:
+    """Base64 PNG of a one-axes figure drawn by ``draw(ax)``."""
+    from matplotlib.figure import Figure  # no pyplot: safe outside the main thread
+
+    fig = Figure(figsize=size)
+    draw(fig.add_subplot())
+    return _png(fig)
 
 
 def _figures(endmembers: np.ndarray, names: Sequence[str], wavelengths: Optional[np.ndarray],
@@ -91,10 +98,9 @@ def render_report(title: str, endmembers: np.ndarray, names: Sequence[str],
 
 def write_report(path: str, *args, **kwargs) -> str:
     """Render the report and write it atomically to ``path``; returns ``path``."""
+    from .io.raster import atomic_output
+
     text = render_report(*args, **kwargs)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".html", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path

@@ -1,0 +1,61 @@
+"""deepunmix:undip — abundances by a deep image prior with fixed endmembers (UnDIP)."""
+import numpy as np
+from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile
+
+from ..engine.io.endmember_csv import read_endmembers_csv
+from .blind import Advanced, BlindUnmixingAlgorithm
+from .buddip import EXTRACTOR_LABELS, EXTRACTORS
+
+
+class UnDIPUnmixing(BlindUnmixingAlgorithm):
+    EXTRACTOR = "EXTRACTOR"
+
+    NAME = "undip"
+    DISPLAY_NAME = "UnDIP unmixing (deep image prior abundances)"
+    GROUP = "Abundances"
+    GROUP_ID = "abundances"
+    HELP = (
+        "Abundance estimation with UnDIP (Rasti et al.): the endmembers are fixed (from a CSV you give, or extracted "
+        "with SiVM, VCA or N-FINDR), and a convolutional deep image prior produces the abundance maps (softmax: "
+        "non-negative, summing to one), fitted to reconstruct the image. The network's spatial prior denoises the "
+        "maps compared with per-pixel FCLS. The result is an exponential moving average of the outputs; no ground "
+        "truth is used.\n\n"
+        "<b>Hyperspectral raster</b>; <b>Number of endmembers</b> (ignored when an endmember CSV is given); "
+        "<b>Endmembers (CSV)</b> (optional, one row per raster band); <b>Random seed</b>; <b>Compute device</b>; "
+        "<b>Endmember extractor</b> (when no CSV is given).\nAdvanced: <b>iterations</b>, <b>learning rate</b>.\n\n"
+        "Size limit: the whole image is one network input; larger rasters are refused with a message naming the "
+        "limit.\n\n<b>Outputs</b>: abundance maps, the endmembers used (CSV), an HTML report. Needs PyTorch."
+    )
+    ADVANCED = (
+        Advanced("ITERATIONS", "n_iter", "Iterations", integer=True, minimum=1),
+        Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
+    )
+
+    def estimator_class(self):
+        from ..engine.dip.undip import UnDIP
+
+        return UnDIP
+
+    def method_label(self):
+        return "UnDIP"
+
+    def extra_parameters(self):
+        self.addParameter(QgsProcessingParameterFile(self.ENDMEMBERS, self.tr("Endmembers (CSV)"), extension="csv",
+                                                     optional=True))
+        self.addParameter(QgsProcessingParameterEnum(self.EXTRACTOR, self.tr("Endmember extractor (without a CSV)"),
+                                                     options=EXTRACTOR_LABELS, defaultValue=0))
+
+    def extra_kwargs(self, parameters, context):
+        return {"extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)]}
+
+    def fit_model(self, data, kwargs, parameters, context, feedback):
+        csv_path = self.parameterAsFile(parameters, self.ENDMEMBERS, context)
+        if not csv_path:
+            return super().fit_model(data, kwargs, parameters, context, feedback)
+        table = read_endmembers_csv(csv_path)
+        if table.matrix.shape[0] != data.cube.shape[0]:
+            raise ValueError(f"the endmember CSV has {table.matrix.shape[0]} bands but the raster has "
+                             f"{data.cube.shape[0]}")
+        feedback.pushInfo(self.tr(f"UnDIP with the {table.matrix.shape[1]} endmembers of {csv_path}"))
+        E = np.asarray(table.matrix, dtype=np.float64)
+        return self.estimator_class()(endmembers=E, **kwargs).fit(data.cube, data.mask)

@@ -1,0 +1,63 @@
+"""The blind unmixing algorithms end to end on a tiny raster (short trainings)."""
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from plugin_helpers import assert_sum_to_one, read
+from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+FAST = {
+    "ddica": {"STEPS": 20, "RESTARTS": 2, "BATCH_SIZE": 64},
+    "buddip": {"ITERATIONS": 30},
+    "undip": {"ITERATIONS": 30},
+    "minvol_nmf": {"MAX_ITER": 30},
+}
+
+
+@pytest.mark.parametrize("alg", sorted(FAST))
+def test_blind_algorithm_outputs(run_alg, scene, alg):
+    d = scene["dir"]
+    params = {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "SEED": 0, **FAST[alg],
+              "OUTPUT_ABUNDANCES": str(d / "a.tif"), "OUTPUT_ENDMEMBERS": str(d / "e.csv"),
+              "OUTPUT_REPORT": str(d / "r.html")}
+    res = run_alg(f"deepunmix:{alg}", params)
+    ab, transform, crs, _, names = read(res["OUTPUT_ABUNDANCES"])
+    assert ab.shape == (3, 12, 12) and transform == scene["transform"] and crs == scene["crs"]
+    assert_sum_to_one(ab)
+    rows = list(csv.reader(open(res["OUTPUT_ENDMEMBERS"])))
+    assert rows[0][2:] == names and len(rows) == 21
+    assert np.all(np.array([r[2:] for r in rows[1:]], dtype=float) >= 0)
+    html = Path(res["OUTPUT_REPORT"]).read_text()
+    assert html.count("data:image/png;base64,") == 2 and "Run time" in html
+
+
+def test_undip_with_endmember_csv(run_alg, scene):
+    d = scene["dir"]
+    res = run_alg("deepunmix:undip", {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"], "ITERATIONS": 30,
+                                      "OUTPUT_ABUNDANCES": str(d / "a.tif"), "OUTPUT_ENDMEMBERS": str(d / "e.csv")})
+    E = np.array([r[2:] for r in list(csv.reader(open(res["OUTPUT_ENDMEMBERS"])))[1:]], dtype=float)
+    np.testing.assert_allclose(E, scene["scene"].endmembers, rtol=1e-5)
+
+
+def test_deep_algorithm_cancel(run_alg, scene):
+    feedback = QgsProcessingFeedback()
+    feedback.progressChanged.connect(lambda _: feedback.cancel())
+    out = scene["dir"] / "a.tif"
+    with pytest.raises(QgsProcessingException, match="Cancel"):
+        run_alg("deepunmix:ddica", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "STEPS": 500, "RESTARTS": 2,
+                                    "OUTPUT_ABUNDANCES": str(out), "OUTPUT_ENDMEMBERS": str(scene["dir"] / "e.csv")},
+                feedback=feedback)
+    assert not out.exists()
+
+
+def test_estimate_n_endmembers_output(run_alg, tmp_path):
+    from engine.io.raster import write_cube
+    from engine.synthetic import make_mixed_scene
+
+    s = make_mixed_scene(size=40, n_endmembers=4, snr_db=40, random_state=1)
+    write_cube(str(tmp_path / "s.tif"), s.cube)
+    res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "s.tif"), "METHOD": 0,
+                                                      "OUTPUT_REPORT": str(tmp_path / "n.html")})
+    assert res["N_ENDMEMBERS"] == 4
+    assert "Number of endmembers: 4" in (tmp_path / "n.html").read_text()
