@@ -1,4 +1,4 @@
-"""Streaming processing of rasters larger than memory, in windows of whole rows.
+"""Streaming processing of rasters larger than memory, in windows of whole rows or whole tiles.
 
 Validity follows ``engine.io.raster`` (NaN/inf in any band, or nodata in every
 band that declares one). Peak memory is bounded by ``max_block_bytes`` (plus
@@ -16,31 +16,24 @@ import numpy as np
 from ..progress import ProgressCallback, report
 from .raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_block
 
-__all__ = ["apply_blockwise", "iter_valid_pixels", "sample_valid_pixels", "row_windows", "PixelBlock"]
+__all__ = ["apply_blockwise", "iter_valid_pixels", "sample_valid_pixels", "plan_windows", "PixelBlock"]
 
 PathLike = Union[str, os.PathLike]
 
 
 @dataclass
 class PixelBlock:
-    """One block of rows: ``Y`` (L, n_valid) float64 and where those pixels are."""
+    """One window: ``Y`` (L, n_valid) float64 and where those pixels are."""
 
     row_off: int
     height: int
     Y: np.ndarray
     valid: np.ndarray  # (height, width) bool
+    col_off: int = 0
 
-
-def _block_rows(ds, n_bands: int, block_rows: Optional[int], max_block_bytes: int, n_out: int = 0) -> int:
-    if block_rows is not None:
-        return max(1, int(block_rows))
-    # per row: raw + float32 cube + float64 Y (bands) and float64 + float32 outputs
-    per_row = ds.width * (n_bands * (np.dtype(ds.dtypes[0]).itemsize + 4 + 8) + n_out * 12)
-    rows = max(1, int(max_block_bytes // max(per_row, 1)))
-    internal = ds.block_shapes[0][0]
-    if internal > 1 and rows >= internal:
-        rows -= rows % internal  # whole internal blocks: each is decoded once
-    return min(rows, ds.height)
+    @property
+    def width(self) -> int:
+        return self.valid.shape[1]
 
 
 def row_windows(height: int, block_rows: int) -> Iterator[Tuple[int, int]]:
@@ -49,26 +42,57 @@ def row_windows(height: int, block_rows: int) -> Iterator[Tuple[int, int]]:
         yield r, min(block_rows, height - r)
 
 
-def _iter_blocks(ds, idx, rows: int, scale: float, use_nodata: bool) -> Iterator[PixelBlock]:
+def plan_windows(ds, n_bands: int, block_rows: Optional[int] = None, max_block_bytes: int = 64 * 2 ** 20,
+                 n_out: int = 0) -> Tuple[list, Optional[Tuple[int, int]]]:
+    """Windows covering the raster within the byte budget, and the (rows, cols) tile shape they follow.
+
+    Whole rows (aligned to the file's internal block height when the budget
+    allows); for tiled files whose strip of tiles exceeds the budget, groups of
+    whole internal tiles, so every tile is decoded once without a large cache.
+    """
     from rasterio.windows import Window
 
-    for r0, h in row_windows(ds.height, rows):
-        cube, valid = read_block(ds, Window(0, r0, ds.width, h), idx, use_nodata)
+    H, W = ds.height, ds.width
+    if block_rows is not None:
+        return [Window(0, r, W, h) for r, h in row_windows(H, max(1, int(block_rows)))], None
+    # bytes per pixel: raw + float32 cube + float64 Y per band, float64 + float32 per output
+    per_px = n_bands * (np.dtype(ds.dtypes[0]).itemsize + 4 + 8) + n_out * 12
+    rows = max(1, int(max_block_bytes // (per_px * W)))
+    bh, bw = (int(v) for v in ds.block_shapes[0])
+    if bw >= W or rows >= bh or bh > H:
+        if bh > 1 and rows >= bh:
+            rows -= rows % bh
+        return [Window(0, r, W, h) for r, h in row_windows(H, min(rows, H))], None
+    cols = max(bw, int(max_block_bytes // (per_px * bh)) // bw * bw)
+    wins = [Window(c, r, min(cols, W - c), h) for r, h in row_windows(H, bh) for c in range(0, W, cols)]
+    return wins, (bh, bw)
+
+
+def _iter_blocks(ds, idx, windows, scale: float, use_nodata: bool) -> Iterator[PixelBlock]:
+    for win in windows:
+        cube, valid = read_block(ds, win, idx, use_nodata)
         Y = cube[:, valid].astype(np.float64)
         del cube
         if scale != 1.0:
             Y *= scale
-        yield PixelBlock(r0, h, Y, valid)
+        yield PixelBlock(int(win.row_off), int(win.height), Y, valid, int(win.col_off))
+
+
+def _gdal_env(max_block_bytes: int):
+    """A GDAL block cache sized to the budget (the default, 5% of RAM, would grow with the raster)."""
+    import rasterio
+
+    return rasterio.Env(GDAL_CACHEMAX=int(max(32, 2 * max_block_bytes // 2 ** 20)))
 
 
 def iter_valid_pixels(src_path: PathLike, block_rows: Optional[int] = None, max_block_bytes: int = 64 * 2 ** 20,
                       bands: Optional[Sequence[int]] = None, scale: float = 1.0,
                       use_nodata: bool = True) -> Iterator[PixelBlock]:
-    """Yield ``PixelBlock``s of whole rows with the valid pixels as an (L, n_valid) matrix."""
-    with open_raster(src_path) as ds:
+    """Yield ``PixelBlock``s (windows from ``plan_windows``) with the valid pixels as an (L, n_valid) matrix."""
+    with _gdal_env(max_block_bytes), open_raster(src_path) as ds:
         idx = _band_list(bands, ds.count)
-        rows = _block_rows(ds, len(idx), block_rows, max_block_bytes)
-        yield from _iter_blocks(ds, idx, rows, scale, use_nodata)
+        windows, _ = plan_windows(ds, len(idx), block_rows, max_block_bytes)
+        yield from _iter_blocks(ds, idx, windows, scale, use_nodata)
 
 
 def sample_valid_pixels(src_path: PathLike, n: int, random_state: Optional[int] = None,
@@ -89,7 +113,7 @@ def sample_valid_pixels(src_path: PathLike, n: int, random_state: Optional[int] 
         if blk.Y.shape[1] == 0:
             continue
         rr, cc = np.nonzero(blk.valid)
-        rc = np.stack([rr + blk.row_off, cc], axis=1)
+        rc = np.stack([rr + blk.row_off, cc + blk.col_off], axis=1)
         key = rng.random(blk.Y.shape[1])
         if keep_Y is None:
             keep_Y, keep_rc, keep_key = blk.Y, rc, key
@@ -111,7 +135,7 @@ def apply_blockwise(src_path: PathLike, dst_path: PathLike, func: Callable[[np.n
                     max_block_bytes: int = 64 * 2 ** 20, bands: Optional[Sequence[int]] = None,
                     scale: float = 1.0, progress: ProgressCallback = None, like_nodata: bool = True,
                     nodata: float = OUTPUT_NODATA, compress: Optional[str] = None) -> Path:
-    """Stream ``func`` over a raster: ``func(Y (L, n_valid)) -> (n_out, n_valid)`` per block of rows.
+    """Stream ``func`` over a raster: ``func(Y (L, n_valid)) -> (n_out, n_valid)`` per window.
 
     Writes a float32 GeoTIFF with ``n_out`` bands named ``names``, the source's
     georeferencing, and ``nodata`` at invalid input pixels and non-finite
@@ -127,19 +151,23 @@ def apply_blockwise(src_path: PathLike, dst_path: PathLike, func: Callable[[np.n
     if len(names) != n_out:
         raise ValueError(f"{len(names)} names for {n_out} output bands")
     dst_path = Path(dst_path)
-    with open_raster(src_path) as src:
+    with _gdal_env(max_block_bytes), open_raster(src_path) as src:
         idx = _band_list(bands, src.count)
-        rows = _block_rows(src, len(idx), block_rows, max_block_bytes, n_out)
+        windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
         prof = output_profile(n_out, src.height, src.width, src.transform, src.crs, nodata, compress)
-        if block_rows is None and prof.get("tiled") and rows >= 256:
-            rows -= rows % 256  # whole output tiles per block
-        n_blocks = -(-src.height // rows)
-        report(progress, 0.0, f"processing {src.height} rows in {n_blocks} block(s)")
+        for k in ("tiled", "blockxsize", "blockysize"):
+            prof.pop(k, None)
+        if tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
+            prof.update(tiled=True, blockysize=tiles[0], blockxsize=tiles[1])  # same tiles as the windows
+        n_blocks = len(windows)
+        total = float(src.height) * src.width
+        done = 0.0
+        report(progress, 0.0, f"processing {src.height} x {src.width} pixels in {n_blocks} block(s)")
         with atomic_output(dst_path) as tmp:
             with open_raster(tmp, "w", **prof) as dst:
                 for i, n in enumerate(names, start=1):
                     dst.set_band_description(i, n)
-                for k, blk in enumerate(_iter_blocks(src, idx, rows, scale, like_nodata)):
+                for k, blk in enumerate(_iter_blocks(src, idx, windows, scale, like_nodata)):
                     out = np.full((n_out,) + blk.valid.shape, nodata, dtype=np.float32)
                     if blk.Y.shape[1]:
                         res = np.asarray(func(blk.Y), dtype=np.float32)
@@ -147,6 +175,7 @@ def apply_blockwise(src_path: PathLike, dst_path: PathLike, func: Callable[[np.n
                             raise ValueError(f"func returned shape {res.shape}, expected {(n_out, blk.Y.shape[1])}")
                         res[~np.isfinite(res)] = nodata
                         out[:, blk.valid] = res
-                    dst.write(out, window=Window(0, blk.row_off, src.width, blk.height))
-                    report(progress, (blk.row_off + blk.height) / src.height, f"block {k + 1}/{n_blocks}")
+                    dst.write(out, window=Window(blk.col_off, blk.row_off, blk.width, blk.height))
+                    done += blk.width * blk.height
+                    report(progress, done / total, f"block {k + 1}/{n_blocks}")
     return dst_path

@@ -235,7 +235,7 @@ def read_block(ds, window=None, bands: Optional[Sequence[int]] = None,
     raw = ds.read(idx, window=_window(window))
     nodatavals = [ds.nodatavals[b - 1] for b in idx]
     valid = pixel_validity(raw, nodatavals, use_nodata)
-    cube = raw.astype(np.float32)
+    cube = raw.astype(np.float32, copy=False)  # float32 files: no copy
     del raw
     scales = np.array([ds.scales[b - 1] if ds.scales else 1.0 for b in idx], dtype=np.float64)
     offsets = np.array([ds.offsets[b - 1] if ds.offsets else 0.0 for b in idx], dtype=np.float64)

@@ -87,3 +87,28 @@ def test_sample_valid_pixels(src):
     np.testing.assert_array_equal(rc, rc2)
     Yall, rcall = sample_valid_pixels(src, 10 ** 6, block_rows=4)
     assert Yall.shape[1] == ref.mask.sum()
+
+
+def test_tiled_input_uses_tile_windows(tmp_path):
+    from engine.io.blockwise import plan_windows
+
+    rng = np.random.default_rng(3)
+    cube = rng.random((3, 40, 50)).astype(np.float32)
+    cube[:, 17, 33] = -1.0
+    f = tmp_path / "tiled.tif"
+    with rasterio.open(f, "w", driver="GTiff", width=50, height=40, count=3, dtype="float32", nodata=-1.0,
+                       tiled=True, blockxsize=16, blockysize=16, transform=TRANSFORM) as d:
+        d.write(cube)
+    budget = 16 * 16 * 3 * 16 * 2  # about two tiles
+    with rasterio.open(f) as d:
+        wins, tiles = plan_windows(d, 3, max_block_bytes=budget)
+    assert tiles == (16, 16) and all(w.height <= 16 and w.width <= 32 for w in wins)
+    out = apply_blockwise(f, tmp_path / "o.tif", lambda Y: Y[:2] * 2, 2, ["a", "b"], max_block_bytes=budget)
+    got = read_raster(out)
+    assert not got.mask[17, 33] and got.mask.sum() == 40 * 50 - 1
+    np.testing.assert_allclose(got.cube[:, got.mask], 2 * cube[:2][:, got.mask])
+    with rasterio.open(out) as d:
+        assert d.block_shapes[0] == (16, 16)
+    Y, rc = sample_valid_pixels(f, 40 * 50, max_block_bytes=budget)
+    assert Y.shape[1] == 40 * 50 - 1
+    np.testing.assert_allclose(Y, cube[:, rc[:, 0], rc[:, 1]])
