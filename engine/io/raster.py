@@ -103,22 +103,20 @@ def _get(tags: Dict[str, str], *keys: str) -> Optional[str]:
 
 def _wavelengths(ds) -> Optional[np.ndarray]:
     n = ds.count
-    # 1) per-band GDAL metadata
+    # 1) per-band GDAL metadata (GDAL's ENVI driver also fills it); IMAGERY-domain style in micrometres
     vals, units = [], None
     for b in range(1, n + 1):
         t = ds.tags(b)
-        w = _get(t, "wavelength", "central_wavelength_um")
-        if w is None:
-            vals = []
-            break
+        if "IMAGERY" in (ds.tag_namespaces(b) or []):
+            t = {**ds.tags(b, ns="IMAGERY"), **t}
+        w, u = _get(t, "wavelength"), _get(t, "wavelength_units", "wavelength units")
+        if w is None and _get(t, "central_wavelength_um") is not None:
+            w, u = _get(t, "central_wavelength_um"), "um"
         try:
             vals.append(float(w))
-        except ValueError:
-            vals = []
+        except (TypeError, ValueError):
             break
-        if "central_wavelength_um" in {k.lower() for k in t} and _get(t, "wavelength") is None:
-            units = "um"
-        units = _get(t, "wavelength_units", "wavelength units") or units
+        units = u or units
     if len(vals) == n:
         return _to_nm(np.asarray(vals, dtype=np.float64), units)
     # 2) ENVI header / dataset-level metadata

@@ -133,3 +133,18 @@ def test_scale_offset_applied(tmp_path):
 def test_missing_file():
     with pytest.raises(FileNotFoundError):
         read_raster("/nonexistent/x.tif")
+
+
+def test_wavelengths_from_imagery_domain_and_dataset_tags(tmp_path):
+    f1, f2 = tmp_path / "im.tif", tmp_path / "ds.tif"
+    with rasterio.open(f1, "w", driver="GTiff", width=3, height=2, count=2, dtype="float32") as d:
+        d.write(np.ones((2, 2, 3), "float32"))
+        d.update_tags(1, ns="IMAGERY", CENTRAL_WAVELENGTH_UM="0.45")
+        d.update_tags(2, ns="IMAGERY", CENTRAL_WAVELENGTH_UM="0.55")
+    with rasterio.open(f2, "w", driver="GTiff", width=3, height=2, count=2, dtype="float32") as d:
+        d.write(np.ones((2, 2, 3), "float32"))
+        d.update_tags(wavelength="{1000, 2000}", wavelength_units="Nanometers", bbl="{0, 1}")
+    np.testing.assert_allclose(read_raster(f1).wavelengths, [450.0, 550.0])
+    r = read_raster(f2)
+    np.testing.assert_allclose(r.wavelengths, [1000.0, 2000.0])
+    np.testing.assert_array_equal(r.bad_bands, [True, False])
