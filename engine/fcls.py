@@ -55,40 +55,54 @@ class _SimplexLS:
         self.tol_grad = 1e-11 * scale
         self.tol_neg = 1e-13
         self.max_iter = max_iter if max_iter is not None else 8 * self.p + 20
-        self._cache: Dict[int, Tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._scale = scale
+        self._row: Dict[int, int] = {}  # working-set code -> row of the tables below
+        self._M = np.zeros((0, self.p, self.p))
+        self._c = np.zeros((0, self.p))
         self._bits = (1 << np.arange(self.p, dtype=np.int64)).astype(np.float64)
         self.n_iter_ = 0
 
-    def _pattern(self, code: int) -> Tuple[np.ndarray, np.ndarray]:
-        """Padded (M (p, p), c (p,)) with a = M b + c the sum-to-one LS solution on support ``code``.
+    def _add_patterns(self, codes) -> None:
+        """Tabulate (M, c) with a = M b + c the sum-to-one LS solution on each support code.
 
-        Rows and columns outside the support are zero, so a is zero there.
+        M and c are zero outside the support. The KKT systems of all new codes
+        are pseudo-inverted in one stacked call (G scaled to unit size; the
+        rows of absent endmembers are padded with the identity, which keeps
+        each system block-diagonal).
         """
-        hit = self._cache.get(code)
-        if hit is None:
-            idx = np.flatnonzero((code >> np.arange(self.p)) & 1)
-            k = idx.size
-            kkt = np.zeros((k + 1, k + 1))
-            kkt[:k, :k] = self.G[np.ix_(idx, idx)]
-            kkt[:k, k] = 1.0
-            kkt[k, :k] = 1.0
-            inv = np.linalg.pinv(kkt, rcond=1e-13)
-            M = np.zeros((self.p, self.p))
-            M[np.ix_(idx, idx)] = inv[:k, :k]
-            c = np.zeros(self.p)
-            c[idx] = inv[:k, k]
-            hit = (M, c)
-            self._cache[code] = hit
-        return hit
+        new = [c for c in codes if c not in self._row]
+        if not new:
+            return
+        p = self.p
+        on = ((np.array(new, dtype=np.int64)[:, None] >> np.arange(p)) & 1).astype(bool)  # (k, p)
+        pair = on[:, :, None] & on[:, None, :]
+        K = np.zeros((len(new), p + 1, p + 1))
+        K[:, :p, :p] = np.where(pair, self.G / self._scale, 0.0)
+        K[:, :p, p] = on
+        K[:, p, :p] = on
+        K[:, np.arange(p), np.arange(p)] += ~on
+        Kinv = np.linalg.pinv(K, rcond=1e-13)
+        M = np.where(pair, Kinv[:, :p, :p], 0.0) / self._scale
+        c = np.where(on, Kinv[:, :p, p], 0.0)
+        for i, code in enumerate(new):
+            self._row[code] = self._M.shape[0] + i
+        self._M = np.concatenate([self._M, M])
+        self._c = np.concatenate([self._c, c])
+
+    def _pattern(self, code: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(M (p, p), c (p,)) for one support code."""
+        self._add_patterns([code])
+        r = self._row[code]
+        return self._M[r], self._c[r]
 
     def _eqp(self, b: np.ndarray, S: np.ndarray) -> np.ndarray:
         """Sum-to-one LS solution restricted to each column's working set S (p, m)."""
         codes = self._bits @ S
         uniq, inv = np.unique(codes, return_inverse=True)
-        pats = [self._pattern(int(u)) for u in uniq]
-        Ms = np.stack([m for m, _ in pats])
-        cs = np.stack([c for _, c in pats])
-        return np.einsum("nij,jn->in", Ms[inv], b, optimize=False) + cs[inv].T
+        uniq = [int(u) for u in uniq]
+        self._add_patterns(uniq)
+        rows = np.array([self._row[u] for u in uniq])[inv]
+        return np.einsum("nij,jn->in", self._M[rows], b, optimize=False) + self._c[rows].T
 
     def solve_gram(self, b: np.ndarray) -> np.ndarray:
         """Solve for every column of b = Eᵀy (p, n); returns A (p, n)."""
