@@ -131,3 +131,27 @@ def test_cancel_propagates():
 
     with pytest.raises(Cancelled):
         FCLS(E, block_size=10, progress=stop).fit(Y.reshape(25, 10, 10).astype(np.float32))
+
+
+@pytest.mark.parametrize("p", [8, 12])
+def test_kkt_certificate_for_larger_p(p):
+    """Beyond enumeration: the optimality conditions hold for every pixel."""
+    Y, E = _problem(p, n=400, L=40, seed=20 + p)
+    A = fcls(Y, E, block_size=128)
+    G, B = E.T @ E, E.T @ Y
+    g = G @ A - B  # gradient; at the optimum g_i = -lambda on the support, >= -lambda off it
+    support = A > 1e-12
+    lam = -(g * support).sum(axis=0) / support.sum(axis=0)
+    spread = np.where(support, np.abs(g + lam), 0).max()
+    nu = np.where(support, np.inf, g + lam).min()
+    scale = np.abs(G).max()
+    assert spread < 1e-9 * scale and nu > -1e-9 * scale
+    assert A.min() >= 0 and np.abs(A.sum(axis=0) - 1).max() < 1e-12
+
+
+def test_estimator_params_roundtrip():
+    from sklearn.base import clone
+
+    E = np.eye(4)[:, :3]
+    est = clone(FCLS(E, block_size=5))
+    assert est.get_params()["block_size"] == 5 and np.array_equal(est.endmembers, E)
