@@ -15,6 +15,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels, pca_projection
 from .sivm import sivm
 
@@ -42,7 +43,7 @@ def _initial(X: np.ndarray, Y: np.ndarray, p: int, init: str, rng) -> np.ndarray
 
 
 def nfindr_full(Y: np.ndarray, p: int, random_state: Optional[int] = None, max_iter: int = 50,
-                init: str = "random") -> Tuple[np.ndarray, np.ndarray, float, int]:
+                init: str = "random", progress: ProgressCallback = None) -> Tuple[np.ndarray, np.ndarray, float, int]:
     """N-FINDR on Y (L, N): (E = Y[:, idx], idx, simplex volume in PCA space, sweeps run)."""
     Y, p = check_pixels(Y, p)
     N = Y.shape[1]
@@ -64,8 +65,10 @@ def nfindr_full(Y: np.ndarray, p: int, random_state: Optional[int] = None, max_i
                 idx[j] = k
                 M[:, j] = X[:, k]
                 changed = True
+        report(progress, n_iter / max_iter, f"N-FINDR: sweep {n_iter}")
         if not changed:
             break
+    report(progress, 1.0, "N-FINDR: done")
     return Y[:, idx].copy(), idx, _volume(M), n_iter
 
 
@@ -85,13 +88,15 @@ class NFINDR(PixelExtractor):
     """
 
     def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
-                 max_iter: int = 50, init: str = "random"):
+                 max_iter: int = 50, init: str = "random", progress: ProgressCallback = None):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
         self.max_iter = max_iter
         self.init = init
+        self.progress = progress
 
     def _extract(self, Y, p):
         E, idx, self.volume_, self.n_iter_ = nfindr_full(
-            Y, p, random_state=self.random_state, max_iter=self.max_iter, init=self.init)
+            Y, p, random_state=self.random_state, max_iter=self.max_iter, init=self.init,
+            progress=self.progress)
         return E, idx

@@ -15,10 +15,11 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels
 
 
-def sivm(Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
+def sivm(Y: np.ndarray, p: int, progress: ProgressCallback = None) -> Tuple[np.ndarray, np.ndarray]:
     """Greedy SiVM on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)) in selection order."""
     Y, p = check_pixels(Y, p)
     N = Y.shape[1]
@@ -38,6 +39,7 @@ def sivm(Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
         gain = np.einsum("ij,ij->j", D3, np.linalg.pinv(cm) @ D3)
         gain[idx] = -np.inf
         idx.append(int(np.argmax(gain)))
+        report(progress, (v + 1) / p, f"SiVM: endmember {v + 1}/{p}")
         if v < p - 1:
             d[v] = sqdist(idx[-1])
     idx_arr = np.asarray(idx, dtype=int)
@@ -50,9 +52,11 @@ class SiVM(PixelExtractor):
     SiVM is deterministic; ``random_state`` is accepted for a uniform API.
     """
 
-    def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None):
+    def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
+                 progress: ProgressCallback = None):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
+        self.progress = progress
 
     def _extract(self, Y, p):
-        return sivm(Y, p)
+        return sivm(Y, p, progress=self.progress)

@@ -12,6 +12,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels
 
 
@@ -30,7 +31,7 @@ def estimate_snr(Y: np.ndarray, mean: np.ndarray, x_p: np.ndarray) -> float:
 
 
 def vca(Y: np.ndarray, p: int, random_state: Optional[int] = None,
-        snr: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+        snr: Optional[float] = None, progress: ProgressCallback = None) -> Tuple[np.ndarray, np.ndarray]:
     """Run VCA on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)).
 
     ``snr`` (dB) overrides the estimate that picks the projection.
@@ -38,6 +39,7 @@ def vca(Y: np.ndarray, p: int, random_state: Optional[int] = None,
     Y, p = check_pixels(Y, p)
     L, N = Y.shape
     rng = np.random.default_rng(random_state)
+    report(progress, 0.0, "VCA: band correlation")
     R = (Y @ Y.T) / N
     mean = Y.mean(axis=1)
     C = R - np.outer(mean, mean)
@@ -61,6 +63,7 @@ def vca(Y: np.ndarray, p: int, random_state: Optional[int] = None,
         scale = np.where(np.abs(scale) < tiny, tiny, scale)
         y = x / scale
 
+    report(progress, 0.5, "VCA: projection")
     A = np.zeros((p, p))
     A[-1, 0] = 1.0
     idx = np.zeros(p, dtype=int)
@@ -71,17 +74,19 @@ def vca(Y: np.ndarray, p: int, random_state: Optional[int] = None,
         v = np.abs(f @ y)
         idx[i] = int(np.argmax(v))
         A[:, i] = y[:, idx[i]]
+        report(progress, 0.5 + 0.5 * (i + 1) / p, f"VCA: endmember {i + 1}/{p}")
     return Y[:, idx].copy(), idx
 
 
 class VCA(PixelExtractor):
-    """VCA endmember extraction; ``fit`` sets ``endmembers_`` (L, p), ``indices_`` (p, 2), ``snr_``."""
+    """VCA endmember extraction; ``fit`` sets ``endmembers_`` (L, p) and ``indices_`` (p, 2)."""
 
     def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
-                 snr: Optional[float] = None):
+                 snr: Optional[float] = None, progress: ProgressCallback = None):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
         self.snr = snr
+        self.progress = progress
 
     def _extract(self, Y, p):
-        return vca(Y, p, random_state=self.random_state, snr=self.snr)
+        return vca(Y, p, random_state=self.random_state, snr=self.snr, progress=self.progress)

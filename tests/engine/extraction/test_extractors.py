@@ -84,3 +84,20 @@ def test_invalid_endmember_count(name):
         FUNCS[name](Y, 11, 0)
     with pytest.raises(ValueError):
         CLASSES[name](n_endmembers=60).fit(Y.reshape(10, 5, 10))
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_progress_reported_and_cancel_propagates(name):
+    from engine.progress import Cancelled
+
+    Y, _, _, _ = pure_scene(4, N=400, seed=2)
+    cube = Y.reshape(-1, 20, 20)
+    seen = []
+    CLASSES[name](n_endmembers=4, random_state=0, progress=lambda f, m: seen.append(f)).fit(cube)
+    assert seen and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+
+    def stop(fraction, message):
+        raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        CLASSES[name](n_endmembers=4, random_state=0, progress=stop).fit(cube)
