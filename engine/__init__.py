@@ -19,6 +19,7 @@ _LAZY = {
     "NFINDR": ".extraction.nfindr",
     "FCLS": ".fcls",
     "fcls": ".fcls",
+    "MinVolNMF": ".comparators.minvol_nmf",
     "EndmemberCountEstimator": ".estimate_count",
     # deep methods (torch imported inside fit)
     "DDICA": ".ddica.unmixing",

@@ -56,7 +56,8 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         sign_sample = Z if n <= 20000 else Z[rng.choice(n, 20000, replace=False)]
         lr = float(self.learning_rate)
         for _attempt in range(10):
-            W, signs, curve, ok = self._run(Z, sign_sample, k, batch, lr, rng)
+            with np.errstate(over="ignore", invalid="ignore"):
+                W, signs, curve, ok = self._run(Z, sign_sample, k, batch, lr, rng)
             if ok:
                 break
             lr *= 0.5  # diverged: restart more gently

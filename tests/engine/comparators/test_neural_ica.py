@@ -44,11 +44,11 @@ def chance_level(S, n_draws=20, seed=0):
 
 def test_misep_beats_chance_on_pnl_mixture():
     S, X = pnl_mixture()
-    model = MISEP(random_state=0, max_iter=300, batch_size=1000).fit(X)
+    model = MISEP(random_state=0, max_iter=200, batch_size=1000, learning_rate=0.03).fit(X)
     out = model.transform(X)
     assert out.shape == (1000, 3) and np.all(np.isfinite(out))
     score = matched_abs_corr(S, out).mean()
-    assert score > max(0.6, 3 * chance_level(S))
+    assert score > max(0.5, 5 * chance_level(S))
     assert model.loss_curve_[-20:].mean() < model.loss_curve_[:20].mean()  # entropy went up
 
 
@@ -62,7 +62,7 @@ def test_mine_ica_beats_chance_on_linear_mixture():
     assert out.shape == (n, 3)
     np.testing.assert_allclose(np.cov(out.T), np.eye(3), atol=1e-3)  # whitened outputs
     score = matched_abs_corr(S, out).mean()
-    assert score > max(0.6, 3 * chance_level(S))
+    assert score > max(0.5, 5 * chance_level(S))
 
 
 def test_mine_ica_mlp_reproducible_and_cancellable():
