@@ -10,9 +10,9 @@ pixels at once:
 2. the other pixels start from the Euclidean projection of that solution onto
    the simplex (a feasible point) and iterate the textbook primal active set
    (equality-constrained solve on the working set; ratio test and drop, or add
-   the most negative Lagrange multiplier). Pixels are grouped by working-set
-   pattern, and each pattern's KKT system is solved once (cached
-   pseudo-inverse), so the step is a small matrix product per pattern.
+   the most negative Lagrange multiplier). Each working-set pattern's KKT
+   system is pseudo-inverted once (new patterns in one stacked call) and
+   tabulated; a step is then a gather plus a p × p product per pixel.
 
 The result is exact up to floating point (no penalty weight, no iteration
 tolerance on the objective). A singular Gram matrix (duplicate endmembers) is
@@ -20,6 +20,7 @@ handled through the pseudo-inverse: a minimum-norm split among duplicates.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Dict, Optional, Tuple
 
 import numpy as np
@@ -150,7 +151,9 @@ class _SimplexLS:
                 res[:, ids[done]] = a[:, done]
                 keep = ~done
                 ids, bt, a, S = ids[keep], bt[:, keep], a[:, keep], S[:, keep]
-        if ids.size:  # max_iter reached: keep the feasible iterate
+        if ids.size:  # max_iter reached (cycling on degenerate data): keep the feasible iterate
+            warnings.warn(f"FCLS: {ids.size} pixel(s) stopped at max_iter={self.max_iter}; "
+                          "their abundances are feasible but may be slightly sub-optimal", RuntimeWarning)
             res[:, ids] = a
         a = res
         self.n_iter_ = max(self.n_iter_, it)
