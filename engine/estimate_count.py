@@ -22,7 +22,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
-from .base import cube_to_pixels
+from .base import check_cube, valid_mask
 
 MAX_PIXELS = 100_000
 
@@ -120,7 +120,13 @@ class EndmemberCountEstimator(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "EndmemberCountEstimator":
-        Y, _ = cube_to_pixels(cube, mask)
+        cube = check_cube(cube)
+        pos = np.flatnonzero(valid_mask(cube, mask))
+        if pos.size == 0:
+            raise ValueError("the image has no valid pixel (all nodata or NaN)")
+        if self.max_pixels is not None and pos.size > self.max_pixels:  # sample before copying
+            pos = np.sort(np.random.default_rng(self.random_state).choice(pos, self.max_pixels, replace=False))
+        Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
         if self.method == "hysime":
             k, self.details_ = hysime(Y, self.max_pixels, self.random_state)
         elif self.method in ("hfc", "nwhfc"):
