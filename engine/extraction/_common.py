@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..base import check_n_endmembers, cube_to_pixels
+from ..base import check_cube, check_n_endmembers, valid_mask
 
 
 def check_pixels(Y: np.ndarray, p: int) -> Tuple[np.ndarray, int]:
@@ -32,18 +32,28 @@ class PixelExtractor(BaseEstimator):
     """Base for extractors: subclasses set ``_extract(Y, p) -> (E, idx)``.
 
     ``fit`` stores ``endmembers_`` (L, p) (the chosen pixels' spectra, in the
-    data's units) and ``indices_`` (p, 2) (row, col) of those pixels.
+    data's units) and ``indices_`` (p, 2) (row, col) of those pixels. With
+    ``max_pixels`` set, a random sample (seeded by ``random_state``) of at most
+    that many valid pixels is searched, which bounds memory on big rasters.
     """
 
     def _extract(self, Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None):
-        Y, valid = cube_to_pixels(cube, mask)
+        cube = check_cube(cube)
+        pos = np.flatnonzero(valid_mask(cube, mask))
+        if pos.size == 0:
+            raise ValueError("the image has no valid pixel (all nodata or NaN)")
+        max_pixels = getattr(self, "max_pixels", None)
+        if max_pixels is not None and pos.size > max_pixels:  # sample before the float64 copy
+            rng = np.random.default_rng(getattr(self, "random_state", None))
+            pos = np.sort(rng.choice(pos, int(max_pixels), replace=False))
+        Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
         p = check_n_endmembers(self.n_endmembers, Y.shape[0], Y.shape[1])
         E, idx = self._extract(Y, p)
-        rows, cols = np.nonzero(valid)
+        rows, cols = np.unravel_index(pos[idx], cube.shape[1:])
         self.endmembers_ = E
-        self.indices_ = np.column_stack([rows[idx], cols[idx]]).astype(int)
+        self.indices_ = np.column_stack([rows, cols]).astype(int)
         self.n_endmembers_ = p
         return self

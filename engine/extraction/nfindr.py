@@ -88,12 +88,14 @@ class NFINDR(PixelExtractor):
     """
 
     def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
-                 max_iter: int = 50, init: str = "random", progress: ProgressCallback = None):
+                 max_iter: int = 50, init: str = "random", progress: ProgressCallback = None,
+                 max_pixels: Optional[int] = None):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
         self.max_iter = max_iter
         self.init = init
         self.progress = progress
+        self.max_pixels = max_pixels
 
     def _extract(self, Y, p):
         E, idx, self.volume_, self.n_iter_ = nfindr_full(

@@ -53,10 +53,12 @@ class SiVM(PixelExtractor):
     """
 
     def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
-                 progress: ProgressCallback = None):
+                 progress: ProgressCallback = None,
+                 max_pixels: Optional[int] = None):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
         self.progress = progress
+        self.max_pixels = max_pixels
 
     def _extract(self, Y, p):
         return sivm(Y, p, progress=self.progress)

@@ -82,11 +82,13 @@ class VCA(PixelExtractor):
     """VCA endmember extraction; ``fit`` sets ``endmembers_`` (L, p) and ``indices_`` (p, 2)."""
 
     def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
-                 snr: Optional[float] = None, progress: ProgressCallback = None):
+                 snr: Optional[float] = None, progress: ProgressCallback = None,
+                 max_pixels: Optional[int] = None):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
         self.snr = snr
         self.progress = progress
+        self.max_pixels = max_pixels
 
     def _extract(self, Y, p):
         return vca(Y, p, random_state=self.random_state, snr=self.snr, progress=self.progress)

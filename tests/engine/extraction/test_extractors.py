@@ -101,3 +101,14 @@ def test_progress_reported_and_cancel_propagates(name):
 
     with pytest.raises(Cancelled):
         CLASSES[name](n_endmembers=4, random_state=0, progress=stop).fit(cube)
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_max_pixels_sample_maps_back_to_image(name):
+    Y, _, _, _ = pure_scene(3, N=30 * 40, seed=4)
+    cube = Y.reshape(-1, 30, 40).astype(np.float32)
+    est = CLASSES[name](n_endmembers=3, random_state=1, max_pixels=200).fit(cube)
+    rows, cols = est.indices_.T
+    np.testing.assert_array_equal(est.endmembers_, cube[:, rows, cols])
+    again = CLASSES[name](n_endmembers=3, random_state=1, max_pixels=200).fit(cube)
+    np.testing.assert_array_equal(est.indices_, again.indices_)
