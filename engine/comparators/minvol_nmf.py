@@ -82,7 +82,7 @@ class MinVolNMF(BaseEstimator):
         if self.lam < 0 or self.delta <= 0:
             raise ValueError("lam must be >= 0 and delta > 0")
         scale = float(np.abs(Y).max()) or 1.0
-        Y = Y / scale
+        Y /= scale  # Y is our own copy
         report(self.progress, 0.0, f"min-vol NMF: initialising with {self.init}")
         E = initial_endmembers(Y, p, self.init, self.random_state)
         E_init = E.copy()
@@ -91,8 +91,10 @@ class MinVolNMF(BaseEstimator):
         self.endmembers_ = E * scale
         self.init_endmembers_ = E_init * scale
         self.abundances_ = pixels_to_maps(A, valid)
-        resid = Y - E @ A
-        self.reconstruction_error_ = pixels_to_maps(np.sqrt((resid ** 2).mean(axis=0))[None] * scale, valid)[0]
+        rmse = np.empty(Y.shape[1])
+        for s in range(0, Y.shape[1], 65536):  # chunked: no second full-size copy of the image
+            rmse[s:s + 65536] = np.sqrt(((Y[:, s:s + 65536] - E @ A[:, s:s + 65536]) ** 2).mean(axis=0))
+        self.reconstruction_error_ = pixels_to_maps(rmse[None] * scale, valid)[0]
         self.loss_curve_ = curve
         self.n_iter_ = len(curve)
         report(self.progress, 1.0, "min-vol NMF: done")
