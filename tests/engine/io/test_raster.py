@@ -4,7 +4,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from engine.io.raster import RasterData, raster_info, read_raster, write_abundances, write_cube
+from engine.io.raster import raster_info, read_raster, write_abundances, write_cube
 
 L, H, W = 8, 13, 11
 TRANSFORM = from_origin(500000.0, 4100000.0, 30.0, 30.0)
