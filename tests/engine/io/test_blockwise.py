@@ -112,3 +112,19 @@ def test_tiled_input_uses_tile_windows(tmp_path):
     Y, rc = sample_valid_pixels(f, 40 * 50, max_block_bytes=budget)
     assert Y.shape[1] == 40 * 50 - 1
     np.testing.assert_allclose(Y, cube[:, rc[:, 0], rc[:, 1]])
+
+
+def test_envi_source_bands_and_scale(tmp_path):
+    rng = np.random.default_rng(4)
+    raw = rng.integers(1, 10000, size=(5, 9, 7)).astype(np.int16)
+    raw[:, 4, 4] = 0
+    f = tmp_path / "e.img"
+    with rasterio.open(f, "w", driver="ENVI", width=7, height=9, count=5, dtype="int16", nodata=0) as d:
+        d.write(raw)
+    out = apply_blockwise(f, tmp_path / "o.tif", lambda Y: Y, 2, ["b2", "b4"], bands=[2, 4], scale=1e-4,
+                          block_rows=2)
+    got = read_raster(out)
+    assert not got.mask[4, 4] and got.mask.sum() == 62
+    np.testing.assert_allclose(got.cube[:, got.mask], raw[[1, 3]][:, got.mask] * 1e-4, rtol=1e-6)
+    with pytest.raises(ValueError, match="outside"):
+        apply_blockwise(f, tmp_path / "x.tif", lambda Y: Y, 1, ["a"], bands=[6])
