@@ -245,12 +245,13 @@ def read_block(ds, window=None, bands: Optional[Sequence[int]] = None,
 
 
 def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=None,
-                use_nodata: bool = True) -> RasterData:
+                use_nodata: bool = True, max_bytes: Optional[int] = None) -> RasterData:
     """Read a multiband raster into a (bands, rows, cols) float32 cube and a validity mask.
 
     ``bands``: 1-based band numbers to read (default all). ``window``: a
     rasterio ``Window`` or ``(row_off, col_off, height, width)``.
     ``use_nodata=False`` ignores the declared nodata values (only NaN/inf are invalid).
+    ``max_bytes``: refuse (ValueError) when the float32 cube would be larger.
     """
     path = Path(path)
     if not path.exists():
@@ -258,6 +259,11 @@ def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=No
     with open_raster(path) as ds:
         idx = _band_list(bands, ds.count)
         win = _window(window)
+        h, w = (int(win.height), int(win.width)) if win is not None else (ds.height, ds.width)
+        need = len(idx) * h * w * 4
+        if max_bytes is not None and need > max_bytes:
+            raise ValueError(f"{path.name}: {len(idx)} bands x {h} x {w} needs {need / 2 ** 20:.0f} MiB, over the "
+                             f"{max_bytes / 2 ** 20:.0f} MiB limit; read a window or process it block by block")
         cube, valid = read_block(ds, win, idx, use_nodata)
         sel = np.asarray(idx) - 1
         wl = _wavelengths(ds)

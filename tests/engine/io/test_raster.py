@@ -148,3 +148,10 @@ def test_wavelengths_from_imagery_domain_and_dataset_tags(tmp_path):
     r = read_raster(f2)
     np.testing.assert_allclose(r.wavelengths, [1000.0, 2000.0])
     np.testing.assert_array_equal(r.bad_bands, [True, False])
+
+
+def test_max_bytes_guard(tmp_path):
+    f = write_cube(tmp_path / "c.tif", _cube())
+    with pytest.raises(ValueError, match="limit"):
+        read_raster(f, max_bytes=L * H * W * 4 - 1)
+    assert read_raster(f, max_bytes=L * H * W * 4).cube.shape == (L, H, W)
