@@ -57,10 +57,6 @@ class CubeICAMixin:
 
     def unmix_cube(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
         """Fit on a cube and map the sources to abundances (k, rows, cols) with :func:`ica_to_abundances`."""
-        Y, valid = cube_to_pixels(cube, mask)
-        self.fit(Y.T)
-        sources = self.transform(Y.T)
-        self.valid_ = valid
-        self.source_maps_ = pixels_to_maps(sources.T, valid)
-        self.abundances_ = pixels_to_maps(ica_to_abundances(sources), valid)
+        maps = self.fit_cube(cube, mask)
+        self.abundances_ = pixels_to_maps(ica_to_abundances(maps[:, self.valid_].T), self.valid_)
         return self.abundances_

@@ -6,7 +6,7 @@ from typing import Optional
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..base import check_n_endmembers, cube_to_pixels, pixels_to_maps
+from ..base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask
 from ..progress import ProgressCallback, report
 from .simplex import simplex_lsq
 
@@ -56,15 +56,19 @@ class MinVolNMF(BaseEstimator):
       with (E0, A0) the initial endmembers and their simplex least-squares abundances; ``lam``
       is the relative weight of the volume term against the initial misfit.
 
-    Stops when the relative change of E between outer iterations is below ``tol``.
+    Stops when the relative change of E between outer iterations is below ``tol``. E is fitted on
+    at most ``max_fit_pixels`` valid pixels (a random sample seeded by ``random_state``; None = all);
+    the returned abundances are then exact FCLS (engine.fcls) of every valid pixel on E.
     Attributes: ``endmembers_`` (L, p), ``abundances_`` (p, rows, cols) float32 (NaN off-mask),
     ``loss_curve_`` (objective per outer iteration, in the scaled units), ``n_iter_``, ``lam_``,
-    ``delta_``, ``init_endmembers_`` (L, p), ``reconstruction_error_`` (rows, cols) per-pixel RMSE.
+    ``delta_``, ``init_endmembers_`` (L, p), ``reconstruction_error_`` (rows, cols) per-pixel RMSE,
+    ``n_fit_pixels_``.
     """
 
     def __init__(self, n_endmembers: int = 3, lam: float = 0.1, delta: float = 0.1, max_iter: int = 300,
                  tol: float = 1e-4, init: str = "vca", inner_iter: int = 10,
-                 random_state: Optional[int] = None, progress: ProgressCallback = None):
+                 max_fit_pixels: Optional[int] = 200_000, random_state: Optional[int] = None,
+                 progress: ProgressCallback = None):
         self.n_endmembers = n_endmembers
         self.lam = lam
         self.delta = delta
@@ -72,31 +76,50 @@ class MinVolNMF(BaseEstimator):
         self.tol = tol
         self.init = init
         self.inner_iter = inner_iter
+        self.max_fit_pixels = max_fit_pixels
         self.random_state = random_state
         self.progress = progress
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "MinVolNMF":
         """Unmix the valid pixels of a (bands, rows, cols) cube."""
-        Y, valid = cube_to_pixels(cube, mask)
-        p = check_n_endmembers(self.n_endmembers, Y.shape[0], Y.shape[1])
+        from ..fcls import fcls
+
+        cube = check_cube(cube)
+        valid = valid_mask(cube, mask)
+        pos = np.flatnonzero(valid)
+        if pos.size == 0:
+            raise ValueError("the image has no valid pixel (all nodata or NaN)")
+        p = check_n_endmembers(self.n_endmembers, cube.shape[0], pos.size)
         if self.lam < 0 or self.delta <= 0:
             raise ValueError("lam must be >= 0 and delta > 0")
+        flat = cube.reshape(cube.shape[0], -1)
+        fit_pos = pos
+        if self.max_fit_pixels is not None and pos.size > int(self.max_fit_pixels):  # sample before float64
+            rng = np.random.default_rng(self.random_state)
+            fit_pos = np.sort(rng.choice(pos, int(self.max_fit_pixels), replace=False))
+        Y = flat[:, fit_pos].astype(np.float64)
         scale = float(np.abs(Y).max()) or 1.0
-        Y /= scale  # Y is our own copy
+        Y /= scale
         report(self.progress, 0.0, f"min-vol NMF: initialising with {self.init}")
         E = initial_endmembers(Y, p, self.init, self.random_state)
         E_init = E.copy()
         A = simplex_lsq(Y, E, n_iter=100)
         E, A, curve = self._solve(Y, E, A)
+        del Y, A
         self.endmembers_ = E * scale
         self.init_endmembers_ = E_init * scale
+        # final abundances: exact FCLS for every valid pixel, block by block
+        Y_all = flat[:, pos]
+        A = fcls(Y_all, self.endmembers_)
         self.abundances_ = pixels_to_maps(A, valid)
-        rmse = np.empty(Y.shape[1])
-        for s in range(0, Y.shape[1], 65536):  # chunked: no second full-size copy of the image
-            rmse[s:s + 65536] = np.sqrt(((Y[:, s:s + 65536] - E @ A[:, s:s + 65536]) ** 2).mean(axis=0))
-        self.reconstruction_error_ = pixels_to_maps(rmse[None] * scale, valid)[0]
+        rmse = np.empty(pos.size)
+        for s in range(0, pos.size, 65536):  # chunked: no full float64 copy of the image
+            blk = Y_all[:, s:s + 65536].astype(np.float64)
+            rmse[s:s + 65536] = np.sqrt(((blk - self.endmembers_ @ A[:, s:s + 65536]) ** 2).mean(axis=0))
+        self.reconstruction_error_ = pixels_to_maps(rmse[None], valid)[0]
         self.loss_curve_ = curve
         self.n_iter_ = len(curve)
+        self.n_fit_pixels_ = int(fit_pos.size)
         report(self.progress, 1.0, "min-vol NMF: done")
         return self
 
@@ -130,5 +153,4 @@ class MinVolNMF(BaseEstimator):
             change = np.linalg.norm(E - E_prev) / max(np.linalg.norm(E_prev), 1e-300)
             if it >= 5 and change < self.tol:
                 break
-        A = simplex_lsq(Y, E, A, n_iter=self.inner_iter)
         return E, A, np.asarray(curve)

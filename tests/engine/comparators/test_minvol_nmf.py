@@ -100,3 +100,15 @@ def test_bad_arguments():
         MinVolNMF(4, init="nope").fit(cube)
     with pytest.raises(ValueError):
         MinVolNMF(1).fit(cube)
+
+
+def test_fit_on_pixel_sample_still_unmixes_every_pixel():
+    cube, E, A = _scene(size=20, seed=3)
+    model = MinVolNMF(4, max_fit_pixels=150, random_state=0).fit(cube)
+    assert model.n_fit_pixels_ == 150
+    assert np.isfinite(model.abundances_).all()
+    assert np.allclose(model.abundances_.sum(axis=0), 1.0, atol=1e-5)
+    full = MinVolNMF(4, max_fit_pixels=None, random_state=0).fit(cube)
+    assert full.n_fit_pixels_ == 400
+    # the sample is enough to place the simplex close to the full-data fit
+    assert sad(full.endmembers_, model.endmembers_[:, match_endmembers(full.endmembers_, model.endmembers_)]).max() < 3.0
