@@ -112,3 +112,14 @@ def test_fit_on_pixel_sample_still_unmixes_every_pixel():
     assert full.n_fit_pixels_ == 400
     # the sample is enough to place the simplex close to the full-data fit
     assert sad(full.endmembers_, model.endmembers_[:, match_endmembers(full.endmembers_, model.endmembers_)]).max() < 3.0
+
+
+def test_project_simplex_matches_sort_rule():
+    rng = np.random.default_rng(1)
+    V = rng.normal(size=(6, 500)) * rng.uniform(0.01, 5, size=500)
+    U = -np.sort(-V, axis=0)
+    css = np.cumsum(U, axis=0) - 1
+    k = np.arange(1, 7)[:, None]
+    rho = (U - css / k > 0).sum(axis=0)  # number of positive entries of the projection
+    theta = css[rho - 1, np.arange(500)] / rho
+    np.testing.assert_allclose(project_simplex_columns(V), np.maximum(V - theta, 0), atol=1e-12)
