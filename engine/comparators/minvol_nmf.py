@@ -110,7 +110,8 @@ class MinVolNMF(BaseEstimator):
         self.init_endmembers_ = E_init * scale
         # final abundances: exact FCLS for every valid pixel, block by block
         Y_all = flat[:, pos]
-        A = fcls(Y_all, self.endmembers_)
+        A = fcls(Y_all, self.endmembers_,
+                 progress=lambda f, m: report(self.progress, 0.9 + 0.1 * f, "min-vol NMF: abundances"))
         self.abundances_ = pixels_to_maps(A, valid)
         rmse = np.empty(pos.size)
         for s in range(0, pos.size, 65536):  # chunked: no full float64 copy of the image
@@ -149,7 +150,7 @@ class MinVolNMF(BaseEstimator):
             G = E.T @ E
             loss = 0.5 * misfit(E, A, gram=G) + 0.5 * self.lam_ * np.linalg.slogdet(G + self.delta_ * eye)[1]
             curve.append(float(loss))
-            report(self.progress, (it + 1) / self.max_iter, f"min-vol NMF iteration {it + 1}")
+            report(self.progress, 0.9 * (it + 1) / self.max_iter, f"min-vol NMF iteration {it + 1}")
             change = np.linalg.norm(E - E_prev) / max(np.linalg.norm(E_prev), 1e-300)
             if it >= 5 and change < self.tol:
                 break
