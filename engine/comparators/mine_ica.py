@@ -25,7 +25,8 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     both use Adam.
 
     Attributes: ``loss_curve_`` (sum_i I_i seen by the encoder per step), ``n_iter_``, ``mean_``,
-    ``whitener_`` (k, n_features); ``transform(X)`` returns outputs (n_samples, k) whitened with
+    ``whitener_`` (k, n_features), ``unmixing_`` (k, n_features; linear encoder only, else None);
+    ``transform(X)`` returns outputs (n_samples, k) whitened with
     the full-data statistics of the trained encoder.
     """
 
@@ -113,6 +114,8 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
             raw = self._encode(torch, Z)
             _, mean, W = batch_whiten(torch, raw)
         self._out_mean, self._out_whitener = mean, W
+        # linear encoder: sources = (X - mean_) @ unmixing_.T + const; None for the MLP encoder
+        self.unmixing_ = None if mlp else (self.whitener_.T @ (self._enc["W"] @ W).cpu().numpy().astype(np.float64)).T
         self.loss_curve_ = np.asarray(curve)
         self.n_iter_ = len(curve)
         return self

@@ -89,3 +89,12 @@ def test_misep_reproducible_and_square_only():
         MISEP(n_components=2).fit(X)
     with pytest.raises(ValueError):
         MINEICA(3, encoder="conv").fit(X)
+
+
+def test_mine_ica_linear_exposes_unmixing_matrix():
+    rng = np.random.default_rng(4)
+    X = rng.laplace(size=(300, 4))
+    model = MINEICA(2, encoder="linear", max_iter=5, batch_size=64, estimator_steps=1, random_state=0).fit(X)
+    out = model.transform(X)
+    lin = (X - model.mean_) @ model.unmixing_.T
+    np.testing.assert_allclose(out - out.mean(0), lin - lin.mean(0), atol=1e-4)
