@@ -1,0 +1,98 @@
+"""Scaling integer rasters to 0..1 reflectance-like values, with the rule used stated for the log.
+
+Detection rule (``detect_scale``), on a sample of valid pixel values:
+
+* float data (or integer data whose values, after the file's own scale/offset,
+  are not whole numbers) -> 1.0, used as is;
+* integer data whose values stay within 0..1.5 -> 1.0;
+* 8-bit integers -> 1/255;
+* integer data whose 99.9th percentile is at most 12000 -> 1/10000
+  ("looks like reflectance x 10000");
+* other integer data -> 1/(largest value of the data type) for 16-bit types,
+  1/(largest sample value) for wider types.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+__all__ = ["detect_scale", "resolve_scale", "units_comment", "scale_from_comment",
+           "REFLECTANCE_X10000_MAX"]
+
+REFLECTANCE_X10000_MAX = 12000.0  # 99.9th percentile limit of "reflectance x 10000" (120 % reflectance)
+_UNIT_MAX = 1.5  # integer values up to this are already 0..1 data
+
+
+def _dtype_of(info: Any) -> np.dtype:
+    return np.dtype(getattr(info, "dtype", info))
+
+
+def detect_scale(dtype: Any, sample_values: Optional[np.ndarray]) -> Tuple[float, str]:
+    """(scale, reason): the factor that brings the data to about 0..1 and the rule that chose it."""
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        return 1.0, "float data: used as is"
+    if dt.kind not in "iu":
+        raise ValueError(f"cannot scale data of type {dt}")
+    v = np.asarray(sample_values if sample_values is not None else [], dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return 1.0, f"{dt} data with no valid value to inspect: used as is"
+    if np.any(v != np.round(v)):
+        return 1.0, f"{dt} data with the file's own scale/offset applied (values are not whole numbers): used as is"
+    vmax = float(np.max(np.abs(v)))
+    if vmax <= _UNIT_MAX:
+        return 1.0, f"{dt} data already within 0..1 (largest value {vmax:g}): used as is"
+    if dt.itemsize == 1:
+        top = float(np.iinfo(dt).max)
+        return 1.0 / top, f"8-bit data: scaled by 1/{top:g}"
+    q = float(np.percentile(v, 99.9))
+    if q <= REFLECTANCE_X10000_MAX:
+        return 1e-4, (f"{dt} data looks like reflectance x 10000 (99.9th percentile {q:g} <= "
+                      f"{REFLECTANCE_X10000_MAX:g}): scaled by 1/10000")
+    if dt.itemsize == 2:
+        top = float(np.iinfo(dt).max)
+        return 1.0 / top, (f"{dt} data beyond reflectance x 10000 (99.9th percentile {q:g} > "
+                           f"{REFLECTANCE_X10000_MAX:g}): scaled by 1/{top:g}, the largest {dt} value")
+    return 1.0 / vmax, (f"{dt} data beyond reflectance x 10000 (99.9th percentile {q:g} > "
+                        f"{REFLECTANCE_X10000_MAX:g}): scaled by 1/{vmax:g}, the largest sampled value")
+
+
+def resolve_scale(user_scale: Optional[float], info: Any, sample: Optional[np.ndarray]) -> Tuple[float, str]:
+    """The user's scale when > 0, else ``detect_scale`` (0 or None = automatic).
+
+    ``info`` is a ``RasterInfo`` (its ``dtype``) or anything ``np.dtype`` accepts.
+    """
+    if user_scale is not None and float(user_scale) != 0.0:
+        s = float(user_scale)
+        if not np.isfinite(s) or s < 0:
+            raise ValueError(f"scale must be a positive number (0 = automatic), got {user_scale}")
+        return s, f"scale {s:g} set by the user"
+    return detect_scale(_dtype_of(info), sample)
+
+
+def units_comment(scale: float, reason: str) -> str:
+    """Header comment for an endmember CSV stating the units of its values (machine-readable ``scale=``)."""
+    s = float(scale)
+    if s == 1.0:
+        units = "input units"
+    elif abs(s - 1e-4) < 1e-12:
+        units = "reflectance (input / 10000)"
+    else:
+        units = f"input x {s:.8g} (about 0..1)"
+    return f"units: {units}; scale={s!r}; {reason}"
+
+
+def scale_from_comment(comment: Optional[str]) -> Optional[float]:
+    """The ``scale=`` value written by ``units_comment``, or None if the comment has none."""
+    if not comment:
+        return None
+    m = re.search(r"scale=([0-9.eE+-]+)", comment)
+    if m is None:
+        return None
+    try:
+        return float(m.group(1))
+    except ValueError:
+        return None
