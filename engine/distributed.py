@@ -1,0 +1,187 @@
+"""Applying a fitted model to a raster on a Dask cluster (``dask.distributed``), writing a GeoTIFF.
+
+The raster becomes a lazy ``dask.array`` (bands, rows, cols) float32 in row
+chunks: one task per chunk opens the file and reads its own window (so the
+file must be readable at the same path from every worker, e.g. a shared or
+object-store path GDAL can open). Invalid pixels are NaN there (``read_block``),
+and each output chunk applies ``func`` to the valid pixels only.
+
+Writing: the driver process (the caller) writes the output chunks in row
+order as they arrive, holding at most ``max_in_flight`` finished chunks; the
+workers never write, so no file lock is needed and any GDAL driver works.
+
+``func(Y (L, n) float64) -> (n_out, n)`` must be picklable: a module-level
+function or ``functools.partial`` of one (``fcls_func(E)``), or a fitted
+estimator's ``predict_abundances`` (``predictor(estimator)``). On a real
+cluster the workers need the same packages (numpy, scipy, rasterio and this
+``engine`` package) importable.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import os
+from collections import deque
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence, Union
+
+import numpy as np
+
+from .io.raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_block
+from .progress import ProgressCallback, report
+
+__all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for"]
+
+PathLike = Union[str, os.PathLike]
+DEFAULT_CHUNK_BYTES = 64 * 2 ** 20
+
+
+def _import_dask():
+    try:
+        import dask  # noqa: F401
+        import dask.array as da
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("the distributed route needs dask: pip install 'dask[array]' distributed") from exc
+    return da
+
+
+def chunk_rows_for(width: int, n_bands: int, itemsize: int, n_out: int = 0,
+                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
+    """Rows per chunk so that one chunk's working memory (raw + float32 + float64 pixels, outputs) fits ``chunk_bytes``."""
+    per_px = n_bands * (itemsize + 4 + 8) + n_out * 12
+    return max(1, int(chunk_bytes // (per_px * max(1, width))))
+
+
+def _read_window(path: str, row_off: int, height: int, idx: List[int], use_nodata: bool) -> np.ndarray:
+    """One chunk: (bands, height, width) float32 with NaN at invalid pixels (runs on a worker)."""
+    with open_raster(path) as ds:
+        cube, _ = read_block(ds, (row_off, 0, height, ds.width), idx, use_nodata)
+    return cube
+
+
+def read_dask_array(src_path: PathLike, chunk_rows: Optional[int] = None, bands: Optional[Sequence[int]] = None,
+                    use_nodata: bool = True, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
+    """Lazy (bands, rows, cols) float32 ``dask.array`` of a raster, one task per row window; NaN = invalid."""
+    da = _import_dask()
+    import dask
+
+    path = str(Path(src_path).resolve())
+    with open_raster(path) as ds:
+        idx = _band_list(bands, ds.count)
+        H, W, itemsize = ds.height, ds.width, np.dtype(ds.dtypes[0]).itemsize
+    rows = int(chunk_rows) if chunk_rows else chunk_rows_for(W, len(idx), itemsize, chunk_bytes=chunk_bytes)
+    reader = dask.delayed(_read_window, pure=True)
+    parts = [da.from_delayed(reader(path, r, min(rows, H - r), idx, use_nodata),
+                             shape=(len(idx), min(rows, H - r), W), dtype=np.float32)
+             for r in range(0, H, rows)]
+    return da.concatenate(parts, axis=1)
+
+
+def _apply_chunk(block: np.ndarray, func: Callable, n_out: int, scale: float, nodata: float) -> np.ndarray:
+    """(n_out, h, w) float32 outputs of ``func`` on the valid (all-finite) pixels of a (L, h, w) chunk."""
+    valid = np.all(np.isfinite(block), axis=0)
+    out = np.full((n_out,) + valid.shape, nodata, dtype=np.float32)
+    if valid.any():
+        Y = block[:, valid].astype(np.float64)
+        if scale != 1.0:
+            Y *= scale
+        res = np.asarray(func(Y), dtype=np.float32)
+        if res.shape != (n_out, Y.shape[1]):
+            raise ValueError(f"func returned shape {res.shape}, expected {(n_out, Y.shape[1])}")
+        res[~np.isfinite(res)] = nodata
+        out[:, valid] = res
+    return out
+
+
+def fcls_func(E: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Picklable FCLS abundances for fixed endmembers E (L, p)."""
+    from .fcls import fcls
+
+    return functools.partial(fcls, E=np.asarray(E, dtype=np.float64))
+
+
+def predictor(estimator) -> Callable[[np.ndarray], np.ndarray]:
+    """Picklable ``predict_abundances`` of a fitted estimator (e.g. DDICA), without its maps or progress callback."""
+    if not hasattr(estimator, "predict_abundances"):
+        raise TypeError(f"{type(estimator).__name__} has no predict_abundances")
+    light = copy.copy(estimator)
+    light.progress = None  # a QGIS feedback closure would not pickle
+    for big in ("abundances_", "reconstruction_error_"):
+        light.__dict__.pop(big, None)
+    return light.predict_abundances
+
+
+def apply_distributed(src_path: PathLike, dst_path: PathLike, func: Callable[[np.ndarray], np.ndarray],
+                      n_out: int, names: Sequence[str], client=None, chunk_rows: Optional[int] = None,
+                      bands: Optional[Sequence[int]] = None, scale: float = 1.0, use_nodata: bool = True,
+                      nodata: float = OUTPUT_NODATA, compress: Optional[str] = None,
+                      max_in_flight: Optional[int] = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                      progress: ProgressCallback = None) -> Path:
+    """Apply ``func`` to every valid pixel of ``src_path`` on a Dask cluster and write an ``n_out``-band GeoTIFF.
+
+    Same output as ``engine.io.blockwise.apply_blockwise`` (float32, band
+    descriptions ``names``, source georeferencing, ``nodata`` at invalid
+    pixels). ``client``: a ``distributed.Client`` (e.g.
+    ``Client("tcp://scheduler:8786")``); None runs on dask's local threads.
+    ``chunk_rows``: rows per chunk (default from ``chunk_bytes``).
+    ``max_in_flight``: chunks submitted ahead of the writer (default: twice
+    the cluster's worker threads, at least 2), which bounds driver memory.
+    """
+    import dask
+
+    names = [str(n) for n in names]
+    if len(names) != n_out:
+        raise ValueError(f"{len(names)} names for {n_out} output bands")
+    dst_path = Path(dst_path)
+    with open_raster(src_path) as src:
+        idx = _band_list(bands, src.count)
+        H, W, itemsize = src.height, src.width, np.dtype(src.dtypes[0]).itemsize
+        prof = output_profile(n_out, H, W, src.transform, src.crs, nodata, compress)
+    for k in ("tiled", "blockxsize", "blockysize"):
+        prof.pop(k, None)
+    rows = int(chunk_rows) if chunk_rows else chunk_rows_for(W, len(idx), itemsize, n_out, chunk_bytes)
+    x = read_dask_array(src_path, rows, idx, use_nodata)
+    f = dask.delayed(func, pure=True, traverse=False)  # one shared key: shipped to each worker once
+    out = x.map_blocks(_apply_chunk, f, n_out, float(scale), float(nodata), dtype=np.float32,
+                       chunks=((n_out,), x.chunks[1], x.chunks[2]))
+    blocks = out.to_delayed().ravel()
+    offsets = np.cumsum((0,) + x.chunks[1])[:-1]
+    if max_in_flight is None:
+        threads = sum(client.nthreads().values()) if client is not None else (os.cpu_count() or 1)
+        max_in_flight = max(2, 2 * threads)
+    report(progress, 0.0, f"applying to {H} x {W} pixels in {len(blocks)} chunk(s) of {rows} rows")
+    with atomic_output(dst_path) as tmp:
+        with open_raster(tmp, "w", **prof) as dst:
+            for i, n in enumerate(names, start=1):
+                dst.set_band_description(i, n)
+            for k, (row_off, data) in enumerate(_results(blocks, offsets, client, max_in_flight)):
+                dst.write(data, window=((int(row_off), int(row_off) + data.shape[1]), (0, W)))
+                report(progress, (k + 1) / len(blocks), f"chunk {k + 1}/{len(blocks)} written")
+    return dst_path
+
+
+def _results(blocks, offsets, client, max_in_flight: int):
+    """Yield (row_off, array) in row order, keeping at most ``max_in_flight`` chunks submitted."""
+    import dask
+
+    if client is None:  # local threads: compute in ordered batches
+        for s in range(0, len(blocks), max_in_flight):
+            for off, arr in zip(offsets[s:s + max_in_flight],
+                                dask.compute(*blocks[s:s + max_in_flight], scheduler="threads")):
+                yield off, arr
+        return
+    pending: deque = deque()
+    try:
+        for off, blk in zip(offsets, blocks):
+            pending.append((off, client.compute(blk)))
+            if len(pending) >= max_in_flight:
+                o, fut = pending.popleft()
+                yield o, fut.result()
+                fut.release()
+        while pending:
+            o, fut = pending.popleft()
+            yield o, fut.result()
+            fut.release()
+    finally:  # on error or cancellation, drop what is still queued on the cluster
+        for _, fut in pending:
+            fut.cancel()

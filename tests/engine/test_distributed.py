@@ -1,0 +1,110 @@
+"""Dask route: same output as the single-process blockwise apply."""
+import functools
+import pickle
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask.array", reason="dask is not installed (pip install 'dask[array]' distributed)")
+
+from engine.distributed import apply_distributed, fcls_func, predictor, read_dask_array  # noqa: E402
+from engine.fcls import fcls  # noqa: E402
+from engine.io.blockwise import apply_blockwise  # noqa: E402
+from engine.io.raster import open_raster, read_raster, write_cube  # noqa: E402
+from engine.progress import Cancelled  # noqa: E402
+
+NAMES = ["a", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    """A 20-band int16 'reflectance x 10000' raster with a nodata border; endmembers in reflectance."""
+    rng = np.random.default_rng(0)
+    E = rng.uniform(0.05, 0.6, (20, 3))
+    A = rng.dirichlet(np.ones(3), 61 * 47).T
+    cube = np.round((E @ A).T.reshape(61, 47, 20).transpose(2, 0, 1) * 10000)
+    cube[:, :4, :] = -1
+    cube[:, :, -2:] = -1
+    path = tmp_path_factory.mktemp("dist") / "src.tif"
+    from rasterio.transform import from_origin
+
+    with open_raster(path, "w", driver="GTiff", width=47, height=61, count=20, dtype="int16", nodata=-1,
+                     transform=from_origin(500000, 4000000, 30, 30), crs="EPSG:32633") as ds:
+        ds.write(cube.astype(np.int16))
+    return path, E
+
+
+def _read(path):
+    with open_raster(path) as ds:
+        return ds.read(), list(ds.descriptions)
+
+
+def test_dask_array_one_task_per_window(scene):
+    path, _ = scene
+    x = read_dask_array(path, chunk_rows=10, bands=[2, 3, 5])
+    assert x.shape == (3, 61, 47) and x.numblocks == (1, 7, 1)
+    ref = read_raster(path, bands=[2, 3, 5]).cube
+    np.testing.assert_array_equal(np.isnan(x.compute(scheduler="sync")), np.isnan(ref))
+    np.testing.assert_array_equal(np.nan_to_num(x.compute(scheduler="sync")), np.nan_to_num(ref))
+
+
+def test_local_threads_match_blockwise(scene, tmp_path):
+    path, E = scene
+    bands = list(range(2, 21))
+    func = fcls_func(E[1:])
+    a = apply_blockwise(path, tmp_path / "a.tif", func, 3, NAMES, block_rows=8, bands=bands, scale=1e-4)
+    b = apply_distributed(path, tmp_path / "b.tif", func, 3, NAMES, chunk_rows=13, bands=bands, scale=1e-4)
+    (da_, _), (db, names) = _read(a), _read(b)
+    np.testing.assert_allclose(db, da_, rtol=0, atol=1e-6)
+    assert names == NAMES and (db == -9999).sum() == 3 * (4 * 47 + 57 * 2)
+    ok = db[0] != -9999
+    np.testing.assert_allclose(db[:, ok].sum(0), 1.0, atol=1e-5)
+
+
+def test_cancel_leaves_no_output(scene, tmp_path):
+    path, E = scene
+
+    def stop(f, msg):
+        if f > 0.3:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        apply_distributed(path, tmp_path / "x.tif", fcls_func(E), 3, NAMES, chunk_rows=5, scale=1e-4, progress=stop)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predictor_is_picklable_and_light():
+    class Model:
+        def __init__(self):
+            self.progress = lambda f, m: None  # unpicklable, like a QGIS feedback closure
+            self.abundances_ = np.zeros((3, 500, 500), np.float32)
+            self.E = np.eye(3)
+
+        def predict_abundances(self, Y):
+            return fcls(Y, self.E)
+
+    m = Model()
+    f = pytest.importorskip("cloudpickle").dumps(predictor(m))
+    assert len(f) < 100_000 and m.progress is not None and hasattr(m, "abundances_")
+    Y = np.random.default_rng(1).dirichlet(np.ones(3), 5).T
+    np.testing.assert_allclose(pickle.loads(f)(Y), Y, atol=1e-9)
+    with pytest.raises(TypeError):
+        predictor(object())
+
+
+@pytest.mark.timeout(60)
+def test_local_cluster_two_processes_match_blockwise(scene, tmp_path):
+    pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    from distributed import Client, LocalCluster
+
+    path, E = scene
+    func = functools.partial(fcls, E=E)
+    a = apply_blockwise(path, tmp_path / "a.tif", func, 3, NAMES, scale=1e-4)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        b = apply_distributed(path, tmp_path / "b.tif", func, 3, NAMES, client=client, chunk_rows=6, scale=1e-4,
+                              max_in_flight=3)
+        assert len(client.nthreads()) == 2
+    (da_, _), (db, names) = _read(a), _read(b)
+    np.testing.assert_allclose(db, da_, rtol=0, atol=1e-6)
+    assert names == NAMES and np.isclose(db[0, 30, 20] + db[1, 30, 20] + db[2, 30, 20], 1.0, atol=1e-5)
