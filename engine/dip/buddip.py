@@ -1,6 +1,7 @@
 """BUDDIP: blind unmixing with a double deep image prior (Zhou & Rodrigues, ICASSP 2022)."""
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 import numpy as np
@@ -39,14 +40,16 @@ class BUDDIP(BaseEstimator):
     Attributes: ``endmembers_`` (L, p), ``abundances_`` (p, H, W) float32, ``init_endmembers_``,
     ``init_abundances_`` (the guidance), ``extractor_indices_`` ((p, 2) row, col, or None when
     endmembers were given), ``loss_curve_`` (total loss per iteration), ``n_iter_``,
-    ``reconstruction_error_`` (H, W) per-pixel RMSE.
+    ``reconstruction_error_`` (H, W) per-pixel RMSE, ``snapshots_`` (diagnostics: a list of
+    (iteration, seconds, endmembers, abundances) of the moving average every ``snapshot_every``
+    iterations; empty unless that is set).
     """
 
     def __init__(self, n_endmembers: int, extractor: str = "sivm", alpha1: float = 1.0, alpha2: float = 1.0,
-                 alpha3: float = 1.0, n_iter: int = 1000, learning_rate: float = 1e-3, ema: float = 0.99,
+                 alpha3: float = 1.0, n_iter: int = 200, learning_rate: float = 3e-3, ema: float = 0.99,
                  device: str = "cpu", random_state: Optional[int] = None,
                  max_pixels: Optional[int] = common.DEFAULT_MAX_PIXELS, progress: ProgressCallback = None,
-                 init_endmembers: Optional[np.ndarray] = None, purify: float = 0.01, edip_hidden: int = 64,
+                 init_endmembers: Optional[np.ndarray] = None, purify: float = 0.005, edip_hidden: int = 64,
                  adip_hidden: int = 32, snapshot_every: Optional[int] = None):
         self.n_endmembers = n_endmembers
         self.extractor = extractor
@@ -95,6 +98,8 @@ class BUDDIP(BaseEstimator):
         self.abundances_ = pixels_to_maps(A_valid, prep.valid)
         self.reconstruction_error_ = pixels_to_maps(
             common.per_pixel_rmse(prep.Y, self.endmembers_, A_valid.astype(np.float64))[None], prep.valid)[0]
+        self.snapshots_ = [(it, sec, E_s, pixels_to_maps(A_s.reshape(p, -1)[:, prep.valid.ravel()], prep.valid))
+                           for it, sec, E_s, A_s in self.snapshots_]
         self.loss_curve_ = curve
         self.n_iter_ = len(curve)
         report(self.progress, 1.0, "BUDDIP: done")
@@ -132,6 +137,7 @@ class BUDDIP(BaseEstimator):
         snap = int(self.snapshot_every or 0)
         every = max(1, n_iter // 100)
         E_avg = A_avg = None
+        t0 = time.perf_counter()
         for it in range(n_iter):
             opt.zero_grad(set_to_none=True)
             E = _E_HEADROOM * edip(e_logit)
@@ -148,7 +154,8 @@ class BUDDIP(BaseEstimator):
                     E_avg.mul_(decay).add_(E.detach(), alpha=1.0 - decay)
                     A_avg.mul_(decay).add_(A.detach(), alpha=1.0 - decay)
             if snap and (it + 1) % snap == 0:
-                self.snapshots_.append((it + 1, E_avg.cpu().numpy() * prep.scale, A_avg.cpu().numpy().copy()))
+                self.snapshots_.append((it + 1, time.perf_counter() - t0, E_avg.cpu().numpy() * prep.scale,
+                                        A_avg.cpu().numpy().copy()))
             if (it + 1) % every == 0 or it + 1 == n_iter:
                 report(self.progress, (it + 1) / max(n_iter, 1), f"BUDDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}")
         if E_avg is None:  # n_iter == 0: the guidance itself

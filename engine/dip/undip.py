@@ -33,8 +33,8 @@ class UnDIP(BaseEstimator):
     """
 
     def __init__(self, n_endmembers: Optional[int] = None, endmembers: Optional[np.ndarray] = None,
-                 extractor: str = "sivm", n_iter: int = 1000, learning_rate: float = 1e-3, ema: float = 0.99,
-                 input_depth: int = 8, channels: int = 32, skip_channels: int = 4, depth: int = 3,
+                 extractor: str = "sivm", n_iter: int = 500, learning_rate: float = 1e-3, ema: float = 0.99,
+                 input_depth: int = 8, channels: int = 16, skip_channels: int = 4, depth: int = 3,
                  device: str = "cpu", random_state: Optional[int] = None,
                  max_pixels: Optional[int] = common.DEFAULT_MAX_PIXELS, progress: ProgressCallback = None):
         self.n_endmembers = n_endmembers

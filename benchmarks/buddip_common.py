@@ -1,0 +1,96 @@
+"""Shared helpers for the BUDDIP/UnDIP benchmarks: machine info, data path, the compared methods."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Dict, Tuple
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def shared_data() -> Path:
+    """``$DEEPUNMIX_SHARED_DATA`` or ``<repo>/../shared/data``."""
+    env = os.environ.get("DEEPUNMIX_SHARED_DATA")
+    return Path(env) if env else ROOT / ".." / "shared" / "data"
+
+
+def machine() -> Dict[str, object]:
+    import torch
+
+    return {"date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "host": platform.node(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def timed(fn: Callable[[], Tuple[np.ndarray, np.ndarray]]):
+    """Run fn -> (E, A); return E, A, wall seconds and the 1-min load average at the end."""
+    t = time.perf_counter()
+    E, A = fn()
+    return E, A, time.perf_counter() - t, os.getloadavg()[0]
+
+
+def pixels(cube: np.ndarray) -> np.ndarray:
+    return cube.reshape(cube.shape[0], -1).astype(np.float64)
+
+
+def sivm_fcls(cube, p, seed):
+    from engine.extraction.sivm import sivm
+    from engine.fcls import fcls
+
+    Y = pixels(cube)
+    E, _ = sivm(Y, p)
+    return E, fcls(Y, E)
+
+
+def vca_fcls(cube, p, seed):
+    from engine.extraction.vca import vca
+    from engine.fcls import fcls
+
+    Y = pixels(cube)
+    E, _ = vca(Y, p, random_state=seed)
+    return E, fcls(Y, E)
+
+
+def buddip(cube, p, seed, **kw):
+    from engine.dip.buddip import BUDDIP
+
+    m = BUDDIP(p, random_state=seed, **kw).fit(cube)
+    return m.endmembers_, m.abundances_
+
+
+def undip(cube, p, seed, **kw):
+    from engine.dip.undip import UnDIP
+
+    m = UnDIP(p, random_state=seed, **kw).fit(cube)
+    return m.endmembers_, m.abundances_
+
+
+def score(E_ref, A_ref, E, A) -> Dict[str, float]:
+    from engine.metrics import score_unmixing
+
+    s = score_unmixing(E_ref, A_ref, E, A)
+    return {"armse": float(s["armse"]), "asad": float(s["asad"])}
+
+
+def write(name: str, markdown: str, payload: Dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.md").write_text(markdown)
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=1, default=float))
+    print(f"wrote {RESULTS / name}.md and .json")
