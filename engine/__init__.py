@@ -36,6 +36,7 @@ _LAZY = {
     "make_patch_scene": ".synthetic",
     "score_unmixing": ".metrics",
     "apply_blockwise": ".io.blockwise",
+    "apply_distributed": ".distributed",
 }
 
 __all__ = ["Cancelled", *_LAZY]
