@@ -58,6 +58,7 @@ class UnDIP(BaseEstimator):
             raise ValueError("UnDIP needs either endmembers or n_endmembers")
         p = int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
         prep = common.prepare(cube, mask, self.max_pixels, "UnDIP", p)
+        resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
         if not 0.0 <= float(self.ema) < 1.0:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         L = prep.Y.shape[0]

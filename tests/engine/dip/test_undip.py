@@ -64,3 +64,11 @@ def test_cancel_size_limit_and_arguments():
         UnDIP(endmembers=E, max_pixels=50).fit(cube)
     with pytest.raises(ValueError, match="n_endmembers"):
         UnDIP().fit(cube)
+
+
+def test_cuda_request_without_cuda_fails_fast():
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    cube, E, _ = _scene()
+    with pytest.raises(RuntimeError, match="CUDA"):
+        UnDIP(endmembers=E, n_iter=1, device="cuda").fit(cube)
