@@ -1,0 +1,109 @@
+"""T independently initialised per-sample MLPs trained together as one batched model.
+
+Weights are stacked as (T, in, out) tensors so one ``torch.baddbmm`` runs every restart; the
+fitted weights are exported as plain numpy arrays with a numpy forward, so a fitted estimator
+pickles without torch and inference can stream over blocks of pixels.
+"""
+from __future__ import annotations
+
+import math
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+Params = List[Tuple[object, object]]  # [(W (T, in, out), b (T, 1, out)), ...] torch tensors
+
+
+def init_params(sizes: Sequence[int], n_restarts: int, generator, device, head_gain: float = 0.1) -> Params:
+    """Uniform(±1/sqrt(fan_in)) weights and biases (torch's Linear default) for ``sizes[0] -> ... -> sizes[-1]``.
+
+    He-scaled weights saturated the softmax head from the start on 156 standardised bands. The output layer is scaled by ``head_gain`` so a softmax head starts unsaturated (a saturated
+    start leaves some restarts stuck on one class with vanishing gradients).
+    """
+    import torch  # noqa: PLC0415
+
+    params = []
+    n_layers = len(sizes) - 1
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        bound = 1.0 / math.sqrt(fan_in) * (head_gain if i == n_layers - 1 else 1.0)
+        W = (torch.rand(n_restarts, fan_in, fan_out, generator=generator, device=device) * 2 - 1) * bound
+        b_bound = 1.0 / math.sqrt(fan_in)
+        b = (torch.rand(n_restarts, 1, fan_out, generator=generator, device=device) * 2 - 1) * b_bound
+        params.append((W.requires_grad_(), b.requires_grad_()))
+    return params
+
+
+def forward(params: Params, x):
+    """ReLU MLP on ``x`` ((N, in) shared by all restarts, or (T, N, in)) -> (T, N, out) pre-activations."""
+    import torch  # noqa: PLC0415
+
+    T = params[0][0].shape[0]
+    h = x.unsqueeze(0).expand(T, *x.shape) if x.dim() == 2 else x
+    last = len(params) - 1
+    for i, (W, b) in enumerate(params):
+        h = torch.baddbmm(b, h, W)
+        if i < last:
+            h = torch.relu(h)
+    return h
+
+
+def parameters(params: Params) -> list:
+    return [t for pair in params for t in pair]
+
+
+def to_numpy(params: Params, keep=None) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """Detached float32 copies, optionally only the restarts listed in ``keep``."""
+    out = []
+    for W, b in params:
+        Wn, bn = W.detach().cpu().numpy(), b.detach().cpu().numpy()
+        if keep is not None:
+            Wn, bn = Wn[keep], bn[keep]
+        out.append((np.ascontiguousarray(Wn, dtype=np.float32), np.ascontiguousarray(bn, dtype=np.float32)))
+    return out
+
+
+def forward_numpy(weights: List[Tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """Numpy twin of :func:`forward`: x (N, in) -> (T, N, out) pre-activations."""
+    h = np.asarray(x, dtype=np.float32)[None]
+    last = len(weights) - 1
+    for i, (W, b) in enumerate(weights):
+        h = np.matmul(h, W) + b
+        if i < last:
+            np.maximum(h, 0.0, out=h)
+    return h
+
+
+def softmax_numpy(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+# ------------------------------------------------------- post-nonlinear (PNL) structure
+def init_pnl_params(n_inputs: int, n_outputs: int, n_hidden: int, n_restarts: int, generator, device) -> list:
+    """Per-channel 1 -> n_hidden -> 1 residual MLPs (g_c(x) = x + MLP_c(x)) followed by a linear map."""
+    import torch  # noqa: PLC0415
+
+    def u(*shape, bound):
+        return ((torch.rand(*shape, generator=generator, device=device) * 2 - 1) * bound).requires_grad_()
+
+    T, d, h = n_restarts, n_inputs, n_hidden
+    return [u(T, 1, d, h, bound=1.0), u(T, 1, d, h, bound=1.0), u(T, 1, d, h, bound=0.1 / math.sqrt(h)),
+            u(T, d, n_outputs, bound=1.0 / math.sqrt(d))]
+
+
+def forward_pnl(params: list, x):
+    """x (T, N, d) -> (T, N, k): per-channel nonlinearity, then linear mixing."""
+    import torch  # noqa: PLC0415
+
+    w1, b1, w2, W = params
+    g = x + (torch.relu(x.unsqueeze(-1) * w1 + b1) * w2).sum(-1)
+    return torch.bmm(g, W)
+
+
+def forward_pnl_numpy(params: list, x: np.ndarray) -> np.ndarray:
+    """Numpy twin of :func:`forward_pnl` for x (N, d) -> (T, N, k)."""
+    w1, b1, w2, W = params
+    x = np.asarray(x, dtype=np.float32)[None]
+    g = x + (np.maximum(x[..., None] * w1 + b1, 0.0) * w2).sum(-1)
+    return np.matmul(g, W)

@@ -1,0 +1,75 @@
+"""Matrix-based Rényi entropy and total correlation against hand-computed values."""
+import numpy as np
+import pytest
+
+from engine.ddica.entropy import (gram_matrix_np, joint_entropy_np, renyi_entropy_np, silverman_width,
+                                  total_correlation, total_correlation_np)
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("alpha", [0.75, 1.01, 2.0, 3.0])
+def test_identity_gram_has_log2_n_bits(alpha):
+    # A = I/4: four eigenvalues 1/4 -> log2(4 * 4^-alpha) / (1 - alpha) = 2 bits for every alpha
+    assert renyi_entropy_np(np.eye(4), alpha) == pytest.approx(2.0, abs=1e-9)
+
+
+def test_constant_samples_have_zero_entropy():
+    K = gram_matrix_np(np.zeros(5), sigma=0.3)  # all ones -> eigenvalues (1, 0, 0, 0, 0)
+    assert renyi_entropy_np(K, 1.01) == pytest.approx(0.0, abs=1e-6)
+    assert renyi_entropy_np(K, 2.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_two_point_entropy_by_hand():
+    sigma, alpha = 1.0, 2.0
+    k = np.exp(-1 / (2 * sigma ** 2))  # samples 0 and 1
+    lam = np.array([1 + k, 1 - k]) / 2  # eigenvalues of [[1, k], [k, 1]] / 2
+    expected = np.log2((lam ** alpha).sum()) / (1 - alpha)
+    assert renyi_entropy_np(gram_matrix_np(np.array([0.0, 1.0]), sigma), alpha) == pytest.approx(expected)
+
+
+def test_tc_zero_on_product_grid_and_positive_when_dependent():
+    a, b = np.meshgrid(np.array([0.0, 0.4, 1.3]), np.array([-1.0, 0.2, 0.5, 2.0]))
+    grid = np.stack([a.ravel(), b.ravel()], 1)  # every (a_i, b_j) pair once: Kronecker-product Gram
+    for alpha in (1.01, 2.0):
+        assert total_correlation_np(grid, 0.5, alpha) == pytest.approx(0.0, abs=1e-8)
+    x = np.linspace(-1, 1, 12)
+    dep = np.stack([x, x ** 2], 1)
+    assert total_correlation_np(dep, 0.5, 1.01) > 0.5
+
+
+def test_joint_of_identical_components_equals_marginal():
+    K = gram_matrix_np(np.array([0.0, 0.3, 1.0, 2.0]), 0.5)
+    # Hadamard product of K with itself is K^2 elementwise: entropy <= 2 * marginal, >= marginal
+    h = renyi_entropy_np(K, 1.01)
+    hj = joint_entropy_np([K, K], 1.01)
+    assert h <= hj + 1e-9 <= 2 * h + 1e-9
+
+
+@pytest.mark.parametrize("alpha,route", [(1.01, "batched"), (1.01, "loop"), (2.0, "auto"), (2.0, "batched"), (0.75, "auto")])
+def test_torch_matches_numpy(alpha, route):
+    rng = np.random.default_rng(0)
+    S = rng.normal(size=(2, 20, 3))
+    S[1, :, 2] = S[1, :, 0] ** 2
+    got = total_correlation(torch.tensor(S), 0.6, alpha, route).numpy()
+    want = [total_correlation_np(s, 0.6, alpha) for s in S]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    assert got[1] > got[0]
+
+
+def test_closed_form_route_rejects_other_alpha():
+    with pytest.raises(ValueError):
+        total_correlation(torch.zeros(4, 2, dtype=torch.float64), 0.5, 1.01, "closed")
+
+
+@pytest.mark.parametrize("alpha", [1.01, 2.0])
+def test_gradients_finite_even_with_repeated_samples(alpha):
+    S = torch.tensor(np.r_[np.zeros((5, 3)), np.random.default_rng(1).normal(size=(11, 3))], requires_grad=True)
+    total_correlation(S, silverman_width(16, 3), alpha).backward()
+    assert torch.isfinite(S.grad).all()
+    assert S.grad.abs().sum() > 0
+
+
+def test_silverman_width():
+    assert silverman_width(2000, 3) == pytest.approx(2000 ** (-1 / 7))
