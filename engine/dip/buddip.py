@@ -16,6 +16,7 @@ from .networks import build_adip, build_edip
 
 _FLOOR = 1e-2  # abundances below this are lifted before the log, so the prior can still move them
 _E_HEADROOM = 2.0  # endmembers may reach twice the image's largest value (sigmoid output range)
+_E_FLOOR = 1e-4  # keeps logit(E~ / headroom) finite for zero-valued bands
 
 
 class BUDDIP(BaseEstimator):
@@ -131,7 +132,7 @@ class BUDDIP(BaseEstimator):
         flat_valid = prep.valid.ravel()
         A_full[:, flat_valid] = A0
         A_full[:, ~flat_valid] = A0.mean(axis=1, keepdims=True)
-        e_rel = np.clip(E_t / _E_HEADROOM, _FLOOR, 1.0 - _FLOOR)
+        e_rel = np.clip(E_t / _E_HEADROOM, _E_FLOOR, 1.0 - _E_FLOOR)
         e_logit = torch.from_numpy(np.log(e_rel / (1.0 - e_rel)).astype(np.float32)).to(device)
         a_log = torch.from_numpy(np.log(np.maximum(A_full, _FLOOR)).astype(np.float32).reshape(p, H, W)).to(device)
         E_tilde = torch.from_numpy(E_t.astype(np.float32)).to(device)
