@@ -15,6 +15,10 @@ from .entropy import resolve_width, total_correlation
 class DeepICA(BaseEstimator):
     """Deep deterministic ICA with a linear output and a differentiable whitening layer.
 
+    ``conditioning_weight`` adds ``-log det`` of the outputs' correlation matrix: without it the
+    net can make its outputs nearly collinear and let the whitening amplify a tiny residual,
+    which whitens in a batch but not stably on new samples.
+
     ``n_restarts`` ReLU MLPs (trained together as one batched model) map each sample to
     ``n_components`` outputs; the outputs are whitened over the mini-batch (Cholesky of their
     covariance, so constant or duplicated outputs are impossible) and the matrix-based Rényi
@@ -35,6 +39,7 @@ class DeepICA(BaseEstimator):
         hidden_units: Sequence[int] = (64, 64, 64),
         architecture: str = "pnl",
         pnl_hidden: int = 16,
+        conditioning_weight: float = 0.1,
         eig_route: str = "auto",
         device: str = "cpu",
         random_state: Optional[int] = None,
@@ -51,6 +56,7 @@ class DeepICA(BaseEstimator):
         self.hidden_units = hidden_units
         self.architecture = architecture
         self.pnl_hidden = pnl_hidden
+        self.conditioning_weight = conditioning_weight
         self.eig_route = eig_route
         self.device = device
         self.random_state = random_state
@@ -96,10 +102,13 @@ class DeepICA(BaseEstimator):
         report(self.progress, 0.0, "DeepICA: training")
         for step in range(self.n_steps):
             idx = torch.randint(n_fit, (T, batch), generator=gen, device=device)
-            z = whiten_batch(fwd(params, Xt[idx]))
-            tc = total_correlation(z, sigma, self.alpha, self.eig_route)
+            y = fwd(params, Xt[idx])
+            tc = total_correlation(whiten_batch(y), sigma, self.alpha, self.eig_route)
+            loss = tc.sum()
+            if self.conditioning_weight:
+                loss = loss + self.conditioning_weight * _log_condition(y).sum()
             opt.zero_grad(set_to_none=True)
-            tc.sum().backward()
+            loss.backward()
             opt.step()
             curve[step] = tc.detach().cpu().numpy()
             if (step + 1) % every == 0:
@@ -167,3 +176,15 @@ def whiten_batch(y, eps: float = 1e-5):
     chol = torch.linalg.cholesky(cov)
     # z = yc L^{-T}  <=>  L z^T = yc^T
     return torch.linalg.solve_triangular(chol, yc.transpose(-1, -2), upper=False).transpose(-1, -2)
+
+
+def _log_condition(y):
+    """-log det of the correlation matrix of y (..., N, k) over the batch: 0 when uncorrelated."""
+    import torch  # noqa: PLC0415
+
+    yc = y - y.mean(-2, keepdim=True)
+    cov = yc.transpose(-1, -2) @ yc
+    d = torch.sqrt(torch.diagonal(cov, dim1=-2, dim2=-1) + 1e-12)
+    corr = cov / (d.unsqueeze(-1) * d.unsqueeze(-2))
+    eye = torch.eye(y.shape[-1], dtype=y.dtype, device=y.device)
+    return -torch.logdet(corr + 1e-6 * eye)
