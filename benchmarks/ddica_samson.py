@@ -1,0 +1,120 @@
+"""DDICA on Samson (Zhu reference end3.mat): per-endmember abundance RMSE, aRMSE, SAD, wall time.
+
+Ground truth is used only to score (Hungarian matching on abundance RMSE, as the paper's
+table). Median over seeds; the 1-minute load average is recorded next to each timing because
+other processes share the CPUs.
+
+    .venv/bin/python benchmarks/ddica_samson.py [--quick] [--seeds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PAPER = {"DDICA": [0.1524, 0.1948, 0.2401, 0.1958], "min-vol NMF": [0.1945, 0.2248, 0.1528, 0.1907],
+         "FastICA": [0.2942, 0.4632, 0.4704, 0.4093]}
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("DEEPUNMIX_SHARED_DATA", ROOT / ".." / "shared" / "data"))
+
+
+def load_samson():
+    """(cube (156, 95, 95) float32, A_ref (3, 95, 95), M_ref (156, 3), names) or None when absent."""
+    folder = data_dir() / "samson"
+    if not (folder / "samson_1.mat").exists() or not (folder / "end3.mat").exists():
+        return None
+    from engine.io.matfile import samson
+
+    ds = samson(data_dir())
+    return ds.cube, ds.abundances, ds.endmembers, ds.names
+
+
+def run_samson(settings: dict, seeds, data=None, log=print) -> list:
+    """Fit DDICA(**settings) once per seed; one dict of scores per run."""
+    import torch
+
+    from engine.ddica import DDICA
+    from engine.metrics import score_unmixing
+
+    torch.set_num_threads(1)
+    cube, A_ref, M_ref, names = data if data is not None else load_samson()
+    Y = cube.reshape(cube.shape[0], -1).astype(np.float64)
+    rows = []
+    for seed in seeds:
+        load0 = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        model = DDICA(3, random_state=seed, **settings).fit(cube)
+        dt = time.perf_counter() - t0
+        sc = score_unmixing(M_ref, A_ref, model.endmembers_, model.abundances_, Y=Y, match_on="abundance")
+        rows.append(dict(seed=seed, seconds=dt, load_before=load0, load_after=os.getloadavg()[0],
+                         rmse=[float(v) for v in sc["rmse"]], mean_rmse=sc["mean_rmse"], armse=sc["armse"],
+                         sad=[float(v) for v in sc["sad"]], asad=sc["asad"], recon_rmse=sc["recon_rmse"],
+                         final_tc=float(model.loss_curve_[-1]), kept=model.kept_restarts_.tolist()))
+        log(f"  seed {seed}: mean RMSE {sc['mean_rmse']:.4f} per-em {np.round(sc['rmse'], 4)} aRMSE {sc['armse']:.4f} "
+            f"SAD {np.round(sc['sad'], 2)} time {dt:.1f}s load {load0:.1f}->{rows[-1]['load_after']:.1f}")
+    return rows
+
+
+def summary(rows: list) -> dict:
+    med = lambda k: float(np.median([r[k] for r in rows]))  # noqa: E731
+    return dict(mean_rmse=med("mean_rmse"), armse=med("armse"), asad=med("asad"), seconds=med("seconds"),
+                rmse=np.median([r["rmse"] for r in rows], 0).tolist(), sad=np.median([r["sad"] for r in rows], 0).tolist())
+
+
+def machine() -> dict:
+    return dict(machine=platform.node(), cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
+                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), torch_threads=1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="2 seeds, 100 steps")
+    ap.add_argument("--seeds", type=int, default=5)
+    args = ap.parse_args()
+    data = load_samson()
+    if data is None:
+        print("skipped: data absent (../shared/data/samson)")
+        return
+    from engine.ddica import DDICA
+
+    settings = dict(n_steps=100) if args.quick else {}
+    seeds = list(range(2 if args.quick else args.seeds))
+    print(f"DDICA on Samson, settings {settings or 'defaults'}, seeds {seeds}")
+    rows = run_samson(settings, seeds, data)
+    med = summary(rows)
+    params = {k: v for k, v in DDICA(3).get_params().items() if k != "progress"}
+    params.update(settings)
+    meta = dict(machine(), seeds=seeds, settings=params, reference="samson/end3.mat (Zhu)")
+    name = "ddica_samson_quick" if args.quick else "ddica_samson"
+    out = ROOT / "benchmarks" / "results" / name
+    out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=rows, median=med), indent=1, default=str))
+    names = data[3]
+    lines = [f"# DDICA on Samson ({'quick' if args.quick else 'full'})", "",
+             f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores, shared; torch threads 1), seeds {seeds}.",
+             f"Settings: `{params}`.", "Reference: Zhu `end3.mat`; Hungarian matching on abundance RMSE for scoring only.", "",
+             f"| seed | {' | '.join(f'RMSE {n}' for n in names)} | mean RMSE | aRMSE | {' | '.join(f'SAD {n} (deg)' for n in names)} | fit s | load 1-min before/after |",
+             "|---" * (2 * len(names) + 5) + "|"]
+    for r in rows:
+        lines.append(f"| {r['seed']} | " + " | ".join(f"{v:.4f}" for v in r["rmse"]) + f" | {r['mean_rmse']:.4f} | {r['armse']:.4f} | "
+                     + " | ".join(f"{v:.2f}" for v in r["sad"]) + f" | {r['seconds']:.1f} | {r['load_before']:.1f}/{r['load_after']:.1f} |")
+    lines.append("| **median** | " + " | ".join(f"{v:.4f}" for v in med["rmse"]) + f" | **{med['mean_rmse']:.4f}** | {med['armse']:.4f} | "
+                 + " | ".join(f"{v:.2f}" for v in med["sad"]) + f" | {med['seconds']:.1f} | |")
+    lines += ["", "Paper (Li et al. 2022, Table 2; 1000 restarts, outputs matched to the truth): "
+              + "; ".join(f"{k} {v[-1]}" for k, v in PAPER.items()) + "."]
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
