@@ -1,0 +1,389 @@
+"""Large-scene benchmark: a 2000 x 2000 x 224 uint16 raster unmixed through the plugin and through the engine.
+
+The scene (reflectance x 10000, 4 procedural materials in smooth fields, 30 dB
+noise, a 16-pixel nodata border of 0) is generated in row blocks straight into a
+tiled, uncompressed GeoTIFF in --workdir (never held in memory; deleted at the
+end unless --keep). Then, each step in a fresh child process:
+
+* plugin: ``scripts/qgis_process run deepunmix:extract_endmembers`` (VCA), ``deepunmix:fcls``,
+  ``deepunmix:ddica``;
+* engine: the same steps in-process through engine functions: a pixel sample
+  (``sample_valid_pixels``) -> ``resolve_scale`` -> ``vca`` / ``DDICA.fit``; then
+  streamed ``apply_blockwise`` of FCLS / DDICA inference with a block budget.
+
+Peak memory = ``/usr/bin/time -v`` "Maximum resident set size" of the child
+(qgis_process.bin itself: the wrapper script execs it). A psutil watchdog kills
+a step whose process tree exceeds --kill-gib and records it. Pixels per second
+= all pixels of the raster (border included) / wall time of the step. Ground
+truth (the generated endmembers) is used only to score the endmembers (SAD).
+
+Usage: .venv/bin/python benchmarks/large_scene.py [--size 500] [--workdir /tmp/x] [--skip-plugin]
+Writes benchmarks/results/large_scene.md and .json (--size other than 2000 adds a suffix).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SNR_DB = 30.0
+BORDER = 16
+NODATA = 0
+SHARPNESS = 5.0  # softmax gain of the abundance fields: higher = purer regions
+
+
+# ------------------------------------------------------------------ the scene
+def _fields(rows: np.ndarray, cols: np.ndarray, p: int, size: int, seed: int) -> np.ndarray:
+    """Abundances (p, len(rows), len(cols)): softmax of sums of low-frequency sinusoids (same value whatever the block)."""
+    rng = np.random.default_rng(seed + 1)
+    f = rng.uniform(0.5, 3.0, (p, 3, 2)) * 2 * np.pi / size
+    ph = rng.uniform(0, 2 * np.pi, (p, 3))
+    r, c = rows[:, None].astype(np.float64), cols[None, :].astype(np.float64)
+    z = np.stack([sum(np.sin(f[k, j, 0] * r + f[k, j, 1] * c + ph[k, j]) for j in range(3)) for k in range(p)])
+    z = SHARPNESS * (z - z.max(0, keepdims=True))
+    e = np.exp(z)
+    return e / e.sum(0, keepdims=True)
+
+
+def make_scene(path: Path, size: int, n_bands: int, p: int, seed: int, rows_per_write: int = 64) -> Dict:
+    """Write the uint16 scene in row blocks; return its endmembers (reflectance) and facts."""
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    from engine.synthetic import procedural_library
+
+    E, wl, _ = procedural_library(n_bands=n_bands, n_spectra=p, random_state=seed)
+    sigma = float(np.sqrt(np.mean(E ** 2)) * 10 ** (-SNR_DB / 20))
+    prof = dict(driver="GTiff", dtype="uint16", count=n_bands, height=size, width=size, nodata=NODATA,
+                tiled=True, blockxsize=256, blockysize=256, BIGTIFF="IF_SAFER",
+                transform=from_origin(500000, 4000000, 30, 30), crs="EPSG:32633")
+    cols = np.arange(size)
+    t0 = time.perf_counter()
+    with rasterio.Env(GDAL_CACHEMAX=256), rasterio.open(path, "w", **prof) as dst:
+        for b in range(n_bands):
+            dst.update_tags(b + 1, wavelength=f"{wl[b]:.2f}", wavelength_units="nm")
+        for k, r0 in enumerate(range(0, size, rows_per_write)):
+            h = min(rows_per_write, size - r0)
+            A = _fields(np.arange(r0, r0 + h), cols, p, size, seed).reshape(p, -1)
+            X = (E @ A).astype(np.float32)
+            X += np.random.default_rng([seed, k]).normal(0, sigma, X.shape).astype(np.float32)
+            block = np.clip(np.rint(X * 10000), 1, 65535).astype(np.uint16).reshape(n_bands, h, size)
+            rr = np.arange(r0, r0 + h)
+            block[:, (rr < BORDER) | (rr >= size - BORDER), :] = NODATA
+            block[:, :, :BORDER] = NODATA
+            block[:, :, size - BORDER:] = NODATA
+            dst.write(block, window=Window(0, r0, size, h))
+    n_valid = (size - 2 * BORDER) ** 2
+    return {"endmembers": E, "wavelengths": wl, "seconds": time.perf_counter() - t0,
+            "bytes": path.stat().st_size, "n_valid": n_valid}
+
+
+# ------------------------------------------------------------------ engine steps (run in a child process)
+def _engine_step(args) -> None:
+    if args.step == "ddica":
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from engine.distributed import fcls_func, predictor
+    from engine.io.blockwise import apply_blockwise, sample_valid_pixels
+    from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+    from engine.io.raster import raster_info
+    from engine.io.scaling import resolve_scale, scale_from_comment, units_comment
+
+    src, wd, p = Path(args.scene), Path(args.workdir), args.n_endmembers
+    budget = int(args.block_mib * 2 ** 20)
+    info = raster_info(src)
+    names = [f"EM{i + 1}" for i in range(p)]
+    out: Dict = {"step": args.step}
+    t0 = time.perf_counter()
+    if args.step in ("extract", "ddica"):
+        n = args.vca_pixels if args.step == "extract" else args.ddica_pixels
+        Y, _ = sample_valid_pixels(src, n, random_state=args.seed, max_block_bytes=budget)
+        scale, why = resolve_scale(0, info, Y)
+        Y *= scale
+        out.update(sample_pixels=int(Y.shape[1]), sample_s=time.perf_counter() - t0, scale=scale, scale_reason=why)
+        t1 = time.perf_counter()
+        if args.step == "extract":
+            from engine.extraction.vca import vca
+
+            E, _ = vca(Y, p, random_state=args.seed)
+        else:
+            from engine.ddica.unmixing import DDICA
+
+            model = DDICA(n_endmembers=p, n_steps=args.ddica_steps, random_state=args.seed,
+                          max_fit_pixels=Y.shape[1]).fit(Y[:, None, :].astype(np.float32))
+            E = model.endmembers_
+        out["fit_s"] = time.perf_counter() - t1
+        write_endmembers_csv(wd / f"engine_{args.step}_e.csv", E, names, wavelengths=info.wavelengths,
+                             comment=units_comment(scale, why))
+        del Y
+    if args.step in ("fcls", "ddica"):
+        if args.step == "fcls":
+            table = read_endmembers_csv(wd / "engine_extract_e.csv")
+            scale = scale_from_comment(table.comment) or 1.0
+            func = fcls_func(table.matrix)
+        else:
+            func = predictor(model)
+        spent = [0.0]
+
+        def timed(Y, inner=func):
+            t = time.perf_counter()
+            r = inner(Y)
+            spent[0] += time.perf_counter() - t
+            return r
+
+        t1 = time.perf_counter()
+        apply_blockwise(src, wd / f"engine_{args.step}_a.tif", timed, p, names, scale=scale, max_block_bytes=budget)
+        out["apply_s"] = time.perf_counter() - t1
+        out["model_s"] = spent[0]  # inside func; the rest of apply_s is reading, converting and writing
+    out["total_s"] = time.perf_counter() - t0
+    (wd / f"engine_{args.step}.json").write_text(json.dumps(out))
+
+
+# ------------------------------------------------------------------ measuring a child process
+def run_measured(cmd: List[str], log: Path, kill_bytes: int, env: Optional[dict] = None) -> Dict:
+    """Run ``cmd`` under /usr/bin/time -v with a psutil watchdog; wall time, max RSS, exit status."""
+    import psutil
+
+    stats = log.with_suffix(".time")
+    full = ["/usr/bin/time", "-v", "-o", str(stats), *cmd]
+    t0 = time.perf_counter()
+    peak_tree, killed, timeline, last = 0, False, [], -1.0
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(full, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        ps = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                tree = [ps, *ps.children(recursive=True)]
+                rss = sum(q.memory_info().rss for q in tree)
+            except psutil.Error:
+                rss = 0
+            peak_tree = max(peak_tree, rss)
+            now = time.perf_counter() - t0
+            if now - last >= 2.0:
+                timeline.append((round(now, 1), round(rss / 2 ** 20)))
+                last = now
+            if rss > kill_bytes and not killed:
+                killed = True
+                timeline.append((round(time.perf_counter() - t0, 1), round(rss / 2 ** 20)))
+                for q in reversed(tree):  # only the processes this run started
+                    try:
+                        q.kill()
+                    except psutil.Error:
+                        pass
+            time.sleep(0.2)
+    wall = time.perf_counter() - t0
+    text = stats.read_text() if stats.exists() else ""
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    tail = log.read_text(errors="replace").strip().splitlines()[-8:]
+    return {"cmd": " ".join(cmd), "rc": proc.returncode, "wall_s": wall, "killed_over_gib": killed,
+            "max_rss_mib": int(m.group(1)) / 1024 if m else None, "polled_tree_peak_mib": peak_tree / 2 ** 20,
+            "rss_timeline_s_mib": timeline,
+            "log_tail": tail}
+
+
+# ------------------------------------------------------------------ report
+def machine() -> Dict:
+    cpu = platform.processor()
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
+    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "mem_gib": int(mem) / 2 ** 20, "python": platform.python_version(),
+            "numpy": np.__version__, "platform": platform.platform(), "load_average_at_start": os.getloadavg()}
+
+
+def score(E_true: np.ndarray, csv: Path) -> Optional[Dict]:
+    """SAD (degrees) of an endmember CSV against the generated endmembers (scoring only)."""
+    from engine.io.endmember_csv import read_endmembers_csv
+    from engine.metrics import match_endmembers, sad
+
+    if not csv.exists():
+        return None
+    t = read_endmembers_csv(csv)
+    E = t.matrix
+    perm = match_endmembers(E_true, E)
+    s = sad(E_true, E[:, perm])
+    return {"sad_deg": [round(float(v), 2) for v in s], "mean_sad_deg": round(float(np.mean(s)), 2),
+            "comment": t.comment}
+
+
+def _fmt(v, nd=1):
+    return "-" if v is None else f"{v:.{nd}f}"
+
+
+def write_report(res: Dict, stem: Path) -> None:
+    stem.with_suffix(".json").write_text(json.dumps(res, indent=1, default=float))
+    m, sc = res["machine"], res["scene"]
+    n_px = sc["size"] ** 2
+    lines = [
+        f"# Large scene: {sc['size']} x {sc['size']} x {sc['bands']} uint16",
+        "",
+        f"- date (UTC): {res['date']}; command: `{res['command']}`",
+        f"- machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']:.1f} GiB RAM; "
+        f"load average at start {tuple(round(x, 2) for x in m['load_average_at_start'])}, "
+        f"at end {tuple(round(x, 2) for x in res['load_average_at_end'])} (the machine was shared)",
+        f"- scene: {sc['bytes'] / 2 ** 30:.2f} GiB on disk (tiled 256 x 256, uncompressed), {sc['n_valid']} valid pixels "
+        f"of {n_px} ({BORDER}-px nodata border), {sc['n_endmembers']} materials, {SNR_DB:g} dB noise, seed {res['seed']}; "
+        + (f"reused {sc['reused']}" if sc.get("reused") else f"generated in {sc['seconds']:.0f} s"),
+        f"- peak memory: `/usr/bin/time -v` maximum resident set size of the child process; px/s = {n_px} pixels / "
+        f"wall time of the step (qgis_process start-up included); engine block budget {res['block_mib']} MiB; "
+        f"torch threads {res['threads']}; DDICA {res['ddica_steps']} steps on {res['ddica_pixels']} sampled pixels",
+        "",
+        "| route | step | rc | wall s | px/s (wall) | px/s (streamed apply only) | peak RSS MiB | mean SAD deg | notes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in res["runs"]:
+        notes = []
+        if r.get("killed_over_gib"):
+            t_kill = r["rss_timeline_s_mib"][-1][0]
+            notes.append(f"killed: process tree RSS passed {res['kill_gib']} GiB after {t_kill:.0f} s "
+                         f"(polled peak {r['polled_tree_peak_mib']:.0f} MiB)")
+        if r.get("note"):
+            notes.append(r["note"])
+        if r.get("detail"):
+            d = r["detail"]
+            notes.append(", ".join(f"{k} {v:.1f} s" for k, v in d.items() if k.endswith("_s") and k != "total_s"))
+            if "scale" in d:
+                notes.append(f"scale {d['scale']:g}")
+        if r["rc"] != 0 and not r.get("killed_over_gib"):
+            notes.append("failed: " + (r["log_tail"][-1] if r["log_tail"] else "?")[:120])
+        sad_ = r.get("score", {}) or {}
+        apply_s = (r.get("detail") or {}).get("apply_s")
+        apply_rate = f"{n_px / apply_s:.0f}" if apply_s else "-"
+        lines.append(f"| {r['route']} | {r['step']} | {r['rc']} | {r['wall_s']:.1f} | {n_px / r['wall_s']:.0f} | {apply_rate} | "
+                     f"{_fmt(r['max_rss_mib'], 0)} | {_fmt(sad_.get('mean_sad_deg'), 2)} | {'; '.join(notes)} |")
+    lines += ["", "Targets: peak memory < 1536 MiB for every step; FCLS >= 200000 px/s.", ""]
+    for r in res["runs"]:
+        if r["rc"] != 0:
+            lines += [f"Log tail of {r['route']} {r['step']} (rc {r['rc']}):", "", "```", *r["log_tail"], "```", ""]
+    stem.with_suffix(".md").write_text("\n".join(lines))
+
+
+# ------------------------------------------------------------------ main
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=2000)
+    ap.add_argument("--bands", type=int, default=224)
+    ap.add_argument("--n-endmembers", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--workdir", default=tempfile.gettempdir(), help="a run folder is made (and deleted) inside")
+    ap.add_argument("--keep", action="store_true", help="keep the generated scene and outputs")
+    ap.add_argument("--skip-plugin", action="store_true")
+    ap.add_argument("--skip-engine", action="store_true")
+    ap.add_argument("--steps", default="extract,fcls,ddica")
+    ap.add_argument("--block-mib", type=float, default=64.0, help="engine block budget")
+    ap.add_argument("--vca-pixels", type=int, default=100000)
+    ap.add_argument("--ddica-pixels", type=int, default=20000)
+    ap.add_argument("--ddica-steps", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=1, help="torch / BLAS threads for the DDICA steps")
+    ap.add_argument("--kill-gib", type=float, default=6.0)
+    ap.add_argument("--plugin-extra", default="", help="extra KEY=VALUE arguments for every qgis_process call")
+    ap.add_argument("--scene-path", help="use this existing scene (made by this script with the same --size/--bands/"
+                    "--n-endmembers/--seed) instead of generating one; it is not deleted")
+    ap.add_argument("--step", help=argparse.SUPPRESS)
+    ap.add_argument("--scene", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.step:
+        return _engine_step(args)
+
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    wd = Path(tempfile.mkdtemp(prefix="run_", dir=args.workdir))  # only this folder is deleted at the end
+    need = args.size ** 2 * args.bands * 2
+    free = shutil.disk_usage(wd).free
+    if free < 2 * need:
+        sys.exit(f"{wd}: {free / 2 ** 30:.1f} GiB free, the scene needs {need / 2 ** 30:.1f} GiB (+ outputs)")
+    res: Dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), "machine": machine(),
+                 "command": " ".join([Path(sys.executable).name, *sys.argv]), "seed": args.seed,
+                 "block_mib": args.block_mib, "threads": args.threads, "ddica_steps": args.ddica_steps,
+                 "ddica_pixels": args.ddica_pixels, "kill_gib": args.kill_gib, "runs": []}
+    if args.scene_path:
+        from engine.synthetic import procedural_library
+
+        scene = Path(args.scene_path).resolve()
+        E_true = procedural_library(n_bands=args.bands, n_spectra=args.n_endmembers, random_state=args.seed)[0]
+        facts = {"seconds": float("nan"), "bytes": scene.stat().st_size, "n_valid": (args.size - 2 * BORDER) ** 2,
+                 "reused": str(scene)}
+    else:
+        scene = wd / "scene.tif"
+        print(f"generating {scene} ...", flush=True)
+        facts = make_scene(scene, args.size, args.bands, args.n_endmembers, args.seed)
+        E_true = facts.pop("endmembers")
+        facts.pop("wavelengths")
+    res["scene"] = {"size": args.size, "bands": args.bands, "n_endmembers": args.n_endmembers, **facts}
+    print(f"scene: {facts['bytes'] / 2 ** 30:.2f} GiB in {facts['seconds']:.0f} s", flush=True)
+    kill = int(args.kill_gib * 2 ** 30)
+    steps = [s for s in args.steps.split(",") if s]
+    p = args.n_endmembers
+    ddica_env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads),
+                 "OPENBLAS_NUM_THREADS": str(args.threads)}
+    try:
+        if not args.skip_engine:
+            for step in steps:
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--step", step, "--scene", str(scene),
+                       "--workdir", str(wd), "--n-endmembers", str(p), "--seed", str(args.seed),
+                       "--block-mib", str(args.block_mib), "--vca-pixels", str(args.vca_pixels),
+                       "--ddica-pixels", str(args.ddica_pixels), "--ddica-steps", str(args.ddica_steps),
+                       "--threads", str(args.threads)]
+                print(f"engine {step} ...", flush=True)
+                r = run_measured(cmd, wd / f"engine_{step}.log", kill, ddica_env if step == "ddica" else None)
+                detail = wd / f"engine_{step}.json"
+                r.update(route="engine", step=step, detail=json.loads(detail.read_text()) if detail.exists() else None)
+                if step in ("extract", "ddica"):
+                    r["score"] = score(E_true, wd / f"engine_{step}_e.csv")
+                res["runs"].append(r)
+                print(f"  rc {r['rc']}, {r['wall_s']:.1f} s, {_fmt(r['max_rss_mib'], 0)} MiB", flush=True)
+        if not args.skip_plugin:
+            extra = args.plugin_extra.split()
+            qp = [str(ROOT / "scripts" / "qgis_process"), "run"]
+            plugin_cmds = {
+                "extract": ["deepunmix:extract_endmembers", "--", f"INPUT={scene}", f"N_ENDMEMBERS={p}", "METHOD=0",
+                            f"SEED={args.seed}", f"OUTPUT_ENDMEMBERS={wd / 'plugin_extract_e.csv'}"],
+                "fcls": ["deepunmix:fcls", "--", f"INPUT={scene}", f"ENDMEMBERS={wd / 'plugin_extract_e.csv'}",
+                         f"OUTPUT_ABUNDANCES={wd / 'plugin_fcls_a.tif'}"],
+                "ddica": ["deepunmix:ddica", "--", f"INPUT={scene}", f"N_ENDMEMBERS={p}", f"SEED={args.seed}",
+                          f"STEPS={args.ddica_steps}", f"OUTPUT_ABUNDANCES={wd / 'plugin_ddica_a.tif'}",
+                          f"OUTPUT_ENDMEMBERS={wd / 'plugin_ddica_e.csv'}"],
+            }
+            for step in steps:
+                print(f"plugin {step} ...", flush=True)
+                note = None
+                if step == "fcls" and not (wd / "plugin_extract_e.csv").exists() and (wd / "engine_extract_e.csv").exists():
+                    plugin_cmds[step][3] = f"ENDMEMBERS={wd / 'engine_extract_e.csv'}"
+                    note = "endmembers from the engine extract step (the plugin's extract step gave none)"
+                r = run_measured(qp + plugin_cmds[step] + extra, wd / f"plugin_{step}.log", kill,
+                                 ddica_env if step == "ddica" else None)
+                r.update(route="plugin", step=step, note=note)
+                if step in ("extract", "ddica"):
+                    r["score"] = score(E_true, wd / f"plugin_{step}_e.csv")
+                res["runs"].append(r)
+                print(f"  rc {r['rc']}, {r['wall_s']:.1f} s, {_fmt(r['max_rss_mib'], 0)} MiB", flush=True)
+    finally:
+        res["load_average_at_end"] = os.getloadavg()
+        if not args.keep:
+            shutil.rmtree(wd, ignore_errors=True)
+    suffix = "" if args.size == 2000 else f"_{args.size}"
+    out = ROOT / "benchmarks" / "results" / f"large_scene{suffix}"
+    write_report(res, out)
+    print(out.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()
