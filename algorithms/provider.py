@@ -1,10 +1,15 @@
 """The DeepUnmix Processing provider (id ``deepunmix``)."""
 
-from qgis.core import QgsProcessingProvider
+import glob
+import os
+
+from qgis.core import QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .provider_icon import ICON_PATH as ICON
 from .registry import algorithm_classes
+
+MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 
 
 class DeepUnmixProvider(QgsProcessingProvider):
@@ -26,3 +31,18 @@ class DeepUnmixProvider(QgsProcessingProvider):
     def loadAlgorithms(self):  # noqa: N802 - QGIS API
         for cls in algorithm_classes():
             self.addAlgorithm(cls())
+        registry = QgsApplication.processingRegistry()
+        if registry.providerById(self.id()) is None:
+            # The example models call this provider's algorithms, which only resolve once the
+            # provider is registered: load them on a refresh right after registration.
+            registry.providerAdded.connect(self._load_models_once_registered)
+            return
+        for path in sorted(glob.glob(os.path.join(MODELS, "*.model3"))):
+            model = QgsProcessingModelAlgorithm()
+            if model.fromFile(path):
+                self.addAlgorithm(model)
+
+    def _load_models_once_registered(self, provider_id):
+        if provider_id == self.id():
+            QgsApplication.processingRegistry().providerAdded.disconnect(self._load_models_once_registered)
+            self.refreshAlgorithms()

@@ -1,0 +1,50 @@
+"""The example model shipped in models/ is in the toolbox and runs."""
+from pathlib import Path
+
+from plugin_helpers import assert_sum_to_one, read
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProcessingModelChildParameterSource,
+)
+
+
+def _model():
+    provider = QgsApplication.processingRegistry().providerById("deepunmix")
+    models = [a for a in provider.algorithms() if a.name().startswith("Estimate endmember count")]
+    assert len(models) == 1
+    return models[0]
+
+
+def test_model_is_listed_and_valid(deepunmix):
+    model = _model()
+    assert model.group() == "DeepUnmix examples"
+    ok, errors = model.validate()
+    assert ok, errors
+    assert {c.algorithmId() for c in model.childAlgorithms().values()} == {
+        "deepunmix:estimate_n_endmembers", "deepunmix:ddica"}
+
+
+def test_model_runs_estimate_then_ddica(deepunmix, tmp_path):
+    from engine.io.raster import write_cube
+    from engine.synthetic import make_mixed_scene, procedural_library
+
+    lib, wl, names = procedural_library(n_bands=30, n_spectra=6, random_state=0)
+    s = make_mixed_scene(size=16, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=45,
+                         random_state=0)
+    write_cube(str(tmp_path / "s.tif"), s.cube, wavelengths=wl)
+    model = _model().create()
+    ddica = model.childAlgorithm("ddica")
+    for key, value in (("STEPS", 20), ("RESTARTS", 2), ("BATCH_SIZE", 64)):  # a short training for the test
+        ddica.addParameterSources(key, [QgsProcessingModelChildParameterSource.fromStaticValue(value)])
+    model.setChildAlgorithm(ddica)
+    params = {"hyperspectral_raster": str(tmp_path / "s.tif"), "seed": 0,
+              "ddica:Abundances": str(tmp_path / "a.tif"), "ddica:Endmembers": str(tmp_path / "e.csv"),
+              "ddica:Report": str(tmp_path / "r.html")}
+    results, ok = model.run(params, QgsProcessingContext(), QgsProcessingFeedback())
+    assert ok
+    ab, *_ = read(tmp_path / "a.tif")
+    assert ab.shape[0] == 3  # the count HySime estimated, fed into DDICA
+    assert_sum_to_one(ab)
+    assert Path(tmp_path / "r.html").read_text().count("data:image/png") == 2
