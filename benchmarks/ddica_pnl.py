@@ -75,7 +75,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     seeds = list(range(2 if args.quick else args.seeds))
-    settings = dict(n_steps=200 if args.quick else 1000)
+    settings = dict(n_steps=100 if args.quick else 400)
     rows = []
     for seed in seeds:
         S, X = make_pnl(args.n, seed)
@@ -84,10 +84,12 @@ def main() -> None:
         est = model.fit_transform(X)
         dt = time.perf_counter() - t0
         fast = FastICA(3, whiten="unit-variance", random_state=seed, max_iter=1000).fit_transform(X)
-        rows.append(dict(seed=seed, deepica=mean_abs_rho(S, est), fastica=mean_abs_rho(S, fast), seconds=dt,
+        cold = DeepICA(3, random_state=seed, init="random", **settings).fit_transform(X)
+        rows.append(dict(seed=seed, deepica=mean_abs_rho(S, est), fastica=mean_abs_rho(S, fast),
+                         deepica_cold=mean_abs_rho(S, cold), seconds=dt,
                          load=os.getloadavg()[0], restart_tc=[round(float(v), 4) for v in model.restart_tc_]))
         print(rows[-1], flush=True)
-    med = {k: float(np.median([r[k] for r in rows])) for k in ("deepica", "fastica", "seconds")}
+    med = {k: float(np.median([r[k] for r in rows])) for k in ("deepica", "fastica", "deepica_cold", "seconds")}
     meta = dict(machine=platform.node(), cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 torch_threads=1, n_samples=args.n, seeds=seeds, settings={**DeepICA().get_params(), **settings})
@@ -98,9 +100,12 @@ def main() -> None:
              f"{meta['date']}, {meta['machine']} ({meta['cores']} cores, torch threads 1), {args.n} samples, seeds {seeds}.",
              "Sources: two speech-like signals + uniform noise; 3x3 mix, then tanh(x), (x+x^3)/2, exp(x).",
              f"DeepICA settings: {meta['settings']}", "",
-             "| seed | DeepICA mean abs rho | FastICA mean abs rho | DeepICA fit s | load (1 min) |", "|---|---|---|---|---|"]
-    lines += [f"| {r['seed']} | {r['deepica']:.4f} | {r['fastica']:.4f} | {r['seconds']:.1f} | {r['load']:.1f} |" for r in rows]
-    lines += [f"| **median** | **{med['deepica']:.4f}** | **{med['fastica']:.4f}** | {med['seconds']:.1f} | |", "",
+             "| seed | DeepICA mean abs rho | FastICA (raw mixtures) | DeepICA, init='random' | DeepICA fit s | load (1 min) |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {r['seed']} | {r['deepica']:.4f} | {r['fastica']:.4f} | {r['deepica_cold']:.4f} | {r['seconds']:.1f} | {r['load']:.1f} |" for r in rows]
+    lines += [f"| **median** | **{med['deepica']:.4f}** | **{med['fastica']:.4f}** | {med['deepica_cold']:.4f} | {med['seconds']:.1f} | |", "",
+              "DeepICA defaults: inputs Gaussianized per channel, monotone per-channel maps + linear layer,",
+              "linear layer warm-started from FastICA on the Gaussianized inputs, then TC-refined; restart chosen by lowest TC.",
               "Paper (Li et al. 2022, real speech): DDICA 0.9527, FastICA 0.7132."]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

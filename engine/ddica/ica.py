@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
+from scipy.special import ndtri
 from sklearn.base import BaseEstimator
 
 from ..base import cube_to_pixels, pixels_to_maps
@@ -12,12 +13,23 @@ from . import network
 from .entropy import resolve_width, total_correlation
 
 
+_LEVELS = np.linspace(0.0005, 0.9995, 1001)
+_NORMAL_Q = ndtri(_LEVELS)
+
+
 class DeepICA(BaseEstimator):
     """Deep deterministic ICA with a linear output and a differentiable whitening layer.
 
     ``conditioning_weight`` adds ``-log det`` of the outputs' correlation matrix: without it the
     net can make its outputs nearly collinear and let the whitening amplify a tiny residual,
     which whitens in a batch but not stably on new samples.
+
+    ``input_transform='gaussianize'`` maps each input channel through its empirical CDF and the
+    normal quantile function first (Ziehe et al.'s Gaussianization for post-nonlinear mixtures:
+    a linear mixture of several independent sources is close to Gaussian, so this roughly undoes
+    each channel's nonlinearity); 'standardize' only centres and scales. With ``init='fastica'``
+    (PNL architecture) the linear layer of every restart starts from scikit-learn's FastICA
+    unmixing of the transformed inputs and the TC training refines it; 'random' starts cold.
 
     ``n_restarts`` ReLU MLPs (trained together as one batched model) map each sample to
     ``n_components`` outputs; the outputs are whitened over the mini-batch (Cholesky of their
@@ -32,14 +44,16 @@ class DeepICA(BaseEstimator):
         n_components: int = 2,
         alpha: float = 1.01,
         kernel_width: Optional[float] = None,
-        batch_size: int = 256,
+        batch_size: int = 128,
         n_restarts: int = 4,
-        n_steps: int = 1000,
+        n_steps: int = 400,
         learning_rate: float = 1e-3,
         hidden_units: Sequence[int] = (64, 64, 64),
         architecture: str = "pnl",
         pnl_hidden: int = 16,
         conditioning_weight: float = 0.1,
+        input_transform: str = "gaussianize",
+        init: str = "fastica",
         eig_route: str = "auto",
         device: str = "cpu",
         random_state: Optional[int] = None,
@@ -57,6 +71,8 @@ class DeepICA(BaseEstimator):
         self.architecture = architecture
         self.pnl_hidden = pnl_hidden
         self.conditioning_weight = conditioning_weight
+        self.input_transform = input_transform
+        self.init = init
         self.eig_route = eig_route
         self.device = device
         self.random_state = random_state
@@ -78,8 +94,14 @@ class DeepICA(BaseEstimator):
         rng = np.random.default_rng(self.random_state)
         fit_idx = np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
         self.n_features_in_ = d
+        if self.input_transform not in ("gaussianize", "standardize"):
+            raise ValueError(f"input_transform must be 'gaussianize' or 'standardize', got {self.input_transform!r}")
         self.mean_ = X[fit_idx].mean(0)
         self.scale_ = X[fit_idx].std(0) + 1e-12
+        self.quantiles_ = None
+        if self.input_transform == "gaussianize":
+            q = np.quantile(X[fit_idx], _LEVELS, axis=0)  # (n_levels, d)
+            self.quantiles_ = q + 1e-9 * np.abs(q).max(0) * np.arange(len(q))[:, None] / len(q)  # strictly increasing
         device = resolve_device(self.device)
         Xt = torch.as_tensor(self._standardise(X[fit_idx]), device=device)
         n_fit = len(fit_idx)
@@ -91,6 +113,12 @@ class DeepICA(BaseEstimator):
         if self.architecture == "pnl":
             params = network.init_pnl_params(d, k, int(self.pnl_hidden), T, gen, device)
             flat, fwd = params, network.forward_pnl
+            if self.init == "fastica":
+                W0 = _fastica_unmixing(self._standardise(X[fit_idx]), k, self.random_state)
+                with torch.no_grad():
+                    params[3].copy_(torch.as_tensor(W0, dtype=params[3].dtype, device=device).expand_as(params[3]))
+            elif self.init != "random":
+                raise ValueError(f"init must be 'fastica' or 'random', got {self.init!r}")
         elif self.architecture == "mlp":
             params = network.init_params([d, *map(int, self.hidden_units), k], T, gen, device, head_gain=1.0)
             flat, fwd = network.parameters(params), network.forward
@@ -140,6 +168,8 @@ class DeepICA(BaseEstimator):
         return self
 
     def _standardise(self, X: np.ndarray) -> np.ndarray:
+        if self.quantiles_ is not None:
+            return np.stack([np.interp(X[:, j], self.quantiles_[:, j], _NORMAL_Q) for j in range(X.shape[1])], 1).astype(np.float32)
         return ((X - self.mean_) / self.scale_).astype(np.float32)
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
@@ -188,3 +218,15 @@ def _log_condition(y):
     corr = cov / (d.unsqueeze(-1) * d.unsqueeze(-2))
     eye = torch.eye(y.shape[-1], dtype=y.dtype, device=y.device)
     return -torch.logdet(corr + 1e-6 * eye)
+
+
+def _fastica_unmixing(X: np.ndarray, k: int, random_state) -> np.ndarray:
+    """(d, k) linear unmixing by scikit-learn FastICA (sources = X @ W), scaled to unit-variance outputs."""
+    import warnings  # noqa: PLC0415
+
+    from sklearn.decomposition import FastICA  # noqa: PLC0415
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ica = FastICA(k, whiten="unit-variance", random_state=random_state, max_iter=500).fit(X)
+    return ica.components_.T.astype(np.float32)

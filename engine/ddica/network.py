@@ -81,14 +81,18 @@ def softmax_numpy(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 # ------------------------------------------------------- post-nonlinear (PNL) structure
 def init_pnl_params(n_inputs: int, n_outputs: int, n_hidden: int, n_restarts: int, generator, device) -> list:
-    """Per-channel 1 -> n_hidden -> 1 residual MLPs (g_c(x) = x + MLP_c(x)) followed by a linear map."""
+    """Per-channel monotone maps g_c(x) = x + Σ_h softplus(v_h) tanh(softplus(u_h) x + b_h), then a linear map.
+
+    Monotone (hence invertible) channel functions are what post-nonlinear ICA assumes; free
+    ReLU channel nets could fold the data and fool the dependence estimator instead.
+    """
     import torch  # noqa: PLC0415
 
     def u(*shape, bound):
         return ((torch.rand(*shape, generator=generator, device=device) * 2 - 1) * bound).requires_grad_()
 
     T, d, h = n_restarts, n_inputs, n_hidden
-    return [u(T, 1, d, h, bound=1.0), u(T, 1, d, h, bound=1.0), u(T, 1, d, h, bound=0.1 / math.sqrt(h)),
+    return [u(T, 1, d, h, bound=1.0), u(T, 1, d, h, bound=2.0), (u(T, 1, d, h, bound=1.0) - 4.0).detach().requires_grad_(),
             u(T, d, n_outputs, bound=1.0 / math.sqrt(d))]
 
 
@@ -97,7 +101,8 @@ def forward_pnl(params: list, x):
     import torch  # noqa: PLC0415
 
     w1, b1, w2, W = params
-    g = x + (torch.relu(x.unsqueeze(-1) * w1 + b1) * w2).sum(-1)
+    sp = torch.nn.functional.softplus
+    g = x + (torch.tanh(x.unsqueeze(-1) * sp(w1) + b1) * sp(w2)).sum(-1)
     return torch.bmm(g, W)
 
 
@@ -105,5 +110,6 @@ def forward_pnl_numpy(params: list, x: np.ndarray) -> np.ndarray:
     """Numpy twin of :func:`forward_pnl` for x (N, d) -> (T, N, k)."""
     w1, b1, w2, W = params
     x = np.asarray(x, dtype=np.float32)[None]
-    g = x + (np.maximum(x[..., None] * w1 + b1, 0.0) * w2).sum(-1)
+    sp = lambda v: np.logaddexp(0.0, v)  # noqa: E731
+    g = x + (np.tanh(x[..., None] * sp(w1) + b1) * sp(w2)).sum(-1)
     return np.matmul(g, W)

@@ -23,13 +23,16 @@ def test_separates_linear_mixture_better_than_chance():
     S = (S - S.mean(0)) / S.std(0)
     c = np.cos(np.pi / 4)
     X = S @ np.array([[c, -c], [c, c]]).T  # already white: PCA cannot separate it (chance ~0.71)
-    model = DeepICA(2, n_steps=150, batch_size=128, n_restarts=2, random_state=0)
+    cold = dict(n_steps=150, batch_size=128, n_restarts=2, input_transform="standardize", init="random")
+    model = DeepICA(2, random_state=0, **cold)  # TC training alone, no FastICA warm start
     est = model.fit_transform(X)
     assert est.shape == (3000, 2)
-    assert _mean_abs_rho(S, est) > 0.9 > _mean_abs_rho(S, X) + 0.05
+    assert _mean_abs_rho(S, est) > 0.8 > _mean_abs_rho(S, X) + 0.08
     np.testing.assert_allclose(np.cov(est.T), np.eye(2), atol=0.05)  # whitened outputs
-    again = DeepICA(2, n_steps=150, batch_size=128, n_restarts=2, random_state=0).fit_transform(X)
+    again = DeepICA(2, random_state=0, **cold).fit_transform(X)
     np.testing.assert_array_equal(est, again)
+    default = DeepICA(2, n_steps=50, n_restarts=2, random_state=0).fit_transform(X)
+    assert _mean_abs_rho(S, default) > 0.8
 
 
 def test_fit_cube_mlp_and_cancel():

@@ -1,0 +1,106 @@
+"""DDICA training cost: time per step vs batch size and entropy route, and the Samson accuracy each choice gives.
+
+Part 1 times one optimisation step (forward, TC, backward, Adam) of the batched restart model
+for batch sizes and routes: α = 1.01 with one batched ``eigvalsh`` over restarts x components,
+α = 1.01 with ``eigvalsh`` per matrix in a Python loop, and the α = 2 closed form
+H_2 = -log2 ||A||_F^2. Part 2 fits Samson with a few (α, batch, steps) choices, median over seeds.
+
+    .venv/bin/python benchmarks/ddica_speed.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from ddica_samson import load_samson, machine, run_samson, summary  # noqa: E402
+
+ROUTES = [("alpha=1.01, batched eigvalsh", 1.01, "batched"), ("alpha=1.01, eigvalsh per matrix", 1.01, "loop"),
+          ("alpha=2, closed form", 2.0, "closed")]
+ACCURACY = [  # (label, settings)
+    ("alpha=1.01, batch 128, 300 steps (default)", dict()),
+    ("alpha=1.01, batch 128, 100 steps", dict(n_steps=100)),
+    ("alpha=1.01, batch 64, 600 steps", dict(batch_size=64, n_steps=600)),
+    ("alpha=2 closed form, batch 128, 300 steps", dict(alpha=2.0)),
+    ("alpha=2 closed form, batch 256, 300 steps", dict(alpha=2.0, batch_size=256)),
+]
+
+
+def step_times(batches, n_restarts=16, hidden=(128, 128), n_bands=156, p=3, repeats=5) -> list:
+    import torch
+
+    from engine.ddica import network
+    from engine.ddica.entropy import silverman_width, total_correlation
+    from engine.ddica.unmixing import _standardise_over_batch
+
+    torch.set_num_threads(1)
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(9025, n_bands, generator=gen)
+    rows = []
+    for batch in batches:
+        for label, alpha, route in ROUTES:
+            params = network.init_params([n_bands, *hidden, p], n_restarts, gen, "cpu")
+            opt = torch.optim.Adam(network.parameters(params), lr=1e-3)
+            times = []
+            for i in range(repeats + 1):
+                t0 = time.perf_counter()
+                idx = torch.randint(9025, (n_restarts, batch), generator=gen)
+                s = torch.softmax(network.forward(params, X[idx]), -1)
+                tc = total_correlation(_standardise_over_batch(s), silverman_width(batch, p), alpha, route)
+                opt.zero_grad()
+                tc.sum().backward()
+                opt.step()
+                if i:  # first step warms up
+                    times.append(time.perf_counter() - t0)
+            rows.append(dict(batch=batch, route=label, median_s=float(np.median(times)), load=os.getloadavg()[0]))
+            print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    batches = [64, 128] if args.quick else [64, 128, 256, 512]
+    timing = step_times(batches, repeats=2 if args.quick else 5)
+    data = load_samson()
+    acc = []
+    seeds = [0] if args.quick else [0, 1, 2]
+    if data is None:
+        print("skipped: data absent (accuracy part)")
+    else:
+        for label, settings in (ACCURACY[:2] if args.quick else ACCURACY):
+            print(label, flush=True)
+            rows = run_samson(settings, seeds, data)
+            acc.append(dict(label=label, settings=settings, runs=rows, median=summary(rows)))
+    meta = dict(machine(), restarts=16, hidden=(128, 128), seeds=seeds)
+    out = ROOT / "benchmarks" / "results" / ("ddica_speed_quick" if args.quick else "ddica_speed")
+    out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, timing=timing, accuracy=acc), indent=1, default=str))
+    lines = [f"# DDICA training cost and accuracy ({'quick' if args.quick else 'full'})", "",
+             f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores shared with other jobs; torch threads 1).", "",
+             "## Time per training step (16 restarts, 3 outputs, 156 bands, hidden 128x128; median of timed steps)", "",
+             "| batch N | " + " | ".join(r[0] for r in ROUTES) + " | load (1 min) |", "|---" * (len(ROUTES) + 2) + "|"]
+    for b in batches:
+        sub = [r for r in timing if r["batch"] == b]
+        lines.append(f"| {b} | " + " | ".join(f"{r['median_s'] * 1000:.1f} ms" for r in sub) + f" | {sub[-1]['load']:.1f} |")
+    if acc:
+        lines += ["", f"## Samson accuracy per choice (median over seeds {seeds}; Zhu reference)", "",
+                  "| setting | mean RMSE | aRMSE | mean SAD (deg) | fit s wall (median) | CPU s (median) |", "|---|---|---|---|---|---|"]
+        for a in acc:
+            m = a["median"]
+            lines.append(f"| {a['label']} | {m['mean_rmse']:.4f} | {m['armse']:.4f} | {m['asad']:.2f} | {m['seconds']:.1f} | {m['cpu_seconds']:.1f} |")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
