@@ -1,7 +1,8 @@
 """Applying a fitted model to a raster on a Dask cluster (``dask.distributed``), writing a GeoTIFF.
 
-The raster becomes a lazy ``dask.array`` (bands, rows, cols) float32 in row
-chunks: one task per chunk opens the file and reads its own window (so the
+The raster becomes a lazy ``dask.array`` (bands, rows, cols) float32 in
+chunks that follow the file's internal blocks (``plan_chunks``): one task per
+chunk opens the file and reads its own window (so the
 file must be readable at the same path from every worker, e.g. a shared or
 object-store path GDAL can open). Invalid pixels are NaN there (``read_block``),
 and each output chunk applies ``func`` to the valid pixels only.
@@ -23,14 +24,14 @@ import functools
 import os
 from collections import deque
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from .io.raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_block
 from .progress import ProgressCallback, report
 
-__all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for"]
+__all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for", "plan_chunks"]
 
 PathLike = Union[str, os.PathLike]
 DEFAULT_CHUNK_BYTES = 64 * 2 ** 20
@@ -52,29 +53,63 @@ def chunk_rows_for(width: int, n_bands: int, itemsize: int, n_out: int = 0,
     return max(1, int(chunk_bytes // (per_px * max(1, width))))
 
 
-def _read_window(path: str, row_off: int, height: int, idx: List[int], use_nodata: bool) -> np.ndarray:
+def plan_chunks(height: int, width: int, block_shape: Tuple[int, int], n_bands: int, itemsize: int, n_out: int = 0,
+                chunk_rows: Optional[int] = None,
+                chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+    """Dask chunks (row sizes, column sizes) within ``chunk_bytes`` that follow the file's internal blocks.
+
+    Whole rows when a strip of internal blocks fits (rows rounded down to the
+    block height); otherwise, for tiled files, one tile row high and as many
+    whole tiles wide as fit, so that no task decodes a tile it only partly
+    uses. ``chunk_rows`` forces whole-row chunks of that height.
+    """
+    def sizes(total: int, step: int) -> Tuple[int, ...]:
+        return tuple(min(step, total - s) for s in range(0, total, step))
+
+    if chunk_rows:
+        return sizes(height, int(chunk_rows)), (width,)
+    rows = chunk_rows_for(width, n_bands, itemsize, n_out, chunk_bytes)
+    bh, bw = (int(v) for v in block_shape)
+    if bw >= width or rows >= bh or bh > height:  # strips, or a whole strip of tiles fits
+        if bh > 1 and rows >= bh:
+            rows -= rows % bh
+        return sizes(height, min(rows, height)), (width,)
+    per_px = n_bands * (itemsize + 4 + 8) + n_out * 12
+    cols = max(bw, int(chunk_bytes // (per_px * bh)) // bw * bw)
+    return sizes(height, bh), sizes(width, cols)
+
+
+def _read_window(path: str, row_off: int, col_off: int, height: int, width: int, idx: List[int],
+                 use_nodata: bool) -> np.ndarray:
     """One chunk: (bands, height, width) float32 with NaN at invalid pixels (runs on a worker)."""
     with open_raster(path) as ds:
-        cube, _ = read_block(ds, (row_off, 0, height, ds.width), idx, use_nodata)
+        cube, _ = read_block(ds, (row_off, col_off, height, width), idx, use_nodata)
     return cube
 
 
 def read_dask_array(src_path: PathLike, chunk_rows: Optional[int] = None, bands: Optional[Sequence[int]] = None,
-                    use_nodata: bool = True, chunk_bytes: int = DEFAULT_CHUNK_BYTES):
-    """Lazy (bands, rows, cols) float32 ``dask.array`` of a raster, one task per row window; NaN = invalid."""
+                    use_nodata: bool = True, chunk_bytes: int = DEFAULT_CHUNK_BYTES, n_out: int = 0):
+    """Lazy (bands, rows, cols) float32 ``dask.array`` of a raster, one task per window (``plan_chunks``); NaN = invalid."""
     da = _import_dask()
     import dask
 
     path = str(Path(src_path).resolve())
     with open_raster(path) as ds:
         idx = _band_list(bands, ds.count)
-        H, W, itemsize = ds.height, ds.width, np.dtype(ds.dtypes[0]).itemsize
-    rows = int(chunk_rows) if chunk_rows else chunk_rows_for(W, len(idx), itemsize, chunk_bytes=chunk_bytes)
+        row_sizes, col_sizes = plan_chunks(ds.height, ds.width, ds.block_shapes[0], len(idx),
+                                           np.dtype(ds.dtypes[0]).itemsize, n_out, chunk_rows, chunk_bytes)
     reader = dask.delayed(_read_window, pure=True)
-    parts = [da.from_delayed(reader(path, r, min(rows, H - r), idx, use_nodata),
-                             shape=(len(idx), min(rows, H - r), W), dtype=np.float32)
-             for r in range(0, H, rows)]
-    return da.concatenate(parts, axis=1)
+    rows = []
+    r = 0
+    for h in row_sizes:
+        c, parts = 0, []
+        for w in col_sizes:
+            parts.append(da.from_delayed(reader(path, r, c, h, w, idx, use_nodata), shape=(len(idx), h, w),
+                                         dtype=np.float32))
+            c += w
+        rows.append(da.concatenate(parts, axis=2) if len(parts) > 1 else parts[0])
+        r += h
+    return da.concatenate(rows, axis=1) if len(rows) > 1 else rows[0]
 
 
 def _apply_chunk(block: np.ndarray, func: Callable, n_out: int, scale: float, nodata: float) -> np.ndarray:
@@ -123,7 +158,8 @@ def apply_distributed(src_path: PathLike, dst_path: PathLike, func: Callable[[np
     descriptions ``names``, source georeferencing, ``nodata`` at invalid
     pixels). ``client``: a ``distributed.Client`` (e.g.
     ``Client("tcp://scheduler:8786")``); None runs on dask's local threads.
-    ``chunk_rows``: rows per chunk (default from ``chunk_bytes``).
+    ``chunk_rows``: whole-row chunks of that height; by default ``plan_chunks``
+    sizes them from ``chunk_bytes`` along the file's internal tiles.
     ``max_in_flight``: chunks submitted ahead of the writer (default: twice
     the cluster's worker threads, at least 2), which bounds driver memory.
     """
@@ -135,33 +171,36 @@ def apply_distributed(src_path: PathLike, dst_path: PathLike, func: Callable[[np
     dst_path = Path(dst_path)
     with open_raster(src_path) as src:
         idx = _band_list(bands, src.count)
-        H, W, itemsize = src.height, src.width, np.dtype(src.dtypes[0]).itemsize
+        H, W = src.height, src.width
         prof = output_profile(n_out, H, W, src.transform, src.crs, nodata, compress)
     for k in ("tiled", "blockxsize", "blockysize"):
         prof.pop(k, None)
-    rows = int(chunk_rows) if chunk_rows else chunk_rows_for(W, len(idx), itemsize, n_out, chunk_bytes)
-    x = read_dask_array(src_path, rows, idx, use_nodata)
+    x = read_dask_array(src_path, chunk_rows, idx, use_nodata, chunk_bytes, n_out)
+    if len(x.chunks[2]) > 1 and x.chunks[1][0] % 16 == 0 and x.chunks[2][0] % 16 == 0:
+        prof.update(tiled=True, blockysize=x.chunks[1][0], blockxsize=x.chunks[2][0])  # output tiles = chunks
     f = dask.delayed(func, pure=True, traverse=False)  # one shared key: shipped to each worker once
     out = x.map_blocks(_apply_chunk, f, n_out, float(scale), float(nodata), dtype=np.float32,
                        chunks=((n_out,), x.chunks[1], x.chunks[2]))
-    blocks = out.to_delayed().ravel()
-    offsets = np.cumsum((0,) + x.chunks[1])[:-1]
+    blocks = out.to_delayed().ravel()  # row-major: row chunk by row chunk, left to right
+    r_off, c_off = np.cumsum((0,) + x.chunks[1])[:-1], np.cumsum((0,) + x.chunks[2])[:-1]
+    offsets = [(int(r), int(c)) for r in r_off for c in c_off]
     if max_in_flight is None:
         threads = sum(client.nthreads().values()) if client is not None else (os.cpu_count() or 1)
         max_in_flight = max(2, 2 * threads)
-    report(progress, 0.0, f"applying to {H} x {W} pixels in {len(blocks)} chunk(s) of {rows} rows")
+    report(progress, 0.0, f"applying to {H} x {W} pixels in {len(blocks)} chunk(s) of up to "
+                          f"{x.chunks[1][0]} x {x.chunks[2][0]} pixels")
     with atomic_output(dst_path) as tmp:
         with open_raster(tmp, "w", **prof) as dst:
             for i, n in enumerate(names, start=1):
                 dst.set_band_description(i, n)
-            for k, (row_off, data) in enumerate(_results(blocks, offsets, client, max_in_flight)):
-                dst.write(data, window=((int(row_off), int(row_off) + data.shape[1]), (0, W)))
+            for k, ((row_off, col_off), data) in enumerate(_results(blocks, offsets, client, max_in_flight)):
+                dst.write(data, window=((row_off, row_off + data.shape[1]), (col_off, col_off + data.shape[2])))
                 report(progress, (k + 1) / len(blocks), f"chunk {k + 1}/{len(blocks)} written")
     return dst_path
 
 
 def _results(blocks, offsets, client, max_in_flight: int):
-    """Yield (row_off, array) in row order, keeping at most ``max_in_flight`` chunks submitted."""
+    """Yield ((row_off, col_off), array) in chunk order, keeping at most ``max_in_flight`` chunks submitted."""
     import dask
 
     if client is None:  # local threads: compute in ordered batches

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("dask.array", reason="dask is not installed (pip install 'dask[array]' distributed)")
 
-from engine.distributed import apply_distributed, fcls_func, predictor, read_dask_array  # noqa: E402
+from engine.distributed import apply_distributed, fcls_func, plan_chunks, predictor, read_dask_array  # noqa: E402
 from engine.fcls import fcls  # noqa: E402
 from engine.io.blockwise import apply_blockwise  # noqa: E402
 from engine.io.raster import open_raster, read_raster, write_cube  # noqa: E402
@@ -59,6 +59,36 @@ def test_local_threads_match_blockwise(scene, tmp_path):
     assert names == NAMES and (db == -9999).sum() == 3 * (4 * 47 + 57 * 2)
     ok = db[0] != -9999
     np.testing.assert_allclose(db[:, ok].sum(0), 1.0, atol=1e-5)
+
+
+def test_plan_chunks_follow_tiles():
+    # strips: whole rows within the budget
+    assert plan_chunks(100, 50, (1, 50), 10, 2, chunk_bytes=50 * 10 * 14 * 30) == ((30, 30, 30, 10), (50,))
+    # tiles whose full-width strip fits: rows rounded to the tile height
+    rows, cols = plan_chunks(100, 64, (16, 16), 10, 2, chunk_bytes=64 * 10 * 14 * 40)
+    assert rows == (32, 32, 32, 4) and cols == (64,)
+    # a strip of tiles over budget: one tile row high, whole tiles wide
+    rows, cols = plan_chunks(100, 64, (16, 16), 10, 2, chunk_bytes=16 * 10 * 14 * 40)
+    assert rows == (16,) * 6 + (4,) and cols == (32, 32)
+    assert plan_chunks(100, 64, (16, 16), 10, 2, chunk_rows=7)[1] == (64,)
+
+
+def test_tiled_source_in_tile_chunks(scene, tmp_path):
+    path, E = scene
+    src = read_raster(path)
+    tiled = tmp_path / "tiled.tif"
+    with open_raster(path) as ds:
+        prof = dict(ds.profile, tiled=True, blockxsize=16, blockysize=16)
+        data = ds.read()
+    with open_raster(tiled, "w", **prof) as ds:
+        ds.write(data)
+    func = fcls_func(E)
+    budget = 20 * 14 * 16 * 32  # 20 int16 bands: two 16 x 16 tiles per chunk
+    assert read_dask_array(tiled, chunk_bytes=budget).chunks[2] == (32, 15)
+    a = apply_blockwise(path, tmp_path / "a.tif", func, 3, NAMES, scale=1e-4)
+    b = apply_distributed(tiled, tmp_path / "b.tif", func, 3, NAMES, scale=1e-4, chunk_bytes=budget)
+    np.testing.assert_allclose(_read(b)[0], _read(a)[0], rtol=0, atol=1e-6)
+    assert src.mask.sum() == (_read(b)[0][0] != -9999).sum()
 
 
 def test_cancel_leaves_no_output(scene, tmp_path):
