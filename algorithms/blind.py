@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import inspect
 import os
+from functools import partial
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from qgis.core import QgsProcessingParameterNumber
 
+from ..engine.fcls import fcls
+from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import write_endmembers_csv
-from ..engine.io.raster import write_abundances
+from ..engine.io.raster import read_thumbnails, write_abundances
 from ..engine.metrics import reconstruction_rmse
 from ..engine.report import write_report
 from .base import DeepUnmixAlgorithm
-from .inputs import load_for_fitting
+from .inputs import add_input_options, input_options, load_for_fitting
 from .styling import style_outputs
 
 
@@ -42,6 +45,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
 
     ADVANCED: Sequence[Advanced] = ()
     USES_TORCH = True
+    SAMPLES_OK = True  # per-pixel methods fit on a sample of a large raster; image priors need the whole image
     GROUP = "Blind unmixing"
     GROUP_ID = "blind"
 
@@ -64,13 +68,15 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         if self.USES_TORCH:
             self.add_device()
         self.extra_parameters()
+        add_input_options(self)
         defaults = _init_defaults(self.estimator_class())
         for adv in self.ADVANCED:
             default = defaults.get(adv.kwarg)
             if default is None:
                 default = 0
             kind = QgsProcessingParameterNumber.Integer if adv.integer else QgsProcessingParameterNumber.Double
-            param = QgsProcessingParameterNumber(adv.key, self.tr(adv.label), kind, defaultValue=default)
+            param = QgsProcessingParameterNumber(adv.key, self.tr(adv.label), kind, defaultValue=default,
+                                                 optional=True)
             if adv.minimum is not None:
                 param.setMinimum(adv.minimum)
             self.add_advanced(param)
@@ -89,23 +95,38 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         report = self.report_path(parameters, context)
         kwargs = self.estimator_kwargs(parameters, context)
         kwargs["progress"] = self.progress_callback(feedback, 0, 95)
-        data = load_for_fitting(self.raster_path(parameters, context), feedback)
+        options = input_options(self, parameters, context)
+        data = load_for_fitting(self.raster_path(parameters, context), feedback, options,
+                                allow_sample=self.SAMPLES_OK)
 
         model = self.fit_model(data, kwargs, parameters, context, feedback)
         label = self.method_label()
         names = [f"{label}_{i + 1}" for i in range(model.endmembers_.shape[1])]
-        write_abundances(out_ab, model.abundances_, names, like=data.raster, mask=data.mask)
-        write_endmembers_csv(out_em, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands)
+        rmse = reconstruction_rmse(data.cube, model.endmembers_, model.abundances_)
+        if data.sampled:
+            feedback.pushInfo(self.tr("Unmixing every pixel of the raster, block by block"))
+            apply_blockwise(data.path, out_ab, self.pixel_function(model), len(names), names, bands=data.bands,
+                            scale=data.scale, max_block_bytes=options.block_bytes,
+                            progress=self.progress_callback(feedback, 95, 99))
+        else:
+            write_abundances(out_ab, model.abundances_, names, like=data.georef, mask=data.mask)
+        write_endmembers_csv(out_em, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands,
+                             comment=data.csv_comment)
         results = {self.OUTPUT_ABUNDANCES: out_ab, self.OUTPUT_ENDMEMBERS: out_em}
         style_outputs(context, out_ab, f"{label} abundances", out_em, f"{label} endmembers")
         if report:
-            rmse = reconstruction_rmse(data.cube, model.endmembers_, model.abundances_)
+            notes = [f"Fitted on a random sample of {data.cube.shape[2]} pixels; every pixel was then unmixed"] \
+                if data.sampled else []
             write_report(report, f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}", model.endmembers_, names,
-                         data.wavelengths, model.abundances_, self.parameter_summary(parameters, context),
-                         reconstruction_rmse=rmse, seconds=time.perf_counter() - started)
+                         data.wavelengths, read_thumbnails(out_ab), self.parameter_summary(parameters, context),
+                         reconstruction_rmse=rmse, seconds=time.perf_counter() - started, notes=notes)
             results[self.OUTPUT_REPORT] = report
         feedback.setProgress(100)
         return results
+
+    def pixel_function(self, model):
+        """Abundances of an (L, n) pixel matrix under the fitted model (for streaming large rasters)."""
+        return partial(fcls, E=model.endmembers_)
 
     def fit_model(self, data, kwargs, parameters, context, feedback):
         """Fit the engine estimator on the input data; subclasses may change how."""

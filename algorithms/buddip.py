@@ -1,6 +1,7 @@
 """deepunmix:buddip — blind unmixing with a double deep image prior."""
 from qgis.core import QgsProcessingParameterEnum
 
+from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
 
 EXTRACTORS = ["sivm", "vca", "nfindr"]
@@ -26,7 +27,7 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         "\n\nSize limit: the whole image is one network input, so BUDDIP refuses rasters with more valid-image pixels "
         "than its limit (the error names it); crop or subset the raster, or use DDICA or FCLS for large scenes.\n\n"
         "<b>Outputs</b>: abundance maps, endmember spectra (CSV), an HTML report. Needs PyTorch."
-    )
+    ) + INPUT_HELP
     ADVANCED = (
         Advanced("ALPHA1", "alpha1", "Loss weight alpha1 (EDIP term)", minimum=0.0),
         Advanced("ALPHA2", "alpha2", "Loss weight alpha2 (ADIP term)", minimum=0.0),
@@ -49,3 +50,5 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
 
     def extra_kwargs(self, parameters, context):
         return {"extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)]}
+
+    SAMPLES_OK = False

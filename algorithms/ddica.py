@@ -1,4 +1,5 @@
 """deepunmix:ddica — deep deterministic ICA (matrix-based Renyi total correlation) blind unmixing."""
+from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
 
 
@@ -21,7 +22,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         "<b>learning rate</b>. Training uses a random sample of the valid pixels; all pixels are then unmixed.\n\n"
         "<b>Outputs</b>: abundance maps (one band per endmember), endmember spectra (CSV), an HTML report.\n\n"
         "Needs PyTorch; when it is missing the algorithm says how to install it."
-    )
+    ) + INPUT_HELP
     ADVANCED = (
         Advanced("ALPHA", "alpha", "Renyi entropy order alpha", minimum=0.01),
         Advanced("KERNEL_WIDTH", "kernel_width", "Kernel width (0 = Silverman's rule)", minimum=0.0,
@@ -41,3 +42,6 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
 
     def method_label(self):
         return "DDICA"
+
+    def pixel_function(self, model):
+        return model.predict_abundances

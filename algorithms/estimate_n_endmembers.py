@@ -12,7 +12,7 @@ from qgis.core import (
 from ..engine.estimate_count import EndmemberCountEstimator
 from ..engine.io.raster import atomic_output
 from .base import DeepUnmixAlgorithm
-from .inputs import load_for_fitting
+from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 
 METHODS = [("hysime", "HySime"), ("hfc", "HFC virtual dimensionality"), ("nwhfc", "Noise-whitened HFC")]
 
@@ -34,7 +34,7 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         "noise-whitened variant.\n<b>False-alarm rate</b> (HFC only): smaller gives fewer endmembers.\n\n"
         "<b>Outputs</b>: the estimate as the number <b>N_ENDMEMBERS</b>, which the graphical modeler can feed into "
         "the next algorithm's 'Number of endmembers', and a short HTML report."
-    )
+    ) + INPUT_HELP
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add_input_raster()
@@ -43,6 +43,7 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         self.add_advanced(QgsProcessingParameterNumber(self.FAR, self.tr("False-alarm rate (HFC)"),
                                                        QgsProcessingParameterNumber.Double, 1e-3,
                                                        minValue=1e-12, maxValue=0.5))
+        add_input_options(self)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_REPORT, self.tr("Report (HTML)"), self.tr("HTML files (*.html)"), optional=True,
             createByDefault=True))
@@ -52,7 +53,8 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         method, label = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
         far = self.parameterAsDouble(parameters, self.FAR, context)
         report = self.report_path(parameters, context)
-        data = load_for_fitting(self.raster_path(parameters, context), feedback)
+        data = load_for_fitting(self.raster_path(parameters, context), feedback,
+                                input_options(self, parameters, context))
         model = EndmemberCountEstimator(method=method, far=far).fit(data.cube, data.mask)
         k = int(model.n_endmembers_)
         feedback.pushInfo(self.tr(f"{label}: {k} endmembers"))

@@ -1,12 +1,12 @@
 """deepunmix:extract_endmembers — VCA, SiVM or N-FINDR endmembers to CSV."""
-from qgis.core import QgsProcessingParameterEnum
+from qgis.core import QgsProcessingContext, QgsProcessingParameterEnum
 
 from ..engine.extraction.nfindr import NFINDR
 from ..engine.extraction.sivm import SiVM
 from ..engine.extraction.vca import VCA
 from ..engine.io.endmember_csv import write_endmembers_csv
 from .base import DeepUnmixAlgorithm
-from .inputs import load_for_fitting
+from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 
 METHODS = [("VCA", VCA), ("SiVM", SiVM), ("N-FINDR", NFINDR)]
 
@@ -27,9 +27,9 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         "deterministic, the guidance used by BUDDIP and UnDIP) or N-FINDR (maximum simplex volume, iterative).\n"
         "<b>Random seed</b>: the same seed gives the same endmembers.\n\n"
         "<b>Output</b>: a CSV with one row per band (band number, wavelength when the raster has one) and one "
-        "column per endmember, in the raster's units. Feed it to 'Fully constrained least squares (FCLS)' to "
+        "column per endmember; a first comment line states the units (reflectance or the raster's units). Feed it to 'Fully constrained least squares (FCLS)' to "
         "get abundance maps."
-    )
+    ) + INPUT_HELP
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add_input_raster()
@@ -37,6 +37,7 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(self.METHOD, self.tr("Method"),
                                                      options=[m for m, _ in METHODS], defaultValue=0))
         self.add_seed()
+        add_input_options(self)
         self.add_endmember_output()
 
     def execute(self, parameters, context, feedback):
@@ -46,11 +47,15 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_ENDMEMBERS, context)
         self.check_output_folder(out_csv)
 
-        data = load_for_fitting(self.raster_path(parameters, context), feedback)
+        data = load_for_fitting(self.raster_path(parameters, context), feedback,
+                                input_options(self, parameters, context))
         feedback.pushInfo(self.tr(f"Extracting {n} endmembers with {method}"))
         kwargs = {} if cls is SiVM else {"random_state": seed}
         model = cls(n_endmembers=n, **kwargs).fit(data.cube, data.mask)
         names = [f"{method}_{i + 1}" for i in range(n)]
-        write_endmembers_csv(out_csv, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands)
+        write_endmembers_csv(out_csv, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands,
+                             comment=data.csv_comment)
+        context.addLayerToLoadOnCompletion(
+            out_csv, QgsProcessingContext.LayerDetails(f"{method} endmembers", context.project(), out_csv))
         feedback.setProgress(100)
         return {self.OUTPUT_ENDMEMBERS: out_csv}

@@ -1,12 +1,19 @@
 """deepunmix:fcls — fully constrained least squares abundances from an endmember CSV."""
+import os
+import time
+
 import numpy as np
 from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterRasterDestination
 
 from ..engine.fcls import fcls
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import read_endmembers_csv
-from ..engine.io.raster import raster_info
+from ..engine.io.raster import raster_info, read_thumbnails
+from ..engine.io.scaling import scale_from_comment
+from ..engine.report import write_report
 from .base import DeepUnmixAlgorithm
+from .inputs import add_input_options, input_options
+from .styling import style_outputs
 
 
 class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
@@ -26,7 +33,12 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         "<b>Abundance maps</b>: one float32 band per endmember (named after it), values 0..1 summing to one, same "
         "georeferencing as the input. <b>Reconstruction error</b> (optional): per-pixel RMSE between the pixel and "
         "its reconstruction, in the raster's units.\n\n"
-        "The raster is processed in blocks, so rasters larger than memory work."
+        "The raster is processed in blocks within the memory budget, so rasters larger than memory work. The "
+        "CSV's rows select the raster bands (by wavelength when both carry wavelengths, else by the CSV's band "
+        "numbers), so endmembers extracted with bad bands dropped apply directly. The scale factor defaults to the "
+        "one stated in the CSV (e.g. integer reflectance x 10000 scaled to 0..1), else the raster's units.\n\n"
+        "<b>Report</b> (optional HTML): the endmember spectra, abundance thumbnails, the reconstruction error and "
+        "the run time."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
@@ -35,31 +47,81 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         self.add_abundance_output()
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_ERROR, self.tr("Reconstruction error (RMSE per pixel)"), optional=True, createByDefault=False))
+        add_input_options(self, bad_bands=False)
+        self.add_report_output()
 
     def execute(self, parameters, context, feedback):
+        started = time.perf_counter()
         path = self.raster_path(parameters, context)
         table = read_endmembers_csv(self.parameterAsFile(parameters, self.ENDMEMBERS, context))
-        n_bands = raster_info(path).count
-        if table.matrix.shape[0] != n_bands:
-            raise ValueError(
-                f"the endmember CSV has {table.matrix.shape[0]} bands but the raster has {n_bands}"
-            )
+        info = raster_info(path)
+        bands = match_bands(table, info)
+        options = input_options(self, parameters, context)
+        scale, reason = self.choose_scale(options, table, info, feedback)
         E = np.asarray(table.matrix, dtype=np.float64)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT_ABUNDANCES, context)
         err_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_ERROR, context)
-        self.check_output_folder(out)
-        self.check_output_folder(err_out)
-        feedback.pushInfo(self.tr(f"FCLS with {E.shape[1]} endmembers: {', '.join(table.names)}"))
+        report = self.report_path(parameters, context)
+        for path_out in (out, err_out):
+            self.check_output_folder(path_out)
+        feedback.pushInfo(self.tr(f"FCLS with {E.shape[1]} endmembers ({', '.join(table.names)}) on "
+                                  f"{len(bands)} of {info.count} bands; scale {scale:g} ({reason})"))
 
+        sse = {"sum": 0.0, "n": 0}
+
+        def abundances(Y):
+            A = fcls(Y, E)
+            sse["sum"] += float(np.sum((Y - E @ A) ** 2))
+            sse["n"] += Y.size
+            return A
+
+        stream = dict(bands=bands, scale=scale, max_block_bytes=options.block_bytes)
         last = 100.0 if not err_out else 50.0
-        apply_blockwise(path, out, lambda Y: fcls(Y, E), E.shape[1], table.names,
-                        progress=self.progress_callback(feedback, 0, last))
+        apply_blockwise(path, out, abundances, E.shape[1], table.names,
+                        progress=self.progress_callback(feedback, 0, last), **stream)
         results = {self.OUTPUT_ABUNDANCES: out}
         if err_out:
             def error(Y):
-                A = fcls(Y, E)
-                return np.sqrt(np.mean((Y - E @ A) ** 2, axis=0, keepdims=True))
+                return np.sqrt(np.mean((Y - E @ fcls(Y, E)) ** 2, axis=0, keepdims=True))
 
-            apply_blockwise(path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100))
+            apply_blockwise(path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100),
+                            **stream)
             results[self.OUTPUT_ERROR] = err_out
+        style_outputs(context, out, "FCLS abundances")
+        rmse = float(np.sqrt(sse["sum"] / max(sse["n"], 1)))
+        feedback.pushInfo(self.tr(f"Reconstruction RMSE: {rmse:.5g}"))
+        if report:
+            write_report(report, f"FCLS: {os.path.basename(path)}", E, table.names, table.wavelengths,
+                         read_thumbnails(out), self.parameter_summary(parameters, context),
+                         reconstruction_rmse=rmse, seconds=time.perf_counter() - started)
+            results[self.OUTPUT_REPORT] = report
         return results
+
+    def choose_scale(self, options, table, info, feedback):
+        """The user's scale, else the one the CSV was made with, else the raster's own units."""
+        if options.scale > 0:
+            return options.scale, "given"
+        from_csv = scale_from_comment(table.comment)
+        if from_csv is not None:
+            return from_csv, "the scale stated in the endmember CSV"
+        return 1.0, "the CSV states no units: taken to be in the raster's units"
+
+
+def match_bands(table, info):
+    """1-based raster bands matching the CSV's rows: by wavelength when both have them, else by band number."""
+    n_rows = table.matrix.shape[0]
+    if table.wavelengths is not None and info.wavelengths is not None and np.all(np.isfinite(table.wavelengths)):
+        raster_wl = np.asarray(info.wavelengths, dtype=float)
+        nearest = np.abs(raster_wl[None, :] - np.asarray(table.wavelengths, dtype=float)[:, None]).argmin(axis=1)
+        spacing = np.min(np.diff(np.sort(raster_wl))) if len(raster_wl) > 1 else 1.0
+        if np.all(np.abs(raster_wl[nearest] - table.wavelengths) <= max(0.5 * spacing, 1e-6)) and \
+                len(set(nearest)) == n_rows:
+            return [int(b) + 1 for b in nearest]
+        raise ValueError("the endmember CSV's wavelengths do not match the raster's bands")
+    if n_rows == info.count:
+        return list(range(1, info.count + 1))
+    bands = [int(b) for b in table.bands] if table.bands is not None else []
+    if bands and len(bands) == n_rows and max(bands) <= info.count:
+        return bands
+    raise ValueError(f"the endmember CSV has {n_rows} bands but the raster has {info.count}, and neither "
+                     "wavelengths nor band numbers match them")

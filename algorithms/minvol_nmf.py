@@ -1,6 +1,7 @@
 """deepunmix:minvol_nmf — minimum-volume NMF blind unmixing."""
 from qgis.core import QgsProcessingParameterEnum
 
+from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
 
 INITS = ["vca", "sivm", "random"]
@@ -21,7 +22,7 @@ class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
         "SiVM or random).\nAdvanced: <b>volume weight lambda</b> (relative to the initial fit: larger gives a "
         "tighter simplex), <b>maximum iterations</b>.\n\n"
         "<b>Outputs</b>: abundance maps, endmember spectra (CSV), an HTML report. Needs no PyTorch."
-    )
+    ) + INPUT_HELP
     ADVANCED = (
         Advanced("LAMBDA", "lam", "Volume weight lambda", minimum=0.0),
         Advanced("MAX_ITER", "max_iter", "Maximum iterations", integer=True, minimum=1),

@@ -3,6 +3,7 @@ import numpy as np
 from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile
 
 from ..engine.io.endmember_csv import read_endmembers_csv
+from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
 from .buddip import EXTRACTOR_LABELS, EXTRACTORS
 
@@ -25,7 +26,7 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         "<b>Endmember extractor</b> (when no CSV is given).\nAdvanced: <b>iterations</b>, <b>learning rate</b>.\n\n"
         "Size limit: the whole image is one network input; larger rasters are refused with a message naming the "
         "limit.\n\n<b>Outputs</b>: abundance maps, the endmembers used (CSV), an HTML report. Needs PyTorch."
-    )
+    ) + INPUT_HELP
     ADVANCED = (
         Advanced("ITERATIONS", "n_iter", "Iterations", integer=True, minimum=1),
         Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
@@ -59,3 +60,5 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         feedback.pushInfo(self.tr(f"UnDIP with the {table.matrix.shape[1]} endmembers of {csv_path}"))
         E = np.asarray(table.matrix, dtype=np.float64)
         return self.estimator_class()(endmembers=E, **kwargs).fit(data.cube, data.mask)
+
+    SAMPLES_OK = False

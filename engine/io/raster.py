@@ -389,8 +389,8 @@ def write_abundances(path: PathLike, abundances: np.ndarray, names: Sequence[str
 
 def write_cube(path: PathLike, cube: np.ndarray, transform=None, crs=None, wavelengths: Optional[np.ndarray] = None,
                nodata: Optional[float] = None, band_names: Optional[Sequence[str]] = None,
-               mask: Optional[np.ndarray] = None, compress: Optional[str] = "lzw") -> Path:
-    """Write a (bands, rows, cols) cube as a float32 GeoTIFF.
+               mask: Optional[np.ndarray] = None, compress: Optional[str] = "lzw", dtype: str = "float32") -> Path:
+    """Write a (bands, rows, cols) cube as a GeoTIFF (float32 unless ``dtype`` says otherwise, e.g. 'uint16').
 
     ``wavelengths`` (nm; values all < 30 are taken as micrometres) go into band metadata ``wavelength`` / ``wavelength_units=nm``.
     Pixels outside ``mask`` or non-finite are written as ``nodata`` (NaN when
@@ -410,6 +410,10 @@ def write_cube(path: PathLike, cube: np.ndarray, transform=None, crs=None, wavel
         wavelengths = _to_nm(np.asarray(wavelengths, dtype=np.float64), None)
     data = _fill_invalid(cube, mask, nodata)
     prof = output_profile(L, cube.shape[1], cube.shape[2], transform, crs, nodata, compress)
+    if np.dtype(dtype) != np.float32:
+        prof.update(dtype=np.dtype(dtype).name)
+        prof.pop("predictor", None)
+        data = data.astype(dtype)
     path = Path(path)
     with atomic_output(path) as tmp:
         with open_raster(tmp, "w", **prof) as dst:
@@ -420,3 +424,12 @@ def write_cube(path: PathLike, cube: np.ndarray, transform=None, crs=None, wavel
                 if wavelengths is not None:
                     dst.update_tags(b, wavelength=repr(float(wavelengths[b - 1])), wavelength_units="nm")
     return path
+
+
+def read_thumbnails(path: PathLike, max_size: int = 256) -> np.ndarray:
+    """All bands decimated so the longer side is at most ``max_size``; NaN at nodata (for previews)."""
+    with open_raster(path) as ds:
+        f = max(1.0, max(ds.height, ds.width) / max_size)
+        shape = (ds.count, max(1, int(round(ds.height / f))), max(1, int(round(ds.width / f))))
+        data = ds.read(out_shape=shape, masked=True).astype(np.float32)
+    return data.filled(np.nan)

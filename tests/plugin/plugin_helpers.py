@@ -14,3 +14,11 @@ def assert_sum_to_one(abundances, nodata=-9999.0, atol=1e-4):
     assert valid.any()
     np.testing.assert_allclose(abundances[:, valid].sum(axis=0), 1.0, atol=atol)
     assert (abundances[:, valid] >= -1e-6).all()
+
+
+def csv_rows(path):
+    """CSV rows without '#' comment lines."""
+    import csv
+
+    with open(path, newline="") as fh:
+        return [row for row in csv.reader(fh) if row and not row[0].startswith("#")]

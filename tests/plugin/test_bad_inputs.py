@@ -31,7 +31,8 @@ def test_too_many_endmembers(run_alg, scene, n):
 @pytest.mark.parametrize("content,match", [
     (None, "not"),                                  # missing file
     ("band,wavelength,a,b\n1,400,x,0.2\n", "not a number"),  # malformed cell
-    ("band,wavelength,a,b\n1,400,0.1,0.2\n", "band"),    # band count mismatch (raster has 20)
+    ("band,wavelength,a,b\n25,,0.1,0.2\n", "band"),      # band count mismatch, band 25 not in the raster
+    ("band,wavelength,a,b\n1,5000,0.1,0.2\n", "wavelength"),  # wavelength not in the raster
 ])
 def test_bad_endmember_csv(run_alg, scene, content, match):
     csv_path = scene["dir"] / "bad.csv"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from plugin_helpers import assert_sum_to_one, read
+from plugin_helpers import csv_rows, assert_sum_to_one, read
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 FAST = {
@@ -25,7 +25,7 @@ def test_blind_algorithm_outputs(run_alg, scene, alg):
     ab, transform, crs, _, names = read(res["OUTPUT_ABUNDANCES"])
     assert ab.shape == (3, 12, 12) and transform == scene["transform"] and crs == scene["crs"]
     assert_sum_to_one(ab)
-    rows = list(csv.reader(open(res["OUTPUT_ENDMEMBERS"])))
+    rows = csv_rows(res["OUTPUT_ENDMEMBERS"])
     assert rows[0][2:] == names and len(rows) == 21
     assert np.all(np.array([r[2:] for r in rows[1:]], dtype=float) >= 0)
     html = Path(res["OUTPUT_REPORT"]).read_text()
@@ -36,7 +36,7 @@ def test_undip_with_endmember_csv(run_alg, scene):
     d = scene["dir"]
     res = run_alg("deepunmix:undip", {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"], "ITERATIONS": 30,
                                       "OUTPUT_ABUNDANCES": str(d / "a.tif"), "OUTPUT_ENDMEMBERS": str(d / "e.csv")})
-    E = np.array([r[2:] for r in list(csv.reader(open(res["OUTPUT_ENDMEMBERS"])))[1:]], dtype=float)
+    E = np.array([r[2:] for r in csv_rows(res["OUTPUT_ENDMEMBERS"])[1:]], dtype=float)
     np.testing.assert_allclose(E, scene["scene"].endmembers, rtol=1e-5)
 
 

@@ -3,7 +3,7 @@ import csv
 
 import numpy as np
 import pytest
-from plugin_helpers import assert_sum_to_one, read
+from plugin_helpers import csv_rows, assert_sum_to_one, read
 
 
 @pytest.mark.parametrize("method", [0, 1, 2])
@@ -12,7 +12,7 @@ def test_extract_endmembers_writes_csv(run_alg, scene, method):
     res = run_alg("deepunmix:extract_endmembers",
                   {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": method, "SEED": 1, "OUTPUT_ENDMEMBERS": str(out)})
     assert res["OUTPUT_ENDMEMBERS"] == str(out)
-    rows = list(csv.reader(open(out)))
+    rows = csv_rows(out)
     assert rows[0][:2] == ["band", "wavelength"] and len(rows[0]) == 5
     assert len(rows) == 1 + 20
     assert float(rows[1][1]) == pytest.approx(scene["scene"].wavelengths[0], rel=1e-4)
@@ -75,3 +75,29 @@ def test_import_mat_zhu_format(run_alg, tmp_path):
     ab, *_ = read(res["OUTPUT_REFERENCE_ABUNDANCES"])
     assert ab.shape == (p, H, W)
     assert_sum_to_one(ab)
+
+
+def test_bad_bands_and_integer_scaling_round_trip(run_alg, tmp_path):
+    """uint16 reflectance x 10000 with dropped bands: the CSV keeps original bands and says its units; FCLS
+    selects the same bands and scale from it and recovers the truth."""
+    from engine.io.endmember_csv import read_endmembers_csv
+    from engine.io.raster import write_cube
+    from engine.synthetic import make_mixed_scene, procedural_library
+
+    lib, wl, names = procedural_library(n_bands=24, n_spectra=6, random_state=2)
+    s = make_mixed_scene(size=10, n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=3)
+    write_cube(str(tmp_path / "dn.tif"), np.round(s.cube * 10000), wavelengths=wl, dtype="uint16")
+    res = run_alg("deepunmix:extract_endmembers", {"INPUT": str(tmp_path / "dn.tif"), "N_ENDMEMBERS": 3,
+                                                   "METHOD": 0, "BAD_BANDS": "1-2,20-24",
+                                                   "OUTPUT_ENDMEMBERS": str(tmp_path / "e.csv")})
+    table = read_endmembers_csv(res["OUTPUT_ENDMEMBERS"])
+    assert list(table.bands) == list(range(3, 20))
+    np.testing.assert_allclose(table.wavelengths, wl[2:19], rtol=1e-5)
+    assert "scale=0.0001" in table.comment
+    assert table.matrix.max() <= 1.0  # reflectance, not digital numbers
+    res = run_alg("deepunmix:fcls", {"INPUT": str(tmp_path / "dn.tif"), "ENDMEMBERS": str(tmp_path / "e.csv"),
+                                     "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif")})
+    ab, *_ = read(res["OUTPUT_ABUNDANCES"])
+    from engine.metrics import score_unmixing
+
+    assert score_unmixing(None, s.abundances, None, ab)["armse"] < 1e-3

@@ -1,7 +1,9 @@
 """The provider registers with every algorithm, named and documented."""
 from qgis.core import QgsApplication
 
-EXPECTED = {"extract_endmembers", "fcls", "evaluate", "import_mat"}
+_KEEP_ALIVE = []
+EXPECTED = {"extract_endmembers", "estimate_n_endmembers", "fcls", "undip", "ddica", "buddip", "minvol_nmf",
+            "evaluate", "import_mat"}
 
 
 def test_provider_registers(deepunmix):
@@ -29,4 +31,5 @@ def test_plugin_class_factory_registers_and_unloads(deepunmix):
     assert registry.providerById("deepunmix") is not None
     plugin.unload()
     assert registry.providerById("deepunmix") is None
-    plugin.initProcessing()  # leave it registered for the other tests
+    plugin.initProcessing()  # leave it registered for the other tests, and alive:
+    _KEEP_ALIVE.append(plugin)  # the registry does not own the Python side of the provider

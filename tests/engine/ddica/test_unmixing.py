@@ -92,3 +92,11 @@ def test_progress_and_cancel():
     with pytest.raises(Cancelled):
         DDICA(3, random_state=0, progress=cb, **FAST).fit(cube)
     assert 0.3 < seen[-1] < 0.9 and seen == sorted(seen)
+
+
+def test_cuda_request_without_gpu_raises():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    cube, _, _ = _scene(size=6)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        DDICA(3, device="cuda", **FAST).fit(cube)

@@ -1,0 +1,184 @@
+"""QGIS desktop under Xvfb: run DDICA from the Processing Toolbox's dialog, as a user would.
+
+QGIS runs in a subprocess (``xvfb-run qgis.bin --code desktop_driver.py``) with a fresh profile in which
+the plugin is enabled and first-start prompts are off; the driver writes a JSON status file and
+screenshots, which this test reads. The last screenshot is also copied to ``<repo>/.build/gui-screenshots``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+DRIVER = HERE / "desktop_driver.py"
+QGIS_BIN = os.environ.get("DEEPUNMIX_QGIS_BIN", "/usr/bin/qgis.bin")
+TIMEOUT_S = float(os.environ.get("DEEPUNMIX_GUI_TIMEOUT", "240"))
+
+# QGIS3.ini for a fresh profile: the plugin on, nothing asking questions at start or exit.
+PROFILE_INI = r"""[PythonPlugins]
+deepunmix=true
+processing=true
+
+[qgis]
+checkVersion=false
+showTips322=false
+projOpenBehavior=use_project
+askToSaveProjectChanges=false
+askToSaveMemoryLayers=false
+allowVersionInformation=false
+
+[core]
+NewsFeed\httpsfeedqgisorg\disabled=true
+
+[migration]
+settings=true
+fileVersion=2
+
+[Processing]
+Configuration\KEEP_DIALOG_OPEN=true
+"""
+
+
+def _missing_tools() -> list:
+    missing = [tool for tool in ("xvfb-run", "Xvfb") if shutil.which(tool) is None]
+    if not os.access(QGIS_BIN, os.X_OK):
+        missing.append(QGIS_BIN)
+    return missing
+
+
+def _write_scene(folder: Path) -> str:
+    from rasterio.crs import CRS
+    from rasterio.transform import from_origin
+
+    from engine.io.raster import write_cube
+    from engine.synthetic import make_mixed_scene, procedural_library
+
+    lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
+    s = make_mixed_scene(size=24, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=None,
+                         random_state=0)
+    path = folder / "scene.tif"
+    write_cube(str(path), s.cube, transform=from_origin(500000.0, 4200000.0, 30.0, 30.0),
+               crs=CRS.from_epsg(32633), wavelengths=s.wavelengths)
+    return str(path)
+
+
+def _make_profile(root: Path) -> Path:
+    ini = root / "profiles" / "default" / "QGIS" / "QGIS3.ini"
+    ini.parent.mkdir(parents=True)
+    ini.write_text(PROFILE_INI, encoding="utf-8")
+    return root
+
+
+def _environment(tmp_path: Path) -> dict:
+    plugins = REPO / ".build" / "plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    link = plugins / "deepunmix"
+    if not link.exists():
+        link.symlink_to(REPO, target_is_directory=True)
+    env = dict(os.environ)
+    for key in ("QGIS_CUSTOM_CONFIG_PATH", "QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(key, None)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env.update(
+        QGIS_PLUGINPATH=str(plugins),
+        DEEPUNMIX_DEPS=sysconfig.get_paths()["purelib"],
+        XDG_RUNTIME_DIR=str(runtime),
+        QT_QPA_PLATFORM="xcb",
+        OMP_NUM_THREADS="1",  # the machine is shared: one torch thread is fastest
+        MKL_NUM_THREADS="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def run_desktop(tmp_path: Path, alg: str, params: dict, search: str) -> dict:
+    """Start QGIS under Xvfb with the driver; return the driver's status plus the process output."""
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    status_path = tmp_path / "status.json"
+    config = {
+        "cube": _write_scene(tmp_path),
+        "alg": alg,
+        "search": search,
+        "params": {k: (str(out / v) if k.startswith("OUTPUT_") else v) for k, v in params.items()},
+        "status": str(status_path),
+        "shots": str(shots),
+        "timeout_s": TIMEOUT_S - 30,
+    }
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    env = _environment(tmp_path)
+    env["DEEPUNMIX_GUI_CONFIG"] = str(config_path)
+    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", QGIS_BIN, "--noversioncheck", "--nologo",
+           "--profiles-path", str(_make_profile(tmp_path / "qgis-profile")), "--code", str(DRIVER)]
+    proc = subprocess.Popen(cmd, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        output, _ = proc.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+    (tmp_path / "qgis-output.txt").write_text(output or "", encoding="utf-8")
+    status = json.loads(status_path.read_text(encoding="utf-8")) if status_path.exists() else {}
+    status["returncode"] = proc.returncode
+    status["output_tail"] = (output or "")[-3000:]
+    _keep_for_humans(status.get("screenshots", []))
+    return status
+
+
+def _keep_for_humans(screenshots: list) -> None:
+    if not screenshots:
+        return
+    target = REPO / ".build" / "gui-screenshots"
+    target.mkdir(parents=True, exist_ok=True)
+    for shot in screenshots:
+        if Path(shot).exists():
+            shutil.copy2(shot, target / Path(shot).name)
+
+
+@pytest.mark.slow
+def test_ddica_from_the_toolbox_dialog(tmp_path):
+    missing = _missing_tools()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (the CI image installs xvfb and qgis)")
+    params = {"N_ENDMEMBERS": 3, "SEED": 0, "STEPS": 20, "RESTARTS": 2, "BATCH_SIZE": 64,
+              "OUTPUT_ABUNDANCES": "abundances.tif", "OUTPUT_ENDMEMBERS": "endmembers.csv",
+              "OUTPUT_REPORT": "report.html"}
+    status = run_desktop(tmp_path, "deepunmix:ddica", params, search="DDICA")
+    summary = json.dumps({k: v for k, v in status.items() if k != "output_tail"}, indent=1)[:6000]
+    assert status.get("error") is None, f"{status.get('error')}\n{summary}\n{status['output_tail']}"
+    assert status.get("ok"), f"the driver did not finish\n{summary}\n{status['output_tail']}"
+
+    steps = {s["step"]: s for s in status["steps"]}
+    assert steps["provider"]["plugin_loaded"]
+    assert steps["toolbox_selected"]["algorithm"] == "deepunmix:ddica"
+    assert steps["dialog"]["algorithm"] == "deepunmix:ddica"
+    assert steps["run_finished"]["executed"]
+
+    project = status["project"]
+    assert project["abundance_layer"] == "DDICA abundances", project["layers"]
+    assert Path(project["abundance_source"]).resolve() == (tmp_path / "out" / "abundances.tif").resolve()
+    assert project["abundance_bands"] == 3
+    assert project["abundance_styled"], project["layers"]
+    assert any(layer["name"] == "DDICA endmembers" for layer in project["layers"]), project["layers"]
+    assert project["report_exists"] and project["report_bytes"] > 1000
+    assert Path(project["report"]).resolve() == (tmp_path / "out" / "report.html").resolve()
+    assert any(Path(r["filename"]).resolve() == Path(project["report"]).resolve()
+               for r in project["results_viewer"]), project["results_viewer"]
+    assert project["results_dock_visible"]
+
+    shots = [Path(p) for p in status["screenshots"]]
+    assert [p.name for p in shots] == ["01_toolbox.png", "02_dialog.png", "03_dialog_log.png", "04_result.png"]
+    for shot in shots:
+        assert shot.exists() and shot.stat().st_size > 10_000, shot
