@@ -178,7 +178,10 @@ def apply_distributed(src_path: PathLike, dst_path: PathLike, func: Callable[[np
     x = read_dask_array(src_path, chunk_rows, idx, use_nodata, chunk_bytes, n_out)
     if len(x.chunks[2]) > 1 and x.chunks[1][0] % 16 == 0 and x.chunks[2][0] % 16 == 0:
         prof.update(tiled=True, blockysize=x.chunks[1][0], blockxsize=x.chunks[2][0])  # output tiles = chunks
-    f = dask.delayed(func, pure=True, traverse=False)  # one shared key: shipped to each worker once
+    if client is not None:  # sent to every worker once, not with every chunk's graph
+        f = client.scatter(func, broadcast=True, hash=False)
+    else:
+        f = dask.delayed(func, pure=True, traverse=False)
     out = x.map_blocks(_apply_chunk, f, n_out, float(scale), float(nodata), dtype=np.float32,
                        chunks=((n_out,), x.chunks[1], x.chunks[2]))
     blocks = out.to_delayed().ravel()  # row-major: row chunk by row chunk, left to right
@@ -189,13 +192,17 @@ def apply_distributed(src_path: PathLike, dst_path: PathLike, func: Callable[[np
         max_in_flight = max(2, 2 * threads)
     report(progress, 0.0, f"applying to {H} x {W} pixels in {len(blocks)} chunk(s) of up to "
                           f"{x.chunks[1][0]} x {x.chunks[2][0]} pixels")
-    with atomic_output(dst_path) as tmp:
-        with open_raster(tmp, "w", **prof) as dst:
-            for i, n in enumerate(names, start=1):
-                dst.set_band_description(i, n)
-            for k, ((row_off, col_off), data) in enumerate(_results(blocks, offsets, client, max_in_flight)):
-                dst.write(data, window=((row_off, row_off + data.shape[1]), (col_off, col_off + data.shape[2])))
-                report(progress, (k + 1) / len(blocks), f"chunk {k + 1}/{len(blocks)} written")
+    try:
+        with atomic_output(dst_path) as tmp:
+            with open_raster(tmp, "w", **prof) as dst:
+                for i, n in enumerate(names, start=1):
+                    dst.set_band_description(i, n)
+                for k, ((row_off, col_off), data) in enumerate(_results(blocks, offsets, client, max_in_flight)):
+                    dst.write(data, window=((row_off, row_off + data.shape[1]), (col_off, col_off + data.shape[2])))
+                    report(progress, (k + 1) / len(blocks), f"chunk {k + 1}/{len(blocks)} written")
+    finally:
+        if client is not None:
+            f.release()
     return dst_path
 
 
