@@ -8,9 +8,10 @@ def algorithm_classes():
     from .evaluate import EvaluateUnmixing
     from .extract_endmembers import ExtractEndmembers
     from .fcls import FullyConstrainedLeastSquares
+    from .ica import DeepICAComponents
     from .import_mat import ImportMatDataset
     from .minvol_nmf import MinVolNMFUnmixing
     from .undip import UnDIPUnmixing
 
     return [ExtractEndmembers, EstimateNEndmembers, FullyConstrainedLeastSquares, UnDIPUnmixing, DDICAUnmixing,
-            BUDDIPUnmixing, MinVolNMFUnmixing, EvaluateUnmixing, ImportMatDataset]
+            BUDDIPUnmixing, MinVolNMFUnmixing, DeepICAComponents, EvaluateUnmixing, ImportMatDataset]

@@ -2,7 +2,7 @@
 from qgis.core import QgsApplication
 
 _KEEP_ALIVE = []
-EXPECTED = {"extract_endmembers", "estimate_n_endmembers", "fcls", "undip", "ddica", "buddip", "minvol_nmf",
+EXPECTED = {"extract_endmembers", "estimate_n_endmembers", "fcls", "undip", "ddica", "buddip", "minvol_nmf", "ica",
             "evaluate", "import_mat"}
 
 
