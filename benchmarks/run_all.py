@@ -1,0 +1,63 @@
+"""`make bench`: the papers' tables side by side, measured in one process, into benchmarks/RESULTS.md.
+
+Runs, in this process and in order: benchmarks/paper_tables.py (DDICA Tables 1 and 2: FastICA, Infomax,
+MISEP, MINE, min-vol NMF, DDICA), benchmarks/buddip_synthetic.py (BUDDIP Figures 2 and 3 in kind:
+aRMSE/aSAD against SNR and image size for SiVM + FCLS, UnDIP, BUDDIP), benchmarks/buddip_samson.py
+(BUDDIP Table 1 in kind, on Samson). paper_tables.py writes RESULTS.md; the BUDDIP results are then
+appended to it from the files those scripts write. Every number comes from this run.
+
+    .venv/bin/python benchmarks/run_all.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STEPS = [
+    ("paper_tables.py", None),
+    ("buddip_synthetic.py", "buddip_synthetic.md"),
+    ("buddip_samson.py", "buddip_samson.md"),
+]
+
+
+def run_script(name: str, quick: bool) -> float:
+    started = time.perf_counter()
+    argv = sys.argv
+    sys.argv = [str(HERE / name)] + (["--quick"] if quick else [])
+    try:
+        runpy.run_path(str(HERE / name), run_name="__main__")
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            raise RuntimeError(f"{name} exited with {exc.code}") from exc
+    finally:
+        sys.argv = argv
+    return time.perf_counter() - started
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="each script's quick mode (under 10 minutes in all)")
+    args = ap.parse_args(argv)
+    timings = []
+    for name, _ in STEPS:
+        print(f"== {name}{' --quick' if args.quick else ''}", flush=True)
+        timings.append((name, run_script(name, args.quick)))
+    results = HERE / "RESULTS.md"
+    parts = [results.read_text()]
+    for name, md in STEPS:
+        if md:
+            parts.append(f"\n\n<!-- from benchmarks/results/{md}, written by {name} in this run -->\n")
+            parts.append((HERE / "results" / md).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1))
+    parts.append("\n\n## Wall time of each script in this run\n\n| script | seconds |\n|---|---|\n")
+    parts += [f"| {name} | {sec:.0f} |\n" for name, sec in timings]
+    results.write_text("".join(parts))
+    print(f"wrote {results}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
