@@ -18,9 +18,28 @@ def import_torch():
     return torch
 
 
+def cpu_threads() -> int:
+    """Threads for torch on the CPU: ``DEEPUNMIX_TORCH_THREADS``, else half the cores (at least 1).
+
+    The small per-pixel and image-prior networks gain little from more threads, and when the other
+    cores are busy (QGIS rendering, a second job) oversubscribed torch threads run many times slower.
+    """
+    import os
+
+    env = os.environ.get("DEEPUNMIX_TORCH_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 def resolve_device(device: str = "cpu"):
-    """Turn 'cpu', 'cuda', 'cuda:N' or 'auto' into a torch.device; error if CUDA is asked but absent."""
+    """Turn 'cpu', 'cuda', 'cuda:N' or 'auto' into a torch.device; error if CUDA is asked but absent.
+
+    Also sets torch's CPU thread count deliberately (see ``cpu_threads``).
+    """
     torch = import_torch()
+    if torch.get_num_threads() != cpu_threads():
+        torch.set_num_threads(cpu_threads())
     name = (device or "cpu").lower()
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
