@@ -92,7 +92,7 @@ def main() -> None:
     med = {k: float(np.median([r[k] for r in rows])) for k in ("deepica", "fastica", "deepica_cold", "seconds")}
     meta = dict(machine=platform.node(), cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                torch_threads=1, n_samples=args.n, seeds=seeds, settings={**DeepICA().get_params(), **settings})
+                torch_threads=1, n_samples=args.n, seeds=seeds, settings={**DeepICA(3).get_params(), **settings})
     meta["settings"].pop("progress", None)
     out = ROOT / "benchmarks" / "results" / ("ddica_pnl_quick" if args.quick else "ddica_pnl")
     out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=rows, median=med), indent=1, default=str))

@@ -163,7 +163,8 @@ class DeepICA(BaseEstimator):
         self.out_mean_ = out.mean(0)
         cov = np.cov(out, rowvar=False).reshape(k, k) + 1e-9 * np.eye(k)
         w, V = np.linalg.eigh(cov)
-        self.whitening_ = V / np.sqrt(np.clip(w, 1e-12, None))  # ZCA-free PCA whitening; ICA order is arbitrary
+        # symmetric (ZCA) whitening: leaves already-uncorrelated outputs unrotated (PCA whitening would mix them)
+        self.whitening_ = (V / np.sqrt(np.clip(w, 1e-12, None))) @ V.T
         report(self.progress, 1.0, "DeepICA: done")
         return self
 

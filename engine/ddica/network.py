@@ -83,7 +83,7 @@ def softmax_numpy(z: np.ndarray, axis: int = -1) -> np.ndarray:
 def init_pnl_params(n_inputs: int, n_outputs: int, n_hidden: int, n_restarts: int, generator, device) -> list:
     """Per-channel monotone maps g_c(x) = x + Σ_h softplus(v_h) tanh(softplus(u_h) x + b_h), then a linear map.
 
-    Monotone (hence invertible) channel functions are what post-nonlinear ICA assumes; free
+    The maps start close to the identity (softplus(-6) ~ 0.0025 per unit). Monotone (hence invertible) channel functions are what post-nonlinear ICA assumes; free
     ReLU channel nets could fold the data and fool the dependence estimator instead.
     """
     import torch  # noqa: PLC0415
@@ -92,7 +92,7 @@ def init_pnl_params(n_inputs: int, n_outputs: int, n_hidden: int, n_restarts: in
         return ((torch.rand(*shape, generator=generator, device=device) * 2 - 1) * bound).requires_grad_()
 
     T, d, h = n_restarts, n_inputs, n_hidden
-    return [u(T, 1, d, h, bound=1.0), u(T, 1, d, h, bound=2.0), (u(T, 1, d, h, bound=1.0) - 4.0).detach().requires_grad_(),
+    return [u(T, 1, d, h, bound=1.0), u(T, 1, d, h, bound=2.0), (u(T, 1, d, h, bound=1.0) - 6.0).detach().requires_grad_(),
             u(T, d, n_outputs, bound=1.0 / math.sqrt(d))]
 
 
