@@ -1,7 +1,9 @@
 """Where the plugin finds Python packages QGIS's Python lacks (PyTorch).
 
-Looked up, in order, and appended to ``sys.path`` (appended, so QGIS's own
-numpy/GDAL always win):
+Looked up, in order, and put at the front of ``sys.path``: torch needs newer
+versions of some pure-Python packages (sympy) than Debian ships. A folder that
+holds its own numpy is appended instead, so QGIS's numpy (which GDAL and QGIS
+are built against) always wins:
 1. each folder in the ``DEEPUNMIX_DEPS`` environment variable (os.pathsep separated);
    ``scripts/qgis_process`` sets it to the checkout's venv;
 2. ``<QGIS profile>/python/deepunmix_deps``, the folder the plugin's installer fills.
@@ -30,11 +32,14 @@ def candidate_paths() -> List[str]:
 
 
 def add_dependency_paths() -> List[str]:
-    """Append existing dependency folders to sys.path; return the ones added."""
+    """Add existing dependency folders to sys.path; return the ones added."""
     added = []
     for path in candidate_paths():
         if os.path.isdir(path) and path not in sys.path:
-            sys.path.append(path)
+            if os.path.isdir(os.path.join(path, "numpy")):
+                sys.path.append(path)
+            else:
+                sys.path.insert(len(added), path)
             added.append(path)
     return added
 
