@@ -45,7 +45,7 @@ class DDICA(BaseEstimator):
         batch_size: int = 128,
         n_restarts: int = 16,
         n_units: Optional[int] = None,
-        n_steps: int = 300,
+        n_steps: int = 100,
         learning_rate: float = 1e-3,
         hidden_units: Sequence[int] = (128, 128),
         variance_weight: float = 0.3,
