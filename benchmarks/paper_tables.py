@@ -2,8 +2,9 @@
 
 Table 1: post-nonlinear (PNL) separation, mean |rho| between each source and its matched output
 (Hungarian on |corr|), for FastICA, Infomax, MISEP, MINE-ICA and DDICA's DeepICA (when
-engine.ddica.ica exists). Data: benchmarks/_pnl_data.py (speech-like stand-ins; the paper's
-recordings are not available), n = 2000 samples, a new mixture per seed.
+engine.ddica.ica exists). Data: benchmarks/ddica_pnl.py's make_pnl when present, else
+benchmarks/_pnl_data.py (speech-like stand-ins; the paper's recordings are not available),
+n = 20000 samples, a new mixture per seed.
 Table 2: Samson (Zhu reference, end3.mat), per-endmember abundance RMSE for FastICA, Infomax,
 min-vol NMF, MINE-ICA and DDICA. ICA outputs become abundances with
 engine.comparators.ica_to_abundances (the same rule for every ICA method). Every method's maps are
@@ -45,6 +46,7 @@ PAPER_T2 = {  # Soil, Tree, Water, Average
     "min-vol NMF": [0.1945, 0.2248, 0.1528, 0.1907], "MINE": [0.3319, 0.3828, 0.3911, 0.3686],
     "DDICA": [0.1524, 0.1948, 0.2401, 0.1958],
 }
+N_PNL = 20000  # samples per PNL mixture (as in benchmarks/ddica_pnl.py)
 SETTINGS = {
     "full": {"seeds": 5, "misep_iter": 1500, "mine_iter": 2000, "mine_iter_samson": 1000,
              "ddica": {}, "deepica": {}},
@@ -132,8 +134,20 @@ def ddica_factory(cfg):
     return (lambda seed: DDICA(n_endmembers=3, random_state=seed, device="cpu", **cfg["ddica"])), None
 
 
+def pnl_generator():
+    """(make(n, seed) -> (S, X), description): benchmarks/ddica_pnl.py's generator when present, else ours."""
+    try:
+        from ddica_pnl import make_pnl
+
+        return make_pnl, "benchmarks/ddica_pnl.py make_pnl (harmonic speech-like sources with syllable bursts)"
+    except ImportError:
+        from _pnl_data import make_pnl_sources
+
+        return (lambda n, s: make_pnl_sources(n, random_state=s)[:2]), "benchmarks/_pnl_data.py make_pnl_sources"
+
+
 def table1(cfg, seeds, log):
-    from _pnl_data import make_pnl_sources
+    make_pnl, _ = pnl_generator()
 
     makers = {
         "FastICA": lambda s: FastICA(3, random_state=s),
@@ -150,7 +164,7 @@ def table1(cfg, seeds, log):
             if make is None:
                 cells.append({"seed": s, "error": why})
                 continue
-            S, X, _ = make_pnl_sources(2000, random_state=s)
+            S, X = make_pnl(N_PNL, s)
 
             def go(make=make, s=s, S=S, X=X):
                 out = make(s).fit(X).transform(X)
@@ -240,10 +254,9 @@ def write_markdown(path, meta, t1, t2, names):
         "Memory: peak resident-set increase during the cell (10 ms sampling), MiB; memory already "
         "held by the allocator from earlier cells is not counted again.", "",
         "## Table 1: PNL separation, mean |rho| (higher is better)", "",
-        "Data: `benchmarks/_pnl_data.py`: two speech-like sources (filtered Laplacian noise with a "
-        "syllable envelope) and uniform noise, 3x3 mix, then tanh, (x+x^3)/2, exp; n = 2000; seed s "
-        "draws the mixture and initialises the method. The paper used two speech recordings, so its "
-        "numbers are a reference point, not a like-for-like target.", "",
+        f"Data: {meta['pnl_data']}: two speech-like sources and uniform noise, 3x3 mix, then tanh, "
+        f"(x+x^3)/2, exp; n = {N_PNL}; seed s draws the mixture and initialises the method. The paper "
+        "used two speech recordings, so its numbers are a reference point, not a like-for-like target.", "",
         "| Method | paper | ours (median) | min..max | runs | wall s (median) | peak MiB (median) | settings |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -335,7 +348,7 @@ def main() -> None:
     t_start = time.perf_counter()
     log = lambda msg: print(f"[{time.perf_counter() - t_start:7.1f}s] {msg}", flush=True)  # noqa: E731
     meta = {"mode": mode, "seeds": seeds, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine(),
+            "machine": machine(), "pnl_data": pnl_generator()[1], "n_pnl": N_PNL,
             "settings_t1": {"FastICA": "sklearn, logcosh", "Infomax": "extended, defaults",
                             "MISEP": f"{cfg['misep_iter']} steps, batch 2000",
                             "MINE": f"mlp encoder, {cfg['mine_iter']} steps, batch 512",
