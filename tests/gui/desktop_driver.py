@@ -119,6 +119,8 @@ class DesktopDriver:
         if layer is None or not layer.isValid():
             raise RuntimeError("QGIS could not load the input raster")
         self.input_layer_id = layer.id()
+        window = iface.mainWindow()  # Xvfb has no window manager to maximise it: fill the screen
+        window.setGeometry(QApplication.primaryScreen().availableGeometry())
         self.later(self.open_toolbox, 1000)
 
     def open_toolbox(self):
@@ -241,8 +243,8 @@ class DesktopDriver:
             dock_items = [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
         if abundance is not None:
             iface.setActiveLayer(abundance)
-            iface.mapCanvas().setExtent(abundance.extent())
-            iface.mapCanvas().refresh()
+            iface.zoomToActiveLayer()
+            iface.mapCanvas().zoomByFactor(1.15)  # a margin round the layer
         self.status["project"] = {
             "layers": layers,
             "abundance_layer": abundance.name() if abundance else None,

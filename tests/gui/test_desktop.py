@@ -6,6 +6,7 @@ screenshots, which this test reads. The last screenshot is also copied to ``<rep
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -152,6 +153,8 @@ def test_ddica_from_the_toolbox_dialog(tmp_path):
     missing = _missing_tools()
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (the CI image installs xvfb and qgis)")
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("DDICA needs PyTorch in the test environment")
     params = {"N_ENDMEMBERS": 3, "SEED": 0, "STEPS": 20, "RESTARTS": 2, "BATCH_SIZE": 64,
               "OUTPUT_ABUNDANCES": "abundances.tif", "OUTPUT_ENDMEMBERS": "endmembers.csv",
               "OUTPUT_REPORT": "report.html"}
@@ -174,6 +177,8 @@ def test_ddica_from_the_toolbox_dialog(tmp_path):
     assert any(layer["name"] == "DDICA endmembers" for layer in project["layers"]), project["layers"]
     assert project["report_exists"] and project["report_bytes"] > 1000
     assert Path(project["report"]).resolve() == (tmp_path / "out" / "report.html").resolve()
+    html = Path(project["report"]).read_text(encoding="utf-8")
+    assert "<h1>DDICA" in html and html.count("<img") >= 2  # title, spectra and abundance figures
     assert any(Path(r["filename"]).resolve() == Path(project["report"]).resolve()
                for r in project["results_viewer"]), project["results_viewer"]
     assert project["results_dock_visible"]
@@ -182,3 +187,4 @@ def test_ddica_from_the_toolbox_dialog(tmp_path):
     assert [p.name for p in shots] == ["01_toolbox.png", "02_dialog.png", "03_dialog_log.png", "04_result.png"]
     for shot in shots:
         assert shot.exists() and shot.stat().st_size > 10_000, shot
+    assert status["returncode"] == 0, f"QGIS exited with {status['returncode']}\n{status['output_tail']}"
