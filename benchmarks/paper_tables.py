@@ -14,7 +14,8 @@ Per cell: median over seeds of the score, wall time, and peak RSS increase over 
 10 ms sampling thread; includes torch). BLAS and torch run single-threaded.
 
 Usage: .venv/bin/python benchmarks/paper_tables.py [--quick] [--seeds N]
-Writes benchmarks/RESULTS.md, benchmarks/results/paper_tables.json and benchmarks/paper_*.png.
+Writes benchmarks/RESULTS.md, benchmarks/results/paper_tables.json and benchmarks/paper_*.png
+(--quick: benchmarks/results/paper_tables_quick.{md,json} and results/paper_tables_quick/*.png).
 """
 from __future__ import annotations
 
@@ -368,17 +369,22 @@ def main() -> None:
             t2, A_ref = {}, None
     names = ["Soil", "Tree", "Water"]
     meta["total_wall_s"] = time.perf_counter() - t_start
-    out_dir = ROOT / "benchmarks"
-    (out_dir / "results").mkdir(exist_ok=True)
-    with open(out_dir / "results" / "paper_tables.json", "w") as f:
+    bench = ROOT / "benchmarks"
+    (bench / "results").mkdir(exist_ok=True)
+    # the full run owns RESULTS.md and the figures; --quick writes beside them without overwriting
+    quick = mode == "quick"
+    md = bench / "results" / "paper_tables_quick.md" if quick else bench / "RESULTS.md"
+    fig_dir = bench / "results" / "paper_tables_quick" if quick else bench
+    fig_dir.mkdir(exist_ok=True)
+    with open(bench / "results" / f"paper_tables{'_quick' if quick else ''}.json", "w") as f:
         json.dump({"meta": meta, "table1": t1, "table2": t2}, f, indent=1)
-    write_markdown(out_dir / "RESULTS.md", meta, t1, t2, names)
+    write_markdown(md, meta, t1, t2, names)
     try:
         if t2:
-            figures(out_dir, t1, t2, maps, A_ref, names)
+            figures(fig_dir, t1, t2, maps, A_ref, names)
     except Exception:  # figures are a bonus; never lose the tables for them
         traceback.print_exc()
-    log(f"wrote {out_dir / 'RESULTS.md'}")
+    log(f"wrote {md}")
 
 
 if __name__ == "__main__":
