@@ -82,6 +82,8 @@ def _environment(tmp_path: Path) -> dict:
     plugins = REPO / ".build" / "plugins"
     plugins.mkdir(parents=True, exist_ok=True)
     link = plugins / "deepunmix"
+    if link.is_symlink() and link.resolve() != REPO:  # stale link (checkout moved)
+        link.unlink()
     if not link.exists():
         link.symlink_to(REPO, target_is_directory=True)
     env = dict(os.environ)
