@@ -23,6 +23,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
+from ..deps import torch_available
 from ..engine.progress import Cancelled
 from .provider_icon import ICON_PATH
 
@@ -61,8 +62,14 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def groupId(self):  # noqa: N802 - QGIS API
         return self.GROUP_ID
 
+    NEEDS_TORCH = False
+
     def shortHelpString(self):  # noqa: N802 - QGIS API
-        return self.tr(self.HELP)
+        text = self.tr(self.HELP)
+        if self.NEEDS_TORCH and not torch_available():
+            text = self.tr("<p><b>PyTorch is not installed</b>: this algorithm cannot run yet. Use the 'Install "
+                           "PyTorch' button in the message bar, or see the README's 'Deep methods'.</p>") + text
+        return text
 
     def icon(self):
         return QIcon(ICON_PATH)

@@ -44,7 +44,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
     """Base for algorithms that estimate endmembers and abundances from the raster alone."""
 
     ADVANCED: Sequence[Advanced] = ()
-    USES_TORCH = True
+    NEEDS_TORCH = True
     SAMPLES_OK = True  # per-pixel methods fit on a sample of a large raster; image priors need the whole image
     GROUP = "Blind unmixing"
     GROUP_ID = "blind"
@@ -65,7 +65,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         self.add_input_raster()
         self.add_n_endmembers()
         self.add_seed()
-        if self.USES_TORCH:
+        if self.NEEDS_TORCH:
             self.add_device()
         self.extra_parameters()
         add_input_options(self)
@@ -86,7 +86,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
 
     def execute(self, parameters, context, feedback):
         started = time.perf_counter()
-        if self.USES_TORCH:
+        if self.NEEDS_TORCH:
             _require_torch()
         out_ab = self.parameterAsOutputLayer(parameters, self.OUTPUT_ABUNDANCES, context)
         out_em = self.parameterAsFileOutput(parameters, self.OUTPUT_ENDMEMBERS, context)
@@ -139,7 +139,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         kwargs: dict[str, Any] = {}
         if "random_state" in params:
             kwargs["random_state"] = self.parameterAsInt(parameters, self.SEED, context)
-        if self.USES_TORCH:
+        if self.NEEDS_TORCH:
             kwargs["device"] = self.device(parameters, context)
         for adv in self.ADVANCED:
             value = (self.parameterAsInt if adv.integer else self.parameterAsDouble)(parameters, adv.key, context)

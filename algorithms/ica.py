@@ -15,6 +15,7 @@ class DeepICAComponents(DeepUnmixAlgorithm):
     ALPHA = "ALPHA"
     OUTPUT = "OUTPUT"
 
+    NEEDS_TORCH = True
     NAME = "ica"
     DISPLAY_NAME = "Deep ICA (independent components)"
     GROUP = "Blind source separation"

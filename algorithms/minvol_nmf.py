@@ -9,7 +9,7 @@ INITS = ["vca", "sivm", "random"]
 
 class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
     INIT = "INIT"
-    USES_TORCH = False
+    NEEDS_TORCH = False
 
     NAME = "minvol_nmf"
     DISPLAY_NAME = "Minimum-volume NMF blind unmixing"

@@ -46,12 +46,17 @@ def test_without_torch_deep_algorithms_explain_and_classic_ones_work(deepunmix, 
                            "OUTPUT_ENDMEMBERS": {str(scene['dir'] / 'e.csv')!r}}})
         except QgsProcessingException as exc:
             print("MESSAGE", exc)
+        help_text = QgsApplication.processingRegistry().algorithmById("deepunmix:ddica").shortHelpString()
+        print("HELP_WARNS", help_text.startswith("<p><b>PyTorch is not installed"))
+        fcls_help = QgsApplication.processingRegistry().algorithmById("deepunmix:fcls").shortHelpString()
+        print("FCLS_HELP_CLEAN", "not installed" not in fcls_help)
         res = processing.run("deepunmix:extract_endmembers", {{"INPUT": {scene['cube']!r}, "N_ENDMEMBERS": 3,
                              "OUTPUT_ENDMEMBERS": {str(scene['dir'] / 'v.csv')!r}}})
         print("CLASSIC_OK", bool(res["OUTPUT_ENDMEMBERS"]))
     """)
     assert "MESSAGE PyTorch is not installed" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "make setup" in proc.stdout and "CLASSIC_OK True" in proc.stdout
+    assert "HELP_WARNS True" in proc.stdout and "FCLS_HELP_CLEAN True" in proc.stdout
     assert not (scene["dir"] / "a.tif").exists()
 
 
