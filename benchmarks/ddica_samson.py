@@ -77,14 +77,39 @@ def machine() -> dict:
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), torch_threads=1)
 
 
+def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
+    """Median Samson scores for several keep_fraction values (restarts kept by reconstruction error)."""
+    res = []
+    for kf in fractions:
+        print(f"keep_fraction={kf}", flush=True)
+        rows = run_samson(dict(keep_fraction=kf), seeds, data)
+        res.append(dict(keep_fraction=kf, runs=rows, median=summary(rows)))
+    out = ROOT / "benchmarks" / "results" / "ddica_samson_keep"
+    out.with_suffix(".json").write_text(json.dumps(dict(meta=dict(machine(), seeds=seeds), sweep=res), indent=1, default=str))
+    lines = ["# DDICA on Samson: label-free restart filtering", "",
+             f"{machine()['date']}, 16 restarts, other settings default, seeds {seeds}. The kept restarts are those with the",
+             "lowest reconstruction error (data vs. abundances x NNLS endmembers); no ground truth is used to choose.", "",
+             "| keep_fraction | restarts kept | median mean RMSE | per seed | median aRMSE | median CPU s |", "|---|---|---|---|---|---|"]
+    for r in res:
+        m = r["median"]
+        lines.append(f"| {r['keep_fraction']} | {max(1, round(16 * r['keep_fraction']))} | {m['mean_rmse']:.4f} | "
+                     + ", ".join(f"{x['mean_rmse']:.4f}" for x in r["runs"]) + f" | {m['armse']:.4f} | {m['cpu_seconds']:.1f} |")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="2 seeds, 100 steps")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--sweep-keep", action="store_true", help="also sweep keep_fraction (label-free restart filtering)")
     args = ap.parse_args()
     data = load_samson()
     if data is None:
         print("skipped: data absent (../shared/data/samson)")
+        return
+    if args.sweep_keep:
+        sweep_keep(data, list(range(args.seeds)))
         return
     from engine.ddica import DDICA
 

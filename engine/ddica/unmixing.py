@@ -49,7 +49,7 @@ class DDICA(BaseEstimator):
         learning_rate: float = 1e-3,
         hidden_units: Sequence[int] = (128, 128),
         variance_weight: float = 0.3,
-        keep_fraction: float = 0.5,
+        keep_fraction: float = 0.25,
         rescale: bool = True,
         eig_route: str = "auto",
         device: str = "cpu",
