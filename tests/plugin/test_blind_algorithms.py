@@ -1,5 +1,4 @@
 """The blind unmixing algorithms end to end on a tiny raster (short trainings)."""
-import csv
 from pathlib import Path
 
 import numpy as np
