@@ -14,7 +14,7 @@ from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..progress import ProgressCallback, report
-from .raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_block
+from .raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_valid_pixels
 
 __all__ = ["apply_blockwise", "iter_valid_pixels", "sample_valid_pixels", "plan_windows", "PixelBlock"]
 
@@ -70,9 +70,7 @@ def plan_windows(ds, n_bands: int, block_rows: Optional[int] = None, max_block_b
 
 def _iter_blocks(ds, idx, windows, scale: float, use_nodata: bool) -> Iterator[PixelBlock]:
     for win in windows:
-        cube, valid = read_block(ds, win, idx, use_nodata)
-        Y = cube[:, valid].astype(np.float64)
-        del cube
+        Y, valid = read_valid_pixels(ds, win, idx, use_nodata)
         if scale != 1.0:
             Y *= scale
         yield PixelBlock(int(win.row_off), int(win.height), Y, valid, int(win.col_off))

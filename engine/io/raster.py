@@ -235,13 +235,45 @@ def read_block(ds, window=None, bands: Optional[Sequence[int]] = None,
     valid = pixel_validity(raw, nodatavals, use_nodata)
     cube = raw.astype(np.float32, copy=False)  # float32 files: no copy
     del raw
-    scales = np.array([ds.scales[b - 1] if ds.scales else 1.0 for b in idx], dtype=np.float64)
-    offsets = np.array([ds.offsets[b - 1] if ds.offsets else 0.0 for b in idx], dtype=np.float64)
-    if np.any(scales != 1.0) or np.any(offsets != 0.0):
+    scales, offsets = _scales_offsets(ds, idx)
+    if scales is not None:
         cube *= scales.astype(np.float32)[:, None, None]
         cube += offsets.astype(np.float32)[:, None, None]
     cube[:, ~valid] = np.nan
     return cube, valid
+
+
+def _scales_offsets(ds, idx) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """The file's per-band scale and offset, or (None, None) when they are the identity."""
+    scales = np.array([ds.scales[b - 1] if ds.scales else 1.0 for b in idx], dtype=np.float64)
+    offsets = np.array([ds.offsets[b - 1] if ds.offsets else 0.0 for b in idx], dtype=np.float64)
+    if np.any(scales != 1.0) or np.any(offsets != 0.0):
+        return scales, offsets
+    return None, None
+
+
+def read_valid_pixels(ds, window=None, bands: Optional[Sequence[int]] = None,
+                      use_nodata: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+    """Read ``window`` as (float64 (L, n_valid) matrix of the valid pixels, validity mask).
+
+    Same values as ``read_block(...)[0][:, valid]`` in float64, but the valid pixels are picked
+    from the raw (often integer) block before any conversion: about half the work of
+    converting the whole block first.
+    """
+    idx = _band_list(bands, ds.count)
+    raw = ds.read(idx, window=_window(window))
+    valid = pixel_validity(raw, [ds.nodatavals[b - 1] for b in idx], use_nodata)
+    picked = raw.reshape(raw.shape[0], -1)[:, valid.ravel()]
+    del raw
+    if picked.dtype.itemsize > 2:  # values as read_block's float32 cube holds them
+        picked = picked.astype(np.float32, copy=False)
+    Y = picked.astype(np.float64)
+    scales, offsets = _scales_offsets(ds, idx)
+    if scales is not None:
+        # match read_block: the scale and offset are applied in float32
+        Y = (Y.astype(np.float32) * scales.astype(np.float32)[:, None]
+             + offsets.astype(np.float32)[:, None]).astype(np.float64)
+    return Y, valid
 
 
 def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=None,

@@ -155,3 +155,26 @@ def test_max_bytes_guard(tmp_path):
     with pytest.raises(ValueError, match="limit"):
         read_raster(f, max_bytes=L * H * W * 4 - 1)
     assert read_raster(f, max_bytes=L * H * W * 4).cube.shape == (L, H, W)
+
+
+def test_read_valid_pixels_equals_read_block(tmp_path):
+    """The fast gather used for streaming gives read_block's values, for integer and float files."""
+    import rasterio
+
+    from engine.io.raster import open_raster, read_block, read_valid_pixels
+
+    rng = np.random.default_rng(5)
+    for dtype, nodata in (("uint16", 0), ("float64", -1.0)):
+        data = (rng.random((4, 9, 7)) * 10000).astype(dtype)
+        data[:, 2, 3] = nodata
+        path = tmp_path / f"{dtype}.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=7, height=9, count=4, dtype=dtype,
+                           nodata=nodata) as ds:
+            ds.write(data)
+            ds.scales, ds.offsets = [1e-4] * 4, [0.01] * 4
+        with open_raster(path) as ds:
+            cube, valid = read_block(ds)
+            Y, valid2 = read_valid_pixels(ds)
+        assert not valid[2, 3] and (valid == valid2).all()
+        assert Y.dtype == np.float64 and Y.shape == (4, valid.sum())
+        np.testing.assert_array_equal(Y, cube[:, valid].astype(np.float64))
