@@ -71,8 +71,10 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
 
         def abundances(Y):
             A = fcls(Y, E)
-            sse["sum"] += float(np.sum((Y - E @ A) ** 2))
-            sse["n"] += Y.size
+            # the report's RMSE from every 16th pixel: a full residual would cost as much as FCLS itself
+            Ys, As = Y[:, ::16], A[:, ::16]
+            sse["sum"] += float(np.sum((Ys - E @ As) ** 2))
+            sse["n"] += Ys.size
             return A
 
         stream = dict(bands=bands, scale=scale, max_block_bytes=options.block_bytes)
@@ -89,7 +91,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             results[self.OUTPUT_ERROR] = err_out
         style_outputs(context, out, "FCLS abundances")
         rmse = float(np.sqrt(sse["sum"] / max(sse["n"], 1)))
-        feedback.pushInfo(self.tr(f"Reconstruction RMSE: {rmse:.5g}"))
+        feedback.pushInfo(self.tr(f"Reconstruction RMSE (every 16th pixel): {rmse:.5g}"))
         if report:
             write_report(report, f"FCLS: {os.path.basename(path)}", E, table.names, table.wavelengths,
                          read_thumbnails(out), self.parameter_summary(parameters, context),
