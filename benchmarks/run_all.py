@@ -38,10 +38,42 @@ def run_script(name: str, quick: bool) -> float:
     return time.perf_counter() - started
 
 
+def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
+    """Plain statements of where DDICA is and is not ahead, computed from paper_tables.py's results."""
+    import json
+    from statistics import median
+
+    data = json.loads(path.read_text())
+    lines = []
+    for table, key, better, label in (("table1", "mean_abs_rho", max, "PNL mean |rho|"),
+                                      ("table2", "mean_rmse", min, "Samson mean RMSE")):
+        med = {m: median(r[key] for r in runs) for m, runs in data[table].items() if runs and key in runs[0]}
+        if "DDICA" not in med:
+            lines.append(f"- {label}: DDICA did not run")
+            continue
+        ahead = [m for m in med if m != "DDICA" and better(med[m], med["DDICA"]) == med["DDICA"]]
+        behind = [f"{m} ({med[m]:.4f})" for m in med if m != "DDICA" and m not in ahead]
+        text = f"- {label}: DDICA {med['DDICA']:.4f}; ahead of {', '.join(ahead) or 'none'}"
+        lines.append(text + (f"; **behind {', '.join(behind)}**" if behind else "; best of all methods"))
+    return lines
+
+
+def append_verdicts(results: Path = HERE / "RESULTS.md") -> None:
+    text = results.read_text()
+    marker = "\n\n## Where DDICA is and is not ahead (computed from this run's results/paper_tables.json)\n\n"
+    text = text.split(marker)[0] + marker + "\n".join(paper_verdicts()) + "\n"
+    results.write_text(text)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="each script's quick mode (under 10 minutes in all)")
+    ap.add_argument("--verdicts-only", action="store_true",
+                    help="only (re)write the DDICA verdict section from the last results/paper_tables.json")
     args = ap.parse_args(argv)
+    if args.verdicts_only:
+        append_verdicts()
+        return 0
     timings = []
     for name, _ in STEPS:
         print(f"== {name}{' --quick' if args.quick else ''}", flush=True)
@@ -55,6 +87,7 @@ def main(argv=None) -> int:
     parts.append("\n\n## Wall time of each script in this run\n\n| script | seconds |\n|---|---|\n")
     parts += [f"| {name} | {sec:.0f} |\n" for name, sec in timings]
     results.write_text("".join(parts))
+    append_verdicts(results)
     print(f"wrote {results}")
     return 0
 
