@@ -50,8 +50,8 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         data = load_for_fitting(self.raster_path(parameters, context), feedback,
                                 input_options(self, parameters, context))
         feedback.pushInfo(self.tr(f"Extracting {n} endmembers with {method}"))
-        kwargs = {} if cls is SiVM else {"random_state": seed}
-        model = cls(n_endmembers=n, **kwargs).fit(data.cube, data.mask)
+        model = cls(n_endmembers=n, random_state=seed, progress=self.progress_callback(feedback, 0, 95))
+        model.fit(data.cube, data.mask)
         names = [f"{method}_{i + 1}" for i in range(n)]
         write_endmembers_csv(out_csv, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands,
                              comment=data.csv_comment)
