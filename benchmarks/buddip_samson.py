@@ -32,6 +32,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--n-iter", type=int, default=None)
     ap.add_argument("--undip-iter", type=int, default=None)
+    ap.add_argument("--out", default="buddip_samson", help="results name under benchmarks/results")
     args = ap.parse_args()
     if args.quick:
         args.seeds = 1
@@ -99,7 +100,7 @@ def main():
         md.append(f"- {ref} reference: BUDDIP best aRMSE: {'yes' if best_r else 'NO'}; best aSAD: "
                   f"{'yes' if best_s else 'NO'}; at least the paper's Jasper bar (0.1023, 6.85 deg): "
                   f"{'yes' if bar else 'NO'}; median time {b['seconds']:.1f} s (<= 60 s: {'yes' if b['seconds'] <= 60 else 'NO'})")
-    bc.write("buddip_samson", "\n".join(md) + "\n", {"machine": info, "args": vars(args), "runs": rows, "summary": summ})
+    bc.write(args.out, "\n".join(md) + "\n", {"machine": info, "args": vars(args), "runs": rows, "summary": summ})
 
 
 if __name__ == "__main__":

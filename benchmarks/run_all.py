@@ -1,5 +1,8 @@
 """`make bench`: the papers' tables side by side, measured in one process, into benchmarks/RESULTS.md.
 
+`--quick` (`make bench-quick`) runs each script's quick mode and writes benchmarks/results/RESULTS_quick.md
+and *_quick result files instead, so it never overwrites the full results.
+
 Runs, in this process and in order: benchmarks/paper_tables.py (DDICA Tables 1 and 2: FastICA, Infomax,
 MISEP, MINE, min-vol NMF, DDICA), benchmarks/buddip_synthetic.py (BUDDIP Figures 2 and 3 in kind:
 aRMSE/aSAD against SNR and image size for SiVM + FCLS, UnDIP, BUDDIP), benchmarks/buddip_samson.py
@@ -17,17 +20,17 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STEPS = [
+STEPS = [  # script, the results name its BUDDIP section is read from
     ("paper_tables.py", None),
-    ("buddip_synthetic.py", "buddip_synthetic.md"),
-    ("buddip_samson.py", "buddip_samson.md"),
+    ("buddip_synthetic.py", "buddip_synthetic"),
+    ("buddip_samson.py", "buddip_samson"),
 ]
 
 
-def run_script(name: str, quick: bool) -> float:
+def run_script(name: str, out: str, quick: bool) -> float:
     started = time.perf_counter()
     argv = sys.argv
-    sys.argv = [str(HERE / name)] + (["--quick"] if quick else [])
+    sys.argv = [str(HERE / name)] + (["--quick"] if quick else []) + (["--out", out] if out else [])
     try:
         runpy.run_path(str(HERE / name), run_name="__main__")
     except SystemExit as exc:
@@ -58,10 +61,11 @@ def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
     return lines
 
 
-def append_verdicts(results: Path = HERE / "RESULTS.md") -> None:
+def append_verdicts(results: Path = HERE / "RESULTS.md",
+                    source: Path = HERE / "results" / "paper_tables.json") -> None:
     text = results.read_text()
-    marker = "\n\n## Where DDICA is and is not ahead (computed from this run's results/paper_tables.json)\n\n"
-    text = text.split(marker)[0] + marker + "\n".join(paper_verdicts()) + "\n"
+    marker = f"\n\n## Where DDICA is and is not ahead (computed from this run's results/{source.name})\n\n"
+    text = text.split(marker)[0] + marker + "\n".join(paper_verdicts(source)) + "\n"
     results.write_text(text)
 
 
@@ -74,20 +78,25 @@ def main(argv=None) -> int:
     if args.verdicts_only:
         append_verdicts()
         return 0
+    # quick runs never overwrite the full results: their files end in _quick
+    suffix = "_quick" if args.quick else ""
     timings = []
-    for name, _ in STEPS:
+    for name, out in STEPS:
         print(f"== {name}{' --quick' if args.quick else ''}", flush=True)
-        timings.append((name, run_script(name, args.quick)))
-    results = HERE / "RESULTS.md"
-    parts = [results.read_text()]
-    for name, md in STEPS:
-        if md:
+        timings.append((name, run_script(name, out and out + suffix, args.quick)))
+    # paper_tables.py writes RESULTS.md (full) or results/paper_tables_quick.md (quick)
+    results = HERE / "RESULTS.md" if not args.quick else HERE / "results" / "RESULTS_quick.md"
+    first = HERE / "RESULTS.md" if not args.quick else HERE / "results" / "paper_tables_quick.md"
+    parts = [first.read_text()]
+    for name, out in STEPS:
+        if out:
+            md = f"{out}{suffix}.md"
             parts.append(f"\n\n<!-- from benchmarks/results/{md}, written by {name} in this run -->\n")
             parts.append((HERE / "results" / md).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1))
     parts.append("\n\n## Wall time of each script in this run\n\n| script | seconds |\n|---|---|\n")
     parts += [f"| {name} | {sec:.0f} |\n" for name, sec in timings]
     results.write_text("".join(parts))
-    append_verdicts(results)
+    append_verdicts(results, HERE / "results" / f"paper_tables{suffix}.json")
     print(f"wrote {results}")
     return 0
 
