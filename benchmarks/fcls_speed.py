@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _machine import cpu_model  # noqa: E402
 from engine.fcls import fcls  # noqa: E402
 from engine.synthetic import procedural_library  # noqa: E402
 
@@ -104,14 +105,7 @@ def timed(fn, repeats: int):
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)" for i in threadpool_info()]
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
             "numpy": np.__version__, "platform": platform.platform(), "blas": blas,

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
+from _machine import cpu_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -214,11 +215,7 @@ def run_measured(cmd: List[str], log: Path, kill_bytes: int, env: Optional[dict]
 
 # ------------------------------------------------------------------ report
 def machine() -> Dict:
-    cpu = platform.processor()
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "mem_gib": int(mem) / 2 ** 20, "python": platform.python_version(),
             "numpy": np.__version__, "platform": platform.platform(), "load_average_at_start": os.getloadavg()}

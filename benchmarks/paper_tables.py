@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _machine import cpu_model  # noqa: E402
 from engine.comparators import FastICA, InfomaxICA, MINEICA, MISEP, MinVolNMF  # noqa: E402
 from engine.metrics import score_unmixing  # noqa: E402
 
@@ -103,14 +104,7 @@ def matched_abs_corr(S: np.ndarray, S_hat: np.ndarray) -> np.ndarray:
 
 
 def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import torch
 
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
