@@ -102,7 +102,6 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         model = self.fit_model(data, kwargs, parameters, context, feedback)
         label = self.method_label()
         names = [f"{label}_{i + 1}" for i in range(model.endmembers_.shape[1])]
-        rmse = reconstruction_rmse(data.cube, model.endmembers_, model.abundances_)
         if data.sampled:
             feedback.pushInfo(self.tr("Unmixing every pixel of the raster, block by block"))
             apply_blockwise(data.path, out_ab, self.pixel_function(model), len(names), names, bands=data.bands,
@@ -119,7 +118,8 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
                 if data.sampled else []
             write_report(report, f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}", model.endmembers_, names,
                          data.wavelengths, read_thumbnails(out_ab), self.parameter_summary(parameters, context),
-                         reconstruction_rmse=rmse, seconds=time.perf_counter() - started, notes=notes)
+                         reconstruction_rmse=reconstruction_rmse(data.cube, model.endmembers_, model.abundances_),
+                         seconds=time.perf_counter() - started, notes=notes)
             results[self.OUTPUT_REPORT] = report
         feedback.setProgress(100)
         return results
