@@ -2,17 +2,20 @@
 
 For every pixel y the problem is  min ||y - E a||²  s.t.  a >= 0, sum(a) = 1.
 All pixels share E, so the work happens in the p-dimensional Gram space
-(G = EᵀE, b = Eᵀy). The solver is a primal active-set method run on many
+(G = EᵀE, b = Eᵀy). The solver is an active-set method run on many
 pixels at once:
 
 1. the sum-to-one least-squares solution on all endmembers is computed for the
    whole block; where it is non-negative it is already optimal (KKT holds);
-2. the other pixels start from the Euclidean projection of that solution onto
-   the simplex (a feasible point) and iterate the textbook primal active set
-   (equality-constrained solve on the working set; ratio test and drop, or add
-   the most negative Lagrange multiplier). Each working-set pattern's KKT
-   system is pseudo-inverted once (new patterns in one stacked call) and
-   tabulated; a step is then a gather plus a p × p product per pixel.
+2. the other pixels guess their support (first the positive entries of that
+   solution), solve the equality-constrained problem on it and keep the
+   result where the KKT conditions hold; a failed guess drops its negative
+   entries or adds the most negative multiplier and is tested again. Pixels
+   still open after a few guesses (the rule can cycle in theory) run the
+   textbook primal active set from a feasible point, which always ends. Each
+   support pattern's KKT system is pseudo-inverted once (new patterns in one
+   stacked call) and tabulated; a step is then a gather plus a p × p product
+   per pixel.
 
 The result is exact up to floating point (no penalty weight, no iteration
 tolerance on the objective). A singular Gram matrix (duplicate endmembers) is
@@ -56,6 +59,7 @@ class _SimplexLS:
         self.tol_grad = 1e-11 * scale
         self.tol_neg = 1e-13
         self.max_iter = max_iter if max_iter is not None else 8 * self.p + 20
+        self.max_guesses = 2 * self.p
         self._scale = scale
         self._row: Dict[int, int] = {}  # working-set code -> row of the tables below
         self._M = np.zeros((0, self.p, self.p))
@@ -105,8 +109,32 @@ class _SimplexLS:
         rows = np.array([self._row[u] for u in uniq])[inv]
         return np.einsum("nij,jn->in", self._M[rows], b, optimize=False) + self._c[rows].T
 
+    def _kkt(self, Z: np.ndarray, b: np.ndarray, S: np.ndarray):
+        """KKT test of each column's EQP solution Z on its working set S.
+
+        Returns (optimal, infeasible, feasible part of Z, multipliers of the
+        bounds off S: +inf on S). A column is optimal when Z >= 0 on S and
+        every multiplier off S is >= 0; the QP is convex, so that is exact.
+        """
+        infeasible = np.any((Z < -self.tol_neg) & S, axis=0)
+        zf = np.maximum(Z, 0.0) * S
+        g = self.G @ zf - b
+        mu = (g * S).sum(axis=0) / S.sum(axis=0)
+        nu = np.where(S, np.inf, g - mu)
+        optimal = ~infeasible & ~np.any(nu < -self.tol_grad, axis=0)
+        return optimal, infeasible, zf, nu
+
     def solve_gram(self, b: np.ndarray) -> np.ndarray:
-        """Solve for every column of b = Eᵀy (p, n); returns A (p, n)."""
+        """Solve for every column of b = Eᵀy (p, n); returns A (p, n).
+
+        Support guessing first: start from the positive part of the
+        sum-to-one solution; a column whose guess passes the KKT test is done;
+        otherwise drop the negative entries (infeasible guess) or add the most
+        negative multiplier (feasible guess) and test again. Nearly all pixels
+        finish in one or two guesses; this rule can cycle in theory, so columns
+        still open after ``max_guesses`` go to the primal active set, which
+        always terminates.
+        """
         p, n = b.shape
         full = (1 << p) - 1
         M, c = self._pattern(full)
@@ -114,11 +142,42 @@ class _SimplexLS:
         todo = np.flatnonzero(np.any(A < 0, axis=0))
         if todo.size == 0:
             return A
-        # compact arrays of the pixels still iterating; finished ones are written to `res`
-        ids = np.arange(todo.size)
         bt = b[:, todo]
-        a = project_simplex(A[:, todo])
+        S = A[:, todo] > 0
+        res = np.empty_like(bt)
+        ids = np.arange(todo.size)
+        guesses = 0
+        while ids.size and guesses < self.max_guesses:
+            guesses += 1
+            Z = self._eqp(bt, S)
+            optimal, infeasible, zf, nu = self._kkt(Z, bt, S)
+            if optimal.any():
+                res[:, ids[optimal]] = zf[:, optimal]
+                keep = ~optimal
+                ids, bt, S, Z, nu, infeasible = (ids[keep], bt[:, keep], S[:, keep], Z[:, keep],
+                                                 nu[:, keep], infeasible[keep])
+            if not ids.size:
+                break
+            cols = np.arange(ids.size)
+            added = S.copy()
+            added[np.argmin(nu, axis=0), cols] = True
+            S = np.where(infeasible, S & (Z >= -self.tol_neg), added)
+            empty = ~S.any(axis=0)
+            S[np.argmax(Z, axis=0)[empty], cols[empty]] = True
+        it = 0
+        if ids.size:
+            res[:, ids], it = self._primal(bt)
+        self.n_iter_ = max(self.n_iter_, guesses + it)
+        res /= res.sum(axis=0, keepdims=True)  # exact ASC despite round-off
+        A[:, todo] = res
+        return A
+
+    def _primal(self, bt: np.ndarray) -> Tuple[np.ndarray, int]:
+        """Textbook primal active set from the simplex projection of the sum-to-one solution."""
+        M, c = self._pattern((1 << self.p) - 1)
+        a = project_simplex(M @ bt + c[:, None])
         S = a > 0
+        ids = np.arange(bt.shape[1])
         res = np.empty_like(a)
         it = 0
         while ids.size and it < self.max_iter:
@@ -155,11 +214,7 @@ class _SimplexLS:
             warnings.warn(f"FCLS: {ids.size} pixel(s) stopped at max_iter={self.max_iter}; "
                           "their abundances are feasible but may be slightly sub-optimal", RuntimeWarning)
             res[:, ids] = a
-        a = res
-        self.n_iter_ = max(self.n_iter_, it)
-        a /= a.sum(axis=0, keepdims=True)  # exact ASC despite round-off
-        A[:, todo] = a
-        return A
+        return res, it
 
 
 def _check_inputs(Y: np.ndarray, E: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.fcls import FCLS, fcls, project_simplex
+from engine.fcls import FCLS, _SimplexLS, fcls, project_simplex
 from engine.progress import Cancelled
 
 
@@ -51,6 +51,18 @@ def test_matches_exhaustive_reference(p):
     R = np.stack([_reference(Y[:, i], E) for i in range(Y.shape[1])], axis=1)
     assert np.abs(A - R).max() < 1e-8
     assert (A == 0).any()  # the problem does exercise active constraints
+
+
+@pytest.mark.parametrize("max_guesses", [0, 1, 100])
+def test_guessing_and_primal_fallback_are_both_exact(max_guesses):
+    """0: every open pixel runs the primal active set; 1: most finish by the first guess."""
+    Y, E = _problem(5, n=200, seed=11)
+    solver = _SimplexLS(E)
+    solver.max_guesses = max_guesses
+    A = solver.solve_gram(E.T @ Y)
+    R = np.stack([_reference(Y[:, i], E) for i in range(Y.shape[1])], axis=1)
+    assert np.abs(A - R).max() < 1e-8
+    assert solver.n_iter_ >= max(1, min(max_guesses, 1))
 
 
 def test_anc_asc_and_dtype():
