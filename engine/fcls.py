@@ -46,6 +46,20 @@ def project_simplex(V: np.ndarray) -> np.ndarray:
     return np.maximum(V - theta, 0.0)
 
 
+def _checked_inverse(K: np.ndarray) -> np.ndarray:
+    """Inverse of each (k, k) matrix of K; pseudo-inverse where LU is not trustworthy."""
+    eye = np.eye(K.shape[-1])
+    try:
+        Kinv = np.linalg.inv(K)
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad = ~(np.abs(K @ Kinv - eye).max(axis=(1, 2)) < 1e-9)
+    except np.linalg.LinAlgError:
+        Kinv, bad = np.empty_like(K), np.ones(len(K), dtype=bool)
+    if bad.any():
+        Kinv[bad] = np.linalg.pinv(K[bad], rcond=1e-13)
+    return Kinv
+
+
 class _SimplexLS:
     """Batched exact solver of min ½aᵀGa − bᵀa s.t. a >= 0, 1ᵀa = 1 for a fixed G."""
 
@@ -65,15 +79,19 @@ class _SimplexLS:
         self._M = np.zeros((0, self.p, self.p))
         self._c = np.zeros((0, self.p))
         self._bits = (1 << np.arange(self.p, dtype=np.int64)).astype(np.float64)
+        # code -> row lookup without hashing (up to 2^16 codes); the dict serves larger p
+        self._lut = np.full(1 << self.p, -1, dtype=np.intp) if self.p <= 16 else None
         self.n_iter_ = 0
 
     def _add_patterns(self, codes) -> None:
         """Tabulate (M, c) with a = M b + c the sum-to-one LS solution on each support code.
 
         M and c are zero outside the support. The KKT systems of all new codes
-        are pseudo-inverted in one stacked call (G scaled to unit size; the
-        rows of absent endmembers are padded with the identity, which keeps
-        each system block-diagonal).
+        are inverted in one stacked call (G scaled to unit size; the rows of
+        absent endmembers are padded with the identity, which keeps each
+        system block-diagonal). LU inversion is checked by its residual; a
+        singular or ill-conditioned system (duplicate endmembers) falls back to
+        the pseudo-inverse, i.e. a minimum-norm split.
         """
         new = [c for c in codes if c not in self._row]
         if not new:
@@ -86,11 +104,13 @@ class _SimplexLS:
         K[:, :p, p] = on
         K[:, p, :p] = on
         K[:, np.arange(p), np.arange(p)] += ~on
-        Kinv = np.linalg.pinv(K, rcond=1e-13)
+        Kinv = _checked_inverse(K)
         M = np.where(pair, Kinv[:, :p, :p], 0.0) / self._scale
         c = np.where(on, Kinv[:, :p, p], 0.0)
         for i, code in enumerate(new):
             self._row[code] = self._M.shape[0] + i
+            if self._lut is not None:
+                self._lut[code] = self._M.shape[0] + i
         self._M = np.concatenate([self._M, M])
         self._c = np.concatenate([self._c, c])
 
@@ -102,11 +122,18 @@ class _SimplexLS:
 
     def _eqp(self, b: np.ndarray, S: np.ndarray) -> np.ndarray:
         """Sum-to-one LS solution restricted to each column's working set S (p, m)."""
-        codes = self._bits @ S
-        uniq, inv = np.unique(codes, return_inverse=True)
-        uniq = [int(u) for u in uniq]
-        self._add_patterns(uniq)
-        rows = np.array([self._row[u] for u in uniq])[inv]
+        codes = (self._bits @ S).astype(np.int64)
+        if self._lut is not None:
+            rows = self._lut[codes]
+            missing = rows < 0
+            if missing.any():
+                self._add_patterns(np.unique(codes[missing]).tolist())
+                rows = self._lut[codes]
+        else:
+            uniq, inv = np.unique(codes, return_inverse=True)
+            uniq = uniq.tolist()
+            self._add_patterns(uniq)
+            rows = np.array([self._row[u] for u in uniq])[inv]
         return np.einsum("nij,jn->in", self._M[rows], b, optimize=False) + self._c[rows].T
 
     def _kkt(self, Z: np.ndarray, b: np.ndarray, S: np.ndarray):
