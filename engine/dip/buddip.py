@@ -44,7 +44,7 @@ class BUDDIP(BaseEstimator):
     ``final_abundances='fcls'`` (default, not in the paper) returns the exact FCLS abundances for
     the learned endmembers; ``'adip'`` returns the ADIP output (the paper's choice, kept in
     ``adip_abundances_`` either way). Measured (benchmarks/results/buddip_ablation.md) FCLS was
-    better at 25-35 dB and on Samson, the ADIP output at 15 dB, where its spatial prior denoises.
+    better on the synthetic scenes at 20-35 dB and 50-200 px, the ADIP output at 15 dB and on Samson.
     The defaults (200 iterations, learning rate 3e-3) come from the time-to-accuracy curves in
     benchmarks/results/buddip_curve.md. Training changes the result far less than the guidance.
 
