@@ -1,9 +1,13 @@
 """deepunmix:ddica — deep deterministic ICA (matrix-based Renyi total correlation) blind unmixing."""
+from qgis.core import QgsProcessingParameterBoolean
+
 from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
 
 
 class DDICAUnmixing(BlindUnmixingAlgorithm):
+    PIXEL_NORM = "PIXEL_NORM"
+    REFINE = "REFINE"
     NAME = "ddica"
     DISPLAY_NAME = "DDICA blind unmixing (deep deterministic ICA)"
     HELP = (
@@ -19,7 +23,10 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         "Advanced: <b>alpha</b> (Renyi order; 2 uses a fast closed form), <b>kernel width</b> (0 = Silverman's rule), "
         "<b>batch size</b> (pixels per step: the cost grows with its cube), <b>restarts</b>, <b>output units</b> "
         "(0 = the number of endmembers; more units over-segment and are merged by k-means), <b>training steps</b>, "
-        "<b>learning rate</b>. Training uses a random sample of the valid pixels; all pixels are then unmixed.\n\n"
+        "<b>learning rate</b>, <b>variance weight</b> (keeps every output alive; larger values give crisper maps), "
+        "<b>normalise pixel brightness</b> (the network sees each spectrum divided by its norm: illumination "
+        "invariant), <b>refine abundances with FCLS</b> (keep the DDICA endmembers, recompute the abundances by fully "
+        "constrained least squares). Training uses a random sample of the valid pixels; all pixels are then unmixed.\n\n"
         "<b>Outputs</b>: abundance maps (one band per endmember), endmember spectra (CSV), an HTML report.\n\n"
         "Needs PyTorch; when it is missing the algorithm says how to install it."
     ) + INPUT_HELP
@@ -33,7 +40,19 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
                  zero_means_none=True),
         Advanced("STEPS", "n_steps", "Training steps", integer=True, minimum=1),
         Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
+        Advanced("VARIANCE_WEIGHT", "variance_weight", "Variance weight (larger = crisper maps)", minimum=0.0),
     )
+
+    def extra_parameters(self):
+        self.add_advanced(QgsProcessingParameterBoolean(self.PIXEL_NORM, self.tr("Normalise pixel brightness"),
+                                                        defaultValue=False, optional=True))
+        self.add_advanced(QgsProcessingParameterBoolean(self.REFINE, self.tr("Refine abundances with FCLS"),
+                                                        defaultValue=False, optional=True))
+
+    def extra_kwargs(self, parameters, context):
+        pixel_norm = self.parameterAsBoolean(parameters, self.PIXEL_NORM, context)
+        return {"preprocess": "pixel_norm" if pixel_norm else "standardise",
+                "refine": self.parameterAsBoolean(parameters, self.REFINE, context)}
 
     def estimator_class(self):
         from ..engine.ddica.unmixing import DDICA

@@ -7,10 +7,13 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..base import check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
+from ..fcls import fcls
 from ..progress import report
 from . import network
 from .clustering import cluster_units, combine_units, matched_clusters, nnls_endmembers, reconstruction_rmse, select_restarts
 from .entropy import resolve_width, total_correlation
+
+PREPROCESS = ("standardise", "pixel_norm")
 
 
 class DDICA(BaseEstimator):
@@ -32,6 +35,13 @@ class DDICA(BaseEstimator):
     plain k-means groups them. A pixel's abundance is the mean of its cluster's units, min-max
     rescaled over the fit pixels when ``rescale`` (as in the authors' code) and renormalised to
     sum to one. Endmembers are then fitted by NNLS.
+
+    Options (off by default; see ``benchmarks/results/ddica_samson_ablation.md``):
+    ``preprocess='pixel_norm'`` divides every spectrum by its norm before the per-band
+    standardisation, so the network sees spectral shape without brightness (illumination
+    invariant); ``refine=True`` keeps the DDICA endmembers but replaces the abundances by FCLS
+    with them (a label-free post-step that fits the linear mixing model more closely).
+    ``variance_weight`` also sets how crisp the maps are: larger values favour near-pure pixels.
 
     Inference (:meth:`predict_abundances`, :meth:`transform`) is a numpy function of each pixel
     alone, so it runs blockwise on rasters of any size; the fitted estimator pickles without torch.
@@ -56,6 +66,8 @@ class DDICA(BaseEstimator):
         random_state: Optional[int] = None,
         max_fit_pixels: int = 20000,
         block_size: int = 16384,
+        preprocess: str = "standardise",
+        refine: bool = False,
         progress=None,
     ):
         self.n_endmembers = n_endmembers
@@ -75,6 +87,8 @@ class DDICA(BaseEstimator):
         self.random_state = random_state
         self.max_fit_pixels = max_fit_pixels
         self.block_size = block_size
+        self.preprocess = preprocess
+        self.refine = refine
         self.progress = progress
 
     # ------------------------------------------------------------------ fit
@@ -90,8 +104,11 @@ class DDICA(BaseEstimator):
         fit_idx = np.sort(rng.choice(n, self.max_fit_pixels, replace=False)) if n > self.max_fit_pixels else np.arange(n)
         Y_fit = Y[:, fit_idx]
         self.n_features_in_ = L
-        self.mean_ = Y_fit.mean(1)
-        self.scale_ = Y_fit.std(1) + 1e-6 * (Y_fit.std() + 1e-12)
+        if self.preprocess not in PREPROCESS:
+            raise ValueError(f"preprocess must be one of {PREPROCESS}, got {self.preprocess!r}")
+        Z = self._pixel_norm(Y_fit)
+        self.mean_ = Z.mean(1)
+        self.scale_ = Z.std(1) + 1e-6 * (Z.std() + 1e-12)
 
         weights = self._train(self._standardise(Y_fit), K)
         report(self.progress, 0.9, "DDICA: selecting restarts and clustering")
@@ -114,8 +131,10 @@ class DDICA(BaseEstimator):
             self.map_min_, self.map_max_ = raw.min(1), raw.max(1)
 
         report(self.progress, 0.95, "DDICA: abundances and endmembers")
-        A = self.predict_abundances(Y)
+        A = self._network_abundances(Y)
         self.endmembers_ = nnls_endmembers(Y[:, fit_idx], A[:, fit_idx])
+        if self.refine:
+            A = fcls(Y, self.endmembers_)
         self.abundances_ = pixels_to_maps(A, valid)
         resid = np.sqrt(np.mean((Y - self.endmembers_ @ A) ** 2, axis=0))
         self.reconstruction_error_ = pixels_to_maps(resid[None], valid)[0]
@@ -162,8 +181,15 @@ class DDICA(BaseEstimator):
         return network.to_numpy(params)
 
     # ------------------------------------------------------------ inference
+    def _pixel_norm(self, Y: np.ndarray) -> np.ndarray:
+        """Each spectrum divided by its Euclidean norm when ``preprocess == 'pixel_norm'`` (brightness removed)."""
+        if getattr(self, "preprocess", "standardise") == "pixel_norm":
+            return Y / np.maximum(np.linalg.norm(Y, axis=0, keepdims=True), 1e-12)
+        return Y
+
     def _standardise(self, Y: np.ndarray) -> np.ndarray:
-        return ((Y.T - self.mean_) / self.scale_).astype(np.float32)
+        """Network input: (optionally brightness-normalised) pixels, standardised per band, (n, L) float32."""
+        return ((self._pixel_norm(Y).T - self.mean_) / self.scale_).astype(np.float32)
 
     def _unit_maps(self, weights, Y: np.ndarray) -> np.ndarray:
         """Softmax outputs of every restart: (T, K, n)."""
@@ -177,12 +203,19 @@ class DDICA(BaseEstimator):
         return np.stack([flat[labels == c].mean(0) for c in range(int(self.n_endmembers))])
 
     def predict_abundances(self, Y: np.ndarray) -> np.ndarray:
-        """Abundances (p, n) for pixels Y (L, n): kept restarts -> unit maps -> cluster means -> rescale, sum to one."""
+        """Abundances (p, n) for pixels Y (L, n): the network route below, or FCLS with ``endmembers_`` when ``refine``."""
         if not hasattr(self, "weights_"):
             raise RuntimeError("DDICA is not fitted yet")
         Y = np.asarray(Y, dtype=np.float64)
         if Y.shape[0] != self.n_features_in_:
             raise ValueError(f"expected {self.n_features_in_} bands, got {Y.shape[0]}")
+        if getattr(self, "refine", False):
+            return fcls(Y, self.endmembers_)
+        return self._network_abundances(Y)
+
+    def _network_abundances(self, Y: np.ndarray) -> np.ndarray:
+        """Kept restarts -> unit maps -> cluster means -> rescale, sum to one: (p, n)."""
+        Y = np.asarray(Y, dtype=np.float64)
         A = self._cluster_means(self._unit_maps(self.weights_, Y))
         span = np.where(self.map_max_ > self.map_min_, self.map_max_ - self.map_min_, 1.0)
         A = (A - self.map_min_[:, None]) / span[:, None]
@@ -204,6 +237,7 @@ class DDICA(BaseEstimator):
             "weights": [(W.copy(), b.copy()) for W, b in self.weights_],
             "unit_labels": self.unit_labels_.copy(), "map_min": self.map_min_.copy(),
             "map_max": self.map_max_.copy(), "endmembers": self.endmembers_.copy(),
+            "pixel_norm": self.preprocess == "pixel_norm", "refine": bool(self.refine),
         }
 
 

@@ -100,3 +100,36 @@ def test_cuda_request_without_gpu_raises():
     cube, _, _ = _scene(size=6)
     with pytest.raises(RuntimeError, match="CUDA"):
         DDICA(3, device="cuda", **FAST).fit(cube)
+
+
+def test_pixel_norm_is_brightness_invariant():
+    cube, A, _ = _scene(seed=3)
+    model = DDICA(3, random_state=0, preprocess="pixel_norm", **FAST).fit(cube)
+    Y = cube.reshape(20, -1).astype(np.float64)
+    gain = np.random.default_rng(0).uniform(0.3, 3.0, Y.shape[1])
+    np.testing.assert_allclose(model.predict_abundances(Y * gain), model.predict_abundances(Y), atol=1e-5)
+    plain = DDICA(3, random_state=0, **FAST).fit(cube)
+    assert not np.allclose(plain.predict_abundances(Y * gain), plain.predict_abundances(Y), atol=1e-3)
+    assert np.all(model.abundances_.reshape(3, -1).std(1) > 0.1)
+    assert model.export_numpy()["pixel_norm"] is True
+
+
+def test_refine_gives_fcls_abundances_of_the_endmembers():
+    from engine.fcls import fcls
+
+    cube, A, _ = _scene(seed=4)
+    model = DDICA(3, random_state=0, refine=True, **FAST).fit(cube)
+    Y = cube.reshape(20, -1).astype(np.float64)
+    np.testing.assert_allclose(model.abundances_.reshape(3, -1), fcls(Y, model.endmembers_), atol=1e-5)
+    np.testing.assert_allclose(model.predict_abundances(Y), model.abundances_.reshape(3, -1), atol=1e-5)
+    assert np.all(model.abundances_ >= 0)
+    np.testing.assert_allclose(model.abundances_.sum(0), 1.0, atol=1e-5)
+    plain = DDICA(3, random_state=0, **FAST).fit(cube)
+    np.testing.assert_allclose(plain.endmembers_, model.endmembers_)  # refine leaves training and endmembers alone
+    assert np.mean(model.reconstruction_error_) <= np.mean(plain.reconstruction_error_) + 1e-9
+
+
+def test_unknown_preprocess_rejected():
+    cube, _, _ = _scene(size=8)
+    with pytest.raises(ValueError, match="preprocess"):
+        DDICA(3, preprocess="pca", **FAST).fit(cube)

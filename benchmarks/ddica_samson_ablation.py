@@ -1,0 +1,202 @@
+"""DDICA ablation on Samson: what each setting does to the Zhu and Rasti references and a synthetic scene.
+
+Every configuration is fitted with seeds 0..N-1 on Samson. Scores are taken against both
+Samson references (Zhu ``end3.mat``, the issue's target, and Rasti et al.'s ``rasti_reference``),
+plus the label-free reconstruction RMSE (data vs. E A); the synthetic column is the demo-like
+scene (``make_patch_scene``, 60 x 60, 4 materials, 30 dB, seeds 0-4). Ground truth only scores:
+no setting below looks at it inside ``fit``. The table is rewritten after every configuration,
+so an interrupted run still leaves the rows it finished.
+
+    .venv/bin/python benchmarks/ddica_samson_ablation.py [--quick] [--seeds 10] [--only NAME ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from benchmarks.ddica_samson import data_dir, load_samson, machine  # noqa: E402
+
+# (name, DDICA settings, what it tests). "+ FCLS refine" rows are derived from the fits of the row named before "+".
+CONFIGS = [
+    ("defaults", {}, "current defaults (per-band standardisation, variance weight 0.3, batch 128, 16 restarts, keep 4)"),
+    ("defaults + FCLS refine", None, "label-free post-step: abundances by FCLS with the DDICA (NNLS) endmembers"),
+    ("over-classification 2p", dict(n_units=6), "6 softmax units per restart, k-means to 3 clusters"),
+    ("32 restarts", dict(n_restarts=32), "32 restarts, best quarter kept"),
+    ("sigma 0.2187", dict(kernel_width=0.2187), "the supplement's kernel width"),
+    ("200 steps", dict(n_steps=200), "twice the training"),
+    ("batch 256", dict(batch_size=256), "larger batch (Gram matrices 256 x 256)"),
+    ("batch 256 + FCLS refine", None, "both"),
+    ("variance weight 1", dict(variance_weight=1.0), "stronger anti-collapse term"),
+    ("pixel norm", dict(preprocess="pixel_norm"), "each spectrum divided by its norm before standardising"),
+    ("pixel norm + FCLS refine", None, "both"),
+    ("pixel norm + variance weight 1", dict(preprocess="pixel_norm", variance_weight=1.0), "brightness removed, crisper maps"),
+    ("pixel norm + variance weight 2", dict(preprocess="pixel_norm", variance_weight=2.0), "brightness removed, crisper maps"),
+]
+QUICK = ("defaults", "defaults + FCLS refine", "pixel norm")
+
+
+def load_rasti():
+    from engine.io.matfile import samson_rasti
+
+    try:
+        ds = samson_rasti(data_dir())
+    except (FileNotFoundError, OSError):
+        return None
+    return ds.abundances, ds.endmembers
+
+
+def fcls_refine(Y: np.ndarray, A: np.ndarray):
+    """Label-free post-step (DDICA's ``refine=True``): E = NNLS(Y, A_ddica), then A = FCLS(Y, E)."""
+    from engine.ddica.clustering import nnls_endmembers
+    from engine.fcls import fcls
+
+    E = nnls_endmembers(Y, A)
+    return fcls(Y, E), E
+
+
+def score_row(E, A, Y, zhu, rasti) -> dict:
+    from engine.metrics import score_unmixing
+
+    A = A.reshape(A.shape[0], -1)
+    s = score_unmixing(zhu[1], zhu[0].reshape(len(A), -1), E, A, Y=Y, match_on="abundance")
+    out = dict(zhu=s["mean_rmse"], zhu_rmse=[float(v) for v in s["rmse"]], recon=s["recon_rmse"], rasti=None)
+    if rasti is not None:
+        out["rasti"] = score_unmixing(rasti[1], rasti[0].reshape(len(A), -1), E, A, match_on="abundance")["mean_rmse"]
+    return out
+
+
+def run_samson(settings: dict, seeds, data, rasti) -> tuple:
+    """Fits per seed -> (rows, rows of the FCLS-refined variant)."""
+    from engine.ddica import DDICA
+
+    cube, A_ref, M_ref, _ = data
+    Y = cube.reshape(cube.shape[0], -1).astype(np.float64)
+    rows, refined = [], []
+    for seed in seeds:
+        load0 = os.getloadavg()[0]
+        t0 = time.perf_counter()
+        model = DDICA(3, random_state=seed, **settings).fit(cube)
+        dt = time.perf_counter() - t0
+        A = model.abundances_.reshape(3, -1).astype(np.float64)
+        rows.append(dict(seed=seed, seconds=dt, load=load0, **score_row(model.endmembers_, A, Y, (A_ref, M_ref), rasti)))
+        A2, E2 = fcls_refine(Y, A)
+        refined.append(dict(seed=seed, seconds=dt, load=load0, **score_row(E2, A2, Y, (A_ref, M_ref), rasti)))
+        print(f"   seed {seed}: Zhu {rows[-1]['zhu']:.4f} Rasti {rows[-1]['rasti'] or float('nan'):.4f} recon {rows[-1]['recon']:.4f} "
+              f"{dt:.1f}s load {load0:.1f}", flush=True)
+    return rows, refined
+
+
+def run_synthetic(settings: dict, seeds) -> tuple:
+    """Mean RMSE per seed on the demo-like scene -> (plain, FCLS-refined)."""
+    from engine.ddica import DDICA
+    from engine.metrics import score_unmixing
+    from engine.synthetic import make_patch_scene
+
+    plain, refined = [], []
+    for seed in seeds:
+        sc = make_patch_scene(size=60, n_endmembers=4, snr_db=30, random_state=seed)
+        model = DDICA(4, random_state=seed, **settings).fit(sc.cube)
+        s = score_unmixing(sc.endmembers, sc.abundances, model.endmembers_, model.abundances_, match_on="abundance")
+        plain.append(float(s["mean_rmse"]))
+        Y = sc.cube.reshape(sc.cube.shape[0], -1).astype(np.float64)
+        A2, E2 = fcls_refine(Y, model.abundances_.reshape(4, -1).astype(np.float64))
+        s = score_unmixing(sc.endmembers, sc.abundances.reshape(4, -1), E2, A2, match_on="abundance")
+        refined.append(float(s["mean_rmse"]))
+    return plain, refined
+
+
+def med(rows, key, n=None):
+    vals = [r[key] for r in rows[:n] if r[key] is not None]
+    return float(np.median(vals)) if vals else None
+
+
+def write(results: list, meta: dict, name: str) -> None:
+    out = ROOT / "benchmarks" / "results" / name
+    out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, results=results), indent=1, default=str))
+    f = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+    n = len(meta["seeds"])
+    lines = ["# DDICA on Samson: ablation", "",
+             f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores, shared; torch threads 1). Samson seeds "
+             f"{meta['seeds']}; synthetic seeds {meta['synthetic_seeds']}. Written by `benchmarks/ddica_samson_ablation.py`.",
+             "Mean per-endmember abundance RMSE (lower is better), Hungarian matching on abundance RMSE for scoring only.",
+             "Zhu = `end3.mat` (the issue's target, <= 0.19 as the median of seeds 0-4); Rasti = `rasti_reference`;",
+             "recon = label-free reconstruction RMSE of the data; synthetic = `make_patch_scene(60, 4 materials, 30 dB)`.", "",
+             f"| configuration | Zhu median seeds 0-4 | Zhu median seeds 0-{n - 1} | Zhu per seed | Rasti median 0-{n - 1} | "
+             f"recon median | synthetic median | fit s median (load) | what |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        rows = r["samson"]
+        lines.append(f"| {r['name']} | {f(med(rows, 'zhu', 5))} | {f(med(rows, 'zhu'))} | "
+                     + ", ".join(f"{x['zhu']:.3f}" for x in rows) + f" | {f(med(rows, 'rasti'))} | {f(med(rows, 'recon'))} | "
+                     + f"{f(float(np.median(r['synthetic'])) if r['synthetic'] else None)} | "
+                     + f"{med(rows, 'seconds'):.1f} ({med(rows, 'load'):.1f}) | {r['what']} |")
+    lines += ["", "The two Samson references disagree with each other (mean RMSE between them printed below), so a",
+              "setting can move towards one and away from the other; the reconstruction error says which solution",
+              "explains the data better under the linear mixing model.", "",
+              f"Zhu vs Rasti reference, mean per-endmember RMSE: {f(meta.get('zhu_vs_rasti'))}; reconstruction RMSE of "
+              f"the references with NNLS endmembers: Zhu {f(meta.get('recon_zhu'))}, Rasti {f(meta.get('recon_rasti'))}."]
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+def reference_facts(data, rasti) -> dict:
+    from engine.ddica.clustering import reconstruction_rmse
+    from engine.metrics import score_unmixing
+
+    cube, A_ref, M_ref, _ = data
+    Y = cube.reshape(cube.shape[0], -1).astype(np.float64)
+    facts = dict(recon_zhu=reconstruction_rmse(Y, A_ref.reshape(3, -1)))
+    if rasti is not None:
+        facts["zhu_vs_rasti"] = score_unmixing(M_ref, A_ref, rasti[1], rasti[0], match_on="abundance")["mean_rmse"]
+        facts["recon_rasti"] = reconstruction_rmse(Y, rasti[0].reshape(3, -1))
+    return facts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="2 seeds, 3 configurations, *_quick results")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--only", nargs="*", help="configuration names to run")
+    args = ap.parse_args()
+    data = load_samson()
+    if data is None:
+        print("skipped: data absent (../shared/data/samson)")
+        return
+    import torch
+
+    torch.set_num_threads(1)
+    rasti = load_rasti()
+    seeds = list(range(2 if args.quick else args.seeds))
+    syn_seeds = list(range(2 if args.quick else 5))
+    names = set(args.only or (QUICK if args.quick else [c[0] for c in CONFIGS]))
+    meta = dict(machine(), seeds=seeds, synthetic_seeds=syn_seeds, **reference_facts(data, rasti))
+    results, refined = [], {}
+    for name, settings, what in CONFIGS:
+        if name not in names:
+            continue
+        print(name, flush=True)
+        if settings is None:
+            base = name.split(" + ")[0]
+            if base not in refined:
+                continue
+            results.append(dict(name=name, settings=f"{base}, then FCLS refine", what=what, samson=refined[base][0],
+                                synthetic=refined[base][1]))
+        else:
+            t0 = time.perf_counter()
+            rows, rows_refined = run_samson(settings, seeds, data, rasti)
+            syn, syn_refined = run_synthetic(settings, syn_seeds)
+            refined[name] = (rows_refined, syn_refined)
+            results.append(dict(name=name, settings=settings, what=what, samson=rows, synthetic=syn,
+                                wall=time.perf_counter() - t0))
+        write(results, meta, "ddica_samson_ablation_quick" if args.quick else "ddica_samson_ablation")
+    print((ROOT / "benchmarks" / "results" / ("ddica_samson_ablation_quick.md" if args.quick else "ddica_samson_ablation.md")).read_text())
+
+
+if __name__ == "__main__":
+    main()
