@@ -8,9 +8,8 @@ Methods run with their defaults unless --n-iter / --undip-iter are given. Torch 
 Usage: .venv/bin/python benchmarks/buddip_synthetic.py [--quick] [--seeds 5] [--snrs 15 20 25 30 35]
        [--sizes 50 100 150 200] [--n-iter N] [--undip-iter N] [--out NAME]
 Writes benchmarks/results/<NAME>.md and .json (default buddip_synthetic; rewritten after every scene).
-The committed results came from two runs (shared 2-core machine, time-boxed):
-  buddip_synthetic.py --seeds 5 --sizes --undip-iter 300
-  buddip_synthetic.py --seeds 2 --snrs --sizes 50 100 150 200 --undip-iter 300 --out buddip_synthetic_sizes
+The committed buddip_synthetic results come from one default run (5 seeds, both sweeps). The older
+buddip_synthetic_sizes results (2 seeds, UnDIP 300 iterations) predate the refined guidance.
 """
 from __future__ import annotations
 
