@@ -89,7 +89,8 @@ def run_samson(settings: dict, seeds, data, rasti) -> tuple:
         rows.append(dict(seed=seed, seconds=dt, load=load0, **score_row(model.endmembers_, A, Y, (A_ref, M_ref), rasti)))
         A2, E2 = fcls_refine(Y, A)
         refined.append(dict(seed=seed, seconds=dt, load=load0, **score_row(E2, A2, Y, (A_ref, M_ref), rasti)))
-        print(f"   seed {seed}: Zhu {rows[-1]['zhu']:.4f} Rasti {rows[-1]['rasti'] or float('nan'):.4f} recon {rows[-1]['recon']:.4f} "
+        r = rows[-1]
+        print(f"   seed {seed}: Zhu {r['zhu']:.4f} Rasti {r['rasti'] or float('nan'):.4f} recon {r['recon']:.4f} "
               f"{dt:.1f}s load {load0:.1f}", flush=True)
     return rows, refined
 
@@ -141,7 +142,10 @@ def write(results: list, meta: dict, name: str) -> None:
               "setting can move towards one and away from the other; the reconstruction error says which solution",
               "explains the data better under the linear mixing model.", "",
               f"Zhu vs Rasti reference, mean per-endmember RMSE: {f(meta.get('zhu_vs_rasti'))}; reconstruction RMSE of "
-              f"the references with NNLS endmembers: Zhu {f(meta.get('recon_zhu'))}, Rasti {f(meta.get('recon_rasti'))}."]
+              f"the references with NNLS endmembers: Zhu {f(meta.get('recon_zhu'))}, Rasti {f(meta.get('recon_rasti'))}.", "",
+              "The defaults were tuned in an earlier session with seeds 0-4 on the Zhu reference, so their seeds 0-4",
+              "median is optimistic (selected on those seeds); seeds 5-9 were used to tune nothing. The \"+ FCLS refine\"",
+              "rows reuse the fits of the row they name (DDICA option `refine=True`)."]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
@@ -163,7 +167,14 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="2 seeds, 3 configurations, *_quick results")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--only", nargs="*", help="configuration names to run")
+    ap.add_argument("--from-json", action="store_true", help="rewrite the markdown from the saved JSON only")
     args = ap.parse_args()
+    out_name = "ddica_samson_ablation_quick" if args.quick else "ddica_samson_ablation"
+    if args.from_json:
+        saved = json.loads((ROOT / "benchmarks" / "results" / f"{out_name}.json").read_text())
+        write(saved["results"], saved["meta"], out_name)
+        print((ROOT / "benchmarks" / "results" / f"{out_name}.md").read_text())
+        return
     data = load_samson()
     if data is None:
         print("skipped: data absent (../shared/data/samson)")
@@ -194,9 +205,8 @@ def main() -> None:
             refined[name] = (rows_refined, syn_refined)
             results.append(dict(name=name, settings=settings, what=what, samson=rows, synthetic=syn,
                                 wall=time.perf_counter() - t0))
-        write(results, meta, "ddica_samson_ablation_quick" if args.quick else "ddica_samson_ablation")
-    print((ROOT / "benchmarks" / "results" / ("ddica_samson_ablation_quick.md" if args.quick else "ddica_samson_ablation.md")).read_text())
-
+        write(results, meta, out_name)
+    print((ROOT / "benchmarks" / "results" / f"{out_name}.md").read_text())
 
 if __name__ == "__main__":
     main()
