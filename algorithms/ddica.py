@@ -26,7 +26,10 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         "<b>learning rate</b>, <b>variance weight</b> (keeps every output alive; larger values give crisper maps), "
         "<b>normalise pixel brightness</b> (the network sees each spectrum divided by its norm: illumination "
         "invariant), <b>refine abundances with FCLS</b> (keep the DDICA endmembers, recompute the abundances by fully "
-        "constrained least squares). Training uses a random sample of the valid pixels; all pixels are then unmixed.\n\n"
+        "constrained least squares). Training uses a random sample of the valid pixels; all pixels are then unmixed.\n"
+        "Tip: on scenes whose brightness varies strongly within a material (shade, water), normalising pixel "
+        "brightness with variance weight 1 gave maps much closer to the published Samson reference; on evenly lit "
+        "mixtures the defaults do better (DeepUnmix benchmarks/results/ddica_samson_ablation.md).\n\n"
         "<b>Outputs</b>: abundance maps (one band per endmember), endmember spectra (CSV), an HTML report.\n\n"
         "Needs PyTorch; when it is missing the algorithm says how to install it."
     ) + INPUT_HELP
