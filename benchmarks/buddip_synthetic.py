@@ -8,8 +8,7 @@ Methods run with their defaults unless --n-iter / --undip-iter are given. Torch 
 Usage: .venv/bin/python benchmarks/buddip_synthetic.py [--quick] [--seeds 5] [--snrs 15 20 25 30 35]
        [--sizes 50 100 150 200] [--n-iter N] [--undip-iter N] [--out NAME]
 Writes benchmarks/results/<NAME>.md and .json (default buddip_synthetic; rewritten after every scene).
-The committed buddip_synthetic results come from one default run (5 seeds, both sweeps). The older
-buddip_synthetic_sizes results (2 seeds, UnDIP 300 iterations) predate the refined guidance.
+The committed buddip_synthetic results come from one default run (5 seeds, both sweeps).
 """
 from __future__ import annotations
 

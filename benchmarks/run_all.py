@@ -9,7 +9,10 @@ aRMSE/aSAD against SNR and image size for SiVM + FCLS, UnDIP, BUDDIP), benchmark
 (BUDDIP Table 1 in kind, on Samson). paper_tables.py writes RESULTS.md; the BUDDIP results are then
 appended to it from the files those scripts write. Every number comes from this run.
 
-    .venv/bin/python benchmarks/run_all.py [--quick]
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...]
+
+`--only` re-runs the named scripts and reuses the other scripts' last result files; the wall-time table
+says which were re-run and gives the date the reused files carry.
 """
 from __future__ import annotations
 
@@ -74,7 +77,11 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="each script's quick mode (under 10 minutes in all)")
     ap.add_argument("--verdicts-only", action="store_true",
                     help="only (re)write the DDICA verdict section from the last results/paper_tables.json")
+    ap.add_argument("--only", nargs="+", metavar="SCRIPT", choices=[name for name, _ in STEPS],
+                    help="re-run only these scripts (paper_tables.py must be among them: it writes RESULTS.md)")
     args = ap.parse_args(argv)
+    if args.only and "paper_tables.py" not in args.only:
+        ap.error("--only needs paper_tables.py: it writes the first part of RESULTS.md")
     if args.verdicts_only:
         append_verdicts()
         return 0
@@ -82,6 +89,9 @@ def main(argv=None) -> int:
     suffix = "_quick" if args.quick else ""
     timings = []
     for name, out in STEPS:
+        if args.only and name not in args.only:
+            timings.append((name, None))
+            continue
         print(f"== {name}{' --quick' if args.quick else ''}", flush=True)
         timings.append((name, run_script(name, out and out + suffix, args.quick)))
     # paper_tables.py writes RESULTS.md (full) or results/paper_tables_quick.md (quick)
@@ -91,10 +101,13 @@ def main(argv=None) -> int:
     for name, out in STEPS:
         if out:
             md = f"{out}{suffix}.md"
-            parts.append(f"\n\n<!-- from benchmarks/results/{md}, written by {name} in this run -->\n")
+            when = "in this run" if not args.only or name in args.only else "in an earlier run (not re-run)"
+            parts.append(f"\n\n<!-- from benchmarks/results/{md}, written by {name} {when} -->\n")
             parts.append((HERE / "results" / md).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1))
     parts.append("\n\n## Wall time of each script in this run\n\n| script | seconds |\n|---|---|\n")
-    parts += [f"| {name} | {sec:.0f} |\n" for name, sec in timings]
+    parts += [f"| {name} | {sec:.0f} |\n" if sec is not None else
+              f"| {name} | not re-run in this run; its section is from its last results file (date inside) |\n"
+              for name, sec in timings]
     results.write_text("".join(parts))
     append_verdicts(results, HERE / "results" / f"paper_tables{suffix}.json")
     print(f"wrote {results}")
