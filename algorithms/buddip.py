@@ -1,5 +1,5 @@
 """deepunmix:buddip — blind unmixing with a double deep image prior."""
-from qgis.core import QgsProcessingParameterEnum
+from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum
 
 from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
@@ -10,6 +10,7 @@ EXTRACTOR_LABELS = ["SiVM", "VCA", "N-FINDR"]
 
 class BUDDIPUnmixing(BlindUnmixingAlgorithm):
     EXTRACTOR = "EXTRACTOR"
+    NETWORK_ABUNDANCES = "NETWORK_ABUNDANCES"
 
     NAME = "buddip"
     DISPLAY_NAME = "BUDDIP blind unmixing (double deep image prior)"
@@ -25,7 +26,10 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b>; <b>Compute device</b>; "
         "<b>Initial endmember extractor</b>.\n"
         "Advanced: the loss weights <b>alpha1</b> (endmember prior vs FCLS abundances), <b>alpha2</b> (abundance "
-        "prior vs extracted endmembers), <b>alpha3</b> (blind reconstruction), <b>iterations</b>, <b>learning rate</b>."
+        "prior vs extracted endmembers), <b>alpha3</b> (blind reconstruction), <b>iterations</b>, <b>learning rate</b>, "
+        "<b>purest-pixel fraction</b> and <b>expansion steps</b> of the first-guess refinement (both 0 = the paper's "
+        "plain first guess), <b>abundances from the network</b> (the abundance prior's own output, as in the paper, "
+        "instead of FCLS with the learned endmembers)."
         "\n\nSize limit: the whole image is one network input, so BUDDIP refuses rasters with more valid-image pixels "
         "than its limit (the error names it); crop or subset the raster, or use DDICA or FCLS for large scenes.\n\n"
         "<b>Outputs</b>: abundance maps, endmember spectra (CSV), an HTML report. Needs PyTorch."
@@ -36,6 +40,8 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         Advanced("ALPHA3", "alpha3", "Loss weight alpha3 (blind reconstruction term)", minimum=0.0),
         Advanced("ITERATIONS", "n_iter", "Iterations", integer=True, minimum=1),
         Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
+        Advanced("PURIFY", "purify", "First-guess refinement: purest-pixel fraction (0 = paper)", minimum=0.0),
+        Advanced("EXPAND", "expand", "First-guess refinement: expansion steps (0 = paper)", integer=True, minimum=0),
     )
 
     def estimator_class(self):
@@ -49,8 +55,13 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
     def extra_parameters(self):
         self.addParameter(QgsProcessingParameterEnum(self.EXTRACTOR, self.tr("Initial endmember extractor"),
                                                      options=EXTRACTOR_LABELS, defaultValue=0))
+        self.add_advanced(QgsProcessingParameterBoolean(self.NETWORK_ABUNDANCES,
+                                                        self.tr("Abundances from the network (paper)"),
+                                                        defaultValue=False, optional=True))
 
     def extra_kwargs(self, parameters, context):
-        return {"extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)]}
+        network = self.parameterAsBoolean(parameters, self.NETWORK_ABUNDANCES, context)
+        return {"extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)],
+                "final_abundances": "adip" if network else "fcls"}
 
     SAMPLES_OK = False

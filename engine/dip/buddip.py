@@ -93,6 +93,8 @@ class BUDDIP(BaseEstimator):
         p = int(self.n_endmembers)
         prep = common.prepare(cube, mask, self.max_pixels, "BUDDIP", p)
         resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
+        if not 0.0 <= float(self.purify or 0) < 1.0:
+            raise ValueError(f"purify must be a fraction in [0, 1), got {self.purify}")
         if not 0.0 <= float(self.ema) < 1.0:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         if self.final_abundances not in FINAL_ABUNDANCES:
