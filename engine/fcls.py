@@ -32,7 +32,7 @@ from sklearn.base import BaseEstimator
 from .base import check_cube, valid_mask, pixels_to_maps
 from .progress import ProgressCallback, report
 
-DEFAULT_BLOCK = 16384
+DEFAULT_BLOCK = 65536  # pixels per solve: small arrays (p x block); larger blocks amortise per-block overhead
 
 
 def project_simplex(V: np.ndarray) -> np.ndarray:
