@@ -79,6 +79,9 @@ def machine() -> dict:
 
 def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
     """Median Samson scores for several keep_fraction values (restarts kept by reconstruction error)."""
+    from engine.ddica.unmixing import DDICA
+
+    n_restarts = DDICA().n_restarts
     res = []
     for kf in fractions:
         print(f"keep_fraction={kf}", flush=True)
@@ -87,12 +90,12 @@ def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
     out = ROOT / "benchmarks" / "results" / "ddica_samson_keep"
     out.with_suffix(".json").write_text(json.dumps(dict(meta=dict(machine(), seeds=seeds), sweep=res), indent=1, default=str))
     lines = ["# DDICA on Samson: label-free restart filtering", "",
-             f"{machine()['date']}, 16 restarts, other settings default, seeds {seeds}. The kept restarts are those with the",
+             f"{machine()['date']}, {n_restarts} restarts, other settings default, seeds {seeds}. The kept restarts are those with the",
              "lowest reconstruction error (data vs. abundances x NNLS endmembers); no ground truth is used to choose.", "",
              "| keep_fraction | restarts kept | median mean RMSE | per seed | median aRMSE | median CPU s |", "|---|---|---|---|---|---|"]
     for r in res:
         m = r["median"]
-        lines.append(f"| {r['keep_fraction']} | {max(1, round(16 * r['keep_fraction']))} | {m['mean_rmse']:.4f} | "
+        lines.append(f"| {r['keep_fraction']} | {max(1, round(n_restarts * r['keep_fraction']))} | {m['mean_rmse']:.4f} | "
                      + ", ".join(f"{x['mean_rmse']:.4f}" for x in r["runs"]) + f" | {m['armse']:.4f} | {m['cpu_seconds']:.1f} |")
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
