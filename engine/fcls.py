@@ -212,16 +212,10 @@ class _SimplexLS:
             m = ids.size
             cols = np.arange(m)
             Z = self._eqp(bt, S)
-            blocked = np.any((Z < -self.tol_neg) & S, axis=0)
-
             # feasible EQP solution: move there; add the most negative multiplier, if any
-            zf = np.maximum(Z, 0.0) * S
-            g = self.G @ zf - bt
-            mu = (g * S).sum(axis=0) / S.sum(axis=0)
-            nu = np.where(S, np.inf, g - mu)
+            done, blocked, zf, nu = self._kkt(Z, bt, S)
             j = np.argmin(nu, axis=0)
-            add = ~blocked & (nu[j, cols] < -self.tol_grad)
-            done = ~blocked & ~add
+            add = ~blocked & ~done
 
             # infeasible: step to the first blocking bound and drop that index
             d = Z - a
