@@ -12,12 +12,7 @@ from engine.progress import Cancelled  # noqa: E402
 from engine.synthetic import make_patch_scene, procedural_library  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _scene(size=(15, 17), p=3, snr=30.0, seed=0):

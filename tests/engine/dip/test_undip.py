@@ -9,12 +9,7 @@ from engine.progress import Cancelled  # noqa: E402
 from engine.synthetic import procedural_library  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _scene(size=(13, 19), p=3, seed=0):
