@@ -39,6 +39,16 @@ def one_thread() -> None:
     torch.set_num_threads(1)
 
 
+def samson_references():
+    """(Zhu dataset, {"zhu": (E, A), "rasti": (E, A)}) from ../shared/data/samson, or None when absent."""
+    if not (shared_data() / "samson" / "samson_1.mat").is_file():
+        return None
+    from engine.io.matfile import samson, samson_rasti
+
+    zhu, rasti = samson(shared_data()), samson_rasti(shared_data())
+    return zhu, {"zhu": (zhu.endmembers, zhu.abundances), "rasti": (rasti.endmembers, rasti.abundances)}
+
+
 def timed(fn: Callable[[], Tuple[np.ndarray, np.ndarray]]):
     """Run fn -> (E, A); return E, A, wall seconds and the 1-min load average at the end."""
     t = time.perf_counter()

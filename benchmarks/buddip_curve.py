@@ -31,16 +31,14 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.n_iter, args.lrs = 1, 200, args.lrs[-1:]
-    root = bc.shared_data() / "samson"
-    if not (root / "samson_1.mat").is_file():
-        print(f"skipped: data absent ({root})")
+    loaded = bc.samson_references()
+    if loaded is None:
+        print(f"skipped: data absent ({bc.shared_data() / 'samson'})")
         return
+    zhu, refs = loaded
     bc.one_thread()
     from engine.dip.buddip import BUDDIP
-    from engine.io.matfile import samson, samson_rasti
 
-    zhu, rasti = samson(bc.shared_data()), samson_rasti(bc.shared_data())
-    refs = {"zhu": (zhu.endmembers, zhu.abundances), "rasti": (rasti.endmembers, rasti.abundances)}
     info = bc.machine()
     points = []
     for lr in args.lrs:

@@ -39,16 +39,13 @@ def main():
         args.seeds = 1
         args.n_iter = args.n_iter or 100
         args.undip_iter = args.undip_iter or 100
-    root = bc.shared_data() / "samson"
-    if not (root / "samson_1.mat").is_file():
-        print(f"skipped: data absent ({root})")
+    loaded = bc.samson_references()
+    if loaded is None:
+        print(f"skipped: data absent ({bc.shared_data() / 'samson'})")
         return
+    zhu, refs = loaded
     bc.one_thread()
-    from engine.io.matfile import samson, samson_rasti
-
-    zhu, rasti = samson(bc.shared_data()), samson_rasti(bc.shared_data())
     cube = zhu.cube
-    refs = {"zhu": (zhu.endmembers, zhu.abundances), "rasti": (rasti.endmembers, rasti.abundances)}
     info = bc.machine()
     bkw = {} if args.n_iter is None else {"n_iter": args.n_iter}
     ukw = {} if args.undip_iter is None else {"n_iter": args.undip_iter}
