@@ -118,11 +118,15 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
                 if data.sampled else []
             write_report(report, f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}", model.endmembers_, names,
                          data.wavelengths, read_thumbnails(out_ab), self.parameter_summary(parameters, context),
-                         reconstruction_rmse=reconstruction_rmse(data.cube, model.endmembers_, model.abundances_),
+                         reconstruction_rmse=self.reconstruction_rmse(model, data),
                          seconds=time.perf_counter() - started, notes=notes)
             results[self.OUTPUT_REPORT] = report
         feedback.setProgress(100)
         return results
+
+    def reconstruction_rmse(self, model, data) -> float:
+        """RMSE of the data vs endmembers x abundances, for the report."""
+        return reconstruction_rmse(data.cube, model.endmembers_, model.abundances_)
 
     def pixel_function(self, model):
         """Abundances of an (L, n) pixel matrix under the fitted model (for streaming large rasters)."""

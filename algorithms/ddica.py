@@ -1,5 +1,6 @@
 """deepunmix:ddica — deep deterministic ICA (matrix-based Renyi total correlation) blind unmixing."""
-from qgis.core import QgsProcessingParameterBoolean
+import numpy as np
+from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum
 
 from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
@@ -8,6 +9,8 @@ from .blind import Advanced, BlindUnmixingAlgorithm
 class DDICAUnmixing(BlindUnmixingAlgorithm):
     PIXEL_NORM = "PIXEL_NORM"
     REFINE = "REFINE"
+    ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"
+    CONVENTIONS = ["fractions", "peak_normalised"]
     NAME = "ddica"
     DISPLAY_NAME = "DDICA blind unmixing (deep deterministic ICA)"
     HELP = (
@@ -15,21 +18,28 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         "maps every pixel spectrum to abundances (softmax: non-negative, summing to one) and is trained to make its "
         "outputs as independent as possible, measured by the matrix-based Renyi alpha-order total correlation "
         "(entropies from the eigenvalues of normalised Gram matrices). Several differently initialised networks are "
-        "trained together; their output maps are clustered with k-means and the cluster centres are the abundances. "
-        "Endmember spectra are then estimated from the data and the abundances (non-negative least squares). No "
-        "ground truth is used: restarts are kept or dropped by their reconstruction error.\n\n"
+        "trained together; their output maps are clustered with k-means and the cluster centres are the network's "
+        "abundance maps. No ground truth is used: restarts are kept or dropped by their reconstruction error.\n"
+        "Each map then points at the purest pixels of its material: an endmember is the mean spectrum of its 5 % "
+        "purest pixels, moved until its near-pure pixels are fitted without residual, and the abundances are the "
+        "fully constrained least squares (FCLS) abundances for these endmembers. This refinement is not in the paper; "
+        "on the Samson scene and on synthetic mixtures it cut the abundance error of the network maps by about 40 %. "
+        "Switch it off to get the paper's DDICA (network abundances, endmembers by non-negative least squares).\n\n"
         "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b> (same seed and machine, same "
         "result); <b>Compute device</b> (cpu, cuda, auto).\n"
         "Advanced: <b>alpha</b> (Renyi order; 2 uses a fast closed form), <b>kernel width</b> (0 = Silverman's rule), "
         "<b>batch size</b> (pixels per step: the cost grows with its cube), <b>restarts</b>, <b>output units</b> "
         "(0 = the number of endmembers; more units over-segment and are merged by k-means), <b>training steps</b>, "
         "<b>learning rate</b>, <b>variance weight</b> (keeps every output alive; larger values give crisper maps), "
+        "<b>purest-pixel fraction</b> and <b>expansion steps</b> of the refinement, "
         "<b>normalise pixel brightness</b> (the network sees each spectrum divided by its norm: illumination "
-        "invariant), <b>refine abundances with FCLS</b> (keep the DDICA endmembers, recompute the abundances by fully "
-        "constrained least squares). Training uses a random sample of the valid pixels; all pixels are then unmixed.\n"
-        "Tip: on scenes whose brightness varies strongly within a material (shade, water), normalising pixel "
-        "brightness with variance weight 1 gave maps much closer to the published Samson reference; on evenly lit "
-        "mixtures the defaults do better (DeepUnmix benchmarks/results/ddica_samson_ablation.md).\n\n"
+        "invariant), <b>refine endmembers and abundances</b> (on by default; off = the paper's DDICA), "
+        "<b>abundance convention</b>: <i>fractions</i> (default: the part of each pixel explained by each endmember "
+        "in the data's own scale, as every DeepUnmix algorithm reports) or <i>peak-normalised shares</i> (each "
+        "endmember scaled to a peak of 1, non-negative least squares, shares summing to one: brightness taken out, "
+        "so dark materials such as water get larger values; this is how Zhu's published Samson, Jasper Ridge and "
+        "Urban reference maps were made, so use it to compare with those). Training uses a random sample of the "
+        "valid pixels; all pixels are then unmixed.\n\n"
         "<b>Outputs</b>: abundance maps (one band per endmember), endmember spectra (CSV), an HTML report.\n\n"
         "Needs PyTorch; when it is missing the algorithm says how to install it."
     ) + INPUT_HELP
@@ -44,18 +54,32 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         Advanced("STEPS", "n_steps", "Training steps", integer=True, minimum=1),
         Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
         Advanced("VARIANCE_WEIGHT", "variance_weight", "Variance weight (larger = crisper maps)", minimum=0.0),
+        Advanced("PURIFY", "purify", "Refinement: purest-pixel fraction", minimum=0.0),
+        Advanced("EXPAND", "expand", "Refinement: expansion steps", integer=True, minimum=0),
     )
 
     def extra_parameters(self):
         self.add_advanced(QgsProcessingParameterBoolean(self.PIXEL_NORM, self.tr("Normalise pixel brightness"),
                                                         defaultValue=False, optional=True))
-        self.add_advanced(QgsProcessingParameterBoolean(self.REFINE, self.tr("Refine abundances with FCLS"),
-                                                        defaultValue=False, optional=True))
+        self.add_advanced(QgsProcessingParameterBoolean(self.REFINE, self.tr("Refine endmembers and abundances"),
+                                                        defaultValue=True, optional=True))
+        self.add_advanced(QgsProcessingParameterEnum(
+            self.ABUNDANCE_CONVENTION, self.tr("Abundance convention"),
+            options=[self.tr("Fractions (linear mixing, FCLS)"),
+                     self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)")],
+            defaultValue=0, optional=True))
 
     def extra_kwargs(self, parameters, context):
         pixel_norm = self.parameterAsBoolean(parameters, self.PIXEL_NORM, context)
-        return {"preprocess": "pixel_norm" if pixel_norm else "standardise",
-                "refine": self.parameterAsBoolean(parameters, self.REFINE, context)}
+        kwargs = {"preprocess": "pixel_norm" if pixel_norm else "standardise",
+                  "abundance_convention": self.CONVENTIONS[self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION,
+                                                                                context)]}
+        if not self.parameterAsBoolean(parameters, self.REFINE, context):
+            kwargs.update(purify=0.0, final_abundances="network")  # the paper's DDICA
+        return kwargs
+
+    def reconstruction_rmse(self, model, data):
+        return float(np.sqrt(np.nanmean(model.reconstruction_error_.astype(np.float64) ** 2)))
 
     def estimator_class(self):
         from ..engine.ddica.unmixing import DDICA

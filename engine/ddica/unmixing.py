@@ -6,7 +6,9 @@ from typing import Optional, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from ..abundance_convention import check_convention, peak_normalise, peak_normalised_abundances
 from ..base import check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
+from ..endmember_refinement import endmembers_from_maps
 from ..fcls import fcls
 from ..progress import report
 from . import network
@@ -14,6 +16,7 @@ from .clustering import cluster_units, combine_units, matched_clusters, nnls_end
 from .entropy import resolve_width, total_correlation
 
 PREPROCESS = ("standardise", "pixel_norm")
+FINAL_ABUNDANCES = ("fcls", "network")
 
 
 class DDICA(BaseEstimator):
@@ -32,19 +35,24 @@ class DDICA(BaseEstimator):
     NNLS endmembers; no ground truth) are kept (``keep_fraction``). With ``n_units ==
     n_endmembers`` the kept restarts' units are matched to k-means consensus centres (one unit
     per restart and cluster, so means keep sum-to-one); with more units (over-classification)
-    plain k-means groups them. A pixel's abundance is the mean of its cluster's units, min-max
-    rescaled over the fit pixels when ``rescale`` (as in the authors' code) and renormalised to
-    sum to one. Endmembers are then fitted by NNLS.
+    plain k-means groups them. A pixel's network abundance is the mean of its cluster's units,
+    min-max rescaled over the fit pixels when ``rescale`` (as in the authors' code) and
+    renormalised to sum to one.
 
-    Options (off by default; see ``benchmarks/results/ddica_samson_ablation.md``):
-    ``preprocess='pixel_norm'`` divides every spectrum by its norm before the per-band
+    Endmembers and final abundances (not in the paper, label-free): each network map ranks the
+    pixels by purity; the endmember is the mean spectrum of its ``purify`` fraction of purest
+    pixels, then ``expand`` expansion steps (as BUDDIP's first guess, see
+    :mod:`engine.endmember_refinement`); the abundances are FCLS with these endmembers
+    (``final_abundances='fcls'``). ``purify=0`` gives the paper's NNLS endmembers and
+    ``final_abundances='network'`` the network's own maps. ``abundance_convention=
+    'peak_normalised'`` reports shares of peak-normalised endmembers instead of fractions (the
+    convention of Zhu's Samson/Jasper/Urban references; see :mod:`engine.abundance_convention`);
+    ``endmembers_`` are then peak-normalised too.
+
+    Options: ``preprocess='pixel_norm'`` divides every spectrum by its norm before the per-band
     standardisation, so the network sees spectral shape without brightness (illumination
-    invariant); ``refine=True`` keeps the DDICA endmembers but replaces the abundances by FCLS
-    with them (a label-free post-step that fits the linear mixing model more closely).
-    ``variance_weight`` also sets how crisp the maps are: larger values favour near-pure pixels.
-    ``preprocess='pixel_norm', variance_weight=1`` is the Samson preset of the ablation (close to
-    the Zhu reference, worse on Rasti's reference and on synthetic mixtures). The default of 32
-    restarts was chosen over 16 on ten Samson seeds, both references and a synthetic scene.
+    invariant). ``variance_weight`` also sets how crisp the network maps are. The choices are
+    measured in ``benchmarks/results/ddica_samson_ablation.md``.
 
     Inference (:meth:`predict_abundances`, :meth:`transform`) is a numpy function of each pixel
     alone, so it runs blockwise on rasters of any size; the fitted estimator pickles without torch.
@@ -70,7 +78,10 @@ class DDICA(BaseEstimator):
         max_fit_pixels: int = 20000,
         block_size: int = 16384,
         preprocess: str = "standardise",
-        refine: bool = False,
+        purify: float = 0.05,
+        expand: int = 3,
+        final_abundances: str = "fcls",
+        abundance_convention: str = "fractions",
         progress=None,
     ):
         self.n_endmembers = n_endmembers
@@ -91,7 +102,10 @@ class DDICA(BaseEstimator):
         self.max_fit_pixels = max_fit_pixels
         self.block_size = block_size
         self.preprocess = preprocess
-        self.refine = refine
+        self.purify = purify
+        self.expand = expand
+        self.final_abundances = final_abundances
+        self.abundance_convention = abundance_convention
         self.progress = progress
 
     # ------------------------------------------------------------------ fit
@@ -109,6 +123,11 @@ class DDICA(BaseEstimator):
         self.n_features_in_ = L
         if self.preprocess not in PREPROCESS:
             raise ValueError(f"preprocess must be one of {PREPROCESS}, got {self.preprocess!r}")
+        if self.final_abundances not in FINAL_ABUNDANCES:
+            raise ValueError(f"final_abundances must be one of {FINAL_ABUNDANCES}, got {self.final_abundances!r}")
+        check_convention(self.abundance_convention)
+        if not 0 <= float(self.purify) <= 1:
+            raise ValueError(f"purify must be a fraction in [0, 1], got {self.purify}")
         Z = self._pixel_norm(Y_fit)
         self.mean_ = Z.mean(1)
         self.scale_ = Z.std(1) + 1e-6 * (Z.std() + 1e-12)
@@ -135,11 +154,22 @@ class DDICA(BaseEstimator):
 
         report(self.progress, 0.95, "DDICA: abundances and endmembers")
         A = self._network_abundances(Y)
-        self.endmembers_ = nnls_endmembers(Y[:, fit_idx], A[:, fit_idx])
-        if self.refine:
-            A = fcls(Y, self.endmembers_)
+        if self.purify > 0:
+            E, _ = endmembers_from_maps(Y[:, fit_idx], A[:, fit_idx], self.purify, self.expand)
+        else:
+            E = nnls_endmembers(Y[:, fit_idx], A[:, fit_idx])
+        self.network_abundances_ = pixels_to_maps(A, valid)
+        if self.abundance_convention == "peak_normalised":
+            self.endmembers_ = peak_normalise(E)
+            A, scale = peak_normalised_abundances(Y, self.endmembers_)
+            fitted = self.endmembers_ @ (A * scale)
+        else:
+            self.endmembers_ = E
+            if self.final_abundances == "fcls":
+                A = fcls(Y, E)
+            fitted = E @ A
         self.abundances_ = pixels_to_maps(A, valid)
-        resid = np.sqrt(np.mean((Y - self.endmembers_ @ A) ** 2, axis=0))
+        resid = np.sqrt(np.mean((Y - fitted) ** 2, axis=0))
         self.reconstruction_error_ = pixels_to_maps(resid[None], valid)[0]
         report(self.progress, 1.0, "DDICA: done")
         return self
@@ -206,13 +236,15 @@ class DDICA(BaseEstimator):
         return np.stack([flat[labels == c].mean(0) for c in range(int(self.n_endmembers))])
 
     def predict_abundances(self, Y: np.ndarray) -> np.ndarray:
-        """Abundances (p, n) for pixels Y (L, n): the network route below, or FCLS with ``endmembers_`` when ``refine``."""
+        """Abundances (p, n) for pixels Y (L, n), by the same route as ``fit`` (FCLS, network or peak-normalised shares)."""
         if not hasattr(self, "weights_"):
             raise RuntimeError("DDICA is not fitted yet")
         Y = np.asarray(Y, dtype=np.float64)
         if Y.shape[0] != self.n_features_in_:
             raise ValueError(f"expected {self.n_features_in_} bands, got {Y.shape[0]}")
-        if getattr(self, "refine", False):
+        if self.abundance_convention == "peak_normalised":
+            return peak_normalised_abundances(Y, self.endmembers_)[0]
+        if self.final_abundances == "fcls":
             return fcls(Y, self.endmembers_)
         return self._network_abundances(Y)
 
@@ -240,7 +272,8 @@ class DDICA(BaseEstimator):
             "weights": [(W.copy(), b.copy()) for W, b in self.weights_],
             "unit_labels": self.unit_labels_.copy(), "map_min": self.map_min_.copy(),
             "map_max": self.map_max_.copy(), "endmembers": self.endmembers_.copy(),
-            "pixel_norm": self.preprocess == "pixel_norm", "refine": bool(self.refine),
+            "pixel_norm": self.preprocess == "pixel_norm", "final_abundances": self.final_abundances,
+            "abundance_convention": self.abundance_convention,
         }
 
 

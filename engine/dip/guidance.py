@@ -6,6 +6,9 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..endmember_refinement import (  # noqa: F401 - re-exported for the DIP methods and their tests
+    endmembers_from_maps, expand_endmembers, expansion_steps, fcls_abundances, purify_endmembers)
+
 EXTRACTORS = ("sivm", "vca", "nfindr")
 
 
@@ -23,13 +26,6 @@ def extract_endmembers(Y: np.ndarray, n_endmembers: int, extractor: str = "sivm"
     return np.asarray(E, dtype=np.float64), np.asarray(idx)
 
 
-def fcls_abundances(Y: np.ndarray, E: np.ndarray) -> np.ndarray:
-    """Exact FCLS abundances (p, N) of the pixels Y (L, N) for the endmembers E (L, p)."""
-    from ..fcls import fcls  # noqa: PLC0415 - keeps module import light and order-independent
-
-    return np.asarray(fcls(Y, E), dtype=np.float64)
-
-
 def check_endmembers(E: np.ndarray, n_bands: int, n_endmembers: Optional[int] = None) -> np.ndarray:
     """Validate user-given endmembers (L, p): shape, finiteness; return float64."""
     E = np.asarray(E, dtype=np.float64)
@@ -42,42 +38,6 @@ def check_endmembers(E: np.ndarray, n_bands: int, n_endmembers: Optional[int] = 
     return E
 
 
-def purify_endmembers(Y: np.ndarray, A: np.ndarray, n_pixels: int) -> np.ndarray:
-    """Average, for each endmember, the ``n_pixels`` pixels with the largest abundance of it.
-
-    A label-free denoising of extracted endmembers: a single extracted pixel carries its full
-    noise, the mean of the purest pixels much less. ``Y`` (L, N), ``A`` (p, N) FCLS abundances.
-    """
-    k = int(min(max(n_pixels, 1), Y.shape[1]))
-    top = np.argpartition(-A, k - 1, axis=1)[:, :k]  # (p, k) column indices
-    return Y[:, top].mean(axis=2)
-
-
-def expand_endmembers(Y: np.ndarray, E: np.ndarray, A: np.ndarray, threshold: float = 0.8,
-                      min_fraction: float = 0.001) -> np.ndarray:
-    """One step that moves each endmember so the near-pure pixels of it are explained without residual.
-
-    For endmember j take the pixels S_j whose FCLS abundance of j is at least ``threshold`` (at
-    least ``min_fraction`` of the pixels: the top ones if fewer pass). On S_j, Y ~ E A, so with
-    the set means Ybar_j and Abar_j the p equations ``E [Abar_1 .. Abar_p] = [Ybar_1 .. Ybar_p]``
-    give ``E_new = E + Rbar Abar^-1`` (Rbar: the mean FCLS residuals). Where the data stick out
-    of the current simplex (no pure pixels in the scene, or an averaged endmember), the vertex
-    moves out towards them; where the simplex already encloses the data it barely moves.
-    Label-free; result clipped at 0. ``Y`` (L, N), ``E`` (L, p), ``A`` (p, N) FCLS abundances.
-    """
-    kmin = int(min(max(round(float(min_fraction) * Y.shape[1]), 1), Y.shape[1]))
-    top = np.argpartition(-A, kmin - 1, axis=1)[:, :kmin]
-    y_bar, a_bar = [], []
-    for j in range(A.shape[0]):
-        sel = np.flatnonzero(A[j] >= threshold)
-        if sel.size < kmin:
-            sel = top[j]
-        y_bar.append(Y[:, sel].mean(axis=1))
-        a_bar.append(A[:, sel].mean(axis=1))
-    Yb, Ab = np.stack(y_bar, axis=1), np.stack(a_bar, axis=1)  # (L, p), (p, p)
-    return np.clip(Yb @ np.linalg.pinv(Ab), 0.0, None)
-
-
 def refine_guidance(Y: np.ndarray, E: np.ndarray, purify: float, expand: int,
                     threshold: float = 0.8) -> Tuple[np.ndarray, np.ndarray]:
     """Purify (mean of the ``purify`` fraction of purest pixels), then ``expand`` expansion steps.
@@ -87,9 +47,5 @@ def refine_guidance(Y: np.ndarray, E: np.ndarray, purify: float, expand: int,
     """
     A = fcls_abundances(Y, E)
     if purify and purify > 0:
-        E = purify_endmembers(Y, A, max(1, int(round(float(purify) * Y.shape[1]))))
-        A = fcls_abundances(Y, E)
-    for _ in range(int(expand)):
-        E = expand_endmembers(Y, E, A, threshold)
-        A = fcls_abundances(Y, E)
-    return E, A
+        return endmembers_from_maps(Y, A, purify, expand, threshold)
+    return expansion_steps(Y, E, A, expand, threshold)

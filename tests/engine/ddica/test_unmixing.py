@@ -14,10 +14,11 @@ torch.set_num_threads(1)
 FAST = dict(n_restarts=4, n_steps=60, batch_size=64, hidden_units=(32, 32), keep_fraction=0.5)
 
 
-def _scene(seed=0, size=16, bands=20, p=3):
+def _scene(seed=0, size=16, bands=20, p=3, dark=1.0):
     rng = np.random.default_rng(seed)
     wl = np.linspace(0, 1, bands)
     E = np.stack([0.2 + 0.6 * np.exp(-((wl - c) ** 2) / 0.05) for c in (0.1, 0.5, 0.9)[:p]], 1)
+    E[:, -1] *= dark  # a darker last material (water-like) when dark < 1
     A = rng.dirichlet(np.full(p, 0.3), size * size).T  # mostly near-pure pixels
     Y = E @ A + rng.normal(0, 0.005, (bands, size * size))
     return Y.reshape(bands, size, size).astype(np.float32), A.reshape(p, size, size), E
@@ -43,6 +44,7 @@ def test_constraints_shapes_and_not_degenerate(fitted):
     np.testing.assert_allclose(ab.sum(0), 1.0, atol=1e-5)
     assert model.endmembers_.shape == (20, 3) and np.all(model.endmembers_ >= 0)
     assert np.all(ab.reshape(3, -1).std(1) > 0.1)  # no constant or dead map
+    assert np.all(model.network_abundances_.reshape(3, -1).std(1) > 0.1)  # nor in the network's own maps
     assert len(model.loss_curve_) == FAST["n_steps"] and np.isfinite(model.loss_curve_).all()
     assert model.reconstruction_error_.shape == (16, 16)
 
@@ -104,29 +106,54 @@ def test_cuda_request_without_gpu_raises():
 
 def test_pixel_norm_is_brightness_invariant():
     cube, A, _ = _scene(seed=3)
-    model = DDICA(3, random_state=0, preprocess="pixel_norm", **FAST).fit(cube)
+    model = DDICA(3, random_state=0, preprocess="pixel_norm", final_abundances="network", **FAST).fit(cube)
     Y = cube.reshape(20, -1).astype(np.float64)
     gain = np.random.default_rng(0).uniform(0.3, 3.0, Y.shape[1])
     np.testing.assert_allclose(model.predict_abundances(Y * gain), model.predict_abundances(Y), atol=1e-5)
-    plain = DDICA(3, random_state=0, **FAST).fit(cube)
+    plain = DDICA(3, random_state=0, final_abundances="network", **FAST).fit(cube)
     assert not np.allclose(plain.predict_abundances(Y * gain), plain.predict_abundances(Y), atol=1e-3)
     assert np.all(model.abundances_.reshape(3, -1).std(1) > 0.1)
     assert model.export_numpy()["pixel_norm"] is True
 
 
-def test_refine_gives_fcls_abundances_of_the_endmembers():
+def test_default_abundances_are_fcls_of_purest_pixel_endmembers():
+    from engine.endmember_refinement import endmembers_from_maps
     from engine.fcls import fcls
 
     cube, A, _ = _scene(seed=4)
-    model = DDICA(3, random_state=0, refine=True, **FAST).fit(cube)
+    model = DDICA(3, random_state=0, **FAST).fit(cube)
     Y = cube.reshape(20, -1).astype(np.float64)
+    E, _ = endmembers_from_maps(Y, model.network_abundances_.reshape(3, -1).astype(np.float64), 0.05, 3)
+    np.testing.assert_allclose(model.endmembers_, E, atol=1e-4)
     np.testing.assert_allclose(model.abundances_.reshape(3, -1), fcls(Y, model.endmembers_), atol=1e-5)
     np.testing.assert_allclose(model.predict_abundances(Y), model.abundances_.reshape(3, -1), atol=1e-5)
     assert np.all(model.abundances_ >= 0)
     np.testing.assert_allclose(model.abundances_.sum(0), 1.0, atol=1e-5)
-    plain = DDICA(3, random_state=0, **FAST).fit(cube)
-    np.testing.assert_allclose(plain.endmembers_, model.endmembers_)  # refine leaves training and endmembers alone
-    assert np.mean(model.reconstruction_error_) <= np.mean(plain.reconstruction_error_) + 1e-9
+    paper = DDICA(3, random_state=0, purify=0, final_abundances="network", **FAST).fit(cube)
+    np.testing.assert_array_equal(paper.network_abundances_, model.network_abundances_)  # same training
+    np.testing.assert_allclose(paper.abundances_, paper.network_abundances_)
+    assert np.mean(model.reconstruction_error_) < np.mean(paper.reconstruction_error_)
+    assert _rmse(A, model.abundances_) < _rmse(A, paper.abundances_)
+
+
+def test_peak_normalised_convention():
+    from engine.abundance_convention import peak_normalised_abundances
+
+    cube, _, _ = _scene(seed=5, dark=0.2)
+    model = DDICA(3, random_state=0, abundance_convention="peak_normalised", **FAST).fit(cube)
+    fractions = DDICA(3, random_state=0, **FAST).fit(cube)
+    Y = cube.reshape(20, -1).astype(np.float64)
+    np.testing.assert_allclose(model.endmembers_.max(0), 1.0)
+    np.testing.assert_allclose(model.endmembers_, fractions.endmembers_ / fractions.endmembers_.max(0), atol=1e-6)
+    np.testing.assert_allclose(model.abundances_.reshape(3, -1), peak_normalised_abundances(Y, model.endmembers_)[0],
+                               atol=1e-5)
+    np.testing.assert_allclose(model.predict_abundances(Y), model.abundances_.reshape(3, -1), atol=1e-5)
+    np.testing.assert_allclose(model.abundances_.sum(0), 1.0, atol=1e-5)
+    assert np.abs(model.abundances_ - fractions.abundances_).max() > 0.1  # the dark material's share differs
+    with pytest.raises(ValueError, match="convention"):
+        DDICA(3, abundance_convention="percent", **FAST).fit(cube)
+    with pytest.raises(ValueError, match="final_abundances"):
+        DDICA(3, final_abundances="adip", **FAST).fit(cube)
 
 
 def test_unknown_preprocess_rejected():
