@@ -52,8 +52,10 @@ def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
     data = json.loads(path.read_text())
     lines = []
     for table, key, better, label in (("table1", "mean_abs_rho", max, "PNL mean |rho|"),
-                                      ("table2", "mean_rmse", min, "Samson mean RMSE")):
-        med = {m: median(r[key] for r in runs) for m, runs in data[table].items() if runs and key in runs[0]}
+                                      ("table2", "mean_rmse", min, "Samson mean RMSE, maps as output"),
+                                      ("table2", "peak_mean_rmse", min, "Samson mean RMSE, reference's convention")):
+        med = {m: median(r[key] for r in runs) for m, runs in data[table].items()
+               if runs and key in runs[0] and (m == "DDICA" or not m.startswith("DDICA"))}
         if "DDICA" not in med:
             lines.append(f"- {label}: DDICA did not run")
             continue
