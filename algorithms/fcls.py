@@ -3,8 +3,9 @@ import os
 import time
 
 import numpy as np
-from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterRasterDestination
+from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterRasterDestination
 
+from ..engine.abundance_convention import CONVENTIONS, peak_normalise, peak_normalised_abundances
 from ..engine.fcls import fcls
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import read_endmembers_csv
@@ -18,6 +19,7 @@ from .styling import style_outputs
 
 class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
     OUTPUT_ERROR = "OUTPUT_ERROR"
+    ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"
 
     NAME = "fcls"
     DISPLAY_NAME = "Fully constrained least squares (FCLS)"
@@ -38,7 +40,12 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         "numbers), so endmembers extracted with bad bands dropped apply directly. The scale factor defaults to the "
         "one stated in the CSV (e.g. integer reflectance x 10000 scaled to 0..1), else the raster's units.\n\n"
         "<b>Report</b> (optional HTML): the endmember spectra, abundance thumbnails, the reconstruction error and "
-        "the run time."
+        "the run time.\n\n"
+        "Advanced: <b>abundance convention</b>: <i>fractions</i> (default, as above) or <i>peak-normalised shares</i> "
+        "(each endmember scaled to a peak of 1, non-negative least squares, shares summing to one: brightness taken "
+        "out, dark materials such as water get larger values). The second is how Zhu's published Samson, Jasper "
+        "Ridge and Urban reference maps were made: use it on any method's endmember CSV before comparing with them "
+        "in 'Evaluate unmixing against a reference'."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
@@ -48,6 +55,11 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_ERROR, self.tr("Reconstruction error (RMSE per pixel)"), optional=True, createByDefault=False))
         add_input_options(self, bad_bands=False)
+        self.add_advanced(QgsProcessingParameterEnum(
+            self.ABUNDANCE_CONVENTION, self.tr("Abundance convention"),
+            options=[self.tr("Fractions (linear mixing, FCLS)"),
+                     self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)")],
+            defaultValue=0, optional=True))
         self.add_report_output()
 
     def execute(self, parameters, context, feedback):
@@ -59,21 +71,33 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         options = input_options(self, parameters, context)
         scale, reason = self.choose_scale(options, table, info, feedback)
         E = np.asarray(table.matrix, dtype=np.float64)
+        peak = CONVENTIONS[self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION, context)] == "peak_normalised"
+        if peak:
+            E = peak_normalise(E)
+
+        def solve(Y):
+            """Abundances (p, n) and the fitted spectra (L, n) in the chosen convention."""
+            if peak:
+                A, brightness = peak_normalised_abundances(Y, E)
+                return A, E @ (A * brightness)
+            A = fcls(Y, E)
+            return A, E @ A
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT_ABUNDANCES, context)
         err_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_ERROR, context)
         report = self.report_path(parameters, context)
         for path_out in (out, err_out):
             self.check_output_folder(path_out)
-        feedback.pushInfo(self.tr(f"FCLS with {E.shape[1]} endmembers ({', '.join(table.names)}) on "
+        feedback.pushInfo(self.tr(f"{'Peak-normalised shares' if peak else 'FCLS'} with {E.shape[1]} endmembers ({', '.join(table.names)}) on "
                                   f"{len(bands)} of {info.count} bands; scale {scale:g} ({reason})"))
 
         sse = {"sum": 0.0, "n": 0}
 
         def abundances(Y):
-            A = fcls(Y, E)
+            A, fitted = solve(Y) if peak else (fcls(Y, E), None)
             # the report's RMSE from every 16th pixel: a full residual would cost as much as FCLS itself
-            Ys, As = Y[:, ::16], A[:, ::16]
-            sse["sum"] += float(np.sum((Ys - E @ As) ** 2))
+            Ys = Y[:, ::16]
+            fit16 = fitted[:, ::16] if peak else E @ A[:, ::16]
+            sse["sum"] += float(np.sum((Ys - fit16) ** 2))
             sse["n"] += Ys.size
             return A
 
@@ -84,7 +108,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         results = {self.OUTPUT_ABUNDANCES: out}
         if err_out:
             def error(Y):
-                return np.sqrt(np.mean((Y - E @ fcls(Y, E)) ** 2, axis=0, keepdims=True))
+                return np.sqrt(np.mean((Y - solve(Y)[1]) ** 2, axis=0, keepdims=True))
 
             apply_blockwise(path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100),
                             **stream)

@@ -101,3 +101,26 @@ def test_bad_bands_and_integer_scaling_round_trip(run_alg, tmp_path):
     from engine.metrics import score_unmixing
 
     assert score_unmixing(None, s.abundances, None, ab)["armse"] < 1e-3
+
+
+def test_fcls_peak_normalised_shares(run_alg, tmp_path):
+    """Pixels built as shares of peak-normalised endmembers times a brightness: the option recovers the shares."""
+    from engine.abundance_convention import peak_normalise
+    from engine.io.endmember_csv import write_endmembers_csv
+    from engine.io.raster import write_cube
+
+    rng = np.random.default_rng(0)
+    E = rng.uniform(0.2, 1.0, (15, 3)) * np.array([0.5, 0.6, 0.07])  # a dark, water-like third material
+    shares = rng.dirichlet(np.ones(3), 64).T
+    cube = (peak_normalise(E) @ (shares * rng.uniform(0.3, 1.0, 64))).reshape(15, 8, 8)
+    write_cube(str(tmp_path / "c.tif"), cube)
+    write_endmembers_csv(tmp_path / "e.csv", E, ["a", "b", "c"])
+    base = {"INPUT": str(tmp_path / "c.tif"), "ENDMEMBERS": str(tmp_path / "e.csv")}
+    res = run_alg("deepunmix:fcls", {**base, "ABUNDANCE_CONVENTION": 1, "OUTPUT_ABUNDANCES": str(tmp_path / "p.tif"),
+                                     "OUTPUT_ERROR": str(tmp_path / "pe.tif")})
+    ab = read(res["OUTPUT_ABUNDANCES"])[0]
+    np.testing.assert_allclose(ab.reshape(3, -1), shares, atol=1e-4)
+    assert np.nanmax(read(res["OUTPUT_ERROR"])[0]) < 1e-4
+    fractions = read(run_alg("deepunmix:fcls", {**base, "OUTPUT_ABUNDANCES": str(tmp_path / "f.tif")})[
+        "OUTPUT_ABUNDANCES"])[0]
+    assert np.abs(fractions.reshape(3, -1) - shares).max() > 0.2  # the dark material's fraction differs
