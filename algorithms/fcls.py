@@ -76,28 +76,25 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             E = peak_normalise(E)
 
         def solve(Y):
-            """Abundances (p, n) and the fitted spectra (L, n) in the chosen convention."""
-            if peak:
-                A, brightness = peak_normalised_abundances(Y, E)
-                return A, E @ (A * brightness)
-            A = fcls(Y, E)
-            return A, E @ A
+            """Abundances (p, n) in the chosen convention and each pixel's brightness (n,): Y ~ E (A * brightness)."""
+            return peak_normalised_abundances(Y, E) if peak else (fcls(Y, E), np.ones(Y.shape[1]))
+
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT_ABUNDANCES, context)
         err_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_ERROR, context)
         report = self.report_path(parameters, context)
         for path_out in (out, err_out):
             self.check_output_folder(path_out)
-        feedback.pushInfo(self.tr(f"{'Peak-normalised shares' if peak else 'FCLS'} with {E.shape[1]} endmembers ({', '.join(table.names)}) on "
+        method = "Peak-normalised shares" if peak else "FCLS"
+        feedback.pushInfo(self.tr(f"{method} with {E.shape[1]} endmembers ({', '.join(table.names)}) on "
                                   f"{len(bands)} of {info.count} bands; scale {scale:g} ({reason})"))
 
         sse = {"sum": 0.0, "n": 0}
 
         def abundances(Y):
-            A, fitted = solve(Y) if peak else (fcls(Y, E), None)
+            A, brightness = solve(Y)
             # the report's RMSE from every 16th pixel: a full residual would cost as much as FCLS itself
             Ys = Y[:, ::16]
-            fit16 = fitted[:, ::16] if peak else E @ A[:, ::16]
-            sse["sum"] += float(np.sum((Ys - fit16) ** 2))
+            sse["sum"] += float(np.sum((Ys - E @ (A[:, ::16] * brightness[::16])) ** 2))
             sse["n"] += Ys.size
             return A
 
@@ -108,7 +105,8 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         results = {self.OUTPUT_ABUNDANCES: out}
         if err_out:
             def error(Y):
-                return np.sqrt(np.mean((Y - solve(Y)[1]) ** 2, axis=0, keepdims=True))
+                A, brightness = solve(Y)
+                return np.sqrt(np.mean((Y - E @ (A * brightness)) ** 2, axis=0, keepdims=True))
 
             apply_blockwise(path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100),
                             **stream)
