@@ -27,7 +27,7 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         "deterministic, the guidance used by BUDDIP and UnDIP) or N-FINDR (maximum simplex volume, iterative).\n"
         "<b>Random seed</b>: the same seed gives the same endmembers.\n\n"
         "<b>Output</b>: a CSV with one row per band (band number, wavelength when the raster has one) and one "
-        "column per endmember; a first comment line states the units (reflectance or the raster's units). Feed it to 'Fully constrained least squares (FCLS)' to "
+        "column per endmember; its units (reflectance or the raster's units) are in a sidecar file named like it plus '.aux.xml'. Feed it to 'Fully constrained least squares (FCLS)' to "
         "get abundance maps."
     ) + INPUT_HELP
 

@@ -8,7 +8,7 @@ VENV=.venv
 STAMP=$VENV/.deepunmix-setup-v1
 
 apt_packages=(qgis python3-qgis qgis-providers gdal-bin python3-rasterio python3-sklearn
-              python3-matplotlib python3-venv python3-pip xvfb xauth xdotool imagemagick zip fonts-dejavu-core)
+              python3-matplotlib python3-pandas python3-venv python3-pip xvfb xauth xdotool imagemagick zip fonts-dejavu-core)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

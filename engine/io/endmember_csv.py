@@ -1,8 +1,18 @@
 """Endmember spectra as CSV: ``band,wavelength,<name 1>,...,<name p>``, one row per band.
 
 ``band`` is the 1-based band number in the source raster, ``wavelength`` may be
-empty where unknown. An optional first line starting with ``#`` (e.g.
-``# units: reflectance``) is kept as ``EndmemberTable.comment``.
+empty where unknown. The file itself is a plain table that QGIS, GDAL/OGR,
+spreadsheets and ``pandas.read_csv`` open with their defaults. Two sidecars go
+with it:
+
+- ``<name>.csvt``: the column types (``"Integer","Real",...``), so QGIS and OGR
+  load the columns as numbers rather than text;
+- ``<name>.aux.xml``: a GDAL PAM file whose ``DEEPUNMIX`` metadata item
+  ``comment`` states the units (e.g. ``units: reflectance (input / 10000);
+  scale=0.0001; ...``); read back as ``EndmemberTable.comment``.
+
+Older files with a first line starting with ``#`` are still read: that line is
+taken as the comment.
 """
 from __future__ import annotations
 
@@ -10,6 +20,7 @@ import csv
 import io
 import math
 import os
+from xml.etree import ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
@@ -18,7 +29,9 @@ import numpy as np
 
 from .raster import atomic_output
 
-__all__ = ["EndmemberTable", "read_endmembers_csv", "write_endmembers_csv"]
+__all__ = ["EndmemberTable", "read_endmembers_csv", "write_endmembers_csv", "sidecar_paths"]
+
+_METADATA_DOMAIN = "DEEPUNMIX"
 
 
 @dataclass
@@ -34,10 +47,42 @@ def _fmt(v: float) -> str:
     return repr(float(v))
 
 
+def sidecar_paths(path: Union[str, os.PathLike]) -> List[Path]:
+    """The files written beside an endmember CSV: column types (.csvt) and units (.aux.xml)."""
+    path = Path(path)
+    return [path.with_suffix(".csvt"), Path(str(path) + ".aux.xml")]
+
+
+def _comment_xml(comment: str) -> str:
+    root = ElementTree.Element("PAMDataset")
+    md = ElementTree.SubElement(root, "Metadata", domain=_METADATA_DOMAIN)
+    ElementTree.SubElement(md, "MDI", key="comment").text = comment
+    return ElementTree.tostring(root, encoding="unicode") + "\n"
+
+
+def _comment_from_sidecar(path: Path) -> Optional[str]:
+    aux = Path(str(path) + ".aux.xml")
+    if not aux.is_file():
+        return None
+    try:
+        root = ElementTree.parse(aux).getroot()
+    except ElementTree.ParseError:
+        return None
+    for md in root.iter("Metadata"):
+        if md.get("domain") == _METADATA_DOMAIN:
+            for item in md.iter("MDI"):
+                if item.get("key") == "comment":
+                    return (item.text or "").strip() or None
+    return None
+
+
 def write_endmembers_csv(path: Union[str, os.PathLike], E: np.ndarray, names: Sequence[str],
                          wavelengths: Optional[Sequence[float]] = None, bands: Optional[Sequence[int]] = None,
                          comment: Optional[str] = None) -> Path:
-    """Write (L, p) endmembers; ``bands`` defaults to 1..L. Written atomically."""
+    """Write (L, p) endmembers; ``bands`` defaults to 1..L. Written atomically.
+
+    ``comment`` (the units) goes to the ``.aux.xml`` sidecar, never into the table.
+    """
     E = np.asarray(E, dtype=np.float64)
     if E.ndim != 2:
         raise ValueError(f"endmembers must be (bands, p), got shape {E.shape}")
@@ -51,16 +96,20 @@ def write_endmembers_csv(path: Union[str, os.PathLike], E: np.ndarray, names: Se
     if len(bands) != L or (wavelengths is not None and len(wavelengths) != L):
         raise ValueError(f"bands/wavelengths must have {L} entries")
     buf = io.StringIO()
-    if comment:
-        buf.write("# " + comment.lstrip("#").strip().replace("\n", " ") + "\n")
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["band", "wavelength", *names])
     for i in range(L):
         wl = "" if wavelengths is None or not math.isfinite(float(wavelengths[i])) else _fmt(wavelengths[i])
         w.writerow([bands[i], wl, *(_fmt(v) for v in E[i])])
     path = Path(path)
+    csvt_path, _ = sidecar_paths(path)
     with atomic_output(path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
+        if comment:  # atomic_output moves <tmp>.aux.xml into place with the table (or removes a stale one)
+            text = comment.lstrip("#").strip().replace("\n", " ")
+            Path(str(tmp) + ".aux.xml").write_text(_comment_xml(text), encoding="utf-8")
+    with atomic_output(csvt_path) as tmp:
+        tmp.write_text(",".join(['"Integer"', '"Real"'] + ['"Real"'] * p) + "\n", encoding="utf-8")
     return path
 
 
@@ -83,9 +132,11 @@ def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
     lines = text.splitlines()
     comment = None
     numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
-    if numbered and numbered[0][1].lstrip().startswith("#"):
+    if numbered and numbered[0][1].lstrip().startswith("#"):  # the format before the sidecar
         comment = numbered[0][1].lstrip()[1:].strip()
         numbered = numbered[1:]
+    else:
+        comment = _comment_from_sidecar(path)
     numbered = [(n, ln) for n, ln in numbered if not ln.lstrip().startswith("#")]
     if not numbered:
         raise ValueError(f"{path.name}: no header line")

@@ -124,3 +124,22 @@ def test_fcls_peak_normalised_shares(run_alg, tmp_path):
     fractions = read(run_alg("deepunmix:fcls", {**base, "OUTPUT_ABUNDANCES": str(tmp_path / "f.tif")})[
         "OUTPUT_ABUNDANCES"])[0]
     assert np.abs(fractions.reshape(3, -1) - shares).max() > 0.2  # the dark material's fraction differs
+
+
+def test_endmember_csv_opens_as_a_numeric_table_in_qgis(run_alg, scene):
+    """The routes QGIS uses for a CSV: OGR (processing outputs, drag and drop, the Vector tab) and the
+    delimited-text provider (Data Source Manager): one numeric column per endmember, one row per band."""
+    from qgis.core import QgsVectorLayer
+
+    out = scene["dir"] / "e.csv"
+    run_alg("deepunmix:extract_endmembers", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": 1,
+                                             "OUTPUT_ENDMEMBERS": str(out)})
+    uri = f"file://{out}?type=csv&detectTypes=yes&geomType=none"
+    for layer in (QgsVectorLayer(str(out), "e", "ogr"), QgsVectorLayer(uri, "e", "delimitedtext")):
+        assert layer.isValid()
+        fields = layer.fields()
+        assert [f.name() for f in fields][:2] == ["band", "wavelength"] and fields.count() == 5
+        assert all(f.isNumeric() for f in fields), [(f.name(), f.typeName()) for f in fields]
+        assert layer.featureCount() == 20
+        first = next(layer.getFeatures())
+        assert first["band"] == 1 and first["wavelength"] == pytest.approx(scene["scene"].wavelengths[0], rel=1e-4)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+from engine.io.endmember_csv import read_endmembers_csv, sidecar_paths, write_endmembers_csv
 
 
 def test_round_trip(tmp_path):
@@ -17,7 +17,46 @@ def test_round_trip(tmp_path):
     assert t.wavelengths[4] == 650.25
     assert t.comment == "units: reflectance"
     lines = f.read_text().splitlines()
-    assert lines[0] == "# units: reflectance" and lines[1] == "band,wavelength,Soil,Tree,Water"
+    assert lines[0] == "band,wavelength,Soil,Tree,Water" and len(lines) == 6
+    csvt, aux = sidecar_paths(f)
+    assert csvt.read_text().strip() == '"Integer","Real","Real","Real","Real"'
+    assert "units: reflectance" in aux.read_text()
+
+
+def test_legacy_comment_line_still_read(tmp_path):
+    f = tmp_path / "old.csv"
+    f.write_text("# units: input units; scale=1.0; float data\nband,wavelength,a\n1,400,0.5\n")
+    t = read_endmembers_csv(f)
+    assert t.comment == "units: input units; scale=1.0; float data" and t.matrix.shape == (1, 1)
+
+
+def test_rewrite_without_comment_drops_stale_units(tmp_path):
+    f = write_endmembers_csv(tmp_path / "e.csv", np.ones((2, 1)), ["a"], comment="units: x; scale=2.0")
+    assert read_endmembers_csv(f).comment == "units: x; scale=2.0"
+    write_endmembers_csv(f, np.ones((2, 1)), ["a"])
+    assert read_endmembers_csv(f).comment is None and not sidecar_paths(f)[1].exists()
+
+
+def test_opens_as_numbers_in_ogr_and_pandas(tmp_path):
+    """QGIS loads CSVs through OGR: with the .csvt every column is numeric, one feature per band."""
+    ogr = pytest.importorskip("osgeo.ogr")
+    E = np.arange(12, dtype=float).reshape(4, 3) / 10
+    f = write_endmembers_csv(tmp_path / "e.csv", E, ["Soil", "Tree, dry", "Water"],
+                             wavelengths=[400.0, 410.0, 420.0, 430.0], comment="units: reflectance; scale=0.0001")
+    ds = ogr.Open(str(f))
+    layer = ds.GetLayer(0)
+    defn = layer.GetLayerDefn()
+    fields = [(defn.GetFieldDefn(i).GetName(), defn.GetFieldDefn(i).GetTypeName()) for i in range(defn.GetFieldCount())]
+    assert fields == [("band", "Integer"), ("wavelength", "Real"), ("Soil", "Real"), ("Tree, dry", "Real"),
+                      ("Water", "Real")]
+    assert layer.GetFeatureCount() == 4
+    feats = [layer.GetNextFeature() for _ in range(4)]
+    assert [ft.GetFieldAsInteger("band") for ft in feats] == [1, 2, 3, 4]
+    assert feats[3].GetFieldAsDouble("Water") == pytest.approx(1.1)
+    pd = pytest.importorskip("pandas")
+    df = pd.read_csv(f)
+    assert list(df.columns) == ["band", "wavelength", "Soil", "Tree, dry", "Water"]
+    assert df.shape == (4, 5) and all(df.dtypes[c].kind == "f" for c in ["wavelength", "Soil", "Water"])
 
 
 def test_no_wavelengths_and_whitespace(tmp_path):
