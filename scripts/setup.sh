@@ -18,7 +18,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+    # Once on a fresh machine the first install exited non-zero after installing everything; a second
+    # try is quick and shows apt's output if it really fails.
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
+      || apt-get install -y -q --no-install-recommends "${missing[@]}"
   else
     echo "setup: these Debian packages are missing: ${missing[*]}" >&2
     echo "setup: install them as root: sudo apt-get install ${missing[*]}" >&2
