@@ -30,10 +30,11 @@ def endmember_colours(n: int) -> list:
 
 
 def y_label(comment: Optional[str]) -> str:
-    """Axis label from the CSV's stated units: 'Reflectance (input / 10000)', 'Value (input units)', ..."""
+    """Axis label from the CSV's stated units: 'Reflectance (raster value / 10000)', 'Value (raster units)', ..."""
     units = units_from_comment(comment)
     if units is None:
         return "Value (units of the raster)"
+    units = units.replace("input units", "raster units").replace("input", "raster value")
     if units.lower().startswith("reflectance"):
         return "Reflectance" + units[len("reflectance"):]
     return f"Value ({units})"

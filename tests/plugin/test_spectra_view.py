@@ -28,7 +28,7 @@ def test_endmember_plot_is_labelled_and_breaks_at_dropped_bands(deepunmix, tmp_p
     draw_endmembers(fig, read_endmembers_csv(csv), str(csv))
     (ax,) = fig.axes
     assert ax.get_xlabel() == "Wavelength (nm)"
-    assert ax.get_ylabel() == "Reflectance (input / 10000)"
+    assert ax.get_ylabel() == "Reflectance (raster value / 10000)"
     assert _labels(ax) == ["Soil", "Water"]
     assert "e.csv" in ax.get_title()
     x = ax.get_lines()[0].get_xdata()
