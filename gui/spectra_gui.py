@@ -32,6 +32,8 @@ class SpectraViewGui:
         self.actions = []
 
     def init_gui(self) -> None:
+        if self.iface is None:  # a standalone script started the plugin: no desktop to add to
+            return
         window = self.iface.mainWindow()
         self.view_action = QAction(QIcon(os.path.join(ICONS, "spectra_view.svg")), "Spectra view…", window)
         self.view_action.setToolTip("DeepUnmix spectra view: plot an endmember CSV against wavelength")
@@ -50,6 +52,8 @@ class SpectraViewGui:
         NOTIFIER.endmembers_loaded.connect(self.show_csv)
 
     def unload(self) -> None:
+        if not self.actions:
+            return
         NOTIFIER.endmembers_loaded.disconnect(self.show_csv)
         if self.tool is not None:
             if self.iface.mapCanvas().mapTool() is self.tool:
@@ -65,6 +69,7 @@ class SpectraViewGui:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
+        self.actions = []
 
     # --- the dock -------------------------------------------------------
     def ensure_dock(self):

@@ -1,7 +1,8 @@
 """Drives the spectra view and the endmember table in QGIS desktop; QGIS runs it with ``--code``.
 
 Job (JSON named by ``DEEPUNMIX_GUI_CONFIG``): ``{"cube", "csv", "out_csv", "pixel", "status", "shots",
-"timeout_s"}``. Steps, each on the event loop (QTimer) so the GUI keeps painting:
+"timeout_s"}``. The steps are one generator, ``script``; it yields a pause in ms and is resumed by a
+QTimer, so the GUI keeps painting in between:
 
 1. wait for the plugin; load the raster;
 2. run ``deepunmix:extract_endmembers`` with its outputs loaded (as the algorithm dialog does): the
@@ -33,35 +34,43 @@ def fields_of(layer):
     return [[f.name(), f.typeName(), f.isNumeric()] for f in layer.fields()]
 
 
-class SpectraDriver:
-    def __init__(self, config):
+class Run:
+    """Runs ``script(run)`` step by step; the status JSON gets notes, screenshots and any traceback."""
+
+    def __init__(self, config, script):
         self.config = config
         self.started = time.monotonic()
-        self.deadline = self.started + float(config.get("timeout_s", 150))
         self.status = {"ok": False, "steps": [], "screenshots": [], "error": None, "tables": {}}
-        self._done = False
-        QTimer.singleShot(500, self.guard(self.wait_for_plugin))
-        self.watchdog = QTimer()  # a step stuck in a modal loop schedules nothing: end the run anyway
-        self.watchdog.timeout.connect(self.guard(lambda: None))
+        self.steps = script(self)
+        self.done = False
+        self.watchdog = QTimer()  # also ends a run stuck in a modal dialog, where no step is resumed
+        self.watchdog.timeout.connect(self.safely(self.check_time))
         self.watchdog.start(2000)
+        QTimer.singleShot(500, self.safely(self.resume))
 
-    # --- plumbing -------------------------------------------------------
-    def guard(self, step):
-        def run():
-            if self._done:
-                return
+    def safely(self, callback):
+        def call():
             try:
-                if time.monotonic() > self.deadline:
-                    raise TimeoutError(f"gave up in {step.__name__}")
-                step()
+                if not self.done:
+                    callback()
             except Exception:  # noqa: BLE001 - everything goes to the status file
                 self.status["error"] = traceback.format_exc()
-                self.finish()
+                self.end()
 
-        return run
+        return call
 
-    def later(self, step, ms=300):
-        QTimer.singleShot(ms, self.guard(step))
+    def check_time(self):
+        if time.monotonic() - self.started > float(self.config.get("timeout_s", 150)):
+            raise TimeoutError(f"gave up after the steps {[s['step'] for s in self.status['steps']]}")
+
+    def resume(self):
+        try:
+            pause = next(self.steps)
+        except StopIteration:
+            self.status["ok"] = True
+            self.end()
+            return
+        QTimer.singleShot(pause, self.safely(self.resume))
 
     def note(self, name, **details):
         self.status["steps"].append(dict(step=name, t=round(time.monotonic() - self.started, 1), **details))
@@ -75,126 +84,110 @@ class SpectraDriver:
             raise RuntimeError(f"could not save {path}")
         self.status["screenshots"].append(path)
 
-    def finish(self):
-        if self._done:
+    def end(self):
+        if self.done:
             return
-        self._done = True
-        try:
-            if self.status["error"]:
+        self.done = True
+        if self.status["error"]:
+            try:
                 self.screenshot("error")
-        except Exception:  # noqa: BLE001
-            pass
-        self.note("finish")
-        for widget in QApplication.topLevelWidgets():
+            except Exception:  # noqa: BLE001
+                pass
+        self.note("end")
+        for widget in QApplication.topLevelWidgets():  # an open modal dialog would keep QGIS alive
             if widget.isVisible() and widget is not iface.mainWindow() and hasattr(widget, "reject"):
                 widget.reject()
         QgsProject.instance().setDirty(False)
         QTimer.singleShot(200, iface.actionExit().trigger)
         QTimer.singleShot(15000, lambda: os._exit(0))
 
-    @property
-    def spectra(self):
-        return plugins["deepunmix"].spectra
 
-    # --- the steps --------------------------------------------------------
-    def wait_for_plugin(self):
-        registry = QgsApplication.processingRegistry()
-        if registry.algorithmById("deepunmix:extract_endmembers") is None or "deepunmix" not in plugins:
-            self.later(self.wait_for_plugin, 500)
-            return
-        window = iface.mainWindow()
-        window.setGeometry(QApplication.primaryScreen().availableGeometry())
-        self.layer = iface.addRasterLayer(self.config["cube"], "scene")
-        if self.layer is None or not self.layer.isValid():
-            raise RuntimeError("QGIS could not load the raster")
-        self.note("plugin", menu_actions=[a.text() for a in self.spectra.actions])
-        self.later(self.run_algorithm, 1000)
+def script(run):
+    config = run.config
+    registry = QgsApplication.processingRegistry()
+    while registry.algorithmById("deepunmix:extract_endmembers") is None or "deepunmix" not in plugins:
+        yield 500
+    spectra = plugins["deepunmix"].spectra
+    iface.mainWindow().setGeometry(QApplication.primaryScreen().availableGeometry())  # no window manager
+    layer = iface.addRasterLayer(config["cube"], "scene")
+    if layer is None or not layer.isValid():
+        raise RuntimeError("QGIS could not load the raster")
+    run.note("plugin", menu_actions=[a.text() for a in spectra.actions])
+    yield 1000
 
-    def run_algorithm(self):
-        import processing
+    # 2. a run, its outputs loaded as the algorithm dialog loads them
+    import processing
 
-        processing.runAndLoadResults("deepunmix:extract_endmembers", {
-            "INPUT": self.layer, "N_ENDMEMBERS": 3, "METHOD": 0, "SEED": 0, "BAD_BANDS": "12-15",
-            "OUTPUT_ENDMEMBERS": self.config["out_csv"]})
-        dock = self.spectra.dock
-        self.note("run", dock_visible=bool(dock and dock.isVisible()), dock_path=dock.path if dock else None,
-                  dock_names=dock.table.names if dock and dock.table else None)
-        iface.setActiveLayer(self.layer)
-        iface.zoomToActiveLayer()
-        self.later(self.shot_after_run, 1500)
+    processing.runAndLoadResults("deepunmix:extract_endmembers", {
+        "INPUT": layer, "N_ENDMEMBERS": 3, "METHOD": 0, "SEED": 0, "BAD_BANDS": "12-15",
+        "OUTPUT_ENDMEMBERS": config["out_csv"]})
+    dock = spectra.dock
+    run.note("run", dock_visible=bool(dock and dock.isVisible()), dock_path=dock.path if dock else None,
+             dock_names=dock.table.names if dock and dock.table else None)
+    iface.setActiveLayer(layer)
+    iface.zoomToActiveLayer()
+    yield 1500
+    run.screenshot("spectra_after_run")
 
-    def shot_after_run(self):
-        self.screenshot("spectra_after_run")
-        run_layer = [layer for layer in QgsProject.instance().mapLayers().values()
-                     if isinstance(layer, QgsVectorLayer) and layer.source().startswith(self.config["out_csv"])]
-        if not run_layer:
-            raise RuntimeError("the run's endmember CSV was not loaded into the project")
-        self.tables = {"processing output": run_layer[0]}
-        path = self.config["out_csv"]
-        self.tables["added as a file (drag and drop)"] = iface.addVectorLayer(path, "dropped endmembers", "ogr")
-        uri = f"file://{path}?type=csv&detectTypes=yes&geomType=none"
-        self.tables["delimited-text provider"] = iface.addVectorLayer(uri, "delimited-text endmembers",
-                                                                      "delimitedtext")
-        for route, layer in self.tables.items():
-            if layer is None or not layer.isValid():
-                raise RuntimeError(f"the CSV did not load ({route})")
-            self.status["tables"][route] = {"provider": layer.providerType(), "fields": fields_of(layer),
-                                            "features": layer.featureCount()}
-        self.note("tables")
-        self.table_queue = ["processing output", "delimited-text provider"]
-        self.later(self.show_table, 300)
+    # 3. the endmember CSV as a table, by three routes
+    path = config["out_csv"]
+    loaded = [lyr for lyr in QgsProject.instance().mapLayers().values()
+              if isinstance(lyr, QgsVectorLayer) and lyr.source().startswith(path)]
+    if not loaded:
+        raise RuntimeError("the run's endmember CSV was not loaded into the project")
+    tables = {
+        "processing output": loaded[0],
+        "added as a file (drag and drop)": iface.addVectorLayer(path, "dropped endmembers", "ogr"),
+        "delimited-text provider": iface.addVectorLayer(f"file://{path}?type=csv&detectTypes=yes&geomType=none",
+                                                        "delimited-text endmembers", "delimitedtext"),
+    }
+    for route, table in tables.items():
+        if table is None or not table.isValid():
+            raise RuntimeError(f"the CSV did not load ({route})")
+        run.status["tables"][route] = {"provider": table.providerType(), "fields": fields_of(table),
+                                       "features": table.featureCount()}
+    run.note("tables")
+    for route in ("processing output", "delimited-text provider"):
+        dialog = iface.showAttributeTable(tables[route])
+        dialog.setGeometry(60, 80, 900, 560)
+        yield 1200
+        run.screenshot("attribute_table_" + route.split()[0].replace("-", "_"))
+        dialog.close()
+        yield 500
 
-    def show_table(self):
-        route = self.table_queue.pop(0)
-        self.dialog = iface.showAttributeTable(self.tables[route])
-        self.dialog.setGeometry(60, 80, 900, 560)
-        self.dialog.setWindowTitle(f"{self.dialog.windowTitle()} [{route}]")
-        self.later(lambda: self.shot_table(route), 1200)
-
-    def shot_table(self, route):
-        self.screenshot("attribute_table_" + route.split()[0].replace("-", "_"))
-        self.dialog.close()
-        self.later(self.show_table if self.table_queue else self.open_from_menu, 500)
-
-    def open_from_menu(self):
-        self.later(self.pick_file, 1500)
-        self.spectra.view_action.trigger()  # runs the file dialog's own event loop until pick_file accepts it
-        dock = self.spectra.dock
-        self.note("opened", dock_path=dock.path, dock_names=dock.table.names if dock.table else None)
-        self.later(self.click_pixel, 800)
-
-    def pick_file(self):
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, QFileDialog):
-            raise RuntimeError(f"expected the file chooser, found {type(dialog).__name__}")
-        name = dialog.findChild(QLineEdit, "fileNameEdit")  # typed, as a user would
-        name.setText(self.config["csv"])
+    # 4. Raster > DeepUnmix > Spectra view...: the file chooser's modal loop runs inside trigger()
+    def pick_file():
+        chooser = QApplication.activeModalWidget()
+        if not isinstance(chooser, QFileDialog):
+            raise RuntimeError(f"expected the file chooser, found {type(chooser).__name__}")
+        name = chooser.findChild(QLineEdit, "fileNameEdit")  # typed, as a user would
+        name.setText(config["csv"])
         QApplication.processEvents()
-        self.screenshot("file_chooser")
-        self.note("file_chooser", title=dialog.windowTitle(), filters=dialog.nameFilters())
+        run.screenshot("file_chooser")
+        run.note("file_chooser", title=chooser.windowTitle(), filters=chooser.nameFilters())
         QTest.keyClick(name, Qt.Key_Return)
 
-    def click_pixel(self):
-        self.screenshot("spectra_opened")
-        self.spectra.pixel_action.trigger()
-        canvas = iface.mapCanvas()
-        row, col = self.config["pixel"]
-        ext = self.layer.extent()
-        x = ext.xMinimum() + (col + 0.5) * self.layer.rasterUnitsPerPixelX()
-        y = ext.yMaximum() - (row + 0.5) * self.layer.rasterUnitsPerPixelY()
-        device = canvas.getCoordinateTransform().transform(x, y)
-        QTest.mouseClick(canvas.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(round(device.x()), round(device.y())))
-        pixel = self.spectra.dock.pixel
-        self.note("pixel", tool_active=canvas.mapTool() is self.spectra.tool,
-                  row=getattr(pixel, "row", None), col=getattr(pixel, "col", None),
-                  abundances=None if pixel is None or pixel.abundances is None else pixel.abundances.tolist(),
-                  rmse=getattr(pixel, "rmse", None), info=self.spectra.dock.info.text())
-        self.later(self.last_shot, 1500)
+    QTimer.singleShot(1500, run.safely(pick_file))
+    spectra.view_action.trigger()
+    run.note("opened", dock_path=dock.path, dock_names=dock.table.names if dock.table else None)
+    yield 800
+    run.screenshot("spectra_opened")
 
-    def last_shot(self):
-        self.screenshot("pixel_tool")
-        self.status["ok"] = True
-        self.finish()
+    # 5. the pixel tool: a real click on the canvas
+    spectra.pixel_action.trigger()
+    canvas = iface.mapCanvas()
+    row, col = config["pixel"]
+    ext = layer.extent()
+    device = canvas.getCoordinateTransform().transform(ext.xMinimum() + (col + 0.5) * layer.rasterUnitsPerPixelX(),
+                                                       ext.yMaximum() - (row + 0.5) * layer.rasterUnitsPerPixelY())
+    QTest.mouseClick(canvas.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(round(device.x()), round(device.y())))
+    pixel = dock.pixel
+    run.note("pixel", tool_active=canvas.mapTool() is spectra.tool, row=getattr(pixel, "row", None),
+             col=getattr(pixel, "col", None),
+             abundances=None if pixel is None or pixel.abundances is None else pixel.abundances.tolist(),
+             rmse=getattr(pixel, "rmse", None), info=dock.info.text())
+    yield 1500
+    run.screenshot("pixel_tool")
 
 
-DRIVER = SpectraDriver(CONFIG)
+RUN = Run(CONFIG, script)

@@ -141,3 +141,13 @@ def test_a_runs_endmember_csv_opens_in_the_view(deepunmix, scene, qgis_iface, tm
     from deepunmix.algorithms.loaded_tables import NOTIFIER
 
     assert NOTIFIER.receivers(NOTIFIER.endmembers_loaded) == 0  # unload disconnected the view
+
+
+def test_without_a_desktop_the_view_adds_nothing(deepunmix):
+    """Standalone scripts start the plugin with iface None (see test_package)."""
+    from deepunmix.gui.spectra_gui import SpectraViewGui
+
+    gui = SpectraViewGui(None)
+    gui.init_gui()
+    assert gui.actions == [] and gui.dock is None
+    gui.unload()
