@@ -151,3 +151,25 @@ def test_without_a_desktop_the_view_adds_nothing(deepunmix):
     gui.init_gui()
     assert gui.actions == [] and gui.dock is None
     gui.unload()
+
+
+def test_pixel_tool_in_a_project_of_another_crs(deepunmix, scene, qgis_iface):
+    """The click is in the canvas CRS (WGS 84 here); the tool finds the pixel in the raster's own CRS."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject
+
+    gui, layer, canvas = _gui(qgis_iface, scene)
+    try:
+        wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+        to_wgs84 = QgsCoordinateTransform(layer.crs(), wgs84, QgsProject.instance())
+        canvas.setDestinationCrs(wgs84)
+        canvas.setExtent(to_wgs84.transformBoundingBox(layer.extent()))
+        gui.show_csv(scene["endmembers"])
+        gui.pixel_action.trigger()
+        ext = layer.extent()
+        row, col = 2, 9
+        point = to_wgs84.transform(QgsPointXY(ext.xMinimum() + 30 * (col + 0.5), ext.yMaximum() - 30 * (row + 0.5)))
+        _click(canvas, gui.tool, point.x(), point.y())
+        assert (gui.dock.pixel.row, gui.dock.pixel.col) == (row, col)
+        np.testing.assert_allclose(gui.dock.pixel.abundances, scene["scene"].abundances[:, row, col], atol=1e-5)
+    finally:
+        gui.unload()
