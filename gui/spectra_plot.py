@@ -121,7 +121,8 @@ def draw_pixel(fig, pixel: PixelExplanation, layer_name: str = "", comment: Opti
 
 def summary_text(pixel: PixelExplanation, layer_name: str = "") -> str:
     """The numbers under the plot, as plain text a user can copy."""
-    where = f"{layer_name} row {pixel.row + 1}, column {pixel.col + 1} ({len(pixel.bands)} bands)"
+    name = f"{layer_name}: " if layer_name else ""
+    where = f"{name}row {pixel.row + 1}, column {pixel.col + 1} ({len(pixel.bands)} bands)"
     if not pixel.valid:
         return f"{where}: no data at this pixel"
     if pixel.abundances is None:

@@ -86,7 +86,7 @@ def test_pixel_tool_unmixes_the_clicked_pixel(deepunmix, scene, qgis_iface):
         assert (pixel.row, pixel.col) == (row, col)
         np.testing.assert_allclose(pixel.abundances, scene["scene"].abundances[:, row, col], atol=1e-5)
         assert pixel.rmse < 1e-5
-        assert "RMSE" in dock.info.text() and "row 5, column 8" in dock.info.text()
+        assert "RMSE" in dock.info.text() and "scene: row 5, column 8" in dock.info.text()
         spectra_ax, bars_ax = dock.figure.axes
         assert {"Pixel", "Reconstruction (FCLS)"} <= set(_labels(spectra_ax))
         assert len(bars_ax.patches) == 3 and bars_ax.get_xlabel() == "Abundance (fraction)"
