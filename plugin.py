@@ -1,4 +1,4 @@
-"""Registers the DeepUnmix Processing provider; nothing else happens at load time."""
+"""Registers the DeepUnmix Processing provider and, in the desktop, the spectra view (gui/)."""
 from qgis.core import QgsApplication
 
 from .deps import add_dependency_paths
@@ -10,6 +10,7 @@ class DeepUnmixPlugin:
     def __init__(self, iface):
         self.iface = iface
         self.provider = None
+        self.spectra = None
 
     def initProcessing(self):  # noqa: N802 - QGIS API
         from .algorithms.provider import DeepUnmixProvider
@@ -23,8 +24,15 @@ class DeepUnmixPlugin:
         from .dependency_helper import offer_install
 
         offer_install(self.iface)
+        from .gui.spectra_gui import SpectraViewGui
+
+        self.spectra = SpectraViewGui(self.iface)
+        self.spectra.init_gui()
 
     def unload(self):
+        if self.spectra is not None:
+            self.spectra.unload()
+            self.spectra = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

@@ -1,5 +1,5 @@
 """deepunmix:extract_endmembers — VCA, SiVM or N-FINDR endmembers to CSV."""
-from qgis.core import QgsProcessingContext, QgsProcessingParameterEnum
+from qgis.core import QgsProcessingParameterEnum
 
 from ..engine.extraction.nfindr import NFINDR
 from ..engine.extraction.sivm import SiVM
@@ -7,6 +7,7 @@ from ..engine.extraction.vca import VCA
 from ..engine.io.endmember_csv import write_endmembers_csv
 from .base import DeepUnmixAlgorithm
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
+from .loaded_tables import load_endmember_table
 
 METHODS = [("VCA", VCA), ("SiVM", SiVM), ("N-FINDR", NFINDR)]
 
@@ -55,7 +56,6 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         names = [f"{method}_{i + 1}" for i in range(n)]
         write_endmembers_csv(out_csv, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands,
                              comment=data.csv_comment)
-        context.addLayerToLoadOnCompletion(
-            out_csv, QgsProcessingContext.LayerDetails(f"{method} endmembers", context.project(), out_csv))
+        load_endmember_table(context, out_csv, f"{method} endmembers")
         feedback.setProgress(100)
         return {self.OUTPUT_ENDMEMBERS: out_csv}

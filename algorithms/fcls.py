@@ -7,6 +7,7 @@ from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile, Qg
 
 from ..engine.abundance_convention import CONVENTIONS, peak_normalise, peak_normalised_abundances
 from ..engine.fcls import fcls
+from ..engine.io.bands import match_endmember_bands as match_bands
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.raster import raster_info, read_thumbnails
@@ -130,22 +131,3 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             return from_csv, "the scale stated in the endmember CSV"
         return 1.0, "the CSV states no units: taken to be in the raster's units"
 
-
-def match_bands(table, info):
-    """1-based raster bands matching the CSV's rows: by wavelength when both have them, else by band number."""
-    n_rows = table.matrix.shape[0]
-    if table.wavelengths is not None and info.wavelengths is not None and np.all(np.isfinite(table.wavelengths)):
-        raster_wl = np.asarray(info.wavelengths, dtype=float)
-        nearest = np.abs(raster_wl[None, :] - np.asarray(table.wavelengths, dtype=float)[:, None]).argmin(axis=1)
-        spacing = np.min(np.diff(np.sort(raster_wl))) if len(raster_wl) > 1 else 1.0
-        if np.all(np.abs(raster_wl[nearest] - table.wavelengths) <= max(0.5 * spacing, 1e-6)) and \
-                len(set(nearest)) == n_rows:
-            return [int(b) + 1 for b in nearest]
-        raise ValueError("the endmember CSV's wavelengths do not match the raster's bands")
-    if n_rows == info.count:
-        return list(range(1, info.count + 1))
-    bands = [int(b) for b in table.bands] if table.bands is not None else []
-    if bands and len(bands) == n_rows and max(bands) <= info.count:
-        return bands
-    raise ValueError(f"the endmember CSV has {n_rows} bands but the raster has {info.count}, and neither "
-                     "wavelengths nor band numbers match them")

@@ -13,6 +13,8 @@ from qgis.core import (
     QgsStyle,
 )
 
+from .loaded_tables import load_endmember_table
+
 
 def apply_abundance_style(layer: QgsRasterLayer) -> None:
     """Fractions read at a glance: a fixed 0..1 stretch, RGB of the first three endmembers (or a
@@ -66,6 +68,4 @@ def style_outputs(context: QgsProcessingContext, abundance_path: str = None, lay
             details.name = layer_name
         details.setPostProcessor(AbundanceStyler.create())
     if endmember_csv and abundance_path and context.willLoadLayerOnCompletion(abundance_path):
-        context.addLayerToLoadOnCompletion(
-            endmember_csv, QgsProcessingContext.LayerDetails(table_name or "endmembers", context.project(),
-                                                             endmember_csv))
+        load_endmember_table(context, endmember_csv, table_name or "endmembers")

@@ -1,7 +1,7 @@
 """Build the plugin ZIP for the official QGIS plugin repository / "Install from ZIP".
 
 The ZIP holds one folder, ``deepunmix/``, with the plugin's runtime files only
-(metadata, entry points, algorithms, engine, icons, models, licence, README):
+(metadata, entry points, algorithms, engine, gui, icons, models, licence, README):
 no tests, benchmarks, scripts or build files.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = "deepunmix"
 INCLUDE_FILES = ["metadata.txt", "__init__.py", "plugin.py", "deps.py", "dependency_helper.py", "LICENSE", "README.md"]
-INCLUDE_DIRS = ["algorithms", "engine", "icons", "models"]
+INCLUDE_DIRS = ["algorithms", "engine", "gui", "icons", "models"]
 SKIP_PARTS = {"__pycache__"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 

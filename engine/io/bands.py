@@ -10,7 +10,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["parse_band_ranges", "select_bands", "format_band_ranges", "describe_band_selection"]
+__all__ = ["parse_band_ranges", "select_bands", "format_band_ranges", "describe_band_selection",
+           "match_endmember_bands"]
 
 _RANGE = re.compile(r"^(\d+)\s*(?:-\s*(\d+))?$")
 
@@ -95,3 +96,27 @@ def describe_band_selection(n_bands: int, drop_text: Optional[str] = None,
         if bbl:
             parts.append(f"{format_band_ranges(bbl)} (bad-band list of the file)")
     return f"using {len(kept)} of {n_bands} bands; dropped " + "; ".join(parts)
+
+
+def match_endmember_bands(table, info) -> List[int]:
+    """1-based raster bands matching an endmember table's rows: by wavelength when both have them, else by band number.
+
+    ``table``: an ``EndmemberTable`` (``matrix``, ``wavelengths``, ``bands``); ``info``: anything with the
+    raster's ``count`` and ``wavelengths`` (a ``RasterInfo``). Raises ValueError when neither matches.
+    """
+    n_rows = table.matrix.shape[0]
+    if table.wavelengths is not None and info.wavelengths is not None and np.all(np.isfinite(table.wavelengths)):
+        raster_wl = np.asarray(info.wavelengths, dtype=float)
+        nearest = np.abs(raster_wl[None, :] - np.asarray(table.wavelengths, dtype=float)[:, None]).argmin(axis=1)
+        spacing = np.min(np.diff(np.sort(raster_wl))) if len(raster_wl) > 1 else 1.0
+        if np.all(np.abs(raster_wl[nearest] - table.wavelengths) <= max(0.5 * spacing, 1e-6)) and \
+                len(set(nearest)) == n_rows:
+            return [int(b) + 1 for b in nearest]
+        raise ValueError("the endmember CSV's wavelengths do not match the raster's bands")
+    if n_rows == info.count:
+        return list(range(1, info.count + 1))
+    bands = [int(b) for b in table.bands] if table.bands is not None else []
+    if bands and len(bands) == n_rows and max(bands) <= info.count:
+        return bands
+    raise ValueError(f"the endmember CSV has {n_rows} bands but the raster has {info.count}, and neither "
+                     "wavelengths nor band numbers match them")

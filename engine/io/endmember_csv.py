@@ -44,7 +44,13 @@ class EndmemberTable:
 
 
 def _fmt(v: float) -> str:
-    return repr(float(v))
+    """Shortest text that reads back as the same number: a value held in float32 (pixels, most
+    estimators) is written with float32's digits (``0.3747``, not ``0.37469998002052307``)."""
+    v = float(v)
+    single = np.float32(v)
+    if np.isfinite(single) and float(single) == v:
+        return str(single)  # numpy's shortest repr for float32 (the same in numpy 1 and 2)
+    return repr(v)
 
 
 def sidecar_paths(path: Union[str, os.PathLike]) -> List[Path]:

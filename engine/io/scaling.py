@@ -18,7 +18,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["detect_scale", "resolve_scale", "units_comment", "scale_from_comment",
+__all__ = ["detect_scale", "resolve_scale", "units_comment", "scale_from_comment", "units_from_comment",
            "REFLECTANCE_X10000_MAX"]
 
 REFLECTANCE_X10000_MAX = 12000.0  # 99.9th percentile limit of "reflectance x 10000" (120 % reflectance)
@@ -96,3 +96,11 @@ def scale_from_comment(comment: Optional[str]) -> Optional[float]:
         return float(m.group(1))
     except ValueError:
         return None
+
+
+def units_from_comment(comment: Optional[str]) -> Optional[str]:
+    """The ``units: ...`` text written by ``units_comment`` (e.g. ``reflectance (input / 10000)``), or None."""
+    if not comment:
+        return None
+    m = re.search(r"units:\s*([^;]+)", comment)
+    return m.group(1).strip() if m else None

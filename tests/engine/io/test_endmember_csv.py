@@ -94,3 +94,13 @@ def test_write_validates(tmp_path):
     with pytest.raises(ValueError):
         write_endmembers_csv(tmp_path / "x.csv", np.zeros((3, 2)), ["a"])
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_float32_values_are_written_with_float32_digits(tmp_path):
+    """Spectra held in float32 read as 0.3747 in QGIS's table and spreadsheets, not 0.37470000982284546;
+    float64 values keep every digit."""
+    E = np.array([[0.3747, 1e-6], [123456.7, 0.25]], dtype=np.float32)
+    f = write_endmembers_csv(tmp_path / "e.csv", E, ["a", "b"], wavelengths=[400.0, 472.41379310344826])
+    lines = f.read_text().splitlines()
+    assert lines[1:] == ["1,400.0,0.3747,1e-06", "2,472.41379310344826,123456.7,0.25"]
+    np.testing.assert_array_equal(read_endmembers_csv(f).matrix.astype(np.float32), E)

@@ -1,0 +1,109 @@
+"""One pixel of a hyperspectral raster explained by endmembers: spectrum, FCLS abundances, reconstruction, RMSE.
+
+The logic behind the plugin's pixel tool, without any GUI: the caller turns a click into map
+coordinates in the raster's CRS, :func:`pixel_at` turns those into a row and column from the raster's
+extent (as QGIS draws it), and :func:`explain_pixel` reads that pixel and unmixes it exactly as
+``deepunmix:fcls`` would: the same bands (matched to the endmember CSV by wavelength, else by the
+CSV's band numbers) and the same scale (the one the CSV states).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from .fcls import fcls
+from .io.bands import match_endmember_bands
+from .io.endmember_csv import EndmemberTable
+from .io.raster import open_raster, raster_info, read_block
+from .io.scaling import scale_from_comment
+
+__all__ = ["PixelExplanation", "pixel_at", "read_pixel", "unmix_pixel", "explain_pixel"]
+
+
+@dataclass
+class PixelExplanation:
+    """A pixel's spectrum and, when endmembers were given, its unmixing.
+
+    ``spectrum``, ``reconstruction`` and ``endmembers`` are in the endmembers' units (the raster's
+    values times ``scale``), on the raster bands ``bands`` (1-based).
+    """
+
+    row: int
+    col: int
+    bands: np.ndarray                    # (L,) 1-based raster bands
+    wavelengths: Optional[np.ndarray]    # (L,) nm, or None when unknown
+    spectrum: np.ndarray                 # (L,), NaN where the pixel is nodata
+    valid: bool                          # False for a nodata / NaN pixel
+    scale: float = 1.0
+    names: Optional[List[str]] = None    # endmember names
+    endmembers: Optional[np.ndarray] = None      # (L, p)
+    abundances: Optional[np.ndarray] = None      # (p,), non-negative, summing to one
+    reconstruction: Optional[np.ndarray] = None  # (L,) endmembers @ abundances
+    rmse: Optional[float] = None         # root mean square of spectrum - reconstruction
+
+
+def pixel_at(x: float, y: float, x_min: float, y_max: float, pixel_width: float, pixel_height: float,
+             width: int, height: int) -> Optional[Tuple[int, int]]:
+    """(row, col) of the pixel holding map point (x, y) of a north-up raster, or None outside it.
+
+    ``x_min``/``y_max``: the raster's upper-left corner; ``pixel_width``/``pixel_height``: positive sizes.
+    """
+    col = math.floor((x - x_min) / pixel_width)
+    row = math.floor((y_max - y) / pixel_height)
+    if 0 <= row < height and 0 <= col < width:
+        return int(row), int(col)
+    return None
+
+
+def read_pixel(path: str, row: int, col: int, bands: Optional[List[int]] = None) -> Tuple[np.ndarray, bool]:
+    """One pixel's values on ``bands`` (default all), with the file's scale/offset applied; NaN if nodata."""
+    with open_raster(path) as ds:
+        if not (0 <= row < ds.height and 0 <= col < ds.width):
+            raise ValueError(f"pixel (row {row}, col {col}) is outside the {ds.height} x {ds.width} raster")
+        cube, valid = read_block(ds, (row, col, 1, 1), bands)
+    return cube[:, 0, 0].astype(np.float64), bool(valid[0, 0])
+
+
+def unmix_pixel(spectrum: np.ndarray, endmembers: np.ndarray) -> Tuple[np.ndarray, np.ndarray, float]:
+    """FCLS abundances (p,), reconstruction (L,) and reconstruction RMSE of one spectrum."""
+    y = np.asarray(spectrum, dtype=np.float64).reshape(-1, 1)
+    E = np.asarray(endmembers, dtype=np.float64)
+    if E.shape[0] != y.shape[0]:
+        raise ValueError(f"the spectrum has {y.shape[0]} bands, the endmembers {E.shape[0]}")
+    a = fcls(y, E)[:, 0]
+    recon = E @ a
+    return a, recon, float(np.sqrt(np.mean((y[:, 0] - recon) ** 2)))
+
+
+def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable] = None) -> PixelExplanation:
+    """Read pixel (row, col) of raster ``path`` and, with an endmember ``table``, unmix it by FCLS.
+
+    With a table, the raster bands are those matching the table's rows and the pixel is scaled by the
+    scale the table states (as ``deepunmix:fcls`` does); raises ValueError when the bands do not match.
+    """
+    info = raster_info(path)
+    if table is None:
+        bands = list(range(1, info.count + 1))
+        spectrum, valid = read_pixel(path, row, col, bands)
+        wl = None if info.wavelengths is None else np.asarray(info.wavelengths, dtype=float)
+        return PixelExplanation(row=row, col=col, bands=np.asarray(bands), wavelengths=wl, spectrum=spectrum,
+                                valid=valid)
+    bands = match_endmember_bands(table, info)
+    scale = scale_from_comment(table.comment) or 1.0
+    spectrum, valid = read_pixel(path, row, col, bands)
+    spectrum = spectrum * scale
+    if table.wavelengths is not None and np.all(np.isfinite(table.wavelengths)):
+        wl = np.asarray(table.wavelengths, dtype=float)
+    elif info.wavelengths is not None:
+        wl = np.asarray(info.wavelengths, dtype=float)[np.asarray(bands) - 1]
+    else:
+        wl = None
+    out = PixelExplanation(row=row, col=col, bands=np.asarray(bands), wavelengths=wl, spectrum=spectrum,
+                           valid=valid, scale=scale, names=list(table.names),
+                           endmembers=np.asarray(table.matrix, dtype=np.float64))
+    if valid:
+        out.abundances, out.reconstruction, out.rmse = unmix_pixel(spectrum, out.endmembers)
+    return out

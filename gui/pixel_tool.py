@@ -1,0 +1,75 @@
+"""Map tool: a click on a hyperspectral raster gives the pixel (layer, row, column) to the spectra view."""
+from __future__ import annotations
+
+from qgis.core import QgsCoordinateTransform, QgsGeometry, QgsProject, QgsRasterLayer, QgsRectangle, QgsWkbTypes
+from qgis.gui import QgsMapToolEmitPoint, QgsRubberBand
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QColor
+
+from ..engine.pixel_spectrum import pixel_at
+
+
+def is_spectral_raster(layer) -> bool:
+    """A file-based (GDAL) raster with at least two bands."""
+    return isinstance(layer, QgsRasterLayer) and layer.providerType() == "gdal" and layer.bandCount() >= 2
+
+
+class PixelSpectrumTool(QgsMapToolEmitPoint):
+    """On click, calls ``on_pixel(layer, row, col)`` for the raster under the cursor, or ``on_miss(text)``.
+
+    The raster is the active layer when it is a multiband GDAL raster covering the point, else the
+    topmost such visible layer. The clicked pixel is outlined on the map.
+    """
+
+    def __init__(self, canvas, on_pixel, on_miss, active_layer=lambda: None):
+        super().__init__(canvas)
+        self.on_pixel, self.on_miss, self.active_layer = on_pixel, on_miss, active_layer
+        self.setCursor(Qt.CrossCursor)
+        self.outline = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+        self.outline.setStrokeColor(QColor(255, 0, 255))
+        self.outline.setFillColor(QColor(255, 0, 255, 40))
+        self.outline.setWidth(2)
+
+    def canvasReleaseEvent(self, event):  # noqa: N802 - QGIS API
+        if event.button() != Qt.LeftButton:
+            return
+        self.pick(self.toMapCoordinates(event.pos()))
+
+    def pick(self, map_point) -> None:
+        """Find the raster and pixel at ``map_point`` (canvas CRS) and report it."""
+        canvas = self.canvas()
+        candidates = [self.active_layer()] + list(canvas.layers())
+        for layer in candidates:
+            if not is_spectral_raster(layer):
+                continue
+            point = self._to_layer(map_point, layer)
+            extent = layer.extent()
+            hit = pixel_at(point.x(), point.y(), extent.xMinimum(), extent.yMaximum(),
+                           layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY(), layer.width(), layer.height())
+            if hit is None:
+                continue
+            self._outline(layer, *hit)
+            self.on_pixel(layer, *hit)
+            return
+        self.outline.reset(QgsWkbTypes.PolygonGeometry)
+        self.on_miss("No multiband raster here: click a pixel of a hyperspectral raster layer.")
+
+    def _to_layer(self, map_point, layer):
+        canvas_crs = self.canvas().mapSettings().destinationCrs()
+        if not layer.crs().isValid() or layer.crs() == canvas_crs:
+            return map_point
+        return QgsCoordinateTransform(canvas_crs, layer.crs(), QgsProject.instance()).transform(map_point)
+
+    def _outline(self, layer, row: int, col: int) -> None:
+        extent = layer.extent()
+        dx, dy = layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY()
+        x0, y1 = extent.xMinimum() + col * dx, extent.yMaximum() - row * dy
+        self.outline.setToGeometry(QgsGeometry.fromRect(QgsRectangle(x0, y1 - dy, x0 + dx, y1)), layer.crs())
+
+    def deactivate(self):
+        self.outline.reset(QgsWkbTypes.PolygonGeometry)
+        super().deactivate()
+
+    def remove_outline(self) -> None:
+        """Take the outline off the canvas for good (plugin unload)."""
+        self.canvas().scene().removeItem(self.outline)
