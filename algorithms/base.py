@@ -24,7 +24,9 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..deps import torch_available
+from ..engine.io.paths import check_output_paths
 from ..engine.progress import Cancelled
+from .inputs import declared_paths
 from .provider_icon import ICON_PATH
 
 DEVICES = ["cpu", "cuda", "auto"]
@@ -188,6 +190,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
         started = time.perf_counter()
         try:
+            check_output_paths(*declared_paths(self, parameters, context))
             results = self.execute(parameters, context, feedback)
         except Cancelled:
             raise QgsProcessingException(self.tr("Canceled: no output was written")) from None

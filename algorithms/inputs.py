@@ -8,11 +8,21 @@ whose cube fits the budget is read whole; a larger one is sampled for fitting
 """
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
-from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterString
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputLayerDefinition,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+)
 
 from ..engine.io.bands import describe_band_selection, select_bands
 from ..engine.io.blockwise import sample_valid_pixels
@@ -124,3 +134,39 @@ def load_for_fitting(path: str, feedback, options: Optional[InputOptions] = None
     wavelengths = None if info.wavelengths is None else np.asarray(info.wavelengths)[bands - 1]
     georef = {"transform": info.transform, "crs": info.crs, "height": info.height, "width": info.width}
     return FitData(path, cube, mask, wavelengths, bands, scale, units_comment(scale, reason), sampled, georef)
+
+
+def _destination_path(definition, value, context) -> Optional[str]:
+    """The file a destination parameter will write, without registering it (temporary outputs: None)."""
+    if isinstance(value, QgsProcessingOutputLayerDefinition):
+        value = value.sink.valueAsString(context.expressionContext(), "")[0]
+    if value is None:
+        return None
+    value = str(value).strip()
+    if not value or value == QgsProcessing.TEMPORARY_OUTPUT or re.match(r"^[A-Za-z]{2,}:", value):
+        return None  # a temporary file, or memory:, ogr:, postgres: ... (not files)
+    if not os.path.splitext(value)[1] and isinstance(definition, QgsProcessingParameterRasterDestination):
+        value = f"{value}.{definition.defaultFileExtension()}"
+    return value
+
+
+def declared_paths(alg, parameters, context) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """(outputs, inputs): the files each destination parameter writes and each input parameter reads."""
+    outputs, inputs = {}, {}
+    for definition in alg.parameterDefinitions():
+        name = definition.name()
+        if name not in parameters or parameters[name] is None:
+            continue
+        if definition.isDestination():
+            path = _destination_path(definition, parameters[name], context)
+            if path:
+                outputs[name] = path
+        elif isinstance(definition, QgsProcessingParameterRasterLayer):
+            layer = alg.parameterAsRasterLayer(parameters, name, context)
+            if layer is not None and layer.providerType() == "gdal":
+                inputs[name] = layer.source()
+        elif isinstance(definition, QgsProcessingParameterFile):
+            path = alg.parameterAsFile(parameters, name, context)
+            if path:
+                inputs[name] = path
+    return outputs, inputs

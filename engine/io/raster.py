@@ -28,6 +28,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..errors import InputError, OutputError
+
 __all__ = [
     "RasterData", "RasterInfo", "read_raster", "raster_info", "write_abundances", "write_cube",
     "pixel_validity", "read_block", "atomic_output", "open_raster", "output_profile", "OUTPUT_NODATA",
@@ -335,7 +337,13 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
                 f.unlink()
         raise
     aux = Path(str(path) + ".aux.xml")
-    os.replace(tmp, path)
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:  # e.g. the output path is a folder: leave nothing behind
+        for f in (tmp, aux_tmp):
+            if f.exists():
+                f.unlink()
+        raise OutputError(f"could not write {path}: {exc.strerror or exc}") from exc
     if aux_tmp.exists():
         os.replace(aux_tmp, aux)
     elif aux.exists():  # sidecar of the file just replaced: it would override our metadata
