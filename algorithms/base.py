@@ -97,7 +97,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def add_seed(self):
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.SEED, self.tr("Random seed (same seed, same result)"),
+                self.SEED, self.tr("Random seed (same seed, same threads and device: same result)"),
                 QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0,
             )
         )

@@ -10,7 +10,8 @@ from ..engine.fcls import fcls
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.raster import raster_info, read_thumbnails
-from ..engine.io.scaling import scale_from_comment
+from ..engine.io.matching import match_bands
+from ..engine.io.scaling import choose_scale
 from ..engine.report import write_report
 from .base import DeepUnmixAlgorithm
 from .inputs import add_input_options, input_options
@@ -37,7 +38,8 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         "its reconstruction, in the raster's units.\n\n"
         "The raster is processed in blocks within the memory budget, so rasters larger than memory work. The "
         "CSV's rows select the raster bands (by wavelength when both carry wavelengths, else by the CSV's band "
-        "numbers), so endmembers extracted with bad bands dropped apply directly. The scale factor defaults to the "
+        "numbers; never by position), so endmembers extracted with bad bands dropped apply directly; bands in the "
+        "file's ENVI bad-band list are left out. The scale factor defaults to the "
         "one stated in the CSV (e.g. integer reflectance x 10000 scaled to 0..1), else the raster's units.\n\n"
         "<b>Report</b> (optional HTML): the endmember spectra, abundance thumbnails, the reconstruction error and "
         "the run time.\n\n"
@@ -67,10 +69,12 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         path = self.raster_path(parameters, context)
         table = read_endmembers_csv(self.parameterAsFile(parameters, self.ENDMEMBERS, context))
         info = raster_info(path)
-        bands = match_bands(table, info)
+        match = match_bands(table, info.wavelengths, info.count, info.bad_bands)
+        feedback.pushInfo(self.tr(match.describe(table.matrix.shape[0], info.count)))
+        bands = match.bands
         options = input_options(self, parameters, context)
-        scale, reason = self.choose_scale(options, table, info, feedback)
-        E = np.asarray(table.matrix, dtype=np.float64)
+        scale, reason = choose_scale(options.scale, table.comment)
+        E = np.asarray(table.matrix, dtype=np.float64)[match.rows]
         peak = CONVENTIONS[self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION, context)] == "peak_normalised"
         if peak:
             E = peak_normalise(E)
@@ -115,37 +119,10 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         rmse = float(np.sqrt(sse["sum"] / max(sse["n"], 1)))
         feedback.pushInfo(self.tr(f"Reconstruction RMSE (every 16th pixel): {rmse:.5g}"))
         if report:
-            write_report(report, f"FCLS: {os.path.basename(path)}", E, table.names, table.wavelengths,
+            wavelengths = None if table.wavelengths is None else table.wavelengths[match.rows]
+            write_report(report, f"FCLS: {os.path.basename(path)}", E, table.names, wavelengths,
                          read_thumbnails(out), self.parameter_summary(parameters, context),
                          reconstruction_rmse=rmse, seconds=time.perf_counter() - started)
             results[self.OUTPUT_REPORT] = report
         return results
 
-    def choose_scale(self, options, table, info, feedback):
-        """The user's scale, else the one the CSV was made with, else the raster's own units."""
-        if options.scale > 0:
-            return options.scale, "given"
-        from_csv = scale_from_comment(table.comment)
-        if from_csv is not None:
-            return from_csv, "the scale stated in the endmember CSV"
-        return 1.0, "the CSV states no units: taken to be in the raster's units"
-
-
-def match_bands(table, info):
-    """1-based raster bands matching the CSV's rows: by wavelength when both have them, else by band number."""
-    n_rows = table.matrix.shape[0]
-    if table.wavelengths is not None and info.wavelengths is not None and np.all(np.isfinite(table.wavelengths)):
-        raster_wl = np.asarray(info.wavelengths, dtype=float)
-        nearest = np.abs(raster_wl[None, :] - np.asarray(table.wavelengths, dtype=float)[:, None]).argmin(axis=1)
-        spacing = np.min(np.diff(np.sort(raster_wl))) if len(raster_wl) > 1 else 1.0
-        if np.all(np.abs(raster_wl[nearest] - table.wavelengths) <= max(0.5 * spacing, 1e-6)) and \
-                len(set(nearest)) == n_rows:
-            return [int(b) + 1 for b in nearest]
-        raise ValueError("the endmember CSV's wavelengths do not match the raster's bands")
-    if n_rows == info.count:
-        return list(range(1, info.count + 1))
-    bands = [int(b) for b in table.bands] if table.bands is not None else []
-    if bands and len(bands) == n_rows and max(bands) <= info.count:
-        return bands
-    raise ValueError(f"the endmember CSV has {n_rows} bands but the raster has {info.count}, and neither "
-                     "wavelengths nor band numbers match them")

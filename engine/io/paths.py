@@ -6,7 +6,7 @@ Paths are compared after resolving links and ``..`` (``os.path.realpath``), so
 from __future__ import annotations
 
 import os
-from typing import Dict, Mapping, Optional
+from typing import Dict, Iterable, Mapping, Optional
 
 from ..errors import OutputError
 
@@ -18,12 +18,16 @@ def same_file_key(path: str) -> str:
     return os.path.normcase(os.path.realpath(os.path.abspath(os.path.expanduser(str(path)))))
 
 
-def check_output_paths(outputs: Mapping[str, Optional[str]], inputs: Mapping[str, Optional[str]]) -> None:
+def check_output_paths(outputs: Mapping[str, Optional[str]], inputs: Mapping[str, Optional[str]],
+                       raster_outputs: Iterable[str] = ()) -> None:
     """Raise OutputError when an output path is an input path, or two outputs share a path.
 
     ``outputs`` / ``inputs`` map parameter names to file paths (None or '' = not given).
-    An existing folder given as an output is refused too (the final rename would fail).
+    An existing folder given as an output is refused too (the final rename would fail), and so is a
+    raster output (names in ``raster_outputs``) whose extension names a format that is not written.
     """
+    from .raster import output_driver
+
     seen: Dict[str, str] = {}
     ins = {same_file_key(p): name for name, p in inputs.items() if p}
     for name, path in outputs.items():
@@ -39,3 +43,6 @@ def check_output_paths(outputs: Mapping[str, Optional[str]], inputs: Mapping[str
         if os.path.isdir(key):
             raise OutputError(f"{name} ({path}) is a folder; give a file name")
         seen[key] = name
+    for name in raster_outputs:
+        if outputs.get(name):
+            output_driver(outputs[name])

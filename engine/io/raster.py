@@ -151,9 +151,11 @@ def _bad_bands(ds) -> Optional[np.ndarray]:
         try:
             arr = np.asarray(_parse_numbers(bbl))
         except ValueError:
-            continue
-        if arr.size == ds.count:
-            return arr == 0
+            raise InputError(f"{Path(ds.name).name}: the ENVI bad-band list (bbl) is not a list of numbers") from None
+        if arr.size != ds.count:
+            raise InputError(f"{Path(ds.name).name}: the ENVI bad-band list (bbl) has {arr.size} entries for "
+                             f"{ds.count} bands; fix the header's bbl (one 0/1 per band) or remove it")
+        return arr == 0
     return None
 
 
@@ -172,7 +174,12 @@ def open_raster(path: PathLike, mode: str = "r", **kwargs):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        return rasterio.open(path, mode, **kwargs)
+        ds = rasterio.open(path, mode, **kwargs)
+    if mode == "r" and any("complex" in str(d) for d in ds.dtypes):
+        ds.close()
+        raise InputError(f"{Path(str(path)).name} holds complex numbers ({ds.dtypes[0]}); unmixing needs real values: "
+                         "convert it first (e.g. its amplitude with gdal_calc.py or the Raster calculator)")
+    return ds
 
 
 def raster_info(path: PathLike) -> RasterInfo:
@@ -350,15 +357,48 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
         aux.unlink()
 
 
+# single-file formats GDAL can create band by band in float32 (multi-file ones would defeat the atomic rename)
+OUTPUT_DRIVERS = {"GTiff": "GeoTIFF (.tif)", "HFA": "Erdas Imagine (.img)"}
+
+
+def output_driver(path: PathLike) -> str:
+    """The GDAL driver for a raster output path, chosen by its extension; OutputError for formats not written.
+
+    No extension, ``.tif`` and ``.tiff`` give GeoTIFF.
+    """
+    from rasterio.drivers import driver_from_extension
+
+    ext = Path(path).suffix.lower()
+    if ext in ("", ".tif", ".tiff"):
+        return "GTiff"
+    try:
+        driver = driver_from_extension(str(path))
+    except ValueError:
+        driver = None
+    if driver in OUTPUT_DRIVERS:
+        import rasterio
+
+        with rasterio.Env() as env:  # built into this GDAL?
+            if driver in env.drivers():
+                return driver
+    raise OutputError(f"{Path(path).name}: rasters are written as {', '.join(OUTPUT_DRIVERS.values())}; "
+                      f"'{ext}' ({driver or 'a format GDAL does not know by that extension'}) is not one of them: "
+                      "use .tif")
+
+
 def output_profile(count: int, height: int, width: int, transform=None, crs=None,
-                   nodata: Optional[float] = OUTPUT_NODATA, compress: Optional[str] = "lzw") -> Dict[str, Any]:
-    """A float32 GeoTIFF profile (tiled 256 x 256 when the image is large enough)."""
-    prof: Dict[str, Any] = dict(driver="GTiff", dtype="float32", count=int(count), height=int(height),
-                                width=int(width), nodata=nodata, BIGTIFF="IF_SAFER")
+                   nodata: Optional[float] = OUTPUT_NODATA, compress: Optional[str] = "lzw",
+                   driver: str = "GTiff") -> Dict[str, Any]:
+    """A float32 profile (GeoTIFF: tiled 256 x 256 when the image is large enough; other drivers: plain)."""
+    prof: Dict[str, Any] = dict(driver=driver, dtype="float32", count=int(count), height=int(height),
+                                width=int(width), nodata=nodata)
     if transform is not None:
         prof["transform"] = transform
     if crs is not None:
         prof["crs"] = crs
+    if driver != "GTiff":
+        return prof
+    prof["BIGTIFF"] = "IF_SAFER"
     if height >= 256 and width >= 256:
         prof.update(tiled=True, blockxsize=256, blockysize=256)
     if compress:
@@ -415,7 +455,7 @@ def write_abundances(path: PathLike, abundances: np.ndarray, names: Sequence[str
     if shape is not None and tuple(shape) != A.shape[1:]:
         raise ValueError(f"abundance maps are {A.shape[1:]}, the reference raster is {tuple(shape)}")
     data = _fill_invalid(A, mask, nodata)
-    prof = output_profile(A.shape[0], A.shape[1], A.shape[2], transform, crs, nodata, compress)
+    prof = output_profile(A.shape[0], A.shape[1], A.shape[2], transform, crs, nodata, compress, output_driver(path))
     path = Path(path)
     with atomic_output(path) as tmp:
         with open_raster(tmp, "w", **prof) as dst:
@@ -449,7 +489,7 @@ def write_cube(path: PathLike, cube: np.ndarray, transform=None, crs=None, wavel
     if wavelengths is not None:
         wavelengths = _to_nm(np.asarray(wavelengths, dtype=np.float64), None)
     data = _fill_invalid(cube, mask, nodata)
-    prof = output_profile(L, cube.shape[1], cube.shape[2], transform, crs, nodata, compress)
+    prof = output_profile(L, cube.shape[1], cube.shape[2], transform, crs, nodata, compress, output_driver(path))
     if np.dtype(dtype) != np.float32:
         prof.update(dtype=np.dtype(dtype).name)
         prof.pop("predictor", None)

@@ -49,6 +49,58 @@ def _evaluate(s, **kw):
     return {"ABUNDANCES": s["truth"], "REFERENCE_ABUNDANCES": s["truth"], "OUTPUT_TABLE": s["out"] / "t.csv", **kw}
 
 
+# ---- bad files the rows below prepare in the scene folder
+def _raw_raster(path, cube, dtype="float32", driver="GTiff", envi_tags=None):
+    """Write ``cube`` exactly as given (no nodata spreading), optionally as ENVI with header tags."""
+    import rasterio
+
+    with rasterio.open(path, "w", driver=driver, width=cube.shape[2], height=cube.shape[1], count=cube.shape[0],
+                       dtype=dtype) as ds:
+        ds.write(cube.astype(dtype))
+        if envi_tags:
+            ds.update_tags(ns="ENVI", **envi_tags)
+
+
+def _nan_band(s):
+    cube = s["scene"].cube.copy()
+    cube[4] = np.nan
+    _raw_raster(s["dir"] / "nanband.tif", cube)
+
+
+def _complex(s):
+    _raw_raster(s["dir"] / "complex.tif", s["scene"].cube * (1 + 1j), dtype="complex64")
+
+
+def _one_pixel(s):
+    cube = np.full_like(s["scene"].cube, np.nan)
+    cube[:, 3, 3] = s["scene"].cube[:, 3, 3]
+    _raw_raster(s["dir"] / "onepixel.tif", cube)
+
+
+def _short_bbl(s):
+    _raw_raster(s["dir"] / "shortbbl.img", s["scene"].cube, driver="ENVI", envi_tags={"bbl": "{1, 1, 0}"})
+
+
+def _csv_scale(value):
+    def prepare(s):
+        from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+
+        t = read_endmembers_csv(s["endmembers"])
+        write_endmembers_csv(s["dir"] / "scaled.csv", t.matrix, t.names, t.wavelengths,
+                             comment=f"units: input x 1; scale={value}; made up")
+    return prepare
+
+
+def _csv_bands(bands, wavelengths=False, name="bands.csv"):
+    def prepare(s):
+        from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+
+        t = read_endmembers_csv(s["endmembers"])
+        write_endmembers_csv(s["dir"] / name, t.matrix[: len(bands)], t.names,
+                             t.wavelengths[: len(bands)] if wavelengths else None, bands=bands)
+    return prepare
+
+
 CASES = [
     # ---- output collisions: refused before anything is read or written
     Case("fcls output is its input", "deepunmix:fcls", lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["cube"]),
@@ -72,6 +124,38 @@ CASES = [
          lambda s: _evaluate(s, OUTPUT_TABLE=s["truth"]), "is the input"),
     Case("output path is a folder", "deepunmix:extract_endmembers",
          lambda s: _extract(s, OUTPUT_ENDMEMBERS=s["dir"]), "folder"),
+    Case("raster output in a format not written (.png)", "deepunmix:fcls",
+         lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["out"] / "a.png"), "use .tif"),
+    # ---- inputs that used to give silently wrong results
+    Case("CSV rows name bands the raster lacks (same row count)", "deepunmix:fcls",
+         lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "bands.csv"), "bands 21",
+         _csv_bands(list(range(2, 22)))),
+    Case("CSV scale -1", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"), "scale",
+         _csv_scale("-1")),
+    Case("CSV scale 0", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"), "scale",
+         _csv_scale("0")),
+    Case("CSV scale 1e300", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"), "scale",
+         _csv_scale("1e300")),
+    Case("SCALE parameter 1e300", "deepunmix:extract_endmembers", lambda s: _extract(s, SCALE=1e300), "scale"),
+    Case("one all-NaN band (fcls)", "deepunmix:fcls", lambda s: _fcls(s, INPUT=s["dir"] / "nanband.tif"),
+         r"band\(s\) 5 hold no value", _nan_band),
+    Case("one all-NaN band (extraction)", "deepunmix:extract_endmembers",
+         lambda s: _extract(s, INPUT=s["dir"] / "nanband.tif"), r"band\(s\) 5 hold no value", _nan_band),
+    Case("complex raster", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "complex.tif"),
+         "complex", _complex),
+    Case("complex raster (fcls)", "deepunmix:fcls", lambda s: _fcls(s, INPUT=s["dir"] / "complex.tif"),
+         "complex", _complex),
+    Case("one valid pixel", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "onepixel.tif"),
+         "only 1 valid pixel", _one_pixel),
+    Case("ENVI bbl of the wrong length", "deepunmix:extract_endmembers",
+         lambda s: _extract(s, INPUT=s["dir"] / "shortbbl.img"), "bbl.*3 entries for 20 bands", _short_bbl),
+    Case("ENVI bbl of the wrong length (fcls)", "deepunmix:fcls",
+         lambda s: _fcls(s, INPUT=s["dir"] / "shortbbl.img"), "bbl.*3 entries for 20 bands", _short_bbl),
+    Case("UnDIP CSV without rows for the bands used", "deepunmix:undip",
+         lambda s: _undip(s, ENDMEMBERS=s["dir"] / "bands.csv"), "no row for raster band", _csv_bands([1, 2, 3])),
+    Case("evaluate CSVs over different bands", "deepunmix:evaluate",
+         lambda s: _evaluate(s, ENDMEMBERS=s["dir"] / "bands.csv", REFERENCE_ENDMEMBERS=s["endmembers"]),
+         "same bands", _csv_bands([1, 2, 3])),
 ]
 
 
