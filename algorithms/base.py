@@ -25,6 +25,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..deps import torch_available
 from ..engine.io.paths import check_output_paths
+from ..engine.io.raster import output_transaction
 from ..engine.progress import Cancelled
 from .inputs import declared_paths
 from .provider_icon import ICON_PATH
@@ -191,7 +192,8 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         started = time.perf_counter()
         try:
             check_output_paths(*declared_paths(self, parameters, context))
-            results = self.execute(parameters, context, feedback)
+            with output_transaction():  # all outputs appear together, or none
+                results = self.execute(parameters, context, feedback)
         except Cancelled:
             raise QgsProcessingException(self.tr("Canceled: no output was written")) from None
         except QgsProcessingException:

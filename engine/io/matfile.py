@@ -9,11 +9,15 @@
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
+
+from ..errors import InputError, MemoryBudgetError
+from .memory import check_allocation
 
 __all__ = ["MatDataset", "load_mat_dataset", "samson", "samson_rasti", "default_data_dir"]
 
@@ -38,16 +42,40 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
-def _load(path: PathLike) -> Dict[str, np.ndarray]:
+_ITEMSIZE = {"double": 8, "single": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4,
+             "int64": 8, "uint64": 8, "logical": 1, "char": 4}
+# the image is converted to a float32 cube and its reference to float64: about two more copies
+MAT_WORKING_COPIES = 3
+
+
+def mat_memory_bytes(path: PathLike) -> int:
+    """Memory that loading ``path`` needs, from the variables' declared shapes (nothing decompressed)."""
     import scipy.io as sio
+
+    total = 0
+    for _, shape, cls in sio.whosmat(str(path)):
+        total += int(np.prod(shape, dtype=np.float64)) * _ITEMSIZE.get(cls, 8)
+    return total * MAT_WORKING_COPIES
+
+
+def _load(path: PathLike, max_bytes: Optional[int] = None) -> Dict[str, np.ndarray]:
+    import scipy.io as sio
+    from scipy.io.matlab import MatReadError
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f".mat file not found: {path}")
     try:
+        if max_bytes is not None:
+            check_allocation(mat_memory_bytes(path), f"{path.name} (decompressed, with working copies)", max_bytes,
+                             "raise MEMORY_MB, or crop the data in MATLAB/Python first")
         d = sio.loadmat(str(path))
     except NotImplementedError:
-        raise ValueError(f"{path.name} is a MATLAB v7.3 (HDF5) file; save it with -v7 or read it with h5py") from None
+        raise InputError(f"{path.name} is a MATLAB v7.3 (HDF5) file; save it with -v7 or read it with h5py") from None
+    except (MatReadError, ValueError, TypeError, EOFError, zlib.error) as exc:
+        if isinstance(exc, MemoryBudgetError):
+            raise
+        raise InputError(f"{path.name} is not a readable MATLAB .mat file ({exc})") from exc
     return {k: v for k, v in d.items() if not k.startswith("__")}
 
 
@@ -127,14 +155,16 @@ def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]
 
 
 def load_mat_dataset(path: PathLike, truth_path: Optional[PathLike] = None,
-                     order: Optional[str] = None) -> MatDataset:
+                     order: Optional[str] = None, max_bytes: Optional[int] = None) -> MatDataset:
     """Load an image (and its reference, from the same file or ``truth_path``).
 
     ``order`` overrides the pixel order of flat (L, N) matrices: 'F' (Zhu,
-    default when nRow/nCol are present) or 'C' (HySUPP H/W files).
+    default when nRow/nCol are present) or 'C' (HySUPP H/W files). ``max_bytes``:
+    refuse (MemoryBudgetError) a file whose decompressed variables would need more,
+    before decompressing anything; free memory is checked too.
     """
-    d = _load(path)
-    t = _load(truth_path) if truth_path is not None else d
+    d = _load(path, max_bytes)
+    t = _load(truth_path, max_bytes) if truth_path is not None else d
     E = _first(t, "M", "E", "E_true", "endmembers")
     if E is None and t is not d:
         E = _first(d, "M", "E", "E_true", "endmembers")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 import warnings
 from contextlib import contextmanager
@@ -32,7 +33,8 @@ from ..errors import InputError, OutputError
 
 __all__ = [
     "RasterData", "RasterInfo", "read_raster", "raster_info", "write_abundances", "write_cube",
-    "pixel_validity", "read_block", "atomic_output", "open_raster", "output_profile", "OUTPUT_NODATA",
+    "pixel_validity", "read_block", "atomic_output", "output_transaction", "open_raster", "output_profile",
+    "output_driver", "OUTPUT_NODATA",
 ]
 
 OUTPUT_NODATA = -9999.0
@@ -174,7 +176,7 @@ def open_raster(path: PathLike, mode: str = "r", **kwargs):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        ds = rasterio.open(path, mode, **kwargs)
+        ds = rasterio.open(_pending_path(path) if mode == "r" else path, mode, **kwargs)
     if mode == "r" and any("complex" in str(d) for d in ds.dtypes):
         ds.close()
         raise InputError(f"{Path(str(path)).name} holds complex numbers ({ds.dtypes[0]}); unmixing needs real values: "
@@ -324,12 +326,75 @@ def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=No
 
 
 # ---------------------------------------------------------------- writing
+_run = threading.local()  # the output transaction of this thread's run, if any
+
+
+def _discard(*files: Path) -> None:
+    for f in files:
+        if f.exists():
+            f.unlink()
+
+
+def _commit(tmp: Path, aux_tmp: Path, path: Path) -> None:
+    aux = Path(str(path) + ".aux.xml")
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:  # e.g. the output path is a folder: leave nothing behind
+        _discard(tmp, aux_tmp)
+        raise OutputError(f"could not write {path}: {exc.strerror or exc}") from exc
+    if aux_tmp.exists():
+        os.replace(aux_tmp, aux)
+    elif aux.exists():  # sidecar of the file just replaced: it would override our metadata
+        aux.unlink()
+
+
+@contextmanager
+def output_transaction() -> Iterator[None]:
+    """All outputs of a run appear together, or none: ``atomic_output`` renames wait for the block's end.
+
+    On an exception (a cancel, a failure after the first output was written) every
+    pending temporary file is deleted and no existing file is touched. Inside the
+    block a pending output is read back through ``open_raster`` from its temporary
+    file. Per thread; nested blocks commit with the outermost one.
+    """
+    if getattr(_run, "pending", None) is not None:
+        yield
+        return
+    _run.pending = {}
+    try:
+        yield
+    except BaseException:
+        pending, _run.pending = _run.pending, None
+        for tmp, aux_tmp in pending.values():
+            _discard(tmp, aux_tmp)
+        raise
+    pending, _run.pending = _run.pending, None
+    items = list(pending.items())
+    for k, (path, (tmp, aux_tmp)) in enumerate(items):
+        try:
+            _commit(tmp, aux_tmp, path)
+        except BaseException:
+            for _, (t, a) in items[k + 1:]:
+                _discard(t, a)
+            raise
+
+
+def _pending_path(path: PathLike) -> PathLike:
+    pending = getattr(_run, "pending", None)
+    if pending:
+        hit = pending.get(Path(path).absolute())
+        if hit is not None:
+            return hit[0]
+    return path
+
+
 @contextmanager
 def atomic_output(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success move it (and a GDAL .aux.xml) into place.
 
     On any exception (including ``Cancelled``) the temporary file is deleted and
-    the exception propagates; an existing ``path`` is left untouched.
+    the exception propagates; an existing ``path`` is left untouched. Inside
+    ``output_transaction`` the move waits for the transaction's end.
     """
     path = Path(path)
     if not path.parent.exists():
@@ -339,22 +404,16 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     try:
         yield tmp
     except BaseException:
-        for f in (tmp, aux_tmp):
-            if f.exists():
-                f.unlink()
+        _discard(tmp, aux_tmp)
         raise
-    aux = Path(str(path) + ".aux.xml")
-    try:
-        os.replace(tmp, path)
-    except OSError as exc:  # e.g. the output path is a folder: leave nothing behind
-        for f in (tmp, aux_tmp):
-            if f.exists():
-                f.unlink()
-        raise OutputError(f"could not write {path}: {exc.strerror or exc}") from exc
-    if aux_tmp.exists():
-        os.replace(aux_tmp, aux)
-    elif aux.exists():  # sidecar of the file just replaced: it would override our metadata
-        aux.unlink()
+    pending = getattr(_run, "pending", None)
+    if pending is None:
+        _commit(tmp, aux_tmp, path)
+        return
+    earlier = pending.pop(path.absolute(), None)
+    if earlier is not None:  # written twice in one run: the last one wins
+        _discard(*earlier)
+    pending[path.absolute()] = (tmp, aux_tmp)
 
 
 # single-file formats GDAL can create band by band in float32 (multi-file ones would defeat the atomic rename)

@@ -101,6 +101,26 @@ def _csv_bands(bands, wavelengths=False, name="bands.csv"):
     return prepare
 
 
+def _huge_declared(s):
+    """A 3 x 200 000 x 200 000 float32 raster (480 GB as declared, a few KB on disk)."""
+    import rasterio
+
+    with rasterio.open(s["dir"] / "huge.tif", "w", driver="GTiff", width=200_000, height=200_000, count=3,
+                       dtype="float32", tiled=True, SPARSE_OK="TRUE", BIGTIFF="YES"):
+        pass
+
+
+def _big_mat(s):
+    import scipy.io as sio
+
+    sio.savemat(s["dir"] / "big.mat", {"Y": np.zeros((20, 2_000_000), np.uint8), "nRow": 1000, "nCol": 2000},
+                do_compression=True)
+
+
+def _corrupt_mat(s):
+    (s["dir"] / "bad.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(range(256)) * 2)
+
+
 CASES = [
     # ---- output collisions: refused before anything is read or written
     Case("fcls output is its input", "deepunmix:fcls", lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["cube"]),
@@ -156,6 +176,19 @@ CASES = [
     Case("evaluate CSVs over different bands", "deepunmix:evaluate",
          lambda s: _evaluate(s, ENDMEMBERS=s["dir"] / "bands.csv", REFERENCE_ENDMEMBERS=s["endmembers"]),
          "same bands", _csv_bands([1, 2, 3])),
+    Case("corrupt .mat", "deepunmix:import_mat",
+         lambda s: {"INPUT": s["dir"] / "bad.mat", "OUTPUT_CUBE": s["out"] / "c.tif"}, "not a readable", _corrupt_mat),
+    # ---- memory: every size is checked before allocating, and the message says what to change
+    Case("MEMORY_MB above the machine's memory", "deepunmix:extract_endmembers",
+         lambda s: _extract(s, MEMORY_MB=10 ** 9), "more than this machine"),
+    Case("DDICA with 100 000 restarts", "deepunmix:ddica",
+         lambda s: _nmf(s, RESTARTS=100_000, STEPS=1), "DDICA training needs.*RESTARTS"),
+    Case("evaluate on a raster declaring 480 GB", "deepunmix:evaluate",
+         lambda s: _evaluate(s, ABUNDANCES=s["dir"] / "huge.tif", REFERENCE_ABUNDANCES=s["dir"] / "huge.tif"),
+         "MEMORY_MB", _huge_declared),
+    Case("import_mat of a .mat that decompresses past the budget", "deepunmix:import_mat",
+         lambda s: {"INPUT": s["dir"] / "big.mat", "OUTPUT_CUBE": s["out"] / "c.tif", "MEMORY_MB": 64},
+         "big.mat.*MEMORY_MB", _big_mat),
 ]
 
 
@@ -183,3 +216,67 @@ def test_fault(case, files, run_alg):
     with pytest.raises(QgsProcessingException, match=case.match):
         run_alg(case.alg, _stringify(case.params(files)))
     assert _snapshot(files["dir"]) == before, "an input changed or an output was written"
+
+
+# ---- cancel at every phase: the user gets "Canceled", no output and no .partial file
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """A 64-band 300 x 300 float32 raster (22 MB): over a 64 MB budget, so it is sampled and streamed."""
+    from engine.io.endmember_csv import write_endmembers_csv
+    from engine.io.raster import write_cube
+    from engine.synthetic import make_mixed_scene, procedural_library
+
+    folder = tmp_path_factory.mktemp("big")
+    lib, wl, names = procedural_library(n_bands=64, n_spectra=6, random_state=0)
+    s = make_mixed_scene(size=(300, 300), n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=0)
+    write_cube(str(folder / "big.tif"), s.cube, wavelengths=wl)
+    write_endmembers_csv(folder / "e.csv", s.endmembers, list(s.names), wavelengths=wl)
+    return folder
+
+
+class CancelAt:
+    """A feedback that cancels once progress passes ``at`` percent."""
+
+    def __new__(cls, at):
+        from qgis.core import QgsProcessingFeedback
+
+        class _Feedback(QgsProcessingFeedback):
+            def setProgress(self, progress):  # noqa: N802 - QGIS API
+                super().setProgress(progress)
+                if progress > at:
+                    self.cancel()
+
+        feedback = _Feedback()
+        if at < 0:
+            feedback.cancel()
+        return feedback
+
+
+def _big_params(alg, big, out):
+    if alg == "deepunmix:fcls":
+        return {"INPUT": str(big / "big.tif"), "ENDMEMBERS": str(big / "e.csv"), "MEMORY_MB": 64,
+                "OUTPUT_ABUNDANCES": str(out / "a.tif"), "OUTPUT_ERROR": str(out / "err.tif")}
+    return {"INPUT": str(big / "big.tif"), "N_ENDMEMBERS": 3, "MEMORY_MB": 64, "MAX_ITER": 5, "STEPS": 30,
+            "OUTPUT_ABUNDANCES": str(out / "a.tif"), "OUTPUT_ENDMEMBERS": str(out / "e.csv")}
+
+
+CANCELS = [  # (phase, algorithm, cancel once progress passes this %; -1 = cancelled before it starts)
+    ("before start", "deepunmix:fcls", -1),
+    ("before start (deep)", "deepunmix:ddica", -1),
+    ("sampling pass of a raster over the budget", "deepunmix:minvol_nmf", 0.5),
+    ("sampling pass (DDICA)", "deepunmix:ddica", 0.5),
+    ("DDICA training", "deepunmix:ddica", 10),
+    ("min-vol NMF fit", "deepunmix:minvol_nmf", 6),
+    ("streaming every pixel after a sampled fit", "deepunmix:minvol_nmf", 95.5),
+    ("fcls streaming, abundances", "deepunmix:fcls", 10),
+    ("fcls streaming, error map (abundances done)", "deepunmix:fcls", 60),
+]
+
+
+@pytest.mark.parametrize("phase,alg,at", CANCELS, ids=[c[0] for c in CANCELS])
+def test_cancel(phase, alg, at, big, tmp_path, run_alg):
+    before = _snapshot(big)
+    with pytest.raises(QgsProcessingException, match="Cancel"):
+        run_alg(alg, _big_params(alg, big, tmp_path), feedback=CancelAt(at))
+    assert not list(tmp_path.iterdir()), "a cancelled run left files"
+    assert _snapshot(big) == before

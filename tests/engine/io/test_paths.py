@@ -46,3 +46,26 @@ def test_failed_final_rename_leaves_no_partial(tmp_path):
             (tmp.parent / (tmp.name + ".aux.xml")).write_text("aux")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
     assert (target / "keep").read_text() == "x"
+
+
+def test_output_transaction_all_or_none(tmp_path):
+    import numpy as np
+
+    from engine.io.endmember_csv import write_endmembers_csv
+    from engine.io.raster import open_raster, output_transaction, write_abundances
+
+    A = np.full((2, 4, 5), 0.5, np.float32)
+    (tmp_path / "a.tif").write_bytes(b"previous")
+    with pytest.raises(RuntimeError):
+        with output_transaction():
+            write_abundances(tmp_path / "a.tif", A, ["x", "y"])
+            with open_raster(tmp_path / "a.tif") as ds:  # a pending output reads back from its temporary file
+                assert ds.count == 2
+            raise RuntimeError("failed after the first output")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif"]
+    assert (tmp_path / "a.tif").read_bytes() == b"previous"
+    with output_transaction():
+        write_abundances(tmp_path / "a.tif", A, ["x", "y"])
+        write_endmembers_csv(tmp_path / "e.csv", np.ones((3, 2)), ["x", "y"])
+        assert not (tmp_path / "e.csv").exists()  # nothing appears before the end
+    assert {p.name for p in tmp_path.iterdir()} == {"a.tif", "e.csv", "e.csvt"}
