@@ -27,6 +27,7 @@ from ..deps import torch_available
 from ..engine.io.paths import check_output_paths
 from ..engine.io.raster import output_transaction
 from ..engine.progress import Cancelled
+from .errors import user_message, warnings_to
 from .inputs import declared_paths
 from .provider_icon import ICON_PATH
 
@@ -192,14 +193,17 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         started = time.perf_counter()
         try:
             check_output_paths(*declared_paths(self, parameters, context))
-            with output_transaction():  # all outputs appear together, or none
+            with output_transaction(), warnings_to(feedback):  # all outputs appear together, or none
                 results = self.execute(parameters, context, feedback)
         except Cancelled:
             raise QgsProcessingException(self.tr("Canceled: no output was written")) from None
         except QgsProcessingException:
             raise
-        except (ValueError, ImportError, RuntimeError, OSError, KeyError) as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - user problems become messages; anything else is a bug, re-raised
+            message = user_message(exc)
+            if message is None:
+                raise
+            raise QgsProcessingException(message) from exc
         feedback.pushInfo(self.tr(f"Finished in {time.perf_counter() - started:.1f} s"))
         return results
 

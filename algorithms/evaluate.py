@@ -10,7 +10,7 @@ from qgis.core import (
 )
 
 from ..engine.errors import InputError, ParameterError
-from ..engine.io.endmember_csv import read_endmembers_csv
+from ..engine.io.endmember_csv import read_endmembers_csv, spreadsheet_safe
 from ..engine.io.matching import align_tables
 from ..engine.io.memory import check_allocation
 from ..engine.io.raster import atomic_output, raster_info, read_raster
@@ -107,7 +107,8 @@ def _write_table(path, scores, ref_names, est_names):
         writer.writerow(["reference", "estimate", "abundance_rmse", "sad_degrees"])
         for i, name in enumerate(ref_names):
             angle = "" if sad is None else f"{sad[i]:.4f}"
-            writer.writerow([name, est_names[perm[i]], f"{scores['rmse'][i]:.6f}", angle])
+            writer.writerow([spreadsheet_safe(name), spreadsheet_safe(est_names[perm[i]]), f"{scores['rmse'][i]:.6f}",
+                             angle])
         asad = "" if sad is None else f"{np.mean(sad):.4f}"
         writer.writerow(["mean", "", f"{scores['mean_rmse']:.6f}", asad])
         writer.writerow(["aRMSE", "", f"{scores['armse']:.6f}", ""])

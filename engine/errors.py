@@ -6,7 +6,8 @@ and is shown as one.
 """
 from __future__ import annotations
 
-__all__ = ["DeepUnmixError", "InputError", "ParameterError", "OutputError", "MemoryBudgetError"]
+__all__ = ["DeepUnmixError", "InputError", "ParameterError", "OutputError", "MemoryBudgetError", "DependencyError",
+           "DeviceError"]
 
 
 class DeepUnmixError(ValueError):
@@ -27,3 +28,11 @@ class OutputError(DeepUnmixError):
 
 class MemoryBudgetError(DeepUnmixError):
     """A step would need more memory than the budget or the machine has free."""
+
+
+class DependencyError(DeepUnmixError, ImportError):
+    """An optional dependency (PyTorch) is missing; the message says how to install it."""
+
+
+class DeviceError(ParameterError, RuntimeError):
+    """The requested compute device (e.g. CUDA) is not available."""

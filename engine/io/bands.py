@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import List, Optional, Sequence
+from ..errors import InputError, ParameterError
 
 import numpy as np
 
@@ -34,16 +35,16 @@ def parse_band_ranges(text: Optional[str], n_bands: int) -> List[int]:
     for item in items:
         m = _RANGE.match(item)
         if m is None:
-            raise ValueError(f"band ranges: {item!r} is not a band number or a range like 108-112 "
+            raise ParameterError(f"band ranges: {item!r} is not a band number or a range like 108-112 "
                              f"(in {str(text)!r})")
         a = int(m.group(1))
         b = int(m.group(2)) if m.group(2) is not None else a
         if a > b:
-            raise ValueError(f"band ranges: {item!r} runs backwards (write {b}-{a})")
+            raise ParameterError(f"band ranges: {item!r} runs backwards (write {b}-{a})")
         if a < 1:
-            raise ValueError(f"band ranges: {item!r}: band numbers start at 1")
+            raise ParameterError(f"band ranges: {item!r}: band numbers start at 1")
         if b > n_bands:
-            raise ValueError(f"band ranges: {item!r} is beyond the last band ({n_bands})")
+            raise ParameterError(f"band ranges: {item!r} is beyond the last band ({n_bands})")
         out.update(range(a, b + 1))
     return sorted(out)
 
@@ -58,11 +59,11 @@ def select_bands(n_bands: int, drop_text: Optional[str] = None,
     if bad_bands is not None:
         bb = np.asarray(bad_bands, dtype=bool).ravel()
         if bb.size != n_bands:
-            raise ValueError(f"bad-band list has {bb.size} entries for {n_bands} bands")
+            raise InputError(f"bad-band list has {bb.size} entries for {n_bands} bands")
         drop.update(int(i) + 1 for i in np.flatnonzero(bb))
     kept = [b for b in range(1, n_bands + 1) if b not in drop]
     if len(kept) < 2:
-        raise ValueError(f"only {len(kept)} of {n_bands} bands remain after dropping bad bands; unmixing needs at least 2")
+        raise ParameterError(f"only {len(kept)} of {n_bands} bands remain after dropping bad bands; unmixing needs at least 2")
     return kept
 
 

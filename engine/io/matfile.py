@@ -114,27 +114,27 @@ def _maps(X: np.ndarray, H: int, W: int, order: str, n_first: Optional[int] = No
         if X.shape[1] != H * W and X.shape[0] == H * W:
             X = X.T
         if X.shape[1] != H * W:
-            raise ValueError(f"matrix of shape {X.shape} does not hold {H}x{W} pixels")
+            raise InputError(f"matrix of shape {X.shape} does not hold {H}x{W} pixels")
         return X.T.reshape(H, W, X.shape[0], order=order).transpose(2, 0, 1)
     if X.ndim == 3:
         if X.shape[:2] == (H, W) and (n_first is None or X.shape[2] == n_first):
             return X.transpose(2, 0, 1)
         if X.shape[1:] == (H, W):
             return X
-    raise ValueError(f"array of shape {X.shape} does not match a {H}x{W} image")
+    raise InputError(f"array of shape {X.shape} does not match a {H}x{W} image")
 
 
 def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]) -> Tuple[np.ndarray, str]:
     Y = _first(d, "V", "Y", "X", "data", "cube")
     if Y is None:
-        raise ValueError(f"no image variable (V, Y, X, data, cube) among {sorted(d)}")
+        raise InputError(f"no image variable (V, Y, X, data, cube) among {sorted(d)}")
     Y = np.asarray(Y, dtype=np.float32)
     if Y.ndim == 3:
         if n_bands is not None and Y.shape[0] == n_bands and Y.shape[2] != n_bands:
             return Y, "C"  # already (L, H, W)
         return Y.transpose(2, 0, 1), "C"  # (H, W, L), the HySUPP/MiSiCNet layout
     if Y.ndim != 2:
-        raise ValueError(f"image variable has shape {Y.shape}")
+        raise InputError(f"image variable has shape {Y.shape}")
     nrow, ncol = _scalar(d, "nRow", "nrow"), _scalar(d, "nCol", "ncol")
     if nrow is not None and ncol is not None:
         default = "F"  # Zhu / MATLAB column-major pixels
@@ -146,7 +146,7 @@ def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]
     if nrow is None or ncol is None:
         side = int(round(np.sqrt(Y.shape[1])))
         if side * side != Y.shape[1]:
-            raise ValueError("the file gives no image size (nRow/nCol or H/W) and the pixel count is not square")
+            raise InputError("the file gives no image size (nRow/nCol or H/W) and the pixel count is not square")
         nrow = ncol = side
     if Y.shape[1] != nrow * ncol and Y.shape[0] == nrow * ncol:
         Y = Y.T  # (N, L) pixel-major
@@ -180,7 +180,7 @@ def load_mat_dataset(path: PathLike, truth_path: Optional[PathLike] = None,
         if E.shape[0] != L and E.shape[1] == L:
             E = E.T
         if E.shape[0] != L:
-            raise ValueError(f"endmembers of shape {E.shape} do not match {L} bands")
+            raise InputError(f"endmembers of shape {E.shape} do not match {L} bands")
     A = _first(t, "A", "A_true", "S", "abundances")
     if A is None and t is not d:
         A = _first(d, "A", "A_true", "S", "abundances")

@@ -29,7 +29,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..errors import InputError, OutputError
+from ..errors import InputError, MemoryBudgetError, OutputError
 
 __all__ = [
     "RasterData", "RasterInfo", "read_raster", "raster_info", "write_abundances", "write_cube",
@@ -202,7 +202,7 @@ def _band_list(bands: Optional[Sequence[int]], count: int) -> List[int]:
     out = [int(b) for b in bands]
     bad = [b for b in out if not 1 <= b <= count]
     if bad:
-        raise ValueError(f"band numbers {bad} are outside 1..{count}")
+        raise InputError(f"band numbers {bad} are outside 1..{count}")
     if not out:
         raise ValueError("no band selected")
     return out
@@ -305,7 +305,7 @@ def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=No
         h, w = (int(win.height), int(win.width)) if win is not None else (ds.height, ds.width)
         need = len(idx) * h * w * 4
         if max_bytes is not None and need > max_bytes:
-            raise ValueError(f"{path.name}: {len(idx)} bands x {h} x {w} needs {need / 2 ** 20:.0f} MiB, over the "
+            raise MemoryBudgetError(f"{path.name}: {len(idx)} bands x {h} x {w} needs {need / 2 ** 20:.0f} MiB, over the "
                              f"{max_bytes / 2 ** 20:.0f} MiB limit; read a window or process it block by block")
         cube, valid = read_block(ds, win, idx, use_nodata)
         sel = np.asarray(idx) - 1

@@ -39,7 +39,7 @@ def detect_scale(dtype: Any, sample_values: Optional[np.ndarray]) -> Tuple[float
     if dt.kind == "f":
         return 1.0, "float data: used as is"
     if dt.kind not in "iu":
-        raise ValueError(f"cannot scale data of type {dt}")
+        raise InputError(f"cannot scale data of type {dt}")
     v = np.asarray(sample_values if sample_values is not None else [], dtype=np.float64).ravel()
     v = v[np.isfinite(v)]
     if v.size == 0:

@@ -213,8 +213,9 @@ def test_fault(case, files, run_alg):
     if case.prepare:
         case.prepare(files)
     before = _snapshot(files["dir"])
-    with pytest.raises(QgsProcessingException, match=case.match):
+    with pytest.raises(QgsProcessingException, match=case.match) as err:
         run_alg(case.alg, _stringify(case.params(files)))
+    assert "Traceback" not in str(err.value), "a user problem was reported as a bug"
     assert _snapshot(files["dir"]) == before, "an input changed or an output was written"
 
 

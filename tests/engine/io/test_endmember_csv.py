@@ -94,3 +94,17 @@ def test_write_validates(tmp_path):
     with pytest.raises(ValueError):
         write_endmembers_csv(tmp_path / "x.csv", np.zeros((3, 2)), ["a"])
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_formula_prefixes_neutralised_and_newlines_replaced(tmp_path):
+    names = ["=cmd|' /C calc'!A0", "+1", "-x", "@SUM(A1)", "\tTab", "two\nlines", "plain"]
+    E = np.arange(3 * len(names), dtype=float).reshape(3, len(names))
+    path = write_endmembers_csv(tmp_path / "e.csv", E, names)
+    header = path.read_text().splitlines()[0]
+    assert len(path.read_text().splitlines()) == 4  # a newline in a name does not add a row
+    for cell in header.split(",")[2:]:
+        assert not cell.lstrip('"').startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    back = read_endmembers_csv(path)
+    # leading tab/CR are stripped as whitespace; the rest gets an apostrophe
+    assert back.names == ["'=cmd|' /C calc'!A0", "'+1", "'-x", "'@SUM(A1)", "Tab", "two lines", "plain"]
+    np.testing.assert_array_equal(back.matrix, E)
