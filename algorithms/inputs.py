@@ -22,6 +22,7 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProperty,
 )
 
 from ..engine.io.fitting import DEFAULT_MEMORY_MB, FitData, block_bytes
@@ -104,7 +105,9 @@ def load_for_fitting(path: str, feedback, options: Optional[InputOptions] = None
 def _destination_path(definition, value, context) -> Optional[str]:
     """The file a destination parameter will write, without registering it (temporary outputs: None)."""
     if isinstance(value, QgsProcessingOutputLayerDefinition):
-        value = value.sink.valueAsString(context.expressionContext(), "")[0]
+        value = value.sink
+    if isinstance(value, QgsProperty):
+        value = value.valueAsString(context.expressionContext(), "")[0]
     if value is None:
         return None
     value = str(value).strip()

@@ -281,3 +281,85 @@ def test_cancel(phase, alg, at, big, tmp_path, run_alg):
         run_alg(alg, _big_params(alg, big, tmp_path), feedback=CancelAt(at))
     assert not list(tmp_path.iterdir()), "a cancelled run left files"
     assert _snapshot(big) == before
+
+
+# ---- concurrent runs writing different outputs: each gets its own complete output, as if run alone
+def test_concurrent_runs_write_their_own_outputs(deepunmix, scene, tmp_path):
+    import threading
+
+    from plugin_helpers import read
+    from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback
+
+    registry = QgsApplication.processingRegistry()
+    results, errors = {}, []
+
+    def run(k):
+        try:
+            alg = registry.createAlgorithmById("deepunmix:fcls")
+            context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+            params = {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"], "MEMORY_MB": 64,
+                      "OUTPUT_ABUNDANCES": str(tmp_path / f"a{k}.tif"), "OUTPUT_ERROR": str(tmp_path / f"r{k}.tif")}
+            out, ok = alg.run(params, context, feedback)
+            results[k] = out if ok else None
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and all(results[k] for k in range(4))
+    first = read(str(tmp_path / "a0.tif"))[0]
+    np.testing.assert_allclose(first, scene["scene"].abundances, atol=1e-3)
+    for k in range(1, 4):
+        np.testing.assert_array_equal(read(str(tmp_path / f"a{k}.tif"))[0], first)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")) == []
+
+
+# ---- memory limits: a run in a process capped with RLIMIT_AS gets a message, not a MemoryError
+CAPPED_RUN = r"""
+import os, resource, sys
+sys.path.insert(0, sys.argv[2])
+from qgis.core import QgsApplication
+app = QgsApplication([], False)
+app.initQgis()
+sys.path.append("/usr/share/qgis/python/plugins")
+from processing.core.Processing import Processing
+Processing.initialize()
+import deepunmix
+from deepunmix.algorithms.provider import DeepUnmixProvider
+provider = DeepUnmixProvider()
+QgsApplication.processingRegistry().addProvider(provider)
+import processing, torch
+from qgis.core import QgsProcessingException
+size = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + 300 * 2 ** 20, resource.RLIM_INFINITY))
+try:
+    processing.run("deepunmix:undip", {"INPUT": sys.argv[1], "N_ENDMEMBERS": 3, "MEMORY_MB": 8000, "ITERATIONS": 1,
+                                       "OUTPUT_ABUNDANCES": sys.argv[3], "OUTPUT_ENDMEMBERS": sys.argv[4]})
+    print("NO ERROR")
+except QgsProcessingException as exc:
+    print("MESSAGE", str(exc).replace("\n", " "))
+"""
+
+
+def test_memory_cap_gives_a_message_and_no_output(deepunmix, tmp_path):
+    """UnDIP (whole image in memory) on a 20 x 4000 x 4000 raster (5 GB to fit, a few KB on disk), capped at +300 MB."""
+    import os
+    import subprocess
+    import sys
+
+    import rasterio
+    from conftest import PLUGINS
+
+    path = tmp_path / "sparse.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4000, height=4000, count=20, dtype="float32", tiled=True,
+                       SPARSE_OK="TRUE", BIGTIFF="YES") as ds:
+        ds.write(np.random.default_rng(0).random((20, 16, 16)).astype(np.float32), window=((0, 16), (0, 16)))
+    out = subprocess.run([sys.executable, "-c", CAPPED_RUN, str(path), str(PLUGINS), str(tmp_path / "a.tif"),
+                          str(tmp_path / "e.csv")], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert "MESSAGE" in out.stdout, out.stdout + out.stderr[-3000:]
+    assert "free on this machine" in out.stdout and "Traceback" not in out.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sparse.tif"]
