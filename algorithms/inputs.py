@@ -83,9 +83,11 @@ class InputOptions:
 
 
 def input_options(alg, parameters, context) -> InputOptions:
+    """BAD_BANDS, SCALE and MEMORY_MB as given; MEMORY_MB checked against the machine's memory."""
     drop = alg.parameterAsString(parameters, BAD_BANDS, context) if BAD_BANDS in parameters else ""
-    return InputOptions(drop.strip() or None, alg.parameterAsDouble(parameters, SCALE, context),
-                        alg.parameterAsInt(parameters, MEMORY_MB, context))
+    memory_mb = alg.parameterAsInt(parameters, MEMORY_MB, context) or DEFAULT_MEMORY_MB
+    check_budget(memory_mb)
+    return InputOptions(drop.strip() or None, alg.parameterAsDouble(parameters, SCALE, context), memory_mb)
 
 
 def load_for_fitting(path: str, feedback, options: Optional[InputOptions] = None,
