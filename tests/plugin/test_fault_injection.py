@@ -278,8 +278,11 @@ def _big_params(alg, big, out):
     if alg == "deepunmix:fcls":
         return {"INPUT": str(big / "big.tif"), "ENDMEMBERS": str(big / "e.csv"), "MEMORY_MB": 64,
                 "OUTPUT_ABUNDANCES": str(out / "a.tif"), "OUTPUT_ERROR": str(out / "err.tif")}
-    return {"INPUT": str(big / "big.tif"), "N_ENDMEMBERS": 3, "MEMORY_MB": 64, "MAX_ITER": 5, "STEPS": 30,
-            "OUTPUT_ABUNDANCES": str(out / "a.tif"), "OUTPUT_ENDMEMBERS": str(out / "e.csv")}
+    params = {"INPUT": str(big / "big.tif"), "N_ENDMEMBERS": 3, "MEMORY_MB": 64, "MAX_ITER": 5, "STEPS": 30,
+              "OUTPUT_ABUNDANCES": str(out / "a.tif"), "OUTPUT_ENDMEMBERS": str(out / "e.csv")}
+    if alg == "deepunmix:estimate_n_endmembers":
+        return {"INPUT": params["INPUT"], "MEMORY_MB": 64, "OUTPUT_REPORT": str(out / "r.html")}
+    return params
 
 
 CANCELS = [  # (phase, algorithm, cancel once progress passes this %; -1 = cancelled before it starts)
@@ -287,6 +290,8 @@ CANCELS = [  # (phase, algorithm, cancel once progress passes this %; -1 = cance
     ("before start (deep)", "deepunmix:ddica", -1),
     ("sampling pass of a raster over the budget", "deepunmix:minvol_nmf", 0.5),
     ("sampling pass (DDICA)", "deepunmix:ddica", 0.5),
+    ("sampling pass (endmember extraction)", "deepunmix:extract_endmembers", 0.5),
+    ("sampling pass (endmember count)", "deepunmix:estimate_n_endmembers", 0.5),
     ("DDICA training", "deepunmix:ddica", 10),
     ("min-vol NMF fit", "deepunmix:minvol_nmf", 6),
     ("streaming every pixel after a sampled fit", "deepunmix:minvol_nmf", 95.5),
