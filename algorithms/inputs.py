@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-import numpy as np
 from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputLayerDefinition,

@@ -4,7 +4,6 @@ Each fit runs in a fresh process (nothing shared but the seed and DEEPUNMIX_TORC
 thread counts the deep methods may differ slightly (parallel sums round differently): that is not
 promised, so it is not tested.
 """
-import hashlib
 import os
 import subprocess
 import sys
