@@ -178,6 +178,8 @@ CASES = [
          "same bands", _csv_bands([1, 2, 3])),
     Case("corrupt .mat", "deepunmix:import_mat",
          lambda s: {"INPUT": s["dir"] / "bad.mat", "OUTPUT_CUBE": s["out"] / "c.tif"}, "not a readable", _corrupt_mat),
+    Case("UnDIP on an 8 x 8 image", "deepunmix:undip", lambda s: _undip(s, INPUT=s["dir"] / "tiny.tif"),
+         "too small", lambda s: _raw_raster(s["dir"] / "tiny.tif", s["scene"].cube[:, :8, :8])),
     # ---- bad parameters
     Case("BAD_BANDS not a range", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="1-3,abc"),
          "'abc' is not a band number"),
