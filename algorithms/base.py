@@ -24,7 +24,11 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..deps import torch_available
+from ..engine.io.paths import check_output_paths
+from ..engine.io.raster import output_transaction
 from ..engine.progress import Cancelled
+from .errors import user_message, warnings_to
+from .inputs import declared_paths
 from .provider_icon import ICON_PATH
 
 DEVICES = ["cpu", "cuda", "auto"]
@@ -95,7 +99,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def add_seed(self):
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.SEED, self.tr("Random seed (same seed, same result)"),
+                self.SEED, self.tr("Random seed (same seed, same threads and device: same result)"),
                 QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0,
             )
         )
@@ -188,13 +192,18 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
         started = time.perf_counter()
         try:
-            results = self.execute(parameters, context, feedback)
+            check_output_paths(*declared_paths(self, parameters, context))
+            with output_transaction(), warnings_to(feedback):  # all outputs appear together, or none
+                results = self.execute(parameters, context, feedback)
         except Cancelled:
             raise QgsProcessingException(self.tr("Canceled: no output was written")) from None
         except QgsProcessingException:
             raise
-        except (ValueError, ImportError, RuntimeError, OSError, KeyError) as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - user problems become messages; anything else is a bug, re-raised
+            message = user_message(exc)
+            if message is None:
+                raise
+            raise QgsProcessingException(message) from exc
         feedback.pushInfo(self.tr(f"Finished in {time.perf_counter() - started:.1f} s"))
         return results
 

@@ -20,6 +20,7 @@ from qgis.core import QgsProcessingParameterNumber
 from ..engine.fcls import fcls
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import write_endmembers_csv
+from ..engine.io.memory import check_allocation
 from ..engine.io.raster import read_thumbnails, write_abundances
 from ..engine.metrics import reconstruction_rmse
 from ..engine.report import write_report
@@ -99,6 +100,10 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         data = load_for_fitting(self.raster_path(parameters, context), feedback, options,
                                 allow_sample=self.SAMPLES_OK)
 
+        need = self.training_memory(data, kwargs, parameters, context)
+        if need:
+            check_allocation(need, f"{self.method_label()} training", options.memory_mb * 2 ** 20,
+                             "lower BATCH_SIZE or RESTARTS, or raise MEMORY_MB")
         model = self.fit_model(data, kwargs, parameters, context, feedback)
         label = self.method_label()
         names = [f"{label}_{i + 1}" for i in range(model.endmembers_.shape[1])]
@@ -127,6 +132,10 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
     def reconstruction_rmse(self, model, data) -> float:
         """RMSE of the data vs endmembers x abundances, for the report."""
         return reconstruction_rmse(data.cube, model.endmembers_, model.abundances_)
+
+    def training_memory(self, data, kwargs, parameters, context) -> int:
+        """Bytes the fit will ask for beyond the input (0 = not estimated); checked before fitting."""
+        return 0
 
     def pixel_function(self, model):
         """Abundances of an (L, n) pixel matrix under the fitted model (for streaming large rasters)."""

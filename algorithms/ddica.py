@@ -82,6 +82,13 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
     def reconstruction_rmse(self, model, data):
         return float(np.sqrt(np.nanmean(model.reconstruction_error_.astype(np.float64) ** 2)))
 
+    def training_memory(self, data, kwargs, parameters, context):
+        from ..engine.ddica.memory import training_bytes
+
+        n_fit = min(int(data.mask.sum()), kwargs.get("max_fit_pixels") or 20000)
+        return training_bytes(data.cube.shape[0], n_fit, self.parameterAsInt(parameters, self.N_ENDMEMBERS, context),
+                              **kwargs)
+
     def estimator_class(self):
         from ..engine.ddica.unmixing import DDICA
 

@@ -58,6 +58,10 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         model = EndmemberCountEstimator(method=method, far=far).fit(data.cube, data.mask)
         k = int(model.n_endmembers_)
         feedback.pushInfo(self.tr(f"{label}: {k} endmembers"))
+        if k < 2:
+            feedback.pushWarning(self.tr(f"{label} found {k} signal dimension(s): the data look like noise around a "
+                                         "constant, and unmixing needs at least 2 endmembers; check the scale and "
+                                         "the bands, or set the number by hand"))
         results = {self.N_ENDMEMBERS: k}
         if report:
             _write_report(report, data.path, label, k, far if method != "hysime" else None,

@@ -9,10 +9,14 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ..engine.io.endmember_csv import read_endmembers_csv
-from ..engine.io.raster import atomic_output, read_raster
+from ..engine.errors import InputError, ParameterError
+from ..engine.io.endmember_csv import read_endmembers_csv, spreadsheet_safe
+from ..engine.io.matching import align_tables
+from ..engine.io.memory import check_allocation
+from ..engine.io.raster import atomic_output, raster_info, read_raster
 from ..engine.metrics import score_unmixing
 from .base import DeepUnmixAlgorithm
+from .inputs import add_memory_option, memory_budget
 
 
 class EvaluateUnmixing(DeepUnmixAlgorithm):
@@ -50,24 +54,35 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
                                                      extension="csv", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_TABLE, self.tr("Scores (CSV)"), self.tr("CSV files (*.csv)")))
+        add_memory_option(self)
         self.addOutput(QgsProcessingOutputNumber(self.ARMSE, self.tr("aRMSE")))
         self.addOutput(QgsProcessingOutputNumber(self.MEAN_RMSE, self.tr("Mean per-endmember RMSE")))
         self.addOutput(QgsProcessingOutputNumber(self.ASAD, self.tr("Mean SAD (degrees)")))
 
     def execute(self, parameters, context, feedback):
-        est = read_raster(self.raster_path(parameters, context, self.ABUNDANCES))
-        ref = read_raster(self.raster_path(parameters, context, self.REFERENCE_ABUNDANCES))
-        if est.cube.shape != ref.cube.shape:
-            raise ValueError(f"estimated abundances {est.cube.shape} and reference {ref.cube.shape} differ in shape "
+        est_path = self.raster_path(parameters, context, self.ABUNDANCES)
+        ref_path = self.raster_path(parameters, context, self.REFERENCE_ABUNDANCES)
+        shapes = [(i.count, i.height, i.width) for i in (raster_info(est_path), raster_info(ref_path))]
+        if shapes[0] != shapes[1]:
+            raise InputError(f"estimated abundances {shapes[0]} and reference {shapes[1]} differ in shape "
                              "(bands, rows, cols)")
+        count, height, width = shapes[0]
+        # both rasters as float32, their valid pixels as float64 and the scores' float64 working copies
+        check_allocation(count * height * width * (2 * 4 + 4 * 8), "Reading and scoring these abundance rasters",
+                         memory_budget(self, parameters, context), "raise MEMORY_MB, or crop both rasters to a "
+                         "smaller area")
+        est, ref = read_raster(est_path), read_raster(ref_path)
         est_csv = self.parameterAsFile(parameters, self.ENDMEMBERS, context)
         ref_csv = self.parameterAsFile(parameters, self.REFERENCE_ENDMEMBERS, context)
-        E_est = read_endmembers_csv(est_csv).matrix if est_csv else None
-        E_ref = read_endmembers_csv(ref_csv).matrix if ref_csv else None
-        if (E_est is None) != (E_ref is None):
-            raise ValueError("give both endmember CSVs (estimated and reference) or neither")
-        if E_est is not None and E_est.shape != E_ref.shape:
-            raise ValueError(f"estimated endmembers {E_est.shape} and reference {E_ref.shape} differ in shape")
+        if bool(est_csv) != bool(ref_csv):
+            raise ParameterError("give both endmember CSVs (estimated and reference) or neither")
+        E_est = E_ref = None
+        if est_csv:
+            est_table, ref_table = read_endmembers_csv(est_csv), read_endmembers_csv(ref_csv)
+            if est_table.matrix.shape[1] != ref_table.matrix.shape[1]:
+                raise InputError(f"the estimated endmember CSV has {est_table.matrix.shape[1]} endmembers, the "
+                                 f"reference {ref_table.matrix.shape[1]}")
+            E_est, E_ref = align_tables(est_table, ref_table)  # rows by wavelength/band number, never position
 
         valid = est.mask & ref.mask
         A_est, A_ref = est.cube[:, valid], ref.cube[:, valid]
@@ -92,7 +107,8 @@ def _write_table(path, scores, ref_names, est_names):
         writer.writerow(["reference", "estimate", "abundance_rmse", "sad_degrees"])
         for i, name in enumerate(ref_names):
             angle = "" if sad is None else f"{sad[i]:.4f}"
-            writer.writerow([name, est_names[perm[i]], f"{scores['rmse'][i]:.6f}", angle])
+            writer.writerow([spreadsheet_safe(name), spreadsheet_safe(est_names[perm[i]]), f"{scores['rmse'][i]:.6f}",
+                             angle])
         asad = "" if sad is None else f"{np.mean(sad):.4f}"
         writer.writerow(["mean", "", f"{scores['mean_rmse']:.6f}", asad])
         writer.writerow(["aRMSE", "", f"{scores['armse']:.6f}", ""])

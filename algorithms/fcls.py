@@ -7,11 +7,11 @@ from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile, Qg
 
 from ..engine.abundance_convention import CONVENTIONS, peak_normalise, peak_normalised_abundances
 from ..engine.fcls import fcls
-from ..engine.io.bands import match_endmember_bands as match_bands
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.raster import raster_info, read_thumbnails
-from ..engine.io.scaling import scale_from_comment
+from ..engine.io.matching import match_bands
+from ..engine.io.scaling import choose_scale
 from ..engine.report import write_report
 from .base import DeepUnmixAlgorithm
 from .inputs import add_input_options, input_options
@@ -38,7 +38,8 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         "its reconstruction, in the raster's units.\n\n"
         "The raster is processed in blocks within the memory budget, so rasters larger than memory work. The "
         "CSV's rows select the raster bands (by wavelength when both carry wavelengths, else by the CSV's band "
-        "numbers), so endmembers extracted with bad bands dropped apply directly. The scale factor defaults to the "
+        "numbers; never by position), so endmembers extracted with bad bands dropped apply directly; bands in the "
+        "file's ENVI bad-band list are left out. The scale factor defaults to the "
         "one stated in the CSV (e.g. integer reflectance x 10000 scaled to 0..1), else the raster's units.\n\n"
         "<b>Report</b> (optional HTML): the endmember spectra, abundance thumbnails, the reconstruction error and "
         "the run time.\n\n"
@@ -68,10 +69,12 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         path = self.raster_path(parameters, context)
         table = read_endmembers_csv(self.parameterAsFile(parameters, self.ENDMEMBERS, context))
         info = raster_info(path)
-        bands = match_bands(table, info)
+        match = match_bands(table, info.wavelengths, info.count, info.bad_bands)
+        feedback.pushInfo(self.tr(match.describe(table.matrix.shape[0], info.count)))
+        bands = match.bands
         options = input_options(self, parameters, context)
-        scale, reason = self.choose_scale(options, table, info, feedback)
-        E = np.asarray(table.matrix, dtype=np.float64)
+        scale, reason = choose_scale(options.scale, table.comment)
+        E = np.asarray(table.matrix, dtype=np.float64)[match.rows]
         peak = CONVENTIONS[self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION, context)] == "peak_normalised"
         if peak:
             E = peak_normalise(E)
@@ -116,18 +119,10 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         rmse = float(np.sqrt(sse["sum"] / max(sse["n"], 1)))
         feedback.pushInfo(self.tr(f"Reconstruction RMSE (every 16th pixel): {rmse:.5g}"))
         if report:
-            write_report(report, f"FCLS: {os.path.basename(path)}", E, table.names, table.wavelengths,
+            wavelengths = None if table.wavelengths is None else table.wavelengths[match.rows]
+            write_report(report, f"FCLS: {os.path.basename(path)}", E, table.names, wavelengths,
                          read_thumbnails(out), self.parameter_summary(parameters, context),
                          reconstruction_rmse=rmse, seconds=time.perf_counter() - started)
             results[self.OUTPUT_REPORT] = report
         return results
-
-    def choose_scale(self, options, table, info, feedback):
-        """The user's scale, else the one the CSV was made with, else the raster's own units."""
-        if options.scale > 0:
-            return options.scale, "given"
-        from_csv = scale_from_comment(table.comment)
-        if from_csv is not None:
-            return from_csv, "the scale stated in the endmember CSV"
-        return 1.0, "the CSV states no units: taken to be in the raster's units"
 

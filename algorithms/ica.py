@@ -2,6 +2,7 @@
 import numpy as np
 from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination
 
+from ..engine.errors import ParameterError
 from ..engine.io.blockwise import apply_blockwise
 from .base import DeepUnmixAlgorithm
 from .blind import _require_torch
@@ -60,7 +61,7 @@ class DeepICAComponents(DeepUnmixAlgorithm):
         options = input_options(self, parameters, context)
         data = load_for_fitting(self.raster_path(parameters, context), feedback, options)
         if k > data.cube.shape[0]:
-            raise ValueError(f"{k} components cannot be separated from {data.cube.shape[0]} bands")
+            raise ParameterError(f"{k} components cannot be separated from {data.cube.shape[0]} bands")
         model = DeepICA(n_components=k, n_steps=self.parameterAsInt(parameters, self.STEPS, context),
                         n_restarts=self.parameterAsInt(parameters, self.RESTARTS, context),
                         alpha=self.parameterAsDouble(parameters, self.ALPHA, context),

@@ -9,6 +9,7 @@ from ..engine.io.endmember_csv import write_endmembers_csv
 from ..engine.io.matfile import load_mat_dataset
 from ..engine.io.raster import write_abundances, write_cube
 from .base import DeepUnmixAlgorithm
+from .inputs import add_memory_option, memory_budget
 
 
 class ImportMatDataset(DeepUnmixAlgorithm):
@@ -42,11 +43,12 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_REFERENCE_ENDMEMBERS, self.tr("Reference endmembers (CSV)"), self.tr("CSV files (*.csv)"),
             optional=True))
+        add_memory_option(self)
 
     def execute(self, parameters, context, feedback):
         path = self.parameterAsFile(parameters, self.INPUT, context)
         truth = self.parameterAsFile(parameters, self.TRUTH, context) or None
-        data = load_mat_dataset(path, truth)
+        data = load_mat_dataset(path, truth, max_bytes=memory_budget(self, parameters, context))
         feedback.pushInfo(f"Read {data.cube.shape[0]} bands, {data.cube.shape[1]} x {data.cube.shape[2]} pixels")
 
         cube_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_CUBE, context)

@@ -1,8 +1,9 @@
 """deepunmix:undip — abundances by a deep image prior with fixed endmembers (UnDIP)."""
-import numpy as np
 from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile
 
 from ..engine.io.endmember_csv import read_endmembers_csv
+from ..engine.io.matching import align_to_bands
+from ..engine.io.raster import raster_info
 from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
 from .buddip import EXTRACTOR_LABELS, EXTRACTORS
@@ -54,11 +55,9 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         if not csv_path:
             return super().fit_model(data, kwargs, parameters, context, feedback)
         table = read_endmembers_csv(csv_path)
-        if table.matrix.shape[0] != data.cube.shape[0]:
-            raise ValueError(f"the endmember CSV has {table.matrix.shape[0]} bands but the raster has "
-                             f"{data.cube.shape[0]}")
+        info = raster_info(data.path)
+        E = align_to_bands(table, data.bands, info.wavelengths, info.count)  # rows by wavelength/band, never position
         feedback.pushInfo(self.tr(f"UnDIP with the {table.matrix.shape[1]} endmembers of {csv_path}"))
-        E = np.asarray(table.matrix, dtype=np.float64)
         return self.estimator_class()(endmembers=E, **kwargs).fit(data.cube, data.mask)
 
     SAMPLES_OK = False

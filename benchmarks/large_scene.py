@@ -105,7 +105,8 @@ def _engine_step(args) -> None:
     from engine.io.blockwise import apply_blockwise, sample_valid_pixels
     from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
     from engine.io.raster import raster_info
-    from engine.io.scaling import resolve_scale, scale_from_comment, units_comment
+    from engine.io.matching import match_bands
+    from engine.io.scaling import choose_scale, resolve_scale, units_comment
 
     src, wd, p = Path(args.scene), Path(args.workdir), args.n_endmembers
     budget = int(args.block_mib * 2 ** 20)
@@ -140,7 +141,7 @@ def _engine_step(args) -> None:
         from engine.distributed import apply_distributed
 
         table = read_endmembers_csv(wd / "engine_extract_e.csv")
-        scale = scale_from_comment(table.comment) or 1.0
+        scale = choose_scale(0, table.comment)[0]  # the plugin's policy (engine.io.scaling)
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
                 Client(cluster) as client:
             out["cluster_start_s"] = time.perf_counter() - t0
@@ -151,10 +152,11 @@ def _engine_step(args) -> None:
     if args.step in ("fcls", "ddica"):
         if args.step == "fcls":
             table = read_endmembers_csv(wd / "engine_extract_e.csv")
-            scale = scale_from_comment(table.comment) or 1.0
-            func = fcls_func(table.matrix)
+            scale = choose_scale(0, table.comment)[0]  # the plugin's policy (engine.io.scaling, engine.io.matching)
+            match = match_bands(table, info.wavelengths, info.count, info.bad_bands)
+            func, bands = fcls_func(table.matrix[match.rows]), match.bands
         else:
-            func = predictor(model)
+            func, bands = predictor(model), None
         spent = [0.0]
 
         def timed(Y, inner=func):
@@ -164,7 +166,8 @@ def _engine_step(args) -> None:
             return r
 
         t1 = time.perf_counter()
-        apply_blockwise(src, wd / f"engine_{args.step}_a.tif", timed, p, names, scale=scale, max_block_bytes=budget)
+        apply_blockwise(src, wd / f"engine_{args.step}_a.tif", timed, p, names, scale=scale, max_block_bytes=budget,
+                        bands=bands)
         out["apply_s"] = time.perf_counter() - t1
         out["model_s"] = spent[0]  # inside func; the rest of apply_s is reading, converting and writing
     out["total_s"] = time.perf_counter() - t0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Optional, Tuple
+from .errors import InputError, ParameterError
 
 import numpy as np
 
@@ -12,7 +13,7 @@ def check_cube(cube: np.ndarray, min_bands: int = 2) -> np.ndarray:
     if cube.ndim != 3:
         raise ValueError(f"expected a (bands, rows, cols) cube, got shape {cube.shape}")
     if cube.shape[0] < min_bands:
-        raise ValueError(f"the raster has {cube.shape[0]} band(s); unmixing needs at least {min_bands}")
+        raise InputError(f"the raster has {cube.shape[0]} band(s); unmixing needs at least {min_bands}")
     return cube.astype(np.float32, copy=False)
 
 
@@ -32,7 +33,7 @@ def cube_to_pixels(cube: np.ndarray, mask: Optional[np.ndarray] = None) -> Tuple
     cube = check_cube(cube)
     valid = valid_mask(cube, mask)
     if not valid.any():
-        raise ValueError("the image has no valid pixel (all nodata or NaN)")
+        raise InputError("the image has no valid pixel (all nodata or NaN)")
     return cube[:, valid].astype(np.float64), valid
 
 
@@ -48,9 +49,9 @@ def check_n_endmembers(n_endmembers: int, n_bands: int, n_pixels: int) -> int:
     """Validate the number of endmembers against the data size."""
     n = int(n_endmembers)
     if n < 2:
-        raise ValueError(f"the number of endmembers must be at least 2, got {n}")
+        raise ParameterError(f"the number of endmembers must be at least 2, got {n}")
     if n > n_bands:
-        raise ValueError(f"{n} endmembers cannot be unmixed from {n_bands} bands")
+        raise ParameterError(f"{n} endmembers cannot be unmixed from {n_bands} bands")
     if n > n_pixels:
-        raise ValueError(f"{n} endmembers cannot be unmixed from {n_pixels} valid pixels")
+        raise ParameterError(f"{n} endmembers cannot be unmixed from {n_pixels} valid pixels")
     return n

@@ -23,8 +23,11 @@ from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
 from .base import check_cube, valid_mask
+from .errors import InputError, ParameterError
 
 MAX_PIXELS = 100_000
+BAND_SCALE_RATIO = 1e6  # a band this far from the median band's RMS is on another scale
+OUTLIER_MADS = 20.0  # pixels whose norm is this many robust SDs above the median are left out
 
 
 def _sample(Y: np.ndarray, max_pixels: Optional[int], random_state: Optional[int]) -> np.ndarray:
@@ -32,11 +35,36 @@ def _sample(Y: np.ndarray, max_pixels: Optional[int], random_state: Optional[int
     if Y.ndim != 2 or Y.shape[0] < 2:
         raise ValueError(f"expected an (L, N) pixel matrix with L >= 2, got shape {Y.shape}")
     if not np.all(np.isfinite(Y)):
-        raise ValueError("the pixel matrix contains NaN or infinite values")
+        raise InputError("the pixel matrix contains NaN or infinite values")
     if max_pixels is not None and Y.shape[1] > max_pixels:
         cols = np.sort(np.random.default_rng(random_state).choice(Y.shape[1], max_pixels, replace=False))
         Y = Y[:, cols]
-    return Y
+    return _robust(Y)
+
+
+def _robust(Y: np.ndarray) -> np.ndarray:
+    """Y divided by its typical band scale, without outlier pixels; refuses bands on a wildly different scale.
+
+    The counts are invariant to one global factor, but their fixed regularisations are not, and one
+    extreme pixel dominates the correlation matrices (a single 1e6 pixel turned HySime's 4 into 1).
+    """
+    norms = np.linalg.norm(Y, axis=0)
+    med = np.median(norms)
+    mad = 1.4826 * np.median(np.abs(norms - med))
+    if mad > 0:
+        keep = norms <= med + OUTLIER_MADS * mad
+        if keep.sum() > Y.shape[0]:
+            Y = Y[:, keep]
+    band_rms = np.sqrt(np.mean(Y ** 2, axis=1))
+    typical = float(np.median(band_rms))
+    if typical == 0 or not np.isfinite(typical):
+        raise InputError("most bands are zero everywhere: there is no signal to count endmembers in")
+    odd = np.flatnonzero((band_rms > BAND_SCALE_RATIO * typical) | (band_rms < typical / BAND_SCALE_RATIO))
+    if odd.size:
+        raise InputError(f"band(s) {', '.join(str(i + 1) for i in odd[:5])} of the {Y.shape[0]} used are on a scale "
+                         f"more than {BAND_SCALE_RATIO:g} times off the others (a wrong scale/offset or a broken "
+                         "band): drop them (BAD_BANDS)")
+    return Y / typical
 
 
 def estimate_noise(Y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -88,7 +116,7 @@ def hfc_vd(Y: np.ndarray, far: float = 1e-3, noise_whitened: bool = False,
     ``noise_whitened=True`` gives NWHFC (noise whitened with the regression estimate).
     """
     if not 0 < far < 0.5:
-        raise ValueError(f"far must be in (0, 0.5), got {far}")
+        raise ParameterError(f"far must be in (0, 0.5), got {far}")
     Y = _sample(Y, max_pixels, random_state)
     L, N = Y.shape
     if noise_whitened:
@@ -123,16 +151,20 @@ class EndmemberCountEstimator(BaseEstimator):
         cube = check_cube(cube)
         pos = np.flatnonzero(valid_mask(cube, mask))
         if pos.size == 0:
-            raise ValueError("the image has no valid pixel (all nodata or NaN)")
+            raise InputError("the image has no valid pixel (all nodata or NaN)")
         if self.max_pixels is not None and pos.size > self.max_pixels:  # sample before copying
             pos = np.sort(np.random.default_rng(self.random_state).choice(pos, self.max_pixels, replace=False))
         Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
-        if self.method == "hysime":
-            k, self.details_ = hysime(Y, self.max_pixels, self.random_state)
-        elif self.method in ("hfc", "nwhfc"):
-            k = hfc_vd(Y, self.far, self.method == "nwhfc", self.max_pixels, self.random_state)
-            self.details_ = {}
-        else:
-            raise ValueError(f"method must be 'hysime', 'hfc' or 'nwhfc', got {self.method!r}")
+        if self.method not in ("hysime", "hfc", "nwhfc"):
+            raise ParameterError(f"method must be 'hysime', 'hfc' or 'nwhfc', got {self.method!r}")
+        try:
+            if self.method == "hysime":
+                k, self.details_ = hysime(Y, self.max_pixels, self.random_state)
+            else:
+                k = hfc_vd(Y, self.far, self.method == "nwhfc", self.max_pixels, self.random_state)
+                self.details_ = {}
+        except np.linalg.LinAlgError as exc:
+            raise InputError(f"the endmember count could not be computed on these values ({exc}); check the "
+                             "raster's scale and drop broken bands (BAD_BANDS)") from exc
         self.n_endmembers_ = k
         return self

@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator
 
 from .base import check_cube, valid_mask, pixels_to_maps
 from .progress import ProgressCallback, report
+from .errors import InputError, ParameterError
 
 DEFAULT_BLOCK = 65536  # pixels per solve: small arrays (p x block); larger blocks amortise per-block overhead
 
@@ -67,7 +68,7 @@ class _SimplexLS:
         self.E = E
         self.p = E.shape[1]
         if self.p > 52:  # working sets are coded as exact integers in float64
-            raise ValueError(f"FCLS supports at most 52 endmembers, got {self.p}")
+            raise ParameterError(f"FCLS supports at most 52 endmembers, got {self.p}")
         self.G = E.T @ E
         scale = float(np.max(np.diag(self.G))) or 1.0
         self.tol_grad = 1e-11 * scale
@@ -243,10 +244,10 @@ def _check_inputs(Y: np.ndarray, E: np.ndarray) -> Tuple[np.ndarray, np.ndarray]
     if E.ndim != 2:
         raise ValueError(f"endmembers must be an (L, p) matrix, got shape {E.shape}")
     if not np.all(np.isfinite(E)):
-        raise ValueError("endmembers contain NaN or infinite values")
+        raise InputError("endmembers contain NaN or infinite values")
     Y = np.asarray(Y)
     if Y.ndim != 2 or Y.shape[0] != E.shape[0]:
-        raise ValueError(f"pixels {Y.shape} and endmembers {E.shape} disagree on the number of bands")
+        raise InputError(f"pixels {Y.shape} and endmembers {E.shape} disagree on the number of bands")
     return Y, E
 
 
@@ -322,10 +323,10 @@ class FCLS(BaseEstimator):
         cube = check_cube(cube)
         E = np.asarray(self.endmembers, dtype=np.float64)
         if E.ndim != 2 or E.shape[0] != cube.shape[0]:
-            raise ValueError(f"endmembers {E.shape} do not match the image's {cube.shape[0]} bands")
+            raise InputError(f"endmembers {E.shape} do not match the image's {cube.shape[0]} bands")
         valid = valid_mask(cube, mask)
         if not valid.any():
-            raise ValueError("the image has no valid pixel (all nodata or NaN)")
+            raise InputError("the image has no valid pixel (all nodata or NaN)")
         Y = cube[:, valid]  # float32 copy; converted to float64 per block
         A, rmse, n_iter = _run_blocks(Y, E, int(self.block_size), self.progress, want_rmse=True)
         self.endmembers_ = E

@@ -15,10 +15,10 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from .fcls import fcls
-from .io.bands import match_endmember_bands
 from .io.endmember_csv import EndmemberTable
 from .io.raster import open_raster, raster_info, read_block
-from .io.scaling import scale_from_comment
+from .io.matching import match_bands
+from .io.scaling import choose_scale
 
 __all__ = ["PixelExplanation", "pixel_at", "read_pixel", "unmix_pixel", "explain_pixel"]
 
@@ -82,7 +82,8 @@ def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable]
     """Read pixel (row, col) of raster ``path`` and, with an endmember ``table``, unmix it by FCLS.
 
     With a table, the raster bands are those matching the table's rows and the pixel is scaled by the
-    scale the table states (as ``deepunmix:fcls`` does); raises ValueError when the bands do not match.
+    scale the table states (as ``deepunmix:fcls`` does, through ``engine.io.matching.match_bands`` and
+    ``engine.io.scaling.choose_scale``); raises InputError (a ValueError) when the bands do not match.
     """
     info = raster_info(path)
     if table is None:
@@ -91,19 +92,20 @@ def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable]
         wl = None if info.wavelengths is None else np.asarray(info.wavelengths, dtype=float)
         return PixelExplanation(row=row, col=col, bands=np.asarray(bands), wavelengths=wl, spectrum=spectrum,
                                 valid=valid)
-    bands = match_endmember_bands(table, info)
-    scale = scale_from_comment(table.comment) or 1.0
+    match = match_bands(table, info.wavelengths, info.count, info.bad_bands)
+    bands, rows = match.bands, match.rows
+    scale, _ = choose_scale(None, table.comment)
     spectrum, valid = read_pixel(path, row, col, bands)
     spectrum = spectrum * scale
     if table.wavelengths is not None and np.all(np.isfinite(table.wavelengths)):
-        wl = np.asarray(table.wavelengths, dtype=float)
+        wl = np.asarray(table.wavelengths, dtype=float)[rows]
     elif info.wavelengths is not None:
         wl = np.asarray(info.wavelengths, dtype=float)[np.asarray(bands) - 1]
     else:
         wl = None
     out = PixelExplanation(row=row, col=col, bands=np.asarray(bands), wavelengths=wl, spectrum=spectrum,
                            valid=valid, scale=scale, names=list(table.names),
-                           endmembers=np.asarray(table.matrix, dtype=np.float64))
+                           endmembers=np.asarray(table.matrix, dtype=np.float64)[rows])
     if valid:
         out.abundances, out.reconstruction, out.rmse = unmix_pixel(spectrum, out.endmembers)
     return out

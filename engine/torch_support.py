@@ -1,6 +1,8 @@
 """Lazy access to PyTorch: the classic methods never import it."""
 from __future__ import annotations
 
+from .errors import DependencyError, DeviceError
+
 INSTALL_HINT = (
     "PyTorch is not installed for QGIS's Python. Install the CPU build with "
     "'make setup' in the plugin's source folder, or "
@@ -14,7 +16,7 @@ def import_torch():
     try:
         import torch  # noqa: PLC0415 - lazy on purpose
     except ImportError as exc:  # pragma: no cover - depends on the machine
-        raise ImportError(INSTALL_HINT) from exc
+        raise DependencyError(INSTALL_HINT) from exc
     return torch
 
 
@@ -44,7 +46,7 @@ def resolve_device(device: str = "cpu"):
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("CUDA was requested but no CUDA device is available; use DEVICE=cpu")
+        raise DeviceError("CUDA was requested but no CUDA device is available; use DEVICE=cpu")
     return torch.device(name)
 
 

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from ..base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask
 from ..progress import ProgressCallback, report
 from .simplex import simplex_lsq
+from ..errors import InputError, ParameterError
 
 
 def _fgm_nonneg_quadratic(E: np.ndarray, H: np.ndarray, C: np.ndarray, n_iter: int) -> np.ndarray:
@@ -88,10 +89,10 @@ class MinVolNMF(BaseEstimator):
         valid = valid_mask(cube, mask)
         pos = np.flatnonzero(valid)
         if pos.size == 0:
-            raise ValueError("the image has no valid pixel (all nodata or NaN)")
+            raise InputError("the image has no valid pixel (all nodata or NaN)")
         p = check_n_endmembers(self.n_endmembers, cube.shape[0], pos.size)
         if self.lam < 0 or self.delta <= 0:
-            raise ValueError("lam must be >= 0 and delta > 0")
+            raise ParameterError("lam must be >= 0 and delta > 0")
         flat = cube.reshape(cube.shape[0], -1)
         fit_pos = pos
         if self.max_fit_pixels is not None and pos.size > int(self.max_fit_pixels):  # sample before float64

@@ -6,6 +6,8 @@ from typing import Optional, Tuple
 import numpy as np
 from scipy.optimize import nnls
 
+from ..errors import ParameterError
+
 
 def nnls_endmembers(Y: np.ndarray, A: np.ndarray, ridge: float = 1e-8) -> np.ndarray:
     """Non-negative E (L, p) minimising ||Y - E A||_F for Y (L, n), A (p, n).
@@ -50,7 +52,7 @@ def cluster_units(maps: np.ndarray, n_clusters: int, random_state: Optional[int]
 
     maps = np.asarray(maps, dtype=np.float64)
     if n_clusters > len(maps):
-        raise ValueError(f"cannot form {n_clusters} clusters from {len(maps)} unit maps")
+        raise ParameterError(f"cannot form {n_clusters} clusters from {len(maps)} unit maps")
     km = KMeans(n_clusters=n_clusters, n_init=n_init, random_state=random_state).fit(maps)
     labels = km.labels_
     centres = np.stack([maps[labels == c].mean(0) for c in range(n_clusters)])

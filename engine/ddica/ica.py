@@ -11,6 +11,7 @@ from ..base import cube_to_pixels, pixels_to_maps
 from ..progress import report
 from . import network
 from .entropy import resolve_width, total_correlation
+from ..errors import ParameterError
 
 
 _LEVELS = np.linspace(0.0005, 0.9995, 1001)
@@ -90,7 +91,7 @@ class DeepICA(BaseEstimator):
         n, d = X.shape
         k = int(self.n_components)
         if not 1 <= k <= n:
-            raise ValueError(f"n_components must be in [1, {n}], got {k}")
+            raise ParameterError(f"n_components must be in [1, {n}], got {k}")
         rng = np.random.default_rng(self.random_state)
         fit_idx = np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
         self.n_features_in_ = d

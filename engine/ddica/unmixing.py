@@ -14,6 +14,7 @@ from ..progress import report
 from . import network
 from .clustering import cluster_units, combine_units, matched_clusters, nnls_endmembers, reconstruction_rmse, select_restarts
 from .entropy import resolve_width, total_correlation
+from ..errors import ParameterError
 
 PREPROCESS = ("standardise", "pixel_norm")
 FINAL_ABUNDANCES = ("fcls", "network")
@@ -116,18 +117,18 @@ class DDICA(BaseEstimator):
         p = check_n_endmembers(self.n_endmembers, L, n)
         K = int(self.n_units) if self.n_units is not None else p
         if K < p:
-            raise ValueError(f"n_units ({K}) must be at least n_endmembers ({p})")
+            raise ParameterError(f"n_units ({K}) must be at least n_endmembers ({p})")
         rng = np.random.default_rng(self.random_state)
         fit_idx = np.sort(rng.choice(n, self.max_fit_pixels, replace=False)) if n > self.max_fit_pixels else np.arange(n)
         Y_fit = Y[:, fit_idx]
         self.n_features_in_ = L
         if self.preprocess not in PREPROCESS:
-            raise ValueError(f"preprocess must be one of {PREPROCESS}, got {self.preprocess!r}")
+            raise ParameterError(f"preprocess must be one of {PREPROCESS}, got {self.preprocess!r}")
         if self.final_abundances not in FINAL_ABUNDANCES:
-            raise ValueError(f"final_abundances must be one of {FINAL_ABUNDANCES}, got {self.final_abundances!r}")
+            raise ParameterError(f"final_abundances must be one of {FINAL_ABUNDANCES}, got {self.final_abundances!r}")
         check_convention(self.abundance_convention)
         if not 0 <= float(self.purify) <= 1:
-            raise ValueError(f"purify must be a fraction in [0, 1], got {self.purify}")
+            raise ParameterError(f"purify must be a fraction in [0, 1], got {self.purify}")
         Z = self._pixel_norm(Y_fit)
         self.mean_ = Z.mean(1)
         self.scale_ = Z.std(1) + 1e-6 * (Z.std() + 1e-12)
@@ -182,7 +183,7 @@ class DDICA(BaseEstimator):
         device = resolve_device(self.device)
         T = int(self.n_restarts)
         if T < 1:
-            raise ValueError("n_restarts must be at least 1")
+            raise ParameterError("n_restarts must be at least 1")
         n_fit = X_np.shape[0]
         batch = int(min(self.batch_size, n_fit))
         sigma = resolve_width(self.kernel_width, batch, K)

@@ -13,6 +13,7 @@ from ..torch_support import import_torch, resolve_device
 from . import common
 from .guidance import check_endmembers, extract_endmembers, fcls_abundances, refine_guidance
 from .networks import build_adip, build_edip
+from ..errors import ParameterError
 
 _FLOOR = 1e-2  # abundances below this are lifted before the log, so the prior can still move them
 _E_HEADROOM = 2.0  # endmembers may reach twice the image's largest value (sigmoid output range)
@@ -94,11 +95,11 @@ class BUDDIP(BaseEstimator):
         prep = common.prepare(cube, mask, self.max_pixels, "BUDDIP", p)
         resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
         if not 0.0 <= float(self.purify or 0) < 1.0:
-            raise ValueError(f"purify must be a fraction in [0, 1), got {self.purify}")
+            raise ParameterError(f"purify must be a fraction in [0, 1), got {self.purify}")
         if not 0.0 <= float(self.ema) < 1.0:
-            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
+            raise ParameterError(f"ema must be in [0, 1), got {self.ema}")
         if self.final_abundances not in FINAL_ABUNDANCES:
-            raise ValueError(f"final_abundances must be one of {FINAL_ABUNDANCES}, got {self.final_abundances!r}")
+            raise ParameterError(f"final_abundances must be one of {FINAL_ABUNDANCES}, got {self.final_abundances!r}")
         L = prep.Y.shape[0]
         report(self.progress, 0.0, "BUDDIP: initial endmembers and FCLS abundances")
         if self.init_endmembers is not None:

@@ -8,6 +8,7 @@ from typing import Optional
 import numpy as np
 
 from ..base import check_cube, check_n_endmembers, cube_to_pixels
+from ..errors import InputError
 
 # 512 x 512 pixels. Measured here (224 bands, p = 6, one CPU thread): peak memory grows by about
 # 9 KB per pixel (65 536 px: +600 MB), so ~2.5 GB at the limit; time per BUDDIP iteration is
@@ -36,7 +37,7 @@ def prepare(cube: np.ndarray, mask: Optional[np.ndarray], max_pixels: Optional[i
     cube = check_cube(cube)
     n_pix = cube.shape[1] * cube.shape[2]
     if max_pixels is not None and n_pix > int(max_pixels):
-        raise ValueError(
+        raise InputError(
             f"{method} holds the whole image in one network: the image has {cube.shape[1]} x {cube.shape[2]} = "
             f"{n_pix} pixels, more than the limit max_pixels = {int(max_pixels)}. Crop or subset the image, or "
             f"raise max_pixels if you have the memory and time (cost grows linearly with pixels).")
@@ -45,7 +46,7 @@ def prepare(cube: np.ndarray, mask: Optional[np.ndarray], max_pixels: Optional[i
         check_n_endmembers(n_endmembers, Y.shape[0], Y.shape[1])
     scale = float(np.max(np.abs(Y)))
     if not np.isfinite(scale) or scale <= 0:
-        raise ValueError("the image is zero everywhere; nothing to unmix")
+        raise InputError("the image is zero everywhere; nothing to unmix")
     return PreparedData(cube=cube, valid=valid, Y=Y, scale=scale)
 
 

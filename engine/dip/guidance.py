@@ -8,6 +8,7 @@ import numpy as np
 
 from ..endmember_refinement import (  # noqa: F401 - re-exported for the DIP methods and their tests
     endmembers_from_maps, expand_endmembers, expansion_steps, fcls_abundances, purify_endmembers)
+from ..errors import InputError, ParameterError
 
 EXTRACTORS = ("sivm", "vca", "nfindr")
 
@@ -17,7 +18,7 @@ def extract_endmembers(Y: np.ndarray, n_endmembers: int, extractor: str = "sivm"
     """Endmembers (L, p) and the column indices of the chosen pixels, by SiVM, VCA or N-FINDR."""
     name = str(extractor).lower()
     if name not in EXTRACTORS:
-        raise ValueError(f"unknown endmember extractor {extractor!r}; choose one of {', '.join(EXTRACTORS)}")
+        raise ParameterError(f"unknown endmember extractor {extractor!r}; choose one of {', '.join(EXTRACTORS)}")
     func = getattr(import_module(f"..extraction.{name}", __package__), name)
     if name == "sivm":
         E, idx = func(Y, n_endmembers)
@@ -30,11 +31,11 @@ def check_endmembers(E: np.ndarray, n_bands: int, n_endmembers: Optional[int] = 
     """Validate user-given endmembers (L, p): shape, finiteness; return float64."""
     E = np.asarray(E, dtype=np.float64)
     if E.ndim != 2 or E.shape[0] != n_bands:
-        raise ValueError(f"endmembers must be a (bands, endmembers) matrix with {n_bands} rows, got shape {E.shape}")
+        raise InputError(f"endmembers must be a (bands, endmembers) matrix with {n_bands} rows, got shape {E.shape}")
     if n_endmembers is not None and E.shape[1] != n_endmembers:
-        raise ValueError(f"{E.shape[1]} endmembers were given but n_endmembers is {n_endmembers}")
+        raise ParameterError(f"{E.shape[1]} endmembers were given but n_endmembers is {n_endmembers}")
     if not np.all(np.isfinite(E)):
-        raise ValueError("the given endmembers contain NaN or infinite values")
+        raise InputError("the given endmembers contain NaN or infinite values")
     return E
 
 

@@ -12,6 +12,7 @@ from ..torch_support import import_torch, resolve_device
 from . import common
 from .guidance import check_endmembers, extract_endmembers
 from .networks import build_skipnet
+from ..errors import InputError, ParameterError
 
 
 class UnDIP(BaseEstimator):
@@ -57,12 +58,17 @@ class UnDIP(BaseEstimator):
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "UnDIP":
         """Estimate abundances of ``cube`` (bands, rows, cols); ``mask`` (rows, cols) True = valid."""
         if self.endmembers is None and self.n_endmembers is None:
-            raise ValueError("UnDIP needs either endmembers or n_endmembers")
+            raise ParameterError("UnDIP needs either endmembers or n_endmembers")
         p = int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
         prep = common.prepare(cube, mask, self.max_pixels, "UnDIP", p)
+        cells = -(-prep.shape[0] // 2 ** int(self.depth)) * -(-prep.shape[1] // 2 ** int(self.depth))
+        if cells < 2:  # the deepest level would be one pixel: batch normalisation fails on it
+            raise InputError(f"UnDIP's network halves the image {int(self.depth)} times: {prep.shape[0]} x "
+                             f"{prep.shape[1]} pixels is too small (a side needs more than {2 ** int(self.depth)}); "
+                             "use FCLS for so small an image")
         resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
         if not 0.0 <= float(self.ema) < 1.0:
-            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
+            raise ParameterError(f"ema must be in [0, 1), got {self.ema}")
         L = prep.Y.shape[0]
         report(self.progress, 0.0, "UnDIP: endmembers")
         if self.endmembers is not None:

@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..base import check_cube, check_n_endmembers, valid_mask
+from ..errors import InputError
 
 
 def check_pixels(Y: np.ndarray, p: int) -> Tuple[np.ndarray, int]:
@@ -44,7 +45,7 @@ class PixelExtractor(BaseEstimator):
         cube = check_cube(cube)
         pos = np.flatnonzero(valid_mask(cube, mask))
         if pos.size == 0:
-            raise ValueError("the image has no valid pixel (all nodata or NaN)")
+            raise InputError("the image has no valid pixel (all nodata or NaN)")
         max_pixels = getattr(self, "max_pixels", None)
         if max_pixels is not None and pos.size > max_pixels:  # sample before the float64 copy
             rng = np.random.default_rng(getattr(self, "random_state", None))

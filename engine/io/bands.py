@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 from typing import List, Optional, Sequence
+from ..errors import InputError, ParameterError
 
 import numpy as np
 
-__all__ = ["parse_band_ranges", "select_bands", "format_band_ranges", "describe_band_selection",
-           "match_endmember_bands"]
+__all__ = ["parse_band_ranges", "select_bands", "format_band_ranges", "describe_band_selection"]
 
 _RANGE = re.compile(r"^(\d+)\s*(?:-\s*(\d+))?$")
 
@@ -35,16 +35,16 @@ def parse_band_ranges(text: Optional[str], n_bands: int) -> List[int]:
     for item in items:
         m = _RANGE.match(item)
         if m is None:
-            raise ValueError(f"band ranges: {item!r} is not a band number or a range like 108-112 "
+            raise ParameterError(f"band ranges: {item!r} is not a band number or a range like 108-112 "
                              f"(in {str(text)!r})")
         a = int(m.group(1))
         b = int(m.group(2)) if m.group(2) is not None else a
         if a > b:
-            raise ValueError(f"band ranges: {item!r} runs backwards (write {b}-{a})")
+            raise ParameterError(f"band ranges: {item!r} runs backwards (write {b}-{a})")
         if a < 1:
-            raise ValueError(f"band ranges: {item!r}: band numbers start at 1")
+            raise ParameterError(f"band ranges: {item!r}: band numbers start at 1")
         if b > n_bands:
-            raise ValueError(f"band ranges: {item!r} is beyond the last band ({n_bands})")
+            raise ParameterError(f"band ranges: {item!r} is beyond the last band ({n_bands})")
         out.update(range(a, b + 1))
     return sorted(out)
 
@@ -59,11 +59,11 @@ def select_bands(n_bands: int, drop_text: Optional[str] = None,
     if bad_bands is not None:
         bb = np.asarray(bad_bands, dtype=bool).ravel()
         if bb.size != n_bands:
-            raise ValueError(f"bad-band list has {bb.size} entries for {n_bands} bands")
+            raise InputError(f"bad-band list has {bb.size} entries for {n_bands} bands")
         drop.update(int(i) + 1 for i in np.flatnonzero(bb))
     kept = [b for b in range(1, n_bands + 1) if b not in drop]
     if len(kept) < 2:
-        raise ValueError(f"only {len(kept)} of {n_bands} bands remain after dropping bad bands; unmixing needs at least 2")
+        raise ParameterError(f"only {len(kept)} of {n_bands} bands remain after dropping bad bands; unmixing needs at least 2")
     return kept
 
 
@@ -96,27 +96,3 @@ def describe_band_selection(n_bands: int, drop_text: Optional[str] = None,
         if bbl:
             parts.append(f"{format_band_ranges(bbl)} (bad-band list of the file)")
     return f"using {len(kept)} of {n_bands} bands; dropped " + "; ".join(parts)
-
-
-def match_endmember_bands(table, info) -> List[int]:
-    """1-based raster bands matching an endmember table's rows: by wavelength when both have them, else by band number.
-
-    ``table``: an ``EndmemberTable`` (``matrix``, ``wavelengths``, ``bands``); ``info``: anything with the
-    raster's ``count`` and ``wavelengths`` (a ``RasterInfo``). Raises ValueError when neither matches.
-    """
-    n_rows = table.matrix.shape[0]
-    if table.wavelengths is not None and info.wavelengths is not None and np.all(np.isfinite(table.wavelengths)):
-        raster_wl = np.asarray(info.wavelengths, dtype=float)
-        nearest = np.abs(raster_wl[None, :] - np.asarray(table.wavelengths, dtype=float)[:, None]).argmin(axis=1)
-        spacing = np.min(np.diff(np.sort(raster_wl))) if len(raster_wl) > 1 else 1.0
-        if np.all(np.abs(raster_wl[nearest] - table.wavelengths) <= max(0.5 * spacing, 1e-6)) and \
-                len(set(nearest)) == n_rows:
-            return [int(b) + 1 for b in nearest]
-        raise ValueError("the endmember CSV's wavelengths do not match the raster's bands")
-    if n_rows == info.count:
-        return list(range(1, info.count + 1))
-    bands = [int(b) for b in table.bands] if table.bands is not None else []
-    if bands and len(bands) == n_rows and max(bands) <= info.count:
-        return bands
-    raise ValueError(f"the endmember CSV has {n_rows} bands but the raster has {info.count}, and neither "
-                     "wavelengths nor band numbers match them")

@@ -14,7 +14,9 @@ from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..progress import ProgressCallback, report
-from .raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_valid_pixels
+from ..errors import InputError
+from .raster import (OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_driver, output_profile,
+                     read_valid_pixels)
 
 __all__ = ["apply_blockwise", "iter_valid_pixels", "sample_valid_pixels", "plan_windows", "PixelBlock"]
 
@@ -96,18 +98,25 @@ def iter_valid_pixels(src_path: PathLike, block_rows: Optional[int] = None, max_
 def sample_valid_pixels(src_path: PathLike, n: int, random_state: Optional[int] = None,
                         bands: Optional[Sequence[int]] = None, scale: float = 1.0,
                         block_rows: Optional[int] = None, max_block_bytes: int = 64 * 2 ** 20,
-                        use_nodata: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+                        use_nodata: bool = True, progress: ProgressCallback = None) -> Tuple[np.ndarray, np.ndarray]:
     """Uniform random sample of ``n`` valid pixels (all of them if fewer), in one pass.
 
     Each valid pixel gets a random key; the ``n`` smallest keys are kept while
     streaming (a reservoir), so memory is O(n * L + one block). Returns
     ``(Y (L, m) float64, rc (m, 2) int (row, col))`` sorted by row then column.
+    ``progress`` is called after every block (and may raise ``Cancelled``).
     """
     if n < 1:
         raise ValueError("n must be at least 1")
     rng = np.random.default_rng(random_state)
     keep_Y = keep_rc = keep_key = None
+    with open_raster(src_path) as ds:
+        total = float(ds.height) * ds.width
+    done = 0.0
+    report(progress, 0.0, "sampling pixels")
     for blk in iter_valid_pixels(src_path, block_rows, max_block_bytes, bands, scale, use_nodata):
+        done += blk.height * blk.width
+        report(progress, done / total, "sampling pixels")
         if blk.Y.shape[1] == 0:
             continue
         rr, cc = np.nonzero(blk.valid)
@@ -123,7 +132,7 @@ def sample_valid_pixels(src_path: PathLike, n: int, random_state: Optional[int] 
             sel = np.argpartition(keep_key, n - 1)[:n]
             keep_Y, keep_rc, keep_key = keep_Y[:, sel], keep_rc[sel], keep_key[sel]
     if keep_Y is None:
-        raise ValueError(f"{src_path}: the raster has no valid pixel")
+        raise InputError(no_valid_pixel_message(src_path, bands, max_block_bytes))
     order = np.lexsort((keep_rc[:, 1], keep_rc[:, 0]))
     return np.ascontiguousarray(keep_Y[:, order]), keep_rc[order]
 
@@ -152,14 +161,18 @@ def apply_blockwise(src_path: PathLike, dst_path: PathLike, func: Callable[[np.n
     with _gdal_env(max_block_bytes), open_raster(src_path) as src:
         idx = _band_list(bands, src.count)
         windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
-        prof = output_profile(n_out, src.height, src.width, src.transform, src.crs, nodata, compress)
+        driver = output_driver(dst_path)
+        prof = output_profile(n_out, src.height, src.width, src.transform, src.crs, nodata, compress, driver)
         for k in ("tiled", "blockxsize", "blockysize"):
             prof.pop(k, None)
-        if tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
-            prof.update(tiled=True, blockysize=tiles[0], blockxsize=tiles[1])  # same tiles as the windows
+        if driver == "GTiff":
+            # unwritten blocks stay empty: a cancelled run closes at once instead of filling the file with nodata
+            prof["SPARSE_OK"] = "TRUE"
+            if tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
+                prof.update(tiled=True, blockysize=tiles[0], blockxsize=tiles[1])  # same tiles as the windows
         n_blocks = len(windows)
         total = float(src.height) * src.width
-        done = 0.0
+        done, n_valid = 0.0, 0
         report(progress, 0.0, f"processing {src.height} x {src.width} pixels in {n_blocks} block(s)")
         with atomic_output(dst_path) as tmp:
             with open_raster(tmp, "w", **prof) as dst:
@@ -174,6 +187,41 @@ def apply_blockwise(src_path: PathLike, dst_path: PathLike, func: Callable[[np.n
                         res[~np.isfinite(res)] = nodata
                         out[:, blk.valid] = res
                     dst.write(out, window=Window(blk.col_off, blk.row_off, blk.width, blk.height))
+                    n_valid += blk.Y.shape[1]
                     done += blk.width * blk.height
                     report(progress, done / total, f"block {k + 1}/{n_blocks}")
+                if n_valid == 0:  # raised inside atomic_output: nothing is written
+                    raise InputError(no_valid_pixel_message(src_path, idx, max_block_bytes, like_nodata))
     return dst_path
+
+
+def empty_bands(src_path: PathLike, bands: Optional[Sequence[int]] = None, max_block_bytes: int = 64 * 2 ** 20,
+                use_nodata: bool = True) -> list:
+    """1-based numbers of the bands with no usable value anywhere (all NaN/inf, or all at the band's nodata)."""
+    from .raster import pixel_validity
+
+    with _gdal_env(max_block_bytes), open_raster(src_path) as ds:
+        idx = _band_list(bands, ds.count)
+        windows, _ = plan_windows(ds, len(idx), None, max_block_bytes)
+        seen = np.zeros(len(idx), dtype=bool)
+        for win in windows:
+            for k, b in enumerate(idx):
+                if not seen[k]:
+                    raw = ds.read([b], window=win)
+                    seen[k] = pixel_validity(raw, [ds.nodatavals[b - 1]], use_nodata).any()
+            if seen.all():
+                break
+    return [b for b, ok in zip(idx, seen) if not ok]
+
+
+def no_valid_pixel_message(src_path: PathLike, bands: Optional[Sequence[int]] = None,
+                           max_block_bytes: int = 64 * 2 ** 20, use_nodata: bool = True) -> str:
+    """Why a raster has no valid pixel: the bands that are empty everywhere, if any."""
+    from .bands import format_band_ranges
+
+    empty = empty_bands(src_path, bands, max_block_bytes, use_nodata)
+    if empty:
+        return (f"the raster has no valid pixel: band(s) {format_band_ranges(empty)} hold no value anywhere (all NaN "
+                "or nodata), and a pixel needs every band; drop those bands (BAD_BANDS, or their rows of the endmember "
+                "CSV)")
+    return "the raster has no valid pixel (all nodata or NaN)"

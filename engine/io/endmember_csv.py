@@ -27,9 +27,10 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..errors import InputError
 from .raster import atomic_output
 
-__all__ = ["EndmemberTable", "read_endmembers_csv", "write_endmembers_csv", "sidecar_paths"]
+__all__ = ["EndmemberTable", "read_endmembers_csv", "write_endmembers_csv", "sidecar_paths", "spreadsheet_safe"]
 
 _METADATA_DOMAIN = "DEEPUNMIX"
 
@@ -41,6 +42,19 @@ class EndmemberTable:
     wavelengths: Optional[np.ndarray]  # (L,) float, NaN where empty; None if the column is empty
     bands: np.ndarray  # (L,) int, 1-based
     comment: Optional[str] = None
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text) -> str:
+    """A name made safe for a CSV cell: one line, and never read as a formula by a spreadsheet.
+
+    Line breaks become spaces (the file stays one row per line, as the reader expects); a name
+    starting with ``= + - @``, tab or CR gets a leading apostrophe (OWASP's advice on CSV injection).
+    """
+    text = " ".join(str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")).strip()
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _fmt(v: float) -> str:
@@ -93,7 +107,7 @@ def write_endmembers_csv(path: Union[str, os.PathLike], E: np.ndarray, names: Se
     if E.ndim != 2:
         raise ValueError(f"endmembers must be (bands, p), got shape {E.shape}")
     L, p = E.shape
-    names = [str(n).strip() for n in names]
+    names = [spreadsheet_safe(n) for n in names]
     if len(names) != p:
         raise ValueError(f"{len(names)} names for {p} endmembers")
     if bands is None:
@@ -123,9 +137,9 @@ def _number(text: str, line: int, column: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise ValueError(f"line {line}, column '{column}': {text!r} is not a number") from None
+        raise InputError(f"line {line}, column '{column}': {text!r} is not a number") from None
     if not math.isfinite(v):
-        raise ValueError(f"line {line}, column '{column}': {text!r} is not a finite number")
+        raise InputError(f"line {line}, column '{column}': {text!r} is not a finite number")
     return v
 
 
@@ -133,7 +147,7 @@ def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
     """Read and validate an endmember CSV; raises ValueError naming the problem and line."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"endmember file not found: {path}")
+        raise InputError(f"endmember file not found: {path}")
     text = path.read_text(encoding="utf-8-sig")
     lines = text.splitlines()
     comment = None
@@ -145,32 +159,32 @@ def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
         comment = _comment_from_sidecar(path)
     numbered = [(n, ln) for n, ln in numbered if not ln.lstrip().startswith("#")]
     if not numbered:
-        raise ValueError(f"{path.name}: no header line")
+        raise InputError(f"{path.name}: no header line")
     rows = [(n, [c.strip() for c in r]) for (n, ln) in numbered for r in csv.reader([ln])]
     (hline, header), data = rows[0], rows[1:]
     while header and not header[-1]:  # trailing comma(s) in the header
         header = header[:-1]
     low = [h.lower() for h in header]
     if len(header) < 2 or low[0] != "band" or low[1] != "wavelength":
-        raise ValueError(f"{path.name}, line {hline}: the header must start with 'band,wavelength', got {header[:2]}")
+        raise InputError(f"{path.name}, line {hline}: the header must start with 'band,wavelength', got {header[:2]}")
     names = header[2:]
     if not names:
-        raise ValueError(f"{path.name}: no endmember column after 'band,wavelength'")
+        raise InputError(f"{path.name}: no endmember column after 'band,wavelength'")
     empty = [k + 3 for k, n in enumerate(names) if not n]
     if empty:
-        raise ValueError(f"{path.name}, line {hline}: column(s) {empty} have no endmember name")
+        raise InputError(f"{path.name}, line {hline}: column(s) {empty} have no endmember name")
     if not data:
-        raise ValueError(f"{path.name}: no data rows")
+        raise InputError(f"{path.name}: no data rows")
     ncol = 2 + len(names)
     bands, wls, values = [], [], []
     for n, r in data:
         while len(r) > ncol and not r[-1]:
             r = r[:-1]
         if len(r) != ncol:
-            raise ValueError(f"{path.name}, line {n}: {len(r)} columns, the header has {ncol}")
+            raise InputError(f"{path.name}, line {n}: {len(r)} columns, the header has {ncol}")
         b = _number(r[0], n, "band")
         if b != int(b) or b < 1:
-            raise ValueError(f"{path.name}, line {n}: band {r[0]!r} is not a positive integer")
+            raise InputError(f"{path.name}, line {n}: band {r[0]!r} is not a positive integer")
         bands.append(int(b))
         wls.append(_number(r[1], n, "wavelength") if r[1] else np.nan)
         values.append([_number(v, n, names[k]) for k, v in enumerate(r[2:])])

@@ -9,11 +9,15 @@
 from __future__ import annotations
 
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
+
+from ..errors import InputError, MemoryBudgetError
+from .memory import check_allocation
 
 __all__ = ["MatDataset", "load_mat_dataset", "samson", "samson_rasti", "default_data_dir"]
 
@@ -38,16 +42,40 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
-def _load(path: PathLike) -> Dict[str, np.ndarray]:
+_ITEMSIZE = {"double": 8, "single": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4,
+             "int64": 8, "uint64": 8, "logical": 1, "char": 4}
+# the image is converted to a float32 cube and its reference to float64: about two more copies
+MAT_WORKING_COPIES = 3
+
+
+def mat_memory_bytes(path: PathLike) -> int:
+    """Memory that loading ``path`` needs, from the variables' declared shapes (nothing decompressed)."""
     import scipy.io as sio
+
+    total = 0
+    for _, shape, cls in sio.whosmat(str(path)):
+        total += int(np.prod(shape, dtype=np.float64)) * _ITEMSIZE.get(cls, 8)
+    return total * MAT_WORKING_COPIES
+
+
+def _load(path: PathLike, max_bytes: Optional[int] = None) -> Dict[str, np.ndarray]:
+    import scipy.io as sio
+    from scipy.io.matlab import MatReadError
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f".mat file not found: {path}")
     try:
+        if max_bytes is not None:
+            check_allocation(mat_memory_bytes(path), f"{path.name} (decompressed, with working copies)", max_bytes,
+                             "raise MEMORY_MB, or crop the data in MATLAB/Python first")
         d = sio.loadmat(str(path))
     except NotImplementedError:
-        raise ValueError(f"{path.name} is a MATLAB v7.3 (HDF5) file; save it with -v7 or read it with h5py") from None
+        raise InputError(f"{path.name} is a MATLAB v7.3 (HDF5) file; save it with -v7 or read it with h5py") from None
+    except (MatReadError, ValueError, TypeError, EOFError, zlib.error) as exc:
+        if isinstance(exc, MemoryBudgetError):
+            raise
+        raise InputError(f"{path.name} is not a readable MATLAB .mat file ({exc})") from exc
     return {k: v for k, v in d.items() if not k.startswith("__")}
 
 
@@ -86,27 +114,27 @@ def _maps(X: np.ndarray, H: int, W: int, order: str, n_first: Optional[int] = No
         if X.shape[1] != H * W and X.shape[0] == H * W:
             X = X.T
         if X.shape[1] != H * W:
-            raise ValueError(f"matrix of shape {X.shape} does not hold {H}x{W} pixels")
+            raise InputError(f"matrix of shape {X.shape} does not hold {H}x{W} pixels")
         return X.T.reshape(H, W, X.shape[0], order=order).transpose(2, 0, 1)
     if X.ndim == 3:
         if X.shape[:2] == (H, W) and (n_first is None or X.shape[2] == n_first):
             return X.transpose(2, 0, 1)
         if X.shape[1:] == (H, W):
             return X
-    raise ValueError(f"array of shape {X.shape} does not match a {H}x{W} image")
+    raise InputError(f"array of shape {X.shape} does not match a {H}x{W} image")
 
 
 def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]) -> Tuple[np.ndarray, str]:
     Y = _first(d, "V", "Y", "X", "data", "cube")
     if Y is None:
-        raise ValueError(f"no image variable (V, Y, X, data, cube) among {sorted(d)}")
+        raise InputError(f"no image variable (V, Y, X, data, cube) among {sorted(d)}")
     Y = np.asarray(Y, dtype=np.float32)
     if Y.ndim == 3:
         if n_bands is not None and Y.shape[0] == n_bands and Y.shape[2] != n_bands:
             return Y, "C"  # already (L, H, W)
         return Y.transpose(2, 0, 1), "C"  # (H, W, L), the HySUPP/MiSiCNet layout
     if Y.ndim != 2:
-        raise ValueError(f"image variable has shape {Y.shape}")
+        raise InputError(f"image variable has shape {Y.shape}")
     nrow, ncol = _scalar(d, "nRow", "nrow"), _scalar(d, "nCol", "ncol")
     if nrow is not None and ncol is not None:
         default = "F"  # Zhu / MATLAB column-major pixels
@@ -118,7 +146,7 @@ def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]
     if nrow is None or ncol is None:
         side = int(round(np.sqrt(Y.shape[1])))
         if side * side != Y.shape[1]:
-            raise ValueError("the file gives no image size (nRow/nCol or H/W) and the pixel count is not square")
+            raise InputError("the file gives no image size (nRow/nCol or H/W) and the pixel count is not square")
         nrow = ncol = side
     if Y.shape[1] != nrow * ncol and Y.shape[0] == nrow * ncol:
         Y = Y.T  # (N, L) pixel-major
@@ -127,14 +155,16 @@ def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]
 
 
 def load_mat_dataset(path: PathLike, truth_path: Optional[PathLike] = None,
-                     order: Optional[str] = None) -> MatDataset:
+                     order: Optional[str] = None, max_bytes: Optional[int] = None) -> MatDataset:
     """Load an image (and its reference, from the same file or ``truth_path``).
 
     ``order`` overrides the pixel order of flat (L, N) matrices: 'F' (Zhu,
-    default when nRow/nCol are present) or 'C' (HySUPP H/W files).
+    default when nRow/nCol are present) or 'C' (HySUPP H/W files). ``max_bytes``:
+    refuse (MemoryBudgetError) a file whose decompressed variables would need more,
+    before decompressing anything; free memory is checked too.
     """
-    d = _load(path)
-    t = _load(truth_path) if truth_path is not None else d
+    d = _load(path, max_bytes)
+    t = _load(truth_path, max_bytes) if truth_path is not None else d
     E = _first(t, "M", "E", "E_true", "endmembers")
     if E is None and t is not d:
         E = _first(d, "M", "E", "E_true", "endmembers")
@@ -150,7 +180,7 @@ def load_mat_dataset(path: PathLike, truth_path: Optional[PathLike] = None,
         if E.shape[0] != L and E.shape[1] == L:
             E = E.T
         if E.shape[0] != L:
-            raise ValueError(f"endmembers of shape {E.shape} do not match {L} bands")
+            raise InputError(f"endmembers of shape {E.shape} do not match {L} bands")
     A = _first(t, "A", "A_true", "S", "abundances")
     if A is None and t is not d:
         A = _first(d, "A", "A_true", "S", "abundances")

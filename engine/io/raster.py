@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 import warnings
 from contextlib import contextmanager
@@ -28,9 +29,12 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..errors import InputError, MemoryBudgetError, OutputError
+
 __all__ = [
     "RasterData", "RasterInfo", "read_raster", "raster_info", "write_abundances", "write_cube",
-    "pixel_validity", "read_block", "atomic_output", "open_raster", "output_profile", "OUTPUT_NODATA",
+    "pixel_validity", "read_block", "atomic_output", "output_transaction", "open_raster", "output_profile",
+    "output_driver", "OUTPUT_NODATA",
 ]
 
 OUTPUT_NODATA = -9999.0
@@ -149,9 +153,11 @@ def _bad_bands(ds) -> Optional[np.ndarray]:
         try:
             arr = np.asarray(_parse_numbers(bbl))
         except ValueError:
-            continue
-        if arr.size == ds.count:
-            return arr == 0
+            raise InputError(f"{Path(ds.name).name}: the ENVI bad-band list (bbl) is not a list of numbers") from None
+        if arr.size != ds.count:
+            raise InputError(f"{Path(ds.name).name}: the ENVI bad-band list (bbl) has {arr.size} entries for "
+                             f"{ds.count} bands; fix the header's bbl (one 0/1 per band) or remove it")
+        return arr == 0
     return None
 
 
@@ -170,7 +176,12 @@ def open_raster(path: PathLike, mode: str = "r", **kwargs):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        return rasterio.open(path, mode, **kwargs)
+        ds = rasterio.open(_pending_path(path) if mode == "r" else path, mode, **kwargs)
+    if mode == "r" and any("complex" in str(d) for d in ds.dtypes):
+        ds.close()
+        raise InputError(f"{Path(str(path)).name} holds complex numbers ({ds.dtypes[0]}); unmixing needs real values: "
+                         "convert it first (e.g. its amplitude with gdal_calc.py or the Raster calculator)")
+    return ds
 
 
 def raster_info(path: PathLike) -> RasterInfo:
@@ -191,7 +202,7 @@ def _band_list(bands: Optional[Sequence[int]], count: int) -> List[int]:
     out = [int(b) for b in bands]
     bad = [b for b in out if not 1 <= b <= count]
     if bad:
-        raise ValueError(f"band numbers {bad} are outside 1..{count}")
+        raise InputError(f"band numbers {bad} are outside 1..{count}")
     if not out:
         raise ValueError("no band selected")
     return out
@@ -294,7 +305,7 @@ def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=No
         h, w = (int(win.height), int(win.width)) if win is not None else (ds.height, ds.width)
         need = len(idx) * h * w * 4
         if max_bytes is not None and need > max_bytes:
-            raise ValueError(f"{path.name}: {len(idx)} bands x {h} x {w} needs {need / 2 ** 20:.0f} MiB, over the "
+            raise MemoryBudgetError(f"{path.name}: {len(idx)} bands x {h} x {w} needs {need / 2 ** 20:.0f} MiB, over the "
                              f"{max_bytes / 2 ** 20:.0f} MiB limit; read a window or process it block by block")
         cube, valid = read_block(ds, win, idx, use_nodata)
         sel = np.asarray(idx) - 1
@@ -315,12 +326,75 @@ def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=No
 
 
 # ---------------------------------------------------------------- writing
+_run = threading.local()  # the output transaction of this thread's run, if any
+
+
+def _discard(*files: Path) -> None:
+    for f in files:
+        if f.exists():
+            f.unlink()
+
+
+def _commit(tmp: Path, aux_tmp: Path, path: Path) -> None:
+    aux = Path(str(path) + ".aux.xml")
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:  # e.g. the output path is a folder: leave nothing behind
+        _discard(tmp, aux_tmp)
+        raise OutputError(f"could not write {path}: {exc.strerror or exc}") from exc
+    if aux_tmp.exists():
+        os.replace(aux_tmp, aux)
+    elif aux.exists():  # sidecar of the file just replaced: it would override our metadata
+        aux.unlink()
+
+
+@contextmanager
+def output_transaction() -> Iterator[None]:
+    """All outputs of a run appear together, or none: ``atomic_output`` renames wait for the block's end.
+
+    On an exception (a cancel, a failure after the first output was written) every
+    pending temporary file is deleted and no existing file is touched. Inside the
+    block a pending output is read back through ``open_raster`` from its temporary
+    file. Per thread; nested blocks commit with the outermost one.
+    """
+    if getattr(_run, "pending", None) is not None:
+        yield
+        return
+    _run.pending = {}
+    try:
+        yield
+    except BaseException:
+        pending, _run.pending = _run.pending, None
+        for tmp, aux_tmp in pending.values():
+            _discard(tmp, aux_tmp)
+        raise
+    pending, _run.pending = _run.pending, None
+    items = list(pending.items())
+    for k, (path, (tmp, aux_tmp)) in enumerate(items):
+        try:
+            _commit(tmp, aux_tmp, path)
+        except BaseException:
+            for _, (t, a) in items[k + 1:]:
+                _discard(t, a)
+            raise
+
+
+def _pending_path(path: PathLike) -> PathLike:
+    pending = getattr(_run, "pending", None)
+    if pending:
+        hit = pending.get(Path(path).absolute())
+        if hit is not None:
+            return hit[0]
+    return path
+
+
 @contextmanager
 def atomic_output(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success move it (and a GDAL .aux.xml) into place.
 
     On any exception (including ``Cancelled``) the temporary file is deleted and
-    the exception propagates; an existing ``path`` is left untouched.
+    the exception propagates; an existing ``path`` is left untouched. Inside
+    ``output_transaction`` the move waits for the transaction's end.
     """
     path = Path(path)
     if not path.parent.exists():
@@ -330,27 +404,60 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     try:
         yield tmp
     except BaseException:
-        for f in (tmp, aux_tmp):
-            if f.exists():
-                f.unlink()
+        _discard(tmp, aux_tmp)
         raise
-    aux = Path(str(path) + ".aux.xml")
-    os.replace(tmp, path)
-    if aux_tmp.exists():
-        os.replace(aux_tmp, aux)
-    elif aux.exists():  # sidecar of the file just replaced: it would override our metadata
-        aux.unlink()
+    pending = getattr(_run, "pending", None)
+    if pending is None:
+        _commit(tmp, aux_tmp, path)
+        return
+    earlier = pending.pop(path.absolute(), None)
+    if earlier is not None:  # written twice in one run: the last one wins
+        _discard(*earlier)
+    pending[path.absolute()] = (tmp, aux_tmp)
+
+
+# single-file formats GDAL can create band by band in float32 (multi-file ones would defeat the atomic rename)
+OUTPUT_DRIVERS = {"GTiff": "GeoTIFF (.tif)", "HFA": "Erdas Imagine (.img)"}
+
+
+def output_driver(path: PathLike) -> str:
+    """The GDAL driver for a raster output path, chosen by its extension; OutputError for formats not written.
+
+    No extension, ``.tif`` and ``.tiff`` give GeoTIFF.
+    """
+    from rasterio.drivers import driver_from_extension
+
+    ext = Path(path).suffix.lower()
+    if ext in ("", ".tif", ".tiff"):
+        return "GTiff"
+    try:
+        driver = driver_from_extension(str(path))
+    except ValueError:
+        driver = None
+    if driver in OUTPUT_DRIVERS:
+        import rasterio
+
+        with rasterio.Env() as env:  # built into this GDAL?
+            if driver in env.drivers():
+                return driver
+    raise OutputError(f"{Path(path).name}: rasters are written as {', '.join(OUTPUT_DRIVERS.values())}; "
+                      f"'{ext}' ({driver or 'a format GDAL does not know by that extension'}) is not one of them: "
+                      "use .tif")
 
 
 def output_profile(count: int, height: int, width: int, transform=None, crs=None,
-                   nodata: Optional[float] = OUTPUT_NODATA, compress: Optional[str] = "lzw") -> Dict[str, Any]:
-    """A float32 GeoTIFF profile (tiled 256 x 256 when the image is large enough)."""
-    prof: Dict[str, Any] = dict(driver="GTiff", dtype="float32", count=int(count), height=int(height),
-                                width=int(width), nodata=nodata, BIGTIFF="IF_SAFER")
+                   nodata: Optional[float] = OUTPUT_NODATA, compress: Optional[str] = "lzw",
+                   driver: str = "GTiff") -> Dict[str, Any]:
+    """A float32 profile (GeoTIFF: tiled 256 x 256 when the image is large enough; other drivers: plain)."""
+    prof: Dict[str, Any] = dict(driver=driver, dtype="float32", count=int(count), height=int(height),
+                                width=int(width), nodata=nodata)
     if transform is not None:
         prof["transform"] = transform
     if crs is not None:
         prof["crs"] = crs
+    if driver != "GTiff":
+        return prof
+    prof["BIGTIFF"] = "IF_SAFER"
     if height >= 256 and width >= 256:
         prof.update(tiled=True, blockxsize=256, blockysize=256)
     if compress:
@@ -407,7 +514,7 @@ def write_abundances(path: PathLike, abundances: np.ndarray, names: Sequence[str
     if shape is not None and tuple(shape) != A.shape[1:]:
         raise ValueError(f"abundance maps are {A.shape[1:]}, the reference raster is {tuple(shape)}")
     data = _fill_invalid(A, mask, nodata)
-    prof = output_profile(A.shape[0], A.shape[1], A.shape[2], transform, crs, nodata, compress)
+    prof = output_profile(A.shape[0], A.shape[1], A.shape[2], transform, crs, nodata, compress, output_driver(path))
     path = Path(path)
     with atomic_output(path) as tmp:
         with open_raster(tmp, "w", **prof) as dst:
@@ -441,7 +548,7 @@ def write_cube(path: PathLike, cube: np.ndarray, transform=None, crs=None, wavel
     if wavelengths is not None:
         wavelengths = _to_nm(np.asarray(wavelengths, dtype=np.float64), None)
     data = _fill_invalid(cube, mask, nodata)
-    prof = output_profile(L, cube.shape[1], cube.shape[2], transform, crs, nodata, compress)
+    prof = output_profile(L, cube.shape[1], cube.shape[2], transform, crs, nodata, compress, output_driver(path))
     if np.dtype(dtype) != np.float32:
         prof.update(dtype=np.dtype(dtype).name)
         prof.pop("predictor", None)

@@ -18,11 +18,16 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-__all__ = ["detect_scale", "resolve_scale", "units_comment", "scale_from_comment", "units_from_comment",
-           "REFLECTANCE_X10000_MAX"]
+from ..errors import InputError, ParameterError
+
+__all__ = ["detect_scale", "resolve_scale", "units_comment", "scale_from_comment", "check_scale", "choose_scale",
+           "units_from_comment",
+           "REFLECTANCE_X10000_MAX", "SCALE_RANGE"]
 
 REFLECTANCE_X10000_MAX = 12000.0  # 99.9th percentile limit of "reflectance x 10000" (120 % reflectance)
 _UNIT_MAX = 1.5  # integer values up to this are already 0..1 data
+# a factor to reflectance outside this range is a typo or a corrupt file (1/uint32 max is 2.3e-10)
+SCALE_RANGE = (1e-12, 1e6)
 
 
 def _dtype_of(info: Any) -> np.dtype:
@@ -35,7 +40,7 @@ def detect_scale(dtype: Any, sample_values: Optional[np.ndarray]) -> Tuple[float
     if dt.kind == "f":
         return 1.0, "float data: used as is"
     if dt.kind not in "iu":
-        raise ValueError(f"cannot scale data of type {dt}")
+        raise InputError(f"cannot scale data of type {dt}")
     v = np.asarray(sample_values if sample_values is not None else [], dtype=np.float64).ravel()
     v = v[np.isfinite(v)]
     if v.size == 0:
@@ -66,9 +71,7 @@ def resolve_scale(user_scale: Optional[float], info: Any, sample: Optional[np.nd
     ``info`` is a ``RasterInfo`` (its ``dtype``) or anything ``np.dtype`` accepts.
     """
     if user_scale is not None and float(user_scale) != 0.0:
-        s = float(user_scale)
-        if not np.isfinite(s) or s < 0:
-            raise ValueError(f"scale must be a positive number (0 = automatic), got {user_scale}")
+        s = check_scale(user_scale, "the SCALE parameter")
         return s, f"scale {s:g} set by the user"
     return detect_scale(_dtype_of(info), sample)
 
@@ -104,3 +107,31 @@ def units_from_comment(comment: Optional[str]) -> Optional[str]:
         return None
     m = re.search(r"units:\s*([^;]+)", comment)
     return m.group(1).strip() if m else None
+
+
+def check_scale(value: Any, source: str) -> float:
+    """``value`` as a float if it is a usable scale factor (finite, within ``SCALE_RANGE``), else raise.
+
+    ``source`` names where it came from for the message; a CSV's scale raises InputError, others ParameterError.
+    """
+    error = InputError if "CSV" in source else ParameterError
+    try:
+        s = float(value)
+    except (TypeError, ValueError):
+        raise error(f"{source}: scale {value!r} is not a number") from None
+    lo, hi = SCALE_RANGE
+    if not np.isfinite(s) or not lo <= s <= hi:
+        raise error(f"{source}: scale {value!r} is not a usable factor to reflectance (it must be a positive, finite number "
+                    f"from {lo:g} to {hi:g}, e.g. 0.0001 for reflectance x 10000)")
+    return s
+
+
+def choose_scale(user_scale: Optional[float], comment: Optional[str]) -> Tuple[float, str]:
+    """Scale for applying an endmember CSV: the user's (> 0), else the one the CSV states, else 1 (raster units)."""
+    if user_scale:
+        return check_scale(user_scale, "the SCALE parameter"), "given"
+    if comment and re.search(r"scale=", comment):
+        m = re.search(r"scale=(\S+?)(;|\s|$)", comment)
+        return check_scale(m.group(1) if m else "", "the endmember CSV's units"), \
+            "the scale stated in the endmember CSV"
+    return 1.0, "the CSV states no units: taken to be in the raster's units"

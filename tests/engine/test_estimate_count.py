@@ -46,3 +46,26 @@ def test_estimator_sampling_mask_and_errors():
         EndmemberCountEstimator(method="elm").fit(cube)
     with pytest.raises(ValueError):
         hfc_vd(Y, far=0.7)
+
+
+@pytest.mark.parametrize("method", ["hysime", "hfc", "nwhfc"])
+def test_robust_to_one_outlier_and_to_huge_values(method):
+    Y, _ = _scene(N=40 * 40, seed=2)
+    cube = Y.reshape(80, 40, 40).astype(np.float32)
+    clean = EndmemberCountEstimator(method=method).fit(cube).n_endmembers_
+    assert clean == 4
+    outlier = cube.copy()
+    outlier[:, 5, 5] = 1e6
+    assert EndmemberCountEstimator(method=method).fit(outlier).n_endmembers_ == clean
+    assert EndmemberCountEstimator(method=method).fit(cube * np.float32(1e30)).n_endmembers_ == clean
+
+
+@pytest.mark.parametrize("method", ["hysime", "hfc", "nwhfc"])
+def test_one_band_on_another_scale_is_a_clear_error(method):
+    from engine.errors import InputError
+
+    Y, _ = _scene(N=30 * 30, seed=2)
+    cube = Y.reshape(80, 30, 30).astype(np.float32)
+    cube[5] *= np.float32(1e30)
+    with pytest.raises(InputError, match="band\\(s\\) 6 "):
+        EndmemberCountEstimator(method=method).fit(cube)

@@ -104,7 +104,7 @@ def test_explain_pixel_without_endmembers_and_at_nodata(scene, tmp_path):
 def test_explain_pixel_refuses_endmembers_of_another_sensor(scene, tmp_path):
     s, path = scene
     csv = write_endmembers_csv(tmp_path / "e.csv", np.ones((30, 2)), ["a", "b"])  # 30 bands, raster 16
-    with pytest.raises(ValueError, match="neither wavelengths nor band numbers"):
+    with pytest.raises(ValueError, match="names bands 17, 18, 19, 20, 21"):
         explain_pixel(path, 0, 0, read_endmembers_csv(csv))
 
 

@@ -114,7 +114,7 @@ def test_pixel_tool_without_endmembers_and_with_mismatched_ones(deepunmix, scene
         other = write_endmembers_csv(tmp_path / "other.csv", np.ones((50, 2)), ["a", "b"])  # 50 bands, raster 20
         assert gui.dock.open_csv(str(other))
         _click(canvas, gui.tool, ext.xMinimum() + 15, ext.yMaximum() - 15)
-        assert "neither wavelengths nor band numbers match" in gui.dock.info.text()
+        assert "the endmember CSV names bands 21, 22" in gui.dock.info.text()
 
         bad = tmp_path / "bad.csv"
         bad.write_text("a,b\n1,2\n")

@@ -104,3 +104,17 @@ def test_float32_values_are_written_with_float32_digits(tmp_path):
     lines = f.read_text().splitlines()
     assert lines[1:] == ["1,400.0,0.3747,1e-06", "2,472.41379310344826,123456.7,0.25"]
     np.testing.assert_array_equal(read_endmembers_csv(f).matrix.astype(np.float32), E)
+
+
+def test_formula_prefixes_neutralised_and_newlines_replaced(tmp_path):
+    names = ["=cmd|' /C calc'!A0", "+1", "-x", "@SUM(A1)", "\tTab", "two\nlines", "plain"]
+    E = np.arange(3 * len(names), dtype=float).reshape(3, len(names))
+    path = write_endmembers_csv(tmp_path / "e.csv", E, names)
+    header = path.read_text().splitlines()[0]
+    assert len(path.read_text().splitlines()) == 4  # a newline in a name does not add a row
+    for cell in header.split(",")[2:]:
+        assert not cell.lstrip('"').startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    back = read_endmembers_csv(path)
+    # leading tab/CR are stripped as whitespace; the rest gets an apostrophe
+    assert back.names == ["'=cmd|' /C calc'!A0", "'+1", "'-x", "'@SUM(A1)", "Tab", "two lines", "plain"]
+    np.testing.assert_array_equal(back.matrix, E)

@@ -178,3 +178,43 @@ def test_read_valid_pixels_equals_read_block(tmp_path):
         assert not valid[2, 3] and (valid == valid2).all()
         assert Y.dtype == np.float64 and Y.shape == (4, valid.sum())
         np.testing.assert_array_equal(Y, cube[:, valid].astype(np.float64))
+
+
+def test_wrong_length_bbl_is_refused(tmp_path):
+    from engine.errors import InputError
+
+    f = tmp_path / "e.img"
+    with rasterio.open(f, "w", driver="ENVI", width=W, height=H, count=L, dtype="float32") as d:
+        d.write(_cube(2))
+        d.update_tags(ns="ENVI", bbl="{" + ",".join(["1"] * (L - 2)) + "}")
+    with pytest.raises(InputError, match=f"bbl.*{L - 2} entries for {L} bands"):
+        raster_info(f)
+
+
+def test_complex_raster_is_refused(tmp_path):
+    from engine.errors import InputError
+
+    f = tmp_path / "c.tif"
+    with rasterio.open(f, "w", driver="GTiff", width=4, height=4, count=3, dtype="complex64") as d:
+        d.write((np.ones((3, 4, 4)) * (1 + 2j)).astype(np.complex64))
+    with pytest.raises(InputError, match="complex"):
+        raster_info(f)
+    with pytest.raises(InputError, match="complex"):
+        read_raster(f)
+
+
+@pytest.mark.parametrize("ext,driver", [(".tif", "GTiff"), (".tiff", "GTiff"), (".img", "HFA")])
+def test_output_format_follows_the_extension(tmp_path, ext, driver):
+    f = write_abundances(tmp_path / f"a{ext}", np.full((2, 5, 6), 0.5, np.float32), ["a", "b"])
+    with rasterio.open(f) as ds:
+        assert ds.driver == driver and ds.count == 2
+        np.testing.assert_allclose(ds.read(), 0.5)
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".nc", ".xyz", ".weird"])
+def test_unwritable_output_format_is_refused(tmp_path, ext):
+    from engine.errors import OutputError
+
+    with pytest.raises(OutputError, match="use .tif"):
+        write_abundances(tmp_path / f"a{ext}", np.full((2, 5, 6), 0.5, np.float32), ["a", "b"])
+    assert not list(tmp_path.iterdir())

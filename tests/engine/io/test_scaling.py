@@ -58,3 +58,23 @@ def test_units_comment_roundtrip_through_csv(tmp_path):
     table = read_endmembers_csv(path)
     assert scale_from_comment(table.comment) == 1e-4 and list(table.bands) == [2, 5, 9]
     assert scale_from_comment("units: whatever") is None and scale_from_comment(None) is None
+
+
+@pytest.mark.parametrize("comment", ["scale=-1", "scale=0", "scale=1e300", "scale=nan", "scale=inf", "scale=x"])
+def test_csv_scale_is_validated(comment):
+    from engine.errors import InputError
+    from engine.io.scaling import choose_scale
+
+    with pytest.raises(InputError, match="scale"):
+        choose_scale(0, f"units: input x 1; {comment}; detected")
+
+
+def test_choose_scale_order():
+    from engine.errors import ParameterError
+    from engine.io.scaling import choose_scale
+
+    assert choose_scale(0.5, "scale=0.0001")[0] == 0.5
+    assert choose_scale(0, "units: reflectance; scale=0.0001; why")[0] == 1e-4
+    assert choose_scale(0, None)[0] == 1.0
+    with pytest.raises(ParameterError):
+        choose_scale(1e300, None)

@@ -1,0 +1,68 @@
+"""What a run shows the user: engine problems as messages, engine warnings in the log, bugs as bugs.
+
+``user_message`` turns the exceptions that describe a problem the user can fix
+(``engine.errors.DeepUnmixError``, file and GDAL I/O errors, running out of memory)
+into one line; anything else returns None and propagates, so a genuine bug shows
+with its traceback. ``warnings_to(feedback)`` sends the engine's ``warnings.warn``
+of this thread's run to the QGIS log.
+"""
+from __future__ import annotations
+
+import threading
+import warnings
+from contextlib import contextmanager
+from typing import Optional
+
+from ..engine.errors import DeepUnmixError
+
+_run = threading.local()
+_installed = []
+
+
+def _io_errors() -> tuple:
+    errors = [OSError]
+    try:
+        from rasterio.errors import RasterioError
+
+        errors.append(RasterioError)
+    except ImportError:  # pragma: no cover - rasterio is a dependency
+        pass
+    return tuple(errors)
+
+
+def user_message(exc: BaseException) -> Optional[str]:
+    """The message to show for ``exc``, or None when it is a bug (to be shown as one)."""
+    if isinstance(exc, DeepUnmixError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return ("Out of memory: lower MEMORY_MB (advanced parameters) so the raster is processed in smaller blocks "
+                "and sampled for fitting, lower BATCH_SIZE/RESTARTS of deep methods, or crop the raster")
+    if isinstance(exc, _io_errors()):
+        text = str(exc) or type(exc).__name__
+        filename = getattr(exc, "filename", None)
+        return text if not filename or str(filename) in text else f"{text}: {filename}"
+    return None
+
+
+def _show(message, category, filename, lineno, file=None, line=None):
+    feedback = getattr(_run, "feedback", None)
+    if feedback is not None:
+        feedback.pushWarning(f"{category.__name__}: {message}")
+    else:
+        _installed[0](message, category, filename, lineno, file, line)
+
+
+@contextmanager
+def warnings_to(feedback):
+    """During the block, warnings raised in this thread go to ``feedback.pushWarning`` (not stderr)."""
+    if not _installed:
+        _installed.append(warnings.showwarning)
+        warnings.showwarning = _show
+        # engine warnings are shown every time (not once per process), so each run's log gets its own
+        warnings.filterwarnings("always", module=r"(deepunmix\.)?engine(\.|$)")
+    previous = getattr(_run, "feedback", None)
+    _run.feedback = feedback
+    try:
+        yield
+    finally:
+        _run.feedback = previous

@@ -1,0 +1,152 @@
+"""How fast a cancelled FCLS stream on a huge raster returns, and what it writes meanwhile.
+
+A sparse float32 GeoTIFF of SIZE x SIZE pixels and 8 bands (a few KB on disk, read as zeros) is
+unmixed with ``engine.io.blockwise.apply_blockwise`` (FCLS, 3 endmembers, 64 MiB blocks); the
+progress callback raises ``Cancelled`` after the first block. Recorded: seconds from the cancel to
+the return, the largest size the hidden ``.partial`` output reached (polled every 20 ms), and the
+files left behind. For comparison, the same 3-band output GeoTIFF is created, one block written
+and closed with and without ``SPARSE_OK`` (GDAL fills every unwritten block at close without it:
+the cause of the 35-45 s cancels reported in issue 14).
+
+Usage: .venv/bin/python benchmarks/cancel_latency.py [--size 8000] [--workdir /tmp]
+Writes benchmarks/results/cancel_latency.md and .json. Timings on a shared machine are noisy.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from _machine import cpu_model  # noqa: E402
+
+N_BANDS, N_END = 8, 3
+
+
+def sparse_input(path: Path, size: int) -> None:
+    import rasterio
+
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=N_BANDS, dtype="float32",
+                       tiled=True, SPARSE_OK="TRUE", BIGTIFF="YES") as ds:
+        ds.write(np.full((N_BANDS, 16, 16), 0.5, np.float32), window=((0, 16), (0, 16)))
+
+
+class Poll:
+    """The largest total size of ``*.partial*`` files in a folder, sampled every 20 ms."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.peak, self._stop = folder, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            size = sum(p.stat().st_size for p in self.folder.glob(".*partial*") if p.exists())
+            self.peak = max(self.peak, size)
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def cancelled_stream(src: Path, folder: Path) -> dict:
+    from engine.fcls import fcls
+    from engine.io.blockwise import apply_blockwise
+    from engine.progress import Cancelled
+
+    E = np.abs(np.random.default_rng(0).normal(size=(N_BANDS, N_END))) + 0.1
+    cancel_at = {}
+
+    def progress(fraction, message=""):
+        if fraction > 0:
+            cancel_at["t"] = time.perf_counter()
+            raise Cancelled()
+
+    out = folder / "a.tif"
+    with Poll(folder) as poll:
+        try:
+            apply_blockwise(src, out, lambda Y: fcls(Y, E), N_END, [f"e{i}" for i in range(N_END)],
+                            max_block_bytes=64 * 2 ** 20, progress=progress)
+        except Cancelled:
+            returned = time.perf_counter()
+    left = sorted(p.name for p in folder.iterdir() if p.name != src.name)
+    return {"cancel_to_return_s": returned - cancel_at["t"], "partial_peak_bytes": poll.peak, "files_left": left}
+
+
+def close_after_one_block(folder: Path, size: int, sparse: bool) -> dict:
+    import rasterio
+
+    path = folder / f"close_{'sparse' if sparse else 'filled'}.tif"
+    opts = {"SPARSE_OK": "TRUE"} if sparse else {}
+    ds = rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=N_END, dtype="float32",
+                       nodata=-9999.0, BIGTIFF="IF_SAFER", **opts)
+    ds.write(np.zeros((N_END, 256, size), np.float32), window=((0, 256), (0, size)))
+    t = time.perf_counter()
+    ds.close()
+    seconds = time.perf_counter() - t
+    nbytes = path.stat().st_size
+    path.unlink()
+    return {"close_s": seconds, "file_bytes": nbytes}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=8000)
+    ap.add_argument("--workdir", default=tempfile.gettempdir())
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "cancel_latency"))
+    args = ap.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="cancel_latency_", dir=args.workdir))
+    try:
+        src = folder / "in.tif"
+        sparse_input(src, args.size)
+        stream = cancelled_stream(src, folder)
+        filled = close_after_one_block(folder, args.size, sparse=False)
+        sparse = close_after_one_block(folder, args.size, sparse=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    full = N_END * args.size * args.size * 4
+    result = {"size": args.size, "output_bytes_if_filled": full, "stream": stream,
+              "close_without_sparse_ok": filled, "close_with_sparse_ok": sparse,
+              "load": os.getloadavg(), "cpu": cpu_model(), "python": platform.python_version(),
+              "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    Path(args.out + ".json").write_text(json.dumps(result, indent=2))
+    mib = 2 ** 20
+    md = [
+        "# Cancelling FCLS on a huge raster (benchmarks/cancel_latency.py)",
+        "",
+        f"{args.size} x {args.size} pixels, {N_BANDS} bands in, {N_END} float32 bands out "
+        f"({full / mib:,.0f} MiB if every block were written); {result['date']}, {result['cpu']}, "
+        f"load {result['load'][0]:.1f} (a shared machine: timings are noise-prone).",
+        "",
+        "| what | seconds | bytes on disk |",
+        "|---|---|---|",
+        f"| apply_blockwise cancelled after block 1: cancel -> return | {stream['cancel_to_return_s']:.2f} | "
+        f"peak .partial {stream['partial_peak_bytes'] / mib:,.1f} MiB; left behind: "
+        f"{', '.join(stream['files_left']) or 'nothing'} |",
+        f"| GeoTIFF, one block written, close without SPARSE_OK (before) | {filled['close_s']:.2f} | "
+        f"{filled['file_bytes'] / mib:,.1f} MiB |",
+        f"| GeoTIFF, one block written, close with SPARSE_OK (now) | {sparse['close_s']:.2f} | "
+        f"{sparse['file_bytes'] / mib:,.1f} MiB |",
+        "",
+    ]
+    Path(args.out + ".md").write_text("\n".join(md))
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,393 @@
+"""Fault injection: what a user gets for each bad input, bad parameter, output collision and cancel.
+
+Read ``CASES`` as a list: every row is one fault, the algorithm it is given to, and the message the
+user must see. For every row the test also checks that nothing was written (no new file, no
+``.partial`` left behind) and that every file that was there before (the inputs) is byte-for-byte
+unchanged. Memory limits, cancel at each phase and concurrent runs follow the table.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Optional
+
+import numpy as np
+import pytest
+from qgis.core import QgsProcessingException
+
+
+@dataclass
+class Case:
+    id: str
+    alg: str
+    params: Callable[[Dict], Dict]  # the scene's files -> parameters
+    match: str  # regex the user's message must contain
+    prepare: Optional[Callable[[Dict], None]] = None  # writes the bad file(s) into the scene folder
+    marks: tuple = field(default_factory=tuple)
+
+
+def _fcls(s, **kw):
+    return {"INPUT": s["cube"], "ENDMEMBERS": s["endmembers"], "OUTPUT_ABUNDANCES": s["out"] / "a.tif", **kw}
+
+
+def _extract(s, **kw):
+    return {"INPUT": s["cube"], "N_ENDMEMBERS": 3, "OUTPUT_ENDMEMBERS": s["out"] / "e.csv", **kw}
+
+
+def _nmf(s, **kw):
+    return {"INPUT": s["cube"], "N_ENDMEMBERS": 3, "MAX_ITER": 3, "OUTPUT_ABUNDANCES": s["out"] / "a.tif",
+            "OUTPUT_ENDMEMBERS": s["out"] / "e.csv", **kw}
+
+
+def _undip(s, **kw):
+    return {"INPUT": s["cube"], "ENDMEMBERS": s["endmembers"], "ITERATIONS": 2,
+            "OUTPUT_ABUNDANCES": s["out"] / "a.tif", "OUTPUT_ENDMEMBERS": s["out"] / "e.csv", **kw}
+
+
+def _evaluate(s, **kw):
+    return {"ABUNDANCES": s["truth"], "REFERENCE_ABUNDANCES": s["truth"], "OUTPUT_TABLE": s["out"] / "t.csv", **kw}
+
+
+# ---- bad files the rows below prepare in the scene folder
+def _raw_raster(path, cube, dtype="float32", driver="GTiff", envi_tags=None):
+    """Write ``cube`` exactly as given (no nodata spreading), optionally as ENVI with header tags."""
+    import rasterio
+
+    with rasterio.open(path, "w", driver=driver, width=cube.shape[2], height=cube.shape[1], count=cube.shape[0],
+                       dtype=dtype) as ds:
+        ds.write(cube.astype(dtype))
+        if envi_tags:
+            ds.update_tags(ns="ENVI", **envi_tags)
+
+
+def _nan_band(s):
+    cube = s["scene"].cube.copy()
+    cube[4] = np.nan
+    _raw_raster(s["dir"] / "nanband.tif", cube)
+
+
+def _complex(s):
+    _raw_raster(s["dir"] / "complex.tif", s["scene"].cube * (1 + 1j), dtype="complex64")
+
+
+def _one_pixel(s):
+    cube = np.full_like(s["scene"].cube, np.nan)
+    cube[:, 3, 3] = s["scene"].cube[:, 3, 3]
+    _raw_raster(s["dir"] / "onepixel.tif", cube)
+
+
+def _short_bbl(s):
+    _raw_raster(s["dir"] / "shortbbl.img", s["scene"].cube, driver="ENVI", envi_tags={"bbl": "{1, 1, 0}"})
+
+
+def _csv_scale(value):
+    def prepare(s):
+        from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+
+        t = read_endmembers_csv(s["endmembers"])
+        write_endmembers_csv(s["dir"] / "scaled.csv", t.matrix, t.names, t.wavelengths,
+                             comment=f"units: input x 1; scale={value}; made up")
+    return prepare
+
+
+def _csv_bands(bands, wavelengths=False, name="bands.csv"):
+    def prepare(s):
+        from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+
+        t = read_endmembers_csv(s["endmembers"])
+        write_endmembers_csv(s["dir"] / name, t.matrix[: len(bands)], t.names,
+                             t.wavelengths[: len(bands)] if wavelengths else None, bands=bands)
+    return prepare
+
+
+def _huge_declared(s):
+    """A 3 x 200 000 x 200 000 float32 raster (480 GB as declared, a few KB on disk)."""
+    import rasterio
+
+    with rasterio.open(s["dir"] / "huge.tif", "w", driver="GTiff", width=200_000, height=200_000, count=3,
+                       dtype="float32", tiled=True, SPARSE_OK="TRUE", BIGTIFF="YES"):
+        pass
+
+
+def _big_mat(s):
+    import scipy.io as sio
+
+    sio.savemat(s["dir"] / "big.mat", {"Y": np.zeros((20, 2_000_000), np.uint8), "nRow": 1000, "nCol": 2000},
+                do_compression=True)
+
+
+def _corrupt_mat(s):
+    (s["dir"] / "bad.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(range(256)) * 2)
+
+
+CASES = [
+    # ---- output collisions: refused before anything is read or written
+    Case("fcls output is its input", "deepunmix:fcls", lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["cube"]),
+         "is the input INPUT"),
+    Case("fcls output is its input, other spelling", "deepunmix:fcls",
+         lambda s: _fcls(s, OUTPUT_ABUNDANCES=str(Path(s["cube"]).parent / "." / Path(s["cube"]).name)),
+         "is the input INPUT"),
+    Case("fcls error map = abundance output", "deepunmix:fcls",
+         lambda s: _fcls(s, OUTPUT_ERROR=s["out"] / "a.tif"), "same file"),
+    Case("fcls output is the endmember CSV", "deepunmix:fcls", lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["endmembers"]),
+         "is the input ENDMEMBERS"),
+    Case("min-vol NMF output is its input", "deepunmix:minvol_nmf", lambda s: _nmf(s, OUTPUT_ABUNDANCES=s["cube"]),
+         "is the input INPUT"),
+    Case("min-vol NMF raster and CSV outputs on one path", "deepunmix:minvol_nmf",
+         lambda s: _nmf(s, OUTPUT_ABUNDANCES=s["out"] / "x.csv", OUTPUT_ENDMEMBERS=s["out"] / "x.csv"), "same file"),
+    Case("UnDIP endmember output is its endmember CSV", "deepunmix:undip",
+         lambda s: _undip(s, OUTPUT_ENDMEMBERS=s["endmembers"]), "is the input ENDMEMBERS"),
+    Case("report on top of the abundance output", "deepunmix:minvol_nmf",
+         lambda s: _nmf(s, OUTPUT_REPORT=s["out"] / "a.tif"), "same file"),
+    Case("evaluate table is the reference raster", "deepunmix:evaluate",
+         lambda s: _evaluate(s, OUTPUT_TABLE=s["truth"]), "is the input"),
+    Case("output path is a folder", "deepunmix:extract_endmembers",
+         lambda s: _extract(s, OUTPUT_ENDMEMBERS=s["dir"]), "folder"),
+    Case("raster output in a format not written (.png)", "deepunmix:fcls",
+         lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["out"] / "a.png"), "use .tif"),
+    # ---- inputs that used to give silently wrong results
+    Case("CSV rows name bands the raster lacks (same row count)", "deepunmix:fcls",
+         lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "bands.csv"), "bands 21",
+         _csv_bands(list(range(2, 22)))),
+    Case("CSV scale -1", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"), "scale",
+         _csv_scale("-1")),
+    Case("CSV scale 0", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"), "scale",
+         _csv_scale("0")),
+    Case("CSV scale 1e300", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"), "scale",
+         _csv_scale("1e300")),
+    Case("SCALE parameter 1e300", "deepunmix:extract_endmembers", lambda s: _extract(s, SCALE=1e300), "scale"),
+    Case("one all-NaN band (fcls)", "deepunmix:fcls", lambda s: _fcls(s, INPUT=s["dir"] / "nanband.tif"),
+         r"band\(s\) 5 hold no value", _nan_band),
+    Case("one all-NaN band (extraction)", "deepunmix:extract_endmembers",
+         lambda s: _extract(s, INPUT=s["dir"] / "nanband.tif"), r"band\(s\) 5 hold no value", _nan_band),
+    Case("complex raster", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "complex.tif"),
+         "complex", _complex),
+    Case("complex raster (fcls)", "deepunmix:fcls", lambda s: _fcls(s, INPUT=s["dir"] / "complex.tif"),
+         "complex", _complex),
+    Case("one valid pixel", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "onepixel.tif"),
+         "only 1 valid pixel", _one_pixel),
+    Case("ENVI bbl of the wrong length", "deepunmix:extract_endmembers",
+         lambda s: _extract(s, INPUT=s["dir"] / "shortbbl.img"), "bbl.*3 entries for 20 bands", _short_bbl),
+    Case("ENVI bbl of the wrong length (fcls)", "deepunmix:fcls",
+         lambda s: _fcls(s, INPUT=s["dir"] / "shortbbl.img"), "bbl.*3 entries for 20 bands", _short_bbl),
+    Case("UnDIP CSV without rows for the bands used", "deepunmix:undip",
+         lambda s: _undip(s, ENDMEMBERS=s["dir"] / "bands.csv"), "no row for raster band", _csv_bands([1, 2, 3])),
+    Case("evaluate CSVs over different bands", "deepunmix:evaluate",
+         lambda s: _evaluate(s, ENDMEMBERS=s["dir"] / "bands.csv", REFERENCE_ENDMEMBERS=s["endmembers"]),
+         "same bands", _csv_bands([1, 2, 3])),
+    Case("corrupt .mat", "deepunmix:import_mat",
+         lambda s: {"INPUT": s["dir"] / "bad.mat", "OUTPUT_CUBE": s["out"] / "c.tif"}, "not a readable", _corrupt_mat),
+    Case("UnDIP on an 8 x 8 image", "deepunmix:undip", lambda s: _undip(s, INPUT=s["dir"] / "tiny.tif"),
+         "too small", lambda s: _raw_raster(s["dir"] / "tiny.tif", s["scene"].cube[:, :8, :8])),
+    # ---- bad parameters
+    Case("BAD_BANDS not a range", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="1-3,abc"),
+         "'abc' is not a band number"),
+    Case("BAD_BANDS backwards", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="5-3"),
+         "runs backwards"),
+    Case("BAD_BANDS beyond the last band", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="18-25"),
+         "beyond the last band"),
+    Case("BAD_BANDS leaving one band", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="2-20"),
+         "only 1 of 20 bands remain"),
+    Case("more endmembers than bands", "deepunmix:minvol_nmf", lambda s: _nmf(s, N_ENDMEMBERS=25),
+         "25 endmembers cannot be unmixed from 20 bands"),
+    # ---- other bad inputs
+    Case("endmember CSV missing", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "none.csv"), "not"),
+    Case("endmember CSV with a text cell", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "text.csv"),
+         "not a number", lambda s: (s["dir"] / "text.csv").write_text("band,wavelength,a,b\n1,400,x,0.2\n")),
+    Case("all-nodata raster", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "nan.tif"),
+         "no valid pixel", lambda s: _raw_raster(s["dir"] / "nan.tif", np.full((4, 6, 6), np.nan))),
+    Case("constant image", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "const.tif"),
+         "constant", lambda s: _raw_raster(s["dir"] / "const.tif", np.full((4, 6, 6), 0.3))),
+    # ---- memory: every size is checked before allocating, and the message says what to change
+    Case("MEMORY_MB above the machine's memory", "deepunmix:extract_endmembers",
+         lambda s: _extract(s, MEMORY_MB=10 ** 9), "more than this machine"),
+    Case("MEMORY_MB above the machine's memory (fcls)", "deepunmix:fcls",
+         lambda s: _fcls(s, MEMORY_MB=10 ** 9), "more than this machine"),
+    Case("DDICA with 100 000 restarts", "deepunmix:ddica",
+         lambda s: _nmf(s, RESTARTS=100_000, STEPS=1), "DDICA training needs.*RESTARTS"),
+    Case("evaluate on a raster declaring 480 GB", "deepunmix:evaluate",
+         lambda s: _evaluate(s, ABUNDANCES=s["dir"] / "huge.tif", REFERENCE_ABUNDANCES=s["dir"] / "huge.tif"),
+         "MEMORY_MB", _huge_declared),
+    Case("import_mat of a .mat that decompresses past the budget", "deepunmix:import_mat",
+         lambda s: {"INPUT": s["dir"] / "big.mat", "OUTPUT_CUBE": s["out"] / "c.tif", "MEMORY_MB": 64},
+         "big.mat.*MEMORY_MB", _big_mat),
+]
+
+
+def _snapshot(folder: Path) -> Dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def files(scene, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    return {**scene, "out": out}
+
+
+def _stringify(params):
+    return {k: str(v) if isinstance(v, Path) else v for k, v in params.items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fault(case, files, run_alg):
+    if case.prepare:
+        case.prepare(files)
+    before = _snapshot(files["dir"])
+    with pytest.raises(QgsProcessingException, match=case.match) as err:
+        run_alg(case.alg, _stringify(case.params(files)))
+    assert "Traceback" not in str(err.value), "a user problem was reported as a bug"
+    assert _snapshot(files["dir"]) == before, "an input changed or an output was written"
+
+
+# ---- cancel at every phase: the user gets "Canceled", no output and no .partial file
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """A 64-band 300 x 300 float32 raster (22 MB): over a 64 MB budget, so it is sampled and streamed."""
+    from engine.io.endmember_csv import write_endmembers_csv
+    from engine.io.raster import write_cube
+    from engine.synthetic import make_mixed_scene, procedural_library
+
+    folder = tmp_path_factory.mktemp("big")
+    lib, wl, names = procedural_library(n_bands=64, n_spectra=6, random_state=0)
+    s = make_mixed_scene(size=(300, 300), n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=0)
+    write_cube(str(folder / "big.tif"), s.cube, wavelengths=wl)
+    write_endmembers_csv(folder / "e.csv", s.endmembers, list(s.names), wavelengths=wl)
+    return folder
+
+
+class CancelAt:
+    """A feedback that cancels once progress passes ``at`` percent."""
+
+    def __new__(cls, at):
+        from qgis.core import QgsProcessingFeedback
+
+        class _Feedback(QgsProcessingFeedback):
+            def setProgress(self, progress):  # noqa: N802 - QGIS API
+                super().setProgress(progress)
+                if progress > at:
+                    self.cancel()
+
+        feedback = _Feedback()
+        if at < 0:
+            feedback.cancel()
+        return feedback
+
+
+def _big_params(alg, big, out):
+    if alg == "deepunmix:fcls":
+        return {"INPUT": str(big / "big.tif"), "ENDMEMBERS": str(big / "e.csv"), "MEMORY_MB": 64,
+                "OUTPUT_ABUNDANCES": str(out / "a.tif"), "OUTPUT_ERROR": str(out / "err.tif")}
+    params = {"INPUT": str(big / "big.tif"), "N_ENDMEMBERS": 3, "MEMORY_MB": 64, "MAX_ITER": 5, "STEPS": 30,
+              "OUTPUT_ABUNDANCES": str(out / "a.tif"), "OUTPUT_ENDMEMBERS": str(out / "e.csv")}
+    if alg == "deepunmix:estimate_n_endmembers":
+        return {"INPUT": params["INPUT"], "MEMORY_MB": 64, "OUTPUT_REPORT": str(out / "r.html")}
+    return params
+
+
+CANCELS = [  # (phase, algorithm, cancel once progress passes this %; -1 = cancelled before it starts)
+    ("before start", "deepunmix:fcls", -1),
+    ("before start (deep)", "deepunmix:ddica", -1),
+    ("sampling pass of a raster over the budget", "deepunmix:minvol_nmf", 0.5),
+    ("sampling pass (DDICA)", "deepunmix:ddica", 0.5),
+    ("sampling pass (endmember extraction)", "deepunmix:extract_endmembers", 0.5),
+    ("sampling pass (endmember count)", "deepunmix:estimate_n_endmembers", 0.5),
+    ("DDICA training", "deepunmix:ddica", 10),
+    ("min-vol NMF fit", "deepunmix:minvol_nmf", 6),
+    ("streaming every pixel after a sampled fit", "deepunmix:minvol_nmf", 95.5),
+    ("fcls streaming, abundances", "deepunmix:fcls", 10),
+    ("fcls streaming, error map (abundances done)", "deepunmix:fcls", 60),
+]
+
+
+@pytest.mark.parametrize("phase,alg,at", CANCELS, ids=[c[0] for c in CANCELS])
+def test_cancel(phase, alg, at, big, tmp_path, run_alg):
+    before = _snapshot(big)
+    with pytest.raises(QgsProcessingException, match="Cancel"):
+        run_alg(alg, _big_params(alg, big, tmp_path), feedback=CancelAt(at))
+    assert not list(tmp_path.iterdir()), "a cancelled run left files"
+    assert _snapshot(big) == before
+
+
+# ---- concurrent runs writing different outputs: each gets its own complete output, as if run alone
+def test_concurrent_runs_write_their_own_outputs(deepunmix, scene, tmp_path):
+    import threading
+
+    from plugin_helpers import read
+    from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback
+
+    registry = QgsApplication.processingRegistry()
+    results, errors = {}, []
+
+    def run(k):
+        try:
+            alg = registry.createAlgorithmById("deepunmix:fcls")
+            context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+            params = {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"], "MEMORY_MB": 64,
+                      "OUTPUT_ABUNDANCES": str(tmp_path / f"a{k}.tif"), "OUTPUT_ERROR": str(tmp_path / f"r{k}.tif")}
+            out, ok = alg.run(params, context, feedback)
+            results[k] = out if ok else None
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and all(results[k] for k in range(4))
+    first = read(str(tmp_path / "a0.tif"))[0]
+    np.testing.assert_allclose(first, scene["scene"].abundances, atol=1e-3)
+    for k in range(1, 4):
+        np.testing.assert_array_equal(read(str(tmp_path / f"a{k}.tif"))[0], first)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")) == []
+
+
+# ---- memory limits: a run in a process capped with RLIMIT_AS gets a message, not a MemoryError
+CAPPED_RUN = r"""
+import os, resource, sys
+sys.path.insert(0, sys.argv[2])
+from qgis.core import QgsApplication
+app = QgsApplication([], False)
+app.initQgis()
+sys.path.append("/usr/share/qgis/python/plugins")
+from processing.core.Processing import Processing
+Processing.initialize()
+import deepunmix
+from deepunmix.algorithms.provider import DeepUnmixProvider
+provider = DeepUnmixProvider()
+QgsApplication.processingRegistry().addProvider(provider)
+import processing, torch
+from qgis.core import QgsProcessingException
+size = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + 300 * 2 ** 20, resource.RLIM_INFINITY))
+try:
+    processing.run("deepunmix:undip", {"INPUT": sys.argv[1], "N_ENDMEMBERS": 3, "MEMORY_MB": 8000, "ITERATIONS": 1,
+                                       "OUTPUT_ABUNDANCES": sys.argv[3], "OUTPUT_ENDMEMBERS": sys.argv[4]})
+    print("NO ERROR")
+except QgsProcessingException as exc:
+    print("MESSAGE", str(exc).replace("\n", " "))
+"""
+
+
+def test_memory_cap_gives_a_message_and_no_output(deepunmix, tmp_path):
+    """UnDIP (whole image in memory) on a 20 x 4000 x 4000 raster (5 GB to fit, a few KB on disk), capped at +300 MB."""
+    import os
+    import subprocess
+    import sys
+
+    import rasterio
+    from conftest import PLUGINS
+
+    path = tmp_path / "sparse.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4000, height=4000, count=20, dtype="float32", tiled=True,
+                       SPARSE_OK="TRUE", BIGTIFF="YES") as ds:
+        ds.write(np.random.default_rng(0).random((20, 16, 16)).astype(np.float32), window=((0, 16), (0, 16)))
+    out = subprocess.run([sys.executable, "-c", CAPPED_RUN, str(path), str(PLUGINS), str(tmp_path / "a.tif"),
+                          str(tmp_path / "e.csv")], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert "MESSAGE" in out.stdout, out.stdout + out.stderr[-3000:]
+    assert "free on this machine" in out.stdout and "Traceback" not in out.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sparse.tif"]
