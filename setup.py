@@ -5,6 +5,7 @@ The repository root is the package (``__init__.py``, ``algorithms/``, ``engine/`
 (``metadata.txt``, which QGIS reads) and the subpackages (every folder with an
 ``__init__.py`` under the runtime folders; tests, benchmarks and scripts stay out).
 """
+
 import configparser
 from pathlib import Path
 
