@@ -66,14 +66,6 @@ def _scene(folder: Path):
     return src, csv, E
 
 
-def _package_site(folder: Path) -> Path:
-    """A folder where `deepunmix` is this checkout, as `pip install -e .` makes it importable."""
-    site = folder / "site"
-    site.mkdir()
-    (site / "deepunmix").symlink_to(REPO, target_is_directory=True)
-    return site
-
-
 def _wait(predicate, deadline: float, procs, what: str):
     while not predicate():
         dead = [p.args for p in procs if p.poll() is not None]
@@ -135,11 +127,11 @@ def readme_client_script(address: str, src: Path, dst: Path, csv: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_readme_fcls_on_scheduler_and_two_worker_processes(tmp_path):
+def test_readme_fcls_on_scheduler_and_two_worker_processes(tmp_path, package_site):
     src, csv, E = _scene(tmp_path)
     ref = apply_blockwise(src, tmp_path / "in_process.tif", fcls_func(E), 3, ["soil", "tree", "water"], scale=1e-4)
 
-    env = dict(os.environ, PYTHONPATH=str(_package_site(tmp_path)), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(package_site), OMP_NUM_THREADS="1")
     work = tmp_path / "cwd"  # not the checkout: the bare `engine` is not importable there
     work.mkdir()
     dask = [sys.executable, "-m", "dask"]
