@@ -20,11 +20,16 @@ class DeepUnmixPlugin:
 
     def initGui(self):  # noqa: N802 - QGIS API
         self.initProcessing()
+        from . import results_viewer
         from .dependency_helper import offer_install
 
+        results_viewer.install()
         offer_install(self.iface)
 
     def unload(self):
+        from . import results_viewer
+
+        results_viewer.uninstall()
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
