@@ -81,7 +81,8 @@ def render_report(title: str, endmembers: np.ndarray, names: Sequence[str],
             f"<tr><td>{e(n)}</td><td>{A[k].mean():.3f}</td><td>{100 * dominant[k]:.1f} % of pixels</td></tr>"
             for k, n in enumerate(names)) + "</table>"
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><meta name='generator' content='DeepUnmix'>"
+        f"<title>{e(title)}</title>",
         "<style>body{font-family:sans-serif;margin:1.5em;max-width:60em}table{border-collapse:collapse}"
         "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}</style></head><body>",
         f"<h1>{e(title)}</h1><ul>{''.join(facts)}</ul>",
