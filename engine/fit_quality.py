@@ -1,0 +1,39 @@
+"""A warning when endmembers x abundances explain the data much worse than its noise would allow.
+
+The noise level is the multiple-regression estimate of HySime (``estimate_count.estimate_noise``).
+Fits with the right number of endmembers stay within a few times it on real scenes (the FCLS
+reconstruction RMSE at the reference count is about 10x on Samson and 4x on Jasper Ridge:
+benchmarks/results/endmember_count.md); POOR_FIT_FACTOR = 20 flags fits that miss a material or use
+wrong endmembers (both scenes with 2 endmembers exceed it) without flagging those.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from .count_reconstruction import noise_rms
+from .estimate_count import estimate_noise
+
+POOR_FIT_FACTOR = 20.0
+MAX_PIXELS = 20_000
+
+
+def noise_level(Y: np.ndarray, random_state: int = 0) -> Optional[float]:
+    """Noise RMS of pixels Y (L, N) (a sample of at most MAX_PIXELS), or None when too few pixels."""
+    Y = np.asarray(Y, dtype=np.float64)
+    Y = Y[:, np.all(np.isfinite(Y), axis=0)]
+    if Y.shape[1] < 2 * Y.shape[0] or Y.shape[0] < 3:
+        return None
+    if Y.shape[1] > MAX_PIXELS:
+        Y = Y[:, np.random.default_rng(random_state).choice(Y.shape[1], MAX_PIXELS, replace=False)]
+    return noise_rms(estimate_noise(Y)[1])
+
+
+def poor_fit_warning(rmse: float, noise: Optional[float], factor: float = POOR_FIT_FACTOR) -> Optional[str]:
+    """A sentence for the log and report when ``rmse`` exceeds ``factor`` x ``noise``, else None."""
+    if noise is None or not np.isfinite(rmse) or noise <= 0 or rmse <= factor * noise:
+        return None
+    return (f"poor fit: the reconstruction RMSE ({rmse:.4g}) is {rmse / noise:.0f} times the estimated noise "
+            f"({noise:.3g}); a material may be missing (more endmembers?), the endmembers may not match the "
+            "data (scale, bands), or the mixing is not linear")
