@@ -20,16 +20,18 @@ class DeepUnmixPlugin:
 
     def initGui(self):  # noqa: N802 - QGIS API
         self.initProcessing()
-        from . import results_viewer
+        from . import cancel_display, results_viewer
         from .dependency_helper import offer_install
 
         results_viewer.install()
+        cancel_display.install()
         offer_install(self.iface)
 
     def unload(self):
-        from . import results_viewer
+        from . import cancel_display, results_viewer
 
         results_viewer.uninstall()
+        cancel_display.uninstall()
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

@@ -14,6 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = "deepunmix"
 INCLUDE_FILES = ["metadata.txt", "__init__.py", "plugin.py", "deps.py", "dependency_helper.py", "results_viewer.py",
+                 "cancel_display.py",
                  "LICENSE", "README.md"]
 INCLUDE_DIRS = ["algorithms", "engine", "icons", "models"]
 SKIP_PARTS = {"__pycache__"}
