@@ -129,3 +129,58 @@ def test_torch_works_from_an_appended_folder_with_the_systems_older_packages():
             "print(sympy.__file__.startswith('/usr/lib'), torch.__file__.startswith(sys.path[-1]))")
     proc = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.split() == ["True", "True"], proc.stderr[-2000:]
+
+
+def _run_installer(installer, cancel_after_ms=None, timeout_ms=60000):
+    from qgis.PyQt.QtCore import QEventLoop, QTimer
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    loop = QEventLoop()
+    installer.run()
+    installer.process.finished.connect(lambda *a: QTimer.singleShot(0, loop.quit))
+    if cancel_after_ms is not None:
+        QTimer.singleShot(cancel_after_ms, installer.dialog.findChild(QPushButton).click)  # the Cancel button
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec_()
+
+
+FAKE_PIP = """
+import os, sys, time
+target = sys.argv[sys.argv.index("--target") + 1]
+print("Collecting torch==2.13.0", flush=True)
+if os.environ.get("FAKE_PIP_SLOW"):
+    time.sleep(60)
+os.makedirs(os.path.join(target, "fake_torch_xyz"))
+open(os.path.join(target, "fake_torch_xyz", "__init__.py"), "w").close()
+print("Successfully installed fake_torch_xyz-1.0", flush=True)
+"""
+
+
+def _fake_command(tmp_path):
+    script = tmp_path / "fake_pip.py"
+    script.write_text(FAKE_PIP)
+    return lambda target: [sys.executable, str(script), "--target", target]
+
+
+def test_installer_dialog_shows_pips_steps_and_installs(deepunmix, qgis_app, tmp_path, monkeypatch):
+    from deepunmix import dependency_helper
+
+    monkeypatch.setattr(dependency_helper, "install_command", _fake_command(tmp_path))
+    monkeypatch.setattr(dependency_helper, "finalize", lambda staging, target: os.replace(staging, target))
+    installer = dependency_helper.Installer(None, target=str(tmp_path / "deps"))
+    _run_installer(installer)
+    assert installer.output == ["Collecting torch==2.13.0", "Successfully installed fake_torch_xyz-1.0"]
+    assert installer.dialog.labelText() == "Successfully installed fake_torch_xyz-1.0"
+    assert (tmp_path / "deps" / "fake_torch_xyz" / "__init__.py").exists()
+    assert not Path(installer.staging).exists()
+
+
+def test_installer_cancel_leaves_nothing(deepunmix, qgis_app, tmp_path, monkeypatch):
+    from deepunmix import dependency_helper
+
+    monkeypatch.setattr(dependency_helper, "install_command", _fake_command(tmp_path))
+    monkeypatch.setenv("FAKE_PIP_SLOW", "1")
+    installer = dependency_helper.Installer(None, target=str(tmp_path / "deps"))
+    _run_installer(installer, cancel_after_ms=1500)
+    assert installer.canceled
+    assert not (tmp_path / "deps").exists() and not Path(installer.staging).exists()
