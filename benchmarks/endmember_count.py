@@ -10,6 +10,11 @@ Samson (reference 3) and Jasper Ridge (reference 4) are then only the CHECK, wit
 default (which should equal the chosen value; the report says whether it does). The reference
 counts never choose anything.
 
+The same run also chooses the poor-fit warning's factor (``engine.fit_quality.POOR_FIT_FACTOR``) on
+the synthetic scenes: the 95th percentile (rounded up to an integer) of reconstruction RMSE / noise
+RMS of FCLS with the right number of SiVM endmembers, i.e. at most 5 % false alarms on good fits;
+it reports how often a fit missing one endmember is flagged, and the real scenes' ratios.
+
 Usage: .venv/bin/python benchmarks/endmember_count.py [--quick] [--out endmember_count]
 Writes benchmarks/results/<out>.md and .json.
 """
@@ -120,6 +125,20 @@ def choose(curves):
     return (pick["relative_to"], pick["min_gain"], pick["noise_factor"]), stats
 
 
+FALSE_ALARM_RATE = 0.05
+
+
+def choose_poor_fit(curves):
+    """The warning factor: at most FALSE_ALARM_RATE of right-count synthetic fits above it."""
+    good = np.array([c["errors"][c["p"]] / c["noise"] for c in curves])
+    missing = np.array([c["errors"][c["p"] - 1] / c["noise"] for c in curves if c["p"] - 1 >= 2])
+    factor = float(np.ceil(np.quantile(good, 1.0 - FALSE_ALARM_RATE)))
+    return {"factor": factor, "false_alarms": round(float(np.mean(good > factor)), 3),
+            "missing_one_flagged": round(float(np.mean(missing > factor)), 3), "n_good": int(good.size),
+            "n_missing": int(missing.size), "good_ratio_median": round(float(np.median(good)), 2),
+            "missing_ratio_median": round(float(np.median(missing)), 2)}
+
+
 def real_scenes():
     from engine.io.matfile import load_mat_dataset, samson
 
@@ -156,6 +175,10 @@ def main(argv=None):
         curves.append({"scene": name, "p": p, "errors": errors, "noise": noise_rms(estimate_noise(Y)[1]),
                        "hysime": hysime(Y)[0], "hfc": hfc_vd(Y)})
     chosen, sweep = choose(curves)
+    poor_fit = choose_poor_fit(curves)
+    from engine.fit_quality import POOR_FIT_FACTOR
+
+    poor_fit["engine_default"] = POOR_FIT_FACTOR
     synth_rows = [{"scene": c["scene"], "reference": c["p"], "elbow": elbow(c["errors"], c["noise"], chosen[1],
                                                                                chosen[2], chosen[0]),
                    "hysime": c["hysime"], "hfc": c["hfc"]} for c in curves]
@@ -170,6 +193,8 @@ def main(argv=None):
                                                 chosen[0]),
                           "hysime": hysime(Y)[0], "hfc": hfc_vd(Y), "seconds": round(seconds, 2),
                           "errors": [None if np.isnan(e) else round(float(e), 6) for e in errs],
+                          "ratio_at_reference": round(float(errs[p] / est.details_["noise_rms"]), 1),
+                          "ratio_with_2": round(float(errs[2] / est.details_["noise_rms"]), 1),
                           "noise_rms": round(float(est.details_["noise_rms"]), 6)})
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     default = (DEFAULT_RELATIVE_TO, DEFAULT_MIN_GAIN, DEFAULT_NOISE_FACTOR)
@@ -177,7 +202,7 @@ def main(argv=None):
               "max_endmembers": DEFAULT_MAX_ENDMEMBERS,
               "default_matches_choice": chosen[0] == default[0] and bool(np.allclose(chosen[1:], default[1:])),
               "sweep": sweep,
-              "synthetic": synth_rows, "real": real_rows, "quick": args.quick,
+              "synthetic": synth_rows, "real": real_rows, "quick": args.quick, "poor_fit": poor_fit,
               "seconds": round(time.perf_counter() - started, 1)}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.out}.json").write_text(json.dumps(result, indent=1))
@@ -208,6 +233,18 @@ def markdown(r):
         lines.append("")
         lines.append(f"{row['scene']} RMSE by k (noise RMS {row['noise_rms']}): " + ", ".join(
             f"{k}: {e:.4g}" for k, e in enumerate(errs) if e is not None))
+    pf = r["poor_fit"]
+    lines += ["", "## Poor-fit warning factor (chosen on the synthetic scenes)", "",
+              f"RMSE / noise RMS of FCLS with the right number of SiVM endmembers: median {pf['good_ratio_median']} "
+              f"over {pf['n_good']} scenes; with one endmember missing: median {pf['missing_ratio_median']} over "
+              f"{pf['n_missing']}. Chosen factor (95th percentile of good fits, rounded up): **{pf['factor']:g}** "
+              f"(engine `POOR_FIT_FACTOR` {pf['engine_default']:g}: "
+              f"{'matches' if pf['factor'] == pf['engine_default'] else 'DOES NOT MATCH'}); good fits flagged "
+              f"{100 * pf['false_alarms']:.0f} %, fits missing one endmember flagged "
+              f"{100 * pf['missing_one_flagged']:.0f} %.", "",
+              "Check scenes (not used to choose): " + "; ".join(
+                  f"{row['scene']}: {row['ratio_at_reference']} at the reference count, {row['ratio_with_2']} with 2"
+                  for row in r["real"]) + "."]
     lines += ["", "## Choice: synthetic scenes, the 15 best settings of the sweep (all in the .json)", "",
               "| relative to | noise factor | min_gain | exact | within ±1 | mean abs error |", "|---|---|---|---|---|---|"]
     ranked = sorted(r["sweep"], key=lambda s: (-s["exact"], -s["within_1"], s["mae"]))
