@@ -1,12 +1,12 @@
 """Where the plugin finds Python packages QGIS's Python lacks (PyTorch).
 
-Looked up, in order, and put at the front of ``sys.path``: torch needs newer
-versions of some pure-Python packages (sympy) than Debian ships. A folder that
-holds its own numpy is appended instead, so QGIS's numpy (which GDAL and QGIS
-are built against) always wins:
-1. each folder in the ``DEEPUNMIX_DEPS`` environment variable (os.pathsep separated);
-   ``scripts/qgis_process`` sets it to the checkout's venv;
-2. ``<QGIS profile>/python/deepunmix_deps``, the folder the plugin's installer fills.
+1. each folder in the ``DEEPUNMIX_DEPS`` environment variable (os.pathsep separated), put at the
+   front of ``sys.path`` (a developer's venv: ``scripts/qgis_process`` sets it), or appended when it
+   holds its own numpy, so QGIS's numpy (which GDAL and QGIS are built against) always wins;
+2. ``<QGIS profile>/python/deepunmix_deps``, the folder the plugin's installer fills, always
+   APPENDED: whatever QGIS's Python already has (jinja2, sympy, ...) is found first, so the folder
+   can never change what other plugins import; torch, which QGIS lacks, is found there. (The
+   installer also deletes from it the packages the system already provides.)
 """
 from __future__ import annotations
 
@@ -34,12 +34,18 @@ def candidate_paths() -> List[str]:
 def add_dependency_paths() -> List[str]:
     """Add existing dependency folders to sys.path; return the ones added."""
     added = []
+    try:
+        owned = dependency_folder()
+    except Exception:  # noqa: BLE001 - outside QGIS there is no profile
+        owned = None
+    front = 0
     for path in candidate_paths():
         if os.path.isdir(path) and path not in sys.path:
-            if os.path.isdir(os.path.join(path, "numpy")):
+            if path == owned or os.path.isdir(os.path.join(path, "numpy")):
                 sys.path.append(path)
             else:
-                sys.path.insert(len(added), path)
+                sys.path.insert(front, path)
+                front += 1
             added.append(path)
     return added
 

@@ -21,8 +21,11 @@ class DeepUnmixPlugin:
 
     def initGui(self):  # noqa: N802 - QGIS API
         self.initProcessing()
+        from . import cancel_display, results_viewer
         from .dependency_helper import offer_install
 
+        results_viewer.install()
+        cancel_display.install()
         offer_install(self.iface)
         from .gui.spectra_gui import SpectraViewGui
 
@@ -33,6 +36,10 @@ class DeepUnmixPlugin:
         if self.spectra is not None:
             self.spectra.unload()
             self.spectra = None
+        from . import cancel_display, results_viewer
+
+        results_viewer.uninstall()
+        cancel_display.uninstall()
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMapLayer,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -27,6 +30,7 @@ from ..deps import torch_available
 from ..engine.io.paths import check_output_paths
 from ..engine.io.raster import output_transaction
 from ..engine.progress import Cancelled
+from . import tooltips
 from .errors import user_message, warnings_to
 from .inputs import declared_paths
 from .provider_icon import ICON_PATH
@@ -75,8 +79,26 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
                            "PyTorch' button in the message bar, or see the README's 'Deep methods'.</p>") + text
         return text
 
+    def shortDescription(self):  # noqa: N802 - QGIS API
+        return self.tr(tooltips.SHORT.get(self.name(), ""))
+
+    def tags(self):
+        return [self.tr(t) for t in tooltips.tags(self.name())]
+
+    def helpUrl(self):  # noqa: N802 - QGIS API
+        """A page inside the plugin (written from this algorithm's help and parameters; works offline)."""
+        from .help_page import help_url
+
+        try:
+            return help_url(self)
+        except OSError:
+            return ""
+
     def icon(self):
         return QIcon(ICON_PATH)
+
+    def svgIconPath(self):  # noqa: N802 - QGIS API
+        return ICON_PATH
 
     def createInstance(self):  # noqa: N802 - QGIS API
         return type(self)()
@@ -85,6 +107,14 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         return QCoreApplication.translate("DeepUnmix", text)
 
     # --- parameter helpers ---------------------------------------------
+    def addParameter(self, parameter, createOutput=True):  # noqa: N802 - QGIS API
+        """Every parameter gets its tooltip from ``tooltips`` unless it already has one."""
+        if not parameter.help():
+            text = tooltips.tooltip(self.name(), parameter.name())
+            if text:
+                parameter.setHelp(self.tr(text))
+        return super().addParameter(parameter, createOutput)
+
     def add_input_raster(self, description="Hyperspectral raster"):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr(description)))
 
@@ -168,16 +198,52 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         return path or None
 
     def parameter_summary(self, parameters, context) -> Dict[str, str]:
-        """The run's parameters as the user would read them (for reports)."""
+        """The run's parameters as the user would read them (for reports): layer and file names, enum labels."""
         summary = {}
         for definition in self.parameterDefinitions():
             if definition.isDestination():
                 continue
-            value = parameters.get(definition.name(), definition.defaultValue())
-            if definition.name() == self.DEVICE and value is not None:
-                value = DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)]
-            summary[definition.description()] = value
+            summary[definition.description()] = self._readable_value(definition, parameters, context)
         return summary
+
+    def _readable_value(self, definition, parameters, context) -> str:
+        name = definition.name()
+        value = parameters.get(name, definition.defaultValue())
+        if value is None or value == "":
+            return ""
+        if isinstance(definition, QgsProcessingParameterEnum):
+            labels = definition.options()
+            indices = self.parameterAsEnums(parameters, name, context) if definition.allowMultiple() else \
+                [self.parameterAsEnum(parameters, name, context)]
+            return ", ".join(labels[i] for i in indices if 0 <= i < len(labels))
+        if isinstance(definition, (QgsProcessingParameterRasterLayer, QgsProcessingParameterMapLayer)):
+            layer = self.parameterAsLayer(parameters, name, context)
+            if layer is not None:
+                source = layer.source()
+                base = os.path.basename(source.split("|")[0])
+                return layer.name() if base in (layer.name(), "") else f"{layer.name()} ({base})"
+        if isinstance(definition, QgsProcessingParameterFile):
+            return os.path.basename(self.parameterAsFile(parameters, name, context))
+        if isinstance(definition, QgsProcessingParameterBoolean):
+            return self.tr("yes") if self.parameterAsBoolean(parameters, name, context) else self.tr("no")
+        return str(value)
+
+    def input_label(self, parameters, context, name=None) -> str:
+        """The input layer's name as the user sees it (for output layer names)."""
+        layer = self.parameterAsLayer(parameters, name or self.INPUT, context)
+        if layer is None:
+            return ""
+        return layer.name() or os.path.splitext(os.path.basename(layer.source()))[0]
+
+    def fit_warnings(self, feedback, rmse: float, pixels) -> List[str]:
+        """Warn (log and report) when the reconstruction RMSE is far above the data's noise level."""
+        from ..engine.fit_quality import noise_level, poor_fit_warning
+
+        text = poor_fit_warning(rmse, noise_level(pixels))
+        if text is None:
+            return []
+        feedback.pushWarning(self.tr(text[0].upper() + text[1:]))
+        return [text]
 
     def check_output_folder(self, path: Optional[str]) -> None:
         if not path:

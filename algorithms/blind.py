@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
+import numpy as np
 from qgis.core import QgsProcessingParameterNumber
 
 from ..engine.fcls import fcls
@@ -117,14 +118,17 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         write_endmembers_csv(out_em, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands,
                              comment=data.csv_comment)
         results = {self.OUTPUT_ABUNDANCES: out_ab, self.OUTPUT_ENDMEMBERS: out_em}
-        style_outputs(context, out_ab, f"{label} abundances", out_em, f"{label} endmembers")
+        source = self.input_label(parameters, context)
+        style_outputs(context, out_ab, f"{label} abundances ({source})", out_em, f"{label} endmembers ({source})")
+        rmse = self.reconstruction_rmse(model, data)
+        feedback.pushInfo(self.tr(f"Reconstruction RMSE: {rmse:.5g}"))
+        warnings = self.fit_warnings(feedback, rmse, _valid_pixels(data))
         if report:
             notes = [f"Fitted on a random sample of {data.cube.shape[2]} pixels; every pixel was then unmixed"] \
                 if data.sampled else []
             write_report(report, f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}", model.endmembers_, names,
                          data.wavelengths, read_thumbnails(out_ab), self.parameter_summary(parameters, context),
-                         reconstruction_rmse=self.reconstruction_rmse(model, data),
-                         seconds=time.perf_counter() - started, notes=notes)
+                         reconstruction_rmse=rmse, started=started, notes=notes, warnings=warnings)
             results[self.OUTPUT_REPORT] = report
         feedback.setProgress(100)
         return results
@@ -159,6 +163,12 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
             kwargs[adv.kwarg] = None if (adv.zero_means_none and value == 0) else value
         kwargs.update(self.extra_kwargs(parameters, context))
         return kwargs
+
+
+def _valid_pixels(data):
+    """The fitted pixels as an (L, n) matrix without nodata."""
+    Y = data.cube.reshape(data.cube.shape[0], -1)
+    return Y if data.mask is None else Y[:, np.asarray(data.mask).ravel()]
 
 
 def _init_defaults(cls: Callable) -> dict:

@@ -1,4 +1,5 @@
-"""deepunmix:estimate_n_endmembers — HySime or HFC virtual dimensionality."""
+"""deepunmix:estimate_n_endmembers — endmembers for linear unmixing (reconstruction elbow), or the
+signal-subspace dimension (HySime, HFC virtual dimensionality)."""
 import html
 import os
 
@@ -9,37 +10,58 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ..engine.count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN
 from ..engine.estimate_count import EndmemberCountEstimator
 from ..engine.io.raster import atomic_output
 from .base import DeepUnmixAlgorithm
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 
-METHODS = [("hysime", "HySime"), ("hfc", "HFC virtual dimensionality"), ("nwhfc", "Noise-whitened HFC")]
+# Indices 0-2 are published (METHOD=0 is HySime in users' scripts); new methods are appended.
+METHODS = [("hysime", "HySime (signal-subspace dimension)"),
+           ("hfc", "HFC virtual dimensionality (signal-subspace dimension)"),
+           ("nwhfc", "Noise-whitened HFC (signal-subspace dimension)"),
+           ("reconstruction", "Endmembers for linear unmixing (where the FCLS reconstruction error stops improving)")]
+DEFAULT_METHOD = 3
 
 
 class EstimateNEndmembers(DeepUnmixAlgorithm):
     METHOD = "METHOD"
     FAR = "FAR"
+    MAX_ENDMEMBERS = "MAX_ENDMEMBERS"
+    MIN_GAIN = "MIN_GAIN"
 
     NAME = "estimate_n_endmembers"
-    DISPLAY_NAME = "Estimate number of endmembers (HySime, HFC-VD)"
+    DISPLAY_NAME = "Estimate number of endmembers"
     GROUP = "Endmembers"
     GROUP_ID = "endmembers"
     HELP = (
-        "Estimates how many materials (endmembers) a hyperspectral raster holds, before unmixing it.\n\n"
+        "Estimates how many materials (endmembers) to unmix a hyperspectral raster with.\n\n"
         "<b>Hyperspectral raster</b>: nodata and NaN pixels are ignored; a random sample of at most 100 000 valid "
-        "pixels is used.\n<b>Method</b>: HySime (Bioucas-Dias and Nascimento: noise estimated by regression, signal "
-        "subspace by minimum mean squared error; no tuning), HFC (Harsanyi-Farrand-Chang virtual dimensionality: "
-        "eigenvalues of the correlation and covariance matrices compared with a Neyman-Pearson test) or its "
-        "noise-whitened variant.\n<b>False-alarm rate</b> (HFC only): smaller gives fewer endmembers.\n\n"
-        "<b>Outputs</b>: the estimate as the number <b>N_ENDMEMBERS</b>, which the graphical modeler can feed into "
-        "the next algorithm's 'Number of endmembers', and a short HTML report."
+        "pixels is used.\n<b>Method</b>: <i>Endmembers for linear unmixing</i> (default) extracts 2, 3, ... "
+        "endmembers with SiVM, unmixes every pixel by FCLS and stops where one more endmember no longer lowers the "
+        "reconstruction error noticeably (by less than the <i>minimum gain</i> times the 2-endmember error) or the "
+        "error reaches the noise level: a count to unmix with (Samson: 3, Jasper Ridge: 4; see "
+        "benchmarks/results/endmember_count.md). <i>HySime</i> (Bioucas-Dias and Nascimento) and <i>HFC</i> "
+        "(Harsanyi-Farrand-Chang virtual dimensionality, or its noise-whitened variant) estimate the dimension of "
+        "the <b>signal subspace</b>: on real scenes spectral variability, illumination and nonlinear mixing "
+        "inflate it well beyond the number of materials (HySime: 43 on Samson, 18 on Jasper Ridge).\n"
+        "<b>Maximum number of endmembers</b>: no method returns more (the log says when the cap applied).\n"
+        "<b>False-alarm rate</b> (HFC only): smaller gives fewer endmembers.\n\n"
+        "<b>Outputs</b>: the estimate (at least 2) as the number <b>N_ENDMEMBERS</b>, which the graphical modeler "
+        "can feed into the next algorithm's 'Number of endmembers', and a short HTML report with the curve."
     ) + INPUT_HELP
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.add_input_raster()
         self.addParameter(QgsProcessingParameterEnum(self.METHOD, self.tr("Method"),
-                                                     options=[label for _, label in METHODS], defaultValue=0))
+                                                     options=[label for _, label in METHODS],
+                                                     defaultValue=DEFAULT_METHOD))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MAX_ENDMEMBERS, self.tr("Maximum number of endmembers"), QgsProcessingParameterNumber.Integer,
+            DEFAULT_MAX_ENDMEMBERS, minValue=2, maxValue=100))
+        self.add_advanced(QgsProcessingParameterNumber(
+            self.MIN_GAIN, self.tr("Minimum gain of one more endmember (linear-unmixing method)"),
+            QgsProcessingParameterNumber.Double, DEFAULT_MIN_GAIN, minValue=1e-4, maxValue=0.99))
         self.add_advanced(QgsProcessingParameterNumber(self.FAR, self.tr("False-alarm rate (HFC)"),
                                                        QgsProcessingParameterNumber.Double, 1e-3,
                                                        minValue=1e-12, maxValue=0.5))
@@ -52,11 +74,23 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
     def execute(self, parameters, context, feedback):
         method, label = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
         far = self.parameterAsDouble(parameters, self.FAR, context)
+        cap = self.parameterAsInt(parameters, self.MAX_ENDMEMBERS, context)
+        min_gain = self.parameterAsDouble(parameters, self.MIN_GAIN, context)
         report = self.report_path(parameters, context)
         data = load_for_fitting(self.raster_path(parameters, context), feedback,
                                 input_options(self, parameters, context))
-        model = EndmemberCountEstimator(method=method, far=far).fit(data.cube, data.mask)
-        k = int(model.n_endmembers_)
+        feedback.pushInfo(self.tr(f"{label}, at most {cap} endmembers"))
+        model = EndmemberCountEstimator(method=method, far=far, max_endmembers=cap, min_gain=min_gain).fit(
+            data.cube, data.mask)
+        k = max(2, int(model.n_endmembers_))
+        if model.capped_:
+            feedback.pushWarning(self.tr(f"The estimate exceeded the maximum: capped at {cap} endmembers"))
+        if k != model.n_endmembers_:
+            feedback.pushWarning(self.tr(f"{label} gave {model.n_endmembers_}; unmixing needs at least 2"))
+        errors = model.details_.get("errors")
+        if errors is not None:
+            feedback.pushInfo(self.tr("FCLS reconstruction RMSE by number of endmembers: " + ", ".join(
+                f"{i}: {e:.4g}" for i, e in enumerate(errors) if i >= 2)))
         feedback.pushInfo(self.tr(f"{label}: {k} endmembers"))
         if k < 2:
             feedback.pushWarning(self.tr(f"{label} found {k} signal dimension(s): the data look like noise around a "
@@ -64,16 +98,30 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
                                          "the bands, or set the number by hand"))
         results = {self.N_ENDMEMBERS: k}
         if report:
-            _write_report(report, data.path, label, k, far if method != "hysime" else None,
-                          model.details_.get("cost"))
+            _write_report(report, data.path, label, k, far if method in ("hfc", "nwhfc") else None,
+                          model.details_.get("cost"), errors, model.details_.get("noise_rms"))
             results[self.OUTPUT_REPORT] = report
         return results
 
 
-def _write_report(path, source, label, k, far, cost):
+def _write_report(path, source, label, k, far, cost, errors=None, noise=None):
     body = [f"<h1>Number of endmembers: {k}</h1>",
             f"<p>Raster: {html.escape(os.path.basename(source))}<br>Method: {html.escape(label)}"
             + (f"<br>False-alarm rate: {far:g}" if far is not None else "") + "</p>"]
+    if errors is not None:
+        from ..engine.report import figure_png
+
+        def draw_errors(ax):
+            ks = [i for i in range(2, len(errors))]
+            ax.plot(ks, [errors[i] for i in ks], "o-", label="FCLS reconstruction RMSE")
+            if noise is not None:
+                ax.axhline(float(noise), color="k", lw=0.8, ls=":", label="noise RMS (regression estimate)")
+            ax.axvline(k, color="r", ls="--", label=f"estimate: {k}")
+            ax.set_xlabel("number of endmembers (SiVM)")
+            ax.set_ylabel("RMSE")
+            ax.legend()
+
+        body.append(f"<img alt='reconstruction error' src='data:image/png;base64,{figure_png(draw_errors)}'>")
     if cost is not None:
         from ..engine.report import figure_png
 
@@ -87,7 +135,9 @@ def _write_report(path, source, label, k, far, cost):
             ax.legend()
 
         body.append(f"<img alt='HySime cost' src='data:image/png;base64,{figure_png(draw)}'>")
-    text = "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Endmember count</title></head><body>" + \
+    title = html.escape(f"Endmember count: {os.path.basename(source)}")
+    text = "<!DOCTYPE html><html><head><meta charset='utf-8'><meta name='generator' content='DeepUnmix'>" + \
+        f"<title>{title}</title></head><body>" + \
         "".join(body) + "</body></html>"
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -18,6 +18,9 @@ from .inputs import add_input_options, input_options
 from .styling import style_outputs
 
 
+MAX_NOISE_PIXELS = 20_000  # pixels kept for the poor-fit warning's noise estimate
+
+
 class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
     OUTPUT_ERROR = "OUTPUT_ERROR"
     ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"
@@ -92,7 +95,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         feedback.pushInfo(self.tr(f"{method} with {E.shape[1]} endmembers ({', '.join(table.names)}) on "
                                   f"{len(bands)} of {info.count} bands; scale {scale:g} ({reason})"))
 
-        sse = {"sum": 0.0, "n": 0}
+        sse = {"sum": 0.0, "n": 0, "sample": []}
 
         def abundances(Y):
             A, brightness = solve(Y)
@@ -100,6 +103,8 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             Ys = Y[:, ::16]
             sse["sum"] += float(np.sum((Ys - E @ (A[:, ::16] * brightness[::16])) ** 2))
             sse["n"] += Ys.size
+            if sum(b.shape[1] for b in sse["sample"]) < MAX_NOISE_PIXELS:  # pixels for the noise estimate
+                sse["sample"].append(np.asarray(Ys, dtype=np.float64))
             return A
 
         stream = dict(bands=bands, scale=scale, max_block_bytes=options.block_bytes)
@@ -115,14 +120,16 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             apply_blockwise(path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100),
                             **stream)
             results[self.OUTPUT_ERROR] = err_out
-        style_outputs(context, out, "FCLS abundances")
+        style_outputs(context, out, f"{method} abundances ({self.input_label(parameters, context)})")
         rmse = float(np.sqrt(sse["sum"] / max(sse["n"], 1)))
         feedback.pushInfo(self.tr(f"Reconstruction RMSE (every 16th pixel): {rmse:.5g}"))
+        sample = np.hstack(sse["sample"]) if sse["sample"] else np.empty((len(bands), 0))
+        warnings = self.fit_warnings(feedback, rmse, sample)
         if report:
             wavelengths = None if table.wavelengths is None else table.wavelengths[match.rows]
             write_report(report, f"FCLS: {os.path.basename(path)}", E, table.names, wavelengths,
                          read_thumbnails(out), self.parameter_summary(parameters, context),
-                         reconstruction_rmse=rmse, seconds=time.perf_counter() - started)
+                         reconstruction_rmse=rmse, started=started, warnings=warnings)
             results[self.OUTPUT_REPORT] = report
         return results
 

@@ -38,11 +38,32 @@ class DeepUnmixProvider(QgsProcessingProvider):
             registry.providerAdded.connect(self._load_models_once_registered)
             return
         for path in sorted(glob.glob(os.path.join(MODELS, "*.model3"))):
-            model = QgsProcessingModelAlgorithm()
-            if model.fromFile(path):
+            model = ShippedModel(path)
+            if model.loaded:
                 self.addAlgorithm(model)
 
     def _load_models_once_registered(self, provider_id):
         if provider_id == self.id():
             QgsApplication.processingRegistry().providerAdded.disconnect(self._load_models_once_registered)
             self.refreshAlgorithms()
+
+
+class ShippedModel(QgsProcessingModelAlgorithm):
+    """A model from models/: its name (the id) has no spaces; its title comes from the help's ALG_DISPLAY_NAME."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+        self.loaded = self.fromFile(path)
+
+    def displayName(self):  # noqa: N802 - QGIS API
+        return self.helpContent().get("ALG_DISPLAY_NAME") or super().displayName()
+
+    def icon(self):
+        return QIcon(ICON)
+
+    def svgIconPath(self):  # noqa: N802 - QGIS API
+        return ICON
+
+    def createInstance(self):  # noqa: N802 - QGIS API
+        return ShippedModel(self.path)

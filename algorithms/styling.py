@@ -1,14 +1,19 @@
 """How abundance layers and endmember tables appear in the project once an algorithm finishes."""
 from __future__ import annotations
 
+from typing import List, Optional
+
 from qgis.core import (
     QgsColorRampShader,
     QgsContrastEnhancement,
+    QgsLayerTreeGroup,
     QgsMultiBandColorRenderer,
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
+    QgsRasterBandStats,
     QgsRasterLayer,
     QgsRasterShader,
+    QgsRectangle,
     QgsSingleBandPseudoColorRenderer,
     QgsStyle,
 )
@@ -16,12 +21,37 @@ from qgis.core import (
 from .loaded_tables import load_endmember_table
 
 
+def _fraction_ramp_renderer(provider, band: int) -> QgsSingleBandPseudoColorRenderer:
+    ramp = QgsStyle.defaultStyle().colorRamp("Viridis")
+    fn = QgsColorRampShader(0.0, 1.0, ramp)
+    fn.setColorRampType(QgsColorRampShader.Interpolated)
+    fn.classifyColorRamp(5, -1)
+    shader = QgsRasterShader(0.0, 1.0)
+    shader.setRasterShaderFunction(fn)
+    renderer = QgsSingleBandPseudoColorRenderer(provider, band, shader)
+    renderer.setClassificationMin(0.0)
+    renderer.setClassificationMax(1.0)
+    return renderer
+
+
+def rgb_bands(layer: QgsRasterLayer) -> List[int]:
+    """The three endmembers shown as red, green, blue: bands 1-3 for three endmembers; with more, the three
+    with the largest mean fraction (band order kept), so a minor endmember, not a major one, is left out."""
+    n = layer.bandCount()
+    if n <= 3:
+        return list(range(1, n + 1))
+    provider = layer.dataProvider()
+    means = [provider.bandStatistics(b, QgsRasterBandStats.Mean, QgsRectangle(), 20000).mean for b in range(1, n + 1)]
+    return sorted(sorted(range(1, n + 1), key=lambda b: -means[b - 1])[:3])
+
+
 def apply_abundance_style(layer: QgsRasterLayer) -> None:
-    """Fractions read at a glance: a fixed 0..1 stretch, RGB of the first three endmembers (or a
-    viridis ramp for a two-endmember map); band names come from the file's band descriptions."""
+    """Fractions read at a glance: a fixed 0..1 stretch, RGB of three endmembers (``rgb_bands``) or a
+    viridis ramp for a two-endmember map; band names come from the file's band descriptions. With more
+    than three endmembers, ``AbundanceStyler`` also adds one layer per endmember."""
     provider = layer.dataProvider()
     if layer.bandCount() >= 3:
-        renderer = QgsMultiBandColorRenderer(provider, 1, 2, 3)
+        renderer = QgsMultiBandColorRenderer(provider, *rgb_bands(layer))
         for setter in (renderer.setRedContrastEnhancement, renderer.setGreenContrastEnhancement,
                        renderer.setBlueContrastEnhancement):
             ce = QgsContrastEnhancement(provider.dataType(1))
@@ -30,17 +60,38 @@ def apply_abundance_style(layer: QgsRasterLayer) -> None:
             ce.setMaximumValue(1.0)
             setter(ce)
     else:
-        ramp = QgsStyle.defaultStyle().colorRamp("Viridis")
-        fn = QgsColorRampShader(0.0, 1.0, ramp)
-        fn.setColorRampType(QgsColorRampShader.Interpolated)
-        fn.classifyColorRamp(5, -1)
-        shader = QgsRasterShader(0.0, 1.0)
-        shader.setRasterShaderFunction(fn)
-        renderer = QgsSingleBandPseudoColorRenderer(provider, 1, shader)
-        renderer.setClassificationMin(0.0)
-        renderer.setClassificationMax(1.0)
+        renderer = _fraction_ramp_renderer(provider, 1)
     layer.setRenderer(renderer)
     layer.triggerRepaint()
+
+
+def endmember_layers(layer: QgsRasterLayer) -> List[QgsRasterLayer]:
+    """One layer per endmember of an abundance raster: band k with the 0..1 viridis ramp, named after it."""
+    layers = []
+    for band in range(1, layer.bandCount() + 1):
+        name = layer.bandName(band).split(": ", 1)[-1]
+        single = QgsRasterLayer(layer.source(), f"{name} ({layer.name()})", layer.providerType())
+        single.setRenderer(_fraction_ramp_renderer(single.dataProvider(), band))
+        layers.append(single)
+    return layers
+
+
+def add_endmember_group(layer: QgsRasterLayer, project) -> Optional[QgsLayerTreeGroup]:
+    """Below an abundance layer with more than three endmembers (which RGB cannot show at once), a collapsed,
+    unchecked group holding one layer per endmember; returns the group."""
+    if layer.bandCount() <= 3 or project is None:
+        return None
+    root = project.layerTreeRoot()
+    node = root.findLayer(layer.id())
+    parent = node.parent() if node is not None else root
+    index = parent.children().index(node) + 1 if node is not None else 0
+    group = parent.insertGroup(index, f"{layer.name()}: every endmember")
+    for single in endmember_layers(layer):
+        project.addMapLayer(single, False)
+        group.addLayer(single)
+    group.setItemVisibilityChecked(False)
+    group.setExpanded(False)
+    return group
 
 
 class AbundanceStyler(QgsProcessingLayerPostProcessorInterface):
@@ -51,6 +102,7 @@ class AbundanceStyler(QgsProcessingLayerPostProcessorInterface):
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
         if isinstance(layer, QgsRasterLayer):
             apply_abundance_style(layer)
+            add_endmember_group(layer, layer.project() or context.project())
 
     @classmethod
     def create(cls) -> "AbundanceStyler":

@@ -27,6 +27,7 @@ STEPS = [  # script, the results name its BUDDIP section is read from
     ("paper_tables.py", None),
     ("buddip_synthetic.py", "buddip_synthetic"),
     ("buddip_samson.py", "buddip_samson"),
+    ("endmember_count.py", "endmember_count"),
 ]
 
 

@@ -17,3 +17,10 @@ def report(callback: ProgressCallback, fraction: float, message: str = "") -> No
     """
     if callback is not None:
         callback(min(max(float(fraction), 0.0), 1.0), message)
+
+
+def sub_progress(callback: ProgressCallback, start: float, end: float) -> ProgressCallback:
+    """A callback mapping a sub-task's 0..1 onto ``start``..``end`` of ``callback`` (None stays None)."""
+    if callback is None:
+        return None
+    return lambda fraction, message="": callback(start + (end - start) * fraction, message)

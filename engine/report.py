@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import time
 from typing import Mapping, Optional, Sequence
 
 import numpy as np
@@ -61,9 +62,17 @@ def _figures(endmembers: np.ndarray, names: Sequence[str], wavelengths: Optional
 def render_report(title: str, endmembers: np.ndarray, names: Sequence[str],
                   wavelengths: Optional[np.ndarray] = None, abundances: Optional[np.ndarray] = None,
                   parameters: Optional[Mapping[str, object]] = None, reconstruction_rmse: Optional[float] = None,
-                  seconds: Optional[float] = None, notes: Sequence[str] = ()) -> str:
-    """The report as an HTML string with the figures embedded as PNG."""
+                  seconds: Optional[float] = None, notes: Sequence[str] = (),
+                  started: Optional[float] = None, warnings: Sequence[str] = ()) -> str:
+    """The report as an HTML string with the figures embedded as PNG.
+
+    ``started`` (a ``time.perf_counter()`` value) gives the run time measured after the figures are
+    drawn, so it includes the report itself (drawing can take longer than a fast unmixing).
+    ``warnings`` are shown first, in bold.
+    """
     spectra, maps = _figures(np.asarray(endmembers), list(names), wavelengths, abundances)
+    if started is not None:
+        seconds = time.perf_counter() - started
     e = html.escape
     rows = "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in (parameters or {}).items())
     facts = []
@@ -72,6 +81,7 @@ def render_report(title: str, endmembers: np.ndarray, names: Sequence[str],
     if seconds is not None:
         facts.append(f"<li>Run time: {seconds:.1f} s</li>")
     facts += [f"<li>{e(n)}</li>" for n in notes]
+    facts = [f"<li><b>Warning: {e(w)}</b></li>" for w in warnings] + facts
     summary = ""
     if abundances is not None:
         A = np.asarray(abundances, dtype=float).reshape(len(names), -1)
@@ -81,7 +91,8 @@ def render_report(title: str, endmembers: np.ndarray, names: Sequence[str],
             f"<tr><td>{e(n)}</td><td>{A[k].mean():.3f}</td><td>{100 * dominant[k]:.1f} % of pixels</td></tr>"
             for k, n in enumerate(names)) + "</table>"
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(title)}</title>",
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><meta name='generator' content='DeepUnmix'>"
+        f"<title>{e(title)}</title>",
         "<style>body{font-family:sans-serif;margin:1.5em;max-width:60em}table{border-collapse:collapse}"
         "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}</style></head><body>",
         f"<h1>{e(title)}</h1><ul>{''.join(facts)}</ul>",

@@ -13,7 +13,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = "deepunmix"
-INCLUDE_FILES = ["metadata.txt", "__init__.py", "plugin.py", "deps.py", "dependency_helper.py", "LICENSE", "README.md"]
+INCLUDE_FILES = ["metadata.txt", "__init__.py", "plugin.py", "deps.py", "dependency_helper.py", "results_viewer.py",
+                 "cancel_display.py", "LICENSE", "README.md"]
 INCLUDE_DIRS = ["algorithms", "engine", "gui", "icons", "models"]
 SKIP_PARTS = {"__pycache__"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}

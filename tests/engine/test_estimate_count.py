@@ -48,7 +48,7 @@ def test_estimator_sampling_mask_and_errors():
         hfc_vd(Y, far=0.7)
 
 
-@pytest.mark.parametrize("method", ["hysime", "hfc", "nwhfc"])
+@pytest.mark.parametrize("method", ["hysime", "hfc", "nwhfc", "reconstruction"])
 def test_robust_to_one_outlier_and_to_huge_values(method):
     Y, _ = _scene(N=40 * 40, seed=2)
     cube = Y.reshape(80, 40, 40).astype(np.float32)
@@ -60,7 +60,7 @@ def test_robust_to_one_outlier_and_to_huge_values(method):
     assert EndmemberCountEstimator(method=method).fit(cube * np.float32(1e30)).n_endmembers_ == clean
 
 
-@pytest.mark.parametrize("method", ["hysime", "hfc", "nwhfc"])
+@pytest.mark.parametrize("method", ["hysime", "hfc", "nwhfc", "reconstruction"])
 def test_one_band_on_another_scale_is_a_clear_error(method):
     from engine.errors import InputError
 
@@ -69,3 +69,20 @@ def test_one_band_on_another_scale_is_a_clear_error(method):
     cube[5] *= np.float32(1e30)
     with pytest.raises(InputError, match="band\\(s\\) 6 "):
         EndmemberCountEstimator(method=method).fit(cube)
+
+
+def test_reconstruction_count_finds_p_and_caps():
+    from engine.count_reconstruction import elbow, reconstruction_count
+
+    for p in (3, 5):
+        Y, sigma = _scene(p=p, N=2000, snr_db=35, seed=p)
+        k, details = reconstruction_count(Y, sigma, max_endmembers=10)
+        assert k == p
+        errors = details["errors"]
+        assert np.all(np.diff(errors[2:]) <= 1e-12)  # nested SiVM sets: the error never rises
+    cube = _scene(p=5, N=40 * 50, snr_db=35, seed=5)[0].reshape(80, 40, 50)
+    est = EndmemberCountEstimator(max_endmembers=3).fit(cube)
+    assert est.method == "reconstruction" and est.n_endmembers_ == 3 and est.capped_
+    assert elbow(np.array([np.nan, np.nan, 1.0, 0.5, 0.49]), 0.0, 0.1, relative_to="previous") == 3
+    with pytest.raises(ValueError):
+        EndmemberCountEstimator(max_endmembers=1).fit(cube)

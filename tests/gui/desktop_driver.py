@@ -121,7 +121,7 @@ class DesktopDriver:
         self.input_layer_id = layer.id()
         window = iface.mainWindow()  # Xvfb has no window manager to maximise it: fill the screen
         window.setGeometry(QApplication.primaryScreen().availableGeometry())
-        self.later(self.open_toolbox, 1000)
+        self.later(self.run_batch if self.config.get("mode") == "batch" else self.open_toolbox, 1000)
 
     def open_toolbox(self):
         processing_plugin = plugins["processing"]
@@ -172,7 +172,7 @@ class DesktopDriver:
             dialog = dialogs[0]
         self.dialog = dialog
         params = dict(self.config["params"])
-        params["INPUT"] = QgsProject.instance().mapLayer(self.input_layer_id)
+        params[self.config.get("input_param", "INPUT")] = QgsProject.instance().mapLayer(self.input_layer_id)
         dialog.setParameters(params)
         filled = dialog.createProcessingParameters()
         self.note("dialog", title=dialog.windowTitle(), algorithm=dialog.algorithm().id(),
@@ -268,6 +268,64 @@ class DesktopDriver:
             self.later(self.final_screenshot, 500)
             return
         self.screenshot("result")
+        self.status["ok"] = True
+        self.note("done")
+        self.finish()
+
+    # --- batch mode (config "mode": "batch") ------------------------------
+    def run_batch(self):
+        """Batch dialog with one row per entry of config["batch_rows"], run with its Run button."""
+        from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
+
+        alg = QgsApplication.processingRegistry().createAlgorithmById(self.config["alg"])
+        dialog = BatchAlgorithmDialog(alg, parent=iface.mainWindow())
+        dialog.show()
+        panel = dialog.mainWidget()
+        rows = [dict(r, **{self.config.get("batch_input", "INPUT"): self.config["cube"]})
+                for r in self.config["batch_rows"]]
+        while panel.batchRowCount() < len(rows):
+            panel.addRow()
+        context = dialog.processingContext() if hasattr(dialog, "processingContext") else None
+        from qgis.core import QgsProcessingContext
+
+        context = context or QgsProcessingContext()
+        for row, values in enumerate(rows):
+            for name, value in values.items():
+                column = panel.parameter_to_column[name]
+                definition = alg.parameterDefinition(name)
+                if definition.isDestination():
+                    panel.tblParameters.cellWidget(row + 1, column).setValue(value)
+                else:
+                    panel.wrappers[row][column].setParameterValue(value, context)
+        self.dialog = dialog
+        self.screenshot("batch_dialog")
+        self.note("batch_filled", rows=panel.batchRowCount())
+        QTest.mouseClick(dialog.runButton(), Qt.LeftButton)  # runs synchronously in 3.22
+        self.later(self.after_batch, 1500)
+
+    def after_batch(self):
+        from processing.core.ProcessingResults import resultsList
+
+        dialog = self.dialog
+        log = self._dialog_log(dialog)
+        self.status["log_tail"] = log[-3000:]
+        processing_plugin = plugins["processing"]
+        processing_plugin.resultsAction.setChecked(True)
+        QApplication.processEvents()
+        tree = getattr(processing_plugin.resultsDock, "treeResults", None)
+        self.status["batch"] = {
+            "results_viewer": [{"name": r.name, "filename": r.filename} for r in resultsList.getResults()],
+            "results_dock_items": [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+            if tree is not None else [],
+            "python_errors": [m for m in self.status["messages"] if "Traceback" in m or "Error" in m],
+        }
+        self.screenshot("batch_log")
+        dialog.close()
+        self.note("batch_done")
+        self.later(self.final_batch_screenshot, 800)
+
+    def final_batch_screenshot(self):
+        self.screenshot("batch_result")
         self.status["ok"] = True
         self.note("done")
         self.finish()

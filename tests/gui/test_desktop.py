@@ -103,7 +103,7 @@ def _environment(tmp_path: Path) -> dict:
     return env
 
 
-def run_desktop(tmp_path: Path, alg: str, params: dict, search: str) -> dict:
+def run_desktop(tmp_path: Path, alg: str, params: dict, search: str = "", **extra) -> dict:
     """Start QGIS under Xvfb with the driver; return the driver's status plus the process output."""
     shots = tmp_path / "screenshots"
     shots.mkdir()
@@ -118,6 +118,7 @@ def run_desktop(tmp_path: Path, alg: str, params: dict, search: str) -> dict:
         "status": str(status_path),
         "shots": str(shots),
         "timeout_s": TIMEOUT_S - 30,
+        **extra,
     }
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
@@ -172,11 +173,11 @@ def test_ddica_from_the_toolbox_dialog(tmp_path):
     assert steps["run_finished"]["executed"]
 
     project = status["project"]
-    assert project["abundance_layer"] == "DDICA abundances", project["layers"]
+    assert project["abundance_layer"] == "DDICA abundances (scene)", project["layers"]
     assert Path(project["abundance_source"]).resolve() == (tmp_path / "out" / "abundances.tif").resolve()
     assert project["abundance_bands"] == 3
     assert project["abundance_styled"], project["layers"]
-    assert any(layer["name"] == "DDICA endmembers" for layer in project["layers"]), project["layers"]
+    assert any(layer["name"] == "DDICA endmembers (scene)" for layer in project["layers"]), project["layers"]
     assert project["report_exists"] and project["report_bytes"] > 1000
     assert Path(project["report"]).resolve() == (tmp_path / "out" / "report.html").resolve()
     html = Path(project["report"]).read_text(encoding="utf-8")
@@ -190,3 +191,63 @@ def test_ddica_from_the_toolbox_dialog(tmp_path):
     for shot in shots:
         assert shot.exists() and shot.stat().st_size > 10_000, shot
     assert status["returncode"] == 0, f"QGIS exited with {status['returncode']}\n{status['output_tail']}"
+
+
+def _skip_without_desktop(needs_torch=False):
+    missing = _missing_tools()
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} (the CI image installs xvfb and qgis)")
+    if needs_torch and importlib.util.find_spec("torch") is None:
+        pytest.skip("DDICA needs PyTorch in the test environment")
+
+
+def _check_screenshots(status, names):
+    shots = [Path(p) for p in status["screenshots"]]
+    assert [p.name for p in shots] == names
+    for shot in shots:
+        assert shot.exists() and shot.stat().st_size > 10_000, shot
+
+
+@pytest.mark.slow
+def test_shipped_model_from_the_toolbox_dialog(tmp_path):
+    """The example model: labelled outputs, an estimated count (the scene has 3 materials), DDICA's outputs."""
+    _skip_without_desktop(needs_torch=True)
+    out = tmp_path / "out"
+    params = {"max_endmembers": 5, "n_endmembers": 0, "seed": 0,
+              "ddica:Abundances": str(out / "abundances.tif"), "ddica:Endmembers": str(out / "endmembers.csv"),
+              "ddica:Report": str(out / "report.html")}
+    status = run_desktop(tmp_path, "deepunmix:estimate_then_ddica", params, search="Estimate endmember count",
+                         input_param="hyperspectral_raster")
+    summary = json.dumps({k: v for k, v in status.items() if k != "output_tail"}, indent=1)[:6000]
+    assert status.get("error") is None, f"{status.get('error')}\n{summary}\n{status['output_tail']}"
+    assert status.get("ok"), f"the driver did not finish\n{summary}\n{status['output_tail']}"
+    steps = {s["step"]: s for s in status["steps"]}
+    assert steps["dialog"]["title"].startswith("Estimate endmember count, then DDICA")
+    assert steps["run_finished"]["executed"]
+    project = status["project"]
+    assert project["abundance_bands"] == 3  # the estimate, fed into DDICA
+    assert (out / "report.html").stat().st_size > 1000
+    assert any(Path(r["filename"]).resolve() == (out / "report.html").resolve() and r["name"].startswith("DDICA")
+               for r in project["results_viewer"]), project["results_viewer"]
+    _check_screenshots(status, ["01_toolbox.png", "02_dialog.png", "03_dialog_log.png", "04_result.png"])
+
+
+@pytest.mark.slow
+def test_batch_run_with_reports(tmp_path):
+    """Batch mode with OUTPUT_REPORT (QGIS 3.22 crashed in loadHTMLResults): two rows, two named reports."""
+    _skip_without_desktop()
+    out = tmp_path / "out"
+    rows = [{"METHOD": 3, "OUTPUT_REPORT": str(out / f"count_{i}.html")} for i in range(2)]
+    status = run_desktop(tmp_path, "deepunmix:estimate_n_endmembers", {}, mode="batch", batch_rows=rows,
+                         batch_input="INPUT")
+    summary = json.dumps({k: v for k, v in status.items() if k != "output_tail"}, indent=1)[:6000]
+    assert status.get("error") is None, f"{status.get('error')}\n{summary}\n{status['output_tail']}"
+    assert status.get("ok"), f"the driver did not finish\n{summary}\n{status['output_tail']}"
+    batch = status["batch"]
+    assert not batch["python_errors"], batch["python_errors"]
+    names = sorted(r["name"] for r in batch["results_viewer"] if not r["name"].endswith("[summary]"))
+    assert names == ["Endmember count: scene.tif [0]", "Endmember count: scene.tif [1]"], batch
+    for i in range(2):
+        assert (out / f"count_{i}.html").stat().st_size > 500
+    assert "timestamp" not in status["output_tail"]
+    _check_screenshots(status, ["01_batch_dialog.png", "02_batch_log.png", "03_batch_result.png"])

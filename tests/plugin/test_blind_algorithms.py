@@ -60,6 +60,13 @@ def test_estimate_n_endmembers_output(run_alg, tmp_path):
                                                       "OUTPUT_REPORT": str(tmp_path / "n.html")})
     assert res["N_ENDMEMBERS"] == 4
     assert "Number of endmembers: 4" in (tmp_path / "n.html").read_text()
+    # the default method (endmembers for linear unmixing) and the cap
+    res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "s.tif"),
+                                                      "OUTPUT_REPORT": str(tmp_path / "r.html")})
+    assert res["N_ENDMEMBERS"] == 4
+    assert "reconstruction error" in (tmp_path / "r.html").read_text()
+    res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "s.tif"), "MAX_ENDMEMBERS": 3})
+    assert res["N_ENDMEMBERS"] == 3
 
 
 def test_ica_separates_components(run_alg, tmp_path):

@@ -19,7 +19,8 @@ def test_zip_holds_one_plugin_folder_without_dev_files(tmp_path):
     names = zipfile.ZipFile(_build_zip(tmp_path)).namelist()
     assert {n.split("/")[0] for n in names} == {"deepunmix"}
     for required in ("metadata.txt", "__init__.py", "LICENSE", "icons/deepunmix.svg", "engine/fcls.py",
-                     "algorithms/provider.py", "models/estimate_then_ddica.model3", "gui/spectra_dock.py"):
+                     "algorithms/provider.py", "models/estimate_then_ddica.model3", "gui/spectra_dock.py",
+                     "results_viewer.py", "cancel_display.py"):
         assert f"deepunmix/{required}" in names, required
     assert not [n for n in names if n.startswith(("deepunmix/tests/", "deepunmix/benchmarks/", "deepunmix/.ci"))
                 or "__pycache__" in n or n.endswith(".pyc")]

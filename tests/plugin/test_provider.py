@@ -33,3 +33,47 @@ def test_plugin_class_factory_registers_and_unloads(deepunmix):
     assert registry.providerById("deepunmix") is None
     plugin.initProcessing()  # leave it registered for the other tests, and alive:
     _KEEP_ALIVE.append(plugin)  # the registry does not own the Python side of the provider
+
+
+def test_every_algorithm_has_tooltips_tags_short_description_and_help_page(deepunmix):
+    from pathlib import Path
+
+    from qgis.PyQt.QtCore import QUrl
+
+    from deepunmix.algorithms.base import DeepUnmixAlgorithm
+
+    provider = QgsApplication.processingRegistry().providerById("deepunmix")
+    algorithms = [a for a in provider.algorithms() if isinstance(a, DeepUnmixAlgorithm)]
+    assert len(algorithms) >= 10
+    for alg in algorithms:
+        for definition in alg.parameterDefinitions():
+            assert definition.help(), (alg.id(), definition.name())
+            assert definition.help() in definition.toolTip()  # what the dialog shows
+        assert {"hyperspectral", "spectral"} <= set(alg.tags()), alg.id()
+        assert alg.shortDescription(), alg.id()
+        page = Path(QUrl(alg.helpUrl()).toLocalFile())
+        text = page.read_text(encoding="utf-8")
+        assert alg.displayName() in text and all(d.name() in text for d in alg.parameterDefinitions())
+    unmixing = {a.id() for a in algorithms if "unmixing" in a.tags()}
+    assert {"deepunmix:ddica", "deepunmix:fcls", "deepunmix:buddip"} <= unmixing
+
+
+def test_toolbox_search_finds_hyperspectral(deepunmix):
+    """The toolbox filter matches displayName, id and tags (QgsProcessingToolboxProxyModel)."""
+    from qgis.gui import QgsProcessingToolboxModel, QgsProcessingToolboxProxyModel
+
+    model = QgsProcessingToolboxProxyModel(None, QgsApplication.processingRegistry())
+    model.setFilterString("hyperspectral")
+    found = []
+
+    def walk(parent):
+        for row in range(model.rowCount(parent)):
+            index = model.index(row, 0, parent)
+            alg = model.toolboxModel().algorithmForIndex(model.mapToSource(index))
+            if alg is not None:
+                found.append(alg.id())
+            walk(index)
+
+    walk(model.index(-1, -1))
+    assert {"deepunmix:fcls", "deepunmix:ddica", "deepunmix:extract_endmembers"} <= set(found)
+    assert QgsProcessingToolboxModel is not None

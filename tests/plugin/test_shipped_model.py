@@ -12,8 +12,8 @@ from qgis.core import (
 
 def _model():
     provider = QgsApplication.processingRegistry().providerById("deepunmix")
-    models = [a for a in provider.algorithms() if a.name().startswith("Estimate endmember count")]
-    assert len(models) == 1
+    models = [a for a in provider.algorithms() if a.group() == "DeepUnmix examples"]
+    assert [m.id() for m in models] == ["deepunmix:estimate_then_ddica"]
     return models[0]
 
 
@@ -22,11 +22,22 @@ def test_model_is_listed_and_valid(deepunmix):
     assert model.group() == "DeepUnmix examples"
     ok, errors = model.validate()
     assert ok, errors
+    assert " " not in model.id() and model.displayName() == "Estimate endmember count, then DDICA"
+    assert model.create().displayName() == model.displayName()
+    model.initAlgorithm()
+    outputs = {d.name(): d.description() for d in model.destinationParameterDefinitions()}
+    assert outputs == {"ddica:Abundances": "Abundance maps", "ddica:Endmembers": "Endmember spectra (CSV)",
+                       "ddica:Report": "DDICA report (HTML)"}
+    assert {"max_endmembers", "n_endmembers"} <= {d.name() for d in model.parameterDefinitions()}
     assert {c.algorithmId() for c in model.childAlgorithms().values()} == {
         "deepunmix:estimate_n_endmembers", "deepunmix:ddica"}
 
 
-def test_model_runs_estimate_then_ddica(deepunmix, tmp_path):
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("override, expected", [(0, 3), (2, 2)])
+def test_model_runs_estimate_then_ddica(deepunmix, tmp_path, override, expected):
     from engine.io.raster import write_cube
     from engine.synthetic import make_mixed_scene, procedural_library
 
@@ -39,12 +50,13 @@ def test_model_runs_estimate_then_ddica(deepunmix, tmp_path):
     for key, value in (("STEPS", 20), ("RESTARTS", 2), ("BATCH_SIZE", 64)):  # a short training for the test
         ddica.addParameterSources(key, [QgsProcessingModelChildParameterSource.fromStaticValue(value)])
     model.setChildAlgorithm(ddica)
-    params = {"hyperspectral_raster": str(tmp_path / "s.tif"), "seed": 0,
+    params = {"hyperspectral_raster": str(tmp_path / "s.tif"), "seed": 0, "max_endmembers": 6,
+              "n_endmembers": override,
               "ddica:Abundances": str(tmp_path / "a.tif"), "ddica:Endmembers": str(tmp_path / "e.csv"),
               "ddica:Report": str(tmp_path / "r.html")}
     results, ok = model.run(params, QgsProcessingContext(), QgsProcessingFeedback())
     assert ok
     ab, *_ = read(tmp_path / "a.tif")
-    assert ab.shape[0] == 3  # the count HySime estimated, fed into DDICA
+    assert ab.shape[0] == expected  # the estimated count (scene made with 3), or the override
     assert_sum_to_one(ab)
     assert Path(tmp_path / "r.html").read_text().count("data:image/png") == 2

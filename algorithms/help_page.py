@@ -1,0 +1,84 @@
+"""The page behind an algorithm dialog's Help button: written from the algorithm itself, so it is
+always current and works offline for a plugin installed from the ZIP.
+
+It holds the algorithm's help text, a table of its parameters (label, Python identifier for
+scripts, default, tooltip) and outputs, and links to the README bundled with the plugin and to the
+project's home page.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def help_folder() -> str:
+    folder = os.path.join(tempfile.gettempdir(), f"deepunmix-help-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
+def homepage() -> str:
+    import configparser
+
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(os.path.join(PLUGIN_DIR, "metadata.txt"), encoding="utf-8")
+    return cfg.get("general", "homepage", fallback="")
+
+
+def _default(definition) -> str:
+    value = definition.defaultValue()
+    options = getattr(definition, "options", None)
+    if options is not None and isinstance(value, int) and 0 <= value < len(options()):
+        return options()[value]
+    return "" if value is None else str(value)
+
+
+def render(alg) -> str:
+    e = html.escape
+    text = re.sub(r"\n", "<br>", alg.shortHelpString() or "")
+    rows = []
+    for d in alg.parameterDefinitions():
+        advanced = bool(d.flags() & d.FlagAdvanced)
+        rows.append(f"<tr><td>{e(d.description())}{' <i>(advanced)</i>' if advanced else ''}</td>"
+                    f"<td><code>{e(d.name())}</code></td><td>{e(_default(d))}</td><td>{e(d.help())}</td></tr>")
+    outputs = "".join(f"<tr><td>{e(o.description())}</td><td><code>{e(o.name())}</code></td></tr>"
+                      for o in alg.outputDefinitions())
+    readme = "file://" + os.path.join(PLUGIN_DIR, "README.md")
+    home = homepage()
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{e(alg.displayName())} - DeepUnmix help</title><style>body{{font-family:sans-serif;margin:1.5em;"
+        "max-width:60em}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:left;vertical-align:top}</style></head><body>"
+        f"<h1>{e(alg.displayName())}</h1><p><i>{e(alg.shortDescription())}</i></p><p>{text}</p>"
+        "<h2>Parameters</h2><table><tr><th>in the dialog</th><th>in scripts</th><th>default</th><th>what it does</th>"
+        f"</tr>{''.join(rows)}</table>"
+        f"<h2>Outputs</h2><table><tr><th>output</th><th>in scripts</th></tr>{outputs}</table>"
+        "<h2>Scripting</h2><p><code>processing.run(\"" + e(alg.id()) + "\", {...})</code> with the identifiers "
+        "above; a standalone script must start QGIS and register the provider first (README, 'Running the "
+        "algorithms').</p>"
+        f"<p>More: the <a href='{e(readme)}'>README bundled with the plugin</a>"
+        + (f" and the <a href='{e(home)}'>project's home page</a>" if home else "") + ".</p></body></html>")
+
+
+def help_url(alg) -> str:
+    """A file:// URL of the algorithm's help page, (re)written if its content changed."""
+    from qgis.PyQt.QtCore import QUrl
+
+    path = os.path.join(help_folder(), f"{alg.name()}.html")
+    text = render(alg)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            current = fh.read()
+    except OSError:
+        current = None
+    if current != text:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    return QUrl.fromLocalFile(path).toString()

@@ -1,0 +1,143 @@
+"""Parameter tooltips, search tags and one-line descriptions of the DeepUnmix algorithms.
+
+``DeepUnmixAlgorithm.addParameter`` gives every parameter its tooltip from here (shown in the
+algorithm dialog and batch table, and after "Python identifier" in QGIS's tooltip); the algorithm
+files themselves stay about what they run. ``COMMON`` applies to every algorithm, ``BY_ALGORITHM``
+to one (it wins over ``COMMON``).
+"""
+
+COMMON = {
+    "INPUT": "A hyperspectral raster: one band per wavelength (GeoTIFF, ENVI, any GDAL format). Nodata and NaN "
+             "pixels are left out and written as nodata.",
+    "N_ENDMEMBERS": "How many materials to separate. Not known? Run 'Estimate number of endmembers' first, or "
+                    "use the example model that feeds its estimate in.",
+    "SEED": "Random seed: the same seed on the same data gives the same result.",
+    "DEVICE": "cpu; cuda (an NVIDIA GPU, an error where there is none); auto (cuda when available).",
+    "ENDMEMBERS": "An endmember CSV (band, wavelength, one column per endmember), e.g. written by 'Extract "
+                  "endmembers'. Its bands are matched to the raster's by wavelength, else by band number.",
+    "BAD_BANDS": "Band ranges to leave out, 1-based, e.g. 1-3,108-112,154-166 (water vapour, noisy edges). An "
+                 "ENVI bad-band list in the file is always honoured.",
+    "SCALE": "Factor from the raster's values to reflectance. 0 detects integer reflectance x 10000 and "
+             "scales it to 0..1 (the log says what it chose).",
+    "MEMORY_MB": "Memory budget. A larger raster is fitted on a random pixel sample and then unmixed block by "
+                 "block; BUDDIP and UnDIP need the whole image and refuse it.",
+    "OUTPUT_ABUNDANCES": "GeoTIFF, one band per endmember (named after it), fractions 0..1 summing to one per pixel.",
+    "OUTPUT_ENDMEMBERS": "CSV table: band, wavelength, one column per endmember (units in a .csv.aux.xml sidecar).",
+    "OUTPUT_REPORT": "Optional one-file HTML report: spectra, abundance thumbnails, parameters, reconstruction "
+                     "error and run time; listed in the Results Viewer.",
+    "ABUNDANCE_CONVENTION": "Fractions (default: pixel = endmembers x abundances) or shares of peak-normalised "
+                            "endmembers (the convention of Zhu's Samson/Jasper/Urban reference maps).",
+    "METHOD": "The algorithm used (see the help panel).",
+    "STEPS": "Training steps: more is slower and usually closer to convergence.",
+    "LEARNING_RATE": "Adam step size of the network training.",
+    "ITERATIONS": "Training iterations of the deep image prior(s).",
+    "ALPHA": "Order of the matrix-based Renyi entropy (close to 1 approximates Shannon's).",
+    "PURIFY": "Endmembers are re-estimated from this fraction of each map's purest pixels (0 = off).",
+    "EXPAND": "Steps that push endmembers outward to the data's simplex vertices (0 = off).",
+}
+
+BY_ALGORITHM = {
+    "estimate_n_endmembers": {
+        "METHOD": "Endmembers for linear unmixing (default): a count to unmix with. HySime and HFC estimate the "
+                  "signal-subspace dimension, which is larger than the number of materials on real scenes.",
+        "MAX_ENDMEMBERS": "No method returns more than this (the log says when the cap applied).",
+        "MIN_GAIN": "One more endmember is kept while it lowers the reconstruction RMSE by at least this fraction "
+                    "of the 2-endmember RMSE. Smaller gives more endmembers.",
+        "FAR": "HFC's false-alarm rate: smaller gives fewer endmembers.",
+    },
+    "extract_endmembers": {
+        "METHOD": "VCA (random projections), SiVM (greedy volume, deterministic) or N-FINDR (volume by swaps). "
+                  "All pick pixels of the image, so they need (nearly) pure pixels.",
+    },
+    "fcls": {
+        "OUTPUT_ERROR": "Optional raster: the RMSE between each pixel and endmembers x abundances (where the "
+                        "endmembers do not explain the data).",
+    },
+    "ddica": {
+        "N_ENDMEMBERS": COMMON["N_ENDMEMBERS"],
+        "PIXEL_NORM": "Divide each pixel by its brightness before training (helps with illumination changes).",
+        "REFINE": "Endmembers from each map's purest pixels and exact FCLS abundances (default); off gives the "
+                  "network's own maps with least-squares endmembers (the paper's output).",
+        "KERNEL_WIDTH": "Gaussian kernel width of the entropy estimate; 0 uses Silverman's rule.",
+        "BATCH_SIZE": "Pixels per training step: larger is slower per step and smoother.",
+        "RESTARTS": "Networks trained together from different starts; their maps are clustered with k-means.",
+        "OUTPUT_UNITS": "Network outputs before clustering; 0 = the number of endmembers.",
+        "VARIANCE_WEIGHT": "Weight of the term that makes maps crisper (larger = closer to 0 or 1).",
+    },
+    "buddip": {
+        "EXTRACTOR": "The first guess of the endmembers (SiVM in the paper, or VCA, N-FINDR).",
+        "NETWORK_ABUNDANCES": "Off (default): exact FCLS abundances with the learned endmembers. On: the "
+                              "abundance network's own output (the paper's).",
+        "ALPHA1": "Weight of the endmember-prior (EDIP) term of the loss.",
+        "ALPHA2": "Weight of the abundance-prior (ADIP) term of the loss.",
+        "ALPHA3": "Weight of the blind reconstruction term of the loss.",
+    },
+    "undip": {
+        "ENDMEMBERS": "Fixed endmembers (CSV). Empty: they are extracted with the extractor below.",
+        "EXTRACTOR": "Used only without an endmember CSV.",
+    },
+    "minvol_nmf": {
+        "INIT": "Starting endmembers: VCA, SiVM or random pixels.",
+        "LAMBDA": "Weight of the simplex-volume penalty: larger gives tighter endmembers.",
+        "MAX_ITER": "Upper bound on the alternating updates.",
+    },
+    "ica": {
+        "INPUT": "Any multiband raster whose bands are mixtures of independent sources.",
+        "N_COMPONENTS": "How many independent components to extract.",
+        "RESTARTS": "Networks trained from different starts; the one with the lowest held-out total correlation "
+                    "is kept.",
+        "OUTPUT": "GeoTIFF, one band per component.",
+    },
+    "evaluate": {
+        "ABUNDANCES": "Estimated abundance raster (one band per endmember).",
+        "REFERENCE_ABUNDANCES": "Reference abundance raster. Estimated endmembers are matched to reference ones "
+                                "one-to-one, for scoring only.",
+        "ENDMEMBERS": "Optional estimated endmember CSV, for the spectral angle (SAD).",
+        "REFERENCE_ENDMEMBERS": "Optional reference endmember CSV.",
+        "OUTPUT_TABLE": "CSV of per-endmember scores and the aRMSE, mean RMSE and aSAD summary rows.",
+    },
+    "import_mat": {
+        "INPUT": "A MATLAB .mat unmixing dataset (Samson, Jasper Ridge, Urban, ... in Zhu's or HySUPP's layout).",
+        "TRUTH": "Optional .mat with the reference abundances and endmembers (e.g. end3.mat).",
+        "OUTPUT_CUBE": "The image as a GeoTIFF (one band per wavelength).",
+        "OUTPUT_REFERENCE_ABUNDANCES": "The reference abundances as a GeoTIFF.",
+        "OUTPUT_REFERENCE_ENDMEMBERS": "The reference endmembers as a CSV.",
+    },
+}
+
+# Toolbox search words; every algorithm has BASE_TAGS.
+BASE_TAGS = ("hyperspectral", "spectral", "imaging spectroscopy", "remote sensing", "DeepUnmix")
+UNMIXING_TAGS = ("unmixing", "spectral unmixing", "endmember", "abundance", "fraction", "material")
+TAGS = {
+    "extract_endmembers": UNMIXING_TAGS + ("VCA", "SiVM", "N-FINDR", "extraction", "pure pixel"),
+    "estimate_n_endmembers": UNMIXING_TAGS + ("HySime", "HFC", "virtual dimensionality", "subspace", "count"),
+    "fcls": UNMIXING_TAGS + ("FCLS", "least squares", "linear mixing"),
+    "ddica": UNMIXING_TAGS + ("DDICA", "ICA", "deep learning", "blind", "neural network"),
+    "buddip": UNMIXING_TAGS + ("BUDDIP", "deep image prior", "deep learning", "blind", "neural network"),
+    "undip": UNMIXING_TAGS + ("UnDIP", "deep image prior", "deep learning", "neural network"),
+    "minvol_nmf": UNMIXING_TAGS + ("NMF", "minimum volume", "blind", "matrix factorization"),
+    "ica": ("ICA", "independent component analysis", "blind source separation", "deep learning", "multispectral"),
+    "evaluate": UNMIXING_TAGS + ("accuracy", "RMSE", "SAD", "ground truth", "evaluation"),
+    "import_mat": ("MATLAB", "mat", "import", "Samson", "Jasper Ridge", "Urban", "dataset"),
+}
+
+SHORT = {
+    "extract_endmembers": "Finds the purest pixels' spectra (endmembers) with VCA, SiVM or N-FINDR.",
+    "estimate_n_endmembers": "Estimates how many endmembers to unmix a hyperspectral raster with.",
+    "fcls": "Abundance maps from given endmember spectra by fully constrained least squares.",
+    "ddica": "Blind unmixing with deep deterministic ICA: abundance maps and endmember spectra.",
+    "buddip": "Blind unmixing with a double deep image prior: abundance maps and endmember spectra.",
+    "undip": "Abundance maps from a deep image prior with fixed endmembers.",
+    "minvol_nmf": "Blind unmixing by minimum-volume NMF (no pure pixels needed).",
+    "ica": "Independent components of any multiband raster with deep ICA.",
+    "evaluate": "Scores abundance maps and endmembers against reference data.",
+    "import_mat": "Converts a MATLAB .mat unmixing dataset to GeoTIFF and CSV.",
+}
+
+
+def tooltip(algorithm: str, parameter: str) -> str:
+    return BY_ALGORITHM.get(algorithm, {}).get(parameter) or COMMON.get(parameter, "")
+
+
+def tags(algorithm: str):
+    return list(BASE_TAGS) + list(TAGS.get(algorithm, UNMIXING_TAGS))

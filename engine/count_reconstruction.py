@@ -1,0 +1,86 @@
+"""Number of endmembers for linear unmixing: where the FCLS reconstruction error stops improving.
+
+For k = 2, 3, ... endmembers are extracted with SiVM (greedy, so the k-set is
+contained in the (k+1)-set and the error can only fall) and every pixel is
+unmixed by exact FCLS; ``errors[k]`` is the root mean squared reconstruction
+error. The estimate is the first k after which one more endmember lowers the
+error by less than ``min_gain`` times a reference error (``relative_to``:
+'first', the 2-endmember error, i.e. a fraction of the whole curve's range
+(default); or 'previous', the current error), or whose error is already within
+``noise_factor`` times the noise level (multiple-regression estimate, as in
+HySime). This is the residual "knee" (scree) criterion for the model order
+of a linear mixture, with SiVM as the extractor: unlike HySime or HFC, which
+estimate the dimension of the signal subspace (inflated on real scenes by
+spectral variability, illumination and nonlinear mixing), it counts the simplex
+vertices that FCLS needs to explain the data to within a relative gain.
+"""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+import numpy as np
+
+from .extraction.sivm import sivm
+from .fcls import DEFAULT_BLOCK, _run_blocks
+
+# Chosen on synthetic scenes only (benchmarks/endmember_count.py); Samson and Jasper Ridge check it.
+DEFAULT_MIN_GAIN = 0.03
+DEFAULT_NOISE_FACTOR = 1.1
+DEFAULT_RELATIVE_TO = "first"
+DEFAULT_MAX_ENDMEMBERS = 15
+
+
+def reconstruction_curve(Y: np.ndarray, max_endmembers: int) -> np.ndarray:
+    """FCLS reconstruction RMSE of pixels Y (L, N) with the first k SiVM endmembers, k = 2..max.
+
+    Returns an array indexed by k (entries 0 and 1 are NaN).
+    """
+    kmax = int(min(max_endmembers, Y.shape[0], Y.shape[1]))
+    if kmax < 2:
+        raise ValueError(f"at least 2 endmembers are needed, the data allow {kmax}")
+    E_all, _ = sivm(Y, kmax)
+    errors = np.full(kmax + 1, np.nan)
+    for k in range(2, kmax + 1):
+        _, rmse, _ = _run_blocks(Y, E_all[:, :k], DEFAULT_BLOCK, None, True)
+        errors[k] = float(np.sqrt(np.mean(rmse ** 2)))
+    return errors
+
+
+def elbow(errors: np.ndarray, noise_rms: float, min_gain: float = DEFAULT_MIN_GAIN,
+          noise_factor: float = DEFAULT_NOISE_FACTOR, relative_to: str = DEFAULT_RELATIVE_TO) -> int:
+    """The first k (>= 2) whose error is at the noise level or that the next endmember improves by
+    less than ``min_gain`` x (the 2-endmember error for 'first', the k-endmember error for 'previous')."""
+    if relative_to not in ("first", "previous"):
+        raise ValueError(f"relative_to must be 'first' or 'previous', got {relative_to!r}")
+    kmax = len(errors) - 1
+    for k in range(2, kmax):
+        if errors[k] <= noise_factor * noise_rms:
+            return k
+        reference = errors[2] if relative_to == "first" else errors[k]
+        if errors[k] - errors[k + 1] < min_gain * reference:
+            return k
+    return kmax
+
+
+def reconstruction_count(Y: np.ndarray, noise_rms: float, max_endmembers: int = DEFAULT_MAX_ENDMEMBERS,
+                         min_gain: float = DEFAULT_MIN_GAIN,
+                         noise_factor: float = DEFAULT_NOISE_FACTOR,
+                         relative_to: str = DEFAULT_RELATIVE_TO) -> Tuple[int, Dict[str, np.ndarray]]:
+    """(k, details) for pixels Y (L, N); details: 'errors' (indexed by k), 'noise_rms', 'capped'."""
+    if not 0 < min_gain < 1:
+        raise ValueError(f"min_gain must be in (0, 1), got {min_gain}")
+    errors = reconstruction_curve(Y, max_endmembers)
+    k = elbow(errors, noise_rms, min_gain, noise_factor, relative_to)
+    # the last k is returned when the criterion never stopped: the cap, not the data, decided
+    capped = k == len(errors) - 1 and elbow(np.append(errors, 0.0), noise_rms, min_gain, noise_factor,
+                                            relative_to) > k
+    return k, {"errors": errors, "noise_rms": np.float64(noise_rms), "capped": capped}
+
+
+def noise_rms(noise_var: np.ndarray) -> float:
+    """Overall noise RMS from per-band noise variances."""
+    return float(np.sqrt(np.mean(noise_var)))
+
+
+__all__ = ["reconstruction_curve", "elbow", "reconstruction_count", "noise_rms", "DEFAULT_MIN_GAIN",
+           "DEFAULT_NOISE_FACTOR", "DEFAULT_MAX_ENDMEMBERS", "DEFAULT_RELATIVE_TO"]
