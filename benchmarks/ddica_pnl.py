@@ -125,8 +125,6 @@ def main() -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from engine.ddica.ica import VARIANTS
-
     torch.set_num_threads(1)
     if args.quick:
         args.seeds, args.paper_steps = 2, 3
@@ -148,26 +146,34 @@ def main() -> None:
                                first_train_tc=float(model.loss_curve_[0]) if len(model.loss_curve_) else None)
                 runs[key].append(run)
                 print(key, {k: v for k, v in run.items() if k != "restart_tc"}, flush=True)
+            write(args, seeds[:seed + 1], rows, runs)  # after every seed: a cut-short run keeps what it measured
+
+
+def write(args, seeds, rows, runs) -> None:
+    from engine.ddica.ica import VARIANTS
+
     stats = {key: summary([r["mean_abs_rho"] for r in runs[key]]) for key in runs}
     meta = dict(machine=platform.node(), cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                mode="quick" if args.quick else "full", torch_threads=1, n_samples=args.n, seeds=seeds, paper_steps=args.paper_steps,
+                mode="quick" if args.quick else "full", torch_threads=1, n_samples=args.n, seeds=seeds, seeds_planned=args.seeds, paper_steps=args.paper_steps,
                 variants={k: {kk: (list(vv) if isinstance(vv, tuple) else vv) for kk, vv in v.items()} for k, v in VARIANTS.items()},
                 labels={key: label for key, label, _ in rows}, paper_table1={"DDICA": 0.9527, "FastICA": 0.7132})
     name = args.out or ("ddica_pnl_quick" if args.quick else "ddica_pnl")
     out = ROOT / "benchmarks" / "results" / name
     out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=runs, stats=stats), indent=1, default=str))
     out.with_suffix(".md").write_text(render(meta, runs, stats))
-    print(out.with_suffix(".md").read_text())
+    print(f"wrote {out.with_suffix('.md')} ({len(seeds)} of {args.seeds} seeds)", flush=True)
 
 
 def render(meta, runs, stats) -> str:
     labels, seeds = meta["labels"], meta["seeds"]
     paper = runs["paper"]
     per_step = [r["seconds"] / max(r["n_steps"], 1) for r in paper if r["n_steps"]]
-    lines = [f"# Deep ICA on the paper's PNL experiment (Table 1){' (quick)' if 'quick' in str(meta.get('mode', '')) else ''}", "",
+    lines = [f"# Deep ICA on the paper's PNL experiment (Table 1){' (quick)' if meta['mode'] == 'quick' else ''}", "",
              f"{meta['date']}, {meta['machine']} ({meta['cores']} cores, shared; torch and BLAS 1 thread), "
-             f"{meta['n_samples']} samples, seeds {seeds} (a new mixture per seed). Written by `benchmarks/ddica_pnl.py`.",
+             f"{meta['n_samples']} samples, seeds {seeds} (a new mixture per seed"
+             + (f"; {len(seeds)} of {meta['seeds_planned']} planned seeds done when this was written" if len(seeds) < meta["seeds_planned"] else "")
+             + "). Written by `benchmarks/ddica_pnl.py`.",
              "Sources: two speech-like signals + uniform noise (the paper's recordings are not available); "
              "3x3 mix, then tanh(x), (x+x^3)/2, exp(x). Score: mean |rho| of Hungarian-matched outputs "
              "(higher is better); the paper reports the mean of 10 repeats.", "",
