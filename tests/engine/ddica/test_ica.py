@@ -111,3 +111,12 @@ def test_restart_choice_uses_held_out_samples_never_trained_on(monkeypatch):
     np.testing.assert_allclose(model.mean_, X[train].mean(0))  # input statistics from the training samples only
     no_hold = DeepICA(2, n_steps=2, n_restarts=2, batch_size=64, holdout_fraction=0.0, random_state=0).fit(X)
     assert len(no_hold.holdout_idx_) == 0 and "training samples" in no_hold.restart_choice_
+
+
+def test_explicit_keywords_override_the_variant():
+    from engine.ddica.ica import VARIANTS
+
+    assert DeepICA().resolved_params() == {**VARIANTS["pnl"], "kernel_width": None}  # None: Silverman's rule
+    cfg = DeepICA(variant="paper", alpha=1.01, kernel_width="silverman", n_restarts=3).resolved_params()
+    assert (cfg["alpha"], cfg["kernel_width"], cfg["n_restarts"], cfg["batch_size"]) == (1.01, None, 3, 2000)
+    assert DeepICA(architecture="mlp").resolved_params()["init"] == "random"  # old mlp calls keep working
