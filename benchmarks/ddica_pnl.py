@@ -121,7 +121,13 @@ def main() -> None:
     ap.add_argument("--paper-steps", type=int, default=50,
                     help="training steps of the paper variant (its preset is 100; batch 2000 costs ~5 s a step on 1 CPU thread)")
     ap.add_argument("--out", default=None, help="results name (default ddica_pnl, ddica_pnl_quick with --quick)")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the .md from the last .json; run nothing")
     args = ap.parse_args()
+    if args.render_only:
+        out = ROOT / "benchmarks" / "results" / (args.out or ("ddica_pnl_quick" if args.quick else "ddica_pnl"))
+        data = json.loads(out.with_suffix(".json").read_text())
+        out.with_suffix(".md").write_text(render(data["meta"], data["runs"], data["stats"]))
+        return
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -165,6 +171,24 @@ def write(args, seeds, rows, runs) -> None:
     print(f"wrote {out.with_suffix('.md')} ({len(seeds)} of {args.seeds} seeds)", flush=True)
 
 
+def findings(runs, stats) -> list:
+    """Plain statements computed from the runs (trained against untrained, the PNL model against its front end)."""
+    def gain(a, b):
+        return [x["mean_abs_rho"] - y["mean_abs_rho"] for x, y in zip(runs[a], runs[b])]
+
+    paper, pnl = gain("paper", "paper_untrained"), gain("pnl", "pnl_untrained")
+    tc_down = sum(r["final_train_tc"] < r["first_train_tc"] for r in runs["paper"] if r.get("first_train_tc") is not None)
+    return [
+        f"- Paper variant: training lowered the TC in {tc_down} of {len(runs['paper'])} runs and changed mean |rho| "
+        f"by {', '.join(f'{g:+.3f}' for g in paper)} against the same network untrained (mean "
+        f"{stats['paper']['mean']:.4f} trained, {stats['paper_untrained']['mean']:.4f} untrained).",
+        f"- PNL model: trained minus untrained (Gaussianise + FastICA start) per seed "
+        f"{', '.join(f'{g:+.3f}' for g in pnl)}; FastICA on Gaussianised inputs alone has mean "
+        f"{stats['gauss_fastica']['mean']:.4f} (median {stats['gauss_fastica']['median']:.4f}) against the trained "
+        f"model's {stats['pnl']['mean']:.4f} ({stats['pnl']['median']:.4f}).",
+    ]
+
+
 def render(meta, runs, stats) -> str:
     labels, seeds = meta["labels"], meta["seeds"]
     paper = runs["paper"]
@@ -193,7 +217,7 @@ def render(meta, runs, stats) -> str:
               f"took {np.median(per_step) if per_step else float('nan'):.1f} s (median; batch 2000, four 2000x2000 "
               "eigendecompositions with gradients).",
               "Training TC of the paper variant, first -> last step per seed: "
-              + ", ".join(f"{a:.2f} -> {b:.2f}" for a, b in tc) + ".", "",
+              + ", ".join(f"{a:.2f} -> {b:.2f}" for a, b in tc) + ".", "", *findings(runs, stats), "",
               "Settings of the two variants (`engine.ddica.ica.VARIANTS`; explicit keywords override):", ""]
     for v, cfg in meta["variants"].items():
         lines.append(f"- `{v}`: " + ", ".join(f"{k}={val}" for k, val in cfg.items()))
