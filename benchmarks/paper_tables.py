@@ -451,7 +451,8 @@ def main() -> None:
             old = json.loads(last.read_text())
             t2, A_ref = old["table2"], None
             meta["settings_t2"] = old["meta"]["settings_t2"]
-            meta["table2_from"] = f"{last.name} of {old['meta']['date']} (not re-run; seeds {old['meta']['seeds']})"
+            meta["table2_date"] = old["meta"].get("table2_date", old["meta"]["date"])  # when Table 2 was really run
+            meta["table2_from"] = f"{last.name} of {meta['table2_date']} (not re-run; seeds {old['meta']['seeds']})"
             log(f"Table 2 reused from {meta['table2_from']}")
         elif (data / "samson" / "samson_1.mat").is_file():
             os.environ.setdefault("DEEPUNMIX_SHARED_DATA", str(data))
