@@ -3,11 +3,13 @@
 `--quick` (`make bench-quick`) runs each script's quick mode and writes benchmarks/results/RESULTS_quick.md
 and *_quick result files instead, so it never overwrites the full results.
 
-Runs, in this process and in order: benchmarks/paper_tables.py (DDICA Tables 1 and 2: FastICA, Infomax,
-MISEP, MINE, min-vol NMF, DDICA), benchmarks/buddip_synthetic.py (BUDDIP Figures 2 and 3 in kind:
+Runs, in this process and in order: benchmarks/ddica_pnl.py (the paper's deep ICA, the default PNL model
+and baselines on the PNL experiment; Table 1 reads its deep ICA rows), benchmarks/paper_tables.py (DDICA
+Tables 1 and 2: FastICA, Infomax, MISEP, MINE, min-vol NMF, DDICA), benchmarks/buddip_synthetic.py (BUDDIP Figures 2 and 3 in kind:
 aRMSE/aSAD against SNR and image size for SiVM + FCLS, UnDIP, BUDDIP), benchmarks/buddip_samson.py
 (BUDDIP Table 1 in kind, on Samson). paper_tables.py writes RESULTS.md; the BUDDIP results are then
 appended to it from the files those scripts write. Every number comes from this run.
+`--assemble-only` runs nothing and rebuilds RESULTS.md from the last result files (the wall-time table says so).
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...]
 
@@ -23,7 +25,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-STEPS = [  # script, the results name its BUDDIP section is read from
+STEPS = [  # script, the results name its section is read from (appended after paper_tables.py's part)
+    ("ddica_pnl.py", "ddica_pnl"),  # before paper_tables.py: Table 1 reads its deep ICA rows
     ("paper_tables.py", None),
     ("buddip_synthetic.py", "buddip_synthetic"),
     ("buddip_samson.py", "buddip_samson"),
@@ -52,7 +55,7 @@ def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
 
     data = json.loads(path.read_text())
     lines = []
-    for table, key, better, label in (("table1", "mean_abs_rho", max, "PNL mean |rho|"),
+    for table, key, better, label in (("table1", "mean_abs_rho", max, "PNL mean |rho| (DDICA = DeepICA variant='paper')"),
                                       ("table2", "mean_rmse", min, "Samson mean RMSE, maps as output"),
                                       ("table2", "peak_mean_rmse", min, "Samson mean RMSE, reference's convention")):
         med = {m: median(r[key] for r in runs) for m, runs in data[table].items()
@@ -78,6 +81,8 @@ def append_verdicts(results: Path = HERE / "RESULTS.md",
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="each script's quick mode (under 10 minutes in all)")
+    ap.add_argument("--assemble-only", action="store_true",
+                    help="run nothing; rebuild RESULTS.md from the last result files of every script")
     ap.add_argument("--verdicts-only", action="store_true",
                     help="only (re)write the DDICA verdict section from the last results/paper_tables.json")
     ap.add_argument("--only", nargs="+", metavar="SCRIPT", choices=[name for name, _ in STEPS],
@@ -92,7 +97,7 @@ def main(argv=None) -> int:
     suffix = "_quick" if args.quick else ""
     timings = []
     for name, out in STEPS:
-        if args.only and name not in args.only:
+        if args.assemble_only or (args.only and name not in args.only):
             timings.append((name, None))
             continue
         print(f"== {name}{' --quick' if args.quick else ''}", flush=True)
@@ -100,11 +105,11 @@ def main(argv=None) -> int:
     # paper_tables.py writes RESULTS.md (full) or results/paper_tables_quick.md (quick)
     results = HERE / "RESULTS.md" if not args.quick else HERE / "results" / "RESULTS_quick.md"
     first = HERE / "RESULTS.md" if not args.quick else HERE / "results" / "paper_tables_quick.md"
-    parts = [first.read_text()]
+    parts = [first.read_text().split("\n\n<!-- from benchmarks/results/")[0]]  # drop sections of an earlier assembly
     for name, out in STEPS:
         if out:
             md = f"{out}{suffix}.md"
-            when = "in this run" if not args.only or name in args.only else "in an earlier run (not re-run)"
+            when = "in this run" if dict(timings)[name] is not None else "in an earlier run (not re-run)"
             parts.append(f"\n\n<!-- from benchmarks/results/{md}, written by {name} {when} -->\n")
             parts.append((HERE / "results" / md).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1))
     parts.append("\n\n## Wall time of each script in this run\n\n| script | seconds |\n|---|---|\n")

@@ -83,3 +83,25 @@ def test_ica_separates_components(run_alg, tmp_path):
     assert ic.shape == (2, 20, 20)
     corr = np.abs(np.corrcoef(np.vstack([ic.reshape(2, -1), S]))[:2, 2:])
     assert corr.max(axis=1).min() > 0.8  # each component matches one source
+
+
+def test_ica_paper_variant_runs_the_papers_settings(run_alg, tmp_path):
+    """VARIANT = paper reaches the engine's paper preset; empty STEPS/ALPHA take the variant's values."""
+    from qgis.core import QgsProcessingFeedback
+
+    from engine.io.raster import write_cube
+
+    class Log(QgsProcessingFeedback):
+        text = ""
+
+        def pushInfo(self, info):  # noqa: N802 - QGIS API
+            Log.text += info + "\n"
+
+    rng = np.random.default_rng(0)
+    S = np.vstack([rng.laplace(size=400), rng.uniform(-1, 1, 400)])
+    write_cube(str(tmp_path / "mix.tif"), (rng.normal(size=(4, 2)) @ S).reshape(4, 20, 20).astype(np.float32))
+    res = run_alg("deepunmix:ica", {"INPUT": str(tmp_path / "mix.tif"), "N_COMPONENTS": 2, "VARIANT": 1, "STEPS": 2,
+                                    "OUTPUT": str(tmp_path / "ic.tif")}, feedback=Log())
+    ic, *_ = read(res["OUTPUT"])
+    assert ic.shape == (2, 20, 20) and np.isfinite(ic).all()
+    assert "variant 'paper': 2 steps, 1 restart(s), alpha 0.75, kernel width 0.1584, batch 2000" in Log.text
