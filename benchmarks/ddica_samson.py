@@ -135,7 +135,7 @@ def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
     """Median Samson scores for several keep_fraction values (restarts kept by reconstruction error)."""
     from engine.ddica.unmixing import DDICA
 
-    n_restarts = DDICA().n_restarts
+    n_restarts = DDICA().resolved_settings()["n_restarts"]
     res = []
     for kf in fractions:
         print(f"keep_fraction={kf}", flush=True)
@@ -176,6 +176,7 @@ def main() -> None:
     rows = run_samson(settings, seeds, data)
     med = summary(rows)
     params = {k: v for k, v in DDICA(3).get_params().items() if k != "progress"}
+    params.update(DDICA(3).resolved_settings())
     params.update(settings)
     meta = dict(machine(), seeds=seeds, settings=params, reference="samson/end3.mat (Zhu)",
                 **reference_facts(data, load_rasti()))

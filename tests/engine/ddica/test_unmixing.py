@@ -245,3 +245,17 @@ def test_untrained_and_tc_off_ablations_run():
     DDICA(3, random_state=0, tc_weight=0.0, **FAST).fit(cube)
     with pytest.raises(ValueError, match="nothing to train"):
         DDICA(3, random_state=0, tc_weight=0.0, variance_weight=0.0, **FAST).fit(cube)
+
+
+def test_restarts_trained_in_groups_and_weights_too_large_to_keep(monkeypatch):
+    from engine.ddica import unmixing
+
+    cube, _, _ = _scene(seed=9, size=10)
+    monkeypatch.setattr(unmixing, "_TRAIN_BUDGET_BYTES", 1)  # one restart per group
+    monkeypatch.setattr(unmixing, "_WEIGHT_BUDGET_BYTES", 1)  # nothing kept
+    model = DDICA(3, random_state=0, **{**FAST, "n_steps": 5}).fit(cube)
+    assert model.weights_ is None and model.restart_loss_curves_.shape == (5, FAST["n_restarts"])
+    assert np.isfinite(model.abundances_).all()
+    with pytest.raises(RuntimeError, match="too large"):
+        DDICA(3, random_state=0, final_abundances="network", **{**FAST, "n_steps": 5}).fit(cube).predict_abundances(
+            cube.reshape(20, -1).astype(np.float64))
