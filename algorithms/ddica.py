@@ -12,6 +12,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
     ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"
     VARIANT = "VARIANT"
     WHITENING = "WHITENING"
+    NETWORK_MAPS = "NETWORK_MAPS"
     CONVENTIONS = ["fractions", "peak_normalised"]
     VARIANTS = ["default", "paper"]
     NAME = "ddica"
@@ -40,9 +41,9 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         "replacement, learning rate 1e-3, 100 steps, 32 restarts; each output standardised over the batch before "
         "the TC and a variance term added (both keep outputs from collapsing to constants); the quarter of restarts "
         "with the lowest reconstruction error kept; k-means followed by a one-unit-per-restart matching; maps "
-        "renormalised to sum to one; endmembers from each map's 5 % purest pixels moved by 3 expansion steps, and "
-        "fully constrained least squares (FCLS) abundances for them. None of these is in the paper. Every "
-        "difference and its measured effect (including whether training changes the result) is listed in "
+        "renormalised to sum to one; endmembers by non-negative least squares (NNLS) of the data on these maps, "
+        "and fully constrained least squares (FCLS) abundances for them. None of these is in the paper. Every "
+        "difference and its measured effect (including how much training changes the result) is listed in "
         "docs/ddica_variants.md.\n\n"
         "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b> (same seed and machine, same "
         "result); <b>Compute device</b> (cpu, cuda, auto).\n"
@@ -51,11 +52,13 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         "<b>restarts</b>, <b>output units</b> (0 = the number of endmembers; more units over-segment and are "
         "merged by k-means), <b>training steps</b> (the paper variant counts epochs instead unless this is changed), "
         "<b>learning rate</b>, <b>variance weight</b> (keeps every output alive; larger values give crisper maps), "
-        "<b>purest-pixel fraction</b> and <b>expansion steps</b> of the endmember refinement, <b>hidden layer "
+        "<b>purest-pixel fraction</b> and <b>expansion steps</b> of the purest-pixel refinement, <b>hidden layer "
         "width</b> (0 = the variant's), <b>normalise pixel brightness</b> (the network sees each spectrum divided by "
-        "its norm: illumination invariant), <b>refine endmembers and abundances</b> (off: the network maps are the "
-        "abundances and endmembers come from non-negative least squares, every other default setting kept; this "
-        "is not the paper's DDICA, the paper variant is), "
+        "its norm: illumination invariant), <b>purest-pixel endmembers</b> (each endmember the mean of its map's "
+        "purest pixels (5 % unless the fraction is set), moved by the expansion steps, then FCLS: the default until "
+        "2026-11-26; it scores about as well with an untrained network, so its result is not DDICA's), "
+        "<b>network maps as abundances</b> (the maps themselves, endmembers by NNLS; with the default variant this "
+        "is not the paper's DDICA: the paper variant is), "
         "<b>abundance convention</b>: <i>fractions</i> (default: the part of each pixel explained by each endmember "
         "in the data's own scale, as every DeepUnmix algorithm reports) or <i>peak-normalised shares</i> (each "
         "endmember scaled to a peak of 1, non-negative least squares, shares summing to one: brightness taken out, "
@@ -76,8 +79,8 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         Advanced("STEPS", "n_steps", "Training steps", integer=True, minimum=1),
         Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
         Advanced("VARIANCE_WEIGHT", "variance_weight", "Variance weight (larger = crisper maps)", minimum=0.0),
-        Advanced("PURIFY", "purify", "Refinement: purest-pixel fraction", minimum=0.0),
-        Advanced("EXPAND", "expand", "Refinement: expansion steps", integer=True, minimum=0),
+        Advanced("PURIFY", "purify", "Purest-pixel fraction (0 = no purest-pixel endmembers)", minimum=0.0),
+        Advanced("EXPAND", "expand", "Purest-pixel endmembers: expansion steps", integer=True, minimum=0),
         Advanced("HIDDEN_WIDTH", "hidden_units", "Hidden layer width (0 = the variant's)", integer=True, minimum=0,
                  zero_means_none=True),
     )
@@ -90,8 +93,11 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
             defaultValue=0, optional=True))
         self.add_advanced(QgsProcessingParameterBoolean(self.PIXEL_NORM, self.tr("Normalise pixel brightness"),
                                                         defaultValue=False, optional=True))
-        self.add_advanced(QgsProcessingParameterBoolean(self.REFINE, self.tr("Refine endmembers and abundances"),
-                                                        defaultValue=True, optional=True))
+        self.add_advanced(QgsProcessingParameterBoolean(
+            self.REFINE, self.tr("Purest-pixel endmembers and FCLS (training barely matters then)"),
+            defaultValue=False, optional=True))
+        self.add_advanced(QgsProcessingParameterBoolean(self.NETWORK_MAPS, self.tr("Network maps as abundances"),
+                                                        defaultValue=False, optional=True))
         self.add_advanced(QgsProcessingParameterBoolean(
             self.WHITENING, self.tr("Whitening layer before the TC (the authors' code)"),
             defaultValue=False, optional=True))
@@ -134,8 +140,11 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         kwargs = {"preprocess": "pixel_norm" if pixel_norm else "standardise",
                   "abundance_convention": self.CONVENTIONS[self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION,
                                                                                 context)]}
-        if not self.parameterAsBoolean(parameters, self.REFINE, context):
-            kwargs.update(purify=0.0, final_abundances="network")  # network maps, NNLS endmembers
+        if self.parameterAsBoolean(parameters, self.REFINE, context):
+            purify = self.parameterAsDouble(parameters, "PURIFY", context)
+            kwargs.update(purify=purify if purify > 0 else 0.05, final_abundances="fcls")
+        if self.parameterAsBoolean(parameters, self.NETWORK_MAPS, context):
+            kwargs.update(final_abundances="network")
         return kwargs
 
     def reconstruction_rmse(self, model, data):

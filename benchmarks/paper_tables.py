@@ -424,11 +424,17 @@ def main() -> None:
     ap.add_argument("--paper-width", type=int, default=None, help="hidden width of the DDICA paper-variant row")
     ap.add_argument("--paper-variant-only", action="store_true",
                     help="run only the DDICA paper-variant row of Table 2; keep every other number from the saved JSON")
+    ap.add_argument("--rewrite-only", action="store_true", help="rewrite the markdown from the saved JSON; run nothing")
     args = ap.parse_args()
     mode = "quick" if args.quick else "full"
     cfg = dict(SETTINGS[mode])
     cfg["paper_restarts"] = args.paper_restarts or cfg["paper_restarts"]
     cfg["paper_width"] = args.paper_width or cfg["paper_width"]
+    if args.rewrite_only:
+        saved = json.loads((ROOT / "benchmarks" / "results" / f"paper_tables{'_quick' if args.quick else ''}.json").read_text())
+        write_markdown(ROOT / "benchmarks" / ("results/paper_tables_quick.md" if args.quick else "RESULTS.md"),
+                       saved["meta"], saved["table1"], saved["table2"], ["Soil", "Tree", "Water"])
+        return
     if args.paper_variant_only:
         rerun_paper_variant(cfg, mode, args)
         return

@@ -30,7 +30,7 @@ VARIANT_SETTINGS = {
         kernel_width=None, batch_size=128, n_restarts=32, n_steps=100, n_epochs=None, sampling="replacement",
         learning_rate=1e-3, hidden_units=(128, 128), batch_norm=False, head_gain=0.1, standardise_outputs=True,
         whitening=False, variance_weight=0.3, keep_fraction=0.25, consensus="matched", renormalise=True,
-        preprocess="standardise", purify=0.05, expand=3, final_abundances="fcls"),
+        preprocess="standardise", purify=0.0, expand=3, final_abundances="fcls"),
     # Li et al., ICASSP 2022 (unmixing experiments); where the paper is silent, the authors' code.
     "paper": dict(
         kernel_width=0.1, batch_size=1000, n_restarts=1000, n_steps=None, n_epochs=3, sampling="epochs",
@@ -68,11 +68,15 @@ class DDICA(BaseEstimator):
       of restarts with the lowest reconstruction error kept (data vs. abundances x NNLS
       endmembers; no ground truth); k-means then a Hungarian matching of each restart's units to
       the centres (``consensus='matched'``); min-max and renormalised to sum to one; then
-      endmembers from each map's 5 % purest pixels + 3 expansion steps and FCLS abundances
-      (:mod:`engine.endmember_refinement`). Every difference and its measured effect:
-      ``docs/ddica_variants.md``.
+      endmembers by NNLS of the data on these maps and FCLS abundances for them. Every difference
+      and its measured effect: ``docs/ddica_variants.md``. (Until 2026-11-26 the default took each
+      endmember from its map's 5 % purest pixels + 3 expansion steps, ``purify=0.05``; that output
+      hardly depended on training: an untrained network scored as well, see
+      ``benchmarks/results/ddica_ablation.md``. It remains available.)
 
-    Other options: ``preprocess='pixel_norm'`` (each spectrum divided by its norm, then z-scored:
+    Other options: ``purify`` > 0 takes each endmember as the mean of its map's ``purify``
+    fraction of purest pixels, then ``expand`` expansion steps (:mod:`engine.endmember_refinement`);
+    ``final_abundances='network'`` returns the maps themselves; ``preprocess='pixel_norm'`` (each spectrum divided by its norm, then z-scored:
     illumination invariant); ``abundance_convention='peak_normalised'`` reports shares of
     peak-normalised endmembers (Zhu's Samson/Jasper/Urban references; see
     :mod:`engine.abundance_convention`); ``tc_weight=0`` and ``n_steps=0`` (an untrained network)
