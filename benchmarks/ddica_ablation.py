@@ -180,8 +180,8 @@ def write(results: list, meta: dict, name: str) -> None:
              f"threads 1; timings are noise). Seeds {meta['seeds']}. Written by `benchmarks/ddica_ablation.py`"
              f"{' ' + meta['note'] if meta.get('note') else ''}.",
              "Mean per-endmember abundance RMSE as fractions (lower is better): median over seeds [min-max]. Ground",
-             "truth only scores (Hungarian matching on abundances). Columns: the configuration's own output, then its",
-             "maps through each output pipeline (purify+FCLS: 5 % purest pixels + 3 expansion steps, FCLS; NNLS+FCLS:",
+             "truth only scores (Hungarian matching on abundances). Columns: each configuration's maps (the network",
+             "maps; the paper variant's are min-max, not renormalised) through each output pipeline (purify+FCLS: 5 % purest pixels + 3 expansion steps, FCLS; NNLS+FCLS:",
              "NNLS endmembers on the maps, FCLS; maps: the maps themselves, NNLS endmembers). On Samson the Zhu",
              "reference is also scored in its own convention (shares of the same endmembers peak-normalised).", ""]
     scenes = []
