@@ -95,7 +95,8 @@ def splice_sections(names, results: Path = HERE / "RESULTS.md") -> None:
             ends = [i for i in (text.find("\n\n<!-- from ", start + 1), text.find("\n\n## Wall time", start + 1)) if i >= 0]
             text = text[:start] + new + text[min(ends) if ends else len(text):]
         else:
-            at = text.find("\n\n## Wall time")
+            ends = [i for i in (text.find("\n\n## Wall time"), text.find("\n\n## Where DDICA is and is not ahead")) if i >= 0]
+            at = min(ends) if ends else -1
             text = text[:at] + new + text[at:] if at >= 0 else text + new
     results.write_text(text)
 
