@@ -126,7 +126,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
             for adv in self.ADVANCED:
                 if adv.kwarg in settings and kwargs.get(adv.kwarg) is not None and kwargs[adv.kwarg] == shown.get(adv.kwarg):
                     kwargs[adv.kwarg] = None
-            for key in ("preprocess", "purify", "final_abundances"):  # booleans left at their default
+            for key in ("preprocess", "purify"):  # options left at their default (final_abundances is only set on request)
                 if kwargs.get(key) == shown.get(key):
                     kwargs[key] = None
         kwargs["variant"] = variant
