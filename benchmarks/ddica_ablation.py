@@ -46,6 +46,10 @@ def configs(paper_restarts: int, paper_width: int) -> list:
         ("TC term off", dict(tc_weight=0.0), "the default trained on the variance term alone"),
         ("variance term off", dict(variance_weight=0.0), "the default trained on the TC alone (outputs still standardised)"),
         ("random maps", None, "Dirichlet(1) maps, no network, through the same output pipelines"),
+        ("default, sigma 0.1", dict(kernel_width=0.1), "the default with the paper's kernel width"),
+        ("default, all restarts kept", dict(keep_fraction=1.0), "the default without the keep-a-quarter selection"),
+        ("default, plain k-means", dict(consensus="kmeans", renormalise=False),
+         "the default with the paper's consensus (k-means means, min-max, not renormalised)"),
         ("pixel norm + variance weight 1", dict(preprocess="pixel_norm", variance_weight=1.0),
          "candidate default: each spectrum divided by its norm, variance weight 1"),
         ("pixel norm + variance weight 1, untrained", dict(preprocess="pixel_norm", variance_weight=1.0, n_steps=0),
@@ -324,6 +328,12 @@ def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "d
                  f"the default ({pipe} output) | {whole} |")
     for aspect, p_val, d_val in DIFFERENCES:
         effect = "not measured on its own"
+        single = {"kernel width": "default, sigma 0.1", "restart selection": "default, all restarts kept",
+                  "consensus": "default, plain k-means", "map scaling": "default, plain k-means"}.get(aspect)
+        if single in summary:
+            effect = f"{single} -> default: " + _effect(summary, (single, pipe), ("default", pipe))
+            if aspect in ("consensus", "map scaling"):
+                effect += " (consensus and map scaling changed together)"
         if aspect == "against the constant solution":
             effect = "variance term off -> on (outputs standardised in both): " + _effect(
                 summary, ("variance term off", pipe), ("default", pipe))
