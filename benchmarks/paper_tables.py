@@ -337,7 +337,9 @@ def write_markdown(path, meta, t1, t2, names):
             for name, cells in tab.items() if errors_of(cells)]
     if errs:
         lines += ["## Methods that did not run", "", *errs, ""]
-    lines += ["Figures: `paper_table1.png`, `paper_table2.png`, `paper_table2_maps.png` (first seed).",
+    lines += ["Figures: `paper_table1.png`, `paper_table2.png`, `paper_table2_maps.png` (first seed)"
+              + (f"; from the full run of {meta['date']}, so their DDICA bars and maps predate the DDICA rows above"
+                 if meta.get("paper_variant_run") else "") + ".",
               "Raw per-seed numbers: `results/paper_tables.json`.", ""]
     Path(path).write_text("\n".join(lines))
 
