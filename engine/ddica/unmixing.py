@@ -204,10 +204,10 @@ class DDICA(BaseEstimator):
             self.mean_ = Z.mean(1)
             self.scale_ = Z.std(1) + 1e-6 * (Z.std() + 1e-12)
 
-        weights, bn, units = self._train(self._standardise(Y_fit), K, cfg, Y)  # units: (T, K, n) on all valid pixels
+        # units_fit: (T, K, n_fit); units_all: (T, K, n) of every valid pixel, only when the weights are too big to keep
+        weights, bn, units_fit, units_all = self._train(self._standardise(Y_fit), K, cfg, Y_fit, Y)
         report(self.progress, 0.9, "DDICA: selecting restarts and clustering")
-        T = units.shape[0]
-        units_fit = units[:, :, fit_idx]
+        T = units_fit.shape[0]
         if float(cfg["keep_fraction"]) < 1:
             errors = np.array([reconstruction_rmse(Y_fit, units_fit[t]) for t in range(T)])
             keep = select_restarts(errors, cfg["keep_fraction"])
@@ -232,7 +232,7 @@ class DDICA(BaseEstimator):
             self.map_min_, self.map_max_ = raw.min(1), raw.max(1)
 
         report(self.progress, 0.95, "DDICA: abundances and endmembers")
-        A = self._maps_from_units(units[keep])
+        A = self._network_abundances(Y) if units_all is None else self._maps_from_units(units_all[keep])
         if cfg["purify"] > 0:
             E, _ = endmembers_from_maps(Y[:, fit_idx], A[:, fit_idx], cfg["purify"], cfg["expand"])
         else:
@@ -269,9 +269,9 @@ class DDICA(BaseEstimator):
         full, rest = divmod(n_fit, batch)
         return full + (1 if rest >= 2 else 0)  # a last batch of one pixel has no Gram matrix to speak of
 
-    def _train(self, X_np: np.ndarray, K: int, cfg: dict, Y_all: np.ndarray):
+    def _train(self, X_np: np.ndarray, K: int, cfg: dict, Y_fit: np.ndarray, Y_all: np.ndarray):
         """Train all restarts (in groups that fit in memory); returns (weights or None, batch norm or None, unit maps
-        (T, K, n) of every valid pixel)."""
+        (T, K, n_fit) of the fit pixels, unit maps (T, K, n) of every valid pixel when the weights are not kept)."""
         from ..torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
 
         torch = import_torch()
@@ -290,7 +290,7 @@ class DDICA(BaseEstimator):
         keep_weights = T * n_params * 4 <= _WEIGHT_BUDGET_BYTES
         X = torch.as_tensor(X_np, device=device)
         gen = seeded_generator(self.random_state, device)
-        curves, weights, bns, units = [], [], [], []
+        curves, weights, bns, units, units_all = [], [], [], [], []
         report(self.progress, 0.0, "DDICA: training")
         for first in range(0, T, chunk):
             t_chunk = min(chunk, T - first)
@@ -300,7 +300,9 @@ class DDICA(BaseEstimator):
             curves.append(curve)
             w = network.to_numpy(params)
             b = network.batch_norm_to_numpy(bn) if bn is not None else None
-            units.append(self._unit_maps(w, Y_all, b))
+            units.append(self._unit_maps(w, Y_fit, b))
+            if not keep_weights:
+                units_all.append(self._unit_maps(w, Y_all, b))
             if keep_weights:
                 weights.append(w)
                 bns.append(b)
@@ -308,12 +310,12 @@ class DDICA(BaseEstimator):
         self.loss_curve_ = curve.mean(1) if n_steps else np.empty(0)
         self.restart_loss_curves_ = curve
         if not keep_weights:
-            return None, None, np.concatenate(units, axis=0)
+            return None, None, np.concatenate(units, axis=0), np.concatenate(units_all, axis=0)
         W = [(np.concatenate([w[i][0] for w in weights]), np.concatenate([w[i][1] for w in weights]))
              for i in range(len(weights[0]))]
         B = None if bns[0] is None else [tuple(np.concatenate([b[i][j] for b in bns]) for j in range(4))
                                          for i in range(len(bns[0]))]
-        return W, B, np.concatenate(units, axis=0)
+        return W, B, np.concatenate(units, axis=0), None
 
     def _train_chunk(self, torch, X, params, bn, batch, n_steps, sigma, cfg, gen, first, T) -> np.ndarray:
         """Adam on the TC loss for one group of restarts; returns its TC curve (n_steps, t_chunk)."""
