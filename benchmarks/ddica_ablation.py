@@ -284,7 +284,7 @@ DIFFERENCES = [
     ("hidden layers", "6 x 4096 ReLU, BatchNorm (the authors' network)", "2 x 128 ReLU, no BatchNorm"),
     ("head initialisation", "torch's Linear default", "scaled by 0.1 (unsaturated softmax at start)"),
     ("input", "raw reflectance", "per-band z-score"),
-    ("kernel width", "0.1 fixed", "Silverman N^(-1/(4+K)), about 0.46 for N = 128, K = 3"),
+    ("kernel width", "0.1 fixed", "Silverman N^(-1/(4+K)) (N = 128, K = 3: SILVERMAN_128_3)"),
     ("optimiser", "Adam, lr 1e-4", "Adam, lr 1e-3"),
     ("mini-batches", "1000 pixels, shuffled, 3 epochs (the authors' code: 1-3)", "128 pixels drawn with replacement, 100 steps"),
     ("restarts T", "1000 (the user sets T)", "32"),
@@ -312,6 +312,8 @@ def _effect(summary: dict, a: tuple, b: tuple) -> str:
 
 def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "ddica_variants.md") -> None:
     """docs/ddica_variants.md: every paper/default difference with its measured effect, from this benchmark's results."""
+    from engine.ddica.entropy import silverman_width
+
     summary = summarise(results)
     pipe = default_pipeline()
     paper = next((r["name"] for r in results if r["name"].startswith("paper") and not r["name"].endswith("untrained")), None)
@@ -341,6 +343,7 @@ def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "d
             effect = f"default fit, maps -> {pipe}: " + _effect(summary, ("default", "maps"), ("default", pipe)) \
                 if pipe != "maps" else "default fit, purify+FCLS (the old default) -> maps: " + _effect(
                     summary, ("default", "purify+FCLS"), ("default", "maps"))
+        d_val = d_val.replace("SILVERMAN_128_3", f"{silverman_width(128, 3):.3f}")
         lines.append(f"| {aspect} | {p_val} | {d_val} | {effect} |")
     lines += ["", f"The default's output pipeline: **{pipe}** (`purify+FCLS`: endmembers from each map's 5 % purest pixels",
               "+ 3 expansion steps, FCLS abundances; `NNLS+FCLS`: NNLS endmembers on the maps, FCLS; `maps`: the",
