@@ -71,7 +71,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
             self.add_device()
         self.extra_parameters()
         add_input_options(self)
-        defaults = _init_defaults(self.estimator_class())
+        defaults = self.estimator_defaults()
         for adv in self.ADVANCED:
             default = defaults.get(adv.kwarg)
             if default is None:
@@ -132,6 +132,10 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
             results[self.OUTPUT_REPORT] = report
         feedback.setProgress(100)
         return results
+
+    def estimator_defaults(self) -> dict:
+        """The values the dialog shows for the advanced parameters: the estimator's defaults."""
+        return _init_defaults(self.estimator_class())
 
     def reconstruction_rmse(self, model, data) -> float:
         """RMSE of the data vs endmembers x abundances, for the report."""

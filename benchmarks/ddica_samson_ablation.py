@@ -42,10 +42,10 @@ CONFIGS = [
     ("pixel norm + variance weight 2", dict(purify=0, final_abundances="network", preprocess="pixel_norm", variance_weight=2.0), "brightness removed, crisper maps"),
 ]
 CONFIGS += [
-    ("refined (default)", {}, "32 restarts; endmembers = mean of each map's 5 % purest pixels + 3 expansion steps, "
-     "abundances by FCLS (the default since the 2nd session of 2026-11-22)"),
-    ("refined, no expansion", dict(expand=0), "as the default without the expansion steps"),
-    ("refined, pixel norm + variance weight 1", dict(preprocess="pixel_norm", variance_weight=1.0),
+    ("refined (default)", dict(purify=0.05), "32 restarts; endmembers = mean of each map's 5 % purest pixels + 3 expansion steps, "
+     "abundances by FCLS (the default from the 2nd session of 2026-11-22 to 2026-11-26)"),
+    ("refined, no expansion", dict(purify=0.05, expand=0), "as the default without the expansion steps"),
+    ("refined, pixel norm + variance weight 1", dict(purify=0.05, preprocess="pixel_norm", variance_weight=1.0),
      "the refinement on the earlier Samson preset's maps"),
 ]
 QUICK = ("16 restarts", "16 restarts + FCLS refine", "pixel norm")

@@ -7,9 +7,12 @@ Runs, in this process and in order: benchmarks/ddica_pnl.py (the paper's deep IC
 and baselines on the PNL experiment; Table 1 reads its deep ICA rows), benchmarks/paper_tables.py (DDICA
 Tables 1 and 2: FastICA, Infomax, MISEP, MINE, min-vol NMF, DDICA), benchmarks/buddip_synthetic.py (BUDDIP Figures 2 and 3 in kind:
 aRMSE/aSAD against SNR and image size for SiVM + FCLS, UnDIP, BUDDIP), benchmarks/buddip_samson.py
-(BUDDIP Table 1 in kind, on Samson). paper_tables.py writes RESULTS.md; the BUDDIP results are then
-appended to it from the files those scripts write. Every number comes from this run.
-`--assemble-only` runs nothing and rebuilds RESULTS.md from the last result files (the wall-time table says so).
+(BUDDIP Table 1 in kind, on Samson), benchmarks/endmember_count.py (the endmember-count estimators on
+synthetic scenes, Samson and Jasper Ridge), benchmarks/ddica_ablation.py (does DDICA's training decide its
+result). paper_tables.py writes RESULTS.md; the other results are then appended to it from the files those
+scripts write. Every number comes from this run.
+`--assemble-only` runs nothing and rebuilds RESULTS.md from the last result files (the wall-time table says so);
+`--splice SCRIPT` only re-inserts a script's last results file into RESULTS.md.
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...]
 
@@ -31,6 +34,7 @@ STEPS = [  # script, the results name its section is read from (appended after p
     ("buddip_synthetic.py", "buddip_synthetic"),
     ("buddip_samson.py", "buddip_samson"),
     ("endmember_count.py", "endmember_count"),
+    ("ddica_ablation.py", "ddica_ablation"),
 ]
 
 
@@ -78,6 +82,31 @@ def append_verdicts(results: Path = HERE / "RESULTS.md",
     results.write_text(text)
 
 
+def section(md: str, name: str, when: str) -> str:
+    """One appended section of RESULTS.md: a results file, its headings moved one level down."""
+    return (f"\n\n<!-- from benchmarks/results/{md}, written by {name} {when} -->\n"
+            + (HERE / "results" / md).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1))
+
+
+def splice_sections(names, results: Path = HERE / "RESULTS.md") -> None:
+    """Replace (or insert before the wall-time table) the sections of these scripts from their last result files."""
+    text = results.read_text()
+    for name, out in STEPS:
+        if name not in names or not out:
+            continue
+        md = f"{out}.md"
+        new = section(md, name, "in an earlier run (spliced in from its results file; date inside)")
+        start = text.find(f"\n\n<!-- from benchmarks/results/{md},")
+        if start >= 0:
+            ends = [i for i in (text.find("\n\n<!-- from ", start + 1), text.find("\n\n## Wall time", start + 1)) if i >= 0]
+            text = text[:start] + new + text[min(ends) if ends else len(text):]
+        else:
+            ends = [i for i in (text.find("\n\n## Wall time"), text.find("\n\n## Where DDICA is and is not ahead")) if i >= 0]
+            at = min(ends) if ends else -1
+            text = text[:at] + new + text[at:] if at >= 0 else text + new
+    results.write_text(text)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="each script's quick mode (under 10 minutes in all)")
@@ -87,7 +116,12 @@ def main(argv=None) -> int:
                     help="only (re)write the DDICA verdict section from the last results/paper_tables.json")
     ap.add_argument("--only", nargs="+", metavar="SCRIPT", choices=[name for name, _ in STEPS],
                     help="re-run only these scripts (paper_tables.py must be among them: it writes RESULTS.md)")
+    ap.add_argument("--splice", nargs="+", metavar="SCRIPT", choices=[name for name, _ in STEPS],
+                    help="only put these scripts' last result files into RESULTS.md (nothing is run)")
     args = ap.parse_args(argv)
+    if args.splice:
+        splice_sections(args.splice)
+        return 0
     if args.only and "paper_tables.py" not in args.only:
         ap.error("--only needs paper_tables.py: it writes the first part of RESULTS.md")
     if args.verdicts_only:
@@ -110,8 +144,7 @@ def main(argv=None) -> int:
         if out:
             md = f"{out}{suffix}.md"
             when = "in this run" if dict(timings)[name] is not None else "in an earlier run (not re-run)"
-            parts.append(f"\n\n<!-- from benchmarks/results/{md}, written by {name} {when} -->\n")
-            parts.append((HERE / "results" / md).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1))
+            parts.append(section(md, name, when))
     parts.append("\n\n## Wall time of each script in this run\n\n| script | seconds |\n|---|---|\n")
     parts += [f"| {name} | {sec:.0f} |\n" if sec is not None else
               f"| {name} | not re-run in this run; its section is from its last results file (date inside) |\n"

@@ -62,6 +62,19 @@ def cluster_units(maps: np.ndarray, n_clusters: int, random_state: Optional[int]
     return relabel[labels], centres[order]
 
 
+def nearest_units(maps: np.ndarray, labels: np.ndarray, centres: np.ndarray, n_nearest: int = 100) -> np.ndarray:
+    """The authors' consensus: each cluster keeps only its ``n_nearest`` units nearest to its k-means centre.
+
+    Returns labels with -1 for the units dropped (their mean is then the centre the authors sum).
+    """
+    out = np.full_like(labels, -1)
+    for c in range(len(centres)):
+        members = np.flatnonzero(labels == c)
+        d = ((maps[members] - centres[c]) ** 2).sum(1)
+        out[members[np.argsort(d, kind="stable")[:n_nearest]]] = c
+    return out
+
+
 def matched_clusters(unit_maps: np.ndarray, random_state: Optional[int], n_iter: int = 20) -> np.ndarray:
     """Consensus clustering when every restart has exactly p units: labels (T, p), a permutation per restart.
 

@@ -77,13 +77,53 @@ def _renyi_from_normalised(A, alpha: float, route: str):
         raise ValueError("the closed-form route needs alpha == 2")
     if route == "loop":
         flat = A.reshape(-1, *A.shape[-2:])
-        lam = torch.stack([torch.linalg.eigvalsh(a) for a in flat]).reshape(*A.shape[:-1])
+        lam = torch.stack([robust_eigvalsh(a) for a in flat]).reshape(*A.shape[:-1])
     else:
-        lam = torch.linalg.eigvalsh(A)
+        lam = robust_eigvalsh(A)
     lam = lam.clamp_min(1e-12)
     if abs(alpha - 1.0) < 1e-9:
         return -(lam * torch.log2(lam)).sum(-1)
     return torch.log2((lam ** alpha).sum(-1)) / (1.0 - alpha)
+
+
+FALLBACKS = {"jitter_float64": 0, "cpu_float64": 0, "svd": 0}  # how often each rescue route was taken
+
+
+def robust_eigvalsh(A, jitter: float = 1e-7):
+    """Eigenvalues of symmetric matrices A (..., N, N) that do not fail on ill-conditioned input.
+
+    ``eigvalsh`` (LAPACK/cuSOLVER) can stop with "failed to converge" on large, nearly singular
+    Gram matrices (nearly constant outputs, duplicated pixels, N = 1024 on CUDA). The matrix is
+    symmetrised first; on failure it is retried in float64 with ``jitter`` x trace/N added to the
+    diagonal (moves every eigenvalue by that amount: ~1e-7 of the mean eigenvalue), then on the CPU in
+    float64, and at last as singular values (= |eigenvalues| of a symmetric matrix, the authors'
+    ``abs``), whose SVD routes differ from the eigen-solver's. Gradients flow through every route.
+    The result has A's dtype and device.
+    """
+    import torch  # noqa: PLC0415
+
+    A = 0.5 * (A + A.transpose(-1, -2))
+    try:
+        return torch.linalg.eigvalsh(A)
+    except RuntimeError:
+        pass
+    n = A.shape[-1]
+    eye = torch.eye(n, dtype=torch.float64, device=A.device)
+    B = A.double()
+    B = B + jitter * (B.diagonal(dim1=-2, dim2=-1).sum(-1) / n)[..., None, None].abs() * eye
+    try:
+        lam = torch.linalg.eigvalsh(B)
+        FALLBACKS["jitter_float64"] += 1
+        return lam.to(A.dtype)
+    except RuntimeError:
+        pass
+    try:
+        lam = torch.linalg.eigvalsh(B.cpu())
+        FALLBACKS["cpu_float64"] += 1
+    except RuntimeError:
+        lam = torch.linalg.svdvals(B.cpu())
+        FALLBACKS["svd"] += 1
+    return lam.to(device=A.device, dtype=A.dtype)
 
 
 def total_correlation(S, sigma: float, alpha: float = 1.01, route: str = "auto", return_parts: bool = False):

@@ -4,24 +4,34 @@ Per step every restart holds, in float32: its network weights with gradients and
 Adam's two moments (4 copies), the batch's activations (forward and backward, ~3
 copies) and one batch x batch Gram matrix per output unit plus the joint one,
 with their eigen-decomposition workspace and gradients (~2 copies). The cost grows
-with restarts x batch^2: batch 3000 with 32 restarts asks for several GB.
+with restarts x batch^2: batch 3000 with 32 restarts asks for several GB. Restarts are trained in
+groups that fit in ``TRAIN_GROUP_BYTES``, so the peak is one group's.
 """
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
-__all__ = ["training_bytes"]
+__all__ = ["training_bytes", "restart_bytes", "restarts_per_group", "TRAIN_GROUP_BYTES"]
 
 FLOAT = 4
+TRAIN_GROUP_BYTES = 2 << 30  # restarts are trained in groups whose step fits in this
+
+
+def restart_bytes(n_bands: int, batch: int, n_units: int, hidden_units: Sequence[int]) -> int:
+    """Bytes one restart holds during a training step on a batch of ``batch`` pixels."""
+    K, B = int(n_units), int(batch)
+    sizes = [int(n_bands), *map(int, hidden_units), K]
+    weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return FLOAT * (4 * weights + 3 * B * sum(sizes) + 2 * (K + 1) * B * B)
+
+
+def restarts_per_group(per_restart: int, n_restarts: int, budget: int = TRAIN_GROUP_BYTES) -> int:
+    """How many restarts train together (at least one)."""
+    return int(max(1, min(int(n_restarts), budget // max(int(per_restart), 1))))
 
 
 def training_bytes(n_bands: int, n_fit: int, n_endmembers: int, batch_size: int = 128, n_restarts: int = 32,
                    n_units: Optional[int] = None, hidden_units: Sequence[int] = (128, 128), **_ignored) -> int:
     """Bytes DDICA's training needs for ``n_fit`` pixels of ``n_bands`` bands (keyword names as ``DDICA``)."""
-    T = int(n_restarts)
-    K = int(n_units or n_endmembers)
-    B = int(min(batch_size, n_fit))
-    sizes = [int(n_bands), *map(int, hidden_units), K]
-    weights = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    per_restart = 4 * weights + 3 * B * sum(sizes) + 2 * (K + 1) * B * B
-    return FLOAT * (T * per_restart + n_fit * n_bands)
+    per_restart = restart_bytes(n_bands, min(int(batch_size), int(n_fit)), int(n_units or n_endmembers), hidden_units)
+    return restarts_per_group(per_restart, n_restarts) * per_restart + FLOAT * int(n_fit) * int(n_bands)

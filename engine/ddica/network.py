@@ -33,8 +33,44 @@ def init_params(sizes: Sequence[int], n_restarts: int, generator, device, head_g
     return params
 
 
-def forward(params: Params, x):
-    """ReLU MLP on ``x`` ((N, in) shared by all restarts, or (T, N, in)) -> (T, N, out) pre-activations."""
+def init_batch_norm(sizes: Sequence[int], n_restarts: int, device) -> list:
+    """Per-restart BatchNorm1d state for every hidden layer of ``sizes``: [[gamma, beta, running_mean, running_var], ...].
+
+    gamma/beta are trained (ones/zeros at start, as torch's BatchNorm1d); the running statistics
+    (momentum 0.1, unbiased variance) are what inference uses, as torch's eval mode.
+    """
+    import torch  # noqa: PLC0415
+
+    out = []
+    for h in sizes[1:-1]:
+        out.append([torch.ones(n_restarts, 1, h, device=device).requires_grad_(),
+                    torch.zeros(n_restarts, 1, h, device=device).requires_grad_(),
+                    torch.zeros(n_restarts, 1, h, device=device), torch.ones(n_restarts, 1, h, device=device)])
+    return out
+
+
+def _batch_norm(h, state, training: bool, momentum: float = 0.1, eps: float = 1e-5):
+    import torch  # noqa: PLC0415
+
+    gamma, beta, run_mean, run_var = state
+    if training:
+        mean = h.mean(-2, keepdim=True)
+        var = h.var(-2, unbiased=False, keepdim=True)
+        with torch.no_grad():
+            n = h.shape[-2]
+            run_mean.mul_(1 - momentum).add_(momentum * mean)
+            run_var.mul_(1 - momentum).add_(momentum * var * n / max(n - 1, 1))
+    else:
+        mean, var = run_mean, run_var
+    return (h - mean) / torch.sqrt(var + eps) * gamma + beta
+
+
+def forward(params: Params, x, bn=None, training: bool = True):
+    """ReLU MLP on ``x`` ((N, in) shared by all restarts, or (T, N, in)) -> (T, N, out) pre-activations.
+
+    ``bn`` (from :func:`init_batch_norm`) puts a BatchNorm after every hidden linear layer, before
+    its ReLU (the authors' DDICA network); ``training`` uses batch statistics and updates the running ones.
+    """
     import torch  # noqa: PLC0415
 
     T = params[0][0].shape[0]
@@ -43,8 +79,25 @@ def forward(params: Params, x):
     for i, (W, b) in enumerate(params):
         h = torch.baddbmm(b, h, W)
         if i < last:
+            if bn is not None:
+                h = _batch_norm(h, bn[i], training)
             h = torch.relu(h)
     return h
+
+
+def batch_norm_parameters(bn) -> list:
+    return [t for state in (bn or []) for t in state[:2]]
+
+
+def batch_norm_to_numpy(bn, keep=None) -> list:
+    """BatchNorm state as float32 numpy [(gamma, beta, running_mean, running_var), ...], optionally only ``keep``."""
+    out = []
+    for state in bn or []:
+        arrs = [t.detach().cpu().numpy() for t in state]
+        if keep is not None:
+            arrs = [a[keep] for a in arrs]
+        out.append(tuple(np.ascontiguousarray(a, dtype=np.float32) for a in arrs))
+    return out
 
 
 def parameters(params: Params) -> list:
@@ -62,13 +115,16 @@ def to_numpy(params: Params, keep=None) -> List[Tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def forward_numpy(weights: List[Tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
-    """Numpy twin of :func:`forward`: x (N, in) -> (T, N, out) pre-activations."""
+def forward_numpy(weights: List[Tuple[np.ndarray, np.ndarray]], x: np.ndarray, bn=None) -> np.ndarray:
+    """Numpy twin of :func:`forward` (inference: BatchNorm with its running statistics): x (N, in) -> (T, N, out)."""
     h = np.asarray(x, dtype=np.float32)[None]
     last = len(weights) - 1
     for i, (W, b) in enumerate(weights):
         h = np.matmul(h, W) + b
         if i < last:
+            if bn:
+                gamma, beta, mean, var = bn[i]
+                h = (h - mean) / np.sqrt(var + np.float32(1e-5)) * gamma + beta
             np.maximum(h, 0.0, out=h)
     return h
 
@@ -77,6 +133,33 @@ def softmax_numpy(z: np.ndarray, axis: int = -1) -> np.ndarray:
     z = z - z.max(axis=axis, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def power_whiten(s, n_iter: int = 250, eps: float = 1e-8):
+    """The authors' DDICA whitening layer on (..., N, k): s C^(-1/2) with C = s^T s / N, the *uncentred* second moment.
+
+    The eigenpairs of C come from power iteration with deflation (``n_iter`` iterations per
+    eigenvector, from a fixed start vector), as in the authors' code, whose centring line is a
+    no-op: for softmax outputs C is full rank although the centred covariance is not.
+    Differentiable (gradients flow through the iterations).
+    """
+    import torch  # noqa: PLC0415
+
+    n, k = s.shape[-2], s.shape[-1]
+    C = s.transpose(-1, -2) @ s / n
+    R = C
+    start = torch.linspace(1.0, 2.0, k, dtype=s.dtype, device=s.device)
+    start = (start / start.norm()).reshape(*([1] * (C.dim() - 2)), k, 1)
+    W = torch.zeros_like(C)
+    for _ in range(k):
+        v = start.expand(*C.shape[:-1], 1)
+        for _ in range(int(n_iter)):
+            v = R @ v
+            v = v / v.norm(dim=-2, keepdim=True).clamp_min(eps)
+        lam = (v.transpose(-1, -2) @ R @ v).clamp_min(0.0)  # (..., 1, 1)
+        R = R - lam * (v @ v.transpose(-1, -2))
+        W = W + (v @ v.transpose(-1, -2)) / torch.sqrt(lam + eps)
+    return s @ W
 
 
 # ------------------------------------------------------- post-nonlinear (PNL) structure

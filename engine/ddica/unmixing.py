@@ -12,91 +12,141 @@ from ..endmember_refinement import endmembers_from_maps
 from ..fcls import fcls
 from ..progress import report, sub_progress
 from . import network
-from .clustering import cluster_units, combine_units, matched_clusters, nnls_endmembers, reconstruction_rmse, select_restarts
+from .clustering import (cluster_units, combine_units, matched_clusters, nearest_units, nnls_endmembers,
+                         reconstruction_rmse, select_restarts)
 from .entropy import resolve_width, total_correlation
+from .memory import restart_bytes, restarts_per_group
 from ..errors import ParameterError
 
-PREPROCESS = ("standardise", "pixel_norm")
+PREPROCESS = ("standardise", "pixel_norm", "raw")
 FINAL_ABUNDANCES = ("fcls", "network")
+CONSENSUS = ("matched", "kmeans", "kmeans_nearest")
+SAMPLING = ("replacement", "epochs")
+VARIANTS = ("default", "paper")
+_WEIGHT_BUDGET_BYTES = 1 << 30  # fitted weights larger than this are not kept (maps of the fitted pixels are)
+
+# Every setting that differs between the variants. ``None`` in ``__init__`` means "the variant's value".
+VARIANT_SETTINGS = {
+    "default": dict(
+        kernel_width=None, batch_size=128, n_restarts=32, n_steps=100, n_epochs=None, sampling="replacement",
+        learning_rate=1e-3, hidden_units=(128, 128), batch_norm=False, head_gain=0.1, standardise_outputs=True,
+        whitening=False, variance_weight=0.3, keep_fraction=0.25, consensus="matched", renormalise=True,
+        preprocess="standardise", purify=0.0, expand=3, final_abundances="fcls"),
+    # Li et al., ICASSP 2022 (unmixing experiments); where the paper is silent, the authors' code.
+    "paper": dict(
+        kernel_width=0.1, batch_size=1000, n_restarts=1000, n_steps=None, n_epochs=3, sampling="epochs",
+        learning_rate=1e-4, hidden_units=(4096,) * 6, batch_norm=True, head_gain=1.0, standardise_outputs=False,
+        whitening=False, variance_weight=0.0, keep_fraction=1.0, consensus="kmeans", renormalise=False,
+        preprocess="raw", purify=0.0, expand=0, final_abundances="network"),
+}
 
 
 class DDICA(BaseEstimator):
-    """Deep deterministic ICA for hyperspectral unmixing (Li et al., ICASSP 2022), made label-free.
+    """Deep deterministic ICA for hyperspectral unmixing (Li et al., ICASSP 2022): ``variant='paper'`` or ours.
 
     ``n_restarts`` per-pixel ReLU MLPs with a softmax head (``n_units`` outputs, default
-    ``n_endmembers``) are trained together as one batched model on mini-batches of pixels to
-    minimise the Rényi α total correlation (TC) of their outputs.
+    ``n_endmembers``) are trained on mini-batches of pixels to minimise the Rényi α total
+    correlation (TC) of their outputs (restarts are trained together as one batched model, in
+    groups when they do not fit in memory together).
 
-    The trivial solutions are designed out in two ways: each output is standardised over the
-    batch before the TC (a constant output has TC 0), and ``variance_weight * Σ -log(std)`` is
-    added, because with sum-to-one outputs the TC is otherwise lowered by letting one unit die
-    (its standardised tiny variations then become free noise).
+    **variant** picks every setting left at ``None``; an explicit value always wins.
 
-    After training, the restarts with the lowest reconstruction error (data vs. abundances x
-    NNLS endmembers; no ground truth) are kept (``keep_fraction``). With ``n_units ==
-    n_endmembers`` the kept restarts' units are matched to k-means consensus centres (one unit
-    per restart and cluster, so means keep sum-to-one); with more units (over-classification)
-    plain k-means groups them. A pixel's network abundance is the mean of its cluster's units,
-    min-max rescaled over the fit pixels when ``rescale`` (as in the authors' code) and
-    renormalised to sum to one.
+    - ``'paper'``: the paper's unmixing DDICA. Six hidden ReLU layers of 4096 units with BatchNorm
+      (the authors' widths; ``hidden_units`` changes them), softmax head (torch's default
+      initialisation), raw reflectance input, α = 1.01, σ = 0.1 fixed, Adam lr 1e-4, shuffled
+      mini-batches of 1000 pixels for 3 epochs (the authors' code runs 1-3; the paper gives no
+      count), T = 1000 restarts, TC of the softmax outputs as the only loss, plain k-means over
+      all restarts' unit maps whose cluster means are the maps, min-max scaled: the network maps
+      are the output. The paper estimates no endmembers; the CSV holds NNLS endmembers for
+      these maps (not in the paper). Options from the authors' code: ``whitening=True`` (their
+      power-iteration whitening of the uncentred second moment of the softmax outputs before
+      the TC), ``consensus='kmeans_nearest'`` (a centre is the mean of the 100 maps nearest to it),
+      ``hidden_units=(4096,) * 6 + (128,)`` (their seventh layer).
+    - ``'default'``: ours. 2 x 128 hidden units, no BatchNorm, head scaled by 0.1, per-band
+      z-scored input, σ by Silverman's rule, batch 128 drawn with replacement, Adam 1e-3, 100
+      steps, 32 restarts; each output standardised over the batch before the TC and
+      ``variance_weight * Σ -log(std)`` added (both against the collapsed solution); the quarter
+      of restarts with the lowest reconstruction error kept (data vs. abundances x NNLS
+      endmembers; no ground truth); k-means then a Hungarian matching of each restart's units to
+      the centres (``consensus='matched'``); min-max and renormalised to sum to one; then
+      endmembers by NNLS of the data on these maps and FCLS abundances for them. Every difference
+      and its measured effect: ``docs/ddica_variants.md``. (Until 2026-11-26 the default took each
+      endmember from its map's 5 % purest pixels + 3 expansion steps, ``purify=0.05``; that output
+      hardly depended on training: an untrained network scored as well, see
+      ``benchmarks/results/ddica_ablation.md``. It remains available.)
 
-    Endmembers and final abundances (not in the paper, label-free): each network map ranks the
-    pixels by purity; the endmember is the mean spectrum of its ``purify`` fraction of purest
-    pixels, then ``expand`` expansion steps (as BUDDIP's first guess, see
-    :mod:`engine.endmember_refinement`); the abundances are FCLS with these endmembers
-    (``final_abundances='fcls'``). ``purify=0`` gives the paper's NNLS endmembers and
-    ``final_abundances='network'`` the network's own maps. ``abundance_convention=
-    'peak_normalised'`` reports shares of peak-normalised endmembers instead of fractions (the
-    convention of Zhu's Samson/Jasper/Urban references; see :mod:`engine.abundance_convention`);
-    ``endmembers_`` are then peak-normalised too.
-
-    Options: ``preprocess='pixel_norm'`` divides every spectrum by its norm before the per-band
-    standardisation, so the network sees spectral shape without brightness (illumination
-    invariant). ``variance_weight`` also sets how crisp the network maps are. The choices are
-    measured in ``benchmarks/results/ddica_samson_ablation.md``.
+    Other options: ``purify`` > 0 takes each endmember as the mean of its map's ``purify``
+    fraction of purest pixels, then ``expand`` expansion steps (:mod:`engine.endmember_refinement`);
+    ``final_abundances='network'`` returns the maps themselves; ``preprocess='pixel_norm'`` (each spectrum divided by its norm, then z-scored:
+    illumination invariant); ``abundance_convention='peak_normalised'`` reports shares of
+    peak-normalised endmembers (Zhu's Samson/Jasper/Urban references; see
+    :mod:`engine.abundance_convention`); ``tc_weight=0`` and ``n_steps=0`` (an untrained network)
+    exist for ablations.
 
     Inference (:meth:`predict_abundances`, :meth:`transform`) is a numpy function of each pixel
-    alone, so it runs blockwise on rasters of any size; the fitted estimator pickles without torch.
+    alone, so it runs blockwise on rasters of any size; the fitted estimator pickles without
+    torch. Fitted weights over 1 GiB (the paper's T wide networks) are not kept: then only the
+    fitted pixels have maps (``abundances_``) and :meth:`predict_abundances` refuses.
     """
 
     def __init__(
         self,
         n_endmembers: int = 3,
+        variant: str = "default",
         alpha: float = 1.01,
         kernel_width: Optional[float] = None,
-        batch_size: int = 128,
-        n_restarts: int = 32,
+        batch_size: Optional[int] = None,
+        n_restarts: Optional[int] = None,
         n_units: Optional[int] = None,
-        n_steps: int = 100,
-        learning_rate: float = 1e-3,
-        hidden_units: Sequence[int] = (128, 128),
-        variance_weight: float = 0.3,
-        keep_fraction: float = 0.25,
+        n_steps: Optional[int] = None,
+        n_epochs: Optional[int] = None,
+        sampling: Optional[str] = None,
+        learning_rate: Optional[float] = None,
+        hidden_units: Optional[Sequence[int]] = None,
+        batch_norm: Optional[bool] = None,
+        head_gain: Optional[float] = None,
+        standardise_outputs: Optional[bool] = None,
+        whitening: Optional[bool] = None,
+        variance_weight: Optional[float] = None,
+        tc_weight: float = 1.0,
+        keep_fraction: Optional[float] = None,
+        consensus: Optional[str] = None,
         rescale: bool = True,
+        renormalise: Optional[bool] = None,
         eig_route: str = "auto",
         device: str = "cpu",
         random_state: Optional[int] = None,
         max_fit_pixels: int = 20000,
         block_size: int = 16384,
-        preprocess: str = "standardise",
-        purify: float = 0.05,
-        expand: int = 3,
-        final_abundances: str = "fcls",
+        preprocess: Optional[str] = None,
+        purify: Optional[float] = None,
+        expand: Optional[int] = None,
+        final_abundances: Optional[str] = None,
         abundance_convention: str = "fractions",
         progress=None,
     ):
         self.n_endmembers = n_endmembers
+        self.variant = variant
         self.alpha = alpha
         self.kernel_width = kernel_width
         self.batch_size = batch_size
         self.n_restarts = n_restarts
         self.n_units = n_units
         self.n_steps = n_steps
+        self.n_epochs = n_epochs
+        self.sampling = sampling
         self.learning_rate = learning_rate
         self.hidden_units = hidden_units
+        self.batch_norm = batch_norm
+        self.head_gain = head_gain
+        self.standardise_outputs = standardise_outputs
+        self.whitening = whitening
         self.variance_weight = variance_weight
+        self.tc_weight = tc_weight
         self.keep_fraction = keep_fraction
+        self.consensus = consensus
         self.rescale = rescale
+        self.renormalise = renormalise
         self.eig_route = eig_route
         self.device = device
         self.random_state = random_state
@@ -109,9 +159,34 @@ class DDICA(BaseEstimator):
         self.abundance_convention = abundance_convention
         self.progress = progress
 
+    @staticmethod
+    def variant_settings(variant: str = "default") -> dict:
+        """The settings a variant gives every parameter left at ``None``."""
+        if variant not in VARIANTS:
+            raise ParameterError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        return dict(VARIANT_SETTINGS[variant])
+
+    def resolved_settings(self) -> dict:
+        """The settings this estimator runs: the variant's, overridden by every parameter not ``None``."""
+        out = self.variant_settings(self.variant)
+        for key in out:
+            value = getattr(self, key, None)
+            if value is not None:
+                out[key] = value
+        out["hidden_units"] = tuple(int(h) for h in out["hidden_units"])
+        for key, allowed in (("preprocess", PREPROCESS), ("final_abundances", FINAL_ABUNDANCES),
+                             ("consensus", CONSENSUS), ("sampling", SAMPLING)):
+            if out[key] not in allowed:
+                raise ParameterError(f"{key} must be one of {allowed}, got {out[key]!r}")
+        if not 0 <= float(out["purify"]) <= 1:
+            raise ParameterError(f"purify must be a fraction in [0, 1], got {out['purify']}")
+        return out
+
     # ------------------------------------------------------------------ fit
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "DDICA":
         """Train on (a sample of) the valid pixels of ``cube`` (L, H, W); fills abundances_ and endmembers_."""
+        cfg = self.resolved_settings()
+        self.settings_ = cfg
         Y, valid = cube_to_pixels(cube, mask)
         L, n = Y.shape
         p = check_n_endmembers(self.n_endmembers, L, n)
@@ -122,44 +197,48 @@ class DDICA(BaseEstimator):
         fit_idx = np.sort(rng.choice(n, self.max_fit_pixels, replace=False)) if n > self.max_fit_pixels else np.arange(n)
         Y_fit = Y[:, fit_idx]
         self.n_features_in_ = L
-        if self.preprocess not in PREPROCESS:
-            raise ParameterError(f"preprocess must be one of {PREPROCESS}, got {self.preprocess!r}")
-        if self.final_abundances not in FINAL_ABUNDANCES:
-            raise ParameterError(f"final_abundances must be one of {FINAL_ABUNDANCES}, got {self.final_abundances!r}")
         check_convention(self.abundance_convention)
-        if not 0 <= float(self.purify) <= 1:
-            raise ParameterError(f"purify must be a fraction in [0, 1], got {self.purify}")
         Z = self._pixel_norm(Y_fit)
-        self.mean_ = Z.mean(1)
-        self.scale_ = Z.std(1) + 1e-6 * (Z.std() + 1e-12)
+        if cfg["preprocess"] == "raw":
+            self.mean_, self.scale_ = np.zeros(L), np.ones(L)
+        else:
+            self.mean_ = Z.mean(1)
+            self.scale_ = Z.std(1) + 1e-6 * (Z.std() + 1e-12)
 
-        weights = self._train(self._standardise(Y_fit), K)
+        # units_fit: (T, K, n_fit); units_all: (T, K, n) of every valid pixel, only when the weights are too big to keep
+        weights, bn, units_fit, units_all = self._train(self._standardise(Y_fit), K, cfg, Y_fit, Y)
         report(self.progress, 0.9, "DDICA: selecting restarts and clustering")
-        T = len(weights[0][0])
-        units = self._unit_maps(weights, Y_fit)  # (T, K, n_fit)
-        errors = np.empty(T)
-        for t in range(T):  # a minute on big scenes: say where it is
-            errors[t] = reconstruction_rmse(Y_fit, units[t])
-            report(self.progress, 0.9 + 0.04 * (t + 1) / T, f"DDICA: reconstruction error of restart {t + 1}/{T}")
-        keep = select_restarts(errors, self.keep_fraction)
+        T = units_fit.shape[0]
+        if float(cfg["keep_fraction"]) < 1:
+            errors = np.empty(T)
+            for t in range(T):  # a minute on big scenes: say where it is
+                errors[t] = reconstruction_rmse(Y_fit, units_fit[t])
+                report(self.progress, 0.9 + 0.04 * (t + 1) / T, f"DDICA: reconstruction error of restart {t + 1}/{T}")
+            keep = select_restarts(errors, cfg["keep_fraction"])
+        else:
+            errors, keep = np.full(T, np.nan), np.arange(T)
         self.restart_errors_ = errors
         self.kept_restarts_ = keep
-        self.weights_ = [(W[keep], b[keep]) for W, b in weights]
-        if K == p:
-            self.unit_labels_ = matched_clusters(units[keep], self.random_state)
+        self.weights_ = None if weights is None else [(W[keep], b[keep]) for W, b in weights]
+        self.batch_norm_ = None if bn is None else [tuple(a[keep] for a in state) for state in bn]
+        kept = units_fit[keep]
+        if cfg["consensus"] == "matched" and K == p:
+            self.unit_labels_ = matched_clusters(kept, self.random_state)
         else:
-            labels, _ = cluster_units(units[keep].reshape(len(keep) * K, -1), p, self.random_state)
+            labels, centres = cluster_units(kept.reshape(len(keep) * K, -1), p, self.random_state)
+            if cfg["consensus"] == "kmeans_nearest":
+                labels = nearest_units(kept.reshape(len(keep) * K, -1), labels, centres)
             self.unit_labels_ = labels.reshape(len(keep), K)
         self.map_min_ = np.zeros(p)
         self.map_max_ = np.ones(p)
         if self.rescale:
-            raw = self._cluster_means(units[keep])
+            raw = self._cluster_means(kept)
             self.map_min_, self.map_max_ = raw.min(1), raw.max(1)
 
         report(self.progress, 0.95, "DDICA: abundances and endmembers")
-        A = self._network_abundances(Y)
-        if self.purify > 0:
-            E, _ = endmembers_from_maps(Y[:, fit_idx], A[:, fit_idx], self.purify, self.expand)
+        A = self._network_abundances(Y) if units_all is None else self._maps_from_units(units_all[keep])
+        if cfg["purify"] > 0:
+            E, _ = endmembers_from_maps(Y[:, fit_idx], A[:, fit_idx], cfg["purify"], cfg["expand"])
         else:
             E = nnls_endmembers(Y[:, fit_idx], A[:, fit_idx])
         self.network_abundances_ = pixels_to_maps(A, valid)
@@ -169,7 +248,7 @@ class DDICA(BaseEstimator):
             fitted = self.endmembers_ @ (A * scale)
         else:
             self.endmembers_ = E
-            if self.final_abundances == "fcls":
+            if cfg["final_abundances"] == "fcls":
                 A = fcls(Y, E, progress=sub_progress(self.progress, 0.96, 1.0))
             fitted = E @ A
         self.abundances_ = pixels_to_maps(A, valid)
@@ -178,49 +257,121 @@ class DDICA(BaseEstimator):
         report(self.progress, 1.0, "DDICA: done")
         return self
 
-    def _train(self, X_np: np.ndarray, K: int):
-        """Batched training of all restarts; returns numpy weights [(W (T, in, out), b (T, 1, out)), ...]."""
+    def _schedule(self, n_fit: int, cfg: dict) -> tuple:
+        """(batch size, number of steps) for the resolved settings."""
+        batch = int(min(cfg["batch_size"], n_fit))
+        if cfg["n_steps"] is not None:
+            n_steps = int(cfg["n_steps"])
+        else:
+            n_steps = int(cfg["n_epochs"] or 1) * self._batches_per_epoch(n_fit, batch)
+        if n_steps < 0:
+            raise ParameterError("n_steps must be at least 0")
+        return batch, n_steps
+
+    @staticmethod
+    def _batches_per_epoch(n_fit: int, batch: int) -> int:
+        full, rest = divmod(n_fit, batch)
+        return full + (1 if rest >= 2 else 0)  # a last batch of one pixel has no Gram matrix to speak of
+
+    def _train(self, X_np: np.ndarray, K: int, cfg: dict, Y_fit: np.ndarray, Y_all: np.ndarray):
+        """Train all restarts (in groups that fit in memory); returns (weights or None, batch norm or None, unit maps
+        (T, K, n_fit) of the fit pixels, unit maps (T, K, n) of every valid pixel when the weights are not kept)."""
         from ..torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
 
         torch = import_torch()
         device = resolve_device(self.device)
-        T = int(self.n_restarts)
+        T = int(cfg["n_restarts"])
         if T < 1:
             raise ParameterError("n_restarts must be at least 1")
         n_fit = X_np.shape[0]
-        batch = int(min(self.batch_size, n_fit))
-        sigma = resolve_width(self.kernel_width, batch, K)
+        batch, n_steps = self._schedule(n_fit, cfg)
+        sigma = resolve_width(cfg["kernel_width"], batch, K)
         self.kernel_width_ = sigma
+        self.n_iter_ = n_steps
+        sizes = [X_np.shape[1], *cfg["hidden_units"], K]
+        n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        chunk = restarts_per_group(restart_bytes(X_np.shape[1], batch, K, cfg["hidden_units"]), T)
+        keep_weights = T * n_params * 4 <= _WEIGHT_BUDGET_BYTES
         X = torch.as_tensor(X_np, device=device)
         gen = seeded_generator(self.random_state, device)
-        params = network.init_params([X.shape[1], *map(int, self.hidden_units), K], T, gen, device)
-        opt = torch.optim.Adam(network.parameters(params), lr=self.learning_rate)
-        every = max(1, self.n_steps // 50)
-        curve = np.empty((self.n_steps, T))
+        curves, weights, bns, units, units_all = [], [], [], [], []
         report(self.progress, 0.0, "DDICA: training")
-        for step in range(self.n_steps):
-            idx = torch.randint(n_fit, (T, batch), generator=gen, device=device)
-            s = torch.softmax(network.forward(params, X[idx]), dim=-1)
-            tc = total_correlation(_standardise_over_batch(s), sigma, self.alpha, self.eig_route)
-            loss = tc.sum()
-            if self.variance_weight:
-                loss = loss - self.variance_weight * torch.log(s.std(-2) + 1e-3).sum()
+        for first in range(0, T, chunk):
+            t_chunk = min(chunk, T - first)
+            params = network.init_params(sizes, t_chunk, gen, device, head_gain=float(cfg["head_gain"]))
+            bn = network.init_batch_norm(sizes, t_chunk, device) if cfg["batch_norm"] else None
+            curve = self._train_chunk(torch, X, params, bn, batch, n_steps, sigma, cfg, gen, first, T)
+            curves.append(curve)
+            w = network.to_numpy(params)
+            b = network.batch_norm_to_numpy(bn) if bn is not None else None
+            units.append(self._unit_maps(w, Y_fit, b))
+            if not keep_weights:
+                units_all.append(self._unit_maps(w, Y_all, b))
+            if keep_weights:
+                weights.append(w)
+                bns.append(b)
+        curve = np.concatenate(curves, axis=1) if curves else np.empty((n_steps, 0))
+        self.loss_curve_ = curve.mean(1) if n_steps else np.empty(0)
+        self.restart_loss_curves_ = curve
+        if not keep_weights:
+            return None, None, np.concatenate(units, axis=0), np.concatenate(units_all, axis=0)
+        W = [(np.concatenate([w[i][0] for w in weights]), np.concatenate([w[i][1] for w in weights]))
+             for i in range(len(weights[0]))]
+        B = None if bns[0] is None else [tuple(np.concatenate([b[i][j] for b in bns]) for j in range(4))
+                                         for i in range(len(bns[0]))]
+        return W, B, np.concatenate(units, axis=0), None
+
+    def _train_chunk(self, torch, X, params, bn, batch, n_steps, sigma, cfg, gen, first, T) -> np.ndarray:
+        """Adam on the TC loss for one group of restarts; returns its TC curve (n_steps, t_chunk)."""
+        t_chunk = params[0][0].shape[0]
+        n_fit = X.shape[0]
+        device = X.device
+        curve = torch.zeros((n_steps, t_chunk), device=device)  # filled on the device: no host sync per step
+        if n_steps == 0:
+            return curve.cpu().numpy()
+        opt = torch.optim.Adam(network.parameters(params) + network.batch_norm_parameters(bn), lr=cfg["learning_rate"])
+        every = max(1, n_steps // 50)
+        per_epoch = self._batches_per_epoch(n_fit, batch)
+        order = None
+        for step in range(n_steps):
+            if cfg["sampling"] == "epochs":
+                k = step % per_epoch
+                if k == 0:  # a fresh shuffle per restart and epoch
+                    order = torch.argsort(torch.rand(t_chunk, n_fit, generator=gen, device=device), dim=1)
+                idx = order[:, k * batch:(k + 1) * batch]
+            else:
+                idx = torch.randint(n_fit, (t_chunk, batch), generator=gen, device=device)
+            s = torch.softmax(network.forward(params, X[idx], bn=bn), dim=-1)
+            z = s
+            if cfg["whitening"]:
+                z = network.power_whiten(z)
+            if cfg["standardise_outputs"]:
+                z = _standardise_over_batch(z)
+            loss = 0.0
+            if self.tc_weight:
+                tc = total_correlation(z, sigma, self.alpha, self.eig_route)
+                loss = float(self.tc_weight) * tc.sum()
+                curve[step] = tc.detach()
+            if cfg["variance_weight"]:
+                loss = loss - cfg["variance_weight"] * torch.log(s.std(-2) + 1e-3).sum()
+            if not torch.is_tensor(loss):
+                raise ParameterError("tc_weight and variance_weight are both 0: nothing to train")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            curve[step] = tc.detach().cpu().numpy()
             if (step + 1) % every == 0:
-                report(self.progress, 0.9 * (step + 1) / self.n_steps,
-                       f"DDICA step {step + 1}/{self.n_steps}, TC {curve[step].mean():.4f}")
-        self.loss_curve_ = curve.mean(1)
-        self.restart_loss_curves_ = curve
-        self.n_iter_ = self.n_steps
-        return network.to_numpy(params)
+                done = (first + t_chunk * (step + 1) / n_steps) / T
+                report(self.progress, 0.9 * done, f"DDICA step {step + 1}/{n_steps}, restarts {first + 1}-{first + t_chunk} of {T}")
+        return curve.cpu().numpy()
 
     # ------------------------------------------------------------ inference
+    def _setting(self, key: str):
+        settings = getattr(self, "settings_", None) or self.resolved_settings()
+        return settings[key]
+
     def _pixel_norm(self, Y: np.ndarray) -> np.ndarray:
         """Each spectrum divided by its Euclidean norm when ``preprocess == 'pixel_norm'`` (brightness removed)."""
-        if getattr(self, "preprocess", "standardise") == "pixel_norm":
+        if self._setting("preprocess") == "pixel_norm":
             return Y / np.maximum(np.linalg.norm(Y, axis=0, keepdims=True), 1e-12)
         return Y
 
@@ -228,9 +379,9 @@ class DDICA(BaseEstimator):
         """Network input: (optionally brightness-normalised) pixels, standardised per band, (n, L) float32."""
         return ((self._pixel_norm(Y).T - self.mean_) / self.scale_).astype(np.float32)
 
-    def _unit_maps(self, weights, Y: np.ndarray) -> np.ndarray:
+    def _unit_maps(self, weights, Y: np.ndarray, bn=None) -> np.ndarray:
         """Softmax outputs of every restart: (T, K, n)."""
-        out = [network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s:s + self.block_size])))
+        out = [network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s:s + self.block_size]), bn))
                for s in range(0, Y.shape[1], self.block_size)]
         return np.concatenate(out, axis=1).transpose(0, 2, 1)
 
@@ -241,24 +392,32 @@ class DDICA(BaseEstimator):
 
     def predict_abundances(self, Y: np.ndarray) -> np.ndarray:
         """Abundances (p, n) for pixels Y (L, n), by the same route as ``fit`` (FCLS, network or peak-normalised shares)."""
-        if not hasattr(self, "weights_"):
+        if not hasattr(self, "unit_labels_"):
             raise RuntimeError("DDICA is not fitted yet")
         Y = np.asarray(Y, dtype=np.float64)
         if Y.shape[0] != self.n_features_in_:
-            raise ValueError(f"expected {self.n_features_in_} bands, got {Y.shape[0]}")
+            raise ParameterError(f"expected {self.n_features_in_} bands, got {Y.shape[0]}")
         if self.abundance_convention == "peak_normalised":
             return peak_normalised_abundances(Y, self.endmembers_)[0]
-        if self.final_abundances == "fcls":
+        if self._setting("final_abundances") == "fcls":
             return fcls(Y, self.endmembers_)
         return self._network_abundances(Y)
 
     def _network_abundances(self, Y: np.ndarray) -> np.ndarray:
-        """Kept restarts -> unit maps -> cluster means -> rescale, sum to one: (p, n)."""
-        Y = np.asarray(Y, dtype=np.float64)
-        A = self._cluster_means(self._unit_maps(self.weights_, Y))
+        """Kept restarts -> unit maps -> cluster means -> min-max (-> sum to one): (p, n)."""
+        if self.weights_ is None:
+            raise RuntimeError("the fitted networks were too large to keep (over 1 GiB): only the fitted pixels have "
+                               "network maps (abundances_); fit on every pixel, or use fewer restarts or narrower layers")
+        return self._maps_from_units(self._unit_maps(self.weights_, np.asarray(Y, dtype=np.float64), self.batch_norm_))
+
+    def _maps_from_units(self, units: np.ndarray) -> np.ndarray:
+        """Kept restarts' unit maps (T, K, n) -> cluster means -> min-max -> sum to one (or clipped to [0, 1])."""
+        A = self._cluster_means(units)
         span = np.where(self.map_max_ > self.map_min_, self.map_max_ - self.map_min_, 1.0)
         A = (A - self.map_min_[:, None]) / span[:, None]
-        return combine_units(A, np.arange(len(A)), len(A))
+        if self._setting("renormalise"):
+            return combine_units(A, np.arange(len(A)), len(A))
+        return np.clip(A, 0.0, 1.0)
 
     def transform(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
         """Abundance maps (p, rows, cols) float32 for a cube, NaN at invalid pixels."""
@@ -273,10 +432,12 @@ class DDICA(BaseEstimator):
         """Everything inference needs, as numpy arrays (for a numpy-only or Dask forward)."""
         return {
             "mean": self.mean_.copy(), "scale": self.scale_.copy(),
-            "weights": [(W.copy(), b.copy()) for W, b in self.weights_],
+            "weights": None if self.weights_ is None else [(W.copy(), b.copy()) for W, b in self.weights_],
+            "batch_norm": None if self.batch_norm_ is None else [tuple(a.copy() for a in st) for st in self.batch_norm_],
             "unit_labels": self.unit_labels_.copy(), "map_min": self.map_min_.copy(),
             "map_max": self.map_max_.copy(), "endmembers": self.endmembers_.copy(),
-            "pixel_norm": self.preprocess == "pixel_norm", "final_abundances": self.final_abundances,
+            "pixel_norm": self._setting("preprocess") == "pixel_norm",
+            "final_abundances": self._setting("final_abundances"), "renormalise": self._setting("renormalise"),
             "abundance_convention": self.abundance_convention,
         }
 

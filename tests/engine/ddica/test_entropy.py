@@ -73,3 +73,44 @@ def test_gradients_finite_even_with_repeated_samples(alpha):
 
 def test_silverman_width():
     assert silverman_width(2000, 3) == pytest.approx(2000 ** (-1 / 7))
+
+
+def test_ill_conditioned_gram_batch_gives_finite_entropy_and_gradients():
+    """Batch 1024: duplicated pixels and nearly constant outputs (rank-deficient, clustered eigenvalues)."""
+    from engine.ddica.entropy import total_correlation
+
+    gen = torch.Generator().manual_seed(0)
+    base = 0.5 + 1e-6 * torch.randn(64, 2, generator=gen)
+    S = base.repeat(16, 1)  # 1024 samples, 64 distinct
+    S = torch.cat([S[None], torch.softmax(torch.randn(1, 1024, 2, generator=gen) * 1e-4, -1)]).requires_grad_()
+    tc = total_correlation(S, 0.1, 1.01)
+    tc.sum().backward()
+    assert torch.isfinite(tc).all() and torch.isfinite(S.grad).all()
+
+
+def test_eigen_solver_failure_falls_back(monkeypatch):
+    """When eigvalsh fails to converge the entropy is still computed (float64 + jitter, then CPU, then SVD)."""
+    from engine.ddica import entropy
+
+    real = torch.linalg.eigvalsh
+    A = torch.softmax(torch.randn(2, 50, 3, generator=torch.Generator().manual_seed(1)), -1).requires_grad_()
+    expected = entropy.total_correlation(A, 0.2, 1.01).detach()
+    for n_failures, route in ((1, "jitter_float64"), (2, "cpu_float64"), (3, "svd")):
+        calls = {"n": 0}
+
+        def flaky(M, *a, **k):
+            calls["n"] += 1
+            if calls["n"] <= n_failures:
+                raise torch._C._LinAlgError("linalg.eigh: The algorithm failed to converge because the input matrix is "
+                                            "ill-conditioned")
+            return real(M, *a, **k)
+
+        before = entropy.FALLBACKS[route]
+        monkeypatch.setattr(torch.linalg, "eigvalsh", flaky)
+        tc = entropy.total_correlation(A, 0.2, 1.01)
+        tc.sum().backward()
+        monkeypatch.setattr(torch.linalg, "eigvalsh", real)
+        assert entropy.FALLBACKS[route] == before + 1
+        torch.testing.assert_close(tc.detach(), expected, atol=1e-4, rtol=0)
+        assert torch.isfinite(A.grad).all()
+        A.grad = None

@@ -116,24 +116,28 @@ def test_pixel_norm_is_brightness_invariant():
     assert model.export_numpy()["pixel_norm"] is True
 
 
-def test_default_abundances_are_fcls_of_purest_pixel_endmembers():
+def test_default_abundances_are_fcls_of_nnls_endmembers_of_the_maps():
+    from engine.ddica.clustering import nnls_endmembers
     from engine.endmember_refinement import endmembers_from_maps
     from engine.fcls import fcls
 
     cube, A, _ = _scene(seed=4)
     model = DDICA(3, random_state=0, **FAST).fit(cube)
     Y = cube.reshape(20, -1).astype(np.float64)
-    E, _ = endmembers_from_maps(Y, model.network_abundances_.reshape(3, -1).astype(np.float64), 0.05, 3)
-    np.testing.assert_allclose(model.endmembers_, E, atol=1e-4)
+    maps = model.network_abundances_.reshape(3, -1).astype(np.float64)
+    np.testing.assert_allclose(model.endmembers_, nnls_endmembers(Y, maps), atol=1e-4)
     np.testing.assert_allclose(model.abundances_.reshape(3, -1), fcls(Y, model.endmembers_), atol=1e-5)
     np.testing.assert_allclose(model.predict_abundances(Y), model.abundances_.reshape(3, -1), atol=1e-5)
     assert np.all(model.abundances_ >= 0)
     np.testing.assert_allclose(model.abundances_.sum(0), 1.0, atol=1e-5)
-    paper = DDICA(3, random_state=0, purify=0, final_abundances="network", **FAST).fit(cube)
-    np.testing.assert_array_equal(paper.network_abundances_, model.network_abundances_)  # same training
-    np.testing.assert_allclose(paper.abundances_, paper.network_abundances_)
-    assert np.mean(model.reconstruction_error_) < np.mean(paper.reconstruction_error_)
-    assert _rmse(A, model.abundances_) < _rmse(A, paper.abundances_)
+    network = DDICA(3, random_state=0, final_abundances="network", **FAST).fit(cube)
+    np.testing.assert_array_equal(network.network_abundances_, model.network_abundances_)  # same training
+    np.testing.assert_allclose(network.abundances_, network.network_abundances_)
+    assert np.mean(model.reconstruction_error_) < np.mean(network.reconstruction_error_)
+    purest = DDICA(3, random_state=0, purify=0.05, **FAST).fit(cube)  # the default until 2026-11-26
+    E, _ = endmembers_from_maps(Y, maps, 0.05, 3)
+    np.testing.assert_allclose(purest.endmembers_, E, atol=1e-4)
+    np.testing.assert_allclose(purest.abundances_.reshape(3, -1), fcls(Y, E), atol=1e-5)
 
 
 def test_peak_normalised_convention():
@@ -160,3 +164,102 @@ def test_unknown_preprocess_rejected():
     cube, _, _ = _scene(size=8)
     with pytest.raises(ValueError, match="preprocess"):
         DDICA(3, preprocess="pca", **FAST).fit(cube)
+
+
+TINY_PAPER = dict(variant="paper", hidden_units=(16,) * 6, n_restarts=3, batch_size=100)
+
+
+def test_paper_variant_resolves_every_published_setting():
+    cfg = DDICA(3, variant="paper").resolved_settings()
+    assert cfg["hidden_units"] == (4096,) * 6 and cfg["batch_norm"] and cfg["kernel_width"] == 0.1
+    assert cfg["learning_rate"] == 1e-4 and cfg["batch_size"] == 1000 and cfg["n_restarts"] == 1000
+    assert cfg["sampling"] == "epochs" and cfg["consensus"] == "kmeans" and cfg["final_abundances"] == "network"
+    assert not cfg["standardise_outputs"] and cfg["variance_weight"] == 0 and cfg["keep_fraction"] == 1.0
+    assert not cfg["renormalise"] and cfg["preprocess"] == "raw" and not cfg["whitening"]
+    assert DDICA(3, variant="paper", hidden_units=(8,) * 6).resolved_settings()["hidden_units"] == (8,) * 6
+    assert DDICA(3).resolved_settings()["hidden_units"] == (128, 128)
+    with pytest.raises(ValueError, match="variant"):
+        DDICA(3, variant="authors").resolved_settings()
+
+
+def test_paper_variant_runs_that_configuration(monkeypatch):
+    """Paper run: no output standardisation, σ = 0.1, BatchNorm, epochs of shuffled batches, k-means means, network maps."""
+    from engine.ddica import unmixing
+
+    seen = {}
+    real_tc = unmixing.total_correlation
+
+    def spy_tc(z, sigma, alpha, route):
+        seen.setdefault("sigma", sigma)
+        seen.setdefault("std", []).append(float(z.detach().std(-2).mean()))
+        return real_tc(z, sigma, alpha, route)
+
+    def no_standardise(*a, **k):
+        raise AssertionError("the paper variant must not standardise its outputs")
+
+    monkeypatch.setattr(unmixing, "total_correlation", spy_tc)
+    monkeypatch.setattr(unmixing, "_standardise_over_batch", no_standardise)
+    cube, A, _ = _scene(seed=6)
+    model = DDICA(3, random_state=0, **TINY_PAPER).fit(cube)
+    assert seen["sigma"] == 0.1 and model.kernel_width_ == 0.1
+    assert max(seen["std"]) < 0.6  # raw softmax outputs (standardised ones have std 1)
+    assert model.n_iter_ == 3 * 3  # 3 epochs of 256 pixels in batches of 100 (last batch of 56 kept)
+    assert len(model.batch_norm_) == 6 and len(model.weights_) == 7
+    assert len(model.kept_restarts_) == 3  # no keep-fraction
+    np.testing.assert_array_equal(model.mean_, 0.0)  # raw input
+    # plain k-means: each map is the mean of its cluster's units, min-max scaled, not renormalised
+    Y = cube.reshape(20, -1).astype(np.float64)
+    units = model._unit_maps(model.weights_, Y, model.batch_norm_).reshape(-1, 256)
+    labels = model.unit_labels_.ravel()
+    means = np.stack([units[labels == c].mean(0) for c in range(3)])
+    scaled = (means - means.min(1, keepdims=True)) / (means.max(1, keepdims=True) - means.min(1, keepdims=True))
+    np.testing.assert_allclose(model.abundances_.reshape(3, -1), scaled, atol=1e-5)
+    np.testing.assert_allclose(model.abundances_.reshape(3, -1).max(1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(model.abundances_.reshape(3, -1).min(1), 0.0, atol=1e-6)
+    np.testing.assert_allclose(model.predict_abundances(Y), model.abundances_.reshape(3, -1), atol=1e-5)
+    np.testing.assert_allclose(model.abundances_, model.network_abundances_)
+
+
+def test_paper_variant_options_from_the_authors_code():
+    from engine.ddica.clustering import nearest_units
+
+    cube, _, _ = _scene(seed=7, size=12)
+    w = DDICA(3, random_state=0, whitening=True, **TINY_PAPER).fit(cube)
+    plain = DDICA(3, random_state=0, **TINY_PAPER).fit(cube)
+    assert np.isfinite(w.loss_curve_).all() and not np.allclose(w.loss_curve_, plain.loss_curve_)
+    maps = np.random.default_rng(0).random((9, 5))
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    out = nearest_units(maps, labels, np.stack([maps[labels == c].mean(0) for c in range(3)]), n_nearest=2)
+    assert (out == -1).sum() == 3 and all((out == c).sum() == 2 for c in range(3))
+
+
+def test_power_whitening_whitens_the_uncentred_second_moment():
+    from engine.ddica import network
+
+    s = torch.softmax(torch.randn(2, 500, 3, generator=torch.Generator().manual_seed(0)) * 2, -1)
+    z = network.power_whiten(s)
+    second = z.transpose(-1, -2) @ z / 500
+    torch.testing.assert_close(second, torch.eye(3).expand(2, 3, 3), atol=1e-3, rtol=0)
+
+
+def test_untrained_and_tc_off_ablations_run():
+    cube, _, _ = _scene(seed=8, size=10)
+    untrained = DDICA(3, random_state=0, n_steps=0, **{k: v for k, v in FAST.items() if k != "n_steps"}).fit(cube)
+    assert untrained.n_iter_ == 0 and len(untrained.loss_curve_) == 0
+    DDICA(3, random_state=0, tc_weight=0.0, **FAST).fit(cube)
+    with pytest.raises(ValueError, match="nothing to train"):
+        DDICA(3, random_state=0, tc_weight=0.0, variance_weight=0.0, **FAST).fit(cube)
+
+
+def test_restarts_trained_in_groups_and_weights_too_large_to_keep(monkeypatch):
+    from engine.ddica import unmixing
+
+    cube, _, _ = _scene(seed=9, size=10)
+    monkeypatch.setattr(unmixing, "_TRAIN_BUDGET_BYTES", 1)  # one restart per group
+    monkeypatch.setattr(unmixing, "_WEIGHT_BUDGET_BYTES", 1)  # nothing kept
+    model = DDICA(3, random_state=0, **{**FAST, "n_steps": 5}).fit(cube)
+    assert model.weights_ is None and model.restart_loss_curves_.shape == (5, FAST["n_restarts"])
+    assert np.isfinite(model.abundances_).all()
+    with pytest.raises(RuntimeError, match="too large"):
+        DDICA(3, random_state=0, final_abundances="network", **{**FAST, "n_steps": 5}).fit(cube).predict_abundances(
+            cube.reshape(20, -1).astype(np.float64))
