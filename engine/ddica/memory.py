@@ -5,7 +5,8 @@ Adam's two moments (4 copies), the batch's activations (forward and backward, ~3
 copies) and one batch x batch Gram matrix per output unit plus the joint one,
 with their eigen-decomposition workspace and gradients (~2 copies). The cost grows
 with restarts x batch^2: batch 3000 with 32 restarts asks for several GB. Restarts are trained in
-groups that fit in ``TRAIN_GROUP_BYTES``, so the peak is one group's.
+groups that fit in ``TRAIN_GROUP_BYTES``, so the peak is one group's step plus every restart's
+unit maps (restarts x units x pixels), which the consensus needs.
 """
 from __future__ import annotations
 
@@ -25,13 +26,16 @@ def restart_bytes(n_bands: int, batch: int, n_units: int, hidden_units: Sequence
     return FLOAT * (4 * weights + 3 * B * sum(sizes) + 2 * (K + 1) * B * B)
 
 
-def restarts_per_group(per_restart: int, n_restarts: int, budget: int = TRAIN_GROUP_BYTES) -> int:
-    """How many restarts train together (at least one)."""
+def restarts_per_group(per_restart: int, n_restarts: int, budget: Optional[int] = None) -> int:
+    """How many restarts train together (at least one); ``budget`` defaults to ``TRAIN_GROUP_BYTES``."""
+    budget = TRAIN_GROUP_BYTES if budget is None else int(budget)
     return int(max(1, min(int(n_restarts), budget // max(int(per_restart), 1))))
 
 
 def training_bytes(n_bands: int, n_fit: int, n_endmembers: int, batch_size: int = 128, n_restarts: int = 32,
                    n_units: Optional[int] = None, hidden_units: Sequence[int] = (128, 128), **_ignored) -> int:
     """Bytes DDICA's training needs for ``n_fit`` pixels of ``n_bands`` bands (keyword names as ``DDICA``)."""
-    per_restart = restart_bytes(n_bands, min(int(batch_size), int(n_fit)), int(n_units or n_endmembers), hidden_units)
-    return restarts_per_group(per_restart, n_restarts) * per_restart + FLOAT * int(n_fit) * int(n_bands)
+    K = int(n_units or n_endmembers)
+    per_restart = restart_bytes(n_bands, min(int(batch_size), int(n_fit)), K, hidden_units)
+    maps = FLOAT * int(n_restarts) * K * int(n_fit)  # every restart's unit maps, kept for the consensus
+    return restarts_per_group(per_restart, n_restarts) * per_restart + maps + FLOAT * int(n_fit) * int(n_bands)

@@ -252,10 +252,10 @@ def test_untrained_and_tc_off_ablations_run():
 
 
 def test_restarts_trained_in_groups_and_weights_too_large_to_keep(monkeypatch):
-    from engine.ddica import unmixing
+    from engine.ddica import memory, unmixing
 
     cube, _, _ = _scene(seed=9, size=10)
-    monkeypatch.setattr(unmixing, "_TRAIN_BUDGET_BYTES", 1)  # one restart per group
+    monkeypatch.setattr(memory, "TRAIN_GROUP_BYTES", 1)  # one restart per group
     monkeypatch.setattr(unmixing, "_WEIGHT_BUDGET_BYTES", 1)  # nothing kept
     model = DDICA(3, random_state=0, **{**FAST, "n_steps": 5}).fit(cube)
     assert model.weights_ is None and model.restart_loss_curves_.shape == (5, FAST["n_restarts"])
