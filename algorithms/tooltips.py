@@ -56,8 +56,13 @@ BY_ALGORITHM = {
     "ddica": {
         "N_ENDMEMBERS": COMMON["N_ENDMEMBERS"],
         "PIXEL_NORM": "Divide each pixel by its brightness before training (helps with illumination changes).",
-        "REFINE": "Endmembers from each map's purest pixels and exact FCLS abundances (default); off gives the "
-                  "network's own maps with least-squares endmembers (the paper's output).",
+        "VARIANT": "default: our pipeline (NNLS endmembers of the trained maps, FCLS abundances); paper: the "
+                   "published configuration and output (network maps). The help lists every difference.",
+        "REFINE": "Endmembers from each map's purest pixels, then exact FCLS abundances (the default until "
+                  "2026-11-26: it scores about as well with an untrained network).",
+        "NETWORK_MAPS": "The networks' maps as the abundances, with least-squares endmembers.",
+        "WHITENING": "The authors' whitening layer (power iteration on the outputs' second moment) before the TC.",
+        "HIDDEN_WIDTH": "Units per hidden layer; 0 = the variant's (128 default, 4096 paper).",
         "KERNEL_WIDTH": "Gaussian kernel width of the entropy estimate; 0 uses Silverman's rule.",
         "BATCH_SIZE": "Pixels per training step: larger is slower per step and smoother.",
         "RESTARTS": "Networks trained together from different starts; their maps are clustered with k-means.",
@@ -84,6 +89,8 @@ BY_ALGORITHM = {
     "ica": {
         "INPUT": "Any multiband raster whose bands are mixtures of independent sources.",
         "N_COMPONENTS": "How many independent components to extract.",
+        "VARIANT": "pnl (default): Gaussianised inputs, FastICA start, monotone per-channel maps refined by total "
+                   "correlation; paper: the DDICA paper's ReLU network with a whitening layer.",
         "RESTARTS": "Networks trained from different starts; the one with the lowest held-out total correlation "
                     "is kept.",
         "OUTPUT": "GeoTIFF, one band per component.",
