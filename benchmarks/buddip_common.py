@@ -43,7 +43,7 @@ def samson_references():
     """(Zhu dataset, {"zhu": (E, A), "rasti": (E, A)}) from ../shared/data/samson, or None when absent."""
     if not (shared_data() / "samson" / "samson_1.mat").is_file():
         return None
-    from engine.io.matfile import samson, samson_rasti
+    from deepunmix.engine.io.matfile import samson, samson_rasti
 
     zhu, rasti = samson(shared_data()), samson_rasti(shared_data())
     return zhu, {"zhu": (zhu.endmembers, zhu.abundances), "rasti": (rasti.endmembers, rasti.abundances)}
@@ -61,8 +61,8 @@ def pixels(cube: np.ndarray) -> np.ndarray:
 
 
 def sivm_fcls(cube, p, seed):
-    from engine.extraction.sivm import sivm
-    from engine.fcls import fcls
+    from deepunmix.engine.extraction.sivm import sivm
+    from deepunmix.engine.fcls import fcls
 
     Y = pixels(cube)
     E, _ = sivm(Y, p)
@@ -70,8 +70,8 @@ def sivm_fcls(cube, p, seed):
 
 
 def vca_fcls(cube, p, seed):
-    from engine.extraction.vca import vca
-    from engine.fcls import fcls
+    from deepunmix.engine.extraction.vca import vca
+    from deepunmix.engine.fcls import fcls
 
     Y = pixels(cube)
     E, _ = vca(Y, p, random_state=seed)
@@ -79,21 +79,21 @@ def vca_fcls(cube, p, seed):
 
 
 def buddip(cube, p, seed, **kw):
-    from engine.dip.buddip import BUDDIP
+    from deepunmix.engine.dip.buddip import BUDDIP
 
     m = BUDDIP(p, random_state=seed, **kw).fit(cube)
     return m.endmembers_, m.abundances_
 
 
 def undip(cube, p, seed, **kw):
-    from engine.dip.undip import UnDIP
+    from deepunmix.engine.dip.undip import UnDIP
 
     m = UnDIP(p, random_state=seed, **kw).fit(cube)
     return m.endmembers_, m.abundances_
 
 
 def score(E_ref, A_ref, E, A) -> Dict[str, float]:
-    from engine.metrics import score_unmixing
+    from deepunmix.engine.metrics import score_unmixing
 
     s = score_unmixing(E_ref, A_ref, E, A)
     return {"armse": float(s["armse"]), "asad": float(s["asad"])}

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from _machine import cpu_model  # noqa: E402
 
 N_BANDS, N_END = 8, 3
@@ -65,9 +64,9 @@ class Poll:
 
 
 def cancelled_stream(src: Path, folder: Path) -> dict:
-    from engine.fcls import fcls
-    from engine.io.blockwise import apply_blockwise
-    from engine.progress import Cancelled
+    from deepunmix.engine.fcls import fcls
+    from deepunmix.engine.io.blockwise import apply_blockwise
+    from deepunmix.engine.progress import Cancelled
 
     E = np.abs(np.random.default_rng(0).normal(size=(N_BANDS, N_END))) + 0.1
     cancel_at = {}

@@ -31,8 +31,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from benchmarks.ddica_samson import data_dir, load_rasti, load_samson, machine  # noqa: E402
+from ddica_samson import data_dir, load_rasti, load_samson, machine  # noqa: E402
 
 PIPELINES = ("purify+FCLS", "NNLS+FCLS", "maps")
 SCENES = ("samson", "jasper", "synthetic")
@@ -66,7 +65,7 @@ def configs(paper_restarts: int, paper_width: int) -> list:
 
 def load_jasper():
     """(cube (198, 100, 100) float32 / its max, A_ref (4, 100, 100), M_ref (198, 4)) or None when absent."""
-    from engine.io.matfile import load_mat_dataset
+    from deepunmix.engine.io.matfile import load_mat_dataset
 
     folder = data_dir() / "jasper_ridge"
     if not (folder / "jasperRidge2_R198.mat").exists():
@@ -90,7 +89,7 @@ def scene_data(name: str, seed: int):
     if name == "jasper":
         data = load_jasper()
         return None if data is None else (data[0], 4, [("end4", data[1].reshape(4, -1))])
-    from engine.synthetic import make_patch_scene
+    from deepunmix.engine.synthetic import make_patch_scene
 
     sc = make_patch_scene(size=60, n_endmembers=4, snr_db=30, random_state=seed)
     return sc.cube, 4, [("truth", sc.abundances.reshape(4, -1))]
@@ -98,9 +97,9 @@ def scene_data(name: str, seed: int):
 
 def pipeline_outputs(Y: np.ndarray, maps: np.ndarray) -> dict:
     """(endmembers (L, p), abundances (p, n)) of each output pipeline for the maps (p, n) of one fit."""
-    from engine.ddica.clustering import nnls_endmembers
-    from engine.endmember_refinement import endmembers_from_maps
-    from engine.fcls import fcls
+    from deepunmix.engine.ddica.clustering import nnls_endmembers
+    from deepunmix.engine.endmember_refinement import endmembers_from_maps
+    from deepunmix.engine.fcls import fcls
 
     E_nnls = nnls_endmembers(Y, maps)
     return {"purify+FCLS": endmembers_from_maps(Y, maps, 0.05, 3), "NNLS+FCLS": (E_nnls, fcls(Y, E_nnls)),
@@ -109,9 +108,9 @@ def pipeline_outputs(Y: np.ndarray, maps: np.ndarray) -> dict:
 
 def run_one(settings, scene: str, seed: int):
     """Scores {pipeline: {reference: mean RMSE}}, fit seconds and load for one fit, or None when the scene is absent."""
-    from engine.abundance_convention import peak_normalised_abundances
-    from engine.ddica import DDICA
-    from engine.metrics import score_unmixing
+    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.ddica import DDICA
+    from deepunmix.engine.metrics import score_unmixing
 
     data = scene_data(scene, seed)
     if data is None:
@@ -271,7 +270,7 @@ def choose_pipeline(summary: dict) -> tuple:
 
 def default_pipeline() -> str:
     """The output pipeline the engine's default variant runs (read from the code, not typed here)."""
-    from engine.ddica.unmixing import VARIANT_SETTINGS
+    from deepunmix.engine.ddica.unmixing import VARIANT_SETTINGS
 
     d = VARIANT_SETTINGS["default"]
     if d["final_abundances"] == "network":
@@ -312,7 +311,7 @@ def _effect(summary: dict, a: tuple, b: tuple) -> str:
 
 def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "ddica_variants.md") -> None:
     """docs/ddica_variants.md: every paper/default difference with its measured effect, from this benchmark's results."""
-    from engine.ddica.entropy import silverman_width
+    from deepunmix.engine.ddica.entropy import silverman_width
 
     summary = summarise(results)
     pipe = default_pipeline()

@@ -31,7 +31,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def speech_like(n: int, rng: np.random.Generator, f0: float, rate: int = 16000) -> np.ndarray:
@@ -83,7 +82,7 @@ def rows_for(args):
     """(key, label, fit(X, seed) -> (estimate, model or None))."""
     from sklearn.decomposition import FastICA
 
-    from engine.ddica import DeepICA
+    from deepunmix.engine.ddica import DeepICA
 
     def deep(**kw):
         def fit(X, seed):
@@ -156,7 +155,7 @@ def main() -> None:
 
 
 def write(args, seeds, rows, runs) -> None:
-    from engine.ddica.ica import VARIANTS
+    from deepunmix.engine.ddica.ica import VARIANTS
 
     stats = {key: summary([r["mean_abs_rho"] for r in runs[key]]) for key in runs}
     meta = dict(machine=platform.node(), cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),

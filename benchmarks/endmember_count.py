@@ -31,14 +31,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from buddip_common import machine, one_thread, shared_data  # noqa: E402
-from engine.count_reconstruction import (DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN, DEFAULT_NOISE_FACTOR,  # noqa: E402
+from deepunmix.engine.count_reconstruction import (DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN, DEFAULT_NOISE_FACTOR,  # noqa: E402
                                          DEFAULT_RELATIVE_TO, elbow, noise_rms, reconstruction_curve)
-from engine.estimate_count import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime  # noqa: E402
-from engine.synthetic import make_mixed_scene, make_patch_scene, usgs_library  # noqa: E402
+from deepunmix.engine.estimate_count import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime  # noqa: E402
+from deepunmix.engine.synthetic import make_mixed_scene, make_patch_scene, usgs_library  # noqa: E402
 
 GRID = {"previous": [round(g, 3) for g in np.arange(0.02, 0.41, 0.02)],
         "first": [round(g, 3) for g in np.arange(0.005, 0.201, 0.005)]}
@@ -81,7 +80,7 @@ def with_variability(scene, amount: float, snr_db: float, seed: int):
     tilt (each endmember times 1 + b * (a smooth random shape), |b| <= amount / 2), then noise."""
     from scipy.ndimage import gaussian_filter
 
-    from engine.synthetic import add_noise
+    from deepunmix.engine.synthetic import add_noise
 
     rng = np.random.default_rng(1000 + seed)
     E, A = scene.endmembers, scene.abundances
@@ -140,7 +139,7 @@ def choose_poor_fit(curves):
 
 
 def real_scenes():
-    from engine.io.matfile import load_mat_dataset, samson
+    from deepunmix.engine.io.matfile import load_mat_dataset, samson
 
     data = shared_data()
     out = []
@@ -176,7 +175,7 @@ def main(argv=None):
                        "hysime": hysime(Y)[0], "hfc": hfc_vd(Y)})
     chosen, sweep = choose(curves)
     poor_fit = choose_poor_fit(curves)
-    from engine.fit_quality import POOR_FIT_FACTOR
+    from deepunmix.engine.fit_quality import POOR_FIT_FACTOR
 
     poor_fit["engine_default"] = POOR_FIT_FACTOR
     synth_rows = [{"scene": c["scene"], "reference": c["p"], "elbow": elbow(c["errors"], c["noise"], chosen[1],

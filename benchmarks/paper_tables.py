@@ -40,12 +40,11 @@ from scipy.optimize import linear_sum_assignment
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _machine import cpu_model  # noqa: E402
-from engine.comparators import FastICA, InfomaxICA, MINEICA, MISEP, MinVolNMF  # noqa: E402
-from engine.metrics import score_unmixing  # noqa: E402
+from deepunmix.engine.comparators import FastICA, InfomaxICA, MINEICA, MISEP, MinVolNMF  # noqa: E402
+from deepunmix.engine.metrics import score_unmixing  # noqa: E402
 
 PAPER_T1 = {"FastICA": 0.7132, "Infomax": 0.6646, "MISEP": 0.9133, "MINE": 0.7690, "DDICA": 0.9527}
 PAPER_T2 = {  # Soil, Tree, Water, Average
@@ -161,7 +160,7 @@ def paper_variant_label(cfg) -> str:
 
 def ddica_factory(cfg):
     try:
-        from engine.ddica.unmixing import DDICA
+        from deepunmix.engine.ddica.unmixing import DDICA
     except ImportError as exc:
         return None, f"engine.ddica.unmixing unavailable ({exc})"
     return (lambda seed: DDICA(n_endmembers=3, random_state=seed, device="cpu", **cfg["ddica"])), None
@@ -222,9 +221,9 @@ def table2(cfg, seeds, log, maps_out, only=None):
     label-free rule. DDICA's fit also yields its network maps (the paper's output), reported as a
     row of their own.
     """
-    from engine.abundance_convention import peak_normalised_abundances
-    from engine.ddica.clustering import nnls_endmembers
-    from engine.io.matfile import samson
+    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.ddica.clustering import nnls_endmembers
+    from deepunmix.engine.io.matfile import samson
 
     ds = samson()
     cube, A_ref = ds.cube, ds.abundances
@@ -259,7 +258,7 @@ def table2(cfg, seeds, log, maps_out, only=None):
     ddica, why = ddica_factory(cfg)
     methods["DDICA"] = est(ddica) if ddica else None
     if ddica:
-        from engine.ddica.unmixing import DDICA
+        from deepunmix.engine.ddica.unmixing import DDICA
 
         def paper_fit(s):  # the variant's output is its network maps; endmembers (for the convention score) by NNLS
             return {"maps": DDICA(3, random_state=s, device="cpu", **paper_variant_settings(cfg)).fit(cube).abundances_}

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
-STAMP=$VENV/.deepunmix-setup-v1
+STAMP=$VENV/.deepunmix-setup-v2
 
 apt_packages=(qgis python3-qgis qgis-providers gdal-bin python3-rasterio python3-sklearn
               python3-matplotlib python3-pandas python3-venv python3-pip xvfb xauth xdotool imagemagick zip fonts-dejavu-core)
@@ -43,5 +43,7 @@ print(f"numpy=={numpy.__version__}\nscipy=={scipy.__version__}\nscikit-learn=={s
 PY
 echo "setup: installing Python packages into $VENV (torch CPU build, test tools)"
 $VENV/bin/python -m pip install -q --disable-pip-version-check -c $VENV/constraints.txt -r requirements-dev.txt
+# this checkout as the package `deepunmix` (pyproject.toml): tests, benchmarks and scripts import deepunmix.engine
+$VENV/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 touch "$STAMP"
 echo "setup: done"

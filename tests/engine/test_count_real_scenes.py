@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from engine.estimate_count import EndmemberCountEstimator
-from engine.io.matfile import default_data_dir, load_mat_dataset, samson
+from deepunmix.engine.estimate_count import EndmemberCountEstimator
+from deepunmix.engine.io.matfile import default_data_dir, load_mat_dataset, samson
 
 
 def _jasper():

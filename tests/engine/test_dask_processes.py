@@ -19,11 +19,11 @@ import pytest
 pytest.importorskip("dask.array", reason="dask is not installed (pip install 'dask[array]' distributed)")
 pytest.importorskip("distributed", reason="dask.distributed is not installed")
 
-from engine.distributed import fcls_func
-from engine.io.blockwise import apply_blockwise
-from engine.io.endmember_csv import write_endmembers_csv
-from engine.io.raster import open_raster
-from engine.io.scaling import units_comment
+from deepunmix.engine.distributed import fcls_func
+from deepunmix.engine.io.blockwise import apply_blockwise
+from deepunmix.engine.io.endmember_csv import write_endmembers_csv
+from deepunmix.engine.io.raster import open_raster
+from deepunmix.engine.io.scaling import units_comment
 
 REPO = Path(__file__).resolve().parents[2]
 START_S = 60  # scheduler start and both workers registered

@@ -1,7 +1,7 @@
 """The poor-fit warning compares the reconstruction RMSE with the data's own noise."""
 import numpy as np
 
-from engine.fit_quality import POOR_FIT_FACTOR, noise_level, poor_fit_warning
+from deepunmix.engine.fit_quality import POOR_FIT_FACTOR, noise_level, poor_fit_warning
 
 
 def test_noise_level_and_warning():

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 from rasterio.transform import from_origin
 
-from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
-from engine.io.raster import write_cube
-from engine.io.scaling import units_comment, units_from_comment
-from engine.pixel_spectrum import explain_pixel, pixel_at, read_pixel, unmix_pixel
-from engine.synthetic import make_mixed_scene, procedural_library
+from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+from deepunmix.engine.io.raster import write_cube
+from deepunmix.engine.io.scaling import units_comment, units_from_comment
+from deepunmix.engine.pixel_spectrum import explain_pixel, pixel_at, read_pixel, unmix_pixel
+from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
 
 @pytest.fixture

@@ -28,10 +28,10 @@ def _write_scene(folder: Path):
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
 
-    from engine.io.endmember_csv import write_endmembers_csv
-    from engine.io.raster import write_cube
-    from engine.io.scaling import units_comment
-    from engine.synthetic import make_mixed_scene, procedural_library
+    from deepunmix.engine.io.endmember_csv import write_endmembers_csv
+    from deepunmix.engine.io.raster import write_cube
+    from deepunmix.engine.io.scaling import units_comment
+    from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=30, n_spectra=3, random_state=0)
     s = make_mixed_scene(size=24, n_endmembers=3, library=lib, wavelengths=wl, names=["Soil", "Tree", "Water"],

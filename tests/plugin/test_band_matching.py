@@ -6,7 +6,7 @@ from plugin_helpers import read
 
 
 def _reversed_csv(scene, with_wavelengths=True):
-    from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 
     t = read_endmembers_csv(scene["endmembers"])
     path = scene["dir"] / "reversed.csv"

@@ -83,7 +83,7 @@ def _short_bbl(s):
 
 def _csv_scale(value):
     def prepare(s):
-        from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+        from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 
         t = read_endmembers_csv(s["endmembers"])
         write_endmembers_csv(s["dir"] / "scaled.csv", t.matrix, t.names, t.wavelengths,
@@ -93,7 +93,7 @@ def _csv_scale(value):
 
 def _csv_bands(bands, wavelengths=False, name="bands.csv"):
     def prepare(s):
-        from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+        from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 
         t = read_endmembers_csv(s["endmembers"])
         write_endmembers_csv(s["dir"] / name, t.matrix[: len(bands)], t.names,
@@ -246,9 +246,9 @@ def test_fault(case, files, run_alg):
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     """A 64-band 300 x 300 float32 raster (22 MB): over a 64 MB budget, so it is sampled and streamed."""
-    from engine.io.endmember_csv import write_endmembers_csv
-    from engine.io.raster import write_cube
-    from engine.synthetic import make_mixed_scene, procedural_library
+    from deepunmix.engine.io.endmember_csv import write_endmembers_csv
+    from deepunmix.engine.io.raster import write_cube
+    from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     folder = tmp_path_factory.mktemp("big")
     lib, wl, names = procedural_library(n_bands=64, n_spectra=6, random_state=0)

@@ -4,7 +4,6 @@ import sys
 import pytest
 
 
-@pytest.mark.skip(reason="enabled after the deepunmix.engine import rename")
 def test_algorithms_and_test_fixtures_share_one_engine(deepunmix, scene):
     # `scene` builds its files with the engine as the tests import it; the algorithms import it as ..engine
     import deepunmix.algorithms.base as base

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.ddica.entropy import (gram_matrix_np, joint_entropy_np, renyi_entropy_np, silverman_width,
+from deepunmix.engine.ddica.entropy import (gram_matrix_np, joint_entropy_np, renyi_entropy_np, silverman_width,
                                   total_correlation, total_correlation_np)
 
 torch = pytest.importorskip("torch")
@@ -77,7 +77,7 @@ def test_silverman_width():
 
 def test_ill_conditioned_gram_batch_gives_finite_entropy_and_gradients():
     """Batch 1024: duplicated pixels and nearly constant outputs (rank-deficient, clustered eigenvalues)."""
-    from engine.ddica.entropy import total_correlation
+    from deepunmix.engine.ddica.entropy import total_correlation
 
     gen = torch.Generator().manual_seed(0)
     base = 0.5 + 1e-6 * torch.randn(64, 2, generator=gen)
@@ -90,7 +90,7 @@ def test_ill_conditioned_gram_batch_gives_finite_entropy_and_gradients():
 
 def test_eigen_solver_failure_falls_back(monkeypatch):
     """When eigvalsh fails to converge the entropy is still computed (float64 + jitter, then CPU, then SVD)."""
-    from engine.ddica import entropy
+    from deepunmix.engine.ddica import entropy
 
     real = torch.linalg.eigvalsh
     A = torch.softmax(torch.randn(2, 50, 3, generator=torch.Generator().manual_seed(1)), -1).requires_grad_()

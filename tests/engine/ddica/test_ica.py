@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from engine.ddica import DeepICA
-from engine.progress import Cancelled
+from deepunmix.engine.ddica import DeepICA
+from deepunmix.engine.progress import Cancelled
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
@@ -52,7 +52,7 @@ def test_fit_cube_mlp_and_cancel():
 
 def test_paper_variant_runs_the_papers_configuration(monkeypatch):
     """variant='paper': z-scored input, random ReLU net with a linear last layer, power whitening, alpha 0.75, sigma 0.1584, batch 2000."""
-    import engine.ddica.ica as ica
+    import deepunmix.engine.ddica.ica as ica
 
     calls = []
     real = ica.power_whiten
@@ -79,7 +79,7 @@ def test_paper_variant_runs_the_papers_configuration(monkeypatch):
 
 
 def test_power_whiten_equals_symmetric_whitening():
-    from engine.ddica.ica import power_whiten
+    from deepunmix.engine.ddica.ica import power_whiten
 
     g = torch.Generator().manual_seed(0)
     y = (torch.randn(2, 400, 3, generator=g, dtype=torch.float64) @ torch.randn(3, 3, generator=g, dtype=torch.float64))
@@ -95,7 +95,7 @@ def test_power_whiten_equals_symmetric_whitening():
 
 
 def test_restart_choice_uses_held_out_samples_never_trained_on(monkeypatch):
-    import engine.ddica.ica as ica
+    import deepunmix.engine.ddica.ica as ica
 
     drawn = []
     real = ica._draw_batch
@@ -114,7 +114,7 @@ def test_restart_choice_uses_held_out_samples_never_trained_on(monkeypatch):
 
 
 def test_explicit_keywords_override_the_variant():
-    from engine.ddica.ica import VARIANTS
+    from deepunmix.engine.ddica.ica import VARIANTS
 
     assert DeepICA().resolved_params() == {**VARIANTS["pnl"], "kernel_width": None}  # None: Silverman's rule
     cfg = DeepICA(variant="paper", alpha=1.01, kernel_width="silverman", n_restarts=3).resolved_params()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from engine.ddica import DDICA
-from engine.progress import Cancelled
+from deepunmix.engine.ddica import DDICA
+from deepunmix.engine.progress import Cancelled
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
@@ -117,9 +117,9 @@ def test_pixel_norm_is_brightness_invariant():
 
 
 def test_default_abundances_are_fcls_of_nnls_endmembers_of_the_maps():
-    from engine.ddica.clustering import nnls_endmembers
-    from engine.endmember_refinement import endmembers_from_maps
-    from engine.fcls import fcls
+    from deepunmix.engine.ddica.clustering import nnls_endmembers
+    from deepunmix.engine.endmember_refinement import endmembers_from_maps
+    from deepunmix.engine.fcls import fcls
 
     cube, A, _ = _scene(seed=4)
     model = DDICA(3, random_state=0, **FAST).fit(cube)
@@ -141,7 +141,7 @@ def test_default_abundances_are_fcls_of_nnls_endmembers_of_the_maps():
 
 
 def test_peak_normalised_convention():
-    from engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.abundance_convention import peak_normalised_abundances
 
     cube, _, _ = _scene(seed=5, dark=0.2)
     model = DDICA(3, random_state=0, abundance_convention="peak_normalised", **FAST).fit(cube)
@@ -184,7 +184,7 @@ def test_paper_variant_resolves_every_published_setting():
 
 def test_paper_variant_runs_that_configuration(monkeypatch):
     """Paper run: no output standardisation, σ = 0.1, BatchNorm, epochs of shuffled batches, k-means means, network maps."""
-    from engine.ddica import unmixing
+    from deepunmix.engine.ddica import unmixing
 
     seen = {}
     real_tc = unmixing.total_correlation
@@ -221,7 +221,7 @@ def test_paper_variant_runs_that_configuration(monkeypatch):
 
 
 def test_paper_variant_options_from_the_authors_code():
-    from engine.ddica.clustering import nearest_units
+    from deepunmix.engine.ddica.clustering import nearest_units
 
     cube, _, _ = _scene(seed=7, size=12)
     w = DDICA(3, random_state=0, whitening=True, **TINY_PAPER).fit(cube)
@@ -234,7 +234,7 @@ def test_paper_variant_options_from_the_authors_code():
 
 
 def test_power_whitening_whitens_the_uncentred_second_moment():
-    from engine.ddica import network
+    from deepunmix.engine.ddica import network
 
     s = torch.softmax(torch.randn(2, 500, 3, generator=torch.Generator().manual_seed(0)) * 2, -1)
     z = network.power_whiten(s)
@@ -252,7 +252,7 @@ def test_untrained_and_tc_off_ablations_run():
 
 
 def test_restarts_trained_in_groups_and_weights_too_large_to_keep(monkeypatch):
-    from engine.ddica import memory, unmixing
+    from deepunmix.engine.ddica import memory, unmixing
 
     cube, _, _ = _scene(seed=9, size=10)
     monkeypatch.setattr(memory, "TRAIN_GROUP_BYTES", 1)  # one restart per group

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from engine.errors import InputError, MemoryBudgetError, ParameterError
-from engine.io.fitting import load_for_fitting
-from engine.progress import Cancelled
+from deepunmix.engine.errors import InputError, MemoryBudgetError, ParameterError
+from deepunmix.engine.io.fitting import load_for_fitting
+from deepunmix.engine.progress import Cancelled
 
 
 def _write(tmp_path, cube, name="c.tif"):

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from engine.errors import InputError
-from engine.io.endmember_csv import EndmemberTable
-from engine.io.matching import align_tables, align_to_bands, match_bands
+from deepunmix.engine.errors import InputError
+from deepunmix.engine.io.endmember_csv import EndmemberTable
+from deepunmix.engine.io.matching import align_tables, align_to_bands, match_bands
 
 WL = np.linspace(400.0, 1000.0, 7)
 

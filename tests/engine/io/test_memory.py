@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.ddica.memory import training_bytes
-from engine.errors import MemoryBudgetError, ParameterError
-from engine.io.memory import available_bytes, check_allocation, check_budget, total_bytes
+from deepunmix.engine.ddica.memory import training_bytes
+from deepunmix.engine.errors import MemoryBudgetError, ParameterError
+from deepunmix.engine.io.memory import available_bytes, check_allocation, check_budget, total_bytes
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -41,7 +41,7 @@ def test_ddica_training_estimate_grows_with_batch_squared_and_restarts():
 def test_oversized_mat_refused_before_decompressing(tmp_path):
     import scipy.io as sio
 
-    from engine.io.matfile import load_mat_dataset, mat_memory_bytes
+    from deepunmix.engine.io.matfile import load_mat_dataset, mat_memory_bytes
 
     path = tmp_path / "big.mat"
     sio.savemat(path, {"Y": np.zeros((20, 500_000), np.uint8), "nRow": 500, "nCol": 1000}, do_compression=True)
@@ -51,8 +51,8 @@ def test_oversized_mat_refused_before_decompressing(tmp_path):
 
 
 def test_corrupt_mat_is_an_input_error(tmp_path):
-    from engine.errors import InputError
-    from engine.io.matfile import load_mat_dataset
+    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.io.matfile import load_mat_dataset
 
     (tmp_path / "bad.mat").write_bytes(b"MATLAB 5.0 MAT-file" + os.urandom(300))
     with pytest.raises(InputError, match="not a readable"):
@@ -61,9 +61,9 @@ def test_corrupt_mat_is_an_input_error(tmp_path):
 
 CAPPED = r"""
 import resource, sys
-from engine.errors import MemoryBudgetError
-from engine.io.fitting import load_for_fitting
-from engine.io.memory import available_bytes
+from deepunmix.engine.errors import MemoryBudgetError
+from deepunmix.engine.io.fitting import load_for_fitting
+from deepunmix.engine.io.memory import available_bytes
 size = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
 resource.setrlimit(resource.RLIMIT_AS, (size + 200 * 2 ** 20, resource.RLIM_INFINITY))
 try:

@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from engine.errors import DeepUnmixError, OutputError
-from engine.io.paths import check_output_paths
-from engine.io.raster import atomic_output
+from deepunmix.engine.errors import DeepUnmixError, OutputError
+from deepunmix.engine.io.paths import check_output_paths
+from deepunmix.engine.io.raster import atomic_output
 
 
 def test_output_equal_to_input_by_real_path(tmp_path):
@@ -51,8 +51,8 @@ def test_failed_final_rename_leaves_no_partial(tmp_path):
 def test_output_transaction_all_or_none(tmp_path):
     import numpy as np
 
-    from engine.io.endmember_csv import write_endmembers_csv
-    from engine.io.raster import open_raster, output_transaction, write_abundances
+    from deepunmix.engine.io.endmember_csv import write_endmembers_csv
+    from deepunmix.engine.io.raster import open_raster, output_transaction, write_abundances
 
     A = np.full((2, 4, 5), 0.5, np.float32)
     (tmp_path / "a.tif").write_bytes(b"previous")

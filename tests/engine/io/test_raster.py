@@ -4,7 +4,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from engine.io.raster import raster_info, read_raster, write_abundances, write_cube
+from deepunmix.engine.io.raster import raster_info, read_raster, write_abundances, write_cube
 
 L, H, W = 8, 13, 11
 TRANSFORM = from_origin(500000.0, 4100000.0, 30.0, 30.0)
@@ -161,7 +161,7 @@ def test_read_valid_pixels_equals_read_block(tmp_path):
     """The fast gather used for streaming gives read_block's values, for integer and float files."""
     import rasterio
 
-    from engine.io.raster import open_raster, read_block, read_valid_pixels
+    from deepunmix.engine.io.raster import open_raster, read_block, read_valid_pixels
 
     rng = np.random.default_rng(5)
     for dtype, nodata in (("uint16", 0), ("float64", -1.0)):
@@ -181,7 +181,7 @@ def test_read_valid_pixels_equals_read_block(tmp_path):
 
 
 def test_wrong_length_bbl_is_refused(tmp_path):
-    from engine.errors import InputError
+    from deepunmix.engine.errors import InputError
 
     f = tmp_path / "e.img"
     with rasterio.open(f, "w", driver="ENVI", width=W, height=H, count=L, dtype="float32") as d:
@@ -192,7 +192,7 @@ def test_wrong_length_bbl_is_refused(tmp_path):
 
 
 def test_complex_raster_is_refused(tmp_path):
-    from engine.errors import InputError
+    from deepunmix.engine.errors import InputError
 
     f = tmp_path / "c.tif"
     with rasterio.open(f, "w", driver="GTiff", width=4, height=4, count=3, dtype="complex64") as d:
@@ -213,7 +213,7 @@ def test_output_format_follows_the_extension(tmp_path, ext, driver):
 
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".nc", ".xyz", ".weird"])
 def test_unwritable_output_format_is_refused(tmp_path, ext):
-    from engine.errors import OutputError
+    from deepunmix.engine.errors import OutputError
 
     with pytest.raises(OutputError, match="use .tif"):
         write_abundances(tmp_path / f"a{ext}", np.full((2, 5, 6), 0.5, np.float32), ["a", "b"])

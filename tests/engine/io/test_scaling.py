@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
-from engine.io.scaling import detect_scale, resolve_scale, scale_from_comment, units_comment
+from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+from deepunmix.engine.io.scaling import detect_scale, resolve_scale, scale_from_comment, units_comment
 
 
 def test_float_used_as_is():
@@ -62,16 +62,16 @@ def test_units_comment_roundtrip_through_csv(tmp_path):
 
 @pytest.mark.parametrize("comment", ["scale=-1", "scale=0", "scale=1e300", "scale=nan", "scale=inf", "scale=x"])
 def test_csv_scale_is_validated(comment):
-    from engine.errors import InputError
-    from engine.io.scaling import choose_scale
+    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.io.scaling import choose_scale
 
     with pytest.raises(InputError, match="scale"):
         choose_scale(0, f"units: input x 1; {comment}; detected")
 
 
 def test_choose_scale_order():
-    from engine.errors import ParameterError
-    from engine.io.scaling import choose_scale
+    from deepunmix.engine.errors import ParameterError
+    from deepunmix.engine.io.scaling import choose_scale
 
     assert choose_scale(0.5, "scale=0.0001")[0] == 0.5
     assert choose_scale(0, "units: reflectance; scale=0.0001; why")[0] == 1e-4
