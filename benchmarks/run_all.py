@@ -27,6 +27,8 @@ STEPS = [  # script, the results name its BUDDIP section is read from
     ("paper_tables.py", None),
     ("buddip_synthetic.py", "buddip_synthetic"),
     ("buddip_samson.py", "buddip_samson"),
+    ("buddip_paper.py", "buddip_paper"),  # slow on a CPU: the paper's BUDDIP at its iteration counts
+    ("buddip_gain.py", "buddip_gain"),
 ]
 
 
@@ -79,9 +81,15 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="each script's quick mode (under 10 minutes in all)")
     ap.add_argument("--verdicts-only", action="store_true",
                     help="only (re)write the DDICA verdict section from the last results/paper_tables.json")
+    ap.add_argument("--assemble-only", action="store_true",
+                    help="run nothing: rebuild RESULTS.md from its DDICA part and the scripts' last result files")
     ap.add_argument("--only", nargs="+", metavar="SCRIPT", choices=[name for name, _ in STEPS],
                     help="re-run only these scripts (paper_tables.py must be among them: it writes RESULTS.md)")
     args = ap.parse_args(argv)
+    if args.assemble_only:  # keep RESULTS.md's first part (paper_tables.py's) and re-append every section
+        head = (HERE / "RESULTS.md").read_text().split("\n\n<!-- from benchmarks/results/")[0]
+        (HERE / "RESULTS.md").write_text(head)
+        args.only = ["paper_tables.py"]
     if args.only and "paper_tables.py" not in args.only:
         ap.error("--only needs paper_tables.py: it writes the first part of RESULTS.md")
     if args.verdicts_only:
@@ -91,7 +99,7 @@ def main(argv=None) -> int:
     suffix = "_quick" if args.quick else ""
     timings = []
     for name, out in STEPS:
-        if args.only and name not in args.only:
+        if (args.only and name not in args.only) or args.assemble_only:
             timings.append((name, None))
             continue
         print(f"== {name}{' --quick' if args.quick else ''}", flush=True)
