@@ -132,11 +132,7 @@ def _gains(rows, scene, method):
     seeds = sorted(set(got) & set(ref))
     rel = [(ref[s]["armse"] - got[s]["armse"]) / ref[s]["armse"] for s in seeds]
     deg = [ref[s]["asad"] - got[s]["asad"] for s in seeds]
-    return median(rel), median(deg)
-
-
-def _median_of(rows, scene, method):
-    return median(r["armse"] for r in rows if r["scene"] == scene and r["method"] == method)
+    return median(rel), median(deg), min(rel), max(rel)
 
 
 def merge_paper(rows, n_seeds):
@@ -186,11 +182,22 @@ def write(rows, info, args, paper_iters):
     md += ["", "## Verdicts", ""]
     for m, items in verdict.items():
         fails = [sc for sc, ok, *_ in items if not ok]
-        noisy = [sc for sc, _, sa, ss, g in items if sa > abs(g[0]) * _median_of(rows, sc, NETWORK_ROWS[m])]
+        # the method matters more than the seed when every seed's change has the sign of the median change
+        mixed = [sc for sc, _, sa, ss, g in items if g[2] < 0 < g[3]]
         md.append(f"- {m}: target met on {len(items) - len(fails)}/{len(items)} scenes"
                   + (f" (not on {', '.join(fails)})" if fails else "")
-                  + f"; the seed spread of aRMSE exceeds the method's change from its iteration 0 on "
-                  f"{len(noisy)}/{len(items)} scenes" + (f" ({', '.join(noisy)})" if noisy else "") + ".")
+                  + "; per-seed aRMSE changes from its iteration 0 (min to max): "
+                  + ", ".join(f"{sc} {100 * g[2]:+.1f}..{100 * g[3]:+.1f} %" for sc, _, _, _, g in items)
+                  + (f"; the seed decides the sign on {', '.join(mixed)}" if mixed else
+                     "; on every scene all seeds change it in the same direction (the method, not the seed, "
+                     "decides)") + ".")
+    md += ["", "Decision: the `default` variant stays as it was (200 iterations, lr 3e-3, weights 1/1/1), now with the "
+           "moving average started after the first update. The candidate gains more on the synthetic scenes but "
+           "loses more on both Samson references; on Samson, neither schedule (nor the longer and "
+           "reconstruction-only schedules tried while choosing, see the task note) beats its own iteration 0, "
+           "and the check scene (Jasper) agrees. On the real scenes measured, the default's training makes its "
+           "refined first guess slightly worse; its gain over SiVM + FCLS is the refinement's. It is named for "
+           "that in the help: a light CPU setting, not the paper's BUDDIP (variant `paper`)."]
     bc.write(getattr(args, "out", "buddip_gain"), "\n".join(md) + "\n", {"machine": info, "args": vars(args), "runs": rows,
                                                    "paper_iterations": paper_iters})
 
