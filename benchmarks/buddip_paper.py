@@ -146,6 +146,15 @@ def write(rows, info, args):
             pa, ps = (f"{ref[0]:.4f}", f"{ref[1]:.2f}") if ref else ("", "")
             md.append(f"| {m} | {r['n']} | {r['iters']} | {r['armse']:.4f} | {r['asad']:.2f} | {r['armse_spread']:.4f} | "
                       f"{r['asad_spread']:.2f} | {pa} | {ps} | {r['seconds']:.1f} | {r['load1']:.1f} |")
+    per_it = {m: summarise(rows, "jasper", m) for m in ("UnDIP (paper)", "BUDDIP (paper)", "BUDDIP (authors' code)")}
+    per_it = {m: r["seconds"] / r["iters"] for m, r in per_it.items() if r and r["iters"]}
+    if per_it:
+        md += ["", "Seconds per iteration on Jasper Ridge here (median run time / iterations, guidance included; "
+               "shared CPU, 1 thread): " + "; ".join(
+                   f"{m} {sec:.1f} s, so the paper's "
+                   f"{FULL_ITERS['undip'] if m.startswith('UnDIP') else FULL_ITERS['jasper']} iterations would take "
+                   f"about {sec * (FULL_ITERS['undip'] if m.startswith('UnDIP') else FULL_ITERS['jasper']) / 3600:.0f} h"
+                   for m, sec in per_it.items()) + "."]
     if not args.no_synthetic:
         md += ["", "## Synthetic scenes by SNR (paper Fig. 2)", "",
                "The paper gives Fig. 2 as a plot without numbers; its text says BUDDIP has the best aSAD at 15 dB "
