@@ -200,7 +200,11 @@ def write(rows, info, args, paper_iters):
            "reconstruction-only schedules tried while choosing, see the task note) beats its own iteration 0, "
            "and the check scene (Jasper) agrees. On the real scenes measured, the default's training makes its "
            "refined first guess slightly worse; its gain over SiVM + FCLS is the refinement's. It is named for "
-           "that in the help: a light CPU setting, not the paper's BUDDIP (variant `paper`)."]
+           "that in the help: a light CPU setting, not the paper's BUDDIP (variant `paper`).",
+           "", "Reading the other BUDDIP sections: their 'BUDDIP' rows (buddip_synthetic, buddip_samson, "
+           "buddip_ablation) are this default variant from earlier runs (moving average then started at the "
+           "guidance), compared with unrefined SiVM + FCLS and UnDIP; its lead there is the refinement's, as the "
+           "'refinement without networks' rows here show."]
     bc.write(getattr(args, "out", "buddip_gain"), "\n".join(md) + "\n", {"machine": info, "args": vars(args), "runs": rows,
                                                    "paper_iterations": paper_iters})
 
