@@ -306,9 +306,9 @@ class BUDDIP(BaseEstimator):
             if (it + 1) % every == 0 or it + 1 == n_iter:
                 report(self.progress, lo + (hi - lo) * (it + 1) / max(n_iter, 1),
                        f"BUDDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}")
-        if n_iter > 0 and decay == 0.0:  # the networks' output after the last update
+        if n_iter > 0 and (decay == 0.0 or E_avg is None):  # the networks' output after the last update
             with torch.no_grad():
                 E_avg, A_avg = e_fn(), a_fn().reshape(p, -1)
-        if E_avg is None:  # n_iter == 0 (or 1 with averaging): the guidance itself
+        if E_avg is None:  # n_iter == 0: the guidance itself
             return E_t, A_full.astype(np.float32), curve
         return (E_avg.cpu().numpy().astype(np.float64), A_avg.cpu().numpy(), curve)

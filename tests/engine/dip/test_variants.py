@@ -116,3 +116,16 @@ def test_undip_paper_variant_settings():
     light = UnDIP(endmembers=E, n_iter=2, random_state=0).fit(cube)
     assert light.settings_["depth"] == 3 and light.settings_["channels"] == 16 and not light.settings_["denoise"]
     np.testing.assert_allclose(m.abundances_.sum(0), 1.0, atol=1e-5)
+
+
+def test_moving_average_does_not_start_at_the_guidance():
+    cube, _, _ = _scene()
+    kw = dict(n_iter=4, learning_rate=3e-2, random_state=0, purify=0, expand=0, final_abundances="adip")
+    avg = BUDDIP(3, ema=0.99, **kw).fit(cube)
+    last = BUDDIP(3, ema=0.0, **kw).fit(cube)
+    moved_avg = np.abs(avg.endmembers_ - avg.init_endmembers_).max()
+    moved_last = np.abs(last.endmembers_ - last.init_endmembers_).max()
+    assert moved_last > 0
+    assert moved_avg > 0.3 * moved_last  # an average seeded with the guidance would keep ~99 % of it
+    one = BUDDIP(3, ema=0.99, **{**kw, "n_iter": 1}).fit(cube)
+    assert np.abs(one.endmembers_ - one.init_endmembers_).max() > 0  # one update: its output, not the guidance
