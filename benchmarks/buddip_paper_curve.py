@@ -26,7 +26,10 @@ def main():
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--variant", default="paper", choices=["paper", "authors_code"])
     ap.add_argument("--out", default="buddip_paper_curve")
+    ap.add_argument("--quick", action="store_true", help="2 iterations")
     args = ap.parse_args()
+    if args.quick:
+        args.iters, args.every = 2, 1
     jas = bc.jasper()
     if jas is None:
         print("skipped: Jasper Ridge absent")

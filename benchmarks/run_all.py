@@ -6,7 +6,9 @@ and *_quick result files instead, so it never overwrites the full results.
 Runs, in this process and in order: benchmarks/paper_tables.py (DDICA Tables 1 and 2: FastICA, Infomax,
 MISEP, MINE, min-vol NMF, DDICA), benchmarks/buddip_synthetic.py (BUDDIP Figures 2 and 3 in kind:
 aRMSE/aSAD against SNR and image size for SiVM + FCLS, UnDIP, BUDDIP), benchmarks/buddip_samson.py
-(BUDDIP Table 1 in kind, on Samson). paper_tables.py writes RESULTS.md; the BUDDIP results are then
+(BUDDIP Table 1 in kind, on Samson), benchmarks/buddip_paper.py and buddip_paper_curve.py (the BUDDIP
+paper's Jasper table and SNR sweep with its paper variant; hours to days on a CPU at the paper's
+iteration counts), benchmarks/buddip_gain.py (what BUDDIP's training adds). paper_tables.py writes RESULTS.md; the BUDDIP results are then
 appended to it from the files those scripts write. Every number comes from this run.
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...]
@@ -28,6 +30,7 @@ STEPS = [  # script, the results name its BUDDIP section is read from
     ("buddip_synthetic.py", "buddip_synthetic"),
     ("buddip_samson.py", "buddip_samson"),
     ("buddip_paper.py", "buddip_paper"),  # slow on a CPU: the paper's BUDDIP at its iteration counts
+    ("buddip_paper_curve.py", "buddip_paper_curve"),
     ("buddip_gain.py", "buddip_gain"),
 ]
 
