@@ -114,6 +114,9 @@ def main(argv=None) -> int:
     for name, out in STEPS:
         if out:
             md = f"{out}{suffix}.md"
+            if not (HERE / "results" / md).is_file():
+                parts.append(f"\n\n<!-- {name}: no results/{md} yet (not run) -->\n")
+                continue
             when = "in this run" if not args.only or name in args.only else "in an earlier run (not re-run)"
             parts.append(f"\n\n<!-- from benchmarks/results/{md}, written by {name} {when} -->\n")
             parts.append((HERE / "results" / md).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1))
