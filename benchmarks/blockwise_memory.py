@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SEED = 0
 N_BANDS, N_END = 64, 4
@@ -41,7 +40,7 @@ def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.n
     from rasterio.transform import from_origin
     from rasterio.windows import Window
 
-    from engine.synthetic import procedural_library
+    from deepunmix.engine.synthetic import procedural_library
 
     E, wl, _ = procedural_library(n_bands=N_BANDS, n_spectra=N_END, random_state=SEED)
     rng = np.random.default_rng(SEED)
@@ -63,9 +62,9 @@ def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.n
 
 
 def child(mode: str, src: str, dst: str) -> None:
-    from engine.fcls import fcls
-    from engine.io.blockwise import apply_blockwise
-    from engine.io.raster import read_raster, write_abundances
+    from deepunmix.engine.fcls import fcls
+    from deepunmix.engine.io.blockwise import apply_blockwise
+    from deepunmix.engine.io.raster import read_raster, write_abundances
 
     t0 = time.perf_counter()
     if mode != "import-only":
@@ -101,7 +100,7 @@ def run_child(mode: str, src: Path, dst: Path) -> dict:
 
 
 def max_diff(a: Path, b: Path) -> float:
-    from engine.io.raster import read_raster
+    from deepunmix.engine.io.raster import read_raster
 
     ra, rb = read_raster(a), read_raster(b)
     if not np.array_equal(ra.mask, rb.mask):

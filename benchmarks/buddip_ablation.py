@@ -39,8 +39,8 @@ TRAIN = ["samson", "syn 50 px 30 dB", "syn 100 px 30 dB", "syn 100 px 15 dB"]
 
 def methods(cube, p, seed, train):
     """Yield (method, E, A, seconds, load1)."""
-    from engine.dip.buddip import BUDDIP
-    from engine.dip.guidance import extract_endmembers, refine_guidance
+    from deepunmix.engine.dip.buddip import BUDDIP
+    from deepunmix.engine.dip.guidance import extract_endmembers, refine_guidance
 
     Y = bc.pixels(cube)
     for name, fn in (("SiVM+FCLS", lambda: bc.sivm_fcls(cube, p, seed)), ("VCA+FCLS", lambda: bc.vca_fcls(cube, p, seed))):
@@ -75,8 +75,8 @@ def main():
         print(f"skipped: data absent ({data})")
         return
     bc.one_thread()
-    from engine.io.matfile import samson, samson_rasti
-    from engine.synthetic import make_patch_scene, usgs_library
+    from deepunmix.engine.io.matfile import samson, samson_rasti
+    from deepunmix.engine.synthetic import make_patch_scene, usgs_library
 
     info = bc.machine()
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")

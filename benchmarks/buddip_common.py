@@ -43,7 +43,7 @@ def samson_references():
     """(Zhu dataset, {"zhu": (E, A), "rasti": (E, A)}) from ../shared/data/samson, or None when absent."""
     if not (shared_data() / "samson" / "samson_1.mat").is_file():
         return None
-    from engine.io.matfile import samson, samson_rasti
+    from deepunmix.engine.io.matfile import samson, samson_rasti
 
     zhu, rasti = samson(shared_data()), samson_rasti(shared_data())
     return zhu, {"zhu": (zhu.endmembers, zhu.abundances), "rasti": (rasti.endmembers, rasti.abundances)}
@@ -54,7 +54,7 @@ def jasper():
     folder = shared_data() / "jasper_ridge"
     if not (folder / "jasperRidge2_R198.mat").is_file():
         return None
-    from engine.io.matfile import load_mat_dataset
+    from deepunmix.engine.io.matfile import load_mat_dataset
 
     ds = load_mat_dataset(folder / "jasperRidge2_R198.mat", folder / "end4.mat")
     ds.cube = (ds.cube / float(ds.cube.max())).astype(np.float32)
@@ -69,7 +69,7 @@ def done_runs(name: str, resume: bool):
 
 def patch_scene(lib, size: int, snr: float, seed: int):
     """The paper's synthetic scene (six library endmembers, 100 patches): (cube, p, {name: (E, A)})."""
-    from engine.synthetic import make_patch_scene
+    from deepunmix.engine.synthetic import make_patch_scene
 
     sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
     return sc.cube, 6, (sc.endmembers, sc.abundances)
@@ -87,8 +87,8 @@ def pixels(cube: np.ndarray) -> np.ndarray:
 
 
 def sivm_fcls(cube, p, seed):
-    from engine.extraction.sivm import sivm
-    from engine.fcls import fcls
+    from deepunmix.engine.extraction.sivm import sivm
+    from deepunmix.engine.fcls import fcls
 
     Y = pixels(cube)
     E, _ = sivm(Y, p)
@@ -96,8 +96,8 @@ def sivm_fcls(cube, p, seed):
 
 
 def vca_fcls(cube, p, seed):
-    from engine.extraction.vca import vca
-    from engine.fcls import fcls
+    from deepunmix.engine.extraction.vca import vca
+    from deepunmix.engine.fcls import fcls
 
     Y = pixels(cube)
     E, _ = vca(Y, p, random_state=seed)
@@ -105,21 +105,21 @@ def vca_fcls(cube, p, seed):
 
 
 def buddip(cube, p, seed, **kw):
-    from engine.dip.buddip import BUDDIP
+    from deepunmix.engine.dip.buddip import BUDDIP
 
     m = BUDDIP(p, random_state=seed, **kw).fit(cube)
     return m.endmembers_, m.abundances_
 
 
 def undip(cube, p, seed, **kw):
-    from engine.dip.undip import UnDIP
+    from deepunmix.engine.dip.undip import UnDIP
 
     m = UnDIP(p, random_state=seed, **kw).fit(cube)
     return m.endmembers_, m.abundances_
 
 
 def score(E_ref, A_ref, E, A) -> Dict[str, float]:
-    from engine.metrics import score_unmixing
+    from deepunmix.engine.metrics import score_unmixing
 
     s = score_unmixing(E_ref, A_ref, E, A)
     return {"armse": float(s["armse"]), "asad": float(s["asad"])}

@@ -37,7 +37,7 @@ def main():
         return
     zhu, refs = loaded
     bc.one_thread()
-    from engine.dip.buddip import BUDDIP
+    from deepunmix.engine.dip.buddip import BUDDIP
 
     info = bc.machine()
     points = []

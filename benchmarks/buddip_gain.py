@@ -41,7 +41,7 @@ CHOOSING = ("samson (Zhu ref.)", "samson (Rasti ref.)", *(f"syn {s:g} dB" for s 
 
 def methods(cube, p, seed):
     """Yield (row, E, A, seconds, load1)."""
-    from engine.dip.buddip import BUDDIP
+    from deepunmix.engine.dip.buddip import BUDDIP
 
     def fit(**kw):
         m = BUDDIP(p, random_state=seed, **kw).fit(cube)
@@ -86,7 +86,7 @@ def main():
         print(f"skipped: data absent ({data})")
         return
     bc.one_thread()
-    from engine.synthetic import usgs_library
+    from deepunmix.engine.synthetic import usgs_library
 
     info = bc.machine()
     zhu, samson_refs = refs

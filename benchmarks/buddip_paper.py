@@ -34,10 +34,10 @@ FULL_ITERS = {"jasper": 24000, "synthetic": 4500, "undip": 3000}
 
 def methods(cube, p, seed, scene_kind, iters, device):
     """Yield (method, E, A, seconds, load1, iterations run)."""
-    from engine.dip.buddip import BUDDIP, PAPER_JASPER as JASPER_SETTINGS
-    from engine.dip.undip import UnDIP
-    from engine.extraction.sivm import sivm
-    from engine.fcls import fcls
+    from deepunmix.engine.dip.buddip import BUDDIP, PAPER_JASPER as JASPER_SETTINGS
+    from deepunmix.engine.dip.undip import UnDIP
+    from deepunmix.engine.extraction.sivm import sivm
+    from deepunmix.engine.fcls import fcls
 
     Y = bc.pixels(cube)
 
@@ -99,7 +99,7 @@ def main():
         return
     if args.device == "cpu":
         bc.one_thread()
-    from engine.synthetic import usgs_library
+    from deepunmix.engine.synthetic import usgs_library
 
     info = bc.machine()
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")

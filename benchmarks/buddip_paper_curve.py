@@ -35,7 +35,7 @@ def main():
         print("skipped: Jasper Ridge absent")
         return
     bc.one_thread()
-    from engine.dip.buddip import BUDDIP, PAPER_JASPER
+    from deepunmix.engine.dip.buddip import BUDDIP, PAPER_JASPER
 
     info = bc.machine()
     extra = dict(PAPER_JASPER) if args.variant == "paper" else {}

@@ -51,7 +51,7 @@ def main():
     ukw = {} if args.undip_iter is None else {"n_iter": args.undip_iter}
     rows = []
     for seed in range(args.seeds):
-        from engine.dip.buddip import BUDDIP
+        from deepunmix.engine.dip.buddip import BUDDIP
 
         fitted = {}
 

@@ -24,7 +24,7 @@ METHODS = ("SiVM+FCLS", "UnDIP", "BUDDIP")
 
 
 def run_scene(lib, size, snr, seed, args):
-    from engine.synthetic import make_patch_scene
+    from deepunmix.engine.synthetic import make_patch_scene
 
     sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
     bkw = {} if args.n_iter is None else {"n_iter": args.n_iter}
@@ -105,7 +105,7 @@ def main():
         print(f"skipped: data absent ({path})")
         return
     bc.one_thread()
-    from engine.synthetic import usgs_library
+    from deepunmix.engine.synthetic import usgs_library
 
     lib, _, _ = usgs_library(path)
     info = bc.machine()

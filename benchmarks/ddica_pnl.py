@@ -23,7 +23,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def speech_like(n: int, rng: np.random.Generator, f0: float, rate: int = 16000) -> np.ndarray:
@@ -71,7 +70,7 @@ def main() -> None:
     import torch
     from sklearn.decomposition import FastICA
 
-    from engine.ddica import DeepICA
+    from deepunmix.engine.ddica import DeepICA
 
     torch.set_num_threads(1)
     seeds = list(range(2 if args.quick else args.seeds))

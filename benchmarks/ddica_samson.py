@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 PAPER = {"DDICA": [0.1524, 0.1948, 0.2401, 0.1958], "min-vol NMF": [0.1945, 0.2248, 0.1528, 0.1907],
          "FastICA": [0.2942, 0.4632, 0.4704, 0.4093]}
 
@@ -41,7 +40,7 @@ def load_samson():
     folder = data_dir() / "samson"
     if not (folder / "samson_1.mat").exists() or not (folder / "end3.mat").exists():
         return None
-    from engine.io.matfile import samson
+    from deepunmix.engine.io.matfile import samson
 
     ds = samson(data_dir())
     return ds.cube, ds.abundances, ds.endmembers, ds.names
@@ -49,7 +48,7 @@ def load_samson():
 
 def load_rasti():
     """Rasti et al.'s Samson reference (abundances (3, 95, 95), endmembers (156, 3)) or None."""
-    from engine.io.matfile import samson_rasti
+    from deepunmix.engine.io.matfile import samson_rasti
 
     try:
         ds = samson_rasti(data_dir())
@@ -60,9 +59,9 @@ def load_rasti():
 
 def reference_facts(data, rasti) -> dict:
     """How the two Samson references relate: as published, in one convention, and how well each fits the data."""
-    from engine.abundance_convention import peak_normalised_abundances
-    from engine.ddica.clustering import reconstruction_rmse
-    from engine.metrics import score_unmixing
+    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.ddica.clustering import reconstruction_rmse
+    from deepunmix.engine.metrics import score_unmixing
 
     cube, A_ref, M_ref, _ = data
     Y = cube.reshape(cube.shape[0], -1).astype(np.float64)
@@ -82,9 +81,9 @@ def run_samson(settings: dict, seeds, data=None, log=print) -> list:
     """Fit DDICA(**settings) once per seed; one dict of scores per run."""
     import torch
 
-    from engine.abundance_convention import peak_normalised_abundances
-    from engine.ddica import DDICA
-    from engine.metrics import score_unmixing
+    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.ddica import DDICA
+    from deepunmix.engine.metrics import score_unmixing
 
     torch.set_num_threads(1)
     cube, A_ref, M_ref, names = data if data is not None else load_samson()
@@ -133,7 +132,7 @@ def machine() -> dict:
 
 def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
     """Median Samson scores for several keep_fraction values (restarts kept by reconstruction error)."""
-    from engine.ddica.unmixing import DDICA
+    from deepunmix.engine.ddica.unmixing import DDICA
 
     n_restarts = DDICA().n_restarts
     res = []
@@ -168,7 +167,7 @@ def main() -> None:
     if args.sweep_keep:
         sweep_keep(data, list(range(args.seeds)))
         return
-    from engine.ddica import DDICA
+    from deepunmix.engine.ddica import DDICA
 
     settings = dict(n_steps=100) if args.quick else {}
     seeds = list(range(2 if args.quick else args.seeds))

@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from benchmarks.ddica_samson import load_rasti, load_samson, machine, reference_facts  # noqa: E402
 
 # (name, DDICA settings, what it tests). "+ FCLS refine" rows are derived from the fits of the row named before "+".
@@ -53,8 +52,8 @@ QUICK = ("16 restarts", "16 restarts + FCLS refine", "pixel norm")
 
 def fcls_refine(Y: np.ndarray, A: np.ndarray):
     """Label-free post-step (DDICA's ``refine=True``): E = NNLS(Y, A_ddica), then A = FCLS(Y, E)."""
-    from engine.ddica.clustering import nnls_endmembers
-    from engine.fcls import fcls
+    from deepunmix.engine.ddica.clustering import nnls_endmembers
+    from deepunmix.engine.fcls import fcls
 
     E = nnls_endmembers(Y, A)
     return fcls(Y, E), E
@@ -62,8 +61,8 @@ def fcls_refine(Y: np.ndarray, A: np.ndarray):
 
 def score_row(E, A, Y, zhu, rasti) -> dict:
     """Scores of one fit; ``zhu_peak`` rescores the same endmembers in the Zhu reference's own convention."""
-    from engine.abundance_convention import peak_normalised_abundances
-    from engine.metrics import score_unmixing
+    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.metrics import score_unmixing
 
     A = A.reshape(A.shape[0], -1)
     s = score_unmixing(zhu[1], zhu[0].reshape(len(A), -1), E, A, Y=Y, match_on="abundance")
@@ -78,7 +77,7 @@ def score_row(E, A, Y, zhu, rasti) -> dict:
 
 def run_samson(settings: dict, seeds, data, rasti) -> tuple:
     """Fits per seed -> (rows, rows of the FCLS-refined variant)."""
-    from engine.ddica import DDICA
+    from deepunmix.engine.ddica import DDICA
 
     cube, A_ref, M_ref, _ = data
     Y = cube.reshape(cube.shape[0], -1).astype(np.float64)
@@ -100,9 +99,9 @@ def run_samson(settings: dict, seeds, data, rasti) -> tuple:
 
 def run_synthetic(settings: dict, seeds) -> tuple:
     """Mean RMSE per seed on the demo-like scene -> (plain, FCLS-refined)."""
-    from engine.ddica import DDICA
-    from engine.metrics import score_unmixing
-    from engine.synthetic import make_patch_scene
+    from deepunmix.engine.ddica import DDICA
+    from deepunmix.engine.metrics import score_unmixing
+    from deepunmix.engine.synthetic import make_patch_scene
 
     plain, refined = [], []
     for seed in seeds:

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from ddica_samson import load_samson, machine, run_samson, summary  # noqa: E402
@@ -38,9 +37,9 @@ ACCURACY = [  # (label, settings)
 def step_times(batches, n_restarts=16, hidden=(128, 128), n_bands=156, p=3, repeats=5) -> list:
     import torch
 
-    from engine.ddica import network
-    from engine.ddica.entropy import silverman_width, total_correlation
-    from engine.ddica.unmixing import _standardise_over_batch
+    from deepunmix.engine.ddica import network
+    from deepunmix.engine.ddica.entropy import silverman_width, total_correlation
+    from deepunmix.engine.ddica.unmixing import _standardise_over_batch
 
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(0)

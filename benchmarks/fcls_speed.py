@@ -32,11 +32,10 @@ from scipy.optimize import nnls
 from threadpoolctl import threadpool_info, threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from _machine import cpu_model  # noqa: E402
-from engine.fcls import fcls  # noqa: E402
-from engine.synthetic import procedural_library  # noqa: E402
+from deepunmix.engine.fcls import fcls  # noqa: E402
+from deepunmix.engine.synthetic import procedural_library  # noqa: E402
 
 SNR_DB = 30.0
 ALPHA = 0.5

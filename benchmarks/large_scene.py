@@ -40,7 +40,6 @@ import numpy as np
 from _machine import cpu_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SNR_DB = 30.0
 BORDER = 16
@@ -67,7 +66,7 @@ def make_scene(path: Path, size: int, n_bands: int, p: int, seed: int, rows_per_
     from rasterio.transform import from_origin
     from rasterio.windows import Window
 
-    from engine.synthetic import procedural_library
+    from deepunmix.engine.synthetic import procedural_library
 
     E, wl, _ = procedural_library(n_bands=n_bands, n_spectra=p, random_state=seed)
     sigma = float(np.sqrt(np.mean(E ** 2)) * 10 ** (-SNR_DB / 20))
@@ -101,11 +100,11 @@ def _engine_step(args) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    from engine.distributed import fcls_func, predictor
-    from engine.io.blockwise import apply_blockwise, sample_valid_pixels
-    from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
-    from engine.io.raster import raster_info
-    from engine.io.scaling import resolve_scale, scale_from_comment, units_comment
+    from deepunmix.engine.distributed import fcls_func, predictor
+    from deepunmix.engine.io.blockwise import apply_blockwise, sample_valid_pixels
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+    from deepunmix.engine.io.raster import raster_info
+    from deepunmix.engine.io.scaling import resolve_scale, scale_from_comment, units_comment
 
     src, wd, p = Path(args.scene), Path(args.workdir), args.n_endmembers
     budget = int(args.block_mib * 2 ** 20)
@@ -121,11 +120,11 @@ def _engine_step(args) -> None:
         out.update(sample_pixels=int(Y.shape[1]), sample_s=time.perf_counter() - t0, scale=scale, scale_reason=why)
         t1 = time.perf_counter()
         if args.step == "extract":
-            from engine.extraction.vca import vca
+            from deepunmix.engine.extraction.vca import vca
 
             E, _ = vca(Y, p, random_state=args.seed)
         else:
-            from engine.ddica.unmixing import DDICA
+            from deepunmix.engine.ddica.unmixing import DDICA
 
             model = DDICA(n_endmembers=p, n_steps=args.ddica_steps, random_state=args.seed,
                           max_fit_pixels=Y.shape[1]).fit(Y[:, None, :].astype(np.float32))
@@ -137,7 +136,7 @@ def _engine_step(args) -> None:
     if args.step == "dask_fcls":  # the same FCLS through engine.distributed on a 2-process LocalCluster
         from distributed import Client, LocalCluster
 
-        from engine.distributed import apply_distributed
+        from deepunmix.engine.distributed import apply_distributed
 
         table = read_endmembers_csv(wd / "engine_extract_e.csv")
         scale = scale_from_comment(table.comment) or 1.0
@@ -223,8 +222,8 @@ def machine() -> Dict:
 
 def score(E_true: np.ndarray, csv: Path) -> Optional[Dict]:
     """SAD (degrees) of an endmember CSV against the generated endmembers (scoring only)."""
-    from engine.io.endmember_csv import read_endmembers_csv
-    from engine.metrics import match_endmembers, sad
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv
+    from deepunmix.engine.metrics import match_endmembers, sad
 
     if not csv.exists():
         return None
@@ -330,7 +329,7 @@ def main() -> None:
                  "block_mib": args.block_mib, "threads": args.threads, "ddica_steps": args.ddica_steps,
                  "ddica_pixels": args.ddica_pixels, "kill_gib": args.kill_gib, "runs": []}
     if args.scene_path:
-        from engine.synthetic import procedural_library
+        from deepunmix.engine.synthetic import procedural_library
 
         scene = Path(args.scene_path).resolve()
         E_true = procedural_library(n_bands=args.bands, n_spectra=args.n_endmembers, random_state=args.seed)[0]

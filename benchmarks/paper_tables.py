@@ -36,12 +36,11 @@ from scipy.optimize import linear_sum_assignment
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _machine import cpu_model  # noqa: E402
-from engine.comparators import FastICA, InfomaxICA, MINEICA, MISEP, MinVolNMF  # noqa: E402
-from engine.metrics import score_unmixing  # noqa: E402
+from deepunmix.engine.comparators import FastICA, InfomaxICA, MINEICA, MISEP, MinVolNMF  # noqa: E402
+from deepunmix.engine.metrics import score_unmixing  # noqa: E402
 
 PAPER_T1 = {"FastICA": 0.7132, "Infomax": 0.6646, "MISEP": 0.9133, "MINE": 0.7690, "DDICA": 0.9527}
 PAPER_T2 = {  # Soil, Tree, Water, Average
@@ -116,7 +115,7 @@ def machine() -> dict:
 # ---------------------------------------------------------------- methods
 def deepica_factory(cfg):
     try:
-        from engine.ddica.ica import DeepICA
+        from deepunmix.engine.ddica.ica import DeepICA
     except ImportError as exc:
         return None, f"engine.ddica.ica unavailable ({exc})"
     return (lambda seed: DeepICA(n_components=3, random_state=seed, **cfg["deepica"])), None
@@ -124,7 +123,7 @@ def deepica_factory(cfg):
 
 def ddica_factory(cfg):
     try:
-        from engine.ddica.unmixing import DDICA
+        from deepunmix.engine.ddica.unmixing import DDICA
     except ImportError as exc:
         return None, f"engine.ddica.unmixing unavailable ({exc})"
     return (lambda seed: DDICA(n_endmembers=3, random_state=seed, device="cpu", **cfg["ddica"])), None
@@ -188,9 +187,9 @@ def table2(cfg, seeds, log, maps_out):
     label-free rule. DDICA's fit also yields its network maps (the paper's output), reported as a
     row of their own.
     """
-    from engine.abundance_convention import peak_normalised_abundances
-    from engine.ddica.clustering import nnls_endmembers
-    from engine.io.matfile import samson
+    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.ddica.clustering import nnls_endmembers
+    from deepunmix.engine.io.matfile import samson
 
     ds = samson()
     cube, A_ref = ds.cube, ds.abundances

@@ -19,10 +19,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv  # noqa: E402
-from engine.io.raster import read_raster, write_abundances, write_cube  # noqa: E402
-from engine.metrics import score_unmixing  # noqa: E402
-from engine.synthetic import make_patch_scene  # noqa: E402
+from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv  # noqa: E402
+from deepunmix.engine.io.raster import read_raster, write_abundances, write_cube  # noqa: E402
+from deepunmix.engine.metrics import score_unmixing  # noqa: E402
+from deepunmix.engine.synthetic import make_patch_scene  # noqa: E402
 
 QGIS_PROCESS = REPO / "scripts" / "qgis_process"
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from engine.abundance_convention import check_convention, nnls_pixels, peak_normalise, peak_normalised_abundances
+from deepunmix.engine.abundance_convention import check_convention, nnls_pixels, peak_normalise, peak_normalised_abundances
 
 
 @pytest.mark.parametrize("p", [1, 3, 6])

@@ -7,11 +7,11 @@ import pytest
 
 pytest.importorskip("dask.array", reason="dask is not installed (pip install 'dask[array]' distributed)")
 
-from engine.distributed import apply_distributed, fcls_func, plan_chunks, predictor, read_dask_array  # noqa: E402
-from engine.fcls import fcls  # noqa: E402
-from engine.io.blockwise import apply_blockwise  # noqa: E402
-from engine.io.raster import open_raster, read_raster, write_cube  # noqa: E402
-from engine.progress import Cancelled  # noqa: E402
+from deepunmix.engine.distributed import apply_distributed, fcls_func, plan_chunks, predictor, read_dask_array  # noqa: E402
+from deepunmix.engine.fcls import fcls  # noqa: E402
+from deepunmix.engine.io.blockwise import apply_blockwise  # noqa: E402
+from deepunmix.engine.io.raster import open_raster, read_raster, write_cube  # noqa: E402
+from deepunmix.engine.progress import Cancelled  # noqa: E402
 
 NAMES = ["a", "b", "c"]
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.estimate_count import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime
+from deepunmix.engine.estimate_count import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime
 
 
 def _scene(p=4, L=80, N=3000, snr_db=40.0, seed=0):

@@ -10,8 +10,8 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.fcls import FCLS, _SimplexLS, fcls, project_simplex
-from engine.progress import Cancelled
+from deepunmix.engine.fcls import FCLS, _SimplexLS, fcls, project_simplex
+from deepunmix.engine.progress import Cancelled
 
 
 def _reference(y, E):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.metrics import (abundance_rmse, armse, match_endmembers, reconstruction_rmse, sad,
+from deepunmix.engine.metrics import (abundance_rmse, armse, match_endmembers, reconstruction_rmse, sad,
                             sad_matrix, score_unmixing)
 
 

@@ -3,7 +3,7 @@ import re
 
 import numpy as np
 
-from engine.report import write_report
+from deepunmix.engine.report import write_report
 
 
 def test_report_embeds_figures_and_facts(tmp_path):

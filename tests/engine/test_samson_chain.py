@@ -1,10 +1,10 @@
 """VCA + FCLS on the real Samson scene (skipped when ../shared/data is absent)."""
 import pytest
 
-from engine.extraction.vca import VCA
-from engine.fcls import FCLS
-from engine.io.matfile import default_data_dir, samson
-from engine.metrics import score_unmixing
+from deepunmix.engine.extraction.vca import VCA
+from deepunmix.engine.fcls import FCLS
+from deepunmix.engine.io.matfile import default_data_dir, samson
+from deepunmix.engine.metrics import score_unmixing
 
 
 @pytest.mark.skipif(not (default_data_dir() / "samson" / "samson_1.mat").exists(),

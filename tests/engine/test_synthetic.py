@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.metrics import sad_matrix
-from engine.synthetic import make_mixed_scene, make_patch_scene, procedural_library, usgs_library
+from deepunmix.engine.metrics import sad_matrix
+from deepunmix.engine.synthetic import make_mixed_scene, make_patch_scene, procedural_library, usgs_library
 
 DATA = Path(os.environ.get("DEEPUNMIX_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
 

@@ -5,7 +5,7 @@ from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 
 def _single_band(path):
-    from engine.io.raster import write_cube
+    from deepunmix.engine.io.raster import write_cube
 
     write_cube(str(path), np.random.default_rng(0).random((1, 6, 6)).astype(np.float32))
     return str(path)

@@ -51,8 +51,8 @@ def test_deep_algorithm_cancel(run_alg, scene):
 
 
 def test_estimate_n_endmembers_output(run_alg, tmp_path):
-    from engine.io.raster import write_cube
-    from engine.synthetic import make_mixed_scene
+    from deepunmix.engine.io.raster import write_cube
+    from deepunmix.engine.synthetic import make_mixed_scene
 
     s = make_mixed_scene(size=40, n_endmembers=4, snr_db=40, random_state=1)
     write_cube(str(tmp_path / "s.tif"), s.cube)
@@ -64,7 +64,7 @@ def test_estimate_n_endmembers_output(run_alg, tmp_path):
 
 def test_ica_separates_components(run_alg, tmp_path):
     """Two independent non-Gaussian sources mixed into 6 bands come back as 2 components."""
-    from engine.io.raster import write_cube
+    from deepunmix.engine.io.raster import write_cube
 
     rng = np.random.default_rng(0)
     S = np.vstack([rng.laplace(size=400), rng.uniform(-1, 1, 400)])

@@ -80,9 +80,9 @@ def test_import_mat_zhu_format(run_alg, tmp_path):
 def test_bad_bands_and_integer_scaling_round_trip(run_alg, tmp_path):
     """uint16 reflectance x 10000 with dropped bands: the CSV keeps original bands and says its units; FCLS
     selects the same bands and scale from it and recovers the truth."""
-    from engine.io.endmember_csv import read_endmembers_csv
-    from engine.io.raster import write_cube
-    from engine.synthetic import make_mixed_scene, procedural_library
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv
+    from deepunmix.engine.io.raster import write_cube
+    from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=24, n_spectra=6, random_state=2)
     s = make_mixed_scene(size=10, n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=3)
@@ -98,16 +98,16 @@ def test_bad_bands_and_integer_scaling_round_trip(run_alg, tmp_path):
     res = run_alg("deepunmix:fcls", {"INPUT": str(tmp_path / "dn.tif"), "ENDMEMBERS": str(tmp_path / "e.csv"),
                                      "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif")})
     ab, *_ = read(res["OUTPUT_ABUNDANCES"])
-    from engine.metrics import score_unmixing
+    from deepunmix.engine.metrics import score_unmixing
 
     assert score_unmixing(None, s.abundances, None, ab)["armse"] < 1e-3
 
 
 def test_fcls_peak_normalised_shares(run_alg, tmp_path):
     """Pixels built as shares of peak-normalised endmembers times a brightness: the option recovers the shares."""
-    from engine.abundance_convention import peak_normalise
-    from engine.io.endmember_csv import write_endmembers_csv
-    from engine.io.raster import write_cube
+    from deepunmix.engine.abundance_convention import peak_normalise
+    from deepunmix.engine.io.endmember_csv import write_endmembers_csv
+    from deepunmix.engine.io.raster import write_cube
 
     rng = np.random.default_rng(0)
     E = rng.uniform(0.2, 1.0, (15, 3)) * np.array([0.5, 0.6, 0.07])  # a dark, water-like third material

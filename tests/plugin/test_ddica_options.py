@@ -27,6 +27,6 @@ def test_ddica_peak_normalised_convention(run_alg, scene):
                                       "OUTPUT_ABUNDANCES": str(d / "peak.tif"), "OUTPUT_ENDMEMBERS": str(d / "peak.csv")})
     maps = read(out["OUTPUT_ABUNDANCES"])[0]
     assert_sum_to_one(maps)
-    from engine.io.endmember_csv import read_endmembers_csv
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv
 
     np.testing.assert_allclose(read_endmembers_csv(out["OUTPUT_ENDMEMBERS"]).matrix.max(axis=0), 1.0, atol=1e-5)

@@ -18,7 +18,7 @@ def test_fewer_than_two_endmembers_is_refused(run_alg, scene):
 
 
 def test_constant_image(run_alg, tmp_path):
-    from engine.io.raster import write_cube
+    from deepunmix.engine.io.raster import write_cube
 
     write_cube(str(tmp_path / "c.tif"), np.full((8, 6, 6), 0.3, dtype=np.float32))
     with pytest.raises(QgsProcessingException, match="constant"):
@@ -27,7 +27,7 @@ def test_constant_image(run_alg, tmp_path):
 
 
 def test_all_nodata_image(run_alg, tmp_path):
-    from engine.io.raster import write_cube
+    from deepunmix.engine.io.raster import write_cube
 
     write_cube(str(tmp_path / "n.tif"), np.full((8, 6, 6), np.nan, dtype=np.float32))
     with pytest.raises(QgsProcessingException, match="no valid pixel"):
@@ -35,7 +35,7 @@ def test_all_nodata_image(run_alg, tmp_path):
 
 
 def test_nan_and_inf_pixels_are_skipped_and_written_as_nodata(run_alg, scene, tmp_path):
-    from engine.io.raster import write_cube
+    from deepunmix.engine.io.raster import write_cube
 
     cube = scene["scene"].cube.copy()
     cube[:, 0, 0] = np.nan
@@ -77,10 +77,10 @@ def test_cuda_requested_without_cuda(run_alg, scene):
 
 def test_large_raster_is_sampled_and_streamed_within_budget(run_alg, tmp_path):
     """A raster over the memory budget: extraction fits on a sample, FCLS streams; truth is recovered."""
-    from engine.io.endmember_csv import read_endmembers_csv
-    from engine.io.raster import write_cube
-    from engine.metrics import score_unmixing
-    from engine.synthetic import make_mixed_scene, procedural_library
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv
+    from deepunmix.engine.io.raster import write_cube
+    from deepunmix.engine.metrics import score_unmixing
+    from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=64, n_spectra=6, random_state=0)
     s = make_mixed_scene(size=(300, 300), n_endmembers=3, library=lib, wavelengths=wl, names=names,

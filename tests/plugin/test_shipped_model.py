@@ -27,8 +27,8 @@ def test_model_is_listed_and_valid(deepunmix):
 
 
 def test_model_runs_estimate_then_ddica(deepunmix, tmp_path):
-    from engine.io.raster import write_cube
-    from engine.synthetic import make_mixed_scene, procedural_library
+    from deepunmix.engine.io.raster import write_cube
+    from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=30, n_spectra=6, random_state=0)
     s = make_mixed_scene(size=16, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=45,

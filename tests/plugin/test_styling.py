@@ -17,7 +17,7 @@ def test_three_band_abundances_get_fixed_rgb_stretch(deepunmix, scene):
 
 def test_two_band_abundances_get_viridis_ramp(deepunmix, tmp_path):
     import numpy as np
-    from engine.io.raster import write_abundances
+    from deepunmix.engine.io.raster import write_abundances
 
     A = np.random.default_rng(0).dirichlet([1, 1], 20).T.reshape(2, 4, 5)
     write_abundances(str(tmp_path / "two.tif"), A, ["rock", "tree"])

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from engine.comparators.fastica import FastICA
-from engine.comparators.ica_to_abundance import ica_to_abundances
-from engine.comparators.infomax import InfomaxICA
+from deepunmix.engine.comparators.fastica import FastICA
+from deepunmix.engine.comparators.ica_to_abundance import ica_to_abundances
+from deepunmix.engine.comparators.infomax import InfomaxICA
 
 
 def _sources(n=3000, seed=0):

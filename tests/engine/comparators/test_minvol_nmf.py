@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from engine.comparators.minvol_nmf import MinVolNMF
-from engine.extraction.vca import vca
-from engine.comparators.simplex import project_simplex_columns, simplex_lsq
-from engine.metrics import match_endmembers, sad
-from engine.progress import Cancelled
+from deepunmix.engine.comparators.minvol_nmf import MinVolNMF
+from deepunmix.engine.extraction.vca import vca
+from deepunmix.engine.comparators.simplex import project_simplex_columns, simplex_lsq
+from deepunmix.engine.metrics import match_endmembers, sad
+from deepunmix.engine.progress import Cancelled
 
 
 def _scene(L=40, p=4, size=30, max_abundance=0.8, seed=0):

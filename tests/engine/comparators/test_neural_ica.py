@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from engine.comparators.mine_ica import MINEICA
-from engine.comparators.misep import MISEP
-from engine.progress import Cancelled
+from deepunmix.engine.comparators.mine_ica import MINEICA
+from deepunmix.engine.comparators.misep import MISEP
+from deepunmix.engine.progress import Cancelled
 
 torch = pytest.importorskip("torch")
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.ddica.entropy import (gram_matrix_np, joint_entropy_np, renyi_entropy_np, silverman_width,
+from deepunmix.engine.ddica.entropy import (gram_matrix_np, joint_entropy_np, renyi_entropy_np, silverman_width,
                                   total_correlation, total_correlation_np)
 
 torch = pytest.importorskip("torch")

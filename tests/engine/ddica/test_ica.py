@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from engine.ddica import DeepICA
-from engine.progress import Cancelled
+from deepunmix.engine.ddica import DeepICA
+from deepunmix.engine.progress import Cancelled
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)

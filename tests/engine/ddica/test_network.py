@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.ddica import network
+from deepunmix.engine.ddica import network
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from engine.ddica import DDICA
-from engine.progress import Cancelled
+from deepunmix.engine.ddica import DDICA
+from deepunmix.engine.progress import Cancelled
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
@@ -117,8 +117,8 @@ def test_pixel_norm_is_brightness_invariant():
 
 
 def test_default_abundances_are_fcls_of_purest_pixel_endmembers():
-    from engine.endmember_refinement import endmembers_from_maps
-    from engine.fcls import fcls
+    from deepunmix.engine.endmember_refinement import endmembers_from_maps
+    from deepunmix.engine.fcls import fcls
 
     cube, A, _ = _scene(seed=4)
     model = DDICA(3, random_state=0, **FAST).fit(cube)
@@ -137,7 +137,7 @@ def test_default_abundances_are_fcls_of_purest_pixel_endmembers():
 
 
 def test_peak_normalised_convention():
-    from engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.abundance_convention import peak_normalised_abundances
 
     cube, _, _ = _scene(seed=5, dark=0.2)
     model = DDICA(3, random_state=0, abundance_convention="peak_normalised", **FAST).fit(cube)

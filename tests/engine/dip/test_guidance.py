@@ -1,9 +1,9 @@
 """Guidance refinement: purification and expansion of extracted endmembers."""
 import numpy as np
 
-from engine.dip.guidance import expand_endmembers, fcls_abundances, purify_endmembers, refine_guidance
-from engine.metrics import sad
-from engine.synthetic import procedural_library
+from deepunmix.engine.dip.guidance import expand_endmembers, fcls_abundances, purify_endmembers, refine_guidance
+from deepunmix.engine.metrics import sad
+from deepunmix.engine.synthetic import procedural_library
 
 
 def _no_pure_pixels(n=3000, p=3, seed=0, noise=0.0):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.dip import tiling
+from deepunmix.engine.dip import tiling
 
 
 def test_windows_cover_the_image_with_the_overlap():
@@ -59,8 +59,8 @@ def _smooth_scene(H=26, W=31, L=12, p=3, seed=0):
 @pytest.mark.parametrize("method", ["buddip", "undip"])
 def test_tiled_fit_has_no_seam(method):
     pytest.importorskip("torch")
-    from engine.dip.buddip import BUDDIP
-    from engine.dip.undip import UnDIP
+    from deepunmix.engine.dip.buddip import BUDDIP
+    from deepunmix.engine.dip.undip import UnDIP
 
     cube, E, _ = _smooth_scene()
     if method == "buddip":

@@ -4,9 +4,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine.dip.undip import UnDIP  # noqa: E402
-from engine.progress import Cancelled  # noqa: E402
-from engine.synthetic import procedural_library  # noqa: E402
+from deepunmix.engine.dip.undip import UnDIP  # noqa: E402
+from deepunmix.engine.progress import Cancelled  # noqa: E402
+from deepunmix.engine.synthetic import procedural_library  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

@@ -4,11 +4,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine.dip.buddip import BUDDIP, PAPER_JASPER, SETTINGS  # noqa: E402
-from engine.dip.networks import build_unet_adip, build_unet_edip  # noqa: E402
-from engine.dip.undip import UnDIP  # noqa: E402
-from engine.extraction.sivm import sivm, svd_denoise  # noqa: E402
-from engine.fcls import fcls  # noqa: E402
+from deepunmix.engine.dip.buddip import BUDDIP, PAPER_JASPER, SETTINGS  # noqa: E402
+from deepunmix.engine.dip.networks import build_unet_adip, build_unet_edip  # noqa: E402
+from deepunmix.engine.dip.undip import UnDIP  # noqa: E402
+from deepunmix.engine.extraction.sivm import sivm, svd_denoise  # noqa: E402
+from deepunmix.engine.fcls import fcls  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 SMALL = (8, 16, 32)  # narrow U-Net widths keep the tests fast; the architecture is the same

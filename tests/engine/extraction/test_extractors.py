@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from engine.extraction.nfindr import NFINDR, nfindr
-from engine.extraction.sivm import SiVM, sivm
-from engine.extraction.vca import VCA, vca
+from deepunmix.engine.extraction.nfindr import NFINDR, nfindr
+from deepunmix.engine.extraction.sivm import SiVM, sivm
+from deepunmix.engine.extraction.vca import VCA, vca
 
 FUNCS = {
     "vca": lambda Y, p, seed: vca(Y, p, random_state=seed),
@@ -88,7 +88,7 @@ def test_invalid_endmember_count(name):
 
 @pytest.mark.parametrize("name", list(CLASSES))
 def test_progress_reported_and_cancel_propagates(name):
-    from engine.progress import Cancelled
+    from deepunmix.engine.progress import Cancelled
 
     Y, _, _, _ = pure_scene(4, N=400, seed=2)
     cube = Y.reshape(-1, 20, 20)

@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
-from engine.extraction.nfindr import NFINDR, nfindr_full
+from deepunmix.engine.extraction.nfindr import NFINDR, nfindr_full
 
 
 def test_volume_is_global_max_on_small_problem():

@@ -1,7 +1,7 @@
 """VCA specifics: SNR estimate and both projection branches."""
 import numpy as np
 
-from engine.extraction.vca import estimate_snr, vca
+from deepunmix.engine.extraction.vca import estimate_snr, vca
 
 
 def _data(snr_db, seed=0, p=4, L=50, N=4000):

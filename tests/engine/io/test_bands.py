@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.io.bands import describe_band_selection, format_band_ranges, parse_band_ranges, select_bands
+from deepunmix.engine.io.bands import describe_band_selection, format_band_ranges, parse_band_ranges, select_bands
 
 
 def test_parse_issue_example():

@@ -4,9 +4,9 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from engine.io.blockwise import apply_blockwise, iter_valid_pixels, sample_valid_pixels
-from engine.io.raster import read_raster, write_cube
-from engine.progress import Cancelled
+from deepunmix.engine.io.blockwise import apply_blockwise, iter_valid_pixels, sample_valid_pixels
+from deepunmix.engine.io.raster import read_raster, write_cube
+from deepunmix.engine.progress import Cancelled
 
 L, H, W = 8, 13, 11
 TRANSFORM = from_origin(300000.0, 5000000.0, 10.0, 10.0)
@@ -90,7 +90,7 @@ def test_sample_valid_pixels(src):
 
 
 def test_tiled_input_uses_tile_windows(tmp_path):
-    from engine.io.blockwise import plan_windows
+    from deepunmix.engine.io.blockwise import plan_windows
 
     rng = np.random.default_rng(3)
     cube = rng.random((3, 40, 50)).astype(np.float32)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from engine.io.endmember_csv import read_endmembers_csv, sidecar_paths, write_endmembers_csv
+from deepunmix.engine.io.endmember_csv import read_endmembers_csv, sidecar_paths, write_endmembers_csv
 
 
 def test_round_trip(tmp_path):

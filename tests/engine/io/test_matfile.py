@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.io as sio
 
-from engine.io.matfile import load_mat_dataset, samson, samson_rasti
+from deepunmix.engine.io.matfile import load_mat_dataset, samson, samson_rasti
 
 DATA = Path(os.environ.get("DEEPUNMIX_SHARED_DATA", Path(__file__).resolve().parents[3] / ".." / "shared" / "data"))
 L, H, W, P = 6, 4, 5, 3

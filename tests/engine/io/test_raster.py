@@ -4,7 +4,7 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from engine.io.raster import raster_info, read_raster, write_abundances, write_cube
+from deepunmix.engine.io.raster import raster_info, read_raster, write_abundances, write_cube
 
 L, H, W = 8, 13, 11
 TRANSFORM = from_origin(500000.0, 4100000.0, 30.0, 30.0)
@@ -161,7 +161,7 @@ def test_read_valid_pixels_equals_read_block(tmp_path):
     """The fast gather used for streaming gives read_block's values, for integer and float files."""
     import rasterio
 
-    from engine.io.raster import open_raster, read_block, read_valid_pixels
+    from deepunmix.engine.io.raster import open_raster, read_block, read_valid_pixels
 
     rng = np.random.default_rng(5)
     for dtype, nodata in (("uint16", 0), ("float64", -1.0)):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
-from engine.io.scaling import detect_scale, resolve_scale, scale_from_comment, units_comment
+from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+from deepunmix.engine.io.scaling import detect_scale, resolve_scale, scale_from_comment, units_comment
 
 
 def test_float_used_as_is():
