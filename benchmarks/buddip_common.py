@@ -49,6 +49,32 @@ def samson_references():
     return zhu, {"zhu": (zhu.endmembers, zhu.abundances), "rasti": (rasti.endmembers, rasti.abundances)}
 
 
+def jasper():
+    """Jasper Ridge (Zhu format) scaled by its maximum (Y / max Y, as the BUDDIP code does), or None when absent."""
+    folder = shared_data() / "jasper_ridge"
+    if not (folder / "jasperRidge2_R198.mat").is_file():
+        return None
+    from deepunmix.engine.io.matfile import load_mat_dataset
+
+    ds = load_mat_dataset(folder / "jasperRidge2_R198.mat", folder / "end4.mat")
+    ds.cube = (ds.cube / float(ds.cube.max())).astype(np.float32)
+    return ds
+
+
+def done_runs(name: str, resume: bool):
+    """Rows of an earlier (partial) run of benchmark ``name`` to continue from, or []."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text())["runs"] if resume and path.is_file() else []
+
+
+def patch_scene(lib, size: int, snr: float, seed: int):
+    """The paper's synthetic scene (six library endmembers, 100 patches): (cube, p, {name: (E, A)})."""
+    from deepunmix.engine.synthetic import make_patch_scene
+
+    sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
+    return sc.cube, 6, (sc.endmembers, sc.abundances)
+
+
 def timed(fn: Callable[[], Tuple[np.ndarray, np.ndarray]]):
     """Run fn -> (E, A); return E, A, wall seconds and the 1-min load average at the end."""
     t = time.perf_counter()

@@ -9,8 +9,10 @@ Tables 1 and 2: FastICA, Infomax, MISEP, MINE, min-vol NMF, DDICA), benchmarks/b
 aRMSE/aSAD against SNR and image size for SiVM + FCLS, UnDIP, BUDDIP), benchmarks/buddip_samson.py
 (BUDDIP Table 1 in kind, on Samson), benchmarks/endmember_count.py (the endmember-count estimators on
 synthetic scenes, Samson and Jasper Ridge), benchmarks/ddica_ablation.py (does DDICA's training decide its
-result). paper_tables.py writes RESULTS.md; the other results are then appended to it from the files those
-scripts write. Every number comes from this run.
+result), benchmarks/buddip_paper.py and buddip_paper_curve.py (the BUDDIP paper's Jasper table and SNR sweep
+with its paper variant; hours to days on a CPU at the paper's iteration counts), benchmarks/buddip_gain.py
+(what BUDDIP's training adds). paper_tables.py writes RESULTS.md; the other results are then appended to it
+from the files those scripts write. Every number comes from this run.
 `--assemble-only` runs nothing and rebuilds RESULTS.md from the last result files (the wall-time table says so);
 `--splice SCRIPT` only re-inserts a script's last results file into RESULTS.md.
 
@@ -35,6 +37,9 @@ STEPS = [  # script, the results name its section is read from (appended after p
     ("buddip_samson.py", "buddip_samson"),
     ("endmember_count.py", "endmember_count"),
     ("ddica_ablation.py", "ddica_ablation"),
+    ("buddip_paper.py", "buddip_paper"),  # slow on a CPU: the paper's BUDDIP at its iteration counts
+    ("buddip_paper_curve.py", "buddip_paper_curve"),
+    ("buddip_gain.py", "buddip_gain"),
 ]
 
 
@@ -143,6 +148,9 @@ def main(argv=None) -> int:
     for name, out in STEPS:
         if out:
             md = f"{out}{suffix}.md"
+            if not (HERE / "results" / md).is_file():
+                parts.append(f"\n\n<!-- {name}: no results/{md} yet (not run) -->\n")
+                continue
             when = "in this run" if dict(timings)[name] is not None else "in an earlier run (not re-run)"
             parts.append(section(md, name, when))
     parts.append("\n\n## Wall time of each script in this run\n\n| script | seconds |\n|---|---|\n")

@@ -10,15 +10,40 @@ from sklearn.base import BaseEstimator
 from ..base import pixels_to_maps
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device
-from . import common
+from . import common, tiling
 from .guidance import check_endmembers, extract_endmembers, fcls_abundances, refine_guidance
-from .networks import build_adip, build_edip
+from .networks import build_adip, build_edip, build_unet_adip, build_unet_edip
 from ..errors import ParameterError
 
 _FLOOR = 1e-2  # abundances below this are lifted before the log, so the prior can still move them
 _E_HEADROOM = 2.0  # endmembers may reach twice the image's largest value (sigmoid output range)
 _E_FLOOR = 1e-4  # keeps logit(E~ / headroom) finite for zero-valued bands
+_FCLS_CLIP = 1e-6  # the authors clip their FCLS guidance to [1e-6, 1 - 1e-6]
 FINAL_ABUNDANCES = ("fcls", "adip")
+ARCHITECTURES = ("residual", "unet")
+NETWORK_INPUTS = ("guidance", "noise")
+VARIANTS = ("default", "paper", "authors_code")
+UNET_WIDTHS = (256, 512, 1024)
+
+# What each variant sets; any parameter given explicitly (not None) overrides its entry.
+SETTINGS = {
+    # The paper (Sec. 3 and 4.1): noise inputs, sigmoid EDIP / softmax ADIP, Adam 1e-4, the synthetic
+    # experiment's weights and epochs, SiVM (+ the authors' SVD denoising) + FCLS guidance, outputs
+    # of the networks. The paper gives no layer widths: those of the authors' code are used.
+    "paper": dict(architecture="unet", network_input="noise", alpha1=0.1, alpha2=0.01, alpha3=1.0, n_iter=4500,
+                  learning_rate=1e-4, ema=0.0, purify=0.0, expand=0, final_abundances="adip", denoise=True),
+    # The authors' repository where it differs from the paper: guidance as the networks' input,
+    # weights 1/1/1, lr 1e-3, 24 000 epochs. Their ground-truth choice of the output is not copied.
+    "authors_code": dict(architecture="unet", network_input="guidance", alpha1=1.0, alpha2=1.0, alpha3=1.0,
+                         n_iter=24000, learning_rate=1e-3, ema=0.0, purify=0.0, expand=0, final_abundances="adip",
+                         denoise=True),
+    # This project's light CPU setting: refined guidance, small residual networks, moving average.
+    "default": dict(architecture="residual", network_input="guidance", alpha1=1.0, alpha2=1.0, alpha3=1.0,
+                    n_iter=200, learning_rate=3e-3, ema=0.99, purify=0.05, expand=3, final_abundances="fcls",
+                    denoise=False),
+}
+# The paper's Jasper Ridge experiment (Sec. 4.2) changes the weights and epochs of the paper variant.
+PAPER_JASPER = dict(alpha1=1.0, alpha2=1.0, alpha3=1.0, n_iter=24000)
 
 
 class BUDDIP(BaseEstimator):
@@ -28,47 +53,67 @@ class BUDDIP(BaseEstimator):
     over endmembers, so A >= 0 and sums to one) are trained with Adam on
     ``alpha1 * L_EDIP + alpha2 * L_ADIP + alpha3 * L_BU`` where
     ``L_EDIP = 1/2 |Y - f_E A~|^2``, ``L_ADIP = 1/2 |Y - E~ f_A|^2``, ``L_BU = 1/2 |Y - f_E f_A|^2``
-    (means over valid pixels and bands). ``E~`` comes from the extractor ('sivm', 'vca', 'nfindr')
-    or ``init_endmembers``; ``A~`` from exact FCLS. Both networks are residual: they start at
-    the guidance and learn a correction.
+    (means over valid pixels and bands: the paper's sums divided by a constant). ``E~`` comes from
+    the extractor ('sivm', 'vca', 'nfindr') or ``init_endmembers``; ``A~`` from exact FCLS.
+
+    ``variant`` picks a whole configuration (:data:`SETTINGS`); every parameter left at None
+    takes the variant's value, any value given overrides it:
+
+    * ``'paper'``: the paper. EDIP and ADIP fed with fixed uniform noise U(0, 0.1) of the output's
+      size, the authors' U-Net widths (256/512/1024, BatchNorm, LeakyReLU; the paper gives none),
+      weights 0.1/0.01/1, Adam 1e-4, 4500 iterations (its synthetic experiment; for its Jasper
+      Ridge experiment pass :data:`PAPER_JASPER`: 1/1/1, 24 000), SiVM on the rank-p SVD
+      denoised data + FCLS as guidance, output = the networks' last output (no averaging).
+    * ``'authors_code'``: the authors' repository where it differs: the guidance is the networks'
+      input, weights 1/1/1, Adam 1e-3, 24 000 iterations. Their code keeps the output with the
+      best *ground-truth* score every 100 epochs; that oracle is not copied (last output).
+    * ``'default'``: this project's light setting for a CPU: refined guidance (below), small
+      residual networks whose zero-initialised last layer is added to ``logit(E~)`` / ``log A~``
+      (so they start at the guidance), Adam 3e-3, 200 iterations, a moving average of the
+      outputs, FCLS abundances for the learned endmembers. Measured
+      (benchmarks/results/buddip_gain.md): its gain over SiVM + FCLS comes from the refinement; on
+      Samson and Jasper Ridge its training leaves the refined guidance slightly worse, on synthetic
+      scenes at 20-25 dB it improves it by more than 5 % aRMSE.
 
     Guidance refinement (not in the paper; label-free): each extracted endmember is replaced by
-    the mean of the ``purify`` fraction of pixels (default 5 %) with the highest FCLS abundance of
-    it (a single extracted pixel carries all its noise), then ``expand`` (default 3) expansion
-    steps move each endmember until its near-pure pixels (FCLS abundance >= 0.8) are explained
-    without mean residual (see :func:`guidance.expand_endmembers`; this undoes the inward pull of
-    averaging and reaches outside the data when the scene has no pure pixels). ``purify=0,
-    expand=0`` gives the paper's guidance; neither is applied to user-given ``init_endmembers``.
+    the mean of the ``purify`` fraction of pixels with the highest FCLS abundance of it, then
+    ``expand`` expansion steps move each endmember until its near-pure pixels (FCLS abundance
+    >= 0.8) are explained without mean residual. Neither is applied to ``init_endmembers``.
+    ``denoise``: SiVM on the rank-p SVD denoised data (UnDIP's and the authors' preprocessing).
 
-    No ground truth is used: training runs ``n_iter`` Adam steps and the learned endmembers and
-    ADIP abundances are an exponential moving average (decay ``ema``) of the network outputs.
-    ``final_abundances='fcls'`` (default, not in the paper) returns the exact FCLS abundances for
-    the learned endmembers; ``'adip'`` returns the ADIP output (the paper's choice, kept in
-    ``adip_abundances_`` either way). Measured (benchmarks/results/buddip_ablation.md) FCLS was
-    better on the synthetic scenes at 20-35 dB and 50-200 px, the ADIP output at 15 dB and on Samson.
-    The defaults (200 iterations, learning rate 3e-3) come from the time-to-accuracy curves in
-    benchmarks/results/buddip_curve.md. Training changes the result far less than the guidance.
+    No ground truth is used. ``ema`` > 0 returns a bias-corrected exponential moving average of
+    the outputs of the trained networks; 0 the last output. ``final_abundances='fcls'`` returns
+    exact FCLS abundances for the learned endmembers, ``'adip'`` the ADIP output (kept in
+    ``adip_abundances_`` either way).
 
-    Size limit: the whole image is one network input. Images with more than ``max_pixels``
-    pixels (default 262 144 = 512 x 512) are refused with a message; crop or subset them.
-    Invalid pixels (mask False or NaN) are filled for the networks and left out of every loss;
-    their abundances are NaN.
+    Size: ``max_pixels='auto'`` sets the pixels one network may hold from the device's memory (CUDA:
+    free memory; CPU: half the available RAM, capped by ``memory_mb``); an int fixes it, None
+    removes it. Larger images are cut into tiles overlapping by ``tile_overlap`` pixels (``tiles``;
+    False refuses them instead): the guidance is extracted once from the whole image, each tile's
+    networks are trained on the tile, the endmembers are the pixel-weighted mean of the tiles'
+    and the abundance maps are blended with linear ramps across the overlaps (FCLS output: recomputed
+    per pixel with the mean endmembers). Invalid pixels (mask False or NaN) are filled for the
+    networks and left out of every loss; their abundances are NaN.
 
     Attributes: ``endmembers_`` (L, p), ``abundances_`` (p, H, W) float32, ``init_endmembers_``,
-    ``init_abundances_`` (the guidance), ``extractor_indices_`` ((p, 2) row, col, or None when
-    endmembers were given), ``loss_curve_`` (total loss per iteration), ``n_iter_``,
-    ``reconstruction_error_`` (H, W) per-pixel RMSE, ``adip_abundances_`` (the ADIP output), ``snapshots_`` (diagnostics: a list of
-    (iteration, seconds, endmembers, abundances) of the moving average every ``snapshot_every``
-    iterations; empty unless that is set).
+    ``init_abundances_`` (the guidance = the iteration-0 output of the default variant),
+    ``extractor_indices_`` ((p, 2) row, col, or None), ``loss_curve_`` (total loss per iteration;
+    first tile when tiled), ``n_iter_``, ``reconstruction_error_`` (H, W) per-pixel RMSE,
+    ``adip_abundances_``, ``settings_`` (the resolved configuration), ``tiles_`` (the windows),
+    ``snapshots_`` ((iteration, seconds, endmembers, abundances) every ``snapshot_every``
+    iterations, untiled fits only).
     """
 
-    def __init__(self, n_endmembers: int, extractor: str = "sivm", alpha1: float = 1.0, alpha2: float = 1.0,
-                 alpha3: float = 1.0, n_iter: int = 200, learning_rate: float = 3e-3, ema: float = 0.99,
-                 device: str = "cpu", random_state: Optional[int] = None,
-                 max_pixels: Optional[int] = common.DEFAULT_MAX_PIXELS, progress: ProgressCallback = None,
-                 init_endmembers: Optional[np.ndarray] = None, purify: float = 0.05, expand: int = 3,
-                 final_abundances: str = "fcls", edip_hidden: int = 64, adip_hidden: int = 32,
-                 snapshot_every: Optional[int] = None):
+    def __init__(self, n_endmembers: int, extractor: str = "sivm", alpha1: Optional[float] = None,
+                 alpha2: Optional[float] = None, alpha3: Optional[float] = None, n_iter: Optional[int] = None,
+                 learning_rate: Optional[float] = None, ema: Optional[float] = None, device: str = "cpu",
+                 random_state: Optional[int] = None, max_pixels="auto", progress: ProgressCallback = None,
+                 init_endmembers: Optional[np.ndarray] = None, purify: Optional[float] = None,
+                 expand: Optional[int] = None, final_abundances: Optional[str] = None, edip_hidden: int = 64,
+                 adip_hidden: int = 32, snapshot_every: Optional[int] = None, variant: str = "default",
+                 architecture: Optional[str] = None, network_input: Optional[str] = None,
+                 denoise: Optional[bool] = None, unet_widths=UNET_WIDTHS, tiles: bool = True,
+                 tile_overlap: int = 16, memory_mb: Optional[float] = None):
         self.n_endmembers = n_endmembers
         self.extractor = extractor
         self.alpha1 = alpha1
@@ -88,39 +133,72 @@ class BUDDIP(BaseEstimator):
         self.edip_hidden = edip_hidden
         self.adip_hidden = adip_hidden
         self.snapshot_every = snapshot_every
+        self.variant = variant
+        self.architecture = architecture
+        self.network_input = network_input
+        self.denoise = denoise
+        self.unet_widths = unet_widths
+        self.tiles = tiles
+        self.tile_overlap = tile_overlap
+        self.memory_mb = memory_mb
+
+    def resolved_settings(self) -> dict:
+        """The variant's settings with every explicitly given parameter in place of its entry."""
+        if self.variant not in SETTINGS:
+            raise ParameterError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        s = dict(SETTINGS[self.variant])
+        for key in s:
+            value = getattr(self, key)
+            if value is not None:
+                s[key] = value
+        s["n_iter"], s["expand"] = int(s["n_iter"]), int(s["expand"] or 0)
+        s["purify"] = float(s["purify"] or 0)
+        for key in ("alpha1", "alpha2", "alpha3", "learning_rate", "ema"):
+            s[key] = float(s[key])
+        if not 0.0 <= s["purify"] < 1.0:
+            raise ParameterError(f"purify must be a fraction in [0, 1), got {s['purify']}")
+        if not 0.0 <= s["ema"] < 1.0:
+            raise ParameterError(f"ema must be in [0, 1), got {s['ema']}")
+        for key, allowed in (("final_abundances", FINAL_ABUNDANCES), ("architecture", ARCHITECTURES),
+                             ("network_input", NETWORK_INPUTS)):
+            if s[key] not in allowed:
+                raise ParameterError(f"{key} must be one of {allowed}, got {s[key]!r}")
+        if s["architecture"] == "residual" and s["network_input"] != "guidance":
+            raise ParameterError("the residual networks add their correction to the guidance: use network_input="
+                             "'guidance', or architecture='unet' for noise inputs")
+        return s
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "BUDDIP":
         """Unmix ``cube`` (bands, rows, cols); ``mask`` (rows, cols) True = valid."""
         p = int(self.n_endmembers)
-        prep = common.prepare(cube, mask, self.max_pixels, "BUDDIP", p)
-        resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
-        if not 0.0 <= float(self.purify or 0) < 1.0:
-            raise ParameterError(f"purify must be a fraction in [0, 1), got {self.purify}")
-        if not 0.0 <= float(self.ema) < 1.0:
-            raise ParameterError(f"ema must be in [0, 1), got {self.ema}")
-        if self.final_abundances not in FINAL_ABUNDANCES:
-            raise ParameterError(f"final_abundances must be one of {FINAL_ABUNDANCES}, got {self.final_abundances!r}")
+        s = self.settings_ = self.resolved_settings()
+        prep = common.prepare(cube, mask, None, "BUDDIP", p)
+        device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
         L = prep.Y.shape[0]
+        bpp = (common.unet_bytes_per_pixel(L, p, self.unet_widths) if s["architecture"] == "unet"
+               else common.residual_bytes_per_pixel(L, p, int(self.adip_hidden)))
+        limit = tiling.pixel_limit(self.max_pixels, device, bpp, self.memory_mb)
+        common.check_size(prep.shape, limit, "BUDDIP", bool(self.tiles))
         report(self.progress, 0.0, "BUDDIP: initial endmembers and FCLS abundances")
         if self.init_endmembers is not None:
             E0 = check_endmembers(self.init_endmembers, L, p)
             idx = None
-        else:
-            E0, cols = extract_endmembers(prep.Y, p, self.extractor, self.random_state)
-            idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
-        if self.init_endmembers is None:
-            E0, A0 = refine_guidance(prep.Y, E0, float(self.purify or 0), int(self.expand or 0))
-        else:
             A0 = fcls_abundances(prep.Y, E0)
+        else:
+            E0, cols = extract_endmembers(prep.Y, p, self.extractor, self.random_state, denoise=bool(s["denoise"]))
+            idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
+            E0, A0 = refine_guidance(prep.Y, E0, s["purify"], s["expand"])
         self.init_endmembers_ = E0
         self.init_abundances_ = pixels_to_maps(A0, prep.valid)
         self.extractor_indices_ = idx
 
-        E, A, curve = self._train(prep, E0, A0)
+        windows, overlap = tiling.tile_windows(prep.shape, limit or prep.valid.size, int(self.tile_overlap))
+        self.tiles_ = windows
+        E, A = self._fit_tiles(prep, E0, A0, windows, overlap, device)
         self.endmembers_ = E * prep.scale
         A_valid = A.reshape(p, -1)[:, prep.valid.ravel()]
         self.adip_abundances_ = pixels_to_maps(A_valid, prep.valid)
-        if self.final_abundances == "fcls":
+        if s["final_abundances"] == "fcls":
             report(self.progress, 1.0, "BUDDIP: FCLS abundances with the learned endmembers")
             A_valid = fcls_abundances(prep.Y, self.endmembers_)
         self.abundances_ = pixels_to_maps(A_valid, prep.valid)
@@ -128,19 +206,41 @@ class BUDDIP(BaseEstimator):
             common.per_pixel_rmse(prep.Y, self.endmembers_, A_valid.astype(np.float64))[None], prep.valid)[0]
         self.snapshots_ = [(it, sec, E_s, pixels_to_maps(A_s.reshape(p, -1)[:, prep.valid.ravel()], prep.valid))
                            for it, sec, E_s, A_s in self.snapshots_]
-        self.loss_curve_ = curve
-        self.n_iter_ = len(curve)
+        self.n_iter_ = len(self.loss_curve_)
         report(self.progress, 1.0, "BUDDIP: done")
         return self
 
-    def _train(self, prep: common.PreparedData, E0: np.ndarray, A0: np.ndarray):
+    def _fit_tiles(self, prep, E0, A0, windows, overlap, device):
+        """Train on each window; return endmembers (L, p) in normalised units and maps (p, H, W)."""
+        p = E0.shape[1]
+        index = common.column_index(prep.valid)
+        blend = tiling.Blender(p, prep.shape, overlap)
+        E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0
+        self.loss_curve_, self.snapshots_ = None, []
+        for k, win in enumerate(windows):
+            sub = common.window(prep, win)
+            n = int(sub.valid.sum())
+            if n == 0:
+                continue
+            lo, hi = k / len(windows), (k + 1) / len(windows)
+            E, A, curve = self._train(sub, E0, A0[:, index[win][sub.valid]], device, lo, hi, snapshots=len(windows) == 1)
+            if self.loss_curve_ is None:
+                self.loss_curve_ = curve
+            E_sum += n * E
+            n_sum += n
+            blend.add(win, A.reshape(p, *sub.shape))
+        return E_sum / n_sum, blend.result().astype(np.float32)
+
+    def _train(self, prep: common.PreparedData, E0: np.ndarray, A0: np.ndarray, device, lo=0.0, hi=1.0,
+               snapshots=True):
         torch = import_torch()
-        device = resolve_device(self.device)
+        s = self.settings_
         p = E0.shape[1]
         H, W = prep.shape
-        n_iter = int(self.n_iter)
-        a1, a2, a3 = float(self.alpha1), float(self.alpha2), float(self.alpha3)
-        decay = float(self.ema)
+        n_iter = s["n_iter"]
+        a1, a2, a3 = s["alpha1"], s["alpha2"], s["alpha3"]
+        decay = s["ema"]
+        unet = s["architecture"] == "unet"
 
         Y, w = common.full_pixel_tensor(torch, prep, device)
         # guidance in normalised units; invalid pixels get the mean abundance
@@ -149,43 +249,67 @@ class BUDDIP(BaseEstimator):
         flat_valid = prep.valid.ravel()
         A_full[:, flat_valid] = A0
         A_full[:, ~flat_valid] = A0.mean(axis=1, keepdims=True)
-        e_rel = np.clip(E_t / _E_HEADROOM, _E_FLOOR, 1.0 - _E_FLOOR)
-        e_logit = torch.from_numpy(np.log(e_rel / (1.0 - e_rel)).astype(np.float32)).to(device)
-        a_log = torch.from_numpy(np.log(np.maximum(A_full, _FLOOR)).astype(np.float32).reshape(p, H, W)).to(device)
+        if unet:
+            A_full = np.clip(A_full, _FCLS_CLIP, 1.0 - _FCLS_CLIP)
         E_tilde = torch.from_numpy(E_t.astype(np.float32)).to(device)
         A_tilde = torch.from_numpy(A_full.astype(np.float32)).to(device)
 
         with common.seeded(torch, self.random_state, device):
-            edip = build_edip(p, hidden=int(self.edip_hidden)).to(device)
-            adip = build_adip(p, hidden=int(self.adip_hidden)).to(device)
-        opt = torch.optim.Adam(list(edip.parameters()) + list(adip.parameters()), lr=float(self.learning_rate))
+            if unet:
+                widths = tuple(int(v) for v in self.unet_widths)
+                edip = build_unet_edip(E_t.shape[0], widths=widths).to(device)
+                adip = build_unet_adip(p, widths=widths).to(device)
+                if s["network_input"] == "noise":  # the paper: fixed random inputs of the outputs' sizes
+                    e_in = (0.1 * torch.rand(E_t.shape)).to(device)
+                    a_in = (0.1 * torch.rand(p, H, W)).to(device)
+                else:  # the authors' code: the guidance itself
+                    e_in, a_in = E_tilde, A_tilde.reshape(p, H, W)
+                e_fn, a_fn = (lambda: edip(e_in)), (lambda: adip(a_in))
+            else:
+                edip = build_edip(p, hidden=int(self.edip_hidden)).to(device)
+                adip = build_adip(p, hidden=int(self.adip_hidden)).to(device)
+                e_rel = np.clip(E_t / _E_HEADROOM, _E_FLOOR, 1.0 - _E_FLOOR)
+                e_logit = torch.from_numpy(np.log(e_rel / (1.0 - e_rel)).astype(np.float32)).to(device)
+                a_log = torch.from_numpy(np.log(np.maximum(A_full, _FLOOR)).astype(np.float32)
+                                         .reshape(p, H, W)).to(device)
+                e_fn, a_fn = (lambda: _E_HEADROOM * edip(e_logit)), (lambda: adip(a_log))
+        opt = torch.optim.Adam(list(edip.parameters()) + list(adip.parameters()), lr=s["learning_rate"])
 
         curve = []
-        self.snapshots_ = []
-        snap = int(self.snapshot_every or 0)
+        snap = int(self.snapshot_every or 0) if snapshots else 0
         every = max(1, n_iter // 100)
         E_avg = A_avg = None
+        norm = 0.0
         t0 = time.perf_counter()
         for it in range(n_iter):
             opt.zero_grad(set_to_none=True)
-            E = _E_HEADROOM * edip(e_logit)
-            A = adip(a_log).reshape(p, -1)
+            E = e_fn()
+            A = a_fn().reshape(p, -1)
             loss = (a1 * common.masked_half_mse(Y, E, A_tilde, w) + a2 * common.masked_half_mse(Y, E_tilde, A, w)
                     + a3 * common.masked_half_mse(Y, E, A, w))
             loss.backward()
             opt.step()
             curve.append(float(loss.detach()))
             with torch.no_grad():
-                if E_avg is None:
-                    E_avg, A_avg = E.detach().clone(), A.detach().clone()
-                else:
-                    E_avg.mul_(decay).add_(E.detach(), alpha=1.0 - decay)
-                    A_avg.mul_(decay).add_(A.detach(), alpha=1.0 - decay)
-            if snap and (it + 1) % snap == 0:
+                if it > 0 or decay == 0.0:  # the averaged outputs start after the first update, not at the guidance
+                    if E_avg is None or decay == 0.0:
+                        E_avg, A_avg = E.detach().clone(), A.detach().clone()
+                        norm = 1.0 - decay if decay > 0.0 else 1.0
+                    else:  # bias-corrected: sum_k (1-d) d^(n-k) x_k / (1 - d^n)
+                        E_avg.mul_(decay * norm).add_(E.detach(), alpha=1.0 - decay)
+                        A_avg.mul_(decay * norm).add_(A.detach(), alpha=1.0 - decay)
+                        norm = decay * norm + (1.0 - decay)
+                        E_avg.div_(norm)
+                        A_avg.div_(norm)
+            if snap and (it + 1) % snap == 0 and E_avg is not None:
                 self.snapshots_.append((it + 1, time.perf_counter() - t0, E_avg.cpu().numpy() * prep.scale,
                                         A_avg.cpu().numpy().copy()))
             if (it + 1) % every == 0 or it + 1 == n_iter:
-                report(self.progress, (it + 1) / max(n_iter, 1), f"BUDDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}")
+                report(self.progress, lo + (hi - lo) * (it + 1) / max(n_iter, 1),
+                       f"BUDDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}")
+        if n_iter > 0 and (decay == 0.0 or E_avg is None):  # the networks' output after the last update
+            with torch.no_grad():
+                E_avg, A_avg = e_fn(), a_fn().reshape(p, -1)
         if E_avg is None:  # n_iter == 0: the guidance itself
             return E_t, A_full.astype(np.float32), curve
         return (E_avg.cpu().numpy().astype(np.float64), A_avg.cpu().numpy(), curve)

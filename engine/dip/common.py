@@ -10,11 +10,27 @@ import numpy as np
 from ..base import check_cube, check_n_endmembers, cube_to_pixels
 from ..errors import InputError
 
-# 512 x 512 pixels. Measured here (224 bands, p = 6, one CPU thread): peak memory grows by about
-# 9 KB per pixel (65 536 px: +600 MB), so ~2.5 GB at the limit; time per BUDDIP iteration is
-# about 40 ms per 10 000 pixels on an idle core (100+ ms under load), so the default 200
-# iterations at the limit take roughly 4-10 minutes on a CPU. Larger images are refused.
+# The former fixed limit (512 x 512). Measured here (224 bands, p = 6, one CPU thread): peak memory
+# of the light residual BUDDIP grows by about 9 KB per pixel (65 536 px: +600 MB); time per
+# iteration is about 40 ms per 10 000 pixels on an idle core. The limit now comes from the
+# device's memory (``max_pixels='auto'``, see tiling.pixel_limit); this stays for callers that
+# want the old fixed value.
 DEFAULT_MAX_PIXELS = 262_144
+
+
+def residual_bytes_per_pixel(n_bands: int, n_endmembers: int, hidden: int) -> float:
+    """Peak bytes per pixel of a light-network fit: spectra and three reconstructions with
+    gradients (~8 L floats) plus the conv activations; fits the 9 KB measured at L=224, p=6."""
+    return 4.0 * 1.2 * (8 * n_bands + 6 * hidden + 10 * n_endmembers)
+
+
+def unet_bytes_per_pixel(n_bands: int, n_endmembers: int, widths) -> float:
+    """Peak bytes per pixel of the authors' U-Net ADIP (paper / authors_code variants): the down
+    path at a quarter of the pixels, the up path at full size, each conv + BatchNorm + activation
+    kept for the backward pass, plus the spectra."""
+    w = list(widths)
+    feat = sum(w) / 4.0 + sum(w[:-1]) + n_endmembers
+    return 4.0 * 1.2 * (8 * n_bands + 6 * feat)
 
 
 @dataclass
@@ -31,16 +47,22 @@ class PreparedData:
         return self.valid.shape
 
 
+def check_size(shape, limit: Optional[int], method: str, tiles: bool) -> None:
+    """Refuse an image over ``limit`` pixels when tiling is off."""
+    n_pix = int(shape[0]) * int(shape[1])
+    if limit is not None and n_pix > int(limit) and not tiles:
+        raise InputError(
+            f"{method} holds the whole image in one network: the image has {shape[0]} x {shape[1]} = "
+            f"{n_pix} pixels, more than the limit of {int(limit)} pixels. Allow tiles (tiles=True), crop or "
+            f"subset the image, or raise max_pixels if you have the memory and time.")
+
+
 def prepare(cube: np.ndarray, mask: Optional[np.ndarray], max_pixels: Optional[int], method: str,
             n_endmembers: Optional[int] = None) -> PreparedData:
-    """Validate the cube, apply the size limit and flatten the valid pixels."""
+    """Validate the cube, apply a fixed size limit (None: none) and flatten the valid pixels."""
     cube = check_cube(cube)
-    n_pix = cube.shape[1] * cube.shape[2]
-    if max_pixels is not None and n_pix > int(max_pixels):
-        raise InputError(
-            f"{method} holds the whole image in one network: the image has {cube.shape[1]} x {cube.shape[2]} = "
-            f"{n_pix} pixels, more than the limit max_pixels = {int(max_pixels)}. Crop or subset the image, or "
-            f"raise max_pixels if you have the memory and time (cost grows linearly with pixels).")
+    if max_pixels is not None:
+        check_size(cube.shape[1:], max_pixels, method, tiles=False)
     Y, valid = cube_to_pixels(cube, mask)
     if n_endmembers is not None:
         check_n_endmembers(n_endmembers, Y.shape[0], Y.shape[1])
@@ -48,6 +70,20 @@ def prepare(cube: np.ndarray, mask: Optional[np.ndarray], max_pixels: Optional[i
     if not np.isfinite(scale) or scale <= 0:
         raise InputError("the image is zero everywhere; nothing to unmix")
     return PreparedData(cube=cube, valid=valid, Y=Y, scale=scale)
+
+
+def window(prep: PreparedData, win) -> PreparedData:
+    """The part of ``prep`` inside ``win`` (row slice, col slice), in the same ``scale``."""
+    sub_valid = prep.valid[win]
+    cols = column_index(prep.valid)[win][sub_valid]
+    return PreparedData(cube=prep.cube[:, win[0], win[1]], valid=sub_valid, Y=prep.Y[:, cols], scale=prep.scale)
+
+
+def column_index(valid: np.ndarray) -> np.ndarray:
+    """(H, W) int map: column of each valid pixel in the (L, n_valid) matrix, -1 elsewhere."""
+    idx = np.full(valid.shape, -1, dtype=np.int64)
+    idx[valid] = np.arange(int(valid.sum()))
+    return idx
 
 
 @contextlib.contextmanager

@@ -14,14 +14,19 @@ EXTRACTORS = ("sivm", "vca", "nfindr")
 
 
 def extract_endmembers(Y: np.ndarray, n_endmembers: int, extractor: str = "sivm",
-                       random_state: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Endmembers (L, p) and the column indices of the chosen pixels, by SiVM, VCA or N-FINDR."""
+                       random_state: Optional[int] = None, denoise: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """Endmembers (L, p) and the column indices of the chosen pixels, by SiVM, VCA or N-FINDR.
+
+    ``denoise=True`` (SiVM only): rank-p SVD denoising first, as in UnDIP and the BUDDIP code.
+    """
     name = str(extractor).lower()
     if name not in EXTRACTORS:
         raise ParameterError(f"unknown endmember extractor {extractor!r}; choose one of {', '.join(EXTRACTORS)}")
     func = getattr(import_module(f"..extraction.{name}", __package__), name)
+    if denoise and name != "sivm":
+        raise ParameterError("SVD denoising is implemented for the SiVM extractor only")
     if name == "sivm":
-        E, idx = func(Y, n_endmembers)
+        E, idx = func(Y, n_endmembers, denoise=denoise)
     else:
         E, idx = func(Y, n_endmembers, random_state=random_state)
     return np.asarray(E, dtype=np.float64), np.asarray(idx)

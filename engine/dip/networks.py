@@ -15,6 +15,15 @@ number of endmembers work):
   as the loss asks.
 * EDIP convolves along the spectral axis (endmembers as channels): the prior it imposes is
   spectral smoothness, and it works for any number of endmembers.
+
+The authors' networks (``build_unet_edip``, ``build_unet_adip``; used by the ``paper`` and
+``authors_code`` variants of BUDDIP) follow their repository (ChaoEdisonZhouUCL/BUDDIP-ICASSP-2022):
+conv + BatchNorm + LeakyReLU(0.1) blocks, widths 256 (stride 2) -> 512 -> 1024, x2 upsampling,
+512 -> 256 -> out, a skip from the input (EDIP: added; ADIP: concatenated), a 1 x 1 conv +
+BatchNorm + sigmoid (EDIP, over the endmember axis with bands as channels) or softmax (ADIP).
+The one change: the upsampling goes back to the exact input size (nearest neighbour, as their
+``nn.Upsample(scale_factor=2)`` does for even sizes), so odd sizes and odd endmember counts work
+where theirs crash.
 """
 from __future__ import annotations
 
@@ -124,7 +133,46 @@ def _classes():
                 x = up(torch.cat([x, s], dim=1))
             return torch.softmax(self.out(x), dim=1).squeeze(0)
 
-    return EDIP, ADIP, SkipNet
+    def _unet_block(conv, bn, c_in, c_out, stride=1):
+        return [conv(c_in, c_out, 3, stride=stride, padding=1), bn(c_out), nn.LeakyReLU(0.1)]
+
+    class UNetPrior(nn.Module):
+        """The authors' EDIP (``dims=1``) / ADIP (``dims=2``): down path, upsampling, up path, skip, head.
+
+        Input (C, *size) -> output (C_out, *size): sigmoid (EDIP) or softmax over channels (ADIP).
+        """
+
+        def __init__(self, c_in: int, c_out: int, dims: int, widths=(256, 512, 1024), head: str = "sigmoid",
+                     concat_skip: bool = False):
+            super().__init__()
+            conv = nn.Conv1d if dims == 1 else nn.Conv2d
+            bn = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
+            w = [int(v) for v in widths]
+            layers, c = [], c_in
+            for i, width in enumerate(w):
+                layers += _unet_block(conv, bn, c, width, stride=2 if i == 0 else 1)
+                c = width
+            self.down = nn.Sequential(*layers)
+            layers = []
+            for width in [*reversed(w[:-1]), c_out]:
+                layers += _unet_block(conv, bn, c, width)
+                c = width
+            self.up = nn.Sequential(*layers)
+            self.concat_skip = concat_skip
+            self.head = nn.Sequential(conv(c_in * 2 if concat_skip else c_in, c_out, 1), bn(c_out))
+            self.kind = head
+
+        def forward(self, x):  # (C, *size), no batch axis
+            x = x.unsqueeze(0)
+            o = self.down(x)
+            o = F.interpolate(o, size=x.shape[2:], mode="nearest")
+            o = self.up(o)
+            o = torch.cat([x, o], dim=1) if self.concat_skip else x + o
+            o = self.head(o)
+            o = torch.sigmoid(o) if self.kind == "sigmoid" else torch.softmax(o, dim=1)
+            return o.squeeze(0)
+
+    return EDIP, ADIP, SkipNet, UNetPrior
 
 
 def build_edip(n_endmembers: int, **kwargs):
@@ -135,6 +183,16 @@ def build_edip(n_endmembers: int, **kwargs):
 def build_adip(n_endmembers: int, **kwargs):
     """Return a new ADIP module."""
     return _classes()[1](n_endmembers, **kwargs)
+
+
+def build_unet_edip(n_bands: int, widths=(256, 512, 1024)):
+    """The authors' EDIP: input and output (L, p) (bands as channels, convolved along endmembers)."""
+    return _classes()[3](n_bands, n_bands, 1, widths=widths, head="sigmoid", concat_skip=False)
+
+
+def build_unet_adip(n_endmembers: int, widths=(256, 512, 1024)):
+    """The authors' ADIP: input and output (p, H, W), softmax over endmembers."""
+    return _classes()[3](n_endmembers, n_endmembers, 2, widths=widths, head="softmax", concat_skip=True)
 
 
 def build_skipnet(c_in: int, c_out: int, **kwargs):

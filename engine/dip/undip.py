@@ -9,10 +9,23 @@ from sklearn.base import BaseEstimator
 from ..base import pixels_to_maps
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device
-from . import common
+from . import common, tiling
 from .guidance import check_endmembers, extract_endmembers
 from .networks import build_skipnet
 from ..errors import InputError, ParameterError
+
+VARIANTS = ("light", "paper")
+# Each variant's settings; parameters given explicitly (not None) override them.
+SETTINGS = {
+    # Rasti et al.'s code (UnDIP_Samson.py): skip-net with one level of 256 channels and 4 skip
+    # channels, input depth = number of endmembers (uniform noise x 0.1), Adam 1e-3, 3000
+    # iterations, moving average 0.99, SiVM on the rank-p SVD denoised data.
+    "paper": dict(n_iter=3000, learning_rate=1e-3, ema=0.99, input_depth=None, channels=256, skip_channels=4,
+                  depth=1, denoise=True),
+    # This project's lighter setting for a CPU (about a minute for 100 x 100 on one thread).
+    "light": dict(n_iter=500, learning_rate=1e-3, ema=0.99, input_depth=8, channels=16, skip_channels=4, depth=3,
+                  denoise=False),
+}
 
 
 class UnDIP(BaseEstimator):
@@ -23,23 +36,32 @@ class UnDIP(BaseEstimator):
     outputs the abundance maps through a softmax over endmembers (so A >= 0, sums to one);
     it is trained with Adam on ``1/2 |Y - E f(z)|^2`` (mean over valid pixels and bands) and
     the returned abundances are the exponential moving average (``ema``) of its outputs.
-    No ground truth is used. Defaults are lighter than Rasti et al.'s (3000 iterations, wider
-    net) so that a 100 x 100 image takes about a minute on one CPU thread; raise ``n_iter`` and
-    ``channels`` on a GPU.
+    No ground truth is used.
 
-    Size limit: the whole image is one network input; more than ``max_pixels`` pixels
-    (default 262 144 = 512 x 512) is refused with a message. Invalid pixels (mask False or NaN)
-    are left out of the loss and get NaN abundances.
+    ``variant='paper'``: Rasti et al.'s settings (3000 iterations, a one-level skip-net with 256
+    channels and 4 skip channels, input depth p, SVD denoising before SiVM). ``variant='light'``
+    (default): 500 iterations, 16 channels, depth 3, input depth 8, no denoising, so that a
+    100 x 100 image takes about a minute on one CPU thread. Parameters left at None take the
+    variant's value; any value given overrides it. Departure kept in both: replicate padding
+    (theirs: reflection).
+
+    Size: as BUDDIP (``max_pixels='auto'`` from the device's memory; larger images in tiles
+    overlapping by ``tile_overlap`` pixels, the maps blended with linear ramps, unless
+    ``tiles=False``). Invalid pixels (mask False or NaN) are left out of the loss and get NaN
+    abundances.
 
     Attributes: ``endmembers_`` (L, p), ``abundances_`` (p, H, W) float32, ``init_endmembers_``,
     ``extractor_indices_``, ``loss_curve_``, ``n_iter_``, ``reconstruction_error_`` (H, W).
     """
 
     def __init__(self, n_endmembers: Optional[int] = None, endmembers: Optional[np.ndarray] = None,
-                 extractor: str = "sivm", n_iter: int = 500, learning_rate: float = 1e-3, ema: float = 0.99,
-                 input_depth: int = 8, channels: int = 16, skip_channels: int = 4, depth: int = 3,
+                 extractor: str = "sivm", n_iter: Optional[int] = None, learning_rate: Optional[float] = None,
+                 ema: Optional[float] = None, input_depth: Optional[int] = None, channels: Optional[int] = None,
+                 skip_channels: Optional[int] = None, depth: Optional[int] = None,
                  device: str = "cpu", random_state: Optional[int] = None,
-                 max_pixels: Optional[int] = common.DEFAULT_MAX_PIXELS, progress: ProgressCallback = None):
+                 max_pixels="auto", progress: ProgressCallback = None, variant: str = "light",
+                 denoise: Optional[bool] = None, tiles: bool = True, tile_overlap: int = 16,
+                 memory_mb: Optional[float] = None):
         self.n_endmembers = n_endmembers
         self.endmembers = endmembers
         self.extractor = extractor
@@ -54,33 +76,71 @@ class UnDIP(BaseEstimator):
         self.random_state = random_state
         self.max_pixels = max_pixels
         self.progress = progress
+        self.variant = variant
+        self.denoise = denoise
+        self.tiles = tiles
+        self.tile_overlap = tile_overlap
+        self.memory_mb = memory_mb
+
+    def resolved_settings(self, p: int) -> dict:
+        """The variant's settings with every explicitly given parameter in place of its entry."""
+        if self.variant not in SETTINGS:
+            raise ParameterError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        s = dict(SETTINGS[self.variant])
+        for key in s:
+            if getattr(self, key) is not None:
+                s[key] = getattr(self, key)
+        if s["input_depth"] is None:
+            s["input_depth"] = p
+        for key in ("n_iter", "input_depth", "channels", "skip_channels", "depth"):
+            s[key] = int(s[key])
+        s["learning_rate"], s["ema"] = float(s["learning_rate"]), float(s["ema"])
+        if not 0.0 <= s["ema"] < 1.0:
+            raise ParameterError(f"ema must be in [0, 1), got {s['ema']}")
+        return s
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "UnDIP":
         """Estimate abundances of ``cube`` (bands, rows, cols); ``mask`` (rows, cols) True = valid."""
         if self.endmembers is None and self.n_endmembers is None:
             raise ParameterError("UnDIP needs either endmembers or n_endmembers")
         p = int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
-        prep = common.prepare(cube, mask, self.max_pixels, "UnDIP", p)
-        cells = -(-prep.shape[0] // 2 ** int(self.depth)) * -(-prep.shape[1] // 2 ** int(self.depth))
+        s = self.settings_ = self.resolved_settings(p)
+        prep = common.prepare(cube, mask, None, "UnDIP", p)
+        depth = int(s["depth"])
+        cells = -(-prep.shape[0] // 2 ** depth) * -(-prep.shape[1] // 2 ** depth)
         if cells < 2:  # the deepest level would be one pixel: batch normalisation fails on it
-            raise InputError(f"UnDIP's network halves the image {int(self.depth)} times: {prep.shape[0]} x "
-                             f"{prep.shape[1]} pixels is too small (a side needs more than {2 ** int(self.depth)}); "
+            raise InputError(f"UnDIP's network halves the image {depth} times: {prep.shape[0]} x "
+                             f"{prep.shape[1]} pixels is too small (a side needs more than {2 ** depth}); "
                              "use FCLS for so small an image")
-        resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
-        if not 0.0 <= float(self.ema) < 1.0:
-            raise ParameterError(f"ema must be in [0, 1), got {self.ema}")
+        device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
+        if not 0.0 <= float(s["ema"]) < 1.0:
+            raise ParameterError(f"ema must be in [0, 1), got {s['ema']}")
         L = prep.Y.shape[0]
+        bpp = common.unet_bytes_per_pixel(L, p, [s["channels"]] * s["depth"])
+        limit = tiling.pixel_limit(self.max_pixels, device, bpp, self.memory_mb)
+        common.check_size(prep.shape, limit, "UnDIP", bool(self.tiles))
         report(self.progress, 0.0, "UnDIP: endmembers")
         if self.endmembers is not None:
             E = check_endmembers(self.endmembers, L, self.n_endmembers)
             idx = None
         else:
-            E, cols = extract_endmembers(prep.Y, p, self.extractor, self.random_state)
+            E, cols = extract_endmembers(prep.Y, p, self.extractor, self.random_state, denoise=bool(s["denoise"]))
             idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
         self.init_endmembers_ = E
         self.extractor_indices_ = idx
 
-        A, curve = self._train(prep, E)
+        windows, overlap = tiling.tile_windows(prep.shape, limit or prep.valid.size, int(self.tile_overlap))
+        self.tiles_ = windows
+        blend = tiling.Blender(p, prep.shape, overlap)
+        curve = None
+        for k, win in enumerate(windows):
+            sub = common.window(prep, win)
+            if not sub.valid.any():
+                continue
+            A_t, c = self._train(sub, E, device, k / len(windows), (k + 1) / len(windows))
+            curve = c if curve is None else curve
+            blend.add(win, A_t.reshape(p, *sub.shape))
+        A = blend.result().reshape(p, -1)
         A_valid = A[:, prep.valid.ravel()]
         self.endmembers_ = E
         self.abundances_ = pixels_to_maps(A_valid, prep.valid)
@@ -91,20 +151,20 @@ class UnDIP(BaseEstimator):
         report(self.progress, 1.0, "UnDIP: done")
         return self
 
-    def _train(self, prep: common.PreparedData, E: np.ndarray):
+    def _train(self, prep: common.PreparedData, E: np.ndarray, device, lo=0.0, hi=1.0):
         torch = import_torch()
-        device = resolve_device(self.device)
+        s = self.settings_
         p = E.shape[1]
         H, W = prep.shape
-        n_iter = int(self.n_iter)
-        decay = float(self.ema)
+        n_iter = s["n_iter"]
+        decay = s["ema"]
         Y, w = common.full_pixel_tensor(torch, prep, device)
         E_t = torch.from_numpy((E / prep.scale).astype(np.float32)).to(device)
         with common.seeded(torch, self.random_state, device):
-            net = build_skipnet(int(self.input_depth), p, channels=int(self.channels),
-                                skip_channels=int(self.skip_channels), depth=int(self.depth)).to(device)
-            z = (0.1 * torch.rand(int(self.input_depth), H, W)).to(device)
-        opt = torch.optim.Adam(net.parameters(), lr=float(self.learning_rate))
+            net = build_skipnet(s["input_depth"], p, channels=s["channels"],
+                                skip_channels=s["skip_channels"], depth=s["depth"]).to(device)
+            z = (0.1 * torch.rand(s["input_depth"], H, W)).to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=s["learning_rate"])
         curve = []
         every = max(1, n_iter // 100)
         A_avg = None
@@ -118,7 +178,7 @@ class UnDIP(BaseEstimator):
             with torch.no_grad():
                 A_avg = A.detach().clone() if A_avg is None else A_avg.mul_(decay).add_(A.detach(), alpha=1.0 - decay)
             if (it + 1) % every == 0 or it + 1 == n_iter:
-                report(self.progress, (it + 1) / max(n_iter, 1), f"UnDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}")
+                report(self.progress, lo + (hi - lo) * (it + 1) / max(n_iter, 1), f"UnDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}")
         if A_avg is None:  # n_iter == 0: the untrained network's output
             with torch.no_grad():
                 A_avg = net(z).reshape(p, -1)

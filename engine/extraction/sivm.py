@@ -8,6 +8,11 @@ far. The volume gain comes from the Cayley-Menger determinant: with D the
 squared-distance matrix of the chosen vertices and d_i the squared distances of
 pixel i to them, vol² grows by a positive factor times
 [d_i; 1]ᵀ [[D, 1], [1ᵀ, 0]]⁻¹ [d_i; 1], evaluated for all pixels at once.
+
+``denoise=True`` first replaces the data by their rank-p truncated SVD (no centring), clipped
+to [0, max(Y)], and returns the chosen pixels' *denoised* spectra: the preprocessing of UnDIP
+(Rasti et al.) that the BUDDIP authors' code copies (their data are scaled to [0, 1], so their
+clip to [0, 1] is this one).
 """
 from __future__ import annotations
 
@@ -19,9 +24,22 @@ from ..progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels
 
 
-def sivm(Y: np.ndarray, p: int, progress: ProgressCallback = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Greedy SiVM on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)) in selection order."""
+def svd_denoise(Y: np.ndarray, rank: int) -> np.ndarray:
+    """Rank-``rank`` truncated SVD of Y (L, N) (uncentred), clipped to [0, max(Y)]."""
+    _, U = np.linalg.eigh(Y @ Y.T)  # left singular vectors, ascending; L x L, cheap for any N
+    U = U[:, ::-1][:, :int(min(rank, Y.shape[0]))]
+    return np.clip(U @ (U.T @ Y), 0.0, float(np.max(Y)))
+
+
+def sivm(Y: np.ndarray, p: int, progress: ProgressCallback = None,
+         denoise: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """Greedy SiVM on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)) in selection order.
+
+    ``denoise=True``: SiVM on the rank-p SVD denoised pixels, whose spectra are returned.
+    """
     Y, p = check_pixels(Y, p)
+    if denoise:
+        Y = svd_denoise(Y, p)
     N = Y.shape[1]
     sq = np.einsum("ij,ij->j", Y, Y)
 
@@ -49,16 +67,18 @@ def sivm(Y: np.ndarray, p: int, progress: ProgressCallback = None) -> Tuple[np.n
 class SiVM(PixelExtractor):
     """SiVM endmember extraction; ``fit`` sets ``endmembers_`` (L, p) and ``indices_`` (p, 2).
 
-    SiVM is deterministic; ``random_state`` is accepted for a uniform API.
+    SiVM is deterministic; ``random_state`` is accepted for a uniform API. ``denoise=True``
+    applies the rank-p SVD denoising first (see the module docstring).
     """
 
     def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
                  progress: ProgressCallback = None,
-                 max_pixels: Optional[int] = None):
+                 max_pixels: Optional[int] = None, denoise: bool = False):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
         self.progress = progress
         self.max_pixels = max_pixels
+        self.denoise = denoise
 
     def _extract(self, Y, p):
-        return sivm(Y, p, progress=self.progress)
+        return sivm(Y, p, progress=self.progress, denoise=bool(self.denoise))

@@ -23,3 +23,39 @@ def test_buddip_rejects_a_purify_fraction_of_one(run_alg, scene):
         run_alg("deepunmix:buddip", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "ITERATIONS": 2, "PURIFY": 1.0,
                                      "OUTPUT_ABUNDANCES": str(scene["dir"] / "x.tif"),
                                      "OUTPUT_ENDMEMBERS": str(scene["dir"] / "x.csv")})
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_buddip_paper_and_authors_code_variants_run(run_alg, scene, variant):
+    d = scene["dir"]
+    res = run_alg("deepunmix:buddip", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "SEED": 0, "ITERATIONS": 2,
+                                       "VARIANT": variant, "OUTPUT_ABUNDANCES": str(d / f"v{variant}.tif"),
+                                       "OUTPUT_ENDMEMBERS": str(d / f"v{variant}.csv")})
+    maps = read(res["OUTPUT_ABUNDANCES"])[0]
+    assert maps.shape == (3, 12, 12)
+    assert_sum_to_one(maps)
+    assert np.all(maps >= -1e-6)
+
+
+def test_buddip_variant_settings_reach_the_engine(deepunmix):
+    from qgis.core import QgsProcessingContext
+
+    from deepunmix.algorithms.buddip import BUDDIPUnmixing
+
+    alg = BUDDIPUnmixing()
+    alg.initAlgorithm()
+    ctx = QgsProcessingContext()
+    kw = alg.extra_kwargs({"VARIANT": 1, "EXTRACTOR": 0}, ctx)
+    assert kw["variant"] == "paper" and "n_iter" not in kw and "alpha1" not in kw and "final_abundances" not in kw
+    kw = alg.extra_kwargs({"VARIANT": 0, "EXTRACTOR": 0, "ALPHA1": 0.1, "ITERATIONS": 7, "NETWORK_ABUNDANCES": True}, ctx)
+    assert (kw["variant"], kw["alpha1"], kw["n_iter"], kw["final_abundances"]) == ("default", 0.1, 7, "adip")
+
+
+def test_undip_paper_variant_runs(run_alg, scene):
+    d = scene["dir"]
+    res = run_alg("deepunmix:undip", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "SEED": 0, "ITERATIONS": 2,
+                                      "VARIANT": 1, "OUTPUT_ABUNDANCES": str(d / "u.tif"),
+                                      "OUTPUT_ENDMEMBERS": str(d / "u.csv")})
+    maps = read(res["OUTPUT_ABUNDANCES"])[0]
+    assert maps.shape == (3, 12, 12)
+    assert_sum_to_one(maps)

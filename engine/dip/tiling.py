@@ -1,0 +1,112 @@
+"""Overlapping tiles for the image priors, blended with linear ramps, and the device-memory pixel limit.
+
+A deep image prior holds its whole input image (activations and gradients of every layer) in
+memory. Images over the limit are cut into square tiles that overlap by ``overlap`` pixels; each
+tile's maps are weighted by a ramp that rises linearly across the overlap (1 inside the tile, 1 at
+the image border) and the weighted maps are summed and divided by the summed weights, so the
+result changes smoothly from one tile to the next instead of jumping at a seam.
+"""
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+Window = Tuple[slice, slice]
+
+
+def available_ram_bytes() -> Optional[int]:
+    """MemAvailable from /proc/meminfo (Linux), else None."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def memory_budget_bytes(device, memory_mb: Optional[float] = None) -> int:
+    """Bytes a fit may use: CUDA: 80 % of the free device memory; CPU: half the available RAM,
+    capped by ``memory_mb`` when given (QGIS's MEMORY_MB, a RAM budget, so not applied on CUDA)."""
+    if getattr(device, "type", str(device)) == "cuda":
+        import torch  # noqa: PLC0415 - only reached on CUDA
+
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(0.8 * free)
+    avail = available_ram_bytes()
+    budget = 0.5 * avail if avail else 2 * 2 ** 30
+    if memory_mb:
+        budget = min(budget, float(memory_mb) * 2 ** 20)
+    return int(budget)
+
+
+def pixel_limit(max_pixels, device, bytes_per_pixel: float, memory_mb: Optional[float] = None) -> Optional[int]:
+    """The largest image (pixels) one network input may have: ``max_pixels`` when an int, none when
+    None, else (``'auto'``) the device's memory budget divided by ``bytes_per_pixel``."""
+    if max_pixels is None:
+        return None
+    if not (isinstance(max_pixels, str) and max_pixels == "auto"):
+        return int(max_pixels)
+    return max(64 * 64, int(memory_budget_bytes(device, memory_mb) // float(bytes_per_pixel)))
+
+
+def _starts(n: int, size: int, step: int) -> List[int]:
+    if size >= n:
+        return [0]
+    starts = list(range(0, n - size, step))
+    return starts + [n - size]
+
+
+def tile_windows(shape: Tuple[int, int], max_pixels: int, overlap: int) -> Tuple[List[Window], int]:
+    """Square-ish windows of at most ``max_pixels`` pixels covering an (H, W) image, and the overlap
+    used (``overlap``, reduced to a quarter of the tile side when the tiles are small)."""
+    H, W = (int(v) for v in shape)
+    if H * W <= max_pixels:
+        return [(slice(0, H), slice(0, W))], 0
+    side = max(8, int(np.sqrt(max_pixels)))
+    th, tw = min(H, side), min(W, max(8, int(max_pixels // min(H, side))))
+    ov = int(max(1, min(overlap, min(th, tw) // 4)))
+    return [(slice(r, r + th), slice(c, c + tw))
+            for r in _starts(H, th, max(1, th - ov)) for c in _starts(W, tw, max(1, tw - ov))], ov
+
+
+def ramp_weights(window: Window, shape: Tuple[int, int], overlap: int) -> np.ndarray:
+    """(h, w) blending weights: linear ramps across ``overlap`` pixels on sides inside the image."""
+    def ramp(sl: slice, n: int) -> np.ndarray:
+        length = sl.stop - sl.start
+        w = np.ones(length)
+        k = int(min(overlap, length // 2))
+        if k > 0:
+            up = (np.arange(k) + 1.0) / (k + 1.0)
+            if sl.start > 0:
+                w[:k] = np.minimum(w[:k], up)
+            if sl.stop < n:
+                w[length - k:] = np.minimum(w[length - k:], up[::-1])
+        return w
+
+    return np.outer(ramp(window[0], shape[0]), ramp(window[1], shape[1]))
+
+
+class Blender:
+    """Accumulates per-tile (C, h, w) maps with ramp weights; ``result()`` is their weighted mean."""
+
+    def __init__(self, channels: int, shape: Tuple[int, int], overlap: int):
+        self.shape = tuple(int(v) for v in shape)
+        self.overlap = int(overlap)
+        self.total = np.zeros((channels, *self.shape))
+        self.weight = np.zeros(self.shape)
+
+    def add(self, window: Window, maps: np.ndarray) -> None:
+        w = ramp_weights(window, self.shape, self.overlap)
+        self.total[:, window[0], window[1]] += w * maps
+        self.weight[window] += w
+
+    def result(self) -> np.ndarray:
+        return self.total / np.maximum(self.weight, 1e-12)
+
