@@ -70,6 +70,9 @@ BY_ALGORITHM = {
         "VARIANCE_WEIGHT": "Weight of the term that makes maps crisper (larger = closer to 0 or 1).",
     },
     "buddip": {
+        "VARIANT": "default: our light CPU setting (refined first guess, small residual networks, FCLS abundances); "
+                   "paper: the published networks, noise inputs, loss weights and iterations; authors_code: the "
+                   "authors' repository's choices (no ground-truth output pick). The help lists every difference.",
         "EXTRACTOR": "The first guess of the endmembers (SiVM in the paper, or VCA, N-FINDR).",
         "NETWORK_ABUNDANCES": "Off (default): exact FCLS abundances with the learned endmembers. On: the "
                               "abundance network's own output (the paper's).",
@@ -78,6 +81,8 @@ BY_ALGORITHM = {
         "ALPHA3": "Weight of the blind reconstruction term of the loss.",
     },
     "undip": {
+        "VARIANT": "light (default): 500 iterations of a small skip-net; paper: Rasti et al.'s settings (3000 "
+                   "iterations, 256 channels, SVD-denoised SiVM).",
         "ENDMEMBERS": "Fixed endmembers (CSV). Empty: they are extracted with the extractor below.",
         "EXTRACTOR": "Used only without an endmember CSV.",
     },
