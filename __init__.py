@@ -1,7 +1,7 @@
 """DeepUnmix QGIS plugin entry point."""
 
 
-def classFactory(iface):  # noqa: N802 - name fixed by QGIS
+def classFactory(iface):
     """Called by QGIS to create the plugin."""
     from .plugin import DeepUnmixPlugin
 

@@ -14,6 +14,7 @@ What stays as QGIS 3.22 does it: the algorithm's exception text ("Canceled: no o
 is logged by QGIS's C++ runner in red, and the task manager's status bar reports the task as
 failed. Other providers' dialogs are untouched; ``uninstall`` restores the originals.
 """
+
 from __future__ import annotations
 
 CANCELED = "Canceled: no output was written"
@@ -55,7 +56,7 @@ def install() -> bool:
         if _is_ours(self):
             report_error = feedback.reportError
 
-            def reportError(text, fatalError=False):  # noqa: N802,N803 - QGIS API
+            def reportError(text, fatalError=False):
                 if feedback.isCanceled():
                     feedback.pushWarning(self.tr(CANCELED))
                     return None
@@ -64,8 +65,10 @@ def install() -> bool:
             feedback.reportError = reportError
         return feedback
 
-    for name, wrapper, original in (("finish", finish, original_finish),
-                                    ("createFeedback", create_feedback, original_create)):
+    for name, wrapper, original in (
+        ("finish", finish, original_finish),
+        ("createFeedback", create_feedback, original_create),
+    ):
         wrapper._deepunmix = True
         wrapper._original = original if name in cls.__dict__ else None  # None: inherited from the C++ base
     cls.finish, cls.createFeedback = finish, create_feedback

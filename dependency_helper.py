@@ -8,6 +8,7 @@ packages QGIS's Python already provides (jinja2, markupsafe, sympy, ...) are del
 replaces the dependency folder, which ``deps`` appends to ``sys.path`` (so it can never shadow what
 QGIS has). A cancel or a failure removes the staging folder: nothing is left half-installed.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -31,16 +32,31 @@ OWN_PACKAGES = frozenset({"torch", "functorch", "torchgen"})
 def python_executable() -> str:
     """The Python interpreter matching QGIS's embedded one (sys.executable is QGIS itself)."""
     exe = "python.exe" if os.name == "nt" else f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (os.path.join(sys.exec_prefix, "bin", exe), os.path.join(sys.exec_prefix, exe), shutil.which(exe),
-                      shutil.which("python3")):
+    for candidate in (
+        os.path.join(sys.exec_prefix, "bin", exe),
+        os.path.join(sys.exec_prefix, exe),
+        shutil.which(exe),
+        shutil.which("python3"),
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     return "python3"
 
 
 def install_command(target: str) -> List[str]:
-    cmd = [python_executable(), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-           "--progress-bar", "off", "--target", target, TORCH_REQUIREMENT]
+    cmd = [
+        python_executable(),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+        "--progress-bar",
+        "off",
+        "--target",
+        target,
+        TORCH_REQUIREMENT,
+    ]
     if TORCH_CPU_INDEX:
         cmd += ["--extra-index-url", TORCH_CPU_INDEX]
     return cmd
@@ -131,10 +147,12 @@ def discard(staging: str) -> None:
 
 
 def question_text(target: str) -> str:
-    return (f"DeepUnmix's deep algorithms (DDICA, BUDDIP, UnDIP, deep ICA) need PyTorch.\n\n"
-            f"Install PyTorch ({TORCH_REQUIREMENT}, CPU build) with pip now? It downloads a few hundred MB and "
-            f"takes about {DISK_MB} MB on disk, in\n{target}\n(a folder only DeepUnmix uses; delete it to "
-            "uninstall). Packages QGIS already has are not replaced. It takes a few minutes; you can cancel.")
+    return (
+        f"DeepUnmix's deep algorithms (DDICA, BUDDIP, UnDIP, deep ICA) need PyTorch.\n\n"
+        f"Install PyTorch ({TORCH_REQUIREMENT}, CPU build) with pip now? It downloads a few hundred MB and "
+        f"takes about {DISK_MB} MB on disk, in\n{target}\n(a folder only DeepUnmix uses; delete it to "
+        "uninstall). Packages QGIS already has are not replaced. It takes a few minutes; you can cancel."
+    )
 
 
 def offer_install(iface) -> None:
@@ -148,7 +166,8 @@ def offer_install(iface) -> None:
     widget = bar.createMessage(
         "DeepUnmix",
         "PyTorch is not installed: the deep algorithms (DDICA, BUDDIP, UnDIP, deep ICA) need it; the classic "
-        "ones work without it.")
+        "ones work without it.",
+    )
     button = QPushButton("Install PyTorch (CPU)…")
     widget.layout().addWidget(button)
 
@@ -177,8 +196,13 @@ class Installer:
         from qgis.PyQt.QtWidgets import QMessageBox
 
         parent = self.iface.mainWindow() if self.iface is not None else None
-        answer = QMessageBox.question(parent, "Install PyTorch for DeepUnmix", question_text(self.target),
-                                      QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+        answer = QMessageBox.question(
+            parent,
+            "Install PyTorch for DeepUnmix",
+            question_text(self.target),
+            QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.No,
+        )
         if answer != QMessageBox.Yes:
             return False
         self.run()
@@ -231,8 +255,9 @@ class Installer:
         if exit_code != 0:
             discard(self.staging)
             if bar:
-                bar.pushMessage("DeepUnmix", "Installing PyTorch failed: " + " / ".join(self.output[-3:]),
-                                Qgis.Critical, 0)
+                bar.pushMessage(
+                    "DeepUnmix", "Installing PyTorch failed: " + " / ".join(self.output[-3:]), Qgis.Critical, 0
+                )
             return
         try:
             finalize(self.staging, self.target)

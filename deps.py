@@ -8,6 +8,7 @@
    can never change what other plugins import; torch, which QGIS lacks, is found there. (The
    installer also deletes from it the packages the system already provides.)
 """
+
 from __future__ import annotations
 
 import os

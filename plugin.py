@@ -1,4 +1,5 @@
 """Registers the DeepUnmix Processing provider and, in the desktop, the spectra view (gui/)."""
+
 from qgis.core import QgsApplication
 
 from .deps import add_dependency_paths
@@ -12,14 +13,14 @@ class DeepUnmixPlugin:
         self.provider = None
         self.spectra = None
 
-    def initProcessing(self):  # noqa: N802 - QGIS API
+    def initProcessing(self):
         from .algorithms.provider import DeepUnmixProvider
 
         add_dependency_paths()
         self.provider = DeepUnmixProvider()
         QgsApplication.processingRegistry().addProvider(self.provider)
 
-    def initGui(self):  # noqa: N802 - QGIS API
+    def initGui(self):
         self.initProcessing()
         from . import cancel_display, results_viewer
         from .dependency_helper import offer_install

@@ -9,6 +9,7 @@ work is done (fixed in later QGIS releases, which give ``timestamp`` a default).
 DeepUnmix report is listed under its own title ("DDICA report: scene.tif") instead of "Report
 (HTML)". Other algorithms' entries pass through unchanged. ``uninstall`` restores the original.
 """
+
 from __future__ import annotations
 
 import re

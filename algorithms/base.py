@@ -4,6 +4,7 @@ Subclasses declare parameters in ``initAlgorithm`` and do the work in ``execute`
 ``processAlgorithm`` calls ``execute`` and turns engine errors into ``QgsProcessingException`` so a
 bad input gives a clear message and no output.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,31 +62,36 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def name(self):
         return self.NAME
 
-    def displayName(self):  # noqa: N802 - QGIS API
+    def displayName(self):
         return self.tr(self.DISPLAY_NAME)
 
     def group(self):
         return self.tr(self.GROUP)
 
-    def groupId(self):  # noqa: N802 - QGIS API
+    def groupId(self):
         return self.GROUP_ID
 
     NEEDS_TORCH = False
 
-    def shortHelpString(self):  # noqa: N802 - QGIS API
+    def shortHelpString(self):
         text = self.tr(self.HELP)
         if self.NEEDS_TORCH and not torch_available():
-            text = self.tr("<p><b>PyTorch is not installed</b>: this algorithm cannot run yet. Use the 'Install "
-                           "PyTorch' button in the message bar, or see the README's 'Deep methods'.</p>") + text
+            text = (
+                self.tr(
+                    "<p><b>PyTorch is not installed</b>: this algorithm cannot run yet. Use the 'Install "
+                    "PyTorch' button in the message bar, or see the README's 'Deep methods'.</p>"
+                )
+                + text
+            )
         return text
 
-    def shortDescription(self):  # noqa: N802 - QGIS API
+    def shortDescription(self):
         return self.tr(tooltips.SHORT.get(self.name(), ""))
 
     def tags(self):
         return [self.tr(t) for t in tooltips.tags(self.name())]
 
-    def helpUrl(self):  # noqa: N802 - QGIS API
+    def helpUrl(self):
         """A page inside the plugin (written from this algorithm's help and parameters; works offline)."""
         from .help_page import help_url
 
@@ -97,10 +103,10 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def icon(self):
         return QIcon(ICON_PATH)
 
-    def svgIconPath(self):  # noqa: N802 - QGIS API
+    def svgIconPath(self):
         return ICON_PATH
 
-    def createInstance(self):  # noqa: N802 - QGIS API
+    def createInstance(self):
         return type(self)()
 
     def tr(self, text):
@@ -121,23 +127,32 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def add_n_endmembers(self, default=3, name=None, description="Number of endmembers"):
         self.addParameter(
             QgsProcessingParameterNumber(
-                name or self.N_ENDMEMBERS, self.tr(description),
-                QgsProcessingParameterNumber.Integer, defaultValue=default, minValue=2,
+                name or self.N_ENDMEMBERS,
+                self.tr(description),
+                QgsProcessingParameterNumber.Integer,
+                defaultValue=default,
+                minValue=2,
             )
         )
 
     def add_seed(self):
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.SEED, self.tr("Random seed (same seed, same threads and device: same result)"),
-                QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0,
+                self.SEED,
+                self.tr("Random seed (same seed, same threads and device: same result)"),
+                QgsProcessingParameterNumber.Integer,
+                defaultValue=0,
+                minValue=0,
             )
         )
 
     def add_device(self):
         self.addParameter(
             QgsProcessingParameterEnum(
-                self.DEVICE, self.tr("Compute device"), options=DEVICES, defaultValue=0,
+                self.DEVICE,
+                self.tr("Compute device"),
+                options=DEVICES,
+                defaultValue=0,
             )
         )
 
@@ -151,15 +166,21 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def add_endmember_output(self, description="Endmember spectra (CSV)", optional=False):
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                self.OUTPUT_ENDMEMBERS, self.tr(description), self.tr("CSV files (*.csv)"), optional=optional,
+                self.OUTPUT_ENDMEMBERS,
+                self.tr(description),
+                self.tr("CSV files (*.csv)"),
+                optional=optional,
             )
         )
 
     def add_report_output(self):
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                self.OUTPUT_REPORT, self.tr("Report (HTML)"), self.tr("HTML files (*.html)"),
-                optional=True, createByDefault=True,
+                self.OUTPUT_REPORT,
+                self.tr("Report (HTML)"),
+                self.tr("HTML files (*.html)"),
+                optional=True,
+                createByDefault=True,
             )
         )
 
@@ -213,8 +234,11 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             return ""
         if isinstance(definition, QgsProcessingParameterEnum):
             labels = definition.options()
-            indices = self.parameterAsEnums(parameters, name, context) if definition.allowMultiple() else \
-                [self.parameterAsEnum(parameters, name, context)]
+            indices = (
+                self.parameterAsEnums(parameters, name, context)
+                if definition.allowMultiple()
+                else [self.parameterAsEnum(parameters, name, context)]
+            )
             return ", ".join(labels[i] for i in indices if 0 <= i < len(labels))
         if isinstance(definition, (QgsProcessingParameterRasterLayer, QgsProcessingParameterMapLayer)):
             layer = self.parameterAsLayer(parameters, name, context)
@@ -255,7 +279,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.tr(f"The output folder is not writable: {folder}"))
 
     # --- the template method -------------------------------------------
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
+    def processAlgorithm(self, parameters, context, feedback):
         started = time.perf_counter()
         try:
             check_output_paths(*declared_paths(self, parameters, context))
@@ -265,7 +289,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.tr("Canceled: no output was written")) from None
         except QgsProcessingException:
             raise
-        except Exception as exc:  # noqa: BLE001 - user problems become messages; anything else is a bug, re-raised
+        except Exception as exc:
             message = user_message(exc)
             if message is None:
                 raise

@@ -6,13 +6,14 @@ OUTPUT_ENDMEMBERS (CSV). Subclasses list their advanced parameters as
 ``Advanced`` entries mapping a parameter key to an estimator keyword; the
 defaults shown in the dialog are the estimator's own defaults.
 """
+
 from __future__ import annotations
 
 import inspect
 import os
-from functools import partial
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -63,7 +64,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
     def method_label(self) -> str:
         return self.DISPLAY_NAME.split(" ")[0]
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+    def initAlgorithm(self, config=None):
         self.add_input_raster()
         self.add_n_endmembers()
         self.add_seed()
@@ -77,8 +78,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
             if default is None:
                 default = 0
             kind = QgsProcessingParameterNumber.Integer if adv.integer else QgsProcessingParameterNumber.Double
-            param = QgsProcessingParameterNumber(adv.key, self.tr(adv.label), kind, defaultValue=default,
-                                                 optional=True)
+            param = QgsProcessingParameterNumber(adv.key, self.tr(adv.label), kind, defaultValue=default, optional=True)
             if adv.minimum is not None:
                 param.setMinimum(adv.minimum)
             self.add_advanced(param)
@@ -98,25 +98,37 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         kwargs = self.estimator_kwargs(parameters, context)
         kwargs["progress"] = self.progress_callback(feedback, 0, 95)
         options = input_options(self, parameters, context)
-        data = load_for_fitting(self.raster_path(parameters, context), feedback, options,
-                                allow_sample=self.SAMPLES_OK)
+        data = load_for_fitting(self.raster_path(parameters, context), feedback, options, allow_sample=self.SAMPLES_OK)
 
         need = self.training_memory(data, kwargs, parameters, context)
         if need:
-            check_allocation(need, f"{self.method_label()} training", options.memory_mb * 2 ** 20,
-                             "lower BATCH_SIZE or RESTARTS, or raise MEMORY_MB")
+            check_allocation(
+                need,
+                f"{self.method_label()} training",
+                options.memory_mb * 2**20,
+                "lower BATCH_SIZE or RESTARTS, or raise MEMORY_MB",
+            )
         model = self.fit_model(data, kwargs, parameters, context, feedback)
         label = self.method_label()
         names = [f"{label}_{i + 1}" for i in range(model.endmembers_.shape[1])]
         if data.sampled:
             feedback.pushInfo(self.tr("Unmixing every pixel of the raster, block by block"))
-            apply_blockwise(data.path, out_ab, self.pixel_function(model), len(names), names, bands=data.bands,
-                            scale=data.scale, max_block_bytes=options.block_bytes,
-                            progress=self.progress_callback(feedback, 95, 99))
+            apply_blockwise(
+                data.path,
+                out_ab,
+                self.pixel_function(model),
+                len(names),
+                names,
+                bands=data.bands,
+                scale=data.scale,
+                max_block_bytes=options.block_bytes,
+                progress=self.progress_callback(feedback, 95, 99),
+            )
         else:
             write_abundances(out_ab, model.abundances_, names, like=data.georef, mask=data.mask)
-        write_endmembers_csv(out_em, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands,
-                             comment=data.csv_comment)
+        write_endmembers_csv(
+            out_em, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands, comment=data.csv_comment
+        )
         results = {self.OUTPUT_ABUNDANCES: out_ab, self.OUTPUT_ENDMEMBERS: out_em}
         source = self.input_label(parameters, context)
         style_outputs(context, out_ab, f"{label} abundances ({source})", out_em, f"{label} endmembers ({source})")
@@ -124,11 +136,24 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         feedback.pushInfo(self.tr(f"Reconstruction RMSE: {rmse:.5g}"))
         warnings = self.fit_warnings(feedback, rmse, _valid_pixels(data))
         if report:
-            notes = [f"Fitted on a random sample of {data.cube.shape[2]} pixels; every pixel was then unmixed"] \
-                if data.sampled else []
-            write_report(report, f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}", model.endmembers_, names,
-                         data.wavelengths, read_thumbnails(out_ab), self.parameter_summary(parameters, context),
-                         reconstruction_rmse=rmse, started=started, notes=notes, warnings=warnings)
+            notes = (
+                [f"Fitted on a random sample of {data.cube.shape[2]} pixels; every pixel was then unmixed"]
+                if data.sampled
+                else []
+            )
+            write_report(
+                report,
+                f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}",
+                model.endmembers_,
+                names,
+                data.wavelengths,
+                read_thumbnails(out_ab),
+                self.parameter_summary(parameters, context),
+                reconstruction_rmse=rmse,
+                started=started,
+                notes=notes,
+                warnings=warnings,
+            )
             results[self.OUTPUT_REPORT] = report
         feedback.setProgress(100)
         return results

@@ -1,15 +1,18 @@
 """deepunmix:buddip — blind unmixing with a double deep image prior."""
+
 from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterNumber
 
-from .inputs import INPUT_HELP, MEMORY_MB
 from .blind import BlindUnmixingAlgorithm
+from .inputs import INPUT_HELP, MEMORY_MB
 
 EXTRACTORS = ["sivm", "vca", "nfindr"]
 EXTRACTOR_LABELS = ["SiVM", "VCA", "N-FINDR"]
 VARIANTS = ["default", "paper", "authors_code"]
-VARIANT_LABELS = ["Default (light, CPU): refined guidance, small residual networks",
-                  "Paper (Zhou and Rodrigues 2022): noise inputs, 0.1/0.01/1, lr 1e-4, 4500 iterations",
-                  "Authors' code: guidance inputs, 1/1/1, lr 1e-3, 24 000 iterations"]
+VARIANT_LABELS = [
+    "Default (light, CPU): refined guidance, small residual networks",
+    "Paper (Zhou and Rodrigues 2022): noise inputs, 0.1/0.01/1, lr 1e-4, 4500 iterations",
+    "Authors' code: guidance inputs, 1/1/1, lr 1e-3, 24 000 iterations",
+]
 # (key, estimator keyword, label, integer): left empty, each takes the chosen variant's value
 VARIANT_OPTIONS = (
     ("ALPHA1", "alpha1", "Loss weight alpha1 (EDIP term)", False),
@@ -72,24 +75,35 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         return "BUDDIP"
 
     def extra_parameters(self):
-        self.addParameter(QgsProcessingParameterEnum(self.EXTRACTOR, self.tr("Initial endmember extractor"),
-                                                     options=EXTRACTOR_LABELS, defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum(self.VARIANT, self.tr("Variant"), options=VARIANT_LABELS,
-                                                     defaultValue=0))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.EXTRACTOR, self.tr("Initial endmember extractor"), options=EXTRACTOR_LABELS, defaultValue=0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(self.VARIANT, self.tr("Variant"), options=VARIANT_LABELS, defaultValue=0)
+        )
         for key, _, label, integer in VARIANT_OPTIONS:
             kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
-            param = QgsProcessingParameterNumber(key, self.tr(f"{label} (empty = the variant's)"), kind,
-                                                 defaultValue=None, optional=True, minValue=0)
+            param = QgsProcessingParameterNumber(
+                key, self.tr(f"{label} (empty = the variant's)"), kind, defaultValue=None, optional=True, minValue=0
+            )
             self.add_advanced(param)
-        self.add_advanced(QgsProcessingParameterBoolean(self.NETWORK_ABUNDANCES,
-                                                        self.tr("Abundances from the network (off = the "
-                                                                "variant's choice)"),
-                                                        defaultValue=False, optional=True))
+        self.add_advanced(
+            QgsProcessingParameterBoolean(
+                self.NETWORK_ABUNDANCES,
+                self.tr("Abundances from the network (off = the variant's choice)"),
+                defaultValue=False,
+                optional=True,
+            )
+        )
 
     def extra_kwargs(self, parameters, context):
-        kwargs = {"extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)],
-                  "variant": VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)],
-                  "memory_mb": self.parameterAsInt(parameters, MEMORY_MB, context) or None}
+        kwargs = {
+            "extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)],
+            "variant": VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)],
+            "memory_mb": self.parameterAsInt(parameters, MEMORY_MB, context) or None,
+        }
         for key, kwarg, _, integer in VARIANT_OPTIONS:
             if parameters.get(key) is not None and parameters.get(key) != "":
                 kwargs[kwarg] = (self.parameterAsInt if integer else self.parameterAsDouble)(parameters, key, context)

@@ -1,9 +1,10 @@
 """deepunmix:ddica — deep deterministic ICA (matrix-based Renyi total correlation) blind unmixing."""
+
 import numpy as np
 from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum
 
-from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
+from .inputs import INPUT_HELP
 
 
 class DDICAUnmixing(BlindUnmixingAlgorithm):
@@ -70,42 +71,89 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
     ) + INPUT_HELP
     ADVANCED = (
         Advanced("ALPHA", "alpha", "Renyi entropy order alpha", minimum=0.01),
-        Advanced("KERNEL_WIDTH", "kernel_width", "Kernel width (0 = the variant's: Silverman's rule or 0.1)",
-                 minimum=0.0, zero_means_none=True),
+        Advanced(
+            "KERNEL_WIDTH",
+            "kernel_width",
+            "Kernel width (0 = the variant's: Silverman's rule or 0.1)",
+            minimum=0.0,
+            zero_means_none=True,
+        ),
         Advanced("BATCH_SIZE", "batch_size", "Batch size (pixels per step)", integer=True, minimum=16),
         Advanced("RESTARTS", "n_restarts", "Restarts (networks trained)", integer=True, minimum=1),
-        Advanced("OUTPUT_UNITS", "n_units", "Output units (0 = number of endmembers)", integer=True, minimum=0,
-                 zero_means_none=True),
+        Advanced(
+            "OUTPUT_UNITS",
+            "n_units",
+            "Output units (0 = number of endmembers)",
+            integer=True,
+            minimum=0,
+            zero_means_none=True,
+        ),
         Advanced("STEPS", "n_steps", "Training steps", integer=True, minimum=1),
         Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
         Advanced("VARIANCE_WEIGHT", "variance_weight", "Variance weight (larger = crisper maps)", minimum=0.0),
         Advanced("PURIFY", "purify", "Purest-pixel fraction (0 = no purest-pixel endmembers)", minimum=0.0),
         Advanced("EXPAND", "expand", "Purest-pixel endmembers: expansion steps", integer=True, minimum=0),
-        Advanced("HIDDEN_WIDTH", "hidden_units", "Hidden layer width (0 = the variant's)", integer=True, minimum=0,
-                 zero_means_none=True),
+        Advanced(
+            "HIDDEN_WIDTH",
+            "hidden_units",
+            "Hidden layer width (0 = the variant's)",
+            integer=True,
+            minimum=0,
+            zero_means_none=True,
+        ),
     )
 
     def extra_parameters(self):
-        self.addParameter(QgsProcessingParameterEnum(
-            self.VARIANT, self.tr("Variant"),
-            options=[self.tr("default (ours: see the help for every difference)"),
-                     self.tr("paper (Li et al. 2022, as published)")],
-            defaultValue=0, optional=True))
-        self.add_advanced(QgsProcessingParameterBoolean(self.PIXEL_NORM, self.tr("Normalise pixel brightness"),
-                                                        defaultValue=False, optional=True))
-        self.add_advanced(QgsProcessingParameterBoolean(
-            self.REFINE, self.tr("Purest-pixel endmembers and FCLS (training barely matters then)"),
-            defaultValue=False, optional=True))
-        self.add_advanced(QgsProcessingParameterBoolean(self.NETWORK_MAPS, self.tr("Network maps as abundances"),
-                                                        defaultValue=False, optional=True))
-        self.add_advanced(QgsProcessingParameterBoolean(
-            self.WHITENING, self.tr("Whitening layer before the TC (the authors' code)"),
-            defaultValue=False, optional=True))
-        self.add_advanced(QgsProcessingParameterEnum(
-            self.ABUNDANCE_CONVENTION, self.tr("Abundance convention"),
-            options=[self.tr("Fractions (linear mixing, FCLS)"),
-                     self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)")],
-            defaultValue=0, optional=True))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.VARIANT,
+                self.tr("Variant"),
+                options=[
+                    self.tr("default (ours: see the help for every difference)"),
+                    self.tr("paper (Li et al. 2022, as published)"),
+                ],
+                defaultValue=0,
+                optional=True,
+            )
+        )
+        self.add_advanced(
+            QgsProcessingParameterBoolean(
+                self.PIXEL_NORM, self.tr("Normalise pixel brightness"), defaultValue=False, optional=True
+            )
+        )
+        self.add_advanced(
+            QgsProcessingParameterBoolean(
+                self.REFINE,
+                self.tr("Purest-pixel endmembers and FCLS (training barely matters then)"),
+                defaultValue=False,
+                optional=True,
+            )
+        )
+        self.add_advanced(
+            QgsProcessingParameterBoolean(
+                self.NETWORK_MAPS, self.tr("Network maps as abundances"), defaultValue=False, optional=True
+            )
+        )
+        self.add_advanced(
+            QgsProcessingParameterBoolean(
+                self.WHITENING,
+                self.tr("Whitening layer before the TC (the authors' code)"),
+                defaultValue=False,
+                optional=True,
+            )
+        )
+        self.add_advanced(
+            QgsProcessingParameterEnum(
+                self.ABUNDANCE_CONVENTION,
+                self.tr("Abundance convention"),
+                options=[
+                    self.tr("Fractions (linear mixing, FCLS)"),
+                    self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)"),
+                ],
+                defaultValue=0,
+                optional=True,
+            )
+        )
 
     def estimator_defaults(self) -> dict:
         from ..engine.ddica.unmixing import DDICA
@@ -124,9 +172,16 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
             # the dialog shows the default variant's values: left there, a number takes this variant's value
             shown = self.estimator_defaults()
             for adv in self.ADVANCED:
-                if adv.kwarg in settings and kwargs.get(adv.kwarg) is not None and kwargs[adv.kwarg] == shown.get(adv.kwarg):
+                if (
+                    adv.kwarg in settings
+                    and kwargs.get(adv.kwarg) is not None
+                    and kwargs[adv.kwarg] == shown.get(adv.kwarg)
+                ):
                     kwargs[adv.kwarg] = None
-            for key in ("preprocess", "purify"):  # options left at their default (final_abundances is only set on request)
+            for key in (
+                "preprocess",
+                "purify",
+            ):  # options left at their default (final_abundances is only set on request)
                 if kwargs.get(key) == shown.get(key):
                     kwargs[key] = None
         kwargs["variant"] = variant
@@ -137,9 +192,12 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
 
     def extra_kwargs(self, parameters, context):
         pixel_norm = self.parameterAsBoolean(parameters, self.PIXEL_NORM, context)
-        kwargs = {"preprocess": "pixel_norm" if pixel_norm else "standardise",
-                  "abundance_convention": self.CONVENTIONS[self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION,
-                                                                                context)]}
+        kwargs = {
+            "preprocess": "pixel_norm" if pixel_norm else "standardise",
+            "abundance_convention": self.CONVENTIONS[
+                self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION, context)
+            ],
+        }
         if self.parameterAsBoolean(parameters, self.REFINE, context):
             purify = self.parameterAsDouble(parameters, "PURIFY", context)
             kwargs.update(purify=purify if purify > 0 else 0.05, final_abundances="fcls")
@@ -152,13 +210,17 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
 
     def training_memory(self, data, kwargs, parameters, context):
         from ..engine.ddica.memory import training_bytes
-
         from ..engine.ddica.unmixing import DDICA
 
         settings = DDICA(**{k: v for k, v in kwargs.items() if k != "progress"}).resolved_settings()
         n_fit = min(int(data.mask.sum()), kwargs.get("max_fit_pixels") or 20000)
-        return training_bytes(data.cube.shape[0], n_fit, self.parameterAsInt(parameters, self.N_ENDMEMBERS, context),
-                              n_units=kwargs.get("n_units"), **settings)
+        return training_bytes(
+            data.cube.shape[0],
+            n_fit,
+            self.parameterAsInt(parameters, self.N_ENDMEMBERS, context),
+            n_units=kwargs.get("n_units"),
+            **settings,
+        )
 
     def estimator_class(self):
         from ..engine.ddica.unmixing import DDICA

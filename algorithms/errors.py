@@ -6,6 +6,7 @@ into one line; anything else returns None and propagates, so a genuine bug shows
 with its traceback. ``warnings_to(feedback)`` sends the engine's ``warnings.warn``
 of this thread's run to the QGIS log.
 """
+
 from __future__ import annotations
 
 import threading
@@ -35,8 +36,10 @@ def user_message(exc: BaseException) -> Optional[str]:
     if isinstance(exc, DeepUnmixError):
         return str(exc)
     if isinstance(exc, MemoryError):
-        return ("Out of memory: lower MEMORY_MB (advanced parameters) so the raster is processed in smaller blocks "
-                "and sampled for fitting, lower BATCH_SIZE/RESTARTS of deep methods, or crop the raster")
+        return (
+            "Out of memory: lower MEMORY_MB (advanced parameters) so the raster is processed in smaller blocks "
+            "and sampled for fitting, lower BATCH_SIZE/RESTARTS of deep methods, or crop the raster"
+        )
     if isinstance(exc, _io_errors()):
         text = str(exc) or type(exc).__name__
         filename = getattr(exc, "filename", None)

@@ -1,5 +1,6 @@
 """deepunmix:estimate_n_endmembers — endmembers for linear unmixing (reconstruction elbow), or the
 signal-subspace dimension (HySime, HFC virtual dimensionality)."""
+
 import html
 import os
 
@@ -17,10 +18,12 @@ from .base import DeepUnmixAlgorithm
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 
 # Indices 0-2 are published (METHOD=0 is HySime in users' scripts); new methods are appended.
-METHODS = [("hysime", "HySime (signal-subspace dimension)"),
-           ("hfc", "HFC virtual dimensionality (signal-subspace dimension)"),
-           ("nwhfc", "Noise-whitened HFC (signal-subspace dimension)"),
-           ("reconstruction", "Endmembers for linear unmixing (where the FCLS reconstruction error stops improving)")]
+METHODS = [
+    ("hysime", "HySime (signal-subspace dimension)"),
+    ("hfc", "HFC virtual dimensionality (signal-subspace dimension)"),
+    ("nwhfc", "Noise-whitened HFC (signal-subspace dimension)"),
+    ("reconstruction", "Endmembers for linear unmixing (where the FCLS reconstruction error stops improving)"),
+]
 DEFAULT_METHOD = 3
 
 
@@ -51,24 +54,53 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         "can feed into the next algorithm's 'Number of endmembers', and a short HTML report with the curve."
     ) + INPUT_HELP
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+    def initAlgorithm(self, config=None):
         self.add_input_raster()
-        self.addParameter(QgsProcessingParameterEnum(self.METHOD, self.tr("Method"),
-                                                     options=[label for _, label in METHODS],
-                                                     defaultValue=DEFAULT_METHOD))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MAX_ENDMEMBERS, self.tr("Maximum number of endmembers"), QgsProcessingParameterNumber.Integer,
-            DEFAULT_MAX_ENDMEMBERS, minValue=2, maxValue=100))
-        self.add_advanced(QgsProcessingParameterNumber(
-            self.MIN_GAIN, self.tr("Minimum gain of one more endmember (linear-unmixing method)"),
-            QgsProcessingParameterNumber.Double, DEFAULT_MIN_GAIN, minValue=1e-4, maxValue=0.99))
-        self.add_advanced(QgsProcessingParameterNumber(self.FAR, self.tr("False-alarm rate (HFC)"),
-                                                       QgsProcessingParameterNumber.Double, 1e-3,
-                                                       minValue=1e-12, maxValue=0.5))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.METHOD, self.tr("Method"), options=[label for _, label in METHODS], defaultValue=DEFAULT_METHOD
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.MAX_ENDMEMBERS,
+                self.tr("Maximum number of endmembers"),
+                QgsProcessingParameterNumber.Integer,
+                DEFAULT_MAX_ENDMEMBERS,
+                minValue=2,
+                maxValue=100,
+            )
+        )
+        self.add_advanced(
+            QgsProcessingParameterNumber(
+                self.MIN_GAIN,
+                self.tr("Minimum gain of one more endmember (linear-unmixing method)"),
+                QgsProcessingParameterNumber.Double,
+                DEFAULT_MIN_GAIN,
+                minValue=1e-4,
+                maxValue=0.99,
+            )
+        )
+        self.add_advanced(
+            QgsProcessingParameterNumber(
+                self.FAR,
+                self.tr("False-alarm rate (HFC)"),
+                QgsProcessingParameterNumber.Double,
+                1e-3,
+                minValue=1e-12,
+                maxValue=0.5,
+            )
+        )
         add_input_options(self)
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_REPORT, self.tr("Report (HTML)"), self.tr("HTML files (*.html)"), optional=True,
-            createByDefault=True))
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_REPORT,
+                self.tr("Report (HTML)"),
+                self.tr("HTML files (*.html)"),
+                optional=True,
+                createByDefault=True,
+            )
+        )
         self.addOutput(QgsProcessingOutputNumber(self.N_ENDMEMBERS, self.tr("Estimated number of endmembers")))
 
     def execute(self, parameters, context, feedback):
@@ -77,11 +109,13 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         cap = self.parameterAsInt(parameters, self.MAX_ENDMEMBERS, context)
         min_gain = self.parameterAsDouble(parameters, self.MIN_GAIN, context)
         report = self.report_path(parameters, context)
-        data = load_for_fitting(self.raster_path(parameters, context), feedback,
-                                input_options(self, parameters, context))
+        data = load_for_fitting(
+            self.raster_path(parameters, context), feedback, input_options(self, parameters, context)
+        )
         feedback.pushInfo(self.tr(f"{label}, at most {cap} endmembers"))
         model = EndmemberCountEstimator(method=method, far=far, max_endmembers=cap, min_gain=min_gain).fit(
-            data.cube, data.mask)
+            data.cube, data.mask
+        )
         k = max(2, int(model.n_endmembers_))
         if model.capped_:
             feedback.pushWarning(self.tr(f"The estimate exceeded the maximum: capped at {cap} endmembers"))
@@ -89,25 +123,44 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
             feedback.pushWarning(self.tr(f"{label} gave {model.n_endmembers_}; unmixing needs at least 2"))
         errors = model.details_.get("errors")
         if errors is not None:
-            feedback.pushInfo(self.tr("FCLS reconstruction RMSE by number of endmembers: " + ", ".join(
-                f"{i}: {e:.4g}" for i, e in enumerate(errors) if i >= 2)))
+            feedback.pushInfo(
+                self.tr(
+                    "FCLS reconstruction RMSE by number of endmembers: "
+                    + ", ".join(f"{i}: {e:.4g}" for i, e in enumerate(errors) if i >= 2)
+                )
+            )
         feedback.pushInfo(self.tr(f"{label}: {k} endmembers"))
         if k < 2:
-            feedback.pushWarning(self.tr(f"{label} found {k} signal dimension(s): the data look like noise around a "
-                                         "constant, and unmixing needs at least 2 endmembers; check the scale and "
-                                         "the bands, or set the number by hand"))
+            feedback.pushWarning(
+                self.tr(
+                    f"{label} found {k} signal dimension(s): the data look like noise around a "
+                    "constant, and unmixing needs at least 2 endmembers; check the scale and "
+                    "the bands, or set the number by hand"
+                )
+            )
         results = {self.N_ENDMEMBERS: k}
         if report:
-            _write_report(report, data.path, label, k, far if method in ("hfc", "nwhfc") else None,
-                          model.details_.get("cost"), errors, model.details_.get("noise_rms"))
+            _write_report(
+                report,
+                data.path,
+                label,
+                k,
+                far if method in ("hfc", "nwhfc") else None,
+                model.details_.get("cost"),
+                errors,
+                model.details_.get("noise_rms"),
+            )
             results[self.OUTPUT_REPORT] = report
         return results
 
 
 def _write_report(path, source, label, k, far, cost, errors=None, noise=None):
-    body = [f"<h1>Number of endmembers: {k}</h1>",
-            f"<p>Raster: {html.escape(os.path.basename(source))}<br>Method: {html.escape(label)}"
-            + (f"<br>False-alarm rate: {far:g}" if far is not None else "") + "</p>"]
+    body = [
+        f"<h1>Number of endmembers: {k}</h1>",
+        f"<p>Raster: {html.escape(os.path.basename(source))}<br>Method: {html.escape(label)}"
+        + (f"<br>False-alarm rate: {far:g}" if far is not None else "")
+        + "</p>",
+    ]
     if errors is not None:
         from ..engine.report import figure_png
 
@@ -136,8 +189,11 @@ def _write_report(path, source, label, k, far, cost, errors=None, noise=None):
 
         body.append(f"<img alt='HySime cost' src='data:image/png;base64,{figure_png(draw)}'>")
     title = html.escape(f"Endmember count: {os.path.basename(source)}")
-    text = "<!DOCTYPE html><html><head><meta charset='utf-8'><meta name='generator' content='DeepUnmix'>" + \
-        f"<title>{title}</title></head><body>" + \
-        "".join(body) + "</body></html>"
+    text = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><meta name='generator' content='DeepUnmix'>"
+        + f"<title>{title}</title></head><body>"
+        + "".join(body)
+        + "</body></html>"
+    )
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

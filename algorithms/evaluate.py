@@ -1,4 +1,5 @@
 """deepunmix:evaluate — score estimated abundances/endmembers against reference ones."""
+
 import csv
 
 import numpy as np
@@ -45,15 +46,24 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         "graphical modeler can pass on."
     )
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.ABUNDANCES, self.tr("Estimated abundances")))
         self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE_ABUNDANCES, self.tr("Reference abundances")))
-        self.addParameter(QgsProcessingParameterFile(self.ENDMEMBERS, self.tr("Estimated endmembers (CSV)"),
-                                                     extension="csv", optional=True))
-        self.addParameter(QgsProcessingParameterFile(self.REFERENCE_ENDMEMBERS, self.tr("Reference endmembers (CSV)"),
-                                                     extension="csv", optional=True))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_TABLE, self.tr("Scores (CSV)"), self.tr("CSV files (*.csv)")))
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.ENDMEMBERS, self.tr("Estimated endmembers (CSV)"), extension="csv", optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.REFERENCE_ENDMEMBERS, self.tr("Reference endmembers (CSV)"), extension="csv", optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_TABLE, self.tr("Scores (CSV)"), self.tr("CSV files (*.csv)")
+            )
+        )
         add_memory_option(self)
         self.addOutput(QgsProcessingOutputNumber(self.ARMSE, self.tr("aRMSE")))
         self.addOutput(QgsProcessingOutputNumber(self.MEAN_RMSE, self.tr("Mean per-endmember RMSE")))
@@ -64,13 +74,17 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         ref_path = self.raster_path(parameters, context, self.REFERENCE_ABUNDANCES)
         shapes = [(i.count, i.height, i.width) for i in (raster_info(est_path), raster_info(ref_path))]
         if shapes[0] != shapes[1]:
-            raise InputError(f"estimated abundances {shapes[0]} and reference {shapes[1]} differ in shape "
-                             "(bands, rows, cols)")
+            raise InputError(
+                f"estimated abundances {shapes[0]} and reference {shapes[1]} differ in shape (bands, rows, cols)"
+            )
         count, height, width = shapes[0]
         # both rasters as float32, their valid pixels as float64 and the scores' float64 working copies
-        check_allocation(count * height * width * (2 * 4 + 4 * 8), "Reading and scoring these abundance rasters",
-                         memory_budget(self, parameters, context), "raise MEMORY_MB, or crop both rasters to a "
-                         "smaller area")
+        check_allocation(
+            count * height * width * (2 * 4 + 4 * 8),
+            "Reading and scoring these abundance rasters",
+            memory_budget(self, parameters, context),
+            "raise MEMORY_MB, or crop both rasters to a smaller area",
+        )
         est, ref = read_raster(est_path), read_raster(ref_path)
         est_csv = self.parameterAsFile(parameters, self.ENDMEMBERS, context)
         ref_csv = self.parameterAsFile(parameters, self.REFERENCE_ENDMEMBERS, context)
@@ -80,8 +94,10 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         if est_csv:
             est_table, ref_table = read_endmembers_csv(est_csv), read_endmembers_csv(ref_csv)
             if est_table.matrix.shape[1] != ref_table.matrix.shape[1]:
-                raise InputError(f"the estimated endmember CSV has {est_table.matrix.shape[1]} endmembers, the "
-                                 f"reference {ref_table.matrix.shape[1]}")
+                raise InputError(
+                    f"the estimated endmember CSV has {est_table.matrix.shape[1]} endmembers, the "
+                    f"reference {ref_table.matrix.shape[1]}"
+                )
             E_est, E_ref = align_tables(est_table, ref_table)  # rows by wavelength/band number, never position
 
         valid = est.mask & ref.mask
@@ -95,8 +111,12 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
 
         asad = float(scores["asad"]) if E_est is not None else float("nan")
         feedback.pushInfo(f"aRMSE {scores['armse']:.4f}, mean RMSE {scores['mean_rmse']:.4f}, aSAD {asad:.2f} deg")
-        return {self.OUTPUT_TABLE: table, self.ARMSE: float(scores["armse"]),
-                self.MEAN_RMSE: float(scores["mean_rmse"]), self.ASAD: asad}
+        return {
+            self.OUTPUT_TABLE: table,
+            self.ARMSE: float(scores["armse"]),
+            self.MEAN_RMSE: float(scores["mean_rmse"]),
+            self.ASAD: asad,
+        }
 
 
 def _write_table(path, scores, ref_names, est_names):
@@ -107,8 +127,9 @@ def _write_table(path, scores, ref_names, est_names):
         writer.writerow(["reference", "estimate", "abundance_rmse", "sad_degrees"])
         for i, name in enumerate(ref_names):
             angle = "" if sad is None else f"{sad[i]:.4f}"
-            writer.writerow([spreadsheet_safe(name), spreadsheet_safe(est_names[perm[i]]), f"{scores['rmse'][i]:.6f}",
-                             angle])
+            writer.writerow(
+                [spreadsheet_safe(name), spreadsheet_safe(est_names[perm[i]]), f"{scores['rmse'][i]:.6f}", angle]
+            )
         asad = "" if sad is None else f"{np.mean(sad):.4f}"
         writer.writerow(["mean", "", f"{scores['mean_rmse']:.6f}", asad])
         writer.writerow(["aRMSE", "", f"{scores['armse']:.6f}", ""])

@@ -1,4 +1,5 @@
 """deepunmix:extract_endmembers — VCA, SiVM or N-FINDR endmembers to CSV."""
+
 from qgis.core import QgsProcessingParameterEnum
 
 from ..engine.extraction.nfindr import NFINDR
@@ -32,11 +33,12 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         "get abundance maps."
     ) + INPUT_HELP
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+    def initAlgorithm(self, config=None):
         self.add_input_raster()
         self.add_n_endmembers()
-        self.addParameter(QgsProcessingParameterEnum(self.METHOD, self.tr("Method"),
-                                                     options=[m for m, _ in METHODS], defaultValue=0))
+        self.addParameter(
+            QgsProcessingParameterEnum(self.METHOD, self.tr("Method"), options=[m for m, _ in METHODS], defaultValue=0)
+        )
         self.add_seed()
         add_input_options(self)
         self.add_endmember_output()
@@ -48,14 +50,16 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_ENDMEMBERS, context)
         self.check_output_folder(out_csv)
 
-        data = load_for_fitting(self.raster_path(parameters, context), feedback,
-                                input_options(self, parameters, context))
+        data = load_for_fitting(
+            self.raster_path(parameters, context), feedback, input_options(self, parameters, context)
+        )
         feedback.pushInfo(self.tr(f"Extracting {n} endmembers with {method}"))
         model = cls(n_endmembers=n, random_state=seed, progress=self.progress_callback(feedback, 0, 95))
         model.fit(data.cube, data.mask)
         names = [f"{method}_{i + 1}" for i in range(n)]
-        write_endmembers_csv(out_csv, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands,
-                             comment=data.csv_comment)
+        write_endmembers_csv(
+            out_csv, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands, comment=data.csv_comment
+        )
         load_endmember_table(context, out_csv, f"{method} endmembers")
         feedback.setProgress(100)
         return {self.OUTPUT_ENDMEMBERS: out_csv}

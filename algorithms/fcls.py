@@ -1,4 +1,5 @@
 """deepunmix:fcls — fully constrained least squares abundances from an endmember CSV."""
+
 import os
 import time
 
@@ -9,14 +10,13 @@ from ..engine.abundance_convention import CONVENTIONS, peak_normalise, peak_norm
 from ..engine.fcls import fcls
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import read_endmembers_csv
-from ..engine.io.raster import raster_info, read_thumbnails
 from ..engine.io.matching import match_bands
+from ..engine.io.raster import raster_info, read_thumbnails
 from ..engine.io.scaling import choose_scale
 from ..engine.report import write_report
 from .base import DeepUnmixAlgorithm
 from .inputs import add_input_options, input_options
 from .styling import style_outputs
-
 
 MAX_NOISE_PIXELS = 20_000  # pixels kept for the poor-fit warning's noise estimate
 
@@ -53,18 +53,31 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         "in 'Evaluate unmixing against a reference'."
     )
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+    def initAlgorithm(self, config=None):
         self.add_input_raster()
         self.addParameter(QgsProcessingParameterFile(self.ENDMEMBERS, self.tr("Endmembers (CSV)"), extension="csv"))
         self.add_abundance_output()
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT_ERROR, self.tr("Reconstruction error (RMSE per pixel)"), optional=True, createByDefault=False))
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                self.OUTPUT_ERROR,
+                self.tr("Reconstruction error (RMSE per pixel)"),
+                optional=True,
+                createByDefault=False,
+            )
+        )
         add_input_options(self, bad_bands=False)
-        self.add_advanced(QgsProcessingParameterEnum(
-            self.ABUNDANCE_CONVENTION, self.tr("Abundance convention"),
-            options=[self.tr("Fractions (linear mixing, FCLS)"),
-                     self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)")],
-            defaultValue=0, optional=True))
+        self.add_advanced(
+            QgsProcessingParameterEnum(
+                self.ABUNDANCE_CONVENTION,
+                self.tr("Abundance convention"),
+                options=[
+                    self.tr("Fractions (linear mixing, FCLS)"),
+                    self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)"),
+                ],
+                defaultValue=0,
+                optional=True,
+            )
+        )
         self.add_report_output()
 
     def execute(self, parameters, context, feedback):
@@ -92,8 +105,12 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         for path_out in (out, err_out):
             self.check_output_folder(path_out)
         method = "Peak-normalised shares" if peak else "FCLS"
-        feedback.pushInfo(self.tr(f"{method} with {E.shape[1]} endmembers ({', '.join(table.names)}) on "
-                                  f"{len(bands)} of {info.count} bands; scale {scale:g} ({reason})"))
+        feedback.pushInfo(
+            self.tr(
+                f"{method} with {E.shape[1]} endmembers ({', '.join(table.names)}) on "
+                f"{len(bands)} of {info.count} bands; scale {scale:g} ({reason})"
+            )
+        )
 
         sse = {"sum": 0.0, "n": 0, "sample": []}
 
@@ -109,16 +126,19 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
 
         stream = dict(bands=bands, scale=scale, max_block_bytes=options.block_bytes)
         last = 100.0 if not err_out else 50.0
-        apply_blockwise(path, out, abundances, E.shape[1], table.names,
-                        progress=self.progress_callback(feedback, 0, last), **stream)
+        apply_blockwise(
+            path, out, abundances, E.shape[1], table.names, progress=self.progress_callback(feedback, 0, last), **stream
+        )
         results = {self.OUTPUT_ABUNDANCES: out}
         if err_out:
+
             def error(Y):
                 A, brightness = solve(Y)
                 return np.sqrt(np.mean((Y - E @ (A * brightness)) ** 2, axis=0, keepdims=True))
 
-            apply_blockwise(path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100),
-                            **stream)
+            apply_blockwise(
+                path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100), **stream
+            )
             results[self.OUTPUT_ERROR] = err_out
         style_outputs(context, out, f"{method} abundances ({self.input_label(parameters, context)})")
         rmse = float(np.sqrt(sse["sum"] / max(sse["n"], 1)))
@@ -127,9 +147,17 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         warnings = self.fit_warnings(feedback, rmse, sample)
         if report:
             wavelengths = None if table.wavelengths is None else table.wavelengths[match.rows]
-            write_report(report, f"FCLS: {os.path.basename(path)}", E, table.names, wavelengths,
-                         read_thumbnails(out), self.parameter_summary(parameters, context),
-                         reconstruction_rmse=rmse, started=started, warnings=warnings)
+            write_report(
+                report,
+                f"FCLS: {os.path.basename(path)}",
+                E,
+                table.names,
+                wavelengths,
+                read_thumbnails(out),
+                self.parameter_summary(parameters, context),
+                reconstruction_rmse=rmse,
+                started=started,
+                warnings=warnings,
+            )
             results[self.OUTPUT_REPORT] = report
         return results
-

@@ -5,6 +5,7 @@ It holds the algorithm's help text, a table of its parameters (label, Python ide
 scripts, default, tooltip) and outputs, and links to the README bundled with the plugin and to the
 project's home page.
 """
+
 from __future__ import annotations
 
 import html
@@ -43,10 +44,13 @@ def render(alg) -> str:
     rows = []
     for d in alg.parameterDefinitions():
         advanced = bool(d.flags() & d.FlagAdvanced)
-        rows.append(f"<tr><td>{e(d.description())}{' <i>(advanced)</i>' if advanced else ''}</td>"
-                    f"<td><code>{e(d.name())}</code></td><td>{e(_default(d))}</td><td>{e(d.help())}</td></tr>")
-    outputs = "".join(f"<tr><td>{e(o.description())}</td><td><code>{e(o.name())}</code></td></tr>"
-                      for o in alg.outputDefinitions())
+        rows.append(
+            f"<tr><td>{e(d.description())}{' <i>(advanced)</i>' if advanced else ''}</td>"
+            f"<td><code>{e(d.name())}</code></td><td>{e(_default(d))}</td><td>{e(d.help())}</td></tr>"
+        )
+    outputs = "".join(
+        f"<tr><td>{e(o.description())}</td><td><code>{e(o.name())}</code></td></tr>" for o in alg.outputDefinitions()
+    )
     readme = "file://" + os.path.join(PLUGIN_DIR, "README.md")
     home = homepage()
     return (
@@ -58,11 +62,13 @@ def render(alg) -> str:
         "<h2>Parameters</h2><table><tr><th>in the dialog</th><th>in scripts</th><th>default</th><th>what it does</th>"
         f"</tr>{''.join(rows)}</table>"
         f"<h2>Outputs</h2><table><tr><th>output</th><th>in scripts</th></tr>{outputs}</table>"
-        "<h2>Scripting</h2><p><code>processing.run(\"" + e(alg.id()) + "\", {...})</code> with the identifiers "
+        '<h2>Scripting</h2><p><code>processing.run("' + e(alg.id()) + '", {...})</code> with the identifiers '
         "above; a standalone script must start QGIS and register the provider first (README, 'Running the "
         "algorithms').</p>"
         f"<p>More: the <a href='{e(readme)}'>README bundled with the plugin</a>"
-        + (f" and the <a href='{e(home)}'>project's home page</a>" if home else "") + ".</p></body></html>")
+        + (f" and the <a href='{e(home)}'>project's home page</a>" if home else "")
+        + ".</p></body></html>"
+    )
 
 
 def help_url(alg) -> str:

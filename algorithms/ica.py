@@ -1,4 +1,5 @@
 """deepunmix:ica — deep deterministic ICA: independent components of any multiband raster."""
+
 import numpy as np
 from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination
 
@@ -46,22 +47,37 @@ class DeepICAComponents(DeepUnmixAlgorithm):
         "<b>Output</b>: a float32 raster with one band per component. Needs PyTorch."
     ) + INPUT_HELP
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+    def initAlgorithm(self, config=None):
         self.add_input_raster("Raster")
-        self.addParameter(QgsProcessingParameterNumber(self.N_COMPONENTS, self.tr("Number of components"),
-                                                       QgsProcessingParameterNumber.Integer, 3, minValue=2))
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.N_COMPONENTS, self.tr("Number of components"), QgsProcessingParameterNumber.Integer, 3, minValue=2
+            )
+        )
         self.add_seed()
         self.add_device()
-        self.addParameter(QgsProcessingParameterEnum(
-            self.VARIANT, self.tr("Variant"), defaultValue=0,
-            options=[self.tr("pnl: Gaussianise + FastICA-initialised PNL model refined by TC (default)"),
-                     self.tr("paper: the paper's deep ICA (ReLU net, power whitening, alpha 0.75, batch 2000)")]))
-        for key, label, integer in ((self.STEPS, "Training steps (empty: the variant's)", True),
-                                    (self.RESTARTS, "Restarts (empty: the variant's)", True),
-                                    (self.ALPHA, "Renyi entropy order alpha (empty: the variant's)", False)):
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.VARIANT,
+                self.tr("Variant"),
+                defaultValue=0,
+                options=[
+                    self.tr("pnl: Gaussianise + FastICA-initialised PNL model refined by TC (default)"),
+                    self.tr("paper: the paper's deep ICA (ReLU net, power whitening, alpha 0.75, batch 2000)"),
+                ],
+            )
+        )
+        for key, label, integer in (
+            (self.STEPS, "Training steps (empty: the variant's)", True),
+            (self.RESTARTS, "Restarts (empty: the variant's)", True),
+            (self.ALPHA, "Renyi entropy order alpha (empty: the variant's)", False),
+        ):
             kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
-            self.add_advanced(QgsProcessingParameterNumber(key, self.tr(label), kind, None, optional=True,
-                                                           minValue=1 if integer else 0.01))
+            self.add_advanced(
+                QgsProcessingParameterNumber(
+                    key, self.tr(label), kind, None, optional=True, minValue=1 if integer else 0.01
+                )
+            )
         add_input_options(self)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Independent components")))
 
@@ -81,20 +97,33 @@ class DeepICAComponents(DeepUnmixAlgorithm):
         data = load_for_fitting(self.raster_path(parameters, context), feedback, options)
         if k > data.cube.shape[0]:
             raise ParameterError(f"{k} components cannot be separated from {data.cube.shape[0]} bands")
-        model = DeepICA(n_components=k, variant=VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)],
-                        n_steps=self._optional(parameters, self.STEPS, context, True),
-                        n_restarts=self._optional(parameters, self.RESTARTS, context, True),
-                        alpha=self._optional(parameters, self.ALPHA, context, False),
-                        device=self.device(parameters, context),
-                        random_state=self.parameterAsInt(parameters, self.SEED, context),
-                        progress=self.progress_callback(feedback, 0, 90))
+        model = DeepICA(
+            n_components=k,
+            variant=VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)],
+            n_steps=self._optional(parameters, self.STEPS, context, True),
+            n_restarts=self._optional(parameters, self.RESTARTS, context, True),
+            alpha=self._optional(parameters, self.ALPHA, context, False),
+            device=self.device(parameters, context),
+            random_state=self.parameterAsInt(parameters, self.SEED, context),
+            progress=self.progress_callback(feedback, 0, 90),
+        )
         model.fit(np.ascontiguousarray(data.cube[:, data.mask].T))
         cfg = model.config_
-        feedback.pushInfo(f"DeepICA variant '{model.variant}': {cfg['n_steps']} steps, {cfg['n_restarts']} restart(s), "
-                          f"alpha {cfg['alpha']}, kernel width {model.kernel_width_:.4f}, batch {cfg['batch_size']}; "
-                          f"restart choice: {model.restart_choice_}")
+        feedback.pushInfo(
+            f"DeepICA variant '{model.variant}': {cfg['n_steps']} steps, {cfg['n_restarts']} restart(s), "
+            f"alpha {cfg['alpha']}, kernel width {model.kernel_width_:.4f}, batch {cfg['batch_size']}; "
+            f"restart choice: {model.restart_choice_}"
+        )
         names = [f"IC_{i + 1}" for i in range(k)]
-        apply_blockwise(data.path, out, lambda Y: model.transform(Y.T).T, k, names, bands=data.bands,
-                        scale=data.scale, max_block_bytes=options.block_bytes,
-                        progress=self.progress_callback(feedback, 90, 100))
+        apply_blockwise(
+            data.path,
+            out,
+            lambda Y: model.transform(Y.T).T,
+            k,
+            names,
+            bands=data.bands,
+            scale=data.scale,
+            max_block_bytes=options.block_bytes,
+            progress=self.progress_callback(feedback, 90, 100),
+        )
         return {self.OUTPUT: out}

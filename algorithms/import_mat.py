@@ -1,4 +1,5 @@
 """deepunmix:import_mat — a MATLAB .mat unmixing dataset to GeoTIFF (+ reference data)."""
+
 from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -33,16 +34,25 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         "reference abundances (one band per endmember) and the reference endmembers (CSV)."
     )
 
-    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+    def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.INPUT, self.tr("Dataset (.mat)"), extension="mat"))
-        self.addParameter(QgsProcessingParameterFile(self.TRUTH, self.tr("Reference file (.mat)"),
-                                                     extension="mat", optional=True))
+        self.addParameter(
+            QgsProcessingParameterFile(self.TRUTH, self.tr("Reference file (.mat)"), extension="mat", optional=True)
+        )
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_CUBE, self.tr("Hyperspectral cube")))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT_REFERENCE_ABUNDANCES, self.tr("Reference abundances"), optional=True))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_REFERENCE_ENDMEMBERS, self.tr("Reference endmembers (CSV)"), self.tr("CSV files (*.csv)"),
-            optional=True))
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                self.OUTPUT_REFERENCE_ABUNDANCES, self.tr("Reference abundances"), optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_REFERENCE_ENDMEMBERS,
+                self.tr("Reference endmembers (CSV)"),
+                self.tr("CSV files (*.csv)"),
+                optional=True,
+            )
+        )
         add_memory_option(self)
 
     def execute(self, parameters, context, feedback):

@@ -6,6 +6,7 @@ BAD_BANDS (ranges to drop; the ENVI bad-band list is always honoured), SCALE
 whose cube fits the budget is read whole; a larger one is sampled for fitting
 (methods that allow it), and results are written by streaming blocks.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,20 +50,38 @@ __all__ = ["FitData", "InputOptions", "add_input_options", "input_options", "loa
 def add_input_options(alg, bad_bands: bool = True) -> None:
     """Declare BAD_BANDS (optional), SCALE and MEMORY_MB as advanced parameters of ``alg``."""
     if bad_bands:
-        alg.add_advanced(QgsProcessingParameterString(
-            BAD_BANDS, alg.tr("Bands to drop, e.g. 1-3,108-112 (the file's ENVI bad-band list is always honoured)"),
-            optional=True))
-    alg.add_advanced(QgsProcessingParameterNumber(
-        SCALE, alg.tr("Scale factor to reflectance (0 = detect from the data type and values)"),
-        QgsProcessingParameterNumber.Double, 0.0, optional=True, minValue=0.0))
+        alg.add_advanced(
+            QgsProcessingParameterString(
+                BAD_BANDS,
+                alg.tr("Bands to drop, e.g. 1-3,108-112 (the file's ENVI bad-band list is always honoured)"),
+                optional=True,
+            )
+        )
+    alg.add_advanced(
+        QgsProcessingParameterNumber(
+            SCALE,
+            alg.tr("Scale factor to reflectance (0 = detect from the data type and values)"),
+            QgsProcessingParameterNumber.Double,
+            0.0,
+            optional=True,
+            minValue=0.0,
+        )
+    )
     add_memory_option(alg)
 
 
 def add_memory_option(alg) -> None:
     """Declare MEMORY_MB (advanced): the budget every allocation is checked against."""
-    alg.add_advanced(QgsProcessingParameterNumber(
-        MEMORY_MB, alg.tr("Memory budget (MB)"), QgsProcessingParameterNumber.Integer, DEFAULT_MEMORY_MB,
-        optional=True, minValue=64))
+    alg.add_advanced(
+        QgsProcessingParameterNumber(
+            MEMORY_MB,
+            alg.tr("Memory budget (MB)"),
+            QgsProcessingParameterNumber.Integer,
+            DEFAULT_MEMORY_MB,
+            optional=True,
+            minValue=64,
+        )
+    )
 
 
 def memory_budget(alg, parameters, context) -> int:
@@ -89,8 +108,7 @@ def input_options(alg, parameters, context) -> InputOptions:
     return InputOptions(drop.strip() or None, alg.parameterAsDouble(parameters, SCALE, context), memory_mb)
 
 
-def load_for_fitting(path: str, feedback, options: Optional[InputOptions] = None,
-                     allow_sample: bool = True) -> FitData:
+def load_for_fitting(path: str, feedback, options: Optional[InputOptions] = None, allow_sample: bool = True) -> FitData:
     """``engine.io.fitting.load_for_fitting`` with the algorithm's options, logging to ``feedback``.
 
     The sampling pass of a large raster drives the progress bar (0-5 %) and stops on cancel.
@@ -98,9 +116,15 @@ def load_for_fitting(path: str, feedback, options: Optional[InputOptions] = None
     from .base import DeepUnmixAlgorithm
 
     options = options or InputOptions(None, 0.0, DEFAULT_MEMORY_MB)
-    return engine_load_for_fitting(path, options.drop_text, options.scale, options.memory_mb, allow_sample,
-                                   log=feedback.pushInfo,
-                                   progress=DeepUnmixAlgorithm.progress_callback(feedback, 0.0, 5.0))
+    return engine_load_for_fitting(
+        path,
+        options.drop_text,
+        options.scale,
+        options.memory_mb,
+        allow_sample,
+        log=feedback.pushInfo,
+        progress=DeepUnmixAlgorithm.progress_callback(feedback, 0.0, 5.0),
+    )
 
 
 def _destination_path(definition, value, context) -> Optional[str]:

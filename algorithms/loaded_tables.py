@@ -4,6 +4,7 @@ QGIS calls the post-processor in the main thread once the algorithm has finished
 loaded, so ``processAlgorithm`` stays free of GUI calls; without a listener (qgis_process, scripts)
 nothing happens.
 """
+
 from __future__ import annotations
 
 from qgis.core import QgsProcessingContext, QgsProcessingLayerPostProcessorInterface
@@ -26,7 +27,7 @@ class EndmemberTableLoaded(QgsProcessingLayerPostProcessorInterface):
         super().__init__()
         self.path = path
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
+    def postProcessLayer(self, layer, context, feedback):
         NOTIFIER.endmembers_loaded.emit(self.path)
 
     @classmethod

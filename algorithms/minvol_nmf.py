@@ -1,8 +1,9 @@
 """deepunmix:minvol_nmf — minimum-volume NMF blind unmixing."""
+
 from qgis.core import QgsProcessingParameterEnum
 
-from .inputs import INPUT_HELP
 from .blind import Advanced, BlindUnmixingAlgorithm
+from .inputs import INPUT_HELP
 
 INITS = ["vca", "sivm", "random"]
 
@@ -37,8 +38,11 @@ class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
         return "MinVolNMF"
 
     def extra_parameters(self):
-        self.addParameter(QgsProcessingParameterEnum(self.INIT, self.tr("Initialisation"),
-                                                     options=["VCA", "SiVM", "Random"], defaultValue=0))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.INIT, self.tr("Initialisation"), options=["VCA", "SiVM", "Random"], defaultValue=0
+            )
+        )
 
     def extra_kwargs(self, parameters, context):
         return {"init": INITS[self.parameterAsEnum(parameters, self.INIT, context)]}

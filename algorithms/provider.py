@@ -19,16 +19,16 @@ class DeepUnmixProvider(QgsProcessingProvider):
     def name(self):
         return "DeepUnmix"
 
-    def longName(self):  # noqa: N802 - QGIS API
+    def longName(self):
         return "DeepUnmix hyperspectral unmixing"
 
     def icon(self):
         return QIcon(ICON)
 
-    def svgIconPath(self):  # noqa: N802 - QGIS API
+    def svgIconPath(self):
         return ICON
 
-    def loadAlgorithms(self):  # noqa: N802 - QGIS API
+    def loadAlgorithms(self):
         for cls in algorithm_classes():
             self.addAlgorithm(cls())
         registry = QgsApplication.processingRegistry()
@@ -56,14 +56,14 @@ class ShippedModel(QgsProcessingModelAlgorithm):
         self.path = path
         self.loaded = self.fromFile(path)
 
-    def displayName(self):  # noqa: N802 - QGIS API
+    def displayName(self):
         return self.helpContent().get("ALG_DISPLAY_NAME") or super().displayName()
 
     def icon(self):
         return QIcon(ICON)
 
-    def svgIconPath(self):  # noqa: N802 - QGIS API
+    def svgIconPath(self):
         return ICON
 
-    def createInstance(self):  # noqa: N802 - QGIS API
+    def createInstance(self):
         return ShippedModel(self.path)

@@ -13,5 +13,15 @@ def algorithm_classes():
     from .minvol_nmf import MinVolNMFUnmixing
     from .undip import UnDIPUnmixing
 
-    return [ExtractEndmembers, EstimateNEndmembers, FullyConstrainedLeastSquares, UnDIPUnmixing, DDICAUnmixing,
-            BUDDIPUnmixing, MinVolNMFUnmixing, DeepICAComponents, EvaluateUnmixing, ImportMatDataset]
+    return [
+        ExtractEndmembers,
+        EstimateNEndmembers,
+        FullyConstrainedLeastSquares,
+        UnDIPUnmixing,
+        DDICAUnmixing,
+        BUDDIPUnmixing,
+        MinVolNMFUnmixing,
+        DeepICAComponents,
+        EvaluateUnmixing,
+        ImportMatDataset,
+    ]

@@ -1,4 +1,5 @@
 """How abundance layers and endmember tables appear in the project once an algorithm finishes."""
+
 from __future__ import annotations
 
 from typing import List, Optional
@@ -52,8 +53,11 @@ def apply_abundance_style(layer: QgsRasterLayer) -> None:
     provider = layer.dataProvider()
     if layer.bandCount() >= 3:
         renderer = QgsMultiBandColorRenderer(provider, *rgb_bands(layer))
-        for setter in (renderer.setRedContrastEnhancement, renderer.setGreenContrastEnhancement,
-                       renderer.setBlueContrastEnhancement):
+        for setter in (
+            renderer.setRedContrastEnhancement,
+            renderer.setGreenContrastEnhancement,
+            renderer.setBlueContrastEnhancement,
+        ):
             ce = QgsContrastEnhancement(provider.dataType(1))
             ce.setContrastEnhancementAlgorithm(QgsContrastEnhancement.StretchToMinimumMaximum)
             ce.setMinimumValue(0.0)
@@ -99,7 +103,7 @@ class AbundanceStyler(QgsProcessingLayerPostProcessorInterface):
 
     _instances = []  # QGIS does not own Python post-processors: keep them alive
 
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API
+    def postProcessLayer(self, layer, context, feedback):
         if isinstance(layer, QgsRasterLayer):
             apply_abundance_style(layer)
             add_endmember_group(layer, layer.project() or context.project())
@@ -111,8 +115,13 @@ class AbundanceStyler(QgsProcessingLayerPostProcessorInterface):
         return styler
 
 
-def style_outputs(context: QgsProcessingContext, abundance_path: str = None, layer_name: str = None,
-                  endmember_csv: str = None, table_name: str = None) -> None:
+def style_outputs(
+    context: QgsProcessingContext,
+    abundance_path: str = None,
+    layer_name: str = None,
+    endmember_csv: str = None,
+    table_name: str = None,
+) -> None:
     """Style the abundance layer when it is loaded, and load the endmember CSV as a table."""
     if abundance_path and context.willLoadLayerOnCompletion(abundance_path):
         details = context.layerToLoadOnCompletionDetails(abundance_path)

@@ -8,25 +8,25 @@ to one (it wins over ``COMMON``).
 
 COMMON = {
     "INPUT": "A hyperspectral raster: one band per wavelength (GeoTIFF, ENVI, any GDAL format). Nodata and NaN "
-             "pixels are left out and written as nodata.",
+    "pixels are left out and written as nodata.",
     "N_ENDMEMBERS": "How many materials to separate. Not known? Run 'Estimate number of endmembers' first, or "
-                    "use the example model that feeds its estimate in.",
+    "use the example model that feeds its estimate in.",
     "SEED": "Random seed: the same seed on the same data gives the same result.",
     "DEVICE": "cpu; cuda (an NVIDIA GPU, an error where there is none); auto (cuda when available).",
     "ENDMEMBERS": "An endmember CSV (band, wavelength, one column per endmember), e.g. written by 'Extract "
-                  "endmembers'. Its bands are matched to the raster's by wavelength, else by band number.",
+    "endmembers'. Its bands are matched to the raster's by wavelength, else by band number.",
     "BAD_BANDS": "Band ranges to leave out, 1-based, e.g. 1-3,108-112,154-166 (water vapour, noisy edges). An "
-                 "ENVI bad-band list in the file is always honoured.",
+    "ENVI bad-band list in the file is always honoured.",
     "SCALE": "Factor from the raster's values to reflectance. 0 detects integer reflectance x 10000 and "
-             "scales it to 0..1 (the log says what it chose).",
+    "scales it to 0..1 (the log says what it chose).",
     "MEMORY_MB": "Memory budget. A larger raster is fitted on a random pixel sample and then unmixed block by "
-                 "block; BUDDIP and UnDIP need the whole image and refuse it.",
+    "block; BUDDIP and UnDIP need the whole image and refuse it.",
     "OUTPUT_ABUNDANCES": "GeoTIFF, one band per endmember (named after it), fractions 0..1 summing to one per pixel.",
     "OUTPUT_ENDMEMBERS": "CSV table: band, wavelength, one column per endmember (units in a .csv.aux.xml sidecar).",
     "OUTPUT_REPORT": "Optional one-file HTML report: spectra, abundance thumbnails, parameters, reconstruction "
-                     "error and run time; listed in the Results Viewer.",
+    "error and run time; listed in the Results Viewer.",
     "ABUNDANCE_CONVENTION": "Fractions (default: pixel = endmembers x abundances) or shares of peak-normalised "
-                            "endmembers (the convention of Zhu's Samson/Jasper/Urban reference maps).",
+    "endmembers (the convention of Zhu's Samson/Jasper/Urban reference maps).",
     "METHOD": "The algorithm used (see the help panel).",
     "STEPS": "Training steps: more is slower and usually closer to convergence.",
     "LEARNING_RATE": "Adam step size of the network training.",
@@ -39,27 +39,27 @@ COMMON = {
 BY_ALGORITHM = {
     "estimate_n_endmembers": {
         "METHOD": "Endmembers for linear unmixing (default): a count to unmix with. HySime and HFC estimate the "
-                  "signal-subspace dimension, which is larger than the number of materials on real scenes.",
+        "signal-subspace dimension, which is larger than the number of materials on real scenes.",
         "MAX_ENDMEMBERS": "No method returns more than this (the log says when the cap applied).",
         "MIN_GAIN": "One more endmember is kept while it lowers the reconstruction RMSE by at least this fraction "
-                    "of the 2-endmember RMSE. Smaller gives more endmembers.",
+        "of the 2-endmember RMSE. Smaller gives more endmembers.",
         "FAR": "HFC's false-alarm rate: smaller gives fewer endmembers.",
     },
     "extract_endmembers": {
         "METHOD": "VCA (random projections), SiVM (greedy volume, deterministic) or N-FINDR (volume by swaps). "
-                  "All pick pixels of the image, so they need (nearly) pure pixels.",
+        "All pick pixels of the image, so they need (nearly) pure pixels.",
     },
     "fcls": {
         "OUTPUT_ERROR": "Optional raster: the RMSE between each pixel and endmembers x abundances (where the "
-                        "endmembers do not explain the data).",
+        "endmembers do not explain the data).",
     },
     "ddica": {
         "N_ENDMEMBERS": COMMON["N_ENDMEMBERS"],
         "PIXEL_NORM": "Divide each pixel by its brightness before training (helps with illumination changes).",
         "VARIANT": "default: our pipeline (NNLS endmembers of the trained maps, FCLS abundances); paper: the "
-                   "published configuration and output (network maps). The help lists every difference.",
+        "published configuration and output (network maps). The help lists every difference.",
         "REFINE": "Endmembers from each map's purest pixels, then exact FCLS abundances (the default until "
-                  "2026-11-26: it scores about as well with an untrained network).",
+        "2026-11-26: it scores about as well with an untrained network).",
         "NETWORK_MAPS": "The networks' maps as the abundances, with least-squares endmembers.",
         "WHITENING": "The authors' whitening layer (power iteration on the outputs' second moment) before the TC.",
         "HIDDEN_WIDTH": "Units per hidden layer; 0 = the variant's (128 default, 4096 paper).",
@@ -71,18 +71,18 @@ BY_ALGORITHM = {
     },
     "buddip": {
         "VARIANT": "default: our light CPU setting (refined first guess, small residual networks, FCLS abundances); "
-                   "paper: the published networks, noise inputs, loss weights and iterations; authors_code: the "
-                   "authors' repository's choices (no ground-truth output pick). The help lists every difference.",
+        "paper: the published networks, noise inputs, loss weights and iterations; authors_code: the "
+        "authors' repository's choices (no ground-truth output pick). The help lists every difference.",
         "EXTRACTOR": "The first guess of the endmembers (SiVM in the paper, or VCA, N-FINDR).",
         "NETWORK_ABUNDANCES": "Off (default): exact FCLS abundances with the learned endmembers. On: the "
-                              "abundance network's own output (the paper's).",
+        "abundance network's own output (the paper's).",
         "ALPHA1": "Weight of the endmember-prior (EDIP) term of the loss.",
         "ALPHA2": "Weight of the abundance-prior (ADIP) term of the loss.",
         "ALPHA3": "Weight of the blind reconstruction term of the loss.",
     },
     "undip": {
         "VARIANT": "light (default): 500 iterations of a small skip-net; paper: Rasti et al.'s settings (3000 "
-                   "iterations, 256 channels, SVD-denoised SiVM).",
+        "iterations, 256 channels, SVD-denoised SiVM).",
         "ENDMEMBERS": "Fixed endmembers (CSV). Empty: they are extracted with the extractor below.",
         "EXTRACTOR": "Used only without an endmember CSV.",
     },
@@ -95,15 +95,15 @@ BY_ALGORITHM = {
         "INPUT": "Any multiband raster whose bands are mixtures of independent sources.",
         "N_COMPONENTS": "How many independent components to extract.",
         "VARIANT": "pnl (default): Gaussianised inputs, FastICA start, monotone per-channel maps refined by total "
-                   "correlation; paper: the DDICA paper's ReLU network with a whitening layer.",
+        "correlation; paper: the DDICA paper's ReLU network with a whitening layer.",
         "RESTARTS": "Networks trained from different starts; the one with the lowest held-out total correlation "
-                    "is kept.",
+        "is kept.",
         "OUTPUT": "GeoTIFF, one band per component.",
     },
     "evaluate": {
         "ABUNDANCES": "Estimated abundance raster (one band per endmember).",
         "REFERENCE_ABUNDANCES": "Reference abundance raster. Estimated endmembers are matched to reference ones "
-                                "one-to-one, for scoring only.",
+        "one-to-one, for scoring only.",
         "ENDMEMBERS": "Optional estimated endmember CSV, for the spectral angle (SAD).",
         "REFERENCE_ENDMEMBERS": "Optional reference endmember CSV.",
         "OUTPUT_TABLE": "CSV of per-endmember scores and the aRMSE, mean RMSE and aSAD summary rows.",

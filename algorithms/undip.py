@@ -1,12 +1,13 @@
 """deepunmix:undip — abundances by a deep image prior with fixed endmembers (UnDIP)."""
+
 from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile
 
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import align_to_bands
 from ..engine.io.raster import raster_info
-from .inputs import INPUT_HELP, MEMORY_MB
 from .blind import Advanced, BlindUnmixingAlgorithm
 from .buddip import EXTRACTOR_LABELS, EXTRACTORS
+from .inputs import INPUT_HELP, MEMORY_MB
 
 VARIANTS = ["light", "paper"]
 VARIANT_LABELS = ["Light (CPU): 500 iterations, small network", "Paper (Rasti et al.): 3000 iterations, 256 channels"]
@@ -35,10 +36,12 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         "unmixed in overlapping tiles whose maps are blended across the overlaps.\n\n<b>Outputs</b>: abundance maps, the endmembers used (CSV), an HTML report. Needs PyTorch."
     ) + INPUT_HELP
     ADVANCED = (
-        Advanced("ITERATIONS", "n_iter", "Iterations (0 = the variant's)", integer=True, minimum=0,
-                 zero_means_none=True),
-        Advanced("LEARNING_RATE", "learning_rate", "Learning rate (0 = the variant's)", minimum=0.0,
-                 zero_means_none=True),
+        Advanced(
+            "ITERATIONS", "n_iter", "Iterations (0 = the variant's)", integer=True, minimum=0, zero_means_none=True
+        ),
+        Advanced(
+            "LEARNING_RATE", "learning_rate", "Learning rate (0 = the variant's)", minimum=0.0, zero_means_none=True
+        ),
     )
     VARIANT = "VARIANT"
 
@@ -51,17 +54,24 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         return "UnDIP"
 
     def extra_parameters(self):
-        self.addParameter(QgsProcessingParameterFile(self.ENDMEMBERS, self.tr("Endmembers (CSV)"), extension="csv",
-                                                     optional=True))
-        self.addParameter(QgsProcessingParameterEnum(self.EXTRACTOR, self.tr("Endmember extractor (without a CSV)"),
-                                                     options=EXTRACTOR_LABELS, defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum(self.VARIANT, self.tr("Variant"), options=VARIANT_LABELS,
-                                                     defaultValue=0))
+        self.addParameter(
+            QgsProcessingParameterFile(self.ENDMEMBERS, self.tr("Endmembers (CSV)"), extension="csv", optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.EXTRACTOR, self.tr("Endmember extractor (without a CSV)"), options=EXTRACTOR_LABELS, defaultValue=0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(self.VARIANT, self.tr("Variant"), options=VARIANT_LABELS, defaultValue=0)
+        )
 
     def extra_kwargs(self, parameters, context):
-        return {"extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)],
-                "variant": VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)],
-                "memory_mb": self.parameterAsInt(parameters, MEMORY_MB, context) or None}
+        return {
+            "extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)],
+            "variant": VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)],
+            "memory_mb": self.parameterAsInt(parameters, MEMORY_MB, context) or None,
+        }
 
     def fit_model(self, data, kwargs, parameters, context, feedback):
         csv_path = self.parameterAsFile(parameters, self.ENDMEMBERS, context)

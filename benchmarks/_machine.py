@@ -1,4 +1,5 @@
 """The machine description shared by the benchmark reports."""
+
 import platform
 
 

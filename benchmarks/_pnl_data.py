@@ -6,6 +6,7 @@ speech-like sources stand in for them: white Laplacian noise through a random re
 filter ("formant"), amplitude-modulated by a slow random syllable envelope that is often
 near zero (speech is heavy-tailed and bursty). The third source is uniform noise.
 """
+
 from __future__ import annotations
 
 from typing import Tuple

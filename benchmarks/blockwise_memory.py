@@ -11,6 +11,7 @@ Both outputs are compared (max abs difference).
 Usage: .venv/bin/python benchmarks/blockwise_memory.py [--quick]
 Writes benchmarks/results/blockwise_memory.md and .json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SEED = 0
 N_BANDS, N_END = 64, 4
-BLOCK_BYTES = 16 * 2 ** 20
+BLOCK_BYTES = 16 * 2**20
 
 
 def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.ndarray:
@@ -44,8 +45,16 @@ def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.n
 
     E, wl, _ = procedural_library(n_bands=N_BANDS, n_spectra=N_END, random_state=SEED)
     rng = np.random.default_rng(SEED)
-    prof = dict(driver="GTiff", dtype="float32", count=N_BANDS, height=height, width=width, nodata=-9999.0,
-                transform=from_origin(500000, 4000000, 30, 30), crs="EPSG:32633")
+    prof = dict(
+        driver="GTiff",
+        dtype="float32",
+        count=N_BANDS,
+        height=height,
+        width=width,
+        nodata=-9999.0,
+        transform=from_origin(500000, 4000000, 30, 30),
+        crs="EPSG:32633",
+    )
     if tiled:
         prof.update(tiled=True, blockxsize=256, blockysize=256)
     with rasterio.open(path, "w", **prof) as d:
@@ -53,7 +62,7 @@ def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.n
             h = min(256, height - r0)
             A = rng.dirichlet(np.full(N_END, 0.5), size=h * width).T
             X = E @ A
-            X += rng.normal(0, np.sqrt(np.mean(X ** 2) / 10 ** 3.0), X.shape)
+            X += rng.normal(0, np.sqrt(np.mean(X**2) / 10**3.0), X.shape)
             block = X.reshape(N_BANDS, h, width).astype(np.float32)
             block[:, :, :8] = -9999.0  # nodata border
             d.write(block, window=Window(0, r0, width, h))
@@ -94,8 +103,13 @@ def peak_rss_mib() -> float:
 
 def run_child(mode: str, src: Path, dst: Path) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, __file__, "--child", mode, str(src), str(dst)],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, str(src), str(dst)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -116,8 +130,11 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
-    sizes = ([(256, 256, True), (512, 512, True), (1024, 1024, True), (1024, 1024, False)] if args.quick
-             else [(512, 512, True), (1024, 1024, True), (2048, 2048, True), (2048, 2048, False)])
+    sizes = (
+        [(256, 256, True), (512, 512, True), (1024, 1024, True), (1024, 1024, False)]
+        if args.quick
+        else [(512, 512, True), (1024, 1024, True), (2048, 2048, True), (2048, 2048, False)]
+    )
     rows = []
     with tempfile.TemporaryDirectory() as td:
         td = Path(td)
@@ -127,17 +144,34 @@ def main() -> None:
             make_raster(src, h, w, tiled)
             s = run_child("streamed", src, td / "s.tif")
             m = run_child("in-memory", src, td / "m.tif")
-            rows.append(dict(height=h, width=w, bands=N_BANDS, layout="tiled 256" if tiled else "striped",
-                             raster_mib=h * w * N_BANDS * 4 / 2 ** 20,
-                             streamed_s=s["seconds"], streamed_peak_mib=s["maxrss_mib"],
-                             inmem_s=m["seconds"], inmem_peak_mib=m["maxrss_mib"],
-                             max_abs_diff=max_diff(td / "s.tif", td / "m.tif")))
+            rows.append(
+                dict(
+                    height=h,
+                    width=w,
+                    bands=N_BANDS,
+                    layout="tiled 256" if tiled else "striped",
+                    raster_mib=h * w * N_BANDS * 4 / 2**20,
+                    streamed_s=s["seconds"],
+                    streamed_peak_mib=s["maxrss_mib"],
+                    inmem_s=m["seconds"],
+                    inmem_peak_mib=m["maxrss_mib"],
+                    max_abs_diff=max_diff(td / "s.tif", td / "m.tif"),
+                )
+            )
             print(rows[-1], flush=True)
             src.unlink()
-    info = dict(date_utc=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), mode="quick" if args.quick else "full",
-                machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs",
-                load_average=os.getloadavg(), seed=SEED, bands=N_BANDS, endmembers=N_END,
-                max_block_bytes=BLOCK_BYTES, import_only_peak_mib=floor["maxrss_mib"], runs=rows)
+    info = dict(
+        date_utc=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        mode="quick" if args.quick else "full",
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs",
+        load_average=os.getloadavg(),
+        seed=SEED,
+        bands=N_BANDS,
+        endmembers=N_END,
+        max_block_bytes=BLOCK_BYTES,
+        import_only_peak_mib=floor["maxrss_mib"],
+        runs=rows,
+    )
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "blockwise_memory.json").write_text(json.dumps(info, indent=2))
@@ -149,7 +183,7 @@ def main() -> None:
         f"- data: {N_BANDS}-band float32 GeoTIFF (tiled 256 x 256 or GDAL's default strips), "
         f"procedural spectra (seed {SEED}), Dirichlet(0.5) "
         f"abundances of {N_END} endmembers, 30 dB noise, 8-column nodata border; func = exact FCLS with the true endmembers",
-        f"- streamed: max_block_bytes = {BLOCK_BYTES // 2 ** 20} MiB; one run per cell (child process, 1 BLAS thread), "
+        f"- streamed: max_block_bytes = {BLOCK_BYTES // 2**20} MiB; one run per cell (child process, 1 BLAS thread), "
         "peak = VmHWM (peak resident set) of that process",
         f"- import-only peak (interpreter + numpy/scipy/rasterio/engine): {floor['maxrss_mib']:.0f} MiB",
         "",
@@ -157,9 +191,11 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        lines.append(f"| {r['height']}×{r['width']}×{r['bands']} | {r['layout']} | {r['raster_mib']:.0f} | {r['streamed_s']:.2f} | "
-                     f"{r['streamed_peak_mib']:.0f} | {r['inmem_s']:.2f} | {r['inmem_peak_mib']:.0f} | "
-                     f"{r['max_abs_diff']:.1e} |")
+        lines.append(
+            f"| {r['height']}×{r['width']}×{r['bands']} | {r['layout']} | {r['raster_mib']:.0f} | {r['streamed_s']:.2f} | "
+            f"{r['streamed_peak_mib']:.0f} | {r['inmem_s']:.2f} | {r['inmem_peak_mib']:.0f} | "
+            f"{r['max_abs_diff']:.1e} |"
+        )
     (out / "blockwise_memory.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -11,10 +11,10 @@ The defaults were tuned on these same scenes: the scores are optimistic for othe
 Usage: .venv/bin/python benchmarks/buddip_ablation.py [--quick] [--seeds 5]
 Writes benchmarks/results/buddip_ablation.md and .json. Torch uses 1 thread.
 """
+
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from statistics import median
@@ -22,7 +22,7 @@ from statistics import median
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import buddip_common as bc  # noqa: E402
+import buddip_common as bc
 
 GUIDANCE = {  # name -> (purify, expand)
     "guidance: SiVM + purify 0.005 (previous default)": (0.005, 0),
@@ -30,10 +30,19 @@ GUIDANCE = {  # name -> (purify, expand)
     "guidance: SiVM + expand 3": (0.0, 3),
     "guidance: SiVM + purify 0.05 + expand 3 (default)": (0.05, 3),
 }
-FITS = ("BUDDIP previous defaults (purify 0.005, ADIP output)", "BUDDIP defaults, ADIP output",
-        "BUDDIP defaults (FCLS with learned endmembers)")
-SYN = [("syn 50 px 30 dB", 50, 30.0), ("syn 100 px 30 dB", 100, 30.0), ("syn 150 px 30 dB", 150, 30.0),
-       ("syn 200 px 30 dB", 200, 30.0), ("syn 100 px 15 dB", 100, 15.0), ("syn 100 px 20 dB", 100, 20.0)]
+FITS = (
+    "BUDDIP previous defaults (purify 0.005, ADIP output)",
+    "BUDDIP defaults, ADIP output",
+    "BUDDIP defaults (FCLS with learned endmembers)",
+)
+SYN = [
+    ("syn 50 px 30 dB", 50, 30.0),
+    ("syn 100 px 30 dB", 100, 30.0),
+    ("syn 150 px 30 dB", 150, 30.0),
+    ("syn 200 px 30 dB", 200, 30.0),
+    ("syn 100 px 15 dB", 100, 15.0),
+    ("syn 100 px 20 dB", 100, 20.0),
+]
 TRAIN = ["samson", "syn 50 px 30 dB", "syn 100 px 30 dB", "syn 100 px 15 dB"]
 
 
@@ -43,7 +52,10 @@ def methods(cube, p, seed, train):
     from deepunmix.engine.dip.guidance import extract_endmembers, refine_guidance
 
     Y = bc.pixels(cube)
-    for name, fn in (("SiVM+FCLS", lambda: bc.sivm_fcls(cube, p, seed)), ("VCA+FCLS", lambda: bc.vca_fcls(cube, p, seed))):
+    for name, fn in (
+        ("SiVM+FCLS", lambda: bc.sivm_fcls(cube, p, seed)),
+        ("VCA+FCLS", lambda: bc.vca_fcls(cube, p, seed)),
+    ):
         yield (name, *bc.timed(fn))
     E0, _ = extract_endmembers(Y, p, "sivm")
     for name, (purify, expand) in GUIDANCE.items():
@@ -87,8 +99,10 @@ def main():
         for seed in range(args.seeds):
             if scene == "samson":
                 cube, p = zhu.cube, 3
-                refs = {"samson (Rasti ref.)": (rasti.endmembers, rasti.abundances),
-                        "samson (Zhu ref.)": (zhu.endmembers, zhu.abundances)}
+                refs = {
+                    "samson (Rasti ref.)": (rasti.endmembers, rasti.abundances),
+                    "samson (Zhu ref.)": (zhu.endmembers, zhu.abundances),
+                }
             else:
                 size, snr = syn[scene]
                 sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
@@ -97,24 +111,37 @@ def main():
                 for ref, (Er, Ar) in refs.items():
                     s = bc.score(Er, Ar, E, np.asarray(A).reshape(p, *cube.shape[1:]))
                     rows.append({"scene": ref, "seed": seed, "method": name, **s, "seconds": dt, "load1": load})
-                print(f"{scene} seed {seed} {name}: " + ", ".join(
-                    f"{r['armse']:.4f}/{r['asad']:.2f}" for r in rows[-len(refs):]) + f" {dt:.1f}s load {load:.1f}",
-                    flush=True)
-    md = ["# BUDDIP ablation: guidance refinement, training, final abundances", "",
-          f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
-          f"Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}.",
-          "Medians over seeds: aRMSE, aSAD (degrees, Hungarian-matched), wall seconds, 1-min load. Guidance rows are "
-          "SiVM + the named refinement + FCLS, no network. The defaults were tuned on these scenes (optimistic).", "",
-          "| scene | method | aRMSE | aSAD | time (s) | load1 |", "|---|---|---|---|---|---|"]
+                print(
+                    f"{scene} seed {seed} {name}: "
+                    + ", ".join(f"{r['armse']:.4f}/{r['asad']:.2f}" for r in rows[-len(refs) :])
+                    + f" {dt:.1f}s load {load:.1f}",
+                    flush=True,
+                )
+    md = [
+        "# BUDDIP ablation: guidance refinement, training, final abundances",
+        "",
+        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
+        f"Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}.",
+        "Medians over seeds: aRMSE, aSAD (degrees, Hungarian-matched), wall seconds, 1-min load. Guidance rows are "
+        "SiVM + the named refinement + FCLS, no network. The defaults were tuned on these scenes (optimistic).",
+        "",
+        "| scene | method | aRMSE | aSAD | time (s) | load1 |",
+        "|---|---|---|---|---|---|",
+    ]
     order = ["SiVM+FCLS", "VCA+FCLS", *GUIDANCE, *FITS]
     for scene in dict.fromkeys(r["scene"] for r in rows):
         for m in order:
             rs = [r for r in rows if r["scene"] == scene and r["method"] == m]
             if rs:
-                md.append(f"| {scene} | {m} | {median(r['armse'] for r in rs):.4f} | {median(r['asad'] for r in rs):.2f} | "
-                          f"{median(r['seconds'] for r in rs):.1f} | {median(r['load1'] for r in rs):.1f} |")
-    bc.write("buddip_ablation" + ("_quick" if args.quick else ""), "\n".join(md) + "\n",
-             {"machine": info, "args": vars(args), "runs": rows})
+                md.append(
+                    f"| {scene} | {m} | {median(r['armse'] for r in rs):.4f} | {median(r['asad'] for r in rs):.2f} | "
+                    f"{median(r['seconds'] for r in rs):.1f} | {median(r['load1'] for r in rs):.1f} |"
+                )
+    bc.write(
+        "buddip_ablation" + ("_quick" if args.quick else ""),
+        "\n".join(md) + "\n",
+        {"machine": info, "args": vars(args), "runs": rows},
+    )
 
 
 if __name__ == "__main__":

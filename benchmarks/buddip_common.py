@@ -1,4 +1,5 @@
 """Shared helpers for the BUDDIP/UnDIP benchmarks: machine info, data path, the compared methods."""
+
 from __future__ import annotations
 
 import json
@@ -27,10 +28,16 @@ def shared_data() -> Path:
 def machine() -> Dict[str, object]:
     import torch
 
-    return {"date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "host": platform.node(),
-            "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__,
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "host": platform.node(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def one_thread() -> None:

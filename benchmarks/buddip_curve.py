@@ -8,6 +8,7 @@ Usage: .venv/bin/python benchmarks/buddip_curve.py [--quick] [--seeds 3] [--n-it
        [--lrs 0.001 0.003 0.01]
 Writes benchmarks/results/buddip_curve.md and .json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import buddip_common as bc  # noqa: E402
+import buddip_common as bc
 
 
 def main():
@@ -44,7 +45,9 @@ def main():
     for lr in args.lrs:
         for seed in range(args.seeds):
             t = time.perf_counter()
-            m = BUDDIP(3, n_iter=args.n_iter, learning_rate=lr, random_state=seed, snapshot_every=args.every).fit(zhu.cube)
+            m = BUDDIP(3, n_iter=args.n_iter, learning_rate=lr, random_state=seed, snapshot_every=args.every).fit(
+                zhu.cube
+            )
             total = time.perf_counter() - t
             setup = total - (m.snapshots_[-1][1] if m.snapshots_ else 0.0)  # extractor + FCLS + net build
             snaps = [(0, 0.0, m.init_endmembers_, m.init_abundances_)] + m.snapshots_
@@ -54,25 +57,45 @@ def main():
                     s = bc.score(Er, Ar, E, A)
                     pt[f"armse_{ref}"], pt[f"asad_{ref}"] = s["armse"], s["asad"]
                 points.append(pt)
-            print(f"lr {lr} seed {seed}: {total:.1f}s; final rasti {points[-1]['armse_rasti']:.4f}/"
-                  f"{points[-1]['asad_rasti']:.2f} zhu {points[-1]['armse_zhu']:.4f}/{points[-1]['asad_zhu']:.2f}",
-                  flush=True)
-    md = ["# BUDDIP time-to-accuracy on Samson", "",
-          f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared), torch {info['torch']} 1 thread. "
-          f"Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}.",
-          "Medians over seeds of the moving-average output at each iteration (iteration 0 = the guidance: "
-          "extractor + purification + FCLS). Seconds include the guidance. Paper bar (Jasper Ridge): "
-          "aRMSE 0.1023, aSAD 6.85 deg.", ""]
+            print(
+                f"lr {lr} seed {seed}: {total:.1f}s; final rasti {points[-1]['armse_rasti']:.4f}/"
+                f"{points[-1]['asad_rasti']:.2f} zhu {points[-1]['armse_zhu']:.4f}/{points[-1]['asad_zhu']:.2f}",
+                flush=True,
+            )
+    md = [
+        "# BUDDIP time-to-accuracy on Samson",
+        "",
+        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared), torch {info['torch']} 1 thread. "
+        f"Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}.",
+        "Medians over seeds of the moving-average output at each iteration (iteration 0 = the guidance: "
+        "extractor + purification + FCLS). Seconds include the guidance. Paper bar (Jasper Ridge): "
+        "aRMSE 0.1023, aSAD 6.85 deg.",
+        "",
+    ]
     for lr in args.lrs:
-        md += [f"## learning rate {lr:g}", "",
-               "| iteration | seconds | load1 | aRMSE (Zhu) | aSAD (Zhu) | aRMSE (Rasti) | aSAD (Rasti) |",
-               "|---|---|---|---|---|---|---|"]
+        md += [
+            f"## learning rate {lr:g}",
+            "",
+            "| iteration | seconds | load1 | aRMSE (Zhu) | aSAD (Zhu) | aRMSE (Rasti) | aSAD (Rasti) |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for it in sorted({p["iteration"] for p in points if p["lr"] == lr}):
             ps = [p for p in points if p["lr"] == lr and p["iteration"] == it]
-            md.append(f"| {it} | " + " | ".join(
-                f"{median(p[k] for p in ps):.{d}f}" for k, d in
-                (("seconds", 1), ("load1", 1), ("armse_zhu", 4), ("asad_zhu", 2), ("armse_rasti", 4), ("asad_rasti", 2)))
-                + " |")
+            md.append(
+                f"| {it} | "
+                + " | ".join(
+                    f"{median(p[k] for p in ps):.{d}f}"
+                    for k, d in (
+                        ("seconds", 1),
+                        ("load1", 1),
+                        ("armse_zhu", 4),
+                        ("asad_zhu", 2),
+                        ("armse_rasti", 4),
+                        ("asad_rasti", 2),
+                    )
+                )
+                + " |"
+            )
         md.append("")
     bc.write("buddip_curve", "\n".join(md) + "\n", {"machine": info, "args": vars(args), "points": points})
 

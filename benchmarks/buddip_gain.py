@@ -18,6 +18,7 @@ the synthetic scenes (15/20/25 dB); Jasper Ridge is the check and chose nothing.
 Usage: .venv/bin/python benchmarks/buddip_gain.py [--seeds 5]
 Writes benchmarks/results/buddip_gain.md and .json. Torch uses 1 thread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,16 @@ from statistics import median
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import buddip_common as bc  # noqa: E402
+import buddip_common as bc
 
 GUIDE, NETS_ONLY, REFINE_ONLY, DEFAULT, CANDIDATE, PAPER = (
-    "guidance only (SiVM + FCLS)", "networks without refinement", "refinement without networks (default at it. 0)",
-    "default", "candidate: weights 0.1/0.01/1, 300 it.", "paper variant")
+    "guidance only (SiVM + FCLS)",
+    "networks without refinement",
+    "refinement without networks (default at it. 0)",
+    "default",
+    "candidate: weights 0.1/0.01/1, 300 it.",
+    "paper variant",
+)
 NETWORK_ROWS = {NETS_ONLY: GUIDE, DEFAULT: REFINE_ONLY, CANDIDATE: REFINE_ONLY}  # row -> its iteration-0 row
 SNRS = (15.0, 20.0, 25.0)
 CHOOSING = ("samson (Zhu ref.)", "samson (Rasti ref.)", *(f"syn {s:g} dB" for s in SNRS))
@@ -71,8 +77,11 @@ def main():
     ap.add_argument("--size", type=int, default=60, help="synthetic scene side (pixels)")
     ap.add_argument("--resume", action="store_true", help="keep the finished scene/seed runs of the last results")
     ap.add_argument("--out", default="buddip_gain", help="results name under benchmarks/results")
-    ap.add_argument("--merge-paper", action="store_true",
-                    help="no fits: rewrite buddip_gain.md from its .json with the paper rows of buddip_paper.json")
+    ap.add_argument(
+        "--merge-paper",
+        action="store_true",
+        help="no fits: rewrite buddip_gain.md from its .json with the paper rows of buddip_paper.json",
+    )
     args = ap.parse_args()
     if args.merge_paper:
         old = json.loads((bc.RESULTS / f"{args.out}.json").read_text())
@@ -116,9 +125,12 @@ def main():
                 for ref, (Er, Ar) in scored.items():
                     s = bc.score(Er, Ar, E, np.asarray(A).reshape(p, *cube.shape[1:]))
                     rows.append({"scene": ref, "seed": seed, "method": name, **s, "seconds": dt, "load1": load})
-                print(f"{scene} seed {seed} {name}: " + ", ".join(
-                    f"{r['armse']:.4f}/{r['asad']:.2f}" for r in rows[-len(scored):]) + f" {dt:.1f}s load {load:.1f}",
-                    flush=True)
+                print(
+                    f"{scene} seed {seed} {name}: "
+                    + ", ".join(f"{r['armse']:.4f}/{r['asad']:.2f}" for r in rows[-len(scored) :])
+                    + f" {dt:.1f}s load {load:.1f}",
+                    flush=True,
+                )
             write(rows, info, args, None)  # after every scene and seed: a stopped run keeps what it did
     rows, paper_iters = merge_paper(rows, args.seeds)
     write(rows, info, args, paper_iters)
@@ -145,27 +157,44 @@ def merge_paper(rows, n_seeds):
             continue
         name = "jasper (check)"
         if seed < n_seeds and any(x["scene"] == name for x in rows):
-            rows.append({"scene": name, "seed": seed, "method": PAPER, "armse": r["armse"], "asad": r["asad"],
-                         "seconds": r["seconds"], "load1": r["load1"]})
+            rows.append(
+                {
+                    "scene": name,
+                    "seed": seed,
+                    "method": PAPER,
+                    "armse": r["armse"],
+                    "asad": r["asad"],
+                    "seconds": r["seconds"],
+                    "load1": r["load1"],
+                }
+            )
     return rows, paper_iters
 
 
 def write(rows, info, args, paper_iters):
     order = [GUIDE, NETS_ONLY, REFINE_ONLY, DEFAULT, CANDIDATE, PAPER]
-    md = ["# BUDDIP: does training improve on its starting point? (ablation with seed spread)", "",
-          f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs; timings are noise), torch "
-          f"{info['torch']} 1 thread. Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. "
-          f"Seeds asked: {list(range(args.seeds))}; the n column says how many ran per row. Synthetic scenes: the "
-          f"paper's recipe at {getattr(args, 'size', 100)} x {getattr(args, 'size', 100)} px (smaller than its 100 "
-          f"to fit this CPU), six USGS endmembers, one scene per seed.",
-          "Medians over seeds; spread = max - min over seeds (Samson and Jasper: same guidance, seeds change the "
-          "networks; synthetic: one scene per seed). Gain = improvement over the row's own iteration-0 output "
-          "(its guidance), median of per-seed gains: relative aRMSE, aSAD in degrees; target >= 5 % or >= 0.3 deg. "
-          f"Scenes that chose the default: {', '.join(CHOOSING)}. Check (chose nothing): Jasper Ridge. "
-          + (f"Paper variant rows: from buddip_paper.json, {paper_iters} iterations per run (the paper: 4500 / "
-             f"24 000)." if paper_iters else "Paper variant rows: from buddip_paper.json where present."), "",
-          "| scene | method | n | aRMSE | aSAD | aRMSE spread | aSAD spread | gain aRMSE | gain aSAD | target met | "
-          "time (s) | load1 |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    md = [
+        "# BUDDIP: does training improve on its starting point? (ablation with seed spread)",
+        "",
+        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs; timings are noise), torch "
+        f"{info['torch']} 1 thread. Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. "
+        f"Seeds asked: {list(range(args.seeds))}; the n column says how many ran per row. Synthetic scenes: the "
+        f"paper's recipe at {getattr(args, 'size', 100)} x {getattr(args, 'size', 100)} px (smaller than its 100 "
+        f"to fit this CPU), six USGS endmembers, one scene per seed.",
+        "Medians over seeds; spread = max - min over seeds (Samson and Jasper: same guidance, seeds change the "
+        "networks; synthetic: one scene per seed). Gain = improvement over the row's own iteration-0 output "
+        "(its guidance), median of per-seed gains: relative aRMSE, aSAD in degrees; target >= 5 % or >= 0.3 deg. "
+        f"Scenes that chose the default: {', '.join(CHOOSING)}. Check (chose nothing): Jasper Ridge. "
+        + (
+            f"Paper variant rows: from buddip_paper.json, {paper_iters} iterations per run (the paper: 4500 / 24 000)."
+            if paper_iters
+            else "Paper variant rows: from buddip_paper.json where present."
+        ),
+        "",
+        "| scene | method | n | aRMSE | aSAD | aRMSE spread | aSAD spread | gain aRMSE | gain aSAD | target met | "
+        "time (s) | load1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     verdict = {}
     for scene in dict.fromkeys(r["scene"] for r in rows):
         for m in order:
@@ -179,34 +208,48 @@ def write(rows, info, args, paper_iters):
                 ok = g[0] >= 0.05 or g[1] >= 0.3
                 gtxt = (f"{100 * g[0]:+.1f} %", f"{g[1]:+.2f}", "yes" if ok else "NO")
                 verdict.setdefault(m, []).append((scene, ok, max(a) - min(a), max(s) - min(s), g))
-            md.append(f"| {scene} | {m} | {len(rs)} | {median(a):.4f} | {median(s):.2f} | {max(a) - min(a):.4f} | "
-                      f"{max(s) - min(s):.2f} | {gtxt[0]} | {gtxt[1]} | {gtxt[2]} | "
-                      f"{median(r['seconds'] for r in rs):.1f} | {median(r['load1'] for r in rs):.1f} |")
+            md.append(
+                f"| {scene} | {m} | {len(rs)} | {median(a):.4f} | {median(s):.2f} | {max(a) - min(a):.4f} | "
+                f"{max(s) - min(s):.2f} | {gtxt[0]} | {gtxt[1]} | {gtxt[2]} | "
+                f"{median(r['seconds'] for r in rs):.1f} | {median(r['load1'] for r in rs):.1f} |"
+            )
     md += ["", "## Verdicts", ""]
     for m, items in verdict.items():
         fails = [sc for sc, ok, *_ in items if not ok]
         # the method matters more than the seed when every seed's change has the sign of the median change
         mixed = [sc for sc, _, sa, ss, g in items if g[2] < 0 < g[3]]
-        md.append(f"- {m}: target met on {len(items) - len(fails)}/{len(items)} scenes"
-                  + (f" (not on {', '.join(fails)})" if fails else "")
-                  + "; per-seed aRMSE changes from its iteration 0 (min to max): "
-                  + ", ".join(f"{sc} {100 * g[2]:+.1f}..{100 * g[3]:+.1f} %" for sc, _, _, _, g in items)
-                  + (f"; the seed decides the sign on {', '.join(mixed)}" if mixed else
-                     "; on every scene all seeds change it in the same direction (the method, not the seed, "
-                     "decides)") + ".")
-    md += ["", "Decision: the `default` variant stays as it was (200 iterations, lr 3e-3, weights 1/1/1), now with the "
-           "moving average started after the first update. The candidate gains more on the synthetic scenes but "
-           "loses more on both Samson references; on Samson, neither schedule (nor the longer and "
-           "reconstruction-only schedules tried while choosing, see the task note) beats its own iteration 0, "
-           "and the check scene (Jasper) agrees. On the real scenes measured, the default's training makes its "
-           "refined first guess slightly worse; its gain over SiVM + FCLS is the refinement's. It is named for "
-           "that in the help: a light CPU setting, not the paper's BUDDIP (variant `paper`).",
-           "", "Reading the other BUDDIP sections: their 'BUDDIP' rows (buddip_synthetic, buddip_samson, "
-           "buddip_ablation) are this default variant from earlier runs (moving average then started at the "
-           "guidance), compared with unrefined SiVM + FCLS and UnDIP; its lead there is the refinement's, as the "
-           "'refinement without networks' rows here show."]
-    bc.write(getattr(args, "out", "buddip_gain"), "\n".join(md) + "\n", {"machine": info, "args": vars(args), "runs": rows,
-                                                   "paper_iterations": paper_iters})
+        md.append(
+            f"- {m}: target met on {len(items) - len(fails)}/{len(items)} scenes"
+            + (f" (not on {', '.join(fails)})" if fails else "")
+            + "; per-seed aRMSE changes from its iteration 0 (min to max): "
+            + ", ".join(f"{sc} {100 * g[2]:+.1f}..{100 * g[3]:+.1f} %" for sc, _, _, _, g in items)
+            + (
+                f"; the seed decides the sign on {', '.join(mixed)}"
+                if mixed
+                else "; on every scene all seeds change it in the same direction (the method, not the seed, decides)"
+            )
+            + "."
+        )
+    md += [
+        "",
+        "Decision: the `default` variant stays as it was (200 iterations, lr 3e-3, weights 1/1/1), now with the "
+        "moving average started after the first update. The candidate gains more on the synthetic scenes but "
+        "loses more on both Samson references; on Samson, neither schedule (nor the longer and "
+        "reconstruction-only schedules tried while choosing, see the task note) beats its own iteration 0, "
+        "and the check scene (Jasper) agrees. On the real scenes measured, the default's training makes its "
+        "refined first guess slightly worse; its gain over SiVM + FCLS is the refinement's. It is named for "
+        "that in the help: a light CPU setting, not the paper's BUDDIP (variant `paper`).",
+        "",
+        "Reading the other BUDDIP sections: their 'BUDDIP' rows (buddip_synthetic, buddip_samson, "
+        "buddip_ablation) are this default variant from earlier runs (moving average then started at the "
+        "guidance), compared with unrefined SiVM + FCLS and UnDIP; its lead there is the refinement's, as the "
+        "'refinement without networks' rows here show.",
+    ]
+    bc.write(
+        getattr(args, "out", "buddip_gain"),
+        "\n".join(md) + "\n",
+        {"machine": info, "args": vars(args), "runs": rows, "paper_iterations": paper_iters},
+    )
 
 
 if __name__ == "__main__":

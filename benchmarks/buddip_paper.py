@@ -15,6 +15,7 @@ the numbers. Omit ``--iters`` on a GPU to run the paper's counts.
 Usage: .venv/bin/python benchmarks/buddip_paper.py [--iters 60] [--seeds 5] [--snrs 15 25 35] [--device cpu]
 Writes benchmarks/results/buddip_paper.md and .json. Torch uses 1 thread on the CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,16 +26,20 @@ from statistics import median
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import buddip_common as bc  # noqa: E402
+import buddip_common as bc
 
 PAPER_JASPER = {  # Table 1 of the paper: aRMSE, aSAD (degrees)
-    "SiVM+FCLS": (0.1480, 11.3492), "UnDIP (paper)": (0.1748, 11.3493), "BUDDIP (paper)": (0.1023, 6.8489)}
+    "SiVM+FCLS": (0.1480, 11.3492),
+    "UnDIP (paper)": (0.1748, 11.3493),
+    "BUDDIP (paper)": (0.1023, 6.8489),
+}
 FULL_ITERS = {"jasper": 24000, "synthetic": 4500, "undip": 3000}
 
 
 def methods(cube, p, seed, scene_kind, iters, device):
     """Yield (method, E, A, seconds, load1, iterations run)."""
-    from deepunmix.engine.dip.buddip import BUDDIP, PAPER_JASPER as JASPER_SETTINGS
+    from deepunmix.engine.dip.buddip import BUDDIP
+    from deepunmix.engine.dip.buddip import PAPER_JASPER as JASPER_SETTINGS
     from deepunmix.engine.dip.undip import UnDIP
     from deepunmix.engine.extraction.sivm import sivm
     from deepunmix.engine.fcls import fcls
@@ -48,19 +53,30 @@ def methods(cube, p, seed, scene_kind, iters, device):
     yield ("SiVM+FCLS", *bc.timed(lambda: chain(False)), 0)
     yield ("SiVM (SVD-denoised)+FCLS", *bc.timed(lambda: chain(True)), 0)
     n_undip = min(iters or FULL_ITERS["undip"], FULL_ITERS["undip"])
-    yield ("UnDIP (paper)", *bc.timed(lambda: _fit(UnDIP(p, variant="paper", n_iter=n_undip, random_state=seed,
-                                                          device=device), cube)), n_undip)
+    yield (
+        "UnDIP (paper)",
+        *bc.timed(lambda: _fit(UnDIP(p, variant="paper", n_iter=n_undip, random_state=seed, device=device), cube)),
+        n_undip,
+    )
     full = FULL_ITERS["jasper" if scene_kind == "jasper" else "synthetic"]
     n = min(iters or full, full)
     extra = dict(JASPER_SETTINGS, n_iter=n) if scene_kind == "jasper" else dict(n_iter=n)
-    yield ("BUDDIP (paper)", *bc.timed(lambda: _fit(BUDDIP(p, variant="paper", random_state=seed, device=device,
-                                                           **extra), cube)), n)
+    yield (
+        "BUDDIP (paper)",
+        *bc.timed(lambda: _fit(BUDDIP(p, variant="paper", random_state=seed, device=device, **extra), cube)),
+        n,
+    )
     if scene_kind != "jasper":  # the authors' script configures Jasper Ridge only
         yield ("BUDDIP (default)", *bc.timed(lambda: _fit(BUDDIP(p, random_state=seed, device=device), cube)), 200)
         return
     n_auth = min(iters or 24000, 24000)
-    yield ("BUDDIP (authors' code)", *bc.timed(lambda: _fit(BUDDIP(p, variant="authors_code", n_iter=n_auth,
-                                                                   random_state=seed, device=device), cube)), n_auth)
+    yield (
+        "BUDDIP (authors' code)",
+        *bc.timed(
+            lambda: _fit(BUDDIP(p, variant="authors_code", n_iter=n_auth, random_state=seed, device=device), cube)
+        ),
+        n_auth,
+    )
     yield ("BUDDIP (default)", *bc.timed(lambda: _fit(BUDDIP(p, random_state=seed, device=device), cube)), 200)
 
 
@@ -74,9 +90,16 @@ def summarise(rows, scene, method):
     if not rs:
         return None
     a, s = [r["armse"] for r in rs], [r["asad"] for r in rs]
-    return {"armse": median(a), "asad": median(s), "armse_spread": max(a) - min(a), "asad_spread": max(s) - min(s),
-            "seconds": median(r["seconds"] for r in rs), "load1": median(r["load1"] for r in rs),
-            "iters": rs[0]["iters"], "n": len(rs)}
+    return {
+        "armse": median(a),
+        "asad": median(s),
+        "armse_spread": max(a) - min(a),
+        "asad_spread": max(s) - min(s),
+        "seconds": median(r["seconds"] for r in rs),
+        "load1": median(r["load1"] for r in rs),
+        "iters": rs[0]["iters"],
+        "n": len(rs),
+    }
 
 
 def main():
@@ -117,63 +140,100 @@ def main():
                 kind = "synthetic"
             for name, E, A, dt, load, iters in methods(cube, p, seed, kind, args.iters, args.device):
                 s = bc.score(Er, Ar, E, np.asarray(A).reshape(p, *cube.shape[1:]))
-                rows.append({"scene": scene, "seed": seed, "method": name, **s, "seconds": dt, "load1": load,
-                             "iters": iters})
-                print(f"{scene} seed {seed} {name} ({iters} it): {s['armse']:.4f} / {s['asad']:.2f} deg, "
-                      f"{dt:.1f} s, load {load:.1f}", flush=True)
+                rows.append(
+                    {"scene": scene, "seed": seed, "method": name, **s, "seconds": dt, "load1": load, "iters": iters}
+                )
+                print(
+                    f"{scene} seed {seed} {name} ({iters} it): {s['armse']:.4f} / {s['asad']:.2f} deg, "
+                    f"{dt:.1f} s, load {load:.1f}",
+                    flush=True,
+                )
             write(rows, info, args)
 
 
 def write(rows, info, args):
-    order = ["SiVM+FCLS", "SiVM (SVD-denoised)+FCLS", "UnDIP (paper)", "BUDDIP (paper)", "BUDDIP (authors' code)",
-             "BUDDIP (default)"]
+    order = [
+        "SiVM+FCLS",
+        "SiVM (SVD-denoised)+FCLS",
+        "UnDIP (paper)",
+        "BUDDIP (paper)",
+        "BUDDIP (authors' code)",
+        "BUDDIP (default)",
+    ]
     cap = f"at most {args.iters} network iterations per run" if args.iters else "the paper's iteration counts"
-    md = ["# The BUDDIP paper's experiments, paper variant", "",
-          f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs; timings are noise), torch "
-          f"{info['torch']}, device {args.device}, {info['torch_threads']} thread(s). Date: {info['date_utc']}. "
-          f"Load at start: {info['loadavg_start']}. Seeds asked: {list(range(args.seeds))}; the n column says how "
-          f"many ran. Run with {cap}: the paper "
-          f"trains {FULL_ITERS['jasper']} (Jasper) / {FULL_ITERS['synthetic']} (synthetic) iterations, UnDIP "
-          f"{FULL_ITERS['undip']}. No ground truth in any choice (output = the networks' last output).",
-          "Medians over seeds; spread = max - min over seeds. Jasper Ridge is Y / max Y, 100 x 100, 198 bands."
-          + (f" With {args.iters} iterations the paper and authors' code networks have barely left their start "
-             "(random noise; an untrained U-Net): their rows measure what this CPU allowed, not what the paper's "
-             "method reaches; they do not reproduce the paper's numbers." if args.iters and args.iters < 1000 else ""),
-          "",
-          "## Jasper Ridge (paper Table 1)", "",
-          "| method | n | iterations run | aRMSE | aSAD | aRMSE spread | aSAD spread | paper aRMSE | paper aSAD | "
-          "time (s) | load1 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    md = [
+        "# The BUDDIP paper's experiments, paper variant",
+        "",
+        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs; timings are noise), torch "
+        f"{info['torch']}, device {args.device}, {info['torch_threads']} thread(s). Date: {info['date_utc']}. "
+        f"Load at start: {info['loadavg_start']}. Seeds asked: {list(range(args.seeds))}; the n column says how "
+        f"many ran. Run with {cap}: the paper "
+        f"trains {FULL_ITERS['jasper']} (Jasper) / {FULL_ITERS['synthetic']} (synthetic) iterations, UnDIP "
+        f"{FULL_ITERS['undip']}. No ground truth in any choice (output = the networks' last output).",
+        "Medians over seeds; spread = max - min over seeds. Jasper Ridge is Y / max Y, 100 x 100, 198 bands."
+        + (
+            f" With {args.iters} iterations the paper and authors' code networks have barely left their start "
+            "(random noise; an untrained U-Net): their rows measure what this CPU allowed, not what the paper's "
+            "method reaches; they do not reproduce the paper's numbers."
+            if args.iters and args.iters < 1000
+            else ""
+        ),
+        "",
+        "## Jasper Ridge (paper Table 1)",
+        "",
+        "| method | n | iterations run | aRMSE | aSAD | aRMSE spread | aSAD spread | paper aRMSE | paper aSAD | "
+        "time (s) | load1 |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for m in order:
         r = summarise(rows, "jasper", m)
         if r:
             ref = PAPER_JASPER.get(m, PAPER_JASPER.get("SiVM+FCLS") if m.startswith("SiVM (SVD") else None)
             pa, ps = (f"{ref[0]:.4f}", f"{ref[1]:.2f}") if ref else ("", "")
-            md.append(f"| {m} | {r['n']} | {r['iters']} | {r['armse']:.4f} | {r['asad']:.2f} | {r['armse_spread']:.4f} | "
-                      f"{r['asad_spread']:.2f} | {pa} | {ps} | {r['seconds']:.1f} | {r['load1']:.1f} |")
+            md.append(
+                f"| {m} | {r['n']} | {r['iters']} | {r['armse']:.4f} | {r['asad']:.2f} | {r['armse_spread']:.4f} | "
+                f"{r['asad_spread']:.2f} | {pa} | {ps} | {r['seconds']:.1f} | {r['load1']:.1f} |"
+            )
     per_it = {m: summarise(rows, "jasper", m) for m in ("UnDIP (paper)", "BUDDIP (paper)", "BUDDIP (authors' code)")}
     per_it = {m: r["seconds"] / r["iters"] for m, r in per_it.items() if r and r["iters"]}
     if per_it:
-        md += ["", "Seconds per iteration on Jasper Ridge here (median run time / iterations, guidance included; "
-               "shared CPU, 1 thread): " + "; ".join(
-                   f"{m} {sec:.1f} s, so the paper's "
-                   f"{FULL_ITERS['undip'] if m.startswith('UnDIP') else FULL_ITERS['jasper']} iterations would take "
-                   f"about {sec * (FULL_ITERS['undip'] if m.startswith('UnDIP') else FULL_ITERS['jasper']) / 3600:.0f} h"
-                   for m, sec in per_it.items()) + "."]
+        md += [
+            "",
+            "Seconds per iteration on Jasper Ridge here (median run time / iterations, guidance included; "
+            "shared CPU, 1 thread): "
+            + "; ".join(
+                f"{m} {sec:.1f} s, so the paper's "
+                f"{FULL_ITERS['undip'] if m.startswith('UnDIP') else FULL_ITERS['jasper']} iterations would take "
+                f"about {sec * (FULL_ITERS['undip'] if m.startswith('UnDIP') else FULL_ITERS['jasper']) / 3600:.0f} h"
+                for m, sec in per_it.items()
+            )
+            + ".",
+        ]
     if not args.no_synthetic:
-        md += ["", "## Synthetic scenes by SNR (paper Fig. 2)", "",
-               "The paper gives Fig. 2 as a plot without numbers; its text says BUDDIP has the best aSAD at 15 dB "
-               "and the best aRMSE/aSAD overall. One scene per seed and SNR.", "",
-               "| SNR | method | n | iterations run | aRMSE | aSAD | aRMSE spread | aSAD spread | time (s) | load1 |",
-               "|---|---|---|---|---|---|---|---|---|---|"]
+        md += [
+            "",
+            "## Synthetic scenes by SNR (paper Fig. 2)",
+            "",
+            "The paper gives Fig. 2 as a plot without numbers; its text says BUDDIP has the best aSAD at 15 dB "
+            "and the best aRMSE/aSAD overall. One scene per seed and SNR.",
+            "",
+            "| SNR | method | n | iterations run | aRMSE | aSAD | aRMSE spread | aSAD spread | time (s) | load1 |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for snr in args.snrs:
             for m in order:
                 r = summarise(rows, f"syn {snr:g} dB", m)
                 if r:
-                    md.append(f"| {snr:g} dB | {m} | {r['n']} | {r['iters']} | {r['armse']:.4f} | {r['asad']:.2f} | "
-                              f"{r['armse_spread']:.4f} | {r['asad_spread']:.2f} | {r['seconds']:.1f} | "
-                              f"{r['load1']:.1f} |")
-    bc.write(args.out, "\n".join(md) + "\n", {"machine": info, "args": vars(args), "runs": rows,
-                                                     "paper_jasper": PAPER_JASPER})
+                    md.append(
+                        f"| {snr:g} dB | {m} | {r['n']} | {r['iters']} | {r['armse']:.4f} | {r['asad']:.2f} | "
+                        f"{r['armse_spread']:.4f} | {r['asad_spread']:.2f} | {r['seconds']:.1f} | "
+                        f"{r['load1']:.1f} |"
+                    )
+    bc.write(
+        args.out,
+        "\n".join(md) + "\n",
+        {"machine": info, "args": vars(args), "runs": rows, "paper_jasper": PAPER_JASPER},
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ is run for ``--iters`` iterations (the paper: 24 000) and the networks' outputs 
 Usage: .venv/bin/python benchmarks/buddip_paper_curve.py [--iters 120] [--every 20] [--seeds 1] [--variant paper]
 Writes benchmarks/results/buddip_paper_curve.md and .json. Torch uses 1 thread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import buddip_common as bc  # noqa: E402
+import buddip_common as bc
 
 
 def main():
@@ -49,15 +50,23 @@ def main():
             s = bc.score(jas.endmembers, jas.abundances, E, np.asarray(A))
             rows.append({"seed": seed, "iteration": it, "seconds": sec, **s, "what": "networks' output"})
             print(f"seed {seed} iteration {it}: {s['armse']:.4f} / {s['asad']:.2f} deg, {sec:.0f} s", flush=True)
-    md = [f"# BUDDIP {args.variant} variant on Jasper Ridge along training (paper: 24 000 iterations)", "",
-          f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared; timings are noise), torch {info['torch']} 1 "
-          f"thread. Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}. "
-          f"Settings: {args.variant} variant" + (", the paper's Jasper weights 1/1/1" if args.variant == "paper" else "")
-          + f", {args.iters} iterations. Iteration 0 = the guidance the losses use (not the networks' output, "
-          "which starts from noise).", "",
-          "| seed | iteration | what | aRMSE | aSAD | seconds |", "|---|---|---|---|---|---|"]
-    md += [f"| {r['seed']} | {r['iteration']} | {r['what']} | {r['armse']:.4f} | {r['asad']:.2f} | {r['seconds']:.0f} |"
-           for r in rows]
+    md = [
+        f"# BUDDIP {args.variant} variant on Jasper Ridge along training (paper: 24 000 iterations)",
+        "",
+        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared; timings are noise), torch {info['torch']} 1 "
+        f"thread. Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}. "
+        f"Settings: {args.variant} variant"
+        + (", the paper's Jasper weights 1/1/1" if args.variant == "paper" else "")
+        + f", {args.iters} iterations. Iteration 0 = the guidance the losses use (not the networks' output, "
+        "which starts from noise).",
+        "",
+        "| seed | iteration | what | aRMSE | aSAD | seconds |",
+        "|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {r['seed']} | {r['iteration']} | {r['what']} | {r['armse']:.4f} | {r['asad']:.2f} | {r['seconds']:.0f} |"
+        for r in rows
+    ]
     bc.write(args.out, "\n".join(md) + "\n", {"machine": info, "args": vars(args), "rows": rows})
 
 

@@ -9,6 +9,7 @@ next to the result. Ground truth only scores. Torch uses 1 thread.
 Usage: .venv/bin/python benchmarks/buddip_samson.py [--quick] [--seeds 5] [--n-iter N] [--undip-iter N]
 Writes benchmarks/results/buddip_samson.md and .json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,13 +18,16 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import buddip_common as bc  # noqa: E402
+import buddip_common as bc
 
 METHODS = ("SiVM+FCLS", "VCA+FCLS", "UnDIP", "BUDDIP")
 # ablations, reported but not part of the verdict: BUDDIP's own guidance (no network), the paper's
 # guidance (raw SiVM: no purification, no expansion) and the ADIP output as final abundances
-ABLATIONS = ("guidance only (refined SiVM + FCLS)", "BUDDIP purify=0 expand=0 (paper's guidance)",
-             "BUDDIP final_abundances=adip")
+ABLATIONS = (
+    "guidance only (refined SiVM + FCLS)",
+    "BUDDIP purify=0 expand=0 (paper's guidance)",
+    "BUDDIP final_abundances=adip",
+)
 PAPER_BAR = {"armse": 0.1023, "asad": 6.85}
 
 
@@ -59,11 +63,15 @@ def main():
             fitted["m"] = BUDDIP(3, random_state=seed, **bkw).fit(cube)
             return fitted["m"].endmembers_, fitted["m"].abundances_
 
-        fns = {"SiVM+FCLS": lambda: bc.sivm_fcls(cube, 3, seed), "VCA+FCLS": lambda: bc.vca_fcls(cube, 3, seed),
-               "UnDIP": lambda: bc.undip(cube, 3, seed, **ukw), "BUDDIP": default_buddip,
-               ABLATIONS[0]: lambda: (fitted["m"].init_endmembers_, fitted["m"].init_abundances_),
-               ABLATIONS[1]: lambda: bc.buddip(cube, 3, seed, purify=0, expand=0, **bkw),
-               ABLATIONS[2]: lambda: (fitted["m"].endmembers_, fitted["m"].adip_abundances_)}
+        fns = {
+            "SiVM+FCLS": lambda: bc.sivm_fcls(cube, 3, seed),
+            "VCA+FCLS": lambda: bc.vca_fcls(cube, 3, seed),
+            "UnDIP": lambda: bc.undip(cube, 3, seed, **ukw),
+            "BUDDIP": default_buddip,
+            ABLATIONS[0]: lambda: (fitted["m"].init_endmembers_, fitted["m"].init_abundances_),
+            ABLATIONS[1]: lambda: bc.buddip(cube, 3, seed, purify=0, expand=0, **bkw),
+            ABLATIONS[2]: lambda: (fitted["m"].endmembers_, fitted["m"].adip_abundances_),
+        }
         for name in METHODS + ABLATIONS:
             E, A, dt, load = bc.timed(fns[name])
             row = {"seed": seed, "method": name, "seconds": dt, "load1": load}
@@ -71,33 +79,56 @@ def main():
                 s = bc.score(Er, Ar, E, A)
                 row[f"armse_{ref}"], row[f"asad_{ref}"] = s["armse"], s["asad"]
             rows.append(row)
-            print(f"seed {seed} {name:10s} zhu {row['armse_zhu']:.4f}/{row['asad_zhu']:.2f}  rasti "
-                  f"{row['armse_rasti']:.4f}/{row['asad_rasti']:.2f}  {dt:.1f}s load {load:.1f}", flush=True)
+            print(
+                f"seed {seed} {name:10s} zhu {row['armse_zhu']:.4f}/{row['asad_zhu']:.2f}  rasti "
+                f"{row['armse_rasti']:.4f}/{row['asad_rasti']:.2f}  {dt:.1f}s load {load:.1f}",
+                flush=True,
+            )
     summ = []
     for m in METHODS + ABLATIONS:
         rs = [r for r in rows if r["method"] == m]
-        summ.append({"method": m, **{k: median(r[k] for r in rs) for k in
-                                     ("armse_zhu", "asad_zhu", "armse_rasti", "asad_rasti", "seconds", "load1")}})
-    md = ["# Samson: BUDDIP vs UnDIP vs SiVM + FCLS vs VCA + FCLS", "",
-          f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
-          f"Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}. "
-          f"BUDDIP n_iter: {args.n_iter or 'default'}, UnDIP n_iter: {args.undip_iter or 'default'}.",
-          "Medians over seeds. aSAD in degrees (Hungarian-matched). Time: wall seconds; load1: 1-min load average.", "",
-          "| method | aRMSE (Zhu) | aSAD (Zhu) | aRMSE (Rasti) | aSAD (Rasti) | time (s) | load1 |",
-          "|---|---|---|---|---|---|---|"]
-    md += [f"| {s['method']} | {s['armse_zhu']:.4f} | {s['asad_zhu']:.2f} | {s['armse_rasti']:.4f} | "
-           f"{s['asad_rasti']:.2f} | {s['seconds']:.1f} | {s['load1']:.1f} |" for s in summ]
+        summ.append(
+            {
+                "method": m,
+                **{
+                    k: median(r[k] for r in rs)
+                    for k in ("armse_zhu", "asad_zhu", "armse_rasti", "asad_rasti", "seconds", "load1")
+                },
+            }
+        )
+    md = [
+        "# Samson: BUDDIP vs UnDIP vs SiVM + FCLS vs VCA + FCLS",
+        "",
+        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
+        f"Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}. "
+        f"BUDDIP n_iter: {args.n_iter or 'default'}, UnDIP n_iter: {args.undip_iter or 'default'}.",
+        "Medians over seeds. aSAD in degrees (Hungarian-matched). Time: wall seconds; load1: 1-min load average.",
+        "",
+        "| method | aRMSE (Zhu) | aSAD (Zhu) | aRMSE (Rasti) | aSAD (Rasti) | time (s) | load1 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    md += [
+        f"| {s['method']} | {s['armse_zhu']:.4f} | {s['asad_zhu']:.2f} | {s['armse_rasti']:.4f} | "
+        f"{s['asad_rasti']:.2f} | {s['seconds']:.1f} | {s['load1']:.1f} |"
+        for s in summ
+    ]
     b = summ[len(METHODS) - 1]
-    comps = summ[:len(METHODS) - 1]
-    md += ["", "Rows after BUDDIP are ablations (not in the verdict); the guidance row's time is not measured "
-           "separately (it is part of BUDDIP's time), nor is the ADIP-output row's (the same fit as BUDDIP).", ""]
+    comps = summ[: len(METHODS) - 1]
+    md += [
+        "",
+        "Rows after BUDDIP are ablations (not in the verdict); the guidance row's time is not measured "
+        "separately (it is part of BUDDIP's time), nor is the ADIP-output row's (the same fit as BUDDIP).",
+        "",
+    ]
     for ref in ("zhu", "rasti"):
         best_r = all(b[f"armse_{ref}"] < s[f"armse_{ref}"] for s in comps)
         best_s = all(b[f"asad_{ref}"] < s[f"asad_{ref}"] for s in comps)
         bar = b[f"armse_{ref}"] <= PAPER_BAR["armse"] and b[f"asad_{ref}"] <= PAPER_BAR["asad"]
-        md.append(f"- {ref} reference: BUDDIP best aRMSE: {'yes' if best_r else 'NO'}; best aSAD: "
-                  f"{'yes' if best_s else 'NO'}; at least the paper's Jasper bar (0.1023, 6.85 deg): "
-                  f"{'yes' if bar else 'NO'}; median time {b['seconds']:.1f} s (<= 60 s: {'yes' if b['seconds'] <= 60 else 'NO'})")
+        md.append(
+            f"- {ref} reference: BUDDIP best aRMSE: {'yes' if best_r else 'NO'}; best aSAD: "
+            f"{'yes' if best_s else 'NO'}; at least the paper's Jasper bar (0.1023, 6.85 deg): "
+            f"{'yes' if bar else 'NO'}; median time {b['seconds']:.1f} s (<= 60 s: {'yes' if b['seconds'] <= 60 else 'NO'})"
+        )
     bc.write(args.out, "\n".join(md) + "\n", {"machine": info, "args": vars(args), "runs": rows, "summary": summ})
 
 

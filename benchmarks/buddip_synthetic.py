@@ -10,6 +10,7 @@ Usage: .venv/bin/python benchmarks/buddip_synthetic.py [--quick] [--seeds 5] [--
 Writes benchmarks/results/<NAME>.md and .json (default buddip_synthetic; rewritten after every scene).
 The committed buddip_synthetic results come from one default run (5 seeds, both sweeps).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import buddip_common as bc  # noqa: E402
+import buddip_common as bc
 
 METHODS = ("SiVM+FCLS", "UnDIP", "BUDDIP")
 
@@ -29,16 +30,21 @@ def run_scene(lib, size, snr, seed, args):
     sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
     bkw = {} if args.n_iter is None else {"n_iter": args.n_iter}
     ukw = {} if args.undip_iter is None else {"n_iter": args.undip_iter}
-    fns = {"SiVM+FCLS": lambda: bc.sivm_fcls(sc.cube, 6, seed),
-           "UnDIP": lambda: bc.undip(sc.cube, 6, seed, **ukw),
-           "BUDDIP": lambda: bc.buddip(sc.cube, 6, seed, **bkw)}
+    fns = {
+        "SiVM+FCLS": lambda: bc.sivm_fcls(sc.cube, 6, seed),
+        "UnDIP": lambda: bc.undip(sc.cube, 6, seed, **ukw),
+        "BUDDIP": lambda: bc.buddip(sc.cube, 6, seed, **bkw),
+    }
     rows = []
     for name in METHODS:
         E, A, dt, load = bc.timed(fns[name])
         s = bc.score(sc.endmembers, sc.abundances, E, A)
         rows.append({"size": size, "snr_db": snr, "seed": seed, "method": name, **s, "seconds": dt, "load1": load})
-        print(f"size {size} snr {snr} seed {seed} {name:10s} aRMSE {s['armse']:.4f} aSAD {s['asad']:.2f} "
-              f"{dt:.1f}s load {load:.1f}", flush=True)
+        print(
+            f"size {size} snr {snr} seed {seed} {name:10s} aRMSE {s['armse']:.4f} aSAD {s['asad']:.2f} "
+            f"{dt:.1f}s load {load:.1f}",
+            flush=True,
+        )
     return rows
 
 
@@ -48,8 +54,16 @@ def summary(rows, key):
         for m in METHODS:
             rs = [r for r in rows if r[key] == v and r["method"] == m]
             if rs:
-                out.append({key: v, "method": m, "n": len(rs), "armse": median(r["armse"] for r in rs),
-                            "asad": median(r["asad"] for r in rs), "seconds": median(r["seconds"] for r in rs)})
+                out.append(
+                    {
+                        key: v,
+                        "method": m,
+                        "n": len(rs),
+                        "armse": median(r["armse"] for r in rs),
+                        "asad": median(r["asad"] for r in rs),
+                        "seconds": median(r["seconds"] for r in rs),
+                    }
+                )
     return out
 
 
@@ -61,26 +75,39 @@ def verdict(summ, key):
             others = [d[m] for m in METHODS if m != "BUDDIP"]
             ok_r = all(d["BUDDIP"]["armse"] < o["armse"] for o in others)
             ok_s = all(d["BUDDIP"]["asad"] < o["asad"] for o in others)
-            lines.append(f"- {key} {v}: BUDDIP best aRMSE: {'yes' if ok_r else 'NO'}; best aSAD: {'yes' if ok_s else 'NO'}")
+            lines.append(
+                f"- {key} {v}: BUDDIP best aRMSE: {'yes' if ok_r else 'NO'}; best aSAD: {'yes' if ok_s else 'NO'}"
+            )
     return lines
 
 
 def markdown(info, args, rows):
-    md = ["# BUDDIP synthetic benchmark (paper Section 4.1)", "",
-          f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs), torch {info['torch']} "
-          f"1 thread, numpy {info['numpy']}. Date: {info['date_utc']}. Load at start: {info['loadavg_start']}.",
-          f"Seeds: {args.seeds_list}. Scene: 6 USGS endmembers, 100 patches [0.8, 0.2], 11 x 11 Gaussian filter. "
-          f"BUDDIP n_iter: {args.n_iter or 'default'}, UnDIP n_iter: {args.undip_iter or 'default'}.",
-          "Values are medians over seeds (aRMSE over pixels; aSAD in degrees, Hungarian-matched). "
-          "Times are wall seconds under the load shown per run in the JSON.", ""]
+    md = [
+        "# BUDDIP synthetic benchmark (paper Section 4.1)",
+        "",
+        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs), torch {info['torch']} "
+        f"1 thread, numpy {info['numpy']}. Date: {info['date_utc']}. Load at start: {info['loadavg_start']}.",
+        f"Seeds: {args.seeds_list}. Scene: 6 USGS endmembers, 100 patches [0.8, 0.2], 11 x 11 Gaussian filter. "
+        f"BUDDIP n_iter: {args.n_iter or 'default'}, UnDIP n_iter: {args.undip_iter or 'default'}.",
+        "Values are medians over seeds (aRMSE over pixels; aSAD in degrees, Hungarian-matched). "
+        "Times are wall seconds under the load shown per run in the JSON.",
+        "",
+    ]
     for key, title in (("snr_db", "SNR sweep (100 x 100)"), ("size", "Image-size sweep (30 dB)")):
         sub = [r for r in rows if r["sweep"] == key]
         if not sub:
             continue
         summ = summary(sub, key)
-        md += [f"## {title}", "", f"| {key} | method | n | aRMSE | aSAD (deg) | time (s) |", "|---|---|---|---|---|---|"]
-        md += [f"| {s[key]} | {s['method']} | {s['n']} | {s['armse']:.4f} | {s['asad']:.2f} | {s['seconds']:.1f} |"
-               for s in summ]
+        md += [
+            f"## {title}",
+            "",
+            f"| {key} | method | n | aRMSE | aSAD (deg) | time (s) |",
+            "|---|---|---|---|---|---|",
+        ]
+        md += [
+            f"| {s[key]} | {s['method']} | {s['n']} | {s['armse']:.4f} | {s['asad']:.2f} | {s['seconds']:.1f} |"
+            for s in summ
+        ]
         md += ["", *verdict(summ, key), ""]
     return "\n".join(md) + "\n"
 
@@ -115,8 +142,11 @@ def main():
         for seed in args.seeds_list:
             for r in run_scene(lib, size, snr, seed, args):
                 rows.append({"sweep": sweep, **r})
-            bc.write(args.out, markdown(info, args, rows),
-                     {"machine": info, "args": {k: v for k, v in vars(args).items()}, "runs": rows})
+            bc.write(
+                args.out,
+                markdown(info, args, rows),
+                {"machine": info, "args": {k: v for k, v in vars(args).items()}, "runs": rows},
+            )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ the cause of the 35-45 s cancels reported in issue 14).
 Usage: .venv/bin/python benchmarks/cancel_latency.py [--size 8000] [--workdir /tmp]
 Writes benchmarks/results/cancel_latency.md and .json. Timings on a shared machine are noisy.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,6 @@ import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -36,8 +36,18 @@ N_BANDS, N_END = 8, 3
 def sparse_input(path: Path, size: int) -> None:
     import rasterio
 
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=N_BANDS, dtype="float32",
-                       tiled=True, SPARSE_OK="TRUE", BIGTIFF="YES") as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=N_BANDS,
+        dtype="float32",
+        tiled=True,
+        SPARSE_OK="TRUE",
+        BIGTIFF="YES",
+    ) as ds:
         ds.write(np.full((N_BANDS, 16, 16), 0.5, np.float32), window=((0, 16), (0, 16)))
 
 
@@ -79,8 +89,15 @@ def cancelled_stream(src: Path, folder: Path) -> dict:
     out = folder / "a.tif"
     with Poll(folder) as poll:
         try:
-            apply_blockwise(src, out, lambda Y: fcls(Y, E), N_END, [f"e{i}" for i in range(N_END)],
-                            max_block_bytes=64 * 2 ** 20, progress=progress)
+            apply_blockwise(
+                src,
+                out,
+                lambda Y: fcls(Y, E),
+                N_END,
+                [f"e{i}" for i in range(N_END)],
+                max_block_bytes=64 * 2**20,
+                progress=progress,
+            )
         except Cancelled:
             returned = time.perf_counter()
     left = sorted(p.name for p in folder.iterdir() if p.name != src.name)
@@ -92,8 +109,18 @@ def close_after_one_block(folder: Path, size: int, sparse: bool) -> dict:
 
     path = folder / f"close_{'sparse' if sparse else 'filled'}.tif"
     opts = {"SPARSE_OK": "TRUE"} if sparse else {}
-    ds = rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=N_END, dtype="float32",
-                       nodata=-9999.0, BIGTIFF="IF_SAFER", **opts)
+    ds = rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=size,
+        height=size,
+        count=N_END,
+        dtype="float32",
+        nodata=-9999.0,
+        BIGTIFF="IF_SAFER",
+        **opts,
+    )
     ds.write(np.zeros((N_END, 256, size), np.float32), window=((0, 256), (0, size)))
     t = time.perf_counter()
     ds.close()
@@ -119,12 +146,19 @@ def main() -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     full = N_END * args.size * args.size * 4
-    result = {"size": args.size, "output_bytes_if_filled": full, "stream": stream,
-              "close_without_sparse_ok": filled, "close_with_sparse_ok": sparse,
-              "load": os.getloadavg(), "cpu": cpu_model(), "python": platform.python_version(),
-              "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    result = {
+        "size": args.size,
+        "output_bytes_if_filled": full,
+        "stream": stream,
+        "close_without_sparse_ok": filled,
+        "close_with_sparse_ok": sparse,
+        "load": os.getloadavg(),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     Path(args.out + ".json").write_text(json.dumps(result, indent=2))
-    mib = 2 ** 20
+    mib = 2**20
     md = [
         "# Cancelling FCLS on a huge raster (benchmarks/cancel_latency.py)",
         "",

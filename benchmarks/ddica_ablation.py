@@ -19,12 +19,12 @@ truth is read inside any fit. The tables are rewritten after every configuration
     nice -n 10 .venv/bin/python benchmarks/ddica_ablation.py [--seeds 5] [--only NAME ...] [--scenes ...]
         [--paper-restarts 4 --paper-width 256] [--from-json]
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -41,25 +41,46 @@ def configs(paper_restarts: int, paper_width: int) -> list:
     """(name, DDICA settings or None for random maps, what it tests)."""
     return [
         ("default", {}, "the default fit"),
-        ("untrained", dict(n_steps=0), "the default with an untrained network (initial weights; same selection, clustering, output)"),
+        (
+            "untrained",
+            dict(n_steps=0),
+            "the default with an untrained network (initial weights; same selection, clustering, output)",
+        ),
         ("TC term off", dict(tc_weight=0.0), "the default trained on the variance term alone"),
-        ("variance term off", dict(variance_weight=0.0), "the default trained on the TC alone (outputs still standardised)"),
+        (
+            "variance term off",
+            dict(variance_weight=0.0),
+            "the default trained on the TC alone (outputs still standardised)",
+        ),
         ("random maps", None, "Dirichlet(1) maps, no network, through the same output pipelines"),
         ("default, sigma 0.1", dict(kernel_width=0.1), "the default with the paper's kernel width"),
         ("default, all restarts kept", dict(keep_fraction=1.0), "the default without the keep-a-quarter selection"),
-        ("default, plain k-means", dict(consensus="kmeans", renormalise=False),
-         "the default with the paper's consensus (k-means means, min-max, not renormalised)"),
-        ("pixel norm + variance weight 1", dict(preprocess="pixel_norm", variance_weight=1.0),
-         "candidate default: each spectrum divided by its norm, variance weight 1"),
-        ("pixel norm + variance weight 1, untrained", dict(preprocess="pixel_norm", variance_weight=1.0, n_steps=0),
-         "the candidate, untrained"),
-        (f"paper, T={paper_restarts}, width {paper_width}", dict(variant="paper", n_restarts=paper_restarts,
-                                                                hidden_units=(paper_width,) * 6),
-         f"variant='paper' with T = {paper_restarts} restarts (paper 1000) and 6 x {paper_width} hidden units "
-         "(authors 4096): reduced for this CPU"),
-        (f"paper, T={paper_restarts}, width {paper_width}, untrained",
-         dict(variant="paper", n_restarts=paper_restarts, hidden_units=(paper_width,) * 6, n_steps=0),
-         "the same reduced paper variant, untrained"),
+        (
+            "default, plain k-means",
+            dict(consensus="kmeans", renormalise=False),
+            "the default with the paper's consensus (k-means means, min-max, not renormalised)",
+        ),
+        (
+            "pixel norm + variance weight 1",
+            dict(preprocess="pixel_norm", variance_weight=1.0),
+            "candidate default: each spectrum divided by its norm, variance weight 1",
+        ),
+        (
+            "pixel norm + variance weight 1, untrained",
+            dict(preprocess="pixel_norm", variance_weight=1.0, n_steps=0),
+            "the candidate, untrained",
+        ),
+        (
+            f"paper, T={paper_restarts}, width {paper_width}",
+            dict(variant="paper", n_restarts=paper_restarts, hidden_units=(paper_width,) * 6),
+            f"variant='paper' with T = {paper_restarts} restarts (paper 1000) and 6 x {paper_width} hidden units "
+            "(authors 4096): reduced for this CPU",
+        ),
+        (
+            f"paper, T={paper_restarts}, width {paper_width}, untrained",
+            dict(variant="paper", n_restarts=paper_restarts, hidden_units=(paper_width,) * 6, n_steps=0),
+            "the same reduced paper variant, untrained",
+        ),
     ]
 
 
@@ -102,8 +123,11 @@ def pipeline_outputs(Y: np.ndarray, maps: np.ndarray) -> dict:
     from deepunmix.engine.fcls import fcls
 
     E_nnls = nnls_endmembers(Y, maps)
-    return {"purify+FCLS": endmembers_from_maps(Y, maps, 0.05, 3), "NNLS+FCLS": (E_nnls, fcls(Y, E_nnls)),
-            "maps": (E_nnls, maps)}
+    return {
+        "purify+FCLS": endmembers_from_maps(Y, maps, 0.05, 3),
+        "NNLS+FCLS": (E_nnls, fcls(Y, E_nnls)),
+        "maps": (E_nnls, maps),
+    }
 
 
 def run_one(settings, scene: str, seed: int):
@@ -127,10 +151,15 @@ def run_one(settings, scene: str, seed: int):
     seconds = time.perf_counter() - t0
     scores = {}
     for k, (E, A) in pipeline_outputs(Y, maps).items():
-        scores[k] = {ref: float(score_unmixing(None, A_ref, None, A, match_on="abundance")["mean_rmse"]) for ref, A_ref in refs}
+        scores[k] = {
+            ref: float(score_unmixing(None, A_ref, None, A, match_on="abundance")["mean_rmse"]) for ref, A_ref in refs
+        }
         if scene == "samson":  # Zhu's maps are shares of peak-normalised endmembers: also score in that convention
-            scores[k]["Zhu, its convention"] = float(score_unmixing(
-                None, refs[0][1], None, peak_normalised_abundances(Y, E)[0], match_on="abundance")["mean_rmse"])
+            scores[k]["Zhu, its convention"] = float(
+                score_unmixing(None, refs[0][1], None, peak_normalised_abundances(Y, E)[0], match_on="abundance")[
+                    "mean_rmse"
+                ]
+            )
     return dict(seed=seed, seconds=seconds, load=load0, scores=scores)
 
 
@@ -176,17 +205,23 @@ def training_gain(summary: dict, trained: str, untrained: str, pipeline: str) ->
 def write(results: list, meta: dict, name: str) -> None:
     out = ROOT / "benchmarks" / "results" / name
     summary = summarise(results)
-    out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, results=results, summary=summary), indent=1, default=str))
+    out.with_suffix(".json").write_text(
+        json.dumps(dict(meta=meta, results=results, summary=summary), indent=1, default=str)
+    )
     cell = lambda st: "-" if not st else f"{st['median']:.4f} [{st['min']:.3f}-{st['max']:.3f}]"  # noqa: E731
-    lines = ["# DDICA ablation: does training decide the result?", "",
-             f"Last run {meta['date']}, host {meta['machine']} ({meta['cores']} cores shared with other jobs; torch "
-             f"threads 1; timings are noise). Seeds {meta['seeds']}. Written by `benchmarks/ddica_ablation.py`"
-             f"{' ' + meta['note'] if meta.get('note') else ''}.",
-             "Mean per-endmember abundance RMSE as fractions (lower is better): median over seeds [min-max]. Ground",
-             "truth only scores (Hungarian matching on abundances). Columns: each configuration's maps (the network",
-             "maps; the paper variant's are min-max, not renormalised) through each output pipeline (purify+FCLS: 5 % purest pixels + 3 expansion steps, FCLS; NNLS+FCLS:",
-             "NNLS endmembers on the maps, FCLS; maps: the maps themselves, NNLS endmembers). On Samson the Zhu",
-             "reference is also scored in its own convention (shares of the same endmembers peak-normalised).", ""]
+    lines = [
+        "# DDICA ablation: does training decide the result?",
+        "",
+        f"Last run {meta['date']}, host {meta['machine']} ({meta['cores']} cores shared with other jobs; torch "
+        f"threads 1; timings are noise). Seeds {meta['seeds']}. Written by `benchmarks/ddica_ablation.py`"
+        f"{' ' + meta['note'] if meta.get('note') else ''}.",
+        "Mean per-endmember abundance RMSE as fractions (lower is better): median over seeds [min-max]. Ground",
+        "truth only scores (Hungarian matching on abundances). Columns: each configuration's maps (the network",
+        "maps; the paper variant's are min-max, not renormalised) through each output pipeline (purify+FCLS: 5 % purest pixels + 3 expansion steps, FCLS; NNLS+FCLS:",
+        "NNLS endmembers on the maps, FCLS; maps: the maps themselves, NNLS endmembers). On Samson the Zhu",
+        "reference is also scored in its own convention (shares of the same endmembers peak-normalised).",
+        "",
+    ]
     scenes = []
     for r in results:
         for s in r["runs"]:
@@ -202,15 +237,21 @@ def write(results: list, meta: dict, name: str) -> None:
             if refs:
                 break
         for ref in refs:
-            lines += [f"## {scene}, reference {ref}", "",
-                      "| configuration | " + " | ".join(PIPELINES) + " | fit s median (load) | what |",
-                      "|---|" + "---|" * len(PIPELINES) + "---|---|"]
+            lines += [
+                f"## {scene}, reference {ref}",
+                "",
+                "| configuration | " + " | ".join(PIPELINES) + " | fit s median (load) | what |",
+                "|---|" + "---|" * len(PIPELINES) + "---|---|",
+            ]
             for r in results:
                 t = summary.get(r["name"], {}).get(scene)
                 if not t:
                     continue
-                lines.append(f"| {r['name']} | " + " | ".join(cell(t.get(pp, {}).get(ref)) for pp in PIPELINES)
-                             + f" | {t['_seconds']['median']:.1f} ({t['_load']['median']:.1f}) | {r['what']} |")
+                lines.append(
+                    f"| {r['name']} | "
+                    + " | ".join(cell(t.get(pp, {}).get(ref)) for pp in PIPELINES)
+                    + f" | {t['_seconds']['median']:.1f} ({t['_load']['median']:.1f}) | {r['what']} |"
+                )
             lines.append("")
     gain_lines = []
     names = [r["name"] for r in results]
@@ -221,22 +262,42 @@ def write(results: list, meta: dict, name: str) -> None:
         for pipe in PIPELINES:
             g = training_gain(summary, trained, untrained, pipe)
             if g:
-                gain_lines.append(f"| {trained} vs untrained, {pipe} | " + ", ".join(f"{k} {v:+.1%}" for k, v in g.items())
-                                  + f" | {'yes' if min(g.values()) >= 0.10 else 'no'} |")
+                gain_lines.append(
+                    f"| {trained} vs untrained, {pipe} | "
+                    + ", ".join(f"{k} {v:+.1%}" for k, v in g.items())
+                    + f" | {'yes' if min(g.values()) >= 0.10 else 'no'} |"
+                )
     if gain_lines:
-        lines += ["## What training buys (1 - median trained / median untrained; the target is >= +10 % on every scene)", "",
-                  "| comparison | gain per scene/reference | >= 10 % everywhere |", "|---|---|---|", *gain_lines, ""]
+        lines += [
+            "## What training buys (1 - median trained / median untrained; the target is >= +10 % on every scene)",
+            "",
+            "| comparison | gain per scene/reference | >= 10 % everywhere |",
+            "|---|---|---|",
+            *gain_lines,
+            "",
+        ]
     choice, choice_lines = choose_pipeline(summary)
     if choice_lines:
         check = training_gain(summary, "default", "untrained", choice) if choice else {}
-        lines += [f"## Choosing the default's output (on {' and '.join(CHOICE_SCENES)}; Jasper Ridge is the check)", "",
-                  "Rule: among the output pipelines whose default fit beats its own untrained row by >= 10 % on every",
-                  "reference of the choice scenes, the lowest mean of medians there.", "",
-                  "| pipeline | mean of medians (choice scenes) | training gain (choice scenes) | >= 10 % |", "|---|---|---|---|",
-                  *choice_lines, "",
-                  f"Chosen: **{choice or 'none passes'}**; the engine's default runs **{default_pipeline()}**."
-                  + (f" Check on Jasper Ridge: training gain {check.get('jasper/end4', float('nan')):+.1%} "
-                     f"({'meets' if check.get('jasper/end4', 0) >= 0.10 else 'misses'} the 10 % target)." if choice else ""), ""]
+        lines += [
+            f"## Choosing the default's output (on {' and '.join(CHOICE_SCENES)}; Jasper Ridge is the check)",
+            "",
+            "Rule: among the output pipelines whose default fit beats its own untrained row by >= 10 % on every",
+            "reference of the choice scenes, the lowest mean of medians there.",
+            "",
+            "| pipeline | mean of medians (choice scenes) | training gain (choice scenes) | >= 10 % |",
+            "|---|---|---|---|",
+            *choice_lines,
+            "",
+            f"Chosen: **{choice or 'none passes'}**; the engine's default runs **{default_pipeline()}**."
+            + (
+                f" Check on Jasper Ridge: training gain {check.get('jasper/end4', float('nan')):+.1%} "
+                f"({'meets' if check.get('jasper/end4', 0) >= 0.10 else 'misses'} the 10 % target)."
+                if choice
+                else ""
+            ),
+            "",
+        ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     if name == "ddica_ablation":
         write_variant_doc(results, meta)
@@ -253,15 +314,25 @@ def choose_pipeline(summary: dict) -> tuple:
     """
     lines, ok = [], {}
     for pipe in PIPELINES:
-        g = {k: v for k, v in training_gain(summary, "default", "untrained", pipe).items()
-             if k.split("/")[0] in CHOICE_SCENES and "convention" not in k}
-        meds = [st["median"] for scene in CHOICE_SCENES for ref, st in summary.get("default", {}).get(scene, {}).get(pipe, {}).items()
-                if st and "convention" not in ref]
+        g = {
+            k: v
+            for k, v in training_gain(summary, "default", "untrained", pipe).items()
+            if k.split("/")[0] in CHOICE_SCENES and "convention" not in k
+        }
+        meds = [
+            st["median"]
+            for scene in CHOICE_SCENES
+            for ref, st in summary.get("default", {}).get(scene, {}).get(pipe, {}).items()
+            if st and "convention" not in ref
+        ]
         if not g or not meds:
             continue
         passes = min(g.values()) >= 0.10
-        lines.append(f"| {pipe} | {np.mean(meds):.4f} | " + ", ".join(f"{k} {v:+.1%}" for k, v in g.items())
-                     + f" | {'yes' if passes else 'no'} |")
+        lines.append(
+            f"| {pipe} | {np.mean(meds):.4f} | "
+            + ", ".join(f"{k} {v:+.1%}" for k, v in g.items())
+            + f" | {'yes' if passes else 'no'} |"
+        )
         if passes:
             ok[pipe] = float(np.mean(meds))
     choice = min(ok, key=ok.get) if ok else None
@@ -285,13 +356,29 @@ DIFFERENCES = [
     ("input", "raw reflectance", "per-band z-score"),
     ("kernel width", "0.1 fixed", "Silverman N^(-1/(4+K)) (N = 128, K = 3: SILVERMAN_128_3)"),
     ("optimiser", "Adam, lr 1e-4", "Adam, lr 1e-3"),
-    ("mini-batches", "1000 pixels, shuffled, 3 epochs (the authors' code: 1-3)", "128 pixels drawn with replacement, 100 steps"),
+    (
+        "mini-batches",
+        "1000 pixels, shuffled, 3 epochs (the authors' code: 1-3)",
+        "128 pixels drawn with replacement, 100 steps",
+    ),
     ("restarts T", "1000 (the user sets T)", "32"),
-    ("against the constant solution", "nothing: TC of the softmax outputs", "outputs standardised over the batch + variance term 0.3 * sum -log std"),
+    (
+        "against the constant solution",
+        "nothing: TC of the softmax outputs",
+        "outputs standardised over the batch + variance term 0.3 * sum -log std",
+    ),
     ("restart selection", "all restarts", "the quarter with the lowest reconstruction error (NNLS endmembers)"),
-    ("consensus", "plain k-means on all restarts' maps, cluster means", "k-means, then one unit per restart and cluster (Hungarian)"),
+    (
+        "consensus",
+        "plain k-means on all restarts' maps, cluster means",
+        "k-means, then one unit per restart and cluster (Hungarian)",
+    ),
     ("map scaling", "min-max", "min-max, then renormalised to sum to one"),
-    ("output", "the network maps (no endmembers; the CSV holds NNLS endmembers)", "see below: the default's output pipeline"),
+    (
+        "output",
+        "the network maps (no endmembers; the CSV holds NNLS endmembers)",
+        "see below: the default's output pipeline",
+    ),
 ]
 
 
@@ -315,43 +402,66 @@ def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "d
 
     summary = summarise(results)
     pipe = default_pipeline()
-    paper = next((r["name"] for r in results if r["name"].startswith("paper") and not r["name"].endswith("untrained")), None)
-    lines = ["# DDICA: the paper variant and the default", "",
-             "`DDICA(variant='paper')` (QGIS: `VARIANT` = paper) runs the unmixing DDICA of Li et al. (ICASSP 2022);",
-             "`variant='default'` is ours. The table lists every difference. Measured effects are medians of mean",
-             "per-endmember abundance RMSE (fractions; lower is better) over the seeds of `benchmarks/ddica_ablation.py`,",
-             f"written by that benchmark (run {meta['date']}, seeds {meta['seeds']}{', ' + meta['note'] if meta.get('note') else ''}),",
-             "as `scene/reference paper-like -> default`. Most single differences were not measured one at a time",
-             "(CPU time); they are measured together in the first row.", "",
-             "| difference | paper | default | measured effect |", "|---|---|---|---|"]
+    paper = next(
+        (r["name"] for r in results if r["name"].startswith("paper") and not r["name"].endswith("untrained")), None
+    )
+    lines = [
+        "# DDICA: the paper variant and the default",
+        "",
+        "`DDICA(variant='paper')` (QGIS: `VARIANT` = paper) runs the unmixing DDICA of Li et al. (ICASSP 2022);",
+        "`variant='default'` is ours. The table lists every difference. Measured effects are medians of mean",
+        "per-endmember abundance RMSE (fractions; lower is better) over the seeds of `benchmarks/ddica_ablation.py`,",
+        f"written by that benchmark (run {meta['date']}, seeds {meta['seeds']}{', ' + meta['note'] if meta.get('note') else ''}),",
+        "as `scene/reference paper-like -> default`. Most single differences were not measured one at a time",
+        "(CPU time); they are measured together in the first row.",
+        "",
+        "| difference | paper | default | measured effect |",
+        "|---|---|---|---|",
+    ]
     whole = _effect(summary, (paper, "maps"), ("default", pipe)) if paper else "not measured in this run"
-    lines.append(f"| all of the below together | the paper variant ({paper or 'not run'}; reduced T and width on this CPU) | "
-                 f"the default ({pipe} output) | {whole} |")
+    lines.append(
+        f"| all of the below together | the paper variant ({paper or 'not run'}; reduced T and width on this CPU) | "
+        f"the default ({pipe} output) | {whole} |"
+    )
     for aspect, p_val, d_val in DIFFERENCES:
         effect = "not measured on its own"
-        single = {"kernel width": "default, sigma 0.1", "restart selection": "default, all restarts kept",
-                  "consensus": "default, plain k-means", "map scaling": "default, plain k-means"}.get(aspect)
+        single = {
+            "kernel width": "default, sigma 0.1",
+            "restart selection": "default, all restarts kept",
+            "consensus": "default, plain k-means",
+            "map scaling": "default, plain k-means",
+        }.get(aspect)
         if single in summary:
             effect = f"{single} -> default: " + _effect(summary, (single, pipe), ("default", pipe))
             if aspect in ("consensus", "map scaling"):
                 effect += " (consensus and map scaling changed together)"
         if aspect == "against the constant solution":
             effect = "variance term off -> on (outputs standardised in both): " + _effect(
-                summary, ("variance term off", pipe), ("default", pipe))
+                summary, ("variance term off", pipe), ("default", pipe)
+            )
         elif aspect == "output":
-            effect = f"default fit, maps -> {pipe}: " + _effect(summary, ("default", "maps"), ("default", pipe)) \
-                if pipe != "maps" else "default fit, purify+FCLS (the old default) -> maps: " + _effect(
-                    summary, ("default", "purify+FCLS"), ("default", "maps"))
+            effect = (
+                f"default fit, maps -> {pipe}: " + _effect(summary, ("default", "maps"), ("default", pipe))
+                if pipe != "maps"
+                else "default fit, purify+FCLS (the old default) -> maps: "
+                + _effect(summary, ("default", "purify+FCLS"), ("default", "maps"))
+            )
         d_val = d_val.replace("SILVERMAN_128_3", f"{silverman_width(128, 3):.3f}")
         lines.append(f"| {aspect} | {p_val} | {d_val} | {effect} |")
-    lines += ["", f"The default's output pipeline: **{pipe}** (`purify+FCLS`: endmembers from each map's 5 % purest pixels",
-              "+ 3 expansion steps, FCLS abundances; `NNLS+FCLS`: NNLS endmembers on the maps, FCLS; `maps`: the",
-              "network maps, NNLS endmembers).", "",
-              "What the training itself buys (untrained network = `n_steps=0`; TC term off = `tc_weight=0`):", "",
-              f"- default vs untrained: {_effect(summary, ('untrained', pipe), ('default', pipe))}",
-              f"- default vs TC term off: {_effect(summary, ('TC term off', pipe), ('default', pipe))}",
-              f"- default vs random Dirichlet maps through the same pipeline: {_effect(summary, ('random maps', pipe), ('default', pipe))}",
-              "", "Full tables: `benchmarks/results/ddica_ablation.md`."]
+    lines += [
+        "",
+        f"The default's output pipeline: **{pipe}** (`purify+FCLS`: endmembers from each map's 5 % purest pixels",
+        "+ 3 expansion steps, FCLS abundances; `NNLS+FCLS`: NNLS endmembers on the maps, FCLS; `maps`: the",
+        "network maps, NNLS endmembers).",
+        "",
+        "What the training itself buys (untrained network = `n_steps=0`; TC term off = `tc_weight=0`):",
+        "",
+        f"- default vs untrained: {_effect(summary, ('untrained', pipe), ('default', pipe))}",
+        f"- default vs TC term off: {_effect(summary, ('TC term off', pipe), ('default', pipe))}",
+        f"- default vs random Dirichlet maps through the same pipeline: {_effect(summary, ('random maps', pipe), ('default', pipe))}",
+        "",
+        "Full tables: `benchmarks/results/ddica_ablation.md`.",
+    ]
     path.parent.mkdir(exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 
@@ -399,9 +509,14 @@ def main() -> None:
                 res = run_one(settings, scene, seed)
                 row["runs"][scene].append(res)
                 if res:
-                    print(f"{cname} | {scene} seed {seed}: " + ", ".join(
-                        f"{k} " + "/".join(f"{v:.4f}" for v in d.values()) for k, d in res["scores"].items())
-                          + f" ({res['seconds']:.1f}s, load {res['load']:.1f})", flush=True)
+                    print(
+                        f"{cname} | {scene} seed {seed}: "
+                        + ", ".join(
+                            f"{k} " + "/".join(f"{v:.4f}" for v in d.values()) for k, d in res["scores"].items()
+                        )
+                        + f" ({res['seconds']:.1f}s, load {res['load']:.1f})",
+                        flush=True,
+                    )
             write(results, meta, name)
     write(results, meta, name)
 

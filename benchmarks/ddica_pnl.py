@@ -16,6 +16,7 @@ mixtures. Torch and BLAS 1 thread.
 
     nice -n 10 .venv/bin/python benchmarks/ddica_pnl.py [--quick] [--seeds 5] [--paper-steps 60]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,6 @@ import datetime
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -40,7 +40,7 @@ def speech_like(n: int, rng: np.random.Generator, f0: float, rate: int = 16000) 
     pos = 0
     while pos < n:
         length = int(rng.integers(rate // 20, rate // 5))
-        env[pos:pos + length] = 0.0 if rng.random() < 0.3 else rng.uniform(0.3, 1.0)
+        env[pos : pos + length] = 0.0 if rng.random() < 0.3 else rng.uniform(0.3, 1.0)
         pos += length
     win = np.hanning(rate // 40)
     env = np.convolve(env, win / win.sum(), mode="same")
@@ -88,28 +88,53 @@ def rows_for(args):
         def fit(X, seed):
             model = DeepICA(3, random_state=seed, **kw)
             return model.fit_transform(X), model
+
         return fit
 
     pnl_steps = 50 if args.quick else None
     return [
-        ("paper", f"DDICA paper variant (DeepICA variant='paper', {args.paper_steps} steps)",
-         deep(variant="paper", n_steps=args.paper_steps)),
+        (
+            "paper",
+            f"DDICA paper variant (DeepICA variant='paper', {args.paper_steps} steps)",
+            deep(variant="paper", n_steps=args.paper_steps),
+        ),
         ("paper_untrained", "DDICA paper variant, untrained (0 steps)", deep(variant="paper", n_steps=0)),
         ("pnl", "PNL model, default (DeepICA variant='pnl')", deep(variant="pnl", n_steps=pnl_steps)),
-        ("pnl_untrained", "PNL model, untrained (0 steps: Gaussianise + FastICA start)", deep(variant="pnl", n_steps=0)),
-        ("pnl_random_init", "PNL model, init='random' (no FastICA start)",
-         deep(variant="pnl", init="random", n_steps=pnl_steps)),
-        ("gauss_fastica", "FastICA on Gaussianised inputs (sklearn, no DeepICA)",
-         lambda X, seed: (gaussianised_fastica(X, seed), None)),
-        ("fastica", "FastICA on raw mixtures (sklearn)",
-         lambda X, seed: (FastICA(3, whiten="unit-variance", random_state=seed, max_iter=1000).fit_transform(X), None)),
+        (
+            "pnl_untrained",
+            "PNL model, untrained (0 steps: Gaussianise + FastICA start)",
+            deep(variant="pnl", n_steps=0),
+        ),
+        (
+            "pnl_random_init",
+            "PNL model, init='random' (no FastICA start)",
+            deep(variant="pnl", init="random", n_steps=pnl_steps),
+        ),
+        (
+            "gauss_fastica",
+            "FastICA on Gaussianised inputs (sklearn, no DeepICA)",
+            lambda X, seed: (gaussianised_fastica(X, seed), None),
+        ),
+        (
+            "fastica",
+            "FastICA on raw mixtures (sklearn)",
+            lambda X, seed: (
+                FastICA(3, whiten="unit-variance", random_state=seed, max_iter=1000).fit_transform(X),
+                None,
+            ),
+        ),
     ]
 
 
 def summary(vals):
     v = np.asarray(vals, dtype=float)
-    return dict(mean=float(v.mean()), median=float(np.median(v)), std=float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-                min=float(v.min()), max=float(v.max()))
+    return dict(
+        mean=float(v.mean()),
+        median=float(np.median(v)),
+        std=float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+        min=float(v.min()),
+        max=float(v.max()),
+    )
 
 
 def main() -> None:
@@ -117,8 +142,12 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="2 seeds, 3 paper steps, 50 PNL steps")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--n", type=int, default=20000)
-    ap.add_argument("--paper-steps", type=int, default=50,
-                    help="training steps of the paper variant (its preset is 100; batch 2000 costs ~5 s a step on 1 CPU thread)")
+    ap.add_argument(
+        "--paper-steps",
+        type=int,
+        default=50,
+        help="training steps of the paper variant (its preset is 100; batch 2000 costs ~5 s a step on 1 CPU thread)",
+    )
     ap.add_argument("--out", default=None, help="results name (default ddica_pnl, ddica_pnl_quick with --quick)")
     ap.add_argument("--render-only", action="store_true", help="rewrite the .md from the last .json; run nothing")
     args = ap.parse_args()
@@ -143,26 +172,43 @@ def main() -> None:
                 load = os.getloadavg()[0]
                 t0 = time.perf_counter()
                 est, model = fit(X, seed)
-                run = dict(seed=seed, mean_abs_rho=mean_abs_rho(S, est), seconds=time.perf_counter() - t0, load_1min=load)
+                run = dict(
+                    seed=seed, mean_abs_rho=mean_abs_rho(S, est), seconds=time.perf_counter() - t0, load_1min=load
+                )
                 if model is not None:
-                    run.update(n_steps=int(model.n_iter_), restart_choice=model.restart_choice_,
-                               restart_tc=[round(float(v), 4) for v in model.restart_tc_],
-                               final_train_tc=float(model.loss_curve_[-1]) if len(model.loss_curve_) else None,
-                               first_train_tc=float(model.loss_curve_[0]) if len(model.loss_curve_) else None)
+                    run.update(
+                        n_steps=int(model.n_iter_),
+                        restart_choice=model.restart_choice_,
+                        restart_tc=[round(float(v), 4) for v in model.restart_tc_],
+                        final_train_tc=float(model.loss_curve_[-1]) if len(model.loss_curve_) else None,
+                        first_train_tc=float(model.loss_curve_[0]) if len(model.loss_curve_) else None,
+                    )
                 runs[key].append(run)
                 print(key, {k: v for k, v in run.items() if k != "restart_tc"}, flush=True)
-            write(args, seeds[:seed + 1], rows, runs)  # after every seed: a cut-short run keeps what it measured
+            write(args, seeds[: seed + 1], rows, runs)  # after every seed: a cut-short run keeps what it measured
 
 
 def write(args, seeds, rows, runs) -> None:
     from deepunmix.engine.ddica.ica import VARIANTS
 
     stats = {key: summary([r["mean_abs_rho"] for r in runs[key]]) for key in runs}
-    meta = dict(machine=platform.node(), cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
-                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                mode="quick" if args.quick else "full", torch_threads=1, n_samples=args.n, seeds=seeds, seeds_planned=args.seeds, paper_steps=args.paper_steps,
-                variants={k: {kk: (list(vv) if isinstance(vv, tuple) else vv) for kk, vv in v.items()} for k, v in VARIANTS.items()},
-                labels={key: label for key, label, _ in rows}, paper_table1={"DDICA": 0.9527, "FastICA": 0.7132})
+    meta = dict(
+        machine=platform.node(),
+        cpu=platform.processor() or platform.machine(),
+        cores=os.cpu_count(),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        mode="quick" if args.quick else "full",
+        torch_threads=1,
+        n_samples=args.n,
+        seeds=seeds,
+        seeds_planned=args.seeds,
+        paper_steps=args.paper_steps,
+        variants={
+            k: {kk: (list(vv) if isinstance(vv, tuple) else vv) for kk, vv in v.items()} for k, v in VARIANTS.items()
+        },
+        labels={key: label for key, label, _ in rows},
+        paper_table1={"DDICA": 0.9527, "FastICA": 0.7132},
+    )
     name = args.out or ("ddica_pnl_quick" if args.quick else "ddica_pnl")
     out = ROOT / "benchmarks" / "results" / name
     out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=runs, stats=stats), indent=1, default=str))
@@ -172,11 +218,14 @@ def write(args, seeds, rows, runs) -> None:
 
 def findings(runs, stats) -> list:
     """Plain statements computed from the runs (trained against untrained, the PNL model against its front end)."""
+
     def gain(a, b):
         return [x["mean_abs_rho"] - y["mean_abs_rho"] for x, y in zip(runs[a], runs[b])]
 
     paper, pnl = gain("paper", "paper_untrained"), gain("pnl", "pnl_untrained")
-    tc_down = sum(r["final_train_tc"] < r["first_train_tc"] for r in runs["paper"] if r.get("first_train_tc") is not None)
+    tc_down = sum(
+        r["final_train_tc"] < r["first_train_tc"] for r in runs["paper"] if r.get("first_train_tc") is not None
+    )
     return [
         f"- Paper variant: training lowered the TC in {tc_down} of {len(runs['paper'])} runs and changed mean |rho| "
         f"by {', '.join(f'{g:+.3f}' for g in paper)} against the same network untrained (mean "
@@ -192,32 +241,62 @@ def render(meta, runs, stats) -> str:
     labels, seeds = meta["labels"], meta["seeds"]
     paper = runs["paper"]
     per_step = [r["seconds"] / max(r["n_steps"], 1) for r in paper if r["n_steps"]]
-    lines = [f"# Deep ICA on the paper's PNL experiment (Table 1){' (quick)' if meta['mode'] == 'quick' else ''}", "",
-             f"{meta['date']}, {meta['machine']} ({meta['cores']} cores, shared; torch and BLAS 1 thread), "
-             f"{meta['n_samples']} samples, seeds {seeds} (a new mixture per seed"
-             + (f"; {len(seeds)} of {meta['seeds_planned']} planned seeds done when this was written" if len(seeds) < meta["seeds_planned"] else "")
-             + "). Written by `benchmarks/ddica_pnl.py`.",
-             "Sources: two speech-like signals + uniform noise (the paper's recordings are not available); "
-             "3x3 mix, then tanh(x), (x+x^3)/2, exp(x). Score: mean |rho| of Hungarian-matched outputs "
-             "(higher is better); the paper reports the mean of 10 repeats.", "",
-             "| method | paper | mean | median | std | min..max |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Deep ICA on the paper's PNL experiment (Table 1){' (quick)' if meta['mode'] == 'quick' else ''}",
+        "",
+        f"{meta['date']}, {meta['machine']} ({meta['cores']} cores, shared; torch and BLAS 1 thread), "
+        f"{meta['n_samples']} samples, seeds {seeds} (a new mixture per seed"
+        + (
+            f"; {len(seeds)} of {meta['seeds_planned']} planned seeds done when this was written"
+            if len(seeds) < meta["seeds_planned"]
+            else ""
+        )
+        + "). Written by `benchmarks/ddica_pnl.py`.",
+        "Sources: two speech-like signals + uniform noise (the paper's recordings are not available); "
+        "3x3 mix, then tanh(x), (x+x^3)/2, exp(x). Score: mean |rho| of Hungarian-matched outputs "
+        "(higher is better); the paper reports the mean of 10 repeats.",
+        "",
+        "| method | paper | mean | median | std | min..max |",
+        "|---|---|---|---|---|---|",
+    ]
     paper_ref = {"paper": "0.9527", "fastica": "0.7132"}
     for key, st in stats.items():
-        lines.append(f"| {labels[key]} | {paper_ref.get(key, '')} | {st['mean']:.4f} | {st['median']:.4f} | "
-                     f"{st['std']:.4f} | {st['min']:.3f}..{st['max']:.3f} |")
-    lines += ["", "Per seed (mean |rho|; fit seconds; 1-min load when the fit started; noisy shared machine):", "",
-              "| seed | " + " | ".join(runs) + " |", "|---|" + "---|" * len(runs)]
+        lines.append(
+            f"| {labels[key]} | {paper_ref.get(key, '')} | {st['mean']:.4f} | {st['median']:.4f} | "
+            f"{st['std']:.4f} | {st['min']:.3f}..{st['max']:.3f} |"
+        )
+    lines += [
+        "",
+        "Per seed (mean |rho|; fit seconds; 1-min load when the fit started; noisy shared machine):",
+        "",
+        "| seed | " + " | ".join(runs) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
     for i, s in enumerate(seeds):
-        lines.append(f"| {s} | " + " | ".join(f"{runs[k][i]['mean_abs_rho']:.4f} ({runs[k][i]['seconds']:.0f} s, "
-                                              f"load {runs[k][i]['load_1min']:.1f})" for k in runs) + " |")
+        lines.append(
+            f"| {s} | "
+            + " | ".join(
+                f"{runs[k][i]['mean_abs_rho']:.4f} ({runs[k][i]['seconds']:.0f} s, load {runs[k][i]['load_1min']:.1f})"
+                for k in runs
+            )
+            + " |"
+        )
     tc = [(r["first_train_tc"], r["final_train_tc"]) for r in paper if r.get("first_train_tc") is not None]
-    lines += ["", f"Paper variant: {meta['paper_steps']} Adam steps per run (its preset is "
-              f"{meta['variants']['paper']['n_steps']}; the paper gives no step count), chosen for this CPU: one step "
-              f"took {np.median(per_step) if per_step else float('nan'):.1f} s (median; batch 2000, four 2000x2000 "
-              "eigendecompositions with gradients).",
-              "Training TC of the paper variant, first -> last step per seed: "
-              + ", ".join(f"{a:.2f} -> {b:.2f}" for a, b in tc) + ".", "", *findings(runs, stats), "",
-              "Settings of the two variants (`engine.ddica.ica.VARIANTS`; explicit keywords override):", ""]
+    lines += [
+        "",
+        f"Paper variant: {meta['paper_steps']} Adam steps per run (its preset is "
+        f"{meta['variants']['paper']['n_steps']}; the paper gives no step count), chosen for this CPU: one step "
+        f"took {np.median(per_step) if per_step else float('nan'):.1f} s (median; batch 2000, four 2000x2000 "
+        "eigendecompositions with gradients).",
+        "Training TC of the paper variant, first -> last step per seed: "
+        + ", ".join(f"{a:.2f} -> {b:.2f}" for a, b in tc)
+        + ".",
+        "",
+        *findings(runs, stats),
+        "",
+        "Settings of the two variants (`engine.ddica.ica.VARIANTS`; explicit keywords override):",
+        "",
+    ]
     for v, cfg in meta["variants"].items():
         lines.append(f"- `{v}`: " + ", ".join(f"{k}={val}" for k, val in cfg.items()))
     pnl_choice = runs["pnl"][0].get("restart_choice", "")

@@ -13,6 +13,7 @@ output the paper reports, from the default variant's fit: not the paper's config
 
     .venv/bin/python benchmarks/ddica_samson.py [--quick] [--seeds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,15 +21,17 @@ import datetime
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-PAPER = {"DDICA": [0.1524, 0.1948, 0.2401, 0.1958], "min-vol NMF": [0.1945, 0.2248, 0.1528, 0.1907],
-         "FastICA": [0.2942, 0.4632, 0.4704, 0.4093]}
+PAPER = {
+    "DDICA": [0.1524, 0.1948, 0.2401, 0.1958],
+    "min-vol NMF": [0.1945, 0.2248, 0.1528, 0.1907],
+    "FastICA": [0.2942, 0.4632, 0.4704, 0.4093],
+}
 
 
 def data_dir() -> Path:
@@ -66,14 +69,18 @@ def reference_facts(data, rasti) -> dict:
     cube, A_ref, M_ref, _ = data
     Y = cube.reshape(cube.shape[0], -1).astype(np.float64)
     A_zhu = A_ref.reshape(3, -1)
-    facts = dict(recon_zhu=reconstruction_rmse(Y, A_zhu),
-                 zhu_from_its_M=score_unmixing(None, A_zhu, None, peak_normalised_abundances(Y, M_ref)[0],
-                                               match_on="abundance")["mean_rmse"])
+    facts = dict(
+        recon_zhu=reconstruction_rmse(Y, A_zhu),
+        zhu_from_its_M=score_unmixing(None, A_zhu, None, peak_normalised_abundances(Y, M_ref)[0], match_on="abundance")[
+            "mean_rmse"
+        ],
+    )
     if rasti is not None:
         facts["zhu_vs_rasti"] = score_unmixing(M_ref, A_ref, rasti[1], rasti[0], match_on="abundance")["mean_rmse"]
         facts["recon_rasti"] = reconstruction_rmse(Y, rasti[0].reshape(3, -1))
-        facts["rasti_peak_vs_zhu"] = score_unmixing(None, A_zhu, None, peak_normalised_abundances(Y, rasti[1])[0],
-                                                    match_on="abundance")["mean_rmse"]
+        facts["rasti_peak_vs_zhu"] = score_unmixing(
+            None, A_zhu, None, peak_normalised_abundances(Y, rasti[1])[0], match_on="abundance"
+        )["mean_rmse"]
     return facts
 
 
@@ -99,35 +106,72 @@ def run_samson(settings: dict, seeds, data=None, log=print) -> list:
         sc = score_unmixing(M_ref, A_ref, model.endmembers_, A_peak, Y=None, match_on="abundance")
         frac = score_unmixing(M_ref, A_ref, model.endmembers_, model.abundances_, Y=Y, match_on="abundance")
         net = score_unmixing(M_ref, A_ref, model.endmembers_, model.network_abundances_, match_on="abundance")
-        ras = (score_unmixing(rasti[1], rasti[0], model.endmembers_, model.abundances_, match_on="abundance")
-               if rasti is not None else None)
-        rows.append(dict(seed=seed, seconds=dt, cpu_seconds=cpu, load_before=load0, load_after=os.getloadavg()[0],
-                         rmse=[float(v) for v in sc["rmse"]], mean_rmse=sc["mean_rmse"], armse=sc["armse"],
-                         sad=[float(v) for v in sc["sad"]], asad=sc["asad"], recon_rmse=frac["recon_rmse"],
-                         fractions_mean_rmse=frac["mean_rmse"], fractions_armse=frac["armse"],
-                         network_mean_rmse=net["mean_rmse"], network_armse=net["armse"],
-                         rasti_mean_rmse=ras["mean_rmse"] if ras else None, rasti_armse=ras["armse"] if ras else None,
-                         rasti_asad=ras["asad"] if ras else None,
-                         final_tc=float(model.loss_curve_[-1]), kept=model.kept_restarts_.tolist()))
-        log(f"  seed {seed}: peak-normalised mean RMSE {sc['mean_rmse']:.4f} per-em {np.round(sc['rmse'], 4)} "
+        ras = (
+            score_unmixing(rasti[1], rasti[0], model.endmembers_, model.abundances_, match_on="abundance")
+            if rasti is not None
+            else None
+        )
+        rows.append(
+            dict(
+                seed=seed,
+                seconds=dt,
+                cpu_seconds=cpu,
+                load_before=load0,
+                load_after=os.getloadavg()[0],
+                rmse=[float(v) for v in sc["rmse"]],
+                mean_rmse=sc["mean_rmse"],
+                armse=sc["armse"],
+                sad=[float(v) for v in sc["sad"]],
+                asad=sc["asad"],
+                recon_rmse=frac["recon_rmse"],
+                fractions_mean_rmse=frac["mean_rmse"],
+                fractions_armse=frac["armse"],
+                network_mean_rmse=net["mean_rmse"],
+                network_armse=net["armse"],
+                rasti_mean_rmse=ras["mean_rmse"] if ras else None,
+                rasti_armse=ras["armse"] if ras else None,
+                rasti_asad=ras["asad"] if ras else None,
+                final_tc=float(model.loss_curve_[-1]),
+                kept=model.kept_restarts_.tolist(),
+            )
+        )
+        log(
+            f"  seed {seed}: peak-normalised mean RMSE {sc['mean_rmse']:.4f} per-em {np.round(sc['rmse'], 4)} "
             f"aRMSE {sc['armse']:.4f} SAD {np.round(sc['sad'], 2)} | fractions {frac['mean_rmse']:.4f} | network "
             f"{net['mean_rmse']:.4f} | Rasti {ras['mean_rmse'] if ras else float('nan'):.4f} | time {dt:.1f}s "
-            f"(CPU {cpu:.1f}s) load {load0:.1f}->{rows[-1]['load_after']:.1f}")
+            f"(CPU {cpu:.1f}s) load {load0:.1f}->{rows[-1]['load_after']:.1f}"
+        )
     return rows
 
 
 def summary(rows: list) -> dict:
     med = lambda k: None if rows[0].get(k) is None else float(np.median([r[k] for r in rows]))  # noqa: E731
-    return dict(mean_rmse=med("mean_rmse"), armse=med("armse"), asad=med("asad"), seconds=med("seconds"), cpu_seconds=med("cpu_seconds"),
-                fractions_mean_rmse=med("fractions_mean_rmse"), fractions_armse=med("fractions_armse"),
-                network_mean_rmse=med("network_mean_rmse"), network_armse=med("network_armse"),
-                rasti_mean_rmse=med("rasti_mean_rmse"), rasti_armse=med("rasti_armse"), rasti_asad=med("rasti_asad"),
-                rmse=np.median([r["rmse"] for r in rows], 0).tolist(), sad=np.median([r["sad"] for r in rows], 0).tolist())
+    return dict(
+        mean_rmse=med("mean_rmse"),
+        armse=med("armse"),
+        asad=med("asad"),
+        seconds=med("seconds"),
+        cpu_seconds=med("cpu_seconds"),
+        fractions_mean_rmse=med("fractions_mean_rmse"),
+        fractions_armse=med("fractions_armse"),
+        network_mean_rmse=med("network_mean_rmse"),
+        network_armse=med("network_armse"),
+        rasti_mean_rmse=med("rasti_mean_rmse"),
+        rasti_armse=med("rasti_armse"),
+        rasti_asad=med("rasti_asad"),
+        rmse=np.median([r["rmse"] for r in rows], 0).tolist(),
+        sad=np.median([r["sad"] for r in rows], 0).tolist(),
+    )
 
 
 def machine() -> dict:
-    return dict(machine=platform.node(), cpu=platform.processor() or platform.machine(), cores=os.cpu_count(),
-                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), torch_threads=1)
+    return dict(
+        machine=platform.node(),
+        cpu=platform.processor() or platform.machine(),
+        cores=os.cpu_count(),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        torch_threads=1,
+    )
 
 
 def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
@@ -141,15 +185,25 @@ def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
         rows = run_samson(dict(keep_fraction=kf), seeds, data)
         res.append(dict(keep_fraction=kf, runs=rows, median=summary(rows)))
     out = ROOT / "benchmarks" / "results" / "ddica_samson_keep"
-    out.with_suffix(".json").write_text(json.dumps(dict(meta=dict(machine(), seeds=seeds), sweep=res), indent=1, default=str))
-    lines = ["# DDICA on Samson: label-free restart filtering", "",
-             f"{machine()['date']}, {n_restarts} restarts, other settings default, seeds {seeds}. The kept restarts are those with the",
-             "lowest reconstruction error (data vs. abundances x NNLS endmembers); no ground truth is used to choose.", "",
-             "| keep_fraction | restarts kept | median mean RMSE | per seed | median aRMSE | median CPU s |", "|---|---|---|---|---|---|"]
+    out.with_suffix(".json").write_text(
+        json.dumps(dict(meta=dict(machine(), seeds=seeds), sweep=res), indent=1, default=str)
+    )
+    lines = [
+        "# DDICA on Samson: label-free restart filtering",
+        "",
+        f"{machine()['date']}, {n_restarts} restarts, other settings default, seeds {seeds}. The kept restarts are those with the",
+        "lowest reconstruction error (data vs. abundances x NNLS endmembers); no ground truth is used to choose.",
+        "",
+        "| keep_fraction | restarts kept | median mean RMSE | per seed | median aRMSE | median CPU s |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in res:
         m = r["median"]
-        lines.append(f"| {r['keep_fraction']} | {max(1, round(n_restarts * r['keep_fraction']))} | {m['mean_rmse']:.4f} | "
-                     + ", ".join(f"{x['mean_rmse']:.4f}" for x in r["runs"]) + f" | {m['armse']:.4f} | {m['cpu_seconds']:.1f} |")
+        lines.append(
+            f"| {r['keep_fraction']} | {max(1, round(n_restarts * r['keep_fraction']))} | {m['mean_rmse']:.4f} | "
+            + ", ".join(f"{x['mean_rmse']:.4f}" for x in r["runs"])
+            + f" | {m['armse']:.4f} | {m['cpu_seconds']:.1f} |"
+        )
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -177,44 +231,77 @@ def main() -> None:
     params = {k: v for k, v in DDICA(3).get_params().items() if k != "progress"}
     params.update(DDICA(3).resolved_settings())
     params.update(settings)
-    meta = dict(machine(), seeds=seeds, settings=params, reference="samson/end3.mat (Zhu)",
-                **reference_facts(data, load_rasti()))
+    meta = dict(
+        machine(),
+        seeds=seeds,
+        settings=params,
+        reference="samson/end3.mat (Zhu)",
+        **reference_facts(data, load_rasti()),
+    )
     name = "ddica_samson_quick" if args.quick else "ddica_samson"
     out = ROOT / "benchmarks" / "results" / name
     out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=rows, median=med), indent=1, default=str))
     names = data[3]
-    lines = [f"# DDICA on Samson ({'quick' if args.quick else 'full'})", "",
-             f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores, shared; torch threads 1), seeds {seeds}.",
-             f"Settings: `{params}`.", "Reference: Zhu `end3.mat`; Hungarian matching on abundance RMSE for scoring only.",
-             "Scored in the reference's own convention (shares of peak-normalised endmembers, DDICA option "
-             "`abundance_convention='peak_normalised'`; see the module docstring).", "",
-             f"| seed | {' | '.join(f'RMSE {n}' for n in names)} | mean RMSE | aRMSE | {' | '.join(f'SAD {n} (deg)' for n in names)} | fit s (wall) | CPU s | load 1-min before/after |",
-             "|---" * (2 * len(names) + 6) + "|"]
+    lines = [
+        f"# DDICA on Samson ({'quick' if args.quick else 'full'})",
+        "",
+        f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores, shared; torch threads 1), seeds {seeds}.",
+        f"Settings: `{params}`.",
+        "Reference: Zhu `end3.mat`; Hungarian matching on abundance RMSE for scoring only.",
+        "Scored in the reference's own convention (shares of peak-normalised endmembers, DDICA option "
+        "`abundance_convention='peak_normalised'`; see the module docstring).",
+        "",
+        f"| seed | {' | '.join(f'RMSE {n}' for n in names)} | mean RMSE | aRMSE | {' | '.join(f'SAD {n} (deg)' for n in names)} | fit s (wall) | CPU s | load 1-min before/after |",
+        "|---" * (2 * len(names) + 6) + "|",
+    ]
     for r in rows:
-        lines.append(f"| {r['seed']} | " + " | ".join(f"{v:.4f}" for v in r["rmse"]) + f" | {r['mean_rmse']:.4f} | {r['armse']:.4f} | "
-                     + " | ".join(f"{v:.2f}" for v in r["sad"]) + f" | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['load_before']:.1f}/{r['load_after']:.1f} |")
-    lines.append("| **median** | " + " | ".join(f"{v:.4f}" for v in med["rmse"]) + f" | **{med['mean_rmse']:.4f}** | {med['armse']:.4f} | "
-                 + " | ".join(f"{v:.2f}" for v in med["sad"]) + f" | {med['seconds']:.1f} | {med['cpu_seconds']:.1f} | |")
+        lines.append(
+            f"| {r['seed']} | "
+            + " | ".join(f"{v:.4f}" for v in r["rmse"])
+            + f" | {r['mean_rmse']:.4f} | {r['armse']:.4f} | "
+            + " | ".join(f"{v:.2f}" for v in r["sad"])
+            + f" | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['load_before']:.1f}/{r['load_after']:.1f} |"
+        )
+    lines.append(
+        "| **median** | "
+        + " | ".join(f"{v:.4f}" for v in med["rmse"])
+        + f" | **{med['mean_rmse']:.4f}** | {med['armse']:.4f} | "
+        + " | ".join(f"{v:.2f}" for v in med["sad"])
+        + f" | {med['seconds']:.1f} | {med['cpu_seconds']:.1f} | |"
+    )
     f = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
-    lines += ["", "The same fits, other outputs and references (medians; mean per-endmember RMSE / aRMSE):", "",
-              "| output | reference | mean RMSE | aRMSE | per seed (mean RMSE) |", "|---|---|---|---|---|",
-              f"| peak-normalised shares | Zhu | {f(med['mean_rmse'])} | {f(med['armse'])} | "
-              + ", ".join(f"{r['mean_rmse']:.3f}" for r in rows) + " |",
-              f"| fractions (default output) | Zhu | {f(med['fractions_mean_rmse'])} | {f(med['fractions_armse'])} | "
-              + ", ".join(f"{r['fractions_mean_rmse']:.3f}" for r in rows) + " |",
-              f"| network maps of the same fits (not the paper variant) | Zhu | {f(med['network_mean_rmse'])} | {f(med['network_armse'])} | "
-              + ", ".join(f"{r['network_mean_rmse']:.3f}" for r in rows) + " |",
-              f"| fractions (default output) | Rasti | {f(med['rasti_mean_rmse'])} | {f(med['rasti_armse'])} | "
-              + ", ".join(f(r['rasti_mean_rmse']) for r in rows) + " |",
-              "", f"SAD against Rasti's endmembers, median of the mean: {f(med['rasti_asad'])} deg.", "",
-              "The references themselves (no DDICA involved): NNLS with Zhu's own `M` (peak 1) then normalised to sum to "
-              f"one reproduces Zhu's `A` to {f(meta.get('zhu_from_its_M'))} mean RMSE; Zhu vs Rasti as published "
-              f"{f(meta.get('zhu_vs_rasti'))}; Rasti's reference expressed the same way with its own endmembers "
-              f"{f(meta.get('rasti_peak_vs_zhu'))} from Zhu's. Reconstruction RMSE with NNLS endmembers: Zhu "
-              f"{f(meta.get('recon_zhu'))}, Rasti {f(meta.get('recon_rasti'))}.", "",
-              "CPU s is the process CPU time (one torch thread): about the wall time on an otherwise idle core.",
-              "", "Paper (Li et al. 2022, Table 2; 1000 restarts, outputs matched to the truth, network maps scored "
-              "against Zhu's reference): " + "; ".join(f"{k} {v[-1]}" for k, v in PAPER.items()) + "."]
+    lines += [
+        "",
+        "The same fits, other outputs and references (medians; mean per-endmember RMSE / aRMSE):",
+        "",
+        "| output | reference | mean RMSE | aRMSE | per seed (mean RMSE) |",
+        "|---|---|---|---|---|",
+        f"| peak-normalised shares | Zhu | {f(med['mean_rmse'])} | {f(med['armse'])} | "
+        + ", ".join(f"{r['mean_rmse']:.3f}" for r in rows)
+        + " |",
+        f"| fractions (default output) | Zhu | {f(med['fractions_mean_rmse'])} | {f(med['fractions_armse'])} | "
+        + ", ".join(f"{r['fractions_mean_rmse']:.3f}" for r in rows)
+        + " |",
+        f"| network maps of the same fits (not the paper variant) | Zhu | {f(med['network_mean_rmse'])} | {f(med['network_armse'])} | "
+        + ", ".join(f"{r['network_mean_rmse']:.3f}" for r in rows)
+        + " |",
+        f"| fractions (default output) | Rasti | {f(med['rasti_mean_rmse'])} | {f(med['rasti_armse'])} | "
+        + ", ".join(f(r["rasti_mean_rmse"]) for r in rows)
+        + " |",
+        "",
+        f"SAD against Rasti's endmembers, median of the mean: {f(med['rasti_asad'])} deg.",
+        "",
+        "The references themselves (no DDICA involved): NNLS with Zhu's own `M` (peak 1) then normalised to sum to "
+        f"one reproduces Zhu's `A` to {f(meta.get('zhu_from_its_M'))} mean RMSE; Zhu vs Rasti as published "
+        f"{f(meta.get('zhu_vs_rasti'))}; Rasti's reference expressed the same way with its own endmembers "
+        f"{f(meta.get('rasti_peak_vs_zhu'))} from Zhu's. Reconstruction RMSE with NNLS endmembers: Zhu "
+        f"{f(meta.get('recon_zhu'))}, Rasti {f(meta.get('recon_rasti'))}.",
+        "",
+        "CPU s is the process CPU time (one torch thread): about the wall time on an otherwise idle core.",
+        "",
+        "Paper (Li et al. 2022, Table 2; 1000 restarts, outputs matched to the truth, network maps scored "
+        "against Zhu's reference): " + "; ".join(f"{k} {v[-1]}" for k, v in PAPER.items()) + ".",
+    ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -9,12 +9,12 @@ so an interrupted run still leaves the rows it finished.
 
     .venv/bin/python benchmarks/ddica_samson_ablation.py [--quick] [--seeds 10] [--only NAME ...]
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -25,27 +25,61 @@ from ddica_samson import load_rasti, load_samson, machine, reference_facts  # no
 
 # (name, DDICA settings, what it tests). "+ FCLS refine" rows are derived from the fits of the row named before "+".
 CONFIGS = [
-    ("16 restarts", dict(purify=0, final_abundances="network", n_restarts=16), "the defaults until 2026-11-22 (per-band standardisation, variance weight 0.3, "
-     "batch 128, 16 restarts, keep 4)"),
+    (
+        "16 restarts",
+        dict(purify=0, final_abundances="network", n_restarts=16),
+        "the defaults until 2026-11-22 (per-band standardisation, variance weight 0.3, batch 128, 16 restarts, keep 4)",
+    ),
     ("16 restarts + FCLS refine", None, "label-free post-step: abundances by FCLS with the DDICA (NNLS) endmembers"),
-    ("over-classification 2p", dict(purify=0, final_abundances="network", n_units=6), "6 softmax units per restart, k-means to 3 clusters"),
-    ("32 restarts", dict(purify=0, final_abundances="network", n_restarts=32), "32 restarts, best quarter kept, network maps"),
+    (
+        "over-classification 2p",
+        dict(purify=0, final_abundances="network", n_units=6),
+        "6 softmax units per restart, k-means to 3 clusters",
+    ),
+    (
+        "32 restarts",
+        dict(purify=0, final_abundances="network", n_restarts=32),
+        "32 restarts, best quarter kept, network maps",
+    ),
     ("sigma 0.2187", dict(purify=0, final_abundances="network", kernel_width=0.2187), "the supplement's kernel width"),
     ("200 steps", dict(purify=0, final_abundances="network", n_steps=200), "twice the training"),
     ("batch 256", dict(purify=0, final_abundances="network", batch_size=256), "larger batch (Gram matrices 256 x 256)"),
     ("batch 256 + FCLS refine", None, "both"),
-    ("variance weight 1", dict(purify=0, final_abundances="network", variance_weight=1.0), "stronger anti-collapse term"),
-    ("pixel norm", dict(purify=0, final_abundances="network", preprocess="pixel_norm"), "each spectrum divided by its norm before standardising"),
+    (
+        "variance weight 1",
+        dict(purify=0, final_abundances="network", variance_weight=1.0),
+        "stronger anti-collapse term",
+    ),
+    (
+        "pixel norm",
+        dict(purify=0, final_abundances="network", preprocess="pixel_norm"),
+        "each spectrum divided by its norm before standardising",
+    ),
     ("pixel norm + FCLS refine", None, "both"),
-    ("pixel norm + variance weight 1", dict(purify=0, final_abundances="network", preprocess="pixel_norm", variance_weight=1.0), "brightness removed, crisper maps"),
-    ("pixel norm + variance weight 2", dict(purify=0, final_abundances="network", preprocess="pixel_norm", variance_weight=2.0), "brightness removed, crisper maps"),
+    (
+        "pixel norm + variance weight 1",
+        dict(purify=0, final_abundances="network", preprocess="pixel_norm", variance_weight=1.0),
+        "brightness removed, crisper maps",
+    ),
+    (
+        "pixel norm + variance weight 2",
+        dict(purify=0, final_abundances="network", preprocess="pixel_norm", variance_weight=2.0),
+        "brightness removed, crisper maps",
+    ),
 ]
 CONFIGS += [
-    ("refined (default)", dict(purify=0.05), "32 restarts; endmembers = mean of each map's 5 % purest pixels + 3 expansion steps, "
-     "abundances by FCLS (the default from the 2nd session of 2026-11-22 to 2026-11-26)"),
+    (
+        "refined (default)",
+        dict(purify=0.05),
+        "32 restarts; endmembers = mean of each map's 5 % purest pixels + 3 expansion steps, "
+        "abundances by FCLS (the default from the 2nd session of 2026-11-22 to 2026-11-26)",
+    ),
     ("refined, no expansion", dict(purify=0.05, expand=0), "as the default without the expansion steps"),
-    ("refined, pixel norm + variance weight 1", dict(purify=0.05, preprocess="pixel_norm", variance_weight=1.0),
-     "the refinement on the earlier Samson preset's maps"),
+    (
+        "refined, pixel norm + variance weight 1",
+        dict(purify=0.05, preprocess="pixel_norm", variance_weight=1.0),
+        "the refinement on the earlier Samson preset's maps",
+    ),
 ]
 QUICK = ("16 restarts", "16 restarts + FCLS refine", "pixel norm")
 
@@ -66,10 +100,16 @@ def score_row(E, A, Y, zhu, rasti) -> dict:
 
     A = A.reshape(A.shape[0], -1)
     s = score_unmixing(zhu[1], zhu[0].reshape(len(A), -1), E, A, Y=Y, match_on="abundance")
-    peak = score_unmixing(zhu[1], zhu[0].reshape(len(A), -1), E, peak_normalised_abundances(Y, E)[0],
-                          match_on="abundance")
-    out = dict(zhu=s["mean_rmse"], zhu_rmse=[float(v) for v in s["rmse"]], recon=s["recon_rmse"], rasti=None,
-               zhu_peak=peak["mean_rmse"])
+    peak = score_unmixing(
+        zhu[1], zhu[0].reshape(len(A), -1), E, peak_normalised_abundances(Y, E)[0], match_on="abundance"
+    )
+    out = dict(
+        zhu=s["mean_rmse"],
+        zhu_rmse=[float(v) for v in s["rmse"]],
+        recon=s["recon_rmse"],
+        rasti=None,
+        zhu_peak=peak["mean_rmse"],
+    )
     if rasti is not None:
         out["rasti"] = score_unmixing(rasti[1], rasti[0].reshape(len(A), -1), E, A, match_on="abundance")["mean_rmse"]
     return out
@@ -88,12 +128,17 @@ def run_samson(settings: dict, seeds, data, rasti) -> tuple:
         model = DDICA(3, random_state=seed, **settings).fit(cube)
         dt = time.perf_counter() - t0
         A = model.abundances_.reshape(3, -1).astype(np.float64)
-        rows.append(dict(seed=seed, seconds=dt, load=load0, **score_row(model.endmembers_, A, Y, (A_ref, M_ref), rasti)))
+        rows.append(
+            dict(seed=seed, seconds=dt, load=load0, **score_row(model.endmembers_, A, Y, (A_ref, M_ref), rasti))
+        )
         A2, E2 = fcls_refine(Y, A)
         refined.append(dict(seed=seed, seconds=dt, load=load0, **score_row(E2, A2, Y, (A_ref, M_ref), rasti)))
         r = rows[-1]
-        print(f"   seed {seed}: Zhu {r['zhu']:.4f} Rasti {r['rasti'] or float('nan'):.4f} recon {r['recon']:.4f} "
-              f"{dt:.1f}s load {load0:.1f}", flush=True)
+        print(
+            f"   seed {seed}: Zhu {r['zhu']:.4f} Rasti {r['rasti'] or float('nan'):.4f} recon {r['recon']:.4f} "
+            f"{dt:.1f}s load {load0:.1f}",
+            flush=True,
+        )
     return rows, refined
 
 
@@ -126,37 +171,49 @@ def write(results: list, meta: dict, name: str) -> None:
     out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, results=results), indent=1, default=str))
     f = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
     n = len(meta["seeds"])
-    lines = ["# DDICA on Samson: ablation", "",
-             f"Last run {meta['date']}, host {meta['machine']} ({meta['cores']} cores, shared; torch threads 1). Samson seeds "
-             f"{meta['seeds']}; synthetic seeds {meta['synthetic_seeds']}. Written by `benchmarks/ddica_samson_ablation.py`.",
-             "Mean per-endmember abundance RMSE (lower is better), Hungarian matching on abundance RMSE for scoring only.",
-             "Zhu = `end3.mat` (the issue's target, <= 0.19 as the median of seeds 0-4); Rasti = `rasti_reference`;",
-             "recon = label-free reconstruction RMSE of the data; synthetic = `make_patch_scene(60, 4 materials, 30 dB)`.", "",
-             f"| configuration | Zhu median seeds 0-4 | Zhu median seeds 0-{n - 1} | Zhu per seed | Rasti median 0-{n - 1} | "
-             f"recon median | synthetic median | Zhu, peak-normalised shares, median 0-{n - 1} | fit s median (load) | what |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# DDICA on Samson: ablation",
+        "",
+        f"Last run {meta['date']}, host {meta['machine']} ({meta['cores']} cores, shared; torch threads 1). Samson seeds "
+        f"{meta['seeds']}; synthetic seeds {meta['synthetic_seeds']}. Written by `benchmarks/ddica_samson_ablation.py`.",
+        "Mean per-endmember abundance RMSE (lower is better), Hungarian matching on abundance RMSE for scoring only.",
+        "Zhu = `end3.mat` (the issue's target, <= 0.19 as the median of seeds 0-4); Rasti = `rasti_reference`;",
+        "recon = label-free reconstruction RMSE of the data; synthetic = `make_patch_scene(60, 4 materials, 30 dB)`.",
+        "",
+        f"| configuration | Zhu median seeds 0-4 | Zhu median seeds 0-{n - 1} | Zhu per seed | Rasti median 0-{n - 1} | "
+        f"recon median | synthetic median | Zhu, peak-normalised shares, median 0-{n - 1} | fit s median (load) | what |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         rows = r["samson"]
-        lines.append(f"| {r['name']} | {f(med(rows, 'zhu', 5))} | {f(med(rows, 'zhu'))} | "
-                     + ", ".join(f"{x['zhu']:.3f}" for x in rows) + f" | {f(med(rows, 'rasti'))} | {f(med(rows, 'recon'))} | "
-                     + f"{f(float(np.median(r['synthetic'])) if r['synthetic'] else None)} | {f(med(rows, 'zhu_peak'))} | "
-                     + f"{med(rows, 'seconds'):.1f} ({med(rows, 'load'):.1f}) | {r['what']} (run {r.get('date', meta['date'])[:16]}) |")
-    lines += ["", "The two Samson references disagree with each other (mean RMSE between them printed below), so a",
-              "setting can move towards one and away from the other; the reconstruction error says which solution",
-              "explains the data better under the linear mixing model.", "",
-              f"Zhu vs Rasti reference, mean per-endmember RMSE: {f(meta.get('zhu_vs_rasti'))}; reconstruction RMSE of "
-              f"the references with NNLS endmembers: Zhu {f(meta.get('recon_zhu'))}, Rasti {f(meta.get('recon_rasti'))}. "
-              f"Rasti's reference expressed in Zhu's convention (peak-normalised shares of its own endmembers) is "
-              f"{f(meta.get('rasti_peak_vs_zhu'))} from Zhu's: the references differ mostly in convention.", "",
-              "The 16-restart settings were tuned in an earlier session with seeds 0-4 on the Zhu reference, so their",
-              "seeds 0-4 median is optimistic (selected on those seeds). The default then became 32 restarts, chosen",
-              "from this table's seeds 0-9 and synthetic columns. The \"+ FCLS refine\" rows reuse the fits of the row",
-              "they name (NNLS endmembers from the network maps, then FCLS abundances). The rows above \"refined\" are",
-              "the paper's output (network maps, NNLS endmembers: `purify=0, final_abundances='network'`); the",
-              "\"refined\" rows take each endmember as the mean of its map's 5 % purest pixels (+ expansion steps) and",
-              "FCLS abundances, DDICA's default since the second session of 2026-11-22. The peak-normalised column",
-              "rescores the same endmembers in the Zhu reference's own convention (shares of peak-normalised",
-              "endmembers; `engine/abundance_convention.py`); it is '-' for rows run before that column existed."]
+        lines.append(
+            f"| {r['name']} | {f(med(rows, 'zhu', 5))} | {f(med(rows, 'zhu'))} | "
+            + ", ".join(f"{x['zhu']:.3f}" for x in rows)
+            + f" | {f(med(rows, 'rasti'))} | {f(med(rows, 'recon'))} | "
+            + f"{f(float(np.median(r['synthetic'])) if r['synthetic'] else None)} | {f(med(rows, 'zhu_peak'))} | "
+            + f"{med(rows, 'seconds'):.1f} ({med(rows, 'load'):.1f}) | {r['what']} (run {r.get('date', meta['date'])[:16]}) |"
+        )
+    lines += [
+        "",
+        "The two Samson references disagree with each other (mean RMSE between them printed below), so a",
+        "setting can move towards one and away from the other; the reconstruction error says which solution",
+        "explains the data better under the linear mixing model.",
+        "",
+        f"Zhu vs Rasti reference, mean per-endmember RMSE: {f(meta.get('zhu_vs_rasti'))}; reconstruction RMSE of "
+        f"the references with NNLS endmembers: Zhu {f(meta.get('recon_zhu'))}, Rasti {f(meta.get('recon_rasti'))}. "
+        f"Rasti's reference expressed in Zhu's convention (peak-normalised shares of its own endmembers) is "
+        f"{f(meta.get('rasti_peak_vs_zhu'))} from Zhu's: the references differ mostly in convention.",
+        "",
+        "The 16-restart settings were tuned in an earlier session with seeds 0-4 on the Zhu reference, so their",
+        "seeds 0-4 median is optimistic (selected on those seeds). The default then became 32 restarts, chosen",
+        'from this table\'s seeds 0-9 and synthetic columns. The "+ FCLS refine" rows reuse the fits of the row',
+        'they name (NNLS endmembers from the network maps, then FCLS abundances). The rows above "refined" are',
+        "the paper's output (network maps, NNLS endmembers: `purify=0, final_abundances='network'`); the",
+        '"refined" rows take each endmember as the mean of its map\'s 5 % purest pixels (+ expansion steps) and',
+        "FCLS abundances, DDICA's default since the second session of 2026-11-22. The peak-normalised column",
+        "rescores the same endmembers in the Zhu reference's own convention (shares of peak-normalised",
+        "endmembers; `engine/abundance_convention.py`); it is '-' for rows run before that column existed.",
+    ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
@@ -192,7 +249,9 @@ def main() -> None:
     results, refined = [], {}
     if args.only and saved_path.exists():  # keep the rows not re-run, in table order
         saved = json.loads(saved_path.read_text())
-        results = [dict(r, date=r.get("date", saved["meta"]["date"])) for r in saved["results"] if r["name"] not in names]
+        results = [
+            dict(r, date=r.get("date", saved["meta"]["date"])) for r in saved["results"] if r["name"] not in names
+        ]
     order = {c[0]: i for i, c in enumerate(CONFIGS)}
     for name, settings, what in CONFIGS:
         if name not in names:
@@ -202,18 +261,36 @@ def main() -> None:
             base = name.split(" + ")[0]
             if base not in refined:
                 continue
-            results.append(dict(name=name, settings=f"{base}, then FCLS refine", what=what, samson=refined[base][0],
-                                synthetic=refined[base][1], date=machine()["date"]))
+            results.append(
+                dict(
+                    name=name,
+                    settings=f"{base}, then FCLS refine",
+                    what=what,
+                    samson=refined[base][0],
+                    synthetic=refined[base][1],
+                    date=machine()["date"],
+                )
+            )
         else:
             t0 = time.perf_counter()
             rows, rows_refined = run_samson(settings, seeds, data, rasti)
             syn, syn_refined = run_synthetic(settings, syn_seeds)
             refined[name] = (rows_refined, syn_refined)
-            results.append(dict(name=name, settings=settings, what=what, samson=rows, synthetic=syn,
-                                wall=time.perf_counter() - t0, date=machine()["date"]))
+            results.append(
+                dict(
+                    name=name,
+                    settings=settings,
+                    what=what,
+                    samson=rows,
+                    synthetic=syn,
+                    wall=time.perf_counter() - t0,
+                    date=machine()["date"],
+                )
+            )
         results.sort(key=lambda r: order.get(r["name"], len(order)))
         write(results, meta, out_name)
     print((ROOT / "benchmarks" / "results" / f"{out_name}.md").read_text())
+
 
 if __name__ == "__main__":
     main()

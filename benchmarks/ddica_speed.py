@@ -12,6 +12,7 @@ H_2 = -log2 ||A||_F^2. Part 2 fits Samson with a few (α, batch, steps) choices,
 CPU with torch threads 1, wall and process CPU seconds, with the load average before and after;
 it writes results/ddica_speed_jasper.{md,json}. A CUDA figure is written only when a GPU is present.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from ddica_samson import load_samson, machine, run_samson, summary  # noqa: E402
 
-ROUTES = [("alpha=1.01, batched eigvalsh", 1.01, "batched"), ("alpha=1.01, eigvalsh per matrix", 1.01, "loop"),
-          ("alpha=2, closed form", 2.0, "closed")]
+ROUTES = [
+    ("alpha=1.01, batched eigvalsh", 1.01, "batched"),
+    ("alpha=1.01, eigvalsh per matrix", 1.01, "loop"),
+    ("alpha=2, closed form", 2.0, "closed"),
+]
 ACCURACY = [  # (label, settings)
     ("alpha=1.01, batch 128, 300 steps", dict(n_steps=300)),
     ("alpha=1.01, batch 128, 100 steps", dict(n_steps=100)),
@@ -86,28 +90,50 @@ def jasper_fit_times(seeds, device: str = "cpu") -> list:
         load0 = os.getloadavg()[0]
         w0, c0 = time.perf_counter(), time.process_time()
         DDICA(4, random_state=seed, device=device).fit(data[0])
-        rows.append(dict(seed=seed, device=device, wall_s=time.perf_counter() - w0, cpu_s=time.process_time() - c0,
-                         load_before=load0, load_after=os.getloadavg()[0]))
+        rows.append(
+            dict(
+                seed=seed,
+                device=device,
+                wall_s=time.perf_counter() - w0,
+                cpu_s=time.process_time() - c0,
+                load_before=load0,
+                load_after=os.getloadavg()[0],
+            )
+        )
         print(rows[-1], flush=True)
     return rows
 
 
 def write_jasper(rows: list, meta: dict, out: Path) -> None:
     out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=rows), indent=1, default=str))
-    lines = ["# DDICA default fit on Jasper Ridge: time", "",
-             f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores, {meta.get('cpu_model', '')}; shared with other "
-             "jobs: the wall times are noise, the CPU seconds are the fit's own). Torch threads 1. Written by "
-             "`benchmarks/ddica_speed.py --jasper`.", "",
-             "| device | seed | wall s | CPU s | load before | load after |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['device']} | {r['seed']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['load_before']:.1f} | "
-              f"{r['load_after']:.1f} |" for r in rows]
+    lines = [
+        "# DDICA default fit on Jasper Ridge: time",
+        "",
+        f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores, {meta.get('cpu_model', '')}; shared with other "
+        "jobs: the wall times are noise, the CPU seconds are the fit's own). Torch threads 1. Written by "
+        "`benchmarks/ddica_speed.py --jasper`.",
+        "",
+        "| device | seed | wall s | CPU s | load before | load after |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['device']} | {r['seed']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['load_before']:.1f} | "
+        f"{r['load_after']:.1f} |"
+        for r in rows
+    ]
     if rows:
         cpu = float(np.median([r["cpu_s"] for r in rows if r["device"] == "cpu"]))
-        lines += ["", f"Median CPU seconds of one default fit: {cpu:.1f} (target: 15 s wall on 2 quiet cores; "
-                  f"{'met' if cpu <= 15 else 'not met'} if a quiet core gives the fit its CPU seconds as wall time)."]
+        lines += [
+            "",
+            f"Median CPU seconds of one default fit: {cpu:.1f} (target: 15 s wall on 2 quiet cores; "
+            f"{'met' if cpu <= 15 else 'not met'} if a quiet core gives the fit its CPU seconds as wall time).",
+        ]
     if not meta.get("cuda"):
-        lines += ["", "CUDA: not measured (no GPU on the machine that ran this). The issue's 5x target against 16 CPU "
-                  "cores and its 10-minute paper-variant target on one H100 are unmeasured here."]
+        lines += [
+            "",
+            "CUDA: not measured (no GPU on the machine that ran this). The issue's 5x target against 16 CPU "
+            "cores and its 10-minute paper-variant target on one H100 are unmeasured here.",
+        ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -121,14 +147,17 @@ def main() -> None:
     args = ap.parse_args()
     if args.jasper:
         import torch
-
         from _machine import cpu_model
 
         cuda = torch.cuda.is_available()
         rows = jasper_fit_times(range(args.seeds))
         if cuda:
             rows += jasper_fit_times(range(args.seeds), device="cuda")
-        write_jasper(rows, dict(machine(), cpu_model=cpu_model(), cuda=cuda), ROOT / "benchmarks" / "results" / "ddica_speed_jasper")
+        write_jasper(
+            rows,
+            dict(machine(), cpu_model=cpu_model(), cuda=cuda),
+            ROOT / "benchmarks" / "results" / "ddica_speed_jasper",
+        )
         return
     if args.from_json:
         write_markdown(ROOT / "benchmarks" / "results" / ("ddica_speed_quick" if args.quick else "ddica_speed"))
@@ -141,7 +170,7 @@ def main() -> None:
     if data is None:
         print("skipped: data absent (accuracy part)")
     else:
-        for label, settings in (ACCURACY[:2] if args.quick else ACCURACY):
+        for label, settings in ACCURACY[:2] if args.quick else ACCURACY:
             print(label, flush=True)
             rows = run_samson(settings, seeds, data)
             acc.append(dict(label=label, settings=settings, runs=rows, median=summary(rows)))
@@ -157,28 +186,47 @@ def write_markdown(out: Path) -> None:
     meta, timing, acc = res["meta"], res["timing"], res["accuracy"]
     batches = sorted({r["batch"] for r in timing})
     routes = list(dict.fromkeys(r["route"] for r in timing))
-    lines = [f"# DDICA training cost and accuracy", "",
-             f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores shared with other jobs; torch threads 1).", "",
-             "## Time per training step (16 restarts, 3 outputs, 156 bands, hidden 128x128; median of timed steps, wall clock)", "",
-             "| batch N | " + " | ".join(routes) + " | load (1 min) |", "|---" * (len(routes) + 2) + "|"]
+    lines = [
+        "# DDICA training cost and accuracy",
+        "",
+        f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores shared with other jobs; torch threads 1).",
+        "",
+        "## Time per training step (16 restarts, 3 outputs, 156 bands, hidden 128x128; median of timed steps, wall clock)",
+        "",
+        "| batch N | " + " | ".join(routes) + " | load (1 min) |",
+        "|---" * (len(routes) + 2) + "|",
+    ]
     for b in batches:
         sub = {r["route"]: r for r in timing if r["batch"] == b}
         cells = [f"{sub[k]['median_s'] * 1000:.1f} ms" if k in sub else "not run" for k in routes]
         lines.append(f"| {b} | " + " | ".join(cells) + f" | {list(sub.values())[-1]['load']:.1f} |")
     if acc:
-        lines += ["", f"## Samson accuracy per choice (median over seeds {meta['seeds']}; Zhu reference)", "",
-                  "| setting | mean RMSE | aRMSE | mean SAD (deg) | fit s wall (median) | CPU s (median) |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"## Samson accuracy per choice (median over seeds {meta['seeds']}; Zhu reference)",
+            "",
+            "| setting | mean RMSE | aRMSE | mean SAD (deg) | fit s wall (median) | CPU s (median) |",
+            "|---|---|---|---|---|---|",
+        ]
         for a in acc:
             m = a["median"]
-            lines.append(f"| {a['label']} | {m['mean_rmse']:.4f} | {m['armse']:.4f} | {m['asad']:.2f} | {m['seconds']:.1f} | {m['cpu_seconds']:.1f} |")
+            lines.append(
+                f"| {a['label']} | {m['mean_rmse']:.4f} | {m['armse']:.4f} | {m['asad']:.2f} | {m['seconds']:.1f} | {m['cpu_seconds']:.1f} |"
+            )
         best = min(acc, key=lambda a: a["median"]["mean_rmse"])
-        lines += ["", f"Lowest median mean RMSE here: **{best['label']}** ({best['median']['mean_rmse']:.4f}, "
-                  f"{best['median']['cpu_seconds']:.1f} CPU s per fit)."]
-    lines += ["", "Wall times are inflated by the other jobs on the machine (see load); CPU s is the fit's own CPU time.",
-              "The eigendecomposition dominates: its cost grows roughly with N^3 per matrix, while the alpha = 2 closed form",
-              "(H2 = -log2 ||A||_F^2) grows with N^2. Defaults chosen from this table: alpha = 1.01 (the paper's Shannon",
-              "approximation), batch 128, one batched eigvalsh, 100 steps (300 steps gave a higher median RMSE here).",
-              "These runs kept 8 of 16 restarts; the default now keeps 4 (see ddica_samson_keep.md)."]
+        lines += [
+            "",
+            f"Lowest median mean RMSE here: **{best['label']}** ({best['median']['mean_rmse']:.4f}, "
+            f"{best['median']['cpu_seconds']:.1f} CPU s per fit).",
+        ]
+    lines += [
+        "",
+        "Wall times are inflated by the other jobs on the machine (see load); CPU s is the fit's own CPU time.",
+        "The eigendecomposition dominates: its cost grows roughly with N^3 per matrix, while the alpha = 2 closed form",
+        "(H2 = -log2 ||A||_F^2) grows with N^2. Defaults chosen from this table: alpha = 1.01 (the paper's Shannon",
+        "approximation), batch 128, one batched eigvalsh, 100 steps (300 steps gave a higher median RMSE here).",
+        "These runs kept 8 of 16 restarts; the default now keeps 4 (see ddica_samson_keep.md).",
+    ]
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

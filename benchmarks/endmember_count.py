@@ -18,6 +18,7 @@ it reports how often a fit missing one endmember is flagged, and the real scenes
 Usage: .venv/bin/python benchmarks/endmember_count.py [--quick] [--out endmember_count]
 Writes benchmarks/results/<out>.md and .json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,13 +35,23 @@ RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from buddip_common import machine, one_thread, shared_data  # noqa: E402
-from deepunmix.engine.count_reconstruction import (DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN, DEFAULT_NOISE_FACTOR,  # noqa: E402
-                                         DEFAULT_RELATIVE_TO, elbow, noise_rms, reconstruction_curve)
+
+from deepunmix.engine.count_reconstruction import (  # noqa: E402
+    DEFAULT_MAX_ENDMEMBERS,
+    DEFAULT_MIN_GAIN,
+    DEFAULT_NOISE_FACTOR,
+    DEFAULT_RELATIVE_TO,
+    elbow,
+    noise_rms,
+    reconstruction_curve,
+)
 from deepunmix.engine.estimate_count import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime  # noqa: E402
 from deepunmix.engine.synthetic import make_mixed_scene, make_patch_scene, usgs_library  # noqa: E402
 
-GRID = {"previous": [round(g, 3) for g in np.arange(0.02, 0.41, 0.02)],
-        "first": [round(g, 3) for g in np.arange(0.005, 0.201, 0.005)]}
+GRID = {
+    "previous": [round(g, 3) for g in np.arange(0.02, 0.41, 0.02)],
+    "first": [round(g, 3) for g in np.arange(0.005, 0.201, 0.005)],
+}
 NOISE_FACTORS = (1.0, 1.1, 1.2, 1.3, 1.5, 2.0)
 
 
@@ -56,21 +67,36 @@ def synthetic_scenes(quick: bool):
     for p in ps:
         for snr in snrs:
             for seed in seeds:
-                yield (f"patch p={p} {snr} dB s{seed}", p,
-                       make_patch_scene(size=60, n_endmembers=p, snr_db=snr, n_patches=36, random_state=seed, **kw))
-                yield (f"dirichlet pure p={p} {snr} dB s{seed}", p,
-                       make_mixed_scene(size=60, n_endmembers=p, snr_db=snr, random_state=seed, **kw))
-                yield (f"dirichlet no-pure a=0.5 p={p} {snr} dB s{seed}", p,
-                       make_mixed_scene(size=60, n_endmembers=p, pure_pixels=False, alpha=0.5, snr_db=snr,
-                                        random_state=seed, **kw))
+                yield (
+                    f"patch p={p} {snr} dB s{seed}",
+                    p,
+                    make_patch_scene(size=60, n_endmembers=p, snr_db=snr, n_patches=36, random_state=seed, **kw),
+                )
+                yield (
+                    f"dirichlet pure p={p} {snr} dB s{seed}",
+                    p,
+                    make_mixed_scene(size=60, n_endmembers=p, snr_db=snr, random_state=seed, **kw),
+                )
+                yield (
+                    f"dirichlet no-pure a=0.5 p={p} {snr} dB s{seed}",
+                    p,
+                    make_mixed_scene(
+                        size=60, n_endmembers=p, pure_pixels=False, alpha=0.5, snr_db=snr, random_state=seed, **kw
+                    ),
+                )
                 for amount in (0.1, 0.2):
-                    base = make_patch_scene(size=60, n_endmembers=p, snr_db=None, n_patches=36, random_state=seed,
-                                            **kw)
-                    yield (f"patch + variability {amount} p={p} {snr} dB s{seed}", p,
-                           with_variability(base, amount, snr, seed))
+                    base = make_patch_scene(size=60, n_endmembers=p, snr_db=None, n_patches=36, random_state=seed, **kw)
+                    yield (
+                        f"patch + variability {amount} p={p} {snr} dB s{seed}",
+                        p,
+                        with_variability(base, amount, snr, seed),
+                    )
                     base = make_mixed_scene(size=60, n_endmembers=p, snr_db=None, random_state=seed, **kw)
-                    yield (f"dirichlet pure + variability {amount} p={p} {snr} dB s{seed}", p,
-                           with_variability(base, amount, snr, seed))
+                    yield (
+                        f"dirichlet pure + variability {amount} p={p} {snr} dB s{seed}",
+                        p,
+                        with_variability(base, amount, snr, seed),
+                    )
     return "USGS pruned 10 deg" if lib is not None else "procedural"
 
 
@@ -97,7 +123,7 @@ def with_variability(scene, amount: float, snr_db: float, seed: int):
     for j in range(p):
         scale = (1.0 + amount * field()).ravel()
         tilt = (amount / 2.0 * field()).ravel()
-        Ej = E[:, j:j + 1] * (1.0 + shape[:, j:j + 1] * tilt[None])
+        Ej = E[:, j : j + 1] * (1.0 + shape[:, j : j + 1] * tilt[None])
         Y += Ej * (A[j].ravel() * scale)[None]
     Y, _ = add_noise(Y, snr_db, rng)
     return Y
@@ -114,9 +140,16 @@ def choose(curves):
         for nf in NOISE_FACTORS:
             for g in gains:
                 errs = [elbow(c["errors"], c["noise"], g, nf, relative_to) - c["p"] for c in curves]
-                stats.append({"relative_to": relative_to, "noise_factor": nf, "min_gain": g,
-                              "exact": int(sum(e == 0 for e in errs)), "within_1": int(sum(abs(e) <= 1 for e in errs)),
-                              "mae": round(float(np.mean(np.abs(errs))), 3)})
+                stats.append(
+                    {
+                        "relative_to": relative_to,
+                        "noise_factor": nf,
+                        "min_gain": g,
+                        "exact": int(sum(e == 0 for e in errs)),
+                        "within_1": int(sum(abs(e) <= 1 for e in errs)),
+                        "mae": round(float(np.mean(np.abs(errs))), 3),
+                    }
+                )
     key = lambda s: (s["exact"], s["within_1"], -s["mae"])  # noqa: E731
     best = max(key(s) for s in stats)
     tied = [s for s in stats if key(s) == best]
@@ -132,10 +165,15 @@ def choose_poor_fit(curves):
     good = np.array([c["errors"][c["p"]] / c["noise"] for c in curves])
     missing = np.array([c["errors"][c["p"] - 1] / c["noise"] for c in curves if c["p"] - 1 >= 2])
     factor = float(np.ceil(np.quantile(good, 1.0 - FALSE_ALARM_RATE)))
-    return {"factor": factor, "false_alarms": round(float(np.mean(good > factor)), 3),
-            "missing_one_flagged": round(float(np.mean(missing > factor)), 3), "n_good": int(good.size),
-            "n_missing": int(missing.size), "good_ratio_median": round(float(np.median(good)), 2),
-            "missing_ratio_median": round(float(np.median(missing)), 2)}
+    return {
+        "factor": factor,
+        "false_alarms": round(float(np.mean(good > factor)), 3),
+        "missing_one_flagged": round(float(np.mean(missing > factor)), 3),
+        "n_good": int(good.size),
+        "n_missing": int(missing.size),
+        "good_ratio_median": round(float(np.median(good)), 2),
+        "missing_ratio_median": round(float(np.median(missing)), 2),
+    }
 
 
 def real_scenes():
@@ -171,38 +209,68 @@ def main(argv=None):
             break
         Y = scene if isinstance(scene, np.ndarray) else pixels(scene.cube)
         errors = reconstruction_curve(Y, DEFAULT_MAX_ENDMEMBERS)
-        curves.append({"scene": name, "p": p, "errors": errors, "noise": noise_rms(estimate_noise(Y)[1]),
-                       "hysime": hysime(Y)[0], "hfc": hfc_vd(Y)})
+        curves.append(
+            {
+                "scene": name,
+                "p": p,
+                "errors": errors,
+                "noise": noise_rms(estimate_noise(Y)[1]),
+                "hysime": hysime(Y)[0],
+                "hfc": hfc_vd(Y),
+            }
+        )
     chosen, sweep = choose(curves)
     poor_fit = choose_poor_fit(curves)
     from deepunmix.engine.fit_quality import POOR_FIT_FACTOR
 
     poor_fit["engine_default"] = POOR_FIT_FACTOR
-    synth_rows = [{"scene": c["scene"], "reference": c["p"], "elbow": elbow(c["errors"], c["noise"], chosen[1],
-                                                                               chosen[2], chosen[0]),
-                   "hysime": c["hysime"], "hfc": c["hfc"]} for c in curves]
+    synth_rows = [
+        {
+            "scene": c["scene"],
+            "reference": c["p"],
+            "elbow": elbow(c["errors"], c["noise"], chosen[1], chosen[2], chosen[0]),
+            "hysime": c["hysime"],
+            "hfc": c["hfc"],
+        }
+        for c in curves
+    ]
     real_rows = []
     for name, p, Y in real_scenes():
         t = time.perf_counter()
         est = EndmemberCountEstimator(method="reconstruction").fit(Y.reshape(Y.shape[0], -1, 1))
         seconds = time.perf_counter() - t
         errs = est.details_["errors"]
-        real_rows.append({"scene": name, "reference": p, "elbow_default": est.n_endmembers_,
-                          "elbow_chosen": elbow(errs, float(est.details_["noise_rms"]), chosen[1], chosen[2],
-                                                chosen[0]),
-                          "hysime": hysime(Y)[0], "hfc": hfc_vd(Y), "seconds": round(seconds, 2),
-                          "errors": [None if np.isnan(e) else round(float(e), 6) for e in errs],
-                          "ratio_at_reference": round(float(errs[p] / est.details_["noise_rms"]), 1),
-                          "ratio_with_2": round(float(errs[2] / est.details_["noise_rms"]), 1),
-                          "noise_rms": round(float(est.details_["noise_rms"]), 6)})
+        real_rows.append(
+            {
+                "scene": name,
+                "reference": p,
+                "elbow_default": est.n_endmembers_,
+                "elbow_chosen": elbow(errs, float(est.details_["noise_rms"]), chosen[1], chosen[2], chosen[0]),
+                "hysime": hysime(Y)[0],
+                "hfc": hfc_vd(Y),
+                "seconds": round(seconds, 2),
+                "errors": [None if np.isnan(e) else round(float(e), 6) for e in errs],
+                "ratio_at_reference": round(float(errs[p] / est.details_["noise_rms"]), 1),
+                "ratio_with_2": round(float(errs[2] / est.details_["noise_rms"]), 1),
+                "noise_rms": round(float(est.details_["noise_rms"]), 6),
+            }
+        )
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     default = (DEFAULT_RELATIVE_TO, DEFAULT_MIN_GAIN, DEFAULT_NOISE_FACTOR)
-    result = {"machine": info, "library": library, "chosen": list(chosen), "engine_default": list(default),
-              "max_endmembers": DEFAULT_MAX_ENDMEMBERS,
-              "default_matches_choice": chosen[0] == default[0] and bool(np.allclose(chosen[1:], default[1:])),
-              "sweep": sweep,
-              "synthetic": synth_rows, "real": real_rows, "quick": args.quick, "poor_fit": poor_fit,
-              "seconds": round(time.perf_counter() - started, 1)}
+    result = {
+        "machine": info,
+        "library": library,
+        "chosen": list(chosen),
+        "engine_default": list(default),
+        "max_endmembers": DEFAULT_MAX_ENDMEMBERS,
+        "default_matches_choice": chosen[0] == default[0] and bool(np.allclose(chosen[1:], default[1:])),
+        "sweep": sweep,
+        "synthetic": synth_rows,
+        "real": real_rows,
+        "quick": args.quick,
+        "poor_fit": poor_fit,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.out}.json").write_text(json.dumps(result, indent=1))
     (RESULTS / f"{args.out}.md").write_text(markdown(result))
@@ -211,49 +279,81 @@ def main(argv=None):
 
 def markdown(r):
     n = len(r["synthetic"])
-    lines = [f"# Number of endmembers: FCLS reconstruction elbow vs HySime and HFC{' (quick)' if r['quick'] else ''}",
-             "", f"Written by `benchmarks/endmember_count.py` on {r['machine']['date_utc']} "
-             f"(load {r['machine']['loadavg_start']} → {r['machine']['loadavg_end']}, {r['seconds']} s; "
-             "timings on a shared machine are noise).", "",
-             f"**Chosen on {n} synthetic scenes** ({r['library']} library): gain relative to "
-             f"`{r['chosen'][0]}`, `min_gain` = {r['chosen'][1]}, noise factor {r['chosen'][2]} (engine default "
-             f"{tuple(r['engine_default'])}: {'matches' if r['default_matches_choice'] else 'DOES NOT MATCH'}); at "
-             f"most {r['max_endmembers']} endmembers. Samson and Jasper Ridge only check it.",
-             "", "## Check: real scenes (reference counts never chose anything)", "",
-             "| scene | reference | elbow (default) | HySime | HFC (1e-3) | elbow s |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Number of endmembers: FCLS reconstruction elbow vs HySime and HFC{' (quick)' if r['quick'] else ''}",
+        "",
+        f"Written by `benchmarks/endmember_count.py` on {r['machine']['date_utc']} "
+        f"(load {r['machine']['loadavg_start']} → {r['machine']['loadavg_end']}, {r['seconds']} s; "
+        "timings on a shared machine are noise).",
+        "",
+        f"**Chosen on {n} synthetic scenes** ({r['library']} library): gain relative to "
+        f"`{r['chosen'][0]}`, `min_gain` = {r['chosen'][1]}, noise factor {r['chosen'][2]} (engine default "
+        f"{tuple(r['engine_default'])}: {'matches' if r['default_matches_choice'] else 'DOES NOT MATCH'}); at "
+        f"most {r['max_endmembers']} endmembers. Samson and Jasper Ridge only check it.",
+        "",
+        "## Check: real scenes (reference counts never chose anything)",
+        "",
+        "| scene | reference | elbow (default) | HySime | HFC (1e-3) | elbow s |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in r["real"]:
         ok = "✓" if abs(row["elbow_default"] - row["reference"]) <= 1 else "✗"
-        lines.append(f"| {row['scene']} | {row['reference']} | {row['elbow_default']} {ok} | {row['hysime']} | "
-                     f"{row['hfc']} | {row['seconds']} |")
+        lines.append(
+            f"| {row['scene']} | {row['reference']} | {row['elbow_default']} {ok} | {row['hysime']} | "
+            f"{row['hfc']} | {row['seconds']} |"
+        )
     if not r["real"]:
         lines.append("| (shared data absent: not checked) | | | | | |")
     for row in r["real"]:
         errs = row["errors"]
         lines.append("")
-        lines.append(f"{row['scene']} RMSE by k (noise RMS {row['noise_rms']}): " + ", ".join(
-            f"{k}: {e:.4g}" for k, e in enumerate(errs) if e is not None))
+        lines.append(
+            f"{row['scene']} RMSE by k (noise RMS {row['noise_rms']}): "
+            + ", ".join(f"{k}: {e:.4g}" for k, e in enumerate(errs) if e is not None)
+        )
     pf = r["poor_fit"]
-    lines += ["", "## Poor-fit warning factor (chosen on the synthetic scenes)", "",
-              f"RMSE / noise RMS of FCLS with the right number of SiVM endmembers: median {pf['good_ratio_median']} "
-              f"over {pf['n_good']} scenes; with one endmember missing: median {pf['missing_ratio_median']} over "
-              f"{pf['n_missing']}. Chosen factor (95th percentile of good fits, rounded up): **{pf['factor']:g}** "
-              f"(engine `POOR_FIT_FACTOR` {pf['engine_default']:g}: "
-              f"{'matches' if pf['factor'] == pf['engine_default'] else 'DOES NOT MATCH'}); good fits flagged "
-              f"{100 * pf['false_alarms']:.0f} %, fits missing one endmember flagged "
-              f"{100 * pf['missing_one_flagged']:.0f} %.", "",
-              "Check scenes (not used to choose): " + "; ".join(
-                  f"{row['scene']}: {row['ratio_at_reference']} at the reference count, {row['ratio_with_2']} with 2"
-                  for row in r["real"]) + "."]
-    lines += ["", "## Choice: synthetic scenes, the 15 best settings of the sweep (all in the .json)", "",
-              "| relative to | noise factor | min_gain | exact | within ±1 | mean abs error |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Poor-fit warning factor (chosen on the synthetic scenes)",
+        "",
+        f"RMSE / noise RMS of FCLS with the right number of SiVM endmembers: median {pf['good_ratio_median']} "
+        f"over {pf['n_good']} scenes; with one endmember missing: median {pf['missing_ratio_median']} over "
+        f"{pf['n_missing']}. Chosen factor (95th percentile of good fits, rounded up): **{pf['factor']:g}** "
+        f"(engine `POOR_FIT_FACTOR` {pf['engine_default']:g}: "
+        f"{'matches' if pf['factor'] == pf['engine_default'] else 'DOES NOT MATCH'}); good fits flagged "
+        f"{100 * pf['false_alarms']:.0f} %, fits missing one endmember flagged "
+        f"{100 * pf['missing_one_flagged']:.0f} %.",
+        "",
+        "Check scenes (not used to choose): "
+        + "; ".join(
+            f"{row['scene']}: {row['ratio_at_reference']} at the reference count, {row['ratio_with_2']} with 2"
+            for row in r["real"]
+        )
+        + ".",
+    ]
+    lines += [
+        "",
+        "## Choice: synthetic scenes, the 15 best settings of the sweep (all in the .json)",
+        "",
+        "| relative to | noise factor | min_gain | exact | within ±1 | mean abs error |",
+        "|---|---|---|---|---|---|",
+    ]
     ranked = sorted(r["sweep"], key=lambda s: (-s["exact"], -s["within_1"], s["mae"]))
     for s in ranked[:15]:
         mark = " ←" if [s["relative_to"], s["min_gain"], s["noise_factor"]] == r["chosen"] else ""
-        lines.append(f"| {s['relative_to']}{mark} | {s['noise_factor']} | {s['min_gain']} | {s['exact']}/{n} | "
-                     f"{s['within_1']}/{n} | {s['mae']:.2f} |")
+        lines.append(
+            f"| {s['relative_to']}{mark} | {s['noise_factor']} | {s['min_gain']} | {s['exact']}/{n} | "
+            f"{s['within_1']}/{n} | {s['mae']:.2f} |"
+        )
     exact = {m: sum(row[m] == row["reference"] for row in r["synthetic"]) for m in ("elbow", "hysime", "hfc")}
-    lines += ["", f"Exact counts on the synthetic scenes: elbow {exact['elbow']}/{n}, HySime {exact['hysime']}/{n}, "
-              f"HFC {exact['hfc']}/{n}.", "", "| scene | reference | elbow | HySime | HFC |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"Exact counts on the synthetic scenes: elbow {exact['elbow']}/{n}, HySime {exact['hysime']}/{n}, "
+        f"HFC {exact['hfc']}/{n}.",
+        "",
+        "| scene | reference | elbow | HySime | HFC |",
+        "|---|---|---|---|---|",
+    ]
     for row in r["synthetic"]:
         lines.append(f"| {row['scene']} | {row['reference']} | {row['elbow']} | {row['hysime']} | {row['hfc']} |")
     return "\n".join(lines) + "\n"

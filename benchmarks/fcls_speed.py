@@ -15,6 +15,7 @@ non-negativity bounds.
 Usage: .venv/bin/python benchmarks/fcls_speed.py [--quick]
 Writes benchmarks/results/fcls_speed.md and .json (fcls_speed_quick.* with --quick).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,6 @@ import itertools
 import json
 import os
 import platform
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 ROOT = Path(__file__).resolve().parents[1]
 
 from _machine import cpu_model  # noqa: E402
+
 from deepunmix.engine.fcls import fcls  # noqa: E402
 from deepunmix.engine.synthetic import procedural_library  # noqa: E402
 
@@ -52,7 +53,7 @@ def make_data(L: int, p: int, n: int, seed: int, chunk: int = 100_000):
         e = min(s + chunk, n)
         X = E @ rng.dirichlet(np.full(p, ALPHA), e - s).T
         if power is None:
-            power = float(np.mean(X ** 2))
+            power = float(np.mean(X**2))
         Y[:, s:e] = X + rng.normal(0.0, np.sqrt(power / 10 ** (SNR_DB / 10)), X.shape)
     return Y, E
 
@@ -106,9 +107,15 @@ def timed(fn, repeats: int):
 def machine() -> dict:
     cpu = cpu_model()
     blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)" for i in threadpool_info()]
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "platform": platform.platform(), "blas": blas,
-            "load_average_at_start": os.getloadavg()}
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "blas": blas,
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def compare(L: int, p: int, n_cmp: int, n_check: int, seed: int, repeats: int) -> dict:
@@ -139,10 +146,18 @@ def compare(L: int, p: int, n_cmp: int, n_check: int, seed: int, repeats: int) -
             t_all.append(t)
     t_nnls, t_one, t_all = (float(np.median(v)) for v in (t_nnls, t_one, t_all))
     return {
-        "L": L, "p": p, "n_pixels": n_cmp, "n_check_exact": n_check, "seed": seed,
-        "delta_search": deltas, "delta": chosen,
-        "nnls_seconds": t_nnls, "ours_seconds_median": t_all, "ours_1thread_seconds_median": t_one,
-        "speedup": t_nnls / t_all, "speedup_1thread": t_nnls / t_one,
+        "L": L,
+        "p": p,
+        "n_pixels": n_cmp,
+        "n_check_exact": n_check,
+        "seed": seed,
+        "delta_search": deltas,
+        "delta": chosen,
+        "nnls_seconds": t_nnls,
+        "ours_seconds_median": t_all,
+        "ours_1thread_seconds_median": t_one,
+        "speedup": t_nnls / t_all,
+        "speedup_1thread": t_nnls / t_one,
         "max_abs_diff_1thread_vs_all_cores": float(np.abs(A_ours - A_all).max()),
         "max_abs_diff_ours_vs_nnls": float(np.abs(A_ours - A_nnls).max()),
         "max_abs_diff_ours_vs_exact": float(np.abs(A_ours[:, :n_check] - exact).max()),
@@ -154,9 +169,16 @@ def throughput(L: int, p: int, n: int, seed: int, repeats: int, threads: int) ->
     Y, E = make_data(L, p, n, seed)
     with threadpool_limits(limits=threads):
         t, A = timed(lambda: fcls(Y, E), repeats)
-    return {"L": L, "p": p, "n_pixels": n, "seed": seed, "blas_threads": threads,
-            "seconds_median": t, "pixels_per_second": n / t,
-            "fraction_pixels_with_zero_abundance": float(np.mean(np.any(A == 0, axis=0)))}
+    return {
+        "L": L,
+        "p": p,
+        "n_pixels": n,
+        "seed": seed,
+        "blas_threads": threads,
+        "seconds_median": t,
+        "pixels_per_second": n / t,
+        "fraction_pixels_with_zero_abundance": float(np.mean(np.any(A == 0, axis=0))),
+    }
 
 
 def write_report(res: dict, path: Path) -> None:
@@ -187,12 +209,20 @@ def write_report(res: dict, path: Path) -> None:
             f"| {r['L']} | {r['p']} | {r['n_pixels']} | {r['delta']:.3g} | {r['nnls_seconds']:.3f} | "
             f"{r['ours_1thread_seconds_median']:.4f} | {r['speedup_1thread']:.0f}× | "
             f"{r['ours_seconds_median']:.4f} | {r['speedup']:.0f}× | {r['max_abs_diff_ours_vs_nnls']:.1e} | "
-            f"{r['max_abs_diff_ours_vs_exact']:.1e} | {r['fraction_pixels_with_zero_abundance']:.0%} |")
-    lines += ["", "## Throughput on a large block", "",
-              "| L | p | pixels | BLAS threads | s (median) | pixels / s |", "|---|---|---|---|---|---|"]
+            f"{r['max_abs_diff_ours_vs_exact']:.1e} | {r['fraction_pixels_with_zero_abundance']:.0%} |"
+        )
+    lines += [
+        "",
+        "## Throughput on a large block",
+        "",
+        "| L | p | pixels | BLAS threads | s (median) | pixels / s |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in res["throughput"]:
-        lines.append(f"| {r['L']} | {r['p']} | {r['n_pixels']} | {r['blas_threads']} | "
-                     f"{r['seconds_median']:.3f} | {r['pixels_per_second']:,.0f} |")
+        lines.append(
+            f"| {r['L']} | {r['p']} | {r['n_pixels']} | {r['blas_threads']} | "
+            f"{r['seconds_median']:.3f} | {r['pixels_per_second']:,.0f} |"
+        )
     lines.append("")
     path.with_suffix(".md").write_text("\n".join(lines))
 
@@ -202,13 +232,24 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
     args = ap.parse_args()
     n_cmp, n_check, n_big, reps = (2000, 200, 200_000, 3) if args.quick else (20_000, 1000, 1_000_000, 5)
-    res = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), "mode": "quick" if args.quick else "full",
-           "machine": machine(), "snr_db": SNR_DB, "dirichlet_alpha": ALPHA, "repeats": reps, "comparison": [], "throughput": []}
+    res = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "mode": "quick" if args.quick else "full",
+        "machine": machine(),
+        "snr_db": SNR_DB,
+        "dirichlet_alpha": ALPHA,
+        "repeats": reps,
+        "comparison": [],
+        "throughput": [],
+    }
     for p in (3, 5, 6):
         r = compare(224, p, n_cmp, n_check, seed=p, repeats=reps)
-        print(f"compare p={p}: δ={r['delta']:.3g} nnls {r['nnls_seconds']:.3f}s ours {r['ours_1thread_seconds_median']:.4f}s "
-              f"(1 thread, {r['speedup_1thread']:.0f}x) {r['ours_seconds_median']:.4f}s (all cores, {r['speedup']:.0f}x), max diff vs nnls {r['max_abs_diff_ours_vs_nnls']:.1e}, "
-              f"vs exact {r['max_abs_diff_ours_vs_exact']:.1e}", flush=True)
+        print(
+            f"compare p={p}: δ={r['delta']:.3g} nnls {r['nnls_seconds']:.3f}s ours {r['ours_1thread_seconds_median']:.4f}s "
+            f"(1 thread, {r['speedup_1thread']:.0f}x) {r['ours_seconds_median']:.4f}s (all cores, {r['speedup']:.0f}x), max diff vs nnls {r['max_abs_diff_ours_vs_nnls']:.1e}, "
+            f"vs exact {r['max_abs_diff_ours_vs_exact']:.1e}",
+            flush=True,
+        )
         res["comparison"].append(r)
     for p in (4, 6):
         for threads in (1, 2):

@@ -20,6 +20,7 @@ truth (the generated endmembers) is used only to score the endmembers (SAD).
 Usage: .venv/bin/python benchmarks/large_scene.py [--size 500] [--workdir /tmp/x] [--skip-plugin]
 Writes benchmarks/results/large_scene.md and .json (--size other than 2000 adds a suffix).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
-from _machine import cpu_model  # noqa: E402
+from _machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,10 +70,21 @@ def make_scene(path: Path, size: int, n_bands: int, p: int, seed: int, rows_per_
     from deepunmix.engine.synthetic import procedural_library
 
     E, wl, _ = procedural_library(n_bands=n_bands, n_spectra=p, random_state=seed)
-    sigma = float(np.sqrt(np.mean(E ** 2)) * 10 ** (-SNR_DB / 20))
-    prof = dict(driver="GTiff", dtype="uint16", count=n_bands, height=size, width=size, nodata=NODATA,
-                tiled=True, blockxsize=256, blockysize=256, BIGTIFF="IF_SAFER",
-                transform=from_origin(500000, 4000000, 30, 30), crs="EPSG:32633")
+    sigma = float(np.sqrt(np.mean(E**2)) * 10 ** (-SNR_DB / 20))
+    prof = dict(
+        driver="GTiff",
+        dtype="uint16",
+        count=n_bands,
+        height=size,
+        width=size,
+        nodata=NODATA,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        BIGTIFF="IF_SAFER",
+        transform=from_origin(500000, 4000000, 30, 30),
+        crs="EPSG:32633",
+    )
     cols = np.arange(size)
     t0 = time.perf_counter()
     with rasterio.Env(GDAL_CACHEMAX=256), rasterio.open(path, "w", **prof) as dst:
@@ -87,11 +99,16 @@ def make_scene(path: Path, size: int, n_bands: int, p: int, seed: int, rows_per_
             rr = np.arange(r0, r0 + h)
             block[:, (rr < BORDER) | (rr >= size - BORDER), :] = NODATA
             block[:, :, :BORDER] = NODATA
-            block[:, :, size - BORDER:] = NODATA
+            block[:, :, size - BORDER :] = NODATA
             dst.write(block, window=Window(0, r0, size, h))
     n_valid = (size - 2 * BORDER) ** 2
-    return {"endmembers": E, "wavelengths": wl, "seconds": time.perf_counter() - t0,
-            "bytes": path.stat().st_size, "n_valid": n_valid}
+    return {
+        "endmembers": E,
+        "wavelengths": wl,
+        "seconds": time.perf_counter() - t0,
+        "bytes": path.stat().st_size,
+        "n_valid": n_valid,
+    }
 
 
 # ------------------------------------------------------------------ engine steps (run in a child process)
@@ -103,12 +120,12 @@ def _engine_step(args) -> None:
     from deepunmix.engine.distributed import fcls_func, predictor
     from deepunmix.engine.io.blockwise import apply_blockwise, sample_valid_pixels
     from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
-    from deepunmix.engine.io.raster import raster_info
     from deepunmix.engine.io.matching import match_bands
+    from deepunmix.engine.io.raster import raster_info
     from deepunmix.engine.io.scaling import choose_scale, resolve_scale, units_comment
 
     src, wd, p = Path(args.scene), Path(args.workdir), args.n_endmembers
-    budget = int(args.block_mib * 2 ** 20)
+    budget = int(args.block_mib * 2**20)
     info = raster_info(src)
     names = [f"EM{i + 1}" for i in range(p)]
     out: Dict = {"step": args.step}
@@ -127,12 +144,14 @@ def _engine_step(args) -> None:
         else:
             from deepunmix.engine.ddica.unmixing import DDICA
 
-            model = DDICA(n_endmembers=p, n_steps=args.ddica_steps, random_state=args.seed,
-                          max_fit_pixels=Y.shape[1]).fit(Y[:, None, :].astype(np.float32))
+            model = DDICA(
+                n_endmembers=p, n_steps=args.ddica_steps, random_state=args.seed, max_fit_pixels=Y.shape[1]
+            ).fit(Y[:, None, :].astype(np.float32))
             E = model.endmembers_
         out["fit_s"] = time.perf_counter() - t1
-        write_endmembers_csv(wd / f"engine_{args.step}_e.csv", E, names, wavelengths=info.wavelengths,
-                             comment=units_comment(scale, why))
+        write_endmembers_csv(
+            wd / f"engine_{args.step}_e.csv", E, names, wavelengths=info.wavelengths, comment=units_comment(scale, why)
+        )
         del Y
     if args.step == "dask_fcls":  # the same FCLS through engine.distributed on a 2-process LocalCluster
         from distributed import Client, LocalCluster
@@ -141,12 +160,22 @@ def _engine_step(args) -> None:
 
         table = read_endmembers_csv(wd / "engine_extract_e.csv")
         scale = choose_scale(0, table.comment)[0]  # the plugin's policy (engine.io.scaling)
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                Client(cluster) as client:
+        with (
+            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
             out["cluster_start_s"] = time.perf_counter() - t0
             t1 = time.perf_counter()
-            apply_distributed(src, wd / "engine_dask_fcls_a.tif", fcls_func(table.matrix), p, names, client=client,
-                              scale=scale, chunk_bytes=budget)
+            apply_distributed(
+                src,
+                wd / "engine_dask_fcls_a.tif",
+                fcls_func(table.matrix),
+                p,
+                names,
+                client=client,
+                scale=scale,
+                chunk_bytes=budget,
+            )
             out["apply_s"] = time.perf_counter() - t1
     if args.step in ("fcls", "ddica"):
         if args.step == "fcls":
@@ -165,8 +194,9 @@ def _engine_step(args) -> None:
             return r
 
         t1 = time.perf_counter()
-        apply_blockwise(src, wd / f"engine_{args.step}_a.tif", timed, p, names, scale=scale, max_block_bytes=budget,
-                        bands=bands)
+        apply_blockwise(
+            src, wd / f"engine_{args.step}_a.tif", timed, p, names, scale=scale, max_block_bytes=budget, bands=bands
+        )
         out["apply_s"] = time.perf_counter() - t1
         out["model_s"] = spent[0]  # inside func; the rest of apply_s is reading, converting and writing
     out["total_s"] = time.perf_counter() - t0
@@ -194,11 +224,11 @@ def run_measured(cmd: List[str], log: Path, kill_bytes: int, env: Optional[dict]
             peak_tree = max(peak_tree, rss)
             now = time.perf_counter() - t0
             if now - last >= 2.0:
-                timeline.append((round(now, 1), round(rss / 2 ** 20)))
+                timeline.append((round(now, 1), round(rss / 2**20)))
                 last = now
             if rss > kill_bytes and not killed:
                 killed = True
-                timeline.append((round(time.perf_counter() - t0, 1), round(rss / 2 ** 20)))
+                timeline.append((round(time.perf_counter() - t0, 1), round(rss / 2**20)))
                 for q in reversed(tree):  # only the processes this run started
                     try:
                         q.kill()
@@ -209,18 +239,31 @@ def run_measured(cmd: List[str], log: Path, kill_bytes: int, env: Optional[dict]
     text = stats.read_text() if stats.exists() else ""
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
     tail = log.read_text(errors="replace").strip().splitlines()[-8:]
-    return {"cmd": " ".join(cmd), "rc": proc.returncode, "wall_s": wall, "killed_over_gib": killed,
-            "max_rss_mib": int(m.group(1)) / 1024 if m else None, "polled_tree_peak_mib": peak_tree / 2 ** 20,
-            "rss_timeline_s_mib": timeline,
-            "log_tail": tail}
+    return {
+        "cmd": " ".join(cmd),
+        "rc": proc.returncode,
+        "wall_s": wall,
+        "killed_over_gib": killed,
+        "max_rss_mib": int(m.group(1)) / 1024 if m else None,
+        "polled_tree_peak_mib": peak_tree / 2**20,
+        "rss_timeline_s_mib": timeline,
+        "log_tail": tail,
+    }
 
 
 # ------------------------------------------------------------------ report
 def machine() -> Dict:
     cpu = cpu_model()
-    mem = next((l.split()[1] for l in open("/proc/meminfo") if l.startswith("MemTotal")), "0")
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "mem_gib": int(mem) / 2 ** 20, "python": platform.python_version(),
-            "numpy": np.__version__, "platform": platform.platform(), "load_average_at_start": os.getloadavg()}
+    mem = next((line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")), "0")
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "mem_gib": int(mem) / 2**20,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def score(E_true: np.ndarray, csv: Path) -> Optional[Dict]:
@@ -234,8 +277,11 @@ def score(E_true: np.ndarray, csv: Path) -> Optional[Dict]:
     E = t.matrix
     perm = match_endmembers(E_true, E)
     s = sad(E_true, E[:, perm])
-    return {"sad_deg": [round(float(v), 2) for v in s], "mean_sad_deg": round(float(np.mean(s)), 2),
-            "comment": t.comment}
+    return {
+        "sad_deg": [round(float(v), 2) for v in s],
+        "mean_sad_deg": round(float(np.mean(s)), 2),
+        "comment": t.comment,
+    }
 
 
 def _fmt(v, nd=1):
@@ -253,7 +299,7 @@ def write_report(res: Dict, stem: Path) -> None:
         f"- machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['mem_gib']:.1f} GiB RAM; "
         f"load average at start {tuple(round(x, 2) for x in m['load_average_at_start'])}, "
         f"at end {tuple(round(x, 2) for x in res['load_average_at_end'])} (the machine was shared)",
-        f"- scene: {sc['bytes'] / 2 ** 30:.2f} GiB on disk (tiled 256 x 256, uncompressed), {sc['n_valid']} valid pixels "
+        f"- scene: {sc['bytes'] / 2**30:.2f} GiB on disk (tiled 256 x 256, uncompressed), {sc['n_valid']} valid pixels "
         f"of {n_px} ({BORDER}-px nodata border), {sc['n_endmembers']} materials, {SNR_DB:g} dB noise, seed {res['seed']}; "
         + (f"reused {sc['reused']}" if sc.get("reused") else f"generated in {sc['seconds']:.0f} s"),
         f"- peak memory: `/usr/bin/time -v` maximum resident set size of the child process; px/s = {n_px} pixels / "
@@ -267,11 +313,14 @@ def write_report(res: Dict, stem: Path) -> None:
         notes = []
         if r.get("killed_over_gib"):
             t_kill = r["rss_timeline_s_mib"][-1][0]
-            notes.append(f"killed: process tree RSS passed {res['kill_gib']} GiB after {t_kill:.0f} s "
-                         f"(polled peak {r['polled_tree_peak_mib']:.0f} MiB)")
+            notes.append(
+                f"killed: process tree RSS passed {res['kill_gib']} GiB after {t_kill:.0f} s "
+                f"(polled peak {r['polled_tree_peak_mib']:.0f} MiB)"
+            )
         if r["step"] == "dask_fcls":
-            notes.append(f"peak RSS is the driver's; driver + 2 workers polled together: "
-                         f"{r['polled_tree_peak_mib']:.0f} MiB")
+            notes.append(
+                f"peak RSS is the driver's; driver + 2 workers polled together: {r['polled_tree_peak_mib']:.0f} MiB"
+            )
         if r.get("note"):
             notes.append(r["note"])
         if r.get("detail"):
@@ -284,8 +333,10 @@ def write_report(res: Dict, stem: Path) -> None:
         sad_ = r.get("score", {}) or {}
         apply_s = (r.get("detail") or {}).get("apply_s")
         apply_rate = f"{n_px / apply_s:.0f}" if apply_s else "-"
-        lines.append(f"| {r['route']} | {r['step']} | {r['rc']} | {r['wall_s']:.1f} | {n_px / r['wall_s']:.0f} | {apply_rate} | "
-                     f"{_fmt(r['max_rss_mib'], 0)} | {_fmt(sad_.get('mean_sad_deg'), 2)} | {'; '.join(notes)} |")
+        lines.append(
+            f"| {r['route']} | {r['step']} | {r['rc']} | {r['wall_s']:.1f} | {n_px / r['wall_s']:.0f} | {apply_rate} | "
+            f"{_fmt(r['max_rss_mib'], 0)} | {_fmt(sad_.get('mean_sad_deg'), 2)} | {'; '.join(notes)} |"
+        )
     lines += ["", "Targets: peak memory < 1536 MiB for every step; FCLS >= 200000 px/s.", ""]
     for r in res["runs"]:
         if r["rc"] != 0:
@@ -312,8 +363,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch / BLAS threads for the DDICA steps")
     ap.add_argument("--kill-gib", type=float, default=6.0)
     ap.add_argument("--plugin-extra", default="", help="extra KEY=VALUE arguments for every qgis_process call")
-    ap.add_argument("--scene-path", help="use this existing scene (made by this script with the same --size/--bands/"
-                    "--n-endmembers/--seed) instead of generating one; it is not deleted")
+    ap.add_argument(
+        "--scene-path",
+        help="use this existing scene (made by this script with the same --size/--bands/"
+        "--n-endmembers/--seed) instead of generating one; it is not deleted",
+    )
     ap.add_argument("--out", help="results path without suffix (default benchmarks/results/large_scene[_SIZE])")
     ap.add_argument("--step", help=argparse.SUPPRESS)
     ap.add_argument("--scene", help=argparse.SUPPRESS)
@@ -323,21 +377,33 @@ def main() -> None:
 
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     wd = Path(tempfile.mkdtemp(prefix="run_", dir=args.workdir))  # only this folder is deleted at the end
-    need = args.size ** 2 * args.bands * 2
+    need = args.size**2 * args.bands * 2
     free = shutil.disk_usage(wd).free
     if free < 2 * need:
-        sys.exit(f"{wd}: {free / 2 ** 30:.1f} GiB free, the scene needs {need / 2 ** 30:.1f} GiB (+ outputs)")
-    res: Dict = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), "machine": machine(),
-                 "command": " ".join([Path(sys.executable).name, *sys.argv]), "seed": args.seed,
-                 "block_mib": args.block_mib, "threads": args.threads, "ddica_steps": args.ddica_steps,
-                 "ddica_pixels": args.ddica_pixels, "kill_gib": args.kill_gib, "runs": []}
+        sys.exit(f"{wd}: {free / 2**30:.1f} GiB free, the scene needs {need / 2**30:.1f} GiB (+ outputs)")
+    res: Dict = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "machine": machine(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "seed": args.seed,
+        "block_mib": args.block_mib,
+        "threads": args.threads,
+        "ddica_steps": args.ddica_steps,
+        "ddica_pixels": args.ddica_pixels,
+        "kill_gib": args.kill_gib,
+        "runs": [],
+    }
     if args.scene_path:
         from deepunmix.engine.synthetic import procedural_library
 
         scene = Path(args.scene_path).resolve()
         E_true = procedural_library(n_bands=args.bands, n_spectra=args.n_endmembers, random_state=args.seed)[0]
-        facts = {"seconds": float("nan"), "bytes": scene.stat().st_size, "n_valid": (args.size - 2 * BORDER) ** 2,
-                 "reused": str(scene)}
+        facts = {
+            "seconds": float("nan"),
+            "bytes": scene.stat().st_size,
+            "n_valid": (args.size - 2 * BORDER) ** 2,
+            "reused": str(scene),
+        }
     else:
         scene = wd / "scene.tif"
         print(f"generating {scene} ...", flush=True)
@@ -345,20 +411,43 @@ def main() -> None:
         E_true = facts.pop("endmembers")
         facts.pop("wavelengths")
     res["scene"] = {"size": args.size, "bands": args.bands, "n_endmembers": args.n_endmembers, **facts}
-    print(f"scene: {facts['bytes'] / 2 ** 30:.2f} GiB in {facts['seconds']:.0f} s", flush=True)
-    kill = int(args.kill_gib * 2 ** 30)
+    print(f"scene: {facts['bytes'] / 2**30:.2f} GiB in {facts['seconds']:.0f} s", flush=True)
+    kill = int(args.kill_gib * 2**30)
     steps = [s for s in args.steps.split(",") if s]
     p = args.n_endmembers
-    ddica_env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads),
-                 "OPENBLAS_NUM_THREADS": str(args.threads)}
+    ddica_env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(args.threads),
+        "MKL_NUM_THREADS": str(args.threads),
+        "OPENBLAS_NUM_THREADS": str(args.threads),
+    }
     try:
         if not args.skip_engine:
             for step in steps:
-                cmd = [sys.executable, str(Path(__file__).resolve()), "--step", step, "--scene", str(scene),
-                       "--workdir", str(wd), "--n-endmembers", str(p), "--seed", str(args.seed),
-                       "--block-mib", str(args.block_mib), "--vca-pixels", str(args.vca_pixels),
-                       "--ddica-pixels", str(args.ddica_pixels), "--ddica-steps", str(args.ddica_steps),
-                       "--threads", str(args.threads)]
+                cmd = [
+                    sys.executable,
+                    str(Path(__file__).resolve()),
+                    "--step",
+                    step,
+                    "--scene",
+                    str(scene),
+                    "--workdir",
+                    str(wd),
+                    "--n-endmembers",
+                    str(p),
+                    "--seed",
+                    str(args.seed),
+                    "--block-mib",
+                    str(args.block_mib),
+                    "--vca-pixels",
+                    str(args.vca_pixels),
+                    "--ddica-pixels",
+                    str(args.ddica_pixels),
+                    "--ddica-steps",
+                    str(args.ddica_steps),
+                    "--threads",
+                    str(args.threads),
+                ]
                 print(f"engine {step} ...", flush=True)
                 r = run_measured(cmd, wd / f"engine_{step}.log", kill, ddica_env if step == "ddica" else None)
                 detail = wd / f"engine_{step}.json"
@@ -371,22 +460,49 @@ def main() -> None:
             extra = args.plugin_extra.split()
             qp = [str(ROOT / "scripts" / "qgis_process"), "run"]
             plugin_cmds = {
-                "extract": ["deepunmix:extract_endmembers", "--", f"INPUT={scene}", f"N_ENDMEMBERS={p}", "METHOD=0",
-                            f"SEED={args.seed}", f"OUTPUT_ENDMEMBERS={wd / 'plugin_extract_e.csv'}"],
-                "fcls": ["deepunmix:fcls", "--", f"INPUT={scene}", f"ENDMEMBERS={wd / 'plugin_extract_e.csv'}",
-                         f"OUTPUT_ABUNDANCES={wd / 'plugin_fcls_a.tif'}"],
-                "ddica": ["deepunmix:ddica", "--", f"INPUT={scene}", f"N_ENDMEMBERS={p}", f"SEED={args.seed}",
-                          f"STEPS={args.ddica_steps}", f"OUTPUT_ABUNDANCES={wd / 'plugin_ddica_a.tif'}",
-                          f"OUTPUT_ENDMEMBERS={wd / 'plugin_ddica_e.csv'}"],
+                "extract": [
+                    "deepunmix:extract_endmembers",
+                    "--",
+                    f"INPUT={scene}",
+                    f"N_ENDMEMBERS={p}",
+                    "METHOD=0",
+                    f"SEED={args.seed}",
+                    f"OUTPUT_ENDMEMBERS={wd / 'plugin_extract_e.csv'}",
+                ],
+                "fcls": [
+                    "deepunmix:fcls",
+                    "--",
+                    f"INPUT={scene}",
+                    f"ENDMEMBERS={wd / 'plugin_extract_e.csv'}",
+                    f"OUTPUT_ABUNDANCES={wd / 'plugin_fcls_a.tif'}",
+                ],
+                "ddica": [
+                    "deepunmix:ddica",
+                    "--",
+                    f"INPUT={scene}",
+                    f"N_ENDMEMBERS={p}",
+                    f"SEED={args.seed}",
+                    f"STEPS={args.ddica_steps}",
+                    f"OUTPUT_ABUNDANCES={wd / 'plugin_ddica_a.tif'}",
+                    f"OUTPUT_ENDMEMBERS={wd / 'plugin_ddica_e.csv'}",
+                ],
             }
             for step in [s for s in steps if s in plugin_cmds]:
                 print(f"plugin {step} ...", flush=True)
                 note = None
-                if step == "fcls" and not (wd / "plugin_extract_e.csv").exists() and (wd / "engine_extract_e.csv").exists():
+                if (
+                    step == "fcls"
+                    and not (wd / "plugin_extract_e.csv").exists()
+                    and (wd / "engine_extract_e.csv").exists()
+                ):
                     plugin_cmds[step][3] = f"ENDMEMBERS={wd / 'engine_extract_e.csv'}"
                     note = "endmembers from the engine extract step (the plugin's extract step gave none)"
-                r = run_measured(qp + plugin_cmds[step] + extra, wd / f"plugin_{step}.log", kill,
-                                 ddica_env if step == "ddica" else None)
+                r = run_measured(
+                    qp + plugin_cmds[step] + extra,
+                    wd / f"plugin_{step}.log",
+                    kill,
+                    ddica_env if step == "ddica" else None,
+                )
                 r.update(route="plugin", step=step, note=note)
                 if step in ("extract", "ddica"):
                     r["score"] = score(E_true, wd / f"plugin_{step}_e.csv")

@@ -22,6 +22,7 @@ Usage: .venv/bin/python benchmarks/paper_tables.py [--quick] [--seeds N] [--tabl
 Writes benchmarks/RESULTS.md, benchmarks/results/paper_tables.json and benchmarks/paper_*.png
 (--quick: benchmarks/results/paper_tables_quick.{md,json} and results/paper_tables_quick/*.png).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,22 +44,38 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _machine import cpu_model  # noqa: E402
-from deepunmix.engine.comparators import FastICA, InfomaxICA, MINEICA, MISEP, MinVolNMF  # noqa: E402
+
+from deepunmix.engine.comparators import MINEICA, MISEP, FastICA, InfomaxICA, MinVolNMF  # noqa: E402
 from deepunmix.engine.metrics import score_unmixing  # noqa: E402
 
 PAPER_T1 = {"FastICA": 0.7132, "Infomax": 0.6646, "MISEP": 0.9133, "MINE": 0.7690, "DDICA": 0.9527}
 PAPER_T2 = {  # Soil, Tree, Water, Average
-    "FastICA": [0.2942, 0.4632, 0.4704, 0.4093], "Infomax": [0.4198, 0.4426, 0.4913, 0.4512],
-    "min-vol NMF": [0.1945, 0.2248, 0.1528, 0.1907], "MINE": [0.3319, 0.3828, 0.3911, 0.3686],
+    "FastICA": [0.2942, 0.4632, 0.4704, 0.4093],
+    "Infomax": [0.4198, 0.4426, 0.4913, 0.4512],
+    "min-vol NMF": [0.1945, 0.2248, 0.1528, 0.1907],
+    "MINE": [0.3319, 0.3828, 0.3911, 0.3686],
     "DDICA": [0.1524, 0.1948, 0.2401, 0.1958],
 }
 N_PNL = 20000  # samples per PNL mixture (as in benchmarks/ddica_pnl.py)
 SETTINGS = {
-    "full": {"seeds": 5, "misep_iter": 1500, "mine_iter": 2000, "mine_iter_samson": 1000,
-             "ddica": {}, "paper_restarts": 8, "paper_width": 256},
-    "quick": {"seeds": 2, "misep_iter": 300, "mine_iter": 300, "mine_iter_samson": 200,
-              "ddica": {"n_steps": 60, "n_restarts": 4}, "paper_restarts": 2,
-              "paper_width": 32},
+    "full": {
+        "seeds": 5,
+        "misep_iter": 1500,
+        "mine_iter": 2000,
+        "mine_iter_samson": 1000,
+        "ddica": {},
+        "paper_restarts": 8,
+        "paper_width": 256,
+    },
+    "quick": {
+        "seeds": 2,
+        "misep_iter": 300,
+        "mine_iter": 300,
+        "mine_iter_samson": 200,
+        "ddica": {"n_steps": 60, "n_restarts": 4},
+        "paper_restarts": 2,
+        "paper_width": 32,
+    },
 }
 
 
@@ -86,7 +103,7 @@ class PeakRSS:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self._rss())
-        self.mib = (self.peak - self.start) / 2 ** 20
+        self.mib = (self.peak - self.start) / 2**20
         return False
 
 
@@ -97,7 +114,7 @@ def run_cell(fn):
         with PeakRSS() as mem:
             result = fn()
         return result, time.perf_counter() - t0, mem.mib, None
-    except Exception as exc:  # a failing method must not stop the table
+    except Exception as exc:  # noqa: BLE001 - a failing method must not stop the table
         return None, time.perf_counter() - t0, float("nan"), f"{type(exc).__name__}: {exc}"
 
 
@@ -112,15 +129,24 @@ def machine() -> dict:
     cpu = cpu_model()
     import torch
 
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "torch": torch.__version__, "platform": platform.platform(),
-            "load_average_at_start": os.getloadavg(), "threads": "BLAS 1, torch 1"}
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
+        "threads": "BLAS 1, torch 1",
+    }
 
 
 # ---------------------------------------------------------------- methods
 DEEP_ICA_ROWS = {  # Table 1 row -> key in results/ddica_pnl.json (written by benchmarks/ddica_pnl.py)
-    "DDICA": "paper", "DDICA untrained (paper network, 0 steps)": "paper_untrained",
-    "DeepICA PNL model (default)": "pnl", "PNL model untrained (Gaussianise + FastICA start)": "pnl_untrained",
+    "DDICA": "paper",
+    "DDICA untrained (paper network, 0 steps)": "paper_untrained",
+    "DeepICA PNL model (default)": "pnl",
+    "PNL model untrained (Gaussianise + FastICA start)": "pnl_untrained",
     "FastICA on Gaussianised inputs": "gauss_fastica",
 }
 
@@ -143,9 +169,18 @@ def deep_ica_rows(quick, seeds):
             rows[name] = [{"seed": s, "error": why} for s in seeds]
             continue
         by_seed = {r["seed"]: r for r in runs[key]}
-        rows[name] = [{"seed": s, "mean_abs_rho": by_seed[s]["mean_abs_rho"], "wall_s": by_seed[s]["seconds"],
-                       "peak_rss_mib": float("nan"), "from": f"results/{path.name} ({date})"} if s in by_seed else
-                      {"seed": s, "error": f"seed {s} not in {path.name}"} for s in seeds]
+        rows[name] = [
+            {
+                "seed": s,
+                "mean_abs_rho": by_seed[s]["mean_abs_rho"],
+                "wall_s": by_seed[s]["seconds"],
+                "peak_rss_mib": float("nan"),
+                "from": f"results/{path.name} ({date})",
+            }
+            if s in by_seed
+            else {"seed": s, "error": f"seed {s} not in {path.name}"}
+            for s in seeds
+        ]
     return rows, (why or f"results/{path.name} ({date})")
 
 
@@ -239,6 +274,7 @@ def table2(cfg, seeds, log, maps_out, only=None):
             if hasattr(model, "network_abundances_"):
                 out["network"] = model.network_abundances_
             return out
+
         return fit
 
     def score(maps, E):
@@ -246,8 +282,12 @@ def table2(cfg, seeds, log, maps_out, only=None):
         sc = score_unmixing(None, A_ref, None, maps, match_on="abundance")
         E = nnls_endmembers(Y, A) if E is None else E
         pk = score_unmixing(None, A_ref, None, peak_normalised_abundances(Y, E)[0], match_on="abundance")
-        return sc, {"rmse": [float(v) for v in sc["rmse"]], "mean_rmse": float(sc["mean_rmse"]),
-                    "peak_rmse": [float(v) for v in pk["rmse"]], "peak_mean_rmse": float(pk["mean_rmse"])}
+        return sc, {
+            "rmse": [float(v) for v in sc["rmse"]],
+            "mean_rmse": float(sc["mean_rmse"]),
+            "peak_rmse": [float(v) for v in pk["rmse"]],
+            "peak_mean_rmse": float(pk["mean_rmse"]),
+        }
 
     methods = {
         "FastICA": ica(lambda s: FastICA(3, random_state=s)),
@@ -283,11 +323,14 @@ def table2(cfg, seeds, log, maps_out, only=None):
                 if s == seeds[0]:
                     maps_out[name] = np.asarray(res["maps"])[sc["perm"]]
                 if "network" in res:  # the network maps of the same fit; endmembers by NNLS from them
-                    network_cells.append({"seed": s, "wall_s": wall, "peak_rss_mib": mib,
-                                          **score(res["network"], None)[1]})
+                    network_cells.append(
+                        {"seed": s, "wall_s": wall, "peak_rss_mib": mib, **score(res["network"], None)[1]}
+                    )
             cells.append(cell)
-            log(f"T2 {name} seed {s}: {cell.get('mean_rmse', cell.get('error'))}, reference's convention "
-                f"{cell.get('peak_mean_rmse')} ({wall:.1f} s)")
+            log(
+                f"T2 {name} seed {s}: {cell.get('mean_rmse', cell.get('error'))}, reference's convention "
+                f"{cell.get('peak_mean_rmse')} ({wall:.1f} s)"
+            )
         rows[name] = cells
         if network_cells:
             rows[f"{name} (network maps)"] = network_cells
@@ -312,28 +355,41 @@ def errors_of(cells):
 def write_markdown(path, meta, t1, t2, names):
     n_ok = lambda cells: sum("error" not in c for c in cells)  # noqa: E731
     lines = [
-        "# DDICA paper tables, reproduced with DeepUnmix", "",
+        "# DDICA paper tables, reproduced with DeepUnmix",
+        "",
         f"Generated by `benchmarks/paper_tables.py{' --quick' if meta['mode'] == 'quick' else ''}` on "
         f"{meta['date']} ({meta['mode']} mode, seeds {meta['seeds']}; medians over seeds)"
-        + (f"; Table 2's DDICA rows re-run alone on {meta['paper_variant_run']} "
-           "(`--ddica-only`)" if meta.get("paper_variant_run") else "") + ".", "",
+        + (
+            f"; Table 2's DDICA rows re-run alone on {meta['paper_variant_run']} (`--ddica-only`)"
+            if meta.get("paper_variant_run")
+            else ""
+        )
+        + ".",
+        "",
         f"Machine: {meta['machine']['cpu']}, {meta['machine']['logical_cpus']} logical CPUs, "
         f"load average at start {', '.join(f'{x:.1f}' for x in meta['machine']['load_average_at_start'])} "
         f"(shared machine: times are indicative), Python {meta['machine']['python']}, numpy "
-        f"{meta['machine']['numpy']}, torch {meta['machine']['torch']}, BLAS and torch 1 thread.", "",
+        f"{meta['machine']['numpy']}, torch {meta['machine']['torch']}, BLAS and torch 1 thread.",
+        "",
         "Memory: peak resident-set increase during the cell (10 ms sampling), MiB; memory already "
-        "held by the allocator from earlier cells is not counted again.", "",
-        "## Table 1: PNL separation, mean |rho| (higher is better)", "",
+        "held by the allocator from earlier cells is not counted again.",
+        "",
+        "## Table 1: PNL separation, mean |rho| (higher is better)",
+        "",
         f"Data: {meta['pnl_data']}: two speech-like sources and uniform noise, 3x3 mix, then tanh, "
         f"(x+x^3)/2, exp; n = {N_PNL}; seed s draws the mixture and initialises the method. The paper "
         "used two speech recordings, so its numbers are a reference point, not a like-for-like target. "
         "**DDICA** is the paper's deep ICA (`DeepICA(variant='paper')`); the paper reports the mean of 10 "
         "repeats. The deep ICA rows come from `benchmarks/ddica_pnl.py` "
         f"({meta.get('deep_ica_source', 'results/ddica_pnl.json')}; its section below has the per-seed numbers "
-        "and the step count the CPU allowed); the other rows are run here. \"DeepICA PNL model\" is this "
-        "project's default (Gaussianise + FastICA-initialised PNL model refined by TC), not the paper's network.", "",
-        *([f"FastICA, Infomax, MISEP and MINE rows not re-run in this run: from {meta['table1_from']}.", ""]
-          if meta.get("table1_from") else []),
+        'and the step count the CPU allowed); the other rows are run here. "DeepICA PNL model" is this '
+        "project's default (Gaussianise + FastICA-initialised PNL model refined by TC), not the paper's network.",
+        "",
+        *(
+            [f"FastICA, Infomax, MISEP and MINE rows not re-run in this run: from {meta['table1_from']}.", ""]
+            if meta.get("table1_from")
+            else []
+        ),
         "| Method | paper | ours (median) | ours (mean) | min..max | runs | wall s (median) | peak MiB (median) | settings |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -341,39 +397,64 @@ def write_markdown(path, meta, t1, t2, names):
         vals = [c["mean_abs_rho"] for c in cells if "mean_abs_rho" in c]
         rng = f"{min(vals):.3f}..{max(vals):.3f}" if vals else "n/a"
         paper = f"{PAPER_T1[name]:.4f}" if name in PAPER_T1 else ""
-        lines.append(f"| {name} | {paper} | {fmt(med(cells, 'mean_abs_rho'))} | "
-                     f"{fmt(float(np.mean(vals)) if vals else None)} | {rng} | "
-                     f"{n_ok(cells)}/{len(cells)} | {fmt(med(cells, 'wall_s'), 1)} | "
-                     f"{fmt(med(cells, 'peak_rss_mib'), 0)} | {meta['settings_t1'].get(name, 'see benchmarks/ddica_pnl.py')} |")
-    lines += ["", "## Table 2: Samson, per-endmember abundance RMSE (lower is better)", "",
-              *([f"Table 2 not re-run in this run: reused from {meta['table2_from']}.", ""] if meta.get("table2_from") else []),
-              "Reference: Zhu `end3.mat`. Maps matched to the reference by Hungarian on map RMSE. \"ours\": each "
-              "method's maps as it outputs them (DDICA: the default variant's output; \"DDICA (network maps)\": the "
-              "same fits' network maps, renormalised, not the paper's configuration; \"DDICA (paper variant, ...)\": "
-              "`DDICA(variant='paper')`, the paper's configuration and output (min-max network maps), with the "
-              "restarts T and hidden width this CPU allows, as the row says; the paper used T = 1000 and the "
-              "authors' code 4096 units). \"ref. "
-              "convention\": the same endmembers (the method's own, or NNLS from its maps) expressed as shares of "
-              "peak-normalised endmembers, the convention Zhu's reference was made in "
-              "(`engine/abundance_convention.py`). The paper's DDICA numbers are shown on every DDICA row.", "",
-              "| Method | " + " | ".join(f"{n} paper | {n} ours" for n in [*names, "Average"])
-              + " | Average, ref. convention | runs | wall s | peak MiB |",
-              "|---|" + "---|" * (2 * (len(names) + 1) + 4)]
+        lines.append(
+            f"| {name} | {paper} | {fmt(med(cells, 'mean_abs_rho'))} | "
+            f"{fmt(float(np.mean(vals)) if vals else None)} | {rng} | "
+            f"{n_ok(cells)}/{len(cells)} | {fmt(med(cells, 'wall_s'), 1)} | "
+            f"{fmt(med(cells, 'peak_rss_mib'), 0)} | {meta['settings_t1'].get(name, 'see benchmarks/ddica_pnl.py')} |"
+        )
+    lines += [
+        "",
+        "## Table 2: Samson, per-endmember abundance RMSE (lower is better)",
+        "",
+        *(
+            [f"Table 2 not re-run in this run: reused from {meta['table2_from']}.", ""]
+            if meta.get("table2_from")
+            else []
+        ),
+        'Reference: Zhu `end3.mat`. Maps matched to the reference by Hungarian on map RMSE. "ours": each '
+        "method's maps as it outputs them (DDICA: the default variant's output; \"DDICA (network maps)\": the "
+        "same fits' network maps, renormalised, not the paper's configuration; \"DDICA (paper variant, ...)\": "
+        "`DDICA(variant='paper')`, the paper's configuration and output (min-max network maps), with the "
+        "restarts T and hidden width this CPU allows, as the row says; the paper used T = 1000 and the "
+        "authors' code 4096 units). \"ref. "
+        "convention\": the same endmembers (the method's own, or NNLS from its maps) expressed as shares of "
+        "peak-normalised endmembers, the convention Zhu's reference was made in "
+        "(`engine/abundance_convention.py`). The paper's DDICA numbers are shown on every DDICA row.",
+        "",
+        "| Method | "
+        + " | ".join(f"{n} paper | {n} ours" for n in [*names, "Average"])
+        + " | Average, ref. convention | runs | wall s | peak MiB |",
+        "|---|" + "---|" * (2 * (len(names) + 1) + 4),
+    ]
     for name, cells in t2.items():
         paper = PAPER_T2.get(name.split(" (")[0])
         ours = [med(cells, "rmse", i) for i in range(len(names))] + [med(cells, "mean_rmse")]
         pairs = " | ".join(f"{paper[i]:.4f} | {fmt(ours[i])}" for i in range(len(names) + 1))
-        lines.append(f"| {name} | {pairs} | {fmt(med(cells, 'peak_mean_rmse'))} | {n_ok(cells)}/{len(cells)} | "
-                     f"{fmt(med(cells, 'wall_s'), 1)} | {fmt(med(cells, 'peak_rss_mib'), 0)} |")
+        lines.append(
+            f"| {name} | {pairs} | {fmt(med(cells, 'peak_mean_rmse'))} | {n_ok(cells)}/{len(cells)} | "
+            f"{fmt(med(cells, 'wall_s'), 1)} | {fmt(med(cells, 'peak_rss_mib'), 0)} |"
+        )
     lines += ["", "Settings (Table 2): " + "; ".join(f"{k}: {v}" for k, v in meta["settings_t2"].items()), ""]
-    errs = [f"- {t} {name}: {errors_of(cells)}" for t, tab in (("T1", t1), ("T2", t2))
-            for name, cells in tab.items() if errors_of(cells)]
+    errs = [
+        f"- {t} {name}: {errors_of(cells)}"
+        for t, tab in (("T1", t1), ("T2", t2))
+        for name, cells in tab.items()
+        if errors_of(cells)
+    ]
     if errs:
         lines += ["## Methods that did not run", "", *errs, ""]
-    lines += ["Figures: `paper_table1.png`, `paper_table2.png`, `paper_table2_maps.png` (first seed)"
-              + (f"; from the full run of {meta['date']}, so their DDICA bars and maps predate the DDICA rows above"
-                 if meta.get("paper_variant_run") else "") + ".",
-              "Raw per-seed numbers: `results/paper_tables.json`.", ""]
+    lines += [
+        "Figures: `paper_table1.png`, `paper_table2.png`, `paper_table2_maps.png` (first seed)"
+        + (
+            f"; from the full run of {meta['date']}, so their DDICA bars and maps predate the DDICA rows above"
+            if meta.get("paper_variant_run")
+            else ""
+        )
+        + ".",
+        "Raw per-seed numbers: `results/paper_tables.json`.",
+        "",
+    ]
     Path(path).write_text("\n".join(lines))
 
 
@@ -449,8 +530,13 @@ def rerun_paper_variant(cfg, mode, args) -> None:
     meta["settings_t2"]["DDICA"] = f"engine.ddica.unmixing.DDICA {cfg['ddica'] or 'defaults'}"
     meta["paper_variant_run"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     saved_path.write_text(json.dumps({"meta": meta, "table1": t1, "table2": t2}, indent=1))
-    write_markdown(bench / "results" / "paper_tables_quick.md" if quick else bench / "RESULTS.md", meta, t1, t2,
-                   ["Soil", "Tree", "Water"])
+    write_markdown(
+        bench / "results" / "paper_tables_quick.md" if quick else bench / "RESULTS.md",
+        meta,
+        t1,
+        t2,
+        ["Soil", "Tree", "Water"],
+    )
     log(f"DDICA rows written ({label}); run benchmarks/run_all.py --splice ... to re-append the other sections")
 
 
@@ -458,16 +544,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2 seeds, short training (< 10 min)")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5, quick 2)")
-    ap.add_argument("--table1-only", action="store_true",
-                    help="re-run Table 1; reuse Table 2 from the last results/paper_tables*.json (said in the output)")
-    ap.add_argument("--deep-ica-only", action="store_true",
-                    help="run nothing: re-read Table 1's deep ICA rows from results/ddica_pnl*.json, reuse the rest "
-                         "of the last results/paper_tables*.json (said in the output)")
+    ap.add_argument(
+        "--table1-only",
+        action="store_true",
+        help="re-run Table 1; reuse Table 2 from the last results/paper_tables*.json (said in the output)",
+    )
+    ap.add_argument(
+        "--deep-ica-only",
+        action="store_true",
+        help="run nothing: re-read Table 1's deep ICA rows from results/ddica_pnl*.json, reuse the rest "
+        "of the last results/paper_tables*.json (said in the output)",
+    )
     ap.add_argument("--paper-restarts", type=int, default=None, help="T of the DDICA paper-variant row")
     ap.add_argument("--paper-width", type=int, default=None, help="hidden width of the DDICA paper-variant row")
-    ap.add_argument("--paper-variant-only", "--ddica-only", action="store_true",
-                    help="run only Table 2's DDICA rows (default variant, its network maps, paper variant); keep every "
-                         "other number from the saved JSON")
+    ap.add_argument(
+        "--paper-variant-only",
+        "--ddica-only",
+        action="store_true",
+        help="run only Table 2's DDICA rows (default variant, its network maps, paper variant); keep every "
+        "other number from the saved JSON",
+    )
     ap.add_argument("--rewrite-only", action="store_true", help="rewrite the markdown from the saved JSON; run nothing")
     args = ap.parse_args()
     mode = "quick" if args.quick else "full"
@@ -475,9 +571,16 @@ def main() -> None:
     cfg["paper_restarts"] = args.paper_restarts or cfg["paper_restarts"]
     cfg["paper_width"] = args.paper_width or cfg["paper_width"]
     if args.rewrite_only:
-        saved = json.loads((ROOT / "benchmarks" / "results" / f"paper_tables{'_quick' if args.quick else ''}.json").read_text())
-        write_markdown(ROOT / "benchmarks" / ("results/paper_tables_quick.md" if args.quick else "RESULTS.md"),
-                       saved["meta"], saved["table1"], saved["table2"], ["Soil", "Tree", "Water"])
+        saved = json.loads(
+            (ROOT / "benchmarks" / "results" / f"paper_tables{'_quick' if args.quick else ''}.json").read_text()
+        )
+        write_markdown(
+            ROOT / "benchmarks" / ("results/paper_tables_quick.md" if args.quick else "RESULTS.md"),
+            saved["meta"],
+            saved["table1"],
+            saved["table2"],
+            ["Soil", "Tree", "Water"],
+        )
         return
     if args.paper_variant_only:
         rerun_paper_variant(cfg, mode, args)
@@ -489,17 +592,29 @@ def main() -> None:
     torch.set_num_threads(1)
     t_start = time.perf_counter()
     log = lambda msg: print(f"[{time.perf_counter() - t_start:7.1f}s] {msg}", flush=True)  # noqa: E731
-    meta = {"mode": mode, "seeds": seeds, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine(), "pnl_data": pnl_generator()[1], "n_pnl": N_PNL,
-            "settings_t1": {"FastICA": "sklearn, logcosh", "Infomax": "extended, defaults",
-                            "MISEP": f"{cfg['misep_iter']} steps, batch 2000",
-                            "MINE": f"mlp encoder, {cfg['mine_iter']} steps, batch 512",
-                            "DDICA": "DeepICA(variant='paper'), from benchmarks/ddica_pnl.py"},
-            "settings_t2": {"FastICA": "ica_to_abundances", "Infomax": "ica_to_abundances",
-                            "min-vol NMF": "MinVolNMF defaults (VCA init, lam 0.1, delta 0.1)",
-                            "MINE": f"mlp encoder, {cfg['mine_iter_samson']} steps, ica_to_abundances",
-                            "DDICA": f"engine.ddica.unmixing.DDICA {cfg['ddica'] or 'defaults'}",
-                            paper_variant_label(cfg): f"engine.ddica.unmixing.DDICA {paper_variant_settings(cfg)}"}}
+    meta = {
+        "mode": mode,
+        "seeds": seeds,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "pnl_data": pnl_generator()[1],
+        "n_pnl": N_PNL,
+        "settings_t1": {
+            "FastICA": "sklearn, logcosh",
+            "Infomax": "extended, defaults",
+            "MISEP": f"{cfg['misep_iter']} steps, batch 2000",
+            "MINE": f"mlp encoder, {cfg['mine_iter']} steps, batch 512",
+            "DDICA": "DeepICA(variant='paper'), from benchmarks/ddica_pnl.py",
+        },
+        "settings_t2": {
+            "FastICA": "ica_to_abundances",
+            "Infomax": "ica_to_abundances",
+            "min-vol NMF": "MinVolNMF defaults (VCA init, lam 0.1, delta 0.1)",
+            "MINE": f"mlp encoder, {cfg['mine_iter_samson']} steps, ica_to_abundances",
+            "DDICA": f"engine.ddica.unmixing.DDICA {cfg['ddica'] or 'defaults'}",
+            paper_variant_label(cfg): f"engine.ddica.unmixing.DDICA {paper_variant_settings(cfg)}",
+        },
+    }
     bench = ROOT / "benchmarks"
     quick = mode == "quick"
     last = bench / "results" / f"paper_tables{'_quick' if quick else ''}.json"
@@ -509,8 +624,10 @@ def main() -> None:
             deep, _ = deep_ica_rows(quick, seeds)
             t1 = {**{k: v for k, v in old["table1"].items() if k not in DEEP_ICA_ROWS}, **deep}
             meta["machine"]["load_average_at_start"] = old["meta"]["machine"]["load_average_at_start"]
-            meta["table1_from"] = (f"{last.name} of {old['meta'].get('table1_date', old['meta']['date'])} "
-                                   "(not re-run; deep ICA rows re-read)")
+            meta["table1_from"] = (
+                f"{last.name} of {old['meta'].get('table1_date', old['meta']['date'])} "
+                "(not re-run; deep ICA rows re-read)"
+            )
             meta["table1_date"] = old["meta"].get("table1_date", old["meta"]["date"])
         else:
             t1 = table1(cfg, seeds, log)
@@ -542,7 +659,7 @@ def main() -> None:
     try:
         if t2:
             figures(fig_dir, t1, t2, maps, A_ref, names)
-    except Exception:  # figures are a bonus; never lose the tables for them
+    except Exception:  # noqa: BLE001 - figures are a bonus; never lose the tables for them
         traceback.print_exc()
     log(f"wrote {md}")
 

@@ -21,6 +21,7 @@ from the files those scripts write. Every number comes from this run.
 `--only` re-runs the named scripts and reuses the other scripts' last result files; the wall-time table
 says which were re-run and gives the date the reused files carry.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,11 +65,16 @@ def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
 
     data = json.loads(path.read_text())
     lines = []
-    for table, key, better, label in (("table1", "mean_abs_rho", max, "PNL mean |rho| (DDICA = DeepICA variant='paper')"),
-                                      ("table2", "mean_rmse", min, "Samson mean RMSE, maps as output"),
-                                      ("table2", "peak_mean_rmse", min, "Samson mean RMSE, reference's convention")):
-        med = {m: median(r[key] for r in runs) for m, runs in data[table].items()
-               if runs and key in runs[0] and (m == "DDICA" or not m.startswith("DDICA"))}
+    for table, key, better, label in (
+        ("table1", "mean_abs_rho", max, "PNL mean |rho| (DDICA = DeepICA variant='paper')"),
+        ("table2", "mean_rmse", min, "Samson mean RMSE, maps as output"),
+        ("table2", "peak_mean_rmse", min, "Samson mean RMSE, reference's convention"),
+    ):
+        med = {
+            m: median(r[key] for r in runs)
+            for m, runs in data[table].items()
+            if runs and key in runs[0] and (m == "DDICA" or not m.startswith("DDICA"))
+        }
         if "DDICA" not in med:
             lines.append(f"- {label}: DDICA did not run")
             continue
@@ -79,8 +85,7 @@ def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
     return lines
 
 
-def append_verdicts(results: Path = HERE / "RESULTS.md",
-                    source: Path = HERE / "results" / "paper_tables.json") -> None:
+def append_verdicts(results: Path = HERE / "RESULTS.md", source: Path = HERE / "results" / "paper_tables.json") -> None:
     text = results.read_text()
     marker = f"\n\n## Where DDICA is and is not ahead (computed from this run's results/{source.name})\n\n"
     text = text.split(marker)[0] + marker + "\n".join(paper_verdicts(source)) + "\n"
@@ -89,8 +94,9 @@ def append_verdicts(results: Path = HERE / "RESULTS.md",
 
 def section(md: str, name: str, when: str) -> str:
     """One appended section of RESULTS.md: a results file, its headings moved one level down."""
-    return (f"\n\n<!-- from benchmarks/results/{md}, written by {name} {when} -->\n"
-            + (HERE / "results" / md).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1))
+    return f"\n\n<!-- from benchmarks/results/{md}, written by {name} {when} -->\n" + (
+        HERE / "results" / md
+    ).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1)
 
 
 def splice_sections(names, results: Path = HERE / "RESULTS.md") -> None:
@@ -103,10 +109,16 @@ def splice_sections(names, results: Path = HERE / "RESULTS.md") -> None:
         new = section(md, name, "in an earlier run (spliced in from its results file; date inside)")
         start = text.find(f"\n\n<!-- from benchmarks/results/{md},")
         if start >= 0:
-            ends = [i for i in (text.find("\n\n<!-- from ", start + 1), text.find("\n\n## Wall time", start + 1)) if i >= 0]
-            text = text[:start] + new + text[min(ends) if ends else len(text):]
+            ends = [
+                i for i in (text.find("\n\n<!-- from ", start + 1), text.find("\n\n## Wall time", start + 1)) if i >= 0
+            ]
+            text = text[:start] + new + text[min(ends) if ends else len(text) :]
         else:
-            ends = [i for i in (text.find("\n\n## Wall time"), text.find("\n\n## Where DDICA is and is not ahead")) if i >= 0]
+            ends = [
+                i
+                for i in (text.find("\n\n## Wall time"), text.find("\n\n## Where DDICA is and is not ahead"))
+                if i >= 0
+            ]
             at = min(ends) if ends else -1
             text = text[:at] + new + text[at:] if at >= 0 else text + new
     results.write_text(text)
@@ -115,14 +127,30 @@ def splice_sections(names, results: Path = HERE / "RESULTS.md") -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="each script's quick mode (under 10 minutes in all)")
-    ap.add_argument("--assemble-only", action="store_true",
-                    help="run nothing; rebuild RESULTS.md from the last result files of every script")
-    ap.add_argument("--verdicts-only", action="store_true",
-                    help="only (re)write the DDICA verdict section from the last results/paper_tables.json")
-    ap.add_argument("--only", nargs="+", metavar="SCRIPT", choices=[name for name, _ in STEPS],
-                    help="re-run only these scripts (paper_tables.py must be among them: it writes RESULTS.md)")
-    ap.add_argument("--splice", nargs="+", metavar="SCRIPT", choices=[name for name, _ in STEPS],
-                    help="only put these scripts' last result files into RESULTS.md (nothing is run)")
+    ap.add_argument(
+        "--assemble-only",
+        action="store_true",
+        help="run nothing; rebuild RESULTS.md from the last result files of every script",
+    )
+    ap.add_argument(
+        "--verdicts-only",
+        action="store_true",
+        help="only (re)write the DDICA verdict section from the last results/paper_tables.json",
+    )
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SCRIPT",
+        choices=[name for name, _ in STEPS],
+        help="re-run only these scripts (paper_tables.py must be among them: it writes RESULTS.md)",
+    )
+    ap.add_argument(
+        "--splice",
+        nargs="+",
+        metavar="SCRIPT",
+        choices=[name for name, _ in STEPS],
+        help="only put these scripts' last result files into RESULTS.md (nothing is run)",
+    )
     args = ap.parse_args(argv)
     if args.splice:
         splice_sections(args.splice)
@@ -154,9 +182,12 @@ def main(argv=None) -> int:
             when = "in this run" if dict(timings)[name] is not None else "in an earlier run (not re-run)"
             parts.append(section(md, name, when))
     parts.append("\n\n## Wall time of each script in this run\n\n| script | seconds |\n|---|---|\n")
-    parts += [f"| {name} | {sec:.0f} |\n" if sec is not None else
-              f"| {name} | not re-run in this run; its section is from its last results file (date inside) |\n"
-              for name, sec in timings]
+    parts += [
+        f"| {name} | {sec:.0f} |\n"
+        if sec is not None
+        else f"| {name} | not re-run in this run; its section is from its last results file (date inside) |\n"
+        for name, sec in timings
+    ]
     results.write_text("".join(parts))
     append_verdicts(results, HERE / "results" / f"paper_tables{suffix}.json")
     print(f"wrote {results}")

@@ -7,6 +7,7 @@ Cubes are (bands, rows, cols) float32. Estimators take their parameters in
 ``__init__``, ``fit(cube, mask=None)`` returns ``self`` and learned attributes
 end in ``_`` (``endmembers_`` (L, p), ``abundances_`` (p, rows, cols)).
 """
+
 from importlib import import_module
 
 from .progress import Cancelled

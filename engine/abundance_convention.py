@@ -12,6 +12,7 @@ Two meanings of "abundance" are in use for the same endmembers:
 
 The conversion needs only the data and the endmembers; no reference is consulted.
 """
+
 from __future__ import annotations
 
 from itertools import combinations
@@ -57,7 +58,7 @@ def nnls_pixels(Y: np.ndarray, E: np.ndarray, block_size: int = 65536) -> np.nda
     scale = max(np.trace(G) / p, 1e-300)
     supports = [list(s) for k in range(p, 0, -1) for s in combinations(range(p), k)]
     for s0 in range(0, n, block_size):
-        b = E.T @ Y[:, s0:s0 + block_size]  # (p, m)
+        b = E.T @ Y[:, s0 : s0 + block_size]  # (p, m)
         C = np.zeros_like(b)
         done = np.zeros(b.shape[1], dtype=bool)
         tol = 1e-10 * scale * (1.0 + np.abs(b).max(axis=0))
@@ -77,7 +78,7 @@ def nnls_pixels(Y: np.ndarray, E: np.ndarray, block_size: int = 65536) -> np.nda
             done[hit] = True
         for j in np.flatnonzero(~done):  # all-zero solution or ill-conditioned supports
             C[:, j] = nnls(E, Y[:, s0 + j])[0]
-        out[:, s0:s0 + b.shape[1]] = C
+        out[:, s0 : s0 + b.shape[1]] = C
     return out
 
 

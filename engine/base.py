@@ -1,10 +1,12 @@
 """Shared helpers: cube validation and the cube <-> pixel-matrix round trip."""
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
-from .errors import InputError, ParameterError
 
 import numpy as np
+
+from .errors import InputError, ParameterError
 
 
 def check_cube(cube: np.ndarray, min_bands: int = 2) -> np.ndarray:

@@ -14,6 +14,7 @@ estimate the dimension of the signal subspace (inflated on real scenes by
 spectral variability, illumination and nonlinear mixing), it counts the simplex
 vertices that FCLS needs to explain the data to within a relative gain.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -42,12 +43,17 @@ def reconstruction_curve(Y: np.ndarray, max_endmembers: int) -> np.ndarray:
     errors = np.full(kmax + 1, np.nan)
     for k in range(2, kmax + 1):
         _, rmse, _ = _run_blocks(Y, E_all[:, :k], DEFAULT_BLOCK, None, True)
-        errors[k] = float(np.sqrt(np.mean(rmse ** 2)))
+        errors[k] = float(np.sqrt(np.mean(rmse**2)))
     return errors
 
 
-def elbow(errors: np.ndarray, noise_rms: float, min_gain: float = DEFAULT_MIN_GAIN,
-          noise_factor: float = DEFAULT_NOISE_FACTOR, relative_to: str = DEFAULT_RELATIVE_TO) -> int:
+def elbow(
+    errors: np.ndarray,
+    noise_rms: float,
+    min_gain: float = DEFAULT_MIN_GAIN,
+    noise_factor: float = DEFAULT_NOISE_FACTOR,
+    relative_to: str = DEFAULT_RELATIVE_TO,
+) -> int:
     """The first k (>= 2) whose error is at the noise level or that the next endmember improves by
     less than ``min_gain`` x (the 2-endmember error for 'first', the k-endmember error for 'previous')."""
     if relative_to not in ("first", "previous"):
@@ -62,18 +68,21 @@ def elbow(errors: np.ndarray, noise_rms: float, min_gain: float = DEFAULT_MIN_GA
     return kmax
 
 
-def reconstruction_count(Y: np.ndarray, noise_rms: float, max_endmembers: int = DEFAULT_MAX_ENDMEMBERS,
-                         min_gain: float = DEFAULT_MIN_GAIN,
-                         noise_factor: float = DEFAULT_NOISE_FACTOR,
-                         relative_to: str = DEFAULT_RELATIVE_TO) -> Tuple[int, Dict[str, np.ndarray]]:
+def reconstruction_count(
+    Y: np.ndarray,
+    noise_rms: float,
+    max_endmembers: int = DEFAULT_MAX_ENDMEMBERS,
+    min_gain: float = DEFAULT_MIN_GAIN,
+    noise_factor: float = DEFAULT_NOISE_FACTOR,
+    relative_to: str = DEFAULT_RELATIVE_TO,
+) -> Tuple[int, Dict[str, np.ndarray]]:
     """(k, details) for pixels Y (L, N); details: 'errors' (indexed by k), 'noise_rms', 'capped'."""
     if not 0 < min_gain < 1:
         raise ValueError(f"min_gain must be in (0, 1), got {min_gain}")
     errors = reconstruction_curve(Y, max_endmembers)
     k = elbow(errors, noise_rms, min_gain, noise_factor, relative_to)
     # the last k is returned when the criterion never stopped: the cap, not the data, decided
-    capped = k == len(errors) - 1 and elbow(np.append(errors, 0.0), noise_rms, min_gain, noise_factor,
-                                            relative_to) > k
+    capped = k == len(errors) - 1 and elbow(np.append(errors, 0.0), noise_rms, min_gain, noise_factor, relative_to) > k
     return k, {"errors": errors, "noise_rms": np.float64(noise_rms), "capped": capped}
 
 
@@ -82,5 +91,13 @@ def noise_rms(noise_var: np.ndarray) -> float:
     return float(np.sqrt(np.mean(noise_var)))
 
 
-__all__ = ["reconstruction_curve", "elbow", "reconstruction_count", "noise_rms", "DEFAULT_MIN_GAIN",
-           "DEFAULT_NOISE_FACTOR", "DEFAULT_MAX_ENDMEMBERS", "DEFAULT_RELATIVE_TO"]
+__all__ = [
+    "reconstruction_curve",
+    "elbow",
+    "reconstruction_count",
+    "noise_rms",
+    "DEFAULT_MIN_GAIN",
+    "DEFAULT_NOISE_FACTOR",
+    "DEFAULT_MAX_ENDMEMBERS",
+    "DEFAULT_RELATIVE_TO",
+]

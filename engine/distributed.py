@@ -17,6 +17,7 @@ estimator's ``predict_abundances`` (``predictor(estimator)``). On a real
 cluster the workers need the same packages (numpy, scipy, rasterio and this
 ``engine`` package) importable.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,7 +35,7 @@ from .progress import ProgressCallback, report
 __all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for", "plan_chunks"]
 
 PathLike = Union[str, os.PathLike]
-DEFAULT_CHUNK_BYTES = 64 * 2 ** 20
+DEFAULT_CHUNK_BYTES = 64 * 2**20
 
 
 def _import_dask():
@@ -46,16 +47,24 @@ def _import_dask():
     return da
 
 
-def chunk_rows_for(width: int, n_bands: int, itemsize: int, n_out: int = 0,
-                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
+def chunk_rows_for(
+    width: int, n_bands: int, itemsize: int, n_out: int = 0, chunk_bytes: int = DEFAULT_CHUNK_BYTES
+) -> int:
     """Rows per chunk so that one chunk's working memory (raw + float32 + float64 pixels, outputs) fits ``chunk_bytes``."""
     per_px = n_bands * (itemsize + 4 + 8) + n_out * 12
     return max(1, int(chunk_bytes // (per_px * max(1, width))))
 
 
-def plan_chunks(height: int, width: int, block_shape: Tuple[int, int], n_bands: int, itemsize: int, n_out: int = 0,
-                chunk_rows: Optional[int] = None,
-                chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+def plan_chunks(
+    height: int,
+    width: int,
+    block_shape: Tuple[int, int],
+    n_bands: int,
+    itemsize: int,
+    n_out: int = 0,
+    chunk_rows: Optional[int] = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
     """Dask chunks (row sizes, column sizes) within ``chunk_bytes`` that follow the file's internal blocks.
 
     Whole rows when a strip of internal blocks fits (rows rounded down to the
@@ -63,6 +72,7 @@ def plan_chunks(height: int, width: int, block_shape: Tuple[int, int], n_bands: 
     whole tiles wide as fit, so that no task decodes a tile it only partly
     uses. ``chunk_rows`` forces whole-row chunks of that height.
     """
+
     def sizes(total: int, step: int) -> Tuple[int, ...]:
         return tuple(min(step, total - s) for s in range(0, total, step))
 
@@ -79,16 +89,23 @@ def plan_chunks(height: int, width: int, block_shape: Tuple[int, int], n_bands: 
     return sizes(height, bh), sizes(width, cols)
 
 
-def _read_window(path: str, row_off: int, col_off: int, height: int, width: int, idx: List[int],
-                 use_nodata: bool) -> np.ndarray:
+def _read_window(
+    path: str, row_off: int, col_off: int, height: int, width: int, idx: List[int], use_nodata: bool
+) -> np.ndarray:
     """One chunk: (bands, height, width) float32 with NaN at invalid pixels (runs on a worker)."""
     with open_raster(path) as ds:
         cube, _ = read_block(ds, (row_off, col_off, height, width), idx, use_nodata)
     return cube
 
 
-def read_dask_array(src_path: PathLike, chunk_rows: Optional[int] = None, bands: Optional[Sequence[int]] = None,
-                    use_nodata: bool = True, chunk_bytes: int = DEFAULT_CHUNK_BYTES, n_out: int = 0):
+def read_dask_array(
+    src_path: PathLike,
+    chunk_rows: Optional[int] = None,
+    bands: Optional[Sequence[int]] = None,
+    use_nodata: bool = True,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    n_out: int = 0,
+):
     """Lazy (bands, rows, cols) float32 ``dask.array`` of a raster, one task per window (``plan_chunks``); NaN = invalid."""
     da = _import_dask()
     import dask
@@ -96,16 +113,25 @@ def read_dask_array(src_path: PathLike, chunk_rows: Optional[int] = None, bands:
     path = str(Path(src_path).resolve())
     with open_raster(path) as ds:
         idx = _band_list(bands, ds.count)
-        row_sizes, col_sizes = plan_chunks(ds.height, ds.width, ds.block_shapes[0], len(idx),
-                                           np.dtype(ds.dtypes[0]).itemsize, n_out, chunk_rows, chunk_bytes)
+        row_sizes, col_sizes = plan_chunks(
+            ds.height,
+            ds.width,
+            ds.block_shapes[0],
+            len(idx),
+            np.dtype(ds.dtypes[0]).itemsize,
+            n_out,
+            chunk_rows,
+            chunk_bytes,
+        )
     reader = dask.delayed(_read_window, pure=True)
     rows = []
     r = 0
     for h in row_sizes:
         c, parts = 0, []
         for w in col_sizes:
-            parts.append(da.from_delayed(reader(path, r, c, h, w, idx, use_nodata), shape=(len(idx), h, w),
-                                         dtype=np.float32))
+            parts.append(
+                da.from_delayed(reader(path, r, c, h, w, idx, use_nodata), shape=(len(idx), h, w), dtype=np.float32)
+            )
             c += w
         rows.append(da.concatenate(parts, axis=2) if len(parts) > 1 else parts[0])
         r += h
@@ -146,12 +172,23 @@ def predictor(estimator) -> Callable[[np.ndarray], np.ndarray]:
     return light.predict_abundances
 
 
-def apply_distributed(src_path: PathLike, dst_path: PathLike, func: Callable[[np.ndarray], np.ndarray],
-                      n_out: int, names: Sequence[str], client=None, chunk_rows: Optional[int] = None,
-                      bands: Optional[Sequence[int]] = None, scale: float = 1.0, use_nodata: bool = True,
-                      nodata: float = OUTPUT_NODATA, compress: Optional[str] = None,
-                      max_in_flight: Optional[int] = None, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                      progress: ProgressCallback = None) -> Path:
+def apply_distributed(
+    src_path: PathLike,
+    dst_path: PathLike,
+    func: Callable[[np.ndarray], np.ndarray],
+    n_out: int,
+    names: Sequence[str],
+    client=None,
+    chunk_rows: Optional[int] = None,
+    bands: Optional[Sequence[int]] = None,
+    scale: float = 1.0,
+    use_nodata: bool = True,
+    nodata: float = OUTPUT_NODATA,
+    compress: Optional[str] = None,
+    max_in_flight: Optional[int] = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    progress: ProgressCallback = None,
+) -> Path:
     """Apply ``func`` to every valid pixel of ``src_path`` on a Dask cluster and write an ``n_out``-band GeoTIFF.
 
     Same output as ``engine.io.blockwise.apply_blockwise`` (float32, band
@@ -182,16 +219,26 @@ def apply_distributed(src_path: PathLike, dst_path: PathLike, func: Callable[[np
         f = client.scatter(func, broadcast=True, hash=False)
     else:
         f = dask.delayed(func, pure=True, traverse=False)
-    out = x.map_blocks(_apply_chunk, f, n_out, float(scale), float(nodata), dtype=np.float32,
-                       chunks=((n_out,), x.chunks[1], x.chunks[2]))
+    out = x.map_blocks(
+        _apply_chunk,
+        f,
+        n_out,
+        float(scale),
+        float(nodata),
+        dtype=np.float32,
+        chunks=((n_out,), x.chunks[1], x.chunks[2]),
+    )
     blocks = out.to_delayed().ravel()  # row-major: row chunk by row chunk, left to right
     r_off, c_off = np.cumsum((0,) + x.chunks[1])[:-1], np.cumsum((0,) + x.chunks[2])[:-1]
     offsets = [(int(r), int(c)) for r in r_off for c in c_off]
     if max_in_flight is None:
         threads = sum(client.nthreads().values()) if client is not None else (os.cpu_count() or 1)
         max_in_flight = max(2, 2 * threads)
-    report(progress, 0.0, f"applying to {H} x {W} pixels in {len(blocks)} chunk(s) of up to "
-                          f"{x.chunks[1][0]} x {x.chunks[2][0]} pixels")
+    report(
+        progress,
+        0.0,
+        f"applying to {H} x {W} pixels in {len(blocks)} chunk(s) of up to {x.chunks[1][0]} x {x.chunks[2][0]} pixels",
+    )
     try:
         with atomic_output(dst_path) as tmp:
             with open_raster(tmp, "w", **prof) as dst:
@@ -212,8 +259,9 @@ def _results(blocks, offsets, client, max_in_flight: int):
 
     if client is None:  # local threads: compute in ordered batches
         for s in range(0, len(blocks), max_in_flight):
-            for off, arr in zip(offsets[s:s + max_in_flight],
-                                dask.compute(*blocks[s:s + max_in_flight], scheduler="threads")):
+            for off, arr in zip(
+                offsets[s : s + max_in_flight], dask.compute(*blocks[s : s + max_in_flight], scheduler="threads")
+            ):
                 yield off, arr
         return
     pending: deque = deque()

@@ -4,6 +4,7 @@ Used by BUDDIP (to refine its extracted first guess) and by DDICA (to turn its a
 into endmembers): a map says which pixels are purest in a material; their mean spectrum is a
 low-noise endmember, and expansion steps then undo the inward pull of averaging mixed pixels.
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -29,8 +30,9 @@ def purify_endmembers(Y: np.ndarray, A: np.ndarray, n_pixels: int) -> np.ndarray
     return Y[:, top].mean(axis=2)
 
 
-def expand_endmembers(Y: np.ndarray, E: np.ndarray, A: np.ndarray, threshold: float = 0.8,
-                      min_fraction: float = 0.001) -> np.ndarray:
+def expand_endmembers(
+    Y: np.ndarray, E: np.ndarray, A: np.ndarray, threshold: float = 0.8, min_fraction: float = 0.001
+) -> np.ndarray:
     """One step that moves each endmember so the near-pure pixels of it are explained without residual.
 
     For endmember j take the pixels S_j whose FCLS abundance of j is at least ``threshold`` (at
@@ -54,8 +56,9 @@ def expand_endmembers(Y: np.ndarray, E: np.ndarray, A: np.ndarray, threshold: fl
     return np.clip(Yb @ np.linalg.pinv(Ab), 0.0, None)
 
 
-def expansion_steps(Y: np.ndarray, E: np.ndarray, A: np.ndarray, n_steps: int,
-                    threshold: float = 0.8) -> Tuple[np.ndarray, np.ndarray]:
+def expansion_steps(
+    Y: np.ndarray, E: np.ndarray, A: np.ndarray, n_steps: int, threshold: float = 0.8
+) -> Tuple[np.ndarray, np.ndarray]:
     """``n_steps`` calls of :func:`expand_endmembers`, FCLS abundances recomputed after each: (E, A)."""
     for _ in range(int(n_steps)):
         E = expand_endmembers(Y, E, A, threshold)
@@ -63,8 +66,9 @@ def expansion_steps(Y: np.ndarray, E: np.ndarray, A: np.ndarray, n_steps: int,
     return E, A
 
 
-def endmembers_from_maps(Y: np.ndarray, A: np.ndarray, purify: float, expand: int,
-                         threshold: float = 0.8) -> Tuple[np.ndarray, np.ndarray]:
+def endmembers_from_maps(
+    Y: np.ndarray, A: np.ndarray, purify: float, expand: int, threshold: float = 0.8
+) -> Tuple[np.ndarray, np.ndarray]:
     """Endmembers (L, p) as the mean of each map's ``purify`` fraction of purest pixels, then
     ``expand`` expansion steps; returns them with their FCLS abundances (p, N).
 

@@ -4,10 +4,18 @@ They subclass ``ValueError`` so code that caught ``ValueError`` keeps working. T
 algorithms turn these (and ordinary I/O errors) into a message; anything else is a bug
 and is shown as one.
 """
+
 from __future__ import annotations
 
-__all__ = ["DeepUnmixError", "InputError", "ParameterError", "OutputError", "MemoryBudgetError", "DependencyError",
-           "DeviceError"]
+__all__ = [
+    "DeepUnmixError",
+    "InputError",
+    "ParameterError",
+    "OutputError",
+    "MemoryBudgetError",
+    "DependencyError",
+    "DeviceError",
+]
 
 
 class DeepUnmixError(ValueError):

@@ -17,6 +17,7 @@ nonlinear mixing inflate it (HySime: 43 on Samson's 3 materials). The default
 method, 'reconstruction' (``count_reconstruction``), counts the endmembers that
 FCLS unmixing needs instead.
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
@@ -59,15 +60,17 @@ def _robust(Y: np.ndarray) -> np.ndarray:
         keep = norms <= med + OUTLIER_MADS * mad
         if keep.sum() > Y.shape[0]:
             Y = Y[:, keep]
-    band_rms = np.sqrt(np.mean(Y ** 2, axis=1))
+    band_rms = np.sqrt(np.mean(Y**2, axis=1))
     typical = float(np.median(band_rms))
     if typical == 0 or not np.isfinite(typical):
         raise InputError("most bands are zero everywhere: there is no signal to count endmembers in")
     odd = np.flatnonzero((band_rms > BAND_SCALE_RATIO * typical) | (band_rms < typical / BAND_SCALE_RATIO))
     if odd.size:
-        raise InputError(f"band(s) {', '.join(str(i + 1) for i in odd[:5])} of the {Y.shape[0]} used are on a scale "
-                         f"more than {BAND_SCALE_RATIO:g} times off the others (a wrong scale/offset or a broken "
-                         "band): drop them (BAD_BANDS)")
+        raise InputError(
+            f"band(s) {', '.join(str(i + 1) for i in odd[:5])} of the {Y.shape[0]} used are on a scale "
+            f"more than {BAND_SCALE_RATIO:g} times off the others (a wrong scale/offset or a broken "
+            "band): drop them (BAD_BANDS)"
+        )
     return Y / typical
 
 
@@ -87,8 +90,9 @@ def estimate_noise(Y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return W, np.einsum("ij,ij->i", W, W) / N
 
 
-def hysime(Y: np.ndarray, max_pixels: Optional[int] = MAX_PIXELS,
-           random_state: Optional[int] = 0) -> Tuple[int, Dict[str, np.ndarray]]:
+def hysime(
+    Y: np.ndarray, max_pixels: Optional[int] = MAX_PIXELS, random_state: Optional[int] = 0
+) -> Tuple[int, Dict[str, np.ndarray]]:
     """HySime on pixels Y (L, N); returns (k, details).
 
     details: 'noise_var' (L,), 'signal_power' and 'noise_power' per eigenvector
@@ -108,13 +112,17 @@ def hysime(Y: np.ndarray, max_pixels: Optional[int] = MAX_PIXELS,
     cost = -Py + 2.0 * Pn
     k = int(np.count_nonzero(cost < 0))
     order = np.argsort(cost)
-    details = {"noise_var": noise_var, "signal_power": Py, "noise_power": Pn, "cost": cost,
-               "subspace": V[:, order[:k]]}
+    details = {"noise_var": noise_var, "signal_power": Py, "noise_power": Pn, "cost": cost, "subspace": V[:, order[:k]]}
     return k, details
 
 
-def hfc_vd(Y: np.ndarray, far: float = 1e-3, noise_whitened: bool = False,
-           max_pixels: Optional[int] = MAX_PIXELS, random_state: Optional[int] = 0) -> int:
+def hfc_vd(
+    Y: np.ndarray,
+    far: float = 1e-3,
+    noise_whitened: bool = False,
+    max_pixels: Optional[int] = MAX_PIXELS,
+    random_state: Optional[int] = 0,
+) -> int:
     """HFC virtual dimensionality of pixels Y (L, N) at false-alarm rate ``far``.
 
     ``noise_whitened=True`` gives NWHFC (noise whitened with the regression estimate).
@@ -131,7 +139,7 @@ def hfc_vd(Y: np.ndarray, far: float = 1e-3, noise_whitened: bool = False,
     K = R - np.outer(mean, mean)
     lam_r = np.sort(np.linalg.eigvalsh(R))[::-1]
     lam_k = np.sort(np.linalg.eigvalsh(K))[::-1]
-    sigma = np.sqrt(2.0 * (lam_r ** 2 + lam_k ** 2) / N)
+    sigma = np.sqrt(2.0 * (lam_r**2 + lam_k**2) / N)
     tau = sigma * norm.isf(far)
     return int(np.count_nonzero(lam_r - lam_k > tau))
 
@@ -168,9 +176,15 @@ class EndmemberCountEstimator(BaseEstimator):
     capped_ : bool
     """
 
-    def __init__(self, method: str = "reconstruction", far: float = 1e-3,
-                 max_endmembers: int = DEFAULT_MAX_ENDMEMBERS, min_gain: float = DEFAULT_MIN_GAIN,
-                 max_pixels: Optional[int] = MAX_PIXELS, random_state: Optional[int] = 0):
+    def __init__(
+        self,
+        method: str = "reconstruction",
+        far: float = 1e-3,
+        max_endmembers: int = DEFAULT_MAX_ENDMEMBERS,
+        min_gain: float = DEFAULT_MIN_GAIN,
+        max_pixels: Optional[int] = MAX_PIXELS,
+        random_state: Optional[int] = 0,
+    ):
         self.method = method
         self.far = far
         self.max_endmembers = max_endmembers
@@ -198,11 +212,14 @@ class EndmemberCountEstimator(BaseEstimator):
                 self.details_ = {}
             else:
                 Y = _robust(Y)  # one extreme pixel would be taken as an endmember
-                k, self.details_ = reconstruction_count(Y, noise_rms(estimate_noise(Y)[1]),
-                                                        int(self.max_endmembers), self.min_gain)
+                k, self.details_ = reconstruction_count(
+                    Y, noise_rms(estimate_noise(Y)[1]), int(self.max_endmembers), self.min_gain
+                )
         except np.linalg.LinAlgError as exc:
-            raise InputError(f"the endmember count could not be computed on these values ({exc}); check the "
-                             "raster's scale and drop broken bands (BAD_BANDS)") from exc
+            raise InputError(
+                f"the endmember count could not be computed on these values ({exc}); check the "
+                "raster's scale and drop broken bands (BAD_BANDS)"
+            ) from exc
         self.capped_ = k > int(self.max_endmembers) or bool(self.details_.get("capped", False))
         self.n_endmembers_ = int(min(k, int(self.max_endmembers)))
         return self

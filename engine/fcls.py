@@ -21,6 +21,7 @@ The result is exact up to floating point (no penalty weight, no iteration
 tolerance on the objective). A singular Gram matrix (duplicate endmembers) is
 handled through the pseudo-inverse: a minimum-norm split among duplicates.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -29,9 +30,9 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .base import check_cube, valid_mask, pixels_to_maps
-from .progress import ProgressCallback, report
+from .base import check_cube, pixels_to_maps, valid_mask
 from .errors import InputError, ParameterError
+from .progress import ProgressCallback, report
 
 DEFAULT_BLOCK = 65536  # pixels per solve: small arrays (p x block); larger blocks amortise per-block overhead
 
@@ -182,8 +183,14 @@ class _SimplexLS:
             if optimal.any():
                 res[:, ids[optimal]] = zf[:, optimal]
                 keep = ~optimal
-                ids, bt, S, Z, nu, infeasible = (ids[keep], bt[:, keep], S[:, keep], Z[:, keep],
-                                                 nu[:, keep], infeasible[keep])
+                ids, bt, S, Z, nu, infeasible = (
+                    ids[keep],
+                    bt[:, keep],
+                    S[:, keep],
+                    Z[:, keep],
+                    nu[:, keep],
+                    infeasible[keep],
+                )
             if not ids.size:
                 break
             cols = np.arange(ids.size)
@@ -233,8 +240,11 @@ class _SimplexLS:
                 keep = ~done
                 ids, bt, a, S = ids[keep], bt[:, keep], a[:, keep], S[:, keep]
         if ids.size:  # max_iter reached (cycling on degenerate data): keep the feasible iterate
-            warnings.warn(f"FCLS: {ids.size} pixel(s) stopped at max_iter={self.max_iter}; "
-                          "their abundances are feasible but may be slightly sub-optimal", RuntimeWarning)
+            warnings.warn(
+                f"FCLS: {ids.size} pixel(s) stopped at max_iter={self.max_iter}; "
+                "their abundances are feasible but may be slightly sub-optimal",
+                RuntimeWarning,
+            )
             res[:, ids] = a
         return res, it
 
@@ -262,9 +272,9 @@ def _rhs(Y: np.ndarray, s: int, e: int, Et: np.ndarray, want_sq: bool, chunk: in
     for c0 in range(s, e, step):
         c1 = min(c0 + step, e)
         Yc = np.asarray(Y[:, c0:c1], dtype=np.float64)
-        b[:, c0 - s:c1 - s] = Et @ Yc
+        b[:, c0 - s : c1 - s] = Et @ Yc
         if want_sq:
-            sq[c0 - s:c1 - s] = np.einsum("ij,ij->j", Yc, Yc)
+            sq[c0 - s : c1 - s] = np.einsum("ij,ij->j", Yc, Yc)
     return b, sq
 
 
@@ -291,8 +301,9 @@ def _run_blocks(Y, E, block_size, progress, want_rmse):
     return A, rmse, solver.n_iter_
 
 
-def fcls(Y: np.ndarray, E: np.ndarray, block_size: int = DEFAULT_BLOCK,
-         progress: ProgressCallback = None) -> np.ndarray:
+def fcls(
+    Y: np.ndarray, E: np.ndarray, block_size: int = DEFAULT_BLOCK, progress: ProgressCallback = None
+) -> np.ndarray:
     """Exact FCLS abundances A (p, N) float64 for pixels Y (L, N) and endmembers E (L, p).
 
     Y may be float32 (it is converted block by block); a 1-D Y is one pixel.
@@ -311,8 +322,7 @@ class FCLS(BaseEstimator):
     cols) per-pixel RMSE; ``n_iter_`` (most active-set iterations in a block).
     """
 
-    def __init__(self, endmembers=None, block_size: int = DEFAULT_BLOCK,
-                 progress: ProgressCallback = None):
+    def __init__(self, endmembers=None, block_size: int = DEFAULT_BLOCK, progress: ProgressCallback = None):
         self.endmembers = endmembers
         self.block_size = block_size
         self.progress = progress

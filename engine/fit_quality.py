@@ -9,6 +9,7 @@ check scenes, which did not choose it: Samson's right-count fit is at 10x its no
 flagged: spectral variability keeps the linear fit well above the noise), Jasper Ridge's at 4x (not
 flagged); with 2 endmembers both are above 20x.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -30,7 +31,7 @@ def noise_level(Y: np.ndarray, random_state: int = 0) -> Optional[float]:
         return None
     if Y.shape[1] > MAX_PIXELS:
         Y = Y[:, np.random.default_rng(random_state).choice(Y.shape[1], MAX_PIXELS, replace=False)]
-    floor = 1e-5 * float(np.sqrt(np.mean(Y ** 2)))
+    floor = 1e-5 * float(np.sqrt(np.mean(Y**2)))
     return max(noise_rms(estimate_noise(Y)[1]), floor)
 
 
@@ -38,7 +39,9 @@ def poor_fit_warning(rmse: float, noise: Optional[float], factor: float = POOR_F
     """A sentence for the log and report when ``rmse`` exceeds ``factor`` x ``noise``, else None."""
     if noise is None or not np.isfinite(rmse) or noise <= 0 or rmse <= factor * noise:
         return None
-    return (f"poor fit: the reconstruction RMSE ({rmse:.4g}) is {rmse / noise:.0f} times the estimated noise "
-            f"({noise:.3g}); a material may be missing (more endmembers?), the endmembers may not match the "
-            "data (scale, bands), or spectral variability or nonlinear mixing leave what a linear mixture "
-            "cannot explain")
+    return (
+        f"poor fit: the reconstruction RMSE ({rmse:.4g}) is {rmse / noise:.0f} times the estimated noise "
+        f"({noise:.3g}); a material may be missing (more endmembers?), the endmembers may not match the "
+        "data (scale, bands), or spectral variability or nonlinear mixing leave what a linear mixture "
+        "cannot explain"
+    )

@@ -5,6 +5,7 @@ that are NaN in either input are left out of every abundance score.
 Estimated endmembers/abundances are matched to the reference with the
 Hungarian algorithm before scoring (``match_endmembers``).
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -13,8 +14,13 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 __all__ = [
-    "sad", "sad_matrix", "match_endmembers", "abundance_rmse", "armse",
-    "reconstruction_rmse", "score_unmixing",
+    "sad",
+    "sad_matrix",
+    "match_endmembers",
+    "abundance_rmse",
+    "armse",
+    "reconstruction_rmse",
+    "score_unmixing",
 ]
 
 
@@ -76,13 +82,17 @@ def _rmse_matrix(A_ref: np.ndarray, A_est: np.ndarray) -> np.ndarray:
         raise ValueError(f"abundances cover {R.shape[1]} and {E.shape[1]} pixels")
     ok = np.all(np.isfinite(R), axis=0) & np.all(np.isfinite(E), axis=0)
     R, E = R[:, ok], E[:, ok]
-    d2 = (R ** 2).sum(1)[:, None] + (E ** 2).sum(1)[None, :] - 2.0 * R @ E.T
+    d2 = (R**2).sum(1)[:, None] + (E**2).sum(1)[None, :] - 2.0 * R @ E.T
     return np.sqrt(np.maximum(d2, 0.0) / max(R.shape[1], 1))
 
 
-def match_endmembers(E_ref: Optional[np.ndarray], E_est: Optional[np.ndarray],
-                     A_ref: Optional[np.ndarray] = None, A_est: Optional[np.ndarray] = None,
-                     match_on: str = "auto") -> np.ndarray:
+def match_endmembers(
+    E_ref: Optional[np.ndarray],
+    E_est: Optional[np.ndarray],
+    A_ref: Optional[np.ndarray] = None,
+    A_est: Optional[np.ndarray] = None,
+    match_on: str = "auto",
+) -> np.ndarray:
     """Hungarian matching of estimated to reference endmembers.
 
     Returns ``perm`` such that ``E_est[:, perm]`` (and ``A_est[perm]``) align with
@@ -136,12 +146,17 @@ def reconstruction_rmse(Y: np.ndarray, E: np.ndarray, A: np.ndarray) -> float:
     if not ok.any():
         raise ValueError("no pixel is finite in both the data and the abundances")
     resid = Y[:, ok] - E @ A[:, ok]
-    return float(np.sqrt(np.mean(resid ** 2)))
+    return float(np.sqrt(np.mean(resid**2)))
 
 
-def score_unmixing(E_ref: Optional[np.ndarray], A_ref: Optional[np.ndarray],
-                   E_est: Optional[np.ndarray], A_est: Optional[np.ndarray],
-                   Y: Optional[np.ndarray] = None, match_on: str = "auto") -> Dict[str, object]:
+def score_unmixing(
+    E_ref: Optional[np.ndarray],
+    A_ref: Optional[np.ndarray],
+    E_est: Optional[np.ndarray],
+    A_est: Optional[np.ndarray],
+    Y: Optional[np.ndarray] = None,
+    match_on: str = "auto",
+) -> Dict[str, object]:
     """Match estimates to the reference and score them.
 
     Returns a dict with 'perm', 'sad' (per reference endmember, deg), 'asad',
@@ -150,8 +165,15 @@ def score_unmixing(E_ref: Optional[np.ndarray], A_ref: Optional[np.ndarray],
     ``E_est``/``A_est`` columns/maps are reordered by ``perm`` before scoring.
     """
     perm = match_endmembers(E_ref, E_est, A_ref, A_est, match_on=match_on)
-    out: Dict[str, object] = {"perm": perm, "sad": None, "asad": None, "rmse": None,
-                              "mean_rmse": None, "armse": None, "recon_rmse": None}
+    out: Dict[str, object] = {
+        "perm": perm,
+        "sad": None,
+        "asad": None,
+        "rmse": None,
+        "mean_rmse": None,
+        "armse": None,
+        "recon_rmse": None,
+    }
     if E_ref is not None and E_est is not None:
         s = sad(np.asarray(E_ref), np.asarray(E_est)[:, perm])
         out["sad"], out["asad"] = s, float(np.mean(s))

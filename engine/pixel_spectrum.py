@@ -6,6 +6,7 @@ extent (as QGIS draws it), and :func:`explain_pixel` reads that pixel and unmixe
 ``deepunmix:fcls`` would: the same bands (matched to the endmember CSV by wavelength, else by the
 CSV's band numbers) and the same scale (the one the CSV states).
 """
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,8 @@ import numpy as np
 
 from .fcls import fcls
 from .io.endmember_csv import EndmemberTable
-from .io.raster import open_raster, raster_info, read_block
 from .io.matching import match_bands
+from .io.raster import open_raster, raster_info, read_block
 from .io.scaling import choose_scale
 
 __all__ = ["PixelExplanation", "pixel_at", "read_pixel", "unmix_pixel", "explain_pixel"]
@@ -33,20 +34,21 @@ class PixelExplanation:
 
     row: int
     col: int
-    bands: np.ndarray                    # (L,) 1-based raster bands
-    wavelengths: Optional[np.ndarray]    # (L,) nm, or None when unknown
-    spectrum: np.ndarray                 # (L,), NaN where the pixel is nodata
-    valid: bool                          # False for a nodata / NaN pixel
+    bands: np.ndarray  # (L,) 1-based raster bands
+    wavelengths: Optional[np.ndarray]  # (L,) nm, or None when unknown
+    spectrum: np.ndarray  # (L,), NaN where the pixel is nodata
+    valid: bool  # False for a nodata / NaN pixel
     scale: float = 1.0
-    names: Optional[List[str]] = None    # endmember names
-    endmembers: Optional[np.ndarray] = None      # (L, p)
-    abundances: Optional[np.ndarray] = None      # (p,), non-negative, summing to one
+    names: Optional[List[str]] = None  # endmember names
+    endmembers: Optional[np.ndarray] = None  # (L, p)
+    abundances: Optional[np.ndarray] = None  # (p,), non-negative, summing to one
     reconstruction: Optional[np.ndarray] = None  # (L,) endmembers @ abundances
-    rmse: Optional[float] = None         # root mean square of spectrum - reconstruction
+    rmse: Optional[float] = None  # root mean square of spectrum - reconstruction
 
 
-def pixel_at(x: float, y: float, x_min: float, y_max: float, pixel_width: float, pixel_height: float,
-             width: int, height: int) -> Optional[Tuple[int, int]]:
+def pixel_at(
+    x: float, y: float, x_min: float, y_max: float, pixel_width: float, pixel_height: float, width: int, height: int
+) -> Optional[Tuple[int, int]]:
     """(row, col) of the pixel holding map point (x, y) of a north-up raster, or None outside it.
 
     ``x_min``/``y_max``: the raster's upper-left corner; ``pixel_width``/``pixel_height``: positive sizes.
@@ -90,8 +92,9 @@ def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable]
         bands = list(range(1, info.count + 1))
         spectrum, valid = read_pixel(path, row, col, bands)
         wl = None if info.wavelengths is None else np.asarray(info.wavelengths, dtype=float)
-        return PixelExplanation(row=row, col=col, bands=np.asarray(bands), wavelengths=wl, spectrum=spectrum,
-                                valid=valid)
+        return PixelExplanation(
+            row=row, col=col, bands=np.asarray(bands), wavelengths=wl, spectrum=spectrum, valid=valid
+        )
     match = match_bands(table, info.wavelengths, info.count, info.bad_bands)
     bands, rows = match.bands, match.rows
     scale, _ = choose_scale(None, table.comment)
@@ -103,9 +106,17 @@ def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable]
         wl = np.asarray(info.wavelengths, dtype=float)[np.asarray(bands) - 1]
     else:
         wl = None
-    out = PixelExplanation(row=row, col=col, bands=np.asarray(bands), wavelengths=wl, spectrum=spectrum,
-                           valid=valid, scale=scale, names=list(table.names),
-                           endmembers=np.asarray(table.matrix, dtype=np.float64)[rows])
+    out = PixelExplanation(
+        row=row,
+        col=col,
+        bands=np.asarray(bands),
+        wavelengths=wl,
+        spectrum=spectrum,
+        valid=valid,
+        scale=scale,
+        names=list(table.names),
+        endmembers=np.asarray(table.matrix, dtype=np.float64)[rows],
+    )
     if valid:
         out.abundances, out.reconstruction, out.rmse = unmix_pixel(spectrum, out.endmembers)
     return out

@@ -1,4 +1,5 @@
 """Progress reporting and cancellation shared by every estimator."""
+
 from __future__ import annotations
 
 from typing import Callable, Optional

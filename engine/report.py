@@ -1,4 +1,5 @@
 """A one-file HTML report of an unmixing run (spectra, abundance thumbnails, settings, error, time)."""
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,9 @@ def figure_png(draw, size=(6, 3.5)) -> str:
     return _png(fig)
 
 
-def _figures(endmembers: np.ndarray, names: Sequence[str], wavelengths: Optional[np.ndarray],
-             abundances: Optional[np.ndarray]):
+def _figures(
+    endmembers: np.ndarray, names: Sequence[str], wavelengths: Optional[np.ndarray], abundances: Optional[np.ndarray]
+):
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -59,11 +61,19 @@ def _figures(endmembers: np.ndarray, names: Sequence[str], wavelengths: Optional
     return spectra, maps
 
 
-def render_report(title: str, endmembers: np.ndarray, names: Sequence[str],
-                  wavelengths: Optional[np.ndarray] = None, abundances: Optional[np.ndarray] = None,
-                  parameters: Optional[Mapping[str, object]] = None, reconstruction_rmse: Optional[float] = None,
-                  seconds: Optional[float] = None, notes: Sequence[str] = (),
-                  started: Optional[float] = None, warnings: Sequence[str] = ()) -> str:
+def render_report(
+    title: str,
+    endmembers: np.ndarray,
+    names: Sequence[str],
+    wavelengths: Optional[np.ndarray] = None,
+    abundances: Optional[np.ndarray] = None,
+    parameters: Optional[Mapping[str, object]] = None,
+    reconstruction_rmse: Optional[float] = None,
+    seconds: Optional[float] = None,
+    notes: Sequence[str] = (),
+    started: Optional[float] = None,
+    warnings: Sequence[str] = (),
+) -> str:
     """The report as an HTML string with the figures embedded as PNG.
 
     ``started`` (a ``time.perf_counter()`` value) gives the run time measured after the figures are
@@ -87,20 +97,25 @@ def render_report(title: str, endmembers: np.ndarray, names: Sequence[str],
         A = np.asarray(abundances, dtype=float).reshape(len(names), -1)
         A = A[:, np.all(np.isfinite(A), axis=0)]
         dominant = np.bincount(np.argmax(A, axis=0), minlength=len(names)) / max(A.shape[1], 1)
-        summary = "<table><tr><th>endmember</th><th>mean fraction</th><th>dominant in</th></tr>" + "".join(
-            f"<tr><td>{e(n)}</td><td>{A[k].mean():.3f}</td><td>{100 * dominant[k]:.1f} % of pixels</td></tr>"
-            for k, n in enumerate(names)) + "</table>"
+        summary = (
+            "<table><tr><th>endmember</th><th>mean fraction</th><th>dominant in</th></tr>"
+            + "".join(
+                f"<tr><td>{e(n)}</td><td>{A[k].mean():.3f}</td><td>{100 * dominant[k]:.1f} % of pixels</td></tr>"
+                for k, n in enumerate(names)
+            )
+            + "</table>"
+        )
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><meta name='generator' content='DeepUnmix'>"
         f"<title>{e(title)}</title>",
         "<style>body{font-family:sans-serif;margin:1.5em;max-width:60em}table{border-collapse:collapse}"
         "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}</style></head><body>",
         f"<h1>{e(title)}</h1><ul>{''.join(facts)}</ul>",
-        "<h2>Endmember spectra</h2>", f"<img alt='endmember spectra' src='data:image/png;base64,{spectra}'>",
+        "<h2>Endmember spectra</h2>",
+        f"<img alt='endmember spectra' src='data:image/png;base64,{spectra}'>",
     ]
     if maps:
-        parts += ["<h2>Abundance maps</h2>", summary,
-                  f"<img alt='abundance maps' src='data:image/png;base64,{maps}'>"]
+        parts += ["<h2>Abundance maps</h2>", summary, f"<img alt='abundance maps' src='data:image/png;base64,{maps}'>"]
     if rows:
         parts += ["<h2>Parameters</h2>", f"<table>{rows}</table>"]
     parts.append("</body></html>")

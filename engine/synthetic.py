@@ -9,6 +9,7 @@
 SNR convention: ``SNR_dB = 10 log10(mean(Y**2) / sigma**2)`` with ``Y`` the
 noise-free data over all bands and pixels and ``sigma**2`` the noise variance.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-__all__ = ["SyntheticScene", "procedural_library", "make_patch_scene", "make_mixed_scene",
-           "usgs_library", "add_noise"]
+__all__ = ["SyntheticScene", "procedural_library", "make_patch_scene", "make_mixed_scene", "usgs_library", "add_noise"]
 
 
 @dataclass
@@ -58,9 +58,14 @@ def _smooth_spectrum(rng: np.random.Generator, wl: np.ndarray) -> np.ndarray:
     return lo + (hi - lo) * (s - s.min()) / (np.ptp(s) + 1e-12)
 
 
-def procedural_library(n_bands: int = 224, n_spectra: int = 20, wavelength_range: Tuple[float, float] = (400.0, 2500.0),
-                       min_sad_deg: float = 10.0, random_state: Optional[int] = 0,
-                       max_tries: int = 100000) -> Tuple[np.ndarray, np.ndarray, List[str]]:
+def procedural_library(
+    n_bands: int = 224,
+    n_spectra: int = 20,
+    wavelength_range: Tuple[float, float] = (400.0, 2500.0),
+    min_sad_deg: float = 10.0,
+    random_state: Optional[int] = 0,
+    max_tries: int = 100000,
+) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     """Smooth procedural spectra in (0.05, 0.95), pairwise more than ``min_sad_deg`` apart.
 
     Returns ``(spectra (n_bands, n_spectra), wavelengths_nm (n_bands,), names)``.
@@ -96,7 +101,7 @@ def add_noise(Y: np.ndarray, snr_db: Optional[float], rng: np.random.Generator) 
     """White Gaussian noise at ``snr_db`` (mean signal power over noise variance); None = no noise."""
     if snr_db is None:
         return Y.copy(), 0.0
-    std = float(np.sqrt(np.mean(Y ** 2) / 10.0 ** (snr_db / 10.0)))
+    std = float(np.sqrt(np.mean(Y**2) / 10.0 ** (snr_db / 10.0)))
     return Y + rng.normal(0.0, std, size=Y.shape), std
 
 
@@ -119,16 +124,32 @@ def _scene(E, A, snr_db, rng, wavelengths, names, idx) -> SyntheticScene:
     Y, std = add_noise(Y, snr_db, rng)
     cube = Y.reshape(-1, H, W).astype(np.float32)
     wl = None if wavelengths is None else np.asarray(wavelengths, dtype=np.float64)
-    return SyntheticScene(cube=cube, abundances=A, endmembers=E, wavelengths=wl,
-                          names=[names[i] for i in idx], snr_db=snr_db, noise_std=std, library_indices=idx)
+    return SyntheticScene(
+        cube=cube,
+        abundances=A,
+        endmembers=E,
+        wavelengths=wl,
+        names=[names[i] for i in idx],
+        snr_db=snr_db,
+        noise_std=std,
+        library_indices=idx,
+    )
 
 
-def make_patch_scene(size: int = 100, n_endmembers: int = 6, snr_db: Optional[float] = 30.0,
-                     library: Optional[np.ndarray] = None, wavelengths: Optional[np.ndarray] = None,
-                     names: Optional[Sequence[str]] = None, n_patches: int = 100,
-                     fractions: Tuple[float, float] = (0.8, 0.2), filter_size: int = 11,
-                     sigma: Optional[float] = None, min_sad_deg: float = 5.0,
-                     random_state: Optional[int] = None) -> SyntheticScene:
+def make_patch_scene(
+    size: int = 100,
+    n_endmembers: int = 6,
+    snr_db: Optional[float] = 30.0,
+    library: Optional[np.ndarray] = None,
+    wavelengths: Optional[np.ndarray] = None,
+    names: Optional[Sequence[str]] = None,
+    n_patches: int = 100,
+    fractions: Tuple[float, float] = (0.8, 0.2),
+    filter_size: int = 11,
+    sigma: Optional[float] = None,
+    min_sad_deg: float = 5.0,
+    random_state: Optional[int] = None,
+) -> SyntheticScene:
     """BUDDIP-paper synthetic scene.
 
     A ``size`` x ``size`` image is split into ``n_patches`` (a square number)
@@ -156,8 +177,8 @@ def make_patch_scene(size: int = 100, n_endmembers: int = 6, snr_db: Optional[fl
     for i in range(grid):
         for j in range(grid):
             a, b = rng.choice(p, size=2, replace=False)
-            A[a, edges[i]:edges[i + 1], edges[j]:edges[j + 1]] = fractions[0]
-            A[b, edges[i]:edges[i + 1], edges[j]:edges[j + 1]] += fractions[1]
+            A[a, edges[i] : edges[i + 1], edges[j] : edges[j + 1]] = fractions[0]
+            A[b, edges[i] : edges[i + 1], edges[j] : edges[j + 1]] += fractions[1]
     if filter_size and filter_size > 1:
         radius = (filter_size - 1) / 2.0
         sig = radius / 2.0 if sigma is None else float(sigma)
@@ -167,10 +188,18 @@ def make_patch_scene(size: int = 100, n_endmembers: int = 6, snr_db: Optional[fl
     return _scene(E, A, snr_db, rng, wavelengths, names, idx)
 
 
-def make_mixed_scene(size: Union[int, Tuple[int, int]] = 50, n_endmembers: int = 4, pure_pixels: bool = True,
-                     alpha: float = 1.0, snr_db: Optional[float] = None, library: Optional[np.ndarray] = None,
-                     wavelengths: Optional[np.ndarray] = None, names: Optional[Sequence[str]] = None,
-                     min_sad_deg: float = 5.0, random_state: Optional[int] = None) -> SyntheticScene:
+def make_mixed_scene(
+    size: Union[int, Tuple[int, int]] = 50,
+    n_endmembers: int = 4,
+    pure_pixels: bool = True,
+    alpha: float = 1.0,
+    snr_db: Optional[float] = None,
+    library: Optional[np.ndarray] = None,
+    wavelengths: Optional[np.ndarray] = None,
+    names: Optional[Sequence[str]] = None,
+    min_sad_deg: float = 5.0,
+    random_state: Optional[int] = None,
+) -> SyntheticScene:
     """Dirichlet(``alpha``) abundances; with ``pure_pixels`` the first p pixels (row-major) are pure.
 
     Pixel k < p (row ``k // W``, column ``k % W``) is then endmember k alone,
@@ -194,8 +223,9 @@ def _decode_names(chars: np.ndarray) -> List[str]:
     return [bytes(np.asarray(r, dtype=np.uint8)).decode("latin1").replace("\x00", " ").strip() for r in chars]
 
 
-def usgs_library(path: Union[str, os.PathLike], sort_wavelengths: bool = True
-                 ) -> Tuple[np.ndarray, Optional[np.ndarray], List[str]]:
+def usgs_library(
+    path: Union[str, os.PathLike], sort_wavelengths: bool = True
+) -> Tuple[np.ndarray, Optional[np.ndarray], List[str]]:
     """Load a USGS library ``.mat`` (``USGS_1995_Library``, ``USGS_pruned_*``) or a folder holding them.
 
     Returns ``(spectra (L, k), wavelengths_um (L,) or None, names)``. For the

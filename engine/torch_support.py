@@ -1,4 +1,5 @@
 """Lazy access to PyTorch: the classic methods never import it."""
+
 from __future__ import annotations
 
 from .errors import DependencyError, DeviceError

@@ -1,4 +1,5 @@
 """Map tool: a click on a hyperspectral raster gives the pixel (layer, row, column) to the spectra view."""
+
 from __future__ import annotations
 
 from qgis.core import QgsCoordinateTransform, QgsGeometry, QgsProject, QgsRasterLayer, QgsRectangle, QgsWkbTypes
@@ -30,7 +31,7 @@ class PixelSpectrumTool(QgsMapToolEmitPoint):
         self.outline.setFillColor(QColor(255, 0, 255, 40))
         self.outline.setWidth(2)
 
-    def canvasReleaseEvent(self, event):  # noqa: N802 - QGIS API
+    def canvasReleaseEvent(self, event):
         if event.button() != Qt.LeftButton:
             return
         self.pick(self.toMapCoordinates(event.pos()))
@@ -44,8 +45,16 @@ class PixelSpectrumTool(QgsMapToolEmitPoint):
                 continue
             point = self._to_layer(map_point, layer)
             extent = layer.extent()
-            hit = pixel_at(point.x(), point.y(), extent.xMinimum(), extent.yMaximum(),
-                           layer.rasterUnitsPerPixelX(), layer.rasterUnitsPerPixelY(), layer.width(), layer.height())
+            hit = pixel_at(
+                point.x(),
+                point.y(),
+                extent.xMinimum(),
+                extent.yMaximum(),
+                layer.rasterUnitsPerPixelX(),
+                layer.rasterUnitsPerPixelY(),
+                layer.width(),
+                layer.height(),
+            )
             if hit is None:
                 continue
             self._outline(layer, *hit)

@@ -1,4 +1,5 @@
 """The spectra view: a dock widget plotting an endmember CSV, or a clicked pixel unmixed with it."""
+
 from __future__ import annotations
 
 import os
@@ -74,11 +75,13 @@ class SpectraDock(QgsDockWidget):
             self.info.setText(f"Could not open {os.path.basename(path)}: {exc}")
             return False
         self.table, self.path, self.pixel = table, path, None
-        self.file_label.setText(f"Endmembers: {os.path.basename(path)} ({len(table.names)} endmembers, "
-                                f"{table.matrix.shape[0]} bands)")
+        self.file_label.setText(
+            f"Endmembers: {os.path.basename(path)} ({len(table.names)} endmembers, {table.matrix.shape[0]} bands)"
+        )
         self.file_label.setToolTip(path)
-        self.info.setText("Click a pixel of a hyperspectral raster with the pixel tool to unmix it with these "
-                          "endmembers.")
+        self.info.setText(
+            "Click a pixel of a hyperspectral raster with the pixel tool to unmix it with these endmembers."
+        )
         if self.figure is not None:
             spectra_plot.draw_endmembers(self.figure, table, path)
             self.canvas.draw_idle()

@@ -4,6 +4,7 @@ Raster → DeepUnmix → *Spectra view…* opens the dock and a file chooser; *P
 pixels. After a DeepUnmix run whose endmember CSV is loaded into the project, the dock shows it
 (``algorithms.loaded_tables.NOTIFIER``).
 """
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,10 @@ class SpectraViewGui:
         self.view_action.setToolTip("DeepUnmix spectra view: plot an endmember CSV against wavelength")
         self.view_action.triggered.connect(self.open_view)
         self.pixel_action = QAction(QIcon(os.path.join(ICONS, "pixel_spectrum.svg")), "Pixel spectrum tool", window)
-        self.pixel_action.setToolTip("Click a pixel of a hyperspectral raster: its spectrum, its reconstruction "
-                                     "from the open endmembers and its abundances")
+        self.pixel_action.setToolTip(
+            "Click a pixel of a hyperspectral raster: its spectrum, its reconstruction "
+            "from the open endmembers and its abundances"
+        )
         self.pixel_action.setCheckable(True)
         self.pixel_action.toggled.connect(self._tool_toggled)
         self.actions = [self.view_action, self.pixel_action]

@@ -4,6 +4,7 @@ The dock widget owns the figure; these functions only draw, so they are tested w
 backend. x is the wavelength in nm when known, else the band number; lines break where bands were
 dropped (bad bands), so no line crosses an absorption gap.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,7 @@ def y_label(comment: Optional[str]) -> str:
         return "Value (units of the raster)"
     units = units.replace("input units", "raster units").replace("input", "raster value")
     if units.lower().startswith("reflectance"):
-        return "Reflectance" + units[len("reflectance"):]
+        return "Reflectance" + units[len("reflectance") :]
     return f"Value ({units})"
 
 
@@ -89,8 +90,13 @@ def draw_pixel(fig, pixel: PixelExplanation, layer_name: str = "", comment: Opti
     if pixel.valid:
         ax.plot(*_with_gaps(x, pixel.bands, pixel.spectrum), color=PIXEL_COLOUR, lw=2.2, label="Pixel")
     if unmixed:
-        ax.plot(*_with_gaps(x, pixel.bands, pixel.reconstruction), color=RECONSTRUCTION_COLOUR, lw=1.8,
-                ls="--", label="Reconstruction (FCLS)")
+        ax.plot(
+            *_with_gaps(x, pixel.bands, pixel.reconstruction),
+            color=RECONSTRUCTION_COLOUR,
+            lw=1.8,
+            ls="--",
+            label="Reconstruction (FCLS)",
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(y_label(comment) if pixel.endmembers is not None else "Value (units of the raster)")
     name = f"{layer_name}, " if layer_name else ""

@@ -1,7 +1,8 @@
 """Regenerate the example models shipped in models/ (run with the venv's python, headless).
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/build_models.py
+QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/build_models.py
 """
+
 import sys
 from pathlib import Path
 
@@ -43,49 +44,94 @@ MODEL_TITLE = "Estimate endmember count, then DDICA"
 def estimate_then_ddica() -> QgsProcessingModelAlgorithm:
     # The model's name is its id (deepunmix:estimate_then_ddica, no spaces); the provider shows ALG_DISPLAY_NAME.
     m = QgsProcessingModelAlgorithm(MODEL_ID, "DeepUnmix examples")
-    m.setHelpContent({
-        "ALG_DISPLAY_NAME": MODEL_TITLE,
-        "ALG_DESC": "Example modeler chain: estimates the number of endmembers for linear unmixing (where the FCLS "
-                    "reconstruction error of SiVM endmembers stops improving; at most 'Maximum number of "
-                    "endmembers'), or takes 'Number of endmembers' when it is above 0, feeds it into DDICA blind "
-                    "unmixing, and returns the abundance maps, the endmember CSV and DDICA's HTML report. "
-                    "QGIS gives each of the two steps half of the progress bar: the quick estimate fills the "
-                    "first half at once, DDICA the second half step by step.",
-        "hyperspectral_raster": "The hyperspectral raster to unmix.",
-        "seed": "DDICA's random seed (same seed, same result).",
-        "max_endmembers": "Largest count the estimate may give.",
-        "n_endmembers": "0 (default): use the estimate. Above 0: use this count and ignore the estimate.",
-        "ddica:Abundances": "One band per endmember, fractions summing to one.",
-        "ddica:Endmembers": "Endmember spectra (CSV: band, wavelength, one column per endmember).",
-        "ddica:Report": "DDICA's HTML report (spectra, maps, parameters, reconstruction error).",
-    })
+    m.setHelpContent(
+        {
+            "ALG_DISPLAY_NAME": MODEL_TITLE,
+            "ALG_DESC": "Example modeler chain: estimates the number of endmembers for linear unmixing (where the FCLS "
+            "reconstruction error of SiVM endmembers stops improving; at most 'Maximum number of "
+            "endmembers'), or takes 'Number of endmembers' when it is above 0, feeds it into DDICA blind "
+            "unmixing, and returns the abundance maps, the endmember CSV and DDICA's HTML report. "
+            "QGIS gives each of the two steps half of the progress bar: the quick estimate fills the "
+            "first half at once, DDICA the second half step by step.",
+            "hyperspectral_raster": "The hyperspectral raster to unmix.",
+            "seed": "DDICA's random seed (same seed, same result).",
+            "max_endmembers": "Largest count the estimate may give.",
+            "n_endmembers": "0 (default): use the estimate. Above 0: use this count and ignore the estimate.",
+            "ddica:Abundances": "One band per endmember, fractions summing to one.",
+            "ddica:Endmembers": "Endmember spectra (CSV: band, wavelength, one column per endmember).",
+            "ddica:Report": "DDICA's HTML report (spectra, maps, parameters, reconstruction error).",
+        }
+    )
     for name, param, pos in (
-        ("hyperspectral_raster", QgsProcessingParameterRasterLayer("hyperspectral_raster", "Hyperspectral raster"),
-         (120, 60)),
-        ("max_endmembers", QgsProcessingParameterNumber(
-            "max_endmembers", "Maximum number of endmembers", QgsProcessingParameterNumber.Integer, 10, minValue=2,
-            maxValue=100), (320, 60)),
-        ("n_endmembers", QgsProcessingParameterNumber(
-            "n_endmembers", "Number of endmembers (0 = estimate it)", QgsProcessingParameterNumber.Integer, 0,
-            minValue=0, maxValue=100), (520, 60)),
-        ("seed", QgsProcessingParameterNumber("seed", "Random seed", QgsProcessingParameterNumber.Integer, 0,
-                                              minValue=0), (720, 60)),
+        (
+            "hyperspectral_raster",
+            QgsProcessingParameterRasterLayer("hyperspectral_raster", "Hyperspectral raster"),
+            (120, 60),
+        ),
+        (
+            "max_endmembers",
+            QgsProcessingParameterNumber(
+                "max_endmembers",
+                "Maximum number of endmembers",
+                QgsProcessingParameterNumber.Integer,
+                10,
+                minValue=2,
+                maxValue=100,
+            ),
+            (320, 60),
+        ),
+        (
+            "n_endmembers",
+            QgsProcessingParameterNumber(
+                "n_endmembers",
+                "Number of endmembers (0 = estimate it)",
+                QgsProcessingParameterNumber.Integer,
+                0,
+                minValue=0,
+                maxValue=100,
+            ),
+            (520, 60),
+        ),
+        (
+            "seed",
+            QgsProcessingParameterNumber("seed", "Random seed", QgsProcessingParameterNumber.Integer, 0, minValue=0),
+            (720, 60),
+        ),
     ):
         mp = QgsProcessingModelParameter(name)
         mp.setPosition(QPointF(*pos))
         m.addModelParameter(param, mp)
-    m.addChildAlgorithm(child("deepunmix:estimate_n_endmembers", "estimate", "Estimate number of endmembers",
-                              (120, 180), {"INPUT": S.fromModelParameter("hyperspectral_raster"),
-                                           "MAX_ENDMEMBERS": S.fromModelParameter("max_endmembers")}))
-    dd = child("deepunmix:ddica", "ddica", "DDICA blind unmixing", (300, 300), {
-        "INPUT": S.fromModelParameter("hyperspectral_raster"),
-        "N_ENDMEMBERS": S.fromExpression("if(@n_endmembers > 0, @n_endmembers, @estimate_N_ENDMEMBERS)"),
-        "SEED": S.fromModelParameter("seed")})
+    m.addChildAlgorithm(
+        child(
+            "deepunmix:estimate_n_endmembers",
+            "estimate",
+            "Estimate number of endmembers",
+            (120, 180),
+            {
+                "INPUT": S.fromModelParameter("hyperspectral_raster"),
+                "MAX_ENDMEMBERS": S.fromModelParameter("max_endmembers"),
+            },
+        )
+    )
+    dd = child(
+        "deepunmix:ddica",
+        "ddica",
+        "DDICA blind unmixing",
+        (300, 300),
+        {
+            "INPUT": S.fromModelParameter("hyperspectral_raster"),
+            "N_ENDMEMBERS": S.fromExpression("if(@n_endmembers > 0, @n_endmembers, @estimate_N_ENDMEMBERS)"),
+            "SEED": S.fromModelParameter("seed"),
+        },
+    )
     outputs = {}
-    for i, (key, name, description) in enumerate((
+    for i, (key, name, description) in enumerate(
+        (
             ("OUTPUT_ABUNDANCES", "Abundances", "Abundance maps"),
             ("OUTPUT_ENDMEMBERS", "Endmembers", "Endmember spectra (CSV)"),
-            ("OUTPUT_REPORT", "Report", "DDICA report (HTML)"))):
+            ("OUTPUT_REPORT", "Report", "DDICA report (HTML)"),
+        )
+    ):
         o = QgsProcessingModelOutput(name, description)
         o.setChildOutputName(key)
         o.setChildId("ddica")

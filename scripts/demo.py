@@ -5,6 +5,7 @@ patch procedure on built-in procedural spectra), runs the plugin's algorithms
 exactly as a user would (scripts/qgis_process), then writes a figure and
 prints the scores. Run it with `make demo`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,13 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-
-REPO = Path(__file__).resolve().parents[1]
-
 from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 from deepunmix.engine.io.raster import read_raster, write_abundances, write_cube
 from deepunmix.engine.metrics import score_unmixing
 from deepunmix.engine.synthetic import make_patch_scene
+
+REPO = Path(__file__).resolve().parents[1]
 
 QGIS_PROCESS = REPO / "scripts" / "qgis_process"
 
@@ -30,12 +30,13 @@ def qgis_process(alg: str, **params) -> dict:
     """Run one algorithm through scripts/qgis_process and return its JSON results."""
     args = [str(QGIS_PROCESS), "--json", "run", f"deepunmix:{alg}", "--"]
     args += [f"{k}={v}" for k, v in params.items()]
-    print(f"$ scripts/qgis_process run deepunmix:{alg} -- " + " ".join(f"{k}={v}" for k, v in params.items()),
-          flush=True)
+    print(
+        f"$ scripts/qgis_process run deepunmix:{alg} -- " + " ".join(f"{k}={v}" for k, v in params.items()), flush=True
+    )
     proc = subprocess.run(args, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"qgis_process failed for {alg}:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout[proc.stdout.index("{"):])["results"]
+    return json.loads(proc.stdout[proc.stdout.index("{") :])["results"]
 
 
 def available_algorithms() -> set:
@@ -60,18 +61,31 @@ def make_scene(out: Path, size: int, p: int, snr: float, seed: int):
 def run_methods(out: Path, cube: Path, p: int, seed: int, algs: set) -> dict:
     runs = {}
     t = time.perf_counter()
-    qgis_process("extract_endmembers", INPUT=cube, N_ENDMEMBERS=p, METHOD=0, SEED=seed,
-                 OUTPUT_ENDMEMBERS=out / "vca_endmembers.csv")
-    qgis_process("fcls", INPUT=cube, ENDMEMBERS=out / "vca_endmembers.csv",
-                 OUTPUT_ABUNDANCES=out / "vca_fcls_abundances.tif")
+    qgis_process(
+        "extract_endmembers",
+        INPUT=cube,
+        N_ENDMEMBERS=p,
+        METHOD=0,
+        SEED=seed,
+        OUTPUT_ENDMEMBERS=out / "vca_endmembers.csv",
+    )
+    qgis_process(
+        "fcls", INPUT=cube, ENDMEMBERS=out / "vca_endmembers.csv", OUTPUT_ABUNDANCES=out / "vca_fcls_abundances.tif"
+    )
     runs["VCA + FCLS"] = ("vca_fcls_abundances.tif", "vca_endmembers.csv", time.perf_counter() - t)
     for alg, label in (("ddica", "DDICA"), ("buddip", "BUDDIP")):
         if alg not in algs:
             print(f"({label} is not available in this build; skipped)")
             continue
         t = time.perf_counter()
-        qgis_process(alg, INPUT=cube, N_ENDMEMBERS=p, SEED=seed, OUTPUT_ABUNDANCES=out / f"{alg}_abundances.tif",
-                     OUTPUT_ENDMEMBERS=out / f"{alg}_endmembers.csv")
+        qgis_process(
+            alg,
+            INPUT=cube,
+            N_ENDMEMBERS=p,
+            SEED=seed,
+            OUTPUT_ABUNDANCES=out / f"{alg}_abundances.tif",
+            OUTPUT_ENDMEMBERS=out / f"{alg}_endmembers.csv",
+        )
         runs[label] = (f"{alg}_abundances.tif", f"{alg}_endmembers.csv", time.perf_counter() - t)
     return runs
 
@@ -82,8 +96,15 @@ def score_runs(out: Path, scene, runs: dict) -> dict:
         A = read_raster(str(out / ab)).cube
         E = read_endmembers_csv(str(out / em)).matrix
         s = score_unmixing(scene.endmembers, scene.abundances, E, A)
-        scores[label] = {"armse": s["armse"], "mean_rmse": s["mean_rmse"], "asad_deg": s["asad"],
-                         "seconds": seconds, "perm": [int(i) for i in s["perm"]], "A": A, "E": E}
+        scores[label] = {
+            "armse": s["armse"],
+            "mean_rmse": s["mean_rmse"],
+            "asad_deg": s["asad"],
+            "seconds": seconds,
+            "perm": [int(i) for i in s["perm"]],
+            "A": A,
+            "E": E,
+        }
     return scores
 
 
@@ -114,7 +135,7 @@ def figure(path: Path, scene, names, scores: dict) -> None:
         else:
             E = v["E"][:, v["perm"]]
             for k in range(p):
-                line, = ax.plot(scene.wavelengths, scene.endmembers[:, k], lw=0.8, alpha=0.5)
+                (line,) = ax.plot(scene.wavelengths, scene.endmembers[:, k], lw=0.8, alpha=0.5)
                 ax.plot(scene.wavelengths, E[:, k], "--", color=line.get_color(), lw=1.2)
             ax.set_title(f"aRMSE {v['armse']:.3f}, aSAD {v['asad_deg']:.1f}°", fontsize=9)
         ax.tick_params(labelsize=7)
@@ -136,8 +157,10 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     scene, cube, names = make_scene(out, args.size, args.endmembers, args.snr, args.seed)
-    print(f"Synthetic scene: {cube} ({scene.cube.shape[0]} bands, {args.size} x {args.size} px, "
-          f"{args.endmembers} materials, SNR {args.snr:g} dB)")
+    print(
+        f"Synthetic scene: {cube} ({scene.cube.shape[0]} bands, {args.size} x {args.size} px, "
+        f"{args.endmembers} materials, SNR {args.snr:g} dB)"
+    )
     runs = run_methods(out, cube, args.endmembers, args.seed, available_algorithms())
     scores = score_runs(out, scene, runs)
     figure(out / "demo.png", scene, names, scores)
@@ -148,8 +171,10 @@ def main(argv=None) -> int:
         w.writerow(["method", "aRMSE", "mean_RMSE", "aSAD_deg", "seconds"])
         for k, v in scores.items():
             w.writerow([k, f"{v['armse']:.4f}", f"{v['mean_rmse']:.4f}", f"{v['asad_deg']:.2f}", f"{v['seconds']:.1f}"])
-    print(f"\nOutputs in {out}: abundance GeoTIFFs (*_abundances.tif), endmember CSVs (*_endmembers.csv), "
-          f"figure demo.png, scores.csv")
+    print(
+        f"\nOutputs in {out}: abundance GeoTIFFs (*_abundances.tif), endmember CSVs (*_endmembers.csv), "
+        f"figure demo.png, scores.csv"
+    )
     print("\nScores against the known truth (matching for scoring only):")
     print(f"{'method':<12} {'aRMSE':>8} {'meanRMSE':>9} {'aSAD(deg)':>10} {'time(s)':>8}")
     for k, v in scores.items():

@@ -4,6 +4,7 @@ The ZIP holds one folder, ``deepunmix/``, with the plugin's runtime files only
 (metadata, entry points, algorithms, engine, gui, icons, models, licence, README):
 no tests, benchmarks, scripts or build files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGIN = "deepunmix"
-INCLUDE_FILES = ["metadata.txt", "__init__.py", "plugin.py", "deps.py", "dependency_helper.py", "results_viewer.py",
-                 "cancel_display.py", "LICENSE", "README.md"]
+INCLUDE_FILES = [
+    "metadata.txt",
+    "__init__.py",
+    "plugin.py",
+    "deps.py",
+    "dependency_helper.py",
+    "results_viewer.py",
+    "cancel_display.py",
+    "LICENSE",
+    "README.md",
+]
 INCLUDE_DIRS = ["algorithms", "engine", "gui", "icons", "models"]
 SKIP_PARTS = {"__pycache__"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}

@@ -8,6 +8,7 @@ Usage (with QGIS's Python, e.g. /usr/bin/python3 on Debian, or this checkout's .
 QGIS's default profile (where "Install from ZIP" puts it). In the QGIS Python console none of this is
 needed: ``processing.run("deepunmix:...", {...})`` works as soon as the plugin is enabled.
 """
+
 import os
 import sys
 
@@ -35,12 +36,24 @@ def main(raster, out_dir, plugins_folder=None):
         plugin.initProcessing()  # registers deepunmix:* in QgsApplication.processingRegistry()
 
         # 3. run algorithms by id, as in the console
-        extracted = processing.run("deepunmix:extract_endmembers", {
-            "INPUT": raster, "N_ENDMEMBERS": 3, "METHOD": 0, "SEED": 0,
-            "OUTPUT_ENDMEMBERS": os.path.join(out_dir, "endmembers.csv")})
-        unmixed = processing.run("deepunmix:fcls", {
-            "INPUT": raster, "ENDMEMBERS": extracted["OUTPUT_ENDMEMBERS"],
-            "OUTPUT_ABUNDANCES": os.path.join(out_dir, "abundances.tif")})
+        extracted = processing.run(
+            "deepunmix:extract_endmembers",
+            {
+                "INPUT": raster,
+                "N_ENDMEMBERS": 3,
+                "METHOD": 0,
+                "SEED": 0,
+                "OUTPUT_ENDMEMBERS": os.path.join(out_dir, "endmembers.csv"),
+            },
+        )
+        unmixed = processing.run(
+            "deepunmix:fcls",
+            {
+                "INPUT": raster,
+                "ENDMEMBERS": extracted["OUTPUT_ENDMEMBERS"],
+                "OUTPUT_ABUNDANCES": os.path.join(out_dir, "abundances.tif"),
+            },
+        )
         print(unmixed["OUTPUT_ABUNDANCES"])
         plugin.unload()
     finally:

@@ -3,6 +3,7 @@
 ``ica_to_abundances`` is the single rule that turns any ICA output into abundances.
 Torch is imported only inside the neural methods' ``fit``.
 """
+
 from importlib import import_module
 
 _LAZY = {

@@ -1,4 +1,5 @@
 """Shared plumbing of the ICA comparators: input checks, PCA whitening, cube helpers."""
+
 from __future__ import annotations
 
 from typing import Optional, Tuple

@@ -2,6 +2,7 @@
 
 Built inside functions (torch is imported lazily) so that ``import engine.comparators`` stays light.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,12 @@ def batched_mlp_params(torch, n_nets: int, sizes, gen, device):
     params = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         bound = 1.0 / math.sqrt(fan_in)
-        params.append((uniform_(torch, (n_nets, fan_in, fan_out), bound, gen, device),
-                       uniform_(torch, (n_nets, 1, fan_out), bound, gen, device)))
+        params.append(
+            (
+                uniform_(torch, (n_nets, fan_in, fan_out), bound, gen, device),
+                uniform_(torch, (n_nets, 1, fan_out), bound, gen, device),
+            )
+        )
     return params
 
 

@@ -1,4 +1,5 @@
 """FastICA: a thin wrapper of scikit-learn's, with the comparators' API."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -17,8 +18,14 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     ``transform(X)`` returns sources (n_samples, k) = (X - mean_) @ components_.T.
     """
 
-    def __init__(self, n_components: Optional[int] = None, fun: str = "logcosh", max_iter: int = 400,
-                 tol: float = 1e-4, random_state: Optional[int] = None):
+    def __init__(
+        self,
+        n_components: Optional[int] = None,
+        fun: str = "logcosh",
+        max_iter: int = 400,
+        tol: float = 1e-4,
+        random_state: Optional[int] = None,
+    ):
         self.n_components = n_components
         self.fun = fun
         self.max_iter = max_iter
@@ -34,8 +41,14 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
 
         X = check_samples(X)
         k = n_components_for(self.n_components, X.shape[1])
-        model = _SkFastICA(n_components=k, fun=self.fun, max_iter=self.max_iter, tol=self.tol,
-                           whiten="unit-variance", random_state=self.random_state)
+        model = _SkFastICA(
+            n_components=k,
+            fun=self.fun,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            whiten="unit-variance",
+            random_state=self.random_state,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X)

@@ -1,4 +1,5 @@
 """One shared mapping from ICA sources to abundance maps, used for every ICA method."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ def ica_to_abundances(sources: np.ndarray, eps: float = 1e-12) -> np.ndarray:
         raise ValueError("sources contain NaN or inf")
     n, p = s.shape
     centred = s - s.mean(axis=0)
-    skew = (centred ** 3).mean(axis=0)
+    skew = (centred**3).mean(axis=0)
     s = np.where(skew < 0, -s, s)
     lo, hi = s.min(axis=0), s.max(axis=0)
     span = hi - lo

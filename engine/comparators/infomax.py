@@ -1,4 +1,5 @@
 """Extended Infomax ICA (Bell & Sejnowski 1995; Lee, Girolami & Sejnowski 1999), numpy, mini-batched."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -13,7 +14,7 @@ from ._ica_base import CubeICAMixin, check_samples, n_components_for, pca_whiten
 def _switching_signs(u: np.ndarray) -> np.ndarray:
     """Lee et al.'s switch: k_i = sign(E[sech^2 u_i] E[u_i^2] - E[tanh(u_i) u_i]); +1 super-, -1 sub-Gaussian."""
     t = np.tanh(u)
-    crit = (1.0 - t ** 2).mean(axis=0) * (u ** 2).mean(axis=0) - (t * u).mean(axis=0)
+    crit = (1.0 - t**2).mean(axis=0) * (u**2).mean(axis=0) - (t * u).mean(axis=0)
     return np.where(crit >= 0, 1.0, -1.0)
 
 
@@ -30,9 +31,18 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     ``signs_`` (k,), ``n_iter_`` (epochs), ``loss_curve_`` (squared weight change per epoch).
     """
 
-    def __init__(self, n_components: Optional[int] = None, extended: bool = True, learning_rate: float = 0.05,
-                 batch_size: Optional[int] = None, max_iter: int = 200, tol: float = 1e-7,
-                 anneal: float = 0.9, random_state: Optional[int] = None, progress: ProgressCallback = None):
+    def __init__(
+        self,
+        n_components: Optional[int] = None,
+        extended: bool = True,
+        learning_rate: float = 0.05,
+        batch_size: Optional[int] = None,
+        max_iter: int = 200,
+        tol: float = 1e-7,
+        anneal: float = 0.9,
+        random_state: Optional[int] = None,
+        progress: ProgressCallback = None,
+    ):
         self.n_components = n_components
         self.extended = extended
         self.learning_rate = learning_rate
@@ -86,14 +96,14 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
             order = rng.permutation(n)
             n_blocks = max(1, n // batch)
             for b in range(n_blocks):
-                zb = Z[order[b * batch:(b + 1) * batch]]
+                zb = Z[order[b * batch : (b + 1) * batch]]
                 u = zb @ W.T
                 grad = eye - (signs[:, None] * (np.tanh(u).T @ u) + u.T @ u) / len(zb)
                 W = W + lr * grad @ W
             if not np.all(np.isfinite(W)) or np.abs(W).max() > 1e6:
                 return W, signs, curve, False
             delta = W - W_old
-            change = float((delta ** 2).sum())
+            change = float((delta**2).sum())
             curve.append(change)
             if prev_delta is not None:
                 cos = (delta * prev_delta).sum() / (np.linalg.norm(delta) * np.linalg.norm(prev_delta) + 1e-300)

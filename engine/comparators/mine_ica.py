@@ -1,4 +1,5 @@
 """MINE-based ICA (Hlynsson & Wiskott 2019, 'Learning gradient-based ICA by neurally estimating MI'), torch."""
+
 from __future__ import annotations
 
 import math
@@ -30,10 +31,21 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     the full-data statistics of the trained encoder.
     """
 
-    def __init__(self, n_components: Optional[int] = None, encoder: str = "mlp", hidden: int = 32,
-                 estimator_hidden: int = 64, learning_rate: float = 1e-3, estimator_learning_rate: float = 1e-3,
-                 estimator_steps: int = 2, max_iter: int = 2000, batch_size: int = 512,
-                 random_state: Optional[int] = None, device: str = "cpu", progress: ProgressCallback = None):
+    def __init__(
+        self,
+        n_components: Optional[int] = None,
+        encoder: str = "mlp",
+        hidden: int = 32,
+        estimator_hidden: int = 64,
+        learning_rate: float = 1e-3,
+        estimator_learning_rate: float = 1e-3,
+        estimator_steps: int = 2,
+        max_iter: int = 2000,
+        batch_size: int = 512,
+        random_state: Optional[int] = None,
+        device: str = "cpu",
+        progress: ProgressCallback = None,
+    ):
         self.n_components = n_components
         self.encoder = encoder
         self.hidden = hidden

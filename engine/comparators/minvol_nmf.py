@@ -1,4 +1,5 @@
 """Minimum-volume NMF (Leplat, Gillis & Ang 2019/2020) with abundances on the simplex."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -7,9 +8,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask
+from ..errors import InputError, ParameterError
 from ..progress import ProgressCallback, report
 from .simplex import simplex_lsq
-from ..errors import InputError, ParameterError
 
 
 def _fgm_nonneg_quadratic(E: np.ndarray, H: np.ndarray, C: np.ndarray, n_iter: int) -> np.ndarray:
@@ -66,10 +67,19 @@ class MinVolNMF(BaseEstimator):
     ``n_fit_pixels_``.
     """
 
-    def __init__(self, n_endmembers: int = 3, lam: float = 0.1, delta: float = 0.1, max_iter: int = 300,
-                 tol: float = 1e-4, init: str = "vca", inner_iter: int = 10,
-                 max_fit_pixels: Optional[int] = 200_000, random_state: Optional[int] = None,
-                 progress: ProgressCallback = None):
+    def __init__(
+        self,
+        n_endmembers: int = 3,
+        lam: float = 0.1,
+        delta: float = 0.1,
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        init: str = "vca",
+        inner_iter: int = 10,
+        max_fit_pixels: Optional[int] = 200_000,
+        random_state: Optional[int] = None,
+        progress: ProgressCallback = None,
+    ):
         self.n_endmembers = n_endmembers
         self.lam = lam
         self.delta = delta
@@ -111,13 +121,16 @@ class MinVolNMF(BaseEstimator):
         self.init_endmembers_ = E_init * scale
         # final abundances: exact FCLS for every valid pixel, block by block
         Y_all = flat[:, pos]
-        A = fcls(Y_all, self.endmembers_,
-                 progress=lambda f, m: report(self.progress, 0.9 + 0.1 * f, "min-vol NMF: abundances"))
+        A = fcls(
+            Y_all,
+            self.endmembers_,
+            progress=lambda f, m: report(self.progress, 0.9 + 0.1 * f, "min-vol NMF: abundances"),
+        )
         self.abundances_ = pixels_to_maps(A, valid)
         rmse = np.empty(pos.size)
         for s in range(0, pos.size, 65536):  # chunked: no full float64 copy of the image
-            blk = Y_all[:, s:s + 65536].astype(np.float64)
-            rmse[s:s + 65536] = np.sqrt(((blk - self.endmembers_ @ A[:, s:s + 65536]) ** 2).mean(axis=0))
+            blk = Y_all[:, s : s + 65536].astype(np.float64)
+            rmse[s : s + 65536] = np.sqrt(((blk - self.endmembers_ @ A[:, s : s + 65536]) ** 2).mean(axis=0))
         self.reconstruction_error_ = pixels_to_maps(rmse[None], valid)[0]
         self.loss_curve_ = curve
         self.n_iter_ = len(curve)
@@ -128,8 +141,8 @@ class MinVolNMF(BaseEstimator):
     def _solve(self, Y: np.ndarray, E: np.ndarray, A: np.ndarray):
         p = E.shape[1]
         eye = np.eye(p)
-        sq_y = float((Y ** 2).sum())
-        self.delta_ = float(self.delta * max((E ** 2).sum(axis=0).mean(), 1e-12))
+        sq_y = float((Y**2).sum())
+        self.delta_ = float(self.delta * max((E**2).sum(axis=0).mean(), 1e-12))
 
         def misfit(E, A, gram=None, EtY=None):
             G = E.T @ E if gram is None else gram

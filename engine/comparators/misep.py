@@ -1,4 +1,5 @@
 """MISEP: post-nonlinear Infomax ICA (Almeida 2003), square case, torch."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -26,9 +27,17 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
     ``transform(X)`` returns y (n_samples, k), standardised.
     """
 
-    def __init__(self, n_components: Optional[int] = None, n_hidden: int = 8, learning_rate: float = 0.01,
-                 max_iter: int = 1500, batch_size: int = 2000, random_state: Optional[int] = None,
-                 device: str = "cpu", progress: ProgressCallback = None):
+    def __init__(
+        self,
+        n_components: Optional[int] = None,
+        n_hidden: int = 8,
+        learning_rate: float = 0.01,
+        max_iter: int = 1500,
+        batch_size: int = 2000,
+        random_state: Optional[int] = None,
+        device: str = "cpu",
+        progress: ProgressCallback = None,
+    ):
         self.n_components = n_components
         self.n_hidden = n_hidden
         self.learning_rate = learning_rate
@@ -52,13 +61,19 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
         Xt = torch.as_tensor((X - self.x_mean_) / self.x_std_, dtype=torch.float32, device=dev)
         m = int(self.n_hidden)
         # g: per-channel monotone nonlinearity (softplus keeps slopes positive)
-        g = {"w": torch.full((d,), 0.5413, device=dev).requires_grad_(True),  # softplus(0.5413) = 1
-             "a": uniform_(torch, (d, m), 1.0, gen, dev), "b": uniform_(torch, (d, m), 1.0, gen, dev),
-             "c": uniform_(torch, (d, m), 2.0, gen, dev)}
+        g = {
+            "w": torch.full((d,), 0.5413, device=dev).requires_grad_(True),  # softplus(0.5413) = 1
+            "a": uniform_(torch, (d, m), 1.0, gen, dev),
+            "b": uniform_(torch, (d, m), 1.0, gen, dev),
+            "c": uniform_(torch, (d, m), 2.0, gen, dev),
+        }
         q, _ = torch.linalg.qr(torch.randn((k, k), generator=gen, device=dev))
         lin = {"W": q.clone().requires_grad_(True), "c": torch.zeros(k, device=dev, requires_grad=True)}
-        psi = {"pi": torch.zeros((k, m), device=dev, requires_grad=True), "s": uniform_(torch, (k, m), 1.0, gen, dev),
-               "t": uniform_(torch, (k, m), 2.0, gen, dev)}
+        psi = {
+            "pi": torch.zeros((k, m), device=dev, requires_grad=True),
+            "s": uniform_(torch, (k, m), 1.0, gen, dev),
+            "t": uniform_(torch, (k, m), 2.0, gen, dev),
+        }
         params = [*g.values(), *lin.values(), *psi.values()]
         opt = torch.optim.Adam(params, lr=self.learning_rate)
         batch = min(int(self.batch_size), n)
@@ -94,7 +109,7 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
         w, a, b = F.softplus(g["w"]), F.softplus(g["a"]), F.softplus(g["b"])
         th = torch.tanh(x[:, :, None] * b + g["c"])  # (n, d, m)
         v = w * x + (a * th).sum(dim=2)
-        slope = w + (a * b * (1.0 - th ** 2)).sum(dim=2)
+        slope = w + (a * b * (1.0 - th**2)).sum(dim=2)
         return v, torch.log(slope)
 
     @staticmethod

@@ -1,4 +1,5 @@
 """Projection onto the probability simplex and simplex-constrained least squares (fast gradient)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,14 @@ def project_simplex_columns(V: np.ndarray) -> np.ndarray:
     return np.maximum(V - theta, 0.0)
 
 
-def simplex_lsq(Y: np.ndarray, E: np.ndarray, A: np.ndarray | None = None, n_iter: int = 50,
-                gram: np.ndarray | None = None, EtY: np.ndarray | None = None) -> np.ndarray:
+def simplex_lsq(
+    Y: np.ndarray,
+    E: np.ndarray,
+    A: np.ndarray | None = None,
+    n_iter: int = 50,
+    gram: np.ndarray | None = None,
+    EtY: np.ndarray | None = None,
+) -> np.ndarray:
     """Approximately solve min ||Y - E A||_F^2 with columns of A on the simplex (Nesterov fast gradient).
 
     Y (L, n), E (L, p); A (p, n) is the warm start (uniform if None). ``gram`` = E^T E and

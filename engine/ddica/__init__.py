@@ -1,4 +1,5 @@
 """DDICA: deep deterministic ICA (matrix-based Rényi total correlation) for unmixing and for nonlinear ICA."""
+
 from .ica import DeepICA
 from .unmixing import DDICA
 

@@ -1,4 +1,5 @@
 """Label-free post-processing of the restarts: endmembers by NNLS, reconstruction error, k-means of units."""
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -41,7 +42,9 @@ def select_restarts(errors: np.ndarray, keep_fraction: float) -> np.ndarray:
     return np.sort(np.argsort(errors, kind="stable")[:n_keep])
 
 
-def cluster_units(maps: np.ndarray, n_clusters: int, random_state: Optional[int], n_init: int = 20) -> Tuple[np.ndarray, np.ndarray]:
+def cluster_units(
+    maps: np.ndarray, n_clusters: int, random_state: Optional[int], n_init: int = 20
+) -> Tuple[np.ndarray, np.ndarray]:
     """k-means over unit maps (n_units, n_pixels) -> (labels (n_units,), centres (k, n_pixels)).
 
     Clusters are then renumbered by decreasing mean abundance so the output order is a

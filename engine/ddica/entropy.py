@@ -10,6 +10,7 @@ Two implementations: a plain numpy reference (tests, small data) and a batched t
 the eigendecomposition route selectable ('batched', 'loop') and the α = 2 closed form
 ``H_2(A) = -log2 ||A||_F^2`` used automatically.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -29,7 +30,7 @@ def _entropy_from_eigenvalues_np(lam: np.ndarray, alpha: float) -> float:
     if abs(alpha - 1.0) < 1e-9:
         nz = lam[lam > 0]
         return float(-(nz * np.log2(nz)).sum())
-    return float(np.log2((lam ** alpha).sum()) / (1.0 - alpha))
+    return float(np.log2((lam**alpha).sum()) / (1.0 - alpha))
 
 
 def gram_matrix_np(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -38,7 +39,7 @@ def gram_matrix_np(x: np.ndarray, sigma: float) -> np.ndarray:
     if x.ndim == 1:
         x = x[:, None]
     d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-    return np.exp(-d2 / (2.0 * sigma ** 2))
+    return np.exp(-d2 / (2.0 * sigma**2))
 
 
 def renyi_entropy_np(K: np.ndarray, alpha: float = 1.01) -> float:
@@ -46,7 +47,7 @@ def renyi_entropy_np(K: np.ndarray, alpha: float = 1.01) -> float:
     A = np.asarray(K, dtype=np.float64)
     A = A / np.trace(A)
     if alpha == 2.0:
-        return float(-np.log2((A ** 2).sum()))
+        return float(-np.log2((A**2).sum()))
     return _entropy_from_eigenvalues_np(np.linalg.eigvalsh(A), alpha)
 
 
@@ -67,6 +68,7 @@ def total_correlation_np(S: np.ndarray, sigma: float, alpha: float = 1.01) -> fl
 
 # ---------------------------------------------------------------- torch (batched)
 
+
 def _renyi_from_normalised(A, alpha: float, route: str):
     """Entropies of normalised Gram matrices A (..., N, N) -> (...)."""
     import torch  # noqa: PLC0415 - only reached when torch is present
@@ -83,7 +85,7 @@ def _renyi_from_normalised(A, alpha: float, route: str):
     lam = lam.clamp_min(1e-12)
     if abs(alpha - 1.0) < 1e-9:
         return -(lam * torch.log2(lam)).sum(-1)
-    return torch.log2((lam ** alpha).sum(-1)) / (1.0 - alpha)
+    return torch.log2((lam**alpha).sum(-1)) / (1.0 - alpha)
 
 
 FALLBACKS = {"jitter_float64": 0, "cpu_float64": 0, "svd": 0}  # how often each rescue route was taken

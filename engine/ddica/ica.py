@@ -1,4 +1,5 @@
 """DeepICA: nonlinear (post-nonlinear) blind source separation by minimising Rényi total correlation."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -8,11 +9,10 @@ from scipy.special import ndtri
 from sklearn.base import BaseEstimator
 
 from ..base import cube_to_pixels, pixels_to_maps
+from ..errors import ParameterError
 from ..progress import report
 from . import network
 from .entropy import resolve_width, total_correlation
-from ..errors import ParameterError
-
 
 _LEVELS = np.linspace(0.0005, 0.9995, 1001)
 _NORMAL_Q = ndtri(_LEVELS)
@@ -21,14 +21,38 @@ _NORMAL_Q = ndtri(_LEVELS)
 #: Every setting a variant fixes; an explicit keyword argument (not None) overrides it.
 VARIANTS = {
     # The project's default: a post-nonlinear model, not the paper's network.
-    "pnl": dict(alpha=1.01, kernel_width="silverman", batch_size=128, n_restarts=4, n_steps=400, learning_rate=1e-3,
-                hidden_units=(64, 64, 64), architecture="pnl", conditioning_weight=0.1,
-                input_transform="gaussianize", init="fastica", whitening="cholesky", holdout_fraction=0.2),
+    "pnl": dict(
+        alpha=1.01,
+        kernel_width="silverman",
+        batch_size=128,
+        n_restarts=4,
+        n_steps=400,
+        learning_rate=1e-3,
+        hidden_units=(64, 64, 64),
+        architecture="pnl",
+        conditioning_weight=0.1,
+        input_transform="gaussianize",
+        init="fastica",
+        whitening="cholesky",
+        holdout_fraction=0.2,
+    ),
     # Li et al. (ICASSP 2022) Sec. 4.1. The paper gives no width, optimiser, learning rate or step count:
     # widths 64, Adam 1e-4 (the authors' released HU code) and 100 steps are this project's choices.
-    "paper": dict(alpha=0.75, kernel_width=0.1584, batch_size=2000, n_restarts=1, n_steps=100, learning_rate=1e-4,
-                  hidden_units=(64, 64, 64), architecture="mlp", conditioning_weight=0.0,
-                  input_transform="standardize", init="random", whitening="power", holdout_fraction=0.0),
+    "paper": dict(
+        alpha=0.75,
+        kernel_width=0.1584,
+        batch_size=2000,
+        n_restarts=1,
+        n_steps=100,
+        learning_rate=1e-4,
+        hidden_units=(64, 64, 64),
+        architecture="mlp",
+        conditioning_weight=0.0,
+        input_transform="standardize",
+        init="random",
+        whitening="power",
+        holdout_fraction=0.0,
+    ),
 }
 WHITENINGS = ("cholesky", "power")
 
@@ -142,14 +166,20 @@ class DeepICA(BaseEstimator):
         k = int(self.n_components)
         if not 1 <= k <= n:
             raise ParameterError(f"n_components must be in [1, {n}], got {k}")
-        for key, allowed in (("input_transform", ("gaussianize", "standardize")), ("architecture", ("pnl", "mlp")),
-                             ("init", ("fastica", "random")), ("whitening", WHITENINGS)):
+        for key, allowed in (
+            ("input_transform", ("gaussianize", "standardize")),
+            ("architecture", ("pnl", "mlp")),
+            ("init", ("fastica", "random")),
+            ("whitening", WHITENINGS),
+        ):
             if cfg[key] not in allowed:
                 raise ParameterError(f"{key} must be one of {allowed}, got {cfg[key]!r}")
         if not 0.0 <= float(cfg["holdout_fraction"]) < 1.0:
             raise ParameterError(f"holdout_fraction must be in [0, 1), got {cfg['holdout_fraction']}")
         rng = np.random.default_rng(self.random_state)
-        fit_idx = np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
+        fit_idx = (
+            np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
+        )
         self.train_idx_, self.holdout_idx_ = split_holdout(fit_idx, float(cfg["holdout_fraction"]), rng)
         train = X[self.train_idx_]
         self.n_features_in_ = d
@@ -199,11 +229,15 @@ class DeepICA(BaseEstimator):
             opt.step()
             curve[step] = tc.detach().cpu().numpy()
             if (step + 1) % every == 0:
-                report(self.progress, 0.9 * (step + 1) / n_steps,
-                       f"DeepICA step {step + 1}/{n_steps}, TC {curve[step].mean():.4f}")
+                report(
+                    self.progress,
+                    0.9 * (step + 1) / n_steps,
+                    f"DeepICA step {step + 1}/{n_steps}, TC {curve[step].mean():.4f}",
+                )
         report(self.progress, 0.9, "DeepICA: choosing the restart")
         self.restart_tc_, self.restart_choice_ = self._score_restarts(
-            params, fwd, whiten, Xt, n_train, T, batch, sigma, alpha, gen, curve)
+            params, fwd, whiten, Xt, n_train, T, batch, sigma, alpha, gen, curve
+        )
         best = int(np.nanargmin(self.restart_tc_)) if np.isfinite(self.restart_tc_).any() else 0
         self.best_restart_ = best
         if cfg["architecture"] == "pnl":
@@ -234,7 +268,7 @@ class DeepICA(BaseEstimator):
             if n_hold >= 2:
                 hb = min(batch, n_hold)
                 perm = torch.randperm(n_hold, generator=gen, device=Xt.device) + n_train
-                batches = [perm[i * hb:(i + 1) * hb] for i in range(min(8, n_hold // hb))]
+                batches = [perm[i * hb : (i + 1) * hb] for i in range(min(8, n_hold // hb))]
                 where = f"{len(batches)} disjoint batches of {hb} held-out samples"
             else:
                 pool = torch.arange(n_train, device=Xt.device)
@@ -245,7 +279,9 @@ class DeepICA(BaseEstimator):
 
     def _standardise(self, X: np.ndarray) -> np.ndarray:
         if self.quantiles_ is not None:
-            return np.stack([np.interp(X[:, j], self.quantiles_[:, j], _NORMAL_Q) for j in range(X.shape[1])], 1).astype(np.float32)
+            return np.stack(
+                [np.interp(X[:, j], self.quantiles_[:, j], _NORMAL_Q) for j in range(X.shape[1])], 1
+            ).astype(np.float32)
         return ((X - self.mean_) / self.scale_).astype(np.float32)
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
@@ -306,7 +342,7 @@ def power_whiten(y, n_iterations: int = 250, generator=None):
     R = torch.randn(*C.shape[:-2], k, k, generator=generator, device=y.device).to(y.dtype)
     W = torch.zeros_like(C)
     for i in range(k):
-        v = R[..., :, i:i + 1]
+        v = R[..., :, i : i + 1]
         for _ in range(n_iterations):
             v = C @ v
             v = v / torch.linalg.vector_norm(v, dim=-2, keepdim=True).clamp_min(1e-30)

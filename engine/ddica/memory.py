@@ -8,6 +8,7 @@ with restarts x batch^2: batch 3000 with 32 restarts asks for several GB. Restar
 groups that fit in ``TRAIN_GROUP_BYTES``, so the peak is one group's step plus every restart's
 unit maps (restarts x units x pixels), which the consensus needs.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -32,8 +33,16 @@ def restarts_per_group(per_restart: int, n_restarts: int, budget: Optional[int] 
     return int(max(1, min(int(n_restarts), budget // max(int(per_restart), 1))))
 
 
-def training_bytes(n_bands: int, n_fit: int, n_endmembers: int, batch_size: int = 128, n_restarts: int = 32,
-                   n_units: Optional[int] = None, hidden_units: Sequence[int] = (128, 128), **_ignored) -> int:
+def training_bytes(
+    n_bands: int,
+    n_fit: int,
+    n_endmembers: int,
+    batch_size: int = 128,
+    n_restarts: int = 32,
+    n_units: Optional[int] = None,
+    hidden_units: Sequence[int] = (128, 128),
+    **_ignored,
+) -> int:
     """Bytes DDICA's training needs for ``n_fit`` pixels of ``n_bands`` bands (keyword names as ``DDICA``)."""
     K = int(n_units or n_endmembers)
     per_restart = restart_bytes(n_bands, min(int(batch_size), int(n_fit)), K, hidden_units)

@@ -4,6 +4,7 @@ Weights are stacked as (T, in, out) tensors so one ``torch.baddbmm`` runs every 
 fitted weights are exported as plain numpy arrays with a numpy forward, so a fitted estimator
 pickles without torch and inference can stream over blocks of pixels.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,9 +44,14 @@ def init_batch_norm(sizes: Sequence[int], n_restarts: int, device) -> list:
 
     out = []
     for h in sizes[1:-1]:
-        out.append([torch.ones(n_restarts, 1, h, device=device).requires_grad_(),
-                    torch.zeros(n_restarts, 1, h, device=device).requires_grad_(),
-                    torch.zeros(n_restarts, 1, h, device=device), torch.ones(n_restarts, 1, h, device=device)])
+        out.append(
+            [
+                torch.ones(n_restarts, 1, h, device=device).requires_grad_(),
+                torch.zeros(n_restarts, 1, h, device=device).requires_grad_(),
+                torch.zeros(n_restarts, 1, h, device=device),
+                torch.ones(n_restarts, 1, h, device=device),
+            ]
+        )
     return out
 
 
@@ -175,8 +181,12 @@ def init_pnl_params(n_inputs: int, n_outputs: int, n_hidden: int, n_restarts: in
         return ((torch.rand(*shape, generator=generator, device=device) * 2 - 1) * bound).requires_grad_()
 
     T, d, h = n_restarts, n_inputs, n_hidden
-    return [u(T, 1, d, h, bound=1.0), u(T, 1, d, h, bound=2.0), (u(T, 1, d, h, bound=1.0) - 6.0).detach().requires_grad_(),
-            u(T, d, n_outputs, bound=1.0 / math.sqrt(d))]
+    return [
+        u(T, 1, d, h, bound=1.0),
+        u(T, 1, d, h, bound=2.0),
+        (u(T, 1, d, h, bound=1.0) - 6.0).detach().requires_grad_(),
+        u(T, d, n_outputs, bound=1.0 / math.sqrt(d)),
+    ]
 
 
 def forward_pnl(params: list, x):

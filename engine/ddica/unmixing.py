@@ -1,4 +1,5 @@
 """DDICA: blind unmixing by minimising the matrix-based Rényi total correlation of softmax outputs."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -9,14 +10,21 @@ from sklearn.base import BaseEstimator
 from ..abundance_convention import check_convention, peak_normalise, peak_normalised_abundances
 from ..base import check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
 from ..endmember_refinement import endmembers_from_maps
+from ..errors import ParameterError
 from ..fcls import fcls
 from ..progress import report, sub_progress
 from . import network
-from .clustering import (cluster_units, combine_units, matched_clusters, nearest_units, nnls_endmembers,
-                         reconstruction_rmse, select_restarts)
+from .clustering import (
+    cluster_units,
+    combine_units,
+    matched_clusters,
+    nearest_units,
+    nnls_endmembers,
+    reconstruction_rmse,
+    select_restarts,
+)
 from .entropy import resolve_width, total_correlation
 from .memory import restart_bytes, restarts_per_group
-from ..errors import ParameterError
 
 PREPROCESS = ("standardise", "pixel_norm", "raw")
 FINAL_ABUNDANCES = ("fcls", "network")
@@ -28,16 +36,50 @@ _WEIGHT_BUDGET_BYTES = 1 << 30  # fitted weights larger than this are not kept (
 # Every setting that differs between the variants. ``None`` in ``__init__`` means "the variant's value".
 VARIANT_SETTINGS = {
     "default": dict(
-        kernel_width=None, batch_size=128, n_restarts=32, n_steps=100, n_epochs=None, sampling="replacement",
-        learning_rate=1e-3, hidden_units=(128, 128), batch_norm=False, head_gain=0.1, standardise_outputs=True,
-        whitening=False, variance_weight=0.3, keep_fraction=0.25, consensus="matched", renormalise=True,
-        preprocess="standardise", purify=0.0, expand=3, final_abundances="fcls"),
+        kernel_width=None,
+        batch_size=128,
+        n_restarts=32,
+        n_steps=100,
+        n_epochs=None,
+        sampling="replacement",
+        learning_rate=1e-3,
+        hidden_units=(128, 128),
+        batch_norm=False,
+        head_gain=0.1,
+        standardise_outputs=True,
+        whitening=False,
+        variance_weight=0.3,
+        keep_fraction=0.25,
+        consensus="matched",
+        renormalise=True,
+        preprocess="standardise",
+        purify=0.0,
+        expand=3,
+        final_abundances="fcls",
+    ),
     # Li et al., ICASSP 2022 (unmixing experiments); where the paper is silent, the authors' code.
     "paper": dict(
-        kernel_width=0.1, batch_size=1000, n_restarts=1000, n_steps=None, n_epochs=3, sampling="epochs",
-        learning_rate=1e-4, hidden_units=(4096,) * 6, batch_norm=True, head_gain=1.0, standardise_outputs=False,
-        whitening=False, variance_weight=0.0, keep_fraction=1.0, consensus="kmeans", renormalise=False,
-        preprocess="raw", purify=0.0, expand=0, final_abundances="network"),
+        kernel_width=0.1,
+        batch_size=1000,
+        n_restarts=1000,
+        n_steps=None,
+        n_epochs=3,
+        sampling="epochs",
+        learning_rate=1e-4,
+        hidden_units=(4096,) * 6,
+        batch_norm=True,
+        head_gain=1.0,
+        standardise_outputs=False,
+        whitening=False,
+        variance_weight=0.0,
+        keep_fraction=1.0,
+        consensus="kmeans",
+        renormalise=False,
+        preprocess="raw",
+        purify=0.0,
+        expand=0,
+        final_abundances="network",
+    ),
 }
 
 
@@ -174,8 +216,12 @@ class DDICA(BaseEstimator):
             if value is not None:
                 out[key] = value
         out["hidden_units"] = tuple(int(h) for h in out["hidden_units"])
-        for key, allowed in (("preprocess", PREPROCESS), ("final_abundances", FINAL_ABUNDANCES),
-                             ("consensus", CONSENSUS), ("sampling", SAMPLING)):
+        for key, allowed in (
+            ("preprocess", PREPROCESS),
+            ("final_abundances", FINAL_ABUNDANCES),
+            ("consensus", CONSENSUS),
+            ("sampling", SAMPLING),
+        ):
             if out[key] not in allowed:
                 raise ParameterError(f"{key} must be one of {allowed}, got {out[key]!r}")
         if not 0 <= float(out["purify"]) <= 1:
@@ -194,7 +240,9 @@ class DDICA(BaseEstimator):
         if K < p:
             raise ParameterError(f"n_units ({K}) must be at least n_endmembers ({p})")
         rng = np.random.default_rng(self.random_state)
-        fit_idx = np.sort(rng.choice(n, self.max_fit_pixels, replace=False)) if n > self.max_fit_pixels else np.arange(n)
+        fit_idx = (
+            np.sort(rng.choice(n, self.max_fit_pixels, replace=False)) if n > self.max_fit_pixels else np.arange(n)
+        )
         Y_fit = Y[:, fit_idx]
         self.n_features_in_ = L
         check_convention(self.abundance_convention)
@@ -315,10 +363,15 @@ class DDICA(BaseEstimator):
         self.restart_loss_curves_ = curve
         if not keep_weights:
             return None, None, np.concatenate(units, axis=0), np.concatenate(units_all, axis=0)
-        W = [(np.concatenate([w[i][0] for w in weights]), np.concatenate([w[i][1] for w in weights]))
-             for i in range(len(weights[0]))]
-        B = None if bns[0] is None else [tuple(np.concatenate([b[i][j] for b in bns]) for j in range(4))
-                                         for i in range(len(bns[0]))]
+        W = [
+            (np.concatenate([w[i][0] for w in weights]), np.concatenate([w[i][1] for w in weights]))
+            for i in range(len(weights[0]))
+        ]
+        B = (
+            None
+            if bns[0] is None
+            else [tuple(np.concatenate([b[i][j] for b in bns]) for j in range(4)) for i in range(len(bns[0]))]
+        )
         return W, B, np.concatenate(units, axis=0), None
 
     def _train_chunk(self, torch, X, params, bn, batch, n_steps, sigma, cfg, gen, first, T) -> np.ndarray:
@@ -338,7 +391,7 @@ class DDICA(BaseEstimator):
                 k = step % per_epoch
                 if k == 0:  # a fresh shuffle per restart and epoch
                     order = torch.argsort(torch.rand(t_chunk, n_fit, generator=gen, device=device), dim=1)
-                idx = order[:, k * batch:(k + 1) * batch]
+                idx = order[:, k * batch : (k + 1) * batch]
             else:
                 idx = torch.randint(n_fit, (t_chunk, batch), generator=gen, device=device)
             s = torch.softmax(network.forward(params, X[idx], bn=bn), dim=-1)
@@ -361,7 +414,11 @@ class DDICA(BaseEstimator):
             opt.step()
             if (step + 1) % every == 0:
                 done = (first + t_chunk * (step + 1) / n_steps) / T
-                report(self.progress, 0.9 * done, f"DDICA step {step + 1}/{n_steps}, restarts {first + 1}-{first + t_chunk} of {T}")
+                report(
+                    self.progress,
+                    0.9 * done,
+                    f"DDICA step {step + 1}/{n_steps}, restarts {first + 1}-{first + t_chunk} of {T}",
+                )
         return curve.cpu().numpy()
 
     # ------------------------------------------------------------ inference
@@ -381,8 +438,10 @@ class DDICA(BaseEstimator):
 
     def _unit_maps(self, weights, Y: np.ndarray, bn=None) -> np.ndarray:
         """Softmax outputs of every restart: (T, K, n)."""
-        out = [network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s:s + self.block_size]), bn))
-               for s in range(0, Y.shape[1], self.block_size)]
+        out = [
+            network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s : s + self.block_size]), bn))
+            for s in range(0, Y.shape[1], self.block_size)
+        ]
         return np.concatenate(out, axis=1).transpose(0, 2, 1)
 
     def _cluster_means(self, units: np.ndarray) -> np.ndarray:
@@ -406,8 +465,10 @@ class DDICA(BaseEstimator):
     def _network_abundances(self, Y: np.ndarray) -> np.ndarray:
         """Kept restarts -> unit maps -> cluster means -> min-max (-> sum to one): (p, n)."""
         if self.weights_ is None:
-            raise RuntimeError("the fitted networks were too large to keep (over 1 GiB): only the fitted pixels have "
-                               "network maps (abundances_); fit on every pixel, or use fewer restarts or narrower layers")
+            raise RuntimeError(
+                "the fitted networks were too large to keep (over 1 GiB): only the fitted pixels have "
+                "network maps (abundances_); fit on every pixel, or use fewer restarts or narrower layers"
+            )
         return self._maps_from_units(self._unit_maps(self.weights_, np.asarray(Y, dtype=np.float64), self.batch_norm_))
 
     def _maps_from_units(self, units: np.ndarray) -> np.ndarray:
@@ -431,13 +492,19 @@ class DDICA(BaseEstimator):
     def export_numpy(self) -> dict:
         """Everything inference needs, as numpy arrays (for a numpy-only or Dask forward)."""
         return {
-            "mean": self.mean_.copy(), "scale": self.scale_.copy(),
+            "mean": self.mean_.copy(),
+            "scale": self.scale_.copy(),
             "weights": None if self.weights_ is None else [(W.copy(), b.copy()) for W, b in self.weights_],
-            "batch_norm": None if self.batch_norm_ is None else [tuple(a.copy() for a in st) for st in self.batch_norm_],
-            "unit_labels": self.unit_labels_.copy(), "map_min": self.map_min_.copy(),
-            "map_max": self.map_max_.copy(), "endmembers": self.endmembers_.copy(),
+            "batch_norm": None
+            if self.batch_norm_ is None
+            else [tuple(a.copy() for a in st) for st in self.batch_norm_],
+            "unit_labels": self.unit_labels_.copy(),
+            "map_min": self.map_min_.copy(),
+            "map_max": self.map_max_.copy(),
+            "endmembers": self.endmembers_.copy(),
             "pixel_norm": self._setting("preprocess") == "pixel_norm",
-            "final_abundances": self._setting("final_abundances"), "renormalise": self._setting("renormalise"),
+            "final_abundances": self._setting("final_abundances"),
+            "renormalise": self._setting("renormalise"),
             "abundance_convention": self.abundance_convention,
         }
 

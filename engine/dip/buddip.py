@@ -1,4 +1,5 @@
 """BUDDIP: blind unmixing with a double deep image prior (Zhou & Rodrigues, ICASSP 2022)."""
+
 from __future__ import annotations
 
 import time
@@ -8,12 +9,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..base import pixels_to_maps
+from ..errors import ParameterError
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device
 from . import common, tiling
 from .guidance import check_endmembers, extract_endmembers, fcls_abundances, refine_guidance
 from .networks import build_adip, build_edip, build_unet_adip, build_unet_edip
-from ..errors import ParameterError
 
 _FLOOR = 1e-2  # abundances below this are lifted before the log, so the prior can still move them
 _E_HEADROOM = 2.0  # endmembers may reach twice the image's largest value (sigmoid output range)
@@ -30,17 +31,51 @@ SETTINGS = {
     # The paper (Sec. 3 and 4.1): noise inputs, sigmoid EDIP / softmax ADIP, Adam 1e-4, the synthetic
     # experiment's weights and epochs, SiVM (+ the authors' SVD denoising) + FCLS guidance, outputs
     # of the networks. The paper gives no layer widths: those of the authors' code are used.
-    "paper": dict(architecture="unet", network_input="noise", alpha1=0.1, alpha2=0.01, alpha3=1.0, n_iter=4500,
-                  learning_rate=1e-4, ema=0.0, purify=0.0, expand=0, final_abundances="adip", denoise=True),
+    "paper": dict(
+        architecture="unet",
+        network_input="noise",
+        alpha1=0.1,
+        alpha2=0.01,
+        alpha3=1.0,
+        n_iter=4500,
+        learning_rate=1e-4,
+        ema=0.0,
+        purify=0.0,
+        expand=0,
+        final_abundances="adip",
+        denoise=True,
+    ),
     # The authors' repository where it differs from the paper: guidance as the networks' input,
     # weights 1/1/1, lr 1e-3, 24 000 epochs. Their ground-truth choice of the output is not copied.
-    "authors_code": dict(architecture="unet", network_input="guidance", alpha1=1.0, alpha2=1.0, alpha3=1.0,
-                         n_iter=24000, learning_rate=1e-3, ema=0.0, purify=0.0, expand=0, final_abundances="adip",
-                         denoise=True),
+    "authors_code": dict(
+        architecture="unet",
+        network_input="guidance",
+        alpha1=1.0,
+        alpha2=1.0,
+        alpha3=1.0,
+        n_iter=24000,
+        learning_rate=1e-3,
+        ema=0.0,
+        purify=0.0,
+        expand=0,
+        final_abundances="adip",
+        denoise=True,
+    ),
     # This project's light CPU setting: refined guidance, small residual networks, moving average.
-    "default": dict(architecture="residual", network_input="guidance", alpha1=1.0, alpha2=1.0, alpha3=1.0,
-                    n_iter=200, learning_rate=3e-3, ema=0.99, purify=0.05, expand=3, final_abundances="fcls",
-                    denoise=False),
+    "default": dict(
+        architecture="residual",
+        network_input="guidance",
+        alpha1=1.0,
+        alpha2=1.0,
+        alpha3=1.0,
+        n_iter=200,
+        learning_rate=3e-3,
+        ema=0.99,
+        purify=0.05,
+        expand=3,
+        final_abundances="fcls",
+        denoise=False,
+    ),
 }
 # The paper's Jasper Ridge experiment (Sec. 4.2) changes the weights and epochs of the paper variant.
 PAPER_JASPER = dict(alpha1=1.0, alpha2=1.0, alpha3=1.0, n_iter=24000)
@@ -104,16 +139,36 @@ class BUDDIP(BaseEstimator):
     iterations, untiled fits only).
     """
 
-    def __init__(self, n_endmembers: int, extractor: str = "sivm", alpha1: Optional[float] = None,
-                 alpha2: Optional[float] = None, alpha3: Optional[float] = None, n_iter: Optional[int] = None,
-                 learning_rate: Optional[float] = None, ema: Optional[float] = None, device: str = "cpu",
-                 random_state: Optional[int] = None, max_pixels="auto", progress: ProgressCallback = None,
-                 init_endmembers: Optional[np.ndarray] = None, purify: Optional[float] = None,
-                 expand: Optional[int] = None, final_abundances: Optional[str] = None, edip_hidden: int = 64,
-                 adip_hidden: int = 32, snapshot_every: Optional[int] = None, variant: str = "default",
-                 architecture: Optional[str] = None, network_input: Optional[str] = None,
-                 denoise: Optional[bool] = None, unet_widths=UNET_WIDTHS, tiles: bool = True,
-                 tile_overlap: int = 16, memory_mb: Optional[float] = None):
+    def __init__(
+        self,
+        n_endmembers: int,
+        extractor: str = "sivm",
+        alpha1: Optional[float] = None,
+        alpha2: Optional[float] = None,
+        alpha3: Optional[float] = None,
+        n_iter: Optional[int] = None,
+        learning_rate: Optional[float] = None,
+        ema: Optional[float] = None,
+        device: str = "cpu",
+        random_state: Optional[int] = None,
+        max_pixels="auto",
+        progress: ProgressCallback = None,
+        init_endmembers: Optional[np.ndarray] = None,
+        purify: Optional[float] = None,
+        expand: Optional[int] = None,
+        final_abundances: Optional[str] = None,
+        edip_hidden: int = 64,
+        adip_hidden: int = 32,
+        snapshot_every: Optional[int] = None,
+        variant: str = "default",
+        architecture: Optional[str] = None,
+        network_input: Optional[str] = None,
+        denoise: Optional[bool] = None,
+        unet_widths=UNET_WIDTHS,
+        tiles: bool = True,
+        tile_overlap: int = 16,
+        memory_mb: Optional[float] = None,
+    ):
         self.n_endmembers = n_endmembers
         self.extractor = extractor
         self.alpha1 = alpha1
@@ -159,13 +214,18 @@ class BUDDIP(BaseEstimator):
             raise ParameterError(f"purify must be a fraction in [0, 1), got {s['purify']}")
         if not 0.0 <= s["ema"] < 1.0:
             raise ParameterError(f"ema must be in [0, 1), got {s['ema']}")
-        for key, allowed in (("final_abundances", FINAL_ABUNDANCES), ("architecture", ARCHITECTURES),
-                             ("network_input", NETWORK_INPUTS)):
+        for key, allowed in (
+            ("final_abundances", FINAL_ABUNDANCES),
+            ("architecture", ARCHITECTURES),
+            ("network_input", NETWORK_INPUTS),
+        ):
             if s[key] not in allowed:
                 raise ParameterError(f"{key} must be one of {allowed}, got {s[key]!r}")
         if s["architecture"] == "residual" and s["network_input"] != "guidance":
-            raise ParameterError("the residual networks add their correction to the guidance: use network_input="
-                             "'guidance', or architecture='unet' for noise inputs")
+            raise ParameterError(
+                "the residual networks add their correction to the guidance: use network_input="
+                "'guidance', or architecture='unet' for noise inputs"
+            )
         return s
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "BUDDIP":
@@ -175,8 +235,11 @@ class BUDDIP(BaseEstimator):
         prep = common.prepare(cube, mask, None, "BUDDIP", p)
         device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
         L = prep.Y.shape[0]
-        bpp = (common.unet_bytes_per_pixel(L, p, self.unet_widths) if s["architecture"] == "unet"
-               else common.residual_bytes_per_pixel(L, p, int(self.adip_hidden)))
+        bpp = (
+            common.unet_bytes_per_pixel(L, p, self.unet_widths)
+            if s["architecture"] == "unet"
+            else common.residual_bytes_per_pixel(L, p, int(self.adip_hidden))
+        )
         limit = tiling.pixel_limit(self.max_pixels, device, bpp, self.memory_mb)
         common.check_size(prep.shape, limit, "BUDDIP", bool(self.tiles))
         report(self.progress, 0.0, "BUDDIP: initial endmembers and FCLS abundances")
@@ -203,9 +266,12 @@ class BUDDIP(BaseEstimator):
             A_valid = fcls_abundances(prep.Y, self.endmembers_)
         self.abundances_ = pixels_to_maps(A_valid, prep.valid)
         self.reconstruction_error_ = pixels_to_maps(
-            common.per_pixel_rmse(prep.Y, self.endmembers_, A_valid.astype(np.float64))[None], prep.valid)[0]
-        self.snapshots_ = [(it, sec, E_s, pixels_to_maps(A_s.reshape(p, -1)[:, prep.valid.ravel()], prep.valid))
-                           for it, sec, E_s, A_s in self.snapshots_]
+            common.per_pixel_rmse(prep.Y, self.endmembers_, A_valid.astype(np.float64))[None], prep.valid
+        )[0]
+        self.snapshots_ = [
+            (it, sec, E_s, pixels_to_maps(A_s.reshape(p, -1)[:, prep.valid.ravel()], prep.valid))
+            for it, sec, E_s, A_s in self.snapshots_
+        ]
         self.n_iter_ = len(self.loss_curve_)
         report(self.progress, 1.0, "BUDDIP: done")
         return self
@@ -223,7 +289,9 @@ class BUDDIP(BaseEstimator):
             if n == 0:
                 continue
             lo, hi = k / len(windows), (k + 1) / len(windows)
-            E, A, curve = self._train(sub, E0, A0[:, index[win][sub.valid]], device, lo, hi, snapshots=len(windows) == 1)
+            E, A, curve = self._train(
+                sub, E0, A0[:, index[win][sub.valid]], device, lo, hi, snapshots=len(windows) == 1
+            )
             if self.loss_curve_ is None:
                 self.loss_curve_ = curve
             E_sum += n * E
@@ -231,8 +299,7 @@ class BUDDIP(BaseEstimator):
             blend.add(win, A.reshape(p, *sub.shape))
         return E_sum / n_sum, blend.result().astype(np.float32)
 
-    def _train(self, prep: common.PreparedData, E0: np.ndarray, A0: np.ndarray, device, lo=0.0, hi=1.0,
-               snapshots=True):
+    def _train(self, prep: common.PreparedData, E0: np.ndarray, A0: np.ndarray, device, lo=0.0, hi=1.0, snapshots=True):
         torch = import_torch()
         s = self.settings_
         p = E0.shape[1]
@@ -270,8 +337,9 @@ class BUDDIP(BaseEstimator):
                 adip = build_adip(p, hidden=int(self.adip_hidden)).to(device)
                 e_rel = np.clip(E_t / _E_HEADROOM, _E_FLOOR, 1.0 - _E_FLOOR)
                 e_logit = torch.from_numpy(np.log(e_rel / (1.0 - e_rel)).astype(np.float32)).to(device)
-                a_log = torch.from_numpy(np.log(np.maximum(A_full, _FLOOR)).astype(np.float32)
-                                         .reshape(p, H, W)).to(device)
+                a_log = torch.from_numpy(np.log(np.maximum(A_full, _FLOOR)).astype(np.float32).reshape(p, H, W)).to(
+                    device
+                )
                 e_fn, a_fn = (lambda: _E_HEADROOM * edip(e_logit)), (lambda: adip(a_log))
         opt = torch.optim.Adam(list(edip.parameters()) + list(adip.parameters()), lr=s["learning_rate"])
 
@@ -285,8 +353,11 @@ class BUDDIP(BaseEstimator):
             opt.zero_grad(set_to_none=True)
             E = e_fn()
             A = a_fn().reshape(p, -1)
-            loss = (a1 * common.masked_half_mse(Y, E, A_tilde, w) + a2 * common.masked_half_mse(Y, E_tilde, A, w)
-                    + a3 * common.masked_half_mse(Y, E, A, w))
+            loss = (
+                a1 * common.masked_half_mse(Y, E, A_tilde, w)
+                + a2 * common.masked_half_mse(Y, E_tilde, A, w)
+                + a3 * common.masked_half_mse(Y, E, A, w)
+            )
             loss.backward()
             opt.step()
             curve.append(float(loss.detach()))
@@ -302,11 +373,15 @@ class BUDDIP(BaseEstimator):
                         E_avg.div_(norm)
                         A_avg.div_(norm)
             if snap and (it + 1) % snap == 0 and E_avg is not None:
-                self.snapshots_.append((it + 1, time.perf_counter() - t0, E_avg.cpu().numpy() * prep.scale,
-                                        A_avg.cpu().numpy().copy()))
+                self.snapshots_.append(
+                    (it + 1, time.perf_counter() - t0, E_avg.cpu().numpy() * prep.scale, A_avg.cpu().numpy().copy())
+                )
             if (it + 1) % every == 0 or it + 1 == n_iter:
-                report(self.progress, lo + (hi - lo) * (it + 1) / max(n_iter, 1),
-                       f"BUDDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}")
+                report(
+                    self.progress,
+                    lo + (hi - lo) * (it + 1) / max(n_iter, 1),
+                    f"BUDDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}",
+                )
         if n_iter > 0 and (decay == 0.0 or E_avg is None):  # the networks' output after the last update
             with torch.no_grad():
                 E_avg, A_avg = e_fn(), a_fn().reshape(p, -1)

@@ -1,4 +1,5 @@
 """Plumbing shared by BUDDIP and UnDIP: data preparation, size limit, seeding, masked loss, EMA."""
+
 from __future__ import annotations
 
 import contextlib
@@ -54,11 +55,17 @@ def check_size(shape, limit: Optional[int], method: str, tiles: bool) -> None:
         raise InputError(
             f"{method} holds the whole image in one network: the image has {shape[0]} x {shape[1]} = "
             f"{n_pix} pixels, more than the limit of {int(limit)} pixels. Allow tiles (tiles=True), crop or "
-            f"subset the image, or raise max_pixels if you have the memory and time.")
+            f"subset the image, or raise max_pixels if you have the memory and time."
+        )
 
 
-def prepare(cube: np.ndarray, mask: Optional[np.ndarray], max_pixels: Optional[int], method: str,
-            n_endmembers: Optional[int] = None) -> PreparedData:
+def prepare(
+    cube: np.ndarray,
+    mask: Optional[np.ndarray],
+    max_pixels: Optional[int],
+    method: str,
+    n_endmembers: Optional[int] = None,
+) -> PreparedData:
     """Validate the cube, apply a fixed size limit (None: none) and flatten the valid pixels."""
     cube = check_cube(cube)
     if max_pixels is not None:

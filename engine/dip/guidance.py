@@ -1,4 +1,5 @@
 """Initial estimates ("guidance") for the DIP methods: extractor endmembers and FCLS abundances."""
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -7,14 +8,20 @@ from typing import Optional, Tuple
 import numpy as np
 
 from ..endmember_refinement import (  # noqa: F401 - re-exported for the DIP methods and their tests
-    endmembers_from_maps, expand_endmembers, expansion_steps, fcls_abundances, purify_endmembers)
+    endmembers_from_maps,
+    expand_endmembers,
+    expansion_steps,
+    fcls_abundances,
+    purify_endmembers,
+)
 from ..errors import InputError, ParameterError
 
 EXTRACTORS = ("sivm", "vca", "nfindr")
 
 
-def extract_endmembers(Y: np.ndarray, n_endmembers: int, extractor: str = "sivm",
-                       random_state: Optional[int] = None, denoise: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+def extract_endmembers(
+    Y: np.ndarray, n_endmembers: int, extractor: str = "sivm", random_state: Optional[int] = None, denoise: bool = False
+) -> Tuple[np.ndarray, np.ndarray]:
     """Endmembers (L, p) and the column indices of the chosen pixels, by SiVM, VCA or N-FINDR.
 
     ``denoise=True`` (SiVM only): rank-p SVD denoising first, as in UnDIP and the BUDDIP code.
@@ -44,8 +51,9 @@ def check_endmembers(E: np.ndarray, n_bands: int, n_endmembers: Optional[int] = 
     return E
 
 
-def refine_guidance(Y: np.ndarray, E: np.ndarray, purify: float, expand: int,
-                    threshold: float = 0.8) -> Tuple[np.ndarray, np.ndarray]:
+def refine_guidance(
+    Y: np.ndarray, E: np.ndarray, purify: float, expand: int, threshold: float = 0.8
+) -> Tuple[np.ndarray, np.ndarray]:
     """Purify (mean of the ``purify`` fraction of purest pixels), then ``expand`` expansion steps.
 
     Returns the refined endmembers (L, p) and their FCLS abundances (p, N). ``purify=0`` and

@@ -25,6 +25,7 @@ The one change: the upsampling goes back to the exact input size (nearest neighb
 ``nn.Upsample(scale_factor=2)`` does for even sizes), so odd sizes and odd endmember counts work
 where theirs crash.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -53,12 +54,13 @@ def _classes():
             layers = []
             c_in = n_endmembers
             for _ in range(n_layers - 1):
-                layers += [nn.Conv1d(c_in, hidden, kernel_size, padding=pad, padding_mode="replicate"),
-                           nn.LeakyReLU(0.1)]
+                layers += [
+                    nn.Conv1d(c_in, hidden, kernel_size, padding=pad, padding_mode="replicate"),
+                    nn.LeakyReLU(0.1),
+                ]
                 c_in = hidden
             self.body = nn.Sequential(*layers)
-            self.head = nn.Conv1d(c_in + n_endmembers, n_endmembers, kernel_size, padding=pad,
-                                  padding_mode="replicate")
+            self.head = nn.Conv1d(c_in + n_endmembers, n_endmembers, kernel_size, padding=pad, padding_mode="replicate")
             nn.init.zeros_(self.head.weight)
             nn.init.zeros_(self.head.bias)
 
@@ -93,8 +95,11 @@ def _classes():
             return torch.softmax(x + self.head(h), dim=1).squeeze(0)
 
     def _block(c_in, c_out, stride=1):
-        return [nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, padding_mode="replicate"),
-                nn.BatchNorm2d(c_out), nn.LeakyReLU(0.1)]
+        return [
+            nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, padding_mode="replicate"),
+            nn.BatchNorm2d(c_out),
+            nn.LeakyReLU(0.1),
+        ]
 
     class SkipNet(nn.Module):
         """Ulyanov-style encoder-decoder with skip connections; softmax output over endmembers.
@@ -110,16 +115,22 @@ def _classes():
             self.up = nn.ModuleList()
             c = c_in
             for _ in range(depth):
-                self.skip.append(nn.Sequential(nn.Conv2d(c, skip_channels, 1), nn.BatchNorm2d(skip_channels),
-                                               nn.LeakyReLU(0.1)))
+                self.skip.append(
+                    nn.Sequential(nn.Conv2d(c, skip_channels, 1), nn.BatchNorm2d(skip_channels), nn.LeakyReLU(0.1))
+                )
                 self.down.append(nn.Sequential(*_block(c, channels, 2), *_block(channels, channels)))
                 c = channels
             for level in range(depth):
                 c_up = channels  # what comes from below
-                self.up.append(nn.Sequential(nn.BatchNorm2d(c_up + skip_channels),
-                                             *_block(c_up + skip_channels, channels),
-                                             nn.Conv2d(channels, channels, 1), nn.BatchNorm2d(channels),
-                                             nn.LeakyReLU(0.1)))
+                self.up.append(
+                    nn.Sequential(
+                        nn.BatchNorm2d(c_up + skip_channels),
+                        *_block(c_up + skip_channels, channels),
+                        nn.Conv2d(channels, channels, 1),
+                        nn.BatchNorm2d(channels),
+                        nn.LeakyReLU(0.1),
+                    )
+                )
             self.out = nn.Conv2d(channels, c_out, 1)
 
         def forward(self, z):  # (c_in, H, W) -> (c_out, H, W) softmax over channels
@@ -142,8 +153,15 @@ def _classes():
         Input (C, *size) -> output (C_out, *size): sigmoid (EDIP) or softmax over channels (ADIP).
         """
 
-        def __init__(self, c_in: int, c_out: int, dims: int, widths=(256, 512, 1024), head: str = "sigmoid",
-                     concat_skip: bool = False):
+        def __init__(
+            self,
+            c_in: int,
+            c_out: int,
+            dims: int,
+            widths=(256, 512, 1024),
+            head: str = "sigmoid",
+            concat_skip: bool = False,
+        ):
             super().__init__()
             conv = nn.Conv1d if dims == 1 else nn.Conv2d
             bn = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d

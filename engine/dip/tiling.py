@@ -6,6 +6,7 @@ tile's maps are weighted by a ramp that rises linearly across the overlap (1 ins
 the image border) and the weighted maps are summed and divided by the summed weights, so the
 result changes smoothly from one tile to the next instead of jumping at a seam.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,9 +41,9 @@ def memory_budget_bytes(device, memory_mb: Optional[float] = None) -> int:
         free, _ = torch.cuda.mem_get_info(device)
         return int(0.8 * free)
     avail = available_ram_bytes()
-    budget = 0.5 * avail if avail else 2 * 2 ** 30
+    budget = 0.5 * avail if avail else 2 * 2**30
     if memory_mb:
-        budget = min(budget, float(memory_mb) * 2 ** 20)
+        budget = min(budget, float(memory_mb) * 2**20)
     return int(budget)
 
 
@@ -72,12 +73,16 @@ def tile_windows(shape: Tuple[int, int], max_pixels: int, overlap: int) -> Tuple
     side = max(8, int(np.sqrt(max_pixels)))
     th, tw = min(H, side), min(W, max(8, int(max_pixels // min(H, side))))
     ov = int(max(1, min(overlap, min(th, tw) // 4)))
-    return [(slice(r, r + th), slice(c, c + tw))
-            for r in _starts(H, th, max(1, th - ov)) for c in _starts(W, tw, max(1, tw - ov))], ov
+    return [
+        (slice(r, r + th), slice(c, c + tw))
+        for r in _starts(H, th, max(1, th - ov))
+        for c in _starts(W, tw, max(1, tw - ov))
+    ], ov
 
 
 def ramp_weights(window: Window, shape: Tuple[int, int], overlap: int) -> np.ndarray:
     """(h, w) blending weights: linear ramps across ``overlap`` pixels on sides inside the image."""
+
     def ramp(sl: slice, n: int) -> np.ndarray:
         length = sl.stop - sl.start
         w = np.ones(length)
@@ -87,7 +92,7 @@ def ramp_weights(window: Window, shape: Tuple[int, int], overlap: int) -> np.nda
             if sl.start > 0:
                 w[:k] = np.minimum(w[:k], up)
             if sl.stop < n:
-                w[length - k:] = np.minimum(w[length - k:], up[::-1])
+                w[length - k :] = np.minimum(w[length - k :], up[::-1])
         return w
 
     return np.outer(ramp(window[0], shape[0]), ramp(window[1], shape[1]))
@@ -109,4 +114,3 @@ class Blender:
 
     def result(self) -> np.ndarray:
         return self.total / np.maximum(self.weight, 1e-12)
-

@@ -1,4 +1,5 @@
 """UnDIP: abundance estimation with a deep image prior and fixed endmembers (Rasti et al., TGRS 2021)."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -7,12 +8,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..base import pixels_to_maps
+from ..errors import InputError, ParameterError
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device
 from . import common, tiling
 from .guidance import check_endmembers, extract_endmembers
 from .networks import build_skipnet
-from ..errors import InputError, ParameterError
 
 VARIANTS = ("light", "paper")
 # Each variant's settings; parameters given explicitly (not None) override them.
@@ -20,11 +21,20 @@ SETTINGS = {
     # Rasti et al.'s code (UnDIP_Samson.py): skip-net with one level of 256 channels and 4 skip
     # channels, input depth = number of endmembers (uniform noise x 0.1), Adam 1e-3, 3000
     # iterations, moving average 0.99, SiVM on the rank-p SVD denoised data.
-    "paper": dict(n_iter=3000, learning_rate=1e-3, ema=0.99, input_depth=None, channels=256, skip_channels=4,
-                  depth=1, denoise=True),
+    "paper": dict(
+        n_iter=3000,
+        learning_rate=1e-3,
+        ema=0.99,
+        input_depth=None,
+        channels=256,
+        skip_channels=4,
+        depth=1,
+        denoise=True,
+    ),
     # This project's lighter setting for a CPU (about a minute for 100 x 100 on one thread).
-    "light": dict(n_iter=500, learning_rate=1e-3, ema=0.99, input_depth=8, channels=16, skip_channels=4, depth=3,
-                  denoise=False),
+    "light": dict(
+        n_iter=500, learning_rate=1e-3, ema=0.99, input_depth=8, channels=16, skip_channels=4, depth=3, denoise=False
+    ),
 }
 
 
@@ -54,14 +64,28 @@ class UnDIP(BaseEstimator):
     ``extractor_indices_``, ``loss_curve_``, ``n_iter_``, ``reconstruction_error_`` (H, W).
     """
 
-    def __init__(self, n_endmembers: Optional[int] = None, endmembers: Optional[np.ndarray] = None,
-                 extractor: str = "sivm", n_iter: Optional[int] = None, learning_rate: Optional[float] = None,
-                 ema: Optional[float] = None, input_depth: Optional[int] = None, channels: Optional[int] = None,
-                 skip_channels: Optional[int] = None, depth: Optional[int] = None,
-                 device: str = "cpu", random_state: Optional[int] = None,
-                 max_pixels="auto", progress: ProgressCallback = None, variant: str = "light",
-                 denoise: Optional[bool] = None, tiles: bool = True, tile_overlap: int = 16,
-                 memory_mb: Optional[float] = None):
+    def __init__(
+        self,
+        n_endmembers: Optional[int] = None,
+        endmembers: Optional[np.ndarray] = None,
+        extractor: str = "sivm",
+        n_iter: Optional[int] = None,
+        learning_rate: Optional[float] = None,
+        ema: Optional[float] = None,
+        input_depth: Optional[int] = None,
+        channels: Optional[int] = None,
+        skip_channels: Optional[int] = None,
+        depth: Optional[int] = None,
+        device: str = "cpu",
+        random_state: Optional[int] = None,
+        max_pixels="auto",
+        progress: ProgressCallback = None,
+        variant: str = "light",
+        denoise: Optional[bool] = None,
+        tiles: bool = True,
+        tile_overlap: int = 16,
+        memory_mb: Optional[float] = None,
+    ):
         self.n_endmembers = n_endmembers
         self.endmembers = endmembers
         self.extractor = extractor
@@ -107,11 +131,13 @@ class UnDIP(BaseEstimator):
         s = self.settings_ = self.resolved_settings(p)
         prep = common.prepare(cube, mask, None, "UnDIP", p)
         depth = int(s["depth"])
-        cells = -(-prep.shape[0] // 2 ** depth) * -(-prep.shape[1] // 2 ** depth)
+        cells = -(-prep.shape[0] // 2**depth) * -(-prep.shape[1] // 2**depth)
         if cells < 2:  # the deepest level would be one pixel: batch normalisation fails on it
-            raise InputError(f"UnDIP's network halves the image {depth} times: {prep.shape[0]} x "
-                             f"{prep.shape[1]} pixels is too small (a side needs more than {2 ** depth}); "
-                             "use FCLS for so small an image")
+            raise InputError(
+                f"UnDIP's network halves the image {depth} times: {prep.shape[0]} x "
+                f"{prep.shape[1]} pixels is too small (a side needs more than {2**depth}); "
+                "use FCLS for so small an image"
+            )
         device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
         if not 0.0 <= float(s["ema"]) < 1.0:
             raise ParameterError(f"ema must be in [0, 1), got {s['ema']}")
@@ -145,7 +171,8 @@ class UnDIP(BaseEstimator):
         self.endmembers_ = E
         self.abundances_ = pixels_to_maps(A_valid, prep.valid)
         self.reconstruction_error_ = pixels_to_maps(
-            common.per_pixel_rmse(prep.Y, E, A_valid.astype(np.float64))[None], prep.valid)[0]
+            common.per_pixel_rmse(prep.Y, E, A_valid.astype(np.float64))[None], prep.valid
+        )[0]
         self.loss_curve_ = curve
         self.n_iter_ = len(curve)
         report(self.progress, 1.0, "UnDIP: done")
@@ -161,8 +188,9 @@ class UnDIP(BaseEstimator):
         Y, w = common.full_pixel_tensor(torch, prep, device)
         E_t = torch.from_numpy((E / prep.scale).astype(np.float32)).to(device)
         with common.seeded(torch, self.random_state, device):
-            net = build_skipnet(s["input_depth"], p, channels=s["channels"],
-                                skip_channels=s["skip_channels"], depth=s["depth"]).to(device)
+            net = build_skipnet(
+                s["input_depth"], p, channels=s["channels"], skip_channels=s["skip_channels"], depth=s["depth"]
+            ).to(device)
             z = (0.1 * torch.rand(s["input_depth"], H, W)).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=s["learning_rate"])
         curve = []
@@ -178,7 +206,11 @@ class UnDIP(BaseEstimator):
             with torch.no_grad():
                 A_avg = A.detach().clone() if A_avg is None else A_avg.mul_(decay).add_(A.detach(), alpha=1.0 - decay)
             if (it + 1) % every == 0 or it + 1 == n_iter:
-                report(self.progress, lo + (hi - lo) * (it + 1) / max(n_iter, 1), f"UnDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}")
+                report(
+                    self.progress,
+                    lo + (hi - lo) * (it + 1) / max(n_iter, 1),
+                    f"UnDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}",
+                )
         if A_avg is None:  # n_iter == 0: the untrained network's output
             with torch.no_grad():
                 A_avg = net(z).reshape(p, -1)

@@ -1,4 +1,5 @@
 """Shared plumbing for the pixel-based endmember extractors."""
+
 from __future__ import annotations
 
 from typing import Optional, Tuple

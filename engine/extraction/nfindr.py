@@ -7,6 +7,7 @@ so one sweep over the slots evaluates every candidate pixel for every slot
 with one p × N product per slot. Sweeps repeat until no replacement increases
 the volume (or ``max_iter``).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -42,8 +43,14 @@ def _initial(X: np.ndarray, Y: np.ndarray, p: int, init: str, rng) -> np.ndarray
     return sivm(Y, p)[1]
 
 
-def nfindr_full(Y: np.ndarray, p: int, random_state: Optional[int] = None, max_iter: int = 50,
-                init: str = "random", progress: ProgressCallback = None) -> Tuple[np.ndarray, np.ndarray, float, int]:
+def nfindr_full(
+    Y: np.ndarray,
+    p: int,
+    random_state: Optional[int] = None,
+    max_iter: int = 50,
+    init: str = "random",
+    progress: ProgressCallback = None,
+) -> Tuple[np.ndarray, np.ndarray, float, int]:
     """N-FINDR on Y (L, N): (E = Y[:, idx], idx, simplex volume in PCA space, sweeps run)."""
     Y, p = check_pixels(Y, p)
     N = Y.shape[1]
@@ -72,8 +79,9 @@ def nfindr_full(Y: np.ndarray, p: int, random_state: Optional[int] = None, max_i
     return Y[:, idx].copy(), idx, _volume(M), n_iter
 
 
-def nfindr(Y: np.ndarray, p: int, random_state: Optional[int] = None, max_iter: int = 50,
-           init: str = "random") -> Tuple[np.ndarray, np.ndarray]:
+def nfindr(
+    Y: np.ndarray, p: int, random_state: Optional[int] = None, max_iter: int = 50, init: str = "random"
+) -> Tuple[np.ndarray, np.ndarray]:
     """N-FINDR on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,))."""
     E, idx, _, _ = nfindr_full(Y, p, random_state=random_state, max_iter=max_iter, init=init)
     return E, idx
@@ -87,9 +95,15 @@ class NFINDR(PixelExtractor):
     ``init``: 'random' (seeded by ``random_state``) or 'sivm'.
     """
 
-    def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
-                 max_iter: int = 50, init: str = "random", progress: ProgressCallback = None,
-                 max_pixels: Optional[int] = None):
+    def __init__(
+        self,
+        n_endmembers: int = 3,
+        random_state: Optional[int] = None,
+        max_iter: int = 50,
+        init: str = "random",
+        progress: ProgressCallback = None,
+        max_pixels: Optional[int] = None,
+    ):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
         self.max_iter = max_iter
@@ -99,6 +113,6 @@ class NFINDR(PixelExtractor):
 
     def _extract(self, Y, p):
         E, idx, self.volume_, self.n_iter_ = nfindr_full(
-            Y, p, random_state=self.random_state, max_iter=self.max_iter, init=self.init,
-            progress=self.progress)
+            Y, p, random_state=self.random_state, max_iter=self.max_iter, init=self.init, progress=self.progress
+        )
         return E, idx

@@ -14,6 +14,7 @@ to [0, max(Y)], and returns the chosen pixels' *denoised* spectra: the preproces
 (Rasti et al.) that the BUDDIP authors' code copies (their data are scaled to [0, 1], so their
 clip to [0, 1] is this one).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -27,12 +28,13 @@ from ._common import PixelExtractor, check_pixels
 def svd_denoise(Y: np.ndarray, rank: int) -> np.ndarray:
     """Rank-``rank`` truncated SVD of Y (L, N) (uncentred), clipped to [0, max(Y)]."""
     _, U = np.linalg.eigh(Y @ Y.T)  # left singular vectors, ascending; L x L, cheap for any N
-    U = U[:, ::-1][:, :int(min(rank, Y.shape[0]))]
+    U = U[:, ::-1][:, : int(min(rank, Y.shape[0]))]
     return np.clip(U @ (U.T @ Y), 0.0, float(np.max(Y)))
 
 
-def sivm(Y: np.ndarray, p: int, progress: ProgressCallback = None,
-         denoise: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+def sivm(
+    Y: np.ndarray, p: int, progress: ProgressCallback = None, denoise: bool = False
+) -> Tuple[np.ndarray, np.ndarray]:
     """Greedy SiVM on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)) in selection order.
 
     ``denoise=True``: SiVM on the rank-p SVD denoised pixels, whose spectra are returned.
@@ -71,9 +73,14 @@ class SiVM(PixelExtractor):
     applies the rank-p SVD denoising first (see the module docstring).
     """
 
-    def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
-                 progress: ProgressCallback = None,
-                 max_pixels: Optional[int] = None, denoise: bool = False):
+    def __init__(
+        self,
+        n_endmembers: int = 3,
+        random_state: Optional[int] = None,
+        progress: ProgressCallback = None,
+        max_pixels: Optional[int] = None,
+        denoise: bool = False,
+    ):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
         self.progress = progress

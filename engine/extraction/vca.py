@@ -6,6 +6,7 @@ coordinate, otherwise project onto the p-dim uncentred subspace and apply the
 projective scaling y / (uᵀy). Then p times: draw a direction orthogonal to the
 endmembers found so far and take the pixel with the largest |projection|.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -20,8 +21,8 @@ def estimate_snr(Y: np.ndarray, mean: np.ndarray, x_p: np.ndarray) -> float:
     """VCA's SNR estimate (dB) from the data and its p-dim centred projection ``x_p``."""
     L, N = Y.shape
     p = x_p.shape[0]
-    P_y = np.sum(Y ** 2) / N
-    P_x = np.sum(x_p ** 2) / N + mean @ mean
+    P_y = np.sum(Y**2) / N
+    P_x = np.sum(x_p**2) / N + mean @ mean
     num, den = P_x - p / L * P_y, P_y - P_x
     if den <= 0:
         return np.inf
@@ -30,8 +31,13 @@ def estimate_snr(Y: np.ndarray, mean: np.ndarray, x_p: np.ndarray) -> float:
     return float(10 * np.log10(num / den))
 
 
-def vca(Y: np.ndarray, p: int, random_state: Optional[int] = None,
-        snr: Optional[float] = None, progress: ProgressCallback = None) -> Tuple[np.ndarray, np.ndarray]:
+def vca(
+    Y: np.ndarray,
+    p: int,
+    random_state: Optional[int] = None,
+    snr: Optional[float] = None,
+    progress: ProgressCallback = None,
+) -> Tuple[np.ndarray, np.ndarray]:
     """Run VCA on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)).
 
     ``snr`` (dB) overrides the estimate that picks the projection.
@@ -52,7 +58,7 @@ def vca(Y: np.ndarray, p: int, random_state: Optional[int] = None,
     if snr < snr_th:  # affine projection, lifted by a constant coordinate
         U1 = Ud[:, : p - 1]
         x = U1.T @ Y - (U1.T @ mean)[:, None]
-        c = np.sqrt(np.max(np.sum(x ** 2, axis=0)))
+        c = np.sqrt(np.max(np.sum(x**2, axis=0)))
         y = np.vstack([x, np.full((1, N), c)])
     else:  # uncentred subspace with projective scaling
         _, Vr = np.linalg.eigh(R)
@@ -81,9 +87,14 @@ def vca(Y: np.ndarray, p: int, random_state: Optional[int] = None,
 class VCA(PixelExtractor):
     """VCA endmember extraction; ``fit`` sets ``endmembers_`` (L, p) and ``indices_`` (p, 2)."""
 
-    def __init__(self, n_endmembers: int = 3, random_state: Optional[int] = None,
-                 snr: Optional[float] = None, progress: ProgressCallback = None,
-                 max_pixels: Optional[int] = None):
+    def __init__(
+        self,
+        n_endmembers: int = 3,
+        random_state: Optional[int] = None,
+        snr: Optional[float] = None,
+        progress: ProgressCallback = None,
+        max_pixels: Optional[int] = None,
+    ):
         self.n_endmembers = n_endmembers
         self.random_state = random_state
         self.snr = snr

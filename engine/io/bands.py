@@ -3,13 +3,15 @@
 Band numbers stay the file's 1-based numbers throughout, so endmember CSVs
 written from a subset keep the original band numbers and wavelengths.
 """
+
 from __future__ import annotations
 
 import re
 from typing import List, Optional, Sequence
-from ..errors import InputError, ParameterError
 
 import numpy as np
+
+from ..errors import InputError, ParameterError
 
 __all__ = ["parse_band_ranges", "select_bands", "format_band_ranges", "describe_band_selection"]
 
@@ -35,8 +37,9 @@ def parse_band_ranges(text: Optional[str], n_bands: int) -> List[int]:
     for item in items:
         m = _RANGE.match(item)
         if m is None:
-            raise ParameterError(f"band ranges: {item!r} is not a band number or a range like 108-112 "
-                             f"(in {str(text)!r})")
+            raise ParameterError(
+                f"band ranges: {item!r} is not a band number or a range like 108-112 (in {str(text)!r})"
+            )
         a = int(m.group(1))
         b = int(m.group(2)) if m.group(2) is not None else a
         if a > b:
@@ -49,8 +52,9 @@ def parse_band_ranges(text: Optional[str], n_bands: int) -> List[int]:
     return sorted(out)
 
 
-def select_bands(n_bands: int, drop_text: Optional[str] = None,
-                 bad_bands: Optional[Sequence[bool]] = None) -> List[int]:
+def select_bands(
+    n_bands: int, drop_text: Optional[str] = None, bad_bands: Optional[Sequence[bool]] = None
+) -> List[int]:
     """1-based band numbers kept after dropping ``drop_text`` ranges and ``bad_bands`` (True = bad, e.g. ENVI bbl == 0).
 
     Raises ValueError if fewer than 2 bands remain or ``bad_bands`` has the wrong length.
@@ -63,7 +67,9 @@ def select_bands(n_bands: int, drop_text: Optional[str] = None,
         drop.update(int(i) + 1 for i in np.flatnonzero(bb))
     kept = [b for b in range(1, n_bands + 1) if b not in drop]
     if len(kept) < 2:
-        raise ParameterError(f"only {len(kept)} of {n_bands} bands remain after dropping bad bands; unmixing needs at least 2")
+        raise ParameterError(
+            f"only {len(kept)} of {n_bands} bands remain after dropping bad bands; unmixing needs at least 2"
+        )
     return kept
 
 
@@ -81,8 +87,9 @@ def format_band_ranges(numbers: Sequence[int]) -> str:
     return ",".join(parts)
 
 
-def describe_band_selection(n_bands: int, drop_text: Optional[str] = None,
-                            bad_bands: Optional[Sequence[bool]] = None) -> str:
+def describe_band_selection(
+    n_bands: int, drop_text: Optional[str] = None, bad_bands: Optional[Sequence[bool]] = None
+) -> str:
     """One log line: which bands are dropped and why (user ranges, ENVI bad-band list)."""
     kept = select_bands(n_bands, drop_text, bad_bands)
     if len(kept) == n_bands:

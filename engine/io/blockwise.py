@@ -4,6 +4,7 @@ Validity follows ``engine.io.raster`` (NaN/inf in any band, or nodata in every
 band that declares one). Peak memory is bounded by ``max_block_bytes`` (plus
 the sample kept by ``sample_valid_pixels``), not by the raster size.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,10 +14,17 @@ from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..progress import ProgressCallback, report
 from ..errors import InputError
-from .raster import (OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_driver, output_profile,
-                     read_valid_pixels)
+from ..progress import ProgressCallback, report
+from .raster import (
+    OUTPUT_NODATA,
+    _band_list,
+    atomic_output,
+    open_raster,
+    output_driver,
+    output_profile,
+    read_valid_pixels,
+)
 
 __all__ = ["apply_blockwise", "iter_valid_pixels", "sample_valid_pixels", "plan_windows", "PixelBlock"]
 
@@ -44,8 +52,9 @@ def row_windows(height: int, block_rows: int) -> Iterator[Tuple[int, int]]:
         yield r, min(block_rows, height - r)
 
 
-def plan_windows(ds, n_bands: int, block_rows: Optional[int] = None, max_block_bytes: int = 64 * 2 ** 20,
-                 n_out: int = 0) -> Tuple[list, Optional[Tuple[int, int]]]:
+def plan_windows(
+    ds, n_bands: int, block_rows: Optional[int] = None, max_block_bytes: int = 64 * 2**20, n_out: int = 0
+) -> Tuple[list, Optional[Tuple[int, int]]]:
     """Windows covering the raster within the byte budget, and the (rows, cols) tile shape they follow.
 
     Whole rows (aligned to the file's internal block height when the budget
@@ -82,12 +91,17 @@ def _gdal_env(max_block_bytes: int):
     """A GDAL block cache sized to the budget (the default, 5% of RAM, would grow with the raster)."""
     import rasterio
 
-    return rasterio.Env(GDAL_CACHEMAX=int(max(32, 2 * max_block_bytes // 2 ** 20)))
+    return rasterio.Env(GDAL_CACHEMAX=int(max(32, 2 * max_block_bytes // 2**20)))
 
 
-def iter_valid_pixels(src_path: PathLike, block_rows: Optional[int] = None, max_block_bytes: int = 64 * 2 ** 20,
-                      bands: Optional[Sequence[int]] = None, scale: float = 1.0,
-                      use_nodata: bool = True) -> Iterator[PixelBlock]:
+def iter_valid_pixels(
+    src_path: PathLike,
+    block_rows: Optional[int] = None,
+    max_block_bytes: int = 64 * 2**20,
+    bands: Optional[Sequence[int]] = None,
+    scale: float = 1.0,
+    use_nodata: bool = True,
+) -> Iterator[PixelBlock]:
     """Yield ``PixelBlock``s (windows from ``plan_windows``) with the valid pixels as an (L, n_valid) matrix."""
     with _gdal_env(max_block_bytes), open_raster(src_path) as ds:
         idx = _band_list(bands, ds.count)
@@ -95,10 +109,17 @@ def iter_valid_pixels(src_path: PathLike, block_rows: Optional[int] = None, max_
         yield from _iter_blocks(ds, idx, windows, scale, use_nodata)
 
 
-def sample_valid_pixels(src_path: PathLike, n: int, random_state: Optional[int] = None,
-                        bands: Optional[Sequence[int]] = None, scale: float = 1.0,
-                        block_rows: Optional[int] = None, max_block_bytes: int = 64 * 2 ** 20,
-                        use_nodata: bool = True, progress: ProgressCallback = None) -> Tuple[np.ndarray, np.ndarray]:
+def sample_valid_pixels(
+    src_path: PathLike,
+    n: int,
+    random_state: Optional[int] = None,
+    bands: Optional[Sequence[int]] = None,
+    scale: float = 1.0,
+    block_rows: Optional[int] = None,
+    max_block_bytes: int = 64 * 2**20,
+    use_nodata: bool = True,
+    progress: ProgressCallback = None,
+) -> Tuple[np.ndarray, np.ndarray]:
     """Uniform random sample of ``n`` valid pixels (all of them if fewer), in one pass.
 
     Each valid pixel gets a random key; the ``n`` smallest keys are kept while
@@ -137,11 +158,21 @@ def sample_valid_pixels(src_path: PathLike, n: int, random_state: Optional[int] 
     return np.ascontiguousarray(keep_Y[:, order]), keep_rc[order]
 
 
-def apply_blockwise(src_path: PathLike, dst_path: PathLike, func: Callable[[np.ndarray], np.ndarray],
-                    n_out: int, names: Sequence[str], block_rows: Optional[int] = None,
-                    max_block_bytes: int = 64 * 2 ** 20, bands: Optional[Sequence[int]] = None,
-                    scale: float = 1.0, progress: ProgressCallback = None, like_nodata: bool = True,
-                    nodata: float = OUTPUT_NODATA, compress: Optional[str] = None) -> Path:
+def apply_blockwise(
+    src_path: PathLike,
+    dst_path: PathLike,
+    func: Callable[[np.ndarray], np.ndarray],
+    n_out: int,
+    names: Sequence[str],
+    block_rows: Optional[int] = None,
+    max_block_bytes: int = 64 * 2**20,
+    bands: Optional[Sequence[int]] = None,
+    scale: float = 1.0,
+    progress: ProgressCallback = None,
+    like_nodata: bool = True,
+    nodata: float = OUTPUT_NODATA,
+    compress: Optional[str] = None,
+) -> Path:
     """Stream ``func`` over a raster: ``func(Y (L, n_valid)) -> (n_out, n_valid)`` per window.
 
     Writes a float32 GeoTIFF with ``n_out`` bands named ``names``, the source's
@@ -195,8 +226,12 @@ def apply_blockwise(src_path: PathLike, dst_path: PathLike, func: Callable[[np.n
     return dst_path
 
 
-def empty_bands(src_path: PathLike, bands: Optional[Sequence[int]] = None, max_block_bytes: int = 64 * 2 ** 20,
-                use_nodata: bool = True) -> list:
+def empty_bands(
+    src_path: PathLike,
+    bands: Optional[Sequence[int]] = None,
+    max_block_bytes: int = 64 * 2**20,
+    use_nodata: bool = True,
+) -> list:
     """1-based numbers of the bands with no usable value anywhere (all NaN/inf, or all at the band's nodata)."""
     from .raster import pixel_validity
 
@@ -214,14 +249,20 @@ def empty_bands(src_path: PathLike, bands: Optional[Sequence[int]] = None, max_b
     return [b for b, ok in zip(idx, seen) if not ok]
 
 
-def no_valid_pixel_message(src_path: PathLike, bands: Optional[Sequence[int]] = None,
-                           max_block_bytes: int = 64 * 2 ** 20, use_nodata: bool = True) -> str:
+def no_valid_pixel_message(
+    src_path: PathLike,
+    bands: Optional[Sequence[int]] = None,
+    max_block_bytes: int = 64 * 2**20,
+    use_nodata: bool = True,
+) -> str:
     """Why a raster has no valid pixel: the bands that are empty everywhere, if any."""
     from .bands import format_band_ranges
 
     empty = empty_bands(src_path, bands, max_block_bytes, use_nodata)
     if empty:
-        return (f"the raster has no valid pixel: band(s) {format_band_ranges(empty)} hold no value anywhere (all NaN "
-                "or nodata), and a pixel needs every band; drop those bands (BAD_BANDS, or their rows of the endmember "
-                "CSV)")
+        return (
+            f"the raster has no valid pixel: band(s) {format_band_ranges(empty)} hold no value anywhere (all NaN "
+            "or nodata), and a pixel needs every band; drop those bands (BAD_BANDS, or their rows of the endmember "
+            "CSV)"
+        )
     return "the raster has no valid pixel (all nodata or NaN)"

@@ -14,16 +14,17 @@ with it:
 Older files with a first line starting with ``#`` are still read: that line is
 taken as the comment.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import math
 import os
-from xml.etree import ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
+from xml.etree import ElementTree
 
 import numpy as np
 
@@ -96,9 +97,14 @@ def _comment_from_sidecar(path: Path) -> Optional[str]:
     return None
 
 
-def write_endmembers_csv(path: Union[str, os.PathLike], E: np.ndarray, names: Sequence[str],
-                         wavelengths: Optional[Sequence[float]] = None, bands: Optional[Sequence[int]] = None,
-                         comment: Optional[str] = None) -> Path:
+def write_endmembers_csv(
+    path: Union[str, os.PathLike],
+    E: np.ndarray,
+    names: Sequence[str],
+    wavelengths: Optional[Sequence[float]] = None,
+    bands: Optional[Sequence[int]] = None,
+    comment: Optional[str] = None,
+) -> Path:
     """Write (L, p) endmembers; ``bands`` defaults to 1..L. Written atomically.
 
     ``comment`` (the units) goes to the ``.aux.xml`` sidecar, never into the table.
@@ -189,6 +195,10 @@ def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
         wls.append(_number(r[1], n, "wavelength") if r[1] else np.nan)
         values.append([_number(v, n, names[k]) for k, v in enumerate(r[2:])])
     wl = np.asarray(wls, dtype=np.float64)
-    return EndmemberTable(matrix=np.asarray(values, dtype=np.float64), names=names,
-                          wavelengths=None if np.all(np.isnan(wl)) else wl,
-                          bands=np.asarray(bands, dtype=int), comment=comment)
+    return EndmemberTable(
+        matrix=np.asarray(values, dtype=np.float64),
+        names=names,
+        wavelengths=None if np.all(np.isnan(wl)) else wl,
+        bands=np.asarray(bands, dtype=int),
+        comment=comment,
+    )

@@ -7,6 +7,7 @@ reflectance resolved (given, or detected), and the cube read whole when about
 else fitted on a random pixel sample (when the method allows it) or refused
 with a message saying what to change.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,24 +41,30 @@ class FitData:
     """What a fitting algorithm needs from the input raster."""
 
     path: str
-    cube: np.ndarray            # (bands, rows, cols) float32, scaled; (bands, 1, n) when sampled
-    mask: np.ndarray            # True = valid
+    cube: np.ndarray  # (bands, rows, cols) float32, scaled; (bands, 1, n) when sampled
+    mask: np.ndarray  # True = valid
     wavelengths: Optional[np.ndarray]
-    bands: np.ndarray           # 1-based band numbers (in the file) of the cube's bands
+    bands: np.ndarray  # 1-based band numbers (in the file) of the cube's bands
     scale: float
-    csv_comment: str            # the units line for endmember CSVs
-    sampled: bool               # True: cube holds a pixel sample, not the image
-    georef: dict                # transform, crs, height, width of the input (for writing outputs)
+    csv_comment: str  # the units line for endmember CSVs
+    sampled: bool  # True: cube holds a pixel sample, not the image
+    georef: dict  # transform, crs, height, width of the input (for writing outputs)
 
 
 def _no_log(message: str) -> None:
     pass
 
 
-def load_for_fitting(path: str, drop_text: Optional[str] = None, scale: float = 0.0,
-                     memory_mb: float = DEFAULT_MEMORY_MB, allow_sample: bool = True,
-                     log: Callable[[str], None] = _no_log, progress: ProgressCallback = None,
-                     min_pixels: int = 2) -> FitData:
+def load_for_fitting(
+    path: str,
+    drop_text: Optional[str] = None,
+    scale: float = 0.0,
+    memory_mb: float = DEFAULT_MEMORY_MB,
+    allow_sample: bool = True,
+    log: Callable[[str], None] = _no_log,
+    progress: ProgressCallback = None,
+    min_pixels: int = 2,
+) -> FitData:
     """Read the raster (or a pixel sample when it exceeds the budget), dropping bad bands and scaling it.
 
     ``scale`` 0 detects it; ``log`` receives one line per decision; ``progress``
@@ -79,27 +86,38 @@ def load_for_fitting(path: str, drop_text: Optional[str] = None, scale: float = 
         values = cube[:, mask]
     elif allow_sample:
         n = int(min(MAX_SAMPLE, max(1000, limit // (len(bands) * 8 * 2 * WORKING_COPIES))))
-        check_allocation(n * len(bands) * 8 * 2 + block_bytes(memory_mb) * 3, "the pixel sample", budget,
-                         "lower MEMORY_MB or free memory")
+        check_allocation(
+            n * len(bands) * 8 * 2 + block_bytes(memory_mb) * 3,
+            "the pixel sample",
+            budget,
+            "lower MEMORY_MB or free memory",
+        )
         why = f"the {memory_mb:g} MB budget" if need > budget else f"the {free / MiB:.0f} MB free on this machine"
-        log(f"The raster needs about {need / MiB:.0f} MB in memory, over {why}: fitting on a random sample of {n} "
-            "valid pixels, then streaming all pixels")
-        Y, _ = sample_valid_pixels(path, n, random_state=0, bands=bands, max_block_bytes=block_bytes(memory_mb),
-                                   progress=progress)
+        log(
+            f"The raster needs about {need / MiB:.0f} MB in memory, over {why}: fitting on a random sample of {n} "
+            "valid pixels, then streaming all pixels"
+        )
+        Y, _ = sample_valid_pixels(
+            path, n, random_state=0, bands=bands, max_block_bytes=block_bytes(memory_mb), progress=progress
+        )
         cube = Y.astype(np.float32)[:, None, :]
         mask = np.ones(cube.shape[1:], dtype=bool)
         values, sampled = Y, True
     else:
-        where = (f"over the {memory_mb:g} MB budget (MEMORY_MB); raise the budget or crop the raster"
-                 if need > budget else f"more than the {free / MiB:.0f} MB free on this machine; close other "
-                                       "programs or crop the raster")
+        where = (
+            f"over the {memory_mb:g} MB budget (MEMORY_MB); raise the budget or crop the raster"
+            if need > budget
+            else f"more than the {free / MiB:.0f} MB free on this machine; close other programs or crop the raster"
+        )
         raise MemoryBudgetError(f"this method holds the whole image in memory: about {need / MiB:.0f} MB, {where}")
     n_valid = int(mask.sum())
     if n_valid == 0:
         raise InputError(no_valid_pixel_message(path, bands, block_bytes(memory_mb)))
     if n_valid < min_pixels:
-        raise InputError(f"the raster has only {n_valid} valid pixel(s) (the others are nodata or NaN); unmixing "
-                         f"needs at least {min_pixels}")
+        raise InputError(
+            f"the raster has only {n_valid} valid pixel(s) (the others are nodata or NaN); unmixing "
+            f"needs at least {min_pixels}"
+        )
     if np.ptp(values, axis=1).max() == 0:
         raise InputError("the image is constant: every valid pixel has the same spectrum, there is nothing to unmix")
     scale, reason = resolve_scale(scale or None, info, values[:, :: max(1, values.shape[1] // 20000)])

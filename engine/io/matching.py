@@ -7,6 +7,7 @@ within half the band spacing, no band twice), else by its ``band`` number
 bad (ENVI ``bbl``) are dropped and reported. Anything else is refused with an
 ``InputError`` saying what does not match.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,16 +59,20 @@ def _raster_bands(table, wavelengths: Optional[np.ndarray], count: int) -> Tuple
         nearest, close = _nearest(table.wavelengths, wavelengths)
         if not close.all():
             far = np.asarray(table.wavelengths, dtype=float)[~close]
-            raise InputError(f"the endmember CSV's wavelengths {_few(far)} nm match no band of the raster "
-                             f"({np.min(wavelengths):g}-{np.max(wavelengths):g} nm)")
+            raise InputError(
+                f"the endmember CSV's wavelengths {_few(far)} nm match no band of the raster "
+                f"({np.min(wavelengths):g}-{np.max(wavelengths):g} nm)"
+            )
         if len(set(nearest.tolist())) != n_rows:
             raise InputError("two rows of the endmember CSV match the same raster band by wavelength")
         return [int(b) + 1 for b in nearest], "wavelength"
     bands = [int(b) for b in table.bands]
     outside = [b for b in bands if not 1 <= b <= count]
     if outside:
-        raise InputError(f"the endmember CSV names bands {_few(outside)} but the raster has {count} bands "
-                         "(and the two do not both carry wavelengths to match by)")
+        raise InputError(
+            f"the endmember CSV names bands {_few(outside)} but the raster has {count} bands "
+            "(and the two do not both carry wavelengths to match by)"
+        )
     if len(set(bands)) != len(bands):
         raise InputError("the endmember CSV lists a band number twice")
     return bands, "band number"
@@ -78,8 +83,9 @@ def _few(values: Sequence) -> str:
     return ", ".join(values[:5]) + (f" (and {len(values) - 5} more)" if len(values) > 5 else "")
 
 
-def match_bands(table, wavelengths: Optional[np.ndarray], count: int,
-                bad_bands: Optional[np.ndarray] = None) -> BandMatch:
+def match_bands(
+    table, wavelengths: Optional[np.ndarray], count: int, bad_bands: Optional[np.ndarray] = None
+) -> BandMatch:
     """Match every row of an ``EndmemberTable`` to a band of a raster with ``count`` bands.
 
     ``wavelengths`` (nm) and ``bad_bands`` (True = bad) are the raster's, as
@@ -90,8 +96,9 @@ def match_bands(table, wavelengths: Optional[np.ndarray], count: int,
     rows = [i for i, b in enumerate(bands) if not bad[b - 1]]
     dropped = sorted(b for b in bands if bad[b - 1])
     if len(rows) < 2:
-        raise InputError(f"only {len(rows)} row(s) of the endmember CSV fall on good bands of the raster; "
-                         "FCLS needs at least 2")
+        raise InputError(
+            f"only {len(rows)} row(s) of the endmember CSV fall on good bands of the raster; FCLS needs at least 2"
+        )
     return BandMatch([bands[i] for i in rows], rows, by, dropped)
 
 
@@ -105,8 +112,10 @@ def align_to_bands(table, used_bands: Sequence[int], wavelengths: Optional[np.nd
     row_of = {b: i for i, b in enumerate(bands)}
     missing = [int(b) for b in used_bands if int(b) not in row_of]
     if missing:
-        raise InputError(f"the endmember CSV has no row for raster band(s) {format_band_ranges(missing)}, which are "
-                         "used; drop them (BAD_BANDS) or give a CSV made from this raster")
+        raise InputError(
+            f"the endmember CSV has no row for raster band(s) {format_band_ranges(missing)}, which are "
+            "used; drop them (BAD_BANDS) or give a CSV made from this raster"
+        )
     return np.asarray(table.matrix, dtype=np.float64)[[row_of[int(b)] for b in used_bands]]
 
 
@@ -122,6 +131,8 @@ def align_tables(estimate, reference) -> Tuple[np.ndarray, np.ndarray]:
         by = "band number"
     n_est, n_ref = estimate.matrix.shape[0], reference.matrix.shape[0]
     if not close.all() or len(set(nearest.tolist())) != n_est or n_est != n_ref:
-        raise InputError(f"the estimated endmember CSV ({n_est} rows) and the reference one ({n_ref} rows) do not "
-                         f"cover the same bands (matched by {by}); write both from the same raster bands")
+        raise InputError(
+            f"the estimated endmember CSV ({n_est} rows) and the reference one ({n_ref} rows) do not "
+            f"cover the same bands (matched by {by}); write both from the same raster bands"
+        )
     return np.asarray(estimate.matrix, dtype=np.float64), np.asarray(reference.matrix, dtype=np.float64)[nearest]

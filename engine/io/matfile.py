@@ -6,6 +6,7 @@
 * HySUPP: ``Y`` (L, N) with ``H``/``W`` (row-major, as HySUPP reshapes it) or a
   (H, W, L) cube; ``A``/``A_true`` as (p, N) or (H, W, p); ``E`` (L, p).
 """
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,20 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
-_ITEMSIZE = {"double": 8, "single": 4, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4,
-             "int64": 8, "uint64": 8, "logical": 1, "char": 4}
+_ITEMSIZE = {
+    "double": 8,
+    "single": 4,
+    "int8": 1,
+    "uint8": 1,
+    "int16": 2,
+    "uint16": 2,
+    "int32": 4,
+    "uint32": 4,
+    "int64": 8,
+    "uint64": 8,
+    "logical": 1,
+    "char": 4,
+}
 # the image is converted to a float32 cube and its reference to float64: about two more copies
 MAT_WORKING_COPIES = 3
 
@@ -67,8 +80,12 @@ def _load(path: PathLike, max_bytes: Optional[int] = None) -> Dict[str, np.ndarr
         raise FileNotFoundError(f".mat file not found: {path}")
     try:
         if max_bytes is not None:
-            check_allocation(mat_memory_bytes(path), f"{path.name} (decompressed, with working copies)", max_bytes,
-                             "raise MEMORY_MB, or crop the data in MATLAB/Python first")
+            check_allocation(
+                mat_memory_bytes(path),
+                f"{path.name} (decompressed, with working copies)",
+                max_bytes,
+                "raise MEMORY_MB, or crop the data in MATLAB/Python first",
+            )
         d = sio.loadmat(str(path))
     except NotImplementedError:
         raise InputError(f"{path.name} is a MATLAB v7.3 (HDF5) file; save it with -v7 or read it with h5py") from None
@@ -154,8 +171,9 @@ def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]
     return Y.T.reshape(nrow, ncol, Y.shape[0], order=order).transpose(2, 0, 1), order
 
 
-def load_mat_dataset(path: PathLike, truth_path: Optional[PathLike] = None,
-                     order: Optional[str] = None, max_bytes: Optional[int] = None) -> MatDataset:
+def load_mat_dataset(
+    path: PathLike, truth_path: Optional[PathLike] = None, order: Optional[str] = None, max_bytes: Optional[int] = None
+) -> MatDataset:
     """Load an image (and its reference, from the same file or ``truth_path``).
 
     ``order`` overrides the pixel order of flat (L, N) matrices: 'F' (Zhu,
@@ -220,5 +238,10 @@ def samson_rasti(data_dir: Optional[PathLike] = None) -> MatDataset:
     A = _load(ref / "A_true.mat")["A_true"]
     E = np.asarray(_load(ref / "E.mat")["E"], dtype=np.float64)
     _, H, W = ds.cube.shape
-    return MatDataset(cube=ds.cube, abundances=_maps(A, H, W, "C", E.shape[1]), endmembers=E,
-                      names=list(SAMSON_NAMES), wavelengths=None)
+    return MatDataset(
+        cube=ds.cube,
+        abundances=_maps(A, H, W, "C", E.shape[1]),
+        endmembers=E,
+        names=list(SAMSON_NAMES),
+        wavelengths=None,
+    )

@@ -3,6 +3,7 @@
 ``available_bytes`` is the smaller of the kernel's ``MemAvailable`` and what an
 address-space limit (``ulimit -v`` / ``RLIMIT_AS``) still allows this process.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,7 @@ from ..errors import MemoryBudgetError, ParameterError
 
 __all__ = ["available_bytes", "total_bytes", "check_budget", "check_allocation", "MiB"]
 
-MiB = 2 ** 20
+MiB = 2**20
 
 
 def _meminfo(key: str) -> Optional[int]:
@@ -66,8 +67,10 @@ def check_budget(memory_mb: float) -> int:
         raise ParameterError(f"MEMORY_MB must be a positive number of megabytes, got {memory_mb}")
     total = total_bytes()
     if total is not None and memory_mb * MiB > total:
-        raise ParameterError(f"MEMORY_MB = {memory_mb:g} is more than this machine's {total / MiB:.0f} MB of memory; "
-                             f"give at most {total / MiB:.0f} (the default 1024 suits most scenes)")
+        raise ParameterError(
+            f"MEMORY_MB = {memory_mb:g} is more than this machine's {total / MiB:.0f} MB of memory; "
+            f"give at most {total / MiB:.0f} (the default 1024 suits most scenes)"
+        )
     return int(memory_mb * MiB)
 
 
@@ -78,9 +81,12 @@ def check_allocation(nbytes: float, what: str, budget_bytes: Optional[float] = N
     """
     tail = f": {hint}" if hint else ""
     if budget_bytes is not None and nbytes > budget_bytes:
-        raise MemoryBudgetError(f"{what} needs about {nbytes / MiB:,.0f} MB, over the memory budget of "
-                                f"{budget_bytes / MiB:,.0f} MB (MEMORY_MB){tail}")
+        raise MemoryBudgetError(
+            f"{what} needs about {nbytes / MiB:,.0f} MB, over the memory budget of "
+            f"{budget_bytes / MiB:,.0f} MB (MEMORY_MB){tail}"
+        )
     free = available_bytes()
     if free is not None and nbytes > free:
-        raise MemoryBudgetError(f"{what} needs about {nbytes / MiB:,.0f} MB but only {free / MiB:,.0f} MB are free "
-                                f"on this machine{tail}")
+        raise MemoryBudgetError(
+            f"{what} needs about {nbytes / MiB:,.0f} MB but only {free / MiB:,.0f} MB are free on this machine{tail}"
+        )

@@ -3,6 +3,7 @@
 Paths are compared after resolving links and ``..`` (``os.path.realpath``), so
 ``./a.tif``, ``dir/../a.tif`` and a symlink to ``a.tif`` are the same file.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,9 @@ def same_file_key(path: str) -> str:
     return os.path.normcase(os.path.realpath(os.path.abspath(os.path.expanduser(str(path)))))
 
 
-def check_output_paths(outputs: Mapping[str, Optional[str]], inputs: Mapping[str, Optional[str]],
-                       raster_outputs: Iterable[str] = ()) -> None:
+def check_output_paths(
+    outputs: Mapping[str, Optional[str]], inputs: Mapping[str, Optional[str]], raster_outputs: Iterable[str] = ()
+) -> None:
     """Raise OutputError when an output path is an input path, or two outputs share a path.
 
     ``outputs`` / ``inputs`` map parameter names to file paths (None or '' = not given).
@@ -35,11 +37,15 @@ def check_output_paths(outputs: Mapping[str, Optional[str]], inputs: Mapping[str
             continue
         key = same_file_key(path)
         if key in ins:
-            raise OutputError(f"{name} ({path}) is the input {ins[key]}: writing it would destroy the input; "
-                              "choose another output file")
+            raise OutputError(
+                f"{name} ({path}) is the input {ins[key]}: writing it would destroy the input; "
+                "choose another output file"
+            )
         if key in seen:
-            raise OutputError(f"{name} and {seen[key]} are the same file ({path}): one would overwrite the other; "
-                              "give each output its own file")
+            raise OutputError(
+                f"{name} and {seen[key]} are the same file ({path}): one would overwrite the other; "
+                "give each output its own file"
+            )
         if os.path.isdir(key):
             raise OutputError(f"{name} ({path}) is a folder; give a file name")
         seen[key] = name

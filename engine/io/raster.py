@@ -15,6 +15,7 @@ converted to nm. The ENVI bad band list ``bbl`` becomes ``bad_bands`` (True = ba
 Writers go through a temporary file in the destination folder and
 ``os.replace``, so a failed write never leaves a file that looks finished.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,9 +33,20 @@ import numpy as np
 from ..errors import InputError, MemoryBudgetError, OutputError
 
 __all__ = [
-    "RasterData", "RasterInfo", "read_raster", "raster_info", "write_abundances", "write_cube",
-    "pixel_validity", "read_block", "atomic_output", "output_transaction", "open_raster", "output_profile",
-    "output_driver", "OUTPUT_NODATA",
+    "RasterData",
+    "RasterInfo",
+    "read_raster",
+    "raster_info",
+    "write_abundances",
+    "write_cube",
+    "pixel_validity",
+    "read_block",
+    "atomic_output",
+    "output_transaction",
+    "open_raster",
+    "output_profile",
+    "output_driver",
+    "OUTPUT_NODATA",
 ]
 
 OUTPUT_NODATA = -9999.0
@@ -155,8 +167,10 @@ def _bad_bands(ds) -> Optional[np.ndarray]:
         except ValueError:
             raise InputError(f"{Path(ds.name).name}: the ENVI bad-band list (bbl) is not a list of numbers") from None
         if arr.size != ds.count:
-            raise InputError(f"{Path(ds.name).name}: the ENVI bad-band list (bbl) has {arr.size} entries for "
-                             f"{ds.count} bands; fix the header's bbl (one 0/1 per band) or remove it")
+            raise InputError(
+                f"{Path(ds.name).name}: the ENVI bad-band list (bbl) has {arr.size} entries for "
+                f"{ds.count} bands; fix the header's bbl (one 0/1 per band) or remove it"
+            )
         return arr == 0
     return None
 
@@ -179,8 +193,10 @@ def open_raster(path: PathLike, mode: str = "r", **kwargs):
         ds = rasterio.open(_pending_path(path) if mode == "r" else path, mode, **kwargs)
     if mode == "r" and any("complex" in str(d) for d in ds.dtypes):
         ds.close()
-        raise InputError(f"{Path(str(path)).name} holds complex numbers ({ds.dtypes[0]}); unmixing needs real values: "
-                         "convert it first (e.g. its amplitude with gdal_calc.py or the Raster calculator)")
+        raise InputError(
+            f"{Path(str(path)).name} holds complex numbers ({ds.dtypes[0]}); unmixing needs real values: "
+            "convert it first (e.g. its amplitude with gdal_calc.py or the Raster calculator)"
+        )
     return ds
 
 
@@ -188,10 +204,19 @@ def raster_info(path: PathLike) -> RasterInfo:
     """Size, data type, nodata, wavelengths etc. of a raster without reading pixels."""
     with open_raster(path) as ds:
         return RasterInfo(
-            path=str(path), count=ds.count, width=ds.width, height=ds.height, dtype=ds.dtypes[0],
-            nodata=_primary_nodata(ds.nodatavals), nodatavals=tuple(ds.nodatavals),
-            wavelengths=_wavelengths(ds), bad_bands=_bad_bands(ds), band_names=_band_names(ds),
-            crs=ds.crs, transform=ds.transform, block_shape=tuple(ds.block_shapes[0]),
+            path=str(path),
+            count=ds.count,
+            width=ds.width,
+            height=ds.height,
+            dtype=ds.dtypes[0],
+            nodata=_primary_nodata(ds.nodatavals),
+            nodatavals=tuple(ds.nodatavals),
+            wavelengths=_wavelengths(ds),
+            bad_bands=_bad_bands(ds),
+            band_names=_band_names(ds),
+            crs=ds.crs,
+            transform=ds.transform,
+            block_shape=tuple(ds.block_shapes[0]),
         )
 
 
@@ -234,8 +259,9 @@ def pixel_validity(raw: np.ndarray, nodatavals: Sequence[Optional[float]], use_n
     return valid
 
 
-def read_block(ds, window=None, bands: Optional[Sequence[int]] = None,
-               use_nodata: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+def read_block(
+    ds, window=None, bands: Optional[Sequence[int]] = None, use_nodata: bool = True
+) -> Tuple[np.ndarray, np.ndarray]:
     """Read ``window`` of an open dataset: (float32 cube with NaN at invalid pixels, validity mask).
 
     Band scales/offsets stored in the file are applied.
@@ -263,8 +289,9 @@ def _scales_offsets(ds, idx) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]
     return None, None
 
 
-def read_valid_pixels(ds, window=None, bands: Optional[Sequence[int]] = None,
-                      use_nodata: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+def read_valid_pixels(
+    ds, window=None, bands: Optional[Sequence[int]] = None, use_nodata: bool = True
+) -> Tuple[np.ndarray, np.ndarray]:
     """Read ``window`` as (float64 (L, n_valid) matrix of the valid pixels, validity mask).
 
     Same values as ``read_block(...)[0][:, valid]`` in float64, but the valid pixels are picked
@@ -282,13 +309,19 @@ def read_valid_pixels(ds, window=None, bands: Optional[Sequence[int]] = None,
     scales, offsets = _scales_offsets(ds, idx)
     if scales is not None:
         # match read_block: the scale and offset are applied in float32
-        Y = (Y.astype(np.float32) * scales.astype(np.float32)[:, None]
-             + offsets.astype(np.float32)[:, None]).astype(np.float64)
+        Y = (Y.astype(np.float32) * scales.astype(np.float32)[:, None] + offsets.astype(np.float32)[:, None]).astype(
+            np.float64
+        )
     return Y, valid
 
 
-def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=None,
-                use_nodata: bool = True, max_bytes: Optional[int] = None) -> RasterData:
+def read_raster(
+    path: PathLike,
+    bands: Optional[Sequence[int]] = None,
+    window=None,
+    use_nodata: bool = True,
+    max_bytes: Optional[int] = None,
+) -> RasterData:
     """Read a multiband raster into a (bands, rows, cols) float32 cube and a validity mask.
 
     ``bands``: 1-based band numbers to read (default all). ``window``: a
@@ -305,8 +338,10 @@ def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=No
         h, w = (int(win.height), int(win.width)) if win is not None else (ds.height, ds.width)
         need = len(idx) * h * w * 4
         if max_bytes is not None and need > max_bytes:
-            raise MemoryBudgetError(f"{path.name}: {len(idx)} bands x {h} x {w} needs {need / 2 ** 20:.0f} MiB, over the "
-                             f"{max_bytes / 2 ** 20:.0f} MiB limit; read a window or process it block by block")
+            raise MemoryBudgetError(
+                f"{path.name}: {len(idx)} bands x {h} x {w} needs {need / 2**20:.0f} MiB, over the "
+                f"{max_bytes / 2**20:.0f} MiB limit; read a window or process it block by block"
+            )
         cube, valid = read_block(ds, win, idx, use_nodata)
         sel = np.asarray(idx) - 1
         wl = _wavelengths(ds)
@@ -317,11 +352,16 @@ def read_raster(path: PathLike, bands: Optional[Sequence[int]] = None, window=No
         profile.update(count=len(idx), height=cube.shape[1], width=cube.shape[2], transform=transform)
         nodatavals = [ds.nodatavals[b - 1] for b in idx]
         return RasterData(
-            cube=cube, mask=valid,
+            cube=cube,
+            mask=valid,
             wavelengths=None if wl is None else wl[sel],
-            band_names=[names[i] for i in sel], profile=profile, transform=transform, crs=ds.crs,
+            band_names=[names[i] for i in sel],
+            profile=profile,
+            transform=transform,
+            crs=ds.crs,
             nodata=_primary_nodata(nodatavals),
-            bad_bands=None if bbl is None else bbl[sel], bands=np.asarray(idx, dtype=int),
+            bad_bands=None if bbl is None else bbl[sel],
+            bands=np.asarray(idx, dtype=int),
         )
 
 
@@ -374,7 +414,7 @@ def output_transaction() -> Iterator[None]:
         try:
             _commit(tmp, aux_tmp, path)
         except BaseException:
-            for _, (t, a) in items[k + 1:]:
+            for _, (t, a) in items[k + 1 :]:
                 _discard(t, a)
             raise
 
@@ -440,17 +480,27 @@ def output_driver(path: PathLike) -> str:
         with rasterio.Env() as env:  # built into this GDAL?
             if driver in env.drivers():
                 return driver
-    raise OutputError(f"{Path(path).name}: rasters are written as {', '.join(OUTPUT_DRIVERS.values())}; "
-                      f"'{ext}' ({driver or 'a format GDAL does not know by that extension'}) is not one of them: "
-                      "use .tif")
+    raise OutputError(
+        f"{Path(path).name}: rasters are written as {', '.join(OUTPUT_DRIVERS.values())}; "
+        f"'{ext}' ({driver or 'a format GDAL does not know by that extension'}) is not one of them: "
+        "use .tif"
+    )
 
 
-def output_profile(count: int, height: int, width: int, transform=None, crs=None,
-                   nodata: Optional[float] = OUTPUT_NODATA, compress: Optional[str] = "lzw",
-                   driver: str = "GTiff") -> Dict[str, Any]:
+def output_profile(
+    count: int,
+    height: int,
+    width: int,
+    transform=None,
+    crs=None,
+    nodata: Optional[float] = OUTPUT_NODATA,
+    compress: Optional[str] = "lzw",
+    driver: str = "GTiff",
+) -> Dict[str, Any]:
     """A float32 profile (GeoTIFF: tiled 256 x 256 when the image is large enough; other drivers: plain)."""
-    prof: Dict[str, Any] = dict(driver=driver, dtype="float32", count=int(count), height=int(height),
-                                width=int(width), nodata=nodata)
+    prof: Dict[str, Any] = dict(
+        driver=driver, dtype="float32", count=int(count), height=int(height), width=int(width), nodata=nodata
+    )
     if transform is not None:
         prof["transform"] = transform
     if crs is not None:
@@ -495,9 +545,16 @@ def _fill_invalid(data: np.ndarray, mask: Optional[np.ndarray], nodata: Optional
     return out
 
 
-def write_abundances(path: PathLike, abundances: np.ndarray, names: Sequence[str], like=None,
-                     mask: Optional[np.ndarray] = None, nodata: float = OUTPUT_NODATA,
-                     compress: Optional[str] = "lzw", tags: Optional[Dict[str, str]] = None) -> Path:
+def write_abundances(
+    path: PathLike,
+    abundances: np.ndarray,
+    names: Sequence[str],
+    like=None,
+    mask: Optional[np.ndarray] = None,
+    nodata: float = OUTPUT_NODATA,
+    compress: Optional[str] = "lzw",
+    tags: Optional[Dict[str, str]] = None,
+) -> Path:
     """Write (p, rows, cols) abundance maps as a p-band float32 GeoTIFF.
 
     Band descriptions are ``names``; georeferencing and CRS come from ``like``
@@ -526,9 +583,18 @@ def write_abundances(path: PathLike, abundances: np.ndarray, names: Sequence[str
     return path
 
 
-def write_cube(path: PathLike, cube: np.ndarray, transform=None, crs=None, wavelengths: Optional[np.ndarray] = None,
-               nodata: Optional[float] = None, band_names: Optional[Sequence[str]] = None,
-               mask: Optional[np.ndarray] = None, compress: Optional[str] = "lzw", dtype: str = "float32") -> Path:
+def write_cube(
+    path: PathLike,
+    cube: np.ndarray,
+    transform=None,
+    crs=None,
+    wavelengths: Optional[np.ndarray] = None,
+    nodata: Optional[float] = None,
+    band_names: Optional[Sequence[str]] = None,
+    mask: Optional[np.ndarray] = None,
+    compress: Optional[str] = "lzw",
+    dtype: str = "float32",
+) -> Path:
     """Write a (bands, rows, cols) cube as a GeoTIFF (float32 unless ``dtype`` says otherwise, e.g. 'uint16').
 
     ``wavelengths`` (nm; values all < 30 are taken as micrometres) go into band metadata ``wavelength`` / ``wavelength_units=nm``.

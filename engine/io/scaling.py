@@ -11,6 +11,7 @@ Detection rule (``detect_scale``), on a sample of valid pixel values:
 * other integer data -> 1/(largest value of the data type) for 16-bit types,
   1/(largest sample value) for wider types.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,9 +21,17 @@ import numpy as np
 
 from ..errors import InputError, ParameterError
 
-__all__ = ["detect_scale", "resolve_scale", "units_comment", "scale_from_comment", "check_scale", "choose_scale",
-           "units_from_comment",
-           "REFLECTANCE_X10000_MAX", "SCALE_RANGE"]
+__all__ = [
+    "detect_scale",
+    "resolve_scale",
+    "units_comment",
+    "scale_from_comment",
+    "check_scale",
+    "choose_scale",
+    "units_from_comment",
+    "REFLECTANCE_X10000_MAX",
+    "SCALE_RANGE",
+]
 
 REFLECTANCE_X10000_MAX = 12000.0  # 99.9th percentile limit of "reflectance x 10000" (120 % reflectance)
 _UNIT_MAX = 1.5  # integer values up to this are already 0..1 data
@@ -55,14 +64,20 @@ def detect_scale(dtype: Any, sample_values: Optional[np.ndarray]) -> Tuple[float
         return 1.0 / top, f"8-bit data: scaled by 1/{top:g}"
     q = float(np.percentile(v, 99.9))
     if q <= REFLECTANCE_X10000_MAX:
-        return 1e-4, (f"{dt} data looks like reflectance x 10000 (99.9th percentile {q:g} <= "
-                      f"{REFLECTANCE_X10000_MAX:g}): scaled by 1/10000")
+        return 1e-4, (
+            f"{dt} data looks like reflectance x 10000 (99.9th percentile {q:g} <= "
+            f"{REFLECTANCE_X10000_MAX:g}): scaled by 1/10000"
+        )
     if dt.itemsize == 2:
         top = float(np.iinfo(dt).max)
-        return 1.0 / top, (f"{dt} data beyond reflectance x 10000 (99.9th percentile {q:g} > "
-                           f"{REFLECTANCE_X10000_MAX:g}): scaled by 1/{top:g}, the largest {dt} value")
-    return 1.0 / vmax, (f"{dt} data beyond reflectance x 10000 (99.9th percentile {q:g} > "
-                        f"{REFLECTANCE_X10000_MAX:g}): scaled by 1/{vmax:g}, the largest sampled value")
+        return 1.0 / top, (
+            f"{dt} data beyond reflectance x 10000 (99.9th percentile {q:g} > "
+            f"{REFLECTANCE_X10000_MAX:g}): scaled by 1/{top:g}, the largest {dt} value"
+        )
+    return 1.0 / vmax, (
+        f"{dt} data beyond reflectance x 10000 (99.9th percentile {q:g} > "
+        f"{REFLECTANCE_X10000_MAX:g}): scaled by 1/{vmax:g}, the largest sampled value"
+    )
 
 
 def resolve_scale(user_scale: Optional[float], info: Any, sample: Optional[np.ndarray]) -> Tuple[float, str]:
@@ -121,8 +136,10 @@ def check_scale(value: Any, source: str) -> float:
         raise error(f"{source}: scale {value!r} is not a number") from None
     lo, hi = SCALE_RANGE
     if not np.isfinite(s) or not lo <= s <= hi:
-        raise error(f"{source}: scale {value!r} is not a usable factor to reflectance (it must be a positive, finite number "
-                    f"from {lo:g} to {hi:g}, e.g. 0.0001 for reflectance x 10000)")
+        raise error(
+            f"{source}: scale {value!r} is not a usable factor to reflectance (it must be a positive, finite number "
+            f"from {lo:g} to {hi:g}, e.g. 0.0001 for reflectance x 10000)"
+        )
     return s
 
 
@@ -132,6 +149,7 @@ def choose_scale(user_scale: Optional[float], comment: Optional[str]) -> Tuple[f
         return check_scale(user_scale, "the SCALE parameter"), "given"
     if comment and re.search(r"scale=", comment):
         m = re.search(r"scale=(\S+?)(;|\s|$)", comment)
-        return check_scale(m.group(1) if m else "", "the endmember CSV's units"), \
-            "the scale stated in the endmember CSV"
+        return check_scale(
+            m.group(1) if m else "", "the endmember CSV's units"
+        ), "the scale stated in the endmember CSV"
     return 1.0, "the CSV states no units: taken to be in the raster's units"

@@ -1,4 +1,5 @@
 """Shared fixtures of the engine tests."""
+
 import pytest
 
 

@@ -1,9 +1,15 @@
 """Batched NNLS and the peak-normalised abundance convention."""
+
 import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from deepunmix.engine.abundance_convention import check_convention, nnls_pixels, peak_normalise, peak_normalised_abundances
+from deepunmix.engine.abundance_convention import (
+    check_convention,
+    nnls_pixels,
+    peak_normalise,
+    peak_normalised_abundances,
+)
 
 
 @pytest.mark.parametrize("p", [1, 3, 6])

@@ -1,4 +1,5 @@
 """The default endmember count on the check scenes (its thresholds were chosen on synthetic scenes only)."""
+
 import numpy as np
 import pytest
 
@@ -12,10 +13,13 @@ def _jasper():
     return cube / np.max(cube)
 
 
-@pytest.mark.parametrize("name, load, reference", [
-    ("samson", lambda: samson().cube, 3),
-    ("jasper_ridge", _jasper, 4),
-])
+@pytest.mark.parametrize(
+    "name, load, reference",
+    [
+        ("samson", lambda: samson().cube, 3),
+        ("jasper_ridge", _jasper, 4),
+    ],
+)
 def test_default_count_within_one_of_the_reference(name, load, reference):
     data = default_data_dir() / name
     if not data.is_dir():

@@ -1,4 +1,5 @@
 """Dask route: same output as the single-process blockwise apply."""
+
 import functools
 import pickle
 
@@ -7,11 +8,11 @@ import pytest
 
 pytest.importorskip("dask.array", reason="dask is not installed (pip install 'dask[array]' distributed)")
 
-from deepunmix.engine.distributed import apply_distributed, fcls_func, plan_chunks, predictor, read_dask_array  # noqa: E402
-from deepunmix.engine.fcls import fcls  # noqa: E402
-from deepunmix.engine.io.blockwise import apply_blockwise  # noqa: E402
-from deepunmix.engine.io.raster import open_raster, read_raster, write_cube  # noqa: E402
-from deepunmix.engine.progress import Cancelled  # noqa: E402
+from deepunmix.engine.distributed import apply_distributed, fcls_func, plan_chunks, predictor, read_dask_array
+from deepunmix.engine.fcls import fcls
+from deepunmix.engine.io.blockwise import apply_blockwise
+from deepunmix.engine.io.raster import open_raster, read_raster
+from deepunmix.engine.progress import Cancelled
 
 NAMES = ["a", "b", "c"]
 
@@ -28,8 +29,18 @@ def scene(tmp_path_factory):
     path = tmp_path_factory.mktemp("dist") / "src.tif"
     from rasterio.transform import from_origin
 
-    with open_raster(path, "w", driver="GTiff", width=47, height=61, count=20, dtype="int16", nodata=-1,
-                     transform=from_origin(500000, 4000000, 30, 30), crs="EPSG:32633") as ds:
+    with open_raster(
+        path,
+        "w",
+        driver="GTiff",
+        width=47,
+        height=61,
+        count=20,
+        dtype="int16",
+        nodata=-1,
+        transform=from_origin(500000, 4000000, 30, 30),
+        crs="EPSG:32633",
+    ) as ds:
         ds.write(cube.astype(np.int16))
     return path, E
 
@@ -130,10 +141,13 @@ def test_local_cluster_two_processes_match_blockwise(scene, tmp_path):
     path, E = scene
     func = functools.partial(fcls, E=E)
     a = apply_blockwise(path, tmp_path / "a.tif", func, 3, NAMES, scale=1e-4)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        b = apply_distributed(path, tmp_path / "b.tif", func, 3, NAMES, client=client, chunk_rows=6, scale=1e-4,
-                              max_in_flight=3)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        b = apply_distributed(
+            path, tmp_path / "b.tif", func, 3, NAMES, client=client, chunk_rows=6, scale=1e-4, max_in_flight=3
+        )
         assert len(client.nthreads()) == 2
     (da_, _), (db, names) = _read(a), _read(b)
     np.testing.assert_allclose(db, da_, rtol=0, atol=1e-6)

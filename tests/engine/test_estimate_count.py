@@ -1,4 +1,5 @@
 """HySime and HFC/NWHFC endmember-count estimation on clean synthetic scenes."""
+
 import numpy as np
 import pytest
 
@@ -10,7 +11,7 @@ def _scene(p=4, L=80, N=3000, snr_db=40.0, seed=0):
     E = np.cumsum(rng.normal(size=(L, p)), axis=0)
     E = (E - E.min(axis=0) + 0.2) / (E - E.min(axis=0) + 0.2).max()
     X = E @ rng.dirichlet(np.ones(p), N).T
-    sigma = np.sqrt(np.mean(X ** 2) / 10 ** (snr_db / 10))
+    sigma = np.sqrt(np.mean(X**2) / 10 ** (snr_db / 10))
     return X + rng.normal(0, sigma, X.shape), sigma
 
 

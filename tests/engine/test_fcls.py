@@ -5,6 +5,7 @@ endmembers: sum-to-one LS on S via the KKT system, keep the feasible solution of
 lowest objective). For a convex QP this is the exact optimum; it is only
 practical for small p and few pixels, which is all a test needs.
 """
+
 import itertools
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The poor-fit warning compares the reconstruction RMSE with the data's own noise."""
+
 import numpy as np
 
 from deepunmix.engine.fit_quality import POOR_FIT_FACTOR, noise_level, poor_fit_warning
@@ -14,5 +15,5 @@ def test_noise_level_and_warning():
     assert poor_fit_warning(0.02, noise) is None
     text = poor_fit_warning(POOR_FIT_FACTOR * 2 * noise, noise)
     assert text.startswith("poor fit") and "times the estimated noise" in text
-    assert noise_level(X) >= 1e-5 * np.sqrt(np.mean(X ** 2))  # noise-free data: floored, never 0
+    assert noise_level(X) >= 1e-5 * np.sqrt(np.mean(X**2))  # noise-free data: floored, never 0
     assert noise_level(Y[:, :40]) is None  # too few pixels to estimate it

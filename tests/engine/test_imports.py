@@ -1,25 +1,30 @@
 """The engine's imports: `import deepunmix.engine` stays light (neither qgis nor torch), no engine module imports the plugin,
 optional packages are imported lazily, and the installed-package route (`deepunmix.engine`) works without qgis."""
+
 import ast
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _modules_after(code: str) -> set:
-    out = subprocess.run([sys.executable, "-c", code + "; import sys; print(' '.join(sys.modules))"],
-                         cwd=REPO, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code + "; import sys; print(' '.join(sys.modules))"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return {m.split(".")[0] for m in out.split()}
 
 
 def test_import_engine_loads_neither_qgis_nor_torch():
-    mods = _modules_after("import deepunmix.engine as engine; engine.VCA; engine.FCLS; engine.DDICA; engine.BUDDIP; "
-                           "engine.UnDIP")
+    mods = _modules_after(
+        "import deepunmix.engine as engine; engine.VCA; engine.FCLS; engine.DDICA; engine.BUDDIP; engine.UnDIP"
+    )
     assert "qgis" not in mods
     assert "torch" not in mods
     assert "numpy" in mods  # sanity: the probe really ran
@@ -97,17 +102,23 @@ def test_algorithms_and_gui_keep_their_side():
 
 def test_layering_scanner_sees_violations(tmp_path):
     fake = tmp_path / "probe.py"
-    fake.write_text("import torch\nfrom qgis.core import QgsRasterLayer\nfrom ..deps import x\n"
-                    "def f():\n    import dask\n")
+    fake.write_text(
+        "import torch\nfrom qgis.core import QgsRasterLayer\nfrom ..deps import x\ndef f():\n    import dask\n"
+    )
     found = list(_imports(fake, package=("engine",)))
     assert (True, "torch", 0, None) in found and (True, "qgis", 0, None) in found
     assert (True, None, 2, "deps") in found and (False, "dask", 0, None) in found
 
 
 def _modules_in_package_route(code: str, site: Path) -> set:
-    out = subprocess.run([sys.executable, "-c", code + "; import sys; print(' '.join(sys.modules))"],
-                         cwd=site.parent, env=dict(os.environ, PYTHONPATH=str(site)), capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code + "; import sys; print(' '.join(sys.modules))"],
+        cwd=site.parent,
+        env=dict(os.environ, PYTHONPATH=str(site)),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return set(out.split())
 
 
@@ -116,7 +127,9 @@ def test_package_route_is_light_and_qgis_free(package_site):
     assert "deepunmix" in mods and not {"numpy", "qgis", "torch"} & {m.split(".")[0] for m in mods}
     mods = _modules_in_package_route(
         "import deepunmix.engine.fcls as f, numpy as np; E = np.eye(3)[:, :2] + 0.1; "
-        "assert np.allclose(f.fcls(E @ np.array([[0.3], [0.7]]), E), [[0.3], [0.7]])", package_site)
+        "assert np.allclose(f.fcls(E @ np.array([[0.3], [0.7]]), E), [[0.3], [0.7]])",
+        package_site,
+    )
     tops = {m.split(".")[0] for m in mods}
     assert "deepunmix.engine.fcls" in mods and "qgis" not in tops and "torch" not in tops
     assert "engine" not in tops  # one name for the engine in this route

@@ -1,8 +1,15 @@
 import numpy as np
 import pytest
 
-from deepunmix.engine.metrics import (abundance_rmse, armse, match_endmembers, reconstruction_rmse, sad,
-                            sad_matrix, score_unmixing)
+from deepunmix.engine.metrics import (
+    abundance_rmse,
+    armse,
+    match_endmembers,
+    reconstruction_rmse,
+    sad,
+    sad_matrix,
+    score_unmixing,
+)
 
 
 def test_sad_orthogonal_and_identical():

@@ -1,4 +1,5 @@
 """The pixel tool's logic without a GUI: locate, read, match bands, unmix, RMSE."""
+
 import numpy as np
 import pytest
 from rasterio.transform import from_origin
@@ -13,8 +14,9 @@ from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 @pytest.fixture
 def scene(tmp_path):
     lib, wl, names = procedural_library(n_bands=16, n_spectra=5, random_state=1)
-    s = make_mixed_scene(size=(5, 7), n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=None,
-                         random_state=2)
+    s = make_mixed_scene(
+        size=(5, 7), n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=None, random_state=2
+    )
     path = tmp_path / "scene.tif"
     write_cube(str(path), s.cube, transform=from_origin(1000.0, 2000.0, 10.0, 10.0), wavelengths=s.wavelengths)
     return s, str(path)
@@ -77,8 +79,9 @@ def test_explain_pixel_matches_a_band_subset_by_band_number_and_applies_the_csv_
     path = tmp_path / "scene_uint16.tif"
     write_cube(str(path), np.round(s.cube * 10000), transform=from_origin(0, 0, 1, 1), dtype="uint16")
     keep = np.arange(3, 15)
-    csv = write_endmembers_csv(tmp_path / "sub.csv", s.endmembers[keep - 1], s.names, bands=keep,
-                               comment=units_comment(1e-4, "test"))
+    csv = write_endmembers_csv(
+        tmp_path / "sub.csv", s.endmembers[keep - 1], s.names, bands=keep, comment=units_comment(1e-4, "test")
+    )
     out = explain_pixel(str(path), 1, 6, read_endmembers_csv(csv))
     np.testing.assert_array_equal(out.bands, keep)
     assert out.scale == pytest.approx(1e-4) and out.wavelengths is None

@@ -1,4 +1,5 @@
 """VCA + FCLS on the real Samson scene (skipped when ../shared/data is absent)."""
+
 import pytest
 
 from deepunmix.engine.extraction.vca import VCA
@@ -7,8 +8,9 @@ from deepunmix.engine.io.matfile import default_data_dir, samson
 from deepunmix.engine.metrics import score_unmixing
 
 
-@pytest.mark.skipif(not (default_data_dir() / "samson" / "samson_1.mat").exists(),
-                    reason="reference data ../shared/data/samson absent")
+@pytest.mark.skipif(
+    not (default_data_dir() / "samson" / "samson_1.mat").exists(), reason="reference data ../shared/data/samson absent"
+)
 def test_vca_fcls_on_samson_scores_in_a_sane_range():
     data = samson()
     E = VCA(n_endmembers=3, random_state=0).fit(data.cube).endmembers_

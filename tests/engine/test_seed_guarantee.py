@@ -4,6 +4,7 @@ Each fit runs in a fresh process (nothing shared but the seed and DEEPUNMIX_TORC
 thread counts the deep methods may differ slightly (parallel sums round differently): that is not
 promised, so it is not tested.
 """
+
 import os
 import subprocess
 import sys
@@ -37,8 +38,9 @@ print(torch.get_num_threads(), a, b)
 
 def _run(seed, threads):
     env = {**os.environ, "DEEPUNMIX_TORCH_THREADS": str(threads), "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(seed)], env=env, capture_output=True, text=True,
-                         check=True, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(seed)], env=env, capture_output=True, text=True, check=True, cwd=REPO
+    )
     return out.stdout.split()
 
 

@@ -29,7 +29,7 @@ def test_patch_scene_shapes_asc_and_snr():
     assert s.abundances.min() >= 0 and s.abundances.max() <= 0.8 + 1e-12
     clean = s.endmembers @ s.abundances.reshape(5, -1)
     noise = s.cube.reshape(224, -1) - clean
-    snr = 10 * np.log10(np.mean(clean ** 2) / np.mean(noise ** 2))
+    snr = 10 * np.log10(np.mean(clean**2) / np.mean(noise**2))
     assert abs(snr - 25) < 0.2
     assert len(s.names) == 5
 

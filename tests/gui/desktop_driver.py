@@ -15,13 +15,14 @@ event loop with a QTimer so the GUI keeps painting:
 Screenshots (PNG of the whole X screen) are saved at each step. Any error is written to the status
 file and QGIS quits, so the test never hangs on a modal error box.
 """
+
 import json
 import os
 import time
 import traceback
 
 from qgis.core import Qgis, QgsApplication, QgsProject, QgsRasterLayer
-from qgis.PyQt.QtCore import QTimer, Qt
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 from qgis.utils import iface, plugins
@@ -113,8 +114,7 @@ class DesktopDriver:
             return
         import qgis.utils
 
-        self.note("provider", plugin_loaded="deepunmix" in qgis.utils.plugins,
-                  qgis_version=Qgis.QGIS_VERSION)
+        self.note("provider", plugin_loaded="deepunmix" in qgis.utils.plugins, qgis_version=Qgis.QGIS_VERSION)
         layer = iface.addRasterLayer(self.config["cube"], "scene")
         if layer is None or not layer.isValid():
             raise RuntimeError("QGIS could not load the input raster")
@@ -165,8 +165,11 @@ class DesktopDriver:
 
         dialog = QApplication.activeModalWidget()
         if not isinstance(dialog, QgsProcessingAlgorithmDialogBase):
-            dialogs = [w for w in QApplication.topLevelWidgets()
-                       if isinstance(w, QgsProcessingAlgorithmDialogBase) and w.isVisible()]
+            dialogs = [
+                w
+                for w in QApplication.topLevelWidgets()
+                if isinstance(w, QgsProcessingAlgorithmDialogBase) and w.isVisible()
+            ]
             if not dialogs:
                 raise RuntimeError("the algorithm dialog did not open")
             dialog = dialogs[0]
@@ -175,8 +178,12 @@ class DesktopDriver:
         params[self.config.get("input_param", "INPUT")] = QgsProject.instance().mapLayer(self.input_layer_id)
         dialog.setParameters(params)
         filled = dialog.createProcessingParameters()
-        self.note("dialog", title=dialog.windowTitle(), algorithm=dialog.algorithm().id(),
-                  input=getattr(filled.get("INPUT"), "source", lambda: str(filled.get("INPUT")))())
+        self.note(
+            "dialog",
+            title=dialog.windowTitle(),
+            algorithm=dialog.algorithm().id(),
+            input=getattr(filled.get("INPUT"), "source", lambda: str(filled.get("INPUT")))(),
+        )
         self.screenshot("dialog")
         QTest.mouseClick(dialog.runButton(), Qt.LeftButton)  # Run
         self.run_clicked = time.monotonic()
@@ -198,9 +205,12 @@ class DesktopDriver:
         dialog = self.dialog
         log = self._dialog_log(dialog)
         self.status["log_tail"] = log[-3000:]
-        self.note("run_finished", executed=dialog.wasExecuted(),
-                  run_s=round(time.monotonic() - self.run_clicked, 1),
-                  results={k: str(v) for k, v in dialog.results().items()})
+        self.note(
+            "run_finished",
+            executed=dialog.wasExecuted(),
+            run_s=round(time.monotonic() - self.run_clicked, 1),
+            results={k: str(v) for k, v in dialog.results().items()},
+        )
         self.screenshot("dialog_log")
         if not dialog.wasExecuted():
             raise RuntimeError("the algorithm failed; log:\n" + log[-2000:])
@@ -227,8 +237,10 @@ class DesktopDriver:
                 if layer.id() != self.input_layer_id and "abundances" in layer.name().lower():
                     abundance = layer
             layers.append(info)
-        styled = isinstance(getattr(abundance, "renderer", lambda: None)(),
-                            (QgsMultiBandColorRenderer, QgsSingleBandPseudoColorRenderer))
+        styled = isinstance(
+            getattr(abundance, "renderer", lambda: None)(),
+            (QgsMultiBandColorRenderer, QgsSingleBandPseudoColorRenderer),
+        )
         band_names = [abundance.bandName(b) for b in range(1, abundance.bandCount() + 1)] if abundance else []
         report = str(self.results.get("OUTPUT_REPORT") or "")
         from processing.core.ProcessingResults import resultsList
@@ -281,8 +293,9 @@ class DesktopDriver:
         dialog = BatchAlgorithmDialog(alg, parent=iface.mainWindow())
         dialog.show()
         panel = dialog.mainWidget()
-        rows = [dict(r, **{self.config.get("batch_input", "INPUT"): self.config["cube"]})
-                for r in self.config["batch_rows"]]
+        rows = [
+            dict(r, **{self.config.get("batch_input", "INPUT"): self.config["cube"]}) for r in self.config["batch_rows"]
+        ]
         while panel.batchRowCount() < len(rows):
             panel.addRow()
         context = dialog.processingContext() if hasattr(dialog, "processingContext") else None
@@ -316,7 +329,8 @@ class DesktopDriver:
         self.status["batch"] = {
             "results_viewer": [{"name": r.name, "filename": r.filename} for r in resultsList.getResults()],
             "results_dock_items": [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
-            if tree is not None else [],
+            if tree is not None
+            else [],
             "python_errors": [m for m in self.status["messages"] if "Traceback" in m or "Error" in m],
         }
         self.screenshot("batch_log")

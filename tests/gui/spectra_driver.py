@@ -15,6 +15,7 @@ QTimer, so the GUI keeps painting in between:
 
 Screenshots of the whole X screen are saved at each step; any error goes to the status file.
 """
+
 import json
 import os
 import time
@@ -118,12 +119,24 @@ def script(run):
     # 2. a run, its outputs loaded as the algorithm dialog loads them
     import processing
 
-    processing.runAndLoadResults("deepunmix:extract_endmembers", {
-        "INPUT": layer, "N_ENDMEMBERS": 3, "METHOD": 0, "SEED": 0, "BAD_BANDS": "12-15",
-        "OUTPUT_ENDMEMBERS": config["out_csv"]})
+    processing.runAndLoadResults(
+        "deepunmix:extract_endmembers",
+        {
+            "INPUT": layer,
+            "N_ENDMEMBERS": 3,
+            "METHOD": 0,
+            "SEED": 0,
+            "BAD_BANDS": "12-15",
+            "OUTPUT_ENDMEMBERS": config["out_csv"],
+        },
+    )
     dock = spectra.dock
-    run.note("run", dock_visible=bool(dock and dock.isVisible()), dock_path=dock.path if dock else None,
-             dock_names=dock.table.names if dock and dock.table else None)
+    run.note(
+        "run",
+        dock_visible=bool(dock and dock.isVisible()),
+        dock_path=dock.path if dock else None,
+        dock_names=dock.table.names if dock and dock.table else None,
+    )
     iface.setActiveLayer(layer)
     iface.zoomToActiveLayer()
     yield 1500
@@ -131,21 +144,28 @@ def script(run):
 
     # 3. the endmember CSV as a table, by three routes
     path = config["out_csv"]
-    loaded = [lyr for lyr in QgsProject.instance().mapLayers().values()
-              if isinstance(lyr, QgsVectorLayer) and lyr.source().startswith(path)]
+    loaded = [
+        lyr
+        for lyr in QgsProject.instance().mapLayers().values()
+        if isinstance(lyr, QgsVectorLayer) and lyr.source().startswith(path)
+    ]
     if not loaded:
         raise RuntimeError("the run's endmember CSV was not loaded into the project")
     tables = {
         "processing output": loaded[0],
         "added as a file (drag and drop)": iface.addVectorLayer(path, "dropped endmembers", "ogr"),
-        "delimited-text provider": iface.addVectorLayer(f"file://{path}?type=csv&detectTypes=yes&geomType=none",
-                                                        "delimited-text endmembers", "delimitedtext"),
+        "delimited-text provider": iface.addVectorLayer(
+            f"file://{path}?type=csv&detectTypes=yes&geomType=none", "delimited-text endmembers", "delimitedtext"
+        ),
     }
     for route, table in tables.items():
         if table is None or not table.isValid():
             raise RuntimeError(f"the CSV did not load ({route})")
-        run.status["tables"][route] = {"provider": table.providerType(), "fields": fields_of(table),
-                                       "features": table.featureCount()}
+        run.status["tables"][route] = {
+            "provider": table.providerType(),
+            "fields": fields_of(table),
+            "features": table.featureCount(),
+        }
     run.note("tables")
     for route in ("processing output", "delimited-text provider"):
         dialog = iface.showAttributeTable(tables[route])
@@ -178,14 +198,21 @@ def script(run):
     canvas = iface.mapCanvas()
     row, col = config["pixel"]
     ext = layer.extent()
-    device = canvas.getCoordinateTransform().transform(ext.xMinimum() + (col + 0.5) * layer.rasterUnitsPerPixelX(),
-                                                       ext.yMaximum() - (row + 0.5) * layer.rasterUnitsPerPixelY())
+    device = canvas.getCoordinateTransform().transform(
+        ext.xMinimum() + (col + 0.5) * layer.rasterUnitsPerPixelX(),
+        ext.yMaximum() - (row + 0.5) * layer.rasterUnitsPerPixelY(),
+    )
     QTest.mouseClick(canvas.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(round(device.x()), round(device.y())))
     pixel = dock.pixel
-    run.note("pixel", tool_active=canvas.mapTool() is spectra.tool, row=getattr(pixel, "row", None),
-             col=getattr(pixel, "col", None),
-             abundances=None if pixel is None or pixel.abundances is None else pixel.abundances.tolist(),
-             rmse=getattr(pixel, "rmse", None), info=dock.info.text())
+    run.note(
+        "pixel",
+        tool_active=canvas.mapTool() is spectra.tool,
+        row=getattr(pixel, "row", None),
+        col=getattr(pixel, "col", None),
+        abundances=None if pixel is None or pixel.abundances is None else pixel.abundances.tolist(),
+        rmse=getattr(pixel, "rmse", None),
+        info=dock.info.text(),
+    )
     yield 1500
     run.screenshot("pixel_tool")
 

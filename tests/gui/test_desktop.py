@@ -4,6 +4,7 @@ QGIS runs in a subprocess (``xvfb-run qgis.bin --code desktop_driver.py``) with 
 the plugin is enabled and first-start prompts are off; the driver writes a JSON status file and
 screenshots, which this test reads. The last screenshot is also copied to ``<repo>/.build/gui-screenshots``.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -63,11 +64,15 @@ def _write_scene(folder: Path) -> str:
     from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
-    s = make_mixed_scene(size=24, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=None,
-                         random_state=0)
+    s = make_mixed_scene(size=24, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=None, random_state=0)
     path = folder / "scene.tif"
-    write_cube(str(path), s.cube, transform=from_origin(500000.0, 4200000.0, 30.0, 30.0),
-               crs=CRS.from_epsg(32633), wavelengths=s.wavelengths)
+    write_cube(
+        str(path),
+        s.cube,
+        transform=from_origin(500000.0, 4200000.0, 30.0, 30.0),
+        crs=CRS.from_epsg(32633),
+        wavelengths=s.wavelengths,
+    )
     return str(path)
 
 
@@ -124,10 +129,28 @@ def run_desktop(tmp_path: Path, alg: str, params: dict, search: str = "", **extr
     config_path.write_text(json.dumps(config), encoding="utf-8")
     env = _environment(tmp_path)
     env["DEEPUNMIX_GUI_CONFIG"] = str(config_path)
-    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", QGIS_BIN, "--noversioncheck", "--nologo",
-           "--profiles-path", str(_make_profile(tmp_path / "qgis-profile")), "--code", str(DRIVER)]
-    proc = subprocess.Popen(cmd, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    cmd = [
+        "xvfb-run",
+        "-a",
+        "-s",
+        "-screen 0 1600x1000x24",
+        QGIS_BIN,
+        "--noversioncheck",
+        "--nologo",
+        "--profiles-path",
+        str(_make_profile(tmp_path / "qgis-profile")),
+        "--code",
+        str(DRIVER),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=str(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         output, _ = proc.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -158,9 +181,16 @@ def test_ddica_from_the_toolbox_dialog(tmp_path):
         pytest.skip(f"needs {', '.join(missing)} (the CI image installs xvfb and qgis)")
     if importlib.util.find_spec("torch") is None:
         pytest.skip("DDICA needs PyTorch in the test environment")
-    params = {"N_ENDMEMBERS": 3, "SEED": 0, "STEPS": 20, "RESTARTS": 2, "BATCH_SIZE": 64,
-              "OUTPUT_ABUNDANCES": "abundances.tif", "OUTPUT_ENDMEMBERS": "endmembers.csv",
-              "OUTPUT_REPORT": "report.html"}
+    params = {
+        "N_ENDMEMBERS": 3,
+        "SEED": 0,
+        "STEPS": 20,
+        "RESTARTS": 2,
+        "BATCH_SIZE": 64,
+        "OUTPUT_ABUNDANCES": "abundances.tif",
+        "OUTPUT_ENDMEMBERS": "endmembers.csv",
+        "OUTPUT_REPORT": "report.html",
+    }
     status = run_desktop(tmp_path, "deepunmix:ddica", params, search="DDICA")
     summary = json.dumps({k: v for k, v in status.items() if k != "output_tail"}, indent=1)[:6000]
     assert status.get("error") is None, f"{status.get('error')}\n{summary}\n{status['output_tail']}"
@@ -182,8 +212,9 @@ def test_ddica_from_the_toolbox_dialog(tmp_path):
     assert Path(project["report"]).resolve() == (tmp_path / "out" / "report.html").resolve()
     html = Path(project["report"]).read_text(encoding="utf-8")
     assert "<h1>DDICA" in html and html.count("<img") >= 2  # title, spectra and abundance figures
-    assert any(Path(r["filename"]).resolve() == Path(project["report"]).resolve()
-               for r in project["results_viewer"]), project["results_viewer"]
+    assert any(Path(r["filename"]).resolve() == Path(project["report"]).resolve() for r in project["results_viewer"]), (
+        project["results_viewer"]
+    )
     assert project["results_dock_visible"]
 
     shots = [Path(p) for p in status["screenshots"]]
@@ -213,11 +244,21 @@ def test_shipped_model_from_the_toolbox_dialog(tmp_path):
     """The example model: labelled outputs, an estimated count (the scene has 3 materials), DDICA's outputs."""
     _skip_without_desktop(needs_torch=True)
     out = tmp_path / "out"
-    params = {"max_endmembers": 5, "n_endmembers": 0, "seed": 0,
-              "ddica:Abundances": str(out / "abundances.tif"), "ddica:Endmembers": str(out / "endmembers.csv"),
-              "ddica:Report": str(out / "report.html")}
-    status = run_desktop(tmp_path, "deepunmix:estimate_then_ddica", params, search="Estimate endmember count",
-                         input_param="hyperspectral_raster")
+    params = {
+        "max_endmembers": 5,
+        "n_endmembers": 0,
+        "seed": 0,
+        "ddica:Abundances": str(out / "abundances.tif"),
+        "ddica:Endmembers": str(out / "endmembers.csv"),
+        "ddica:Report": str(out / "report.html"),
+    }
+    status = run_desktop(
+        tmp_path,
+        "deepunmix:estimate_then_ddica",
+        params,
+        search="Estimate endmember count",
+        input_param="hyperspectral_raster",
+    )
     summary = json.dumps({k: v for k, v in status.items() if k != "output_tail"}, indent=1)[:6000]
     assert status.get("error") is None, f"{status.get('error')}\n{summary}\n{status['output_tail']}"
     assert status.get("ok"), f"the driver did not finish\n{summary}\n{status['output_tail']}"
@@ -227,8 +268,10 @@ def test_shipped_model_from_the_toolbox_dialog(tmp_path):
     project = status["project"]
     assert project["abundance_bands"] == 3  # the estimate, fed into DDICA
     assert (out / "report.html").stat().st_size > 1000
-    assert any(Path(r["filename"]).resolve() == (out / "report.html").resolve() and r["name"].startswith("DDICA")
-               for r in project["results_viewer"]), project["results_viewer"]
+    assert any(
+        Path(r["filename"]).resolve() == (out / "report.html").resolve() and r["name"].startswith("DDICA")
+        for r in project["results_viewer"]
+    ), project["results_viewer"]
     _check_screenshots(status, ["01_toolbox.png", "02_dialog.png", "03_dialog_log.png", "04_result.png"])
 
 
@@ -238,8 +281,9 @@ def test_batch_run_with_reports(tmp_path):
     _skip_without_desktop()
     out = tmp_path / "out"
     rows = [{"METHOD": 3, "OUTPUT_REPORT": str(out / f"count_{i}.html")} for i in range(2)]
-    status = run_desktop(tmp_path, "deepunmix:estimate_n_endmembers", {}, mode="batch", batch_rows=rows,
-                         batch_input="INPUT")
+    status = run_desktop(
+        tmp_path, "deepunmix:estimate_n_endmembers", {}, mode="batch", batch_rows=rows, batch_input="INPUT"
+    )
     summary = json.dumps({k: v for k, v in status.items() if k != "output_tail"}, indent=1)[:6000]
     assert status.get("error") is None, f"{status.get('error')}\n{summary}\n{status['output_tail']}"
     assert status.get("ok"), f"the driver did not finish\n{summary}\n{status['output_tail']}"

@@ -4,6 +4,7 @@ Starts QGIS like ``test_desktop.py`` (same fresh profile and environment) with `
 scene is reflectance x 10000 in uint16 with bands 12-15 dropped, as on a real sensor. Screenshots are
 copied to ``<repo>/.build/gui-screenshots``.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -34,15 +35,33 @@ def _write_scene(folder: Path):
     from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=30, n_spectra=3, random_state=0)
-    s = make_mixed_scene(size=24, n_endmembers=3, library=lib, wavelengths=wl, names=["Soil", "Tree", "Water"],
-                         snr_db=None, random_state=0)
+    s = make_mixed_scene(
+        size=24,
+        n_endmembers=3,
+        library=lib,
+        wavelengths=wl,
+        names=["Soil", "Tree", "Water"],
+        snr_db=None,
+        random_state=0,
+    )
     cube = folder / "scene.tif"
-    write_cube(str(cube), np.round(s.cube * 10000), transform=from_origin(500000.0, 4200000.0, 30.0, 30.0),
-               crs=CRS.from_epsg(32633), wavelengths=s.wavelengths, dtype="uint16")
+    write_cube(
+        str(cube),
+        np.round(s.cube * 10000),
+        transform=from_origin(500000.0, 4200000.0, 30.0, 30.0),
+        crs=CRS.from_epsg(32633),
+        wavelengths=s.wavelengths,
+        dtype="uint16",
+    )
     keep = np.array([b for b in range(1, 31) if not 12 <= b <= 15])
-    csv = write_endmembers_csv(folder / "library_endmembers.csv", s.endmembers[keep - 1], s.names,
-                               wavelengths=s.wavelengths[keep - 1], bands=keep,
-                               comment=units_comment(1e-4, "library spectra"))
+    csv = write_endmembers_csv(
+        folder / "library_endmembers.csv",
+        s.endmembers[keep - 1],
+        s.names,
+        wavelengths=s.wavelengths[keep - 1],
+        bands=keep,
+        comment=units_comment(1e-4, "library spectra"),
+    )
     return s, str(cube), str(csv)
 
 
@@ -55,16 +74,40 @@ def test_endmember_table_spectra_view_and_pixel_tool(tmp_path):
     shots = tmp_path / "screenshots"
     shots.mkdir()
     status_path = tmp_path / "status.json"
-    config = {"cube": cube, "csv": csv, "out_csv": str(tmp_path / "vca_endmembers.csv"), "pixel": PIXEL,
-              "status": str(status_path), "shots": str(shots), "timeout_s": desktop.TIMEOUT_S - 30}
+    config = {
+        "cube": cube,
+        "csv": csv,
+        "out_csv": str(tmp_path / "vca_endmembers.csv"),
+        "pixel": PIXEL,
+        "status": str(status_path),
+        "shots": str(shots),
+        "timeout_s": desktop.TIMEOUT_S - 30,
+    }
     (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
     env = desktop._environment(tmp_path)
     env["DEEPUNMIX_GUI_CONFIG"] = str(tmp_path / "config.json")
-    cmd = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", desktop.QGIS_BIN, "--noversioncheck", "--nologo",
-           "--profiles-path", str(desktop._make_profile(tmp_path / "qgis-profile")),
-           "--code", str(HERE / "spectra_driver.py")]
-    proc = subprocess.Popen(cmd, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    cmd = [
+        "xvfb-run",
+        "-a",
+        "-s",
+        "-screen 0 1600x1000x24",
+        desktop.QGIS_BIN,
+        "--noversioncheck",
+        "--nologo",
+        "--profiles-path",
+        str(desktop._make_profile(tmp_path / "qgis-profile")),
+        "--code",
+        str(HERE / "spectra_driver.py"),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=str(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         output, _ = proc.communicate(timeout=desktop.TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -82,8 +125,7 @@ def test_endmember_table_spectra_view_and_pixel_tool(tmp_path):
     assert steps["run"]["dock_names"] == ["VCA_1", "VCA_2", "VCA_3"]
 
     # issue 15 point 1: a numeric table (band, wavelength, one column per endmember) by every route
-    assert set(status["tables"]) == {"processing output", "added as a file (drag and drop)",
-                                     "delimited-text provider"}
+    assert set(status["tables"]) == {"processing output", "added as a file (drag and drop)", "delimited-text provider"}
     for route, table in status["tables"].items():
         names = [f[0] for f in table["fields"]]
         assert names == ["band", "wavelength", "VCA_1", "VCA_2", "VCA_3"], (route, table)
@@ -99,9 +141,14 @@ def test_endmember_table_spectra_view_and_pixel_tool(tmp_path):
     assert pixel["rmse"] < 1e-4 and "Reconstruction RMSE" in pixel["info"]
 
     names = [Path(p).name for p in status["screenshots"]]
-    assert names == ["01_spectra_after_run.png", "02_attribute_table_processing.png",
-                     "03_attribute_table_delimited_text.png", "04_file_chooser.png", "05_spectra_opened.png",
-                     "06_pixel_tool.png"], names
+    assert names == [
+        "01_spectra_after_run.png",
+        "02_attribute_table_processing.png",
+        "03_attribute_table_delimited_text.png",
+        "04_file_chooser.png",
+        "05_spectra_opened.png",
+        "06_pixel_tool.png",
+    ], names
     for shot in status["screenshots"]:
         assert Path(shot).stat().st_size > 10_000, shot
     assert proc.returncode == 0, output[-3000:]

@@ -1,4 +1,5 @@
 """Plugin tests: load this checkout as the QGIS plugin package ``deepunmix``."""
+
 from __future__ import annotations
 
 import importlib
@@ -50,8 +51,7 @@ def scene(tmp_path):
     from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
-    s = make_mixed_scene(size=12, n_endmembers=3, library=lib, wavelengths=wl, names=names,
-                         snr_db=None, random_state=0)
+    s = make_mixed_scene(size=12, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=None, random_state=0)
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
 
@@ -62,8 +62,15 @@ def scene(tmp_path):
     write_abundances(str(truth), s.abundances, list(s.names), like={"transform": transform, "crs": crs})
     ends = tmp_path / "truth_endmembers.csv"
     write_endmembers_csv(str(ends), s.endmembers, list(s.names), wavelengths=s.wavelengths)
-    return {"dir": tmp_path, "cube": str(cube), "truth": str(truth), "endmembers": str(ends), "scene": s,
-            "transform": transform, "crs": crs}
+    return {
+        "dir": tmp_path,
+        "cube": str(cube),
+        "truth": str(truth),
+        "endmembers": str(ends),
+        "scene": s,
+        "transform": transform,
+        "crs": crs,
+    }
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Small helpers shared by the plugin tests."""
+
 import numpy as np
 
 

@@ -1,9 +1,10 @@
 """The blind unmixing algorithms end to end on a tiny raster (short trainings)."""
+
 from pathlib import Path
 
 import numpy as np
 import pytest
-from plugin_helpers import csv_rows, assert_sum_to_one, read
+from plugin_helpers import assert_sum_to_one, csv_rows, read
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 FAST = {
@@ -17,9 +18,15 @@ FAST = {
 @pytest.mark.parametrize("alg", sorted(FAST))
 def test_blind_algorithm_outputs(run_alg, scene, alg):
     d = scene["dir"]
-    params = {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "SEED": 0, **FAST[alg],
-              "OUTPUT_ABUNDANCES": str(d / "a.tif"), "OUTPUT_ENDMEMBERS": str(d / "e.csv"),
-              "OUTPUT_REPORT": str(d / "r.html")}
+    params = {
+        "INPUT": scene["cube"],
+        "N_ENDMEMBERS": 3,
+        "SEED": 0,
+        **FAST[alg],
+        "OUTPUT_ABUNDANCES": str(d / "a.tif"),
+        "OUTPUT_ENDMEMBERS": str(d / "e.csv"),
+        "OUTPUT_REPORT": str(d / "r.html"),
+    }
     res = run_alg(f"deepunmix:{alg}", params)
     ab, transform, crs, _, names = read(res["OUTPUT_ABUNDANCES"])
     assert ab.shape == (3, 12, 12) and transform == scene["transform"] and crs == scene["crs"]
@@ -33,8 +40,16 @@ def test_blind_algorithm_outputs(run_alg, scene, alg):
 
 def test_undip_with_endmember_csv(run_alg, scene):
     d = scene["dir"]
-    res = run_alg("deepunmix:undip", {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"], "ITERATIONS": 30,
-                                      "OUTPUT_ABUNDANCES": str(d / "a.tif"), "OUTPUT_ENDMEMBERS": str(d / "e.csv")})
+    res = run_alg(
+        "deepunmix:undip",
+        {
+            "INPUT": scene["cube"],
+            "ENDMEMBERS": scene["endmembers"],
+            "ITERATIONS": 30,
+            "OUTPUT_ABUNDANCES": str(d / "a.tif"),
+            "OUTPUT_ENDMEMBERS": str(d / "e.csv"),
+        },
+    )
     E = np.array([r[2:] for r in csv_rows(res["OUTPUT_ENDMEMBERS"])[1:]], dtype=float)
     np.testing.assert_allclose(E, scene["scene"].endmembers, rtol=1e-5)
 
@@ -44,9 +59,18 @@ def test_deep_algorithm_cancel(run_alg, scene):
     feedback.progressChanged.connect(lambda _: feedback.cancel())
     out = scene["dir"] / "a.tif"
     with pytest.raises(QgsProcessingException, match="Cancel"):
-        run_alg("deepunmix:ddica", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "STEPS": 500, "RESTARTS": 2,
-                                    "OUTPUT_ABUNDANCES": str(out), "OUTPUT_ENDMEMBERS": str(scene["dir"] / "e.csv")},
-                feedback=feedback)
+        run_alg(
+            "deepunmix:ddica",
+            {
+                "INPUT": scene["cube"],
+                "N_ENDMEMBERS": 3,
+                "STEPS": 500,
+                "RESTARTS": 2,
+                "OUTPUT_ABUNDANCES": str(out),
+                "OUTPUT_ENDMEMBERS": str(scene["dir"] / "e.csv"),
+            },
+            feedback=feedback,
+        )
     assert not out.exists()
 
 
@@ -56,13 +80,16 @@ def test_estimate_n_endmembers_output(run_alg, tmp_path):
 
     s = make_mixed_scene(size=40, n_endmembers=4, snr_db=40, random_state=1)
     write_cube(str(tmp_path / "s.tif"), s.cube)
-    res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "s.tif"), "METHOD": 0,
-                                                      "OUTPUT_REPORT": str(tmp_path / "n.html")})
+    res = run_alg(
+        "deepunmix:estimate_n_endmembers",
+        {"INPUT": str(tmp_path / "s.tif"), "METHOD": 0, "OUTPUT_REPORT": str(tmp_path / "n.html")},
+    )
     assert res["N_ENDMEMBERS"] == 4
     assert "Number of endmembers: 4" in (tmp_path / "n.html").read_text()
     # the default method (endmembers for linear unmixing) and the cap
-    res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "s.tif"),
-                                                      "OUTPUT_REPORT": str(tmp_path / "r.html")})
+    res = run_alg(
+        "deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "s.tif"), "OUTPUT_REPORT": str(tmp_path / "r.html")}
+    )
     assert res["N_ENDMEMBERS"] == 4
     assert "reconstruction error" in (tmp_path / "r.html").read_text()
     res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "s.tif"), "MAX_ENDMEMBERS": 3})
@@ -77,8 +104,16 @@ def test_ica_separates_components(run_alg, tmp_path):
     S = np.vstack([rng.laplace(size=400), rng.uniform(-1, 1, 400)])
     X = rng.normal(size=(6, 2)) @ S
     write_cube(str(tmp_path / "mix.tif"), X.reshape(6, 20, 20).astype(np.float32))
-    res = run_alg("deepunmix:ica", {"INPUT": str(tmp_path / "mix.tif"), "N_COMPONENTS": 2, "STEPS": 60,
-                                    "RESTARTS": 2, "OUTPUT": str(tmp_path / "ic.tif")})
+    res = run_alg(
+        "deepunmix:ica",
+        {
+            "INPUT": str(tmp_path / "mix.tif"),
+            "N_COMPONENTS": 2,
+            "STEPS": 60,
+            "RESTARTS": 2,
+            "OUTPUT": str(tmp_path / "ic.tif"),
+        },
+    )
     ic, *_ = read(res["OUTPUT"])
     assert ic.shape == (2, 20, 20)
     corr = np.abs(np.corrcoef(np.vstack([ic.reshape(2, -1), S]))[:2, 2:])
@@ -94,14 +129,23 @@ def test_ica_paper_variant_runs_the_papers_settings(run_alg, tmp_path):
     class Log(QgsProcessingFeedback):
         text = ""
 
-        def pushInfo(self, info):  # noqa: N802 - QGIS API
+        def pushInfo(self, info):
             Log.text += info + "\n"
 
     rng = np.random.default_rng(0)
     S = np.vstack([rng.laplace(size=400), rng.uniform(-1, 1, 400)])
     write_cube(str(tmp_path / "mix.tif"), (rng.normal(size=(4, 2)) @ S).reshape(4, 20, 20).astype(np.float32))
-    res = run_alg("deepunmix:ica", {"INPUT": str(tmp_path / "mix.tif"), "N_COMPONENTS": 2, "VARIANT": 1, "STEPS": 2,
-                                    "OUTPUT": str(tmp_path / "ic.tif")}, feedback=Log())
+    res = run_alg(
+        "deepunmix:ica",
+        {
+            "INPUT": str(tmp_path / "mix.tif"),
+            "N_COMPONENTS": 2,
+            "VARIANT": 1,
+            "STEPS": 2,
+            "OUTPUT": str(tmp_path / "ic.tif"),
+        },
+        feedback=Log(),
+    )
     ic, *_ = read(res["OUTPUT"])
     assert ic.shape == (2, 20, 20) and np.isfinite(ic).all()
     assert "variant 'paper': 2 steps, 1 restart(s), alpha 0.75, kernel width 0.1584, batch 2000" in Log.text

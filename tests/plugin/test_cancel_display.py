@@ -1,4 +1,5 @@
 """A canceled DeepUnmix run reads as a cancel in the algorithm dialog (QGIS 3.22), nothing written."""
+
 import pytest
 from qgis.core import QgsApplication, QgsProcessingFeedback
 
@@ -28,7 +29,7 @@ class _Dialog:
     def resetGui(self):  # noqa: N802
         self.reset += 1
 
-    def setInfo(self, text, escapeHtml=False):  # noqa: N802,N803
+    def setInfo(self, text, escapeHtml=False):  # noqa: N802
         self.info.append(text)
 
     def tr(self, text):
@@ -74,8 +75,15 @@ def test_cancelled_run_writes_nothing(deepunmix, scene, tmp_path):
     feedback = QgsProcessingFeedback()
     feedback.cancel()
     with pytest.raises(QgsProcessingException, match="Canceled"):
-        processing.run("deepunmix:fcls", {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"],
-                                          "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
-                                          "OUTPUT_REPORT": str(tmp_path / "r.html")},
-                       context=QgsProcessingContext(), feedback=feedback)
+        processing.run(
+            "deepunmix:fcls",
+            {
+                "INPUT": scene["cube"],
+                "ENDMEMBERS": scene["endmembers"],
+                "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+                "OUTPUT_REPORT": str(tmp_path / "r.html"),
+            },
+            context=QgsProcessingContext(),
+            feedback=feedback,
+        )
     assert not (tmp_path / "a.tif").exists() and not (tmp_path / "r.html").exists()

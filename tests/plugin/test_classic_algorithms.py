@@ -1,16 +1,19 @@
 """extract_endmembers, fcls, evaluate and import_mat through processing.run."""
+
 import csv
 
 import numpy as np
 import pytest
-from plugin_helpers import csv_rows, assert_sum_to_one, read
+from plugin_helpers import assert_sum_to_one, csv_rows, read
 
 
 @pytest.mark.parametrize("method", [0, 1, 2])
 def test_extract_endmembers_writes_csv(run_alg, scene, method):
     out = scene["dir"] / f"e{method}.csv"
-    res = run_alg("deepunmix:extract_endmembers",
-                  {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": method, "SEED": 1, "OUTPUT_ENDMEMBERS": str(out)})
+    res = run_alg(
+        "deepunmix:extract_endmembers",
+        {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": method, "SEED": 1, "OUTPUT_ENDMEMBERS": str(out)},
+    )
     assert res["OUTPUT_ENDMEMBERS"] == str(out)
     rows = csv_rows(out)
     assert rows[0][:2] == ["band", "wavelength"] and len(rows[0]) == 5
@@ -21,8 +24,15 @@ def test_extract_endmembers_writes_csv(run_alg, scene, method):
 def test_fcls_recovers_truth_and_keeps_georeferencing(run_alg, scene):
     out = scene["dir"] / "ab.tif"
     err = scene["dir"] / "err.tif"
-    res = run_alg("deepunmix:fcls", {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"],
-                                     "OUTPUT_ABUNDANCES": str(out), "OUTPUT_ERROR": str(err)})
+    res = run_alg(
+        "deepunmix:fcls",
+        {
+            "INPUT": scene["cube"],
+            "ENDMEMBERS": scene["endmembers"],
+            "OUTPUT_ABUNDANCES": str(out),
+            "OUTPUT_ERROR": str(err),
+        },
+    )
     ab, transform, crs, nodata, names = read(res["OUTPUT_ABUNDANCES"])
     assert ab.shape == (3, 12, 12)
     assert transform == scene["transform"] and crs == scene["crs"]
@@ -35,13 +45,24 @@ def test_fcls_recovers_truth_and_keeps_georeferencing(run_alg, scene):
 
 def test_chain_extract_fcls_evaluate(run_alg, scene):
     d = scene["dir"]
-    run_alg("deepunmix:extract_endmembers", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": 0,
-                                             "OUTPUT_ENDMEMBERS": str(d / "e.csv")})
-    run_alg("deepunmix:fcls", {"INPUT": scene["cube"], "ENDMEMBERS": str(d / "e.csv"),
-                               "OUTPUT_ABUNDANCES": str(d / "a.tif")})
-    res = run_alg("deepunmix:evaluate", {"ABUNDANCES": str(d / "a.tif"), "REFERENCE_ABUNDANCES": scene["truth"],
-                                         "ENDMEMBERS": str(d / "e.csv"), "REFERENCE_ENDMEMBERS": scene["endmembers"],
-                                         "OUTPUT_TABLE": str(d / "scores.csv")})
+    run_alg(
+        "deepunmix:extract_endmembers",
+        {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": 0, "OUTPUT_ENDMEMBERS": str(d / "e.csv")},
+    )
+    run_alg(
+        "deepunmix:fcls",
+        {"INPUT": scene["cube"], "ENDMEMBERS": str(d / "e.csv"), "OUTPUT_ABUNDANCES": str(d / "a.tif")},
+    )
+    res = run_alg(
+        "deepunmix:evaluate",
+        {
+            "ABUNDANCES": str(d / "a.tif"),
+            "REFERENCE_ABUNDANCES": scene["truth"],
+            "ENDMEMBERS": str(d / "e.csv"),
+            "REFERENCE_ENDMEMBERS": scene["endmembers"],
+            "OUTPUT_TABLE": str(d / "scores.csv"),
+        },
+    )
     # noise-free scene with pure pixels: VCA finds the endmembers exactly
     assert res["ARMSE"] < 1e-3 and res["MEAN_RMSE"] < 1e-3 and res["ASAD"] < 0.1
     rows = list(csv.reader(open(d / "scores.csv")))
@@ -49,8 +70,14 @@ def test_chain_extract_fcls_evaluate(run_alg, scene):
 
 
 def test_evaluate_without_endmembers_gives_nan_sad(run_alg, scene):
-    res = run_alg("deepunmix:evaluate", {"ABUNDANCES": scene["truth"], "REFERENCE_ABUNDANCES": scene["truth"],
-                                         "OUTPUT_TABLE": str(scene["dir"] / "s.csv")})
+    res = run_alg(
+        "deepunmix:evaluate",
+        {
+            "ABUNDANCES": scene["truth"],
+            "REFERENCE_ABUNDANCES": scene["truth"],
+            "OUTPUT_TABLE": str(scene["dir"] / "s.csv"),
+        },
+    )
     assert res["ARMSE"] == pytest.approx(0.0, abs=1e-7) and np.isnan(res["ASAD"])
 
 
@@ -63,10 +90,16 @@ def test_import_mat_zhu_format(run_alg, tmp_path):
     M = rng.uniform(0.1, 0.9, (L, p))
     savemat(tmp_path / "d.mat", {"V": M @ A, "nRow": H, "nCol": W})
     savemat(tmp_path / "gt.mat", {"A": A, "M": M})
-    res = run_alg("deepunmix:import_mat", {"INPUT": str(tmp_path / "d.mat"), "TRUTH": str(tmp_path / "gt.mat"),
-                                           "OUTPUT_CUBE": str(tmp_path / "c.tif"),
-                                           "OUTPUT_REFERENCE_ABUNDANCES": str(tmp_path / "a.tif"),
-                                           "OUTPUT_REFERENCE_ENDMEMBERS": str(tmp_path / "m.csv")})
+    res = run_alg(
+        "deepunmix:import_mat",
+        {
+            "INPUT": str(tmp_path / "d.mat"),
+            "TRUTH": str(tmp_path / "gt.mat"),
+            "OUTPUT_CUBE": str(tmp_path / "c.tif"),
+            "OUTPUT_REFERENCE_ABUNDANCES": str(tmp_path / "a.tif"),
+            "OUTPUT_REFERENCE_ENDMEMBERS": str(tmp_path / "m.csv"),
+        },
+    )
     cube, *_ = read(res["OUTPUT_CUBE"])
     assert cube.shape == (L, H, W)
     # column-major pixel order: pixel n is (row n % H, col n // H)
@@ -87,16 +120,29 @@ def test_bad_bands_and_integer_scaling_round_trip(run_alg, tmp_path):
     lib, wl, names = procedural_library(n_bands=24, n_spectra=6, random_state=2)
     s = make_mixed_scene(size=10, n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=3)
     write_cube(str(tmp_path / "dn.tif"), np.round(s.cube * 10000), wavelengths=wl, dtype="uint16")
-    res = run_alg("deepunmix:extract_endmembers", {"INPUT": str(tmp_path / "dn.tif"), "N_ENDMEMBERS": 3,
-                                                   "METHOD": 0, "BAD_BANDS": "1-2,20-24",
-                                                   "OUTPUT_ENDMEMBERS": str(tmp_path / "e.csv")})
+    res = run_alg(
+        "deepunmix:extract_endmembers",
+        {
+            "INPUT": str(tmp_path / "dn.tif"),
+            "N_ENDMEMBERS": 3,
+            "METHOD": 0,
+            "BAD_BANDS": "1-2,20-24",
+            "OUTPUT_ENDMEMBERS": str(tmp_path / "e.csv"),
+        },
+    )
     table = read_endmembers_csv(res["OUTPUT_ENDMEMBERS"])
     assert list(table.bands) == list(range(3, 20))
     np.testing.assert_allclose(table.wavelengths, wl[2:19], rtol=1e-5)
     assert "scale=0.0001" in table.comment
     assert table.matrix.max() <= 1.0  # reflectance, not digital numbers
-    res = run_alg("deepunmix:fcls", {"INPUT": str(tmp_path / "dn.tif"), "ENDMEMBERS": str(tmp_path / "e.csv"),
-                                     "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif")})
+    res = run_alg(
+        "deepunmix:fcls",
+        {
+            "INPUT": str(tmp_path / "dn.tif"),
+            "ENDMEMBERS": str(tmp_path / "e.csv"),
+            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+        },
+    )
     ab, *_ = read(res["OUTPUT_ABUNDANCES"])
     from deepunmix.engine.metrics import score_unmixing
 
@@ -116,13 +162,21 @@ def test_fcls_peak_normalised_shares(run_alg, tmp_path):
     write_cube(str(tmp_path / "c.tif"), cube)
     write_endmembers_csv(tmp_path / "e.csv", E, ["a", "b", "c"])
     base = {"INPUT": str(tmp_path / "c.tif"), "ENDMEMBERS": str(tmp_path / "e.csv")}
-    res = run_alg("deepunmix:fcls", {**base, "ABUNDANCE_CONVENTION": 1, "OUTPUT_ABUNDANCES": str(tmp_path / "p.tif"),
-                                     "OUTPUT_ERROR": str(tmp_path / "pe.tif")})
+    res = run_alg(
+        "deepunmix:fcls",
+        {
+            **base,
+            "ABUNDANCE_CONVENTION": 1,
+            "OUTPUT_ABUNDANCES": str(tmp_path / "p.tif"),
+            "OUTPUT_ERROR": str(tmp_path / "pe.tif"),
+        },
+    )
     ab = read(res["OUTPUT_ABUNDANCES"])[0]
     np.testing.assert_allclose(ab.reshape(3, -1), shares, atol=1e-4)
     assert np.nanmax(read(res["OUTPUT_ERROR"])[0]) < 1e-4
-    fractions = read(run_alg("deepunmix:fcls", {**base, "OUTPUT_ABUNDANCES": str(tmp_path / "f.tif")})[
-        "OUTPUT_ABUNDANCES"])[0]
+    fractions = read(
+        run_alg("deepunmix:fcls", {**base, "OUTPUT_ABUNDANCES": str(tmp_path / "f.tif")})["OUTPUT_ABUNDANCES"]
+    )[0]
     assert np.abs(fractions.reshape(3, -1) - shares).max() > 0.2  # the dark material's fraction differs
 
 
@@ -132,8 +186,10 @@ def test_endmember_csv_opens_as_a_numeric_table_in_qgis(run_alg, scene):
     from qgis.core import QgsVectorLayer
 
     out = scene["dir"] / "e.csv"
-    run_alg("deepunmix:extract_endmembers", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": 1,
-                                             "OUTPUT_ENDMEMBERS": str(out)})
+    run_alg(
+        "deepunmix:extract_endmembers",
+        {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": 1, "OUTPUT_ENDMEMBERS": str(out)},
+    )
     uri = f"file://{out}?type=csv&detectTypes=yes&geomType=none"
     for layer in (QgsVectorLayer(str(out), "e", "ogr"), QgsVectorLayer(uri, "e", "delimitedtext")):
         assert layer.isValid()

@@ -1,4 +1,5 @@
 """Torch stays out of plugin load; without torch the deep algorithms say how to install it."""
+
 import os
 import subprocess
 import sys
@@ -9,7 +10,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 PRELUDE = textwrap.dedent(f"""
     import sys
-    sys.path[:0] = [{str(REPO / '.build' / 'plugins')!r}, '/usr/share/qgis/python/plugins']
+    sys.path[:0] = [{str(REPO / ".build" / "plugins")!r}, '/usr/share/qgis/python/plugins']
     from qgis.core import QgsApplication
     app = QgsApplication([], False); app.initQgis()
     from processing.core.Processing import Processing
@@ -23,8 +24,9 @@ PRELUDE = textwrap.dedent(f"""
 
 def _python(code):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    return subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code)], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 def test_loading_the_plugin_does_not_import_torch(deepunmix):
@@ -41,17 +43,17 @@ def test_without_torch_deep_algorithms_explain_and_classic_ones_work(deepunmix, 
         import processing
         from qgis.core import QgsProcessingException
         try:
-            processing.run("deepunmix:ddica", {{"INPUT": {scene['cube']!r}, "N_ENDMEMBERS": 3,
-                           "OUTPUT_ABUNDANCES": {str(scene['dir'] / 'a.tif')!r},
-                           "OUTPUT_ENDMEMBERS": {str(scene['dir'] / 'e.csv')!r}}})
+            processing.run("deepunmix:ddica", {{"INPUT": {scene["cube"]!r}, "N_ENDMEMBERS": 3,
+                           "OUTPUT_ABUNDANCES": {str(scene["dir"] / "a.tif")!r},
+                           "OUTPUT_ENDMEMBERS": {str(scene["dir"] / "e.csv")!r}}})
         except QgsProcessingException as exc:
             print("MESSAGE", exc)
         help_text = QgsApplication.processingRegistry().algorithmById("deepunmix:ddica").shortHelpString()
         print("HELP_WARNS", help_text.startswith("<p><b>PyTorch is not installed"))
         fcls_help = QgsApplication.processingRegistry().algorithmById("deepunmix:fcls").shortHelpString()
         print("FCLS_HELP_CLEAN", "not installed" not in fcls_help)
-        res = processing.run("deepunmix:extract_endmembers", {{"INPUT": {scene['cube']!r}, "N_ENDMEMBERS": 3,
-                             "OUTPUT_ENDMEMBERS": {str(scene['dir'] / 'v.csv')!r}}})
+        res = processing.run("deepunmix:extract_endmembers", {{"INPUT": {scene["cube"]!r}, "N_ENDMEMBERS": 3,
+                             "OUTPUT_ENDMEMBERS": {str(scene["dir"] / "v.csv")!r}}})
         print("CLASSIC_OK", bool(res["OUTPUT_ENDMEMBERS"]))
     """)
     assert "MESSAGE PyTorch is not installed" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -124,9 +126,11 @@ def test_torch_works_from_an_appended_folder_with_the_systems_older_packages():
         import pytest
 
         pytest.skip("needs torch in the venv and the system python")
-    code = (f"import sys; sys.path.append({site!r}); import torch, sympy; "
-            "x = torch.randn(30, 4, requires_grad=True); torch.linalg.eigh(x.T @ x)[0].sum().backward(); "
-            "print(sympy.__file__.startswith('/usr/lib'), torch.__file__.startswith(sys.path[-1]))")
+    code = (
+        f"import sys; sys.path.append({site!r}); import torch, sympy; "
+        "x = torch.randn(30, 4, requires_grad=True); torch.linalg.eigh(x.T @ x)[0].sum().backward(); "
+        "print(sympy.__file__.startswith('/usr/lib'), torch.__file__.startswith(sys.path[-1]))"
+    )
     proc = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.split() == ["True", "True"], proc.stderr[-2000:]
 

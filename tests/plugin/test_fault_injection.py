@@ -5,6 +5,7 @@ user must see. For every row the test also checks that nothing was written (no n
 ``.partial`` left behind) and that every file that was there before (the inputs) is byte-for-byte
 unchanged. Memory limits, cancel at each phase and concurrent runs follow the table.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,13 +37,25 @@ def _extract(s, **kw):
 
 
 def _nmf(s, **kw):
-    return {"INPUT": s["cube"], "N_ENDMEMBERS": 3, "MAX_ITER": 3, "OUTPUT_ABUNDANCES": s["out"] / "a.tif",
-            "OUTPUT_ENDMEMBERS": s["out"] / "e.csv", **kw}
+    return {
+        "INPUT": s["cube"],
+        "N_ENDMEMBERS": 3,
+        "MAX_ITER": 3,
+        "OUTPUT_ABUNDANCES": s["out"] / "a.tif",
+        "OUTPUT_ENDMEMBERS": s["out"] / "e.csv",
+        **kw,
+    }
 
 
 def _undip(s, **kw):
-    return {"INPUT": s["cube"], "ENDMEMBERS": s["endmembers"], "ITERATIONS": 2,
-            "OUTPUT_ABUNDANCES": s["out"] / "a.tif", "OUTPUT_ENDMEMBERS": s["out"] / "e.csv", **kw}
+    return {
+        "INPUT": s["cube"],
+        "ENDMEMBERS": s["endmembers"],
+        "ITERATIONS": 2,
+        "OUTPUT_ABUNDANCES": s["out"] / "a.tif",
+        "OUTPUT_ENDMEMBERS": s["out"] / "e.csv",
+        **kw,
+    }
 
 
 def _evaluate(s, **kw):
@@ -54,8 +67,9 @@ def _raw_raster(path, cube, dtype="float32", driver="GTiff", envi_tags=None):
     """Write ``cube`` exactly as given (no nodata spreading), optionally as ENVI with header tags."""
     import rasterio
 
-    with rasterio.open(path, "w", driver=driver, width=cube.shape[2], height=cube.shape[1], count=cube.shape[0],
-                       dtype=dtype) as ds:
+    with rasterio.open(
+        path, "w", driver=driver, width=cube.shape[2], height=cube.shape[1], count=cube.shape[0], dtype=dtype
+    ) as ds:
         ds.write(cube.astype(dtype))
         if envi_tags:
             ds.update_tags(ns="ENVI", **envi_tags)
@@ -86,8 +100,14 @@ def _csv_scale(value):
         from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 
         t = read_endmembers_csv(s["endmembers"])
-        write_endmembers_csv(s["dir"] / "scaled.csv", t.matrix, t.names, t.wavelengths,
-                             comment=f"units: input x 1; scale={value}; made up")
+        write_endmembers_csv(
+            s["dir"] / "scaled.csv",
+            t.matrix,
+            t.names,
+            t.wavelengths,
+            comment=f"units: input x 1; scale={value}; made up",
+        )
+
     return prepare
 
 
@@ -96,8 +116,14 @@ def _csv_bands(bands, wavelengths=False, name="bands.csv"):
         from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 
         t = read_endmembers_csv(s["endmembers"])
-        write_endmembers_csv(s["dir"] / name, t.matrix[: len(bands)], t.names,
-                             t.wavelengths[: len(bands)] if wavelengths else None, bands=bands)
+        write_endmembers_csv(
+            s["dir"] / name,
+            t.matrix[: len(bands)],
+            t.names,
+            t.wavelengths[: len(bands)] if wavelengths else None,
+            bands=bands,
+        )
+
     return prepare
 
 
@@ -105,16 +131,29 @@ def _huge_declared(s):
     """A 3 x 200 000 x 200 000 float32 raster (480 GB as declared, a few KB on disk)."""
     import rasterio
 
-    with rasterio.open(s["dir"] / "huge.tif", "w", driver="GTiff", width=200_000, height=200_000, count=3,
-                       dtype="float32", tiled=True, SPARSE_OK="TRUE", BIGTIFF="YES"):
+    with rasterio.open(
+        s["dir"] / "huge.tif",
+        "w",
+        driver="GTiff",
+        width=200_000,
+        height=200_000,
+        count=3,
+        dtype="float32",
+        tiled=True,
+        SPARSE_OK="TRUE",
+        BIGTIFF="YES",
+    ):
         pass
 
 
 def _big_mat(s):
     import scipy.io as sio
 
-    sio.savemat(s["dir"] / "big.mat", {"Y": np.zeros((20, 2_000_000), np.uint8), "nRow": 1000, "nCol": 2000},
-                do_compression=True)
+    sio.savemat(
+        s["dir"] / "big.mat",
+        {"Y": np.zeros((20, 2_000_000), np.uint8), "nRow": 1000, "nCol": 2000},
+        do_compression=True,
+    )
 
 
 def _corrupt_mat(s):
@@ -123,101 +162,272 @@ def _corrupt_mat(s):
 
 CASES = [
     # ---- output collisions: refused before anything is read or written
-    Case("fcls output is its input", "deepunmix:fcls", lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["cube"]),
-         "is the input INPUT"),
-    Case("fcls output is its input, other spelling", "deepunmix:fcls",
-         lambda s: _fcls(s, OUTPUT_ABUNDANCES=str(Path(s["cube"]).parent / "." / Path(s["cube"]).name)),
-         "is the input INPUT"),
-    Case("fcls error map = abundance output", "deepunmix:fcls",
-         lambda s: _fcls(s, OUTPUT_ERROR=s["out"] / "a.tif"), "same file"),
-    Case("fcls output is the endmember CSV", "deepunmix:fcls", lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["endmembers"]),
-         "is the input ENDMEMBERS"),
-    Case("min-vol NMF output is its input", "deepunmix:minvol_nmf", lambda s: _nmf(s, OUTPUT_ABUNDANCES=s["cube"]),
-         "is the input INPUT"),
-    Case("min-vol NMF raster and CSV outputs on one path", "deepunmix:minvol_nmf",
-         lambda s: _nmf(s, OUTPUT_ABUNDANCES=s["out"] / "x.csv", OUTPUT_ENDMEMBERS=s["out"] / "x.csv"), "same file"),
-    Case("UnDIP endmember output is its endmember CSV", "deepunmix:undip",
-         lambda s: _undip(s, OUTPUT_ENDMEMBERS=s["endmembers"]), "is the input ENDMEMBERS"),
-    Case("report on top of the abundance output", "deepunmix:minvol_nmf",
-         lambda s: _nmf(s, OUTPUT_REPORT=s["out"] / "a.tif"), "same file"),
-    Case("evaluate table is the reference raster", "deepunmix:evaluate",
-         lambda s: _evaluate(s, OUTPUT_TABLE=s["truth"]), "is the input"),
-    Case("output path is a folder", "deepunmix:extract_endmembers",
-         lambda s: _extract(s, OUTPUT_ENDMEMBERS=s["dir"]), "folder"),
-    Case("raster output in a format not written (.png)", "deepunmix:fcls",
-         lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["out"] / "a.png"), "use .tif"),
+    Case(
+        "fcls output is its input",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["cube"]),
+        "is the input INPUT",
+    ),
+    Case(
+        "fcls output is its input, other spelling",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, OUTPUT_ABUNDANCES=str(Path(s["cube"]).parent / "." / Path(s["cube"]).name)),
+        "is the input INPUT",
+    ),
+    Case(
+        "fcls error map = abundance output",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, OUTPUT_ERROR=s["out"] / "a.tif"),
+        "same file",
+    ),
+    Case(
+        "fcls output is the endmember CSV",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["endmembers"]),
+        "is the input ENDMEMBERS",
+    ),
+    Case(
+        "min-vol NMF output is its input",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, OUTPUT_ABUNDANCES=s["cube"]),
+        "is the input INPUT",
+    ),
+    Case(
+        "min-vol NMF raster and CSV outputs on one path",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, OUTPUT_ABUNDANCES=s["out"] / "x.csv", OUTPUT_ENDMEMBERS=s["out"] / "x.csv"),
+        "same file",
+    ),
+    Case(
+        "UnDIP endmember output is its endmember CSV",
+        "deepunmix:undip",
+        lambda s: _undip(s, OUTPUT_ENDMEMBERS=s["endmembers"]),
+        "is the input ENDMEMBERS",
+    ),
+    Case(
+        "report on top of the abundance output",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, OUTPUT_REPORT=s["out"] / "a.tif"),
+        "same file",
+    ),
+    Case(
+        "evaluate table is the reference raster",
+        "deepunmix:evaluate",
+        lambda s: _evaluate(s, OUTPUT_TABLE=s["truth"]),
+        "is the input",
+    ),
+    Case(
+        "output path is a folder",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, OUTPUT_ENDMEMBERS=s["dir"]),
+        "folder",
+    ),
+    Case(
+        "raster output in a format not written (.png)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, OUTPUT_ABUNDANCES=s["out"] / "a.png"),
+        "use .tif",
+    ),
     # ---- inputs that used to give silently wrong results
-    Case("CSV rows name bands the raster lacks (same row count)", "deepunmix:fcls",
-         lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "bands.csv"), "bands 21",
-         _csv_bands(list(range(2, 22)))),
-    Case("CSV scale -1", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"), "scale",
-         _csv_scale("-1")),
-    Case("CSV scale 0", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"), "scale",
-         _csv_scale("0")),
-    Case("CSV scale 1e300", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"), "scale",
-         _csv_scale("1e300")),
+    Case(
+        "CSV rows name bands the raster lacks (same row count)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "bands.csv"),
+        "bands 21",
+        _csv_bands(list(range(2, 22))),
+    ),
+    Case(
+        "CSV scale -1",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"),
+        "scale",
+        _csv_scale("-1"),
+    ),
+    Case(
+        "CSV scale 0",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"),
+        "scale",
+        _csv_scale("0"),
+    ),
+    Case(
+        "CSV scale 1e300",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "scaled.csv"),
+        "scale",
+        _csv_scale("1e300"),
+    ),
     Case("SCALE parameter 1e300", "deepunmix:extract_endmembers", lambda s: _extract(s, SCALE=1e300), "scale"),
-    Case("one all-NaN band (fcls)", "deepunmix:fcls", lambda s: _fcls(s, INPUT=s["dir"] / "nanband.tif"),
-         r"band\(s\) 5 hold no value", _nan_band),
-    Case("one all-NaN band (extraction)", "deepunmix:extract_endmembers",
-         lambda s: _extract(s, INPUT=s["dir"] / "nanband.tif"), r"band\(s\) 5 hold no value", _nan_band),
-    Case("complex raster", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "complex.tif"),
-         "complex", _complex),
-    Case("complex raster (fcls)", "deepunmix:fcls", lambda s: _fcls(s, INPUT=s["dir"] / "complex.tif"),
-         "complex", _complex),
-    Case("one valid pixel", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "onepixel.tif"),
-         "only 1 valid pixel", _one_pixel),
-    Case("ENVI bbl of the wrong length", "deepunmix:extract_endmembers",
-         lambda s: _extract(s, INPUT=s["dir"] / "shortbbl.img"), "bbl.*3 entries for 20 bands", _short_bbl),
-    Case("ENVI bbl of the wrong length (fcls)", "deepunmix:fcls",
-         lambda s: _fcls(s, INPUT=s["dir"] / "shortbbl.img"), "bbl.*3 entries for 20 bands", _short_bbl),
-    Case("UnDIP CSV without rows for the bands used", "deepunmix:undip",
-         lambda s: _undip(s, ENDMEMBERS=s["dir"] / "bands.csv"), "no row for raster band", _csv_bands([1, 2, 3])),
-    Case("evaluate CSVs over different bands", "deepunmix:evaluate",
-         lambda s: _evaluate(s, ENDMEMBERS=s["dir"] / "bands.csv", REFERENCE_ENDMEMBERS=s["endmembers"]),
-         "same bands", _csv_bands([1, 2, 3])),
-    Case("corrupt .mat", "deepunmix:import_mat",
-         lambda s: {"INPUT": s["dir"] / "bad.mat", "OUTPUT_CUBE": s["out"] / "c.tif"}, "not a readable", _corrupt_mat),
-    Case("UnDIP on an 8 x 8 image", "deepunmix:undip", lambda s: _undip(s, INPUT=s["dir"] / "tiny.tif"),
-         "too small", lambda s: _raw_raster(s["dir"] / "tiny.tif", s["scene"].cube[:, :8, :8])),
+    Case(
+        "one all-NaN band (fcls)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "nanband.tif"),
+        r"band\(s\) 5 hold no value",
+        _nan_band,
+    ),
+    Case(
+        "one all-NaN band (extraction)",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "nanband.tif"),
+        r"band\(s\) 5 hold no value",
+        _nan_band,
+    ),
+    Case(
+        "complex raster",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "complex.tif"),
+        "complex",
+        _complex,
+    ),
+    Case(
+        "complex raster (fcls)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "complex.tif"),
+        "complex",
+        _complex,
+    ),
+    Case(
+        "one valid pixel",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "onepixel.tif"),
+        "only 1 valid pixel",
+        _one_pixel,
+    ),
+    Case(
+        "ENVI bbl of the wrong length",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "shortbbl.img"),
+        "bbl.*3 entries for 20 bands",
+        _short_bbl,
+    ),
+    Case(
+        "ENVI bbl of the wrong length (fcls)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "shortbbl.img"),
+        "bbl.*3 entries for 20 bands",
+        _short_bbl,
+    ),
+    Case(
+        "UnDIP CSV without rows for the bands used",
+        "deepunmix:undip",
+        lambda s: _undip(s, ENDMEMBERS=s["dir"] / "bands.csv"),
+        "no row for raster band",
+        _csv_bands([1, 2, 3]),
+    ),
+    Case(
+        "evaluate CSVs over different bands",
+        "deepunmix:evaluate",
+        lambda s: _evaluate(s, ENDMEMBERS=s["dir"] / "bands.csv", REFERENCE_ENDMEMBERS=s["endmembers"]),
+        "same bands",
+        _csv_bands([1, 2, 3]),
+    ),
+    Case(
+        "corrupt .mat",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "bad.mat", "OUTPUT_CUBE": s["out"] / "c.tif"},
+        "not a readable",
+        _corrupt_mat,
+    ),
+    Case(
+        "UnDIP on an 8 x 8 image",
+        "deepunmix:undip",
+        lambda s: _undip(s, INPUT=s["dir"] / "tiny.tif"),
+        "too small",
+        lambda s: _raw_raster(s["dir"] / "tiny.tif", s["scene"].cube[:, :8, :8]),
+    ),
     # ---- bad parameters
-    Case("BAD_BANDS not a range", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="1-3,abc"),
-         "'abc' is not a band number"),
-    Case("BAD_BANDS backwards", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="5-3"),
-         "runs backwards"),
-    Case("BAD_BANDS beyond the last band", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="18-25"),
-         "beyond the last band"),
-    Case("BAD_BANDS leaving one band", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="2-20"),
-         "only 1 of 20 bands remain"),
-    Case("more endmembers than bands", "deepunmix:minvol_nmf", lambda s: _nmf(s, N_ENDMEMBERS=25),
-         "25 endmembers cannot be unmixed from 20 bands"),
+    Case(
+        "BAD_BANDS not a range",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, BAD_BANDS="1-3,abc"),
+        "'abc' is not a band number",
+    ),
+    Case(
+        "BAD_BANDS backwards", "deepunmix:extract_endmembers", lambda s: _extract(s, BAD_BANDS="5-3"), "runs backwards"
+    ),
+    Case(
+        "BAD_BANDS beyond the last band",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, BAD_BANDS="18-25"),
+        "beyond the last band",
+    ),
+    Case(
+        "BAD_BANDS leaving one band",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, BAD_BANDS="2-20"),
+        "only 1 of 20 bands remain",
+    ),
+    Case(
+        "more endmembers than bands",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, N_ENDMEMBERS=25),
+        "25 endmembers cannot be unmixed from 20 bands",
+    ),
     # ---- other bad inputs
     Case("endmember CSV missing", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "none.csv"), "not"),
-    Case("endmember CSV with a text cell", "deepunmix:fcls", lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "text.csv"),
-         "not a number", lambda s: (s["dir"] / "text.csv").write_text("band,wavelength,a,b\n1,400,x,0.2\n")),
-    Case("all-nodata raster", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "nan.tif"),
-         "no valid pixel", lambda s: _raw_raster(s["dir"] / "nan.tif", np.full((4, 6, 6), np.nan))),
-    Case("constant image", "deepunmix:extract_endmembers", lambda s: _extract(s, INPUT=s["dir"] / "const.tif"),
-         "constant", lambda s: _raw_raster(s["dir"] / "const.tif", np.full((4, 6, 6), 0.3))),
+    Case(
+        "endmember CSV with a text cell",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "text.csv"),
+        "not a number",
+        lambda s: (s["dir"] / "text.csv").write_text("band,wavelength,a,b\n1,400,x,0.2\n"),
+    ),
+    Case(
+        "all-nodata raster",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "nan.tif"),
+        "no valid pixel",
+        lambda s: _raw_raster(s["dir"] / "nan.tif", np.full((4, 6, 6), np.nan)),
+    ),
+    Case(
+        "constant image",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "const.tif"),
+        "constant",
+        lambda s: _raw_raster(s["dir"] / "const.tif", np.full((4, 6, 6), 0.3)),
+    ),
     # ---- memory: every size is checked before allocating, and the message says what to change
-    Case("MEMORY_MB above the machine's memory", "deepunmix:extract_endmembers",
-         lambda s: _extract(s, MEMORY_MB=10 ** 9), "more than this machine"),
-    Case("MEMORY_MB above the machine's memory (fcls)", "deepunmix:fcls",
-         lambda s: _fcls(s, MEMORY_MB=10 ** 9), "more than this machine"),
-    Case("DDICA with 100 000 restarts", "deepunmix:ddica",
-         lambda s: _nmf(s, RESTARTS=100_000, STEPS=1), "DDICA training needs.*RESTARTS"),
-    Case("evaluate on a raster declaring 480 GB", "deepunmix:evaluate",
-         lambda s: _evaluate(s, ABUNDANCES=s["dir"] / "huge.tif", REFERENCE_ABUNDANCES=s["dir"] / "huge.tif"),
-         "MEMORY_MB", _huge_declared),
-    Case("import_mat of a .mat that decompresses past the budget", "deepunmix:import_mat",
-         lambda s: {"INPUT": s["dir"] / "big.mat", "OUTPUT_CUBE": s["out"] / "c.tif", "MEMORY_MB": 64},
-         "big.mat.*MEMORY_MB", _big_mat),
+    Case(
+        "MEMORY_MB above the machine's memory",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, MEMORY_MB=10**9),
+        "more than this machine",
+    ),
+    Case(
+        "MEMORY_MB above the machine's memory (fcls)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, MEMORY_MB=10**9),
+        "more than this machine",
+    ),
+    Case(
+        "DDICA with 100 000 restarts",
+        "deepunmix:ddica",
+        lambda s: _nmf(s, RESTARTS=100_000, STEPS=1),
+        "DDICA training needs.*RESTARTS",
+    ),
+    Case(
+        "evaluate on a raster declaring 480 GB",
+        "deepunmix:evaluate",
+        lambda s: _evaluate(s, ABUNDANCES=s["dir"] / "huge.tif", REFERENCE_ABUNDANCES=s["dir"] / "huge.tif"),
+        "MEMORY_MB",
+        _huge_declared,
+    ),
+    Case(
+        "import_mat of a .mat that decompresses past the budget",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "big.mat", "OUTPUT_CUBE": s["out"] / "c.tif", "MEMORY_MB": 64},
+        "big.mat.*MEMORY_MB",
+        _big_mat,
+    ),
 ]
 
 
 def _snapshot(folder: Path) -> Dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -265,7 +475,7 @@ class CancelAt:
         from qgis.core import QgsProcessingFeedback
 
         class _Feedback(QgsProcessingFeedback):
-            def setProgress(self, progress):  # noqa: N802 - QGIS API
+            def setProgress(self, progress):
                 super().setProgress(progress)
                 if progress > at:
                     self.cancel()
@@ -278,10 +488,22 @@ class CancelAt:
 
 def _big_params(alg, big, out):
     if alg == "deepunmix:fcls":
-        return {"INPUT": str(big / "big.tif"), "ENDMEMBERS": str(big / "e.csv"), "MEMORY_MB": 64,
-                "OUTPUT_ABUNDANCES": str(out / "a.tif"), "OUTPUT_ERROR": str(out / "err.tif")}
-    params = {"INPUT": str(big / "big.tif"), "N_ENDMEMBERS": 3, "MEMORY_MB": 64, "MAX_ITER": 5, "STEPS": 30,
-              "OUTPUT_ABUNDANCES": str(out / "a.tif"), "OUTPUT_ENDMEMBERS": str(out / "e.csv")}
+        return {
+            "INPUT": str(big / "big.tif"),
+            "ENDMEMBERS": str(big / "e.csv"),
+            "MEMORY_MB": 64,
+            "OUTPUT_ABUNDANCES": str(out / "a.tif"),
+            "OUTPUT_ERROR": str(out / "err.tif"),
+        }
+    params = {
+        "INPUT": str(big / "big.tif"),
+        "N_ENDMEMBERS": 3,
+        "MEMORY_MB": 64,
+        "MAX_ITER": 5,
+        "STEPS": 30,
+        "OUTPUT_ABUNDANCES": str(out / "a.tif"),
+        "OUTPUT_ENDMEMBERS": str(out / "e.csv"),
+    }
     if alg == "deepunmix:estimate_n_endmembers":
         return {"INPUT": params["INPUT"], "MEMORY_MB": 64, "OUTPUT_REPORT": str(out / "r.html")}
     return params
@@ -325,8 +547,13 @@ def test_concurrent_runs_write_their_own_outputs(deepunmix, scene, tmp_path):
         try:
             alg = registry.createAlgorithmById("deepunmix:fcls")
             context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
-            params = {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"], "MEMORY_MB": 64,
-                      "OUTPUT_ABUNDANCES": str(tmp_path / f"a{k}.tif"), "OUTPUT_ERROR": str(tmp_path / f"r{k}.tif")}
+            params = {
+                "INPUT": scene["cube"],
+                "ENDMEMBERS": scene["endmembers"],
+                "MEMORY_MB": 64,
+                "OUTPUT_ABUNDANCES": str(tmp_path / f"a{k}.tif"),
+                "OUTPUT_ERROR": str(tmp_path / f"r{k}.tif"),
+            }
             out, ok = alg.run(params, context, feedback)
             results[k] = out if ok else None
         except Exception as exc:  # noqa: BLE001 - reported below
@@ -382,12 +609,26 @@ def test_memory_cap_gives_a_message_and_no_output(deepunmix, tmp_path):
     from conftest import PLUGINS
 
     path = tmp_path / "sparse.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=4000, height=4000, count=20, dtype="float32", tiled=True,
-                       SPARSE_OK="TRUE", BIGTIFF="YES") as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=4000,
+        height=4000,
+        count=20,
+        dtype="float32",
+        tiled=True,
+        SPARSE_OK="TRUE",
+        BIGTIFF="YES",
+    ) as ds:
         ds.write(np.random.default_rng(0).random((20, 16, 16)).astype(np.float32), window=((0, 16), (0, 16)))
-    out = subprocess.run([sys.executable, "-c", CAPPED_RUN, str(path), str(PLUGINS), str(tmp_path / "a.tif"),
-                          str(tmp_path / "e.csv")], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    out = subprocess.run(
+        [sys.executable, "-c", CAPPED_RUN, str(path), str(PLUGINS), str(tmp_path / "a.tif"), str(tmp_path / "e.csv")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert "MESSAGE" in out.stdout, out.stdout + out.stderr[-3000:]
     assert "free on this machine" in out.stdout and "Traceback" not in out.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sparse.tif"]

@@ -1,4 +1,5 @@
 """Real-scene faults: each gives a clear error and no output, or is handled."""
+
 import numpy as np
 import pytest
 from plugin_helpers import assert_sum_to_one, read
@@ -6,8 +7,9 @@ from qgis.core import QgsProcessingException
 
 
 def _extract(run_alg, path, out, n=3, **extra):
-    return run_alg("deepunmix:extract_endmembers", {"INPUT": str(path), "N_ENDMEMBERS": n,
-                                                    "OUTPUT_ENDMEMBERS": str(out), **extra})
+    return run_alg(
+        "deepunmix:extract_endmembers", {"INPUT": str(path), "N_ENDMEMBERS": n, "OUTPUT_ENDMEMBERS": str(out), **extra}
+    )
 
 
 def test_fewer_than_two_endmembers_is_refused(run_alg, scene):
@@ -41,8 +43,14 @@ def test_nan_and_inf_pixels_are_skipped_and_written_as_nodata(run_alg, scene, tm
     cube[:, 0, 0] = np.nan
     cube[3, 5, 7] = np.inf
     write_cube(str(tmp_path / "bad.tif"), cube, wavelengths=scene["scene"].wavelengths)
-    res = run_alg("deepunmix:fcls", {"INPUT": str(tmp_path / "bad.tif"), "ENDMEMBERS": scene["endmembers"],
-                                     "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif")})
+    res = run_alg(
+        "deepunmix:fcls",
+        {
+            "INPUT": str(tmp_path / "bad.tif"),
+            "ENDMEMBERS": scene["endmembers"],
+            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+        },
+    )
     ab, _, _, nodata, _ = read(res["OUTPUT_ABUNDANCES"])
     assert nodata == -9999.0
     assert (ab[:, 0, 0] == nodata).all() and (ab[:, 5, 7] == nodata).all()
@@ -70,8 +78,17 @@ def test_cuda_requested_without_cuda(run_alg, scene):
         pytest.skip("this machine has CUDA")
     out = scene["dir"] / "a.tif"
     with pytest.raises(QgsProcessingException, match="CUDA"):
-        run_alg("deepunmix:ddica", {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "DEVICE": 1, "STEPS": 5,
-                                    "OUTPUT_ABUNDANCES": str(out), "OUTPUT_ENDMEMBERS": str(scene["dir"] / "e.csv")})
+        run_alg(
+            "deepunmix:ddica",
+            {
+                "INPUT": scene["cube"],
+                "N_ENDMEMBERS": 3,
+                "DEVICE": 1,
+                "STEPS": 5,
+                "OUTPUT_ABUNDANCES": str(out),
+                "OUTPUT_ENDMEMBERS": str(scene["dir"] / "e.csv"),
+            },
+        )
     assert not out.exists()
 
 
@@ -83,19 +100,27 @@ def test_large_raster_is_sampled_and_streamed_within_budget(run_alg, tmp_path):
     from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=64, n_spectra=6, random_state=0)
-    s = make_mixed_scene(size=(300, 300), n_endmembers=3, library=lib, wavelengths=wl, names=names,
-                         random_state=0)
+    s = make_mixed_scene(size=(300, 300), n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=0)
     write_cube(str(tmp_path / "big.tif"), s.cube, wavelengths=wl)  # 64 x 300 x 300 float32 = 22 MB
     feedback_log = []
     from qgis.core import QgsProcessingFeedback
 
     class Log(QgsProcessingFeedback):
-        def pushInfo(self, info):  # noqa: N802
+        def pushInfo(self, info):
             feedback_log.append(info)
 
-    res = run_alg("deepunmix:minvol_nmf", {"INPUT": str(tmp_path / "big.tif"), "N_ENDMEMBERS": 3, "MEMORY_MB": 64,
-                                           "MAX_ITER": 20, "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
-                                           "OUTPUT_ENDMEMBERS": str(tmp_path / "e.csv")}, feedback=Log())
+    res = run_alg(
+        "deepunmix:minvol_nmf",
+        {
+            "INPUT": str(tmp_path / "big.tif"),
+            "N_ENDMEMBERS": 3,
+            "MEMORY_MB": 64,
+            "MAX_ITER": 20,
+            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+            "OUTPUT_ENDMEMBERS": str(tmp_path / "e.csv"),
+        },
+        feedback=Log(),
+    )
     assert any("random sample" in line for line in feedback_log)
     ab, *_ = read(res["OUTPUT_ABUNDANCES"])
     assert ab.shape == (3, 300, 300)

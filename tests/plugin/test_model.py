@@ -1,4 +1,5 @@
 """A graphical-modeler chain extract_endmembers -> fcls -> evaluate runs as one model."""
+
 import csv
 
 from qgis.core import (
@@ -27,15 +28,36 @@ def build_chain_model():
     model = QgsProcessingModelAlgorithm("unmix_chain", "DeepUnmix tests")
     for name in ("scene", "truth"):
         model.addModelParameter(QgsProcessingParameterRasterLayer(name, name), QgsProcessingModelParameter(name))
-    model.addChildAlgorithm(_child("deepunmix:extract_endmembers", "extract", {
-        "INPUT": Source.fromModelParameter("scene"), "N_ENDMEMBERS": Source.fromStaticValue(3),
-        "METHOD": Source.fromStaticValue(0), "SEED": Source.fromStaticValue(0)}))
-    model.addChildAlgorithm(_child("deepunmix:fcls", "fcls", {
-        "INPUT": Source.fromModelParameter("scene"),
-        "ENDMEMBERS": Source.fromChildOutput("extract", "OUTPUT_ENDMEMBERS")}))
-    evaluate = _child("deepunmix:evaluate", "evaluate", {
-        "ABUNDANCES": Source.fromChildOutput("fcls", "OUTPUT_ABUNDANCES"),
-        "REFERENCE_ABUNDANCES": Source.fromModelParameter("truth")})
+    model.addChildAlgorithm(
+        _child(
+            "deepunmix:extract_endmembers",
+            "extract",
+            {
+                "INPUT": Source.fromModelParameter("scene"),
+                "N_ENDMEMBERS": Source.fromStaticValue(3),
+                "METHOD": Source.fromStaticValue(0),
+                "SEED": Source.fromStaticValue(0),
+            },
+        )
+    )
+    model.addChildAlgorithm(
+        _child(
+            "deepunmix:fcls",
+            "fcls",
+            {
+                "INPUT": Source.fromModelParameter("scene"),
+                "ENDMEMBERS": Source.fromChildOutput("extract", "OUTPUT_ENDMEMBERS"),
+            },
+        )
+    )
+    evaluate = _child(
+        "deepunmix:evaluate",
+        "evaluate",
+        {
+            "ABUNDANCES": Source.fromChildOutput("fcls", "OUTPUT_ABUNDANCES"),
+            "REFERENCE_ABUNDANCES": Source.fromModelParameter("truth"),
+        },
+    )
     output = QgsProcessingModelOutput("scores")
     output.setChildOutputName("OUTPUT_TABLE")
     evaluate.setModelOutputs({"scores": output})
@@ -49,8 +71,11 @@ def test_model_chain_runs(deepunmix, scene):
     assert ok, errors
     model.initAlgorithm()
     table = scene["dir"] / "scores.csv"
-    results, ok = model.run({"scene": scene["cube"], "truth": scene["truth"], "evaluate:scores": str(table)},
-                            QgsProcessingContext(), QgsProcessingFeedback())
+    results, ok = model.run(
+        {"scene": scene["cube"], "truth": scene["truth"], "evaluate:scores": str(table)},
+        QgsProcessingContext(),
+        QgsProcessingFeedback(),
+    )
     assert ok
     rows = list(csv.reader(open(table)))
     armse = float(rows[-1][2])

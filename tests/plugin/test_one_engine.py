@@ -1,7 +1,6 @@
 """One engine per process: the modules the algorithms run are the modules the tests (and users) import."""
-import sys
 
-import pytest
+import sys
 
 
 def test_algorithms_and_test_fixtures_share_one_engine(deepunmix, scene):

@@ -1,4 +1,5 @@
 """The release ZIP installs like any QGIS plugin and its algorithms run."""
+
 import os
 import subprocess
 import sys
@@ -10,20 +11,38 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _build_zip(out: Path) -> Path:
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "package.py"), "--out", str(out)],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "package.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def test_zip_holds_one_plugin_folder_without_dev_files(tmp_path):
     names = zipfile.ZipFile(_build_zip(tmp_path)).namelist()
     assert {n.split("/")[0] for n in names} == {"deepunmix"}
-    for required in ("metadata.txt", "__init__.py", "LICENSE", "icons/deepunmix.svg", "engine/fcls.py",
-                     "algorithms/provider.py", "models/estimate_then_ddica.model3", "gui/spectra_dock.py",
-                     "results_viewer.py", "cancel_display.py"):
+    for required in (
+        "metadata.txt",
+        "__init__.py",
+        "LICENSE",
+        "icons/deepunmix.svg",
+        "engine/fcls.py",
+        "algorithms/provider.py",
+        "models/estimate_then_ddica.model3",
+        "gui/spectra_dock.py",
+        "results_viewer.py",
+        "cancel_display.py",
+    ):
         assert f"deepunmix/{required}" in names, required
-    assert not [n for n in names if n.startswith(("deepunmix/tests/", "deepunmix/benchmarks/", "deepunmix/.ci"))
-                or "__pycache__" in n or n.endswith(".pyc")]
+    assert not [
+        n
+        for n in names
+        if n.startswith(("deepunmix/tests/", "deepunmix/benchmarks/", "deepunmix/.ci"))
+        or "__pycache__" in n
+        or n.endswith(".pyc")
+    ]
 
 
 def test_zip_installs_into_a_fresh_profile_and_runs(tmp_path, scene):
@@ -42,8 +61,8 @@ def test_zip_installs_into_a_fresh_profile_and_runs(tmp_path, scene):
         assert qgis.utils.startPlugin('deepunmix'), 'startPlugin failed'
         import deepunmix, processing
         assert deepunmix.__file__.startswith({str(plugins)!r}), deepunmix.__file__
-        res = processing.run('deepunmix:extract_endmembers', {{'INPUT': {scene['cube']!r}, 'N_ENDMEMBERS': 3,
-                             'OUTPUT_ENDMEMBERS': {str(tmp_path / 'e.csv')!r}}})
+        res = processing.run('deepunmix:extract_endmembers', {{'INPUT': {scene["cube"]!r}, 'N_ENDMEMBERS': 3,
+                             'OUTPUT_ENDMEMBERS': {str(tmp_path / "e.csv")!r}}})
         print('RAN', res['OUTPUT_ENDMEMBERS'])
     """)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")

@@ -1,9 +1,20 @@
 """The provider registers with every algorithm, named and documented."""
+
 from qgis.core import QgsApplication
 
 _KEEP_ALIVE = []
-EXPECTED = {"extract_endmembers", "estimate_n_endmembers", "fcls", "undip", "ddica", "buddip", "minvol_nmf", "ica",
-            "evaluate", "import_mat"}
+EXPECTED = {
+    "extract_endmembers",
+    "estimate_n_endmembers",
+    "fcls",
+    "undip",
+    "ddica",
+    "buddip",
+    "minvol_nmf",
+    "ica",
+    "evaluate",
+    "import_mat",
+}
 
 
 def test_provider_registers(deepunmix):

@@ -1,4 +1,5 @@
 """scripts/qgis_process runs the plugin's algorithms from a subprocess, as a user would."""
+
 import json
 import subprocess
 from pathlib import Path
@@ -22,12 +23,26 @@ def test_list_shows_provider():
 
 def test_run_extract_then_fcls(scene):
     d = scene["dir"]
-    out = _qgis_process("--json", "run", "deepunmix:extract_endmembers", "--", f"INPUT={scene['cube']}",
-                        "N_ENDMEMBERS=3", "METHOD=1", f"OUTPUT_ENDMEMBERS={d / 'e.csv'}")
-    results = json.loads(out[out.index("{"):])["results"]
+    out = _qgis_process(
+        "--json",
+        "run",
+        "deepunmix:extract_endmembers",
+        "--",
+        f"INPUT={scene['cube']}",
+        "N_ENDMEMBERS=3",
+        "METHOD=1",
+        f"OUTPUT_ENDMEMBERS={d / 'e.csv'}",
+    )
+    results = json.loads(out[out.index("{") :])["results"]
     assert Path(results["OUTPUT_ENDMEMBERS"]).exists()
-    _qgis_process("run", "deepunmix:fcls", "--", f"INPUT={scene['cube']}", f"ENDMEMBERS={d / 'e.csv'}",
-                  f"OUTPUT_ABUNDANCES={d / 'a.tif'}")
+    _qgis_process(
+        "run",
+        "deepunmix:fcls",
+        "--",
+        f"INPUT={scene['cube']}",
+        f"ENDMEMBERS={d / 'e.csv'}",
+        f"OUTPUT_ABUNDANCES={d / 'a.tif'}",
+    )
     ab, *_ = read(d / "a.tif")
     assert ab.shape == (3, 12, 12)
     assert_sum_to_one(ab)

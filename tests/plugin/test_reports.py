@@ -1,4 +1,5 @@
 """Reports and logs: readable parameters, honest run time, poor-fit warning, layer names."""
+
 import re
 
 from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject, QgsRasterLayer
@@ -10,11 +11,11 @@ class _Log(QgsProcessingFeedback):
         self.warnings = []
         self.infos = []
 
-    def pushInfo(self, text):  # noqa: N802 - QGIS API
+    def pushInfo(self, text):
         self.infos.append(text)
         super().pushInfo(text)
 
-    def pushWarning(self, text):  # noqa: N802 - QGIS API
+    def pushWarning(self, text):
         self.warnings.append(text)
         super().pushWarning(text)
 
@@ -22,8 +23,9 @@ class _Log(QgsProcessingFeedback):
 def _run(alg_id, params, context=None, feedback=None):
     import processing
 
-    return processing.run(alg_id, params, context=context or QgsProcessingContext(),
-                          feedback=feedback or QgsProcessingFeedback())
+    return processing.run(
+        alg_id, params, context=context or QgsProcessingContext(), feedback=feedback or QgsProcessingFeedback()
+    )
 
 
 def test_report_shows_layer_name_enum_label_and_run_time(deepunmix, scene, tmp_path):
@@ -33,9 +35,18 @@ def test_report_shows_layer_name_enum_label_and_run_time(deepunmix, scene, tmp_p
     context = QgsProcessingContext()
     context.setProject(project)
     log = _Log()
-    _run("deepunmix:fcls", {"INPUT": layer.id(), "ENDMEMBERS": scene["endmembers"], "ABUNDANCE_CONVENTION": 0,
-                            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"), "OUTPUT_REPORT": str(tmp_path / "r.html")},
-         context, log)
+    _run(
+        "deepunmix:fcls",
+        {
+            "INPUT": layer.id(),
+            "ENDMEMBERS": scene["endmembers"],
+            "ABUNDANCE_CONVENTION": 0,
+            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+            "OUTPUT_REPORT": str(tmp_path / "r.html"),
+        },
+        context,
+        log,
+    )
     text = (tmp_path / "r.html").read_text()
     assert "my scene (scene.tif)" in text and layer.id() not in text
     assert "Fractions (linear mixing, FCLS)" in text
@@ -53,14 +64,20 @@ def test_poor_fit_is_warned(deepunmix, tmp_path):
     from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
-    s = make_mixed_scene(size=30, n_endmembers=4, library=lib, wavelengths=wl, names=names, snr_db=50,
-                         random_state=0)
+    s = make_mixed_scene(size=30, n_endmembers=4, library=lib, wavelengths=wl, names=names, snr_db=50, random_state=0)
     write_cube(str(tmp_path / "s.tif"), s.cube, wavelengths=wl)
     write_endmembers_csv(str(tmp_path / "e.csv"), s.endmembers[:, :2], list(s.names[:2]), wavelengths=wl)
     log = _Log()
-    _run("deepunmix:fcls", {"INPUT": str(tmp_path / "s.tif"), "ENDMEMBERS": str(tmp_path / "e.csv"),
-                            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"), "OUTPUT_REPORT": str(tmp_path / "r.html")},
-         feedback=log)
+    _run(
+        "deepunmix:fcls",
+        {
+            "INPUT": str(tmp_path / "s.tif"),
+            "ENDMEMBERS": str(tmp_path / "e.csv"),
+            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+            "OUTPUT_REPORT": str(tmp_path / "r.html"),
+        },
+        feedback=log,
+    )
     assert any("times the estimated noise" in w for w in log.warnings), log.warnings
     assert "Warning: poor fit" in (tmp_path / "r.html").read_text()
 
@@ -72,7 +89,14 @@ def test_abundance_layer_is_named_after_the_input(deepunmix, scene, tmp_path):
     context = QgsProcessingContext()
     context.setProject(project)
     out = str(tmp_path / "a.tif")
-    _run("deepunmix:fcls", {"INPUT": scene["cube"], "ENDMEMBERS": scene["endmembers"],
-                            "OUTPUT_ABUNDANCES": QgsProcessingOutputLayerDefinition(out, project)}, context)
+    _run(
+        "deepunmix:fcls",
+        {
+            "INPUT": scene["cube"],
+            "ENDMEMBERS": scene["endmembers"],
+            "OUTPUT_ABUNDANCES": QgsProcessingOutputLayerDefinition(out, project),
+        },
+        context,
+    )
     assert context.willLoadLayerOnCompletion(out)
     assert context.layerToLoadOnCompletionDetails(out).name == "FCLS abundances (scene)"

@@ -1,4 +1,5 @@
 """Batch mode with an HTML report (QGIS 3.22 addResult bug) and Results Viewer names."""
+
 import inspect
 
 import pytest
@@ -40,7 +41,9 @@ def test_batch_report_without_workaround_fails_on_qgis_322(results_list, run_alg
 
     if inspect.signature(ProcessingResults.addResult).parameters["timestamp"].default is not inspect.Parameter.empty:
         pytest.skip("this QGIS gives addResult's timestamp a default: the bug is fixed upstream")
-    res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": scene["cube"], "OUTPUT_REPORT": str(tmp_path / "r.html")})
+    res = run_alg(
+        "deepunmix:estimate_n_endmembers", {"INPUT": scene["cube"], "OUTPUT_REPORT": str(tmp_path / "r.html")}
+    )
     with pytest.raises(TypeError, match="timestamp"):
         _load_html_results(res)
 
@@ -49,7 +52,9 @@ def test_batch_report_with_workaround_is_listed_by_title(results_list, run_alg, 
     from deepunmix import results_viewer
 
     assert results_viewer.install()
-    res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": scene["cube"], "OUTPUT_REPORT": str(tmp_path / "r.html")})
+    res = run_alg(
+        "deepunmix:estimate_n_endmembers", {"INPUT": scene["cube"], "OUTPUT_REPORT": str(tmp_path / "r.html")}
+    )
     _load_html_results(res)
     entry = results_list.getResults()[-1]
     assert entry.name == "Endmember count: scene.tif [0]"

@@ -1,4 +1,5 @@
 """The example model shipped in models/ is in the toolbox and runs."""
+
 from pathlib import Path
 
 from plugin_helpers import assert_sum_to_one, read
@@ -26,11 +27,16 @@ def test_model_is_listed_and_valid(deepunmix):
     assert model.create().displayName() == model.displayName()
     model.initAlgorithm()
     outputs = {d.name(): d.description() for d in model.destinationParameterDefinitions()}
-    assert outputs == {"ddica:Abundances": "Abundance maps", "ddica:Endmembers": "Endmember spectra (CSV)",
-                       "ddica:Report": "DDICA report (HTML)"}
+    assert outputs == {
+        "ddica:Abundances": "Abundance maps",
+        "ddica:Endmembers": "Endmember spectra (CSV)",
+        "ddica:Report": "DDICA report (HTML)",
+    }
     assert {"max_endmembers", "n_endmembers"} <= {d.name() for d in model.parameterDefinitions()}
     assert {c.algorithmId() for c in model.childAlgorithms().values()} == {
-        "deepunmix:estimate_n_endmembers", "deepunmix:ddica"}
+        "deepunmix:estimate_n_endmembers",
+        "deepunmix:ddica",
+    }
 
 
 import pytest  # noqa: E402
@@ -42,18 +48,22 @@ def test_model_runs_estimate_then_ddica(deepunmix, tmp_path, override, expected)
     from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=30, n_spectra=6, random_state=0)
-    s = make_mixed_scene(size=16, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=45,
-                         random_state=0)
+    s = make_mixed_scene(size=16, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=45, random_state=0)
     write_cube(str(tmp_path / "s.tif"), s.cube, wavelengths=wl)
     model = _model().create()
     ddica = model.childAlgorithm("ddica")
     for key, value in (("STEPS", 20), ("RESTARTS", 2), ("BATCH_SIZE", 64)):  # a short training for the test
         ddica.addParameterSources(key, [QgsProcessingModelChildParameterSource.fromStaticValue(value)])
     model.setChildAlgorithm(ddica)
-    params = {"hyperspectral_raster": str(tmp_path / "s.tif"), "seed": 0, "max_endmembers": 6,
-              "n_endmembers": override,
-              "ddica:Abundances": str(tmp_path / "a.tif"), "ddica:Endmembers": str(tmp_path / "e.csv"),
-              "ddica:Report": str(tmp_path / "r.html")}
+    params = {
+        "hyperspectral_raster": str(tmp_path / "s.tif"),
+        "seed": 0,
+        "max_endmembers": 6,
+        "n_endmembers": override,
+        "ddica:Abundances": str(tmp_path / "a.tif"),
+        "ddica:Endmembers": str(tmp_path / "e.csv"),
+        "ddica:Report": str(tmp_path / "r.html"),
+    }
     results, ok = model.run(params, QgsProcessingContext(), QgsProcessingFeedback())
     assert ok
     ab, *_ = read(tmp_path / "a.tif")

@@ -1,4 +1,5 @@
 """The spectra view and the pixel tool in headless QGIS: plots, dock, map tool, auto-open after a run."""
+
 import numpy as np
 import pytest
 
@@ -21,9 +22,14 @@ def test_endmember_plot_is_labelled_and_breaks_at_dropped_bands(deepunmix, tmp_p
     from deepunmix.gui.spectra_plot import draw_endmembers
 
     bands = [1, 2, 3, 7, 8]  # 4-6 dropped (bad bands)
-    csv = write_endmembers_csv(tmp_path / "e.csv", np.random.default_rng(0).random((5, 2)), ["Soil", "Water"],
-                               wavelengths=[400.0, 410.0, 420.0, 460.0, 470.0], bands=bands,
-                               comment=units_comment(1e-4, "detected"))
+    csv = write_endmembers_csv(
+        tmp_path / "e.csv",
+        np.random.default_rng(0).random((5, 2)),
+        ["Soil", "Water"],
+        wavelengths=[400.0, 410.0, 420.0, 460.0, 470.0],
+        bands=bands,
+        comment=units_comment(1e-4, "detected"),
+    )
     fig = _figure()
     draw_endmembers(fig, read_endmembers_csv(csv), str(csv))
     (ax,) = fig.axes
@@ -64,8 +70,9 @@ def _click(canvas, tool, x, y):
     from qgis.PyQt.QtCore import QEvent, QPoint, Qt
 
     device = canvas.getCoordinateTransform().transform(x, y)
-    event = QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, QPoint(round(device.x()), round(device.y())),
-                             Qt.LeftButton, Qt.LeftButton)
+    event = QgsMapMouseEvent(
+        canvas, QEvent.MouseButtonRelease, QPoint(round(device.x()), round(device.y())), Qt.LeftButton, Qt.LeftButton
+    )
     tool.canvasReleaseEvent(event)
 
 
@@ -131,8 +138,10 @@ def test_a_runs_endmember_csv_opens_in_the_view(deepunmix, scene, qgis_iface, tm
     gui, _, _ = _gui(qgis_iface, scene)
     try:
         out = tmp_path / "vca.csv"
-        processing.runAndLoadResults("deepunmix:extract_endmembers", {
-            "INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": 0, "SEED": 0, "OUTPUT_ENDMEMBERS": str(out)})
+        processing.runAndLoadResults(
+            "deepunmix:extract_endmembers",
+            {"INPUT": scene["cube"], "N_ENDMEMBERS": 3, "METHOD": 0, "SEED": 0, "OUTPUT_ENDMEMBERS": str(out)},
+        )
         assert gui.dock is not None and gui.dock.path == str(out)
         assert gui.dock.table.names == ["VCA_1", "VCA_2", "VCA_3"]
         assert gui.dock.figure.axes[0].get_xlabel() == "Wavelength (nm)"

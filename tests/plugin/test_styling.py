@@ -1,4 +1,5 @@
 """Abundance layers are styled for reading fractions."""
+
 from qgis.core import QgsMultiBandColorRenderer, QgsRasterLayer, QgsSingleBandPseudoColorRenderer
 
 
@@ -17,6 +18,7 @@ def test_three_band_abundances_get_fixed_rgb_stretch(deepunmix, scene):
 
 def test_two_band_abundances_get_viridis_ramp(deepunmix, tmp_path):
     import numpy as np
+
     from deepunmix.engine.io.raster import write_abundances
 
     A = np.random.default_rng(0).dirichlet([1, 1], 20).T.reshape(2, 4, 5)
@@ -33,10 +35,10 @@ def test_two_band_abundances_get_viridis_ramp(deepunmix, tmp_path):
 def test_four_endmembers_all_show(deepunmix, tmp_path):
     """RGB shows the three most abundant endmembers; a group beside it has one layer per endmember."""
     import numpy as np
-    from deepunmix.engine.io.raster import write_abundances
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
 
     from deepunmix.algorithms.styling import AbundanceStyler
+    from deepunmix.engine.io.raster import write_abundances
 
     A = np.random.default_rng(0).dirichlet([1, 4, 2, 3], 400).T.reshape(4, 20, 20)  # band 1 the smallest
     write_abundances(str(tmp_path / "four.tif"), A, ["soil", "tree", "water", "road"])
@@ -52,6 +54,8 @@ def test_four_endmembers_all_show(deepunmix, tmp_path):
     group = project.layerTreeRoot().findGroup("DDICA abundances (jasper): every endmember")
     assert group is not None and not group.itemVisibilityChecked()
     singles = [n.layer() for n in group.findLayers()]
-    assert [s.name() for s in singles] == [f"{n} (DDICA abundances (jasper))" for n in ("soil", "tree", "water", "road")]
+    assert [s.name() for s in singles] == [
+        f"{n} (DDICA abundances (jasper))" for n in ("soil", "tree", "water", "road")
+    ]
     assert [s.renderer().band() for s in singles] == [1, 2, 3, 4]
     assert all(isinstance(s.renderer(), QgsSingleBandPseudoColorRenderer) for s in singles)

@@ -1,4 +1,5 @@
 """What the user sees: engine problems as one-line messages, engine warnings in the log, bugs as bugs."""
+
 import warnings
 
 import pytest
@@ -10,7 +11,7 @@ class Log(QgsProcessingFeedback):
         super().__init__()
         self.warnings = []
 
-    def pushWarning(self, text):  # noqa: N802 - QGIS API
+    def pushWarning(self, text):
         self.warnings.append(text)
 
 

@@ -1,4 +1,5 @@
 """FastICA and extended Infomax separate linear mixtures; the cube helpers and ica_to_abundances."""
+
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment

@@ -1,10 +1,11 @@
 """Minimum-volume NMF: recovery without pure pixels, constraints, reproducibility, progress."""
+
 import numpy as np
 import pytest
 
 from deepunmix.engine.comparators.minvol_nmf import MinVolNMF
-from deepunmix.engine.extraction.vca import vca
 from deepunmix.engine.comparators.simplex import project_simplex_columns, simplex_lsq
+from deepunmix.engine.extraction.vca import vca
 from deepunmix.engine.metrics import match_endmembers, sad
 from deepunmix.engine.progress import Cancelled
 
@@ -13,11 +14,10 @@ def _scene(L=40, p=4, size=30, max_abundance=0.8, seed=0):
     """Noise-free linear mixtures of smooth spectra with NO pure pixel (every abundance < max_abundance)."""
     rng = np.random.default_rng(seed)
     wl = np.linspace(0, 1, L)
-    E = np.stack([0.3 + 0.25 * np.sin(2 * np.pi * (rng.uniform(0.5, 2.5) * wl + rng.uniform()))
-                  for _ in range(p)], 1)
+    E = np.stack([0.3 + 0.25 * np.sin(2 * np.pi * (rng.uniform(0.5, 2.5) * wl + rng.uniform())) for _ in range(p)], 1)
     E = np.abs(E) + 0.05
     A = rng.dirichlet(np.ones(p), size=size * size * 4).T
-    A = A[:, A.max(axis=0) < max_abundance][:, :size * size]
+    A = A[:, A.max(axis=0) < max_abundance][:, : size * size]
     cube = (E @ A).reshape(L, size, size).astype(np.float32)
     return cube, E, A
 
@@ -82,8 +82,7 @@ def test_scale_invariant_and_reproducible():
 def test_progress_and_cancel():
     cube, _, _ = _scene(size=10)
     seen = []
-    MinVolNMF(4, init="random", max_iter=10, tol=0, random_state=0,
-              progress=lambda f, m: seen.append(f)).fit(cube)
+    MinVolNMF(4, init="random", max_iter=10, tol=0, random_state=0, progress=lambda f, m: seen.append(f)).fit(cube)
     assert seen[-1] == 1.0 and len(seen) >= 10 and seen == sorted(seen)
 
     def cancel(f, m):
@@ -111,7 +110,9 @@ def test_fit_on_pixel_sample_still_unmixes_every_pixel():
     full = MinVolNMF(4, max_fit_pixels=None, random_state=0).fit(cube)
     assert full.n_fit_pixels_ == 400
     # the sample is enough to place the simplex close to the full-data fit
-    assert sad(full.endmembers_, model.endmembers_[:, match_endmembers(full.endmembers_, model.endmembers_)]).max() < 3.0
+    assert (
+        sad(full.endmembers_, model.endmembers_[:, match_endmembers(full.endmembers_, model.endmembers_)]).max() < 3.0
+    )
 
 
 def test_project_simplex_matches_sort_rule():

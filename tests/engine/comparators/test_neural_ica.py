@@ -1,4 +1,5 @@
 """MISEP and MINE-ICA: tiny runs that must beat chance; reproducibility; argument checks."""
+
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment

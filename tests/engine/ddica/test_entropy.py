@@ -1,9 +1,16 @@
 """Matrix-based Rényi entropy and total correlation against hand-computed values."""
+
 import numpy as np
 import pytest
 
-from deepunmix.engine.ddica.entropy import (gram_matrix_np, joint_entropy_np, renyi_entropy_np, silverman_width,
-                                  total_correlation, total_correlation_np)
+from deepunmix.engine.ddica.entropy import (
+    gram_matrix_np,
+    joint_entropy_np,
+    renyi_entropy_np,
+    silverman_width,
+    total_correlation,
+    total_correlation_np,
+)
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
@@ -23,9 +30,9 @@ def test_constant_samples_have_zero_entropy():
 
 def test_two_point_entropy_by_hand():
     sigma, alpha = 1.0, 2.0
-    k = np.exp(-1 / (2 * sigma ** 2))  # samples 0 and 1
+    k = np.exp(-1 / (2 * sigma**2))  # samples 0 and 1
     lam = np.array([1 + k, 1 - k]) / 2  # eigenvalues of [[1, k], [k, 1]] / 2
-    expected = np.log2((lam ** alpha).sum()) / (1 - alpha)
+    expected = np.log2((lam**alpha).sum()) / (1 - alpha)
     assert renyi_entropy_np(gram_matrix_np(np.array([0.0, 1.0]), sigma), alpha) == pytest.approx(expected)
 
 
@@ -35,7 +42,7 @@ def test_tc_zero_on_product_grid_and_positive_when_dependent():
     for alpha in (1.01, 2.0):
         assert total_correlation_np(grid, 0.5, alpha) == pytest.approx(0.0, abs=1e-8)
     x = np.linspace(-1, 1, 12)
-    dep = np.stack([x, x ** 2], 1)
+    dep = np.stack([x, x**2], 1)
     assert total_correlation_np(dep, 0.5, 1.01) > 0.5
 
 
@@ -47,7 +54,9 @@ def test_joint_of_identical_components_equals_marginal():
     assert h <= hj + 1e-9 <= 2 * h + 1e-9
 
 
-@pytest.mark.parametrize("alpha,route", [(1.01, "batched"), (1.01, "loop"), (2.0, "auto"), (2.0, "batched"), (0.75, "auto")])
+@pytest.mark.parametrize(
+    "alpha,route", [(1.01, "batched"), (1.01, "loop"), (2.0, "auto"), (2.0, "batched"), (0.75, "auto")]
+)
 def test_torch_matches_numpy(alpha, route):
     rng = np.random.default_rng(0)
     S = rng.normal(size=(2, 20, 3))
@@ -101,8 +110,9 @@ def test_eigen_solver_failure_falls_back(monkeypatch):
         def flaky(M, *a, **k):
             calls["n"] += 1
             if calls["n"] <= n_failures:
-                raise torch._C._LinAlgError("linalg.eigh: The algorithm failed to converge because the input matrix is "
-                                            "ill-conditioned")
+                raise torch._C._LinAlgError(
+                    "linalg.eigh: The algorithm failed to converge because the input matrix is ill-conditioned"
+                )
             return real(M, *a, **k)
 
         before = entropy.FALLBACKS[route]

@@ -1,4 +1,5 @@
 """DeepICA on a tiny linear mixture and a cube."""
+
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
@@ -39,7 +40,9 @@ def test_fit_cube_mlp_and_cancel():
     rng = np.random.default_rng(1)
     cube = rng.normal(size=(4, 10, 10)).astype(np.float32)
     cube[:, 0, 0] = np.nan
-    maps = DeepICA(2, n_steps=10, batch_size=32, n_restarts=2, architecture="mlp", hidden_units=(8,), random_state=0).fit_cube(cube)
+    maps = DeepICA(
+        2, n_steps=10, batch_size=32, n_restarts=2, architecture="mlp", hidden_units=(8,), random_state=0
+    ).fit_cube(cube)
     assert maps.shape == (2, 10, 10) and np.isnan(maps[:, 0, 0]).all() and np.isfinite(maps[:, 1:]).all()
 
     def cb(fraction, message):
@@ -62,10 +65,17 @@ def test_paper_variant_runs_the_papers_configuration(monkeypatch):
     model = DeepICA(3, variant="paper", n_steps=1, random_state=0).fit(X)  # one step at batch 2000 costs seconds
     cfg = model.config_
     assert (cfg["alpha"], cfg["kernel_width"], cfg["batch_size"], cfg["n_restarts"]) == (0.75, 0.1584, 2000, 1)
-    assert (cfg["architecture"], cfg["input_transform"], cfg["init"], cfg["whitening"]) == ("mlp", "standardize", "random", "power")
+    assert (cfg["architecture"], cfg["input_transform"], cfg["init"], cfg["whitening"]) == (
+        "mlp",
+        "standardize",
+        "random",
+        "power",
+    )
     assert cfg["conditioning_weight"] == 0 and cfg["holdout_fraction"] == 0
     assert model.kernel_width_ == 0.1584 and model.quantiles_ is None
-    assert calls and all(shape == (1, 2000, 3) for shape in calls)  # one run, batches of 2000, whitened by power iteration
+    assert calls and all(
+        shape == (1, 2000, 3) for shape in calls
+    )  # one run, batches of 2000, whitened by power iteration
     # 3 hidden ReLU layers and a linear fourth layer to the 3 outputs
     assert [W.shape[1:] for W, _ in model.weights_] == [(3, 64), (64, 64), (64, 64), (64, 3)]
     assert (model._forward(X) < 0).any()  # the last layer is linear, not ReLU
@@ -82,7 +92,7 @@ def test_power_whiten_equals_symmetric_whitening():
     from deepunmix.engine.ddica.ica import power_whiten
 
     g = torch.Generator().manual_seed(0)
-    y = (torch.randn(2, 400, 3, generator=g, dtype=torch.float64) @ torch.randn(3, 3, generator=g, dtype=torch.float64))
+    y = torch.randn(2, 400, 3, generator=g, dtype=torch.float64) @ torch.randn(3, 3, generator=g, dtype=torch.float64)
     y.requires_grad_(True)
     z = power_whiten(y, generator=g)
     yc = (y - y.mean(-2, keepdim=True)).detach().numpy()

@@ -1,4 +1,5 @@
 """Batched restart MLPs: one batched pass equals per-restart passes; numpy forward equals torch."""
+
 import numpy as np
 import pytest
 
@@ -21,7 +22,9 @@ def test_batched_forward_matches_each_restart_and_numpy():
             if i < len(params) - 1:
                 h = torch.relu(h)
         torch.testing.assert_close(out[t], h)
-    np.testing.assert_allclose(network.forward_numpy(network.to_numpy(params), x.numpy()), out.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        network.forward_numpy(network.to_numpy(params), x.numpy()), out.detach().numpy(), rtol=1e-5, atol=1e-6
+    )
     assert not torch.allclose(out[0], out[1])  # restarts are initialised differently
 
 
@@ -31,7 +34,9 @@ def test_pnl_forward_matches_numpy():
     x = torch.randn(9, 3, generator=gen)
     out = network.forward_pnl(params, x.unsqueeze(0).expand(2, 9, 3))
     np_params = [t.detach().numpy() for t in params]
-    np.testing.assert_allclose(network.forward_pnl_numpy(np_params, x.numpy()), out.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        network.forward_pnl_numpy(np_params, x.numpy()), out.detach().numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_softmax_numpy_sums_to_one():

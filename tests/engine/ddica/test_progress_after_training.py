@@ -1,4 +1,5 @@
 """DDICA keeps reporting after training (restart errors, final FCLS): no silent stretch at 90 %."""
+
 import numpy as np
 
 from deepunmix.engine.ddica import DDICA
@@ -8,8 +9,16 @@ from deepunmix.engine.synthetic import make_mixed_scene
 def test_progress_is_reported_between_training_and_done():
     s = make_mixed_scene(size=12, n_endmembers=3, snr_db=40, random_state=0)
     seen = []
-    DDICA(3, random_state=0, progress=lambda f, m="": seen.append((f, m)), n_restarts=4, n_steps=10,
-          batch_size=32, hidden_units=(16, 16), keep_fraction=0.5).fit(s.cube)
+    DDICA(
+        3,
+        random_state=0,
+        progress=lambda f, m="": seen.append((f, m)),
+        n_restarts=4,
+        n_steps=10,
+        batch_size=32,
+        hidden_units=(16, 16),
+        keep_fraction=0.5,
+    ).fit(s.cube)
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     after = [(f, m) for f, m in seen if 0.9 < f < 1.0]

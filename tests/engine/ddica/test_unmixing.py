@@ -1,4 +1,5 @@
 """DDICA estimator on a tiny synthetic scene (CPU, one torch thread)."""
+
 import pickle
 
 import numpy as np
@@ -149,8 +150,9 @@ def test_peak_normalised_convention():
     Y = cube.reshape(20, -1).astype(np.float64)
     np.testing.assert_allclose(model.endmembers_.max(0), 1.0)
     np.testing.assert_allclose(model.endmembers_, fractions.endmembers_ / fractions.endmembers_.max(0), atol=1e-6)
-    np.testing.assert_allclose(model.abundances_.reshape(3, -1), peak_normalised_abundances(Y, model.endmembers_)[0],
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        model.abundances_.reshape(3, -1), peak_normalised_abundances(Y, model.endmembers_)[0], atol=1e-5
+    )
     np.testing.assert_allclose(model.predict_abundances(Y), model.abundances_.reshape(3, -1), atol=1e-5)
     np.testing.assert_allclose(model.abundances_.sum(0), 1.0, atol=1e-5)
     assert np.abs(model.abundances_ - fractions.abundances_).max() > 0.1  # the dark material's share differs
@@ -262,4 +264,5 @@ def test_restarts_trained_in_groups_and_weights_too_large_to_keep(monkeypatch):
     assert np.isfinite(model.abundances_).all()
     with pytest.raises(RuntimeError, match="too large"):
         DDICA(3, random_state=0, final_abundances="network", **{**FAST, "n_steps": 5}).fit(cube).predict_abundances(
-            cube.reshape(20, -1).astype(np.float64))
+            cube.reshape(20, -1).astype(np.float64)
+        )

@@ -1,4 +1,5 @@
 """BUDDIP: constraints, odd sizes, seeds, loss, quality vs SiVM + FCLS, cancel, size limit, mask."""
+
 import numpy as np
 import pytest
 
@@ -11,7 +12,6 @@ from deepunmix.engine.metrics import score_unmixing  # noqa: E402
 from deepunmix.engine.progress import Cancelled  # noqa: E402
 from deepunmix.engine.synthetic import make_patch_scene, procedural_library  # noqa: E402
 
-
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
@@ -21,7 +21,7 @@ def _scene(size=(15, 17), p=3, snr=30.0, seed=0):
     E = lib[:, :p]
     A = rng.dirichlet(np.full(p, 0.5), size=size).transpose(2, 0, 1)  # (p, H, W)
     Y = np.einsum("lp,phw->lhw", E, A)
-    Y += rng.normal(scale=np.sqrt(np.mean(Y ** 2) / 10 ** (snr / 10)), size=Y.shape)
+    Y += rng.normal(scale=np.sqrt(np.mean(Y**2) / 10 ** (snr / 10)), size=Y.shape)
     return Y.astype(np.float32), E, A
 
 
@@ -63,8 +63,9 @@ def test_starts_at_guidance_with_zero_iterations():
 
 def test_beats_sivm_fcls_on_noisy_patch_scene():
     lib, _, _ = procedural_library(n_bands=40, n_spectra=10, random_state=0)
-    scene = make_patch_scene(size=30, n_endmembers=4, snr_db=15, library=lib, n_patches=36, filter_size=5,
-                             random_state=1)
+    scene = make_patch_scene(
+        size=30, n_endmembers=4, snr_db=15, library=lib, n_patches=36, filter_size=5, random_state=1
+    )
     Y = scene.cube.reshape(scene.cube.shape[0], -1).astype(np.float64)
     E0, _ = sivm(Y, 4)
     ref = score_unmixing(scene.endmembers, scene.abundances, E0, fcls(Y, E0))

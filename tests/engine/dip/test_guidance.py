@@ -1,4 +1,5 @@
 """Guidance refinement: purification and expansion of extracted endmembers."""
+
 import numpy as np
 
 from deepunmix.engine.dip.guidance import expand_endmembers, fcls_abundances, purify_endmembers, refine_guidance

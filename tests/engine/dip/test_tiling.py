@@ -1,4 +1,5 @@
 """Tiles for the image priors: windows, ramp blending without seams, the memory-based pixel limit."""
+
 import numpy as np
 import pytest
 
@@ -32,16 +33,16 @@ def test_cpu_limit_from_the_memory_budget():
     import torch
 
     limit = tiling.pixel_limit("auto", torch.device("cpu"), 1000.0, memory_mb=10)
-    assert limit == 10 * 2 ** 20 // 1000
+    assert limit == 10 * 2**20 // 1000
     assert tiling.pixel_limit(500, torch.device("cpu"), 1000.0) == 500
     assert tiling.pixel_limit(None, torch.device("cpu"), 1000.0) is None
 
 
 def test_cuda_limit_from_free_device_memory(monkeypatch):
     torch = pytest.importorskip("torch")
-    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (8 * 2 ** 30, 80 * 2 ** 30))
-    limit = tiling.pixel_limit("auto", torch.device("cuda"), 2 ** 20, memory_mb=10)  # the RAM budget does not cap CUDA
-    assert limit == int(0.8 * 8 * 2 ** 30) // 2 ** 20
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (8 * 2**30, 80 * 2**30))
+    limit = tiling.pixel_limit("auto", torch.device("cuda"), 2**20, memory_mb=10)  # the RAM budget does not cap CUDA
+    assert limit == int(0.8 * 8 * 2**30) // 2**20
 
 
 def _smooth_scene(H=26, W=31, L=12, p=3, seed=0):
@@ -77,10 +78,14 @@ def test_tiled_fit_has_no_seam(method):
     # per-pixel jumps between neighbouring columns / rows: at tile borders vs everywhere
     dx = np.abs(np.diff(A, axis=2)).sum(0)  # (H, W-1): jump between column c and c+1
     dy = np.abs(np.diff(A, axis=1)).sum(0)
-    borders_x = sorted({c.start - 1 for _, c in tiled.tiles_ if c.start > 0} |
-                       {c.stop - 1 for _, c in tiled.tiles_ if c.stop < A.shape[2]})
-    borders_y = sorted({r.start - 1 for r, _ in tiled.tiles_ if r.start > 0} |
-                       {r.stop - 1 for r, _ in tiled.tiles_ if r.stop < A.shape[1]})
+    borders_x = sorted(
+        {c.start - 1 for _, c in tiled.tiles_ if c.start > 0}
+        | {c.stop - 1 for _, c in tiled.tiles_ if c.stop < A.shape[2]}
+    )
+    borders_y = sorted(
+        {r.start - 1 for r, _ in tiled.tiles_ if r.start > 0}
+        | {r.stop - 1 for r, _ in tiled.tiles_ if r.stop < A.shape[1]}
+    )
     at_seams = np.concatenate([dx[:, borders_x].ravel(), dy[borders_y, :].ravel()])
     everywhere = np.concatenate([dx.ravel(), dy.ravel()])
     assert at_seams.mean() < 1.5 * everywhere.mean()

@@ -1,4 +1,5 @@
 """UnDIP: constraints, fixed endmembers, seeds, loss, cancel, size limit."""
+
 import numpy as np
 import pytest
 
@@ -7,7 +8,6 @@ torch = pytest.importorskip("torch")
 from deepunmix.engine.dip.undip import UnDIP  # noqa: E402
 from deepunmix.engine.progress import Cancelled  # noqa: E402
 from deepunmix.engine.synthetic import procedural_library  # noqa: E402
-
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

@@ -1,4 +1,5 @@
 """BUDDIP and UnDIP variants (paper, authors' code, default/light) and SiVM's SVD denoising, on tiny odd-sized scenes."""
+
 import numpy as np
 import pytest
 
@@ -19,7 +20,7 @@ def _scene(size=(9, 11), p=3, L=16, snr=30.0, seed=0):
     E = rng.uniform(0.1, 1.0, size=(L, p))
     A = rng.dirichlet(np.full(p, 0.5), size=size).transpose(2, 0, 1)
     Y = np.einsum("lp,phw->lhw", E, A)
-    Y += rng.normal(scale=np.sqrt(np.mean(Y ** 2) / 10 ** (snr / 10)), size=Y.shape)
+    Y += rng.normal(scale=np.sqrt(np.mean(Y**2) / 10 ** (snr / 10)), size=Y.shape)
     return Y.astype(np.float32), E, A
 
 
@@ -50,8 +51,16 @@ def test_paper_settings_are_the_papers():
 
 def test_explicit_parameters_override_the_variant():
     cube, _, _ = _scene()
-    m = BUDDIP(3, variant="paper", n_iter=2, alpha1=0.5, learning_rate=1e-3, final_abundances="fcls",
-               unet_widths=SMALL, random_state=0).fit(cube)
+    m = BUDDIP(
+        3,
+        variant="paper",
+        n_iter=2,
+        alpha1=0.5,
+        learning_rate=1e-3,
+        final_abundances="fcls",
+        unet_widths=SMALL,
+        random_state=0,
+    ).fit(cube)
     assert m.settings_["alpha1"] == 0.5 and m.settings_["learning_rate"] == 1e-3
     Y = cube.reshape(16, -1).astype(np.float64)
     np.testing.assert_allclose(m.abundances_.reshape(3, -1), fcls(Y, m.endmembers_), atol=1e-5)

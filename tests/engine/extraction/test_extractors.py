@@ -1,4 +1,5 @@
 """VCA, SiVM and N-FINDR: shapes, exact recovery with pure pixels, reproducibility, masks."""
+
 import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
@@ -25,7 +26,7 @@ def pure_scene(p, L=40, N=1500, seed=0, snr_db=None):
     A[:, pure] = np.eye(p)
     Y = E @ A
     if snr_db is not None:
-        Y = Y + rng.normal(0, np.sqrt(np.mean(Y ** 2) / 10 ** (snr_db / 10)), Y.shape)
+        Y = Y + rng.normal(0, np.sqrt(np.mean(Y**2) / 10 ** (snr_db / 10)), Y.shape)
     return Y, E, A, pure
 
 

@@ -1,4 +1,5 @@
 """N-FINDR specifics: the found simplex is maximal, init options."""
+
 import itertools
 
 import numpy as np

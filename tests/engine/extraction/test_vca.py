@@ -1,4 +1,5 @@
 """VCA specifics: SNR estimate and both projection branches."""
+
 import numpy as np
 
 from deepunmix.engine.extraction.vca import estimate_snr, vca
@@ -10,7 +11,7 @@ def _data(snr_db, seed=0, p=4, L=50, N=4000):
     A = rng.dirichlet(np.ones(p), N).T
     A[:, :p] = np.eye(p)
     X = E @ A
-    sigma = np.sqrt(np.mean(X ** 2) / 10 ** (snr_db / 10))
+    sigma = np.sqrt(np.mean(X**2) / 10 ** (snr_db / 10))
     return X + rng.normal(0, sigma, X.shape), E
 
 

@@ -16,10 +16,18 @@ def test_parse_separators_singles_overlaps():
     assert parse_band_ranges("", 10) == [] and parse_band_ranges(None, 10) == []
 
 
-@pytest.mark.parametrize("text, word", [
-    ("1-3,abc", "'abc'"), ("5-2", "backwards"), ("0-2", "start at 1"), ("8-12", "beyond the last band"),
-    ("1--3", "'1--3'"), ("-3", "'-3'"), ("2.5", "'2.5'"),
-])
+@pytest.mark.parametrize(
+    "text, word",
+    [
+        ("1-3,abc", "'abc'"),
+        ("5-2", "backwards"),
+        ("0-2", "start at 1"),
+        ("8-12", "beyond the last band"),
+        ("1--3", "'1--3'"),
+        ("-3", "'-3'"),
+        ("2.5", "'2.5'"),
+    ],
+)
 def test_parse_errors_name_the_problem(text, word):
     with pytest.raises(ValueError, match=word):
         parse_band_ranges(text, 10)

@@ -31,8 +31,9 @@ def test_blockwise_equals_in_memory(src, tmp_path):
     expected = np.full((2, H, W), np.nan, np.float32)
     expected[:, ref.mask] = _func(ref.cube[:, ref.mask].astype(np.float64))
     calls = []
-    out = apply_blockwise(src, tmp_path / "out.tif", _func, 2, ["sum", "diff"], block_rows=4,
-                          progress=lambda f, m: calls.append(f))
+    out = apply_blockwise(
+        src, tmp_path / "out.tif", _func, 2, ["sum", "diff"], block_rows=4, progress=lambda f, m: calls.append(f)
+    )
     got = read_raster(out)
     np.testing.assert_array_equal(got.mask, ref.mask)
     np.testing.assert_allclose(got.cube, expected, rtol=1e-6, equal_nan=True)
@@ -85,7 +86,7 @@ def test_sample_valid_pixels(src):
     np.testing.assert_allclose(Y, ref.cube[:, rc[:, 0], rc[:, 1]])
     Y2, rc2 = sample_valid_pixels(src, 30, random_state=1, block_rows=3)
     np.testing.assert_array_equal(rc, rc2)
-    Yall, rcall = sample_valid_pixels(src, 10 ** 6, block_rows=4)
+    Yall, rcall = sample_valid_pixels(src, 10**6, block_rows=4)
     assert Yall.shape[1] == ref.mask.sum()
 
 
@@ -96,8 +97,20 @@ def test_tiled_input_uses_tile_windows(tmp_path):
     cube = rng.random((3, 40, 50)).astype(np.float32)
     cube[:, 17, 33] = -1.0
     f = tmp_path / "tiled.tif"
-    with rasterio.open(f, "w", driver="GTiff", width=50, height=40, count=3, dtype="float32", nodata=-1.0,
-                       tiled=True, blockxsize=16, blockysize=16, transform=TRANSFORM) as d:
+    with rasterio.open(
+        f,
+        "w",
+        driver="GTiff",
+        width=50,
+        height=40,
+        count=3,
+        dtype="float32",
+        nodata=-1.0,
+        tiled=True,
+        blockxsize=16,
+        blockysize=16,
+        transform=TRANSFORM,
+    ) as d:
         d.write(cube)
     budget = 16 * 16 * 3 * 16 * 2  # about two tiles
     with rasterio.open(f) as d:
@@ -121,8 +134,7 @@ def test_envi_source_bands_and_scale(tmp_path):
     f = tmp_path / "e.img"
     with rasterio.open(f, "w", driver="ENVI", width=7, height=9, count=5, dtype="int16", nodata=0) as d:
         d.write(raw)
-    out = apply_blockwise(f, tmp_path / "o.tif", lambda Y: Y, 2, ["b2", "b4"], bands=[2, 4], scale=1e-4,
-                          block_rows=2)
+    out = apply_blockwise(f, tmp_path / "o.tif", lambda Y: Y, 2, ["b2", "b4"], bands=[2, 4], scale=1e-4, block_rows=2)
     got = read_raster(out)
     assert not got.mask[4, 4] and got.mask.sum() == 62
     np.testing.assert_allclose(got.cube[:, got.mask], raw[[1, 3]][:, got.mask] * 1e-4, rtol=1e-6)

@@ -7,8 +7,14 @@ from deepunmix.engine.io.endmember_csv import read_endmembers_csv, sidecar_paths
 def test_round_trip(tmp_path):
     E = np.random.default_rng(0).random((5, 3))
     wl = np.array([450.5, 500.0, np.nan, 600.0, 650.25])
-    f = write_endmembers_csv(tmp_path / "e.csv", E, ["Soil", "Tree", "Water"], wavelengths=wl,
-                             bands=[1, 2, 4, 5, 7], comment="units: reflectance")
+    f = write_endmembers_csv(
+        tmp_path / "e.csv",
+        E,
+        ["Soil", "Tree", "Water"],
+        wavelengths=wl,
+        bands=[1, 2, 4, 5, 7],
+        comment="units: reflectance",
+    )
     t = read_endmembers_csv(f)
     np.testing.assert_array_equal(t.matrix, E)  # repr() keeps full precision
     assert t.names == ["Soil", "Tree", "Water"]
@@ -41,14 +47,24 @@ def test_opens_as_numbers_in_ogr_and_pandas(tmp_path):
     """QGIS loads CSVs through OGR: with the .csvt every column is numeric, one feature per band."""
     ogr = pytest.importorskip("osgeo.ogr")
     E = np.arange(12, dtype=float).reshape(4, 3) / 10
-    f = write_endmembers_csv(tmp_path / "e.csv", E, ["Soil", "Tree, dry", "Water"],
-                             wavelengths=[400.0, 410.0, 420.0, 430.0], comment="units: reflectance; scale=0.0001")
+    f = write_endmembers_csv(
+        tmp_path / "e.csv",
+        E,
+        ["Soil", "Tree, dry", "Water"],
+        wavelengths=[400.0, 410.0, 420.0, 430.0],
+        comment="units: reflectance; scale=0.0001",
+    )
     ds = ogr.Open(str(f))
     layer = ds.GetLayer(0)
     defn = layer.GetLayerDefn()
     fields = [(defn.GetFieldDefn(i).GetName(), defn.GetFieldDefn(i).GetTypeName()) for i in range(defn.GetFieldCount())]
-    assert fields == [("band", "Integer"), ("wavelength", "Real"), ("Soil", "Real"), ("Tree, dry", "Real"),
-                      ("Water", "Real")]
+    assert fields == [
+        ("band", "Integer"),
+        ("wavelength", "Real"),
+        ("Soil", "Real"),
+        ("Tree, dry", "Real"),
+        ("Water", "Real"),
+    ]
     assert layer.GetFeatureCount() == 4
     feats = [layer.GetNextFeature() for _ in range(4)]
     assert [ft.GetFieldAsInteger("band") for ft in feats] == [1, 2, 3, 4]
@@ -67,17 +83,20 @@ def test_no_wavelengths_and_whitespace(tmp_path):
     np.testing.assert_allclose(t.matrix, [[0.1, 0.2], [0.3, 0.4]])
 
 
-@pytest.mark.parametrize("content, match", [
-    ("band,wavelength,a\n", "no data rows"),
-    ("", "no header"),
-    ("band,wavelength\n1,400\n", "no endmember column"),
-    ("wavelength,a,b\n400,0.1,0.2\n", "header must start"),
-    ("band,wavelength,a,b\n1,400,0.1\n", "line 2: 3 columns"),
-    ("band,wavelength,a,b\n1,400,0.1,abc\n", "line 2, column 'b'"),
-    ("band,wavelength,a\n1,400,nan\n", "not a finite"),
-    ("band,wavelength,a\n1.5,400,0.3\n", "positive integer"),
-    ("# c\nband,wavelength,a\n1,x,0.3\n", "line 3, column 'wavelength'"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("band,wavelength,a\n", "no data rows"),
+        ("", "no header"),
+        ("band,wavelength\n1,400\n", "no endmember column"),
+        ("wavelength,a,b\n400,0.1,0.2\n", "header must start"),
+        ("band,wavelength,a,b\n1,400,0.1\n", "line 2: 3 columns"),
+        ("band,wavelength,a,b\n1,400,0.1,abc\n", "line 2, column 'b'"),
+        ("band,wavelength,a\n1,400,nan\n", "not a finite"),
+        ("band,wavelength,a\n1.5,400,0.3\n", "positive integer"),
+        ("# c\nband,wavelength,a\n1,x,0.3\n", "line 3, column 'wavelength'"),
+    ],
+)
 def test_malformed(tmp_path, content, match):
     f = tmp_path / "bad.csv"
     f.write_text(content)

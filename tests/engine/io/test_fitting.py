@@ -1,4 +1,5 @@
 """engine.io.fitting.load_for_fitting: the input policy of every fitting algorithm, without QGIS."""
+
 import numpy as np
 import pytest
 
@@ -12,8 +13,9 @@ def _write(tmp_path, cube, name="c.tif"):
     import rasterio
 
     path = tmp_path / name
-    with rasterio.open(path, "w", driver="GTiff", width=cube.shape[2], height=cube.shape[1], count=cube.shape[0],
-                       dtype="float32") as ds:
+    with rasterio.open(
+        path, "w", driver="GTiff", width=cube.shape[2], height=cube.shape[1], count=cube.shape[0], dtype="float32"
+    ) as ds:
         ds.write(cube)
     return str(path)
 
@@ -47,7 +49,7 @@ def test_one_valid_pixel_is_not_called_constant(tmp_path):
 
 def test_memory_budget_above_machine_memory_is_refused(tmp_path):
     with pytest.raises(ParameterError, match="more than this machine"):
-        load_for_fitting(_write(tmp_path, _cube()), memory_mb=10 ** 9)
+        load_for_fitting(_write(tmp_path, _cube()), memory_mb=10**9)
 
 
 def test_whole_image_methods_refuse_over_budget(tmp_path):

@@ -1,4 +1,5 @@
 """CSV rows are matched to raster bands by wavelength or band number, never by position; bad bands dropped."""
+
 import numpy as np
 import pytest
 

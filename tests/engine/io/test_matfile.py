@@ -36,8 +36,10 @@ def test_zhu_format_column_major(tmp_path):
 
 def test_hysupp_style_cube(tmp_path):
     cube, A, E = _truth()
-    sio.savemat(tmp_path / "h.mat", {"Y": cube.transpose(1, 2, 0), "A_true": A.transpose(1, 2, 0), "E": E,
-                                      "wavelength": np.linspace(0.4, 0.9, L)})
+    sio.savemat(
+        tmp_path / "h.mat",
+        {"Y": cube.transpose(1, 2, 0), "A_true": A.transpose(1, 2, 0), "E": E, "wavelength": np.linspace(0.4, 0.9, L)},
+    )
     ds = load_mat_dataset(tmp_path / "h.mat")
     np.testing.assert_allclose(ds.cube, cube, rtol=1e-6)
     np.testing.assert_allclose(ds.abundances, A)

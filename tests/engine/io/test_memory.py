@@ -1,4 +1,5 @@
 """Sizes are checked against the budget and the free memory before allocating, with what to change."""
+
 import os
 import subprocess
 import sys
@@ -15,27 +16,27 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def test_budget_over_machine_memory_is_refused():
-    assert check_budget(1024) == 1024 * 2 ** 20
+    assert check_budget(1024) == 1024 * 2**20
     with pytest.raises(ParameterError, match="more than this machine"):
-        check_budget(total_bytes() / 2 ** 20 * 2)
+        check_budget(total_bytes() / 2**20 * 2)
     with pytest.raises(ParameterError):
         check_budget(0)
 
 
 def test_allocation_over_budget_or_free_memory_says_what_to_change():
     with pytest.raises(MemoryBudgetError, match="over the memory budget of 10 MB.*lower BATCH_SIZE"):
-        check_allocation(20 * 2 ** 20, "DDICA training", 10 * 2 ** 20, "lower BATCH_SIZE")
+        check_allocation(20 * 2**20, "DDICA training", 10 * 2**20, "lower BATCH_SIZE")
     with pytest.raises(MemoryBudgetError, match="free on this machine"):
         check_allocation(available_bytes() * 2, "a huge step", None, "crop the raster")
-    check_allocation(2 ** 20, "a small step", 10 * 2 ** 20)
+    check_allocation(2**20, "a small step", 10 * 2**20)
 
 
 def test_ddica_training_estimate_grows_with_batch_squared_and_restarts():
     base = training_bytes(156, 20000, 3)
-    assert 2 ** 20 < base < 2 ** 30  # the defaults fit a 1 GB budget
+    assert 2**20 < base < 2**30  # the defaults fit a 1 GB budget
     # the issue's batch 3000: restarts train in groups of at most 2 GiB, still over the default 1 GB budget
-    assert 2 ** 30 < training_bytes(156, 20000, 3, batch_size=3000) <= 2 ** 31 + 2 ** 28
-    assert training_bytes(156, 20000, 3, n_restarts=100_000) > 6 * 2 ** 30  # 100 000 restarts' maps: GBs
+    assert 2**30 < training_bytes(156, 20000, 3, batch_size=3000) <= 2**31 + 2**28
+    assert training_bytes(156, 20000, 3, n_restarts=100_000) > 6 * 2**30  # 100 000 restarts' maps: GBs
 
 
 def test_oversized_mat_refused_before_decompressing(tmp_path):
@@ -45,9 +46,9 @@ def test_oversized_mat_refused_before_decompressing(tmp_path):
 
     path = tmp_path / "big.mat"
     sio.savemat(path, {"Y": np.zeros((20, 500_000), np.uint8), "nRow": 500, "nCol": 1000}, do_compression=True)
-    assert path.stat().st_size < 2 ** 20 and mat_memory_bytes(path) >= 3 * 10 ** 7
+    assert path.stat().st_size < 2**20 and mat_memory_bytes(path) >= 3 * 10**7
     with pytest.raises(MemoryBudgetError, match="big.mat.*MEMORY_MB"):
-        load_mat_dataset(path, max_bytes=16 * 2 ** 20)
+        load_mat_dataset(path, max_bytes=16 * 2**20)
 
 
 def test_corrupt_mat_is_an_input_error(tmp_path):
@@ -78,10 +79,26 @@ def test_under_an_address_space_cap_the_check_refuses_instead_of_memory_error(tm
     import rasterio
 
     path = tmp_path / "sparse.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=4000, height=4000, count=20, dtype="float32", tiled=True,
-                       SPARSE_OK="TRUE", BIGTIFF="YES") as ds:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=4000,
+        height=4000,
+        count=20,
+        dtype="float32",
+        tiled=True,
+        SPARSE_OK="TRUE",
+        BIGTIFF="YES",
+    ) as ds:
         ds.write(np.ones((20, 16, 16), np.float32), window=((0, 16), (0, 16)))
-    out = subprocess.run([sys.executable, "-c", CAPPED, str(path)], capture_output=True, text=True, cwd=REPO,
-                         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", CAPPED, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=120,
+    )
     assert "REFUSED" in out.stdout, out.stdout + out.stderr
     assert "free on this machine" in out.stdout and "crop the raster" in out.stdout

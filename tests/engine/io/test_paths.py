@@ -1,4 +1,5 @@
 """Output paths that would lose data are refused; a failed final rename leaves nothing behind."""
+
 import os
 
 import pytest
@@ -28,8 +29,10 @@ def test_folder_as_output(tmp_path):
 
 
 def test_distinct_paths_pass(tmp_path):
-    check_output_paths({"A": str(tmp_path / "a.tif"), "B": str(tmp_path / "b.csv"), "C": None},
-                       {"INPUT": str(tmp_path / "in.tif"), "E": ""})
+    check_output_paths(
+        {"A": str(tmp_path / "a.tif"), "B": str(tmp_path / "b.csv"), "C": None},
+        {"INPUT": str(tmp_path / "in.tif"), "E": ""},
+    )
 
 
 def test_errors_are_value_errors():

@@ -18,8 +18,9 @@ def _cube(seed=0):
 def test_cube_round_trip_with_georef_and_wavelengths(tmp_path):
     cube = _cube()
     wl = np.linspace(450.0, 900.0, L)
-    f = write_cube(tmp_path / "c.tif", cube, TRANSFORM, CRS32633, wavelengths=wl,
-                   band_names=[f"b{i}" for i in range(L)])
+    f = write_cube(
+        tmp_path / "c.tif", cube, TRANSFORM, CRS32633, wavelengths=wl, band_names=[f"b{i}" for i in range(L)]
+    )
     r = read_raster(f)
     np.testing.assert_array_equal(r.cube, cube)
     assert r.mask.all() and r.mask.shape == (H, W)
@@ -35,11 +36,12 @@ def test_cube_round_trip_with_georef_and_wavelengths(tmp_path):
 
 def test_nodata_rule_all_bands_or_nan(tmp_path):
     raw = (np.arange(L * H * W).reshape(L, H, W) % 200 + 1).astype(np.int16)
-    raw[:, 0, 0] = -1          # nodata in all bands -> invalid
-    raw[3, 1, 1] = -1          # nodata in one band only -> valid
+    raw[:, 0, 0] = -1  # nodata in all bands -> invalid
+    raw[3, 1, 1] = -1  # nodata in one band only -> valid
     f = tmp_path / "i.tif"
-    with rasterio.open(f, "w", driver="GTiff", width=W, height=H, count=L, dtype="int16", nodata=-1,
-                       transform=TRANSFORM, crs=CRS32633) as d:
+    with rasterio.open(
+        f, "w", driver="GTiff", width=W, height=H, count=L, dtype="int16", nodata=-1, transform=TRANSFORM, crs=CRS32633
+    ) as d:
         d.write(raw)
     r = read_raster(f)
     assert r.cube.dtype == np.float32
@@ -66,11 +68,16 @@ def test_nan_pixels_invalid_and_subset(tmp_path):
 
 def test_envi_header_wavelengths_and_bbl(tmp_path):
     f = tmp_path / "e.img"
-    with rasterio.open(f, "w", driver="ENVI", width=W, height=H, count=L, dtype="float32",
-                       transform=TRANSFORM, crs=CRS32633) as d:
+    with rasterio.open(
+        f, "w", driver="ENVI", width=W, height=H, count=L, dtype="float32", transform=TRANSFORM, crs=CRS32633
+    ) as d:
         d.write(_cube(2))
-        d.update_tags(ns="ENVI", wavelength="{" + ", ".join(f"{0.4 + 0.05 * i:.2f}" for i in range(L)) + "}",
-                      wavelength_units="Micrometers", bbl="{" + ",".join(["1"] * (L - 1) + ["0"]) + "}")
+        d.update_tags(
+            ns="ENVI",
+            wavelength="{" + ", ".join(f"{0.4 + 0.05 * i:.2f}" for i in range(L)) + "}",
+            wavelength_units="Micrometers",
+            bbl="{" + ",".join(["1"] * (L - 1) + ["0"]) + "}",
+        )
     assert (tmp_path / "e.hdr").exists()
     r = read_raster(f)
     np.testing.assert_allclose(r.wavelengths, 400 + 50 * np.arange(L))
@@ -168,8 +175,7 @@ def test_read_valid_pixels_equals_read_block(tmp_path):
         data = (rng.random((4, 9, 7)) * 10000).astype(dtype)
         data[:, 2, 3] = nodata
         path = tmp_path / f"{dtype}.tif"
-        with rasterio.open(path, "w", driver="GTiff", width=7, height=9, count=4, dtype=dtype,
-                           nodata=nodata) as ds:
+        with rasterio.open(path, "w", driver="GTiff", width=7, height=9, count=4, dtype=dtype, nodata=nodata) as ds:
             ds.write(data)
             ds.scales, ds.offsets = [1e-4] * 4, [0.01] * 4
         with open_raster(path) as ds:
