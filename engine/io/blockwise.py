@@ -8,6 +8,7 @@ the sample kept by ``sample_valid_pixels``), not by the raster size.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
@@ -29,6 +30,12 @@ from .raster import (
 __all__ = ["apply_blockwise", "iter_valid_pixels", "sample_valid_pixels", "plan_windows", "PixelBlock"]
 
 PathLike = Union[str, os.PathLike]
+
+# GDAL's block cache is shared by every thread. rasterio can hold the GIL while it waits for that cache's
+# lock (closing or flushing a dataset) while another thread, holding the lock, needs the GIL for GDAL's error
+# handler: runs in parallel threads deadlocked so. One lock keeps this module's GDAL calls one at a time;
+# the per-block computation still runs in parallel.
+GDAL_IO_LOCK = threading.RLock()
 
 
 @dataclass
@@ -183,46 +190,95 @@ def apply_blockwise(
     ``Cancelled`` (or any error) raised by ``progress`` or ``func`` deletes the
     partial output and propagates.
     """
-    from rasterio.windows import Window
-
     names = [str(n) for n in names]
     if len(names) != n_out:
         raise ValueError(f"{len(names)} names for {n_out} output bands")
     dst_path = Path(dst_path)
-    with _gdal_env(max_block_bytes), open_raster(src_path) as src:
-        idx = _band_list(bands, src.count)
-        windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
-        driver = output_driver(dst_path)
-        prof = output_profile(n_out, src.height, src.width, src.transform, src.crs, nodata, compress, driver)
-        for k in ("tiled", "blockxsize", "blockysize"):
-            prof.pop(k, None)
-        if driver == "GTiff":
-            # unwritten blocks stay empty: a cancelled run closes at once instead of filling the file with nodata
-            prof["SPARSE_OK"] = "TRUE"
-            if tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
-                prof.update(tiled=True, blockysize=tiles[0], blockxsize=tiles[1])  # same tiles as the windows
-        n_blocks = len(windows)
-        total = float(src.height) * src.width
-        done, n_valid = 0.0, 0
-        report(progress, 0.0, f"processing {src.height} x {src.width} pixels in {n_blocks} block(s)")
-        with atomic_output(dst_path) as tmp:
-            with open_raster(tmp, "w", **prof) as dst:
-                for i, n in enumerate(names, start=1):
-                    dst.set_band_description(i, n)
-                for k, blk in enumerate(_iter_blocks(src, idx, windows, scale, like_nodata)):
-                    out = np.full((n_out,) + blk.valid.shape, nodata, dtype=np.float32)
-                    if blk.Y.shape[1]:
-                        res = np.asarray(func(blk.Y), dtype=np.float32)
-                        if res.shape != (n_out, blk.Y.shape[1]):
-                            raise ValueError(f"func returned shape {res.shape}, expected {(n_out, blk.Y.shape[1])}")
-                        res[~np.isfinite(res)] = nodata
-                        out[:, blk.valid] = res
+    with _gdal_env(max_block_bytes):
+        with GDAL_IO_LOCK:
+            src = open_raster(src_path)
+        try:
+            return _stream(
+                src,
+                src_path,
+                dst_path,
+                func,
+                n_out,
+                names,
+                bands,
+                block_rows,
+                max_block_bytes,
+                scale,
+                nodata,
+                compress,
+                like_nodata,
+                progress,
+            )
+        finally:
+            with GDAL_IO_LOCK:
+                src.close()
+
+
+def _stream(
+    src,
+    src_path,
+    dst_path,
+    func,
+    n_out,
+    names,
+    bands,
+    block_rows,
+    max_block_bytes,
+    scale,
+    nodata,
+    compress,
+    like_nodata,
+    progress,
+) -> Path:
+    from rasterio.windows import Window
+
+    idx = _band_list(bands, src.count)
+    windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
+    driver = output_driver(dst_path)
+    prof = output_profile(n_out, src.height, src.width, src.transform, src.crs, nodata, compress, driver)
+    for k in ("tiled", "blockxsize", "blockysize"):
+        prof.pop(k, None)
+    if driver == "GTiff":
+        # unwritten blocks stay empty: a cancelled run closes at once instead of filling the file with nodata
+        prof["SPARSE_OK"] = "TRUE"
+        if tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
+            prof.update(tiled=True, blockysize=tiles[0], blockxsize=tiles[1])  # same tiles as the windows
+    n_blocks = len(windows)
+    total = float(src.height) * src.width
+    done, n_valid = 0.0, 0
+    report(progress, 0.0, f"processing {src.height} x {src.width} pixels in {n_blocks} block(s)")
+    with atomic_output(dst_path) as tmp:
+        with GDAL_IO_LOCK:
+            dst = open_raster(tmp, "w", **prof)
+            for i, n in enumerate(names, start=1):
+                dst.set_band_description(i, n)
+        try:
+            blocks = _iter_blocks(src, idx, windows, scale, like_nodata)
+            for k in range(n_blocks):
+                with GDAL_IO_LOCK:
+                    blk = next(blocks)
+                out = np.full((n_out,) + blk.valid.shape, nodata, dtype=np.float32)
+                if blk.Y.shape[1]:
+                    res = np.asarray(func(blk.Y), dtype=np.float32)
+                    if res.shape != (n_out, blk.Y.shape[1]):
+                        raise ValueError(f"func returned shape {res.shape}, expected {(n_out, blk.Y.shape[1])}")
+                    res[~np.isfinite(res)] = nodata
+                    out[:, blk.valid] = res
+                with GDAL_IO_LOCK:
                     dst.write(out, window=Window(blk.col_off, blk.row_off, blk.width, blk.height))
-                    n_valid += blk.Y.shape[1]
-                    done += blk.width * blk.height
-                    report(progress, done / total, f"block {k + 1}/{n_blocks}")
-                if n_valid == 0:  # raised inside atomic_output: nothing is written
-                    raise InputError(no_valid_pixel_message(src_path, idx, max_block_bytes, like_nodata))
+                n_valid += blk.Y.shape[1]
+                done += blk.width * blk.height
+                report(progress, done / total, f"block {k + 1}/{n_blocks}")
+            if n_valid == 0:  # raised inside atomic_output: nothing is written
+                raise InputError(no_valid_pixel_message(src_path, idx, max_block_bytes, like_nodata))
+        finally:
+            with GDAL_IO_LOCK:
+                dst.close()
     return dst_path
 
 
