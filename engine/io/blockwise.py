@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
@@ -190,74 +191,34 @@ def apply_blockwise(
     ``Cancelled`` (or any error) raised by ``progress`` or ``func`` deletes the
     partial output and propagates.
     """
+    from rasterio.windows import Window
+
     names = [str(n) for n in names]
     if len(names) != n_out:
         raise ValueError(f"{len(names)} names for {n_out} output bands")
     dst_path = Path(dst_path)
-    with _gdal_env(max_block_bytes):
-        with GDAL_IO_LOCK:
-            src = open_raster(src_path)
-        try:
-            return _stream(
-                src,
-                src_path,
-                dst_path,
-                func,
-                n_out,
-                names,
-                bands,
-                block_rows,
-                max_block_bytes,
-                scale,
-                nodata,
-                compress,
-                like_nodata,
-                progress,
-            )
-        finally:
+    with _gdal_env(max_block_bytes), ExitStack() as opened:
+        src = _locked_open(opened, src_path)
+        idx = _band_list(bands, src.count)
+        windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
+        driver = output_driver(dst_path)
+        prof = output_profile(n_out, src.height, src.width, src.transform, src.crs, nodata, compress, driver)
+        for k in ("tiled", "blockxsize", "blockysize"):
+            prof.pop(k, None)
+        if driver == "GTiff":
+            # unwritten blocks stay empty: a cancelled run closes at once instead of filling the file with nodata
+            prof["SPARSE_OK"] = "TRUE"
+            if tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
+                prof.update(tiled=True, blockysize=tiles[0], blockxsize=tiles[1])  # same tiles as the windows
+        n_blocks = len(windows)
+        total = float(src.height) * src.width
+        done, n_valid = 0.0, 0
+        report(progress, 0.0, f"processing {src.height} x {src.width} pixels in {n_blocks} block(s)")
+        with atomic_output(dst_path) as tmp, ExitStack() as written:  # closed before atomic_output renames it
+            dst = _locked_open(written, tmp, "w", **prof)
             with GDAL_IO_LOCK:
-                src.close()
-
-
-def _stream(
-    src,
-    src_path,
-    dst_path,
-    func,
-    n_out,
-    names,
-    bands,
-    block_rows,
-    max_block_bytes,
-    scale,
-    nodata,
-    compress,
-    like_nodata,
-    progress,
-) -> Path:
-    from rasterio.windows import Window
-
-    idx = _band_list(bands, src.count)
-    windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
-    driver = output_driver(dst_path)
-    prof = output_profile(n_out, src.height, src.width, src.transform, src.crs, nodata, compress, driver)
-    for k in ("tiled", "blockxsize", "blockysize"):
-        prof.pop(k, None)
-    if driver == "GTiff":
-        # unwritten blocks stay empty: a cancelled run closes at once instead of filling the file with nodata
-        prof["SPARSE_OK"] = "TRUE"
-        if tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
-            prof.update(tiled=True, blockysize=tiles[0], blockxsize=tiles[1])  # same tiles as the windows
-    n_blocks = len(windows)
-    total = float(src.height) * src.width
-    done, n_valid = 0.0, 0
-    report(progress, 0.0, f"processing {src.height} x {src.width} pixels in {n_blocks} block(s)")
-    with atomic_output(dst_path) as tmp:
-        with GDAL_IO_LOCK:
-            dst = open_raster(tmp, "w", **prof)
-            for i, n in enumerate(names, start=1):
-                dst.set_band_description(i, n)
-        try:
+                for i, n in enumerate(names, start=1):
+                    dst.set_band_description(i, n)
             blocks = _iter_blocks(src, idx, windows, scale, like_nodata)
             for k in range(n_blocks):
                 with GDAL_IO_LOCK:
@@ -276,10 +237,20 @@ def _stream(
                 report(progress, done / total, f"block {k + 1}/{n_blocks}")
             if n_valid == 0:  # raised inside atomic_output: nothing is written
                 raise InputError(no_valid_pixel_message(src_path, idx, max_block_bytes, like_nodata))
-        finally:
-            with GDAL_IO_LOCK:
-                dst.close()
     return dst_path
+
+
+def _locked_open(stack: ExitStack, path, *args, **kwargs):
+    """``open_raster`` under ``GDAL_IO_LOCK``, closed (under the lock too) when ``stack`` exits."""
+    with GDAL_IO_LOCK:
+        ds = open_raster(path, *args, **kwargs)
+
+    def close():
+        with GDAL_IO_LOCK:
+            ds.close()
+
+    stack.callback(close)
+    return ds
 
 
 def empty_bands(
