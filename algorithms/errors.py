@@ -58,8 +58,8 @@ def _show(message, category, filename, lineno, file=None, line=None):
 @contextmanager
 def warnings_to(feedback):
     """During the block, warnings raised in this thread go to ``feedback.pushWarning`` (not stderr)."""
-    if not _installed:
-        _installed.append(warnings.showwarning)
+    if warnings.showwarning is not _show:  # first run, or something (warnings.catch_warnings) restored another
+        _installed[:] = [warnings.showwarning]
         warnings.showwarning = _show
         # engine warnings are shown every time (not once per process), so each run's log gets its own
         warnings.filterwarnings("always", module=r"(deepunmix\.)?engine(\.|$)")
