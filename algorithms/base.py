@@ -160,6 +160,28 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(parameter)
 
+    ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"
+
+    def add_abundance_convention_option(self):
+        """The advanced choice of abundance convention (engine.abundance_convention.CONVENTIONS, in that order)."""
+        self.add_advanced(
+            QgsProcessingParameterEnum(
+                self.ABUNDANCE_CONVENTION,
+                self.tr("Abundance convention"),
+                options=[
+                    self.tr("Fractions (linear mixing, FCLS)"),
+                    self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)"),
+                ],
+                defaultValue=0,
+                optional=True,
+            )
+        )
+
+    def abundance_convention(self, parameters, context) -> str:
+        from ..engine.abundance_convention import CONVENTIONS
+
+        return CONVENTIONS[self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION, context)]
+
     def add_abundance_output(self, description="Abundance maps"):
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT_ABUNDANCES, self.tr(description)))
 

@@ -10,11 +10,9 @@ from .inputs import INPUT_HELP
 class DDICAUnmixing(BlindUnmixingAlgorithm):
     PIXEL_NORM = "PIXEL_NORM"
     REFINE = "REFINE"
-    ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"
     VARIANT = "VARIANT"
     WHITENING = "WHITENING"
     NETWORK_MAPS = "NETWORK_MAPS"
-    CONVENTIONS = ["fractions", "peak_normalised"]
     VARIANTS = ["default", "paper"]
     NAME = "ddica"
     DISPLAY_NAME = "DDICA blind unmixing (deep deterministic ICA)"
@@ -142,18 +140,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
                 optional=True,
             )
         )
-        self.add_advanced(
-            QgsProcessingParameterEnum(
-                self.ABUNDANCE_CONVENTION,
-                self.tr("Abundance convention"),
-                options=[
-                    self.tr("Fractions (linear mixing, FCLS)"),
-                    self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)"),
-                ],
-                defaultValue=0,
-                optional=True,
-            )
-        )
+        self.add_abundance_convention_option()
 
     def estimator_defaults(self) -> dict:
         from ..engine.ddica.unmixing import DDICA
@@ -194,9 +181,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         pixel_norm = self.parameterAsBoolean(parameters, self.PIXEL_NORM, context)
         kwargs = {
             "preprocess": "pixel_norm" if pixel_norm else "standardise",
-            "abundance_convention": self.CONVENTIONS[
-                self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION, context)
-            ],
+            "abundance_convention": self.abundance_convention(parameters, context),
         }
         if self.parameterAsBoolean(parameters, self.REFINE, context):
             purify = self.parameterAsDouble(parameters, "PURIFY", context)

@@ -4,9 +4,9 @@ import os
 import time
 
 import numpy as np
-from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingParameterRasterDestination
+from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterRasterDestination
 
-from ..engine.abundance_convention import CONVENTIONS, peak_normalise, peak_normalised_abundances
+from ..engine.abundance_convention import peak_normalise, peak_normalised_abundances
 from ..engine.fcls import fcls
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import read_endmembers_csv
@@ -23,7 +23,6 @@ MAX_NOISE_PIXELS = 20_000  # pixels kept for the poor-fit warning's noise estima
 
 class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
     OUTPUT_ERROR = "OUTPUT_ERROR"
-    ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"
 
     NAME = "fcls"
     DISPLAY_NAME = "Fully constrained least squares (FCLS)"
@@ -66,18 +65,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             )
         )
         add_input_options(self, bad_bands=False)
-        self.add_advanced(
-            QgsProcessingParameterEnum(
-                self.ABUNDANCE_CONVENTION,
-                self.tr("Abundance convention"),
-                options=[
-                    self.tr("Fractions (linear mixing, FCLS)"),
-                    self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)"),
-                ],
-                defaultValue=0,
-                optional=True,
-            )
-        )
+        self.add_abundance_convention_option()
         self.add_report_output()
 
     def execute(self, parameters, context, feedback):
@@ -91,7 +79,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         options = input_options(self, parameters, context)
         scale, reason = choose_scale(options.scale, table.comment)
         E = np.asarray(table.matrix, dtype=np.float64)[match.rows]
-        peak = CONVENTIONS[self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION, context)] == "peak_normalised"
+        peak = self.abundance_convention(parameters, context) == "peak_normalised"
         if peak:
             E = peak_normalise(E)
 
