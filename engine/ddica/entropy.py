@@ -7,8 +7,18 @@ correlation is ``TC = Σ_i H(s_i) - H(s_1, ..., s_p)``.
 
 Two implementations: a plain numpy reference (tests, small data) and a batched torch version
 (training) that takes ``S`` of shape (..., N, p) and returns one TC per leading index, with
-the eigendecomposition route selectable ('batched', 'loop') and the α = 2 closed form
-``H_2(A) = -log2 ||A||_F^2`` used automatically.
+the eigendecomposition route selectable and the α = 2 closed form ``H_2(A) = -log2 ||A||_F^2``
+used automatically. Routes:
+
+- ``'batched'``: one ``torch.linalg.eigvalsh`` over all matrices, on the tensors' device;
+- ``'loop'``: ``eigvalsh`` per matrix (a reference for the batched call);
+- ``'host'``: the matrices copied to the CPU, eigendecomposed there (several threads over the
+  batch; float64 with jitter for a matrix that fails), eigenvalues copied back; the gradient ``V diag(g) V^T`` is formed on the
+  tensors' device. torch's CUDA ``eigh`` loops over a batch of matrices larger than 32 x 32 one
+  cuSOLVER call at a time, which made DDICA slower on a GPU than on the CPU;
+- ``'auto'``: the closed form for α = 2; on the CPU ``'batched'``; on CUDA whichever of
+  ``'batched'`` and ``'host'`` is faster for that batch shape, timed once per shape and process
+  (:data:`AUTO_CHOICES` records the choices and times).
 """
 
 from __future__ import annotations
@@ -17,7 +27,8 @@ from typing import Optional
 
 import numpy as np
 
-ROUTES = ("auto", "batched", "loop", "closed")
+ROUTES = ("auto", "batched", "loop", "host", "closed")
+AUTO_CHOICES: dict = {}  # (shape, device, dtype) -> {"route": ..., "seconds": {route: s}}
 
 
 def silverman_width(n_samples: int, n_dims: int) -> float:
@@ -77,9 +88,13 @@ def _renyi_from_normalised(A, alpha: float, route: str):
         return -torch.log2((A * A).sum((-1, -2)))
     if route == "closed":
         raise ValueError("the closed-form route needs alpha == 2")
+    if route == "auto":
+        route = _auto_route(A)
     if route == "loop":
         flat = A.reshape(-1, *A.shape[-2:])
         lam = torch.stack([robust_eigvalsh(a) for a in flat]).reshape(*A.shape[:-1])
+    elif route == "host":
+        lam = host_eigvalsh(A)
     else:
         lam = robust_eigvalsh(A)
     lam = lam.clamp_min(1e-12)
@@ -126,6 +141,90 @@ def robust_eigvalsh(A, jitter: float = 1e-7):
         lam = torch.linalg.svdvals(B.cpu())
         FALLBACKS["svd"] += 1
     return lam.to(device=A.device, dtype=A.dtype)
+
+
+def _auto_route(A) -> str:
+    """'batched' on the CPU; on another device the faster of 'batched' and 'host' for this shape (timed once)."""
+    import time  # noqa: PLC0415
+
+    import torch  # noqa: PLC0415
+
+    if A.device.type == "cpu":
+        return "batched"
+    key = (tuple(A.shape), str(A.device), str(A.dtype))
+    if key not in AUTO_CHOICES:
+        probe = A.detach()
+        seconds = {}
+        for route, solve in (("batched", robust_eigvalsh), ("host", host_eigvalsh)):
+            solve(probe)  # warm-up: handles, workspaces, thread pool
+            _synchronise(torch, A.device)
+            t0 = time.perf_counter()
+            solve(probe)
+            _synchronise(torch, A.device)
+            seconds[route] = time.perf_counter() - t0
+        AUTO_CHOICES[key] = {"route": min(seconds, key=seconds.get), "seconds": seconds}
+    return AUTO_CHOICES[key]["route"]
+
+
+def _synchronise(torch, device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _host_eigh(B):
+    """Eigenvalues and eigenvectors of the CPU matrices B (..., N, N), split over threads (float64 if one fails)."""
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    import torch  # noqa: PLC0415
+
+    flat = B.reshape(-1, *B.shape[-2:])
+    workers = min(torch.get_num_threads(), flat.shape[0])
+    if workers < 2:
+        lam, vec = _eigh_rescued(flat)
+    else:
+        parts = torch.tensor_split(flat, workers)
+        with ThreadPoolExecutor(workers) as pool:  # LAPACK releases the GIL; one matrix per call is serial
+            done = list(pool.map(_eigh_rescued, parts))
+        lam, vec = torch.cat([d[0] for d in done]), torch.cat([d[1] for d in done])
+    return lam.reshape(B.shape[:-1]), vec.reshape(B.shape)
+
+
+def _eigh_rescued(B, jitter: float = 1e-7):
+    import torch  # noqa: PLC0415
+
+    try:
+        return torch.linalg.eigh(B)
+    except RuntimeError:
+        B = B.double()
+        n = B.shape[-1]
+        shift = jitter * (B.diagonal(dim1=-2, dim2=-1).sum(-1) / n).abs()
+        FALLBACKS["jitter_float64"] += 1
+        lam, vec = torch.linalg.eigh(B + shift[..., None, None] * torch.eye(n, dtype=B.dtype))
+        return lam - shift[..., None], vec
+
+
+def host_eigvalsh(A):
+    """Eigenvalues of symmetric A (..., N, N) computed on the CPU, differentiable, on A's device.
+
+    The backward pass is the eigenvalues' gradient ``V diag(dL/dλ) V^T`` with the eigenvectors kept
+    from the forward pass (no second decomposition), formed on A's device.
+    """
+    import torch  # noqa: PLC0415
+
+    class _HostEigvalsh(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, M):
+            lam, vec = _host_eigh((0.5 * (M + M.transpose(-1, -2))).detach().cpu())
+            V = vec.to(device=M.device, dtype=M.dtype)
+            ctx.save_for_backward(V)
+            return lam.to(device=M.device, dtype=M.dtype)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (V,) = ctx.saved_tensors
+            return (V * grad.unsqueeze(-2)) @ V.transpose(-1, -2)
+
+    return _HostEigvalsh.apply(A)
 
 
 def total_correlation(S, sigma: float, alpha: float = 1.01, route: str = "auto", return_parts: bool = False):

@@ -55,7 +55,16 @@ def test_joint_of_identical_components_equals_marginal():
 
 
 @pytest.mark.parametrize(
-    "alpha,route", [(1.01, "batched"), (1.01, "loop"), (2.0, "auto"), (2.0, "batched"), (0.75, "auto")]
+    "alpha,route",
+    [
+        (1.01, "batched"),
+        (1.01, "loop"),
+        (1.01, "host"),
+        (2.0, "auto"),
+        (2.0, "batched"),
+        (0.75, "auto"),
+        (0.75, "host"),
+    ],
 )
 def test_torch_matches_numpy(alpha, route):
     rng = np.random.default_rng(0)
@@ -124,3 +133,58 @@ def test_eigen_solver_failure_falls_back(monkeypatch):
         torch.testing.assert_close(tc.detach(), expected, atol=1e-4, rtol=0)
         assert torch.isfinite(A.grad).all()
         A.grad = None
+
+
+def test_host_route_gradient_equals_autograd_eigvalsh():
+    """The host route's hand-written backward (V diag(g) V^T) gives torch's eigvalsh gradient."""
+    from deepunmix.engine.ddica.entropy import host_eigvalsh
+
+    gen = torch.Generator().manual_seed(3)
+    X = torch.randn(6, 40, 40, generator=gen, dtype=torch.float64)
+    A = (X @ X.transpose(-1, -2) / 40).requires_grad_()
+    weights = torch.rand(6, 40, generator=gen, dtype=torch.float64)
+    (host_eigvalsh(A) * weights).sum().backward()
+    got = A.grad.clone()
+    A.grad = None
+    (torch.linalg.eigvalsh(0.5 * (A + A.transpose(-1, -2))) * weights).sum().backward()
+    torch.testing.assert_close(got, A.grad, atol=1e-10, rtol=1e-8)
+    torch.testing.assert_close(host_eigvalsh(A.detach()), torch.linalg.eigvalsh(A.detach()), atol=1e-10, rtol=0)
+
+
+def test_host_route_rescues_a_failing_eigen_solver(monkeypatch):
+    from deepunmix.engine.ddica import entropy
+
+    real = torch.linalg.eigh
+    calls = {"n": 0}
+
+    def flaky(M, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise torch._C._LinAlgError("linalg.eigh: The algorithm failed to converge")
+        return real(M, *a, **k)
+
+    S = torch.softmax(torch.randn(1, 64, 3, generator=torch.Generator().manual_seed(2)), -1)
+    expected = entropy.total_correlation(S, 0.1, 1.01, "batched")
+    monkeypatch.setattr(torch.linalg, "eigh", flaky)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)  # one call, so the first one fails
+    got = entropy.total_correlation(S, 0.1, 1.01, "host")
+    assert calls["n"] == 2
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=0)
+
+
+def test_auto_route_is_batched_on_the_cpu():
+    from deepunmix.engine.ddica.entropy import _auto_route
+
+    assert _auto_route(torch.eye(4)[None]) == "batched"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_auto_route_on_cuda_times_both_and_agrees_with_cpu():
+    from deepunmix.engine.ddica import entropy
+
+    S = torch.softmax(torch.randn(8, 128, 3, generator=torch.Generator().manual_seed(0)), -1)
+    want = entropy.total_correlation(S.double(), 0.1, 1.01, "batched")
+    got = entropy.total_correlation(S.cuda(), 0.1, 1.01, "auto").cpu().double()
+    torch.testing.assert_close(got, want, atol=1e-3, rtol=0)
+    (choice,) = [v for k, v in entropy.AUTO_CHOICES.items() if "cuda" in k[1]]
+    assert choice["route"] in ("batched", "host") and set(choice["seconds"]) == {"batched", "host"}
