@@ -4,7 +4,8 @@ The device machine (one H100, 16 CPU cores, no GDAL/rasterio/QGIS) is lent for m
 so the CUDA measurements of issues #12 and #13 run as one script whose sections each stop at their
 own deadline and write what they finished after every row:
 
-1. ``eigh``: one batched eigendecomposition (with its gradient) of the Gram matrices of a DDICA step,
+1. ``eigh`` (and ``eigh_alternatives``: MAGMA, SVD drivers, host threading, with the entropy's
+   error against float64): one batched eigendecomposition (with its gradient) of the Gram matrices of a DDICA step,
    on the GPU (``torch.linalg.eigvalsh``) and on the host CPU (entropy route ``'host'``), for the
    default's shape (32 restarts x 4 matrices of 128) and the paper's (4 and 64 matrices of 1000);
 2. ``ddica_default``: the default DDICA fit on Samson and Jasper Ridge, seeds 0-2, on the 16 CPU
@@ -43,8 +44,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import buddip_common as bc
 
-SECTIONS = ("eigh", "ddica_default", "ddica_paper", "buddip_large", "buddip_gain")
-SHARE = {"eigh": 0.06, "ddica_default": 0.27, "ddica_paper": 0.22, "buddip_gain": 0.33, "buddip_large": 0.12}
+SECTIONS = ("eigh", "eigh_alternatives", "ddica_default", "ddica_paper", "buddip_large", "buddip_gain")
+SHARE = {
+    "eigh": 0.06,
+    "eigh_alternatives": 0.15,
+    "ddica_default": 0.27,
+    "ddica_paper": 0.22,
+    "buddip_gain": 0.33,
+    "buddip_large": 0.12,
+}
+ARGS = argparse.Namespace(seeds=3, scenes=None, paper_restarts=(8, 64))
 
 
 class Budget:
@@ -124,6 +133,78 @@ def section_eigh(out: dict, save, deadline: float) -> None:
                 save()
 
 
+def section_eigh_alternatives(out: dict, save, deadline: float) -> None:
+    """Other eigenvalue routes for the same Gram batches: time with gradient, and the Rényi entropy's error."""
+    import torch
+
+    from deepunmix.engine.ddica import entropy
+
+    if not torch.cuda.is_available():
+        return
+
+    def svd_route(driver):
+        return lambda A: torch.linalg.svdvals(0.5 * (A + A.transpose(-1, -2)), driver=driver)
+
+    def magma(A):
+        torch.backends.cuda.preferred_linalg_library("magma")
+        try:
+            return torch.linalg.eigvalsh(0.5 * (A + A.transpose(-1, -2)))
+        finally:
+            torch.backends.cuda.preferred_linalg_library("default")
+
+    def host_inner(n):
+        def solve(A):
+            entropy.HOST_INNER_THREADS = n
+            try:
+                return entropy.host_eigvalsh(A)
+            finally:
+                entropy.HOST_INNER_THREADS = 1
+
+        return solve
+
+    routes = (
+        ("cusolver eigvalsh", entropy.robust_eigvalsh),
+        ("magma eigvalsh", magma),
+        ("svdvals gesvdj", svd_route("gesvdj")),
+        ("svdvals gesvda", svd_route("gesvda")),
+        ("host, 1 LAPACK thread per worker", host_inner(1)),
+        ("host, torch's LAPACK threads", host_inner(None)),
+    )
+    gen = torch.Generator().manual_seed(1)
+    for shape in ((128, 128, 128), (32, 1000, 1000)):
+        s = torch.softmax(torch.randn(shape[0], shape[1], 3, generator=gen) * 2, -1)
+        d = ((s[:, :, None, :] - s[:, None, :, :]) ** 2).sum(-1)
+        K = torch.exp(-d / (2 * 0.1**2)) / shape[1]
+        ref = entropy._renyi_from_normalised(K.double(), 1.01, "batched")
+        for name, solve in routes:
+            if time.perf_counter() > deadline:
+                return
+            A = K.cuda().requires_grad_()
+            times = []
+            try:
+                for i in range(4):
+                    _sync()
+                    t = time.perf_counter()
+                    lam = solve(A)
+                    lam.sum().backward()
+                    _sync()
+                    if i:
+                        times.append(time.perf_counter() - t)
+                lam = lam.detach().double().cpu().clamp_min(1e-12)
+                H = torch.log2((lam**1.01).sum(-1)) / (1 - 1.01)
+                row = dict(
+                    shape=list(shape),
+                    route=name,
+                    median_s=float(np.median(times)),
+                    entropy_max_abs_error_bits=float((H - ref).abs().max()),
+                )
+            except Exception as exc:  # noqa: BLE001 - a route that fails is a finding
+                row = dict(shape=list(shape), route=name, error=repr(exc)[:300])
+            out["eigh_alternatives"].append(row)
+            print("eigh_alternatives", row, flush=True)
+            save()
+
+
 def _score(refs: dict, E, A, p, shape) -> dict:
     return {name: bc.score(Er, Ar, E, np.asarray(A).reshape(p, *shape)) for name, (Er, Ar) in refs.items()}
 
@@ -148,8 +229,10 @@ def section_ddica_default(out: dict, save, deadline: float) -> None:
     runs = [(dev, route) for dev in ("cpu", "cuda") for route in ("auto",)]
     if not torch.cuda.is_available():
         runs = [("cpu", "auto")]
-    for seed in range(3):
+    for seed in range(ARGS.seeds):
         for scene, (cube, p, refs) in _scenes().items():
+            if ARGS.scenes and scene not in ARGS.scenes:
+                continue
             plan = list(runs)
             if seed == 0 and torch.cuda.is_available():
                 plan.append(("cuda", "batched"))  # the GPU solver alone: what the engine did before 'auto'
@@ -186,7 +269,7 @@ def section_ddica_paper(out: dict, save, deadline: float) -> None:
         return
     cube, p, refs = scenes["samson"]
     per_restart = None
-    for T in (8, 64):
+    for T in ARGS.paper_restarts:
         if per_restart is not None and per_restart * T * 1.15 > deadline - time.perf_counter():
             out["ddica_paper_skipped"] = f"T={T}: {per_restart * T:.0f} s expected, budget left too small"
             save()
@@ -300,7 +383,11 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results"))
     ap.add_argument("--budget", type=float, default=480.0, help="seconds for all sections together")
     ap.add_argument("--only", nargs="*", choices=SECTIONS, default=list(SECTIONS))
+    ap.add_argument("--seeds", type=int, default=3, help="seeds of the default DDICA fits")
+    ap.add_argument("--scenes", nargs="*", default=None, help="scenes of the default DDICA fits (default: all)")
+    ap.add_argument("--paper-restarts", type=int, nargs="*", default=[8, 64], help="T of the paper-variant fits")
     args = ap.parse_args()
+    ARGS.seeds, ARGS.scenes, ARGS.paper_restarts = args.seeds, args.scenes, args.paper_restarts
     budget = Budget(args.budget)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)

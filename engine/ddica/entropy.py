@@ -28,6 +28,7 @@ from typing import Optional
 import numpy as np
 
 ROUTES = ("auto", "batched", "loop", "host", "closed")
+HOST_INNER_THREADS = 1  # LAPACK threads inside each 'host' worker (None: leave torch's setting)
 AUTO_CHOICES: dict = {}  # (shape, device, dtype) -> {"route": ..., "seconds": {route: s}}
 
 
@@ -178,13 +179,19 @@ def _host_eigh(B):
     import torch  # noqa: PLC0415
 
     flat = B.reshape(-1, *B.shape[-2:])
-    workers = min(torch.get_num_threads(), flat.shape[0])
+    threads = torch.get_num_threads()
+    workers = min(threads, flat.shape[0])
     if workers < 2:
         lam, vec = _eigh_rescued(flat)
     else:
         parts = torch.tensor_split(flat, workers)
-        with ThreadPoolExecutor(workers) as pool:  # LAPACK releases the GIL; one matrix per call is serial
-            done = list(pool.map(_eigh_rescued, parts))
+        if HOST_INNER_THREADS:
+            torch.set_num_threads(HOST_INNER_THREADS)  # one LAPACK thread per worker: no oversubscription
+        try:
+            with ThreadPoolExecutor(workers) as pool:  # LAPACK releases the GIL
+                done = list(pool.map(_eigh_rescued, parts))
+        finally:
+            torch.set_num_threads(threads)
         lam, vec = torch.cat([d[0] for d in done]), torch.cat([d[1] for d in done])
     return lam.reshape(B.shape[:-1]), vec.reshape(B.shape)
 

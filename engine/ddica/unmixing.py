@@ -352,9 +352,11 @@ class DDICA(BaseEstimator):
             curves.append(curve)
             w = network.to_numpy(params)
             b = network.batch_norm_to_numpy(bn) if bn is not None else None
-            units.append(self._unit_maps(w, Y_fit, b))
+            maps = self._unit_maps_on_device if device.type == "cuda" else self._unit_maps_numpy
+            units.append(maps(torch, params, bn, w, b, Y_fit))
             if not keep_weights:
-                units_all.append(self._unit_maps(w, Y_all, b))
+                every_pixel_fitted = Y_all.shape[1] == Y_fit.shape[1]  # fit_idx is then every pixel, in order
+                units_all.append(units[-1] if every_pixel_fitted else maps(torch, params, bn, w, b, Y_all))
             if keep_weights:
                 weights.append(w)
                 bns.append(b)
@@ -443,6 +445,23 @@ class DDICA(BaseEstimator):
             for s in range(0, Y.shape[1], self.block_size)
         ]
         return np.concatenate(out, axis=1).transpose(0, 2, 1)
+
+    def _unit_maps_numpy(self, torch, params, bn, weights, bn_numpy, Y: np.ndarray) -> np.ndarray:
+        return self._unit_maps(weights, Y, bn_numpy)
+
+    def _unit_maps_on_device(self, torch, params, bn, weights, bn_numpy, Y: np.ndarray) -> np.ndarray:
+        """:meth:`_unit_maps` computed with the trained tensors on their (CUDA) device: the paper's six 4096-wide
+        layers made the numpy pass over every pixel cost more than the training itself (7 s per restart on Samson)."""
+        device = params[0][0].device
+        T = params[0][0].shape[0]
+        widest = max(int(W.shape[-1]) for W, _ in params)
+        block = int(max(256, min(self.block_size, (1 << 28) // (T * widest))))  # about 1 GiB of float32 activations
+        out = []
+        with torch.no_grad():
+            for s in range(0, Y.shape[1], block):
+                x = torch.as_tensor(self._standardise(Y[:, s : s + block]), device=device)
+                out.append(torch.softmax(network.forward(params, x, bn=bn, training=False), dim=-1).cpu())
+        return torch.cat(out, dim=1).numpy().transpose(0, 2, 1)
 
     def _cluster_means(self, units: np.ndarray) -> np.ndarray:
         flat = units.reshape(-1, units.shape[-1])

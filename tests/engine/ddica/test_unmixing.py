@@ -222,6 +222,19 @@ def test_paper_variant_runs_that_configuration(monkeypatch):
     np.testing.assert_allclose(model.abundances_, model.network_abundances_)
 
 
+def test_unit_maps_on_the_device_equal_the_numpy_maps():
+    """The CUDA fit computes its unit maps with torch (BatchNorm running statistics, softmax): same maps as numpy's."""
+    cube, _, _ = _scene(seed=6)
+    model = DDICA(3, random_state=0, **TINY_PAPER).fit(cube)
+    Y = cube.reshape(20, -1).astype(np.float64)
+    params = [(torch.as_tensor(W), torch.as_tensor(b)) for W, b in model.weights_]
+    bn = [[torch.as_tensor(a) for a in state] for state in model.batch_norm_]
+    on_device = model._unit_maps_on_device(torch, params, bn, None, None, Y)
+    numpy_maps = model._unit_maps(model.weights_, Y, model.batch_norm_)
+    assert on_device.shape == numpy_maps.shape == (3, 3, 256)
+    np.testing.assert_allclose(on_device, numpy_maps, atol=1e-5)
+
+
 def test_paper_variant_options_from_the_authors_code():
     from deepunmix.engine.ddica.clustering import nearest_units
 
