@@ -53,7 +53,8 @@ SHARE = {
     "buddip_gain": 0.33,
     "buddip_large": 0.12,
 }
-ARGS = argparse.Namespace(seeds=3, scenes=None, paper_restarts=(8, 64))
+DDICA_RUNS = ("cpu:auto", "cuda:auto", "cuda:batched")
+ARGS = argparse.Namespace(seeds=3, scenes=None, paper_restarts=(8, 64), ddica_runs=DDICA_RUNS)
 
 
 class Budget:
@@ -226,16 +227,14 @@ def section_ddica_default(out: dict, save, deadline: float) -> None:
 
     from deepunmix.engine.ddica import DDICA, entropy
 
-    runs = [(dev, route) for dev in ("cpu", "cuda") for route in ("auto",)]
+    runs = [tuple(item.split(":")) for item in ARGS.ddica_runs]
     if not torch.cuda.is_available():
-        runs = [("cpu", "auto")]
+        runs = [r for r in runs if r[0] == "cpu"]
     for seed in range(ARGS.seeds):
         for scene, (cube, p, refs) in _scenes().items():
             if ARGS.scenes and scene not in ARGS.scenes:
                 continue
-            plan = list(runs)
-            if seed == 0 and torch.cuda.is_available():
-                plan.append(("cuda", "batched"))  # the GPU solver alone: what the engine did before 'auto'
+            plan = [r for r in runs if seed == 0 or r != ("cuda", "batched")]  # the GPU solver alone: seed 0 only
             for device, route in plan:
                 if time.perf_counter() > deadline:
                     return
@@ -385,9 +384,13 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", choices=SECTIONS, default=list(SECTIONS))
     ap.add_argument("--seeds", type=int, default=3, help="seeds of the default DDICA fits")
     ap.add_argument("--scenes", nargs="*", default=None, help="scenes of the default DDICA fits (default: all)")
+    ap.add_argument(
+        "--ddica-runs", nargs="*", default=list(DDICA_RUNS), help="device:eig_route pairs of the default DDICA fits"
+    )
     ap.add_argument("--paper-restarts", type=int, nargs="*", default=[8, 64], help="T of the paper-variant fits")
     args = ap.parse_args()
     ARGS.seeds, ARGS.scenes, ARGS.paper_restarts = args.seeds, args.scenes, args.paper_restarts
+    ARGS.ddica_runs = args.ddica_runs
     budget = Budget(args.budget)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,9 +16,11 @@ used automatically. Routes:
   batch; float64 with jitter for a matrix that fails), eigenvalues copied back; the gradient ``V diag(g) V^T`` is formed on the
   tensors' device. torch's CUDA ``eigh`` loops over a batch of matrices larger than 32 x 32 one
   cuSOLVER call at a time, which made DDICA slower on a GPU than on the CPU;
-- ``'auto'``: the closed form for α = 2; on the CPU ``'batched'``; on CUDA whichever of
-  ``'batched'`` and ``'host'`` is faster for that batch shape, timed once per shape and process
-  (:data:`AUTO_CHOICES` records the choices and times).
+- ``'auto'``: the closed form for α = 2; on the CPU ``'host'`` (one single-threaded LAPACK call
+  per worker thread: 2.2x faster than ``'batched'`` on 16 cores, a few percent on 2, and the same
+  eigenvalues whatever the thread count); on CUDA whichever of ``'batched'`` and ``'host'`` is
+  faster for that batch shape, timed once per shape and process (:data:`AUTO_CHOICES` records the
+  choices and times). Measurements: ``benchmarks/results/gpu_session.md``.
 """
 
 from __future__ import annotations
@@ -145,13 +147,13 @@ def robust_eigvalsh(A, jitter: float = 1e-7):
 
 
 def _auto_route(A) -> str:
-    """'batched' on the CPU; on another device the faster of 'batched' and 'host' for this shape (timed once)."""
+    """'host' on the CPU; on another device the faster of 'batched' and 'host' for this shape (timed once)."""
     import time  # noqa: PLC0415
 
     import torch  # noqa: PLC0415
 
     if A.device.type == "cpu":
-        return "batched"
+        return "host"
     key = (tuple(A.shape), str(A.device), str(A.dtype))
     if key not in AUTO_CHOICES:
         probe = A.detach()

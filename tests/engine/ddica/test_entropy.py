@@ -112,7 +112,7 @@ def test_eigen_solver_failure_falls_back(monkeypatch):
 
     real = torch.linalg.eigvalsh
     A = torch.softmax(torch.randn(2, 50, 3, generator=torch.Generator().manual_seed(1)), -1).requires_grad_()
-    expected = entropy.total_correlation(A, 0.2, 1.01).detach()
+    expected = entropy.total_correlation(A, 0.2, 1.01, "batched").detach()
     for n_failures, route in ((1, "jitter_float64"), (2, "cpu_float64"), (3, "svd")):
         calls = {"n": 0}
 
@@ -126,7 +126,7 @@ def test_eigen_solver_failure_falls_back(monkeypatch):
 
         before = entropy.FALLBACKS[route]
         monkeypatch.setattr(torch.linalg, "eigvalsh", flaky)
-        tc = entropy.total_correlation(A, 0.2, 1.01)
+        tc = entropy.total_correlation(A, 0.2, 1.01, "batched")
         tc.sum().backward()
         monkeypatch.setattr(torch.linalg, "eigvalsh", real)
         assert entropy.FALLBACKS[route] == before + 1
@@ -172,10 +172,20 @@ def test_host_route_rescues_a_failing_eigen_solver(monkeypatch):
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=0)
 
 
-def test_auto_route_is_batched_on_the_cpu():
-    from deepunmix.engine.ddica.entropy import _auto_route
+def test_auto_route_is_host_on_the_cpu_and_independent_of_the_thread_count():
+    from deepunmix.engine.ddica.entropy import _auto_route, total_correlation
 
-    assert _auto_route(torch.eye(4)[None]) == "batched"
+    assert _auto_route(torch.eye(4)[None]) == "host"
+    S = torch.softmax(torch.randn(6, 200, 3, generator=torch.Generator().manual_seed(5)), -1)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = total_correlation(S, 0.1, 1.01, "auto")
+        torch.set_num_threads(2)
+        two = total_correlation(S, 0.1, 1.01, "auto")
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
