@@ -8,6 +8,10 @@ import numpy as np
 
 from .errors import InputError, ParameterError
 
+#: Message of the ``NotFittedError`` that ``transform``/``predict`` raise before ``fit``
+#: (``sklearn.utils.validation.check_is_fitted`` fills in the class name).
+NOT_FITTED = "%(name)s is not fitted yet: call fit first"
+
 
 def check_cube(cube: np.ndarray, min_bands: int = 2) -> np.ndarray:
     """Return ``cube`` as a (bands, rows, cols) float32 array or raise ValueError."""

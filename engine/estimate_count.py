@@ -152,33 +152,38 @@ class EndmemberCountEstimator(BaseEstimator):
 
     Parameters
     ----------
-    method : {'reconstruction', 'hysime', 'hfc', 'nwhfc'}
+    method : {'reconstruction', 'hysime', 'hfc', 'nwhfc'}, default='reconstruction'
         'reconstruction': the number of endmembers for linear (FCLS) unmixing, where the
         reconstruction error of SiVM endmembers stops improving (``count_reconstruction``).
         'hysime', 'hfc', 'nwhfc': the dimension of the signal subspace.
-    far : float
+    far : float, default=1e-3
         False-alarm rate of HFC / NWHFC.
-    max_endmembers : int
+    max_endmembers : int, default=DEFAULT_MAX_ENDMEMBERS
         Largest count considered by 'reconstruction'; the result of every method is capped at it
-        (``capped_`` says whether the cap applied).
-    min_gain : float
+        (``capped_`` says whether the cap applied). At least 2.
+    min_gain : float, default=DEFAULT_MIN_GAIN
         Relative error decrease below which 'reconstruction' stops adding endmembers.
-    max_pixels : int or None
-        Random sample of at most this many valid pixels.
-    random_state : int or None
+    max_pixels : int or None, default=MAX_PIXELS
+        Random sample of at most this many valid pixels; None uses them all.
+    random_state : int or None, default=0
         Seed of the sample.
 
     Attributes
     ----------
     n_endmembers_ : int
+        The estimated count, capped at ``max_endmembers``.
     details_ : dict
         HySime: cost per eigenvector; reconstruction: ``errors`` (indexed by k), ``noise_rms``.
     capped_ : bool
+        Whether the cap at ``max_endmembers`` applied.
+    n_features_in_ : int
+        Number of bands L seen by ``fit``.
     """
 
     def __init__(
         self,
         method: str = "reconstruction",
+        *,
         far: float = 1e-3,
         max_endmembers: int = DEFAULT_MAX_ENDMEMBERS,
         min_gain: float = DEFAULT_MIN_GAIN,
@@ -193,6 +198,20 @@ class EndmemberCountEstimator(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "EndmemberCountEstimator":
+        """Estimate the number of endmembers of ``cube``.
+
+        Parameters
+        ----------
+        cube : array-like of shape (L, H, W)
+            The image, bands first: L bands of H rows and W columns (NaN in any band makes a
+            pixel invalid).
+        mask : array-like of bool, shape (H, W), default=None
+            True where a pixel is valid; None: every finite pixel.
+
+        Returns
+        -------
+        self
+        """
         cube = check_cube(cube)
         pos = np.flatnonzero(valid_mask(cube, mask))
         if pos.size == 0:
@@ -220,6 +239,7 @@ class EndmemberCountEstimator(BaseEstimator):
                 f"the endmember count could not be computed on these values ({exc}); check the "
                 "raster's scale and drop broken bands (BAD_BANDS)"
             ) from exc
+        self.n_features_in_ = cube.shape[0]
         self.capped_ = k > int(self.max_endmembers) or bool(self.details_.get("capped", False))
         self.n_endmembers_ = int(min(k, int(self.max_endmembers)))
         return self

@@ -317,17 +317,51 @@ def fcls(
 class FCLS(BaseEstimator):
     """Fully-constrained (ANC + ASC) least-squares abundances for given endmembers.
 
-    Attributes after ``fit``: ``abundances_`` (p, rows, cols) float32, NaN at
-    invalid pixels; ``endmembers_`` (L, p); ``reconstruction_error_`` (rows,
-    cols) per-pixel RMSE; ``n_iter_`` (most active-set iterations in a block).
+    Parameters
+    ----------
+    endmembers : array-like of shape (L, p)
+        Endmember spectra as columns, one row per band of the cube ``fit`` receives. Required
+        (``fit`` refuses None).
+    block_size : int, default=DEFAULT_BLOCK
+        Pixels solved at a time (memory is proportional to it, the result does not depend on it).
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called after each block; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+
+    Attributes
+    ----------
+    abundances_ : ndarray of shape (p, H, W), float32
+        Abundances, non-negative and summing to one per pixel; NaN at invalid pixels.
+    endmembers_ : ndarray of shape (L, p)
+        The endmembers used, as float64.
+    reconstruction_error_ : ndarray of shape (H, W)
+        Per-pixel RMSE of the reconstruction over the bands (NaN at invalid pixels).
+    n_iter_ : int
+        Most active-set iterations needed in a block.
+    n_features_in_ : int
+        Number of bands L seen by ``fit``.
     """
 
-    def __init__(self, endmembers=None, block_size: int = DEFAULT_BLOCK, progress: ProgressCallback = None):
+    def __init__(self, endmembers=None, *, block_size: int = DEFAULT_BLOCK, progress: ProgressCallback = None):
         self.endmembers = endmembers
         self.block_size = block_size
         self.progress = progress
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "FCLS":
+        """Solve the abundances of every valid pixel of ``cube``.
+
+        Parameters
+        ----------
+        cube : array-like of shape (L, H, W)
+            The image, bands first: L bands of H rows and W columns (NaN in any band makes a
+            pixel invalid).
+        mask : array-like of bool, shape (H, W), default=None
+            True where a pixel is valid; None: every finite pixel.
+
+        Returns
+        -------
+        self
+        """
         if self.endmembers is None:
             raise ValueError("FCLS needs an (L, p) endmember matrix")
         cube = check_cube(cube)
@@ -339,6 +373,7 @@ class FCLS(BaseEstimator):
             raise InputError("the image has no valid pixel (all nodata or NaN)")
         Y = cube[:, valid]  # float32 copy; converted to float64 per block
         A, rmse, n_iter = _run_blocks(Y, E, int(self.block_size), self.progress, want_rmse=True)
+        self.n_features_in_ = cube.shape[0]
         self.endmembers_ = E
         self.abundances_ = pixels_to_maps(A, valid)
         self.reconstruction_error_ = pixels_to_maps(rmse[None], valid)[0]

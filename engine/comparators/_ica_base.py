@@ -44,7 +44,17 @@ def pca_whitener(X: np.ndarray, k: int, eps: float = 1e-12) -> Tuple[np.ndarray,
 class CubeICAMixin:
     """Adds ``fit_cube`` / ``unmix_cube`` to an estimator with ``fit(X)`` and ``transform(X)``.
 
-    Pixels are samples and bands are features: X = cube pixels (n_valid, bands).
+    A cube has shape (L, H, W), bands first; its valid pixels become the samples and its bands the
+    features: X = cube pixels, shape (n_valid, L).
+
+    Attributes
+    ----------
+    valid_ : ndarray of bool, shape (H, W)
+        The pixels used (set by ``fit_cube``).
+    source_maps_ : ndarray of shape (k, H, W)
+        Sources as maps, NaN at invalid pixels (set by ``fit_cube``).
+    abundances_ : ndarray of shape (k, H, W)
+        Sources mapped to abundances (set by ``unmix_cube``).
     """
 
     def fit_cube(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:

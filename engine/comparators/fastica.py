@@ -6,7 +6,9 @@ from typing import Optional
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
+from ..base import NOT_FITTED
 from ._ica_base import CubeICAMixin, check_samples, n_components_for
 
 
@@ -16,11 +18,43 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     ``fit(X)`` with X (n_samples, n_features) sets ``components_`` = ``unmixing_``
     (k, n_features), ``mixing_`` (n_features, k), ``mean_`` and ``n_iter_``;
     ``transform(X)`` returns sources (n_samples, k) = (X - mean_) @ components_.T.
+
+    Samples first, as scikit-learn: ``fit(X)`` and ``transform(X)`` take X of shape
+    (n_samples, n_features); for a (L, H, W) cube see :class:`CubeICAMixin`.
+
+    Parameters
+    ----------
+    n_components : int or None, default=None
+        Number of sources k (1 <= k <= n_features); None: n_features.
+    fun : {'logcosh', 'exp', 'cube'}, default='logcosh'
+        Contrast function, passed to scikit-learn.
+    max_iter : int, default=400
+        Most iterations.
+    tol : float, default=1e-4
+        Convergence tolerance (non-convergence is not warned about).
+    random_state : int or None, default=None
+        Seed of every random draw of ``fit``.
+
+    Attributes
+    ----------
+    components_, unmixing_ : ndarray of shape (k, n_features)
+        Unmixing matrix (one array under two names).
+    mixing_ : ndarray of shape (n_features, k)
+        Mixing matrix.
+    mean_ : ndarray of shape (n_features,)
+        Mean of X.
+    n_iter_ : int
+        Iterations run.
+    valid_, source_maps_, abundances_
+        Set by ``fit_cube`` / ``unmix_cube`` (see :class:`CubeICAMixin`).
+    n_features_in_ : int
+        Number of features seen by ``fit``.
     """
 
     def __init__(
         self,
         n_components: Optional[int] = None,
+        *,
         fun: str = "logcosh",
         max_iter: int = 400,
         tol: float = 1e-4,
@@ -52,6 +86,7 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(X)
+        self.n_features_in_ = X.shape[1]
         self.components_ = model.components_.copy()
         self.unmixing_ = self.components_
         self.mixing_ = model.mixing_.copy()
@@ -61,5 +96,6 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Sources (n_samples, k) of X."""
+        check_is_fitted(self, "components_", msg=NOT_FITTED)
         X = check_samples(X, min_samples=1)
         return (X - self.mean_) @ self.components_.T

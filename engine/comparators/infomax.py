@@ -6,7 +6,9 @@ from typing import Optional
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
+from ..base import NOT_FITTED
 from ..progress import ProgressCallback, report
 from ._ica_base import CubeICAMixin, check_samples, n_components_for, pca_whitener
 
@@ -27,13 +29,59 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     turn by more than 60 degrees, and the run restarts with a smaller rate if it diverges.
     ``extended=False`` gives the original (super-Gaussian only) Infomax.
 
-    Attributes: ``components_`` = ``unmixing_`` (k, n_features), ``mixing_``, ``mean_``,
-    ``signs_`` (k,), ``n_iter_`` (epochs), ``loss_curve_`` (squared weight change per epoch).
+    Samples first, as scikit-learn: ``fit(X)`` and ``transform(X)`` take X of shape
+    (n_samples, n_features); for a (L, H, W) cube see :class:`CubeICAMixin`.
+
+    Parameters
+    ----------
+    n_components : int or None, default=None
+        Number of sources k (1 <= k <= n_features); None: n_features.
+    extended : bool, default=True
+        Re-estimate the sub/super-Gaussian signs each epoch; False: original Infomax.
+    learning_rate : float, default=0.05
+        Initial learning rate (annealed, and halved on a restart after divergence).
+    batch_size : int or None, default=None
+        Mini-batch size; None: sqrt(n_samples / 3) clipped to [16, 4096].
+    max_iter : int, default=200
+        Most epochs.
+    tol : float, default=1e-7
+        Stop when the squared weight change of an epoch is below this.
+    anneal : float, default=0.9
+        Factor applied to the learning rate when successive updates turn by more than 60 degrees.
+    random_state : int or None, default=None
+        Seed of every random draw of ``fit``.
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called during training; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+
+    Attributes
+    ----------
+    components_, unmixing_ : ndarray of shape (k, n_features)
+        Unmixing matrix from X (one array under two names).
+    mixing_ : ndarray of shape (n_features, k)
+        Pseudo-inverse of ``components_``.
+    mean_ : ndarray of shape (n_features,)
+        Mean of X.
+    whitener_ : ndarray of shape (k, n_features)
+        PCA whitening matrix.
+    weights_ : ndarray of shape (k, k)
+        Unmixing matrix of the whitened data.
+    signs_ : ndarray of shape (k,)
+        +1 super-, -1 sub-Gaussian per source.
+    n_iter_ : int
+        Epochs run.
+    loss_curve_ : list of float
+        Squared weight change per epoch.
+    valid_, source_maps_, abundances_
+        Set by ``fit_cube`` / ``unmix_cube`` (see :class:`CubeICAMixin`).
+    n_features_in_ : int
+        Number of features seen by ``fit``.
     """
 
     def __init__(
         self,
         n_components: Optional[int] = None,
+        *,
         extended: bool = True,
         learning_rate: float = 0.05,
         batch_size: Optional[int] = None,
@@ -58,6 +106,7 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         X = check_samples(X, min_samples=3)
         n, _ = X.shape
         k = n_components_for(self.n_components, X.shape[1])
+        self.n_features_in_ = X.shape[1]
         self.mean_, whitener = pca_whitener(X, k)
         Z = (X - self.mean_) @ whitener.T
         rng = np.random.default_rng(self.random_state)
@@ -117,5 +166,6 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Sources (n_samples, k) of X."""
+        check_is_fitted(self, "components_", msg=NOT_FITTED)
         X = check_samples(X, min_samples=1)
         return (X - self.mean_) @ self.components_.T

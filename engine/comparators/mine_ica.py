@@ -7,7 +7,9 @@ from typing import Optional
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
+from ..base import NOT_FITTED
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device, seeded_generator
 from ._ica_base import CubeICAMixin, check_samples, n_components_for, pca_whitener
@@ -25,15 +27,63 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     (samples of p(y_i) p(y_-i)). Each encoder step follows ``estimator_steps`` estimator steps;
     both use Adam.
 
-    Attributes: ``loss_curve_`` (sum_i I_i seen by the encoder per step), ``n_iter_``, ``mean_``,
-    ``whitener_`` (k, n_features), ``unmixing_`` (k, n_features; linear encoder only, else None);
     ``transform(X)`` returns outputs (n_samples, k) whitened with
     the full-data statistics of the trained encoder.
+
+    Samples first, as scikit-learn: ``fit(X)`` and ``transform(X)`` take X of shape
+    (n_samples, n_features); for a (L, H, W) cube see :class:`CubeICAMixin`.
+
+    Parameters
+    ----------
+    n_components : int or None, default=None
+        Number of sources k (2 <= k <= n_features); None: n_features.
+    encoder : {'linear', 'mlp'}, default='mlp'
+        Encoder: y = z W, or y = z W + MLP(z).
+    hidden : int, default=32
+        Width of the encoder MLP's two hidden layers.
+    estimator_hidden : int, default=64
+        Width of each estimator network's two hidden layers.
+    learning_rate : float, default=1e-3
+        Adam learning rate of the encoder.
+    estimator_learning_rate : float, default=1e-3
+        Adam learning rate of the estimator networks.
+    estimator_steps : int, default=2
+        Estimator steps per encoder step.
+    max_iter : int, default=2000
+        Encoder steps.
+    batch_size : int, default=512
+        Samples per batch (at most n_samples).
+    random_state : int or None, default=None
+        Seed of every random draw of ``fit``.
+    device : str, default='cpu'
+        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called during training; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+
+    Attributes
+    ----------
+    loss_curve_ : ndarray of shape (n_iter_,)
+        sum_i I_i seen by the encoder per step.
+    n_iter_ : int
+        Encoder steps run.
+    mean_ : ndarray of shape (n_features,)
+        Mean of X.
+    whitener_ : ndarray of shape (k, n_features)
+        PCA whitening matrix.
+    unmixing_ : ndarray of shape (k, n_features) or None
+        Linear unmixing (sources = (X - mean_) @ unmixing_.T + const) for the linear encoder;
+        None for the MLP encoder.
+    valid_, source_maps_, abundances_
+        Set by ``fit_cube`` / ``unmix_cube`` (see :class:`CubeICAMixin`).
+    n_features_in_ : int
+        Number of features seen by ``fit``.
     """
 
     def __init__(
         self,
         n_components: Optional[int] = None,
+        *,
         encoder: str = "mlp",
         hidden: int = 32,
         estimator_hidden: int = 64,
@@ -69,8 +119,9 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         k = n_components_for(self.n_components, X.shape[1])
         if k < 2:
             raise ValueError("MINE-ICA needs at least 2 components")
-        self.mean_, self.whitener_ = pca_whitener(X, k)
         dev = resolve_device(self.device)
+        self.n_features_in_ = X.shape[1]
+        self.mean_, self.whitener_ = pca_whitener(X, k)
         gen = seeded_generator(self.random_state, dev)
         Z = torch.as_tensor((X - self.mean_) @ self.whitener_.T, dtype=torch.float32, device=dev)
         q, _ = torch.linalg.qr(torch.randn((k, k), generator=gen, device=dev))
@@ -140,6 +191,7 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Separated outputs (n_samples, k)."""
+        check_is_fitted(self, ["whitener_", "loss_curve_"], msg=NOT_FITTED)
         torch = import_torch()
         X = check_samples(X, min_samples=1)
         Z = torch.as_tensor((X - self.mean_) @ self.whitener_.T, dtype=torch.float32, device=self._dev)

@@ -61,15 +61,58 @@ class MinVolNMF(BaseEstimator):
     Stops when the relative change of E between outer iterations is below ``tol``. E is fitted on
     at most ``max_fit_pixels`` valid pixels (a random sample seeded by ``random_state``; None = all);
     the returned abundances are then exact FCLS (engine.fcls) of every valid pixel on E.
-    Attributes: ``endmembers_`` (L, p), ``abundances_`` (p, rows, cols) float32 (NaN off-mask),
-    ``loss_curve_`` (objective per outer iteration, in the scaled units), ``n_iter_``, ``lam_``,
-    ``delta_``, ``init_endmembers_`` (L, p), ``reconstruction_error_`` (rows, cols) per-pixel RMSE,
-    ``n_fit_pixels_``.
+
+    Parameters
+    ----------
+    n_endmembers : int, default=3
+        Number of endmembers p (at least 2, at most the bands and the valid pixels).
+    lam : float, default=0.1
+        Relative weight of the volume term (>= 0); the weight used is ``lam_`` (above).
+    delta : float, default=0.1
+        Relative regulariser of the log-determinant (> 0); the value used is ``delta_`` (above).
+    max_iter : int, default=300
+        Most outer iterations.
+    tol : float, default=1e-4
+        Stop when the relative change of E between outer iterations is below this (checked from
+        the sixth iteration on).
+    init : {'vca', 'sivm', 'random'}, default='vca'
+        Initial endmembers: VCA, SiVM, or p random valid pixels.
+    inner_iter : int, default=10
+        Fast-gradient steps per block and outer iteration.
+    max_fit_pixels : int or None, default=200_000
+        Fit E on a random sample of at most this many valid pixels; None fits on all.
+    random_state : int or None, default=None
+        Seed of the pixel sample and of the 'vca' / 'random' initialisation.
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called each iteration; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+
+    Attributes
+    ----------
+    endmembers_ : ndarray of shape (L, p)
+        Endmembers, in the data's units.
+    abundances_ : ndarray of shape (p, H, W), float32
+        FCLS abundances of every valid pixel for ``endmembers_``; NaN off-mask.
+    init_endmembers_ : ndarray of shape (L, p)
+        The initial endmembers, in the data's units.
+    loss_curve_ : ndarray of shape (n_iter_,)
+        Objective per outer iteration, in the scaled units.
+    n_iter_ : int
+        Outer iterations run.
+    lam_, delta_ : float
+        The volume weight and log-determinant regulariser used (scaled as described above).
+    reconstruction_error_ : ndarray of shape (H, W)
+        Per-pixel RMSE over the bands (NaN off-mask).
+    n_fit_pixels_ : int
+        Pixels E was fitted on.
+    n_features_in_ : int
+        Number of bands L seen by ``fit``.
     """
 
     def __init__(
         self,
         n_endmembers: int = 3,
+        *,
         lam: float = 0.1,
         delta: float = 0.1,
         max_iter: int = 300,
@@ -92,7 +135,20 @@ class MinVolNMF(BaseEstimator):
         self.progress = progress
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "MinVolNMF":
-        """Unmix the valid pixels of a (bands, rows, cols) cube."""
+        """Unmix the valid pixels of a (bands, rows, cols) cube.
+
+        Parameters
+        ----------
+        cube : array-like of shape (L, H, W)
+            The image, bands first: L bands of H rows and W columns (NaN in any band makes a
+            pixel invalid).
+        mask : array-like of bool, shape (H, W), default=None
+            True where a pixel is valid; None: every finite pixel.
+
+        Returns
+        -------
+        self
+        """
         from ..fcls import fcls
 
         cube = check_cube(cube)
@@ -117,6 +173,7 @@ class MinVolNMF(BaseEstimator):
         A = simplex_lsq(Y, E, n_iter=100)
         E, A, curve = self._solve(Y, E, A)
         del Y, A
+        self.n_features_in_ = cube.shape[0]
         self.endmembers_ = E * scale
         self.init_endmembers_ = E_init * scale
         # final abundances: exact FCLS for every valid pixel, block by block

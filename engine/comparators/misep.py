@@ -6,7 +6,9 @@ from typing import Optional
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
+from ..base import NOT_FITTED
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device, seeded_generator
 from ._ica_base import CubeICAMixin, check_samples, n_components_for
@@ -25,11 +27,52 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
 
     ``fit(X)`` sets ``loss_curve_`` (negative entropy term per step), ``n_iter_``;
     ``transform(X)`` returns y (n_samples, k), standardised.
+
+    Samples first, as scikit-learn: ``fit(X)`` and ``transform(X)`` take X of shape
+    (n_samples, n_features); for a (L, H, W) cube see :class:`CubeICAMixin`.
+
+    Parameters
+    ----------
+    n_components : int or None, default=None
+        Number of sources; must equal n_features (square case). None: n_features.
+    n_hidden : int, default=8
+        Terms per channel in g and per output in psi.
+    learning_rate : float, default=0.01
+        Adam learning rate.
+    max_iter : int, default=1500
+        Training steps.
+    batch_size : int, default=2000
+        Samples per step (all of them when fewer).
+    random_state : int or None, default=None
+        Seed of every random draw of ``fit``.
+    device : str, default='cpu'
+        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called during training; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+
+    Attributes
+    ----------
+    loss_curve_ : ndarray of shape (n_iter_,)
+        Negative entropy term per step.
+    n_iter_ : int
+        Steps run.
+    unmixing_ : ndarray of shape (k, k)
+        The linear map W (acting on g(x), not on X).
+    x_mean_, x_std_ : ndarray of shape (n_features,)
+        Input standardisation.
+    y_mean_, y_std_ : ndarray of shape (k,)
+        Output standardisation over the training data.
+    valid_, source_maps_, abundances_
+        Set by ``fit_cube`` / ``unmix_cube`` (see :class:`CubeICAMixin`).
+    n_features_in_ : int
+        Number of features seen by ``fit``.
     """
 
     def __init__(
         self,
         n_components: Optional[int] = None,
+        *,
         n_hidden: int = 8,
         learning_rate: float = 0.01,
         max_iter: int = 1500,
@@ -55,8 +98,9 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
         k = n_components_for(self.n_components, d)
         if k != d:
             raise ValueError(f"MISEP handles the square case only: n_components ({k}) must equal n_features ({d})")
-        self.x_mean_, self.x_std_ = X.mean(axis=0), X.std(axis=0) + 1e-12
         dev = resolve_device(self.device)
+        self.n_features_in_ = d
+        self.x_mean_, self.x_std_ = X.mean(axis=0), X.std(axis=0) + 1e-12
         gen = seeded_generator(self.random_state, dev)
         Xt = torch.as_tensor((X - self.x_mean_) / self.x_std_, dtype=torch.float32, device=dev)
         m = int(self.n_hidden)
@@ -128,6 +172,7 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Separated outputs (n_samples, k), each standardised over the training data."""
+        check_is_fitted(self, ["y_std_", "loss_curve_"], msg=NOT_FITTED)
         torch = import_torch()
         X = check_samples(X, min_samples=1)
         Xt = torch.as_tensor((X - self.x_mean_) / self.x_std_, dtype=torch.float32, device=self._dev)

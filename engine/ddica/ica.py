@@ -7,8 +7,9 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy.special import ndtri
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
-from ..base import cube_to_pixels, pixels_to_maps
+from ..base import NOT_FITTED, cube_to_pixels, pixels_to_maps
 from ..errors import ParameterError
 from ..progress import report
 from . import network
@@ -92,11 +93,98 @@ class DeepICA(BaseEstimator):
 
     ``transform`` applies the chosen net and a symmetric whitening estimated on the training
     samples; it is a numpy function of each sample.
+
+    DeepICA is an ICA of samples, as scikit-learn's FastICA: ``fit(X)`` and ``transform(X)`` take X
+    of shape (n_samples, n_features), samples first. Only :meth:`fit_cube` takes an unmixing
+    cube (L, H, W), bands first, whose valid pixels become the samples and bands the features.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Number of sources k.
+    variant : {'pnl', 'paper'}, default='pnl'
+        Which entry of :data:`VARIANTS` fills every parameter below left at None.
+    alpha : float or None, default=None
+        Rényi entropy order α. None: the variant's.
+    kernel_width : float, 'silverman' or None, default=None
+        Gaussian kernel width σ, or Silverman's rule. None: the variant's.
+    batch_size : int or None, default=None
+        Samples per training batch (at most the training samples). None: the variant's.
+    n_restarts : int or None, default=None
+        Networks trained together from different starts; one is kept. None: the variant's.
+    n_steps : int or None, default=None
+        Adam steps. None: the variant's.
+    learning_rate : float or None, default=None
+        Adam learning rate. None: the variant's.
+    hidden_units : sequence of int or None, default=None
+        Hidden layer widths of the 'mlp' architecture. None: the variant's.
+    architecture : {'pnl', 'mlp'} or None, default=None
+        The post-nonlinear model or a ReLU network. None: the variant's.
+    pnl_hidden : int, default=16
+        Terms of each channel's monotone map in the 'pnl' architecture.
+    conditioning_weight : float or None, default=None
+        Weight of the −log det correlation term. None: the variant's.
+    input_transform : {'gaussianize', 'standardize'} or None, default=None
+        Per-channel input transform. None: the variant's.
+    init : {'fastica', 'random'} or None, default=None
+        Start of the linear layer ('fastica' needs architecture='pnl'). None: the variant's,
+        or 'random' with architecture='mlp'.
+    whitening : {'cholesky', 'power'} or None, default=None
+        Differentiable whitening of the outputs before the TC. None: the variant's.
+    holdout_fraction : float in [0, 1) or None, default=None
+        Share of the samples held out to choose the restart. None: the variant's.
+    eig_route : {'auto', 'batched', 'loop', 'host', 'closed'}, default='auto'
+        How the Gram matrices' eigenvalues are computed (:func:`.entropy.total_correlation`).
+    device : str, default='cpu'
+        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    random_state : int or None, default=None
+        Seed of the sample, the hold-out split, the initialisation and the batches.
+    max_fit_samples : int, default=50000
+        Fit on a random sample of at most this many samples.
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called during training; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+
+    Attributes
+    ----------
+    config_ : dict
+        The resolved settings (:meth:`resolved_params`).
+    n_features_in_ : int
+        Number of features seen by ``fit``.
+    train_idx_, holdout_idx_ : ndarray of int
+        Rows of X trained on and held out.
+    mean_, scale_ : ndarray of shape (n_features,)
+        Training mean and standard deviation ('standardize' input).
+    quantiles_ : ndarray of shape (n_levels, n_features) or None
+        Training quantiles ('gaussianize' input), else None.
+    kernel_width_ : float
+        The σ used.
+    restart_tc_ : ndarray of shape (n_restarts,)
+        Mean TC of each restart where it was measured (``restart_choice_``).
+    restart_choice_ : str
+        What the restart choice was measured on.
+    best_restart_ : int
+        The restart kept.
+    weights_ : list of ndarray
+        The kept network's weights (numpy).
+    loss_curve_ : ndarray of shape (n_steps,)
+        TC per step of the kept restart.
+    restart_loss_curves_ : ndarray of shape (n_steps, n_restarts)
+        TC per step of every restart.
+    n_iter_ : int
+        Steps run.
+    out_mean_ : ndarray of shape (k,)
+        Mean network output on the training samples.
+    whitening_ : ndarray of shape (k, k)
+        Symmetric whitening of the outputs, from the training samples.
+    component_maps_ : ndarray of shape (k, H, W)
+        Set by :meth:`fit_cube`: sources as maps, NaN at invalid pixels.
     """
 
     def __init__(
         self,
         n_components: int = 2,
+        *,
         variant: str = "pnl",
         alpha: Optional[float] = None,
         kernel_width: Optional[float] = None,
@@ -153,12 +241,24 @@ class DeepICA(BaseEstimator):
         return cfg
 
     def fit(self, X: np.ndarray, y=None) -> "DeepICA":
-        """Learn the unmixing function from samples X (n_samples, n_features)."""
+        """Learn the unmixing function from samples X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples first (for a cube use :meth:`fit_cube`); finite values only.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self
+        """
         from ..torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
 
         torch = import_torch()
+        # every parameter is checked before the first fitted attribute is set
         cfg = self.resolved_params()
-        self.config_ = cfg
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or not np.isfinite(X).all():
             raise ValueError("X must be a finite (n_samples, n_features) array")
@@ -174,22 +274,26 @@ class DeepICA(BaseEstimator):
         ):
             if cfg[key] not in allowed:
                 raise ParameterError(f"{key} must be one of {allowed}, got {cfg[key]!r}")
+        if cfg["init"] == "fastica" and cfg["architecture"] != "pnl":
+            raise ParameterError("init='fastica' needs architecture='pnl'")
         if not 0.0 <= float(cfg["holdout_fraction"]) < 1.0:
             raise ParameterError(f"holdout_fraction must be in [0, 1), got {cfg['holdout_fraction']}")
+        device = resolve_device(self.device)
         rng = np.random.default_rng(self.random_state)
         fit_idx = (
             np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
         )
-        self.train_idx_, self.holdout_idx_ = split_holdout(fit_idx, float(cfg["holdout_fraction"]), rng)
-        train = X[self.train_idx_]
+        train_idx, holdout_idx = split_holdout(fit_idx, float(cfg["holdout_fraction"]), rng)
+        self.config_ = cfg
         self.n_features_in_ = d
+        self.train_idx_, self.holdout_idx_ = train_idx, holdout_idx
+        train = X[self.train_idx_]
         self.mean_ = train.mean(0)
         self.scale_ = train.std(0) + 1e-12
         self.quantiles_ = None
         if cfg["input_transform"] == "gaussianize":
             q = np.quantile(train, _LEVELS, axis=0)  # (n_levels, d)
             self.quantiles_ = q + 1e-9 * np.abs(q).max(0) * np.arange(len(q))[:, None] / len(q)  # strictly increasing
-        device = resolve_device(self.device)
         # rows [0, n_train) are the training samples, the rest the held-out ones
         Xt = torch.as_tensor(self._standardise(np.concatenate([train, X[self.holdout_idx_]])), device=device)
         n_train = len(self.train_idx_)
@@ -208,8 +312,6 @@ class DeepICA(BaseEstimator):
                 with torch.no_grad():
                     params[3].copy_(torch.as_tensor(W0, dtype=params[3].dtype, device=device).expand_as(params[3]))
         else:
-            if cfg["init"] != "random":
-                raise ParameterError("init='fastica' needs architecture='pnl'")
             params = network.init_params([d, *map(int, cfg["hidden_units"]), k], T, gen, device, head_gain=1.0)
             flat, fwd = network.parameters(params), network.forward
         whiten = whiten_batch if cfg["whitening"] == "cholesky" else (lambda y: power_whiten(y, generator=gen))
@@ -290,8 +392,7 @@ class DeepICA(BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Estimated sources (n_samples, n_components), whitened with the fit-sample statistics."""
-        if not hasattr(self, "weights_"):
-            raise RuntimeError("DeepICA is not fitted yet")
+        check_is_fitted(self, ["weights_", "whitening_"], msg=NOT_FITTED)
         X = np.asarray(X, dtype=np.float64)
         out = self._forward(np.asarray(X, dtype=np.float64))
         return (out - self.out_mean_) @ self.whitening_

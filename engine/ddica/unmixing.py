@@ -6,9 +6,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from ..abundance_convention import check_convention, peak_normalise, peak_normalised_abundances
-from ..base import check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
+from ..base import NOT_FITTED, check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
 from ..endmember_refinement import endmembers_from_maps
 from ..errors import ParameterError
 from ..fcls import fcls
@@ -129,11 +130,124 @@ class DDICA(BaseEstimator):
     alone, so it runs blockwise on rasters of any size; the fitted estimator pickles without
     torch. Fitted weights over 1 GiB (the paper's T wide networks) are not kept: then only the
     fitted pixels have maps (``abundances_``) and :meth:`predict_abundances` refuses.
+
+    Data are cubes, bands first: ``fit(cube, mask=None)`` and :meth:`transform` take a cube of shape
+    (L, H, W) (bands, rows, cols) and an optional (H, W) validity mask; :meth:`predict_abundances`
+    takes pixels as columns, (L, n).
+
+    Parameters
+    ----------
+    n_endmembers : int, default=3
+        Number of endmembers p (at least 2, at most the bands and the valid pixels).
+    variant : {'default', 'paper'}, default='default'
+        Which column of :data:`VARIANT_SETTINGS` fills every parameter below left at None.
+    alpha : float, default=1.01
+        Rényi entropy order α (both variants).
+    kernel_width : float or None, default=None
+        Gaussian kernel width σ; None in the variant's settings means Silverman's rule. None: the variant's (:data:`VARIANT_SETTINGS`).
+    batch_size : int or None, default=None
+        Pixels per training batch (at most the fitted pixels). None: the variant's (:data:`VARIANT_SETTINGS`).
+    n_restarts : int or None, default=None
+        Networks T trained from different starts (at least 1). None: the variant's (:data:`VARIANT_SETTINGS`).
+    n_units : int or None, default=None
+        Softmax outputs K per network (at least ``n_endmembers``); None: ``n_endmembers``.
+    n_steps : int or None, default=None
+        Adam steps; None (and None in the variant) counts ``n_epochs`` epochs instead. None: the variant's (:data:`VARIANT_SETTINGS`).
+    n_epochs : int or None, default=None
+        Epochs, used when the step count is None. None: the variant's (:data:`VARIANT_SETTINGS`).
+    sampling : {'replacement', 'epochs'} or None, default=None
+        Batches drawn with replacement, or shuffled epochs. None: the variant's (:data:`VARIANT_SETTINGS`).
+    learning_rate : float or None, default=None
+        Adam learning rate. None: the variant's (:data:`VARIANT_SETTINGS`).
+    hidden_units : sequence of int or None, default=None
+        Hidden ReLU layer widths. None: the variant's (:data:`VARIANT_SETTINGS`).
+    batch_norm : bool or None, default=None
+        BatchNorm after each hidden layer. None: the variant's (:data:`VARIANT_SETTINGS`).
+    head_gain : float or None, default=None
+        Scale of the softmax head's initial weights. None: the variant's (:data:`VARIANT_SETTINGS`).
+    standardise_outputs : bool or None, default=None
+        Standardise each output over the batch before the TC. None: the variant's (:data:`VARIANT_SETTINGS`).
+    whitening : bool or None, default=None
+        The authors' power-iteration whitening of the outputs before the TC. None: the variant's (:data:`VARIANT_SETTINGS`).
+    variance_weight : float or None, default=None
+        Weight of ``Σ -log(std)`` of the softmax outputs. None: the variant's (:data:`VARIANT_SETTINGS`).
+    tc_weight : float, default=1.0
+        Weight of the TC term (0 for ablations).
+    keep_fraction : float or None, default=None
+        Share of restarts with the lowest reconstruction error kept (at least one). None: the variant's (:data:`VARIANT_SETTINGS`).
+    consensus : {'matched', 'kmeans', 'kmeans_nearest'} or None, default=None
+        How units of the kept restarts are grouped into p maps ('matched' needs ``n_units`` equal
+        to ``n_endmembers``, else k-means is used). None: the variant's (:data:`VARIANT_SETTINGS`).
+    rescale : bool, default=True
+        Min-max scale each map over the fitted pixels.
+    renormalise : bool or None, default=None
+        Make the maps sum to one (else clip to [0, 1]). None: the variant's (:data:`VARIANT_SETTINGS`).
+    eig_route : {'auto', 'batched', 'loop', 'host', 'closed'}, default='auto'
+        How the Gram matrices' eigenvalues are computed (:func:`.entropy.total_correlation`).
+    device : str, default='cpu'
+        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    random_state : int or None, default=None
+        Seed of the pixel sample, the initialisation, the batches and the clustering.
+    max_fit_pixels : int, default=20000
+        Train on a random sample of at most this many valid pixels.
+    block_size : int, default=16384
+        Pixels per block of the numpy inference.
+    preprocess : {'standardise', 'pixel_norm', 'raw'} or None, default=None
+        Network input (see above). None: the variant's (:data:`VARIANT_SETTINGS`).
+    purify : float in [0, 1] or None, default=None
+        > 0: endmembers from each map's purest pixels (see above); 0: NNLS endmembers. None: the variant's (:data:`VARIANT_SETTINGS`).
+    expand : int or None, default=None
+        Expansion steps after ``purify``. None: the variant's (:data:`VARIANT_SETTINGS`).
+    final_abundances : {'fcls', 'network'} or None, default=None
+        FCLS abundances for the endmembers, or the network maps. None: the variant's (:data:`VARIANT_SETTINGS`).
+    abundance_convention : {'fractions', 'peak_normalised'}, default='fractions'
+        See :mod:`engine.abundance_convention`.
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called during the fit; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+
+    Attributes
+    ----------
+    settings_ : dict
+        The resolved settings (:meth:`resolved_settings`).
+    n_features_in_ : int
+        Number of bands L seen by ``fit``.
+    endmembers_ : ndarray of shape (L, p)
+        Endmembers, in the data's units.
+    abundances_ : ndarray of shape (p, H, W), float32
+        Abundances as ``final_abundances`` and ``abundance_convention`` say; NaN at invalid pixels.
+    network_abundances_ : ndarray of shape (p, H, W), float32
+        The network maps (whatever ``final_abundances``).
+    reconstruction_error_ : ndarray of shape (H, W)
+        Per-pixel RMSE over the bands.
+    mean_, scale_ : ndarray of shape (L,)
+        Input standardisation.
+    kernel_width_ : float
+        The σ used.
+    n_iter_ : int
+        Training steps per restart.
+    loss_curve_ : ndarray of shape (n_iter_,)
+        Mean TC over the restarts per step.
+    restart_loss_curves_ : ndarray of shape (n_iter_, n_restarts)
+        TC per step of every restart.
+    restart_errors_ : ndarray of shape (n_restarts,)
+        Reconstruction error per restart (NaN when every restart is kept).
+    kept_restarts_ : ndarray of int
+        Restarts kept.
+    weights_ : list of (ndarray, ndarray) or None
+        Kept networks' weights; None when over 1 GiB.
+    batch_norm_ : list or None
+        Kept networks' BatchNorm statistics, if any.
+    unit_labels_ : ndarray of shape (n_kept, n_units)
+        Map each unit of each kept restart belongs to.
+    map_min_, map_max_ : ndarray of shape (p,)
+        Min-max scaling of the maps.
     """
 
     def __init__(
         self,
         n_endmembers: int = 3,
+        *,
         variant: str = "default",
         alpha: float = 1.01,
         kernel_width: Optional[float] = None,
@@ -226,13 +340,18 @@ class DDICA(BaseEstimator):
                 raise ParameterError(f"{key} must be one of {allowed}, got {out[key]!r}")
         if not 0 <= float(out["purify"]) <= 1:
             raise ParameterError(f"purify must be a fraction in [0, 1], got {out['purify']}")
+        if int(out["n_restarts"]) < 1:
+            raise ParameterError("n_restarts must be at least 1")
         return out
 
     # ------------------------------------------------------------------ fit
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "DDICA":
         """Train on (a sample of) the valid pixels of ``cube`` (L, H, W); fills abundances_ and endmembers_."""
+        from ..torch_support import resolve_device  # noqa: PLC0415
+
+        # every parameter is checked before the first fitted attribute is set
         cfg = self.resolved_settings()
-        self.settings_ = cfg
+        check_convention(self.abundance_convention)
         Y, valid = cube_to_pixels(cube, mask)
         L, n = Y.shape
         p = check_n_endmembers(self.n_endmembers, L, n)
@@ -243,9 +362,11 @@ class DDICA(BaseEstimator):
         fit_idx = (
             np.sort(rng.choice(n, self.max_fit_pixels, replace=False)) if n > self.max_fit_pixels else np.arange(n)
         )
+        self._schedule(len(fit_idx), cfg)
+        resolve_device(self.device)
         Y_fit = Y[:, fit_idx]
+        self.settings_ = cfg
         self.n_features_in_ = L
-        check_convention(self.abundance_convention)
         Z = self._pixel_norm(Y_fit)
         if cfg["preprocess"] == "raw":
             self.mean_, self.scale_ = np.zeros(L), np.ones(L)
@@ -329,8 +450,6 @@ class DDICA(BaseEstimator):
         torch = import_torch()
         device = resolve_device(self.device)
         T = int(cfg["n_restarts"])
-        if T < 1:
-            raise ParameterError("n_restarts must be at least 1")
         n_fit = X_np.shape[0]
         batch, n_steps = self._schedule(n_fit, cfg)
         sigma = resolve_width(cfg["kernel_width"], batch, K)
@@ -470,8 +589,7 @@ class DDICA(BaseEstimator):
 
     def predict_abundances(self, Y: np.ndarray) -> np.ndarray:
         """Abundances (p, n) for pixels Y (L, n), by the same route as ``fit`` (FCLS, network or peak-normalised shares)."""
-        if not hasattr(self, "unit_labels_"):
-            raise RuntimeError("DDICA is not fitted yet")
+        check_is_fitted(self, ["unit_labels_", "endmembers_"], msg=NOT_FITTED)
         Y = np.asarray(Y, dtype=np.float64)
         if Y.shape[0] != self.n_features_in_:
             raise ParameterError(f"expected {self.n_features_in_} bands, got {Y.shape[0]}")
@@ -501,6 +619,7 @@ class DDICA(BaseEstimator):
 
     def transform(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:
         """Abundance maps (p, rows, cols) float32 for a cube, NaN at invalid pixels."""
+        check_is_fitted(self, ["unit_labels_", "endmembers_"], msg=NOT_FITTED)
         cube = check_cube(cube)
         valid = valid_mask(cube, mask)
         out = np.full((int(self.n_endmembers),) + valid.shape, np.nan, dtype=np.float32)
@@ -510,6 +629,7 @@ class DDICA(BaseEstimator):
 
     def export_numpy(self) -> dict:
         """Everything inference needs, as numpy arrays (for a numpy-only or Dask forward)."""
+        check_is_fitted(self, ["unit_labels_", "endmembers_"], msg=NOT_FITTED)
         return {
             "mean": self.mean_.copy(),
             "scale": self.scale_.copy(),

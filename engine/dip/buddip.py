@@ -130,18 +130,96 @@ class BUDDIP(BaseEstimator):
     per pixel with the mean endmembers). Invalid pixels (mask False or NaN) are filled for the
     networks and left out of every loss; their abundances are NaN.
 
-    Attributes: ``endmembers_`` (L, p), ``abundances_`` (p, H, W) float32, ``init_endmembers_``,
-    ``init_abundances_`` (the guidance = the iteration-0 output of the default variant),
-    ``extractor_indices_`` ((p, 2) row, col, or None), ``loss_curve_`` (total loss per iteration;
-    first tile when tiled), ``n_iter_``, ``reconstruction_error_`` (H, W) per-pixel RMSE,
-    ``adip_abundances_``, ``settings_`` (the resolved configuration), ``tiles_`` (the windows),
-    ``snapshots_`` ((iteration, seconds, endmembers, abundances) every ``snapshot_every``
-    iterations, untiled fits only).
+    Data are cubes, bands first: ``fit(cube, mask=None)`` takes (L, H, W) (bands, rows, cols) and
+    an optional (H, W) validity mask.
+
+    Parameters
+    ----------
+    n_endmembers : int
+        Number of endmembers p.
+    extractor : {'sivm', 'vca', 'nfindr'}, default='sivm'
+        Endmember extractor of the guidance (unless ``init_endmembers`` is given).
+    alpha1, alpha2, alpha3 : float or None, default=None
+        Weights of L_EDIP, L_ADIP and L_BU. None: the variant's (:data:`SETTINGS`).
+    n_iter : int or None, default=None
+        Adam iterations. None: the variant's (:data:`SETTINGS`).
+    learning_rate : float or None, default=None
+        Adam learning rate. None: the variant's (:data:`SETTINGS`).
+    ema : float in [0, 1) or None, default=None
+        Decay of the moving average of the outputs; 0: the last output. None: the variant's (:data:`SETTINGS`).
+    device : str, default='cpu'
+        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    random_state : int or None, default=None
+        Seed of the extractor and of the networks' initialisation and inputs.
+    max_pixels : 'auto', int or None, default='auto'
+        Most pixels one network holds (see *Size* above).
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called during the fit; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+    init_endmembers : array-like of shape (L, p) or None, default=None
+        Guidance endmembers instead of extracted ones (not refined).
+    purify : float in [0, 1) or None, default=None
+        Share of purest pixels in the guidance refinement; 0: none. None: the variant's (:data:`SETTINGS`).
+    expand : int or None, default=None
+        Expansion steps of the guidance refinement. None: the variant's (:data:`SETTINGS`).
+    final_abundances : {'fcls', 'adip'} or None, default=None
+        FCLS abundances for the learned endmembers, or the ADIP output. None: the variant's (:data:`SETTINGS`).
+    edip_hidden, adip_hidden : int, default=64, 32
+        Widths of the residual networks (``architecture='residual'``).
+    snapshot_every : int or None, default=None
+        Record ``snapshots_`` every this many iterations (untiled fits); None: never.
+    variant : {'default', 'paper', 'authors_code'}, default='default'
+        Which entry of :data:`SETTINGS` fills every parameter left at None.
+    architecture : {'residual', 'unet'} or None, default=None
+        The networks. None: the variant's (:data:`SETTINGS`).
+    network_input : {'guidance', 'noise'} or None, default=None
+        The networks' input ('residual' needs 'guidance'). None: the variant's (:data:`SETTINGS`).
+    denoise : bool or None, default=None
+        SiVM on the rank-p SVD denoised data. None: the variant's (:data:`SETTINGS`).
+    unet_widths : sequence of int, default=UNET_WIDTHS
+        Channel widths of the U-Nets (``architecture='unet'``).
+    tiles : bool, default=True
+        Cut images larger than ``max_pixels`` into tiles; False refuses them.
+    tile_overlap : int, default=16
+        Overlap of neighbouring tiles, in pixels.
+    memory_mb : float or None, default=None
+        RAM budget (MB) capping the CPU memory that ``max_pixels='auto'`` assumes.
+
+    Attributes
+    ----------
+    endmembers_ : ndarray of shape (L, p)
+        Learned endmembers, in the data's units.
+    abundances_ : ndarray of shape (p, H, W), float32
+        Abundances as ``final_abundances`` says; NaN at invalid pixels.
+    adip_abundances_ : ndarray of shape (p, H, W), float32
+        The ADIP output (whatever ``final_abundances``).
+    init_endmembers_ : ndarray of shape (L, p)
+        The guidance endmembers.
+    init_abundances_ : ndarray of shape (p, H, W)
+        The guidance abundances (the iteration-0 output of the default variant).
+    extractor_indices_ : ndarray of shape (p, 2) or None
+        (row, col) of the extracted pixels; None for ``init_endmembers``.
+    loss_curve_ : list of float
+        Total loss per iteration (first tile when tiled).
+    n_iter_ : int
+        Iterations run.
+    reconstruction_error_ : ndarray of shape (H, W)
+        Per-pixel RMSE over the bands.
+    settings_ : dict
+        The resolved configuration (:meth:`resolved_settings`).
+    tiles_ : list of (slice, slice)
+        The windows trained.
+    snapshots_ : list of tuple
+        (iteration, seconds, endmembers, abundances) every ``snapshot_every`` iterations,
+        untiled fits only.
+    n_features_in_ : int
+        Number of bands L seen by ``fit``.
     """
 
     def __init__(
         self,
         n_endmembers: int,
+        *,
         extractor: str = "sivm",
         alpha1: Optional[float] = None,
         alpha2: Optional[float] = None,
@@ -231,7 +309,7 @@ class BUDDIP(BaseEstimator):
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "BUDDIP":
         """Unmix ``cube`` (bands, rows, cols); ``mask`` (rows, cols) True = valid."""
         p = int(self.n_endmembers)
-        s = self.settings_ = self.resolved_settings()
+        s = self.resolved_settings()
         prep = common.prepare(cube, mask, None, "BUDDIP", p)
         device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
         L = prep.Y.shape[0]
@@ -251,6 +329,8 @@ class BUDDIP(BaseEstimator):
             E0, cols = extract_endmembers(prep.Y, p, self.extractor, self.random_state, denoise=bool(s["denoise"]))
             idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
             E0, A0 = refine_guidance(prep.Y, E0, s["purify"], s["expand"])
+        self.settings_ = s
+        self.n_features_in_ = L
         self.init_endmembers_ = E0
         self.init_abundances_ = pixels_to_maps(A0, prep.valid)
         self.extractor_indices_ = idx

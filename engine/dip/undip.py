@@ -60,13 +60,75 @@ class UnDIP(BaseEstimator):
     ``tiles=False``). Invalid pixels (mask False or NaN) are left out of the loss and get NaN
     abundances.
 
-    Attributes: ``endmembers_`` (L, p), ``abundances_`` (p, H, W) float32, ``init_endmembers_``,
-    ``extractor_indices_``, ``loss_curve_``, ``n_iter_``, ``reconstruction_error_`` (H, W).
+    Data are cubes, bands first: ``fit(cube, mask=None)`` takes (L, H, W) (bands, rows, cols) and
+    an optional (H, W) validity mask.
+
+    Parameters
+    ----------
+    n_endmembers : int or None, default=None
+        Number of endmembers p to extract; with ``endmembers`` given, None or their count.
+    endmembers : array-like of shape (L, p) or None, default=None
+        Fixed endmembers; None extracts them.
+    extractor : {'sivm', 'vca', 'nfindr'}, default='sivm'
+        Extractor used when ``endmembers`` is None.
+    n_iter : int or None, default=None
+        Adam iterations. None: the variant's (:data:`SETTINGS`).
+    learning_rate : float or None, default=None
+        Adam learning rate. None: the variant's (:data:`SETTINGS`).
+    ema : float in [0, 1) or None, default=None
+        Decay of the moving average of the outputs. None: the variant's (:data:`SETTINGS`).
+    input_depth : int or None, default=None
+        Channels of the noise input (None in the variant: p). None: the variant's (:data:`SETTINGS`).
+    channels, skip_channels, depth : int or None, default=None
+        Skip-net channels, skip channels and levels. None: the variant's (:data:`SETTINGS`).
+    device : str, default='cpu'
+        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    random_state : int or None, default=None
+        Seed of the extractor and of the networks' initialisation and inputs.
+    max_pixels : 'auto', int or None, default='auto'
+        Most pixels one network holds (see *Size* above).
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called during the fit; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+    variant : {'light', 'paper'}, default='light'
+        Which entry of :data:`SETTINGS` fills every parameter left at None.
+    denoise : bool or None, default=None
+        SiVM on the rank-p SVD denoised data. None: the variant's (:data:`SETTINGS`).
+    tiles : bool, default=True
+        Cut images larger than ``max_pixels`` into tiles; False refuses them.
+    tile_overlap : int, default=16
+        Overlap of neighbouring tiles, in pixels.
+    memory_mb : float or None, default=None
+        RAM budget (MB) capping the CPU memory that ``max_pixels='auto'`` assumes.
+
+    Attributes
+    ----------
+    endmembers_ : ndarray of shape (L, p)
+        The endmembers used.
+    abundances_ : ndarray of shape (p, H, W), float32
+        Abundances; NaN at invalid pixels.
+    init_endmembers_ : ndarray of shape (L, p)
+        The given or extracted endmembers (equal to ``endmembers_``).
+    extractor_indices_ : ndarray of shape (p, 2) or None
+        (row, col) of the extracted pixels; None for given endmembers.
+    loss_curve_ : list of float
+        Loss per iteration (first tile with valid pixels when tiled).
+    n_iter_ : int
+        Iterations run.
+    reconstruction_error_ : ndarray of shape (H, W)
+        Per-pixel RMSE over the bands.
+    settings_ : dict
+        The resolved configuration (:meth:`resolved_settings`).
+    tiles_ : list of (slice, slice)
+        The windows trained.
+    n_features_in_ : int
+        Number of bands L seen by ``fit``.
     """
 
     def __init__(
         self,
         n_endmembers: Optional[int] = None,
+        *,
         endmembers: Optional[np.ndarray] = None,
         extractor: str = "sivm",
         n_iter: Optional[int] = None,
@@ -128,7 +190,7 @@ class UnDIP(BaseEstimator):
         if self.endmembers is None and self.n_endmembers is None:
             raise ParameterError("UnDIP needs either endmembers or n_endmembers")
         p = int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
-        s = self.settings_ = self.resolved_settings(p)
+        s = self.resolved_settings(p)
         prep = common.prepare(cube, mask, None, "UnDIP", p)
         depth = int(s["depth"])
         cells = -(-prep.shape[0] // 2**depth) * -(-prep.shape[1] // 2**depth)
@@ -152,6 +214,8 @@ class UnDIP(BaseEstimator):
         else:
             E, cols = extract_endmembers(prep.Y, p, self.extractor, self.random_state, denoise=bool(s["denoise"]))
             idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
+        self.settings_ = s
+        self.n_features_in_ = L
         self.init_endmembers_ = E
         self.extractor_indices_ = idx
 

@@ -33,16 +33,43 @@ def pca_projection(Y: np.ndarray, d: int, center: bool = True) -> Tuple[np.ndarr
 class PixelExtractor(BaseEstimator):
     """Base for extractors: subclasses set ``_extract(Y, p) -> (E, idx)``.
 
-    ``fit`` stores ``endmembers_`` (L, p) (the chosen pixels' spectra, in the
-    data's units) and ``indices_`` (p, 2) (row, col) of those pixels. With
-    ``max_pixels`` set, a random sample (seeded by ``random_state``) of at most
-    that many valid pixels is searched, which bounds memory on big rasters.
+    ``fit(cube, mask=None)`` takes a cube of shape (L, H, W) (bands, rows, cols) and an optional
+    (H, W) boolean mask (True = valid); pixels that are NaN in any band are left out. It stores
+    ``endmembers_`` (L, p) (the chosen pixels' spectra, in the data's units) and ``indices_``
+    (p, 2) (row, col) of those pixels. With ``max_pixels`` set, a random sample (seeded by
+    ``random_state``) of at most that many valid pixels is searched, which bounds memory on big
+    rasters.
+
+    Attributes
+    ----------
+    endmembers_ : ndarray of shape (L, p)
+        Spectra of the chosen pixels.
+    indices_ : ndarray of shape (p, 2)
+        (row, col) of the chosen pixels, in selection order.
+    n_endmembers_ : int
+        The validated number of endmembers p.
+    n_features_in_ : int
+        Number of bands L seen by ``fit``.
     """
 
     def _extract(self, Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None):
+        """Choose ``n_endmembers`` pixels of ``cube`` as endmembers.
+
+        Parameters
+        ----------
+        cube : array-like of shape (L, H, W)
+            The image, bands first: L bands of H rows and W columns (NaN in any band makes a
+            pixel invalid).
+        mask : array-like of bool, shape (H, W), default=None
+            True where a pixel is valid; None: every finite pixel.
+
+        Returns
+        -------
+        self
+        """
         cube = check_cube(cube)
         pos = np.flatnonzero(valid_mask(cube, mask))
         if pos.size == 0:
@@ -55,6 +82,7 @@ class PixelExtractor(BaseEstimator):
         p = check_n_endmembers(self.n_endmembers, Y.shape[0], Y.shape[1])
         E, idx = self._extract(Y, p)
         rows, cols = np.unravel_index(pos[idx], cube.shape[1:])
+        self.n_features_in_ = cube.shape[0]
         self.endmembers_ = E
         self.indices_ = np.column_stack([rows, cols]).astype(int)
         self.n_endmembers_ = p
