@@ -198,20 +198,7 @@ class EndmemberCountEstimator(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "EndmemberCountEstimator":
-        """Estimate the number of endmembers of ``cube``.
-
-        Parameters
-        ----------
-        cube : array-like of shape (L, H, W)
-            The image, bands first: L bands of H rows and W columns (NaN in any band makes a
-            pixel invalid).
-        mask : array-like of bool, shape (H, W), default=None
-            True where a pixel is valid; None: every finite pixel.
-
-        Returns
-        -------
-        self
-        """
+        """Estimate the number of endmembers of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
         cube = check_cube(cube)
         pos = np.flatnonzero(valid_mask(cube, mask))
         if pos.size == 0:

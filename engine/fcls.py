@@ -348,20 +348,7 @@ class FCLS(BaseEstimator):
         self.progress = progress
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "FCLS":
-        """Solve the abundances of every valid pixel of ``cube``.
-
-        Parameters
-        ----------
-        cube : array-like of shape (L, H, W)
-            The image, bands first: L bands of H rows and W columns (NaN in any band makes a
-            pixel invalid).
-        mask : array-like of bool, shape (H, W), default=None
-            True where a pixel is valid; None: every finite pixel.
-
-        Returns
-        -------
-        self
-        """
+        """Solve the abundances of every valid pixel of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
         if self.endmembers is None:
             raise ValueError("FCLS needs an (L, p) endmember matrix")
         cube = check_cube(cube)

@@ -47,6 +47,16 @@ class CubeICAMixin:
     A cube has shape (L, H, W), bands first; its valid pixels become the samples and its bands the
     features: X = cube pixels, shape (n_valid, L).
 
+    Parameters
+    ----------
+    random_state : int or None, default=None
+        Seed of every random draw of ``fit``.
+    device : str, default='cpu'
+        Torch device of the torch comparators: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called during training; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+
     Attributes
     ----------
     valid_ : ndarray of bool, shape (H, W)
@@ -55,6 +65,8 @@ class CubeICAMixin:
         Sources as maps, NaN at invalid pixels (set by ``fit_cube``).
     abundances_ : ndarray of shape (k, H, W)
         Sources mapped to abundances (set by ``unmix_cube``).
+    n_features_in_ : int
+        Number of features seen by ``fit``.
     """
 
     def fit_cube(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> np.ndarray:

@@ -32,8 +32,8 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Most iterations.
     tol : float, default=1e-4
         Convergence tolerance (non-convergence is not warned about).
-    random_state : int or None, default=None
-        Seed of every random draw of ``fit``.
+    random_state
+        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
@@ -45,10 +45,8 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Mean of X.
     n_iter_ : int
         Iterations run.
-    valid_, source_maps_, abundances_
-        Set by ``fit_cube`` / ``unmix_cube`` (see :class:`CubeICAMixin`).
-    n_features_in_ : int
-        Number of features seen by ``fit``.
+    valid_, source_maps_, abundances_, n_features_in_
+        As :class:`CubeICAMixin`.
     """
 
     def __init__(

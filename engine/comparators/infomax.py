@@ -48,11 +48,8 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Stop when the squared weight change of an epoch is below this.
     anneal : float, default=0.9
         Factor applied to the learning rate when successive updates turn by more than 60 degrees.
-    random_state : int or None, default=None
-        Seed of every random draw of ``fit``.
-    progress : callable or None, default=None
-        ``progress(fraction, message)``, called during training; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+    random_state, progress
+        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
@@ -72,10 +69,8 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Epochs run.
     loss_curve_ : list of float
         Squared weight change per epoch.
-    valid_, source_maps_, abundances_
-        Set by ``fit_cube`` / ``unmix_cube`` (see :class:`CubeICAMixin`).
-    n_features_in_ : int
-        Number of features seen by ``fit``.
+    valid_, source_maps_, abundances_, n_features_in_
+        As :class:`CubeICAMixin`.
     """
 
     def __init__(

@@ -53,13 +53,8 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Encoder steps.
     batch_size : int, default=512
         Samples per batch (at most n_samples).
-    random_state : int or None, default=None
-        Seed of every random draw of ``fit``.
-    device : str, default='cpu'
-        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
-    progress : callable or None, default=None
-        ``progress(fraction, message)``, called during training; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+    random_state, device, progress
+        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
@@ -74,10 +69,8 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     unmixing_ : ndarray of shape (k, n_features) or None
         Linear unmixing (sources = (X - mean_) @ unmixing_.T + const) for the linear encoder;
         None for the MLP encoder.
-    valid_, source_maps_, abundances_
-        Set by ``fit_cube`` / ``unmix_cube`` (see :class:`CubeICAMixin`).
-    n_features_in_ : int
-        Number of features seen by ``fit``.
+    valid_, source_maps_, abundances_, n_features_in_
+        As :class:`CubeICAMixin`.
     """
 
     def __init__(

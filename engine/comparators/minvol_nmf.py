@@ -135,20 +135,7 @@ class MinVolNMF(BaseEstimator):
         self.progress = progress
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "MinVolNMF":
-        """Unmix the valid pixels of a (bands, rows, cols) cube.
-
-        Parameters
-        ----------
-        cube : array-like of shape (L, H, W)
-            The image, bands first: L bands of H rows and W columns (NaN in any band makes a
-            pixel invalid).
-        mask : array-like of bool, shape (H, W), default=None
-            True where a pixel is valid; None: every finite pixel.
-
-        Returns
-        -------
-        self
-        """
+        """Unmix the valid pixels of a (bands, rows, cols) cube; ``mask`` (rows, cols) True = valid."""
         from ..fcls import fcls
 
         cube = check_cube(cube)

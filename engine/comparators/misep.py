@@ -43,13 +43,8 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
         Training steps.
     batch_size : int, default=2000
         Samples per step (all of them when fewer).
-    random_state : int or None, default=None
-        Seed of every random draw of ``fit``.
-    device : str, default='cpu'
-        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
-    progress : callable or None, default=None
-        ``progress(fraction, message)``, called during training; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+    random_state, device, progress
+        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
@@ -63,10 +58,8 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
         Input standardisation.
     y_mean_, y_std_ : ndarray of shape (k,)
         Output standardisation over the training data.
-    valid_, source_maps_, abundances_
-        Set by ``fit_cube`` / ``unmix_cube`` (see :class:`CubeICAMixin`).
-    n_features_in_ : int
-        Number of features seen by ``fit``.
+    valid_, source_maps_, abundances_, n_features_in_
+        As :class:`CubeICAMixin`.
     """
 
     def __init__(

@@ -133,10 +133,8 @@ class DeepICA(BaseEstimator):
         Differentiable whitening of the outputs before the TC. None: the variant's.
     holdout_fraction : float in [0, 1) or None, default=None
         Share of the samples held out to choose the restart. None: the variant's.
-    eig_route : {'auto', 'batched', 'loop', 'host', 'closed'}, default='auto'
-        How the Gram matrices' eigenvalues are computed (:func:`.entropy.total_correlation`).
-    device : str, default='cpu'
-        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
+    eig_route, device
+        As :class:`~deepunmix.engine.ddica.unmixing.DDICA`.
     random_state : int or None, default=None
         Seed of the sample, the hold-out split, the initialisation and the batches.
     max_fit_samples : int, default=50000

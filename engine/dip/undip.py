@@ -81,25 +81,14 @@ class UnDIP(BaseEstimator):
         Channels of the noise input (None in the variant: p). None: the variant's (:data:`SETTINGS`).
     channels, skip_channels, depth : int or None, default=None
         Skip-net channels, skip channels and levels. None: the variant's (:data:`SETTINGS`).
-    device : str, default='cpu'
-        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
-    random_state : int or None, default=None
-        Seed of the extractor and of the networks' initialisation and inputs.
-    max_pixels : 'auto', int or None, default='auto'
-        Most pixels one network holds (see *Size* above).
-    progress : callable or None, default=None
-        ``progress(fraction, message)``, called during the fit; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+    device, random_state, max_pixels, progress
+        As :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
     variant : {'light', 'paper'}, default='light'
         Which entry of :data:`SETTINGS` fills every parameter left at None.
     denoise : bool or None, default=None
         SiVM on the rank-p SVD denoised data. None: the variant's (:data:`SETTINGS`).
-    tiles : bool, default=True
-        Cut images larger than ``max_pixels`` into tiles; False refuses them.
-    tile_overlap : int, default=16
-        Overlap of neighbouring tiles, in pixels.
-    memory_mb : float or None, default=None
-        RAM budget (MB) capping the CPU memory that ``max_pixels='auto'`` assumes.
+    tiles, tile_overlap, memory_mb
+        As :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
 
     Attributes
     ----------
@@ -113,16 +102,8 @@ class UnDIP(BaseEstimator):
         (row, col) of the extracted pixels; None for given endmembers.
     loss_curve_ : list of float
         Loss per iteration (first tile with valid pixels when tiled).
-    n_iter_ : int
-        Iterations run.
-    reconstruction_error_ : ndarray of shape (H, W)
-        Per-pixel RMSE over the bands.
-    settings_ : dict
-        The resolved configuration (:meth:`resolved_settings`).
-    tiles_ : list of (slice, slice)
-        The windows trained.
-    n_features_in_ : int
-        Number of bands L seen by ``fit``.
+    n_iter_, reconstruction_error_, settings_, tiles_, n_features_in_
+        As :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
     """
 
     def __init__(

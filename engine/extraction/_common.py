@@ -40,6 +40,17 @@ class PixelExtractor(BaseEstimator):
     ``random_state``) of at most that many valid pixels is searched, which bounds memory on big
     rasters.
 
+    Parameters
+    ----------
+    n_endmembers : int, default=3
+        Number of endmembers p to extract (at least 2, at most the bands and the valid pixels).
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called as the work advances; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+    max_pixels : int or None, default=None
+        Search a random sample (seeded by ``random_state``) of at most this many valid pixels;
+        None searches them all.
+
     Attributes
     ----------
     endmembers_ : ndarray of shape (L, p)
@@ -56,20 +67,7 @@ class PixelExtractor(BaseEstimator):
         raise NotImplementedError
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None):
-        """Choose ``n_endmembers`` pixels of ``cube`` as endmembers.
-
-        Parameters
-        ----------
-        cube : array-like of shape (L, H, W)
-            The image, bands first: L bands of H rows and W columns (NaN in any band makes a
-            pixel invalid).
-        mask : array-like of bool, shape (H, W), default=None
-            True where a pixel is valid; None: every finite pixel.
-
-        Returns
-        -------
-        self
-        """
+        """Choose endmembers among the valid pixels of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
         cube = check_cube(cube)
         pos = np.flatnonzero(valid_mask(cube, mask))
         if pos.size == 0:

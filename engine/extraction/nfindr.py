@@ -95,31 +95,19 @@ class NFINDR(PixelExtractor):
 
     Parameters
     ----------
-    n_endmembers : int, default=3
-        Number of endmembers p to extract (at least 2, at most the bands and the valid pixels).
     random_state : int or None, default=None
         Seed of the random initial simplex (and of the ``max_pixels`` sample).
     max_iter : int, default=50
         Most sweeps over the vertices; a sweep with no replacement stops earlier.
     init : {'random', 'sivm'}, default='random'
         Initial vertices: random pixels (seeded by ``random_state``) or SiVM's.
-    progress : callable or None, default=None
-        ``progress(fraction, message)``, called as the work advances; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
-    max_pixels : int or None, default=None
-        Search a random sample (seeded by ``random_state``) of at most this many valid pixels;
-        None searches them all.
+    n_endmembers, progress, max_pixels
+        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
 
     Attributes
     ----------
-    endmembers_ : ndarray of shape (L, p)
-        Spectra of the chosen pixels, in the data's units.
-    indices_ : ndarray of shape (p, 2)
-        (row, col) of the chosen pixels.
-    n_endmembers_ : int
-        The validated number of endmembers p.
-    n_features_in_ : int
-        Number of bands L seen by ``fit``.
+    endmembers_, indices_, n_endmembers_, n_features_in_
+        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
     volume_ : float
         Volume of the final simplex in the (p-1)-dimensional PCA space.
     n_iter_ : int

@@ -74,29 +74,17 @@ class SiVM(PixelExtractor):
 
     Parameters
     ----------
-    n_endmembers : int, default=3
-        Number of endmembers p to extract (at least 2, at most the bands and the valid pixels).
     random_state : int or None, default=None
         Seeds only the ``max_pixels`` sample (SiVM itself is deterministic).
-    progress : callable or None, default=None
-        ``progress(fraction, message)``, called as the work advances; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
-    max_pixels : int or None, default=None
-        Search a random sample (seeded by ``random_state``) of at most this many valid pixels;
-        None searches them all.
+    n_endmembers, progress, max_pixels
+        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
     denoise : bool, default=False
         Search the rank-p SVD denoised pixels and return their denoised spectra.
 
     Attributes
     ----------
-    endmembers_ : ndarray of shape (L, p)
-        Spectra of the chosen pixels, in the data's units.
-    indices_ : ndarray of shape (p, 2)
-        (row, col) of the chosen pixels.
-    n_endmembers_ : int
-        The validated number of endmembers p.
-    n_features_in_ : int
-        Number of bands L seen by ``fit``.
+    endmembers_, indices_, n_endmembers_, n_features_in_
+        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
     """
 
     def __init__(

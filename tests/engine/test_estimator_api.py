@@ -53,7 +53,7 @@ def test_docstring_documents_every_parameter(cls):
     section = doc.split("Parameters\n----------", 1)[1].split("Attributes\n----------", 1)[0]
     documented = set()
     for line in section.splitlines():
-        if line and not line[0].isspace() and " : " in line:  # "name : type" or "a, b : type"
+        if line and not line[0].isspace():  # "name : type", "a, b : type" or "a, b" (numpydoc)
             documented.update(name.strip() for name in line.split(" : ")[0].split(","))
     assert set(list(inspect.signature(cls.__init__).parameters)[1:]) <= documented, cls.__name__
 
