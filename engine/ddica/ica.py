@@ -282,6 +282,7 @@ class DeepICA(BaseEstimator):
             np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
         )
         train_idx, holdout_idx = split_holdout(fit_idx, float(cfg["holdout_fraction"]), rng)
+        resolve_width(cfg["kernel_width"], int(min(cfg["batch_size"], len(train_idx))), k)
         self.config_ = cfg
         self.n_features_in_ = d
         self.train_idx_, self.holdout_idx_ = train_idx, holdout_idx

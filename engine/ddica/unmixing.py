@@ -362,7 +362,7 @@ class DDICA(BaseEstimator):
         fit_idx = (
             np.sort(rng.choice(n, self.max_fit_pixels, replace=False)) if n > self.max_fit_pixels else np.arange(n)
         )
-        self._schedule(len(fit_idx), cfg)
+        resolve_width(cfg["kernel_width"], self._schedule(len(fit_idx), cfg)[0], K)
         resolve_device(self.device)
         Y_fit = Y[:, fit_idx]
         self.settings_ = cfg
