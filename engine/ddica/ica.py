@@ -13,7 +13,7 @@ from ..base import NOT_FITTED, cube_to_pixels, pixels_to_maps
 from ..errors import ParameterError
 from ..progress import report
 from . import network
-from .entropy import resolve_width, total_correlation
+from .entropy import ROUTES, resolve_width, total_correlation
 
 _LEVELS = np.linspace(0.0005, 0.9995, 1001)
 _NORMAL_Q = ndtri(_LEVELS)
@@ -272,6 +272,8 @@ class DeepICA(BaseEstimator):
         ):
             if cfg[key] not in allowed:
                 raise ParameterError(f"{key} must be one of {allowed}, got {cfg[key]!r}")
+        if self.eig_route not in ROUTES:
+            raise ParameterError(f"eig_route must be one of {ROUTES}, got {self.eig_route!r}")
         if cfg["init"] == "fastica" and cfg["architecture"] != "pnl":
             raise ParameterError("init='fastica' needs architecture='pnl'")
         if not 0.0 <= float(cfg["holdout_fraction"]) < 1.0:

@@ -24,7 +24,7 @@ from .clustering import (
     reconstruction_rmse,
     select_restarts,
 )
-from .entropy import resolve_width, total_correlation
+from .entropy import ROUTES, resolve_width, total_correlation
 from .memory import restart_bytes, restarts_per_group
 
 PREPROCESS = ("standardise", "pixel_norm", "raw")
@@ -352,6 +352,8 @@ class DDICA(BaseEstimator):
         # every parameter is checked before the first fitted attribute is set
         cfg = self.resolved_settings()
         check_convention(self.abundance_convention)
+        if self.eig_route not in ROUTES:
+            raise ParameterError(f"eig_route must be one of {ROUTES}, got {self.eig_route!r}")
         Y, valid = cube_to_pixels(cube, mask)
         L, n = Y.shape
         p = check_n_endmembers(self.n_endmembers, L, n)
