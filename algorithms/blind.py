@@ -49,6 +49,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
     ADVANCED: Sequence[Advanced] = ()
     NEEDS_TORCH = True
     SAMPLES_OK = True  # per-pixel methods fit on a sample of a large raster; image priors need the whole image
+    TILES_FROM_DISK = False  # image priors: a raster over the budget is fitted in tiles read from disk
     GROUP = "Blind unmixing"
     GROUP_ID = "blind"
 
@@ -98,7 +99,12 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         kwargs = self.estimator_kwargs(parameters, context)
         kwargs["progress"] = self.progress_callback(feedback, 0, 95)
         options = input_options(self, parameters, context)
-        data = load_for_fitting(self.raster_path(parameters, context), feedback, options, allow_sample=self.SAMPLES_OK)
+        data = load_for_fitting(
+            self.raster_path(parameters, context),
+            feedback,
+            options,
+            allow_sample=self.SAMPLES_OK or self.TILES_FROM_DISK,
+        )
 
         need = self.training_memory(data, kwargs, parameters, context)
         if need:
@@ -108,10 +114,15 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
                 options.memory_mb * 2**20,
                 "lower BATCH_SIZE or RESTARTS, or raise MEMORY_MB",
             )
-        model = self.fit_model(data, kwargs, parameters, context, feedback)
         label = self.method_label()
+        if data.sampled and self.TILES_FROM_DISK:
+            model = self.fit_tiles_from_disk(data, kwargs, parameters, context, feedback, out_ab, options)
+        else:
+            model = self.fit_model(data, kwargs, parameters, context, feedback)
         names = [f"{label}_{i + 1}" for i in range(model.endmembers_.shape[1])]
-        if data.sampled:
+        if data.sampled and self.TILES_FROM_DISK:
+            pass  # the abundances were written tile by tile
+        elif data.sampled:
             feedback.pushInfo(self.tr("Unmixing every pixel of the raster, block by block"))
             apply_blockwise(
                 data.path,
@@ -136,11 +147,15 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         feedback.pushInfo(self.tr(f"Reconstruction RMSE: {rmse:.5g}"))
         warnings = self.fit_warnings(feedback, rmse, _valid_pixels(data))
         if report:
-            notes = (
-                [f"Fitted on a random sample of {data.cube.shape[2]} pixels; every pixel was then unmixed"]
-                if data.sampled
-                else []
-            )
+            notes = []
+            if data.sampled and self.TILES_FROM_DISK:
+                notes = [
+                    f"Fitted in {len(model.tiles_)} tiles read from disk (first guess from a random sample of "
+                    f"{data.cube.shape[2]} pixels; abundances: {model.output_}); the reconstruction RMSE is that "
+                    "of the sample"
+                ]
+            elif data.sampled:
+                notes = [f"Fitted on a random sample of {data.cube.shape[2]} pixels; every pixel was then unmixed"]
             write_report(
                 report,
                 f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}",
@@ -174,11 +189,36 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         """Abundances of an (L, n) pixel matrix under the fitted model (for streaming large rasters)."""
         return partial(fcls, E=model.endmembers_)
 
-    def fit_model(self, data, kwargs, parameters, context, feedback):
-        """Fit the engine estimator on the input data; subclasses may change how."""
+    def make_estimator(self, data, kwargs, parameters, context, feedback):
+        """The unfitted engine estimator for this run; subclasses may change how."""
         n = self.parameterAsInt(parameters, self.N_ENDMEMBERS, context)
         feedback.pushInfo(self.tr(f"Fitting {self.method_label()} with {n} endmembers"))
-        return self.estimator_class()(n_endmembers=n, **kwargs).fit(data.cube, data.mask)
+        return self.estimator_class()(n_endmembers=n, **kwargs)
+
+    def fit_model(self, data, kwargs, parameters, context, feedback):
+        """Fit the engine estimator on the input data."""
+        return self.make_estimator(data, kwargs, parameters, context, feedback).fit(data.cube, data.mask)
+
+    def fit_tiles_from_disk(self, data, kwargs, parameters, context, feedback, out_ab, options):
+        """A raster over the memory budget: tiles read from disk, abundances written to ``out_ab`` as they blend."""
+        from ..engine.dip.from_disk import fit_tiles_from_disk  # noqa: PLC0415 - torch behind it
+
+        estimator = self.make_estimator(data, kwargs, parameters, context, feedback)
+        label = self.method_label()
+        feedback.pushInfo(
+            self.tr("The raster is over the memory budget: fitting {} in tiles read from disk").format(label)
+        )
+        return fit_tiles_from_disk(
+            estimator,
+            data.path,
+            out_ab,
+            label,
+            data.cube[:, 0, :],
+            bands=data.bands,
+            scale=data.scale,
+            memory_mb=options.memory_mb,
+            progress=kwargs["progress"],
+        )
 
     def estimator_kwargs(self, parameters, context) -> dict:
         params = inspect.signature(self.estimator_class().__init__).parameters

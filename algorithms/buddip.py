@@ -62,7 +62,9 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         "Size: the whole image is one network input, so the number of pixels one network may hold comes from the "
         "device's memory (CUDA: its free memory; CPU: half the available RAM, at most the memory budget). Larger "
         "rasters are unmixed in overlapping tiles: one first guess for the whole image, one pair of networks per "
-        "tile, endmembers averaged over the tiles and abundance maps blended across the overlaps.\n\n"
+        "tile, endmembers averaged over the tiles and abundance maps blended across the overlaps. A raster over the "
+        "memory budget is read tile by tile from disk (the first guess from a random pixel sample; the blend is "
+        "accumulated in a temporary file beside the output).\n\n"
         "<b>Outputs</b>: abundance maps, endmember spectra (CSV), an HTML report. Needs PyTorch."
     ) + INPUT_HELP
 
@@ -112,3 +114,4 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         return kwargs
 
     SAMPLES_OK = False
+    TILES_FROM_DISK = True

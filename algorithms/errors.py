@@ -1,7 +1,8 @@
 """What a run shows the user: engine problems as messages, engine warnings in the log, bugs as bugs.
 
 ``user_message`` turns the exceptions that describe a problem the user can fix
-(``engine.errors.DeepUnmixError``, file and GDAL I/O errors, running out of memory)
+(``engine.errors.DeepUnmixError``, file and GDAL I/O errors, running out of memory, torch's
+allocation failures included)
 into one line; anything else returns None and propagates, so a genuine bug shows
 with its traceback. ``warnings_to(feedback)`` sends the engine's ``warnings.warn``
 of this thread's run to the QGIS log.
@@ -31,11 +32,21 @@ def _io_errors() -> tuple:
     return tuple(errors)
 
 
+# what torch raises instead of MemoryError when an allocation fails (CPU allocator, oneDNN, CUDA)
+_TORCH_OOM = ("can't allocate memory", "could not create a primitive", "CUDA out of memory", "out of memory")
+
+
+def _torch_out_of_memory(exc: BaseException) -> bool:
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch
+        return True
+    return isinstance(exc, RuntimeError) and any(text in str(exc) for text in _TORCH_OOM)
+
+
 def user_message(exc: BaseException) -> Optional[str]:
     """The message to show for ``exc``, or None when it is a bug (to be shown as one)."""
     if isinstance(exc, DeepUnmixError):
         return str(exc)
-    if isinstance(exc, MemoryError):
+    if isinstance(exc, MemoryError) or _torch_out_of_memory(exc):
         return (
             "Out of memory: lower MEMORY_MB (advanced parameters) so the raster is processed in smaller blocks "
             "and sampled for fitting, lower BATCH_SIZE/RESTARTS of deep methods, or crop the raster"

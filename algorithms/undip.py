@@ -33,7 +33,8 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         "al.'s settings: 3000 iterations of a one-level network with 256 channels, SiVM on SVD-denoised data).\n"
         "Advanced: <b>iterations</b>, <b>learning rate</b> (0 = the variant's).\n\n"
         "Size: the number of pixels one network may hold comes from the device's memory; larger rasters are "
-        "unmixed in overlapping tiles whose maps are blended across the overlaps.\n\n<b>Outputs</b>: abundance maps, the endmembers used (CSV), an HTML report. Needs PyTorch."
+        "unmixed in overlapping tiles whose maps are blended across the overlaps; a raster over the memory budget "
+        "is read tile by tile from disk.\n\n<b>Outputs</b>: abundance maps, the endmembers used (CSV), an HTML report. Needs PyTorch."
     ) + INPUT_HELP
     ADVANCED = (
         Advanced(
@@ -73,14 +74,15 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
             "memory_mb": self.parameterAsInt(parameters, MEMORY_MB, context) or None,
         }
 
-    def fit_model(self, data, kwargs, parameters, context, feedback):
+    def make_estimator(self, data, kwargs, parameters, context, feedback):
         csv_path = self.parameterAsFile(parameters, self.ENDMEMBERS, context)
         if not csv_path:
-            return super().fit_model(data, kwargs, parameters, context, feedback)
+            return super().make_estimator(data, kwargs, parameters, context, feedback)
         table = read_endmembers_csv(csv_path)
         info = raster_info(data.path)
         E = align_to_bands(table, data.bands, info.wavelengths, info.count)  # rows by wavelength/band, never position
         feedback.pushInfo(self.tr(f"UnDIP with the {table.matrix.shape[1]} endmembers of {csv_path}"))
-        return self.estimator_class()(endmembers=E, **kwargs).fit(data.cube, data.mask)
+        return self.estimator_class()(endmembers=E, **kwargs)
 
     SAMPLES_OK = False
+    TILES_FROM_DISK = True

@@ -11,7 +11,8 @@ aRMSE/aSAD against SNR and image size for SiVM + FCLS, UnDIP, BUDDIP), benchmark
 synthetic scenes, Samson and Jasper Ridge), benchmarks/ddica_ablation.py (does DDICA's training decide its
 result), benchmarks/buddip_paper.py and buddip_paper_curve.py (the BUDDIP paper's Jasper table and SNR sweep
 with its paper variant; hours to days on a CPU at the paper's iteration counts), benchmarks/buddip_gain.py
-(what BUDDIP's training adds). paper_tables.py writes RESULTS.md; the other results are then appended to it
+(what BUDDIP's training adds), benchmarks/gpu_results.py (the tables of the CUDA runs that
+benchmarks/gpu_session.py made on a lent GPU; it measures nothing itself). paper_tables.py writes RESULTS.md; the other results are then appended to it
 from the files those scripts write. Every number comes from this run.
 `--assemble-only` runs nothing and rebuilds RESULTS.md from the last result files (the wall-time table says so);
 `--splice SCRIPT` only re-inserts a script's last results file into RESULTS.md.
@@ -41,6 +42,7 @@ STEPS = [  # script, the results name its section is read from (appended after p
     ("buddip_paper.py", "buddip_paper"),  # slow on a CPU: the paper's BUDDIP at its iteration counts
     ("buddip_paper_curve.py", "buddip_paper_curve"),
     ("buddip_gain.py", "buddip_gain"),
+    ("gpu_results.py", "gpu_session"),  # no GPU needed: tabulates the JSON of the runs on a lent GPU
 ]
 
 

@@ -313,22 +313,11 @@ class BUDDIP(BaseEstimator):
         prep = common.prepare(cube, mask, None, "BUDDIP", p)
         device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
         L = prep.Y.shape[0]
-        bpp = (
-            common.unet_bytes_per_pixel(L, p, self.unet_widths)
-            if s["architecture"] == "unet"
-            else common.residual_bytes_per_pixel(L, p, int(self.adip_hidden))
-        )
-        limit = tiling.pixel_limit(self.max_pixels, device, bpp, self.memory_mb)
+        limit = tiling.pixel_limit(self.max_pixels, device, self.bytes_per_pixel(L), self.memory_mb)
         common.check_size(prep.shape, limit, "BUDDIP", bool(self.tiles))
         report(self.progress, 0.0, "BUDDIP: initial endmembers and FCLS abundances")
-        if self.init_endmembers is not None:
-            E0 = check_endmembers(self.init_endmembers, L, p)
-            idx = None
-            A0 = fcls_abundances(prep.Y, E0)
-        else:
-            E0, cols = extract_endmembers(prep.Y, p, self.extractor, self.random_state, denoise=bool(s["denoise"]))
-            idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
-            E0, A0 = refine_guidance(prep.Y, E0, s["purify"], s["expand"])
+        E0, A0, cols = self.guidance(prep.Y)
+        idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
         self.settings_ = s
         self.n_features_in_ = L
         self.init_endmembers_ = E0
@@ -355,6 +344,25 @@ class BUDDIP(BaseEstimator):
         self.n_iter_ = len(self.loss_curve_)
         report(self.progress, 1.0, "BUDDIP: done")
         return self
+
+    def bytes_per_pixel(self, n_bands: int) -> float:
+        """Memory one pixel of the network input costs during training (sets the pixel limit and tile size)."""
+        p = int(self.n_endmembers)
+        if self.resolved_settings()["architecture"] == "unet":
+            return common.unet_bytes_per_pixel(n_bands, p, self.unet_widths)
+        return common.residual_bytes_per_pixel(n_bands, p, int(self.adip_hidden))
+
+    def guidance(self, Y: np.ndarray):
+        """The first guess for pixels Y (L, n): endmembers (L, p), their FCLS abundances (p, n) and the
+        columns of Y the extractor chose (None for ``init_endmembers`` or a refined guess)."""
+        s = self.resolved_settings()
+        p = int(self.n_endmembers)
+        if self.init_endmembers is not None:
+            E0 = check_endmembers(self.init_endmembers, Y.shape[0], p)
+            return E0, fcls_abundances(Y, E0), None
+        E0, cols = extract_endmembers(Y, p, self.extractor, self.random_state, denoise=bool(s["denoise"]))
+        E0, A0 = refine_guidance(Y, E0, s["purify"], s["expand"])
+        return E0, A0, cols
 
     def _fit_tiles(self, prep, E0, A0, windows, overlap, device):
         """Train on each window; return endmembers (L, p) in normalised units and maps (p, H, W)."""

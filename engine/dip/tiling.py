@@ -9,38 +9,25 @@ result changes smoothly from one tile to the next instead of jumping at a seam.
 
 from __future__ import annotations
 
-import os
 from typing import List, Optional, Tuple
 
 import numpy as np
 
+from ..io.memory import available_bytes
+
 Window = Tuple[slice, slice]
 
 
-def available_ram_bytes() -> Optional[int]:
-    """MemAvailable from /proc/meminfo (Linux), else None."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def memory_budget_bytes(device, memory_mb: Optional[float] = None) -> int:
-    """Bytes a fit may use: CUDA: 80 % of the free device memory; CPU: half the available RAM,
-    capped by ``memory_mb`` when given (QGIS's MEMORY_MB, a RAM budget, so not applied on CUDA)."""
+    """Bytes a fit may use: CUDA: 80 % of the free device memory; CPU: half of what this process can still
+    allocate (free RAM, an address-space limit; :func:`engine.io.memory.available_bytes`), capped by
+    ``memory_mb`` when given (QGIS's MEMORY_MB, a RAM budget, so not applied on CUDA)."""
     if getattr(device, "type", str(device)) == "cuda":
         import torch  # noqa: PLC0415 - only reached on CUDA
 
         free, _ = torch.cuda.mem_get_info(device)
         return int(0.8 * free)
-    avail = available_ram_bytes()
+    avail = available_bytes()
     budget = 0.5 * avail if avail else 2 * 2**30
     if memory_mb:
         budget = min(budget, float(memory_mb) * 2**20)

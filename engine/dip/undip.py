@@ -185,16 +185,11 @@ class UnDIP(BaseEstimator):
         if not 0.0 <= float(s["ema"]) < 1.0:
             raise ParameterError(f"ema must be in [0, 1), got {s['ema']}")
         L = prep.Y.shape[0]
-        bpp = common.unet_bytes_per_pixel(L, p, [s["channels"]] * s["depth"])
-        limit = tiling.pixel_limit(self.max_pixels, device, bpp, self.memory_mb)
+        limit = tiling.pixel_limit(self.max_pixels, device, self.bytes_per_pixel(L), self.memory_mb)
         common.check_size(prep.shape, limit, "UnDIP", bool(self.tiles))
         report(self.progress, 0.0, "UnDIP: endmembers")
-        if self.endmembers is not None:
-            E = check_endmembers(self.endmembers, L, self.n_endmembers)
-            idx = None
-        else:
-            E, cols = extract_endmembers(prep.Y, p, self.extractor, self.random_state, denoise=bool(s["denoise"]))
-            idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
+        E, _, cols = self.guidance(prep.Y)
+        idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
         self.settings_ = s
         self.n_features_in_ = L
         self.init_endmembers_ = E
@@ -222,6 +217,24 @@ class UnDIP(BaseEstimator):
         self.n_iter_ = len(curve)
         report(self.progress, 1.0, "UnDIP: done")
         return self
+
+    def _n_materials(self) -> int:
+        return int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
+
+    def bytes_per_pixel(self, n_bands: int) -> float:
+        """Memory one pixel of the network input costs during training (sets the pixel limit and tile size)."""
+        s = self.resolved_settings(self._n_materials())
+        return common.unet_bytes_per_pixel(n_bands, self._n_materials(), [s["channels"]] * s["depth"])
+
+    def guidance(self, Y: np.ndarray):
+        """The fixed endmembers for pixels Y (L, n): the given ones or the extractor's; (E, None, columns)."""
+        s = self.resolved_settings(self._n_materials())
+        if self.endmembers is not None:
+            return check_endmembers(self.endmembers, Y.shape[0], self.n_endmembers), None, None
+        E, cols = extract_endmembers(
+            Y, self._n_materials(), self.extractor, self.random_state, denoise=bool(s["denoise"])
+        )
+        return E, None, cols
 
     def _train(self, prep: common.PreparedData, E: np.ndarray, device, lo=0.0, hi=1.0):
         torch = import_torch()

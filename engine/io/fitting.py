@@ -32,7 +32,11 @@ WORKING_COPIES = 4
 
 
 def block_bytes(memory_mb: float) -> int:
-    """Size of one streamed block for a budget: an eighth of it, within 4..64 MiB."""
+    """Size of one streamed block for a budget: an eighth of it (or of the free memory when that is less),
+    within 4..64 MiB."""
+    free = available_bytes()
+    if free is not None:
+        memory_mb = min(memory_mb, free / MiB)
     return int(min(64, max(4, memory_mb // 8)) * MiB)
 
 
@@ -85,7 +89,8 @@ def load_for_fitting(
         cube, mask, sampled = raster.cube, raster.mask, False
         values = cube[:, mask]
     elif allow_sample:
-        n = int(min(MAX_SAMPLE, max(1000, limit // (len(bands) * 8 * 2 * WORKING_COPIES))))
+        room = limit - 3 * block_bytes(memory_mb)  # the streamed blocks are held beside the sample
+        n = int(min(MAX_SAMPLE, max(1000, room // (len(bands) * 8 * 2 * WORKING_COPIES))))
         check_allocation(
             n * len(bands) * 8 * 2 + block_bytes(memory_mb) * 3,
             "the pixel sample",

@@ -572,7 +572,7 @@ def test_concurrent_runs_write_their_own_outputs(deepunmix, scene, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")) == []
 
 
-# ---- memory limits: a run in a process capped with RLIMIT_AS gets a message, not a MemoryError
+# ---- memory limits: a raster over the budget runs in tiles; a run capped with RLIMIT_AS gets a message, not a MemoryError
 CAPPED_RUN = r"""
 import os, resource, sys
 sys.path.insert(0, sys.argv[2])
@@ -589,18 +589,27 @@ QgsApplication.processingRegistry().addProvider(provider)
 import processing, torch
 from qgis.core import QgsProcessingException
 size = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
-resource.setrlimit(resource.RLIMIT_AS, (size + 300 * 2 ** 20, resource.RLIM_INFINITY))
+if sys.argv[6] == "capped":
+    resource.setrlimit(resource.RLIMIT_AS, (size + 300 * 2 ** 20, resource.RLIM_INFINITY))
 try:
-    processing.run("deepunmix:undip", {"INPUT": sys.argv[1], "N_ENDMEMBERS": 3, "MEMORY_MB": 8000, "ITERATIONS": 1,
-                                       "OUTPUT_ABUNDANCES": sys.argv[3], "OUTPUT_ENDMEMBERS": sys.argv[4]})
+    from qgis.core import QgsProcessingFeedback
+
+    class Log(QgsProcessingFeedback):
+        def pushInfo(self, text):
+            print("LOG", text)
+
+    processing.run("deepunmix:undip", {"INPUT": sys.argv[1], "N_ENDMEMBERS": 3, "MEMORY_MB": int(sys.argv[5]),
+                                       "ITERATIONS": 1, "OUTPUT_ABUNDANCES": sys.argv[3],
+                                       "OUTPUT_ENDMEMBERS": sys.argv[4]}, feedback=Log())
     print("NO ERROR")
 except QgsProcessingException as exc:
     print("MESSAGE", str(exc).replace("\n", " "))
 """
 
 
-def test_memory_cap_gives_a_message_and_no_output(deepunmix, tmp_path):
-    """UnDIP (whole image in memory) on a 20 x 4000 x 4000 raster (5 GB to fit, a few KB on disk), capped at +300 MB."""
+def test_over_the_budget_runs_in_tiles_from_disk_and_a_memory_cap_gives_a_message(deepunmix, tmp_path):
+    """UnDIP on a 20 x 480 x 480 raster over a 64 MB budget: fitted in tiles read from disk, one complete output.
+    In a process capped at +300 MB of address space: a message (torch's failed allocations too) and no output."""
     import os
     import subprocess
     import sys
@@ -608,27 +617,38 @@ def test_memory_cap_gives_a_message_and_no_output(deepunmix, tmp_path):
     import rasterio
     from conftest import PLUGINS
 
-    path = tmp_path / "sparse.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=4000,
-        height=4000,
-        count=20,
-        dtype="float32",
-        tiled=True,
-        SPARSE_OK="TRUE",
-        BIGTIFF="YES",
-    ) as ds:
-        ds.write(np.random.default_rng(0).random((20, 16, 16)).astype(np.float32), window=((0, 16), (0, 16)))
-    out = subprocess.run(
-        [sys.executable, "-c", CAPPED_RUN, str(path), str(PLUGINS), str(tmp_path / "a.tif"), str(tmp_path / "e.csv")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
-    )
-    assert "MESSAGE" in out.stdout, out.stdout + out.stderr[-3000:]
-    assert "free on this machine" in out.stdout and "Traceback" not in out.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sparse.tif"]
+    path = tmp_path / "big.tif"
+    rng = np.random.default_rng(0)
+    with rasterio.open(path, "w", driver="GTiff", width=480, height=480, count=20, dtype="float32", tiled=True) as ds:
+        ds.write(rng.random((20, 480, 480), dtype=np.float32))
+
+    def run(memory_mb, out_name, cap):
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                CAPPED_RUN,
+                str(path),
+                str(PLUGINS),
+                str(tmp_path / f"{out_name}.tif"),
+                str(tmp_path / f"{out_name}.csv"),
+                str(memory_mb),
+                cap,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )
+
+    out = run(64, "a", "uncapped")
+    assert "NO ERROR" in out.stdout, out.stdout + out.stderr[-3000:]
+    assert "tiles read from disk" in out.stdout
+    with rasterio.open(tmp_path / "a.tif") as ds:
+        assert (ds.count, ds.height, ds.width) == (3, 480, 480)
+        A = ds.read()
+    assert np.isfinite(A).all() and np.allclose(A.sum(0), 1.0, atol=1e-4)
+    out = run(64, "b", "capped")
+    assert "MESSAGE" in out.stdout and "Traceback" not in out.stdout, out.stdout + out.stderr[-3000:]
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "big.tif.aux.xml")  # QGIS's histogram of the input
+    assert left == ["a.csv", "a.csv.aux.xml", "a.csvt", "a.tif", "big.tif"]

@@ -63,3 +63,19 @@ def test_engine_warnings_reach_the_log(run_alg, scene, monkeypatch):
     log = Log()
     run_alg("deepunmix:fcls", _fcls(scene), feedback=log)
     assert any("RuntimeWarning: FCLS: 3 pixel(s) stopped at max_iter" in w for w in log.warnings)
+
+
+def test_torch_allocation_failures_read_as_out_of_memory():
+    from deepunmix.algorithms.errors import user_message
+
+    for text in (
+        "could not create a primitive",
+        "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory",
+    ):
+        assert user_message(RuntimeError(text)).startswith("Out of memory")
+
+    class OutOfMemoryError(RuntimeError):  # torch.cuda's, by name
+        pass
+
+    assert user_message(OutOfMemoryError("CUDA error")).startswith("Out of memory")
+    assert user_message(RuntimeError("shape mismatch")) is None  # other runtime errors stay bugs

@@ -1,0 +1,171 @@
+"""The image priors on rasters larger than the memory budget: tiles read from disk, blended on disk.
+
+:class:`~engine.dip.buddip.BUDDIP` and :class:`~engine.dip.undip.UnDIP` already cut an image whose
+network would not fit into overlapping tiles, but they hold the image itself in memory. This route
+keeps the image on disk too:
+
+1. the first guess (endmembers) comes from a random pixel sample of the whole raster, by the
+   estimator's own :meth:`guidance` (SiVM, purify and expand for BUDDIP's default; the extractor for
+   UnDIP), so every tile starts from the same endmembers, as in the in-memory tiled fit;
+2. each tile (overlapping by ``overlap`` pixels) is read from disk and fitted by a copy of the
+   estimator given those endmembers; its maps, weighted by the same linear ramps as the in-memory
+   blend (:func:`engine.dip.tiling.ramp_weights`), are added into a float32 accumulator file beside
+   the output, so memory holds one tile at a time;
+3. the endmembers are the pixel-weighted mean of the tiles' endmembers; the abundances are FCLS of the
+   whole raster for them, streamed block by block, when the estimator's output is FCLS (BUDDIP's
+   default), else the blended network maps (accumulated sum / accumulated weight).
+
+The output appears complete or not at all (:func:`engine.io.blockwise.apply_blockwise`); the
+accumulator file is removed in every case.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import numpy as np
+from sklearn.base import clone
+
+from ..fcls import fcls
+from ..progress import ProgressCallback, report, sub_progress
+from . import tiling
+
+CUBE_BYTES_PER_VALUE = 32  # the tile as read (float32), the float64 pixel matrix and the prepared copies
+
+
+@dataclass
+class DiskTilesFit:
+    """What the from-disk fit learned: ``endmembers_`` (L, p), the tile windows, and FCLS abundances
+    ``abundances_`` (p, 1, n) of the guidance sample for the learned endmembers (for a report's RMSE)."""
+
+    endmembers_: np.ndarray
+    abundances_: np.ndarray
+    tiles_: List[tiling.Window] = field(default_factory=list)
+    output_: str = "fcls"
+
+
+def tile_pixels(estimator, n_bands: int, memory_mb: float, device="cpu") -> int:
+    """The largest tile (pixels) whose read cube fits ``memory_mb`` and whose networks fit the device."""
+    from ..torch_support import resolve_device  # noqa: PLC0415
+
+    network = tiling.pixel_limit("auto", resolve_device(device), estimator.bytes_per_pixel(n_bands), memory_mb)
+    cube = int(tiling.memory_budget_bytes("cpu", memory_mb) // (n_bands * CUBE_BYTES_PER_VALUE))
+    return max(64 * 64, min(network, cube))
+
+
+def fit_tiles_from_disk(
+    estimator,
+    src_path,
+    dst_path,
+    names: Union[Sequence[str], str],
+    sample: np.ndarray,
+    *,
+    bands: Optional[Sequence[int]] = None,
+    scale: float = 1.0,
+    memory_mb: float = 1024,
+    max_tile_pixels: Optional[int] = None,
+    progress: ProgressCallback = None,
+) -> DiskTilesFit:
+    """Fit ``estimator`` (an unfitted BUDDIP or UnDIP) tile by tile on the raster ``src_path`` and write
+    its abundances to ``dst_path``; ``sample`` (L, n) is a random sample of valid pixels (in reflectance,
+    i.e. already multiplied by ``scale``) that gives the first guess. ``names``: the output bands' names, or
+    a prefix (``<prefix>_1`` ...). Returns a :class:`DiskTilesFit`."""
+    from ..io.blockwise import GDAL_IO_LOCK, apply_blockwise  # noqa: PLC0415 - rasterio only when used
+    from ..io.fitting import block_bytes  # noqa: PLC0415
+    from ..io.raster import _band_list, open_raster, read_valid_pixels  # noqa: PLC0415
+
+    Y_sample = np.asarray(sample, dtype=np.float64)
+    report(progress, 0.0, "first guess from a pixel sample")
+    E0 = estimator.guidance(Y_sample)[0]
+    p = E0.shape[1]
+    names = [f"{names}_{i + 1}" for i in range(p)] if isinstance(names, str) else [str(n) for n in names]
+    if len(names) != p:
+        raise ValueError(f"{len(names)} names for {p} endmembers")
+    with GDAL_IO_LOCK, open_raster(src_path) as src:
+        H, W = src.height, src.width
+        idx = _band_list(bands, src.count)
+        profile = dict(
+            driver="GTiff", width=W, height=H, count=p + 1, dtype="float32", crs=src.crs, transform=src.transform
+        )
+    limit = max_tile_pixels or tile_pixels(estimator, len(idx), memory_mb, getattr(estimator, "device", "cpu"))
+    windows, overlap = tiling.tile_windows((H, W), int(limit), int(getattr(estimator, "tile_overlap", 16)))
+    blended = _output(estimator) != "fcls"
+    per_tile = _tile_estimator(estimator, E0)
+    dst_path = Path(dst_path)
+    accumulator = dst_path.parent / f".{dst_path.name}.tiles.tif"
+    E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0
+    try:
+        with GDAL_IO_LOCK:
+            acc = open_raster(accumulator, "w", tiled=True, blockxsize=256, blockysize=256, SPARSE_OK="TRUE", **profile)
+            acc.close()
+        for k, win in enumerate(windows):
+            lo, hi = 0.9 * k / len(windows), 0.9 * (k + 1) / len(windows)
+            report(progress, lo, f"tile {k + 1}/{len(windows)}")
+            rows, cols = win
+            window = _rio_window(rows, cols)
+            with GDAL_IO_LOCK, open_raster(src_path) as src:
+                Y, valid = read_valid_pixels(src, window, idx, True)
+            n = int(valid.sum())
+            if n == 0:
+                continue
+            cube = np.zeros((len(idx), *valid.shape), dtype=np.float32)
+            cube[:, valid] = Y * scale
+            if np.ptp(cube[:, valid], axis=1).max() == 0:  # nothing to learn (a filled area): the first guess
+                E_tile, A_tile = E0, np.zeros((p, *valid.shape))
+                A_tile[:, valid] = fcls(cube[:, valid].astype(np.float64), E0)
+            else:
+                model = clone(per_tile).set_params(progress=sub_progress(progress, lo, hi)).fit(cube, valid)
+                E_tile, A_tile = model.endmembers_, model.abundances_
+            E_sum += n * np.asarray(E_tile, dtype=np.float64)
+            n_sum += n
+            weight = (tiling.ramp_weights(win, (H, W), overlap) * valid).astype(np.float32)
+            maps = np.nan_to_num(np.asarray(A_tile, dtype=np.float32)) * weight
+            with GDAL_IO_LOCK, open_raster(accumulator, "r+") as acc:
+                old = acc.read(window=window)
+                old[:p] += maps
+                old[p] += weight
+                acc.write(old, window=window)
+        if n_sum == 0:
+            raise ValueError("no tile has a valid pixel")
+        E = E_sum / n_sum
+        stream = dict(max_block_bytes=block_bytes(memory_mb), progress=sub_progress(progress, 0.9, 1.0))
+        if blended:
+            apply_blockwise(accumulator, dst_path, _weighted_mean, p, names, like_nodata=False, **stream)
+        else:
+            apply_blockwise(src_path, dst_path, partial(fcls, E=E), p, names, bands=bands, scale=scale, **stream)
+    finally:
+        with GDAL_IO_LOCK:
+            accumulator.unlink(missing_ok=True)
+    A_sample = fcls(Y_sample, E)[:, None, :]
+    return DiskTilesFit(E, A_sample, windows, "blended network maps" if blended else "fcls")
+
+
+def _output(estimator) -> str:
+    """'fcls' when the estimator's abundances are FCLS for its endmembers (BUDDIP's default), else 'network'."""
+    if "init_endmembers" in estimator.get_params(deep=False):
+        return estimator.resolved_settings()["final_abundances"]
+    return "network"
+
+
+def _tile_estimator(estimator, E0: np.ndarray):
+    """A copy of ``estimator`` that starts every tile from ``E0`` and returns the networks' maps."""
+    params = estimator.get_params(deep=False)
+    if "init_endmembers" in params:  # BUDDIP: the refined first guess, network maps per tile
+        return clone(estimator).set_params(init_endmembers=E0, final_abundances="adip")
+    return clone(estimator).set_params(endmembers=E0, n_endmembers=E0.shape[1])
+
+
+def _rio_window(rows: slice, cols: slice):
+    from rasterio.windows import Window  # noqa: PLC0415
+
+    return Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+
+
+def _weighted_mean(Y: np.ndarray) -> np.ndarray:
+    """Accumulated weighted maps (first p rows) over the accumulated weight (last row); NaN where no weight."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(Y[-1:] > 0, Y[:-1] / Y[-1:], math.nan)
