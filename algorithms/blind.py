@@ -133,7 +133,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         source = self.input_label(parameters, context)
         style_outputs(context, out_ab, f"{label} abundances ({source})", out_em, f"{label} endmembers ({source})")
         rmse = self.reconstruction_rmse(model, data)
-        feedback.pushInfo(self.tr(f"Reconstruction RMSE: {rmse:.5g}"))
+        feedback.pushInfo(self.tr("Reconstruction RMSE: {rmse:.5g}").format(rmse=rmse))
         warnings = self.fit_warnings(feedback, rmse, _valid_pixels(data))
         if report:
             notes = (
@@ -177,7 +177,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
     def fit_model(self, data, kwargs, parameters, context, feedback):
         """Fit the engine estimator on the input data; subclasses may change how."""
         n = self.parameterAsInt(parameters, self.N_ENDMEMBERS, context)
-        feedback.pushInfo(self.tr(f"Fitting {self.method_label()} with {n} endmembers"))
+        feedback.pushInfo(self.tr("Fitting {method} with {n} endmembers").format(method=self.method_label(), n=n))
         return self.estimator_class()(n_endmembers=n, **kwargs).fit(data.cube, data.mask)
 
     def estimator_kwargs(self, parameters, context) -> dict:
