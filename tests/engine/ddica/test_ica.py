@@ -53,6 +53,7 @@ def test_fit_cube_mlp_and_cancel():
         DeepICA(2, n_steps=50, batch_size=32, n_restarts=1, progress=cb).fit(cube.reshape(4, -1)[:, 1:].T)
 
 
+@pytest.mark.slow
 def test_paper_variant_runs_the_papers_configuration(monkeypatch):
     """variant='paper': z-scored input, random ReLU net with a linear last layer, power whitening, alpha 0.75, sigma 0.1584, batch 2000."""
     import deepunmix.engine.ddica.ica as ica
