@@ -212,7 +212,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         name = name or self.INPUT
         layer = self.parameterAsRasterLayer(parameters, name, context)
         if layer is None:
-            raise QgsProcessingException(self.tr(f"Could not load the raster given as {name}"))
+            raise QgsProcessingException(self.tr("Could not load the raster given as {name}").format(name=name))
         if layer.providerType() != "gdal":
             raise QgsProcessingException(self.tr("Only file-based (GDAL) rasters are supported"))
         return layer.source()
@@ -288,7 +288,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         text = poor_fit_warning(rmse, noise_level(pixels))
         if text is None:
             return []
-        feedback.pushWarning(self.tr(text[0].upper() + text[1:]))
+        feedback.pushWarning(text[0].upper() + text[1:])  # engine text: built at run time, not in the catalogue
         return [text]
 
     def check_output_folder(self, path: Optional[str]) -> None:
@@ -296,9 +296,9 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             return
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
-            raise QgsProcessingException(self.tr(f"The output folder does not exist: {folder}"))
+            raise QgsProcessingException(self.tr("The output folder does not exist: {folder}").format(folder=folder))
         if not os.access(folder, os.W_OK):
-            raise QgsProcessingException(self.tr(f"The output folder is not writable: {folder}"))
+            raise QgsProcessingException(self.tr("The output folder is not writable: {folder}").format(folder=folder))
 
     # --- the template method -------------------------------------------
     def processAlgorithm(self, parameters, context, feedback):
@@ -316,7 +316,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             if message is None:
                 raise
             raise QgsProcessingException(message) from exc
-        feedback.pushInfo(self.tr(f"Finished in {time.perf_counter() - started:.1f} s"))
+        feedback.pushInfo(self.tr("Finished in {seconds:.1f} s").format(seconds=time.perf_counter() - started))
         return results
 
     def execute(self, parameters: Dict[str, Any], context, feedback) -> Dict[str, Any]:

@@ -144,7 +144,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         source = self.input_label(parameters, context)
         style_outputs(context, out_ab, f"{label} abundances ({source})", out_em, f"{label} endmembers ({source})")
         rmse = self.reconstruction_rmse(model, data)
-        feedback.pushInfo(self.tr(f"Reconstruction RMSE: {rmse:.5g}"))
+        feedback.pushInfo(self.tr("Reconstruction RMSE: {rmse:.5g}").format(rmse=rmse))
         warnings = self.fit_warnings(feedback, rmse, _valid_pixels(data))
         if report:
             notes = []
@@ -192,7 +192,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
     def make_estimator(self, data, kwargs, parameters, context, feedback):
         """The unfitted engine estimator for this run; subclasses may change how."""
         n = self.parameterAsInt(parameters, self.N_ENDMEMBERS, context)
-        feedback.pushInfo(self.tr(f"Fitting {self.method_label()} with {n} endmembers"))
+        feedback.pushInfo(self.tr("Fitting {method} with {n} endmembers").format(method=self.method_label(), n=n))
         return self.estimator_class()(n_endmembers=n, **kwargs)
 
     def fit_model(self, data, kwargs, parameters, context, feedback):

@@ -88,7 +88,12 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         for key, _, label, integer in VARIANT_OPTIONS:
             kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
             param = QgsProcessingParameterNumber(
-                key, self.tr(f"{label} (empty = the variant's)"), kind, defaultValue=None, optional=True, minValue=0
+                key,
+                self.tr("{label} (empty = the variant's)").format(label=label),
+                kind,
+                defaultValue=None,
+                optional=True,
+                minValue=0,
             )
             self.add_advanced(param)
         self.add_advanced(

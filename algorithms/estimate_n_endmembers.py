@@ -112,31 +112,34 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         data = load_for_fitting(
             self.raster_path(parameters, context), feedback, input_options(self, parameters, context)
         )
-        feedback.pushInfo(self.tr(f"{label}, at most {cap} endmembers"))
+        feedback.pushInfo(self.tr("{label}, at most {cap} endmembers").format(label=label, cap=cap))
         model = EndmemberCountEstimator(method=method, far=far, max_endmembers=cap, min_gain=min_gain).fit(
             data.cube, data.mask
         )
         k = max(2, int(model.n_endmembers_))
         if model.capped_:
-            feedback.pushWarning(self.tr(f"The estimate exceeded the maximum: capped at {cap} endmembers"))
+            feedback.pushWarning(
+                self.tr("The estimate exceeded the maximum: capped at {cap} endmembers").format(cap=cap)
+            )
         if k != model.n_endmembers_:
-            feedback.pushWarning(self.tr(f"{label} gave {model.n_endmembers_}; unmixing needs at least 2"))
+            feedback.pushWarning(
+                self.tr("{label} gave {n}; unmixing needs at least 2").format(label=label, n=model.n_endmembers_)
+            )
         errors = model.details_.get("errors")
         if errors is not None:
             feedback.pushInfo(
-                self.tr(
-                    "FCLS reconstruction RMSE by number of endmembers: "
-                    + ", ".join(f"{i}: {e:.4g}" for i, e in enumerate(errors) if i >= 2)
+                self.tr("FCLS reconstruction RMSE by number of endmembers: {errors}").format(
+                    errors=", ".join(f"{i}: {e:.4g}" for i, e in enumerate(errors) if i >= 2)
                 )
             )
-        feedback.pushInfo(self.tr(f"{label}: {k} endmembers"))
+        feedback.pushInfo(self.tr("{label}: {k} endmembers").format(label=label, k=k))
         if k < 2:
             feedback.pushWarning(
                 self.tr(
-                    f"{label} found {k} signal dimension(s): the data look like noise around a "
+                    "{label} found {k} signal dimension(s): the data look like noise around a "
                     "constant, and unmixing needs at least 2 endmembers; check the scale and "
                     "the bands, or set the number by hand"
-                )
+                ).format(label=label, k=k)
             )
         results = {self.N_ENDMEMBERS: k}
         if report:

@@ -53,7 +53,7 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         data = load_for_fitting(
             self.raster_path(parameters, context), feedback, input_options(self, parameters, context)
         )
-        feedback.pushInfo(self.tr(f"Extracting {n} endmembers with {method}"))
+        feedback.pushInfo(self.tr("Extracting {n} endmembers with {method}").format(n=n, method=method))
         model = cls(n_endmembers=n, random_state=seed, progress=self.progress_callback(feedback, 0, 95))
         model.fit(data.cube, data.mask)
         names = [f"{method}_{i + 1}" for i in range(n)]

@@ -95,8 +95,15 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         method = "Peak-normalised shares" if peak else "FCLS"
         feedback.pushInfo(
             self.tr(
-                f"{method} with {E.shape[1]} endmembers ({', '.join(table.names)}) on "
-                f"{len(bands)} of {info.count} bands; scale {scale:g} ({reason})"
+                "{method} with {n} endmembers ({names}) on {used} of {count} bands; scale {scale:g} ({reason})"
+            ).format(
+                method=method,
+                n=E.shape[1],
+                names=", ".join(table.names),
+                used=len(bands),
+                count=info.count,
+                scale=scale,
+                reason=reason,
             )
         )
 
@@ -130,7 +137,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             results[self.OUTPUT_ERROR] = err_out
         style_outputs(context, out, f"{method} abundances ({self.input_label(parameters, context)})")
         rmse = float(np.sqrt(sse["sum"] / max(sse["n"], 1)))
-        feedback.pushInfo(self.tr(f"Reconstruction RMSE (every 16th pixel): {rmse:.5g}"))
+        feedback.pushInfo(self.tr("Reconstruction RMSE (every 16th pixel): {rmse:.5g}").format(rmse=rmse))
         sample = np.hstack(sse["sample"]) if sse["sample"] else np.empty((len(bands), 0))
         warnings = self.fit_warnings(feedback, rmse, sample)
         if report:

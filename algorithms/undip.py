@@ -81,7 +81,9 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         table = read_endmembers_csv(csv_path)
         info = raster_info(data.path)
         E = align_to_bands(table, data.bands, info.wavelengths, info.count)  # rows by wavelength/band, never position
-        feedback.pushInfo(self.tr(f"UnDIP with the {table.matrix.shape[1]} endmembers of {csv_path}"))
+        feedback.pushInfo(
+            self.tr("UnDIP with the {n} endmembers of {path}").format(n=table.matrix.shape[1], path=csv_path)
+        )
         return self.estimator_class()(endmembers=E, **kwargs)
 
     SAMPLES_OK = False

@@ -15,14 +15,11 @@ Writes benchmarks/results/buddip_ablation.md and .json. Torch uses 1 thread.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from statistics import median
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import buddip_common as bc
+import numpy as np
+from _machine import machine, one_thread
 
 GUIDANCE = {  # name -> (purify, expand)
     "guidance: SiVM + purify 0.005 (previous default)": (0.005, 0),
@@ -86,11 +83,11 @@ def main():
     if not (data / "samson" / "samson_1.mat").is_file() or not (data / "usgs" / "USGS_1995_Library.mat").is_file():
         print(f"skipped: data absent ({data})")
         return
-    bc.one_thread()
+    one_thread()
     from deepunmix.engine.io.matfile import samson, samson_rasti
     from deepunmix.engine.synthetic import make_patch_scene, usgs_library
 
-    info = bc.machine()
+    info = machine()
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
     zhu, rasti = samson(data), samson_rasti(data)
     syn = {s[0]: s[1:] for s in SYN}
@@ -120,8 +117,8 @@ def main():
     md = [
         "# BUDDIP ablation: guidance refinement, training, final abundances",
         "",
-        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
-        f"Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}.",
+        f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
+        f"Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}. Seeds: {list(range(args.seeds))}.",
         "Medians over seeds: aRMSE, aSAD (degrees, Hungarian-matched), wall seconds, 1-min load. Guidance rows are "
         "SiVM + the named refinement + FCLS, no network. The defaults were tuned on these scenes (optimistic).",
         "",

@@ -1,13 +1,10 @@
-"""Shared helpers for the BUDDIP/UnDIP benchmarks: machine info, data path, the compared methods."""
+"""Shared helpers for the BUDDIP/UnDIP benchmarks: data path, the compared methods (machine info: ``_machine``)."""
 
 from __future__ import annotations
 
 import json
 import os
-import platform
-import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Dict, Tuple
 
@@ -15,35 +12,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def shared_data() -> Path:
     """``$DEEPUNMIX_SHARED_DATA`` or ``<repo>/../shared/data``."""
     env = os.environ.get("DEEPUNMIX_SHARED_DATA")
     return Path(env) if env else ROOT / ".." / "shared" / "data"
-
-
-def machine() -> Dict[str, object]:
-    import torch
-
-    return {
-        "date_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "host": platform.node(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
-def one_thread() -> None:
-    import torch
-
-    torch.set_num_threads(1)
 
 
 def samson_references():

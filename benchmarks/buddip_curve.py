@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 from statistics import median
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import buddip_common as bc
+from _machine import machine, one_thread
 
 
 def main():
@@ -37,10 +35,10 @@ def main():
         print(f"skipped: data absent ({bc.shared_data() / 'samson'})")
         return
     zhu, refs = loaded
-    bc.one_thread()
+    one_thread()
     from deepunmix.engine.dip.buddip import BUDDIP
 
-    info = bc.machine()
+    info = machine()
     points = []
     for lr in args.lrs:
         for seed in range(args.seeds):
@@ -65,8 +63,8 @@ def main():
     md = [
         "# BUDDIP time-to-accuracy on Samson",
         "",
-        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared), torch {info['torch']} 1 thread. "
-        f"Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}.",
+        f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared), torch {info['torch']} 1 thread. "
+        f"Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}. Seeds: {list(range(args.seeds))}.",
         "Medians over seeds of the moving-average output at each iteration (iteration 0 = the guidance: "
         "extractor + purification + FCLS). Seconds include the guidance. Paper bar (Jasper Ridge): "
         "aRMSE 0.1023, aSAD 6.85 deg.",

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 from statistics import median
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import buddip_common as bc
+import numpy as np
+from _machine import canonical, machine, one_thread
 
 GUIDE, NETS_ONLY, REFINE_ONLY, DEFAULT, CANDIDATE, PAPER = (
     "guidance only (SiVM + FCLS)",
@@ -94,10 +91,10 @@ def main():
     if refs is None or jas is None or not (data / "usgs" / "USGS_1995_Library.mat").is_file():
         print(f"skipped: data absent ({data})")
         return
-    bc.one_thread()
+    one_thread()
     from deepunmix.engine.synthetic import usgs_library
 
-    info = bc.machine()
+    info = machine()
     zhu, samson_refs = refs
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
     rows = [r for r in bc.done_runs(args.out, args.resume) if r["method"] != PAPER]
@@ -172,12 +169,13 @@ def merge_paper(rows, n_seeds):
 
 
 def write(rows, info, args, paper_iters):
+    m = canonical(info)  # saved results name the machine facts as they did when written
     order = [GUIDE, NETS_ONLY, REFINE_ONLY, DEFAULT, CANDIDATE, PAPER]
     md = [
         "# BUDDIP: does training improve on its starting point? (ablation with seed spread)",
         "",
-        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs; timings are noise), torch "
-        f"{info['torch']} 1 thread. Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. "
+        f"Machine: {m['host']}, {m['logical_cpus']} CPUs (shared with other jobs; timings are noise), torch "
+        f"{m['torch']} 1 thread. Date: {m['date_utc']}. Load at start: {m['load_average_at_start']}. "
         f"Seeds asked: {list(range(args.seeds))}; the n column says how many ran per row. Synthetic scenes: the "
         f"paper's recipe at {getattr(args, 'size', 100)} x {getattr(args, 'size', 100)} px (smaller than its 100 "
         f"to fit this CPU), six USGS endmembers, one scene per seed.",

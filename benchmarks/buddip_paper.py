@@ -19,14 +19,11 @@ Writes benchmarks/results/buddip_paper.md and .json. Torch uses 1 thread on the 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from statistics import median
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import buddip_common as bc
+import numpy as np
+from _machine import machine, one_thread
 
 PAPER_JASPER = {  # Table 1 of the paper: aRMSE, aSAD (degrees)
     "SiVM+FCLS": (0.1480, 11.3492),
@@ -121,10 +118,10 @@ def main():
         print(f"skipped: data absent ({data})")
         return
     if args.device == "cpu":
-        bc.one_thread()
+        one_thread()
     from deepunmix.engine.synthetic import usgs_library
 
-    info = bc.machine()
+    info = machine()
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
     jobs = [("jasper", None)] + ([] if args.no_synthetic else [(f"syn {snr:g} dB", snr) for snr in args.snrs])
     rows = bc.done_runs(args.out, args.resume)
@@ -164,9 +161,9 @@ def write(rows, info, args):
     md = [
         "# The BUDDIP paper's experiments, paper variant",
         "",
-        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs; timings are noise), torch "
+        f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared with other jobs; timings are noise), torch "
         f"{info['torch']}, device {args.device}, {info['torch_threads']} thread(s). Date: {info['date_utc']}. "
-        f"Load at start: {info['loadavg_start']}. Seeds asked: {list(range(args.seeds))}; the n column says how "
+        f"Load at start: {info['load_average_at_start']}. Seeds asked: {list(range(args.seeds))}; the n column says how "
         f"many ran. Run with {cap}: the paper "
         f"trains {FULL_ITERS['jasper']} (Jasper) / {FULL_ITERS['synthetic']} (synthetic) iterations, UnDIP "
         f"{FULL_ITERS['undip']}. No ground truth in any choice (output = the networks' last output).",

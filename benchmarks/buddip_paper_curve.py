@@ -11,13 +11,10 @@ Writes benchmarks/results/buddip_paper_curve.md and .json. Torch uses 1 thread.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import buddip_common as bc
+import numpy as np
+from _machine import machine, one_thread
 
 
 def main():
@@ -35,10 +32,10 @@ def main():
     if jas is None:
         print("skipped: Jasper Ridge absent")
         return
-    bc.one_thread()
+    one_thread()
     from deepunmix.engine.dip.buddip import BUDDIP, PAPER_JASPER
 
-    info = bc.machine()
+    info = machine()
     extra = dict(PAPER_JASPER) if args.variant == "paper" else {}
     extra["n_iter"] = args.iters
     rows = []
@@ -53,8 +50,8 @@ def main():
     md = [
         f"# BUDDIP {args.variant} variant on Jasper Ridge along training (paper: 24 000 iterations)",
         "",
-        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared; timings are noise), torch {info['torch']} 1 "
-        f"thread. Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}. "
+        f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared; timings are noise), torch {info['torch']} 1 "
+        f"thread. Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}. Seeds: {list(range(args.seeds))}. "
         f"Settings: {args.variant} variant"
         + (", the paper's Jasper weights 1/1/1" if args.variant == "paper" else "")
         + f", {args.iters} iterations. Iteration 0 = the guidance the losses use (not the networks' output, "

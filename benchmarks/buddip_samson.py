@@ -13,12 +13,10 @@ Writes benchmarks/results/buddip_samson.md and .json.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from statistics import median
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import buddip_common as bc
+from _machine import machine, one_thread
 
 METHODS = ("SiVM+FCLS", "VCA+FCLS", "UnDIP", "BUDDIP")
 # ablations, reported but not part of the verdict: BUDDIP's own guidance (no network), the paper's
@@ -48,9 +46,9 @@ def main():
         print(f"skipped: data absent ({bc.shared_data() / 'samson'})")
         return
     zhu, refs = loaded
-    bc.one_thread()
+    one_thread()
     cube = zhu.cube
-    info = bc.machine()
+    info = machine()
     bkw = {} if args.n_iter is None else {"n_iter": args.n_iter}
     ukw = {} if args.undip_iter is None else {"n_iter": args.undip_iter}
     rows = []
@@ -99,8 +97,8 @@ def main():
     md = [
         "# Samson: BUDDIP vs UnDIP vs SiVM + FCLS vs VCA + FCLS",
         "",
-        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
-        f"Date: {info['date_utc']}. Load at start: {info['loadavg_start']}. Seeds: {list(range(args.seeds))}. "
+        f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
+        f"Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}. Seeds: {list(range(args.seeds))}. "
         f"BUDDIP n_iter: {args.n_iter or 'default'}, UnDIP n_iter: {args.undip_iter or 'default'}.",
         "Medians over seeds. aSAD in degrees (Hungarian-matched). Time: wall seconds; load1: 1-min load average.",
         "",

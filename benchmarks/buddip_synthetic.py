@@ -14,12 +14,10 @@ The committed buddip_synthetic results come from one default run (5 seeds, both 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from statistics import median
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 import buddip_common as bc
+from _machine import machine, one_thread
 
 METHODS = ("SiVM+FCLS", "UnDIP", "BUDDIP")
 
@@ -85,8 +83,8 @@ def markdown(info, args, rows):
     md = [
         "# BUDDIP synthetic benchmark (paper Section 4.1)",
         "",
-        f"Machine: {info['host']}, {info['cpu_count']} CPUs (shared with other jobs), torch {info['torch']} "
-        f"1 thread, numpy {info['numpy']}. Date: {info['date_utc']}. Load at start: {info['loadavg_start']}.",
+        f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared with other jobs), torch {info['torch']} "
+        f"1 thread, numpy {info['numpy']}. Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}.",
         f"Seeds: {args.seeds_list}. Scene: 6 USGS endmembers, 100 patches [0.8, 0.2], 11 x 11 Gaussian filter. "
         f"BUDDIP n_iter: {args.n_iter or 'default'}, UnDIP n_iter: {args.undip_iter or 'default'}.",
         "Values are medians over seeds (aRMSE over pixels; aSAD in degrees, Hungarian-matched). "
@@ -131,11 +129,11 @@ def main():
     if not path.is_file():
         print(f"skipped: data absent ({path})")
         return
-    bc.one_thread()
+    one_thread()
     from deepunmix.engine.synthetic import usgs_library
 
     lib, _, _ = usgs_library(path)
-    info = bc.machine()
+    info = machine()
     rows = []
     jobs = [("snr_db", 100, snr) for snr in args.snrs] + [("size", a, 30.0) for a in args.sizes]
     for sweep, size, snr in jobs:

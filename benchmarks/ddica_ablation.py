@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-from ddica_samson import data_dir, load_rasti, load_samson, machine  # noqa: E402
+from _machine import canonical, machine, one_thread  # noqa: E402
+from ddica_samson import data_dir, load_rasti, load_samson  # noqa: E402
 
 PIPELINES = ("purify+FCLS", "NNLS+FCLS", "maps")
 SCENES = ("samson", "jasper", "synthetic")
@@ -208,11 +209,12 @@ def write(results: list, meta: dict, name: str) -> None:
     out.with_suffix(".json").write_text(
         json.dumps(dict(meta=meta, results=results, summary=summary), indent=1, default=str)
     )
+    m = canonical(meta)  # saved results name the machine facts as they did when written
     cell = lambda st: "-" if not st else f"{st['median']:.4f} [{st['min']:.3f}-{st['max']:.3f}]"  # noqa: E731
     lines = [
         "# DDICA ablation: does training decide the result?",
         "",
-        f"Last run {meta['date']}, host {meta['machine']} ({meta['cores']} cores shared with other jobs; torch "
+        f"Last run {m['date_utc']}, host {m['host']} ({m['logical_cpus']} cores shared with other jobs; torch "
         f"threads 1; timings are noise). Seeds {meta['seeds']}. Written by `benchmarks/ddica_ablation.py`"
         f"{' ' + meta['note'] if meta.get('note') else ''}.",
         "Mean per-endmember abundance RMSE as fractions (lower is better): median over seeds [min-max]. Ground",
@@ -411,7 +413,7 @@ def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "d
         "`DDICA(variant='paper')` (QGIS: `VARIANT` = paper) runs the unmixing DDICA of Li et al. (ICASSP 2022);",
         "`variant='default'` is ours. The table lists every difference. Measured effects are medians of mean",
         "per-endmember abundance RMSE (fractions; lower is better) over the seeds of `benchmarks/ddica_ablation.py`,",
-        f"written by that benchmark (run {meta['date']}, seeds {meta['seeds']}{', ' + meta['note'] if meta.get('note') else ''}),",
+        f"written by that benchmark (run {canonical(meta)['date_utc']}, seeds {meta['seeds']}{', ' + meta['note'] if meta.get('note') else ''}),",
         "as `scene/reference paper-like -> default`. Most single differences were not measured one at a time",
         "(CPU time); they are measured together in the first row.",
         "",
@@ -484,9 +486,7 @@ def main() -> None:
         saved = json.loads(saved_path.read_text())
         write(saved["results"], saved["meta"], name)
         return
-    import torch
-
-    torch.set_num_threads(1)
+    one_thread()
     seeds = list(range(2 if args.quick else args.seeds))
     cfgs = configs(args.paper_restarts, args.paper_width)
     names = set(args.only or (["default", "untrained"] if args.quick else [c[0] for c in cfgs]))
@@ -500,7 +500,7 @@ def main() -> None:
     for cname, settings, what in cfgs:
         if cname not in names:
             continue
-        row = dict(name=cname, settings=settings, what=what, runs={}, date=machine()["date"])
+        row = dict(name=cname, settings=settings, what=what, runs={}, date=machine()["date_utc"])
         results = [r for r in results if r["name"] != cname] + [row]
         results.sort(key=lambda r: order.get(r["name"], len(order)))
         for scene in args.scenes:

@@ -20,15 +20,15 @@ mixtures. Torch and BLAS 1 thread.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from _machine import canonical, machine, one_thread
+
+from deepunmix.engine.metrics import matched_abs_corr
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,13 +60,6 @@ def make_pnl(n: int, seed: int):
     Z = Z / Z.std(0)
     X = np.stack([np.tanh(Z[:, 0]), (Z[:, 1] + Z[:, 1] ** 3) / 2, np.exp(Z[:, 2])], 1)
     return S, X
-
-
-def mean_abs_rho(S: np.ndarray, S_est: np.ndarray) -> float:
-    k = S.shape[1]
-    C = np.abs(np.corrcoef(S.T, S_est.T)[:k, k:])
-    r, c = linear_sum_assignment(-C)
-    return float(C[r, c].mean())
 
 
 def gaussianised_fastica(X: np.ndarray, seed: int) -> np.ndarray:
@@ -156,10 +149,9 @@ def main() -> None:
         data = json.loads(out.with_suffix(".json").read_text())
         out.with_suffix(".md").write_text(render(data["meta"], data["runs"], data["stats"]))
         return
-    import torch
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(1)
+    one_thread()
     if args.quick:
         args.seeds, args.paper_steps = 2, 3
     seeds = list(range(args.seeds))
@@ -173,7 +165,10 @@ def main() -> None:
                 t0 = time.perf_counter()
                 est, model = fit(X, seed)
                 run = dict(
-                    seed=seed, mean_abs_rho=mean_abs_rho(S, est), seconds=time.perf_counter() - t0, load_1min=load
+                    seed=seed,
+                    mean_abs_rho=float(matched_abs_corr(S, est).mean()),
+                    seconds=time.perf_counter() - t0,
+                    load_1min=load,
                 )
                 if model is not None:
                     run.update(
@@ -193,12 +188,8 @@ def write(args, seeds, rows, runs) -> None:
 
     stats = {key: summary([r["mean_abs_rho"] for r in runs[key]]) for key in runs}
     meta = dict(
-        machine=platform.node(),
-        cpu=platform.processor() or platform.machine(),
-        cores=os.cpu_count(),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        machine(),
         mode="quick" if args.quick else "full",
-        torch_threads=1,
         n_samples=args.n,
         seeds=seeds,
         seeds_planned=args.seeds,
@@ -238,13 +229,14 @@ def findings(runs, stats) -> list:
 
 
 def render(meta, runs, stats) -> str:
+    m = canonical(meta)  # saved results name the machine facts as they did when written
     labels, seeds = meta["labels"], meta["seeds"]
     paper = runs["paper"]
     per_step = [r["seconds"] / max(r["n_steps"], 1) for r in paper if r["n_steps"]]
     lines = [
         f"# Deep ICA on the paper's PNL experiment (Table 1){' (quick)' if meta['mode'] == 'quick' else ''}",
         "",
-        f"{meta['date']}, {meta['machine']} ({meta['cores']} cores, shared; torch and BLAS 1 thread), "
+        f"{m['date_utc']}, {m['host']} ({m['logical_cpus']} cores, shared; torch and BLAS 1 thread), "
         f"{meta['n_samples']} samples, seeds {seeds} (a new mixture per seed"
         + (
             f"; {len(seeds)} of {meta['seeds_planned']} planned seeds done when this was written"

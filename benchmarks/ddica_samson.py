@@ -17,14 +17,13 @@ output the paper reports, from the default variant's fit: not the paper's config
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import machine, one_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = {
@@ -86,13 +85,11 @@ def reference_facts(data, rasti) -> dict:
 
 def run_samson(settings: dict, seeds, data=None, log=print) -> list:
     """Fit DDICA(**settings) once per seed; one dict of scores per run."""
-    import torch
-
     from deepunmix.engine.abundance_convention import peak_normalised_abundances
     from deepunmix.engine.ddica import DDICA
     from deepunmix.engine.metrics import score_unmixing
 
-    torch.set_num_threads(1)
+    one_thread()
     cube, A_ref, M_ref, names = data if data is not None else load_samson()
     Y = cube.reshape(cube.shape[0], -1).astype(np.float64)
     rasti = load_rasti()
@@ -164,16 +161,6 @@ def summary(rows: list) -> dict:
     )
 
 
-def machine() -> dict:
-    return dict(
-        machine=platform.node(),
-        cpu=platform.processor() or platform.machine(),
-        cores=os.cpu_count(),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        torch_threads=1,
-    )
-
-
 def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
     """Median Samson scores for several keep_fraction values (restarts kept by reconstruction error)."""
     from deepunmix.engine.ddica.unmixing import DDICA
@@ -191,7 +178,7 @@ def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
     lines = [
         "# DDICA on Samson: label-free restart filtering",
         "",
-        f"{machine()['date']}, {n_restarts} restarts, other settings default, seeds {seeds}. The kept restarts are those with the",
+        f"{machine()['date_utc']}, {n_restarts} restarts, other settings default, seeds {seeds}. The kept restarts are those with the",
         "lowest reconstruction error (data vs. abundances x NNLS endmembers); no ground truth is used to choose.",
         "",
         "| keep_fraction | restarts kept | median mean RMSE | per seed | median aRMSE | median CPU s |",
@@ -245,7 +232,7 @@ def main() -> None:
     lines = [
         f"# DDICA on Samson ({'quick' if args.quick else 'full'})",
         "",
-        f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores, shared; torch threads 1), seeds {seeds}.",
+        f"{meta['date_utc']}, host {meta['host']} ({meta['logical_cpus']} cores, shared; torch threads 1), seeds {seeds}.",
         f"Settings: `{params}`.",
         "Reference: Zhu `end3.mat`; Hungarian matching on abundance RMSE for scoring only.",
         "Scored in the reference's own convention (shares of peak-normalised endmembers, DDICA option "

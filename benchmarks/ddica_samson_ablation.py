@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-from ddica_samson import load_rasti, load_samson, machine, reference_facts  # noqa: E402
+from _machine import canonical, machine, one_thread  # noqa: E402
+from ddica_samson import load_rasti, load_samson, reference_facts  # noqa: E402
 
 # (name, DDICA settings, what it tests). "+ FCLS refine" rows are derived from the fits of the row named before "+".
 CONFIGS = [
@@ -169,12 +170,13 @@ def med(rows, key, n=None):
 def write(results: list, meta: dict, name: str) -> None:
     out = ROOT / "benchmarks" / "results" / name
     out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, results=results), indent=1, default=str))
+    m = canonical(meta)  # saved results name the machine facts as they did when written
     f = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
     n = len(meta["seeds"])
     lines = [
         "# DDICA on Samson: ablation",
         "",
-        f"Last run {meta['date']}, host {meta['machine']} ({meta['cores']} cores, shared; torch threads 1). Samson seeds "
+        f"Last run {m['date_utc']}, host {m['host']} ({m['logical_cpus']} cores, shared; torch threads 1). Samson seeds "
         f"{meta['seeds']}; synthetic seeds {meta['synthetic_seeds']}. Written by `benchmarks/ddica_samson_ablation.py`.",
         "Mean per-endmember abundance RMSE (lower is better), Hungarian matching on abundance RMSE for scoring only.",
         "Zhu = `end3.mat` (the issue's target, <= 0.19 as the median of seeds 0-4); Rasti = `rasti_reference`;",
@@ -191,7 +193,7 @@ def write(results: list, meta: dict, name: str) -> None:
             + ", ".join(f"{x['zhu']:.3f}" for x in rows)
             + f" | {f(med(rows, 'rasti'))} | {f(med(rows, 'recon'))} | "
             + f"{f(float(np.median(r['synthetic'])) if r['synthetic'] else None)} | {f(med(rows, 'zhu_peak'))} | "
-            + f"{med(rows, 'seconds'):.1f} ({med(rows, 'load'):.1f}) | {r['what']} (run {r.get('date', meta['date'])[:16]}) |"
+            + f"{med(rows, 'seconds'):.1f} ({med(rows, 'load'):.1f}) | {r['what']} (run {r.get('date', m['date_utc'])[:16]}) |"
         )
     lines += [
         "",
@@ -237,9 +239,7 @@ def main() -> None:
     if data is None:
         print("skipped: data absent (../shared/data/samson)")
         return
-    import torch
-
-    torch.set_num_threads(1)
+    one_thread()
     rasti = load_rasti()
     seeds = list(range(2 if args.quick else args.seeds))
     syn_seeds = list(range(2 if args.quick else 5))
@@ -250,7 +250,9 @@ def main() -> None:
     if args.only and saved_path.exists():  # keep the rows not re-run, in table order
         saved = json.loads(saved_path.read_text())
         results = [
-            dict(r, date=r.get("date", saved["meta"]["date"])) for r in saved["results"] if r["name"] not in names
+            dict(r, date=r.get("date", canonical(saved["meta"])["date_utc"]))
+            for r in saved["results"]
+            if r["name"] not in names
         ]
     order = {c[0]: i for i, c in enumerate(CONFIGS)}
     for name, settings, what in CONFIGS:
@@ -268,7 +270,7 @@ def main() -> None:
                     what=what,
                     samson=refined[base][0],
                     synthetic=refined[base][1],
-                    date=machine()["date"],
+                    date=machine()["date_utc"],
                 )
             )
         else:
@@ -284,7 +286,7 @@ def main() -> None:
                     samson=rows,
                     synthetic=syn,
                     wall=time.perf_counter() - t0,
-                    date=machine()["date"],
+                    date=machine()["date_utc"],
                 )
             )
         results.sort(key=lambda r: order.get(r["name"], len(order)))

@@ -18,16 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import canonical, machine, one_thread
+from ddica_samson import load_samson, run_samson, summary
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from ddica_samson import load_samson, machine, run_samson, summary  # noqa: E402
 
 ROUTES = [
     ("alpha=1.01, batched eigvalsh", 1.01, "batched"),
@@ -50,7 +48,7 @@ def step_times(batches, n_restarts=16, hidden=(128, 128), n_bands=156, p=3, repe
     from deepunmix.engine.ddica.entropy import silverman_width, total_correlation
     from deepunmix.engine.ddica.unmixing import _standardise_over_batch
 
-    torch.set_num_threads(1)
+    one_thread()
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(9025, n_bands, generator=gen)
     rows = []
@@ -76,12 +74,11 @@ def step_times(batches, n_restarts=16, hidden=(128, 128), n_bands=156, p=3, repe
 
 def jasper_fit_times(seeds, device: str = "cpu") -> list:
     """Wall and CPU seconds of the default DDICA fit on Jasper Ridge, with the load around each fit."""
-    import torch
+    from ddica_ablation import load_jasper
 
-    from benchmarks.ddica_ablation import load_jasper
     from deepunmix.engine.ddica import DDICA
 
-    torch.set_num_threads(1)
+    one_thread()
     data = load_jasper()
     if data is None:
         return []
@@ -106,10 +103,11 @@ def jasper_fit_times(seeds, device: str = "cpu") -> list:
 
 def write_jasper(rows: list, meta: dict, out: Path) -> None:
     out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=rows), indent=1, default=str))
+    m = canonical(meta)
     lines = [
         "# DDICA default fit on Jasper Ridge: time",
         "",
-        f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores, {meta.get('cpu_model', '')}; shared with other "
+        f"{m['date_utc']}, host {m['host']} ({m['logical_cpus']} cores, {m.get('cpu', '')}; shared with other "
         "jobs: the wall times are noise, the CPU seconds are the fit's own). Torch threads 1. Written by "
         "`benchmarks/ddica_speed.py --jasper`.",
         "",
@@ -147,7 +145,6 @@ def main() -> None:
     args = ap.parse_args()
     if args.jasper:
         import torch
-        from _machine import cpu_model
 
         cuda = torch.cuda.is_available()
         rows = jasper_fit_times(range(args.seeds))
@@ -155,7 +152,7 @@ def main() -> None:
             rows += jasper_fit_times(range(args.seeds), device="cuda")
         write_jasper(
             rows,
-            dict(machine(), cpu_model=cpu_model(), cuda=cuda),
+            dict(machine(), cuda=cuda),
             ROOT / "benchmarks" / "results" / "ddica_speed_jasper",
         )
         return
@@ -183,13 +180,13 @@ def main() -> None:
 def write_markdown(out: Path) -> None:
     """Markdown report from the JSON results (re-runnable with --from-json)."""
     res = json.loads(out.with_suffix(".json").read_text())
-    meta, timing, acc = res["meta"], res["timing"], res["accuracy"]
+    meta, timing, acc = canonical(res["meta"]), res["timing"], res["accuracy"]
     batches = sorted({r["batch"] for r in timing})
     routes = list(dict.fromkeys(r["route"] for r in timing))
     lines = [
         "# DDICA training cost and accuracy",
         "",
-        f"{meta['date']}, host {meta['machine']} ({meta['cores']} cores shared with other jobs; torch threads 1).",
+        f"{meta['date_utc']}, host {meta['host']} ({meta['logical_cpus']} cores shared with other jobs; torch threads 1).",
         "",
         "## Time per training step (16 restarts, 3 outputs, 156 bands, hidden 128x128; median of timed steps, wall clock)",
         "",

@@ -23,20 +23,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _machine import load_average, machine, one_thread
+from buddip_common import shared_data
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from buddip_common import machine, one_thread, shared_data  # noqa: E402
-
-from deepunmix.engine.count_reconstruction import (  # noqa: E402
+from deepunmix.engine.count_reconstruction import (
     DEFAULT_MAX_ENDMEMBERS,
     DEFAULT_MIN_GAIN,
     DEFAULT_NOISE_FACTOR,
@@ -45,8 +39,11 @@ from deepunmix.engine.count_reconstruction import (  # noqa: E402
     noise_rms,
     reconstruction_curve,
 )
-from deepunmix.engine.estimate_count import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime  # noqa: E402
-from deepunmix.engine.synthetic import make_mixed_scene, make_patch_scene, usgs_library  # noqa: E402
+from deepunmix.engine.estimate_count import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime
+from deepunmix.engine.synthetic import make_mixed_scene, make_patch_scene, usgs_library
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
 
 GRID = {
     "previous": [round(g, 3) for g in np.arange(0.02, 0.41, 0.02)],
@@ -255,7 +252,7 @@ def main(argv=None):
                 "noise_rms": round(float(est.details_["noise_rms"]), 6),
             }
         )
-    info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    info["load_average_at_end"] = load_average()
     default = (DEFAULT_RELATIVE_TO, DEFAULT_MIN_GAIN, DEFAULT_NOISE_FACTOR)
     result = {
         "machine": info,
@@ -283,7 +280,7 @@ def markdown(r):
         f"# Number of endmembers: FCLS reconstruction elbow vs HySime and HFC{' (quick)' if r['quick'] else ''}",
         "",
         f"Written by `benchmarks/endmember_count.py` on {r['machine']['date_utc']} "
-        f"(load {r['machine']['loadavg_start']} → {r['machine']['loadavg_end']}, {r['seconds']} s; "
+        f"(load {r['machine']['load_average_at_start']} → {r['machine']['load_average_at_end']}, {r['seconds']} s; "
         "timings on a shared machine are noise).",
         "",
         f"**Chosen on {n} synthetic scenes** ({r['library']} library): gain relative to "

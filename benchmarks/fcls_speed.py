@@ -21,22 +21,19 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import platform
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from _machine import machine
 from scipy.optimize import nnls
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
+
+from deepunmix.engine.fcls import fcls
+from deepunmix.engine.synthetic import procedural_library
 
 ROOT = Path(__file__).resolve().parents[1]
-
-from _machine import cpu_model  # noqa: E402
-
-from deepunmix.engine.fcls import fcls  # noqa: E402
-from deepunmix.engine.synthetic import procedural_library  # noqa: E402
 
 SNR_DB = 30.0
 ALPHA = 0.5
@@ -102,20 +99,6 @@ def timed(fn, repeats: int):
         result = fn()
         times.append(time.perf_counter() - t)
     return float(np.median(times)), result
-
-
-def machine() -> dict:
-    cpu = cpu_model()
-    blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)" for i in threadpool_info()]
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "blas": blas,
-        "load_average_at_start": os.getloadavg(),
-    }
 
 
 def compare(L: int, p: int, n_cmp: int, n_check: int, seed: int, repeats: int) -> dict:
@@ -189,7 +172,7 @@ def write_report(res: dict, path: Path) -> None:
         "# FCLS speed: engine.fcls vs per-pixel scipy.optimize.nnls (Heinz-Chang δ-augmented)",
         "",
         f"- date (UTC): {res['date']}; mode: {res['mode']}",
-        f"- machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, load average at start {m['load_average_at_start']}",
+        f"- machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, load average at start {tuple(m['load_average_at_start'])}",
         f"- numpy {m['numpy']}, BLAS: {'; '.join(m['blas'])}",
         f"- data: procedural spectra, Dirichlet({ALPHA}) abundances, white noise {SNR_DB} dB; seeds as listed",
         "- exact reference: enumeration of all supports (sum-to-one LS per subset, best feasible) on the first "
@@ -235,7 +218,7 @@ def main() -> None:
     res = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "mode": "quick" if args.quick else "full",
-        "machine": machine(),
+        "machine": machine(with_torch=False),
         "snr_db": SNR_DB,
         "dirichlet_alpha": ALPHA,
         "repeats": reps,

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -38,7 +37,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
-from _machine import cpu_model
+from _machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -252,20 +251,6 @@ def run_measured(cmd: List[str], log: Path, kill_bytes: int, env: Optional[dict]
 
 
 # ------------------------------------------------------------------ report
-def machine() -> Dict:
-    cpu = cpu_model()
-    mem = next((line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal")), "0")
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "mem_gib": int(mem) / 2**20,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "load_average_at_start": os.getloadavg(),
-    }
-
-
 def score(E_true: np.ndarray, csv: Path) -> Optional[Dict]:
     """SAD (degrees) of an endmember CSV against the generated endmembers (scoring only)."""
     from deepunmix.engine.io.endmember_csv import read_endmembers_csv
@@ -383,7 +368,7 @@ def main() -> None:
         sys.exit(f"{wd}: {free / 2**30:.1f} GiB free, the scene needs {need / 2**30:.1f} GiB (+ outputs)")
     res: Dict = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "machine": machine(),
+        "machine": machine(with_torch=False),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "seed": args.seed,
         "block_mib": args.block_mib,

@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import sys
 import threading
 import time
 import traceback
@@ -37,16 +35,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
+from _machine import machine, one_thread
 from threadpoolctl import threadpool_limits
 
+from deepunmix.engine.comparators import MINEICA, MISEP, FastICA, InfomaxICA, MinVolNMF
+from deepunmix.engine.metrics import matched_abs_corr, score_unmixing
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from _machine import cpu_model  # noqa: E402
-
-from deepunmix.engine.comparators import MINEICA, MISEP, FastICA, InfomaxICA, MinVolNMF  # noqa: E402
-from deepunmix.engine.metrics import score_unmixing  # noqa: E402
 
 PAPER_T1 = {"FastICA": 0.7132, "Infomax": 0.6646, "MISEP": 0.9133, "MINE": 0.7690, "DDICA": 0.9527}
 PAPER_T2 = {  # Soil, Tree, Water, Average
@@ -116,29 +111,6 @@ def run_cell(fn):
         return result, time.perf_counter() - t0, mem.mib, None
     except Exception as exc:  # noqa: BLE001 - a failing method must not stop the table
         return None, time.perf_counter() - t0, float("nan"), f"{type(exc).__name__}: {exc}"
-
-
-def matched_abs_corr(S: np.ndarray, S_hat: np.ndarray) -> np.ndarray:
-    k = S.shape[1]
-    C = np.abs(np.corrcoef(S.T, S_hat.T)[:k, k:])
-    r, c = linear_sum_assignment(-C)
-    return C[r, c]
-
-
-def machine() -> dict:
-    cpu = cpu_model()
-    import torch
-
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-        "load_average_at_start": os.getloadavg(),
-        "threads": "BLAS 1, torch 1",
-    }
 
 
 # ---------------------------------------------------------------- methods
@@ -510,9 +482,7 @@ def figures(out_dir, t1, t2, maps, A_ref, names):
 
 def rerun_paper_variant(cfg, mode, args) -> None:
     """Table 2's DDICA rows alone (default, its network maps, paper variant), merged into the saved results."""
-    import torch
-
-    torch.set_num_threads(1)
+    one_thread()
     quick = mode == "quick"
     bench = ROOT / "benchmarks"
     saved_path = bench / "results" / f"paper_tables{'_quick' if quick else ''}.json"
@@ -587,16 +557,14 @@ def main() -> None:
         return
     seeds = list(range(args.seeds or cfg["seeds"]))
     data = Path(os.environ.get("DEEPUNMIX_SHARED_DATA", ROOT / ".." / "shared" / "data"))
-    import torch
-
-    torch.set_num_threads(1)
+    one_thread()
     t_start = time.perf_counter()
     log = lambda msg: print(f"[{time.perf_counter() - t_start:7.1f}s] {msg}", flush=True)  # noqa: E731
     meta = {
         "mode": mode,
         "seeds": seeds,
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": machine(),
+        "machine": dict(machine(), threads="BLAS 1, torch 1"),
         "pnl_data": pnl_generator()[1],
         "n_pnl": N_PNL,
         "settings_t1": {

@@ -20,6 +20,7 @@ __all__ = [
     "abundance_rmse",
     "armse",
     "reconstruction_rmse",
+    "matched_abs_corr",
     "score_unmixing",
 ]
 
@@ -147,6 +148,19 @@ def reconstruction_rmse(Y: np.ndarray, E: np.ndarray, A: np.ndarray) -> float:
         raise ValueError("no pixel is finite in both the data and the abundances")
     resid = Y[:, ok] - E @ A[:, ok]
     return float(np.sqrt(np.mean(resid**2)))
+
+
+def matched_abs_corr(S: np.ndarray, S_est: np.ndarray) -> np.ndarray:
+    """|Pearson correlation| of each true source with the estimate it is matched to, shape (k,).
+
+    ``S`` is (n_samples, k) true sources, ``S_est`` (n_samples, m) estimates with m >= k; sources and estimates
+    are paired one to one by the Hungarian algorithm on the absolute correlations (the ICA comparisons' score:
+    blind separation recovers sources only up to order, sign and scale).
+    """
+    k = S.shape[1]
+    C = np.abs(np.corrcoef(S.T, S_est.T)[:k, k:])
+    rows, cols = linear_sum_assignment(-C)
+    return C[rows, cols]
 
 
 def score_unmixing(

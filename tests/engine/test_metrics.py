@@ -5,6 +5,7 @@ from deepunmix.engine.metrics import (
     abundance_rmse,
     armse,
     match_endmembers,
+    matched_abs_corr,
     reconstruction_rmse,
     sad,
     sad_matrix,
@@ -73,3 +74,13 @@ def test_score_unmixing_keys_and_perm():
     assert s["recon_rmse"] == pytest.approx(0.0, abs=1e-12)
     s2 = score_unmixing(None, A, None, A[[1, 0, 2]] * 0 + 1 / 3)
     assert s2["sad"] is None and s2["mean_rmse"] > 0
+
+
+def test_matched_abs_corr_pairs_sources_up_to_order_sign_and_scale():
+    rng = np.random.default_rng(0)
+    S = rng.normal(size=(500, 3))
+    estimates = np.c_[-2.0 * S[:, 2], S[:, 0] + 0.5 * rng.normal(size=500), 3.0 * S[:, 1], rng.normal(size=500)]
+    score = matched_abs_corr(S, estimates)
+    assert score.shape == (3,)
+    np.testing.assert_allclose(score[[1, 2]], 1.0)  # S1 and S2 found exactly (scaled, one sign-flipped)
+    assert 0.8 < score[0] < 0.95  # S0 matched to its noisy copy, not to the unrelated fourth estimate

@@ -44,6 +44,7 @@ def _run(seed, threads):
     return out.stdout.split()
 
 
+@pytest.mark.slow
 def test_same_seed_same_threads_identical_bytes_across_processes():
     first, second = _run(3, 1), _run(3, 1)
     assert first[0] == "1"  # DEEPUNMIX_TORCH_THREADS is the thread count used

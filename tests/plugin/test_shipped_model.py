@@ -42,6 +42,7 @@ def test_model_is_listed_and_valid(deepunmix):
 import pytest  # noqa: E402
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("override, expected", [(0, 3), (2, 2)])
 def test_model_runs_estimate_then_ddica(deepunmix, tmp_path, override, expected):
     from deepunmix.engine.io.raster import write_cube

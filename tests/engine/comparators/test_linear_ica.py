@@ -2,24 +2,17 @@
 
 import numpy as np
 import pytest
-from scipy.optimize import linear_sum_assignment
 
 from deepunmix.engine.comparators.fastica import FastICA
 from deepunmix.engine.comparators.ica_to_abundance import ica_to_abundances
 from deepunmix.engine.comparators.infomax import InfomaxICA
+from deepunmix.engine.metrics import matched_abs_corr
 
 
 def _sources(n=3000, seed=0):
     rng = np.random.default_rng(seed)
     # super-Gaussian, sub-Gaussian and a sub-Gaussian deterministic source
     return np.c_[rng.laplace(size=n), rng.uniform(-1, 1, size=n), np.sin(np.linspace(0, 50, n))]
-
-
-def matched_abs_corr(S, S_hat):
-    k = S.shape[1]
-    C = np.abs(np.corrcoef(S.T, S_hat.T)[:k, k:])
-    r, c = linear_sum_assignment(-C)
-    return C[r, c]
 
 
 @pytest.mark.parametrize("cls", [FastICA, InfomaxICA])

@@ -2,23 +2,16 @@
 
 import numpy as np
 import pytest
-from scipy.optimize import linear_sum_assignment
 
 from deepunmix.engine.comparators.mine_ica import MINEICA
 from deepunmix.engine.comparators.misep import MISEP
+from deepunmix.engine.metrics import matched_abs_corr
 from deepunmix.engine.progress import Cancelled
 
 torch = pytest.importorskip("torch")
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
-
-
-def matched_abs_corr(S, S_hat):
-    k = S.shape[1]
-    C = np.abs(np.corrcoef(S.T, S_hat.T)[:k, k:])
-    r, c = linear_sum_assignment(-C)
-    return C[r, c]
 
 
 def pnl_mixture(n=1000, seed=0):
