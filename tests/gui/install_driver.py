@@ -7,12 +7,12 @@ Job (JSON named by ``DEEPUNMIX_GUI_CONFIG``): ``{"zip", "cube", "out_dir", "sear
 2. *Install from ZIP*: the code the Plugin Manager's *Install Plugin* button runs,
    ``pyplugin_installer.instance().installFromZipFile(r'<zip>')`` through ``QgsPythonRunner`` (the dialog's
    security question is the only part left out); then what is installed, enabled and registered;
-3. the message bar's *Install PyTorch (CPU)* offer; its button pressed, the question's text read and
-   answered *No* (nothing is downloaded);
-4. the Processing Toolbox's search box: which algorithms each word leaves in the toolbox;
-5. a first run, each in its algorithm dialog with Run pressed: *Estimate number of endmembers*, then
+3. the Processing Toolbox's search box: which algorithms each word leaves in the toolbox;
+4. a first run, each in its algorithm dialog with Run pressed: *Estimate number of endmembers*, then
    *Extract endmembers* with that count, then *FCLS* with the extracted CSV;
-6. the project's layers, the spectra view and the Results Viewer; write the status JSON and quit.
+5. the project's layers, the spectra view and the Results Viewer;
+6. the message bar's *Install PyTorch (CPU)* offer (present since step 2): its button pressed, the
+   question's text read and answered *No* (nothing is downloaded); write the status JSON and quit.
 """
 
 import faulthandler
@@ -103,7 +103,6 @@ def script(run):
         active="deepunmix" in qgis.utils.active_plugins,
         setting=settings.value("PythonPlugins/deepunmix", False, bool),
         provider=registry.providerById("deepunmix") is not None,
-        # wrapping every algorithm of the registry made the old closure slot of the PyTorch button crash QGIS
         algorithms=sorted(a.id() for a in registry.algorithms() if a.provider().id() == "deepunmix"),
         folder_is_copy=os.path.isdir(folder) and not os.path.islink(folder),
         module_file=sys.modules[type(plugin).__module__].__file__ if plugin is not None else None,
@@ -113,7 +112,79 @@ def script(run):
     )
     run.screenshot("installed")
 
-    # 3. the PyTorch offer: press it, read the question, answer No
+    # 3. the toolbox's search box
+    processing_plugin = qgis.utils.plugins["processing"]
+    processing_plugin.toolboxAction.setChecked(True)  # Processing > Toolbox
+    toolbox = processing_plugin.toolbox
+    found = {}
+    for word in config["searches"]:
+        toolbox.searchBox.clear()
+        toolbox.searchBox.setFocus()
+        QTest.keyClicks(toolbox.searchBox, word)
+        yield 700
+        found[word] = toolbox_algorithms(toolbox.algorithmTree)
+        if word == config["searches"][0]:
+            run.screenshot("toolbox_" + word)
+    run.note("toolbox", found=found)
+    toolbox.searchBox.clear()
+
+    # 4. a first run: load the raster (as dropping it), count, extract, FCLS
+    layer = iface.addRasterLayer(config["cube"], "scene")
+    if layer is None or not layer.isValid():
+        raise RuntimeError("QGIS could not load the raster")
+    yield 500
+    out = config["out_dir"]
+    count = run_in_dialog(run, "deepunmix:estimate_n_endmembers", {"INPUT": layer})
+    n = int(count["results"]["N_ENDMEMBERS"])
+    run.note("count", n=n, title=count["title"], log_tail=count["log"][-800:])
+    yield 300
+    extract = run_in_dialog(
+        run,
+        "deepunmix:extract_endmembers",
+        {"INPUT": layer, "N_ENDMEMBERS": n, "OUTPUT_ENDMEMBERS": os.path.join(out, "endmembers.csv")},
+    )
+    csv = extract["results"]["OUTPUT_ENDMEMBERS"]
+    run.note("extract", title=extract["title"], csv=csv, log_tail=extract["log"][-800:])
+    yield 300
+    fcls = run_in_dialog(
+        run,
+        "deepunmix:fcls",
+        {"INPUT": layer, "ENDMEMBERS": csv, "OUTPUT_ABUNDANCES": os.path.join(out, "abundances.tif")},
+        shot="fcls",
+    )
+    run.note("fcls", title=fcls["title"], results={k: str(v) for k, v in fcls["results"].items()})
+    yield 1000
+
+    # 5. what the project holds now
+    from processing.core.ProcessingResults import resultsList
+
+    layers = []
+    for lyr in QgsProject.instance().mapLayers().values():
+        info = {"name": lyr.name(), "source": lyr.source(), "provider": lyr.providerType()}
+        if isinstance(lyr, QgsRasterLayer):
+            info.update(kind="raster", bands=lyr.bandCount(), renderer=type(lyr.renderer()).__name__)
+        elif isinstance(lyr, QgsVectorLayer):
+            info.update(kind="table" if not lyr.isSpatial() else "vector", fields=fields_of(lyr))
+            info["features"] = lyr.featureCount()
+        layers.append(info)
+    dock = plugin.spectra.dock
+    run.note(
+        "project",
+        layers=layers,
+        spectra_dock_visible=bool(dock and dock.isVisible()),
+        spectra_dock_path=dock.path if dock else None,
+        results_viewer=[r.name for r in resultsList.getResults()],
+        help_url=registry.algorithmById("deepunmix:fcls").helpUrl(),
+    )
+    abundance = [lyr for lyr in QgsProject.instance().mapLayers().values() if "abundances" in lyr.name()]
+    if abundance:
+        iface.setActiveLayer(abundance[0])
+        iface.zoomToActiveLayer()
+    processing_plugin.toolboxAction.setChecked(False)
+    yield 2000
+    run.screenshot("result")
+
+    # 6. the PyTorch offer, as a user wanting DDICA next: press it, read the question, answer No
     offer = [
         b
         for b in iface.messageBar().findChildren(QPushButton)
@@ -143,78 +214,6 @@ def script(run):
         folder_exists=os.path.exists(os.path.join(QgsApplication.qgisSettingsDirPath(), "python", "deepunmix_deps")),
         message_bar=message_bar_items(),
     )
-
-    # 4. the toolbox's search box
-    processing_plugin = qgis.utils.plugins["processing"]
-    processing_plugin.toolboxAction.setChecked(True)  # Processing > Toolbox
-    toolbox = processing_plugin.toolbox
-    found = {}
-    for word in config["searches"]:
-        toolbox.searchBox.clear()
-        toolbox.searchBox.setFocus()
-        QTest.keyClicks(toolbox.searchBox, word)
-        yield 700
-        found[word] = toolbox_algorithms(toolbox.algorithmTree)
-        if word == config["searches"][0]:
-            run.screenshot("toolbox_" + word)
-    run.note("toolbox", found=found)
-    toolbox.searchBox.clear()
-
-    # 5. a first run: load the raster (as dropping it), count, extract, FCLS
-    layer = iface.addRasterLayer(config["cube"], "scene")
-    if layer is None or not layer.isValid():
-        raise RuntimeError("QGIS could not load the raster")
-    yield 500
-    out = config["out_dir"]
-    count = run_in_dialog(run, "deepunmix:estimate_n_endmembers", {"INPUT": layer})
-    n = int(count["results"]["N_ENDMEMBERS"])
-    run.note("count", n=n, title=count["title"], log_tail=count["log"][-800:])
-    yield 300
-    extract = run_in_dialog(
-        run,
-        "deepunmix:extract_endmembers",
-        {"INPUT": layer, "N_ENDMEMBERS": n, "OUTPUT_ENDMEMBERS": os.path.join(out, "endmembers.csv")},
-    )
-    csv = extract["results"]["OUTPUT_ENDMEMBERS"]
-    run.note("extract", title=extract["title"], csv=csv, log_tail=extract["log"][-800:])
-    yield 300
-    fcls = run_in_dialog(
-        run,
-        "deepunmix:fcls",
-        {"INPUT": layer, "ENDMEMBERS": csv, "OUTPUT_ABUNDANCES": os.path.join(out, "abundances.tif")},
-        shot="fcls",
-    )
-    run.note("fcls", title=fcls["title"], results={k: str(v) for k, v in fcls["results"].items()})
-    yield 1000
-
-    # 6. what the project holds now
-    from processing.core.ProcessingResults import resultsList
-
-    layers = []
-    for lyr in QgsProject.instance().mapLayers().values():
-        info = {"name": lyr.name(), "source": lyr.source(), "provider": lyr.providerType()}
-        if isinstance(lyr, QgsRasterLayer):
-            info.update(kind="raster", bands=lyr.bandCount(), renderer=type(lyr.renderer()).__name__)
-        elif isinstance(lyr, QgsVectorLayer):
-            info.update(kind="table" if not lyr.isSpatial() else "vector", fields=fields_of(lyr))
-            info["features"] = lyr.featureCount()
-        layers.append(info)
-    dock = plugin.spectra.dock
-    run.note(
-        "project",
-        layers=layers,
-        spectra_dock_visible=bool(dock and dock.isVisible()),
-        spectra_dock_path=dock.path if dock else None,
-        results_viewer=[r.name for r in resultsList.getResults()],
-        help_url=registry.algorithmById("deepunmix:fcls").helpUrl(),
-    )
-    abundance = [lyr for lyr in QgsProject.instance().mapLayers().values() if "abundances" in lyr.name()]
-    if abundance:
-        iface.setActiveLayer(abundance[0])
-        iface.zoomToActiveLayer()
-    processing_plugin.toolboxAction.setChecked(False)
-    yield 2000
-    run.screenshot("result")
 
 
 RUN = Run(CONFIG, script)
