@@ -159,25 +159,46 @@ def offer_install(iface) -> None:
     """Tell the user once, in the message bar, that torch is missing, with an Install button."""
     if iface is None or torch_available():
         return
-    from qgis.core import Qgis
-    from qgis.PyQt.QtWidgets import QPushButton
+    offer_install.offer = InstallOffer(iface)  # a module-level reference keeps the slot's object alive
 
-    bar = iface.messageBar()
-    widget = bar.createMessage(
-        "DeepUnmix",
-        "PyTorch is not installed: the deep algorithms (DDICA, BUDDIP, UnDIP, deep ICA) need it; the classic "
-        "ones work without it.",
-    )
-    button = QPushButton("Install PyTorch (CPU)…")
-    widget.layout().addWidget(button)
 
-    def start():
-        bar.clearWidgets()
-        offer_install.installer = Installer(iface)  # keep a reference while it runs
-        offer_install.installer.ask_and_run()
+class InstallOffer:
+    """The message-bar message with its *Install PyTorch (CPU)* button.
 
-    button.clicked.connect(start)
-    bar.pushWidget(widget, Qgis.Warning)
+    The button calls a bound method of this object, which ``offer_install`` keeps: with a closure as
+    the slot, QGIS crashed (segfault) when the button was pressed after other Python code had
+    wrapped many QGIS objects (tests/gui/test_install_from_zip.py).
+    """
+
+    def __init__(self, iface):
+        from qgis.core import Qgis
+        from qgis.PyQt.QtWidgets import QPushButton
+
+        self.iface = iface
+        self.installer = None
+        self.bar = iface.messageBar()
+        self.widget = self.bar.createMessage(
+            "DeepUnmix",
+            "PyTorch is not installed: the deep algorithms (DDICA, BUDDIP, UnDIP, deep ICA) need it; the classic "
+            "ones work without it.",
+        )
+        self.button = QPushButton("Install PyTorch (CPU)…")
+        self.widget.layout().addWidget(self.button)
+        self.button.clicked.connect(self.clicked)
+        self.bar.pushWidget(self.widget, Qgis.Warning)
+
+    def clicked(self):
+        from qgis.PyQt.QtCore import QTimer
+
+        # not inside the button's own signal: removing the message deletes the button
+        QTimer.singleShot(0, self.ask)
+
+    def ask(self):
+        installer = Installer(self.iface)
+        if installer.confirm():  # on No the offer stays in the message bar
+            self.bar.popWidget(self.widget)
+            self.installer = installer  # kept while it runs
+            installer.run()
 
 
 class Installer:
@@ -192,7 +213,8 @@ class Installer:
         self.canceled = False
         self.output: List[str] = []
 
-    def ask_and_run(self) -> bool:
+    def confirm(self) -> bool:
+        """Ask the user (what, how big, where); True on Yes."""
         from qgis.PyQt.QtWidgets import QMessageBox
 
         parent = self.iface.mainWindow() if self.iface is not None else None
@@ -203,10 +225,7 @@ class Installer:
             QMessageBox.Yes | QMessageBox.No,
             QMessageBox.No,
         )
-        if answer != QMessageBox.Yes:
-            return False
-        self.run()
-        return True
+        return answer == QMessageBox.Yes
 
     def run(self) -> None:
         from qgis.PyQt.QtCore import QProcess, Qt

@@ -60,6 +60,6 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
         write_endmembers_csv(
             out_csv, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands, comment=data.csv_comment
         )
-        load_endmember_table(context, out_csv, f"{method} endmembers")
+        load_endmember_table(context, out_csv, f"{method} endmembers ({self.input_label(parameters, context)})")
         feedback.setProgress(100)
         return {self.OUTPUT_ENDMEMBERS: out_csv}

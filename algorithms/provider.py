@@ -65,5 +65,11 @@ class ShippedModel(QgsProcessingModelAlgorithm):
     def svgIconPath(self):
         return ICON
 
+    def tags(self):
+        """The toolbox's search matches tags: "hyperspectral", "unmixing", ... find the model too."""
+        from .tooltips import BASE_TAGS, UNMIXING_TAGS
+
+        return list(BASE_TAGS + UNMIXING_TAGS)
+
     def createInstance(self):
         return ShippedModel(self.path)

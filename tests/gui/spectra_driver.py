@@ -18,8 +18,7 @@ Screenshots of the whole X screen are saved at each step; any error goes to the 
 
 import json
 import os
-import time
-import traceback
+import sys
 
 from qgis.core import QgsApplication, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QPoint, Qt, QTimer
@@ -29,78 +28,8 @@ from qgis.utils import iface, plugins
 
 with open(os.environ["DEEPUNMIX_GUI_CONFIG"], encoding="utf-8") as _f:
     CONFIG = json.load(_f)
-
-
-def fields_of(layer):
-    return [[f.name(), f.typeName(), f.isNumeric()] for f in layer.fields()]
-
-
-class Run:
-    """Runs ``script(run)`` step by step; the status JSON gets notes, screenshots and any traceback."""
-
-    def __init__(self, config, script):
-        self.config = config
-        self.started = time.monotonic()
-        self.status = {"ok": False, "steps": [], "screenshots": [], "error": None, "tables": {}}
-        self.steps = script(self)
-        self.done = False
-        self.watchdog = QTimer()  # also ends a run stuck in a modal dialog, where no step is resumed
-        self.watchdog.timeout.connect(self.safely(self.check_time))
-        self.watchdog.start(2000)
-        QTimer.singleShot(500, self.safely(self.resume))
-
-    def safely(self, callback):
-        def call():
-            try:
-                if not self.done:
-                    callback()
-            except Exception:  # noqa: BLE001 - everything goes to the status file
-                self.status["error"] = traceback.format_exc()
-                self.end()
-
-        return call
-
-    def check_time(self):
-        if time.monotonic() - self.started > float(self.config.get("timeout_s", 150)):
-            raise TimeoutError(f"gave up after the steps {[s['step'] for s in self.status['steps']]}")
-
-    def resume(self):
-        try:
-            pause = next(self.steps)
-        except StopIteration:
-            self.status["ok"] = True
-            self.end()
-            return
-        QTimer.singleShot(pause, self.safely(self.resume))
-
-    def note(self, name, **details):
-        self.status["steps"].append(dict(step=name, t=round(time.monotonic() - self.started, 1), **details))
-        with open(self.config["status"], "w", encoding="utf-8") as f:
-            json.dump(self.status, f, indent=1, default=str)
-
-    def screenshot(self, name):
-        QApplication.processEvents()
-        path = os.path.join(self.config["shots"], f"{len(self.status['screenshots']) + 1:02d}_{name}.png")
-        if not QApplication.primaryScreen().grabWindow(0).save(path, "PNG"):
-            raise RuntimeError(f"could not save {path}")
-        self.status["screenshots"].append(path)
-
-    def end(self):
-        if self.done:
-            return
-        self.done = True
-        if self.status["error"]:
-            try:
-                self.screenshot("error")
-            except Exception:  # noqa: BLE001
-                pass
-        self.note("end")
-        for widget in QApplication.topLevelWidgets():  # an open modal dialog would keep QGIS alive
-            if widget.isVisible() and widget is not iface.mainWindow() and hasattr(widget, "reject"):
-                widget.reject()
-        QgsProject.instance().setDirty(False)
-        QTimer.singleShot(200, iface.actionExit().trigger)
-        QTimer.singleShot(15000, lambda: os._exit(0))
+sys.path.insert(0, CONFIG["gui_dir"])  # gui_run.py lives beside this file
+from gui_run import Run, fields_of
 
 
 def script(run):

@@ -83,7 +83,25 @@ def _make_profile(root: Path) -> Path:
     return root
 
 
-def _environment(tmp_path: Path) -> dict:
+def _environment(tmp_path: Path, plugin_from_checkout: bool = True) -> dict:
+    """QGIS's environment under Xvfb. ``plugin_from_checkout``: QGIS finds this checkout as its plugin and
+    the venv's packages (torch); otherwise neither (a user's QGIS, where the plugin comes from the ZIP)."""
+    env = dict(os.environ)
+    for key in ("QGIS_CUSTOM_CONFIG_PATH", "QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(key, None)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    env.update(
+        XDG_RUNTIME_DIR=str(runtime),
+        QT_QPA_PLATFORM="xcb",
+        OMP_NUM_THREADS="1",  # the machine is shared: one torch thread is fastest
+        MKL_NUM_THREADS="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    if not plugin_from_checkout:
+        for key in ("QGIS_PLUGINPATH", "DEEPUNMIX_DEPS", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
+            env.pop(key, None)
+        return env
     plugins = REPO / ".build" / "plugins"
     plugins.mkdir(parents=True, exist_ok=True)
     link = plugins / "deepunmix"
@@ -91,21 +109,40 @@ def _environment(tmp_path: Path) -> dict:
         link.unlink()
     if not link.exists():
         link.symlink_to(REPO, target_is_directory=True)
-    env = dict(os.environ)
-    for key in ("QGIS_CUSTOM_CONFIG_PATH", "QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
-        env.pop(key, None)
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    env.update(
-        QGIS_PLUGINPATH=str(plugins),
-        DEEPUNMIX_DEPS=sysconfig.get_paths()["purelib"],
-        XDG_RUNTIME_DIR=str(runtime),
-        QT_QPA_PLATFORM="xcb",
-        OMP_NUM_THREADS="1",  # the machine is shared: one torch thread is fastest
-        MKL_NUM_THREADS="1",
-        PYTHONDONTWRITEBYTECODE="1",
-    )
+    env.update(QGIS_PLUGINPATH=str(plugins), DEEPUNMIX_DEPS=sysconfig.get_paths()["purelib"])
     return env
+
+
+def run_qgis(driver: Path, profiles: Path, env: dict, cwd: Path, timeout_s: float = TIMEOUT_S):
+    """``xvfb-run qgis.bin --profiles-path profiles --code driver``; return (exit code, output). Killed at the timeout."""
+    cmd = [
+        "xvfb-run",
+        "-a",
+        "-s",
+        "-screen 0 1600x1000x24",
+        QGIS_BIN,
+        "--noversioncheck",
+        "--nologo",
+        "--profiles-path",
+        str(profiles),
+        "--code",
+        str(driver),
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=str(cwd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        output, _ = proc.communicate()
+    return proc.returncode, output or ""
 
 
 def run_desktop(tmp_path: Path, alg: str, params: dict, search: str = "", **extra) -> dict:
@@ -129,45 +166,19 @@ def run_desktop(tmp_path: Path, alg: str, params: dict, search: str = "", **extr
     config_path.write_text(json.dumps(config), encoding="utf-8")
     env = _environment(tmp_path)
     env["DEEPUNMIX_GUI_CONFIG"] = str(config_path)
-    cmd = [
-        "xvfb-run",
-        "-a",
-        "-s",
-        "-screen 0 1600x1000x24",
-        QGIS_BIN,
-        "--noversioncheck",
-        "--nologo",
-        "--profiles-path",
-        str(_make_profile(tmp_path / "qgis-profile")),
-        "--code",
-        str(DRIVER),
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        cwd=str(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        output, _ = proc.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        output, _ = proc.communicate()
-    (tmp_path / "qgis-output.txt").write_text(output or "", encoding="utf-8")
+    returncode, output = run_qgis(DRIVER, _make_profile(tmp_path / "qgis-profile"), env, tmp_path)
+    (tmp_path / "qgis-output.txt").write_text(output, encoding="utf-8")
     status = json.loads(status_path.read_text(encoding="utf-8")) if status_path.exists() else {}
-    status["returncode"] = proc.returncode
-    status["output_tail"] = (output or "")[-3000:]
+    status["returncode"] = returncode
+    status["output_tail"] = output[-3000:]
     _keep_for_humans(status.get("screenshots", []))
     return status
 
 
-def _keep_for_humans(screenshots: list) -> None:
+def _keep_for_humans(screenshots: list, folder: str = "") -> None:
     if not screenshots:
         return
-    target = REPO / ".build" / "gui-screenshots"
+    target = REPO / ".build" / "gui-screenshots" / folder
     target.mkdir(parents=True, exist_ok=True)
     for shot in screenshots:
         if Path(shot).exists():

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import signal
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -82,40 +79,17 @@ def test_endmember_table_spectra_view_and_pixel_tool(tmp_path):
         "status": str(status_path),
         "shots": str(shots),
         "timeout_s": desktop.TIMEOUT_S - 30,
+        "gui_dir": str(HERE),
     }
     (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
     env = desktop._environment(tmp_path)
     env["DEEPUNMIX_GUI_CONFIG"] = str(tmp_path / "config.json")
-    cmd = [
-        "xvfb-run",
-        "-a",
-        "-s",
-        "-screen 0 1600x1000x24",
-        desktop.QGIS_BIN,
-        "--noversioncheck",
-        "--nologo",
-        "--profiles-path",
-        str(desktop._make_profile(tmp_path / "qgis-profile")),
-        "--code",
-        str(HERE / "spectra_driver.py"),
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        cwd=str(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    returncode, output = desktop.run_qgis(
+        HERE / "spectra_driver.py", desktop._make_profile(tmp_path / "qgis-profile"), env, tmp_path
     )
-    try:
-        output, _ = proc.communicate(timeout=desktop.TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        output, _ = proc.communicate()
     status = json.loads(status_path.read_text(encoding="utf-8")) if status_path.exists() else {}
     desktop._keep_for_humans(status.get("screenshots", []))
-    detail = json.dumps(status, indent=1)[:5000] + "\n" + (output or "")[-3000:]
+    detail = json.dumps(status, indent=1)[:5000] + "\n" + output[-3000:]
     assert status.get("error") is None and status.get("ok"), detail
     steps = {s["step"]: s for s in status["steps"]}
 
@@ -140,15 +114,15 @@ def test_endmember_table_spectra_view_and_pixel_tool(tmp_path):
     np.testing.assert_allclose(pixel["abundances"], scene.abundances[:, PIXEL[0], PIXEL[1]], atol=2e-3)
     assert pixel["rmse"] < 1e-4 and "Reconstruction RMSE" in pixel["info"]
 
-    names = [Path(p).name for p in status["screenshots"]]
-    assert names == [
-        "01_spectra_after_run.png",
-        "02_attribute_table_processing.png",
-        "03_attribute_table_delimited_text.png",
-        "04_file_chooser.png",
-        "05_spectra_opened.png",
-        "06_pixel_tool.png",
-    ], names
-    for shot in status["screenshots"]:
-        assert Path(shot).stat().st_size > 10_000, shot
-    assert proc.returncode == 0, output[-3000:]
+    desktop._check_screenshots(
+        status,
+        [
+            "01_spectra_after_run.png",
+            "02_attribute_table_processing.png",
+            "03_attribute_table_delimited_text.png",
+            "04_file_chooser.png",
+            "05_spectra_opened.png",
+            "06_pixel_tool.png",
+        ],
+    )
+    assert returncode == 0, output[-3000:]
