@@ -32,11 +32,17 @@ from ..engine.io.paths import check_output_paths
 from ..engine.io.raster import output_transaction
 from ..engine.progress import Cancelled
 from . import tooltips
+from .engine_parameters import option_labels
 from .errors import user_message, warnings_to
 from .inputs import declared_paths
 from .provider_icon import ICON_PATH
 
 DEVICES = ["cpu", "cuda", "auto"]
+# labels by engine value (engine.abundance_convention.CONVENTIONS gives the values and their order)
+CONVENTION_LABELS = {
+    "fractions": "Fractions (linear mixing, FCLS)",
+    "peak_normalised": "Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)",
+}
 
 
 class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
@@ -164,14 +170,14 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
 
     def add_abundance_convention_option(self):
         """The advanced choice of abundance convention (engine.abundance_convention.CONVENTIONS, in that order)."""
+        from ..engine.abundance_convention import CONVENTIONS
+
+        labels = option_labels(CONVENTIONS, CONVENTION_LABELS, "abundance conventions")
         self.add_advanced(
             QgsProcessingParameterEnum(
                 self.ABUNDANCE_CONVENTION,
                 self.tr("Abundance convention"),
-                options=[
-                    self.tr("Fractions (linear mixing, FCLS)"),
-                    self.tr("Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)"),
-                ],
+                options=[self.tr(label) for label in labels],
                 defaultValue=0,
                 optional=True,
             )

@@ -3,8 +3,9 @@
 Each takes INPUT, N_ENDMEMBERS, SEED (and DEVICE for torch methods), fits an
 engine estimator on the raster and writes OUTPUT_ABUNDANCES (raster) and
 OUTPUT_ENDMEMBERS (CSV). Subclasses list their advanced parameters as
-``Advanced`` entries mapping a parameter key to an estimator keyword; the
-defaults shown in the dialog are the estimator's own defaults.
+``Advanced`` entries mapping a parameter key to an estimator keyword; their type and
+range are the estimator's ``_parameter_constraints`` and the defaults shown in the dialog
+are the estimator's own defaults.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from __future__ import annotations
 import inspect
 import os
 import time
-from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
-from qgis.core import QgsProcessingParameterNumber
 
 from ..engine.fcls import fcls
 from ..engine.io.blockwise import apply_blockwise
@@ -25,22 +24,12 @@ from ..engine.io.endmember_csv import write_endmembers_csv
 from ..engine.io.memory import check_allocation
 from ..engine.io.raster import read_thumbnails, write_abundances
 from ..engine.metrics import reconstruction_rmse
+from ..engine.params import validate_params
 from ..engine.report import write_report
 from .base import DeepUnmixAlgorithm
+from .engine_parameters import Advanced, number_parameter, read_number
 from .inputs import add_input_options, input_options, load_for_fitting
 from .styling import style_outputs
-
-
-@dataclass(frozen=True)
-class Advanced:
-    """An advanced numeric parameter forwarded to the estimator."""
-
-    key: str
-    kwarg: str
-    label: str
-    integer: bool = False
-    minimum: Optional[float] = None
-    zero_means_none: bool = False  # 0 in the dialog = estimator's automatic choice
 
 
 class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
@@ -74,15 +63,10 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         self.extra_parameters()
         add_input_options(self)
         defaults = self.estimator_defaults()
+        cls = self.estimator_class()
         for adv in self.ADVANCED:
             default = defaults.get(adv.kwarg)
-            if default is None:
-                default = 0
-            kind = QgsProcessingParameterNumber.Integer if adv.integer else QgsProcessingParameterNumber.Double
-            param = QgsProcessingParameterNumber(adv.key, self.tr(adv.label), kind, defaultValue=default, optional=True)
-            if adv.minimum is not None:
-                param.setMinimum(adv.minimum)
-            self.add_advanced(param)
+            self.add_advanced(number_parameter(cls, adv, self.tr(adv.label), 0 if default is None else default))
         self.add_abundance_output()
         self.add_endmember_output()
         self.add_report_output()
@@ -97,6 +81,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         self.check_output_folder(out_em)
         report = self.report_path(parameters, context)
         kwargs = self.estimator_kwargs(parameters, context)
+        self.check_parameters(kwargs, parameters, context)
         kwargs["progress"] = self.progress_callback(feedback, 0, 95)
         options = input_options(self, parameters, context)
         data = load_for_fitting(
@@ -173,6 +158,11 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         feedback.setProgress(100)
         return results
 
+    def check_parameters(self, kwargs, parameters, context) -> None:
+        """Refuse a parameter outside the estimator's constraints before the raster is read."""
+        n = self.parameterAsInt(parameters, self.N_ENDMEMBERS, context)
+        validate_params(self.estimator_class()(n_endmembers=n, **kwargs))
+
     def estimator_defaults(self) -> dict:
         """The values the dialog shows for the advanced parameters: the estimator's defaults."""
         return _init_defaults(self.estimator_class())
@@ -227,9 +217,9 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
             kwargs["random_state"] = self.parameterAsInt(parameters, self.SEED, context)
         if self.NEEDS_TORCH:
             kwargs["device"] = self.device(parameters, context)
+        cls = self.estimator_class()
         for adv in self.ADVANCED:
-            value = (self.parameterAsInt if adv.integer else self.parameterAsDouble)(parameters, adv.key, context)
-            kwargs[adv.kwarg] = None if (adv.zero_means_none and value == 0) else value
+            kwargs[adv.kwarg] = read_number(self, cls, adv, parameters, context)
         kwargs.update(self.extra_kwargs(parameters, context))
         return kwargs
 

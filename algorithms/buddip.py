@@ -1,27 +1,27 @@
 """deepunmix:buddip — blind unmixing with a double deep image prior."""
 
-from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterNumber
+from qgis.core import QgsProcessingParameterBoolean
 
 from .blind import BlindUnmixingAlgorithm
+from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter, read_number
 from .inputs import INPUT_HELP, MEMORY_MB
 
-EXTRACTORS = ["sivm", "vca", "nfindr"]
-EXTRACTOR_LABELS = ["SiVM", "VCA", "N-FINDR"]
-VARIANTS = ["default", "paper", "authors_code"]
-VARIANT_LABELS = [
-    "Default (light, CPU): refined guidance, small residual networks",
-    "Paper (Zhou and Rodrigues 2022): noise inputs, 0.1/0.01/1, lr 1e-4, 4500 iterations",
-    "Authors' code: guidance inputs, 1/1/1, lr 1e-3, 24 000 iterations",
-]
-# (key, estimator keyword, label, integer): left empty, each takes the chosen variant's value
+# labels by engine value; the values and their order are the engine's (engine.dip.buddip.BUDDIP)
+EXTRACTOR_LABELS = {"sivm": "SiVM", "vca": "VCA", "nfindr": "N-FINDR"}
+VARIANT_LABELS = {
+    "default": "Default (light, CPU): refined guidance, small residual networks",
+    "paper": "Paper (Zhou and Rodrigues 2022): noise inputs, 0.1/0.01/1, lr 1e-4, 4500 iterations",
+    "authors_code": "Authors' code: guidance inputs, 1/1/1, lr 1e-3, 24 000 iterations",
+}
+# left empty, each takes the chosen variant's value; type and range from the engine
 VARIANT_OPTIONS = (
-    ("ALPHA1", "alpha1", "Loss weight alpha1 (EDIP term)", False),
-    ("ALPHA2", "alpha2", "Loss weight alpha2 (ADIP term)", False),
-    ("ALPHA3", "alpha3", "Loss weight alpha3 (blind reconstruction term)", False),
-    ("ITERATIONS", "n_iter", "Iterations", True),
-    ("LEARNING_RATE", "learning_rate", "Learning rate", False),
-    ("PURIFY", "purify", "First-guess refinement: purest-pixel fraction (0 = paper)", False),
-    ("EXPAND", "expand", "First-guess refinement: expansion steps (0 = paper)", True),
+    Advanced("ALPHA1", "alpha1", "Loss weight alpha1 (EDIP term)"),
+    Advanced("ALPHA2", "alpha2", "Loss weight alpha2 (ADIP term)"),
+    Advanced("ALPHA3", "alpha3", "Loss weight alpha3 (blind reconstruction term)"),
+    Advanced("ITERATIONS", "n_iter", "Iterations"),
+    Advanced("LEARNING_RATE", "learning_rate", "Learning rate"),
+    Advanced("PURIFY", "purify", "First-guess refinement: purest-pixel fraction (0 = paper)"),
+    Advanced("EXPAND", "expand", "First-guess refinement: expansion steps (0 = paper)"),
 )
 
 
@@ -77,25 +77,16 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         return "BUDDIP"
 
     def extra_parameters(self):
+        cls = self.estimator_class()
         self.addParameter(
-            QgsProcessingParameterEnum(
-                self.EXTRACTOR, self.tr("Initial endmember extractor"), options=EXTRACTOR_LABELS, defaultValue=0
+            enum_parameter(
+                self, cls, "extractor", self.EXTRACTOR, "Initial endmember extractor", EXTRACTOR_LABELS, defaultValue=0
             )
         )
-        self.addParameter(
-            QgsProcessingParameterEnum(self.VARIANT, self.tr("Variant"), options=VARIANT_LABELS, defaultValue=0)
-        )
-        for key, _, label, integer in VARIANT_OPTIONS:
-            kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
-            param = QgsProcessingParameterNumber(
-                key,
-                self.tr("{label} (empty = the variant's)").format(label=label),
-                kind,
-                defaultValue=None,
-                optional=True,
-                minValue=0,
-            )
-            self.add_advanced(param)
+        self.addParameter(enum_parameter(self, cls, "variant", self.VARIANT, "Variant", VARIANT_LABELS, defaultValue=0))
+        for adv in VARIANT_OPTIONS:
+            label = self.tr("{label} (empty = the variant's)").format(label=self.tr(adv.label))
+            self.add_advanced(number_parameter(cls, adv, label, None))
         self.add_advanced(
             QgsProcessingParameterBoolean(
                 self.NETWORK_ABUNDANCES,
@@ -106,14 +97,16 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         )
 
     def extra_kwargs(self, parameters, context):
+        cls = self.estimator_class()
         kwargs = {
-            "extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)],
-            "variant": VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)],
+            "extractor": enum_value(self, cls, "extractor", self.EXTRACTOR, parameters, context),
+            "variant": enum_value(self, cls, "variant", self.VARIANT, parameters, context),
             "memory_mb": self.parameterAsInt(parameters, MEMORY_MB, context) or None,
         }
-        for key, kwarg, _, integer in VARIANT_OPTIONS:
-            if parameters.get(key) is not None and parameters.get(key) != "":
-                kwargs[kwarg] = (self.parameterAsInt if integer else self.parameterAsDouble)(parameters, key, context)
+        for adv in VARIANT_OPTIONS:
+            value = read_number(self, cls, adv, parameters, context)
+            if value is not None:
+                kwargs[adv.kwarg] = value
         if self.parameterAsBoolean(parameters, self.NETWORK_ABUNDANCES, context):
             kwargs["final_abundances"] = "adip"
         return kwargs

@@ -1,9 +1,10 @@
 """deepunmix:ddica — deep deterministic ICA (matrix-based Renyi total correlation) blind unmixing."""
 
 import numpy as np
-from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum
+from qgis.core import QgsProcessingParameterBoolean
 
-from .blind import Advanced, BlindUnmixingAlgorithm
+from .blind import BlindUnmixingAlgorithm
+from .engine_parameters import Advanced, enum_parameter, enum_value
 from .inputs import INPUT_HELP
 
 
@@ -13,7 +14,6 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
     VARIANT = "VARIANT"
     WHITENING = "WHITENING"
     NETWORK_MAPS = "NETWORK_MAPS"
-    VARIANTS = ["default", "paper"]
     NAME = "ddica"
     DISPLAY_NAME = "DDICA blind unmixing (deep deterministic ICA)"
     HELP = (
@@ -68,48 +68,42 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         "Needs PyTorch; when it is missing the algorithm says how to install it."
     ) + INPUT_HELP
     ADVANCED = (
-        Advanced("ALPHA", "alpha", "Renyi entropy order alpha", minimum=0.01),
+        Advanced("ALPHA", "alpha", "Renyi entropy order alpha"),
         Advanced(
             "KERNEL_WIDTH",
             "kernel_width",
             "Kernel width (0 = the variant's: Silverman's rule or 0.1)",
-            minimum=0.0,
             zero_means_none=True,
         ),
-        Advanced("BATCH_SIZE", "batch_size", "Batch size (pixels per step)", integer=True, minimum=16),
-        Advanced("RESTARTS", "n_restarts", "Restarts (networks trained)", integer=True, minimum=1),
+        # the dialog keeps its published floors where the engine allows less (tests and ablations use it):
+        # Gram matrices of fewer than 16 pixels, and 0 steps (untrained networks), give no DDICA result
+        Advanced("BATCH_SIZE", "batch_size", "Batch size (pixels per step)", minimum=16),
+        Advanced("RESTARTS", "n_restarts", "Restarts (networks trained)"),
+        Advanced("OUTPUT_UNITS", "n_units", "Output units (0 = number of endmembers)", zero_means_none=True),
+        Advanced("STEPS", "n_steps", "Training steps", minimum=1),
+        Advanced("LEARNING_RATE", "learning_rate", "Learning rate"),
+        Advanced("VARIANCE_WEIGHT", "variance_weight", "Variance weight (larger = crisper maps)"),
+        Advanced("PURIFY", "purify", "Purest-pixel fraction (0 = no purest-pixel endmembers)"),
+        Advanced("EXPAND", "expand", "Purest-pixel endmembers: expansion steps"),
+        # hidden_units is a tuple of widths in the engine: the dialog sets one width for every layer
         Advanced(
-            "OUTPUT_UNITS",
-            "n_units",
-            "Output units (0 = number of endmembers)",
-            integer=True,
-            minimum=0,
-            zero_means_none=True,
-        ),
-        Advanced("STEPS", "n_steps", "Training steps", integer=True, minimum=1),
-        Advanced("LEARNING_RATE", "learning_rate", "Learning rate", minimum=1e-7),
-        Advanced("VARIANCE_WEIGHT", "variance_weight", "Variance weight (larger = crisper maps)", minimum=0.0),
-        Advanced("PURIFY", "purify", "Purest-pixel fraction (0 = no purest-pixel endmembers)", minimum=0.0),
-        Advanced("EXPAND", "expand", "Purest-pixel endmembers: expansion steps", integer=True, minimum=0),
-        Advanced(
-            "HIDDEN_WIDTH",
-            "hidden_units",
-            "Hidden layer width (0 = the variant's)",
-            integer=True,
-            minimum=0,
-            zero_means_none=True,
+            "HIDDEN_WIDTH", "hidden_units", "Hidden layer width (0 = the variant's)", zero_means_none=True, integer=True
         ),
     )
+    VARIANT_LABELS = {
+        "default": "default (ours: see the help for every difference)",
+        "paper": "paper (Li et al. 2022, as published)",
+    }
 
     def extra_parameters(self):
         self.addParameter(
-            QgsProcessingParameterEnum(
+            enum_parameter(
+                self,
+                self.estimator_class(),
+                "variant",
                 self.VARIANT,
-                self.tr("Variant"),
-                options=[
-                    self.tr("default (ours: see the help for every difference)"),
-                    self.tr("paper (Li et al. 2022, as published)"),
-                ],
+                "Variant",
+                self.VARIANT_LABELS,
                 defaultValue=0,
                 optional=True,
             )
@@ -153,7 +147,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
     def estimator_kwargs(self, parameters, context) -> dict:
         kwargs = super().estimator_kwargs(parameters, context)
         width = kwargs.pop("hidden_units", None)
-        variant = self.VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)]
+        variant = enum_value(self, self.estimator_class(), "variant", self.VARIANT, parameters, context)
         settings = self.estimator_class().variant_settings(variant)
         if variant != "default":
             # the dialog shows the default variant's values: left there, a number takes this variant's value

@@ -6,7 +6,6 @@ import os
 
 from qgis.core import (
     QgsProcessingOutputNumber,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
@@ -14,17 +13,21 @@ from qgis.core import (
 from ..engine.count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN
 from ..engine.estimate_count import EndmemberCountEstimator
 from ..engine.io.raster import atomic_output
+from ..engine.params import choices, validate_params
 from .base import DeepUnmixAlgorithm
+from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 
-# Indices 0-2 are published (METHOD=0 is HySime in users' scripts); new methods are appended.
-METHODS = [
-    ("hysime", "HySime (signal-subspace dimension)"),
-    ("hfc", "HFC virtual dimensionality (signal-subspace dimension)"),
-    ("nwhfc", "Noise-whitened HFC (signal-subspace dimension)"),
-    ("reconstruction", "Endmembers for linear unmixing (where the FCLS reconstruction error stops improving)"),
-]
-DEFAULT_METHOD = 3
+# Labels by engine value; the values and their order (the published METHOD indices: 0 is HySime in users'
+# scripts) are engine.estimate_count.METHODS.
+METHOD_LABELS = {
+    "hysime": "HySime (signal-subspace dimension)",
+    "hfc": "HFC virtual dimensionality (signal-subspace dimension)",
+    "nwhfc": "Noise-whitened HFC (signal-subspace dimension)",
+    "reconstruction": "Endmembers for linear unmixing (where the FCLS reconstruction error stops improving)",
+}
+MIN_GAIN_OPTION = Advanced("MIN_GAIN", "min_gain", "Minimum gain of one more endmember (linear-unmixing method)")
+FAR_OPTION = Advanced("FAR", "far", "False-alarm rate (HFC)")
 
 
 class EstimateNEndmembers(DeepUnmixAlgorithm):
@@ -56,9 +59,16 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()
+        default_method = choices(EndmemberCountEstimator, "method").index(EndmemberCountEstimator().method)
         self.addParameter(
-            QgsProcessingParameterEnum(
-                self.METHOD, self.tr("Method"), options=[label for _, label in METHODS], defaultValue=DEFAULT_METHOD
+            enum_parameter(
+                self,
+                EndmemberCountEstimator,
+                "method",
+                self.METHOD,
+                "Method",
+                METHOD_LABELS,
+                defaultValue=default_method,
             )
         )
         self.addParameter(
@@ -71,26 +81,8 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
                 maxValue=100,
             )
         )
-        self.add_advanced(
-            QgsProcessingParameterNumber(
-                self.MIN_GAIN,
-                self.tr("Minimum gain of one more endmember (linear-unmixing method)"),
-                QgsProcessingParameterNumber.Double,
-                DEFAULT_MIN_GAIN,
-                minValue=1e-4,
-                maxValue=0.99,
-            )
-        )
-        self.add_advanced(
-            QgsProcessingParameterNumber(
-                self.FAR,
-                self.tr("False-alarm rate (HFC)"),
-                QgsProcessingParameterNumber.Double,
-                1e-3,
-                minValue=1e-12,
-                maxValue=0.5,
-            )
-        )
+        for adv, default in ((MIN_GAIN_OPTION, DEFAULT_MIN_GAIN), (FAR_OPTION, EndmemberCountEstimator().far)):
+            self.add_advanced(number_parameter(EndmemberCountEstimator, adv, self.tr(adv.label), default, False))
         add_input_options(self)
         self.addParameter(
             QgsProcessingParameterFileDestination(
@@ -104,18 +96,22 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.N_ENDMEMBERS, self.tr("Estimated number of endmembers")))
 
     def execute(self, parameters, context, feedback):
-        method, label = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
-        far = self.parameterAsDouble(parameters, self.FAR, context)
+        method = enum_value(self, EndmemberCountEstimator, "method", self.METHOD, parameters, context)
+        label = METHOD_LABELS[method]
         cap = self.parameterAsInt(parameters, self.MAX_ENDMEMBERS, context)
-        min_gain = self.parameterAsDouble(parameters, self.MIN_GAIN, context)
+        model = EndmemberCountEstimator(
+            method=method,
+            far=self.parameterAsDouble(parameters, self.FAR, context),
+            max_endmembers=cap,
+            min_gain=self.parameterAsDouble(parameters, self.MIN_GAIN, context),
+        )
+        validate_params(model)  # before the raster is read
         report = self.report_path(parameters, context)
         data = load_for_fitting(
             self.raster_path(parameters, context), feedback, input_options(self, parameters, context)
         )
         feedback.pushInfo(self.tr("{label}, at most {cap} endmembers").format(label=label, cap=cap))
-        model = EndmemberCountEstimator(method=method, far=far, max_endmembers=cap, min_gain=min_gain).fit(
-            data.cube, data.mask
-        )
+        model.fit(data.cube, data.mask)
         k = max(2, int(model.n_endmembers_))
         if model.capped_:
             feedback.pushWarning(
@@ -148,7 +144,7 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
                 data.path,
                 label,
                 k,
-                far if method in ("hfc", "nwhfc") else None,
+                model.far if method in ("hfc", "nwhfc") else None,
                 model.details_.get("cost"),
                 errors,
                 model.details_.get("noise_rms"),

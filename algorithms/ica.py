@@ -1,15 +1,27 @@
 """deepunmix:ica — deep deterministic ICA: independent components of any multiband raster."""
 
 import numpy as np
-from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination
+from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination
 
 from ..engine.errors import ParameterError
 from ..engine.io.blockwise import apply_blockwise
+from ..engine.params import validate_params
 from .base import DeepUnmixAlgorithm
 from .blind import _require_torch
+from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter, read_number
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 
-VARIANTS = ("pnl", "paper")  # engine.ddica.ica.VARIANTS keys, in the order of the VARIANT options
+# labels by engine value (engine.ddica.ica.DeepICA variant choices give the values and their order)
+VARIANT_LABELS = {
+    "pnl": "pnl: Gaussianise + FastICA-initialised PNL model refined by TC (default)",
+    "paper": "paper: the paper's deep ICA (ReLU net, power whitening, alpha 0.75, batch 2000)",
+}
+# empty: the variant's value; type and range from the engine
+OPTIONS = (
+    Advanced("STEPS", "n_steps", "Training steps (empty: the variant's)", minimum=1),  # 0 steps: untrained, not ICA
+    Advanced("RESTARTS", "n_restarts", "Restarts (empty: the variant's)"),
+    Advanced("ALPHA", "alpha", "Renyi entropy order alpha (empty: the variant's)"),
+)
 
 
 class DeepICAComponents(DeepUnmixAlgorithm):
@@ -56,35 +68,15 @@ class DeepICAComponents(DeepUnmixAlgorithm):
         )
         self.add_seed()
         self.add_device()
+        from ..engine.ddica.ica import DeepICA  # noqa: PLC0415 - as in execute
+
         self.addParameter(
-            QgsProcessingParameterEnum(
-                self.VARIANT,
-                self.tr("Variant"),
-                defaultValue=0,
-                options=[
-                    self.tr("pnl: Gaussianise + FastICA-initialised PNL model refined by TC (default)"),
-                    self.tr("paper: the paper's deep ICA (ReLU net, power whitening, alpha 0.75, batch 2000)"),
-                ],
-            )
+            enum_parameter(self, DeepICA, "variant", self.VARIANT, "Variant", VARIANT_LABELS, defaultValue=0)
         )
-        for key, label, integer in (
-            (self.STEPS, "Training steps (empty: the variant's)", True),
-            (self.RESTARTS, "Restarts (empty: the variant's)", True),
-            (self.ALPHA, "Renyi entropy order alpha (empty: the variant's)", False),
-        ):
-            kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
-            self.add_advanced(
-                QgsProcessingParameterNumber(
-                    key, self.tr(label), kind, None, optional=True, minValue=1 if integer else 0.01
-                )
-            )
+        for adv in OPTIONS:
+            self.add_advanced(number_parameter(DeepICA, adv, self.tr(adv.label), None))
         add_input_options(self)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Independent components")))
-
-    def _optional(self, parameters, name, context, integer):
-        if parameters.get(name) in (None, ""):
-            return None
-        return (self.parameterAsInt if integer else self.parameterAsDouble)(parameters, name, context)
 
     def execute(self, parameters, context, feedback):
         _require_torch()
@@ -93,20 +85,19 @@ class DeepICAComponents(DeepUnmixAlgorithm):
         k = self.parameterAsInt(parameters, self.N_COMPONENTS, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         self.check_output_folder(out)
+        model = DeepICA(
+            n_components=k,
+            variant=enum_value(self, DeepICA, "variant", self.VARIANT, parameters, context),
+            device=self.device(parameters, context),
+            random_state=self.parameterAsInt(parameters, self.SEED, context),
+            progress=self.progress_callback(feedback, 0, 90),
+            **{adv.kwarg: read_number(self, DeepICA, adv, parameters, context) for adv in OPTIONS},
+        )
+        validate_params(model)  # before the raster is read
         options = input_options(self, parameters, context)
         data = load_for_fitting(self.raster_path(parameters, context), feedback, options)
         if k > data.cube.shape[0]:
             raise ParameterError(f"{k} components cannot be separated from {data.cube.shape[0]} bands")
-        model = DeepICA(
-            n_components=k,
-            variant=VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)],
-            n_steps=self._optional(parameters, self.STEPS, context, True),
-            n_restarts=self._optional(parameters, self.RESTARTS, context, True),
-            alpha=self._optional(parameters, self.ALPHA, context, False),
-            device=self.device(parameters, context),
-            random_state=self.parameterAsInt(parameters, self.SEED, context),
-            progress=self.progress_callback(feedback, 0, 90),
-        )
         model.fit(np.ascontiguousarray(data.cube[:, data.mask].T))
         cfg = model.config_
         feedback.pushInfo(

@@ -1,11 +1,10 @@
 """deepunmix:minvol_nmf — minimum-volume NMF blind unmixing."""
 
-from qgis.core import QgsProcessingParameterEnum
-
-from .blind import Advanced, BlindUnmixingAlgorithm
+from .blind import BlindUnmixingAlgorithm
+from .engine_parameters import Advanced, enum_parameter, enum_value
 from .inputs import INPUT_HELP
 
-INITS = ["vca", "sivm", "random"]
+INIT_LABELS = {"vca": "VCA", "sivm": "SiVM", "random": "Random"}  # by engine value (MinVolNMF init)
 
 
 class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
@@ -25,8 +24,8 @@ class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
         "<b>Outputs</b>: abundance maps, endmember spectra (CSV), an HTML report. Needs no PyTorch."
     ) + INPUT_HELP
     ADVANCED = (
-        Advanced("LAMBDA", "lam", "Volume weight lambda", minimum=0.0),
-        Advanced("MAX_ITER", "max_iter", "Maximum iterations", integer=True, minimum=1),
+        Advanced("LAMBDA", "lam", "Volume weight lambda"),
+        Advanced("MAX_ITER", "max_iter", "Maximum iterations"),
     )
 
     def estimator_class(self):
@@ -39,10 +38,10 @@ class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
 
     def extra_parameters(self):
         self.addParameter(
-            QgsProcessingParameterEnum(
-                self.INIT, self.tr("Initialisation"), options=["VCA", "SiVM", "Random"], defaultValue=0
+            enum_parameter(
+                self, self.estimator_class(), "init", self.INIT, "Initialisation", INIT_LABELS, defaultValue=0
             )
         )
 
     def extra_kwargs(self, parameters, context):
-        return {"init": INITS[self.parameterAsEnum(parameters, self.INIT, context)]}
+        return {"init": enum_value(self, self.estimator_class(), "init", self.INIT, parameters, context)}

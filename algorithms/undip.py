@@ -1,16 +1,19 @@
 """deepunmix:undip — abundances by a deep image prior with fixed endmembers (UnDIP)."""
 
-from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFile
+from qgis.core import QgsProcessingParameterFile
 
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import align_to_bands
 from ..engine.io.raster import raster_info
-from .blind import Advanced, BlindUnmixingAlgorithm
-from .buddip import EXTRACTOR_LABELS, EXTRACTORS
+from .blind import BlindUnmixingAlgorithm
+from .buddip import EXTRACTOR_LABELS
+from .engine_parameters import Advanced, enum_parameter, enum_value
 from .inputs import INPUT_HELP, MEMORY_MB
 
-VARIANTS = ["light", "paper"]
-VARIANT_LABELS = ["Light (CPU): 500 iterations, small network", "Paper (Rasti et al.): 3000 iterations, 256 channels"]
+VARIANT_LABELS = {
+    "light": "Light (CPU): 500 iterations, small network",
+    "paper": "Paper (Rasti et al.): 3000 iterations, 256 channels",
+}
 
 
 class UnDIPUnmixing(BlindUnmixingAlgorithm):
@@ -37,12 +40,8 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         "is read tile by tile from disk.\n\n<b>Outputs</b>: abundance maps, the endmembers used (CSV), an HTML report. Needs PyTorch."
     ) + INPUT_HELP
     ADVANCED = (
-        Advanced(
-            "ITERATIONS", "n_iter", "Iterations (0 = the variant's)", integer=True, minimum=0, zero_means_none=True
-        ),
-        Advanced(
-            "LEARNING_RATE", "learning_rate", "Learning rate (0 = the variant's)", minimum=0.0, zero_means_none=True
-        ),
+        Advanced("ITERATIONS", "n_iter", "Iterations (0 = the variant's)", zero_means_none=True),
+        Advanced("LEARNING_RATE", "learning_rate", "Learning rate (0 = the variant's)", zero_means_none=True),
     )
     VARIANT = "VARIANT"
 
@@ -58,19 +57,25 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         self.addParameter(
             QgsProcessingParameterFile(self.ENDMEMBERS, self.tr("Endmembers (CSV)"), extension="csv", optional=True)
         )
+        cls = self.estimator_class()
         self.addParameter(
-            QgsProcessingParameterEnum(
-                self.EXTRACTOR, self.tr("Endmember extractor (without a CSV)"), options=EXTRACTOR_LABELS, defaultValue=0
+            enum_parameter(
+                self,
+                cls,
+                "extractor",
+                self.EXTRACTOR,
+                "Endmember extractor (without a CSV)",
+                EXTRACTOR_LABELS,
+                defaultValue=0,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterEnum(self.VARIANT, self.tr("Variant"), options=VARIANT_LABELS, defaultValue=0)
-        )
+        self.addParameter(enum_parameter(self, cls, "variant", self.VARIANT, "Variant", VARIANT_LABELS, defaultValue=0))
 
     def extra_kwargs(self, parameters, context):
+        cls = self.estimator_class()
         return {
-            "extractor": EXTRACTORS[self.parameterAsEnum(parameters, self.EXTRACTOR, context)],
-            "variant": VARIANTS[self.parameterAsEnum(parameters, self.VARIANT, context)],
+            "extractor": enum_value(self, cls, "extractor", self.EXTRACTOR, parameters, context),
+            "variant": enum_value(self, cls, "variant", self.VARIANT, parameters, context),
             "memory_mb": self.parameterAsInt(parameters, MEMORY_MB, context) or None,
         }
 

@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator
 from .base import check_cube, valid_mask
 from .count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN, noise_rms, reconstruction_count
 from .errors import InputError, ParameterError
+from .params import Choices, Integral, Interval, Real, validate_params
 
 MAX_PIXELS = 100_000
 BAND_SCALE_RATIO = 1e6  # a band this far from the median band's RMS is on another scale
@@ -144,7 +145,8 @@ def hfc_vd(
     return int(np.count_nonzero(lam_r - lam_k > tau))
 
 
-METHODS = ("reconstruction", "hysime", "hfc", "nwhfc")
+# In the order of the QGIS algorithm's published METHOD indices (0 = HySime in users' scripts); append new ones.
+METHODS = ("hysime", "hfc", "nwhfc", "reconstruction")
 
 
 class EndmemberCountEstimator(BaseEstimator):
@@ -180,6 +182,14 @@ class EndmemberCountEstimator(BaseEstimator):
         Number of bands L seen by ``fit``.
     """
 
+    _parameter_constraints: dict = {
+        "method": [Choices(METHODS)],
+        "far": [Interval(Real, 0, 0.5, closed="neither")],
+        "max_endmembers": [Interval(Integral, 2, None, closed="left")],
+        "min_gain": [Interval(Real, 0, 1, closed="left")],
+        "max_pixels": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
     def __init__(
         self,
         method: str = "reconstruction",
@@ -199,6 +209,7 @@ class EndmemberCountEstimator(BaseEstimator):
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "EndmemberCountEstimator":
         """Estimate the number of endmembers of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
+        validate_params(self)
         cube = check_cube(cube)
         pos = np.flatnonzero(valid_mask(cube, mask))
         if pos.size == 0:
@@ -206,10 +217,6 @@ class EndmemberCountEstimator(BaseEstimator):
         if self.max_pixels is not None and pos.size > self.max_pixels:  # sample before copying
             pos = np.sort(np.random.default_rng(self.random_state).choice(pos, self.max_pixels, replace=False))
         Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
-        if self.method not in METHODS:
-            raise ParameterError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if int(self.max_endmembers) < 2:
-            raise ParameterError(f"max_endmembers must be at least 2, got {self.max_endmembers}")
         try:
             if self.method == "hysime":
                 k, self.details_ = hysime(Y, self.max_pixels, self.random_state)

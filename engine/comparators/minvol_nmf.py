@@ -8,7 +8,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask
-from ..errors import InputError, ParameterError
+from ..errors import InputError
+from ..params import Choices, Integral, non_negative, positive, validate_params
 from ..progress import ProgressCallback, report
 from .simplex import simplex_lsq
 
@@ -26,6 +27,9 @@ def _fgm_nonneg_quadratic(E: np.ndarray, H: np.ndarray, C: np.ndarray, n_iter: i
     return E
 
 
+INITS = ("vca", "sivm", "random")  # the starts initial_endmembers knows
+
+
 def initial_endmembers(Y: np.ndarray, p: int, init: str, random_state: Optional[int]) -> np.ndarray:
     """Endmembers (L, p) to start from: 'vca', 'sivm' (engine.extraction) or 'random' (p random pixels)."""
     if init == "vca":
@@ -40,7 +44,7 @@ def initial_endmembers(Y: np.ndarray, p: int, init: str, random_state: Optional[
         rng = np.random.default_rng(random_state)
         E = Y[:, rng.choice(Y.shape[1], p, replace=False)]
     else:
-        raise ValueError(f"init must be 'vca', 'sivm' or 'random', got {init!r}")
+        raise ValueError(f"init must be one of {INITS}, got {init!r}")
     return np.maximum(np.asarray(E, dtype=np.float64), 0.0)
 
 
@@ -109,6 +113,16 @@ class MinVolNMF(BaseEstimator):
         Number of bands L seen by ``fit``.
     """
 
+    _parameter_constraints: dict = {
+        "lam": [non_negative()],
+        "delta": [positive()],
+        "max_iter": [positive(Integral)],
+        "tol": [non_negative()],
+        "init": [Choices(INITS)],
+        "inner_iter": [positive(Integral)],
+        "max_fit_pixels": [positive(Integral), None],
+    }
+
     def __init__(
         self,
         n_endmembers: int = 3,
@@ -138,14 +152,13 @@ class MinVolNMF(BaseEstimator):
         """Unmix the valid pixels of a (bands, rows, cols) cube; ``mask`` (rows, cols) True = valid."""
         from ..fcls import fcls
 
+        validate_params(self)
         cube = check_cube(cube)
         valid = valid_mask(cube, mask)
         pos = np.flatnonzero(valid)
         if pos.size == 0:
             raise InputError("the image has no valid pixel (all nodata or NaN)")
         p = check_n_endmembers(self.n_endmembers, cube.shape[0], pos.size)
-        if self.lam < 0 or self.delta <= 0:
-            raise ParameterError("lam must be >= 0 and delta > 0")
         flat = cube.reshape(cube.shape[0], -1)
         fit_pos = pos
         if self.max_fit_pixels is not None and pos.size > int(self.max_fit_pixels):  # sample before float64

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import NOT_FITTED, cube_to_pixels, pixels_to_maps
 from ..errors import ParameterError
+from ..params import Choices, Integral, Interval, Real, non_negative, positive, validate_params
 from ..progress import report
 from . import network
 from .entropy import ROUTES, resolve_width, total_correlation
@@ -179,6 +180,25 @@ class DeepICA(BaseEstimator):
         Set by :meth:`fit_cube`: sources as maps, NaN at invalid pixels.
     """
 
+    _parameter_constraints: dict = {
+        "variant": [Choices(tuple(VARIANTS))],
+        "alpha": [positive(), None],
+        "kernel_width": [positive(), Choices(("silverman",)), None],
+        "batch_size": [Interval(Integral, 2, None, closed="left"), None],
+        "n_restarts": [positive(Integral), None],
+        "n_steps": [non_negative(Integral), None],
+        "learning_rate": [positive(), None],
+        "architecture": [Choices(("pnl", "mlp")), None],
+        "pnl_hidden": [positive(Integral)],
+        "conditioning_weight": [non_negative(), None],
+        "input_transform": [Choices(("gaussianize", "standardize")), None],
+        "init": [Choices(("fastica", "random")), None],
+        "whitening": [Choices(WHITENINGS), None],
+        "holdout_fraction": [Interval(Real, 0, 1, closed="left"), None],
+        "eig_route": [Choices(ROUTES)],
+        "max_fit_samples": [positive(Integral)],
+    }
+
     def __init__(
         self,
         n_components: int = 2,
@@ -228,8 +248,7 @@ class DeepICA(BaseEstimator):
 
     def resolved_params(self) -> dict:
         """The variant's settings with every explicitly given (non-None) keyword applied on top."""
-        if self.variant not in VARIANTS:
-            raise ParameterError(f"variant must be one of {sorted(VARIANTS)}, got {self.variant!r}")
+        validate_params(self)
         cfg = dict(VARIANTS[self.variant])
         cfg.update({key: getattr(self, key) for key in cfg if getattr(self, key) is not None})
         if cfg["kernel_width"] == "silverman":
@@ -254,9 +273,9 @@ class DeepICA(BaseEstimator):
         """
         from ..torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
 
-        torch = import_torch()
-        # every parameter is checked before the first fitted attribute is set
+        # every parameter is checked before the first fitted attribute is set (and before torch is needed)
         cfg = self.resolved_params()
+        torch = import_torch()
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or not np.isfinite(X).all():
             raise ValueError("X must be a finite (n_samples, n_features) array")
@@ -264,20 +283,8 @@ class DeepICA(BaseEstimator):
         k = int(self.n_components)
         if not 1 <= k <= n:
             raise ParameterError(f"n_components must be in [1, {n}], got {k}")
-        for key, allowed in (
-            ("input_transform", ("gaussianize", "standardize")),
-            ("architecture", ("pnl", "mlp")),
-            ("init", ("fastica", "random")),
-            ("whitening", WHITENINGS),
-        ):
-            if cfg[key] not in allowed:
-                raise ParameterError(f"{key} must be one of {allowed}, got {cfg[key]!r}")
-        if self.eig_route not in ROUTES:
-            raise ParameterError(f"eig_route must be one of {ROUTES}, got {self.eig_route!r}")
         if cfg["init"] == "fastica" and cfg["architecture"] != "pnl":
             raise ParameterError("init='fastica' needs architecture='pnl'")
-        if not 0.0 <= float(cfg["holdout_fraction"]) < 1.0:
-            raise ParameterError(f"holdout_fraction must be in [0, 1), got {cfg['holdout_fraction']}")
         device = resolve_device(self.device)
         rng = np.random.default_rng(self.random_state)
         fit_idx = (

@@ -8,11 +8,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..abundance_convention import check_convention, peak_normalise, peak_normalised_abundances
+from ..abundance_convention import CONVENTIONS, peak_normalise, peak_normalised_abundances
 from ..base import NOT_FITTED, check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
 from ..endmember_refinement import endmembers_from_maps
 from ..errors import ParameterError
 from ..fcls import fcls
+from ..params import Choices, Integral, Interval, Real, non_negative, positive, validate_params
 from ..progress import report, sub_progress
 from . import network
 from .clustering import (
@@ -244,6 +245,31 @@ class DDICA(BaseEstimator):
         Min-max scaling of the maps.
     """
 
+    _parameter_constraints: dict = {
+        "variant": [Choices(VARIANTS)],
+        "alpha": [positive()],
+        "kernel_width": [positive(), None],
+        "batch_size": [Interval(Integral, 2, None, closed="left"), None],
+        "n_restarts": [positive(Integral), None],
+        "n_units": [positive(Integral), None],
+        "n_steps": [non_negative(Integral), None],
+        "n_epochs": [positive(Integral), None],
+        "sampling": [Choices(SAMPLING), None],
+        "learning_rate": [positive(), None],
+        "hidden_units": ["array-like", None],
+        "variance_weight": [non_negative(), None],
+        "tc_weight": [non_negative()],
+        "keep_fraction": [Interval(Real, 0, 1, closed="right"), None],
+        "consensus": [Choices(CONSENSUS), None],
+        "eig_route": [Choices(ROUTES)],
+        "preprocess": [Choices(PREPROCESS), None],
+        "purify": [Interval(Real, 0, 1, closed="both"), None],
+        "expand": [non_negative(Integral), None],
+        "final_abundances": [Choices(FINAL_ABUNDANCES), None],
+        "abundance_convention": [Choices(CONVENTIONS)],
+        "max_fit_pixels": [positive(Integral)],
+    }
+
     def __init__(
         self,
         n_endmembers: int = 3,
@@ -324,24 +350,13 @@ class DDICA(BaseEstimator):
 
     def resolved_settings(self) -> dict:
         """The settings this estimator runs: the variant's, overridden by every parameter not ``None``."""
+        validate_params(self)
         out = self.variant_settings(self.variant)
         for key in out:
             value = getattr(self, key, None)
             if value is not None:
                 out[key] = value
         out["hidden_units"] = tuple(int(h) for h in out["hidden_units"])
-        for key, allowed in (
-            ("preprocess", PREPROCESS),
-            ("final_abundances", FINAL_ABUNDANCES),
-            ("consensus", CONSENSUS),
-            ("sampling", SAMPLING),
-        ):
-            if out[key] not in allowed:
-                raise ParameterError(f"{key} must be one of {allowed}, got {out[key]!r}")
-        if not 0 <= float(out["purify"]) <= 1:
-            raise ParameterError(f"purify must be a fraction in [0, 1], got {out['purify']}")
-        if int(out["n_restarts"]) < 1:
-            raise ParameterError("n_restarts must be at least 1")
         return out
 
     # ------------------------------------------------------------------ fit
@@ -351,9 +366,6 @@ class DDICA(BaseEstimator):
 
         # every parameter is checked before the first fitted attribute is set
         cfg = self.resolved_settings()
-        check_convention(self.abundance_convention)
-        if self.eig_route not in ROUTES:
-            raise ParameterError(f"eig_route must be one of {ROUTES}, got {self.eig_route!r}")
         Y, valid = cube_to_pixels(cube, mask)
         L, n = Y.shape
         p = check_n_endmembers(self.n_endmembers, L, n)

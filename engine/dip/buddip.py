@@ -10,10 +10,11 @@ from sklearn.base import BaseEstimator
 
 from ..base import pixels_to_maps
 from ..errors import ParameterError
+from ..params import Choices, Integral, Interval, Real, non_negative, positive, validate_params
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device
 from . import common, tiling
-from .guidance import check_endmembers, extract_endmembers, fcls_abundances, refine_guidance
+from .guidance import EXTRACTORS, check_endmembers, extract_endmembers, fcls_abundances, refine_guidance
 from .networks import build_adip, build_edip, build_unet_adip, build_unet_edip
 
 _FLOOR = 1e-2  # abundances below this are lifted before the log, so the prior can still move them
@@ -216,6 +217,28 @@ class BUDDIP(BaseEstimator):
         Number of bands L seen by ``fit``.
     """
 
+    _parameter_constraints: dict = {
+        "extractor": [Choices(EXTRACTORS)],
+        "alpha1": [non_negative(), None],
+        "alpha2": [non_negative(), None],
+        "alpha3": [non_negative(), None],
+        "n_iter": [non_negative(Integral), None],
+        "learning_rate": [non_negative(), None],
+        "ema": [Interval(Real, 0, 1, closed="left"), None],
+        "purify": [Interval(Real, 0, 1, closed="left"), None],
+        "expand": [non_negative(Integral), None],
+        "final_abundances": [Choices(FINAL_ABUNDANCES), None],
+        "edip_hidden": [positive(Integral)],
+        "adip_hidden": [positive(Integral)],
+        "variant": [Choices(VARIANTS)],
+        "architecture": [Choices(ARCHITECTURES), None],
+        "network_input": [Choices(NETWORK_INPUTS), None],
+        "denoise": ["boolean", None],
+        "tiles": ["boolean"],
+        "tile_overlap": [non_negative(Integral)],
+        "memory_mb": [positive(), None],
+    }
+
     def __init__(
         self,
         n_endmembers: int,
@@ -277,8 +300,7 @@ class BUDDIP(BaseEstimator):
 
     def resolved_settings(self) -> dict:
         """The variant's settings with every explicitly given parameter in place of its entry."""
-        if self.variant not in SETTINGS:
-            raise ParameterError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        validate_params(self)
         s = dict(SETTINGS[self.variant])
         for key in s:
             value = getattr(self, key)
@@ -288,17 +310,6 @@ class BUDDIP(BaseEstimator):
         s["purify"] = float(s["purify"] or 0)
         for key in ("alpha1", "alpha2", "alpha3", "learning_rate", "ema"):
             s[key] = float(s[key])
-        if not 0.0 <= s["purify"] < 1.0:
-            raise ParameterError(f"purify must be a fraction in [0, 1), got {s['purify']}")
-        if not 0.0 <= s["ema"] < 1.0:
-            raise ParameterError(f"ema must be in [0, 1), got {s['ema']}")
-        for key, allowed in (
-            ("final_abundances", FINAL_ABUNDANCES),
-            ("architecture", ARCHITECTURES),
-            ("network_input", NETWORK_INPUTS),
-        ):
-            if s[key] not in allowed:
-                raise ParameterError(f"{key} must be one of {allowed}, got {s[key]!r}")
         if s["architecture"] == "residual" and s["network_input"] != "guidance":
             raise ParameterError(
                 "the residual networks add their correction to the guidance: use network_input="

@@ -9,10 +9,11 @@ from sklearn.base import BaseEstimator
 
 from ..base import pixels_to_maps
 from ..errors import InputError, ParameterError
+from ..params import Choices, Integral, Interval, Real, non_negative, positive, validate_params
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device
 from . import common, tiling
-from .guidance import check_endmembers, extract_endmembers
+from .guidance import EXTRACTORS, check_endmembers, extract_endmembers
 from .networks import build_skipnet
 
 VARIANTS = ("light", "paper")
@@ -106,6 +107,22 @@ class UnDIP(BaseEstimator):
         As :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
     """
 
+    _parameter_constraints: dict = {
+        "extractor": [Choices(EXTRACTORS)],
+        "n_iter": [positive(Integral), None],
+        "learning_rate": [positive(), None],
+        "ema": [Interval(Real, 0, 1, closed="left"), None],
+        "input_depth": [positive(Integral), None],
+        "channels": [positive(Integral), None],
+        "skip_channels": [non_negative(Integral), None],
+        "depth": [positive(Integral), None],
+        "variant": [Choices(VARIANTS)],
+        "denoise": ["boolean", None],
+        "tiles": ["boolean"],
+        "tile_overlap": [non_negative(Integral)],
+        "memory_mb": [positive(), None],
+    }
+
     def __init__(
         self,
         n_endmembers: Optional[int] = None,
@@ -151,8 +168,7 @@ class UnDIP(BaseEstimator):
 
     def resolved_settings(self, p: int) -> dict:
         """The variant's settings with every explicitly given parameter in place of its entry."""
-        if self.variant not in SETTINGS:
-            raise ParameterError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        validate_params(self)
         s = dict(SETTINGS[self.variant])
         for key in s:
             if getattr(self, key) is not None:
@@ -162,8 +178,6 @@ class UnDIP(BaseEstimator):
         for key in ("n_iter", "input_depth", "channels", "skip_channels", "depth"):
             s[key] = int(s[key])
         s["learning_rate"], s["ema"] = float(s["learning_rate"]), float(s["ema"])
-        if not 0.0 <= s["ema"] < 1.0:
-            raise ParameterError(f"ema must be in [0, 1), got {s['ema']}")
         return s
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "UnDIP":
@@ -182,8 +196,6 @@ class UnDIP(BaseEstimator):
                 "use FCLS for so small an image"
             )
         device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
-        if not 0.0 <= float(s["ema"]) < 1.0:
-            raise ParameterError(f"ema must be in [0, 1), got {s['ema']}")
         L = prep.Y.shape[0]
         limit = tiling.pixel_limit(self.max_pixels, device, self.bytes_per_pixel(L), self.memory_mb)
         common.check_size(prep.shape, limit, "UnDIP", bool(self.tiles))

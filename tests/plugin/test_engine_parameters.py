@@ -1,0 +1,172 @@
+"""The QGIS parameters take their type, range and choices from the engine estimators' ``_parameter_constraints``,
+and a value the engine refuses is refused by processing.run before the raster is read."""
+
+from numbers import Integral
+
+import pytest
+from qgis.core import QgsApplication, QgsProcessingException, QgsProcessingParameterNumber
+
+from deepunmix.engine.abundance_convention import CONVENTIONS
+from deepunmix.engine.comparators.minvol_nmf import MinVolNMF
+from deepunmix.engine.ddica.ica import DeepICA
+from deepunmix.engine.ddica.unmixing import DDICA
+from deepunmix.engine.dip.buddip import BUDDIP
+from deepunmix.engine.dip.undip import UnDIP
+from deepunmix.engine.estimate_count import EndmemberCountEstimator
+from deepunmix.engine.params import choices, interval
+
+UNBOUNDED = 1e300
+
+
+def _advanced_options():
+    """(algorithm id, engine class, Advanced) for every number parameter built from an engine constraint."""
+    from deepunmix.algorithms import buddip, estimate_n_endmembers, ica
+    from deepunmix.algorithms.ddica import DDICAUnmixing
+    from deepunmix.algorithms.minvol_nmf import MinVolNMFUnmixing
+    from deepunmix.algorithms.undip import UnDIPUnmixing
+
+    rows = [("ddica", DDICA, a) for a in DDICAUnmixing.ADVANCED]
+    rows += [("undip", UnDIP, a) for a in UnDIPUnmixing.ADVANCED]
+    rows += [("minvol_nmf", MinVolNMF, a) for a in MinVolNMFUnmixing.ADVANCED]
+    rows += [("buddip", BUDDIP, a) for a in buddip.VARIANT_OPTIONS]
+    rows += [("ica", DeepICA, a) for a in ica.OPTIONS]
+    rows += [
+        ("estimate_n_endmembers", EndmemberCountEstimator, a)
+        for a in (estimate_n_endmembers.MIN_GAIN_OPTION, estimate_n_endmembers.FAR_OPTION)
+    ]
+    return rows
+
+
+def _definition(alg_id, key):
+    alg = QgsApplication.processingRegistry().algorithmById(f"deepunmix:{alg_id}")
+    assert alg is not None, alg_id
+    definition = alg.parameterDefinition(key)
+    assert definition is not None, f"{alg_id}:{key}"
+    return definition
+
+
+# The only places where the dialog is narrower than the engine, each for a reason given beside it in algorithms/.
+NARROWED = {("ddica", "BATCH_SIZE"): 16, ("ddica", "STEPS"): 1, ("ica", "STEPS"): 1}
+
+
+def test_every_advanced_number_has_the_engine_type_and_range(deepunmix):
+    rows = _advanced_options()
+    assert len(rows) == 11 + 2 + 2 + 7 + 3 + 2
+    for alg_id, cls, adv in rows:
+        where = f"{alg_id}:{adv.key} ({cls.__name__}.{adv.kwarg})"
+        definition = _definition(alg_id, adv.key)
+        iv = interval(cls, adv.kwarg)
+        if iv is None:  # the engine takes a sequence (DDICA hidden_units): the dialog one width for all
+            assert (alg_id, adv.key) == ("ddica", "HIDDEN_WIDTH")
+            assert definition.dataType() == QgsProcessingParameterNumber.Integer
+            assert definition.minimum() == 0 and definition.maximum() >= UNBOUNDED
+            continue
+        integer = iv.type is Integral
+        assert definition.dataType() == (
+            QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
+        ), where
+        if adv.zero_means_none:
+            assert definition.minimum() == 0 and 0 not in iv, where  # 0 can only mean "automatic"
+        elif (alg_id, adv.key) in NARROWED:
+            floor = NARROWED[alg_id, adv.key]
+            assert definition.minimum() == floor and floor in iv and iv.left < floor, where
+        elif iv.left is None:
+            assert definition.minimum() <= -UNBOUNDED, where
+        else:
+            assert definition.minimum() == iv.left, where
+        if iv.right is None:
+            assert definition.maximum() >= UNBOUNDED, where
+        else:
+            assert definition.maximum() == iv.right, where
+    assert {(a, adv.key) for a, _, adv in rows if adv.minimum is not None} == set(NARROWED)
+
+
+# (algorithm, key, engine class, keyword, the published option order: indices users' scripts rely on)
+ENUMS = [
+    ("buddip", "EXTRACTOR", BUDDIP, "extractor", ("sivm", "vca", "nfindr")),
+    ("undip", "EXTRACTOR", UnDIP, "extractor", ("sivm", "vca", "nfindr")),
+    ("buddip", "VARIANT", BUDDIP, "variant", ("default", "paper", "authors_code")),
+    ("undip", "VARIANT", UnDIP, "variant", ("light", "paper")),
+    ("ddica", "VARIANT", DDICA, "variant", ("default", "paper")),
+    ("ddica", "ABUNDANCE_CONVENTION", DDICA, "abundance_convention", ("fractions", "peak_normalised")),
+    ("minvol_nmf", "INIT", MinVolNMF, "init", ("vca", "sivm", "random")),
+    ("ica", "VARIANT", DeepICA, "variant", ("pnl", "paper")),
+    (
+        "estimate_n_endmembers",
+        "METHOD",
+        EndmemberCountEstimator,
+        "method",
+        ("hysime", "hfc", "nwhfc", "reconstruction"),
+    ),
+]
+
+
+@pytest.mark.parametrize("alg_id, key, cls, kwarg, published", ENUMS, ids=[f"{e[0]}:{e[1]}" for e in ENUMS])
+def test_enum_options_are_the_engine_choices_in_the_published_order(deepunmix, alg_id, key, cls, kwarg, published):
+    definition = _definition(alg_id, key)
+    assert choices(cls, kwarg) == published
+    assert len(definition.options()) == len(published)
+    assert len(set(definition.options())) == len(published)  # one label per value
+    default = cls(**({"n_endmembers": 3} if cls is BUDDIP else {})).get_params()[kwarg]
+    assert published[definition.defaultValue()] == default  # the dialog's default is the engine's
+
+
+def test_fcls_offers_the_engine_abundance_conventions(deepunmix):
+    assert choices(DDICA, "abundance_convention") == CONVENTIONS
+    assert len(_definition("fcls", "ABUNDANCE_CONVENTION").options()) == len(CONVENTIONS)
+
+
+@pytest.fixture
+def no_raster_read(deepunmix, monkeypatch):
+    """Make reading the raster fail loudly: a refused parameter must be refused before it."""
+    import deepunmix.algorithms.blind as blind
+    import deepunmix.algorithms.estimate_n_endmembers as estimate
+    import deepunmix.algorithms.ica as ica
+
+    def read(*args, **kwargs):
+        raise AssertionError("the raster was read before the parameters were checked")
+
+    for module in (blind, ica, estimate):
+        monkeypatch.setattr(module, "load_for_fitting", read)
+
+
+# (algorithm, parameters, the engine's message): inside the dialog's range, outside the engine's constraint
+REFUSED = [
+    ("ddica", {"ALPHA": 0.0}, "The 'alpha' parameter of DDICA must be a float in the range (0, inf). Got 0.0"),
+    ("ddica", {"LEARNING_RATE": 0.0}, "The 'learning_rate' parameter of DDICA must be a float in the range (0, inf)"),
+    ("buddip", {"PURIFY": 1.0}, "The 'purify' parameter of BUDDIP must be a float in the range [0, 1)"),
+    ("ica", {"ALPHA": 0.0}, "The 'alpha' parameter of DeepICA must be a float in the range (0, inf)"),
+    ("estimate_n_endmembers", {"MIN_GAIN": 1.0}, "The 'min_gain' parameter of EndmemberCountEstimator must be"),
+    ("estimate_n_endmembers", {"FAR": 0.5}, "The 'far' parameter of EndmemberCountEstimator must be"),
+]
+
+
+@pytest.mark.parametrize("alg_id, params, message", REFUSED, ids=[f"{r[0]}-{next(iter(r[1]))}" for r in REFUSED])
+def test_processing_run_refuses_a_value_the_engine_refuses_before_reading_the_raster(
+    run_alg, scene, no_raster_read, alg_id, params, message
+):
+    if alg_id in ("ddica", "buddip", "ica"):
+        pytest.importorskip("torch")
+    d = scene["dir"]
+    outputs = {
+        "OUTPUT_ABUNDANCES": str(d / "a.tif"),
+        "OUTPUT_ENDMEMBERS": str(d / "e.csv"),
+        "OUTPUT": str(d / "ic.tif"),
+        "OUTPUT_REPORT": str(d / "r.html"),
+    }
+    alg = QgsApplication.processingRegistry().algorithmById(f"deepunmix:{alg_id}")
+    outputs = {k: v for k, v in outputs.items() if alg.parameterDefinition(k) is not None}
+    with pytest.raises(
+        QgsProcessingException, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+    ):
+        run_alg(f"deepunmix:{alg_id}", {"INPUT": scene["cube"], **params, **outputs})
+    assert not any((d / name).exists() for name in ("a.tif", "e.csv", "ic.tif", "r.html"))
+
+
+def test_processing_run_refuses_a_value_outside_the_dialog_range(run_alg, scene, no_raster_read):
+    """Below the engine's range (RESTARTS 0) QGIS itself refuses the value, naming the parameter."""
+    with pytest.raises(QgsProcessingException, match="RESTARTS"):
+        run_alg(
+            "deepunmix:ddica",
+            {"INPUT": scene["cube"], "RESTARTS": 0, "OUTPUT_ABUNDANCES": str(scene["dir"] / "a.tif")},
+        )
