@@ -95,7 +95,11 @@ def main():
                 + " |"
             )
         md.append("")
-    bc.write("buddip_curve", "\n".join(md) + "\n", {"machine": info, "args": vars(args), "points": points})
+    bc.write(
+        "buddip_curve" + ("_quick" if args.quick else ""),
+        "\n".join(md) + "\n",
+        {"machine": info, "args": vars(args), "points": points},
+    )
 
 
 if __name__ == "__main__":

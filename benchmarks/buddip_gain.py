@@ -73,13 +73,18 @@ def main():
     ap.add_argument("--quick", action="store_true", help="1 seed, Samson only")
     ap.add_argument("--size", type=int, default=60, help="synthetic scene side (pixels)")
     ap.add_argument("--resume", action="store_true", help="keep the finished scene/seed runs of the last results")
-    ap.add_argument("--out", default="buddip_gain", help="results name under benchmarks/results")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="results name under benchmarks/results (default buddip_gain, buddip_gain_quick with --quick)",
+    )
     ap.add_argument(
         "--merge-paper",
         action="store_true",
         help="no fits: rewrite buddip_gain.md from its .json with the paper rows of buddip_paper.json",
     )
     args = ap.parse_args()
+    args.out = args.out or "buddip_gain" + ("_quick" if args.quick else "")  # quick never overwrites full
     if args.merge_paper:
         old = json.loads((bc.RESULTS / f"{args.out}.json").read_text())
         rows, paper_iters = merge_paper(old["runs"], old["args"]["seeds"])

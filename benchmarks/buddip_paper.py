@@ -107,9 +107,14 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-synthetic", action="store_true")
     ap.add_argument("--quick", action="store_true", help="Jasper only, 1 seed, 2 iterations")
-    ap.add_argument("--out", default="buddip_paper", help="results name under benchmarks/results")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="results name under benchmarks/results (default buddip_paper, buddip_paper_quick with --quick)",
+    )
     ap.add_argument("--resume", action="store_true", help="keep the finished scene/seed runs of the last results")
     args = ap.parse_args()
+    args.out = args.out or "buddip_paper" + ("_quick" if args.quick else "")  # quick never overwrites full
     if args.quick:
         args.seeds, args.iters, args.no_synthetic = 1, 2, True
     data = bc.shared_data()

@@ -23,9 +23,14 @@ def main():
     ap.add_argument("--every", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--variant", default="paper", choices=["paper", "authors_code"])
-    ap.add_argument("--out", default="buddip_paper_curve")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="results name under benchmarks/results (default buddip_paper_curve, buddip_paper_curve_quick with --quick)",
+    )
     ap.add_argument("--quick", action="store_true", help="2 iterations")
     args = ap.parse_args()
+    args.out = args.out or "buddip_paper_curve" + ("_quick" if args.quick else "")  # quick never overwrites full
     if args.quick:
         args.iters, args.every = 2, 1
     jas = bc.jasper()

@@ -35,8 +35,13 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--n-iter", type=int, default=None)
     ap.add_argument("--undip-iter", type=int, default=None)
-    ap.add_argument("--out", default="buddip_samson", help="results name under benchmarks/results")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="results name under benchmarks/results (default buddip_samson, buddip_samson_quick with --quick)",
+    )
     args = ap.parse_args()
+    args.out = args.out or "buddip_samson" + ("_quick" if args.quick else "")  # quick never overwrites full
     if args.quick:
         args.seeds = 1
         args.n_iter = args.n_iter or 100

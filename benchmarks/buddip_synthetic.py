@@ -118,8 +118,13 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="*", default=[50, 100, 150, 200])
     ap.add_argument("--n-iter", type=int, default=None)
     ap.add_argument("--undip-iter", type=int, default=None)
-    ap.add_argument("--out", default="buddip_synthetic", help="results name under benchmarks/results")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="results name under benchmarks/results (default buddip_synthetic, buddip_synthetic_quick with --quick)",
+    )
     args = ap.parse_args()
+    args.out = args.out or "buddip_synthetic" + ("_quick" if args.quick else "")  # quick never overwrites full
     if args.quick:
         args.seeds, args.snrs, args.sizes = 1, [15, 35], []
         args.n_iter = args.n_iter or 100

@@ -8,8 +8,8 @@ files left behind. For comparison, the same 3-band output GeoTIFF is created, on
 and closed with and without ``SPARSE_OK`` (GDAL fills every unwritten block at close without it:
 the cause of the 35-45 s cancels reported in issue 14).
 
-Usage: .venv/bin/python benchmarks/cancel_latency.py [--size 8000] [--workdir /tmp]
-Writes benchmarks/results/cancel_latency.md and .json. Timings on a shared machine are noisy.
+Usage: .venv/bin/python benchmarks/cancel_latency.py [--quick] [--size 8000] [--workdir /tmp]
+Writes benchmarks/results/cancel_latency.md and .json (cancel_latency_quick.* with --quick). Timings on a shared machine are noisy.
 """
 
 from __future__ import annotations
@@ -131,11 +131,16 @@ def close_after_one_block(folder: Path, size: int, sparse: bool) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--size", type=int, default=8000)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=None, help="raster side in pixels (default 8000, 2000 with --quick)")
     ap.add_argument("--workdir", default=tempfile.gettempdir())
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "cancel_latency"))
+    ap.add_argument("--quick", action="store_true", help="a 2000 x 2000 raster, results in cancel_latency_quick.*")
+    ap.add_argument("--out", default=None, help="results path without suffix (default results/cancel_latency[_quick])")
     args = ap.parse_args()
+    args.size = args.size or (2000 if args.quick else 8000)
+    args.out = args.out or str(
+        ROOT / "benchmarks" / "results" / ("cancel_latency_quick" if args.quick else "cancel_latency")
+    )
     folder = Path(tempfile.mkdtemp(prefix="cancel_latency_", dir=args.workdir))
     try:
         src = folder / "in.tif"

@@ -190,8 +190,13 @@ def real_scenes():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--out", default="endmember_count")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="results name under benchmarks/results (default endmember_count, endmember_count_quick with --quick)",
+    )
     args = ap.parse_args(argv)
+    args.out = args.out or "endmember_count" + ("_quick" if args.quick else "")  # quick never overwrites full
     one_thread()
     info = machine()
     started = time.perf_counter()

@@ -8,6 +8,7 @@ listed with the engine state each ran (see the run notes below). Writes results/
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from statistics import median
@@ -214,6 +215,7 @@ def buddip_gain_table(runs: dict) -> list:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     runs = load_runs()
     if not runs:
         print("no results/gpu_session_h100_run*.json: nothing to tabulate")

@@ -18,7 +18,7 @@ a step whose process tree exceeds --kill-gib and records it. Pixels per second
 truth (the generated endmembers) is used only to score the endmembers (SAD).
 
 Usage: .venv/bin/python benchmarks/large_scene.py [--size 500] [--workdir /tmp/x] [--skip-plugin]
-Writes benchmarks/results/large_scene.md and .json (--size other than 2000 adds a suffix).
+Writes benchmarks/results/large_scene.md and .json (--size other than 2000 adds a suffix, --quick _quick).
 """
 
 from __future__ import annotations
@@ -332,7 +332,10 @@ def write_report(res: Dict, stem: Path) -> None:
 # ------------------------------------------------------------------ main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=2000)
+    ap.add_argument("--size", type=int, default=None, help="scene side in pixels (default 2000, 300 with --quick)")
+    ap.add_argument(
+        "--quick", action="store_true", help="a 300 x 300 scene, 50 DDICA steps, results in large_scene_quick.*"
+    )
     ap.add_argument("--bands", type=int, default=224)
     ap.add_argument("--n-endmembers", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
@@ -344,7 +347,7 @@ def main() -> None:
     ap.add_argument("--block-mib", type=float, default=64.0, help="engine block budget")
     ap.add_argument("--vca-pixels", type=int, default=100000)
     ap.add_argument("--ddica-pixels", type=int, default=20000)
-    ap.add_argument("--ddica-steps", type=int, default=300)
+    ap.add_argument("--ddica-steps", type=int, default=None, help="default 300, 50 with --quick")
     ap.add_argument("--threads", type=int, default=1, help="torch / BLAS threads for the DDICA steps")
     ap.add_argument("--kill-gib", type=float, default=6.0)
     ap.add_argument("--plugin-extra", default="", help="extra KEY=VALUE arguments for every qgis_process call")
@@ -357,6 +360,8 @@ def main() -> None:
     ap.add_argument("--step", help=argparse.SUPPRESS)
     ap.add_argument("--scene", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    args.size = args.size or (300 if args.quick else 2000)
+    args.ddica_steps = args.ddica_steps or (50 if args.quick else 300)
     if args.step:
         return _engine_step(args)
 
@@ -497,7 +502,7 @@ def main() -> None:
         res["load_average_at_end"] = os.getloadavg()
         if not args.keep:
             shutil.rmtree(wd, ignore_errors=True)
-    suffix = "" if args.size == 2000 else f"_{args.size}"
+    suffix = "_quick" if args.quick else "" if args.size == 2000 else f"_{args.size}"
     out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / f"large_scene{suffix}"
     write_report(res, out)
     print(out.with_suffix(".md").read_text())

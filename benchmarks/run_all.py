@@ -1,68 +1,101 @@
-"""`make bench`: the papers' tables side by side, measured in one process, into benchmarks/RESULTS.md.
+"""`make bench` / `make bench-quick`: every benchmark of benchmarks/_registry.py, in its order, then RESULTS.md.
 
-`--quick` (`make bench-quick`) runs each script's quick mode and writes benchmarks/results/RESULTS_quick.md
-and *_quick result files instead, so it never overwrites the full results.
+Runs each registered script in a child process (`python benchmarks/<script> <its full or quick arguments>`),
+skipping, with a line, the ones that need ../shared/data when it is absent ($DEEPUNMIX_SHARED_DATA overrides).
+Records each script's wall time and the load before and after it, with the machine record
+(benchmarks/_machine.machine(): CPU, memory, software, load) and the torch device, in
+benchmarks/results/run_manifest.json. paper_tables.py writes the head of RESULTS.md (the DDICA paper's
+Tables 1 and 2; ddica_pnl.py runs before it: Table 1 reads its deep ICA rows); then every registered script's
+results/<name>.md is appended to it as a section, in registry order, followed by the wall-time table and the
+DDICA verdicts computed from results/paper_tables.json. Every number comes from the scripts' own results files.
 
-Runs, in this process and in order: benchmarks/ddica_pnl.py (the paper's deep ICA, the default PNL model
-and baselines on the PNL experiment; Table 1 reads its deep ICA rows), benchmarks/paper_tables.py (DDICA
-Tables 1 and 2: FastICA, Infomax, MISEP, MINE, min-vol NMF, DDICA), benchmarks/buddip_synthetic.py (BUDDIP Figures 2 and 3 in kind:
-aRMSE/aSAD against SNR and image size for SiVM + FCLS, UnDIP, BUDDIP), benchmarks/buddip_samson.py
-(BUDDIP Table 1 in kind, on Samson), benchmarks/endmember_count.py (the endmember-count estimators on
-synthetic scenes, Samson and Jasper Ridge), benchmarks/ddica_ablation.py (does DDICA's training decide its
-result), benchmarks/buddip_paper.py and buddip_paper_curve.py (the BUDDIP paper's Jasper table and SNR sweep
-with its paper variant; hours to days on a CPU at the paper's iteration counts), benchmarks/buddip_gain.py
-(what BUDDIP's training adds), benchmarks/gpu_results.py (the tables of the CUDA runs that
-benchmarks/gpu_session.py made on a lent GPU; it measures nothing itself). paper_tables.py writes RESULTS.md; the other results are then appended to it
-from the files those scripts write. Every number comes from this run.
+`--quick` (`make bench-quick`) runs each script's quick mode: its files end in _quick (results/RESULTS_quick.md,
+results/run_manifest_quick.json, results/<name>_quick.*), and a quick run that changed a full results file is
+undone and reported as failed, so it never overwrites the full results.
+`--only SCRIPT ...` re-runs the named scripts and reuses the other scripts' last result files (the wall-time
+table says which were re-run; their sections carry their own dates).
 `--assemble-only` runs nothing and rebuilds RESULTS.md from the last result files (the wall-time table says so);
-`--splice SCRIPT` only re-inserts a script's last results file into RESULTS.md.
+`--splice SCRIPT` only re-inserts a script's last results file into RESULTS.md;
+`--verdicts-only` only rewrites the DDICA verdicts.
 
     .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...]
-
-`--only` re-runs the named scripts and reuses the other scripts' last result files; the wall-time table
-says which were re-run and gives the date the reused files carry.
 """
 
 from __future__ import annotations
 
 import argparse
-import runpy
+import json
+import re
+import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Dict, List, Optional
+
+from _machine import load_average, machine
+from _registry import BENCHMARKS, Benchmark
+from buddip_common import shared_data
 
 HERE = Path(__file__).resolve().parent
-STEPS = [  # script, the results name its section is read from (appended after paper_tables.py's part)
-    ("ddica_pnl.py", "ddica_pnl"),  # before paper_tables.py: Table 1 reads its deep ICA rows
-    ("paper_tables.py", None),
-    ("buddip_synthetic.py", "buddip_synthetic"),
-    ("buddip_samson.py", "buddip_samson"),
-    ("endmember_count.py", "endmember_count"),
-    ("ddica_ablation.py", "ddica_ablation"),
-    ("buddip_paper.py", "buddip_paper"),  # slow on a CPU: the paper's BUDDIP at its iteration counts
-    ("buddip_paper_curve.py", "buddip_paper_curve"),
-    ("buddip_gain.py", "buddip_gain"),
-    ("gpu_results.py", "gpu_session"),  # no GPU needed: tabulates the JSON of the runs on a lent GPU
-]
+SECTION = "\n\n<!-- from benchmarks/results/"
+WALL = "\n\n## Wall time of each script in this run"
+VERDICTS = "\n\n## Where DDICA is and is not ahead"
+NOT_RERUN = "not re-run"
 
 
-def run_script(name: str, out: str, quick: bool) -> float:
-    started = time.perf_counter()
-    argv = sys.argv
-    sys.argv = [str(HERE / name)] + (["--quick"] if quick else []) + (["--out", out] if out else [])
+def torch_device() -> Dict[str, object]:
+    """The accelerator torch sees here (the registered arguments run every benchmark on the CPU)."""
     try:
-        runpy.run_path(str(HERE / name), run_name="__main__")
-    except SystemExit as exc:
-        if exc.code not in (None, 0):
-            raise RuntimeError(f"{name} exited with {exc.code}") from exc
-    finally:
-        sys.argv = argv
-    return time.perf_counter() - started
+        import torch
+    except ImportError:
+        return {"torch": None, "cuda": None}
+    cuda = torch.cuda.is_available()
+    return {"torch": torch.__version__, "cuda": torch.cuda.get_device_name(0) if cuda else None}
+
+
+def _guarded(b: Benchmark, bench: Path) -> List[Path]:
+    """The full run's files a quick run of this script must leave as they are."""
+    if b.renders_only:
+        return []
+    if b.results is None:  # paper_tables.py: RESULTS.md's head and its JSON
+        return [bench / "RESULTS.md", bench / "results" / "paper_tables.json"]
+    return [bench / "results" / f"{b.results}{ext}" for ext in (".md", ".json")]
+
+
+def run_script(b: Benchmark, quick: bool, bench: Path = HERE) -> Dict[str, object]:
+    """Run one registered script in a child process; its record for the run manifest."""
+    rec: Dict[str, object] = {"script": b.script, "results": b.results_name(quick)}
+    args = b.args(quick)
+    if args is None:
+        rec["status"] = f"skipped: no quick mode ({b.full_only})"
+    elif b.needs_data and not shared_data().is_dir():
+        rec["status"] = f"skipped: {shared_data()} absent"
+    if "status" in rec:
+        print(f"== {b.script}: {rec['status']}", flush=True)
+        return rec
+    print("== " + " ".join((b.script, *args)), flush=True)
+    kept = {p: p.read_bytes() if p.is_file() else None for p in (_guarded(b, bench) if quick else [])}
+    rec.update(args=list(args), load_before=load_average())
+    started = time.perf_counter()
+    rc = subprocess.call([sys.executable, str(bench / b.script), *args], cwd=bench.parent)
+    rec.update(seconds=round(time.perf_counter() - started, 1), returncode=rc, load_after=load_average())
+    rec["status"] = "ran" if rc == 0 else f"failed (exit {rc})"
+    changed = [p for p, data in kept.items() if (p.read_bytes() if p.is_file() else None) != data]
+    for p in changed:
+        if kept[p] is None:
+            p.unlink()
+        else:
+            p.write_bytes(kept[p])
+    if changed:
+        rec["status"] = "failed: its quick mode wrote " + ", ".join(p.name for p in changed) + " (undone)"
+    if rec["status"] != "ran":
+        print(f"!! {b.script}: {rec['status']}", flush=True)
+    return rec
 
 
 def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
     """Plain statements of where DDICA is and is not ahead, computed from paper_tables.py's results."""
-    import json
     from statistics import median
 
     data = json.loads(path.read_text())
@@ -89,46 +122,90 @@ def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
 
 def append_verdicts(results: Path = HERE / "RESULTS.md", source: Path = HERE / "results" / "paper_tables.json") -> None:
     text = results.read_text()
-    marker = f"\n\n## Where DDICA is and is not ahead (computed from this run's results/{source.name})\n\n"
+    marker = f"{VERDICTS} (computed from this run's results/{source.name})\n\n"
     text = text.split(marker)[0] + marker + "\n".join(paper_verdicts(source)) + "\n"
     results.write_text(text)
 
 
-def section(md: str, name: str, when: str) -> str:
+def section(md: str, name: str, when: str, bench: Path = HERE) -> str:
     """One appended section of RESULTS.md: a results file, its headings moved one level down."""
-    return f"\n\n<!-- from benchmarks/results/{md}, written by {name} {when} -->\n" + (
-        HERE / "results" / md
-    ).read_text().replace("\n# ", "\n## ", 1).replace("# ", "## ", 1)
+    return f"{SECTION}{md}, written by {name} {when} -->\n" + (bench / "results" / md).read_text().replace(
+        "\n# ", "\n## ", 1
+    ).replace("# ", "## ", 1)
 
 
-def splice_sections(names, results: Path = HERE / "RESULTS.md") -> None:
+def splice_sections(names, results: Path = HERE / "RESULTS.md", bench: Path = HERE) -> None:
     """Replace (or insert before the wall-time table) the sections of these scripts from their last result files."""
     text = results.read_text()
-    for name, out in STEPS:
-        if name not in names or not out:
+    for b in BENCHMARKS:
+        if b.script not in names or not b.results:
             continue
-        md = f"{out}.md"
-        new = section(md, name, "in an earlier run (spliced in from its results file; date inside)")
-        start = text.find(f"\n\n<!-- from benchmarks/results/{md},")
+        md = f"{b.results}.md"
+        new = section(md, b.script, "in an earlier run (spliced in from its results file; date inside)", bench)
+        start = text.find(f"{SECTION}{md},")
         if start >= 0:
-            ends = [
-                i for i in (text.find("\n\n<!-- from ", start + 1), text.find("\n\n## Wall time", start + 1)) if i >= 0
-            ]
+            ends = [i for i in (text.find("\n\n<!-- ", start + 1), text.find(WALL, start + 1)) if i >= 0]
             text = text[:start] + new + text[min(ends) if ends else len(text) :]
         else:
-            ends = [
-                i
-                for i in (text.find("\n\n## Wall time"), text.find("\n\n## Where DDICA is and is not ahead"))
-                if i >= 0
-            ]
+            ends = [i for i in (text.find(WALL), text.find(VERDICTS)) if i >= 0]
             at = min(ends) if ends else -1
             text = text[:at] + new + text[at:] if at >= 0 else text + new
     results.write_text(text)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="each script's quick mode (under 10 minutes in all)")
+def head(text: str) -> str:
+    """RESULTS.md's first part (paper_tables.py's), without the sections of an earlier assembly."""
+    ends = [text.find(mark) for mark in (SECTION, WALL, VERDICTS)]
+    placeholder = re.search(r"\n\n<!-- [\w.]+\.py: no results/", text)
+    ends = [i for i in ends + [placeholder.start() if placeholder else -1] if i >= 0]
+    return text[: min(ends)] if ends else text
+
+
+def _when(status: str) -> str:
+    if status == "ran":
+        return "in this run"
+    if status == NOT_RERUN:
+        return "in an earlier run (not re-run)"
+    return f"in an earlier run ({status} in this run; date inside)"
+
+
+def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, manifest: Optional[Path] = None) -> Path:
+    """Write RESULTS.md (RESULTS_quick.md): paper_tables.py's part, every registered section, wall time, verdicts."""
+    suffix = "_quick" if quick else ""
+    results = bench / "RESULTS.md" if not quick else bench / "results" / "RESULTS_quick.md"
+    first = bench / "RESULTS.md" if not quick else bench / "results" / "paper_tables_quick.md"
+    status = {r["script"]: r for r in runs}
+    parts = [head(first.read_text())]
+    for b in BENCHMARKS:
+        if not b.results:
+            continue
+        md = f"{b.results_name(quick)}.md"
+        if not (bench / "results" / md).is_file():
+            parts.append(f"\n\n<!-- {b.script}: no results/{md} yet (not run) -->\n")
+            continue
+        parts.append(section(md, b.script, _when(str(status[b.script]["status"])), bench))
+    parts.append(f"{WALL}\n\n| script | seconds |\n|---|---|\n")
+    for b in BENCHMARKS:
+        rec = status[b.script]
+        if rec["status"] == "ran":
+            parts.append(f"| {b.script} | {rec['seconds']:.0f} |\n")
+        elif rec["status"] == NOT_RERUN:
+            parts.append(
+                f"| {b.script} | not re-run in this run; its section is from its last results file (date inside) |\n"
+            )
+        else:
+            parts.append(f"| {b.script} | {rec['status']} |\n")
+    if manifest is not None:
+        parts.append(f"\nMachine, load before and after each script, torch device: `results/{manifest.name}`.\n")
+    results.write_text("".join(parts))
+    append_verdicts(results, bench / "results" / f"paper_tables{suffix}.json")
+    return results
+
+
+def main(argv=None, bench: Path = HERE) -> int:
+    scripts = [b.script for b in BENCHMARKS]
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="each script's quick mode; files end in _quick")
     ap.add_argument(
         "--assemble-only",
         action="store_true",
@@ -139,61 +216,50 @@ def main(argv=None) -> int:
         action="store_true",
         help="only (re)write the DDICA verdict section from the last results/paper_tables.json",
     )
-    ap.add_argument(
-        "--only",
-        nargs="+",
-        metavar="SCRIPT",
-        choices=[name for name, _ in STEPS],
-        help="re-run only these scripts (paper_tables.py must be among them: it writes RESULTS.md)",
-    )
+    ap.add_argument("--only", nargs="+", metavar="SCRIPT", choices=scripts, help="re-run only these scripts")
     ap.add_argument(
         "--splice",
         nargs="+",
         metavar="SCRIPT",
-        choices=[name for name, _ in STEPS],
+        choices=scripts,
         help="only put these scripts' last result files into RESULTS.md (nothing is run)",
     )
     args = ap.parse_args(argv)
     if args.splice:
-        splice_sections(args.splice)
+        splice_sections(args.splice, bench / "RESULTS.md", bench)
         return 0
-    if args.only and "paper_tables.py" not in args.only:
-        ap.error("--only needs paper_tables.py: it writes the first part of RESULTS.md")
     if args.verdicts_only:
-        append_verdicts()
+        append_verdicts(bench / "RESULTS.md", bench / "results" / "paper_tables.json")
         return 0
-    # quick runs never overwrite the full results: their files end in _quick
     suffix = "_quick" if args.quick else ""
-    timings = []
-    for name, out in STEPS:
-        if args.assemble_only or (args.only and name not in args.only):
-            timings.append((name, None))
-            continue
-        print(f"== {name}{' --quick' if args.quick else ''}", flush=True)
-        timings.append((name, run_script(name, out and out + suffix, args.quick)))
-    # paper_tables.py writes RESULTS.md (full) or results/paper_tables_quick.md (quick)
-    results = HERE / "RESULTS.md" if not args.quick else HERE / "results" / "RESULTS_quick.md"
-    first = HERE / "RESULTS.md" if not args.quick else HERE / "results" / "paper_tables_quick.md"
-    parts = [first.read_text().split("\n\n<!-- from benchmarks/results/")[0]]  # drop sections of an earlier assembly
-    for name, out in STEPS:
-        if out:
-            md = f"{out}{suffix}.md"
-            if not (HERE / "results" / md).is_file():
-                parts.append(f"\n\n<!-- {name}: no results/{md} yet (not run) -->\n")
-                continue
-            when = "in this run" if dict(timings)[name] is not None else "in an earlier run (not re-run)"
-            parts.append(section(md, name, when))
-    parts.append("\n\n## Wall time of each script in this run\n\n| script | seconds |\n|---|---|\n")
-    parts += [
-        f"| {name} | {sec:.0f} |\n"
-        if sec is not None
-        else f"| {name} | not re-run in this run; its section is from its last results file (date inside) |\n"
-        for name, sec in timings
-    ]
-    results.write_text("".join(parts))
-    append_verdicts(results, HERE / "results" / f"paper_tables{suffix}.json")
-    print(f"wrote {results}")
-    return 0
+    runs = [{"script": b.script, "results": b.results_name(args.quick), "status": NOT_RERUN} for b in BENCHMARKS]
+    manifest = None
+    if not args.assemble_only:
+        record = {
+            "mode": "quick" if args.quick else "full",
+            "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "machine": machine(),
+            "torch_device": torch_device(),
+            "shared_data": str(shared_data()),
+            "shared_data_present": shared_data().is_dir(),
+        }
+        runs = [
+            run_script(b, args.quick, bench) if not args.only or b.script in args.only else run
+            for b, run in zip(BENCHMARKS, runs)
+        ]
+        record.update(
+            finished_utc=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            load_average_at_end=load_average(),
+            scripts=runs,
+        )
+        manifest = bench / "results" / f"run_manifest{suffix}.json"
+        manifest.write_text(json.dumps(record, indent=1) + "\n")
+    results = assemble(runs, args.quick, bench, manifest)
+    print(f"wrote {results}" + (f" and {manifest}" if manifest else ""))
+    failed = [r["script"] for r in runs if str(r["status"]).startswith("failed")]
+    if failed:
+        print("failed: " + ", ".join(failed))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

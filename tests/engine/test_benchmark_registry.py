@@ -1,0 +1,144 @@
+"""The benchmark harness: every benchmark script is registered, its registered arguments parse, RESULTS.md assembles.
+
+Nothing here runs a benchmark: the argument check stops each script right after its argument parser.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def harness():
+    """benchmarks/_registry.py and benchmarks/run_all.py, imported as run_all.py imports them."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module("_registry"), importlib.import_module("run_all")
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_every_benchmark_script_is_registered_once(harness):
+    registry, _ = harness
+    scripts = [b.script for b in registry.BENCHMARKS]
+    on_disk = {p.name for p in BENCH.glob("*.py") if not p.name.startswith("_")} - set(registry.HELPERS)
+    assert len(scripts) == len(set(scripts))
+    assert set(scripts) == on_disk, "register new benchmarks in benchmarks/_registry.py"
+    results = [b.results for b in registry.BENCHMARKS if b.results]
+    assert len(results) == len(set(results))
+    for b in registry.BENCHMARKS:
+        assert b.cost
+        assert b.quick is not None or b.full_only, f"{b.script}: no quick mode and no reason"
+        if b.results and not b.renders_only:
+            assert b.results_name(quick=True) != b.results_name(quick=False)
+
+
+# Runs each script as __main__ with one argument list, stops it as its parser returns; prints what happened.
+_PARSE_ONLY = r"""
+import argparse, contextlib, io, json, runpy, sys
+bench, cases = sys.argv[1], json.loads(sys.argv[2])
+sys.path.insert(0, bench)
+class Parsed(Exception):
+    pass
+parse = argparse.ArgumentParser.parse_args
+def parse_only(self, args=None, namespace=None):
+    parse(self, args, namespace)
+    raise Parsed
+argparse.ArgumentParser.parse_args = parse_only
+seen = []
+for script, argv in cases:
+    sys.argv, out = [script, *argv], io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            runpy.run_path(f"{bench}/{script}", run_name="__main__")
+        what = "ran past its parser"
+    except Parsed:
+        what = "parsed"
+    except SystemExit as exc:
+        what = f"exit {exc.code}" + (" usage" if "usage:" in out.getvalue() else "")
+    seen.append([script, argv, what])
+print(json.dumps(seen))
+"""
+
+
+def test_registered_arguments_parse_and_help_works(harness):
+    registry, _ = harness
+    cases = []
+    for b in registry.BENCHMARKS:
+        cases += [[b.script, ["--help"]], [b.script, list(b.full)]]
+        if b.quick is not None:
+            cases.append([b.script, list(b.quick)])
+    proc = subprocess.run(
+        [sys.executable, "-c", _PARSE_ONLY, str(BENCH), json.dumps(cases)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(seen) == len(cases)
+    for script, argv, what in seen:
+        assert what == ("exit 0 usage" if argv == ["--help"] else "parsed"), (script, argv, what)
+
+
+def _sections(text: str):
+    return re.findall(r"^<!-- from benchmarks/results/(\S+), written by (\S+) ", text, re.M), re.findall(
+        r"^#+ .*$", text, re.M
+    )
+
+
+def test_assemble_only_reproduces_the_committed_results_md(harness, tmp_path):
+    registry, run_all = harness
+    bench = tmp_path / "benchmarks"
+    shutil.copytree(BENCH / "results", bench / "results")
+    shutil.copy(BENCH / "RESULTS.md", bench / "RESULTS.md")
+    assert run_all.main(["--assemble-only"], bench=bench) == 0
+    files, headings = _sections((bench / "RESULTS.md").read_text())
+    committed = _sections((BENCH / "RESULTS.md").read_text())
+    assert (files, headings) == committed, "RESULTS.md is not assembled: run benchmarks/run_all.py --assemble-only"
+    expected = [(f"{b.results}.md", b.script) for b in registry.BENCHMARKS if b.results]
+    assert files == [f for f in expected if (BENCH / "results" / f[0]).is_file()]
+    assert "## Wall time of each script in this run" in headings
+    # splicing one section back in keeps the list
+    assert run_all.main(["--splice", "buddip_samson.py"], bench=bench) == 0
+    assert _sections((bench / "RESULTS.md").read_text()) == committed
+
+
+_OVERWRITES = """import sys
+from pathlib import Path
+name = "fake_quick" if "--quick" in sys.argv and "--bad" not in sys.argv else "fake"
+Path(__file__).parent.joinpath("results", name + ".md").write_text("# new\\n")
+"""
+
+
+def test_quick_run_never_leaves_full_results_overwritten(harness, tmp_path, monkeypatch):
+    registry, run_all = harness
+    (tmp_path / "results").mkdir()
+    (tmp_path / "fake.py").write_text(_OVERWRITES)
+    full = tmp_path / "results" / "fake.md"
+    full.write_text("# full\n")
+    good = registry.Benchmark("fake.py", "fake", False, "seconds")
+    assert run_all.run_script(good, True, tmp_path)["status"] == "ran"
+    assert (tmp_path / "results" / "fake_quick.md").read_text() == "# new\n"
+    bad = registry.Benchmark("fake.py", "fake", False, "seconds", quick=("--quick", "--bad"))
+    rec = run_all.run_script(bad, True, tmp_path)
+    assert rec["status"].startswith("failed: its quick mode wrote fake.md")
+    assert full.read_text() == "# full\n"
+    full.unlink()
+    assert run_all.run_script(bad, True, tmp_path)["status"].startswith("failed: its quick mode wrote fake.md")
+    assert not full.exists()
+    full.write_text("# full\n")
+    monkeypatch.setenv("DEEPUNMIX_SHARED_DATA", str(tmp_path / "absent"))
+    needs = registry.Benchmark("fake.py", "fake", True, "seconds")
+    assert run_all.run_script(needs, False, tmp_path)["status"].startswith("skipped:")
+    assert full.read_text() == "# full\n"
