@@ -496,6 +496,7 @@ def rerun_paper_variant(cfg, mode, args) -> None:
         rows, _, _ = table2(cfg, seeds, log, {}, only={label, "DDICA"})
     t2 = {k: v for k, v in t2.items() if not k.startswith("DDICA")}
     t2.update(rows)
+    meta["settings_t2"] = {k: v for k, v in meta["settings_t2"].items() if not k.startswith("DDICA (paper variant")}
     meta["settings_t2"][label] = f"engine.ddica.unmixing.DDICA {paper_variant_settings(cfg)}"
     meta["settings_t2"]["DDICA"] = f"engine.ddica.unmixing.DDICA {cfg['ddica'] or 'defaults'}"
     meta["paper_variant_run"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
