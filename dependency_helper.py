@@ -20,7 +20,17 @@ from typing import Dict, List, Optional, Set
 
 from .deps import add_dependency_paths, dependency_folder, torch_available
 
-TORCH_REQUIREMENT = "torch==2.13.0"
+
+def _torch_requirement() -> str:
+    """The torch pin of requirements.txt (shipped in the plugin ZIP): the one place it is written."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")) as fh:
+        for line in fh:
+            if line.strip().startswith("torch"):
+                return line.strip()
+    raise RuntimeError("requirements.txt names no torch version")
+
+
+TORCH_REQUIREMENT = _torch_requirement()
 # PyTorch's CPU-only wheel index: a few hundred MB instead of several GB of CUDA libraries.
 TORCH_CPU_INDEX = os.environ.get("DEEPUNMIX_TORCH_INDEX", "https://download.pytorch.org/whl/cpu")
 # What a user's install of the CPU build took (issue 15: 878 MB in the profile folder).

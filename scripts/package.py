@@ -20,6 +20,7 @@ INCLUDE_FILES = [
     "plugin.py",
     "deps.py",
     "dependency_helper.py",
+    "requirements.txt",  # the torch pin the PyTorch installer reads
     "results_viewer.py",
     "cancel_display.py",
     "LICENSE",

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from ..errors import ParameterError
+from ..metrics import reconstruction_rmse as metrics_rmse
 
 
 def nnls_endmembers(Y: np.ndarray, A: np.ndarray, ridge: float = 1e-8) -> np.ndarray:
@@ -29,10 +30,8 @@ def nnls_endmembers(Y: np.ndarray, A: np.ndarray, ridge: float = 1e-8) -> np.nda
 
 
 def reconstruction_rmse(Y: np.ndarray, A: np.ndarray, E: Optional[np.ndarray] = None) -> float:
-    """RMSE of Y - E A, with E fitted by NNLS when not given."""
-    if E is None:
-        E = nnls_endmembers(Y, A)
-    return float(np.sqrt(np.mean((Y - E @ A) ** 2)))
+    """RMSE of Y - E A (:func:`engine.metrics.reconstruction_rmse`), with E fitted by NNLS when not given."""
+    return metrics_rmse(Y, nnls_endmembers(Y, A) if E is None else E, A)
 
 
 def select_restarts(errors: np.ndarray, keep_fraction: float) -> np.ndarray:

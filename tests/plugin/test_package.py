@@ -34,6 +34,7 @@ def test_zip_holds_one_plugin_folder_without_dev_files(tmp_path):
         "gui/spectra_dock.py",
         "results_viewer.py",
         "cancel_display.py",
+        "requirements.txt",
     ):
         assert f"deepunmix/{required}" in names, required
     assert not [
