@@ -1,7 +1,6 @@
 """deepunmix:estimate_n_endmembers — endmembers for linear unmixing (reconstruction elbow), or the
 signal-subspace dimension (HySime, HFC virtual dimensionality)."""
 
-import html
 import os
 
 from qgis.core import (
@@ -12,8 +11,8 @@ from qgis.core import (
 
 from ..engine.count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN
 from ..engine.estimate_count import EndmemberCountEstimator
-from ..engine.io.raster import atomic_output
 from ..engine.params import choices, validate_params
+from ..engine.report import write_count_report
 from .base import DeepUnmixAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
@@ -139,9 +138,9 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
             )
         results = {self.N_ENDMEMBERS: k}
         if report:
-            _write_report(
+            write_count_report(
                 report,
-                data.path,
+                os.path.basename(data.path),
                 label,
                 k,
                 model.far if method in ("hfc", "nwhfc") else None,
@@ -151,48 +150,3 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
             )
             results[self.OUTPUT_REPORT] = report
         return results
-
-
-def _write_report(path, source, label, k, far, cost, errors=None, noise=None):
-    body = [
-        f"<h1>Number of endmembers: {k}</h1>",
-        f"<p>Raster: {html.escape(os.path.basename(source))}<br>Method: {html.escape(label)}"
-        + (f"<br>False-alarm rate: {far:g}" if far is not None else "")
-        + "</p>",
-    ]
-    if errors is not None:
-        from ..engine.report import figure_png
-
-        def draw_errors(ax):
-            ks = [i for i in range(2, len(errors))]
-            ax.plot(ks, [errors[i] for i in ks], "o-", label="FCLS reconstruction RMSE")
-            if noise is not None:
-                ax.axhline(float(noise), color="k", lw=0.8, ls=":", label="noise RMS (regression estimate)")
-            ax.axvline(k, color="r", ls="--", label=f"estimate: {k}")
-            ax.set_xlabel("number of endmembers (SiVM)")
-            ax.set_ylabel("RMSE")
-            ax.legend()
-
-        body.append(f"<img alt='reconstruction error' src='data:image/png;base64,{figure_png(draw_errors)}'>")
-    if cost is not None:
-        from ..engine.report import figure_png
-
-        def draw(ax):
-            n = min(len(cost), max(3 * k, 15))
-            ax.plot(range(1, n + 1), sorted(cost)[:n], "o-")
-            ax.axhline(0, color="k", lw=0.8)
-            ax.axvline(k, color="r", ls="--", label=f"estimate: {k}")
-            ax.set_xlabel("eigenvector (sorted by cost)")
-            ax.set_ylabel("HySime cost (-signal + 2 noise power)")
-            ax.legend()
-
-        body.append(f"<img alt='HySime cost' src='data:image/png;base64,{figure_png(draw)}'>")
-    title = html.escape(f"Endmember count: {os.path.basename(source)}")
-    text = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><meta name='generator' content='DeepUnmix'>"
-        + f"<title>{title}</title></head><body>"
-        + "".join(body)
-        + "</body></html>"
-    )
-    with atomic_output(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""A one-file HTML report of an unmixing run (spectra, abundance thumbnails, settings, error, time)."""
+"""One-file HTML reports: an unmixing run (spectra, abundance thumbnails, settings, error, time) and an
+endmember-count estimate (its criterion's curve)."""
 
 from __future__ import annotations
 
@@ -106,10 +107,7 @@ def render_report(
             + "</table>"
         )
     parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><meta name='generator' content='DeepUnmix'>"
-        f"<title>{e(title)}</title>",
-        "<style>body{font-family:sans-serif;margin:1.5em;max-width:60em}table{border-collapse:collapse}"
-        "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}</style></head><body>",
+        _head(title),
         f"<h1>{e(title)}</h1><ul>{''.join(facts)}</ul>",
         "<h2>Endmember spectra</h2>",
         f"<img alt='endmember spectra' src='data:image/png;base64,{spectra}'>",
@@ -122,11 +120,74 @@ def render_report(
     return "\n".join(parts)
 
 
-def write_report(path: str, *args, **kwargs) -> str:
-    """Render the report and write it atomically to ``path``; returns ``path``."""
+def _head(title: str) -> str:
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><meta name='generator' content='DeepUnmix'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:1.5em;max-width:60em}table{border-collapse:collapse}"
+        "th,td{border:1px solid #ccc;padding:2px 8px;text-align:left}img{max-width:100%}</style></head><body>"
+    )
+
+
+def _write(path: str, text: str) -> str:
     from .io.raster import atomic_output
 
-    text = render_report(*args, **kwargs)
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def write_report(path: str, *args, **kwargs) -> str:
+    """Render the report and write it atomically to ``path``; returns ``path``."""
+    return _write(path, render_report(*args, **kwargs))
+
+
+def render_count_report(
+    source: str,
+    method: str,
+    count: int,
+    false_alarm_rate: Optional[float] = None,
+    cost: Optional[Sequence[float]] = None,
+    errors: Optional[Mapping[int, float]] = None,
+    noise: Optional[float] = None,
+) -> str:
+    """The endmember-count report: the estimate, the method, and its criterion (the FCLS reconstruction error
+    per count, with the noise level; or HySime's sorted cost)."""
+    e = html.escape
+    body = [
+        f"<h1>Number of endmembers: {count}</h1>",
+        f"<p>Raster: {e(source)}<br>Method: {e(method)}"
+        + (f"<br>False-alarm rate: {false_alarm_rate:g}" if false_alarm_rate is not None else "")
+        + "</p>",
+    ]
+    if errors is not None:
+
+        def draw_errors(ax):
+            ks = list(range(2, len(errors)))
+            ax.plot(ks, [errors[i] for i in ks], "o-", label="FCLS reconstruction RMSE")
+            if noise is not None:
+                ax.axhline(float(noise), color="k", lw=0.8, ls=":", label="noise RMS (regression estimate)")
+            ax.axvline(count, color="r", ls="--", label=f"estimate: {count}")
+            ax.set_xlabel("number of endmembers (SiVM)")
+            ax.set_ylabel("RMSE")
+            ax.legend()
+
+        body.append(f"<img alt='reconstruction error' src='data:image/png;base64,{figure_png(draw_errors)}'>")
+    if cost is not None:
+
+        def draw(ax):
+            n = min(len(cost), max(3 * count, 15))
+            ax.plot(range(1, n + 1), sorted(cost)[:n], "o-")
+            ax.axhline(0, color="k", lw=0.8)
+            ax.axvline(count, color="r", ls="--", label=f"estimate: {count}")
+            ax.set_xlabel("eigenvector (sorted by cost)")
+            ax.set_ylabel("HySime cost (-signal + 2 noise power)")
+            ax.legend()
+
+        body.append(f"<img alt='HySime cost' src='data:image/png;base64,{figure_png(draw)}'>")
+    return _head(f"Endmember count: {source}") + "".join(body) + "</body></html>"
+
+
+def write_count_report(path: str, *args, **kwargs) -> str:
+    """Render the endmember-count report and write it atomically to ``path``; returns ``path``."""
+    return _write(path, render_count_report(*args, **kwargs))
