@@ -1,8 +1,5 @@
 """deepunmix:evaluate — score estimated abundances/endmembers against reference ones."""
 
-import csv
-
-import numpy as np
 from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterFile,
@@ -11,10 +8,11 @@ from qgis.core import (
 )
 
 from ..engine.errors import InputError, ParameterError
-from ..engine.io.endmember_csv import read_endmembers_csv, spreadsheet_safe
+from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import align_tables
 from ..engine.io.memory import check_allocation
-from ..engine.io.raster import atomic_output, raster_info, read_raster
+from ..engine.io.raster import raster_info, read_raster
+from ..engine.io.score_table import write_score_table
 from ..engine.metrics import score_unmixing
 from .base import DeepUnmixAlgorithm
 from .inputs import add_memory_option, memory_budget
@@ -107,7 +105,7 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         self.check_output_folder(table)
         ref_names = ref.band_names or [f"reference_{i + 1}" for i in range(A_ref.shape[0])]
         est_names = est.band_names or [f"estimate_{i + 1}" for i in range(A_est.shape[0])]
-        _write_table(table, scores, ref_names, est_names)
+        write_score_table(table, scores, ref_names, est_names)
 
         asad = float(scores["asad"]) if E_est is not None else float("nan")
         feedback.pushInfo(f"aRMSE {scores['armse']:.4f}, mean RMSE {scores['mean_rmse']:.4f}, aSAD {asad:.2f} deg")
@@ -117,19 +115,3 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
             self.MEAN_RMSE: float(scores["mean_rmse"]),
             self.ASAD: asad,
         }
-
-
-def _write_table(path, scores, ref_names, est_names):
-    perm = list(scores["perm"])
-    sad = scores.get("sad")
-    with atomic_output(path) as tmp, open(tmp, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["reference", "estimate", "abundance_rmse", "sad_degrees"])
-        for i, name in enumerate(ref_names):
-            angle = "" if sad is None else f"{sad[i]:.4f}"
-            writer.writerow(
-                [spreadsheet_safe(name), spreadsheet_safe(est_names[perm[i]]), f"{scores['rmse'][i]:.6f}", angle]
-            )
-        asad = "" if sad is None else f"{np.mean(sad):.4f}"
-        writer.writerow(["mean", "", f"{scores['mean_rmse']:.6f}", asad])
-        writer.writerow(["aRMSE", "", f"{scores['armse']:.6f}", ""])
