@@ -15,9 +15,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 
 def shared_data() -> Path:
-    """``$DEEPUNMIX_SHARED_DATA`` or ``<repo>/../shared/data``."""
-    env = os.environ.get("DEEPUNMIX_SHARED_DATA")
-    return Path(env) if env else ROOT / ".." / "shared" / "data"
+    """``$DEEPUNMIX_SHARED_DATA`` or ``<repo>/../shared/data`` (:func:`engine.io.matfile.default_data_dir`)."""
+    from deepunmix.engine.io.matfile import default_data_dir
+
+    return default_data_dir()
 
 
 def samson_references():

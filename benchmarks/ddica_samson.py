@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from _machine import machine, one_thread
 
+from deepunmix.engine.io.matfile import default_data_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = {
     "DDICA": [0.1524, 0.1948, 0.2401, 0.1958],
@@ -34,7 +36,7 @@ PAPER = {
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("DEEPUNMIX_SHARED_DATA", ROOT / ".." / "shared" / "data"))
+    return default_data_dir()
 
 
 def load_samson():

@@ -39,6 +39,7 @@ from _machine import machine, one_thread
 from threadpoolctl import threadpool_limits
 
 from deepunmix.engine.comparators import MINEICA, MISEP, FastICA, InfomaxICA, MinVolNMF
+from deepunmix.engine.io.matfile import default_data_dir
 from deepunmix.engine.metrics import matched_abs_corr, score_unmixing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -557,7 +558,7 @@ def main() -> None:
         rerun_paper_variant(cfg, mode, args)
         return
     seeds = list(range(args.seeds or cfg["seeds"]))
-    data = Path(os.environ.get("DEEPUNMIX_SHARED_DATA", ROOT / ".." / "shared" / "data"))
+    data = default_data_dir()
     one_thread()
     t_start = time.perf_counter()
     log = lambda msg: print(f"[{time.perf_counter() - t_start:7.1f}s] {msg}", flush=True)  # noqa: E731

@@ -1,13 +1,12 @@
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from deepunmix.engine.io.matfile import default_data_dir
 from deepunmix.engine.metrics import sad_matrix
 from deepunmix.engine.synthetic import make_mixed_scene, make_patch_scene, procedural_library, usgs_library
 
-DATA = Path(os.environ.get("DEEPUNMIX_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
+DATA = default_data_dir()
 
 
 def test_procedural_library_range_and_distinct():

@@ -1,13 +1,11 @@
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.io as sio
 
-from deepunmix.engine.io.matfile import load_mat_dataset, samson, samson_rasti
+from deepunmix.engine.io.matfile import default_data_dir, load_mat_dataset, samson, samson_rasti
 
-DATA = Path(os.environ.get("DEEPUNMIX_SHARED_DATA", Path(__file__).resolve().parents[3] / ".." / "shared" / "data"))
+DATA = default_data_dir()
 L, H, W, P = 6, 4, 5, 3
 
 
