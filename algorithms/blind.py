@@ -37,7 +37,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
 
     ADVANCED: Sequence[Advanced] = ()
     NEEDS_TORCH = True
-    SAMPLES_OK = True  # per-pixel methods fit on a sample of a large raster; image priors need the whole image
+    SAMPLES_OK = True  # per-pixel methods fit on a sample of a large raster; image priors need whole tiles
     TILES_FROM_DISK = False  # image priors: a raster over the budget is fitted in tiles read from disk
     GROUP = "Blind unmixing"
     GROUP_ID = "blind"

@@ -20,7 +20,7 @@ COMMON = {
     "SCALE": "Factor from the raster's values to reflectance. 0 detects integer reflectance x 10000 and "
     "scales it to 0..1 (the log says what it chose).",
     "MEMORY_MB": "Memory budget. A larger raster is fitted on a random pixel sample and then unmixed block by "
-    "block; BUDDIP and UnDIP need the whole image and refuse it.",
+    "block; BUDDIP and UnDIP are fitted in tiles read from disk.",
     "OUTPUT_ABUNDANCES": "GeoTIFF, one band per endmember (named after it), fractions 0..1 summing to one per pixel.",
     "OUTPUT_ENDMEMBERS": "CSV table: band, wavelength, one column per endmember (units in a .csv.aux.xml sidecar).",
     "OUTPUT_REPORT": "Optional one-file HTML report: spectra, abundance thumbnails, parameters, reconstruction "
