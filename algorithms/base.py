@@ -80,7 +80,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     NEEDS_TORCH = False
 
     def shortHelpString(self):
-        text = self.tr(self.HELP)
+        text = self.tr(self.HELP) + self.advanced_help()
         if self.NEEDS_TORCH and not torch_available():
             text = (
                 self.tr(
@@ -90,6 +90,15 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
                 + text
             )
         return text
+
+    def advanced_help(self) -> str:
+        """The advanced parameters with their tooltips, built from the declarations (never listed by hand)."""
+        rows = [
+            f"<b>{p.description()}</b>: {p.help()}"
+            for p in self.parameterDefinitions()
+            if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced and p.help()
+        ]
+        return ("\n\n" + self.tr("<b>Advanced parameters</b>") + "<br>" + "<br>".join(rows)) if rows else ""
 
     def shortDescription(self):
         return self.tr(tooltips.SHORT.get(self.name(), ""))

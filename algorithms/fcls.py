@@ -44,12 +44,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         "file's ENVI bad-band list are left out. The scale factor defaults to the "
         "one stated in the CSV (e.g. integer reflectance x 10000 scaled to 0..1), else the raster's units.\n\n"
         "<b>Report</b> (optional HTML): the endmember spectra, abundance thumbnails, the reconstruction error and "
-        "the run time.\n\n"
-        "Advanced: <b>abundance convention</b>: <i>fractions</i> (default, as above) or <i>peak-normalised shares</i> "
-        "(each endmember scaled to a peak of 1, non-negative least squares, shares summing to one: brightness taken "
-        "out, dark materials such as water get larger values). The second is how Zhu's published Samson, Jasper "
-        "Ridge and Urban reference maps were made: use it on any method's endmember CSV before comparing with them "
-        "in 'Evaluate unmixing against a reference'."
+        "the run time."
     )
 
     def initAlgorithm(self, config=None):

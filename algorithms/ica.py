@@ -55,7 +55,6 @@ class DeepICAComponents(DeepUnmixAlgorithm):
         "layer, alpha 0.75, kernel width 0.1584, batch 2000, one run. Not given by the paper: widths, Adam 1e-4, "
         "100 steps. Each step eigendecomposes four 2000 x 2000 matrices per component set: seconds per step on a "
         "CPU.\n"
-        "Advanced (empty = the variant's value): <b>training steps</b>, <b>restarts</b>, <b>alpha</b>.\n\n"
         "<b>Output</b>: a float32 raster with one band per component. Needs PyTorch."
     ) + INPUT_HELP
 

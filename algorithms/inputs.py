@@ -30,13 +30,7 @@ from ..engine.io.fitting import load_for_fitting as engine_load_for_fitting
 from ..engine.io.memory import check_budget
 
 INPUT_HELP = (
-    "\n\nReal scenes (advanced parameters): <b>bands to drop</b>, e.g. water-vapour bands 1-3,108-112 (an ENVI "
-    "bad-band list in the file is always honoured; CSVs keep the original band numbers and wavelengths); "
-    "<b>scale factor</b> to reflectance (0 detects integer reflectance x 10000 and scales it to 0..1; the log says "
-    "what was chosen and the endmember CSV states its units); <b>memory budget</b>: a raster too large for it is "
-    "fitted on a random pixel sample and then unmixed block by block (BUDDIP and UnDIP: fitted in tiles read from "
-    "disk)."
-    " Nodata and NaN pixels are left out and written as nodata."
+    "\n\nNodata and NaN pixels are left out and written as nodata."
     "\n\n<b>Random seed</b>: the same seed with the same software, device and number of CPU threads gives "
     "identical outputs, byte for byte. Deep (PyTorch) methods can differ slightly between thread counts "
     "(DEEPUNMIX_TORCH_THREADS, default half the cores) or devices, because parallel sums round differently."

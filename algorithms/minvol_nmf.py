@@ -19,8 +19,7 @@ class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
         "log-determinant penalty that keeps the endmember simplex as small as possible. Unlike pure-pixel "
         "extractors (VCA, N-FINDR), it works when no pixel is pure.\n\n"
         "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b>; <b>Initialisation</b> (VCA, "
-        "SiVM or random).\nAdvanced: <b>volume weight lambda</b> (relative to the initial fit: larger gives a "
-        "tighter simplex), <b>maximum iterations</b>.\n\n"
+        "SiVM or random).\n\n"
         "<b>Outputs</b>: abundance maps, endmember spectra (CSV), an HTML report. Needs no PyTorch."
     ) + INPUT_HELP
     ADVANCED = (

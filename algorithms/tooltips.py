@@ -16,17 +16,20 @@ COMMON = {
     "ENDMEMBERS": "An endmember CSV (band, wavelength, one column per endmember), e.g. written by 'Extract "
     "endmembers'. Its bands are matched to the raster's by wavelength, else by band number.",
     "BAD_BANDS": "Band ranges to leave out, 1-based, e.g. 1-3,108-112,154-166 (water vapour, noisy edges). An "
-    "ENVI bad-band list in the file is always honoured.",
+    "ENVI bad-band list in the file is always honoured; CSVs keep the original band numbers and wavelengths.",
     "SCALE": "Factor from the raster's values to reflectance. 0 detects integer reflectance x 10000 and "
-    "scales it to 0..1 (the log says what it chose).",
+    "scales it to 0..1 (the log says what it chose; the endmember CSV states its units).",
     "MEMORY_MB": "Memory budget. A larger raster is fitted on a random pixel sample and then unmixed block by "
     "block; BUDDIP and UnDIP are fitted in tiles read from disk.",
     "OUTPUT_ABUNDANCES": "GeoTIFF, one band per endmember (named after it), fractions 0..1 summing to one per pixel.",
     "OUTPUT_ENDMEMBERS": "CSV table: band, wavelength, one column per endmember (units in a .csv.aux.xml sidecar).",
     "OUTPUT_REPORT": "Optional one-file HTML report: spectra, abundance thumbnails, parameters, reconstruction "
     "error and run time; listed in the Results Viewer.",
-    "ABUNDANCE_CONVENTION": "Fractions (default: pixel = endmembers x abundances) or shares of peak-normalised "
-    "endmembers (the convention of Zhu's Samson/Jasper/Urban reference maps).",
+    "ABUNDANCE_CONVENTION": "Fractions (default: the part of each pixel explained by each endmember in the data's "
+    "own scale, pixel = endmembers x abundances) or peak-normalised shares (each endmember scaled to a peak of 1, "
+    "non-negative least squares, shares summing to one: brightness taken out, so dark materials such as water get "
+    "larger values). The second is how Zhu's published Samson, Jasper Ridge and Urban reference maps were made: "
+    "use it to compare with those ('Evaluate unmixing against a reference').",
     "METHOD": "The algorithm used (see the help panel).",
     "STEPS": "Training steps: more is slower and usually closer to convergence.",
     "LEARNING_RATE": "Adam step size of the network training.",
@@ -55,19 +58,27 @@ BY_ALGORITHM = {
     },
     "ddica": {
         "N_ENDMEMBERS": COMMON["N_ENDMEMBERS"],
-        "PIXEL_NORM": "Divide each pixel by its brightness before training (helps with illumination changes).",
+        "PIXEL_NORM": "The network sees each spectrum divided by its norm (illumination invariant).",
         "VARIANT": "default: our pipeline (NNLS endmembers of the trained maps, FCLS abundances); paper: the "
         "published configuration and output (network maps). The help lists every difference.",
-        "REFINE": "Endmembers from each map's purest pixels, then exact FCLS abundances (the default until "
-        "2026-11-26: it scores about as well with an untrained network).",
-        "NETWORK_MAPS": "The networks' maps as the abundances, with least-squares endmembers.",
+        "REFINE": "Each endmember the mean of its map's purest pixels (5 % unless the fraction is set), moved by the "
+        "expansion steps, then FCLS abundances. The default until 2026-11-26; it scores about as well with an "
+        "untrained network, so its result is not DDICA's.",
+        "NETWORK_MAPS": "The networks' maps as the abundances, endmembers by NNLS. With the default variant this is "
+        "not the paper's DDICA: the paper variant is.",
+        "ALPHA": "Order of the matrix-based Renyi entropy (close to 1 approximates Shannon's; 2 uses a fast closed "
+        "form).",
+        "STEPS": "Training steps; the paper variant counts epochs instead unless this is set.",
         "WHITENING": "The authors' whitening layer (power iteration on the outputs' second moment) before the TC.",
         "HIDDEN_WIDTH": "Units per hidden layer; 0 = the variant's (128 default, 4096 paper).",
-        "KERNEL_WIDTH": "Gaussian kernel width of the entropy estimate; 0 uses Silverman's rule.",
-        "BATCH_SIZE": "Pixels per training step: larger is slower per step and smoother.",
+        "KERNEL_WIDTH": "Gaussian kernel width of the entropy estimate; 0 = the variant's (Silverman's rule for "
+        "default, 0.1 for paper).",
+        "BATCH_SIZE": "Pixels per training step: the cost grows with its cube; larger is smoother.",
         "RESTARTS": "Networks trained together from different starts; their maps are clustered with k-means.",
-        "OUTPUT_UNITS": "Network outputs before clustering; 0 = the number of endmembers.",
-        "VARIANCE_WEIGHT": "Weight of the term that makes maps crisper (larger = closer to 0 or 1).",
+        "OUTPUT_UNITS": "Network outputs before clustering; 0 = the number of endmembers; more units over-segment "
+        "and are merged by k-means.",
+        "VARIANCE_WEIGHT": "Weight of the term that keeps every output alive; larger values give crisper maps "
+        "(closer to 0 or 1).",
     },
     "buddip": {
         "VARIANT": "default: our light CPU setting (refined first guess, small residual networks, FCLS abundances); "
@@ -75,10 +86,13 @@ BY_ALGORITHM = {
         "authors' repository's choices (no ground-truth output pick). The help lists every difference.",
         "EXTRACTOR": "The first guess of the endmembers (SiVM in the paper, or VCA, N-FINDR).",
         "NETWORK_ABUNDANCES": "Off (default): exact FCLS abundances with the learned endmembers. On: the "
-        "abundance network's own output (the paper's).",
-        "ALPHA1": "Weight of the endmember-prior (EDIP) term of the loss.",
-        "ALPHA2": "Weight of the abundance-prior (ADIP) term of the loss.",
-        "ALPHA3": "Weight of the blind reconstruction term of the loss.",
+        "abundance network's own output (the paper and authors' code variants always use it).",
+        "ALPHA1": "Loss weight of the endmember network (EDIP) against the FCLS abundances.",
+        "ALPHA2": "Loss weight of the abundance network (ADIP) against the extracted endmembers.",
+        "ALPHA3": "Loss weight of the blind reconstruction (both networks together).",
+        "PURIFY": "Purest-pixel fraction of the first-guess refinement (each endmember re-estimated from this "
+        "fraction of its map's purest pixels).",
+        "EXPAND": "Expansion steps of the first-guess refinement (endmembers pushed outward to the simplex vertices).",
     },
     "undip": {
         "VARIANT": "light (default): 500 iterations of a small skip-net; paper: Rasti et al.'s settings (3000 "
@@ -88,7 +102,7 @@ BY_ALGORITHM = {
     },
     "minvol_nmf": {
         "INIT": "Starting endmembers: VCA, SiVM or random pixels.",
-        "LAMBDA": "Weight of the simplex-volume penalty: larger gives tighter endmembers.",
+        "LAMBDA": "Weight of the simplex-volume penalty, relative to the initial fit: larger gives a tighter simplex.",
         "MAX_ITER": "Upper bound on the alternating updates.",
     },
     "ica": {

@@ -34,7 +34,6 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         "<b>Endmember extractor</b> (when no CSV is given); <b>Variant</b>: <b>Light</b> (default; 500 iterations of "
         "a small 3-level network, about a minute for 100 x 100 pixels on one CPU core) or <b>Paper</b> (Rasti et "
         "al.'s settings: 3000 iterations of a one-level network with 256 channels, SiVM on SVD-denoised data).\n"
-        "Advanced: <b>iterations</b>, <b>learning rate</b> (0 = the variant's).\n\n"
         "Size: the number of pixels one network may hold comes from the device's memory; larger rasters are "
         "unmixed in overlapping tiles whose maps are blended across the overlaps; a raster over the memory budget "
         "is read tile by tile from disk.\n\n<b>Outputs</b>: abundance maps, the endmembers used (CSV), an HTML report. Needs PyTorch."

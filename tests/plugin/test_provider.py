@@ -88,3 +88,16 @@ def test_toolbox_search_finds_hyperspectral(deepunmix):
     walk(model.index(-1, -1))
     assert {"deepunmix:fcls", "deepunmix:ddica", "deepunmix:extract_endmembers"} <= set(found)
     assert QgsProcessingToolboxModel is not None
+
+
+def test_help_lists_every_advanced_parameter_from_its_declaration(deepunmix):
+    """The side panel's 'Advanced parameters' are generated (label: tooltip), never a hand-written list."""
+    from qgis.core import QgsProcessingParameterDefinition
+
+    provider = QgsApplication.processingRegistry().providerById("deepunmix")
+    for alg in provider.algorithms():
+        advanced = [p for p in alg.parameterDefinitions() if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced]
+        help_text = alg.shortHelpString()
+        assert "Advanced:" not in help_text and "Advanced (" not in help_text, alg.id()
+        for p in advanced:
+            assert f"<b>{p.description()}</b>: {p.help()}" in help_text, (alg.id(), p.name())
