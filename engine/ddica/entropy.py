@@ -213,7 +213,8 @@ def _eigh_rescued(B, jitter: float = 1e-7):
 
 
 def host_eigvalsh(A):
-    """Eigenvalues of symmetric A (..., N, N) computed on the CPU, differentiable, on A's device.
+    """Eigenvalues of symmetric A (..., N, N) computed on the CPU, differentiable, on A's device (only the lower
+    triangle of A is read, as LAPACK does; the Gram matrices here are exactly symmetric).
 
     The backward pass is the eigenvalues' gradient ``V diag(dL/dλ) V^T`` with the eigenvectors kept
     from the forward pass (no second decomposition), formed on A's device.
@@ -223,7 +224,7 @@ def host_eigvalsh(A):
     class _HostEigvalsh(torch.autograd.Function):
         @staticmethod
         def forward(ctx, M):
-            lam, vec = _host_eigh((0.5 * (M + M.transpose(-1, -2))).detach().cpu())
+            lam, vec = _host_eigh(M.detach().cpu())  # LAPACK reads the lower triangle: no symmetrised copy
             V = vec.to(device=M.device, dtype=M.dtype)
             ctx.save_for_backward(V)
             return lam.to(device=M.device, dtype=M.dtype)
