@@ -1,3 +1,5 @@
+import shutil
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,48 @@ def test_formula_prefixes_neutralised_and_newlines_replaced(tmp_path):
     # leading tab/CR are stripped as whitespace; the rest gets an apostrophe
     assert back.names == ["'=cmd|' /C calc'!A0", "'+1", "'-x", "'@SUM(A1)", "Tab", "two lines", "plain"]
     np.testing.assert_array_equal(back.matrix, E)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) absent")
+def test_libreoffice_opens_it_as_a_numeric_table(tmp_path):
+    """LibreOffice Calc's default CSV import (headless conversion to a flat ODS): a header row, numbers below."""
+    import os
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    E = np.array([[0.1, 0.25], [0.125, 0.5], [0.375, 0.75]])
+    f = write_endmembers_csv(tmp_path / "e.csv", E, ["Soil", "Tree, dry"], wavelengths=[400.5, 410.0, 420.0])
+    profile = (tmp_path / "lo-profile").as_uri()
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--convert-to",
+            "fods",
+            "--outdir",
+            str(tmp_path),
+            str(f),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    ns = {
+        "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+        "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+        "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    }
+    rows = ET.parse(tmp_path / "e.fods").getroot().findall(".//table:table-row", ns)
+    cells = [
+        [
+            (c.get(f"{{{ns['office']}}}value-type"), c.get(f"{{{ns['office']}}}value"), "".join(c.itertext()).strip())
+            for c in row.findall("table:table-cell", ns)
+        ][:4]
+        for row in rows[:4]
+    ]
+    assert [text for _, _, text in cells[0]] == ["band", "wavelength", "Soil", "Tree, dry"]
+    for k, row in enumerate(cells[1:]):
+        assert all(kind == "float" for kind, _, _ in row), row
+        assert [float(v) for _, v, _ in row] == pytest.approx([k + 1, [400.5, 410.0, 420.0][k], *E[k]])
