@@ -5,7 +5,6 @@ import os
 
 from qgis.core import (
     QgsProcessingOutputNumber,
-    QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
 
@@ -83,15 +82,7 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         for adv, default in ((MIN_GAIN_OPTION, DEFAULT_MIN_GAIN), (FAR_OPTION, EndmemberCountEstimator().far)):
             self.add_advanced(number_parameter(EndmemberCountEstimator, adv, self.tr(adv.label), default, False))
         add_input_options(self)
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                self.OUTPUT_REPORT,
-                self.tr("Report (HTML)"),
-                self.tr("HTML files (*.html)"),
-                optional=True,
-                createByDefault=True,
-            )
-        )
+        self.add_report_output()
         self.addOutput(QgsProcessingOutputNumber(self.N_ENDMEMBERS, self.tr("Estimated number of endmembers")))
 
     def execute(self, parameters, context, feedback):
