@@ -6,7 +6,7 @@ import time
 from typing import Optional
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from ..base import pixels_to_maps
 from ..errors import ParameterError
@@ -362,6 +362,15 @@ class BUDDIP(BaseEstimator):
         if self.resolved_settings()["architecture"] == "unet":
             return common.unet_bytes_per_pixel(n_bands, p, self.unet_widths)
         return common.residual_bytes_per_pixel(n_bands, p, int(self.adip_hidden))
+
+    def tile_copy(self, E0: np.ndarray) -> "BUDDIP":
+        """An unfitted copy for one tile of a raster read from disk: it starts from the (already refined) first
+        guess ``E0`` and returns the abundance network's maps, which the tiles blend."""
+        return clone(self).set_params(init_endmembers=E0, final_abundances="adip")
+
+    def abundance_source(self) -> str:
+        """'fcls' when the abundances are FCLS for the learned endmembers (the default variant), else 'network'."""
+        return "fcls" if self.resolved_settings()["final_abundances"] == "fcls" else "network"
 
     def guidance(self, Y: np.ndarray):
         """The first guess for pixels Y (L, n): endmembers (L, p), their FCLS abundances (p, n) and the

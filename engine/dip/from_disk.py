@@ -22,6 +22,7 @@ accumulator file is removed in every case.
 from __future__ import annotations
 
 import math
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -70,13 +71,14 @@ def fit_tiles_from_disk(
     max_tile_pixels: Optional[int] = None,
     progress: ProgressCallback = None,
 ) -> DiskTilesFit:
-    """Fit ``estimator`` (an unfitted BUDDIP or UnDIP) tile by tile on the raster ``src_path`` and write
-    its abundances to ``dst_path``; ``sample`` (L, n) is a random sample of valid pixels (in reflectance,
-    i.e. already multiplied by ``scale``) that gives the first guess. ``names``: the output bands' names, or
-    a prefix (``<prefix>_1`` ...). Returns a :class:`DiskTilesFit`."""
-    from ..io.blockwise import GDAL_IO_LOCK, apply_blockwise  # noqa: PLC0415 - rasterio only when used
+    """Fit ``estimator`` (an unfitted BUDDIP or UnDIP, through its ``guidance``, ``tile_copy`` and
+    ``abundance_source``) tile by tile on the raster ``src_path`` and write its abundances to ``dst_path``;
+    ``sample`` (L, n) is a random sample of valid pixels (in reflectance, i.e. already multiplied by ``scale``)
+    that gives the first guess. ``names``: the output bands' names, or a prefix (``<prefix>_1`` ...). Returns
+    a :class:`DiskTilesFit`."""
+    from ..io.blockwise import GDAL_IO_LOCK, _locked_open, apply_blockwise  # noqa: PLC0415 - rasterio when used
     from ..io.fitting import block_bytes  # noqa: PLC0415
-    from ..io.raster import _band_list, open_raster, read_valid_pixels  # noqa: PLC0415
+    from ..io.raster import _band_list, raster_info, read_valid_pixels  # noqa: PLC0415
 
     Y_sample = np.asarray(sample, dtype=np.float64)
     report(progress, 0.0, "first guess from a pixel sample")
@@ -85,50 +87,61 @@ def fit_tiles_from_disk(
     names = [f"{names}_{i + 1}" for i in range(p)] if isinstance(names, str) else [str(n) for n in names]
     if len(names) != p:
         raise ValueError(f"{len(names)} names for {p} endmembers")
-    with GDAL_IO_LOCK, open_raster(src_path) as src:
-        H, W = src.height, src.width
-        idx = _band_list(bands, src.count)
-        profile = dict(
-            driver="GTiff", width=W, height=H, count=p + 1, dtype="float32", crs=src.crs, transform=src.transform
-        )
+    info = raster_info(src_path)
+    H, W = info.height, info.width
+    idx = _band_list(bands, info.count)
     limit = max_tile_pixels or tile_pixels(estimator, len(idx), memory_mb, getattr(estimator, "device", "cpu"))
     windows, overlap = tiling.tile_windows((H, W), int(limit), int(getattr(estimator, "tile_overlap", 16)))
-    blended = _output(estimator) != "fcls"
-    per_tile = _tile_estimator(estimator, E0)
+    blended = estimator.abundance_source() != "fcls"
+    per_tile = estimator.tile_copy(E0)
     dst_path = Path(dst_path)
     accumulator = dst_path.parent / f".{dst_path.name}.tiles.tif"
     E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0
     try:
-        with GDAL_IO_LOCK:
-            acc = open_raster(accumulator, "w", tiled=True, blockxsize=256, blockysize=256, SPARSE_OK="TRUE", **profile)
-            acc.close()
-        for k, win in enumerate(windows):
-            lo, hi = 0.9 * k / len(windows), 0.9 * (k + 1) / len(windows)
-            report(progress, lo, f"tile {k + 1}/{len(windows)}")
-            rows, cols = win
-            window = _rio_window(rows, cols)
-            with GDAL_IO_LOCK, open_raster(src_path) as src:
-                Y, valid = read_valid_pixels(src, window, idx, True)
-            n = int(valid.sum())
-            if n == 0:
-                continue
-            cube = np.zeros((len(idx), *valid.shape), dtype=np.float32)
-            cube[:, valid] = Y * scale
-            if np.ptp(cube[:, valid], axis=1).max() == 0:  # nothing to learn (a filled area): the first guess
-                E_tile, A_tile = E0, np.zeros((p, *valid.shape))
-                A_tile[:, valid] = fcls(cube[:, valid].astype(np.float64), E0)
-            else:
-                model = clone(per_tile).set_params(progress=sub_progress(progress, lo, hi)).fit(cube, valid)
-                E_tile, A_tile = model.endmembers_, model.abundances_
-            E_sum += n * np.asarray(E_tile, dtype=np.float64)
-            n_sum += n
-            weight = (tiling.ramp_weights(win, (H, W), overlap) * valid).astype(np.float32)
-            maps = np.nan_to_num(np.asarray(A_tile, dtype=np.float32)) * weight
-            with GDAL_IO_LOCK, open_raster(accumulator, "r+") as acc:
-                old = acc.read(window=window)
-                old[:p] += maps
-                old[p] += weight
-                acc.write(old, window=window)
+        with ExitStack() as opened:  # closed (the accumulator flushed) before the last pass reads it
+            src = _locked_open(opened, src_path)
+            acc = _locked_open(
+                opened,
+                accumulator,
+                "w+",
+                driver="GTiff",
+                width=W,
+                height=H,
+                count=p + 1,
+                dtype="float32",
+                crs=info.crs,
+                transform=info.transform,
+                tiled=True,
+                blockxsize=256,
+                blockysize=256,
+                SPARSE_OK="TRUE",
+            )
+            for k, win in enumerate(windows):
+                lo, hi = 0.9 * k / len(windows), 0.9 * (k + 1) / len(windows)
+                report(progress, lo, f"tile {k + 1}/{len(windows)}")
+                window = _rio_window(*win)
+                with GDAL_IO_LOCK:
+                    Y, valid = read_valid_pixels(src, window, idx, True)
+                n = int(valid.sum())
+                if n == 0:
+                    continue
+                cube = np.zeros((len(idx), *valid.shape), dtype=np.float32)
+                cube[:, valid] = Y * scale
+                if np.ptp(cube[:, valid], axis=1).max() == 0:  # nothing to learn (a filled area): the first guess
+                    E_tile, A_tile = E0, np.zeros((p, *valid.shape))
+                    A_tile[:, valid] = fcls(cube[:, valid].astype(np.float64), E0)
+                else:
+                    model = clone(per_tile).set_params(progress=sub_progress(progress, lo, hi)).fit(cube, valid)
+                    E_tile, A_tile = model.endmembers_, model.abundances_
+                E_sum += n * np.asarray(E_tile, dtype=np.float64)
+                n_sum += n
+                weight = (tiling.ramp_weights(win, (H, W), overlap) * valid).astype(np.float32)
+                maps = np.nan_to_num(np.asarray(A_tile, dtype=np.float32)) * weight
+                with GDAL_IO_LOCK:
+                    old = acc.read(window=window)
+                    old[:p] += maps
+                    old[p] += weight
+                    acc.write(old, window=window)
         if n_sum == 0:
             raise ValueError("no tile has a valid pixel")
         E = E_sum / n_sum
@@ -142,21 +155,6 @@ def fit_tiles_from_disk(
             accumulator.unlink(missing_ok=True)
     A_sample = fcls(Y_sample, E)[:, None, :]
     return DiskTilesFit(E, A_sample, windows, "blended network maps" if blended else "fcls")
-
-
-def _output(estimator) -> str:
-    """'fcls' when the estimator's abundances are FCLS for its endmembers (BUDDIP's default), else 'network'."""
-    if "init_endmembers" in estimator.get_params(deep=False):
-        return estimator.resolved_settings()["final_abundances"]
-    return "network"
-
-
-def _tile_estimator(estimator, E0: np.ndarray):
-    """A copy of ``estimator`` that starts every tile from ``E0`` and returns the networks' maps."""
-    params = estimator.get_params(deep=False)
-    if "init_endmembers" in params:  # BUDDIP: the refined first guess, network maps per tile
-        return clone(estimator).set_params(init_endmembers=E0, final_abundances="adip")
-    return clone(estimator).set_params(endmembers=E0, n_endmembers=E0.shape[1])
 
 
 def _rio_window(rows: slice, cols: slice):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 
 from ..base import pixels_to_maps
 from ..errors import InputError, ParameterError
@@ -237,6 +237,14 @@ class UnDIP(BaseEstimator):
         """Memory one pixel of the network input costs during training (sets the pixel limit and tile size)."""
         s = self.resolved_settings(self._n_materials())
         return common.unet_bytes_per_pixel(n_bands, self._n_materials(), [s["channels"]] * s["depth"])
+
+    def tile_copy(self, E0: np.ndarray) -> "UnDIP":
+        """An unfitted copy for one tile of a raster read from disk, with the endmembers ``E0`` fixed."""
+        return clone(self).set_params(endmembers=E0, n_endmembers=E0.shape[1])
+
+    def abundance_source(self) -> str:
+        """Always 'network': UnDIP's abundances are its network's maps."""
+        return "network"
 
     def guidance(self, Y: np.ndarray):
         """The fixed endmembers for pixels Y (L, n): the given ones or the extractor's; (E, None, columns)."""
