@@ -100,14 +100,13 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
                 "lower BATCH_SIZE or RESTARTS, or raise MEMORY_MB",
             )
         label = self.method_label()
-        if data.sampled and self.TILES_FROM_DISK:
+        tiled = data.sampled and self.TILES_FROM_DISK  # the abundances are written tile by tile while fitting
+        if tiled:
             model = self.fit_tiles_from_disk(data, kwargs, parameters, context, feedback, out_ab, options)
         else:
             model = self.fit_model(data, kwargs, parameters, context, feedback)
         names = [f"{label}_{i + 1}" for i in range(model.endmembers_.shape[1])]
-        if data.sampled and self.TILES_FROM_DISK:
-            pass  # the abundances were written tile by tile
-        elif data.sampled:
+        if data.sampled and not tiled:
             feedback.pushInfo(self.tr("Unmixing every pixel of the raster, block by block"))
             apply_blockwise(
                 data.path,
@@ -120,7 +119,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
                 max_block_bytes=options.block_bytes,
                 progress=self.progress_callback(feedback, 95, 99),
             )
-        else:
+        elif not data.sampled:
             write_abundances(out_ab, model.abundances_, names, like=data.georef, mask=data.mask)
         write_endmembers_csv(
             out_em, model.endmembers_, names, wavelengths=data.wavelengths, bands=data.bands, comment=data.csv_comment
@@ -133,7 +132,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         warnings = self.fit_warnings(feedback, rmse, _valid_pixels(data))
         if report:
             notes = []
-            if data.sampled and self.TILES_FROM_DISK:
+            if tiled:
                 notes = [
                     f"Fitted in {len(model.tiles_)} tiles read from disk (first guess from a random sample of "
                     f"{data.cube.shape[2]} pixels; abundances: {model.output_}); the reconstruction RMSE is that "
