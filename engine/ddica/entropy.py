@@ -25,6 +25,7 @@ used automatically. Routes:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Optional
 
 import numpy as np
@@ -127,10 +128,7 @@ def robust_eigvalsh(A, jitter: float = 1e-7):
         return torch.linalg.eigvalsh(A)
     except RuntimeError:
         pass
-    n = A.shape[-1]
-    eye = torch.eye(n, dtype=torch.float64, device=A.device)
-    B = A.double()
-    B = B + jitter * (B.diagonal(dim1=-2, dim2=-1).sum(-1) / n)[..., None, None].abs() * eye
+    B, _ = _with_jitter(A.double(), jitter)
     try:
         lam = torch.linalg.eigvalsh(B)
         FALLBACKS["jitter_float64"] += 1
@@ -204,12 +202,19 @@ def _eigh_rescued(B, jitter: float = 1e-7):
     try:
         return torch.linalg.eigh(B)
     except RuntimeError:
-        B = B.double()
-        n = B.shape[-1]
-        shift = jitter * (B.diagonal(dim1=-2, dim2=-1).sum(-1) / n).abs()
+        shifted, shift = _with_jitter(B.double(), jitter)
         FALLBACKS["jitter_float64"] += 1
-        lam, vec = torch.linalg.eigh(B + shift[..., None, None] * torch.eye(n, dtype=B.dtype))
+        lam, vec = torch.linalg.eigh(shifted)
         return lam - shift[..., None], vec
+
+
+def _with_jitter(B, jitter: float):
+    """B (..., N, N) + ``jitter`` x |trace / N| on the diagonal, and that shift (...)."""
+    import torch  # noqa: PLC0415
+
+    n = B.shape[-1]
+    shift = jitter * (B.diagonal(dim1=-2, dim2=-1).sum(-1) / n).abs()
+    return B + shift[..., None, None] * torch.eye(n, dtype=B.dtype, device=B.device), shift
 
 
 def host_eigvalsh(A):
@@ -219,6 +224,12 @@ def host_eigvalsh(A):
     The backward pass is the eigenvalues' gradient ``V diag(dL/dλ) V^T`` with the eigenvectors kept
     from the forward pass (no second decomposition), formed on A's device.
     """
+    return _host_eigvalsh_function().apply(A)
+
+
+@lru_cache(maxsize=1)
+def _host_eigvalsh_function():
+    """The autograd function behind :func:`host_eigvalsh`, defined once torch is imported."""
     import torch  # noqa: PLC0415
 
     class _HostEigvalsh(torch.autograd.Function):
@@ -234,7 +245,7 @@ def host_eigvalsh(A):
             (V,) = ctx.saved_tensors
             return (V * grad.unsqueeze(-2)) @ V.transpose(-1, -2)
 
-    return _HostEigvalsh.apply(A)
+    return _HostEigvalsh
 
 
 def total_correlation(S, sigma: float, alpha: float = 1.01, route: str = "auto", return_parts: bool = False):
