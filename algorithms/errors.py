@@ -33,7 +33,7 @@ def _io_errors() -> tuple:
 
 
 # what torch raises instead of MemoryError when an allocation fails (CPU allocator, oneDNN, CUDA)
-_TORCH_OOM = ("can't allocate memory", "could not create a primitive", "CUDA out of memory", "out of memory")
+_TORCH_OOM = ("can't allocate memory", "could not create a primitive", "out of memory")  # the last: CUDA's
 
 
 def _torch_out_of_memory(exc: BaseException) -> bool:
