@@ -80,7 +80,6 @@ def jasper_fit_times(seeds, device: str = "cpu", threads: int = 1) -> list:
 
     from deepunmix.engine.ddica import DDICA
 
-    one_thread()
     torch.set_num_threads(threads)
     data = load_jasper()
     if data is None:

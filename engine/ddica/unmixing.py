@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Optional, Sequence
 
 import numpy as np
@@ -485,11 +486,14 @@ class DDICA(BaseEstimator):
             curves.append(curve)
             w = network.to_numpy(params)
             b = network.batch_norm_to_numpy(bn) if bn is not None else None
-            maps = self._unit_maps_on_device if device.type == "cuda" else self._unit_maps_numpy
-            units.append(maps(torch, params, bn, w, b, Y_fit))
+            if device.type == "cuda":
+                maps = partial(self._unit_maps_on_device, torch, params, bn)
+            else:
+                maps = partial(self._unit_maps, w, bn=b)
+            units.append(maps(Y_fit))
             if not keep_weights:
                 every_pixel_fitted = Y_all.shape[1] == Y_fit.shape[1]  # fit_idx is then every pixel, in order
-                units_all.append(units[-1] if every_pixel_fitted else maps(torch, params, bn, w, b, Y_all))
+                units_all.append(units[-1] if every_pixel_fitted else maps(Y_all))
             if keep_weights:
                 weights.append(w)
                 bns.append(b)
@@ -579,10 +583,7 @@ class DDICA(BaseEstimator):
         ]
         return np.concatenate(out, axis=1).transpose(0, 2, 1)
 
-    def _unit_maps_numpy(self, torch, params, bn, weights, bn_numpy, Y: np.ndarray) -> np.ndarray:
-        return self._unit_maps(weights, Y, bn_numpy)
-
-    def _unit_maps_on_device(self, torch, params, bn, weights, bn_numpy, Y: np.ndarray) -> np.ndarray:
+    def _unit_maps_on_device(self, torch, params, bn, Y: np.ndarray) -> np.ndarray:
         """:meth:`_unit_maps` computed with the trained tensors on their (CUDA) device: the paper's six 4096-wide
         layers made the numpy pass over every pixel cost more than the training itself (7 s per restart on Samson)."""
         device = params[0][0].device

@@ -229,7 +229,7 @@ def test_unit_maps_on_the_device_equal_the_numpy_maps():
     Y = cube.reshape(20, -1).astype(np.float64)
     params = [(torch.as_tensor(W), torch.as_tensor(b)) for W, b in model.weights_]
     bn = [[torch.as_tensor(a) for a in state] for state in model.batch_norm_]
-    on_device = model._unit_maps_on_device(torch, params, bn, None, None, Y)
+    on_device = model._unit_maps_on_device(torch, params, bn, Y)
     numpy_maps = model._unit_maps(model.weights_, Y, model.batch_norm_)
     assert on_device.shape == numpy_maps.shape == (3, 3, 256)
     np.testing.assert_allclose(on_device, numpy_maps, atol=1e-5)
