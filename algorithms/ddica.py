@@ -1,8 +1,8 @@
 """deepunmix:ddica — deep deterministic ICA (matrix-based Renyi total correlation) blind unmixing."""
 
-import numpy as np
 from qgis.core import QgsProcessingParameterBoolean
 
+from ..engine.metrics import pooled_rmse
 from .blind import BlindUnmixingAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value
 from .inputs import INPUT_HELP
@@ -166,7 +166,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         return kwargs
 
     def reconstruction_rmse(self, model, data):
-        return float(np.sqrt(np.nanmean(model.reconstruction_error_.astype(np.float64) ** 2)))
+        return pooled_rmse(model.reconstruction_error_)
 
     def training_memory(self, data, kwargs, parameters, context):
         from ..engine.ddica.memory import training_bytes

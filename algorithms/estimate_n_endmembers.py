@@ -5,11 +5,10 @@ import os
 
 from qgis.core import (
     QgsProcessingOutputNumber,
-    QgsProcessingParameterNumber,
 )
 
 from ..engine.count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN
-from ..engine.estimate_count import EndmemberCountEstimator
+from ..engine.estimate_count import MAX_PIXELS, EndmemberCountEstimator
 from ..engine.params import choices, validate_params
 from ..engine.report import write_count_report
 from .base import DeepUnmixAlgorithm
@@ -26,12 +25,14 @@ METHOD_LABELS = {
 }
 MIN_GAIN_OPTION = Advanced("MIN_GAIN", "min_gain", "Minimum gain of one more endmember (linear-unmixing method)")
 FAR_OPTION = Advanced("FAR", "far", "False-alarm rate (HFC)")
+# the dialog caps the engine's [2, inf): every count up to the maximum is fitted (SiVM + FCLS) in turn
+MAX_OPTION = Advanced("MAX_ENDMEMBERS", "max_endmembers", "Maximum number of endmembers", maximum=100)
 
 
 class EstimateNEndmembers(DeepUnmixAlgorithm):
     METHOD = "METHOD"
     FAR = "FAR"
-    MAX_ENDMEMBERS = "MAX_ENDMEMBERS"
+    MAX_ENDMEMBERS = MAX_OPTION.key
     MIN_GAIN = "MIN_GAIN"
 
     NAME = "estimate_n_endmembers"
@@ -40,8 +41,9 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
     GROUP_ID = "endmembers"
     HELP = (
         "Estimates how many materials (endmembers) to unmix a hyperspectral raster with.\n\n"
-        "<b>Hyperspectral raster</b>: nodata and NaN pixels are ignored; a random sample of at most 100 000 valid "
-        "pixels is used.\n<b>Method</b>: <i>Endmembers for linear unmixing</i> (default) extracts 2, 3, ... "
+        "<b>Hyperspectral raster</b>: nodata and NaN pixels are ignored; a random sample of at most "
+        + format(MAX_PIXELS, ",").replace(",", " ")
+        + " valid pixels is used.\n<b>Method</b>: <i>Endmembers for linear unmixing</i> (default) extracts 2, 3, ... "
         "endmembers with SiVM, unmixes every pixel by FCLS and stops where one more endmember no longer lowers the "
         "reconstruction error noticeably (by less than the <i>minimum gain</i> times the 2-endmember error) or the "
         "error reaches the noise level: a count to unmix with (Samson: 3, Jasper Ridge: 4; see "
@@ -70,13 +72,8 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MAX_ENDMEMBERS,
-                self.tr("Maximum number of endmembers"),
-                QgsProcessingParameterNumber.Integer,
-                DEFAULT_MAX_ENDMEMBERS,
-                minValue=2,
-                maxValue=100,
+            number_parameter(
+                EndmemberCountEstimator, MAX_OPTION, self.tr(MAX_OPTION.label), DEFAULT_MAX_ENDMEMBERS, False
             )
         )
         for adv, default in ((MIN_GAIN_OPTION, DEFAULT_MIN_GAIN), (FAR_OPTION, EndmemberCountEstimator().far)):

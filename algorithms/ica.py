@@ -1,7 +1,7 @@
 """deepunmix:ica — deep deterministic ICA: independent components of any multiband raster."""
 
 import numpy as np
-from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination
+from qgis.core import QgsProcessingParameterRasterDestination
 
 from ..engine.errors import ParameterError
 from ..engine.io.blockwise import apply_blockwise
@@ -16,6 +16,8 @@ VARIANT_LABELS = {
     "pnl": "pnl: Gaussianise + FastICA-initialised PNL model refined by TC (default)",
     "paper": "paper: the paper's deep ICA (ReLU net, power whitening, alpha 0.75, batch 2000)",
 }
+# one component has no dependence to remove (its total correlation is 0): the dialog starts at 2
+N_COMPONENTS_OPTION = Advanced("N_COMPONENTS", "n_components", "Number of components", minimum=2)
 # empty: the variant's value; type and range from the engine
 OPTIONS = (
     Advanced("STEPS", "n_steps", "Training steps (empty: the variant's)", minimum=1),  # 0 steps: untrained, not ICA
@@ -25,7 +27,7 @@ OPTIONS = (
 
 
 class DeepICAComponents(DeepUnmixAlgorithm):
-    N_COMPONENTS = "N_COMPONENTS"
+    N_COMPONENTS = N_COMPONENTS_OPTION.key
     VARIANT = "VARIANT"
     STEPS = "STEPS"
     RESTARTS = "RESTARTS"
@@ -60,14 +62,11 @@ class DeepICAComponents(DeepUnmixAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.add_input_raster("Raster")
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.N_COMPONENTS, self.tr("Number of components"), QgsProcessingParameterNumber.Integer, 3, minValue=2
-            )
-        )
+        from ..engine.ddica.ica import DeepICA  # noqa: PLC0415 - as in execute
+
+        self.addParameter(number_parameter(DeepICA, N_COMPONENTS_OPTION, self.tr(N_COMPONENTS_OPTION.label), 3, False))
         self.add_seed()
         self.add_device()
-        from ..engine.ddica.ica import DeepICA  # noqa: PLC0415 - as in execute
 
         self.addParameter(
             enum_parameter(self, DeepICA, "variant", self.VARIANT, "Variant", VARIANT_LABELS, defaultValue=0)
