@@ -36,6 +36,7 @@ def test_blind_algorithm_outputs(run_alg, scene, alg):
     assert np.all(np.array([r[2:] for r in rows[1:]], dtype=float) >= 0)
     html = Path(res["OUTPUT_REPORT"]).read_text()
     assert html.count("data:image/png;base64,") == 2 and "Run time" in html
+    assert ("Change from the starting point" in html) == (alg == "buddip")  # the only one with a first guess kept
 
 
 def test_undip_with_endmember_csv(run_alg, scene):
