@@ -212,3 +212,16 @@ def test_deep_ica_help_and_labels_follow_the_variants(deepunmix):
     assert alg.shortHelpString().startswith(ica.help_text())
     labels = ica.variant_labels()
     assert alg.parameterDefinition("VARIANT").options() == [labels[v] for v in VARIANTS]
+
+
+def test_counts_in_the_endmember_helps_are_the_engines(deepunmix):
+    from deepunmix.algorithms.help_numbers import count
+    from deepunmix.engine.estimate_count import MAX_PIXELS
+    from deepunmix.engine.params import N_ENDMEMBERS
+
+    estimate = _alg("estimate_n_endmembers").shortHelpString()
+    assert f"at most {count(MAX_PIXELS)} valid pixels" in estimate
+    assert f"the estimate (at least {N_ENDMEMBERS.left})" in estimate
+    assert (
+        f"(at least {N_ENDMEMBERS.left}, at most the number of bands)" in _alg("extract_endmembers").shortHelpString()
+    )
