@@ -30,8 +30,8 @@ def variant_labels(settings=SETTINGS) -> dict:
 
 
 VARIANT_LABELS = variant_labels()
-# left empty, each takes the chosen variant's value; type and range from the engine
 _PAPER = SETTINGS["paper"]
+# left empty, each takes the chosen variant's value; type and range from the engine
 VARIANT_OPTIONS = (
     Advanced("ALPHA1", "alpha1", "Loss weight alpha1 (EDIP term)"),
     Advanced("ALPHA2", "alpha2", "Loss weight alpha2 (ADIP term)"),
