@@ -9,10 +9,11 @@ from qgis.core import (
 
 from ..engine.count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN
 from ..engine.estimate_count import MAX_PIXELS, EndmemberCountEstimator
-from ..engine.params import choices, validate_params
+from ..engine.params import N_ENDMEMBERS, choices, validate_params
 from ..engine.report import write_count_report
 from .base import DeepUnmixAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter
+from .help_numbers import count
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 
 # Labels by engine value; the values and their order (the published METHOD indices: 0 is HySime in users'
@@ -26,6 +27,7 @@ METHOD_LABELS = {
 MIN_GAIN_OPTION = Advanced("MIN_GAIN", "min_gain", "Minimum gain of one more endmember (linear-unmixing method)")
 FAR_OPTION = Advanced("FAR", "far", "False-alarm rate (HFC)")
 # the dialog caps the engine's [2, inf): every count up to the maximum is fitted (SiVM + FCLS) in turn
+FEWEST = N_ENDMEMBERS.left  # the engine's fewest endmembers to unmix with: the output's floor
 MAX_OPTION = Advanced("MAX_ENDMEMBERS", "max_endmembers", "Maximum number of endmembers", maximum=100)
 
 
@@ -42,7 +44,7 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
     HELP = (
         "Estimates how many materials (endmembers) to unmix a hyperspectral raster with.\n\n"
         "<b>Hyperspectral raster</b>: nodata and NaN pixels are ignored; a random sample of at most "
-        + format(MAX_PIXELS, ",").replace(",", " ")
+        + count(MAX_PIXELS)
         + " valid pixels is used.\n<b>Method</b>: <i>Endmembers for linear unmixing</i> (default) extracts 2, 3, ... "
         "endmembers with SiVM, unmixes every pixel by FCLS and stops where one more endmember no longer lowers the "
         "reconstruction error noticeably (by less than the <i>minimum gain</i> times the 2-endmember error) or the "
@@ -53,8 +55,8 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         "inflate it well beyond the number of materials (HySime: 43 on Samson, 18 on Jasper Ridge).\n"
         "<b>Maximum number of endmembers</b>: no method returns more (the log says when the cap applied).\n"
         "<b>False-alarm rate</b> (HFC only): smaller gives fewer endmembers.\n\n"
-        "<b>Outputs</b>: the estimate (at least 2) as the number <b>N_ENDMEMBERS</b>, which the graphical modeler "
-        "can feed into the next algorithm's 'Number of endmembers', and a short HTML report with the curve."
+        f"<b>Outputs</b>: the estimate (at least {FEWEST}) as the number <b>N_ENDMEMBERS</b>, which the graphical "
+        "modeler can feed into the next algorithm's 'Number of endmembers', and a short HTML report with the curve."
     ) + INPUT_HELP
 
     def initAlgorithm(self, config=None):
@@ -99,14 +101,16 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         )
         feedback.pushInfo(self.tr("{label}, at most {cap} endmembers").format(label=label, cap=cap))
         model.fit(data.cube, data.mask)
-        k = max(2, int(model.n_endmembers_))
+        k = max(FEWEST, int(model.n_endmembers_))
         if model.capped_:
             feedback.pushWarning(
                 self.tr("The estimate exceeded the maximum: capped at {cap} endmembers").format(cap=cap)
             )
         if k != model.n_endmembers_:
             feedback.pushWarning(
-                self.tr("{label} gave {n}; unmixing needs at least 2").format(label=label, n=model.n_endmembers_)
+                self.tr("{label} gave {n}; unmixing needs at least {fewest}").format(
+                    label=label, n=model.n_endmembers_, fewest=FEWEST
+                )
             )
         errors = model.details_.get("errors")
         if errors is not None:
