@@ -108,9 +108,11 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
             )
         if k != model.n_endmembers_:
             feedback.pushWarning(
-                self.tr("{label} gave {n}; unmixing needs at least {fewest}").format(
-                    label=label, n=model.n_endmembers_, fewest=FEWEST
-                )
+                self.tr(
+                    "{label} found {n} signal dimension(s): the data look like noise around a constant; unmixing "
+                    "needs at least {fewest} endmembers, so {fewest} is returned. Check the scale and the bands, or "
+                    "set the number by hand"
+                ).format(label=label, n=model.n_endmembers_, fewest=FEWEST)
             )
         errors = model.details_.get("errors")
         if errors is not None:
@@ -120,14 +122,6 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
                 )
             )
         feedback.pushInfo(self.tr("{label}: {k} endmembers").format(label=label, k=k))
-        if k < 2:
-            feedback.pushWarning(
-                self.tr(
-                    "{label} found {k} signal dimension(s): the data look like noise around a "
-                    "constant, and unmixing needs at least 2 endmembers; check the scale and "
-                    "the bands, or set the number by hand"
-                ).format(label=label, k=k)
-            )
         results = {self.N_ENDMEMBERS: k}
         if report:
             write_count_report(

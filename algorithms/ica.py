@@ -51,8 +51,8 @@ def help_text(variants=VARIANTS) -> str:
         f"{ordinal(len(paper['hidden_units']) + 1)} layer, a differentiable power-iteration whitening "
         f"layer, alpha {number(paper['alpha'])}, kernel width {kernel_width(paper['kernel_width'])}, batch {batch}, "
         f"{plural(paper['n_restarts'], 'run', in_words=True)}. Not given by the paper: widths, Adam "
-        f"{sci(paper['learning_rate'])}, {plural(paper['n_steps'], 'step')}. Each step eigendecomposes four "
-        f"{batch} x {batch} matrices per component set: seconds per step on a CPU.\n"
+        f"{sci(paper['learning_rate'])}, {plural(paper['n_steps'], 'step')}. Each step eigendecomposes one "
+        f"{batch} x {batch} matrix per component and one for their joint: seconds per step on a CPU.\n"
         "<b>Output</b>: a float32 raster with one band per component. Needs PyTorch."
     )
 

@@ -97,6 +97,22 @@ def test_estimate_n_endmembers_output(run_alg, tmp_path):
     assert res["N_ENDMEMBERS"] == 3
 
 
+def test_estimate_n_endmembers_on_noise_returns_the_fewest_and_says_why(run_alg, tmp_path):
+    from deepunmix.engine.io.raster import write_cube
+
+    class Log(QgsProcessingFeedback):
+        warnings = []
+
+        def pushWarning(self, warning):
+            Log.warnings.append(warning)
+
+    rng = np.random.default_rng(0)
+    write_cube(str(tmp_path / "n.tif"), (0.3 + 0.001 * rng.standard_normal((20, 16, 16))).astype(np.float32))
+    res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "n.tif"), "METHOD": 0}, feedback=Log())
+    assert res["N_ENDMEMBERS"] == 2  # HySime finds 1 signal dimension in noise around a constant
+    assert any("found 1 signal dimension(s): the data look like noise" in w for w in Log.warnings), Log.warnings
+
+
 def test_ica_separates_components(run_alg, tmp_path):
     """Two independent non-Gaussian sources mixed into 6 bands come back as 2 components."""
     from deepunmix.engine.io.raster import write_cube

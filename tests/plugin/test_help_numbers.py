@@ -203,7 +203,7 @@ def test_deep_ica_help_and_labels_follow_the_variants(deepunmix):
             "five ReLU layers (32 units) and a linear sixth layer",
             "alpha 0.6, kernel width 0.2, batch 1500, two runs",
             "Adam 3e-5, 150 steps",
-            "1500 x 1500 matrices",
+            "1500 x 1500 matrix per component",
         ],
         ["2000", "0.75", "0.1584", "400 steps", "4 restarts", "20 %", "three ReLU", "fourth", "one run", "1e-4"],
     )
