@@ -139,3 +139,27 @@ def test_documented_defaults_are_the_signatures(cls):
         if _value(text, module) != signature[name].default
     ]
     assert wrong == []
+
+
+def test_the_readme_states_the_variant_settings():
+    """README.md's method table and DDICA section restate the variant tables: they must follow them."""
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    bp, ba, bd = SETTINGS["paper"], SETTINGS["authors_code"], SETTINGS["default"]
+    up, ul = UNDIP_SETTINGS["paper"], UNDIP_SETTINGS["light"]
+    p = VARIANT_SETTINGS["paper"]
+    _states(
+        readme,
+        [
+            f"weights {_weights(bp)}, lr {_sci(bp['learning_rate'])}, {_grouped(bp['n_iter'])} iterations",
+            f"{_weights(ba)}, lr {_sci(ba['learning_rate'])}, {_grouped(ba['n_iter'])} iterations",
+            f"small residual networks, {bd['n_iter']} iterations",
+            f"*light* (default, {ul['n_iter']} iterations",
+            f"{up['n_iter']} iterations, {up['channels']} channels",
+            f"the authors' {p['hidden_units'][0]} units with BatchNorm",
+            f"α = {DDICA().alpha}, σ = {p['kernel_width']}, Adam {_sci(p['learning_rate'])}, shuffled mini-batches "
+            f"of {p['batch_size']} pixels, T = {p['n_restarts']} restarts",
+            f"{WORDS[len(p['hidden_units'])]} hidden ReLU layers",
+        ],
+    )
