@@ -9,8 +9,8 @@ Tables 1 and 2; ddica_pnl.py runs before it: Table 1 reads its deep ICA rows); t
 results/<name>.md is appended to it as a section, in registry order, followed by the wall-time table and the
 DDICA verdicts computed from results/paper_tables.json. Every number comes from the scripts' own results files.
 
-`--quick` (`make bench-quick`) runs each script's quick mode: its files end in _quick (results/RESULTS_quick.md,
-results/run_manifest_quick.json, results/<name>_quick.*), and a quick run that changed a full results file is
+`--quick` (`make bench-quick`) runs each script's quick mode: its files go to results/quick/ (results/quick/RESULTS.md,
+results/quick/run_manifest.json, results/quick/<name>.*), and a quick run that changed a full results file is
 undone and reported as failed, so it never overwrites the full results.
 `--only SCRIPT ...` re-runs the named scripts and reuses the other scripts' last result files (the wall-time
 table says which were re-run; their sections carry their own dates).
@@ -35,6 +35,7 @@ from typing import Dict, List, Optional
 
 from _machine import load_average, machine
 from _registry import BENCHMARKS, Benchmark
+from _tables import results_name
 from buddip_common import shared_data
 
 HERE = Path(__file__).resolve().parent
@@ -170,10 +171,9 @@ def _when(status: str) -> str:
 
 
 def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, manifest: Optional[Path] = None) -> Path:
-    """Write RESULTS.md (RESULTS_quick.md): paper_tables.py's part, every registered section, wall time, verdicts."""
-    suffix = "_quick" if quick else ""
-    results = bench / "RESULTS.md" if not quick else bench / "results" / "RESULTS_quick.md"
-    first = bench / "RESULTS.md" if not quick else bench / "results" / "paper_tables_quick.md"
+    """Write RESULTS.md (results/quick/RESULTS.md): paper_tables.py's part, every registered section, wall time, verdicts."""
+    results = bench / "results" / f"{results_name('RESULTS', quick)}.md" if quick else bench / "RESULTS.md"
+    first = bench / "results" / f"{results_name('paper_tables', quick)}.md" if quick else results
     status = {r["script"]: r for r in runs}
     parts = [head(first.read_text())]
     for b in BENCHMARKS:
@@ -198,14 +198,14 @@ def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, man
     if manifest is not None:
         parts.append(f"\nMachine, load before and after each script, torch device: `results/{manifest.name}`.\n")
     results.write_text("".join(parts))
-    append_verdicts(results, bench / "results" / f"paper_tables{suffix}.json")
+    append_verdicts(results, bench / "results" / f"{results_name('paper_tables', quick)}.json")
     return results
 
 
 def main(argv=None, bench: Path = HERE) -> int:
     scripts = [b.script for b in BENCHMARKS]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="each script's quick mode; files end in _quick")
+    ap.add_argument("--quick", action="store_true", help="each script's quick mode; files in results/quick/")
     ap.add_argument(
         "--assemble-only",
         action="store_true",
@@ -231,7 +231,6 @@ def main(argv=None, bench: Path = HERE) -> int:
     if args.verdicts_only:
         append_verdicts(bench / "RESULTS.md", bench / "results" / "paper_tables.json")
         return 0
-    suffix = "_quick" if args.quick else ""
     runs = [{"script": b.script, "results": b.results_name(args.quick), "status": NOT_RERUN} for b in BENCHMARKS]
     manifest = None
     if not args.assemble_only:
@@ -252,7 +251,8 @@ def main(argv=None, bench: Path = HERE) -> int:
             load_average_at_end=load_average(),
             scripts=runs,
         )
-        manifest = bench / "results" / f"run_manifest{suffix}.json"
+        manifest = bench / "results" / f"{results_name('run_manifest', args.quick)}.json"
+        manifest.parent.mkdir(parents=True, exist_ok=True)
         manifest.write_text(json.dumps(record, indent=1) + "\n")
     results = assemble(runs, args.quick, bench, manifest)
     print(f"wrote {results}" + (f" and {manifest}" if manifest else ""))
