@@ -38,7 +38,8 @@ PAPER = {
 SAMSON_ORDER = ("Soil", "Tree", "Water")  # Zhu's end3.mat order: the names of results saved without them
 KEEP_FRACTIONS = (1.0, 0.5, 0.25, 0.125)  # --sweep-keep's cases (keep_fraction), each on every seed
 KEEP_SWEEP = "ddica_samson_keep_fraction"  # the results name of --sweep-keep
-CASES = ("DDICA default",)  # one configuration (the default; 100 steps with --quick) on each of --seeds seeds
+# the default settings (100 steps with --quick) on each of --seeds seeds; --sweep-keep: each keep_fraction instead
+CASES = {"configuration": ("DDICA defaults",), "keep_fraction (--sweep-keep)": KEEP_FRACTIONS}
 
 
 def data_dir() -> Path:

@@ -27,7 +27,6 @@ from _tables import RESULTS, results_name, table, write
 from ddica_samson import load_samson, run_samson, summary
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = (64, 128, 256, 512)  # the timed batch sizes (each through every route of ROUTES); ACCURACY: the Samson fits
 QUICK_BATCHES = (64, 128)
 JASPER = "ddica_speed_jasper"  # the results name of --jasper
 
@@ -43,6 +42,9 @@ ACCURACY = [  # (label, settings)
     ("alpha=2 closed form, batch 128, 300 steps", dict(alpha=2.0, n_steps=300)),
     ("alpha=2 closed form, batch 256, 300 steps", dict(alpha=2.0, batch_size=256, n_steps=300)),
 ]
+
+# the timed batch sizes (each through every route of ROUTES), then the Samson fits of the accuracy part
+CASES = {"batch": (64, 128, 256, 512), "accuracy": ACCURACY}
 
 
 def step_times(batches, n_restarts=16, hidden=(128, 128), n_bands=156, p=3, repeats=5) -> list:
@@ -176,7 +178,7 @@ def main() -> None:
     if args.from_json:
         print(write(name, render(json.loads((RESULTS / f"{name}.json").read_text())), None).read_text())
         return
-    batches = QUICK_BATCHES if args.quick else CASES
+    batches = QUICK_BATCHES if args.quick else CASES["batch"]
     timing = step_times(batches, repeats=2 if args.quick else 5)
     data = load_samson()
     acc = []
@@ -184,7 +186,7 @@ def main() -> None:
     if data is None:
         print("skipped: data absent (accuracy part)")
     else:
-        for label, settings in ACCURACY[:2] if args.quick else ACCURACY:
+        for label, settings in CASES["accuracy"][:2] if args.quick else CASES["accuracy"]:
             print(label, flush=True)
             rows = run_samson(settings, seeds, data)
             acc.append(dict(label=label, settings=settings, runs=rows, median=summary(rows)))

@@ -55,8 +55,12 @@ PAPER_T2 = {  # Soil, Tree, Water, Average
 }
 QUICK_HEAD = results_name("paper_tables", True) + ".md"  # a quick run's RESULTS.md head
 SAMSON_NAMES = ("Soil", "Tree", "Water")
-# the methods of the paper's two tables (Table 1: PNL; Table 2: Samson), each run on every seed of the mode
-CASES = {"table1": tuple(PAPER_T1), "table2": tuple(PAPER_T2)}
+# the methods run for each table, in row order, each on every seed of the mode; Table 1's deep ICA rows come from
+# results/ddica_pnl.json (DEEP_ICA_ROWS), Table 2 adds a row for the paper variant (its label gives T and width)
+CASES = {
+    "table1": ("FastICA", "Infomax", "MISEP", "MINE"),
+    "table2": ("FastICA", "Infomax", "min-vol NMF", "MINE", "DDICA"),
+}
 N_PNL = 20000  # samples per PNL mixture (as in benchmarks/ddica_pnl.py)
 SETTINGS = {
     "full": {
@@ -201,7 +205,8 @@ def table1(cfg, seeds, log):
         "MINE": lambda s: MINEICA(3, encoder="mlp", max_iter=cfg["mine_iter"], random_state=s),
     }
     rows = {}
-    for name, make in makers.items():
+    for name in CASES["table1"]:
+        make = makers[name]
         cells = []
         for s in seeds:
             S, X = make_pnl(N_PNL, s)
@@ -283,7 +288,8 @@ def table2(cfg, seeds, log, maps_out, only=None):
 
         methods[paper_variant_label(cfg)] = paper_fit
     rows = {}
-    for name, fit in methods.items():
+    for name in [*CASES["table2"], *(m for m in methods if m not in CASES["table2"])]:
+        fit = methods[name]
         if only is not None and name not in only:
             continue
         cells, network_cells = [], []

@@ -16,14 +16,16 @@ undone and reported as failed, so it never overwrites the full results.
 table says which were re-run; their sections carry their own dates).
 `--assemble-only` runs nothing and rebuilds RESULTS.md from the last result files (the wall-time table says so);
 `--splice SCRIPT` only re-inserts a script's last results file into RESULTS.md;
-`--verdicts-only` only rewrites the DDICA verdicts.
+`--verdicts-only` only rewrites the DDICA verdicts;
+`--list` prints every registered script with its arguments and the cases it declares (its module's ``CASES``).
 
-    .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...]
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...] [--list]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import re
 import subprocess
@@ -35,7 +37,7 @@ from typing import Dict, List, Optional
 
 from _machine import load_average, machine
 from _registry import BENCHMARKS, Benchmark
-from _tables import results_name
+from _tables import results_name, table
 from buddip_common import shared_data
 
 HERE = Path(__file__).resolve().parent
@@ -95,20 +97,59 @@ def run_script(b: Benchmark, quick: bool, bench: Path = HERE) -> Dict[str, objec
     return rec
 
 
+def script_module(b: Benchmark):
+    """A registered script imported as a module, without running it (each script's work is under ``__main__``)."""
+    return importlib.import_module(Path(b.script).stem)
+
+
+def _case(case) -> str:
+    if isinstance(case, (tuple, list)) and case and isinstance(case[0], str):
+        if any(isinstance(x, dict) or x is None for x in case[1:]):  # (name, settings, ...): the name says it
+            return case[0]
+    if isinstance(case, (tuple, list)):
+        return "(" + ", ".join(str(x) for x in case) + ")"
+    return str(case)
+
+
+def _cases(cases) -> List[str]:
+    if isinstance(cases, dict):
+        return [
+            f"{key}: " + (value if isinstance(value, str) else "; ".join(_case(c) for c in value))
+            for key, value in cases.items()
+        ]
+    return ["; ".join(_case(c) for c in cases)]
+
+
+def listing() -> List[str]:
+    """Every registered benchmark: its results, data need, cost, full and quick arguments and declared cases."""
+    lines = []
+    for b in BENCHMARKS:
+        mod = script_module(b)
+        quick = "none (" + b.full_only + ")" if b.quick is None else " ".join(b.quick) or "(no arguments)"
+        lines += [
+            f"{b.script}: results/{b.results}.md" if b.results else f"{b.script}: the head of RESULTS.md",
+            f"  needs ../shared/data: {'yes' if b.needs_data else 'no'}; cost: {b.cost}",
+            f"  full arguments: {' '.join(b.full) or '(none)'}; quick arguments: {quick}",
+            *(f"  cases: {text}" for text in _cases(mod.CASES)),
+            *(f"  quick cases: {text}" for text in (_cases(mod.QUICK_CASES) if hasattr(mod, "QUICK_CASES") else [])),
+        ]
+    return lines
+
+
 def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
     """Plain statements of where DDICA is and is not ahead, computed from paper_tables.py's results."""
     from statistics import median
 
     data = json.loads(path.read_text())
     lines = []
-    for table, key, better, label in (
+    for tab, key, better, label in (
         ("table1", "mean_abs_rho", max, "PNL mean |rho| (DDICA = DeepICA variant='paper')"),
         ("table2", "mean_rmse", min, "Samson mean RMSE, maps as output"),
         ("table2", "peak_mean_rmse", min, "Samson mean RMSE, reference's convention"),
     ):
         med = {
             m: median(r[key] for r in runs)
-            for m, runs in data[table].items()
+            for m, runs in data[tab].items()
             if runs and key in runs[0] and (m == "DDICA" or not m.startswith("DDICA"))
         }
         if "DDICA" not in med:
@@ -184,17 +225,16 @@ def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, man
             parts.append(f"\n\n<!-- {b.script}: no results/{md} yet (not run) -->\n")
             continue
         parts.append(section(md, b.script, _when(str(status[b.script]["status"])), bench))
-    parts.append(f"{WALL}\n\n| script | seconds |\n|---|---|\n")
+    wall = []
     for b in BENCHMARKS:
         rec = status[b.script]
         if rec["status"] == "ran":
-            parts.append(f"| {b.script} | {rec['seconds']:.0f} |\n")
+            wall.append((b.script, f"{rec['seconds']:.0f}"))
         elif rec["status"] == NOT_RERUN:
-            parts.append(
-                f"| {b.script} | not re-run in this run; its section is from its last results file (date inside) |\n"
-            )
+            wall.append((b.script, "not re-run in this run; its section is from its last results file (date inside)"))
         else:
-            parts.append(f"| {b.script} | {rec['status']} |\n")
+            wall.append((b.script, rec["status"]))
+    parts.append(f"{WALL}\n\n" + table(("script", "seconds"), wall) + "\n")
     if manifest is not None:
         parts.append(f"\nMachine, load before and after each script, torch device: `results/{manifest.name}`.\n")
     results.write_text("".join(parts))
@@ -216,6 +256,9 @@ def main(argv=None, bench: Path = HERE) -> int:
         action="store_true",
         help="only (re)write the DDICA verdict section from the last results/paper_tables.json",
     )
+    ap.add_argument(
+        "--list", action="store_true", help="list every benchmark, its arguments and its cases; run nothing"
+    )
     ap.add_argument("--only", nargs="+", metavar="SCRIPT", choices=scripts, help="re-run only these scripts")
     ap.add_argument(
         "--splice",
@@ -225,6 +268,9 @@ def main(argv=None, bench: Path = HERE) -> int:
         help="only put these scripts' last result files into RESULTS.md (nothing is run)",
     )
     args = ap.parse_args(argv)
+    if args.list:
+        print("\n".join(listing()))
+        return 0
     if args.splice:
         splice_sections(args.splice, bench / "RESULTS.md", bench)
         return 0
