@@ -19,8 +19,9 @@ Per cell: median over seeds of the score, wall time, and peak RSS increase over 
 
 Usage: .venv/bin/python benchmarks/paper_tables.py [--quick] [--seeds N] [--table1-only]
 (--table1-only re-runs Table 1 and reuses Table 2 from the last results/paper_tables.json, saying so.)
-Writes benchmarks/RESULTS.md, benchmarks/results/paper_tables.json and benchmarks/paper_*.png
-(--quick: benchmarks/results/quick/paper_tables.{md,json} and results/quick/paper_tables/*.png).
+Writes benchmarks/results/paper_tables.md and .json (benchmarks/run_all.py puts the page at the head of
+RESULTS.md) and benchmarks/paper_*.png (--quick: results/quick/paper_tables.{md,json} and
+results/quick/paper_tables/*.png).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import machine, one_thread
-from _tables import RESULTS, results_name, table
+from _tables import RESULTS, results_name, table, write
 from threadpoolctl import threadpool_limits
 
 from deepunmix.engine.comparators import MINEICA, MISEP, FastICA, InfomaxICA, MinVolNMF
@@ -53,7 +54,7 @@ PAPER_T2 = {  # Soil, Tree, Water, Average
     "MINE": [0.3319, 0.3828, 0.3911, 0.3686],
     "DDICA": [0.1524, 0.1948, 0.2401, 0.1958],
 }
-QUICK_HEAD = results_name("paper_tables", True) + ".md"  # a quick run's RESULTS.md head
+ASSEMBLE = "benchmarks/run_all.py --assemble-only puts it at the head of RESULTS.md (make bench does)"
 SAMSON_NAMES = ("Soil", "Tree", "Water")
 # the methods run for each table, in row order, each on every seed of the mode; Table 1's deep ICA rows come from
 # results/ddica_pnl.json (DEEP_ICA_ROWS), Table 2 adds a row for the paper variant (its label gives T and width)
@@ -336,8 +337,10 @@ def errors_of(cells):
     return "; ".join(errs)
 
 
-def write_markdown(path, meta, t1, t2, names):
-    Path(path).write_text(render({"meta": meta, "table1": t1, "table2": t2}, names))
+def save(meta, t1, t2, quick: bool) -> Path:
+    """results/paper_tables.md and .json (results/quick/ with --quick); run_all.py puts the page at RESULTS.md's head."""
+    payload = {"meta": meta, "table1": t1, "table2": t2}
+    return write(results_name("paper_tables", quick), render(payload), payload)
 
 
 def render(payload, names=SAMSON_NAMES) -> str:
@@ -501,7 +504,6 @@ def rerun_paper_variant(cfg, mode, args) -> None:
     """Table 2's DDICA rows alone (default, its network maps, paper variant), merged into the saved results."""
     one_thread()
     quick = mode == "quick"
-    bench = ROOT / "benchmarks"
     saved_path = RESULTS / f"{results_name('paper_tables', quick)}.json"
     saved = json.loads(saved_path.read_text())
     meta, t1, t2 = saved["meta"], saved["table1"], saved["table2"]
@@ -517,15 +519,8 @@ def rerun_paper_variant(cfg, mode, args) -> None:
     meta["settings_t2"][label] = f"engine.ddica.unmixing.DDICA {paper_variant_settings(cfg)}"
     meta["settings_t2"]["DDICA"] = f"engine.ddica.unmixing.DDICA {cfg['ddica'] or 'defaults'}"
     meta["paper_variant_run"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    saved_path.write_text(json.dumps({"meta": meta, "table1": t1, "table2": t2}, indent=1))
-    write_markdown(
-        RESULTS / QUICK_HEAD if quick else bench / "RESULTS.md",
-        meta,
-        t1,
-        t2,
-        list(SAMSON_NAMES),
-    )
-    log(f"DDICA rows written ({label}); run benchmarks/run_all.py --splice ... to re-append the other sections")
+    save(meta, t1, t2, quick)
+    log(f"DDICA rows written ({label}); {ASSEMBLE}")
 
 
 def main() -> None:
@@ -560,13 +555,8 @@ def main() -> None:
     cfg["paper_width"] = args.paper_width or cfg["paper_width"]
     if args.rewrite_only:
         saved = json.loads((RESULTS / f"{results_name('paper_tables', args.quick)}.json").read_text())
-        write_markdown(
-            RESULTS / QUICK_HEAD if args.quick else ROOT / "benchmarks" / "RESULTS.md",
-            saved["meta"],
-            saved["table1"],
-            saved["table2"],
-            list(SAMSON_NAMES),
-        )
+        save(saved["meta"], saved["table1"], saved["table2"], args.quick)
+        print(ASSEMBLE)
         return
     if args.paper_variant_only:
         rerun_paper_variant(cfg, mode, args)
@@ -632,20 +622,16 @@ def main() -> None:
             t2, A_ref = {}, None
     names = list(SAMSON_NAMES)
     meta["total_wall_s"] = time.perf_counter() - t_start
-    (bench / "results").mkdir(exist_ok=True)
-    # the full run owns RESULTS.md and the figures; --quick writes beside them without overwriting
-    md = RESULTS / QUICK_HEAD if quick else bench / "RESULTS.md"
+    # the full run owns the figures beside RESULTS.md; --quick writes its own without overwriting them
     fig_dir = RESULTS / results_name("paper_tables", True) if quick else bench
     fig_dir.mkdir(parents=True, exist_ok=True)
-    with open(RESULTS / f"{results_name('paper_tables', quick)}.json", "w") as f:
-        json.dump({"meta": meta, "table1": t1, "table2": t2}, f, indent=1)
-    write_markdown(md, meta, t1, t2, names)
+    md = save(meta, t1, t2, quick)
     try:
         if t2:
             figures(fig_dir, t1, t2, maps, A_ref, names)
     except Exception:  # noqa: BLE001 - figures are a bonus; never lose the tables for them
         traceback.print_exc()
-    log(f"wrote {md}")
+    log(f"wrote {md}; {ASSEMBLE}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ Runs each registered script in a child process (`python benchmarks/<script> <its
 skipping, with a line, the ones that need ../shared/data when it is absent ($DEEPUNMIX_SHARED_DATA overrides).
 Records each script's wall time and the load before and after it, with the machine record
 (benchmarks/_machine.machine(): CPU, memory, software, load) and the torch device, in
-benchmarks/results/run_manifest.json. paper_tables.py writes the head of RESULTS.md (the DDICA paper's
-Tables 1 and 2; ddica_pnl.py runs before it: Table 1 reads its deep ICA rows); then every registered script's
+benchmarks/results/run_manifest.json. paper_tables.py writes results/paper_tables.md, the head of RESULTS.md (the
+DDICA paper's Tables 1 and 2; ddica_pnl.py runs before it: Table 1 reads its deep ICA rows); then every registered script's
 results/<name>.md is appended to it as a section, in registry order, followed by the wall-time table and the
 DDICA verdicts computed from results/paper_tables.json. Every number comes from the scripts' own results files.
 
@@ -61,8 +61,8 @@ def _guarded(b: Benchmark, bench: Path) -> List[Path]:
     """The full run's files a quick run of this script must leave as they are."""
     if b.renders_only:
         return []
-    if b.results is None:  # paper_tables.py: RESULTS.md's head and its JSON
-        return [bench / "RESULTS.md", bench / "results" / "paper_tables.json"]
+    if b.results is None:  # paper_tables.py: RESULTS.md's head
+        return [bench / "results" / f"paper_tables{ext}" for ext in (".md", ".json")]
     return [bench / "results" / f"{b.results}{ext}" for ext in (".md", ".json")]
 
 
@@ -214,7 +214,8 @@ def _when(status: str) -> str:
 def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, manifest: Optional[Path] = None) -> Path:
     """Write RESULTS.md (results/quick/RESULTS.md): paper_tables.py's part, every registered section, wall time, verdicts."""
     results = bench / "results" / f"{results_name('RESULTS', quick)}.md" if quick else bench / "RESULTS.md"
-    first = bench / "results" / f"{results_name('paper_tables', quick)}.md" if quick else results
+    first = bench / "results" / f"{results_name('paper_tables', quick)}.md"
+    first = first if first.is_file() or quick else results  # results written before paper_tables.md existed
     status = {r["script"]: r for r in runs}
     parts = [head(first.read_text())]
     for b in BENCHMARKS:

@@ -121,6 +121,7 @@ PAGES = {
     "quick/fcls_speed": ("fcls_speed", "render", ""),
     "large_scene": ("large_scene", "render", ""),
     "large_scene_fcls": ("large_scene", "render", ""),
+    "paper_tables": ("paper_tables", "render", ""),
     "quick/paper_tables": ("paper_tables", "render", ""),
 }
 
@@ -139,7 +140,6 @@ def test_committed_page_rerenders_from_its_json(bench, name):
 
 
 def test_results_md_head_and_gpu_page_rerender(bench):
-    paper_tables, gpu_results = bench("paper_tables"), bench("gpu_results")
-    head = paper_tables.render(json.loads((RESULTS / "paper_tables.json").read_text()))
-    assert (BENCH / "RESULTS.md").read_text().startswith(head)
+    gpu_results = bench("gpu_results")
+    assert (BENCH / "RESULTS.md").read_text().startswith((RESULTS / "paper_tables.md").read_text())
     assert gpu_results.render(gpu_results.load_runs()) == (RESULTS / "gpu_session.md").read_text()
