@@ -13,7 +13,7 @@ from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import match_bands
 from ..engine.io.raster import raster_info, read_thumbnails
 from ..engine.io.scaling import choose_scale
-from ..engine.metrics import per_pixel_rmse
+from ..engine.metrics import per_pixel_rmse, pooled_rmse
 from ..engine.report import write_report
 from .base import DeepUnmixAlgorithm
 from .inputs import add_input_options, input_options
@@ -103,16 +103,15 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             )
         )
 
-        sse = {"sum": 0.0, "n": 0, "sample": []}
+        fit = {"rmse": [], "sample": []}  # per-pixel RMSEs of every 16th pixel; pixels for the noise estimate
 
         def abundances(Y):
             A, brightness = solve(Y)
             # the report's RMSE from every 16th pixel: a full residual would cost as much as FCLS itself
             Ys = Y[:, ::16]
-            sse["sum"] += float(np.sum((Ys - E @ (A[:, ::16] * brightness[::16])) ** 2))
-            sse["n"] += Ys.size
-            if sum(b.shape[1] for b in sse["sample"]) < MAX_NOISE_PIXELS:  # pixels for the noise estimate
-                sse["sample"].append(np.asarray(Ys, dtype=np.float64))
+            fit["rmse"].append(per_pixel_rmse(Ys, E, A[:, ::16] * brightness[::16]))
+            if sum(b.shape[1] for b in fit["sample"]) < MAX_NOISE_PIXELS:
+                fit["sample"].append(np.asarray(Ys, dtype=np.float64))
             return A
 
         stream = dict(bands=bands, scale=scale, max_block_bytes=options.block_bytes)
@@ -132,9 +131,9 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             )
             results[self.OUTPUT_ERROR] = err_out
         style_outputs(context, out, f"{method} abundances ({self.input_label(parameters, context)})")
-        rmse = float(np.sqrt(sse["sum"] / max(sse["n"], 1)))
+        rmse = pooled_rmse(np.concatenate(fit["rmse"])) if fit["rmse"] else 0.0
         feedback.pushInfo(self.tr("Reconstruction RMSE (every 16th pixel): {rmse:.5g}").format(rmse=rmse))
-        sample = np.hstack(sse["sample"]) if sse["sample"] else np.empty((len(bands), 0))
+        sample = np.hstack(fit["sample"]) if fit["sample"] else np.empty((len(bands), 0))
         warnings = self.fit_warnings(feedback, rmse, sample)
         if report:
             wavelengths = None if table.wavelengths is None else table.wavelengths[match.rows]
