@@ -35,6 +35,11 @@ from ..fcls import fcls
 from ..progress import ProgressCallback, report, sub_progress
 from . import tiling
 
+MIN_TILE_PIXELS = 64 * 64
+# Address space the first fit in a process takes once and keeps (OpenBLAS's 128 MB work buffer, torch's lazily
+# imported optimizer machinery, allocator arenas): benchmarks/dip_tile_memory.py measures it ("reserved by the
+# warm-up"); tests/engine/dip/test_from_disk.py checks this covers the committed measurement.
+WARM_UP_BYTES = 320 * 2**20
 CUBE_BYTES_PER_VALUE = 32  # the tile as read (float32), the float64 pixel matrix and the prepared copies
 
 
@@ -55,7 +60,7 @@ def tile_pixels(estimator, n_bands: int, memory_mb: float, device="cpu") -> int:
 
     network = tiling.pixel_limit("auto", resolve_device(device), estimator.bytes_per_pixel(n_bands), memory_mb)
     cube = int(tiling.memory_budget_bytes("cpu", memory_mb) // (n_bands * CUBE_BYTES_PER_VALUE))
-    return max(64 * 64, min(network, cube))
+    return max(MIN_TILE_PIXELS, min(network, cube))
 
 
 def fit_tiles_from_disk(
@@ -78,8 +83,16 @@ def fit_tiles_from_disk(
     a :class:`DiskTilesFit`."""
     from ..io.blockwise import GDAL_IO_LOCK, _locked_open, apply_blockwise  # noqa: PLC0415 - rasterio when used
     from ..io.fitting import block_bytes  # noqa: PLC0415
+    from ..io.memory import check_address_space  # noqa: PLC0415
     from ..io.raster import _band_list, raster_info, read_valid_pixels  # noqa: PLC0415
 
+    info = raster_info(src_path)
+    idx = _band_list(bands, info.count)
+    limited = check_address_space(
+        WARM_UP_BYTES + 2 * MIN_TILE_PIXELS * estimator.bytes_per_pixel(len(idx)),
+        "Fitting in tiles read from disk (the libraries' one-off buffers and the smallest tile)",
+        "raise the limit, or run where it is higher",
+    )
     Y_sample = np.asarray(sample, dtype=np.float64)
     report(progress, 0.0, "first guess from a pixel sample")
     E0 = estimator.guidance(Y_sample)[0]
@@ -87,13 +100,13 @@ def fit_tiles_from_disk(
     names = [f"{names}_{i + 1}" for i in range(p)] if isinstance(names, str) else [str(n) for n in names]
     if len(names) != p:
         raise ValueError(f"{len(names)} names for {p} endmembers")
-    info = raster_info(src_path)
     H, W = info.height, info.width
-    idx = _band_list(bands, info.count)
     limit = max_tile_pixels or tile_pixels(estimator, len(idx), memory_mb, getattr(estimator, "device", "cpu"))
     windows, overlap = tiling.tile_windows((H, W), int(limit), int(getattr(estimator, "tile_overlap", 16)))
     blended = estimator.abundance_source() != "fcls"
     per_tile = estimator.tile_copy(E0)
+    if limited is not None:
+        _warm_up(per_tile, E0)
     dst_path = Path(dst_path)
     accumulator = dst_path.parent / f".{dst_path.name}.tiles.tif"
     E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0
@@ -155,6 +168,17 @@ def fit_tiles_from_disk(
             accumulator.unlink(missing_ok=True)
     A_sample = fcls(Y_sample, E)[:, None, :]
     return DiskTilesFit(E, A_sample, windows, "blended network maps" if blended else "fcls")
+
+
+def _warm_up(per_tile, E0: np.ndarray) -> None:
+    """Under an address-space limit, before the tile size is computed from what is left: one large BLAS product
+    and a one-iteration fit of a 32 x 32 tile, so the libraries take their one-off buffers now. OpenBLAS in
+    particular retries forever, instead of failing, when its work buffer cannot be had."""
+    a = np.ones((512, 512))
+    a @ a
+    A = np.random.default_rng(0).dirichlet(np.ones(E0.shape[1]), size=32 * 32).T
+    cube = (E0 @ A).reshape(E0.shape[0], 32, 32).astype(np.float32)
+    clone(per_tile).set_params(n_iter=1, progress=None).fit(cube)
 
 
 def _rio_window(rows: slice, cols: slice):
