@@ -30,6 +30,7 @@ from qgis.PyQt.QtGui import QIcon
 from ..deps import torch_available
 from ..engine.io.paths import check_output_paths
 from ..engine.io.raster import output_transaction
+from ..engine.params import N_ENDMEMBERS, SEED
 from ..engine.progress import Cancelled
 from . import tooltips
 from .engine_parameters import option_labels
@@ -146,7 +147,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
                 self.tr(description),
                 QgsProcessingParameterNumber.Integer,
                 defaultValue=default,
-                minValue=2,
+                minValue=N_ENDMEMBERS.left,
             )
         )
 
@@ -157,7 +158,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
                 self.tr("Random seed (same seed, same threads and device: same result)"),
                 QgsProcessingParameterNumber.Integer,
                 defaultValue=0,
-                minValue=0,
+                minValue=SEED.left,
             )
         )
 

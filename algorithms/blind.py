@@ -26,6 +26,7 @@ from ..engine.io.raster import read_thumbnails, write_abundances
 from ..engine.metrics import reconstruction_rmse
 from ..engine.params import validate_params
 from ..engine.report import write_report
+from ..engine.start_change import change_note
 from .base import DeepUnmixAlgorithm
 from .engine_parameters import Advanced, number_parameter, read_number
 from .inputs import add_input_options, input_options, load_for_fitting
@@ -131,16 +132,19 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         rmse = self.reconstruction_rmse(model, data)
         feedback.pushInfo(self.tr("Reconstruction RMSE: {rmse:.5g}").format(rmse=rmse))
         warnings = self.fit_warnings(feedback, rmse, _valid_pixels(data))
+        change = change_note(model)
+        if change:
+            feedback.pushInfo(change)  # engine text: built at run time
         if report:
-            notes = []
+            notes = [change] if change else []
             if tiled:
-                notes = [
+                notes += [
                     f"Fitted in {len(model.tiles_)} tiles read from disk (first guess from a random sample of "
                     f"{data.cube.shape[2]} pixels; abundances: {model.output_}); the reconstruction RMSE is that "
                     "of the sample"
                 ]
             elif data.sampled:
-                notes = [f"Fitted on a random sample of {data.cube.shape[2]} pixels; every pixel was then unmixed"]
+                notes += [f"Fitted on a random sample of {data.cube.shape[2]} pixels; every pixel was then unmixed"]
             write_report(
                 report,
                 f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}",

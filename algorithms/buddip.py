@@ -2,17 +2,36 @@
 
 from qgis.core import QgsProcessingParameterBoolean
 
+from ..engine.dip.buddip import BUDDIP, PAPER_JASPER, SETTINGS, UNET_WIDTHS
+from ..engine.dip.tiling import CPU_AVAILABLE_FRACTION, CUDA_FREE_FRACTION
 from .blind import BlindUnmixingAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter, read_number
+from .help_numbers import count, number, percent, sci, share, widths
 from .inputs import INPUT_HELP, MEMORY_MB
 
 # labels by engine value; the values and their order are the engine's (engine.dip.buddip.BUDDIP)
 EXTRACTOR_LABELS = {"sivm": "SiVM", "vca": "VCA", "nfindr": "N-FINDR"}
-VARIANT_LABELS = {
-    "default": "Default (light, CPU): refined guidance, small residual networks",
-    "paper": "Paper (Zhou and Rodrigues 2022): noise inputs, 0.1/0.01/1, lr 1e-4, 4500 iterations",
-    "authors_code": "Authors' code: guidance inputs, 1/1/1, lr 1e-3, 24 000 iterations",
-}
+
+
+def weights(settings: dict, sep: str = " / ") -> str:
+    """The loss weights alpha1 / alpha2 / alpha3 of a settings entry."""
+    return sep.join(number(settings[k]) for k in ("alpha1", "alpha2", "alpha3"))
+
+
+def variant_labels(settings=SETTINGS) -> dict:
+    """The VARIANT options, their numbers from ``settings`` (the engine's :data:`SETTINGS`)."""
+    paper, authors = settings["paper"], settings["authors_code"]
+    return {
+        "default": "Default (light, CPU): refined guidance, small residual networks",
+        "paper": f"Paper (Zhou and Rodrigues 2022): noise inputs, {weights(paper, '/')}, lr "
+        f"{sci(paper['learning_rate'])}, {count(paper['n_iter'])} iterations",
+        "authors_code": f"Authors' code: guidance inputs, {weights(authors, '/')}, lr {sci(authors['learning_rate'])}, "
+        f"{count(authors['n_iter'])} iterations",
+    }
+
+
+VARIANT_LABELS = variant_labels()
+_PAPER = SETTINGS["paper"]
 # left empty, each takes the chosen variant's value; type and range from the engine
 VARIANT_OPTIONS = (
     Advanced("ALPHA1", "alpha1", "Loss weight alpha1 (EDIP term)"),
@@ -20,9 +39,50 @@ VARIANT_OPTIONS = (
     Advanced("ALPHA3", "alpha3", "Loss weight alpha3 (blind reconstruction term)"),
     Advanced("ITERATIONS", "n_iter", "Iterations"),
     Advanced("LEARNING_RATE", "learning_rate", "Learning rate"),
-    Advanced("PURIFY", "purify", "First-guess refinement: purest-pixel fraction (0 = paper)"),
-    Advanced("EXPAND", "expand", "First-guess refinement: expansion steps (0 = paper)"),
+    Advanced("PURIFY", "purify", f"First-guess refinement: purest-pixel fraction ({number(_PAPER['purify'])} = paper)"),
+    Advanced("EXPAND", "expand", f"First-guess refinement: expansion steps ({number(_PAPER['expand'])} = paper)"),
 )
+
+
+def help_text(settings=SETTINGS, jasper=PAPER_JASPER, unet_widths=UNET_WIDTHS) -> str:
+    """The help panel's text, its numbers from the engine's ``settings`` (:data:`SETTINGS`), the paper's Jasper
+    Ridge changes (``jasper``) and the U-Net widths."""
+    paper, authors, default = settings["paper"], settings["authors_code"], settings["default"]
+    return (
+        "Blind unmixing with BUDDIP (Zhou and Rodrigues): two deep image priors, one producing the endmember "
+        "spectra (sigmoid, non-negative) and one the abundance maps (softmax, non-negative and summing to one), "
+        "trained together on a1|Y - E(net) A~|^2 + a2|Y - E~ A(net)|^2 + a3|Y - E(net) A(net)|^2, where E~ and A~ "
+        "are a classic first guess (endmembers from SiVM, VCA or N-FINDR; abundances from FCLS). No ground truth is "
+        "used anywhere.\n\n"
+        "<b>Variant</b>:\n"
+        "- <b>Paper</b>: as the paper describes it: both networks fed with fixed random noise, weights "
+        f"{weights(paper)}, Adam {sci(paper['learning_rate'])}, {count(paper['n_iter'])} iterations (its synthetic "
+        f"experiment; its Jasper Ridge run used {weights(jasper)} and {count(jasper['n_iter'])}: set "
+        "them below), SiVM on SVD-denoised data + FCLS as first guess, the networks' own endmembers and abundances "
+        f"as output. Layer widths ({widths(unet_widths)}) from the authors' code, as the paper gives none. Slow: "
+        "about 4-6 s per iteration for 100 x 100 pixels on one CPU core; meant for a GPU.\n"
+        "- <b>Authors' code</b>: their repository's choices: the first guess as the networks' input, weights "
+        f"{weights(authors)}, Adam {sci(authors['learning_rate'])}, {count(authors['n_iter'])} iterations; their "
+        "pick of the output by ground truth is not copied (last output).\n"
+        "- <b>Default</b>: a light setting for a CPU: the first guess is refined (each endmember averaged over its "
+        f"{percent(default['purify'])} purest pixels, then moved until its near-pure pixels are fitted), small "
+        f"residual networks start from it, {count(default['n_iter'])} iterations at {sci(default['learning_rate'])}, "
+        "a moving average of the outputs, and FCLS abundances for the learned "
+        "endmembers. Measured (benchmarks/RESULTS.md): its gain over SiVM + FCLS comes from the refinement; on the "
+        "real scenes measured (Samson, Jasper Ridge) its training leaves the refined first guess slightly worse, on "
+        "synthetic scenes at 20-25 dB it improves it. The log and the report of every run say how far its result "
+        "moved from its first guess (endmember spectral angles, abundance change).\n\n"
+        "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b>; <b>Compute device</b>; "
+        "<b>Initial endmember extractor</b>.\n"
+        "Size: the whole image is one network input, so the number of pixels one network may hold comes from the "
+        f"device's memory (CUDA: {percent(CUDA_FREE_FRACTION)} of its free memory; CPU: "
+        f"{share(CPU_AVAILABLE_FRACTION)} the available RAM, at most the memory budget). Larger "
+        "rasters are unmixed in overlapping tiles: one first guess for the whole image, one pair of networks per "
+        "tile, endmembers averaged over the tiles and abundance maps blended across the overlaps. A raster over the "
+        "memory budget is read tile by tile from disk (the first guess from a random pixel sample; the blend is "
+        "accumulated in a temporary file beside the output).\n\n"
+        "<b>Outputs</b>: abundance maps, endmember spectra (CSV), an HTML report. Needs PyTorch."
+    )
 
 
 class BUDDIPUnmixing(BlindUnmixingAlgorithm):
@@ -32,40 +92,9 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
 
     NAME = "buddip"
     DISPLAY_NAME = "BUDDIP blind unmixing (double deep image prior)"
-    HELP = (
-        "Blind unmixing with BUDDIP (Zhou and Rodrigues): two deep image priors, one producing the endmember "
-        "spectra (sigmoid, non-negative) and one the abundance maps (softmax, non-negative and summing to one), "
-        "trained together on a1|Y - E(net) A~|^2 + a2|Y - E~ A(net)|^2 + a3|Y - E(net) A(net)|^2, where E~ and A~ "
-        "are a classic first guess (endmembers from SiVM, VCA or N-FINDR; abundances from FCLS). No ground truth is "
-        "used anywhere.\n\n"
-        "<b>Variant</b>:\n"
-        "- <b>Paper</b>: as the paper describes it: both networks fed with fixed random noise, weights 0.1 / 0.01 / 1, "
-        "Adam 1e-4, 4500 iterations (its synthetic experiment; its Jasper Ridge run used 1 / 1 / 1 and 24 000: set "
-        "them below), SiVM on SVD-denoised data + FCLS as first guess, the networks' own endmembers and abundances "
-        "as output. Layer widths (256 / 512 / 1024) from the authors' code, as the paper gives none. Slow: about 4-6 "
-        "s per iteration for 100 x 100 pixels on one CPU core; meant for a GPU.\n"
-        "- <b>Authors' code</b>: their repository's choices: the first guess as the networks' input, weights 1 / 1 / "
-        "1, Adam 1e-3, 24 000 iterations; their pick of the output by ground truth is not copied (last output).\n"
-        "- <b>Default</b>: a light setting for a CPU: the first guess is refined (each endmember averaged over its "
-        "5 % purest pixels, then moved until its near-pure pixels are fitted), small residual networks start from "
-        "it, 200 iterations at 3e-3, a moving average of the outputs, and FCLS abundances for the learned "
-        "endmembers. Measured (benchmarks/RESULTS.md): its gain over SiVM + FCLS comes from the refinement; on the "
-        "real scenes measured (Samson, Jasper Ridge) its training leaves the refined first guess slightly worse, on "
-        "synthetic scenes at 20-25 dB it improves it.\n\n"
-        "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b>; <b>Compute device</b>; "
-        "<b>Initial endmember extractor</b>.\n"
-        "Size: the whole image is one network input, so the number of pixels one network may hold comes from the "
-        "device's memory (CUDA: its free memory; CPU: half the available RAM, at most the memory budget). Larger "
-        "rasters are unmixed in overlapping tiles: one first guess for the whole image, one pair of networks per "
-        "tile, endmembers averaged over the tiles and abundance maps blended across the overlaps. A raster over the "
-        "memory budget is read tile by tile from disk (the first guess from a random pixel sample; the blend is "
-        "accumulated in a temporary file beside the output).\n\n"
-        "<b>Outputs</b>: abundance maps, endmember spectra (CSV), an HTML report. Needs PyTorch."
-    ) + INPUT_HELP
+    HELP = help_text() + INPUT_HELP
 
     def estimator_class(self):
-        from ..engine.dip.buddip import BUDDIP
-
         return BUDDIP
 
     def method_label(self):

@@ -1,11 +1,70 @@
 """deepunmix:ddica — deep deterministic ICA (matrix-based Renyi total correlation) blind unmixing."""
 
-import numpy as np
 from qgis.core import QgsProcessingParameterBoolean
 
+from ..engine.ddica.unmixing import DDICA, VARIANT_SETTINGS
+from ..engine.metrics import pooled_rmse
 from .blind import BlindUnmixingAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value
+from .help_numbers import count, kernel_width, number, plural, sci, share, widths, word
 from .inputs import INPUT_HELP
+from .tooltips import ddica_refine_tooltip
+
+ALPHA = DDICA().alpha  # both variants' Renyi order: an __init__ default, not in VARIANT_SETTINGS
+# REFINE without a purest-pixel fraction uses this one (DDICA's default until 2026-11-26)
+REFINE_PURIFY = 0.05
+
+
+def help_text(settings=VARIANT_SETTINGS, alpha=ALPHA) -> str:
+    """The help panel's text, its numbers from the engine's ``settings`` (:data:`VARIANT_SETTINGS`) and ``alpha``."""
+    p, d = settings["paper"], settings["default"]
+    paper_restarts = plural(p["n_restarts"], "restart")
+    default_width = kernel_width(d["kernel_width"], "by Silverman's rule")
+    return (
+        "Blind unmixing with DDICA (Li et al., ICASSP 2022, deep deterministic independent component analysis): "
+        "neural networks map every pixel spectrum to abundances (softmax: non-negative, summing to one) and are "
+        "trained to make their outputs as independent as possible, measured by the matrix-based Renyi alpha-order "
+        "total correlation (TC; entropies from the eigenvalues of normalised Gram matrices). Many differently "
+        "initialised networks (restarts) are trained; their output maps are clustered with k-means. No ground truth "
+        "is used anywhere.\n\n"
+        "<b>Variant</b>:\n"
+        f"<i>paper</i> runs the paper's configuration: {word(len(p['hidden_units']))} hidden ReLU layers of "
+        f"{widths(p['hidden_units'])} units with BatchNorm (the "
+        "authors' network; <b>hidden layer width</b> changes the width), softmax head, raw reflectance input, "
+        f"alpha {number(alpha)}, kernel width {kernel_width(p['kernel_width'])}, Adam learning rate "
+        f"{sci(p['learning_rate'])}, shuffled mini-batches of {count(p['batch_size'])} pixels for "
+        f"{plural(p['n_epochs'], 'epoch')} "
+        f"(the authors' code; the paper gives no count), {paper_restarts}, the TC of the softmax outputs as the only "
+        "loss, plain k-means over all restarts' maps, cluster means min-max scaled: these network maps are the "
+        "abundances (they need not sum to one). The paper estimates no endmembers: the CSV holds non-negative least "
+        "squares endmembers for the maps (not in the paper). <b>Whitening</b> adds the authors' whitening layer "
+        f"(power iteration on the uncentred second moment of the outputs). {paper_restarts} of "
+        f"{widths(p['hidden_units'])}-wide networks are "
+        "far too slow on a CPU: set <b>restarts</b> and <b>hidden layer width</b> lower (this is then no longer "
+        "the exact paper setting). With this variant every advanced number left at its shown default takes the "
+        "paper's value instead.\n"
+        f"<i>default</i> (ours) differs in: {count(len(d['hidden_units']))} hidden layers of "
+        f"{widths(d['hidden_units'])} units, no BatchNorm, small head initialisation, "
+        f"per-band standardised input, kernel width {default_width}, batches of "
+        f"{count(d['batch_size'])} pixels drawn with "
+        f"replacement, learning rate {sci(d['learning_rate'])}, {plural(d['n_steps'], 'step')}, "
+        f"{plural(d['n_restarts'], 'restart')}; each output standardised over the batch before "
+        f"the TC and a variance term added (both keep outputs from collapsing to constants); the "
+        f"{share(d['keep_fraction'])} of restarts "
+        "with the lowest reconstruction error kept; k-means followed by a one-unit-per-restart matching; maps "
+        "renormalised to sum to one; endmembers by non-negative least squares (NNLS) of the data on these maps, "
+        "and fully constrained least squares (FCLS) abundances for them. None of these is in the paper. Every "
+        "difference and its measured effect (including how much training changes the result) is listed in "
+        "docs/ddica_variants.md.\n\n"
+        "Training uses a random sample of the valid pixels; all pixels are then unmixed.\n\n"
+        "<b>Outputs</b>: abundance maps (one band per endmember), endmember spectra (CSV), an HTML report.\n\n"
+        "Needs PyTorch; when it is missing the algorithm says how to install it."
+    )
+
+
+def kernel_width_label(settings=VARIANT_SETTINGS) -> str:
+    widths_ = " or ".join(kernel_width(settings[v]["kernel_width"]) for v in ("default", "paper"))
+    return f"Kernel width (0 = the variant's: {widths_})"
 
 
 class DDICAUnmixing(BlindUnmixingAlgorithm):
@@ -16,44 +75,13 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
     NETWORK_MAPS = "NETWORK_MAPS"
     NAME = "ddica"
     DISPLAY_NAME = "DDICA blind unmixing (deep deterministic ICA)"
-    HELP = (
-        "Blind unmixing with DDICA (Li et al., ICASSP 2022, deep deterministic independent component analysis): "
-        "neural networks map every pixel spectrum to abundances (softmax: non-negative, summing to one) and are "
-        "trained to make their outputs as independent as possible, measured by the matrix-based Renyi alpha-order "
-        "total correlation (TC; entropies from the eigenvalues of normalised Gram matrices). Many differently "
-        "initialised networks (restarts) are trained; their output maps are clustered with k-means. No ground truth "
-        "is used anywhere.\n\n"
-        "<b>Variant</b>:\n"
-        "<i>paper</i> runs the paper's configuration: six hidden ReLU layers of 4096 units with BatchNorm (the "
-        "authors' network; <b>hidden layer width</b> changes the width), softmax head, raw reflectance input, "
-        "alpha 1.01, kernel width 0.1, Adam learning rate 1e-4, shuffled mini-batches of 1000 pixels for 3 epochs "
-        "(the authors' code; the paper gives no count), 1000 restarts, the TC of the softmax outputs as the only "
-        "loss, plain k-means over all restarts' maps, cluster means min-max scaled: these network maps are the "
-        "abundances (they need not sum to one). The paper estimates no endmembers: the CSV holds non-negative least "
-        "squares endmembers for the maps (not in the paper). <b>Whitening</b> adds the authors' whitening layer "
-        "(power iteration on the uncentred second moment of the outputs). 1000 restarts of 4096-wide networks are "
-        "far too slow on a CPU: set <b>restarts</b> and <b>hidden layer width</b> lower (this is then no longer "
-        "the exact paper setting). With this variant every advanced number left at its shown default takes the "
-        "paper's value instead.\n"
-        "<i>default</i> (ours) differs in: 2 hidden layers of 128 units, no BatchNorm, small head initialisation, "
-        "per-band standardised input, kernel width by Silverman's rule, batches of 128 pixels drawn with "
-        "replacement, learning rate 1e-3, 100 steps, 32 restarts; each output standardised over the batch before "
-        "the TC and a variance term added (both keep outputs from collapsing to constants); the quarter of restarts "
-        "with the lowest reconstruction error kept; k-means followed by a one-unit-per-restart matching; maps "
-        "renormalised to sum to one; endmembers by non-negative least squares (NNLS) of the data on these maps, "
-        "and fully constrained least squares (FCLS) abundances for them. None of these is in the paper. Every "
-        "difference and its measured effect (including how much training changes the result) is listed in "
-        "docs/ddica_variants.md.\n\n"
-        "Training uses a random sample of the valid pixels; all pixels are then unmixed.\n\n"
-        "<b>Outputs</b>: abundance maps (one band per endmember), endmember spectra (CSV), an HTML report.\n\n"
-        "Needs PyTorch; when it is missing the algorithm says how to install it."
-    ) + INPUT_HELP
+    HELP = help_text() + INPUT_HELP
     ADVANCED = (
         Advanced("ALPHA", "alpha", "Renyi entropy order alpha"),
         Advanced(
             "KERNEL_WIDTH",
             "kernel_width",
-            "Kernel width (0 = the variant's: Silverman's rule or 0.1)",
+            kernel_width_label(),
             zero_means_none=True,
         ),
         # the dialog keeps its published floors where the engine allows less (tests and ablations use it):
@@ -94,14 +122,14 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
                 self.PIXEL_NORM, self.tr("Normalise pixel brightness"), defaultValue=False, optional=True
             )
         )
-        self.add_advanced(
-            QgsProcessingParameterBoolean(
-                self.REFINE,
-                self.tr("Purest-pixel endmembers and FCLS (training barely matters then)"),
-                defaultValue=False,
-                optional=True,
-            )
+        refine = QgsProcessingParameterBoolean(
+            self.REFINE,
+            self.tr("Purest-pixel endmembers and FCLS (training barely matters then)"),
+            defaultValue=False,
+            optional=True,
         )
+        refine.setHelp(self.tr(ddica_refine_tooltip(REFINE_PURIFY)))
+        self.add_advanced(refine)
         self.add_advanced(
             QgsProcessingParameterBoolean(
                 self.NETWORK_MAPS, self.tr("Network maps as abundances"), defaultValue=False, optional=True
@@ -118,8 +146,6 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         self.add_abundance_convention_option()
 
     def estimator_defaults(self) -> dict:
-        from ..engine.ddica.unmixing import DDICA
-
         defaults = super().estimator_defaults()
         defaults.update(DDICA.variant_settings("default"))
         defaults["hidden_units"] = None  # shown as 0: the variant's width
@@ -160,17 +186,16 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         }
         if self.parameterAsBoolean(parameters, self.REFINE, context):
             purify = self.parameterAsDouble(parameters, "PURIFY", context)
-            kwargs.update(purify=purify if purify > 0 else 0.05, final_abundances="fcls")
+            kwargs.update(purify=purify if purify > 0 else REFINE_PURIFY, final_abundances="fcls")
         if self.parameterAsBoolean(parameters, self.NETWORK_MAPS, context):
             kwargs.update(final_abundances="network")
         return kwargs
 
     def reconstruction_rmse(self, model, data):
-        return float(np.sqrt(np.nanmean(model.reconstruction_error_.astype(np.float64) ** 2)))
+        return pooled_rmse(model.reconstruction_error_)
 
     def training_memory(self, data, kwargs, parameters, context):
         from ..engine.ddica.memory import training_bytes
-        from ..engine.ddica.unmixing import DDICA
 
         settings = DDICA(**{k: v for k, v in kwargs.items() if k != "progress"}).resolved_settings()
         n_fit = min(int(data.mask.sum()), kwargs.get("max_fit_pixels") or 20000)
@@ -183,8 +208,6 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         )
 
     def estimator_class(self):
-        from ..engine.ddica.unmixing import DDICA
-
         return DDICA
 
     def method_label(self):

@@ -17,10 +17,10 @@ from ..engine.params import choices, interval
 
 @dataclass(frozen=True)
 class Advanced:
-    """An advanced numeric parameter forwarded to the estimator keyword ``kwarg``.
+    """A numeric parameter forwarded to the estimator keyword ``kwarg`` (most are advanced parameters).
 
-    Type and range come from the estimator's constraint on ``kwarg``. ``minimum`` may only narrow
-    the engine's range (say why where it is used); ``integer`` is for keywords the engine declares
+    Type and range come from the estimator's constraint on ``kwarg``. ``minimum`` and ``maximum`` may only
+    narrow the engine's range (say why where they are used); ``integer`` is for keywords the engine declares
     no interval for.
     """
 
@@ -29,6 +29,7 @@ class Advanced:
     label: str
     zero_means_none: bool = False  # 0 in the dialog = the estimator's automatic choice (None)
     minimum: Optional[float] = None
+    maximum: Optional[float] = None
     integer: Optional[bool] = None
 
 
@@ -57,6 +58,10 @@ def dialog_range(cls, adv: Advanced) -> tuple:
         if low is not None and adv.minimum < low or high is not None and adv.minimum > high:
             raise ValueError(f"{adv.key}: minimum {adv.minimum} is outside {cls.__name__}'s range {bounds}")
         low = adv.minimum
+    if adv.maximum is not None:
+        if high is not None and adv.maximum > high or low is not None and adv.maximum < low:
+            raise ValueError(f"{adv.key}: maximum {adv.maximum} is outside {cls.__name__}'s range {bounds}")
+        high = adv.maximum
     if adv.zero_means_none:
         if bounds is not None and 0 in bounds:
             raise ValueError(f"{adv.key}: 0 is a valid {cls.__name__}.{adv.kwarg}, it cannot also mean None")

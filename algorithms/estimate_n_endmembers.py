@@ -5,15 +5,15 @@ import os
 
 from qgis.core import (
     QgsProcessingOutputNumber,
-    QgsProcessingParameterNumber,
 )
 
 from ..engine.count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN
-from ..engine.estimate_count import EndmemberCountEstimator
-from ..engine.params import choices, validate_params
+from ..engine.estimate_count import MAX_PIXELS, EndmemberCountEstimator
+from ..engine.params import N_ENDMEMBERS, choices, validate_params
 from ..engine.report import write_count_report
 from .base import DeepUnmixAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter
+from .help_numbers import count
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 
 # Labels by engine value; the values and their order (the published METHOD indices: 0 is HySime in users'
@@ -26,12 +26,15 @@ METHOD_LABELS = {
 }
 MIN_GAIN_OPTION = Advanced("MIN_GAIN", "min_gain", "Minimum gain of one more endmember (linear-unmixing method)")
 FAR_OPTION = Advanced("FAR", "far", "False-alarm rate (HFC)")
+# the dialog caps the engine's [2, inf): every count up to the maximum is fitted (SiVM + FCLS) in turn
+FEWEST = N_ENDMEMBERS.left  # the engine's fewest endmembers to unmix with: the output's floor
+MAX_OPTION = Advanced("MAX_ENDMEMBERS", "max_endmembers", "Maximum number of endmembers", maximum=100)
 
 
 class EstimateNEndmembers(DeepUnmixAlgorithm):
     METHOD = "METHOD"
     FAR = "FAR"
-    MAX_ENDMEMBERS = "MAX_ENDMEMBERS"
+    MAX_ENDMEMBERS = MAX_OPTION.key
     MIN_GAIN = "MIN_GAIN"
 
     NAME = "estimate_n_endmembers"
@@ -40,8 +43,9 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
     GROUP_ID = "endmembers"
     HELP = (
         "Estimates how many materials (endmembers) to unmix a hyperspectral raster with.\n\n"
-        "<b>Hyperspectral raster</b>: nodata and NaN pixels are ignored; a random sample of at most 100 000 valid "
-        "pixels is used.\n<b>Method</b>: <i>Endmembers for linear unmixing</i> (default) extracts 2, 3, ... "
+        "<b>Hyperspectral raster</b>: nodata and NaN pixels are ignored; a random sample of at most "
+        + count(MAX_PIXELS)
+        + " valid pixels is used.\n<b>Method</b>: <i>Endmembers for linear unmixing</i> (default) extracts 2, 3, ... "
         "endmembers with SiVM, unmixes every pixel by FCLS and stops where one more endmember no longer lowers the "
         "reconstruction error noticeably (by less than the <i>minimum gain</i> times the 2-endmember error) or the "
         "error reaches the noise level: a count to unmix with (Samson: 3, Jasper Ridge: 4; see "
@@ -51,8 +55,8 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         "inflate it well beyond the number of materials (HySime: 43 on Samson, 18 on Jasper Ridge).\n"
         "<b>Maximum number of endmembers</b>: no method returns more (the log says when the cap applied).\n"
         "<b>False-alarm rate</b> (HFC only): smaller gives fewer endmembers.\n\n"
-        "<b>Outputs</b>: the estimate (at least 2) as the number <b>N_ENDMEMBERS</b>, which the graphical modeler "
-        "can feed into the next algorithm's 'Number of endmembers', and a short HTML report with the curve."
+        f"<b>Outputs</b>: the estimate (at least {FEWEST}) as the number <b>N_ENDMEMBERS</b>, which the graphical "
+        "modeler can feed into the next algorithm's 'Number of endmembers', and a short HTML report with the curve."
     ) + INPUT_HELP
 
     def initAlgorithm(self, config=None):
@@ -70,13 +74,8 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MAX_ENDMEMBERS,
-                self.tr("Maximum number of endmembers"),
-                QgsProcessingParameterNumber.Integer,
-                DEFAULT_MAX_ENDMEMBERS,
-                minValue=2,
-                maxValue=100,
+            number_parameter(
+                EndmemberCountEstimator, MAX_OPTION, self.tr(MAX_OPTION.label), DEFAULT_MAX_ENDMEMBERS, False
             )
         )
         for adv, default in ((MIN_GAIN_OPTION, DEFAULT_MIN_GAIN), (FAR_OPTION, EndmemberCountEstimator().far)):
@@ -102,14 +101,18 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         )
         feedback.pushInfo(self.tr("{label}, at most {cap} endmembers").format(label=label, cap=cap))
         model.fit(data.cube, data.mask)
-        k = max(2, int(model.n_endmembers_))
+        k = max(FEWEST, int(model.n_endmembers_))
         if model.capped_:
             feedback.pushWarning(
                 self.tr("The estimate exceeded the maximum: capped at {cap} endmembers").format(cap=cap)
             )
         if k != model.n_endmembers_:
             feedback.pushWarning(
-                self.tr("{label} gave {n}; unmixing needs at least 2").format(label=label, n=model.n_endmembers_)
+                self.tr(
+                    "{label} found {n} signal dimension(s): the data look like noise around a constant; unmixing "
+                    "needs at least {fewest} endmembers, so {fewest} is returned. Check the scale and the bands, or "
+                    "set the number by hand"
+                ).format(label=label, n=model.n_endmembers_, fewest=FEWEST)
             )
         errors = model.details_.get("errors")
         if errors is not None:
@@ -119,14 +122,6 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
                 )
             )
         feedback.pushInfo(self.tr("{label}: {k} endmembers").format(label=label, k=k))
-        if k < 2:
-            feedback.pushWarning(
-                self.tr(
-                    "{label} found {k} signal dimension(s): the data look like noise around a "
-                    "constant, and unmixing needs at least 2 endmembers; check the scale and "
-                    "the bands, or set the number by hand"
-                ).format(label=label, k=k)
-            )
         results = {self.N_ENDMEMBERS: k}
         if report:
             write_count_report(

@@ -6,6 +6,7 @@ from ..engine.extraction.nfindr import NFINDR
 from ..engine.extraction.sivm import SiVM
 from ..engine.extraction.vca import VCA
 from ..engine.io.endmember_csv import write_endmembers_csv
+from ..engine.params import N_ENDMEMBERS
 from .base import DeepUnmixAlgorithm
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 from .loaded_tables import load_endmember_table
@@ -23,7 +24,8 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
     HELP = (
         "Finds the spectra of the purest pixels of a hyperspectral raster: the endmembers, one per material.\n\n"
         "<b>Hyperspectral raster</b>: any GDAL-readable multiband raster; nodata and NaN pixels are ignored.\n"
-        "<b>Number of endmembers</b>: how many materials to extract (at least 2, at most the number of bands). "
+        f"<b>Number of endmembers</b>: how many materials to extract (at least {N_ENDMEMBERS.left}, at most the number "
+        "of bands). "
         "'Estimate number of endmembers' can suggest it.\n"
         "<b>Method</b>: VCA (vertex component analysis, fast, randomised), SiVM (simplex volume maximisation, "
         "deterministic, the guidance used by BUDDIP and UnDIP) or N-FINDR (maximum simplex volume, iterative).\n"

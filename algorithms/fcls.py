@@ -13,6 +13,7 @@ from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import match_bands
 from ..engine.io.raster import raster_info, read_thumbnails
 from ..engine.io.scaling import choose_scale
+from ..engine.metrics import per_pixel_rmse
 from ..engine.report import write_report
 from .base import DeepUnmixAlgorithm
 from .inputs import add_input_options, input_options
@@ -124,7 +125,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
 
             def error(Y):
                 A, brightness = solve(Y)
-                return np.sqrt(np.mean((Y - E @ (A * brightness)) ** 2, axis=0, keepdims=True))
+                return per_pixel_rmse(Y, E, A * brightness)[None]
 
             apply_blockwise(
                 path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100), **stream

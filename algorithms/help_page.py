@@ -8,6 +8,7 @@ project's home page.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import re
@@ -17,7 +18,10 @@ PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def help_folder() -> str:
-    folder = os.path.join(tempfile.gettempdir(), f"deepunmix-help-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    """A folder per user and per installed copy: two installs (profiles, versions) link their own README."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    install = hashlib.sha1(PLUGIN_DIR.encode("utf-8")).hexdigest()[:10]
+    folder = os.path.join(tempfile.gettempdir(), f"deepunmix-help-{uid}-{install}")
     os.makedirs(folder, exist_ok=True)
     return folder
 

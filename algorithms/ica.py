@@ -1,21 +1,65 @@
 """deepunmix:ica — deep deterministic ICA: independent components of any multiband raster."""
 
 import numpy as np
-from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination
+from qgis.core import QgsProcessingParameterRasterDestination
 
+from ..engine.ddica.ica import VARIANTS, DeepICA
 from ..engine.errors import ParameterError
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.params import validate_params
 from .base import DeepUnmixAlgorithm
 from .blind import _require_torch
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter, read_number
+from .help_numbers import count, kernel_width, number, ordinal, percent, plural, sci, widths, word
 from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
 
 # labels by engine value (engine.ddica.ica.DeepICA variant choices give the values and their order)
-VARIANT_LABELS = {
-    "pnl": "pnl: Gaussianise + FastICA-initialised PNL model refined by TC (default)",
-    "paper": "paper: the paper's deep ICA (ReLU net, power whitening, alpha 0.75, batch 2000)",
-}
+
+
+def variant_labels(variants=VARIANTS) -> dict:
+    """The VARIANT options, their numbers from ``variants`` (the engine's :data:`VARIANTS`)."""
+    paper = variants["paper"]
+    return {
+        "pnl": "pnl: Gaussianise + FastICA-initialised PNL model refined by TC (default)",
+        "paper": f"paper: the paper's deep ICA (ReLU net, power whitening, alpha {number(paper['alpha'])}, batch "
+        f"{count(paper['batch_size'])})",
+    }
+
+
+def help_text(variants=VARIANTS) -> str:
+    """The help panel's text, its numbers from ``variants`` (the engine's :data:`VARIANTS`)."""
+    pnl, paper = variants["pnl"], variants["paper"]
+    batch = count(paper["batch_size"])
+    return (
+        "Blind source separation of any multiband raster by minimising the matrix-based Renyi alpha-order total "
+        "correlation (TC) of whitened network outputs (DDICA's general mode). The components are unit-variance "
+        "signals, not abundances: not non-negative, not summing to one; sign and order are arbitrary, as in every "
+        "ICA.\n\n<b>Raster</b>; <b>Number of components</b>; <b>Random seed</b>; <b>Compute device</b>; "
+        "<b>Variant</b>:\n"
+        "- <b>pnl</b> (default): a Gaussianise + FastICA-initialised post-nonlinear model refined by TC, not the "
+        "paper's network. Each band is Gaussianised (empirical CDF, then the normal quantile), passed through a "
+        "learned monotone map and one linear layer that starts from FastICA on the Gaussianised bands; TC training "
+        f"(Cholesky whitening, alpha {number(pnl['alpha'])}, {kernel_width(pnl['kernel_width'], 'Silverman')} "
+        f"kernel width, batch {count(pnl['batch_size'])}, {plural(pnl['n_steps'], 'step')}, "
+        f"{plural(pnl['n_restarts'], 'restart')}) refines it. "
+        f"{percent(pnl['holdout_fraction'])} of the pixels, drawn at random, are held out of training; the restart "
+        "with the lowest TC on them is "
+        "kept (no labels are used). On the PNL benchmark most of its score comes from the Gaussianisation + FastICA "
+        "start.\n"
+        "- <b>paper</b>: the deep ICA of Li et al. (2022, Sec. 4.1): z-scored bands, a randomly initialised network "
+        f"of {word(len(paper['hidden_units']))} ReLU layers ({widths(paper['hidden_units'])} units) and a linear "
+        f"{ordinal(len(paper['hidden_units']) + 1)} layer, a differentiable power-iteration whitening "
+        f"layer, alpha {number(paper['alpha'])}, kernel width {kernel_width(paper['kernel_width'])}, batch {batch}, "
+        f"{plural(paper['n_restarts'], 'run', in_words=True)}. Not given by the paper: widths, Adam "
+        f"{sci(paper['learning_rate'])}, {plural(paper['n_steps'], 'step')}. Each step eigendecomposes one "
+        f"{batch} x {batch} matrix per component and one for their joint: seconds per step on a CPU.\n"
+        "<b>Output</b>: a float32 raster with one band per component. Needs PyTorch."
+    )
+
+
+VARIANT_LABELS = variant_labels()
+# one component has no dependence to remove (its total correlation is 0): the dialog starts at 2
+N_COMPONENTS_OPTION = Advanced("N_COMPONENTS", "n_components", "Number of components", minimum=2)
 # empty: the variant's value; type and range from the engine
 OPTIONS = (
     Advanced("STEPS", "n_steps", "Training steps (empty: the variant's)", minimum=1),  # 0 steps: untrained, not ICA
@@ -25,7 +69,7 @@ OPTIONS = (
 
 
 class DeepICAComponents(DeepUnmixAlgorithm):
-    N_COMPONENTS = "N_COMPONENTS"
+    N_COMPONENTS = N_COMPONENTS_OPTION.key
     VARIANT = "VARIANT"
     STEPS = "STEPS"
     RESTARTS = "RESTARTS"
@@ -37,37 +81,13 @@ class DeepICAComponents(DeepUnmixAlgorithm):
     DISPLAY_NAME = "Deep ICA (independent components)"
     GROUP = "Blind source separation"
     GROUP_ID = "bss"
-    HELP = (
-        "Blind source separation of any multiband raster by minimising the matrix-based Renyi alpha-order total "
-        "correlation (TC) of whitened network outputs (DDICA's general mode). The components are unit-variance "
-        "signals, not abundances: not non-negative, not summing to one; sign and order are arbitrary, as in every "
-        "ICA.\n\n<b>Raster</b>; <b>Number of components</b>; <b>Random seed</b>; <b>Compute device</b>; "
-        "<b>Variant</b>:\n"
-        "- <b>pnl</b> (default): a Gaussianise + FastICA-initialised post-nonlinear model refined by TC, not the "
-        "paper's network. Each band is Gaussianised (empirical CDF, then the normal quantile), passed through a "
-        "learned monotone map and one linear layer that starts from FastICA on the Gaussianised bands; TC training "
-        "(Cholesky whitening, alpha 1.01, Silverman kernel width, batch 128, 400 steps, 4 restarts) refines it. "
-        "20 % of the pixels, drawn at random, are held out of training; the restart with the lowest TC on them is "
-        "kept (no labels are used). On the PNL benchmark most of its score comes from the Gaussianisation + FastICA "
-        "start.\n"
-        "- <b>paper</b>: the deep ICA of Li et al. (2022, Sec. 4.1): z-scored bands, a randomly initialised network "
-        "of three ReLU layers (64 units) and a linear fourth layer, a differentiable power-iteration whitening "
-        "layer, alpha 0.75, kernel width 0.1584, batch 2000, one run. Not given by the paper: widths, Adam 1e-4, "
-        "100 steps. Each step eigendecomposes four 2000 x 2000 matrices per component set: seconds per step on a "
-        "CPU.\n"
-        "<b>Output</b>: a float32 raster with one band per component. Needs PyTorch."
-    ) + INPUT_HELP
+    HELP = help_text() + INPUT_HELP
 
     def initAlgorithm(self, config=None):
         self.add_input_raster("Raster")
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.N_COMPONENTS, self.tr("Number of components"), QgsProcessingParameterNumber.Integer, 3, minValue=2
-            )
-        )
+        self.addParameter(number_parameter(DeepICA, N_COMPONENTS_OPTION, self.tr(N_COMPONENTS_OPTION.label), 3, False))
         self.add_seed()
         self.add_device()
-        from ..engine.ddica.ica import DeepICA  # noqa: PLC0415 - as in execute
 
         self.addParameter(
             enum_parameter(self, DeepICA, "variant", self.VARIANT, "Variant", VARIANT_LABELS, defaultValue=0)
@@ -79,8 +99,6 @@ class DeepICAComponents(DeepUnmixAlgorithm):
 
     def execute(self, parameters, context, feedback):
         _require_torch()
-        from ..engine.ddica.ica import DeepICA
-
         k = self.parameterAsInt(parameters, self.N_COMPONENTS, context)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         self.check_output_folder(out)

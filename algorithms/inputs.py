@@ -25,9 +25,9 @@ from qgis.core import (
     QgsProperty,
 )
 
-from ..engine.io.fitting import DEFAULT_MEMORY_MB, FitData, block_bytes
+from ..engine.io.fitting import FitData, block_bytes
 from ..engine.io.fitting import load_for_fitting as engine_load_for_fitting
-from ..engine.io.memory import check_budget
+from ..engine.io.memory import DEFAULT_MEMORY_MB, check_budget
 
 INPUT_HELP = (
     "\n\nNodata and NaN pixels are left out and written as nodata."
@@ -39,6 +39,8 @@ INPUT_HELP = (
 BAD_BANDS = "BAD_BANDS"
 SCALE = "SCALE"
 MEMORY_MB = "MEMORY_MB"
+# the dialog's floor, narrower than the engine's (0, inf): below it a wide raster's streamed blocks are a few rows
+MIN_DIALOG_MEMORY_MB = 64
 __all__ = ["FitData", "InputOptions", "add_input_options", "input_options", "load_for_fitting", "declared_paths"]
 
 
@@ -74,7 +76,7 @@ def add_memory_option(alg) -> None:
             QgsProcessingParameterNumber.Integer,
             DEFAULT_MEMORY_MB,
             optional=True,
-            minValue=64,
+            minValue=MIN_DIALOG_MEMORY_MB,
         )
     )
 

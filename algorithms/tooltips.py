@@ -3,8 +3,12 @@
 ``DeepUnmixAlgorithm.addParameter`` gives every parameter its tooltip from here (shown in the
 algorithm dialog and batch table, and after "Python identifier" in QGIS's tooltip); the algorithm
 files themselves stay about what they run. ``COMMON`` applies to every algorithm, ``BY_ALGORITHM``
-to one (it wins over ``COMMON``).
+to one (it wins over ``COMMON``). Numbers the engine holds (variant settings) are filled in from its tables.
 """
+
+from ..engine.ddica.unmixing import VARIANT_SETTINGS as DDICA_SETTINGS
+from ..engine.dip.undip import SETTINGS as UNDIP_SETTINGS
+from .help_numbers import count, kernel_width, percent, widths
 
 COMMON = {
     "INPUT": "A hyperspectral raster: one band per wavelength (GeoTIFF, ENVI, any GDAL format). Nodata and NaN "
@@ -61,18 +65,12 @@ BY_ALGORITHM = {
         "PIXEL_NORM": "The network sees each spectrum divided by its norm (illumination invariant).",
         "VARIANT": "default: our pipeline (NNLS endmembers of the trained maps, FCLS abundances); paper: the "
         "published configuration and output (network maps). The help lists every difference.",
-        "REFINE": "Each endmember the mean of its map's purest pixels (5 % unless the fraction is set), moved by the "
-        "expansion steps, then FCLS abundances. The default until 2026-11-26; it scores about as well with an "
-        "untrained network, so its result is not DDICA's.",
         "NETWORK_MAPS": "The networks' maps as the abundances, endmembers by NNLS. With the default variant this is "
         "not the paper's DDICA: the paper variant is.",
         "ALPHA": "Order of the matrix-based Renyi entropy (close to 1 approximates Shannon's; 2 uses a fast closed "
         "form).",
         "STEPS": "Training steps; the paper variant counts epochs instead unless this is set.",
         "WHITENING": "The authors' whitening layer (power iteration on the outputs' second moment) before the TC.",
-        "HIDDEN_WIDTH": "Units per hidden layer; 0 = the variant's (128 default, 4096 paper).",
-        "KERNEL_WIDTH": "Gaussian kernel width of the entropy estimate; 0 = the variant's (Silverman's rule for "
-        "default, 0.1 for paper).",
         "BATCH_SIZE": "Pixels per training step: the cost grows with its cube; larger is smoother.",
         "RESTARTS": "Networks trained together from different starts; their maps are clustered with k-means.",
         "OUTPUT_UNITS": "Network outputs before clustering; 0 = the number of endmembers; more units over-segment "
@@ -95,8 +93,6 @@ BY_ALGORITHM = {
         "EXPAND": "Expansion steps of the first-guess refinement (endmembers pushed outward to the simplex vertices).",
     },
     "undip": {
-        "VARIANT": "light (default): 500 iterations of a small skip-net; paper: Rasti et al.'s settings (3000 "
-        "iterations, 256 channels, SVD-denoised SiVM).",
         "ENDMEMBERS": "Fixed endmembers (CSV). Empty: they are extracted with the extractor below.",
         "EXTRACTOR": "Used only without an endmember CSV.",
     },
@@ -159,6 +155,39 @@ SHORT = {
     "evaluate": "Scores abundance maps and endmembers against reference data.",
     "import_mat": "Converts a MATLAB .mat unmixing dataset to GeoTIFF and CSV.",
 }
+
+
+def ddica_tooltips(settings=DDICA_SETTINGS) -> dict:
+    """DDICA's tooltips that state variant settings, from ``settings`` (the engine's ``VARIANT_SETTINGS``)."""
+    d, p = settings["default"], settings["paper"]
+    return {
+        "HIDDEN_WIDTH": f"Units per hidden layer; 0 = the variant's ({widths(d['hidden_units'])} default, "
+        f"{widths(p['hidden_units'])} paper).",
+        "KERNEL_WIDTH": "Gaussian kernel width of the entropy estimate; 0 = the variant's "
+        f"({kernel_width(d['kernel_width'])} for default, {kernel_width(p['kernel_width'])} for paper).",
+    }
+
+
+def ddica_refine_tooltip(purify: float) -> str:
+    """REFINE's tooltip; ``purify`` is the fraction the option uses when none is set."""
+    return (
+        f"Each endmember the mean of its map's purest pixels ({percent(purify)} unless the fraction is set), moved "
+        "by the expansion steps, then FCLS abundances. The default until 2026-11-26; it scores about as well with "
+        "an untrained network, so its result is not DDICA's."
+    )
+
+
+def undip_tooltips(settings=UNDIP_SETTINGS) -> dict:
+    """UnDIP's VARIANT tooltip, from ``settings`` (the engine's ``SETTINGS``)."""
+    light, paper = settings["light"], settings["paper"]
+    return {
+        "VARIANT": f"light (default): {count(light['n_iter'])} iterations of a small skip-net; paper: Rasti et al.'s "
+        f"settings ({count(paper['n_iter'])} iterations, {count(paper['channels'])} channels, SVD-denoised SiVM).",
+    }
+
+
+BY_ALGORITHM["ddica"].update(ddica_tooltips())
+BY_ALGORITHM["undip"].update(undip_tooltips())
 
 
 def tooltip(algorithm: str, parameter: str) -> str:

@@ -2,18 +2,50 @@
 
 from qgis.core import QgsProcessingParameterFile
 
+from ..engine.dip.undip import SETTINGS, UnDIP
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import align_to_bands
 from ..engine.io.raster import raster_info
 from .blind import BlindUnmixingAlgorithm
 from .buddip import EXTRACTOR_LABELS
 from .engine_parameters import Advanced, enum_parameter, enum_value
+from .help_numbers import count, word
 from .inputs import INPUT_HELP, MEMORY_MB
 
-VARIANT_LABELS = {
-    "light": "Light (CPU): 500 iterations, small network",
-    "paper": "Paper (Rasti et al.): 3000 iterations, 256 channels",
-}
+
+def variant_labels(settings=SETTINGS) -> dict:
+    """The VARIANT options, their numbers from ``settings`` (the engine's :data:`SETTINGS`)."""
+    light, paper = settings["light"], settings["paper"]
+    return {
+        "light": f"Light (CPU): {count(light['n_iter'])} iterations, small network",
+        "paper": f"Paper (Rasti et al.): {count(paper['n_iter'])} iterations, {count(paper['channels'])} channels",
+    }
+
+
+def help_text(settings=SETTINGS) -> str:
+    """The help panel's text, its numbers from ``settings`` (the engine's :data:`SETTINGS`)."""
+    light, paper = settings["light"], settings["paper"]
+    return (
+        "Abundance estimation with UnDIP (Rasti et al.): the endmembers are fixed (from a CSV you give, or extracted "
+        "with SiVM, VCA or N-FINDR), and a convolutional deep image prior produces the abundance maps (softmax: "
+        "non-negative, summing to one), fitted to reconstruct the image. The network's spatial prior denoises the "
+        "maps compared with per-pixel FCLS. The result is an exponential moving average of the outputs; no ground "
+        "truth is used.\n\n"
+        "<b>Hyperspectral raster</b>; <b>Number of endmembers</b> (ignored when an endmember CSV is given); "
+        "<b>Endmembers (CSV)</b> (optional, one row per raster band); <b>Random seed</b>; <b>Compute device</b>; "
+        "<b>Endmember extractor</b> (when no CSV is given); <b>Variant</b>: <b>Light</b> (default; "
+        f"{count(light['n_iter'])} iterations of a small {count(light['depth'])}-level network, about a minute for "
+        "100 x 100 pixels on one CPU core) or <b>Paper</b> (Rasti et "
+        f"al.'s settings: {count(paper['n_iter'])} iterations of a {word(paper['depth'])}-level network with "
+        f"{count(paper['channels'])} channels, SiVM on SVD-denoised data).\n"
+        "Size: the number of pixels one network may hold comes from the device's memory; larger rasters are "
+        "unmixed in overlapping tiles whose maps are blended across the overlaps; a raster over the memory budget "
+        "is read tile by tile from disk.\n\n<b>Outputs</b>: abundance maps, the endmembers used (CSV), an HTML "
+        "report. Needs PyTorch."
+    )
+
+
+VARIANT_LABELS = variant_labels()
 
 
 class UnDIPUnmixing(BlindUnmixingAlgorithm):
@@ -23,21 +55,7 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
     DISPLAY_NAME = "UnDIP unmixing (deep image prior abundances)"
     GROUP = "Abundances"
     GROUP_ID = "abundances"
-    HELP = (
-        "Abundance estimation with UnDIP (Rasti et al.): the endmembers are fixed (from a CSV you give, or extracted "
-        "with SiVM, VCA or N-FINDR), and a convolutional deep image prior produces the abundance maps (softmax: "
-        "non-negative, summing to one), fitted to reconstruct the image. The network's spatial prior denoises the "
-        "maps compared with per-pixel FCLS. The result is an exponential moving average of the outputs; no ground "
-        "truth is used.\n\n"
-        "<b>Hyperspectral raster</b>; <b>Number of endmembers</b> (ignored when an endmember CSV is given); "
-        "<b>Endmembers (CSV)</b> (optional, one row per raster band); <b>Random seed</b>; <b>Compute device</b>; "
-        "<b>Endmember extractor</b> (when no CSV is given); <b>Variant</b>: <b>Light</b> (default; 500 iterations of "
-        "a small 3-level network, about a minute for 100 x 100 pixels on one CPU core) or <b>Paper</b> (Rasti et "
-        "al.'s settings: 3000 iterations of a one-level network with 256 channels, SiVM on SVD-denoised data).\n"
-        "Size: the number of pixels one network may hold comes from the device's memory; larger rasters are "
-        "unmixed in overlapping tiles whose maps are blended across the overlaps; a raster over the memory budget "
-        "is read tile by tile from disk.\n\n<b>Outputs</b>: abundance maps, the endmembers used (CSV), an HTML report. Needs PyTorch."
-    ) + INPUT_HELP
+    HELP = help_text() + INPUT_HELP
     ADVANCED = (
         Advanced("ITERATIONS", "n_iter", "Iterations (0 = the variant's)", zero_means_none=True),
         Advanced("LEARNING_RATE", "learning_rate", "Learning rate (0 = the variant's)", zero_means_none=True),
@@ -45,8 +63,6 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
     VARIANT = "VARIANT"
 
     def estimator_class(self):
-        from ..engine.dip.undip import UnDIP
-
         return UnDIP
 
     def method_label(self):

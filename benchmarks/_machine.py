@@ -17,6 +17,7 @@ _OLD_NAMES = {
     "cpu_count": "logical_cpus",
     "cores": "logical_cpus",
     "loadavg_start": "load_average_at_start",
+    "loadavg_end": "load_average_at_end",
     "date": "date_utc",
 }
 

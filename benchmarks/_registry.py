@@ -1,7 +1,7 @@
 """Every benchmark script, declared once: what `benchmarks/run_all.py` runs, in this order, and where it reads the tables.
 
 Each entry names the script, the results name its section of RESULTS.md is read from (``results/<name>.md``;
-a quick run's files are ``<name>_quick``), whether it needs ``../shared/data`` (run_all skips it with a line
+a quick run's files are ``quick/<name>``, see ``_tables.results_name``), whether it needs ``../shared/data`` (run_all skips it with a line
 when the data are absent), its quick and full arguments, and its rough cost on a 2-core CPU machine with one
 torch thread (full: the fit times its committed results add up to, a lower bound; quick: one run, on a
 loaded machine; both are noise). A script without a quick mode says why (``full_only``). A new benchmark is added here;
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
+
+from _tables import results_name
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Benchmark:
         """The results name this mode writes (a quick run never writes the full run's files)."""
         if self.results is None or not quick or self.renders_only:
             return self.results
-        return self.results + "_quick"
+        return results_name(self.results, quick)
 
 
 BENCHMARKS: Tuple[Benchmark, ...] = (

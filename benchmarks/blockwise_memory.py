@@ -9,7 +9,7 @@ process whose peak resident memory (VmHWM) is recorded:
 Both outputs are compared (max abs difference).
 
 Usage: .venv/bin/python benchmarks/blockwise_memory.py [--quick]
-Writes benchmarks/results/blockwise_memory.md and .json (blockwise_memory_quick.* with --quick).
+Writes benchmarks/results/blockwise_memory.md and .json (results/quick/blockwise_memory.* with --quick).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -27,12 +26,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from _machine import machine
+from _tables import results_name, table, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
 SEED = 0
 N_BANDS, N_END = 64, 4
 BLOCK_BYTES = 16 * 2**20
+# (height, width, tiled): each raster streamed and read whole, in a fresh child process
+CASES = ((512, 512, True), (1024, 1024, True), (2048, 2048, True), (2048, 2048, False))
+QUICK_CASES = ((256, 256, True), (512, 512, True), (1024, 1024, True), (1024, 1024, False))
 
 
 def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.ndarray:
@@ -130,11 +134,7 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
-    sizes = (
-        [(256, 256, True), (512, 512, True), (1024, 1024, True), (1024, 1024, False)]
-        if args.quick
-        else [(512, 512, True), (1024, 1024, True), (2048, 2048, True), (2048, 2048, False)]
-    )
+    sizes = QUICK_CASES if args.quick else CASES
     rows = []
     with tempfile.TemporaryDirectory() as td:
         td = Path(td)
@@ -163,7 +163,7 @@ def main() -> None:
     info = dict(
         date_utc=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
         mode="quick" if args.quick else "full",
-        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs",
+        machine=machine(with_torch=False),
         load_average=os.getloadavg(),
         seed=SEED,
         bands=N_BANDS,
@@ -172,33 +172,37 @@ def main() -> None:
         import_only_peak_mib=floor["maxrss_mib"],
         runs=rows,
     )
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    name = "blockwise_memory_quick" if args.quick else "blockwise_memory"  # quick never overwrites full
-    (out / f"{name}.json").write_text(json.dumps(info, indent=2))
+    print(write(results_name("blockwise_memory", args.quick), render(info), info).read_text())
+
+
+def render(info) -> str:
+    """The Markdown page of a run, from its results payload."""
+    m = info["machine"]  # a line of text in results written before it was _machine's record
+    where = m if isinstance(m, str) else f"{m['cpu']}, {m['logical_cpus']} logical CPUs"
     lines = [
         "# Streaming (apply_blockwise) vs in-memory unmixing: peak memory and time",
         "",
-        f"- date (UTC): {info['date_utc']}; mode: {info['mode']}; machine: {info['machine']}; "
+        f"- date (UTC): {info['date_utc']}; mode: {info['mode']}; machine: {where}; "
         f"load average at end {tuple(round(x, 2) for x in info['load_average'])}",
-        f"- data: {N_BANDS}-band float32 GeoTIFF (tiled 256 x 256 or GDAL's default strips), "
-        f"procedural spectra (seed {SEED}), Dirichlet(0.5) "
-        f"abundances of {N_END} endmembers, 30 dB noise, 8-column nodata border; func = exact FCLS with the true endmembers",
-        f"- streamed: max_block_bytes = {BLOCK_BYTES // 2**20} MiB; one run per cell (child process, 1 BLAS thread), "
+        f"- data: {info['bands']}-band float32 GeoTIFF (tiled 256 x 256 or GDAL's default strips), "
+        f"procedural spectra (seed {info['seed']}), Dirichlet(0.5) "
+        f"abundances of {info['endmembers']} endmembers, 30 dB noise, 8-column nodata border; func = exact FCLS with the true endmembers",
+        f"- streamed: max_block_bytes = {info['max_block_bytes'] // 2**20} MiB; one run per cell (child process, 1 BLAS thread), "
         "peak = VmHWM (peak resident set) of that process",
-        f"- import-only peak (interpreter + numpy/scipy/rasterio/engine): {floor['maxrss_mib']:.0f} MiB",
+        f"- import-only peak (interpreter + numpy/scipy/rasterio/engine): {info['import_only_peak_mib']:.0f} MiB",
         "",
-        "| raster | layout | size MiB | streamed s | streamed peak MiB | in-memory s | in-memory peak MiB | max abs diff |",
-        "|---|---|---|---|---|---|---|---|",
+        table(
+            ("raster", "layout", "size MiB", "streamed s", "streamed peak MiB", "in-memory s", "in-memory peak MiB")
+            + ("max abs diff",),
+            [
+                (f"{r['height']}×{r['width']}×{r['bands']}", r["layout"], r["raster_mib"], r["streamed_s"])
+                + (r["streamed_peak_mib"], r["inmem_s"], r["inmem_peak_mib"], r["max_abs_diff"])
+                for r in info["runs"]
+            ],
+            (None, None, ".0f", ".2f", ".0f", ".2f", ".0f", ".1e"),
+        ),
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['height']}×{r['width']}×{r['bands']} | {r['layout']} | {r['raster_mib']:.0f} | {r['streamed_s']:.2f} | "
-            f"{r['streamed_peak_mib']:.0f} | {r['inmem_s']:.2f} | {r['inmem_peak_mib']:.0f} | "
-            f"{r['max_abs_diff']:.1e} |"
-        )
-    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

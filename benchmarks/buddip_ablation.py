@@ -19,7 +19,8 @@ from statistics import median
 
 import buddip_common as bc
 import numpy as np
-from _machine import machine, one_thread
+from _machine import canonical, machine, one_thread
+from _tables import results_name, table, write
 
 GUIDANCE = {  # name -> (purify, expand)
     "guidance: SiVM + purify 0.005 (previous default)": (0.005, 0),
@@ -40,6 +41,8 @@ SYN = [
     ("syn 100 px 15 dB", 100, 15.0),
     ("syn 100 px 20 dB", 100, 20.0),
 ]
+CASES = ("samson", *(s[0] for s in SYN))  # the scenes, in the order they run
+QUICK_CASES = ("samson", "syn 50 px 30 dB")
 TRAIN = ["samson", "syn 50 px 30 dB", "syn 100 px 30 dB", "syn 100 px 15 dB"]
 
 
@@ -76,9 +79,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="2 seeds, Samson and 50 px only")
     ap.add_argument("--seeds", type=int, default=5)
     args = ap.parse_args()
-    scenes = ["samson"] + [s[0] for s in SYN]
+    scenes = CASES
     if args.quick:
-        args.seeds, scenes = 2, ["samson", "syn 50 px 30 dB"]
+        args.seeds, scenes = 2, QUICK_CASES
     data = bc.shared_data()
     if not (data / "samson" / "samson_1.mat").is_file() or not (data / "usgs" / "USGS_1995_Library.mat").is_file():
         print(f"skipped: data absent ({data})")
@@ -114,31 +117,34 @@ def main():
                     + f" {dt:.1f}s load {load:.1f}",
                     flush=True,
                 )
-    md = [
-        "# BUDDIP ablation: guidance refinement, training, final abundances",
-        "",
-        f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
-        f"Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}. Seeds: {list(range(args.seeds))}.",
-        "Medians over seeds: aRMSE, aSAD (degrees, Hungarian-matched), wall seconds, 1-min load. Guidance rows are "
-        "SiVM + the named refinement + FCLS, no network. The defaults were tuned on these scenes (optimistic).",
-        "",
-        "| scene | method | aRMSE | aSAD | time (s) | load1 |",
-        "|---|---|---|---|---|---|",
-    ]
+    payload = {"machine": info, "args": vars(args), "runs": rows}
+    write(results_name("buddip_ablation", args.quick), render(payload), payload)
+
+
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (machine, args, runs)."""
+    info, args, rows = canonical(payload["machine"]), payload["args"], payload["runs"]
     order = ["SiVM+FCLS", "VCA+FCLS", *GUIDANCE, *FITS]
+    body = []
     for scene in dict.fromkeys(r["scene"] for r in rows):
         for m in order:
             rs = [r for r in rows if r["scene"] == scene and r["method"] == m]
             if rs:
-                md.append(
-                    f"| {scene} | {m} | {median(r['armse'] for r in rs):.4f} | {median(r['asad'] for r in rs):.2f} | "
-                    f"{median(r['seconds'] for r in rs):.1f} | {median(r['load1'] for r in rs):.1f} |"
-                )
-    bc.write(
-        "buddip_ablation" + ("_quick" if args.quick else ""),
-        "\n".join(md) + "\n",
-        {"machine": info, "args": vars(args), "runs": rows},
-    )
+                meds = [median(r[k] for r in rs) for k in ("armse", "asad", "seconds", "load1")]
+                body.append((scene, m, *meds))
+    md = [
+        "# BUDDIP ablation: guidance refinement, training, final abundances",
+        "",
+        f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared with other jobs), torch {info['torch']} 1 thread. "
+        f"Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}. Seeds: {list(range(args['seeds']))}.",
+        "Medians over seeds: aRMSE, aSAD (degrees, Hungarian-matched), wall seconds, 1-min load. Guidance rows are "
+        "SiVM + the named refinement + FCLS, no network. The defaults were tuned on these scenes (optimistic).",
+        "",
+        table(
+            ("scene", "method", "aRMSE", "aSAD", "time (s)", "load1"), body, (None, None, ".4f", ".2f", ".1f", ".1f")
+        ),
+    ]
+    return "\n".join(md) + "\n"
 
 
 if __name__ == "__main__":

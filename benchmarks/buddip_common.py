@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Callable, Dict, Tuple
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+from _tables import RESULTS
 
 
 def shared_data() -> Path:
@@ -105,10 +103,3 @@ def score(E_ref, A_ref, E, A) -> Dict[str, float]:
 
     s = score_unmixing(E_ref, A_ref, E, A)
     return {"armse": float(s["armse"]), "asad": float(s["asad"])}
-
-
-def write(name: str, markdown: str, payload: Dict) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.md").write_text(markdown)
-    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=1, default=float))
-    print(f"wrote {RESULTS / name}.md and .json")

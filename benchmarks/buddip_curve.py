@@ -17,7 +17,10 @@ import time
 from statistics import median
 
 import buddip_common as bc
-from _machine import machine, one_thread
+from _machine import canonical, machine, one_thread
+from _tables import results_name, table, write
+
+CASES = (1e-3, 3e-3, 1e-2)  # the learning rates (--lrs), each with --seeds seeds
 
 
 def main():
@@ -26,7 +29,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--n-iter", type=int, default=1000)
     ap.add_argument("--every", type=int, default=50)
-    ap.add_argument("--lrs", type=float, nargs="*", default=[1e-3, 3e-3, 1e-2])
+    ap.add_argument("--lrs", type=float, nargs="*", default=list(CASES))
     args = ap.parse_args()
     if args.quick:
         args.seeds, args.n_iter, args.lrs = 1, 200, args.lrs[-1:]
@@ -60,46 +63,40 @@ def main():
                 f"{points[-1]['asad_rasti']:.2f} zhu {points[-1]['armse_zhu']:.4f}/{points[-1]['asad_zhu']:.2f}",
                 flush=True,
             )
+    payload = {"machine": info, "args": vars(args), "points": points}
+    write(results_name("buddip_curve", args.quick), render(payload), payload)
+
+
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (machine, args, points)."""
+    info, args, points = canonical(payload["machine"]), payload["args"], payload["points"]
     md = [
         "# BUDDIP time-to-accuracy on Samson",
         "",
         f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared), torch {info['torch']} 1 thread. "
-        f"Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}. Seeds: {list(range(args.seeds))}.",
+        f"Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}. Seeds: {list(range(args['seeds']))}.",
         "Medians over seeds of the moving-average output at each iteration (iteration 0 = the guidance: "
         "extractor + purification + FCLS). Seconds include the guidance. Paper bar (Jasper Ridge): "
         "aRMSE 0.1023, aSAD 6.85 deg.",
         "",
     ]
-    for lr in args.lrs:
+    columns = ("seconds", "load1", "armse_zhu", "asad_zhu", "armse_rasti", "asad_rasti")
+    for lr in args["lrs"]:
+        body = []
+        for it in sorted({p["iteration"] for p in points if p["lr"] == lr}):
+            ps = [p for p in points if p["lr"] == lr and p["iteration"] == it]
+            body.append((it, *(median(p[k] for p in ps) for k in columns)))
         md += [
             f"## learning rate {lr:g}",
             "",
-            "| iteration | seconds | load1 | aRMSE (Zhu) | aSAD (Zhu) | aRMSE (Rasti) | aSAD (Rasti) |",
-            "|---|---|---|---|---|---|---|",
+            table(
+                ("iteration", "seconds", "load1", "aRMSE (Zhu)", "aSAD (Zhu)", "aRMSE (Rasti)", "aSAD (Rasti)"),
+                body,
+                (None, ".1f", ".1f", ".4f", ".2f", ".4f", ".2f"),
+            ),
+            "",
         ]
-        for it in sorted({p["iteration"] for p in points if p["lr"] == lr}):
-            ps = [p for p in points if p["lr"] == lr and p["iteration"] == it]
-            md.append(
-                f"| {it} | "
-                + " | ".join(
-                    f"{median(p[k] for p in ps):.{d}f}"
-                    for k, d in (
-                        ("seconds", 1),
-                        ("load1", 1),
-                        ("armse_zhu", 4),
-                        ("asad_zhu", 2),
-                        ("armse_rasti", 4),
-                        ("asad_rasti", 2),
-                    )
-                )
-                + " |"
-            )
-        md.append("")
-    bc.write(
-        "buddip_curve" + ("_quick" if args.quick else ""),
-        "\n".join(md) + "\n",
-        {"machine": info, "args": vars(args), "points": points},
-    )
+    return "\n".join(md) + "\n"
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from statistics import median
 import buddip_common as bc
 import numpy as np
 from _machine import canonical, machine, one_thread
+from _tables import results_name, table, write
 
 GUIDE, NETS_ONLY, REFINE_ONLY, DEFAULT, CANDIDATE, PAPER = (
     "guidance only (SiVM + FCLS)",
@@ -39,6 +40,8 @@ GUIDE, NETS_ONLY, REFINE_ONLY, DEFAULT, CANDIDATE, PAPER = (
 )
 NETWORK_ROWS = {NETS_ONLY: GUIDE, DEFAULT: REFINE_ONLY, CANDIDATE: REFINE_ONLY}  # row -> its iteration-0 row
 SNRS = (15.0, 20.0, 25.0)
+CASES = ("samson", "jasper", *(f"syn {s:g} dB" for s in SNRS))  # the scenes, each with --seeds seeds
+QUICK_CASES = ("samson",)
 CHOOSING = ("samson (Zhu ref.)", "samson (Rasti ref.)", *(f"syn {s:g} dB" for s in SNRS))
 
 
@@ -76,7 +79,7 @@ def main():
     ap.add_argument(
         "--out",
         default=None,
-        help="results name under benchmarks/results (default buddip_gain, buddip_gain_quick with --quick)",
+        help="results name under benchmarks/results (default buddip_gain, quick/buddip_gain with --quick)",
     )
     ap.add_argument(
         "--merge-paper",
@@ -84,11 +87,11 @@ def main():
         help="no fits: rewrite buddip_gain.md from its .json with the paper rows of buddip_paper.json",
     )
     args = ap.parse_args()
-    args.out = args.out or "buddip_gain" + ("_quick" if args.quick else "")  # quick never overwrites full
+    args.out = args.out or results_name("buddip_gain", args.quick)  # quick never overwrites full
     if args.merge_paper:
         old = json.loads((bc.RESULTS / f"{args.out}.json").read_text())
         rows, paper_iters = merge_paper(old["runs"], old["args"]["seeds"])
-        write(rows, old["machine"], argparse.Namespace(**old["args"]), paper_iters)
+        save(rows, old["machine"], argparse.Namespace(**old["args"]), paper_iters)
         return
     data = bc.shared_data()
     refs = bc.samson_references()
@@ -104,7 +107,7 @@ def main():
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
     rows = [r for r in bc.done_runs(args.out, args.resume) if r["method"] != PAPER]
     done = {(r["scene"], r["seed"]) for r in rows}
-    scenes = ["samson"] if args.quick else ["samson", "jasper", *(f"syn {s:g} dB" for s in SNRS)]
+    scenes = QUICK_CASES if args.quick else CASES
     if args.quick:
         args.seeds = 1
     for scene in scenes:
@@ -133,9 +136,9 @@ def main():
                     + f" {dt:.1f}s load {load:.1f}",
                     flush=True,
                 )
-            write(rows, info, args, None)  # after every scene and seed: a stopped run keeps what it did
+            save(rows, info, args, None)  # after every scene and seed: a stopped run keeps what it did
     rows, paper_iters = merge_paper(rows, args.seeds)
-    write(rows, info, args, paper_iters)
+    save(rows, info, args, paper_iters)
 
 
 def _gains(rows, scene, method):
@@ -173,7 +176,15 @@ def merge_paper(rows, n_seeds):
     return rows, paper_iters
 
 
-def write(rows, info, args, paper_iters):
+def save(rows, info, args, paper_iters):
+    payload = {"machine": info, "args": vars(args), "runs": rows, "paper_iterations": paper_iters}
+    write(args.out, render(payload), payload)
+
+
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (machine, args, runs, paper_iterations)."""
+    info, args, rows = payload["machine"], argparse.Namespace(**payload["args"]), payload["runs"]
+    paper_iters = payload["paper_iterations"]
     m = canonical(info)  # saved results name the machine facts as they did when written
     order = [GUIDE, NETS_ONLY, REFINE_ONLY, DEFAULT, CANDIDATE, PAPER]
     md = [
@@ -194,11 +205,8 @@ def write(rows, info, args, paper_iters):
             else "Paper variant rows: from buddip_paper.json where present."
         ),
         "",
-        "| scene | method | n | aRMSE | aSAD | aRMSE spread | aSAD spread | gain aRMSE | gain aSAD | target met | "
-        "time (s) | load1 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    verdict = {}
+    verdict, body = {}, []
     for scene in dict.fromkeys(r["scene"] for r in rows):
         for m in order:
             rs = [r for r in rows if r["scene"] == scene and r["method"] == m]
@@ -211,11 +219,13 @@ def write(rows, info, args, paper_iters):
                 ok = g[0] >= 0.05 or g[1] >= 0.3
                 gtxt = (f"{100 * g[0]:+.1f} %", f"{g[1]:+.2f}", "yes" if ok else "NO")
                 verdict.setdefault(m, []).append((scene, ok, max(a) - min(a), max(s) - min(s), g))
-            md.append(
-                f"| {scene} | {m} | {len(rs)} | {median(a):.4f} | {median(s):.2f} | {max(a) - min(a):.4f} | "
-                f"{max(s) - min(s):.2f} | {gtxt[0]} | {gtxt[1]} | {gtxt[2]} | "
-                f"{median(r['seconds'] for r in rs):.1f} | {median(r['load1'] for r in rs):.1f} |"
+            body.append(
+                (scene, m, len(rs), median(a), median(s), max(a) - min(a), max(s) - min(s), *gtxt)
+                + (median(r["seconds"] for r in rs), median(r["load1"] for r in rs))
             )
+    header = ("scene", "method", "n", "aRMSE", "aSAD", "aRMSE spread", "aSAD spread", "gain aRMSE", "gain aSAD")
+    header += ("target met", "time (s)", "load1")
+    md.append(table(header, body, (None, None, None, ".4f", ".2f", ".4f", ".2f", None, None, None, ".1f", ".1f")))
     md += ["", "## Verdicts", ""]
     for m, items in verdict.items():
         fails = [sc for sc, ok, *_ in items if not ok]
@@ -248,11 +258,7 @@ def write(rows, info, args, paper_iters):
         "guidance), compared with unrefined SiVM + FCLS and UnDIP; its lead there is the refinement's, as the "
         "'refinement without networks' rows here show.",
     ]
-    bc.write(
-        getattr(args, "out", "buddip_gain"),
-        "\n".join(md) + "\n",
-        {"machine": info, "args": vars(args), "runs": rows, "paper_iterations": paper_iters},
-    )
+    return "\n".join(md) + "\n"
 
 
 if __name__ == "__main__":

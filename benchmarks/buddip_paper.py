@@ -23,13 +23,19 @@ from statistics import median
 
 import buddip_common as bc
 import numpy as np
-from _machine import machine, one_thread
+from _machine import canonical, machine, one_thread
+from _tables import results_name, table, write
 
 PAPER_JASPER = {  # Table 1 of the paper: aRMSE, aSAD (degrees)
     "SiVM+FCLS": (0.1480, 11.3492),
     "UnDIP (paper)": (0.1748, 11.3493),
     "BUDDIP (paper)": (0.1023, 6.8489),
 }
+SNRS = (15.0, 25.0, 35.0)
+# (scene, SNR): Jasper Ridge and the paper's synthetic scenes (--snrs replaces their SNRs), each with --seeds seeds
+CASES = (("jasper", None), *((f"syn {snr:g} dB", snr) for snr in SNRS))
+STATS = ("armse", "asad", "armse_spread", "asad_spread", "seconds", "load1")  # summarise()'s table columns
+FORMATS = (".4f", ".2f", ".4f", ".2f", ".1f", ".1f")
 FULL_ITERS = {"jasper": 24000, "synthetic": 4500, "undip": 3000}
 
 
@@ -103,18 +109,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iters", type=int, default=None, help="cap on network iterations (default: the paper's)")
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--snrs", type=float, nargs="*", default=[15.0, 25.0, 35.0])
+    ap.add_argument("--snrs", type=float, nargs="*", default=list(SNRS))
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-synthetic", action="store_true")
     ap.add_argument("--quick", action="store_true", help="Jasper only, 1 seed, 2 iterations")
     ap.add_argument(
         "--out",
         default=None,
-        help="results name under benchmarks/results (default buddip_paper, buddip_paper_quick with --quick)",
+        help="results name under benchmarks/results (default buddip_paper, quick/buddip_paper with --quick)",
     )
     ap.add_argument("--resume", action="store_true", help="keep the finished scene/seed runs of the last results")
     args = ap.parse_args()
-    args.out = args.out or "buddip_paper" + ("_quick" if args.quick else "")  # quick never overwrites full
+    args.out = args.out or results_name("buddip_paper", args.quick)  # quick never overwrites full
     if args.quick:
         args.seeds, args.iters, args.no_synthetic = 1, 2, True
     data = bc.shared_data()
@@ -128,7 +134,8 @@ def main():
 
     info = machine()
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
-    jobs = [("jasper", None)] + ([] if args.no_synthetic else [(f"syn {snr:g} dB", snr) for snr in args.snrs])
+    synthetic = [] if args.no_synthetic else [(f"syn {snr:g} dB", snr) for snr in args.snrs]
+    jobs = list(CASES) if not args.no_synthetic and args.snrs == list(SNRS) else [CASES[0], *synthetic]
     rows = bc.done_runs(args.out, args.resume)
     done = {(r["scene"], r["seed"]) for r in rows}
     for seed in range(args.seeds):  # seeds outermost: a stopped run has every scene for its first seeds
@@ -150,10 +157,17 @@ def main():
                     f"{dt:.1f} s, load {load:.1f}",
                     flush=True,
                 )
-            write(rows, info, args)
+            save(rows, info, args)
 
 
-def write(rows, info, args):
+def save(rows, info, args):
+    payload = {"machine": info, "args": vars(args), "runs": rows, "paper_jasper": PAPER_JASPER}
+    write(args.out, render(payload), payload)
+
+
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (machine, args, runs)."""
+    info, args, rows = canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload["runs"]
     order = [
         "SiVM+FCLS",
         "SiVM (SVD-denoised)+FCLS",
@@ -183,19 +197,17 @@ def write(rows, info, args):
         "",
         "## Jasper Ridge (paper Table 1)",
         "",
-        "| method | n | iterations run | aRMSE | aSAD | aRMSE spread | aSAD spread | paper aRMSE | paper aSAD | "
-        "time (s) | load1 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    body = []
     for m in order:
         r = summarise(rows, "jasper", m)
         if r:
             ref = PAPER_JASPER.get(m, PAPER_JASPER.get("SiVM+FCLS") if m.startswith("SiVM (SVD") else None)
             pa, ps = (f"{ref[0]:.4f}", f"{ref[1]:.2f}") if ref else ("", "")
-            md.append(
-                f"| {m} | {r['n']} | {r['iters']} | {r['armse']:.4f} | {r['asad']:.2f} | {r['armse_spread']:.4f} | "
-                f"{r['asad_spread']:.2f} | {pa} | {ps} | {r['seconds']:.1f} | {r['load1']:.1f} |"
-            )
+            body.append((m, r["n"], r["iters"], *(r[k] for k in STATS[:4]), pa, ps, r["seconds"], r["load1"]))
+    header = ("method", "n", "iterations run", "aRMSE", "aSAD", "aRMSE spread", "aSAD spread", "paper aRMSE")
+    header += ("paper aSAD", "time (s)", "load1")
+    md.append(table(header, body, (None, None, None, *FORMATS[:4], None, None, ".1f", ".1f")))
     per_it = {m: summarise(rows, "jasper", m) for m in ("UnDIP (paper)", "BUDDIP (paper)", "BUDDIP (authors' code)")}
     per_it = {m: r["seconds"] / r["iters"] for m, r in per_it.items() if r and r["iters"]}
     if per_it:
@@ -219,23 +231,17 @@ def write(rows, info, args):
             "The paper gives Fig. 2 as a plot without numbers; its text says BUDDIP has the best aSAD at 15 dB "
             "and the best aRMSE/aSAD overall. One scene per seed and SNR.",
             "",
-            "| SNR | method | n | iterations run | aRMSE | aSAD | aRMSE spread | aSAD spread | time (s) | load1 |",
-            "|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for snr in args.snrs:
-            for m in order:
-                r = summarise(rows, f"syn {snr:g} dB", m)
-                if r:
-                    md.append(
-                        f"| {snr:g} dB | {m} | {r['n']} | {r['iters']} | {r['armse']:.4f} | {r['asad']:.2f} | "
-                        f"{r['armse_spread']:.4f} | {r['asad_spread']:.2f} | {r['seconds']:.1f} | "
-                        f"{r['load1']:.1f} |"
-                    )
-    bc.write(
-        args.out,
-        "\n".join(md) + "\n",
-        {"machine": info, "args": vars(args), "runs": rows, "paper_jasper": PAPER_JASPER},
-    )
+        body = [
+            (f"{snr:g} dB", m, r["n"], r["iters"], *(r[k] for k in STATS))
+            for snr in args.snrs
+            for m in order
+            for r in [summarise(rows, f"syn {snr:g} dB", m)]
+            if r
+        ]
+        header = ("SNR", "method", "n", "iterations run", "aRMSE", "aSAD", "aRMSE spread", "aSAD spread", "time (s)")
+        md.append(table((*header, "load1"), body, (None, None, None, None, *FORMATS)))
+    return "\n".join(md) + "\n"
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@ import argparse
 
 import buddip_common as bc
 import numpy as np
-from _machine import machine, one_thread
+from _machine import canonical, machine, one_thread
+from _tables import results_name, table, write
+
+CASES = ("paper", "authors_code")  # the BUDDIP variants --variant picks from (one per run; Jasper Ridge, --seeds seeds)
 
 
 def main():
@@ -22,15 +25,15 @@ def main():
     ap.add_argument("--iters", type=int, default=120)
     ap.add_argument("--every", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=1)
-    ap.add_argument("--variant", default="paper", choices=["paper", "authors_code"])
+    ap.add_argument("--variant", default="paper", choices=CASES)
     ap.add_argument(
         "--out",
         default=None,
-        help="results name under benchmarks/results (default buddip_paper_curve, buddip_paper_curve_quick with --quick)",
+        help="results name under benchmarks/results (default buddip_paper_curve, quick/buddip_paper_curve with --quick)",
     )
     ap.add_argument("--quick", action="store_true", help="2 iterations")
     args = ap.parse_args()
-    args.out = args.out or "buddip_paper_curve" + ("_quick" if args.quick else "")  # quick never overwrites full
+    args.out = args.out or results_name("buddip_paper_curve", args.quick)  # quick never overwrites full
     if args.quick:
         args.iters, args.every = 2, 1
     jas = bc.jasper()
@@ -52,6 +55,13 @@ def main():
             s = bc.score(jas.endmembers, jas.abundances, E, np.asarray(A))
             rows.append({"seed": seed, "iteration": it, "seconds": sec, **s, "what": "networks' output"})
             print(f"seed {seed} iteration {it}: {s['armse']:.4f} / {s['asad']:.2f} deg, {sec:.0f} s", flush=True)
+    payload = {"machine": info, "args": vars(args), "rows": rows}
+    write(args.out, render(payload), payload)
+
+
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (machine, args, rows)."""
+    info, args, rows = canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload["rows"]
     md = [
         f"# BUDDIP {args.variant} variant on Jasper Ridge along training (paper: 24 000 iterations)",
         "",
@@ -62,14 +72,13 @@ def main():
         + f", {args.iters} iterations. Iteration 0 = the guidance the losses use (not the networks' output, "
         "which starts from noise).",
         "",
-        "| seed | iteration | what | aRMSE | aSAD | seconds |",
-        "|---|---|---|---|---|---|",
+        table(
+            ("seed", "iteration", "what", "aRMSE", "aSAD", "seconds"),
+            [[r[k] for k in ("seed", "iteration", "what", "armse", "asad", "seconds")] for r in rows],
+            (None, None, None, ".4f", ".2f", ".0f"),
+        ),
     ]
-    md += [
-        f"| {r['seed']} | {r['iteration']} | {r['what']} | {r['armse']:.4f} | {r['asad']:.2f} | {r['seconds']:.0f} |"
-        for r in rows
-    ]
-    bc.write(args.out, "\n".join(md) + "\n", {"machine": info, "args": vars(args), "rows": rows})
+    return "\n".join(md) + "\n"
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ import argparse
 from statistics import median
 
 import buddip_common as bc
-from _machine import machine, one_thread
+from _machine import canonical, machine, one_thread
+from _tables import results_name, table, write
 
 METHODS = ("SiVM+FCLS", "VCA+FCLS", "UnDIP", "BUDDIP")
 # ablations, reported but not part of the verdict: BUDDIP's own guidance (no network), the paper's
@@ -26,6 +27,7 @@ ABLATIONS = (
     "BUDDIP purify=0 expand=0 (paper's guidance)",
     "BUDDIP final_abundances=adip",
 )
+CASES = METHODS + ABLATIONS  # the rows, fitted in this order for each of --seeds seeds
 PAPER_BAR = {"armse": 0.1023, "asad": 6.85}
 
 
@@ -38,10 +40,10 @@ def main():
     ap.add_argument(
         "--out",
         default=None,
-        help="results name under benchmarks/results (default buddip_samson, buddip_samson_quick with --quick)",
+        help="results name under benchmarks/results (default buddip_samson, quick/buddip_samson with --quick)",
     )
     args = ap.parse_args()
-    args.out = args.out or "buddip_samson" + ("_quick" if args.quick else "")  # quick never overwrites full
+    args.out = args.out or results_name("buddip_samson", args.quick)  # quick never overwrites full
     if args.quick:
         args.seeds = 1
         args.n_iter = args.n_iter or 100
@@ -75,7 +77,7 @@ def main():
             ABLATIONS[1]: lambda: bc.buddip(cube, 3, seed, purify=0, expand=0, **bkw),
             ABLATIONS[2]: lambda: (fitted["m"].endmembers_, fitted["m"].adip_abundances_),
         }
-        for name in METHODS + ABLATIONS:
+        for name in CASES:
             E, A, dt, load = bc.timed(fns[name])
             row = {"seed": seed, "method": name, "seconds": dt, "load1": load}
             for ref, (Er, Ar) in refs.items():
@@ -88,7 +90,7 @@ def main():
                 flush=True,
             )
     summ = []
-    for m in METHODS + ABLATIONS:
+    for m in CASES:
         rs = [r for r in rows if r["method"] == m]
         summ.append(
             {
@@ -99,6 +101,14 @@ def main():
                 },
             }
         )
+    payload = {"machine": info, "args": vars(args), "runs": rows, "summary": summ}
+    write(args.out, render(payload), payload)
+
+
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (machine, args, runs, summary)."""
+    info, args, summ = canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload["summary"]
+    columns = ("method", "armse_zhu", "asad_zhu", "armse_rasti", "asad_rasti", "seconds", "load1")
     md = [
         "# Samson: BUDDIP vs UnDIP vs SiVM + FCLS vs VCA + FCLS",
         "",
@@ -107,13 +117,11 @@ def main():
         f"BUDDIP n_iter: {args.n_iter or 'default'}, UnDIP n_iter: {args.undip_iter or 'default'}.",
         "Medians over seeds. aSAD in degrees (Hungarian-matched). Time: wall seconds; load1: 1-min load average.",
         "",
-        "| method | aRMSE (Zhu) | aSAD (Zhu) | aRMSE (Rasti) | aSAD (Rasti) | time (s) | load1 |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    md += [
-        f"| {s['method']} | {s['armse_zhu']:.4f} | {s['asad_zhu']:.2f} | {s['armse_rasti']:.4f} | "
-        f"{s['asad_rasti']:.2f} | {s['seconds']:.1f} | {s['load1']:.1f} |"
-        for s in summ
+        table(
+            ("method", "aRMSE (Zhu)", "aSAD (Zhu)", "aRMSE (Rasti)", "aSAD (Rasti)", "time (s)", "load1"),
+            [[s[k] for k in columns] for s in summ],
+            (None, ".4f", ".2f", ".4f", ".2f", ".1f", ".1f"),
+        ),
     ]
     b = summ[len(METHODS) - 1]
     comps = summ[: len(METHODS) - 1]
@@ -132,7 +140,7 @@ def main():
             f"{'yes' if best_s else 'NO'}; at least the paper's Jasper bar (0.1023, 6.85 deg): "
             f"{'yes' if bar else 'NO'}; median time {b['seconds']:.1f} s (<= 60 s: {'yes' if b['seconds'] <= 60 else 'NO'})"
         )
-    bc.write(args.out, "\n".join(md) + "\n", {"machine": info, "args": vars(args), "runs": rows, "summary": summ})
+    return "\n".join(md) + "\n"
 
 
 if __name__ == "__main__":

@@ -17,9 +17,19 @@ import argparse
 from statistics import median
 
 import buddip_common as bc
-from _machine import machine, one_thread
+from _machine import canonical, machine, one_thread
+from _tables import results_name, table, write
 
 METHODS = ("SiVM+FCLS", "UnDIP", "BUDDIP")
+SNRS, SIZES = (15, 20, 25, 30, 35), (50, 100, 150, 200)
+
+
+def jobs(snrs, sizes):
+    """(sweep, image side, SNR dB) of each scene: the SNR sweep at 100 x 100, then the size sweep at 30 dB."""
+    return (*(("snr_db", 100, snr) for snr in snrs), *(("size", a, 30.0) for a in sizes))
+
+
+CASES = jobs(SNRS, SIZES)  # the default scenes (--snrs/--sizes replace them), each with --seeds seeds
 
 
 def run_scene(lib, size, snr, seed, args):
@@ -79,7 +89,9 @@ def verdict(summ, key):
     return lines
 
 
-def markdown(info, args, rows):
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (machine, args, runs)."""
+    info, args, rows = canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload["runs"]
     md = [
         "# BUDDIP synthetic benchmark (paper Section 4.1)",
         "",
@@ -99,14 +111,15 @@ def markdown(info, args, rows):
         md += [
             f"## {title}",
             "",
-            f"| {key} | method | n | aRMSE | aSAD (deg) | time (s) |",
-            "|---|---|---|---|---|---|",
+            table(
+                (key, "method", "n", "aRMSE", "aSAD (deg)", "time (s)"),
+                [[s[k] for k in (key, "method", "n", "armse", "asad", "seconds")] for s in summ],
+                (None, None, None, ".4f", ".2f", ".1f"),
+            ),
+            "",
+            *verdict(summ, key),
+            "",
         ]
-        md += [
-            f"| {s[key]} | {s['method']} | {s['n']} | {s['armse']:.4f} | {s['asad']:.2f} | {s['seconds']:.1f} |"
-            for s in summ
-        ]
-        md += ["", *verdict(summ, key), ""]
     return "\n".join(md) + "\n"
 
 
@@ -114,17 +127,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 seed, SNR 15 and 35, sizes skipped, 100 iterations")
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--snrs", type=float, nargs="*", default=[15, 20, 25, 30, 35])
-    ap.add_argument("--sizes", type=int, nargs="*", default=[50, 100, 150, 200])
+    ap.add_argument("--snrs", type=float, nargs="*", default=list(SNRS))
+    ap.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     ap.add_argument("--n-iter", type=int, default=None)
     ap.add_argument("--undip-iter", type=int, default=None)
     ap.add_argument(
         "--out",
         default=None,
-        help="results name under benchmarks/results (default buddip_synthetic, buddip_synthetic_quick with --quick)",
+        help="results name under benchmarks/results (default buddip_synthetic, quick/buddip_synthetic with --quick)",
     )
     args = ap.parse_args()
-    args.out = args.out or "buddip_synthetic" + ("_quick" if args.quick else "")  # quick never overwrites full
+    args.out = args.out or results_name("buddip_synthetic", args.quick)  # quick never overwrites full
     if args.quick:
         args.seeds, args.snrs, args.sizes = 1, [15, 35], []
         args.n_iter = args.n_iter or 100
@@ -140,16 +153,12 @@ def main():
     lib, _, _ = usgs_library(path)
     info = machine()
     rows = []
-    jobs = [("snr_db", 100, snr) for snr in args.snrs] + [("size", a, 30.0) for a in args.sizes]
-    for sweep, size, snr in jobs:
+    for sweep, size, snr in jobs(args.snrs, args.sizes):
         for seed in args.seeds_list:
             for r in run_scene(lib, size, snr, seed, args):
                 rows.append({"sweep": sweep, **r})
-            bc.write(
-                args.out,
-                markdown(info, args, rows),
-                {"machine": info, "args": {k: v for k, v in vars(args).items()}, "runs": rows},
-            )
+            payload = {"machine": info, "args": dict(vars(args)), "runs": rows}
+            write(args.out, render(payload), payload)
 
 
 if __name__ == "__main__":

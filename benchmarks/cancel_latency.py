@@ -9,28 +9,29 @@ and closed with and without ``SPARSE_OK`` (GDAL fills every unwritten block at c
 the cause of the 35-45 s cancels reported in issue 14).
 
 Usage: .venv/bin/python benchmarks/cancel_latency.py [--quick] [--size 8000] [--workdir /tmp]
-Writes benchmarks/results/cancel_latency.md and .json (cancel_latency_quick.* with --quick). Timings on a shared machine are noisy.
+Writes benchmarks/results/cancel_latency.md and .json (results/quick/cancel_latency.* with --quick). Timings on a shared machine are noisy.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-from _machine import cpu_model  # noqa: E402
+from _machine import canonical, machine
+from _tables import RESULTS, results_name, table, write
 
 N_BANDS, N_END = 8, 3
+CASES = {  # what is measured (the results key) -> its row in the table
+    "stream": "apply_blockwise cancelled after block 1: cancel -> return",
+    "close_without_sparse_ok": "GeoTIFF, one block written, close without SPARSE_OK (before)",
+    "close_with_sparse_ok": "GeoTIFF, one block written, close with SPARSE_OK (now)",
+}
 
 
 def sparse_input(path: Path, size: int) -> None:
@@ -134,13 +135,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=None, help="raster side in pixels (default 8000, 2000 with --quick)")
     ap.add_argument("--workdir", default=tempfile.gettempdir())
-    ap.add_argument("--quick", action="store_true", help="a 2000 x 2000 raster, results in cancel_latency_quick.*")
-    ap.add_argument("--out", default=None, help="results path without suffix (default results/cancel_latency[_quick])")
+    ap.add_argument("--quick", action="store_true", help="a 2000 x 2000 raster, results in results/quick/")
+    ap.add_argument("--out", default=None, help="results path without suffix (default results/[quick/]cancel_latency)")
     args = ap.parse_args()
     args.size = args.size or (2000 if args.quick else 8000)
-    args.out = args.out or str(
-        ROOT / "benchmarks" / "results" / ("cancel_latency_quick" if args.quick else "cancel_latency")
-    )
+    out = Path(args.out) if args.out else RESULTS / results_name("cancel_latency", args.quick)
+    info = machine(with_torch=False)
     folder = Path(tempfile.mkdtemp(prefix="cancel_latency_", dir=args.workdir))
     try:
         src = folder / "in.tif"
@@ -150,40 +150,44 @@ def main() -> None:
         sparse = close_after_one_block(folder, args.size, sparse=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    full = N_END * args.size * args.size * 4
     result = {
         "size": args.size,
-        "output_bytes_if_filled": full,
+        "output_bytes_if_filled": N_END * args.size * args.size * 4,
         "stream": stream,
         "close_without_sparse_ok": filled,
         "close_with_sparse_ok": sparse,
         "load": os.getloadavg(),
-        "cpu": cpu_model(),
-        "python": platform.python_version(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": info,
     }
-    Path(args.out + ".json").write_text(json.dumps(result, indent=2))
+    print(write(out.name, render(result), result, folder=out.parent).read_text())
+
+
+def render(result) -> str:
+    """The Markdown page of a run, from its results payload."""
     mib = 2**20
+    # results written before the machine record carried the date and CPU at their top
+    m = canonical(result.get("machine") or {"date_utc": result.get("date"), "cpu": result.get("cpu")})
+    cells = {
+        "stream": lambda r: (
+            f"{r['cancel_to_return_s']:.2f}",
+            f"peak .partial {r['partial_peak_bytes'] / mib:,.1f} MiB; left behind: {', '.join(r['files_left']) or 'nothing'}",
+        ),
+        "close_without_sparse_ok": lambda r: (f"{r['close_s']:.2f}", f"{r['file_bytes'] / mib:,.1f} MiB"),
+        "close_with_sparse_ok": lambda r: (f"{r['close_s']:.2f}", f"{r['file_bytes'] / mib:,.1f} MiB"),
+    }
     md = [
         "# Cancelling FCLS on a huge raster (benchmarks/cancel_latency.py)",
         "",
-        f"{args.size} x {args.size} pixels, {N_BANDS} bands in, {N_END} float32 bands out "
-        f"({full / mib:,.0f} MiB if every block were written); {result['date']}, {result['cpu']}, "
+        f"{result['size']} x {result['size']} pixels, {N_BANDS} bands in, {N_END} float32 bands out "
+        f"({result['output_bytes_if_filled'] / mib:,.0f} MiB if every block were written); {m['date_utc']}, {m['cpu']}, "
         f"load {result['load'][0]:.1f} (a shared machine: timings are noise-prone).",
         "",
-        "| what | seconds | bytes on disk |",
-        "|---|---|---|",
-        f"| apply_blockwise cancelled after block 1: cancel -> return | {stream['cancel_to_return_s']:.2f} | "
-        f"peak .partial {stream['partial_peak_bytes'] / mib:,.1f} MiB; left behind: "
-        f"{', '.join(stream['files_left']) or 'nothing'} |",
-        f"| GeoTIFF, one block written, close without SPARSE_OK (before) | {filled['close_s']:.2f} | "
-        f"{filled['file_bytes'] / mib:,.1f} MiB |",
-        f"| GeoTIFF, one block written, close with SPARSE_OK (now) | {sparse['close_s']:.2f} | "
-        f"{sparse['file_bytes'] / mib:,.1f} MiB |",
+        table(
+            ("what", "seconds", "bytes on disk"), [(label, *cells[key](result[key])) for key, label in CASES.items()]
+        ),
         "",
     ]
-    Path(args.out + ".md").write_text("\n".join(md))
-    print("\n".join(md))
+    return "\n".join(md)
 
 
 if __name__ == "__main__":

@@ -32,13 +32,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 from _machine import canonical, machine, one_thread  # noqa: E402
+from _tables import RESULTS, results_name, table, write  # noqa: E402
 from ddica_samson import data_dir, load_rasti, load_samson  # noqa: E402
 
 PIPELINES = ("purify+FCLS", "NNLS+FCLS", "maps")
 SCENES = ("samson", "jasper", "synthetic")
 
 
-def configs(paper_restarts: int, paper_width: int) -> list:
+def configs(paper_restarts: int = 4, paper_width: int = 256) -> list:
     """(name, DDICA settings or None for random maps, what it tests)."""
     return [
         ("default", {}, "the default fit"),
@@ -131,6 +132,10 @@ def pipeline_outputs(Y: np.ndarray, maps: np.ndarray) -> dict:
     }
 
 
+# the configurations at the default --paper-restarts/--paper-width, each fitted on every scene of --scenes and seed
+CASES = configs()
+
+
 def run_one(settings, scene: str, seed: int):
     """Scores {pipeline: {reference: mean RMSE}}, fit seconds and load for one fit, or None when the scene is absent."""
     from deepunmix.engine.abundance_convention import peak_normalised_abundances
@@ -192,23 +197,28 @@ def summarise(results: list) -> dict:
 def training_gain(summary: dict, trained: str, untrained: str, pipeline: str) -> dict:
     """Relative gain of ``trained`` over ``untrained`` (1 - median trained / median untrained) per scene and reference."""
     gains = {}
-    for scene, table in summary.get(trained, {}).items():
+    for scene, tab in summary.get(trained, {}).items():
         other = summary.get(untrained, {}).get(scene)
-        if not other or pipeline not in table or pipeline not in other:
+        if not other or pipeline not in tab or pipeline not in other:
             continue
-        for ref, st in table[pipeline].items():
+        for ref, st in tab[pipeline].items():
             base = other[pipeline].get(ref)
             if st and base:
                 gains[f"{scene}/{ref}"] = 1.0 - st["median"] / base["median"]
     return gains
 
 
-def write(results: list, meta: dict, name: str) -> None:
-    out = ROOT / "benchmarks" / "results" / name
+def save(results: list, meta: dict, name: str) -> None:
+    payload = dict(meta=meta, results=results, summary=summarise(results))
+    write(name, render(payload), payload)
+    if name == "ddica_ablation":
+        write_variant_doc(results, meta)
+
+
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (meta, results)."""
+    meta, results = payload["meta"], payload["results"]
     summary = summarise(results)
-    out.with_suffix(".json").write_text(
-        json.dumps(dict(meta=meta, results=results, summary=summary), indent=1, default=str)
-    )
     m = canonical(meta)  # saved results name the machine facts as they did when written
     cell = lambda st: "-" if not st else f"{st['median']:.4f} [{st['min']:.3f}-{st['max']:.3f}]"  # noqa: E731
     lines = [
@@ -239,22 +249,15 @@ def write(results: list, meta: dict, name: str) -> None:
             if refs:
                 break
         for ref in refs:
-            lines += [
-                f"## {scene}, reference {ref}",
-                "",
-                "| configuration | " + " | ".join(PIPELINES) + " | fit s median (load) | what |",
-                "|---|" + "---|" * len(PIPELINES) + "---|---|",
+            body = [
+                (r["name"], *(cell(t.get(pp, {}).get(ref)) for pp in PIPELINES))
+                + (f"{t['_seconds']['median']:.1f} ({t['_load']['median']:.1f})", r["what"])
+                for r in results
+                for t in [summary.get(r["name"], {}).get(scene)]
+                if t
             ]
-            for r in results:
-                t = summary.get(r["name"], {}).get(scene)
-                if not t:
-                    continue
-                lines.append(
-                    f"| {r['name']} | "
-                    + " | ".join(cell(t.get(pp, {}).get(ref)) for pp in PIPELINES)
-                    + f" | {t['_seconds']['median']:.1f} ({t['_load']['median']:.1f}) | {r['what']} |"
-                )
-            lines.append("")
+            header = ("configuration", *PIPELINES, "fit s median (load)", "what")
+            lines += [f"## {scene}, reference {ref}", "", table(header, body), ""]
     gain_lines = []
     names = [r["name"] for r in results]
     for trained in names:
@@ -265,17 +268,17 @@ def write(results: list, meta: dict, name: str) -> None:
             g = training_gain(summary, trained, untrained, pipe)
             if g:
                 gain_lines.append(
-                    f"| {trained} vs untrained, {pipe} | "
-                    + ", ".join(f"{k} {v:+.1%}" for k, v in g.items())
-                    + f" | {'yes' if min(g.values()) >= 0.10 else 'no'} |"
+                    (
+                        f"{trained} vs untrained, {pipe}",
+                        ", ".join(f"{k} {v:+.1%}" for k, v in g.items()),
+                        "yes" if min(g.values()) >= 0.10 else "no",
+                    )
                 )
     if gain_lines:
         lines += [
             "## What training buys (1 - median trained / median untrained; the target is >= +10 % on every scene)",
             "",
-            "| comparison | gain per scene/reference | >= 10 % everywhere |",
-            "|---|---|---|",
-            *gain_lines,
+            table(("comparison", "gain per scene/reference", ">= 10 % everywhere"), gain_lines),
             "",
         ]
     choice, choice_lines = choose_pipeline(summary)
@@ -287,9 +290,10 @@ def write(results: list, meta: dict, name: str) -> None:
             "Rule: among the output pipelines whose default fit beats its own untrained row by >= 10 % on every",
             "reference of the choice scenes, the lowest mean of medians there.",
             "",
-            "| pipeline | mean of medians (choice scenes) | training gain (choice scenes) | >= 10 % |",
-            "|---|---|---|---|",
-            *choice_lines,
+            table(
+                ("pipeline", "mean of medians (choice scenes)", "training gain (choice scenes)", ">= 10 %"),
+                choice_lines,
+            ),
             "",
             f"Chosen: **{choice or 'none passes'}**; the engine's default runs **{default_pipeline()}**."
             + (
@@ -300,9 +304,7 @@ def write(results: list, meta: dict, name: str) -> None:
             ),
             "",
         ]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    if name == "ddica_ablation":
-        write_variant_doc(results, meta)
+    return "\n".join(lines) + "\n"
 
 
 CHOICE_SCENES = ("samson", "synthetic")  # the default's output pipeline is chosen on these; Jasper Ridge is the check
@@ -312,7 +314,7 @@ def choose_pipeline(summary: dict) -> tuple:
     """The rule that chose the default's output pipeline, applied to the default fit's rows.
 
     Among the pipelines whose default fit beats its own untrained row by >= 10 % on every reference
-    of the choice scenes, the one with the lowest mean of medians there; (choice or None, lines).
+    of the choice scenes, the one with the lowest mean of medians there; (choice or None, table rows).
     """
     lines, ok = [], {}
     for pipe in PIPELINES:
@@ -331,9 +333,7 @@ def choose_pipeline(summary: dict) -> tuple:
             continue
         passes = min(g.values()) >= 0.10
         lines.append(
-            f"| {pipe} | {np.mean(meds):.4f} | "
-            + ", ".join(f"{k} {v:+.1%}" for k, v in g.items())
-            + f" | {'yes' if passes else 'no'} |"
+            (pipe, f"{np.mean(meds):.4f}", ", ".join(f"{k} {v:+.1%}" for k, v in g.items()), "yes" if passes else "no")
         )
         if passes:
             ok[pipe] = float(np.mean(meds))
@@ -417,14 +417,16 @@ def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "d
         "as `scene/reference paper-like -> default`. Most single differences were not measured one at a time",
         "(CPU time); they are measured together in the first row.",
         "",
-        "| difference | paper | default | measured effect |",
-        "|---|---|---|---|",
     ]
     whole = _effect(summary, (paper, "maps"), ("default", pipe)) if paper else "not measured in this run"
-    lines.append(
-        f"| all of the below together | the paper variant ({paper or 'not run'}; reduced T and width on this CPU) | "
-        f"the default ({pipe} output) | {whole} |"
-    )
+    rows = [
+        (
+            "all of the below together",
+            f"the paper variant ({paper or 'not run'}; reduced T and width on this CPU)",
+            f"the default ({pipe} output)",
+            whole,
+        )
+    ]
     for aspect, p_val, d_val in DIFFERENCES:
         effect = "not measured on its own"
         single = {
@@ -449,8 +451,9 @@ def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "d
                 + _effect(summary, ("default", "purify+FCLS"), ("default", "maps"))
             )
         d_val = d_val.replace("SILVERMAN_128_3", f"{silverman_width(128, 3):.3f}")
-        lines.append(f"| {aspect} | {p_val} | {d_val} | {effect} |")
+        rows.append((aspect, p_val, d_val, effect))
     lines += [
+        table(("difference", "paper", "default", "measured effect"), rows),
         "",
         f"The default's output pipeline: **{pipe}** (`purify+FCLS`: endmembers from each map's 5 % purest pixels",
         "+ 3 expansion steps, FCLS abundances; `NNLS+FCLS`: NNLS endmembers on the maps, FCLS; `maps`: the",
@@ -471,24 +474,26 @@ def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "d
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--scenes", nargs="*", default=list(SCENES), choices=SCENES)
+    ap.add_argument("--scenes", nargs="*", default=list(SCENES), choices=SCENES)  # SCENES: the other axis of CASES
     ap.add_argument("--only", nargs="*", help="configuration names to run (others kept from the saved JSON)")
     ap.add_argument("--paper-restarts", type=int, default=4)
     ap.add_argument("--paper-width", type=int, default=256)
     ap.add_argument("--note", default="", help="a remark printed in the header (e.g. a reduced configuration)")
     ap.add_argument("--out", default="ddica_ablation")
-    ap.add_argument("--quick", action="store_true", help="2 seeds, default and untrained only, *_quick files")
+    ap.add_argument("--quick", action="store_true", help="2 seeds, default and untrained only, files in results/quick/")
     ap.add_argument("--from-json", action="store_true", help="rewrite the markdown from the saved JSON only")
     args = ap.parse_args()
-    name = args.out + ("_quick" if args.quick and not args.out.endswith("_quick") else "")
-    saved_path = ROOT / "benchmarks" / "results" / f"{name}.json"
+    name = results_name(args.out, args.quick)
+    saved_path = RESULTS / f"{name}.json"
     if args.from_json:
         saved = json.loads(saved_path.read_text())
-        write(saved["results"], saved["meta"], name)
+        save(saved["results"], saved["meta"], name)
         return
     one_thread()
     seeds = list(range(2 if args.quick else args.seeds))
-    cfgs = configs(args.paper_restarts, args.paper_width)
+    cfgs = (
+        CASES if (args.paper_restarts, args.paper_width) == (4, 256) else configs(args.paper_restarts, args.paper_width)
+    )
     names = set(args.only or (["default", "untrained"] if args.quick else [c[0] for c in cfgs]))
     meta = dict(machine(), seeds=seeds, note=args.note)
     results = []
@@ -517,8 +522,8 @@ def main() -> None:
                         + f" ({res['seconds']:.1f}s, load {res['load']:.1f})",
                         flush=True,
                     )
-            write(results, meta, name)
-    write(results, meta, name)
+            save(results, meta, name)
+    save(results, meta, name)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,13 @@ from pathlib import Path
 
 import numpy as np
 from _machine import canonical, machine, one_thread
+from _tables import RESULTS, results_name, table, write
 
 from deepunmix.engine.metrics import matched_abs_corr
 
 ROOT = Path(__file__).resolve().parents[1]
+# the compared methods (the tables' rows, in this order; labels and fits in rows_for), each run on every seed
+CASES = ("paper", "paper_untrained", "pnl", "pnl_untrained", "pnl_random_init", "gauss_fastica", "fastica")
 
 
 def speech_like(n: int, rng: np.random.Generator, f0: float, rate: int = 16000) -> np.ndarray:
@@ -85,7 +88,7 @@ def rows_for(args):
         return fit
 
     pnl_steps = 50 if args.quick else None
-    return [
+    fits = [
         (
             "paper",
             f"DDICA paper variant (DeepICA variant='paper', {args.paper_steps} steps)",
@@ -117,6 +120,8 @@ def rows_for(args):
             ),
         ),
     ]
+    fits = {key: (label, fit) for key, label, fit in fits}
+    return [(key, *fits[key]) for key in CASES]
 
 
 def summary(vals):
@@ -141,13 +146,13 @@ def main() -> None:
         default=50,
         help="training steps of the paper variant (its preset is 100; batch 2000 costs ~5 s a step on 1 CPU thread)",
     )
-    ap.add_argument("--out", default=None, help="results name (default ddica_pnl, ddica_pnl_quick with --quick)")
+    ap.add_argument("--out", default=None, help="results name (default ddica_pnl, quick/ddica_pnl with --quick)")
     ap.add_argument("--render-only", action="store_true", help="rewrite the .md from the last .json; run nothing")
     args = ap.parse_args()
     if args.render_only:
-        out = ROOT / "benchmarks" / "results" / (args.out or ("ddica_pnl_quick" if args.quick else "ddica_pnl"))
-        data = json.loads(out.with_suffix(".json").read_text())
-        out.with_suffix(".md").write_text(render(data["meta"], data["runs"], data["stats"]))
+        name = args.out or results_name("ddica_pnl", args.quick)
+        data = json.loads((RESULTS / f"{name}.json").read_text())
+        write(name, render(data), None)
         return
     from threadpoolctl import threadpool_limits
 
@@ -180,10 +185,10 @@ def main() -> None:
                     )
                 runs[key].append(run)
                 print(key, {k: v for k, v in run.items() if k != "restart_tc"}, flush=True)
-            write(args, seeds[: seed + 1], rows, runs)  # after every seed: a cut-short run keeps what it measured
+            save(args, seeds[: seed + 1], rows, runs)  # after every seed: a cut-short run keeps what it measured
 
 
-def write(args, seeds, rows, runs) -> None:
+def save(args, seeds, rows, runs) -> None:
     from deepunmix.engine.ddica.ica import VARIANTS
 
     stats = {key: summary([r["mean_abs_rho"] for r in runs[key]]) for key in runs}
@@ -200,11 +205,9 @@ def write(args, seeds, rows, runs) -> None:
         labels={key: label for key, label, _ in rows},
         paper_table1={"DDICA": 0.9527, "FastICA": 0.7132},
     )
-    name = args.out or ("ddica_pnl_quick" if args.quick else "ddica_pnl")
-    out = ROOT / "benchmarks" / "results" / name
-    out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=runs, stats=stats), indent=1, default=str))
-    out.with_suffix(".md").write_text(render(meta, runs, stats))
-    print(f"wrote {out.with_suffix('.md')} ({len(seeds)} of {args.seeds} seeds)", flush=True)
+    payload = dict(meta=meta, runs=runs, stats=stats)
+    write(args.out or results_name("ddica_pnl", args.quick), render(payload), payload)
+    print(f"({len(seeds)} of {args.seeds} seeds)", flush=True)
 
 
 def findings(runs, stats) -> list:
@@ -228,7 +231,9 @@ def findings(runs, stats) -> list:
     ]
 
 
-def render(meta, runs, stats) -> str:
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (meta, runs, stats)."""
+    meta, runs, stats = payload["meta"], payload["runs"], payload["stats"]
     m = canonical(meta)  # saved results name the machine facts as they did when written
     labels, seeds = meta["labels"], meta["seeds"]
     paper = runs["paper"]
@@ -248,31 +253,33 @@ def render(meta, runs, stats) -> str:
         "3x3 mix, then tanh(x), (x+x^3)/2, exp(x). Score: mean |rho| of Hungarian-matched outputs "
         "(higher is better); the paper reports the mean of 10 repeats.",
         "",
-        "| method | paper | mean | median | std | min..max |",
-        "|---|---|---|---|---|---|",
     ]
     paper_ref = {"paper": "0.9527", "fastica": "0.7132"}
-    for key, st in stats.items():
-        lines.append(
-            f"| {labels[key]} | {paper_ref.get(key, '')} | {st['mean']:.4f} | {st['median']:.4f} | "
-            f"{st['std']:.4f} | {st['min']:.3f}..{st['max']:.3f} |"
+    lines.append(
+        table(
+            ("method", "paper", "mean", "median", "std", "min..max"),
+            [
+                (labels[key], paper_ref.get(key, ""), st["mean"], st["median"], st["std"])
+                + (f"{st['min']:.3f}..{st['max']:.3f}",)
+                for key, st in stats.items()
+            ],
+            (None, None, ".4f", ".4f", ".4f", None),
         )
+    )
+    per_seed = [
+        [s]
+        + [
+            f"{runs[k][i]['mean_abs_rho']:.4f} ({runs[k][i]['seconds']:.0f} s, load {runs[k][i]['load_1min']:.1f})"
+            for k in runs
+        ]
+        for i, s in enumerate(seeds)
+    ]
     lines += [
         "",
         "Per seed (mean |rho|; fit seconds; 1-min load when the fit started; noisy shared machine):",
         "",
-        "| seed | " + " | ".join(runs) + " |",
-        "|---|" + "---|" * len(runs),
+        table(("seed", *runs), per_seed),
     ]
-    for i, s in enumerate(seeds):
-        lines.append(
-            f"| {s} | "
-            + " | ".join(
-                f"{runs[k][i]['mean_abs_rho']:.4f} ({runs[k][i]['seconds']:.0f} s, load {runs[k][i]['load_1min']:.1f})"
-                for k in runs
-            )
-            + " |"
-        )
     tc = [(r["first_train_tc"], r["final_train_tc"]) for r in paper if r.get("first_train_tc") is not None]
     lines += [
         "",

@@ -17,13 +17,13 @@ output the paper reports, from the default variant's fit: not the paper's config
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
 
 import numpy as np
-from _machine import machine, one_thread
+from _machine import canonical, machine, one_thread
+from _tables import results_name, table, write
 
 from deepunmix.engine.io.matfile import default_data_dir
 
@@ -33,6 +33,13 @@ PAPER = {
     "min-vol NMF": [0.1945, 0.2248, 0.1528, 0.1907],
     "FastICA": [0.2942, 0.4632, 0.4704, 0.4093],
 }
+
+
+SAMSON_ORDER = ("Soil", "Tree", "Water")  # Zhu's end3.mat order: the names of results saved without them
+KEEP_FRACTIONS = (1.0, 0.5, 0.25, 0.125)  # --sweep-keep's cases (keep_fraction), each on every seed
+KEEP_SWEEP = "ddica_samson_keep_fraction"  # the results name of --sweep-keep
+# the default settings (100 steps with --quick) on each of --seeds seeds; --sweep-keep: each keep_fraction instead
+CASES = {"configuration": ("DDICA defaults",), "keep_fraction (--sweep-keep)": KEEP_FRACTIONS}
 
 
 def data_dir() -> Path:
@@ -163,7 +170,7 @@ def summary(rows: list) -> dict:
     )
 
 
-def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
+def sweep_keep(data, seeds, fractions=KEEP_FRACTIONS) -> None:
     """Median Samson scores for several keep_fraction values (restarts kept by reconstruction error)."""
     from deepunmix.engine.ddica.unmixing import DDICA
 
@@ -173,28 +180,29 @@ def sweep_keep(data, seeds, fractions=(1.0, 0.5, 0.25, 0.125)) -> None:
         print(f"keep_fraction={kf}", flush=True)
         rows = run_samson(dict(keep_fraction=kf), seeds, data)
         res.append(dict(keep_fraction=kf, runs=rows, median=summary(rows)))
-    out = ROOT / "benchmarks" / "results" / "ddica_samson_keep"
-    out.with_suffix(".json").write_text(
-        json.dumps(dict(meta=dict(machine(), seeds=seeds), sweep=res), indent=1, default=str)
-    )
+    payload = dict(meta=dict(machine(), seeds=seeds, n_restarts=n_restarts), sweep=res)
+    print(write(KEEP_SWEEP, render_keep(payload), payload).read_text())
+
+
+def render_keep(payload) -> str:
+    """The Markdown page of a --sweep-keep run, from its results payload (meta, sweep)."""
+    meta, res = canonical(payload["meta"]), payload["sweep"]
+    n_restarts = meta["n_restarts"]
+    body = [
+        (r["keep_fraction"], max(1, round(n_restarts * r["keep_fraction"])), f"{r['median']['mean_rmse']:.4f}")
+        + (", ".join(f"{x['mean_rmse']:.4f}" for x in r["runs"]), f"{r['median']['armse']:.4f}")
+        + (f"{r['median']['cpu_seconds']:.1f}",)
+        for r in res
+    ]
     lines = [
         "# DDICA on Samson: label-free restart filtering",
         "",
-        f"{machine()['date_utc']}, {n_restarts} restarts, other settings default, seeds {seeds}. The kept restarts are those with the",
+        f"{meta['date_utc']}, {n_restarts} restarts, other settings default, seeds {meta['seeds']}. The kept restarts are those with the",
         "lowest reconstruction error (data vs. abundances x NNLS endmembers); no ground truth is used to choose.",
         "",
-        "| keep_fraction | restarts kept | median mean RMSE | per seed | median aRMSE | median CPU s |",
-        "|---|---|---|---|---|---|",
+        table(("keep_fraction", "restarts kept", "median mean RMSE", "per seed", "median aRMSE", "median CPU s"), body),
     ]
-    for r in res:
-        m = r["median"]
-        lines.append(
-            f"| {r['keep_fraction']} | {max(1, round(n_restarts * r['keep_fraction']))} | {m['mean_rmse']:.4f} | "
-            + ", ".join(f"{x['mean_rmse']:.4f}" for x in r["runs"])
-            + f" | {m['armse']:.4f} | {m['cpu_seconds']:.1f} |"
-        )
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -227,56 +235,59 @@ def main() -> None:
         reference="samson/end3.mat (Zhu)",
         **reference_facts(data, load_rasti()),
     )
-    name = "ddica_samson_quick" if args.quick else "ddica_samson"
-    out = ROOT / "benchmarks" / "results" / name
-    out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=rows, median=med), indent=1, default=str))
-    names = data[3]
+    meta.update(mode="quick" if args.quick else "full", endmembers=list(data[3]))
+    payload = dict(meta=meta, runs=rows, median=med)
+    print(write(results_name("ddica_samson", args.quick), render(payload), payload).read_text())
+
+
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (meta, runs, median).
+
+    The settings line prints the settings as Python writes them (tuples), as the fits saw them; a page rendered
+    again from the JSON shows its lists instead.
+    """
+    meta, rows, med = canonical(payload["meta"]), payload["runs"], payload["median"]
+    names = meta.get("endmembers", SAMSON_ORDER)
+    f = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+    header = ("seed", *(f"RMSE {n}" for n in names), "mean RMSE", "aRMSE", *(f"SAD {n} (deg)" for n in names))
+    header += ("fit s (wall)", "CPU s", "load 1-min before/after")
+    formats = (None, *[".4f"] * len(names), ".4f", ".4f", *[".2f"] * len(names), ".1f", ".1f", None)
+    body = [
+        (r["seed"], *r["rmse"], r["mean_rmse"], r["armse"], *r["sad"], r["seconds"], r["cpu_seconds"])
+        + (f"{r['load_before']:.1f}/{r['load_after']:.1f}",)
+        for r in rows
+    ]
+    body.append(
+        ("**median**", *med["rmse"], f"**{med['mean_rmse']:.4f}**", med["armse"], *med["sad"], med["seconds"])
+        + (med["cpu_seconds"], "")
+    )
+    others = [
+        ("peak-normalised shares", "Zhu", "mean_rmse", "armse"),
+        ("fractions (default output)", "Zhu", "fractions_mean_rmse", "fractions_armse"),
+        ("network maps of the same fits (not the paper variant)", "Zhu", "network_mean_rmse", "network_armse"),
+    ]
+    other_rows = [
+        (output, ref, f(med[mean]), f(med[a]), ", ".join(f"{r[mean]:.3f}" for r in rows))
+        for output, ref, mean, a in others
+    ]
+    other_rows.append(
+        ("fractions (default output)", "Rasti", f(med["rasti_mean_rmse"]), f(med["rasti_armse"]))
+        + (", ".join(f(r["rasti_mean_rmse"]) for r in rows),)
+    )
     lines = [
-        f"# DDICA on Samson ({'quick' if args.quick else 'full'})",
+        f"# DDICA on Samson ({meta.get('mode', 'full')})",
         "",
-        f"{meta['date_utc']}, host {meta['host']} ({meta['logical_cpus']} cores, shared; torch threads 1), seeds {seeds}.",
-        f"Settings: `{params}`.",
+        f"{meta['date_utc']}, host {meta['host']} ({meta['logical_cpus']} cores, shared; torch threads 1), seeds {meta['seeds']}.",
+        f"Settings: `{meta['settings']}`.",
         "Reference: Zhu `end3.mat`; Hungarian matching on abundance RMSE for scoring only.",
         "Scored in the reference's own convention (shares of peak-normalised endmembers, DDICA option "
         "`abundance_convention='peak_normalised'`; see the module docstring).",
         "",
-        f"| seed | {' | '.join(f'RMSE {n}' for n in names)} | mean RMSE | aRMSE | {' | '.join(f'SAD {n} (deg)' for n in names)} | fit s (wall) | CPU s | load 1-min before/after |",
-        "|---" * (2 * len(names) + 6) + "|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['seed']} | "
-            + " | ".join(f"{v:.4f}" for v in r["rmse"])
-            + f" | {r['mean_rmse']:.4f} | {r['armse']:.4f} | "
-            + " | ".join(f"{v:.2f}" for v in r["sad"])
-            + f" | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['load_before']:.1f}/{r['load_after']:.1f} |"
-        )
-    lines.append(
-        "| **median** | "
-        + " | ".join(f"{v:.4f}" for v in med["rmse"])
-        + f" | **{med['mean_rmse']:.4f}** | {med['armse']:.4f} | "
-        + " | ".join(f"{v:.2f}" for v in med["sad"])
-        + f" | {med['seconds']:.1f} | {med['cpu_seconds']:.1f} | |"
-    )
-    f = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
-    lines += [
+        table(header, body, formats),
         "",
         "The same fits, other outputs and references (medians; mean per-endmember RMSE / aRMSE):",
         "",
-        "| output | reference | mean RMSE | aRMSE | per seed (mean RMSE) |",
-        "|---|---|---|---|---|",
-        f"| peak-normalised shares | Zhu | {f(med['mean_rmse'])} | {f(med['armse'])} | "
-        + ", ".join(f"{r['mean_rmse']:.3f}" for r in rows)
-        + " |",
-        f"| fractions (default output) | Zhu | {f(med['fractions_mean_rmse'])} | {f(med['fractions_armse'])} | "
-        + ", ".join(f"{r['fractions_mean_rmse']:.3f}" for r in rows)
-        + " |",
-        f"| network maps of the same fits (not the paper variant) | Zhu | {f(med['network_mean_rmse'])} | {f(med['network_armse'])} | "
-        + ", ".join(f"{r['network_mean_rmse']:.3f}" for r in rows)
-        + " |",
-        f"| fractions (default output) | Rasti | {f(med['rasti_mean_rmse'])} | {f(med['rasti_armse'])} | "
-        + ", ".join(f(r["rasti_mean_rmse"]) for r in rows)
-        + " |",
+        table(("output", "reference", "mean RMSE", "aRMSE", "per seed (mean RMSE)"), other_rows),
         "",
         f"SAD against Rasti's endmembers, median of the mean: {f(med['rasti_asad'])} deg.",
         "",
@@ -291,8 +302,7 @@ def main() -> None:
         "Paper (Li et al. 2022, Table 2; 1000 restarts, outputs matched to the truth, network maps scored "
         "against Zhu's reference): " + "; ".join(f"{k} {v[-1]}" for k, v in PAPER.items()) + ".",
     ]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

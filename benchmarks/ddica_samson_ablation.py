@@ -22,6 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 from _machine import canonical, machine, one_thread  # noqa: E402
+from _tables import RESULTS, results_name, table, write  # noqa: E402
 from ddica_samson import load_rasti, load_samson, reference_facts  # noqa: E402
 
 # (name, DDICA settings, what it tests). "+ FCLS refine" rows are derived from the fits of the row named before "+".
@@ -82,6 +83,7 @@ CONFIGS += [
         "the refinement on the earlier Samson preset's maps",
     ),
 ]
+CASES = CONFIGS  # (name, DDICA settings or None: FCLS refine of the named row, what it tests), each on every seed
 QUICK = ("16 restarts", "16 restarts + FCLS refine", "pixel norm")
 
 
@@ -167,9 +169,14 @@ def med(rows, key, n=None):
     return float(np.median(vals)) if vals else None
 
 
-def write(results: list, meta: dict, name: str) -> None:
-    out = ROOT / "benchmarks" / "results" / name
-    out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, results=results), indent=1, default=str))
+def save(results: list, meta: dict, name: str) -> None:
+    payload = dict(meta=meta, results=results)
+    write(name, render(payload), payload)
+
+
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (meta, results)."""
+    meta, results = payload["meta"], payload["results"]
     m = canonical(meta)  # saved results name the machine facts as they did when written
     f = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
     n = len(meta["seeds"])
@@ -182,20 +189,23 @@ def write(results: list, meta: dict, name: str) -> None:
         "Zhu = `end3.mat` (the issue's target, <= 0.19 as the median of seeds 0-4); Rasti = `rasti_reference`;",
         "recon = label-free reconstruction RMSE of the data; synthetic = `make_patch_scene(60, 4 materials, 30 dB)`.",
         "",
-        f"| configuration | Zhu median seeds 0-4 | Zhu median seeds 0-{n - 1} | Zhu per seed | Rasti median 0-{n - 1} | "
-        f"recon median | synthetic median | Zhu, peak-normalised shares, median 0-{n - 1} | fit s median (load) | what |",
-        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        rows = r["samson"]
-        lines.append(
-            f"| {r['name']} | {f(med(rows, 'zhu', 5))} | {f(med(rows, 'zhu'))} | "
-            + ", ".join(f"{x['zhu']:.3f}" for x in rows)
-            + f" | {f(med(rows, 'rasti'))} | {f(med(rows, 'recon'))} | "
-            + f"{f(float(np.median(r['synthetic'])) if r['synthetic'] else None)} | {f(med(rows, 'zhu_peak'))} | "
-            + f"{med(rows, 'seconds'):.1f} ({med(rows, 'load'):.1f}) | {r['what']} (run {r.get('date', m['date_utc'])[:16]}) |"
+    header = ("configuration", "Zhu median seeds 0-4", f"Zhu median seeds 0-{n - 1}", "Zhu per seed")
+    header += (f"Rasti median 0-{n - 1}", "recon median", "synthetic median")
+    header += (f"Zhu, peak-normalised shares, median 0-{n - 1}", "fit s median (load)", "what")
+    body = [
+        (r["name"], f(med(rows, "zhu", 5)), f(med(rows, "zhu")), ", ".join(f"{x['zhu']:.3f}" for x in rows))
+        + (f(med(rows, "rasti")), f(med(rows, "recon")))
+        + (f(float(np.median(r["synthetic"])) if r["synthetic"] else None), f(med(rows, "zhu_peak")))
+        + (
+            f"{med(rows, 'seconds'):.1f} ({med(rows, 'load'):.1f})",
+            f"{r['what']} (run {r.get('date', m['date_utc'])[:16]})",
         )
+        for r in results
+        for rows in [r["samson"]]
+    ]
     lines += [
+        table(header, body),
         "",
         "The two Samson references disagree with each other (mean RMSE between them printed below), so a",
         "setting can move towards one and away from the other; the reconstruction error says which solution",
@@ -216,24 +226,24 @@ def write(results: list, meta: dict, name: str) -> None:
         "rescores the same endmembers in the Zhu reference's own convention (shares of peak-normalised",
         "endmembers; `engine/abundance_convention.py`); it is '-' for rows run before that column existed.",
     ]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="2 seeds, 3 configurations, *_quick results")
+    ap.add_argument("--quick", action="store_true", help="2 seeds, 3 configurations, results in results/quick/")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--only", nargs="*", help="configuration names to run")
     ap.add_argument("--from-json", action="store_true", help="rewrite the markdown from the saved JSON only")
     args = ap.parse_args()
-    out_name = "ddica_samson_ablation_quick" if args.quick else "ddica_samson_ablation"
+    out_name = results_name("ddica_samson_ablation", args.quick)
     if args.from_json:
-        saved = json.loads((ROOT / "benchmarks" / "results" / f"{out_name}.json").read_text())
+        saved = json.loads((RESULTS / f"{out_name}.json").read_text())
         data = load_samson()
         if data is not None:  # facts about the references are cheap: recompute them
             saved["meta"].update(reference_facts(data, load_rasti()))
-        write(saved["results"], saved["meta"], out_name)
-        print((ROOT / "benchmarks" / "results" / f"{out_name}.md").read_text())
+        save(saved["results"], saved["meta"], out_name)
+        print((RESULTS / f"{out_name}.md").read_text())
         return
     data = load_samson()
     if data is None:
@@ -245,7 +255,7 @@ def main() -> None:
     syn_seeds = list(range(2 if args.quick else 5))
     names = set(args.only or (QUICK if args.quick else [c[0] for c in CONFIGS]))
     meta = dict(machine(), seeds=seeds, synthetic_seeds=syn_seeds, **reference_facts(data, rasti))
-    saved_path = ROOT / "benchmarks" / "results" / f"{out_name}.json"
+    saved_path = RESULTS / f"{out_name}.json"
     results, refined = [], {}
     if args.only and saved_path.exists():  # keep the rows not re-run, in table order
         saved = json.loads(saved_path.read_text())
@@ -255,7 +265,7 @@ def main() -> None:
             if r["name"] not in names
         ]
     order = {c[0]: i for i, c in enumerate(CONFIGS)}
-    for name, settings, what in CONFIGS:
+    for name, settings, what in CASES:
         if name not in names:
             continue
         print(name, flush=True)
@@ -290,8 +300,8 @@ def main() -> None:
                 )
             )
         results.sort(key=lambda r: order.get(r["name"], len(order)))
-        write(results, meta, out_name)
-    print((ROOT / "benchmarks" / "results" / f"{out_name}.md").read_text())
+        save(results, meta, out_name)
+    print((RESULTS / f"{out_name}.md").read_text())
 
 
 if __name__ == "__main__":

@@ -23,9 +23,12 @@ from pathlib import Path
 
 import numpy as np
 from _machine import canonical, machine, one_thread
+from _tables import RESULTS, results_name, table, write
 from ddica_samson import load_samson, run_samson, summary
 
 ROOT = Path(__file__).resolve().parents[1]
+QUICK_BATCHES = (64, 128)
+JASPER = "ddica_speed_jasper"  # the results name of --jasper
 
 ROUTES = [
     ("alpha=1.01, batched eigvalsh", 1.01, "batched"),
@@ -39,6 +42,9 @@ ACCURACY = [  # (label, settings)
     ("alpha=2 closed form, batch 128, 300 steps", dict(alpha=2.0, n_steps=300)),
     ("alpha=2 closed form, batch 256, 300 steps", dict(alpha=2.0, batch_size=256, n_steps=300)),
 ]
+
+# the timed batch sizes (each through every route of ROUTES), then the Samson fits of the accuracy part
+CASES = {"batch": (64, 128, 256, 512), "accuracy": ACCURACY}
 
 
 def step_times(batches, n_restarts=16, hidden=(128, 128), n_bands=156, p=3, repeats=5) -> list:
@@ -104,8 +110,9 @@ def jasper_fit_times(seeds, device: str = "cpu", threads: int = 1) -> list:
     return rows
 
 
-def write_jasper(rows: list, meta: dict, out: Path) -> None:
-    out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, runs=rows), indent=1, default=str))
+def render_jasper(payload) -> str:
+    """The Markdown page of a --jasper run, from its results payload (meta, runs)."""
+    meta, rows = payload["meta"], payload["runs"]
     m = canonical(meta)
     lines = [
         "# DDICA default fit on Jasper Ridge: time",
@@ -114,13 +121,22 @@ def write_jasper(rows: list, meta: dict, out: Path) -> None:
         "jobs: the wall times are noise unless the load is low, the CPU seconds are the fit's own). Written by "
         "`benchmarks/ddica_speed.py --jasper`; `threads` = torch threads (the plugin uses half the cores).",
         "",
-        "| device | threads | seed | wall s | CPU s | load before | load after |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {r['device']} | {r.get('threads', 1)} | {r['seed']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
-        f"{r['load_before']:.1f} | {r['load_after']:.1f} |"
-        for r in rows
+        table(
+            ("device", "threads", "seed", "wall s", "CPU s", "load before", "load after"),
+            [
+                (
+                    r["device"],
+                    r.get("threads", 1),
+                    r["seed"],
+                    r["wall_s"],
+                    r["cpu_s"],
+                    r["load_before"],
+                    r["load_after"],
+                )
+                for r in rows
+            ],
+            (None, None, None, ".1f", ".1f", ".1f", ".1f"),
+        ),
     ]
     for threads in sorted({r.get("threads", 1) for r in rows if r["device"] == "cpu"}):
         sel = [r for r in rows if r["device"] == "cpu" and r.get("threads", 1) == threads]
@@ -138,8 +154,7 @@ def write_jasper(rows: list, meta: dict, out: Path) -> None:
             "CUDA: not on this machine; the H100 measurements (default fit 1.4-3.1x faster than 16 CPU cores, "
             "paper variant per restart) are in `benchmarks/results/gpu_session.md`.",
         ]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -156,16 +171,14 @@ def main() -> None:
         rows = jasper_fit_times(range(args.seeds)) + jasper_fit_times(range(args.seeds), threads=2)
         if cuda:
             rows += jasper_fit_times(range(args.seeds), device="cuda")
-        write_jasper(
-            rows,
-            dict(machine(), cuda=cuda),
-            ROOT / "benchmarks" / "results" / "ddica_speed_jasper",
-        )
+        payload = dict(meta=dict(machine(), cuda=cuda), runs=rows)
+        print(write(JASPER, render_jasper(payload), payload).read_text())
         return
+    name = results_name("ddica_speed", args.quick)
     if args.from_json:
-        write_markdown(ROOT / "benchmarks" / "results" / ("ddica_speed_quick" if args.quick else "ddica_speed"))
+        print(write(name, render(json.loads((RESULTS / f"{name}.json").read_text())), None).read_text())
         return
-    batches = [64, 128] if args.quick else [64, 128, 256, 512]
+    batches = QUICK_BATCHES if args.quick else CASES["batch"]
     timing = step_times(batches, repeats=2 if args.quick else 5)
     data = load_samson()
     acc = []
@@ -173,19 +186,19 @@ def main() -> None:
     if data is None:
         print("skipped: data absent (accuracy part)")
     else:
-        for label, settings in ACCURACY[:2] if args.quick else ACCURACY:
+        for label, settings in CASES["accuracy"][:2] if args.quick else CASES["accuracy"]:
             print(label, flush=True)
             rows = run_samson(settings, seeds, data)
             acc.append(dict(label=label, settings=settings, runs=rows, median=summary(rows)))
     meta = dict(machine(), restarts=16, hidden=(128, 128), seeds=seeds)
-    out = ROOT / "benchmarks" / "results" / ("ddica_speed_quick" if args.quick else "ddica_speed")
-    out.with_suffix(".json").write_text(json.dumps(dict(meta=meta, timing=timing, accuracy=acc), indent=1, default=str))
-    write_markdown(out)
+    # rendered from the JSON round trip, as --from-json renders it
+    payload = json.loads(json.dumps(dict(meta=meta, timing=timing, accuracy=acc), default=str))
+    print(write(name, render(payload), payload).read_text())
 
 
-def write_markdown(out: Path) -> None:
-    """Markdown report from the JSON results (re-runnable with --from-json)."""
-    res = json.loads(out.with_suffix(".json").read_text())
+def render(payload) -> str:
+    """The Markdown page of a run, from its results payload (meta, timing, accuracy; re-runnable with --from-json)."""
+    res = payload
     meta, timing, acc = canonical(res["meta"]), res["timing"], res["accuracy"]
     batches = sorted({r["batch"] for r in timing})
     routes = list(dict.fromkeys(r["route"] for r in timing))
@@ -196,26 +209,27 @@ def write_markdown(out: Path) -> None:
         "",
         "## Time per training step (16 restarts, 3 outputs, 156 bands, hidden 128x128; median of timed steps, wall clock)",
         "",
-        "| batch N | " + " | ".join(routes) + " | load (1 min) |",
-        "|---" * (len(routes) + 2) + "|",
     ]
+    body = []
     for b in batches:
         sub = {r["route"]: r for r in timing if r["batch"] == b}
         cells = [f"{sub[k]['median_s'] * 1000:.1f} ms" if k in sub else "not run" for k in routes]
-        lines.append(f"| {b} | " + " | ".join(cells) + f" | {list(sub.values())[-1]['load']:.1f} |")
+        body.append((b, *cells, f"{list(sub.values())[-1]['load']:.1f}"))
+    lines.append(table(("batch N", *routes, "load (1 min)"), body))
     if acc:
         lines += [
             "",
             f"## Samson accuracy per choice (median over seeds {meta['seeds']}; Zhu reference)",
             "",
-            "| setting | mean RMSE | aRMSE | mean SAD (deg) | fit s wall (median) | CPU s (median) |",
-            "|---|---|---|---|---|---|",
+            table(
+                ("setting", "mean RMSE", "aRMSE", "mean SAD (deg)", "fit s wall (median)", "CPU s (median)"),
+                [
+                    [a["label"]] + [a["median"][k] for k in ("mean_rmse", "armse", "asad", "seconds", "cpu_seconds")]
+                    for a in acc
+                ],
+                (None, ".4f", ".4f", ".2f", ".1f", ".1f"),
+            ),
         ]
-        for a in acc:
-            m = a["median"]
-            lines.append(
-                f"| {a['label']} | {m['mean_rmse']:.4f} | {m['armse']:.4f} | {m['asad']:.2f} | {m['seconds']:.1f} | {m['cpu_seconds']:.1f} |"
-            )
         best = min(acc, key=lambda a: a["median"]["mean_rmse"])
         lines += [
             "",
@@ -228,10 +242,9 @@ def write_markdown(out: Path) -> None:
         "The eigendecomposition dominates: its cost grows roughly with N^3 per matrix, while the alpha = 2 closed form",
         "(H2 = -log2 ||A||_F^2) grows with N^2. Defaults chosen from this table: alpha = 1.01 (the paper's Shannon",
         "approximation), batch 128, one batched eigvalsh, 100 steps (300 steps gave a higher median RMSE here).",
-        "These runs kept 8 of 16 restarts; the default now keeps 4 (see ddica_samson_keep.md).",
+        "These runs kept 8 of 16 restarts; the default now keeps 4 (see ddica_samson_keep_fraction.md).",
     ]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

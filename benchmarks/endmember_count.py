@@ -22,12 +22,12 @@ Writes benchmarks/results/<out>.md and .json.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
-from _machine import load_average, machine, one_thread
+from _machine import canonical, load_average, machine, one_thread
+from _tables import results_name, table, write
 from buddip_common import shared_data
 
 from deepunmix.engine.count_reconstruction import (
@@ -43,13 +43,16 @@ from deepunmix.engine.estimate_count import EndmemberCountEstimator, estimate_no
 from deepunmix.engine.synthetic import make_mixed_scene, make_patch_scene, usgs_library
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 
 GRID = {
     "previous": [round(g, 3) for g in np.arange(0.02, 0.41, 0.02)],
     "first": [round(g, 3) for g in np.arange(0.005, 0.201, 0.005)],
 }
 NOISE_FACTORS = (1.0, 1.1, 1.2, 1.3, 1.5, 2.0)
+# the synthetic scenes the settings are chosen on: three kinds (patches, Dirichlet with and without pure pixels) for
+# each count, SNR and seed; the settings swept: GRID x NOISE_FACTORS; checked on Samson and Jasper Ridge (real_scenes)
+CASES = {"endmembers": (3, 4, 5, 6, 8), "snr_db": (20, 30, 40), "seed": (0, 1)}
+QUICK_CASES = {"endmembers": (3, 5), "snr_db": (30,), "seed": (0,)}
 
 
 def synthetic_scenes(quick: bool):
@@ -58,12 +61,10 @@ def synthetic_scenes(quick: bool):
     if usgs.is_file():
         lib, wl, _ = usgs_library(usgs)
     kw = {} if lib is None else {"library": lib, "wavelengths": wl}
-    ps = (3, 5) if quick else (3, 4, 5, 6, 8)
-    snrs = (30,) if quick else (20, 30, 40)
-    seeds = (0,) if quick else (0, 1)
-    for p in ps:
-        for snr in snrs:
-            for seed in seeds:
+    cases = QUICK_CASES if quick else CASES
+    for p in cases["endmembers"]:
+        for snr in cases["snr_db"]:
+            for seed in cases["seed"]:
                 yield (
                     f"patch p={p} {snr} dB s{seed}",
                     p,
@@ -193,10 +194,10 @@ def main(argv=None):
     ap.add_argument(
         "--out",
         default=None,
-        help="results name under benchmarks/results (default endmember_count, endmember_count_quick with --quick)",
+        help="results name under benchmarks/results (default endmember_count, quick/endmember_count with --quick)",
     )
     args = ap.parse_args(argv)
-    args.out = args.out or "endmember_count" + ("_quick" if args.quick else "")  # quick never overwrites full
+    args.out = args.out or results_name("endmember_count", args.quick)  # quick never overwrites full
     one_thread()
     info = machine()
     started = time.perf_counter()
@@ -273,19 +274,18 @@ def main(argv=None):
         "poor_fit": poor_fit,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.out}.json").write_text(json.dumps(result, indent=1))
-    (RESULTS / f"{args.out}.md").write_text(markdown(result))
-    print(markdown(result))
+    print(write(args.out, render(result), result).read_text())
 
 
-def markdown(r):
+def render(r) -> str:
+    """The Markdown page of a run, from its results payload."""
     n = len(r["synthetic"])
+    m = canonical(r["machine"])  # saved results name the machine facts as they did when written
     lines = [
         f"# Number of endmembers: FCLS reconstruction elbow vs HySime and HFC{' (quick)' if r['quick'] else ''}",
         "",
-        f"Written by `benchmarks/endmember_count.py` on {r['machine']['date_utc']} "
-        f"(load {r['machine']['load_average_at_start']} → {r['machine']['load_average_at_end']}, {r['seconds']} s; "
+        f"Written by `benchmarks/endmember_count.py` on {m['date_utc']} "
+        f"(load {m['load_average_at_start']} → {m['load_average_at_end']}, {r['seconds']} s; "
         "timings on a shared machine are noise).",
         "",
         f"**Chosen on {n} synthetic scenes** ({r['library']} library): gain relative to "
@@ -295,17 +295,14 @@ def markdown(r):
         "",
         "## Check: real scenes (reference counts never chose anything)",
         "",
-        "| scene | reference | elbow (default) | HySime | HFC (1e-3) | elbow s |",
-        "|---|---|---|---|---|---|",
     ]
-    for row in r["real"]:
-        ok = "✓" if abs(row["elbow_default"] - row["reference"]) <= 1 else "✗"
-        lines.append(
-            f"| {row['scene']} | {row['reference']} | {row['elbow_default']} {ok} | {row['hysime']} | "
-            f"{row['hfc']} | {row['seconds']} |"
-        )
-    if not r["real"]:
-        lines.append("| (shared data absent: not checked) | | | | | |")
+    real = [
+        (row["scene"], row["reference"], f"{row['elbow_default']} {ok}", row["hysime"], row["hfc"], row["seconds"])
+        for row in r["real"]
+        for ok in ["✓" if abs(row["elbow_default"] - row["reference"]) <= 1 else "✗"]
+    ]
+    header = ("scene", "reference", "elbow (default)", "HySime", "HFC (1e-3)", "elbow s")
+    lines.append(table(header, real or [("(shared data absent: not checked)", "", "", "", "", "")]))
     for row in r["real"]:
         errs = row["errors"]
         lines.append("")
@@ -337,27 +334,26 @@ def markdown(r):
         "",
         "## Choice: synthetic scenes, the 15 best settings of the sweep (all in the .json)",
         "",
-        "| relative to | noise factor | min_gain | exact | within ±1 | mean abs error |",
-        "|---|---|---|---|---|---|",
     ]
     ranked = sorted(r["sweep"], key=lambda s: (-s["exact"], -s["within_1"], s["mae"]))
-    for s in ranked[:15]:
-        mark = " ←" if [s["relative_to"], s["min_gain"], s["noise_factor"]] == r["chosen"] else ""
-        lines.append(
-            f"| {s['relative_to']}{mark} | {s['noise_factor']} | {s['min_gain']} | {s['exact']}/{n} | "
-            f"{s['within_1']}/{n} | {s['mae']:.2f} |"
-        )
+    best = [
+        (s["relative_to"] + mark, s["noise_factor"], s["min_gain"], f"{s['exact']}/{n}", f"{s['within_1']}/{n}")
+        + (f"{s['mae']:.2f}",)
+        for s in ranked[:15]
+        for mark in [" ←" if [s["relative_to"], s["min_gain"], s["noise_factor"]] == r["chosen"] else ""]
+    ]
+    lines.append(table(("relative to", "noise factor", "min_gain", "exact", "within ±1", "mean abs error"), best))
     exact = {m: sum(row[m] == row["reference"] for row in r["synthetic"]) for m in ("elbow", "hysime", "hfc")}
     lines += [
         "",
         f"Exact counts on the synthetic scenes: elbow {exact['elbow']}/{n}, HySime {exact['hysime']}/{n}, "
         f"HFC {exact['hfc']}/{n}.",
         "",
-        "| scene | reference | elbow | HySime | HFC |",
-        "|---|---|---|---|---|",
+        table(
+            ("scene", "reference", "elbow", "HySime", "HFC"),
+            [[row[k] for k in ("scene", "reference", "elbow", "hysime", "hfc")] for row in r["synthetic"]],
+        ),
     ]
-    for row in r["synthetic"]:
-        lines.append(f"| {row['scene']} | {row['reference']} | {row['elbow']} | {row['hysime']} | {row['hfc']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -13,20 +13,20 @@ Dirichlet(0.5) abundances, white noise at 30 dB, so many pixels have active
 non-negativity bounds.
 
 Usage: .venv/bin/python benchmarks/fcls_speed.py [--quick]
-Writes benchmarks/results/fcls_speed.md and .json (fcls_speed_quick.* with --quick).
+Writes benchmarks/results/fcls_speed.md and .json (results/quick/fcls_speed.* with --quick).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 from _machine import machine
+from _tables import results_name, table, write
 from scipy.optimize import nnls
 from threadpoolctl import threadpool_limits
 
@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SNR_DB = 30.0
 ALPHA = 0.5
+# 224 bands; the comparison's endmember counts, then the throughput's (endmembers, BLAS threads)
+CASES = {"comparison": (3, 5, 6), "throughput": ((4, 1), (4, 2), (6, 1), (6, 2))}
 DELTA_LADDER = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4)  # times 1 / max(E)
 
 
@@ -164,9 +166,17 @@ def throughput(L: int, p: int, n: int, seed: int, repeats: int, threads: int) ->
     }
 
 
-def write_report(res: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.with_suffix(".json").write_text(json.dumps(res, indent=2))
+COMPARISON = ("L", "p", "n_pixels", "delta", "nnls_seconds", "ours_1thread_seconds_median", "speedup_1thread")
+COMPARISON += ("ours_seconds_median", "speedup", "max_abs_diff_ours_vs_nnls", "max_abs_diff_ours_vs_exact")
+COMPARISON += ("fraction_pixels_with_zero_abundance",)  # the comparison table's columns
+
+
+def _times(v: float) -> str:
+    return f"{v:.0f}×"
+
+
+def render(res: dict) -> str:
+    """The Markdown page of a run, from its results payload."""
     m = res["machine"]
     lines = [
         "# FCLS speed: engine.fcls vs per-pixel scipy.optimize.nnls (Heinz-Chang δ-augmented)",
@@ -184,30 +194,27 @@ def write_report(res: dict, path: Path) -> None:
         "",
         f"repeats: NNLS loop {res['repeats']}, ours {3 * res['repeats']} per thread setting",
         "",
-        "| L | p | pixels | δ | NNLS loop s | ours s, 1 thread | speed-up, 1 thread | ours s, all cores | speed-up, all cores | max abs diff ours vs NNLS | max abs diff ours vs exact | pixels with a zero abundance |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in res["comparison"]:
-        lines.append(
-            f"| {r['L']} | {r['p']} | {r['n_pixels']} | {r['delta']:.3g} | {r['nnls_seconds']:.3f} | "
-            f"{r['ours_1thread_seconds_median']:.4f} | {r['speedup_1thread']:.0f}× | "
-            f"{r['ours_seconds_median']:.4f} | {r['speedup']:.0f}× | {r['max_abs_diff_ours_vs_nnls']:.1e} | "
-            f"{r['max_abs_diff_ours_vs_exact']:.1e} | {r['fraction_pixels_with_zero_abundance']:.0%} |"
-        )
-    lines += [
+        table(
+            ("L", "p", "pixels", "δ", "NNLS loop s", "ours s, 1 thread", "speed-up, 1 thread", "ours s, all cores")
+            + ("speed-up, all cores", "max abs diff ours vs NNLS", "max abs diff ours vs exact")
+            + ("pixels with a zero abundance",),
+            [[r[k] for k in COMPARISON] for r in res["comparison"]],
+            (None, None, None, ".3g", ".3f", ".4f", _times, ".4f", _times, ".1e", ".1e", ".0%"),
+        ),
         "",
         "## Throughput on a large block",
         "",
-        "| L | p | pixels | BLAS threads | s (median) | pixels / s |",
-        "|---|---|---|---|---|---|",
+        table(
+            ("L", "p", "pixels", "BLAS threads", "s (median)", "pixels / s"),
+            [
+                [r[k] for k in ("L", "p", "n_pixels", "blas_threads", "seconds_median", "pixels_per_second")]
+                for r in res["throughput"]
+            ],
+            (None, None, None, None, ".3f", ",.0f"),
+        ),
+        "",
     ]
-    for r in res["throughput"]:
-        lines.append(
-            f"| {r['L']} | {r['p']} | {r['n_pixels']} | {r['blas_threads']} | "
-            f"{r['seconds_median']:.3f} | {r['pixels_per_second']:,.0f} |"
-        )
-    lines.append("")
-    path.with_suffix(".md").write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -225,7 +232,7 @@ def main() -> None:
         "comparison": [],
         "throughput": [],
     }
-    for p in (3, 5, 6):
+    for p in CASES["comparison"]:
         r = compare(224, p, n_cmp, n_check, seed=p, repeats=reps)
         print(
             f"compare p={p}: δ={r['delta']:.3g} nnls {r['nnls_seconds']:.3f}s ours {r['ours_1thread_seconds_median']:.4f}s "
@@ -234,14 +241,11 @@ def main() -> None:
             flush=True,
         )
         res["comparison"].append(r)
-    for p in (4, 6):
-        for threads in (1, 2):
-            r = throughput(224, p, n_big, seed=100 + p, repeats=reps, threads=threads)
-            print(f"throughput p={p} threads={threads}: {r['pixels_per_second']:,.0f} px/s", flush=True)
-            res["throughput"].append(r)
-    name = "fcls_speed_quick" if args.quick else "fcls_speed"  # a quick run never overwrites the full results
-    write_report(res, ROOT / "benchmarks" / "results" / name)
-    print(f"wrote benchmarks/results/{name}.md")
+    for p, threads in CASES["throughput"]:
+        r = throughput(224, p, n_big, seed=100 + p, repeats=reps, threads=threads)
+        print(f"throughput p={p} threads={threads}: {r['pixels_per_second']:,.0f} px/s", flush=True)
+        res["throughput"].append(r)
+    write(results_name("fcls_speed", args.quick), render(res), res)
 
 
 if __name__ == "__main__":

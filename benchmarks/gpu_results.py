@@ -13,8 +13,10 @@ import json
 from pathlib import Path
 from statistics import median
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
+from _tables import RESULTS, table, write
+
+# the saved CUDA runs of gpu_session.py (results/gpu_session_h100_run*.json), each rendered in every table
+CASES = tuple(sorted(p.name for p in RESULTS.glob("gpu_session_h100_run*.json")))
 RUN_NOTES = {  # what the engine was at each run (the commit before the run)
     "gpu_session_h100_run1": "commit 8e15ec0: 'host' route with torch's LAPACK threads in every worker; "
     "unit maps of the paper variant on the CPU (numpy)",
@@ -26,7 +28,7 @@ CUDA_TARGET, PAPER_TARGET_S = 5.0, 600.0
 
 
 def load_runs() -> dict:
-    return {p.stem: json.loads(p.read_text()) for p in sorted(RESULTS.glob("gpu_session_h100_run*.json"))}
+    return {Path(name).stem: json.loads((RESULTS / name).read_text()) for name in CASES}
 
 
 def _fmt(x, digits=3):
@@ -42,26 +44,23 @@ def eigh_tables(runs: dict) -> list:
         "1000) a group of paper restarts. Median of 3 after a warm-up; error = largest deviation of the "
         "eigenvalues (or of the Rényi entropy, bits) from float64 LAPACK.",
         "",
-        "| run | shape | tensors on | route | seconds | error |",
-        "|---|---|---|---|---|---|",
     ]
+    body = []
     for name, run in runs.items():
         for r in run.get("eigh", []):
-            lines.append(
-                f"| {name[-4:]} | {tuple(r['shape'])} | {r['device']} | {r['route']} | {r['median_s']:.4f} | "
-                f"{r['max_abs_error_vs_cpu_float64']:.1e} (eigenvalues) |"
+            body.append(
+                (name[-4:], tuple(r["shape"]), r["device"], r["route"], f"{r['median_s']:.4f}")
+                + (f"{r['max_abs_error_vs_cpu_float64']:.1e} (eigenvalues)",)
             )
         for r in run.get("eigh_alternatives", []):
             err = r.get("error")
-            lines.append(
-                f"| {name[-4:]} | {tuple(r['shape'])} | cuda | {r['route']} | "
-                + (
-                    f"failed: {err} | – |"
-                    if err
-                    else f"{r['median_s']:.4f} | {r['entropy_max_abs_error_bits']:.1e} bits |"
-                )
+            result = (
+                (f"failed: {err}", "–")
+                if err
+                else (f"{r['median_s']:.4f}", f"{r['entropy_max_abs_error_bits']:.1e} bits")
             )
-    return lines
+            body.append((name[-4:], tuple(r["shape"]), "cuda", r["route"], *result))
+    return lines + [table(("run", "shape", "tensors on", "route", "seconds", "error"), body)]
 
 
 def ddica_default_table(runs: dict) -> list:
@@ -73,16 +72,22 @@ def ddica_default_table(runs: dict) -> list:
         "reference (Samson), fractions. The first CUDA fit of a process includes CUDA's start and the "
         "'auto' route's timing. `load` = 1-minute load average of the 16-core machine after the fit.",
         "",
-        "| run | scene | seed | device | eig route | seconds | aRMSE | aSAD | load |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    body = []
     for name, run in runs.items():
         for r in run.get("ddica_default", []):
             (s,) = [v for k, v in r["scores"].items() if k in ("Zhu", "end4")]
-            lines.append(
-                f"| {name[-4:]} | {r['scene']} | {r['seed']} | {r['device']} | {r['route']} | {r['seconds']:.1f} | "
-                f"{s['armse']:.4f} | {s['asad']:.2f} | {r['load1']:.1f} |"
+            body.append(
+                (name[-4:], r["scene"], r["seed"], r["device"], r["route"], r["seconds"], s["armse"], s["asad"])
+                + (r["load1"],)
             )
+    lines.append(
+        table(
+            ("run", "scene", "seed", "device", "eig route", "seconds", "aRMSE", "aSAD", "load"),
+            body,
+            (None, None, None, None, None, ".1f", ".4f", ".2f", ".1f"),
+        )
+    )
     last = runs.get("gpu_session_h100_run3", {}).get("ddica_default", [])
     if last:
         by = {}
@@ -115,18 +120,18 @@ def ddica_paper_table(runs: dict) -> list:
         "1000, 3 epochs (30 steps), σ = 0.1, k-means consensus, network maps scored as the paper does (matched "
         "to the reference for scoring only). T = 8 is far from the paper's 1000: the scores say only that it runs.",
         "",
-        "| run | T | seconds | s per restart | T = 1000 at that rate (min) | aRMSE Zhu | aSAD Zhu |",
-        "|---|---|---|---|---|---|---|",
     ]
-    best = None
+    best, body = None, []
     for name, run in runs.items():
         for r in run.get("ddica_paper", []):
             z = r["scores"]["Zhu"]
-            lines.append(
-                f"| {name[-4:]} | {r['n_restarts']} | {r['seconds']:.1f} | {r['seconds_per_restart']:.2f} | "
-                f"{r['extrapolated_T1000_s'] / 60:.0f} | {z['armse']:.4f} | {z['asad']:.2f} |"
+            body.append(
+                (name[-4:], r["n_restarts"], r["seconds"], r["seconds_per_restart"], r["extrapolated_T1000_s"] / 60)
+                + (z["armse"], z["asad"])
             )
             best = r if best is None or r["seconds_per_restart"] < best["seconds_per_restart"] else best
+    header = ("run", "T", "seconds", "s per restart", "T = 1000 at that rate (min)", "aRMSE Zhu", "aSAD Zhu")
+    lines.append(table(header, body, (None, None, ".1f", ".2f", ".0f", ".4f", ".2f")))
     eig = [
         r
         for run in runs.values()
@@ -160,16 +165,14 @@ def buddip_large_table(runs: dict) -> list:
         "device's free memory (`max_pixels='auto'`), then forced into tiles of at most 262 144 pixels "
         "(overlap 16, ramp-blended seams).",
         "",
-        "| configuration | bands x H x W | tiles | seconds | peak GPU memory (GiB) | budget (GiB) | aRMSE | aSAD |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        s = r["scores"]["truth"]
-        lines.append(
-            f"| {r['config']} | {' x '.join(map(str, r['shape']))} | {r['tiles']} | {r['seconds']:.1f} | "
-            f"{r['peak_gpu_bytes'] / 2**30:.1f} | {r['budget_bytes'] / 2**30:.0f} | {s['armse']:.4f} | {s['asad']:.2f} |"
-        )
-    return lines
+    body = [
+        (r["config"], " x ".join(map(str, r["shape"])), r["tiles"], r["seconds"], r["peak_gpu_bytes"] / 2**30)
+        + (r["budget_bytes"] / 2**30, r["scores"]["truth"]["armse"], r["scores"]["truth"]["asad"])
+        for r in rows
+    ]
+    header = ("configuration", "bands x H x W", "tiles", "seconds", "peak GPU memory (GiB)", "budget (GiB)")
+    return lines + [table((*header, "aRMSE", "aSAD"), body, (None, None, None, ".1f", ".1f", ".0f", ".4f", ".2f"))]
 
 
 def buddip_gain_table(runs: dict) -> list:
@@ -191,9 +194,8 @@ def buddip_gain_table(runs: dict) -> list:
         "at least 5 % aRMSE or 0.3° aSAD on every scene. Scenes that chose the default: Samson and synthetic; "
         "Jasper is the check. The 2000-iteration rows use what a GPU allows (about 9 s a fit).",
         "",
-        "| scene | configuration | n | aRMSE | aSAD | gain aRMSE | gain aSAD | s per fit |",
-        "|---|---|---|---|---|---|---|---|",
     ]
+    body = []
     for scene in scenes:
         base = cells.get((scene, "iteration 0"))
         b_rmse = median(v[0] for v in base) if base else None
@@ -204,14 +206,13 @@ def buddip_gain_table(runs: dict) -> list:
                 continue
             rm, sd = median(v[0] for v in vals), median(v[1] for v in vals)
             gain = (
-                f"{100 * (b_rmse - rm) / b_rmse:+.1f} % | {b_sad - sd:+.2f}°"
+                (f"{100 * (b_rmse - rm) / b_rmse:+.1f} %", f"{b_sad - sd:+.2f}°")
                 if base and config != "iteration 0"
-                else "– | –"
+                else ("–", "–")
             )
-            lines.append(
-                f"| {scene} | {config} | {len(vals)} | {rm:.4f} | {sd:.2f} | {gain} | {median(v[3] for v in vals):.1f} |"
-            )
-    return lines
+            body.append((scene, config, len(vals), rm, sd, *gain, median(v[3] for v in vals)))
+    header = ("scene", "configuration", "n", "aRMSE", "aSAD", "gain aRMSE", "gain aSAD", "s per fit")
+    return lines + [table(header, body, (None, None, None, ".4f", ".2f", None, None, ".1f"))]
 
 
 def main() -> None:
@@ -220,6 +221,12 @@ def main() -> None:
     if not runs:
         print("no results/gpu_session_h100_run*.json: nothing to tabulate")
         return
+    # a page rendered from the saved runs (each carries its own environment): it measures nothing, so no .json
+    print(write("gpu_session", render(runs), None).read_text())
+
+
+def render(runs: dict) -> str:
+    """The Markdown page from the saved CUDA runs ({file stem: gpu_session.py's JSON})."""
     env = next(iter(runs.values()))["environment"]
     lines = [
         "# CUDA measurements (one H100)",
@@ -240,8 +247,7 @@ def main() -> None:
     errors = {k: v["errors"] for k, v in runs.items() if v.get("errors")}
     if errors:
         lines += ["Sections that failed: " + json.dumps(errors)[:2000], ""]
-    (RESULTS / "gpu_session.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ a step whose process tree exceeds --kill-gib and records it. Pixels per second
 truth (the generated endmembers) is used only to score the endmembers (SAD).
 
 Usage: .venv/bin/python benchmarks/large_scene.py [--size 500] [--workdir /tmp/x] [--skip-plugin]
-Writes benchmarks/results/large_scene.md and .json (--size other than 2000 adds a suffix, --quick _quick).
+Writes benchmarks/results/large_scene.md and .json (--size other than 2000 adds a suffix, --quick: results/quick/large_scene.*).
 """
 
 from __future__ import annotations
@@ -38,12 +38,14 @@ from typing import Dict, List, Optional
 
 import numpy as np
 from _machine import machine
+from _tables import RESULTS, results_name, table, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
 SNR_DB = 30.0
 BORDER = 16
 NODATA = 0
+CASES = ("extract", "fcls", "ddica", "dask_fcls")  # the steps, each through the engine and qgis_process (not dask)
 SHARPNESS = 5.0  # softmax gain of the abundance fields: higher = purer regions
 
 
@@ -273,8 +275,8 @@ def _fmt(v, nd=1):
     return "-" if v is None else f"{v:.{nd}f}"
 
 
-def write_report(res: Dict, stem: Path) -> None:
-    stem.with_suffix(".json").write_text(json.dumps(res, indent=1, default=float))
+def render(res: Dict) -> str:
+    """The Markdown page of a run, from its results payload."""
     m, sc = res["machine"], res["scene"]
     n_px = sc["size"] ** 2
     lines = [
@@ -291,9 +293,8 @@ def write_report(res: Dict, stem: Path) -> None:
         f"wall time of the step (qgis_process start-up included); engine block budget {res['block_mib']} MiB; "
         f"torch threads {res['threads']}; DDICA {res['ddica_steps']} steps on {res['ddica_pixels']} sampled pixels",
         "",
-        "| route | step | rc | wall s | px/s (wall) | px/s (streamed apply only) | peak RSS MiB | mean SAD deg | notes |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    body = []
     for r in res["runs"]:
         notes = []
         if r.get("killed_over_gib"):
@@ -318,24 +319,24 @@ def write_report(res: Dict, stem: Path) -> None:
         sad_ = r.get("score", {}) or {}
         apply_s = (r.get("detail") or {}).get("apply_s")
         apply_rate = f"{n_px / apply_s:.0f}" if apply_s else "-"
-        lines.append(
-            f"| {r['route']} | {r['step']} | {r['rc']} | {r['wall_s']:.1f} | {n_px / r['wall_s']:.0f} | {apply_rate} | "
-            f"{_fmt(r['max_rss_mib'], 0)} | {_fmt(sad_.get('mean_sad_deg'), 2)} | {'; '.join(notes)} |"
+        body.append(
+            (r["route"], r["step"], r["rc"], f"{r['wall_s']:.1f}", f"{n_px / r['wall_s']:.0f}", apply_rate)
+            + (_fmt(r["max_rss_mib"], 0), _fmt(sad_.get("mean_sad_deg"), 2), "; ".join(notes))
         )
+    header = ("route", "step", "rc", "wall s", "px/s (wall)", "px/s (streamed apply only)", "peak RSS MiB")
+    lines.append(table((*header, "mean SAD deg", "notes"), body))
     lines += ["", "Targets: peak memory < 1536 MiB for every step; FCLS >= 200000 px/s.", ""]
     for r in res["runs"]:
         if r["rc"] != 0:
             lines += [f"Log tail of {r['route']} {r['step']} (rc {r['rc']}):", "", "```", *r["log_tail"], "```", ""]
-    stem.with_suffix(".md").write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=None, help="scene side in pixels (default 2000, 300 with --quick)")
-    ap.add_argument(
-        "--quick", action="store_true", help="a 300 x 300 scene, 50 DDICA steps, results in large_scene_quick.*"
-    )
+    ap.add_argument("--quick", action="store_true", help="a 300 x 300 scene, 50 DDICA steps, results in results/quick/")
     ap.add_argument("--bands", type=int, default=224)
     ap.add_argument("--n-endmembers", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
@@ -343,7 +344,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the generated scene and outputs")
     ap.add_argument("--skip-plugin", action="store_true")
     ap.add_argument("--skip-engine", action="store_true")
-    ap.add_argument("--steps", default="extract,fcls,ddica,dask_fcls", help="dask_fcls: engine only")
+    ap.add_argument("--steps", default=",".join(CASES), help="dask_fcls: engine only")
     ap.add_argument("--block-mib", type=float, default=64.0, help="engine block budget")
     ap.add_argument("--vca-pixels", type=int, default=100000)
     ap.add_argument("--ddica-pixels", type=int, default=20000)
@@ -502,10 +503,9 @@ def main() -> None:
         res["load_average_at_end"] = os.getloadavg()
         if not args.keep:
             shutil.rmtree(wd, ignore_errors=True)
-    suffix = "_quick" if args.quick else "" if args.size == 2000 else f"_{args.size}"
-    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / f"large_scene{suffix}"
-    write_report(res, out)
-    print(out.with_suffix(".md").read_text())
+    name = results_name("large_scene" + ("" if args.quick or args.size == 2000 else f"_{args.size}"), args.quick)
+    out = Path(args.out) if args.out else RESULTS / name
+    print(write(out.name, render(res), res, folder=out.parent).read_text())
 
 
 if __name__ == "__main__":

@@ -19,8 +19,9 @@ Per cell: median over seeds of the score, wall time, and peak RSS increase over 
 
 Usage: .venv/bin/python benchmarks/paper_tables.py [--quick] [--seeds N] [--table1-only]
 (--table1-only re-runs Table 1 and reuses Table 2 from the last results/paper_tables.json, saying so.)
-Writes benchmarks/RESULTS.md, benchmarks/results/paper_tables.json and benchmarks/paper_*.png
-(--quick: benchmarks/results/paper_tables_quick.{md,json} and results/paper_tables_quick/*.png).
+Writes benchmarks/results/paper_tables.md and .json (benchmarks/run_all.py puts the page at the head of
+RESULTS.md) and benchmarks/paper_*.png (--quick: results/quick/paper_tables.{md,json} and
+results/quick/paper_tables/*.png).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import machine, one_thread
+from _tables import RESULTS, results_name, table, write
 from threadpoolctl import threadpool_limits
 
 from deepunmix.engine.comparators import MINEICA, MISEP, FastICA, InfomaxICA, MinVolNMF
@@ -51,6 +53,14 @@ PAPER_T2 = {  # Soil, Tree, Water, Average
     "min-vol NMF": [0.1945, 0.2248, 0.1528, 0.1907],
     "MINE": [0.3319, 0.3828, 0.3911, 0.3686],
     "DDICA": [0.1524, 0.1948, 0.2401, 0.1958],
+}
+ASSEMBLE = "benchmarks/run_all.py --assemble-only puts it at the head of RESULTS.md (make bench does)"
+SAMSON_NAMES = ("Soil", "Tree", "Water")
+# the methods run for each table, in row order, each on every seed of the mode; Table 1's deep ICA rows come from
+# results/ddica_pnl.json (DEEP_ICA_ROWS), Table 2 adds a row for the paper variant (its label gives T and width)
+CASES = {
+    "table1": ("FastICA", "Infomax", "MISEP", "MINE"),
+    "table2": ("FastICA", "Infomax", "min-vol NMF", "MINE", "DDICA"),
 }
 N_PNL = 20000  # samples per PNL mixture (as in benchmarks/ddica_pnl.py)
 SETTINGS = {
@@ -126,7 +136,7 @@ DEEP_ICA_ROWS = {  # Table 1 row -> key in results/ddica_pnl.json (written by be
 
 def deep_ica_rows(quick, seeds):
     """Table 1 deep ICA rows from benchmarks/ddica_pnl.py's last results, or an error cell per seed."""
-    path = ROOT / "benchmarks" / "results" / f"ddica_pnl{'_quick' if quick else ''}.json"
+    path = RESULTS / f"{results_name('ddica_pnl', quick)}.json"
     runs, why = {}, None
     if not path.is_file():
         why = f"{path.name} absent: run benchmarks/ddica_pnl.py{' --quick' if quick else ''} first"
@@ -196,7 +206,8 @@ def table1(cfg, seeds, log):
         "MINE": lambda s: MINEICA(3, encoder="mlp", max_iter=cfg["mine_iter"], random_state=s),
     }
     rows = {}
-    for name, make in makers.items():
+    for name in CASES["table1"]:
+        make = makers[name]
         cells = []
         for s in seeds:
             S, X = make_pnl(N_PNL, s)
@@ -278,7 +289,8 @@ def table2(cfg, seeds, log, maps_out, only=None):
 
         methods[paper_variant_label(cfg)] = paper_fit
     rows = {}
-    for name, fit in methods.items():
+    for name in [*CASES["table2"], *(m for m in methods if m not in CASES["table2"])]:
+        fit = methods[name]
         if only is not None and name not in only:
             continue
         cells, network_cells = [], []
@@ -325,7 +337,15 @@ def errors_of(cells):
     return "; ".join(errs)
 
 
-def write_markdown(path, meta, t1, t2, names):
+def save(meta, t1, t2, quick: bool) -> Path:
+    """results/paper_tables.md and .json (results/quick/ with --quick); run_all.py puts the page at RESULTS.md's head."""
+    payload = {"meta": meta, "table1": t1, "table2": t2}
+    return write(results_name("paper_tables", quick), render(payload), payload)
+
+
+def render(payload, names=SAMSON_NAMES) -> str:
+    """RESULTS.md's head (the paper's Tables 1 and 2), from paper_tables.json's payload (meta, table1, table2)."""
+    meta, t1, t2 = payload["meta"], payload["table1"], payload["table2"]
     n_ok = lambda cells: sum("error" not in c for c in cells)  # noqa: E731
     lines = [
         "# DDICA paper tables, reproduced with DeepUnmix",
@@ -363,20 +383,20 @@ def write_markdown(path, meta, t1, t2, names):
             if meta.get("table1_from")
             else []
         ),
-        "| Method | paper | ours (median) | ours (mean) | min..max | runs | wall s (median) | peak MiB (median) | settings |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
+    body1 = []
     for name, cells in t1.items():
         vals = [c["mean_abs_rho"] for c in cells if "mean_abs_rho" in c]
         rng = f"{min(vals):.3f}..{max(vals):.3f}" if vals else "n/a"
         paper = f"{PAPER_T1[name]:.4f}" if name in PAPER_T1 else ""
-        lines.append(
-            f"| {name} | {paper} | {fmt(med(cells, 'mean_abs_rho'))} | "
-            f"{fmt(float(np.mean(vals)) if vals else None)} | {rng} | "
-            f"{n_ok(cells)}/{len(cells)} | {fmt(med(cells, 'wall_s'), 1)} | "
-            f"{fmt(med(cells, 'peak_rss_mib'), 0)} | {meta['settings_t1'].get(name, 'see benchmarks/ddica_pnl.py')} |"
+        body1.append(
+            (name, paper, fmt(med(cells, "mean_abs_rho")), fmt(float(np.mean(vals)) if vals else None), rng)
+            + (f"{n_ok(cells)}/{len(cells)}", fmt(med(cells, "wall_s"), 1), fmt(med(cells, "peak_rss_mib"), 0))
+            + (meta["settings_t1"].get(name, "see benchmarks/ddica_pnl.py"),)
         )
+    header1 = ("Method", "paper", "ours (median)", "ours (mean)", "min..max", "runs", "wall s (median)")
     lines += [
+        table((*header1, "peak MiB (median)", "settings"), body1),
         "",
         "## Table 2: Samson, per-endmember abundance RMSE (lower is better)",
         "",
@@ -395,19 +415,18 @@ def write_markdown(path, meta, t1, t2, names):
         "peak-normalised endmembers, the convention Zhu's reference was made in "
         "(`engine/abundance_convention.py`). The paper's DDICA numbers are shown on every DDICA row.",
         "",
-        "| Method | "
-        + " | ".join(f"{n} paper | {n} ours" for n in [*names, "Average"])
-        + " | Average, ref. convention | runs | wall s | peak MiB |",
-        "|---|" + "---|" * (2 * (len(names) + 1) + 4),
     ]
+    body2 = []
     for name, cells in t2.items():
         paper = PAPER_T2.get(name.split(" (")[0])
         ours = [med(cells, "rmse", i) for i in range(len(names))] + [med(cells, "mean_rmse")]
-        pairs = " | ".join(f"{paper[i]:.4f} | {fmt(ours[i])}" for i in range(len(names) + 1))
-        lines.append(
-            f"| {name} | {pairs} | {fmt(med(cells, 'peak_mean_rmse'))} | {n_ok(cells)}/{len(cells)} | "
-            f"{fmt(med(cells, 'wall_s'), 1)} | {fmt(med(cells, 'peak_rss_mib'), 0)} |"
+        pairs = [c for i in range(len(names) + 1) for c in (f"{paper[i]:.4f}", fmt(ours[i]))]
+        body2.append(
+            (name, *pairs, fmt(med(cells, "peak_mean_rmse")), f"{n_ok(cells)}/{len(cells)}")
+            + (fmt(med(cells, "wall_s"), 1), fmt(med(cells, "peak_rss_mib"), 0))
         )
+    header2 = ("Method", *(f"{n} {what}" for n in [*names, "Average"] for what in ("paper", "ours")))
+    lines.append(table((*header2, "Average, ref. convention", "runs", "wall s", "peak MiB"), body2))
     lines += ["", "Settings (Table 2): " + "; ".join(f"{k}: {v}" for k, v in meta["settings_t2"].items()), ""]
     errs = [
         f"- {t} {name}: {errors_of(cells)}"
@@ -428,7 +447,7 @@ def write_markdown(path, meta, t1, t2, names):
         "Raw per-seed numbers: `results/paper_tables.json`.",
         "",
     ]
-    Path(path).write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def figures(out_dir, t1, t2, maps, A_ref, names):
@@ -485,8 +504,7 @@ def rerun_paper_variant(cfg, mode, args) -> None:
     """Table 2's DDICA rows alone (default, its network maps, paper variant), merged into the saved results."""
     one_thread()
     quick = mode == "quick"
-    bench = ROOT / "benchmarks"
-    saved_path = bench / "results" / f"paper_tables{'_quick' if quick else ''}.json"
+    saved_path = RESULTS / f"{results_name('paper_tables', quick)}.json"
     saved = json.loads(saved_path.read_text())
     meta, t1, t2 = saved["meta"], saved["table1"], saved["table2"]
     seeds = list(range(args.seeds or len(meta["seeds"])))
@@ -501,15 +519,8 @@ def rerun_paper_variant(cfg, mode, args) -> None:
     meta["settings_t2"][label] = f"engine.ddica.unmixing.DDICA {paper_variant_settings(cfg)}"
     meta["settings_t2"]["DDICA"] = f"engine.ddica.unmixing.DDICA {cfg['ddica'] or 'defaults'}"
     meta["paper_variant_run"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    saved_path.write_text(json.dumps({"meta": meta, "table1": t1, "table2": t2}, indent=1))
-    write_markdown(
-        bench / "results" / "paper_tables_quick.md" if quick else bench / "RESULTS.md",
-        meta,
-        t1,
-        t2,
-        ["Soil", "Tree", "Water"],
-    )
-    log(f"DDICA rows written ({label}); run benchmarks/run_all.py --splice ... to re-append the other sections")
+    save(meta, t1, t2, quick)
+    log(f"DDICA rows written ({label}); {ASSEMBLE}")
 
 
 def main() -> None:
@@ -543,16 +554,9 @@ def main() -> None:
     cfg["paper_restarts"] = args.paper_restarts or cfg["paper_restarts"]
     cfg["paper_width"] = args.paper_width or cfg["paper_width"]
     if args.rewrite_only:
-        saved = json.loads(
-            (ROOT / "benchmarks" / "results" / f"paper_tables{'_quick' if args.quick else ''}.json").read_text()
-        )
-        write_markdown(
-            ROOT / "benchmarks" / ("results/paper_tables_quick.md" if args.quick else "RESULTS.md"),
-            saved["meta"],
-            saved["table1"],
-            saved["table2"],
-            ["Soil", "Tree", "Water"],
-        )
+        saved = json.loads((RESULTS / f"{results_name('paper_tables', args.quick)}.json").read_text())
+        save(saved["meta"], saved["table1"], saved["table2"], args.quick)
+        print(ASSEMBLE)
         return
     if args.paper_variant_only:
         rerun_paper_variant(cfg, mode, args)
@@ -587,7 +591,7 @@ def main() -> None:
     }
     bench = ROOT / "benchmarks"
     quick = mode == "quick"
-    last = bench / "results" / f"paper_tables{'_quick' if quick else ''}.json"
+    last = RESULTS / f"{results_name('paper_tables', quick)}.json"
     with threadpool_limits(1):
         if args.deep_ica_only:
             old = json.loads(last.read_text())
@@ -616,22 +620,18 @@ def main() -> None:
         else:
             print("Table 2 skipped: data absent")
             t2, A_ref = {}, None
-    names = ["Soil", "Tree", "Water"]
+    names = list(SAMSON_NAMES)
     meta["total_wall_s"] = time.perf_counter() - t_start
-    (bench / "results").mkdir(exist_ok=True)
-    # the full run owns RESULTS.md and the figures; --quick writes beside them without overwriting
-    md = bench / "results" / "paper_tables_quick.md" if quick else bench / "RESULTS.md"
-    fig_dir = bench / "results" / "paper_tables_quick" if quick else bench
-    fig_dir.mkdir(exist_ok=True)
-    with open(bench / "results" / f"paper_tables{'_quick' if quick else ''}.json", "w") as f:
-        json.dump({"meta": meta, "table1": t1, "table2": t2}, f, indent=1)
-    write_markdown(md, meta, t1, t2, names)
+    # the full run owns the figures beside RESULTS.md; --quick writes its own without overwriting them
+    fig_dir = RESULTS / results_name("paper_tables", True) if quick else bench
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    md = save(meta, t1, t2, quick)
     try:
         if t2:
             figures(fig_dir, t1, t2, maps, A_ref, names)
     except Exception:  # noqa: BLE001 - figures are a bonus; never lose the tables for them
         traceback.print_exc()
-    log(f"wrote {md}")
+    log(f"wrote {md}; {ASSEMBLE}")
 
 
 if __name__ == "__main__":

@@ -4,26 +4,28 @@ Runs each registered script in a child process (`python benchmarks/<script> <its
 skipping, with a line, the ones that need ../shared/data when it is absent ($DEEPUNMIX_SHARED_DATA overrides).
 Records each script's wall time and the load before and after it, with the machine record
 (benchmarks/_machine.machine(): CPU, memory, software, load) and the torch device, in
-benchmarks/results/run_manifest.json. paper_tables.py writes the head of RESULTS.md (the DDICA paper's
-Tables 1 and 2; ddica_pnl.py runs before it: Table 1 reads its deep ICA rows); then every registered script's
+benchmarks/results/run_manifest.json. paper_tables.py writes results/paper_tables.md, the head of RESULTS.md (the
+DDICA paper's Tables 1 and 2; ddica_pnl.py runs before it: Table 1 reads its deep ICA rows); then every registered script's
 results/<name>.md is appended to it as a section, in registry order, followed by the wall-time table and the
 DDICA verdicts computed from results/paper_tables.json. Every number comes from the scripts' own results files.
 
-`--quick` (`make bench-quick`) runs each script's quick mode: its files end in _quick (results/RESULTS_quick.md,
-results/run_manifest_quick.json, results/<name>_quick.*), and a quick run that changed a full results file is
+`--quick` (`make bench-quick`) runs each script's quick mode: its files go to results/quick/ (results/quick/RESULTS.md,
+results/quick/run_manifest.json, results/quick/<name>.*), and a quick run that changed a full results file is
 undone and reported as failed, so it never overwrites the full results.
 `--only SCRIPT ...` re-runs the named scripts and reuses the other scripts' last result files (the wall-time
 table says which were re-run; their sections carry their own dates).
 `--assemble-only` runs nothing and rebuilds RESULTS.md from the last result files (the wall-time table says so);
 `--splice SCRIPT` only re-inserts a script's last results file into RESULTS.md;
-`--verdicts-only` only rewrites the DDICA verdicts.
+`--verdicts-only` only rewrites the DDICA verdicts;
+`--list` prints every registered script with its arguments and the cases it declares (its module's ``CASES``).
 
-    .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...]
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...] [--list]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import re
 import subprocess
@@ -35,6 +37,7 @@ from typing import Dict, List, Optional
 
 from _machine import load_average, machine
 from _registry import BENCHMARKS, Benchmark
+from _tables import results_name, table
 from buddip_common import shared_data
 
 HERE = Path(__file__).resolve().parent
@@ -58,8 +61,8 @@ def _guarded(b: Benchmark, bench: Path) -> List[Path]:
     """The full run's files a quick run of this script must leave as they are."""
     if b.renders_only:
         return []
-    if b.results is None:  # paper_tables.py: RESULTS.md's head and its JSON
-        return [bench / "RESULTS.md", bench / "results" / "paper_tables.json"]
+    if b.results is None:  # paper_tables.py: RESULTS.md's head
+        return [bench / "results" / f"paper_tables{ext}" for ext in (".md", ".json")]
     return [bench / "results" / f"{b.results}{ext}" for ext in (".md", ".json")]
 
 
@@ -94,20 +97,59 @@ def run_script(b: Benchmark, quick: bool, bench: Path = HERE) -> Dict[str, objec
     return rec
 
 
+def script_module(b: Benchmark):
+    """A registered script imported as a module, without running it (each script's work is under ``__main__``)."""
+    return importlib.import_module(Path(b.script).stem)
+
+
+def _case(case) -> str:
+    if isinstance(case, (tuple, list)) and case and isinstance(case[0], str):
+        if any(isinstance(x, dict) or x is None for x in case[1:]):  # (name, settings, ...): the name says it
+            return case[0]
+    if isinstance(case, (tuple, list)):
+        return "(" + ", ".join(str(x) for x in case) + ")"
+    return str(case)
+
+
+def _cases(cases) -> List[str]:
+    if isinstance(cases, dict):
+        return [
+            f"{key}: " + (value if isinstance(value, str) else "; ".join(_case(c) for c in value))
+            for key, value in cases.items()
+        ]
+    return ["; ".join(_case(c) for c in cases)]
+
+
+def listing() -> List[str]:
+    """Every registered benchmark: its results, data need, cost, full and quick arguments and declared cases."""
+    lines = []
+    for b in BENCHMARKS:
+        mod = script_module(b)
+        quick = "none (" + b.full_only + ")" if b.quick is None else " ".join(b.quick) or "(no arguments)"
+        lines += [
+            f"{b.script}: results/{b.results}.md" if b.results else f"{b.script}: the head of RESULTS.md",
+            f"  needs ../shared/data: {'yes' if b.needs_data else 'no'}; cost: {b.cost}",
+            f"  full arguments: {' '.join(b.full) or '(none)'}; quick arguments: {quick}",
+            *(f"  cases: {text}" for text in _cases(mod.CASES)),
+            *(f"  quick cases: {text}" for text in (_cases(mod.QUICK_CASES) if hasattr(mod, "QUICK_CASES") else [])),
+        ]
+    return lines
+
+
 def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
     """Plain statements of where DDICA is and is not ahead, computed from paper_tables.py's results."""
     from statistics import median
 
     data = json.loads(path.read_text())
     lines = []
-    for table, key, better, label in (
+    for tab, key, better, label in (
         ("table1", "mean_abs_rho", max, "PNL mean |rho| (DDICA = DeepICA variant='paper')"),
         ("table2", "mean_rmse", min, "Samson mean RMSE, maps as output"),
         ("table2", "peak_mean_rmse", min, "Samson mean RMSE, reference's convention"),
     ):
         med = {
             m: median(r[key] for r in runs)
-            for m, runs in data[table].items()
+            for m, runs in data[tab].items()
             if runs and key in runs[0] and (m == "DDICA" or not m.startswith("DDICA"))
         }
         if "DDICA" not in med:
@@ -170,10 +212,10 @@ def _when(status: str) -> str:
 
 
 def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, manifest: Optional[Path] = None) -> Path:
-    """Write RESULTS.md (RESULTS_quick.md): paper_tables.py's part, every registered section, wall time, verdicts."""
-    suffix = "_quick" if quick else ""
-    results = bench / "RESULTS.md" if not quick else bench / "results" / "RESULTS_quick.md"
-    first = bench / "RESULTS.md" if not quick else bench / "results" / "paper_tables_quick.md"
+    """Write RESULTS.md (results/quick/RESULTS.md): paper_tables.py's part, every registered section, wall time, verdicts."""
+    results = bench / "results" / f"{results_name('RESULTS', quick)}.md" if quick else bench / "RESULTS.md"
+    first = bench / "results" / f"{results_name('paper_tables', quick)}.md"
+    first = first if first.is_file() or quick else results  # results written before paper_tables.md existed
     status = {r["script"]: r for r in runs}
     parts = [head(first.read_text())]
     for b in BENCHMARKS:
@@ -184,28 +226,27 @@ def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, man
             parts.append(f"\n\n<!-- {b.script}: no results/{md} yet (not run) -->\n")
             continue
         parts.append(section(md, b.script, _when(str(status[b.script]["status"])), bench))
-    parts.append(f"{WALL}\n\n| script | seconds |\n|---|---|\n")
+    wall = []
     for b in BENCHMARKS:
         rec = status[b.script]
         if rec["status"] == "ran":
-            parts.append(f"| {b.script} | {rec['seconds']:.0f} |\n")
+            wall.append((b.script, f"{rec['seconds']:.0f}"))
         elif rec["status"] == NOT_RERUN:
-            parts.append(
-                f"| {b.script} | not re-run in this run; its section is from its last results file (date inside) |\n"
-            )
+            wall.append((b.script, "not re-run in this run; its section is from its last results file (date inside)"))
         else:
-            parts.append(f"| {b.script} | {rec['status']} |\n")
+            wall.append((b.script, rec["status"]))
+    parts.append(f"{WALL}\n\n" + table(("script", "seconds"), wall) + "\n")
     if manifest is not None:
         parts.append(f"\nMachine, load before and after each script, torch device: `results/{manifest.name}`.\n")
     results.write_text("".join(parts))
-    append_verdicts(results, bench / "results" / f"paper_tables{suffix}.json")
+    append_verdicts(results, bench / "results" / f"{results_name('paper_tables', quick)}.json")
     return results
 
 
 def main(argv=None, bench: Path = HERE) -> int:
     scripts = [b.script for b in BENCHMARKS]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="each script's quick mode; files end in _quick")
+    ap.add_argument("--quick", action="store_true", help="each script's quick mode; files in results/quick/")
     ap.add_argument(
         "--assemble-only",
         action="store_true",
@@ -216,6 +257,9 @@ def main(argv=None, bench: Path = HERE) -> int:
         action="store_true",
         help="only (re)write the DDICA verdict section from the last results/paper_tables.json",
     )
+    ap.add_argument(
+        "--list", action="store_true", help="list every benchmark, its arguments and its cases; run nothing"
+    )
     ap.add_argument("--only", nargs="+", metavar="SCRIPT", choices=scripts, help="re-run only these scripts")
     ap.add_argument(
         "--splice",
@@ -225,13 +269,15 @@ def main(argv=None, bench: Path = HERE) -> int:
         help="only put these scripts' last result files into RESULTS.md (nothing is run)",
     )
     args = ap.parse_args(argv)
+    if args.list:
+        print("\n".join(listing()))
+        return 0
     if args.splice:
         splice_sections(args.splice, bench / "RESULTS.md", bench)
         return 0
     if args.verdicts_only:
         append_verdicts(bench / "RESULTS.md", bench / "results" / "paper_tables.json")
         return 0
-    suffix = "_quick" if args.quick else ""
     runs = [{"script": b.script, "results": b.results_name(args.quick), "status": NOT_RERUN} for b in BENCHMARKS]
     manifest = None
     if not args.assemble_only:
@@ -252,7 +298,8 @@ def main(argv=None, bench: Path = HERE) -> int:
             load_average_at_end=load_average(),
             scripts=runs,
         )
-        manifest = bench / "results" / f"run_manifest{suffix}.json"
+        manifest = bench / "results" / f"{results_name('run_manifest', args.quick)}.json"
+        manifest.parent.mkdir(parents=True, exist_ok=True)
         manifest.write_text(json.dumps(record, indent=1) + "\n")
     results = assemble(runs, args.quick, bench, manifest)
     print(f"wrote {results}" + (f" and {manifest}" if manifest else ""))

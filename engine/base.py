@@ -7,6 +7,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .errors import InputError, ParameterError
+from .params import N_ENDMEMBERS
 
 #: Message of the ``NotFittedError`` that ``transform``/``predict`` raise before ``fit``
 #: (``sklearn.utils.validation.check_is_fitted`` fills in the class name).
@@ -54,8 +55,8 @@ def pixels_to_maps(values: np.ndarray, valid: np.ndarray, fill: float = np.nan) 
 def check_n_endmembers(n_endmembers: int, n_bands: int, n_pixels: int) -> int:
     """Validate the number of endmembers against the data size."""
     n = int(n_endmembers)
-    if n < 2:
-        raise ParameterError(f"the number of endmembers must be at least 2, got {n}")
+    if n < N_ENDMEMBERS.left:
+        raise ParameterError(f"the number of endmembers must be at least {N_ENDMEMBERS.left}, got {n}")
     if n > n_bands:
         raise ParameterError(f"{n} endmembers cannot be unmixed from {n_bands} bands")
     if n > n_pixels:

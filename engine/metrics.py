@@ -133,6 +133,16 @@ def armse(A_ref: np.ndarray, A_est: np.ndarray) -> float:
     return float(np.mean(np.sqrt(np.mean((R - E) ** 2, axis=0))))
 
 
+def per_pixel_rmse(Y: np.ndarray, E: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """RMSE over bands of ``Y - E A`` for each pixel column: Y (L, N), E (L, p), A (p, N) -> (N,)."""
+    return np.sqrt(np.mean((Y - E @ A) ** 2, axis=0))
+
+
+def pooled_rmse(per_pixel: np.ndarray) -> float:
+    """The RMSE over every band and finite pixel, from per-pixel RMSEs over the same bands (NaN = no pixel)."""
+    return float(np.sqrt(np.nanmean(np.asarray(per_pixel, dtype=np.float64) ** 2)))
+
+
 def reconstruction_rmse(Y: np.ndarray, E: np.ndarray, A: np.ndarray) -> float:
     """RMSE of ``Y - E A`` over all bands and the pixels finite in Y and A.
 

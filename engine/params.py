@@ -21,7 +21,12 @@ from sklearn.utils._param_validation import (
 
 from .errors import ParameterError
 
-__all__ = ["Choices", "Integral", "Interval", "Real", "choices", "interval", "validate_params"]
+__all__ = ["Choices", "Integral", "Interval", "N_ENDMEMBERS", "Real", "SEED", "choices", "interval", "validate_params"]
+
+#: Materials to separate: at least two (``engine.base.check_n_endmembers`` also checks the data can hold them).
+N_ENDMEMBERS = Interval(Integral, 2, None, closed="left")
+#: A seed as numpy's ``SeedSequence`` takes it (a non-negative integer); ``None`` draws fresh entropy.
+SEED = Interval(Integral, 0, None, closed="left")
 
 
 class Choices(StrOptions):

@@ -20,6 +20,7 @@ from .io.endmember_csv import EndmemberTable
 from .io.matching import match_bands
 from .io.raster import open_raster, raster_info, read_block
 from .io.scaling import choose_scale
+from .metrics import per_pixel_rmse
 
 __all__ = ["PixelExplanation", "pixel_at", "read_pixel", "unmix_pixel", "explain_pixel"]
 
@@ -76,8 +77,7 @@ def unmix_pixel(spectrum: np.ndarray, endmembers: np.ndarray) -> Tuple[np.ndarra
     if E.shape[0] != y.shape[0]:
         raise ValueError(f"the spectrum has {y.shape[0]} bands, the endmembers {E.shape[0]}")
     a = fcls(y, E)[:, 0]
-    recon = E @ a
-    return a, recon, float(np.sqrt(np.mean((y[:, 0] - recon) ** 2)))
+    return a, E @ a, float(per_pixel_rmse(y, E, a[:, None])[0])
 
 
 def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable] = None) -> PixelExplanation:

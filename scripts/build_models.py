@@ -21,6 +21,10 @@ from qgis.core import (  # noqa: E402
 )
 from qgis.PyQt.QtCore import QPointF  # noqa: E402
 
+from deepunmix.algorithms.estimate_n_endmembers import MAX_OPTION  # noqa: E402
+from deepunmix.engine.estimate_count import EndmemberCountEstimator  # noqa: E402
+from deepunmix.engine.params import SEED, interval  # noqa: E402
+
 S = QgsProcessingModelChildParameterSource
 
 
@@ -75,8 +79,8 @@ def estimate_then_ddica() -> QgsProcessingModelAlgorithm:
                 "Maximum number of endmembers",
                 QgsProcessingParameterNumber.Integer,
                 10,
-                minValue=2,
-                maxValue=100,
+                minValue=interval(EndmemberCountEstimator, MAX_OPTION.kwarg).left,
+                maxValue=MAX_OPTION.maximum,
             ),
             (320, 60),
         ),
@@ -88,13 +92,15 @@ def estimate_then_ddica() -> QgsProcessingModelAlgorithm:
                 QgsProcessingParameterNumber.Integer,
                 0,
                 minValue=0,
-                maxValue=100,
+                maxValue=MAX_OPTION.maximum,
             ),
             (520, 60),
         ),
         (
             "seed",
-            QgsProcessingParameterNumber("seed", "Random seed", QgsProcessingParameterNumber.Integer, 0, minValue=0),
+            QgsProcessingParameterNumber(
+                "seed", "Random seed", QgsProcessingParameterNumber.Integer, 0, minValue=SEED.left
+            ),
             (720, 60),
         ),
     ):

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator
 
 from ..base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask
 from ..errors import InputError
-from ..params import Choices, Integral, non_negative, positive, validate_params
+from ..params import N_ENDMEMBERS, SEED, Choices, Integral, non_negative, positive, validate_params
 from ..progress import ProgressCallback, report
 from .simplex import simplex_lsq
 
@@ -114,6 +114,8 @@ class MinVolNMF(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        "n_endmembers": [N_ENDMEMBERS],
+        "random_state": [SEED, None],
         "lam": [non_negative()],
         "delta": [positive()],
         "max_iter": [positive(Integral)],

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import NOT_FITTED, cube_to_pixels, pixels_to_maps
 from ..errors import ParameterError
-from ..params import Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..params import SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
 from ..progress import report
 from . import network
 from .entropy import ROUTES, resolve_width, total_correlation
@@ -181,6 +181,8 @@ class DeepICA(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        "random_state": [SEED, None],
+        "n_components": [positive(Integral)],
         "variant": [Choices(tuple(VARIANTS))],
         "alpha": [positive(), None],
         "kernel_width": [positive(), Choices(("silverman",)), None],

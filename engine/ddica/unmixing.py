@@ -14,7 +14,8 @@ from ..base import NOT_FITTED, check_cube, check_n_endmembers, cube_to_pixels, p
 from ..endmember_refinement import endmembers_from_maps
 from ..errors import ParameterError
 from ..fcls import fcls
-from ..params import Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..metrics import per_pixel_rmse
+from ..params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
 from ..progress import report, sub_progress
 from . import network
 from .clustering import (
@@ -247,6 +248,8 @@ class DDICA(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        "n_endmembers": [N_ENDMEMBERS],
+        "random_state": [SEED, None],
         "variant": [Choices(VARIANTS)],
         "alpha": [positive()],
         "kernel_width": [positive(), None],
@@ -429,14 +432,13 @@ class DDICA(BaseEstimator):
         if self.abundance_convention == "peak_normalised":
             self.endmembers_ = peak_normalise(E)
             A, scale = peak_normalised_abundances(Y, self.endmembers_)
-            fitted = self.endmembers_ @ (A * scale)
+            resid = per_pixel_rmse(Y, self.endmembers_, A * scale)
         else:
             self.endmembers_ = E
             if cfg["final_abundances"] == "fcls":
                 A = fcls(Y, E, progress=sub_progress(self.progress, 0.96, 1.0))
-            fitted = E @ A
+            resid = per_pixel_rmse(Y, E, A)
         self.abundances_ = pixels_to_maps(A, valid)
-        resid = np.sqrt(np.mean((Y - fitted) ** 2, axis=0))
         self.reconstruction_error_ = pixels_to_maps(resid[None], valid)[0]
         report(self.progress, 1.0, "DDICA: done")
         return self

@@ -10,7 +10,9 @@ from sklearn.base import BaseEstimator, clone
 
 from ..base import pixels_to_maps
 from ..errors import ParameterError
-from ..params import Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..io.memory import MEMORY_MB
+from ..metrics import per_pixel_rmse
+from ..params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device
 from . import common, tiling
@@ -218,6 +220,8 @@ class BUDDIP(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        "n_endmembers": [N_ENDMEMBERS],
+        "random_state": [SEED, None],
         "extractor": [Choices(EXTRACTORS)],
         "alpha1": [non_negative(), None],
         "alpha2": [non_negative(), None],
@@ -236,7 +240,7 @@ class BUDDIP(BaseEstimator):
         "denoise": ["boolean", None],
         "tiles": ["boolean"],
         "tile_overlap": [non_negative(Integral)],
-        "memory_mb": [positive(), None],
+        "memory_mb": [MEMORY_MB, None],
     }
 
     def __init__(
@@ -346,7 +350,7 @@ class BUDDIP(BaseEstimator):
             A_valid = fcls_abundances(prep.Y, self.endmembers_)
         self.abundances_ = pixels_to_maps(A_valid, prep.valid)
         self.reconstruction_error_ = pixels_to_maps(
-            common.per_pixel_rmse(prep.Y, self.endmembers_, A_valid.astype(np.float64))[None], prep.valid
+            per_pixel_rmse(prep.Y, self.endmembers_, A_valid.astype(np.float64))[None], prep.valid
         )[0]
         self.snapshots_ = [
             (it, sec, E_s, pixels_to_maps(A_s.reshape(p, -1)[:, prep.valid.ravel()], prep.valid))

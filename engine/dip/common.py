@@ -135,8 +135,3 @@ def masked_half_mse(Y, E, A, w):
     """0.5 * mean over valid pixels and bands of (Y - E A)^2; A is (p, H*W), w holds 1/(n_valid L) or 0."""
     R = Y - E @ A
     return 0.5 * (R.pow(2).sum(dim=0) * w).sum()
-
-
-def per_pixel_rmse(Y: np.ndarray, E: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """RMSE over bands of Y - E A for each pixel column."""
-    return np.sqrt(np.mean((Y - E @ A) ** 2, axis=0))

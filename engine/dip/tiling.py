@@ -16,19 +16,22 @@ import numpy as np
 from ..io.memory import available_bytes
 
 Window = Tuple[slice, slice]
+CUDA_FREE_FRACTION = 0.8  # of the free device memory: room for the allocator's caching and fragmentation
+CPU_AVAILABLE_FRACTION = 0.5  # of what this process can still allocate
 
 
 def memory_budget_bytes(device, memory_mb: Optional[float] = None) -> int:
-    """Bytes a fit may use: CUDA: 80 % of the free device memory; CPU: half of what this process can still
-    allocate (free RAM, an address-space limit; :func:`engine.io.memory.available_bytes`), capped by
-    ``memory_mb`` when given (QGIS's MEMORY_MB, a RAM budget, so not applied on CUDA)."""
+    """Bytes a fit may use: CUDA: ``CUDA_FREE_FRACTION`` of the free device memory; CPU:
+    ``CPU_AVAILABLE_FRACTION`` of what this process can still allocate (free RAM, an address-space limit;
+    :func:`engine.io.memory.available_bytes`), capped by ``memory_mb`` when given (QGIS's MEMORY_MB, a RAM
+    budget, so not applied on CUDA)."""
     if getattr(device, "type", str(device)) == "cuda":
         import torch  # noqa: PLC0415 - only reached on CUDA
 
         free, _ = torch.cuda.mem_get_info(device)
-        return int(0.8 * free)
+        return int(CUDA_FREE_FRACTION * free)
     avail = available_bytes()
-    budget = 0.5 * avail if avail else 2 * 2**30
+    budget = CPU_AVAILABLE_FRACTION * avail if avail else 2 * 2**30
     if memory_mb:
         budget = min(budget, float(memory_mb) * 2**20)
     return int(budget)

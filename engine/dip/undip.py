@@ -9,7 +9,9 @@ from sklearn.base import BaseEstimator, clone
 
 from ..base import pixels_to_maps
 from ..errors import InputError, ParameterError
-from ..params import Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..io.memory import MEMORY_MB
+from ..metrics import per_pixel_rmse
+from ..params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
 from ..progress import ProgressCallback, report
 from ..torch_support import import_torch, resolve_device
 from . import common, tiling
@@ -108,6 +110,8 @@ class UnDIP(BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        "n_endmembers": [N_ENDMEMBERS, None],
+        "random_state": [SEED, None],
         "extractor": [Choices(EXTRACTORS)],
         "n_iter": [positive(Integral), None],
         "learning_rate": [positive(), None],
@@ -120,7 +124,7 @@ class UnDIP(BaseEstimator):
         "denoise": ["boolean", None],
         "tiles": ["boolean"],
         "tile_overlap": [non_negative(Integral)],
-        "memory_mb": [positive(), None],
+        "memory_mb": [MEMORY_MB, None],
     }
 
     def __init__(
@@ -223,7 +227,7 @@ class UnDIP(BaseEstimator):
         self.endmembers_ = E
         self.abundances_ = pixels_to_maps(A_valid, prep.valid)
         self.reconstruction_error_ = pixels_to_maps(
-            common.per_pixel_rmse(prep.Y, E, A_valid.astype(np.float64))[None], prep.valid
+            per_pixel_rmse(prep.Y, E, A_valid.astype(np.float64))[None], prep.valid
         )[0]
         self.loss_curve_ = curve
         self.n_iter_ = len(curve)

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 
 from ..base import check_cube, check_n_endmembers, valid_mask
 from ..errors import InputError
+from ..params import N_ENDMEMBERS, SEED, Integral, positive, validate_params
 
 
 def check_pixels(Y: np.ndarray, p: int) -> Tuple[np.ndarray, int]:
@@ -63,11 +64,18 @@ class PixelExtractor(BaseEstimator):
         Number of bands L seen by ``fit``.
     """
 
+    _parameter_constraints: dict = {
+        "n_endmembers": [N_ENDMEMBERS],
+        "random_state": [SEED, None],
+        "max_pixels": [positive(Integral), None],
+    }
+
     def _extract(self, Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None):
         """Choose endmembers among the valid pixels of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
+        validate_params(self)
         cube = check_cube(cube)
         pos = np.flatnonzero(valid_mask(cube, mask))
         if pos.size == 0:

@@ -19,13 +19,12 @@ from ..errors import InputError, MemoryBudgetError
 from ..progress import ProgressCallback
 from .bands import describe_band_selection, select_bands
 from .blockwise import no_valid_pixel_message, sample_valid_pixels
-from .memory import MiB, available_bytes, check_allocation, check_budget
+from .memory import DEFAULT_MEMORY_MB, MiB, available_bytes, check_allocation, check_budget
 from .raster import raster_info, read_raster
 from .scaling import resolve_scale, units_comment
 
 __all__ = ["FitData", "load_for_fitting", "DEFAULT_MEMORY_MB", "MAX_SAMPLE", "WORKING_COPIES", "block_bytes"]
 
-DEFAULT_MEMORY_MB = 1024
 MAX_SAMPLE = 200_000
 # fitting holds the cube plus float64 working copies: budget for about four times the float32 cube
 WORKING_COPIES = 4

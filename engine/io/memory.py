@@ -10,10 +10,23 @@ import os
 from typing import Optional
 
 from ..errors import MemoryBudgetError, ParameterError
+from ..params import positive
 
-__all__ = ["available_bytes", "total_bytes", "check_budget", "check_allocation", "check_address_space", "MiB"]
+__all__ = [
+    "available_bytes",
+    "total_bytes",
+    "check_budget",
+    "check_allocation",
+    "check_address_space",
+    "MiB",
+    "DEFAULT_MEMORY_MB",
+    "MEMORY_MB",
+]
 
 MiB = 2**20
+#: The memory budget in megabytes (MEMORY_MB in QGIS, ``memory_mb`` in the engine): any positive number.
+MEMORY_MB = positive()
+DEFAULT_MEMORY_MB = 1024
 
 
 def _meminfo(key: str) -> Optional[int]:
@@ -63,13 +76,13 @@ def available_bytes() -> Optional[int]:
 
 def check_budget(memory_mb: float) -> int:
     """The budget in bytes; ParameterError when it is not positive or exceeds the machine's memory."""
-    if not memory_mb or memory_mb <= 0:
+    if not memory_mb or not MEMORY_MB.is_satisfied_by(memory_mb):
         raise ParameterError(f"MEMORY_MB must be a positive number of megabytes, got {memory_mb}")
     total = total_bytes()
     if total is not None and memory_mb * MiB > total:
         raise ParameterError(
             f"MEMORY_MB = {memory_mb:g} is more than this machine's {total / MiB:.0f} MB of memory; "
-            f"give at most {total / MiB:.0f} (the default 1024 suits most scenes)"
+            f"give at most {total / MiB:.0f} (the default {DEFAULT_MEMORY_MB} suits most scenes)"
         )
     return int(memory_mb * MiB)
 

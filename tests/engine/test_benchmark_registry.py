@@ -116,20 +116,20 @@ def test_assemble_only_reproduces_the_committed_results_md(harness, tmp_path):
 
 _OVERWRITES = """import sys
 from pathlib import Path
-name = "fake_quick" if "--quick" in sys.argv and "--bad" not in sys.argv else "fake"
+name = "quick/fake" if "--quick" in sys.argv and "--bad" not in sys.argv else "fake"
 Path(__file__).parent.joinpath("results", name + ".md").write_text("# new\\n")
 """
 
 
 def test_quick_run_never_leaves_full_results_overwritten(harness, tmp_path, monkeypatch):
     registry, run_all = harness
-    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "quick").mkdir(parents=True)
     (tmp_path / "fake.py").write_text(_OVERWRITES)
     full = tmp_path / "results" / "fake.md"
     full.write_text("# full\n")
     good = registry.Benchmark("fake.py", "fake", False, "seconds")
     assert run_all.run_script(good, True, tmp_path)["status"] == "ran"
-    assert (tmp_path / "results" / "fake_quick.md").read_text() == "# new\n"
+    assert (tmp_path / "results" / "quick" / "fake.md").read_text() == "# new\n"
     bad = registry.Benchmark("fake.py", "fake", False, "seconds", quick=("--quick", "--bad"))
     rec = run_all.run_script(bad, True, tmp_path)
     assert rec["status"].startswith("failed: its quick mode wrote fake.md")
@@ -142,3 +142,21 @@ def test_quick_run_never_leaves_full_results_overwritten(harness, tmp_path, monk
     needs = registry.Benchmark("fake.py", "fake", True, "seconds")
     assert run_all.run_script(needs, False, tmp_path)["status"].startswith("skipped:")
     assert full.read_text() == "# full\n"
+
+
+def test_every_benchmark_declares_its_cases_and_list_prints_them(harness):
+    registry, run_all = harness
+    for b in registry.BENCHMARKS:
+        cases = run_all.script_module(b).CASES  # imported without running: each script's work is under __main__
+        groups = cases.values() if isinstance(cases, dict) else [cases]
+        assert cases and all(len(g) for g in groups), f"{b.script}: CASES is empty"
+        if b.results and not b.renders_only:
+            assert b.results_name(quick=True) == f"quick/{b.results}"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "run_all.py"), "--list"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    listed = [line.split(":")[0] for line in proc.stdout.splitlines() if not line.startswith(" ")]
+    assert listed == [b.script for b in registry.BENCHMARKS]
+    assert proc.stdout.count("\n  cases: ") >= len(registry.BENCHMARKS)
+    assert "cases: paper; paper_untrained; pnl;" in proc.stdout  # ddica_pnl's CASES, in its table's row order

@@ -6,6 +6,8 @@ from deepunmix.engine.metrics import (
     armse,
     match_endmembers,
     matched_abs_corr,
+    per_pixel_rmse,
+    pooled_rmse,
     reconstruction_rmse,
     sad,
     sad_matrix,
@@ -59,6 +61,16 @@ def test_reconstruction_rmse():
     A = np.array([[1.0, 0.0], [0.0, 1.0]])
     Y = E @ A + np.array([[0.0, 0.0], [0.0, 0.0], [0.3, 0.3]])
     assert reconstruction_rmse(Y, E, A) == pytest.approx(np.sqrt(0.18 / 6))
+    np.testing.assert_allclose(per_pixel_rmse(Y, E, A), [np.sqrt(0.09 / 3)] * 2)
+
+
+def test_pooled_rmse_of_per_pixel_rmses_is_the_reconstruction_rmse():
+    rng = np.random.default_rng(0)
+    E, A = rng.random((8, 3)), rng.dirichlet(np.ones(3), size=40).T
+    Y = E @ A + 0.01 * rng.standard_normal((8, 40))
+    per_pixel = per_pixel_rmse(Y, E, A)
+    assert pooled_rmse(per_pixel) == pytest.approx(reconstruction_rmse(Y, E, A), rel=1e-12)
+    assert pooled_rmse(np.append(per_pixel, np.nan)) == pytest.approx(pooled_rmse(per_pixel))  # nodata pixels
 
 
 def test_score_unmixing_keys_and_perm():

@@ -12,9 +12,12 @@ from deepunmix.engine.dip.buddip import BUDDIP
 from deepunmix.engine.dip.undip import UnDIP
 from deepunmix.engine.errors import ParameterError
 from deepunmix.engine.estimate_count import EndmemberCountEstimator
+from deepunmix.engine.extraction.nfindr import NFINDR
+from deepunmix.engine.extraction.sivm import SiVM
+from deepunmix.engine.extraction.vca import VCA
 from deepunmix.engine.params import Choices, choices, interval, validate_params
 
-CONSTRAINED = [DDICA, DeepICA, BUDDIP, UnDIP, MinVolNMF, EndmemberCountEstimator]
+CONSTRAINED = [DDICA, DeepICA, BUDDIP, UnDIP, MinVolNMF, EndmemberCountEstimator, VCA, SiVM, NFINDR]
 
 
 @pytest.mark.parametrize("cls", CONSTRAINED, ids=lambda c: c.__name__)
@@ -63,6 +66,14 @@ BAD = [
     (EndmemberCountEstimator, {}, "far", 0.5),
     (EndmemberCountEstimator, {}, "max_endmembers", 1),
     (EndmemberCountEstimator, {}, "min_gain", 1.0),
+    (DeepICA, {}, "n_components", 0),
+    (VCA, {"n_endmembers": 3}, "max_pixels", 0),
+]
+# the facts every estimator shares (engine.params.N_ENDMEMBERS, SEED): one declaration, refused everywhere
+BAD += [(cls, {}, "n_endmembers", 1) for cls in CONSTRAINED if "n_endmembers" in cls._parameter_constraints]
+BAD += [
+    (cls, {"n_endmembers": 3} if cls in (BUDDIP, UnDIP, VCA, SiVM, NFINDR) else {}, "random_state", -1)
+    for cls in CONSTRAINED
 ]
 
 

@@ -36,6 +36,7 @@ def test_blind_algorithm_outputs(run_alg, scene, alg):
     assert np.all(np.array([r[2:] for r in rows[1:]], dtype=float) >= 0)
     html = Path(res["OUTPUT_REPORT"]).read_text()
     assert html.count("data:image/png;base64,") == 2 and "Run time" in html
+    assert ("Change from the starting point" in html) == (alg == "buddip")  # the only one with a first guess kept
 
 
 def test_undip_with_endmember_csv(run_alg, scene):
@@ -94,6 +95,22 @@ def test_estimate_n_endmembers_output(run_alg, tmp_path):
     assert "reconstruction error" in (tmp_path / "r.html").read_text()
     res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "s.tif"), "MAX_ENDMEMBERS": 3})
     assert res["N_ENDMEMBERS"] == 3
+
+
+def test_estimate_n_endmembers_on_noise_returns_the_fewest_and_says_why(run_alg, tmp_path):
+    from deepunmix.engine.io.raster import write_cube
+
+    class Log(QgsProcessingFeedback):
+        warnings = []
+
+        def pushWarning(self, warning):
+            Log.warnings.append(warning)
+
+    rng = np.random.default_rng(0)
+    write_cube(str(tmp_path / "n.tif"), (0.3 + 0.001 * rng.standard_normal((20, 16, 16))).astype(np.float32))
+    res = run_alg("deepunmix:estimate_n_endmembers", {"INPUT": str(tmp_path / "n.tif"), "METHOD": 0}, feedback=Log())
+    assert res["N_ENDMEMBERS"] == 2  # HySime finds 1 signal dimension in noise around a constant
+    assert any("found 1 signal dimension(s): the data look like noise" in w for w in Log.warnings), Log.warnings
 
 
 def test_ica_separates_components(run_alg, tmp_path):

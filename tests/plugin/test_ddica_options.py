@@ -76,6 +76,7 @@ def test_ddica_peak_normalised_convention(run_alg, scene):
 def test_ddica_variant_paper_reaches_the_engine(deepunmix, run_alg, scene):
     from qgis.core import QgsApplication, QgsProcessingContext
 
+    from deepunmix.algorithms.ddica import REFINE_PURIFY
     from deepunmix.engine.ddica.unmixing import DDICA
 
     alg = QgsApplication.processingRegistry().algorithmById("deepunmix:ddica")
@@ -88,7 +89,7 @@ def test_ddica_variant_paper_reaches_the_engine(deepunmix, run_alg, scene):
     assert (
         cfg["hidden_units"] == (16,) * 6 and cfg["n_restarts"] == 2 and cfg["whitening"] and cfg["kernel_width"] == 0.1
     )
-    assert alg.estimator_kwargs({**dialog, "REFINE": True}, ctx)["purify"] == 0.05
+    assert alg.estimator_kwargs({**dialog, "REFINE": True}, ctx)["purify"] == REFINE_PURIFY
     default = DDICA(3, **alg.estimator_kwargs(dialog, ctx)).resolved_settings()
     assert {k: v for k, v in default.items() if k != "preprocess"} == {
         k: v for k, v in DDICA.variant_settings("default").items() if k != "preprocess"

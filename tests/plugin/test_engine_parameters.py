@@ -4,7 +4,12 @@ and a value the engine refuses is refused by processing.run before the raster is
 from numbers import Integral
 
 import pytest
-from qgis.core import QgsApplication, QgsProcessingException, QgsProcessingParameterNumber
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingException,
+    QgsProcessingModelAlgorithm,
+    QgsProcessingParameterNumber,
+)
 
 from deepunmix.engine.abundance_convention import CONVENTIONS
 from deepunmix.engine.comparators.minvol_nmf import MinVolNMF
@@ -13,7 +18,8 @@ from deepunmix.engine.ddica.unmixing import DDICA
 from deepunmix.engine.dip.buddip import BUDDIP
 from deepunmix.engine.dip.undip import UnDIP
 from deepunmix.engine.estimate_count import EndmemberCountEstimator
-from deepunmix.engine.params import choices, interval
+from deepunmix.engine.io.memory import DEFAULT_MEMORY_MB, MEMORY_MB
+from deepunmix.engine.params import N_ENDMEMBERS, SEED, choices, interval
 
 UNBOUNDED = 1e300
 
@@ -79,6 +85,38 @@ def test_every_advanced_number_has_the_engine_type_and_range(deepunmix):
         else:
             assert definition.maximum() == iv.right, where
     assert {(a, adv.key) for a, _, adv in rows if adv.minimum is not None} == set(NARROWED)
+
+
+def test_the_main_numbers_take_their_range_from_the_engine(deepunmix):
+    """N_ENDMEMBERS and SEED everywhere, MAX_ENDMEMBERS, N_COMPONENTS and MEMORY_MB: the engine's facts."""
+    from deepunmix.algorithms import estimate_n_endmembers, ica, inputs
+
+    seen = {"N_ENDMEMBERS": 0, "SEED": 0, "MEMORY_MB": 0}
+    for alg in QgsApplication.processingRegistry().providerById("deepunmix").algorithms():
+        if isinstance(alg, QgsProcessingModelAlgorithm):  # its own parameters (scripts/build_models.py)
+            continue
+        for key, fact in (("N_ENDMEMBERS", N_ENDMEMBERS), ("SEED", SEED)):
+            definition = alg.parameterDefinition(key)
+            if definition is not None:
+                seen[key] += 1
+                assert definition.dataType() == QgsProcessingParameterNumber.Integer
+                assert definition.minimum() == fact.left and definition.maximum() >= 2**31 - 1, alg.id()
+        definition = alg.parameterDefinition(inputs.MEMORY_MB)
+        if definition is not None:
+            seen["MEMORY_MB"] += 1
+            assert definition.defaultValue() == DEFAULT_MEMORY_MB
+            # the dialog's floor (a reason beside it in algorithms/inputs.py) is inside the engine's range
+            assert definition.minimum() == inputs.MIN_DIALOG_MEMORY_MB and MEMORY_MB.is_satisfied_by(64)
+    assert seen == {"N_ENDMEMBERS": 5, "SEED": 6, "MEMORY_MB": 10}, seen  # every algorithm that has them
+
+    # narrower than the engine on purpose, each for a reason beside its declaration
+    cap = _definition("estimate_n_endmembers", estimate_n_endmembers.MAX_OPTION.key)
+    iv = interval(EndmemberCountEstimator, "max_endmembers")
+    assert (cap.minimum(), cap.maximum()) == (iv.left, estimate_n_endmembers.MAX_OPTION.maximum) and iv.right is None
+    assert cap.defaultValue() == EndmemberCountEstimator().max_endmembers
+    components = _definition("ica", ica.N_COMPONENTS_OPTION.key)
+    iv = interval(DeepICA, "n_components")
+    assert components.minimum() == 2 and iv.left == 1 and components.maximum() >= 2**31 - 1
 
 
 # (algorithm, key, engine class, keyword, the published option order: indices users' scripts rely on)

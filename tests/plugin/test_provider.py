@@ -1,5 +1,7 @@
 """The provider registers with every algorithm, named and documented."""
 
+from pathlib import Path
+
 from qgis.core import QgsApplication
 
 _KEEP_ALIVE = []
@@ -101,3 +103,14 @@ def test_help_lists_every_advanced_parameter_from_its_declaration(deepunmix):
         assert "Advanced:" not in help_text and "Advanced (" not in help_text, alg.id()
         for p in advanced:
             assert f"<b>{p.description()}</b>: {p.help()}" in help_text, (alg.id(), p.name())
+
+
+def test_each_installed_copy_writes_its_help_pages_in_its_own_folder(deepunmix, monkeypatch, tmp_path):
+    """Two installs (QGIS profiles, a checkout and a ZIP) must not overwrite each other's pages and README links."""
+    from deepunmix.algorithms import help_page
+
+    monkeypatch.setattr(help_page.tempfile, "gettempdir", lambda: str(tmp_path))
+    first = help_page.help_folder()
+    monkeypatch.setattr(help_page, "PLUGIN_DIR", "/another/profile/python/plugins/deepunmix")
+    second = help_page.help_folder()
+    assert first != second and {Path(first).parent, Path(second).parent} == {tmp_path}

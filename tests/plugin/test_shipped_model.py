@@ -71,3 +71,31 @@ def test_model_runs_estimate_then_ddica(deepunmix, tmp_path, override, expected)
     assert ab.shape[0] == expected  # the estimated count (scene made with 3), or the override
     assert_sum_to_one(ab)
     assert Path(tmp_path / "r.html").read_text().count("data:image/png") == 2
+
+
+def test_the_shipped_model_is_what_build_models_makes_from_todays_algorithms(deepunmix):
+    """The model pins every child parameter it does not wire: a changed default must be rebuilt into it.
+
+    (It once ran DDICA with REFINE on and PURIFY 0.05, defaults of an older DDICA.)
+    Rebuild with ``QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/build_models.py``.
+    """
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "build_models.py"
+    spec = importlib.util.spec_from_file_location("build_models", path)
+    build_models = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_models)
+    built, shipped = build_models.estimate_then_ddica(), _model()
+
+    def sources(model):
+        return {
+            cid: {name: [s.toVariant() for s in srcs] for name, srcs in child.parameterSources().items()}
+            for cid, child in model.childAlgorithms().items()
+        }
+
+    assert sources(shipped) == sources(built)
+
+    def definitions(model):  # the help text comes from the model's help content, set when it is loaded
+        return [{k: v for k, v in d.toVariantMap().items() if k != "help"} for d in model.parameterDefinitions()]
+
+    assert definitions(shipped) == definitions(built)

@@ -1,0 +1,145 @@
+"""benchmarks/_tables.py: the one Markdown table renderer and results writer, and the rule that every page uses them.
+
+Also re-renders every committed results page from its committed JSON with the script's own ``render``: the page
+must come out byte for byte (the scripts render from the payload they save, so a page can always be rebuilt).
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import sys
+import tokenize
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+RESULTS = BENCH / "results"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(BENCH))
+    try:
+        yield importlib.import_module
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+def test_table_renders_header_separator_and_rows(bench):
+    tables = bench("_tables")
+    text = tables.table(("method", "aRMSE", "n"), [("A", 0.123456, 3), ("B", "-", 10)], (None, ".4f", None))
+    assert text == "| method | aRMSE | n |\n|---|---|---|\n| A | 0.1235 | 3 |\n| B | - | 10 |"
+    assert (
+        tables.table(
+            ("x",),
+            [],
+        )
+        == "| x |\n|---|"
+    )
+    assert tables.table(("a", "b"), [(1.0, 2)], (lambda v: f"{v:.0f}×", None)) == "| a | b |\n|---|---|\n| 1× | 2 |"
+    assert tables.table(("a", "b"), [("", "")]).endswith("\n|  |  |")  # an empty cell keeps its two spaces
+
+
+def test_table_alignment_and_escaping(bench):
+    tables = bench("_tables")
+    assert tables.table(("a", "b", "c", "d"), [], align="lrc").splitlines()[1] == "|:---|---:|:---:|---|"
+    assert tables.table(("a|b",), [("x | y",), ("two\nlines",)]) == "| a\\|b |\n|---|\n| x \\| y |\n| two lines |"
+    with pytest.raises(ValueError):
+        tables.table(("a", "b"), [(1,)])
+    with pytest.raises(ValueError):
+        tables.table(("a",), [(1,)], align="lr")
+    with pytest.raises(ValueError):
+        tables.table(("a",), [(1,)], formats=(None, None))
+
+
+def test_write_adds_the_machine_record_only_where_missing(bench, tmp_path):
+    tables = bench("_tables")
+    md = tables.write(tables.results_name("demo", True), "# demo\n", {"runs": [1.5]}, folder=tmp_path, with_torch=False)
+    assert md == tmp_path / "quick" / "demo.md" and md.read_text() == "# demo\n"
+    saved = json.loads(md.with_suffix(".json").read_text())
+    assert saved["runs"] == [1.5] and saved["machine"]["logical_cpus"] and "load_average_at_start" in saved["machine"]
+    tables.write("old", "# old\n", {"meta": {"host": "vm"}, "runs": []}, folder=tmp_path)
+    assert "machine" not in json.loads((tmp_path / "old.json").read_text())
+    tables.write("page", "# page\n", None, folder=tmp_path)  # a page rendered from other files: no JSON of its own
+    assert (tmp_path / "page.md").is_file() and not (tmp_path / "page.json").exists()
+    assert tables.results_name("demo", False) == "demo"
+
+
+def hand_built_rows(source: str):
+    """String literals that start a Markdown table line or join its cells: tables built without _tables.table."""
+    found = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type != tokenize.STRING:
+            continue
+        body = tok.string.lstrip("rbfuRBFU").strip("\"'")
+        if body.startswith(("| ", "|-", "|:")) or body in (" | ", "|", " |") or "\\n|" in body or "|---" in body:
+            found.append((tok.start[0], tok.string[:60]))
+    return found
+
+
+def test_the_scan_finds_hand_built_tables():
+    assert hand_built_rows('lines.append("| a | b |")\n')
+    assert hand_built_rows('row = " | ".join(cells)\n')
+    assert hand_built_rows('sep = "|---" * n + "|"\n')
+    assert hand_built_rows('x = f"| {a} | {b} |"\n')
+    assert not hand_built_rows('text = "mean |rho| of the outputs"\n')
+    assert not hand_built_rows('ax.set_ylabel("|rho|")\n')
+
+
+@pytest.mark.parametrize("path", sorted(p.name for p in BENCH.glob("*.py") if p.name != "_tables.py"))
+def test_no_benchmark_builds_a_table_by_hand(path):
+    found = hand_built_rows((BENCH / path).read_text())
+    assert not found, f"{path} builds Markdown table lines by hand (use _tables.table): {found}"
+
+
+# results name -> (script, its render function, why a page cannot be compared byte for byte, or "")
+PAGES = {
+    "blockwise_memory": ("blockwise_memory", "render", ""),
+    "buddip_ablation": ("buddip_ablation", "render", ""),
+    "buddip_curve": ("buddip_curve", "render", ""),
+    "buddip_gain": ("buddip_gain", "render", ""),
+    "buddip_paper": ("buddip_paper", "render", ""),
+    "buddip_paper_curve": ("buddip_paper_curve", "render", ""),
+    "buddip_samson": ("buddip_samson", "render", ""),
+    "buddip_synthetic": ("buddip_synthetic", "render", ""),
+    "cancel_latency": ("cancel_latency", "render", ""),
+    "ddica_ablation": ("ddica_ablation", "render", ""),
+    "ddica_ablation_route_check": ("ddica_ablation", "render", ""),
+    "ddica_pnl": ("ddica_pnl", "render", ""),
+    "ddica_pnl_long": ("ddica_pnl", "render", ""),
+    "quick/ddica_pnl": ("ddica_pnl", "render", "written by an older renderer (before the per-seed load column)"),
+    "ddica_samson": ("ddica_samson", "render", "its settings line prints tuples, which the JSON stores as lists"),
+    "ddica_samson_ablation": ("ddica_samson_ablation", "render", ""),
+    "ddica_samson_keep_fraction": ("ddica_samson", "render_keep", "saved before its meta carried n_restarts"),
+    "ddica_speed": ("ddica_speed", "render", ""),
+    "ddica_speed_jasper": ("ddica_speed", "render_jasper", ""),
+    "endmember_count": ("endmember_count", "render", ""),
+    "fcls_speed": ("fcls_speed", "render", ""),
+    "quick/fcls_speed": ("fcls_speed", "render", ""),
+    "large_scene": ("large_scene", "render", ""),
+    "large_scene_fcls": ("large_scene", "render", ""),
+    "paper_tables": ("paper_tables", "render", ""),
+    "quick/paper_tables": ("paper_tables", "render", ""),
+}
+
+
+def test_every_results_page_has_a_renderer():
+    pages = {str(p.relative_to(RESULTS).with_suffix("")) for p in RESULTS.rglob("*.md")}
+    pages -= {"gpu_session", "RESULTS", "quick/RESULTS"}  # gpu_session: from the run files, checked below
+    assert pages <= set(PAGES), f"results pages without an entry in PAGES: {sorted(pages - set(PAGES))}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (_, _, why) in PAGES.items() if not why))
+def test_committed_page_rerenders_from_its_json(bench, name):
+    script, function, _ = PAGES[name]
+    payload = json.loads((RESULTS / f"{name}.json").read_text())
+    assert getattr(bench(script), function)(payload) == (RESULTS / f"{name}.md").read_text()
+
+
+def test_results_md_head_and_gpu_page_rerender(bench):
+    gpu_results = bench("gpu_results")
+    assert (BENCH / "RESULTS.md").read_text().startswith((RESULTS / "paper_tables.md").read_text())
+    assert gpu_results.render(gpu_results.load_runs()) == (RESULTS / "gpu_session.md").read_text()
