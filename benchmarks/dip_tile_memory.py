@@ -11,7 +11,7 @@ space the warm-up kept is recorded apart). The bytes per pixel are the least-squ
 tile's pixels; ``ratio`` = slope / estimate.
 
 Usage: .venv/bin/python benchmarks/dip_tile_memory.py [--quick]
-Writes benchmarks/results/dip_tile_memory.md and .json (dip_tile_memory_quick.* with --quick).
+Writes benchmarks/results/dip_tile_memory.md and .json (results/quick/dip_tile_memory.* with --quick).
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ from pathlib import Path
 
 import numpy as np
 from _machine import load_average, machine, one_thread
+from _tables import results_name, table, write
 
-ROOT = Path(__file__).resolve().parents[1]
 SEED, N_END, ITERATIONS = 0, 3, 3
 ESTIMATORS = ("undip", "buddip", "undip-paper", "buddip-paper")
+CASES = ((20, 100, 224), (64, 96, 128, 160))  # band counts, tile sides
+QUICK_CASES = ((20, 200), (64, 96, 128))
 
 
 def make_estimator(name: str, E0: np.ndarray):
@@ -146,8 +148,7 @@ def main() -> None:
     if args.child:
         child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
-    bands = (20, 200) if args.quick else (20, 100, 224)
-    sides = (64, 96, 128) if args.quick else (64, 96, 128, 160)
+    bands, sides = QUICK_CASES if args.quick else CASES
     start = machine()  # the load before the runs
     rows = []
     for name in ESTIMATORS:
@@ -161,38 +162,41 @@ def main() -> None:
         load_average_at_end=load_average(),
         endmembers=N_END,
         iterations=ITERATIONS,
+        sides=list(sides),
         rows=rows,
         max_ratio=max(r["ratio"] for r in rows),
     )
-    out = ROOT / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    name = "dip_tile_memory_quick" if args.quick else "dip_tile_memory"  # quick never overwrites full
-    (out / f"{name}.json").write_text(json.dumps(info, indent=2))
+    print(write(results_name("dip_tile_memory", args.quick), render(info), info).read_text())
+
+
+def render(info) -> str:
+    """The Markdown page of a run, from its results payload."""
     m = info["machine"]
     lines = [
         "# BUDDIP and UnDIP: resident memory per pixel of one tile fit vs the estimate that sizes the tiles",
         "",
         f"- date: {m['date_utc']}; mode: {info['mode']}; {m['cpu']}, {m['logical_cpus']} logical CPUs; torch "
         f"{m['torch']}; load average at start {m['load_average_at_start']}, at end {info['load_average_at_end']}",
-        f"- each cell: a child process (1 thread) fits one square tile ({N_END} endmembers given, {ITERATIONS} "
-        f"iterations, the defaults otherwise) after a warm-up fit; rise of VmHWM over the tile sides {list(sides)}; "
-        "bytes/px = least-squares slope; estimate = `bytes_per_pixel(n_bands)`; virtual: the same for VmPeak (address "
-        "space); reserved by the warm-up: the address space the first tiny fit after the imports kept (BLAS buffers, "
-        "allocator arenas)",
+        f"- each row: child processes (1 thread) each fit one square tile ({info['endmembers']} endmembers given, "
+        f"{info['iterations']} iterations, the defaults otherwise) after from_disk's warm-up; sides {info['sides']}; "
+        "measured = least-squares slope of the VmHWM rise over the tile's pixels; estimate = `bytes_per_pixel(n_bands)`"
+        "; virtual: the same for VmPeak (address space); warm-up kept: the address space from_disk's warm-up took "
+        "and kept (OpenBLAS's buffer, torch's lazy imports, allocator arenas)",
         f"- largest measured / estimated: {info['max_ratio']:.2f}",
         "",
-        "| estimator | bands | measured bytes/px | estimate bytes/px | measured / estimate | intercept MiB "
-        "| virtual bytes/px | virtual intercept MiB | reserved by the warm-up MiB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        table(
+            ("estimator", "bands", "measured bytes/px", "estimate bytes/px", "measured / estimate", "intercept MiB")
+            + ("virtual bytes/px", "virtual intercept MiB", "warm-up kept MiB"),
+            [
+                (r["estimator"], r["bands"], r["bytes_per_pixel"], r["estimate_bytes_per_pixel"], r["ratio"])
+                + (r["intercept_mib"], r["virtual_bytes_per_pixel"], r["virtual_intercept_mib"])
+                + (r["reserved_by_warm_up_mib"],)
+                for r in info["rows"]
+            ],
+            (None, None, ".0f", ".0f", ".2f", ".1f", ".0f", ".1f", ".0f"),
+        ),
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['estimator']} | {r['bands']} | {r['bytes_per_pixel']:.0f} | {r['estimate_bytes_per_pixel']:.0f} | "
-            f"{r['ratio']:.2f} | {r['intercept_mib']:.1f} | {r['virtual_bytes_per_pixel']:.0f} | "
-            f"{r['virtual_intercept_mib']:.1f} | {r['reserved_by_warm_up_mib']:.0f} |"
-        )
-    (out / f"{name}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

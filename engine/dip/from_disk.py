@@ -37,9 +37,11 @@ from . import tiling
 
 MIN_TILE_PIXELS = 64 * 64
 # Address space the first fit in a process takes once and keeps (OpenBLAS's 128 MB work buffer, torch's lazily
-# imported optimizer machinery, allocator arenas): benchmarks/dip_tile_memory.py measures it ("reserved by the
-# warm-up"); tests/engine/dip/test_from_disk.py checks this covers the committed measurement.
-WARM_UP_BYTES = 320 * 2**20
+# imported optimizer machinery, allocator arenas): benchmarks/dip_tile_memory.py measures it ("warm-up kept";
+# tests/engine/dip/test_from_disk.py checks this covers the committed measurement). A network with large weights
+# (BUDDIP's U-Net variants) keeps its weights on top: when they do not fit, the warm-up's allocation fails (an
+# out-of-memory message) before any tile is read.
+WARM_UP_BYTES = 256 * 2**20
 CUBE_BYTES_PER_VALUE = 32  # the tile as read (float32), the float64 pixel matrix and the prepared copies
 
 
@@ -88,10 +90,12 @@ def fit_tiles_from_disk(
 
     info = raster_info(src_path)
     idx = _band_list(bands, info.count)
+    smallest = 2 * MIN_TILE_PIXELS * estimator.bytes_per_pixel(len(idx))  # the smallest tile, with the budget's half
+    hint = "raise the limit, or run where it is higher"
     limited = check_address_space(
-        WARM_UP_BYTES + 2 * MIN_TILE_PIXELS * estimator.bytes_per_pixel(len(idx)),
+        WARM_UP_BYTES + smallest,
         "Fitting in tiles read from disk (the libraries' one-off buffers and the smallest tile)",
-        "raise the limit, or run where it is higher",
+        hint,
     )
     Y_sample = np.asarray(sample, dtype=np.float64)
     report(progress, 0.0, "first guess from a pixel sample")
@@ -107,6 +111,9 @@ def fit_tiles_from_disk(
     per_tile = estimator.tile_copy(E0)
     if limited is not None:
         _warm_up(per_tile, E0)
+        check_address_space(
+            smallest, "Fitting in tiles read from disk (the smallest tile, after the libraries' buffers)", hint
+        )
     dst_path = Path(dst_path)
     accumulator = dst_path.parent / f".{dst_path.name}.tiles.tif"
     E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0

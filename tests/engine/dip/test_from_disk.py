@@ -142,8 +142,9 @@ except MemoryBudgetError as exc:
 
 
 def test_tiles_from_disk_under_an_address_space_cap(tmp_path):
-    """In a process whose address space (RLIMIT_AS, ``ulimit -v``) is capped at its size + 300 MB, a fit with
-    MEMORY_MB = 150 completes in tiles; capped at + 100 MB it stops at once with a message. Before, OpenBLAS's
+    """In a process whose address space (RLIMIT_AS, ``ulimit -v``) is capped at its size + 400 MB, a fit with
+    MEMORY_MB = 150 completes in tiles; capped at + 100 MB it stops at once with a message. (At + 300 MB it
+    completes too, using about 285 MB: the allocator's heap creeps from tile to tile, so the test keeps room.) Before, OpenBLAS's
     128 MB work buffer, taken at the first large product inside the fit, could not be had: OpenBLAS retried
     forever (the process hung), or torch's allocations failed mid-fit."""
     import os
@@ -167,7 +168,7 @@ def test_tiles_from_disk_under_an_address_space_cap(tmp_path):
         )
         return out.stdout + out.stderr[-3000:]
 
-    out = run(300, 150, "fits.tif")
+    out = run(400, 150, "fits.tif")
     assert out.startswith("DONE"), out
     assert int(out.split()[1]) > 1  # fitted in tiles
     A = read_raster(tmp_path / "fits.tif").cube
@@ -180,9 +181,11 @@ def test_tiles_from_disk_under_an_address_space_cap(tmp_path):
 def test_the_estimates_cover_the_measured_tile_fits():
     """benchmarks/dip_tile_memory.py's committed measurement (peak resident bytes per pixel of one tile fit, each
     variant's network, 20 to 224 bands): ``bytes_per_pixel`` is never below it and not wastefully above (tiles
-    would be needlessly small); the address space the first fit keeps is within ``WARM_UP_BYTES``."""
+    would be needlessly small); the address space the first fit keeps is within ``WARM_UP_BYTES`` plus the
+    network's fixed cost."""
     import importlib.util
     import json
+    import sys
     from pathlib import Path
 
     from deepunmix.engine.dip.from_disk import WARM_UP_BYTES
@@ -190,10 +193,16 @@ def test_the_estimates_cover_the_measured_tile_fits():
     bench = Path(__file__).resolve().parents[3] / "benchmarks"
     spec = importlib.util.spec_from_file_location("dip_tile_memory", bench / "dip_tile_memory.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(bench))  # the script imports _machine and _tables as run_all runs it
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(bench))
     results = json.loads((bench / "results" / "dip_tile_memory.json").read_text())
     assert {r["estimator"] for r in results["rows"]} == set(module.ESTIMATORS)
     for row in results["rows"]:
         estimate = module.estimate(row["estimator"], row["bands"])
         assert row["bytes_per_pixel"] <= estimate <= 2.5 * row["bytes_per_pixel"], (row["estimator"], row["bands"])
-        assert row["reserved_by_warm_up_mib"] * 2**20 <= WARM_UP_BYTES, row
+        assert row["virtual_bytes_per_pixel"] <= estimate, (row["estimator"], row["bands"])  # address space too
+        # the libraries' one-off buffers, plus the network's own fixed cost (the intercept: its weights)
+        assert row["reserved_by_warm_up_mib"] <= WARM_UP_BYTES / 2**20 + max(0.0, row["intercept_mib"]), row
