@@ -90,6 +90,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
             feedback,
             options,
             allow_sample=self.SAMPLES_OK or self.TILES_FROM_DISK,
+            sample_use="for the first guess, then fitting in tiles read from disk" if self.TILES_FROM_DISK else None,
         )
 
         need = self.training_memory(data, kwargs, parameters, context)

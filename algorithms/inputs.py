@@ -105,10 +105,17 @@ def input_options(alg, parameters, context) -> InputOptions:
     return InputOptions(drop.strip() or None, alg.parameterAsDouble(parameters, SCALE, context), memory_mb)
 
 
-def load_for_fitting(path: str, feedback, options: Optional[InputOptions] = None, allow_sample: bool = True) -> FitData:
+def load_for_fitting(
+    path: str,
+    feedback,
+    options: Optional[InputOptions] = None,
+    allow_sample: bool = True,
+    sample_use: Optional[str] = None,
+) -> FitData:
     """``engine.io.fitting.load_for_fitting`` with the algorithm's options, logging to ``feedback``.
 
-    The sampling pass of a large raster drives the progress bar (0-5 %) and stops on cancel.
+    The sampling pass of a large raster drives the progress bar (0-5 %) and stops on cancel; ``sample_use``: what
+    the sample is for, in the log.
     """
     from .base import DeepUnmixAlgorithm
 
@@ -121,6 +128,7 @@ def load_for_fitting(path: str, feedback, options: Optional[InputOptions] = None
         allow_sample,
         log=feedback.pushInfo,
         progress=DeepUnmixAlgorithm.progress_callback(feedback, 0.0, 5.0),
+        sample_use=sample_use,
     )
 
 

@@ -11,27 +11,41 @@ import numpy as np
 from ..base import check_cube, check_n_endmembers, cube_to_pixels
 from ..errors import InputError
 
-# The former fixed limit (512 x 512). Measured here (224 bands, p = 6, one CPU thread): peak memory
-# of the light residual BUDDIP grows by about 9 KB per pixel (65 536 px: +600 MB); time per
-# iteration is about 40 ms per 10 000 pixels on an idle core. The limit now comes from the
-# device's memory (``max_pixels='auto'``, see tiling.pixel_limit); this stays for callers that
-# want the old fixed value.
+# The former fixed limit (512 x 512); the limit now comes from the device's memory (``max_pixels='auto'``, see
+# tiling.pixel_limit) and the bytes per pixel below. This stays for callers that want the old fixed value.
 DEFAULT_MAX_PIXELS = 262_144
+
+# Peak resident bytes per pixel of one fit, measured by benchmarks/dip_tile_memory.py (results/dip_tile_memory.md:
+# the slope of the peak resident set of a tile fit over its pixels, 20 to 224 bands, every variant's network).
+# Each band costs BYTES_PER_BAND (the tile as read and as a cube, the float64 pixel matrix, the tensors, the
+# reconstructions and their gradients, the per-pixel error at the end); each activation channel the functions
+# below count costs ACTIVATION_BYTES of its architecture (autograd keeps several tensors per layer). Both are
+# rounded up from the measurement so that the estimate covers every measured case;
+# tests/engine/dip/test_from_disk.py checks it against the committed results.
+BYTES_PER_BAND = 72
+ACTIVATION_BYTES = {"residual": 20, "skipnet": 10, "unet": 24}
 
 
 def residual_bytes_per_pixel(n_bands: int, n_endmembers: int, hidden: int) -> float:
-    """Peak bytes per pixel of a light-network fit: spectra and three reconstructions with
-    gradients (~8 L floats) plus the conv activations; fits the 9 KB measured at L=224, p=6."""
-    return 4.0 * 1.2 * (8 * n_bands + 6 * hidden + 10 * n_endmembers)
+    """Peak bytes per pixel of a light residual-network fit (BUDDIP's default): the spectra and the conv
+    activations (``6 hidden + 10 p`` channels)."""
+    return BYTES_PER_BAND * n_bands + ACTIVATION_BYTES["residual"] * (6 * hidden + 10 * n_endmembers)
 
 
 def unet_bytes_per_pixel(n_bands: int, n_endmembers: int, widths) -> float:
-    """Peak bytes per pixel of the authors' U-Net ADIP (paper / authors_code variants): the down
-    path at a quarter of the pixels, the up path at full size, each conv + BatchNorm + activation
-    kept for the backward pass, plus the spectra."""
+    """Peak bytes per pixel of the authors' U-Net ADIP (BUDDIP's paper / authors_code variants): the spectra,
+    the down path at a quarter of the pixels and the up path at full size."""
     w = list(widths)
-    feat = sum(w) / 4.0 + sum(w[:-1]) + n_endmembers
-    return 4.0 * 1.2 * (8 * n_bands + 6 * feat)
+    return BYTES_PER_BAND * n_bands + ACTIVATION_BYTES["unet"] * (sum(w) / 4.0 + sum(w[:-1]) + n_endmembers)
+
+
+def skipnet_bytes_per_pixel(n_bands: int, n_endmembers: int, c_in: int, channels: int, skip: int, depth: int) -> float:
+    """Peak bytes per pixel of UnDIP's skip-net: the spectra, and for each level k (at 4^-k of the pixels) its
+    skip branch and up path (about 8 channels + 5 skips) and its down path one level lower (6 channels)."""
+    features = c_in + 2 * n_endmembers
+    for k in range(depth):
+        features += (8 * channels + 5 * skip) / 4.0**k + 6 * channels / 4.0 ** (k + 1)
+    return BYTES_PER_BAND * n_bands + ACTIVATION_BYTES["skipnet"] * features
 
 
 @dataclass

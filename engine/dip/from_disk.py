@@ -35,6 +35,13 @@ from ..fcls import fcls
 from ..progress import ProgressCallback, report, sub_progress
 from . import tiling
 
+MIN_TILE_PIXELS = 64 * 64
+# Address space the first fit in a process takes once and keeps (OpenBLAS's 128 MB work buffer, torch's lazily
+# imported optimizer machinery, allocator arenas): benchmarks/dip_tile_memory.py measures it ("warm-up kept";
+# tests/engine/dip/test_from_disk.py checks this covers the committed measurement). A network with large weights
+# (BUDDIP's U-Net variants) keeps its weights on top: when they do not fit, the warm-up's allocation fails (an
+# out-of-memory message) before any tile is read.
+WARM_UP_BYTES = 256 * 2**20
 CUBE_BYTES_PER_VALUE = 32  # the tile as read (float32), the float64 pixel matrix and the prepared copies
 
 
@@ -55,7 +62,7 @@ def tile_pixels(estimator, n_bands: int, memory_mb: float, device="cpu") -> int:
 
     network = tiling.pixel_limit("auto", resolve_device(device), estimator.bytes_per_pixel(n_bands), memory_mb)
     cube = int(tiling.memory_budget_bytes("cpu", memory_mb) // (n_bands * CUBE_BYTES_PER_VALUE))
-    return max(64 * 64, min(network, cube))
+    return max(MIN_TILE_PIXELS, min(network, cube))
 
 
 def fit_tiles_from_disk(
@@ -78,8 +85,18 @@ def fit_tiles_from_disk(
     a :class:`DiskTilesFit`."""
     from ..io.blockwise import GDAL_IO_LOCK, _locked_open, apply_blockwise  # noqa: PLC0415 - rasterio when used
     from ..io.fitting import block_bytes  # noqa: PLC0415
+    from ..io.memory import check_address_space  # noqa: PLC0415
     from ..io.raster import _band_list, raster_info, read_valid_pixels  # noqa: PLC0415
 
+    info = raster_info(src_path)
+    idx = _band_list(bands, info.count)
+    smallest = 2 * MIN_TILE_PIXELS * estimator.bytes_per_pixel(len(idx))  # the smallest tile, with the budget's half
+    hint = "raise the limit, or run where it is higher"
+    limited = check_address_space(
+        WARM_UP_BYTES + smallest,
+        "Fitting in tiles read from disk (the libraries' one-off buffers and the smallest tile)",
+        hint,
+    )
     Y_sample = np.asarray(sample, dtype=np.float64)
     report(progress, 0.0, "first guess from a pixel sample")
     E0 = estimator.guidance(Y_sample)[0]
@@ -87,13 +104,16 @@ def fit_tiles_from_disk(
     names = [f"{names}_{i + 1}" for i in range(p)] if isinstance(names, str) else [str(n) for n in names]
     if len(names) != p:
         raise ValueError(f"{len(names)} names for {p} endmembers")
-    info = raster_info(src_path)
     H, W = info.height, info.width
-    idx = _band_list(bands, info.count)
     limit = max_tile_pixels or tile_pixels(estimator, len(idx), memory_mb, getattr(estimator, "device", "cpu"))
     windows, overlap = tiling.tile_windows((H, W), int(limit), int(getattr(estimator, "tile_overlap", 16)))
     blended = estimator.abundance_source() != "fcls"
     per_tile = estimator.tile_copy(E0)
+    if limited is not None:
+        _warm_up(per_tile, E0)
+        check_address_space(
+            smallest, "Fitting in tiles read from disk (the smallest tile, after the libraries' buffers)", hint
+        )
     dst_path = Path(dst_path)
     accumulator = dst_path.parent / f".{dst_path.name}.tiles.tif"
     E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0
@@ -155,6 +175,17 @@ def fit_tiles_from_disk(
             accumulator.unlink(missing_ok=True)
     A_sample = fcls(Y_sample, E)[:, None, :]
     return DiskTilesFit(E, A_sample, windows, "blended network maps" if blended else "fcls")
+
+
+def _warm_up(per_tile, E0: np.ndarray) -> None:
+    """Under an address-space limit, before the tile size is computed from what is left: one large BLAS product
+    and a one-iteration fit of a 32 x 32 tile, so the libraries take their one-off buffers now. OpenBLAS in
+    particular retries forever, instead of failing, when its work buffer cannot be had."""
+    a = np.ones((512, 512))
+    a @ a
+    A = np.random.default_rng(0).dirichlet(np.ones(E0.shape[1]), size=32 * 32).T
+    cube = (E0 @ A).reshape(E0.shape[0], 32, 32).astype(np.float32)
+    clone(per_tile).set_params(n_iter=1, progress=None).fit(cube)
 
 
 def _rio_window(rows: slice, cols: slice):

@@ -240,7 +240,10 @@ class UnDIP(BaseEstimator):
     def bytes_per_pixel(self, n_bands: int) -> float:
         """Memory one pixel of the network input costs during training (sets the pixel limit and tile size)."""
         s = self.resolved_settings(self._n_materials())
-        return common.unet_bytes_per_pixel(n_bands, self._n_materials(), [s["channels"]] * s["depth"])
+        p = self._n_materials()
+        return common.skipnet_bytes_per_pixel(
+            n_bands, p, s["input_depth"], s["channels"], s["skip_channels"], s["depth"]
+        )
 
     def tile_copy(self, E0: np.ndarray) -> "UnDIP":
         """An unfitted copy for one tile of a raster read from disk, with the endmembers ``E0`` fixed."""

@@ -67,11 +67,13 @@ def load_for_fitting(
     log: Callable[[str], None] = _no_log,
     progress: ProgressCallback = None,
     min_pixels: int = 2,
+    sample_use: Optional[str] = None,
 ) -> FitData:
     """Read the raster (or a pixel sample when it exceeds the budget), dropping bad bands and scaling it.
 
     ``scale`` 0 detects it; ``log`` receives one line per decision; ``progress``
-    is driven (and may raise ``Cancelled``) during the sampling pass.
+    is driven (and may raise ``Cancelled``) during the sampling pass; ``sample_use`` says in the log what a
+    sample of a raster over the budget is for (default: for fitting, then streaming all pixels).
     """
     budget = check_budget(memory_mb)
     info = raster_info(path)
@@ -98,8 +100,8 @@ def load_for_fitting(
         )
         why = f"the {memory_mb:g} MB budget" if need > budget else f"the {free / MiB:.0f} MB free on this machine"
         log(
-            f"The raster needs about {need / MiB:.0f} MB in memory, over {why}: fitting on a random sample of {n} "
-            "valid pixels, then streaming all pixels"
+            f"The raster needs about {need / MiB:.0f} MB in memory, over {why}: a random sample of {n} "
+            f"valid pixels {sample_use or 'for fitting, then streaming all pixels'}"
         )
         Y, _ = sample_valid_pixels(
             path, n, random_state=0, bands=bands, max_block_bytes=block_bytes(memory_mb), progress=progress

@@ -17,6 +17,7 @@ __all__ = [
     "total_bytes",
     "check_budget",
     "check_allocation",
+    "check_address_space",
     "MiB",
     "DEFAULT_MEMORY_MB",
     "MEMORY_MB",
@@ -102,3 +103,16 @@ def check_allocation(nbytes: float, what: str, budget_bytes: Optional[float] = N
         raise MemoryBudgetError(
             f"{what} needs about {nbytes / MiB:,.0f} MB but only {free / MiB:,.0f} MB are free on this machine{tail}"
         )
+
+
+def check_address_space(nbytes: float, what: str, hint: str = "") -> Optional[int]:
+    """Under an address-space limit (``ulimit -v`` / RLIMIT_AS): MemoryBudgetError when less than ``nbytes`` of
+    address space is left, else the bytes left. Without a limit: None."""
+    left = _address_space_left()
+    if left is not None and left < nbytes:
+        tail = f": {hint}" if hint else ""
+        raise MemoryBudgetError(
+            f"{what} needs about {nbytes / MiB:,.0f} MB of address space but the address-space limit "
+            f"(ulimit -v) leaves {left / MiB:,.0f} MB{tail}"
+        )
+    return left

@@ -109,6 +109,7 @@ PAGES = {
     "ddica_ablation": ("ddica_ablation", "render", ""),
     "ddica_ablation_route_check": ("ddica_ablation", "render", ""),
     "ddica_pnl": ("ddica_pnl", "render", ""),
+    "dip_tile_memory": ("dip_tile_memory", "render", ""),
     "ddica_pnl_long": ("ddica_pnl", "render", ""),
     "quick/ddica_pnl": ("ddica_pnl", "render", "written by an older renderer (before the per-seed load column)"),
     "ddica_samson": ("ddica_samson", "render", "its settings line prints tuples, which the JSON stores as lists"),

@@ -175,6 +175,22 @@ def run_desktop(tmp_path: Path, alg: str, params: dict, search: str = "", **extr
     return status
 
 
+def run_script_driver(tmp_path: Path, driver: Path, job: dict, screenshots_folder: str = ""):
+    """Start QGIS under Xvfb with a generator-style driver (``gui_run.Run``) given ``job`` plus the status file,
+    the screenshot folder, the time limit and this folder; return (status, QGIS's exit code, its output)."""
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    status_path = tmp_path / "status.json"
+    config = dict(job, status=str(status_path), shots=str(shots), timeout_s=TIMEOUT_S - 30, gui_dir=str(HERE))
+    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    env = _environment(tmp_path)
+    env["DEEPUNMIX_GUI_CONFIG"] = str(tmp_path / "config.json")
+    returncode, output = run_qgis(driver, _make_profile(tmp_path / "qgis-profile"), env, tmp_path)
+    status = json.loads(status_path.read_text(encoding="utf-8")) if status_path.exists() else {}
+    _keep_for_humans(status.get("screenshots", []), screenshots_folder)
+    return status, returncode, output
+
+
 def _keep_for_humans(screenshots: list, folder: str = "") -> None:
     if not screenshots:
         return

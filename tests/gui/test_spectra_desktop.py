@@ -68,34 +68,15 @@ def test_endmember_table_spectra_view_and_pixel_tool(tmp_path):
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (the CI image installs xvfb and qgis)")
     scene, cube, csv = _write_scene(tmp_path)
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    status_path = tmp_path / "status.json"
-    config = {
-        "cube": cube,
-        "csv": csv,
-        "out_csv": str(tmp_path / "vca_endmembers.csv"),
-        "pixel": PIXEL,
-        "status": str(status_path),
-        "shots": str(shots),
-        "timeout_s": desktop.TIMEOUT_S - 30,
-        "gui_dir": str(HERE),
-    }
-    (tmp_path / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    env = desktop._environment(tmp_path)
-    env["DEEPUNMIX_GUI_CONFIG"] = str(tmp_path / "config.json")
-    returncode, output = desktop.run_qgis(
-        HERE / "spectra_driver.py", desktop._make_profile(tmp_path / "qgis-profile"), env, tmp_path
-    )
-    status = json.loads(status_path.read_text(encoding="utf-8")) if status_path.exists() else {}
-    desktop._keep_for_humans(status.get("screenshots", []))
+    job = {"cube": cube, "csv": csv, "out_csv": str(tmp_path / "vca_endmembers.csv"), "pixel": PIXEL}
+    status, returncode, output = desktop.run_script_driver(tmp_path, HERE / "spectra_driver.py", job)
     detail = json.dumps(status, indent=1)[:5000] + "\n" + output[-3000:]
     assert status.get("error") is None and status.get("ok"), detail
     steps = {s["step"]: s for s in status["steps"]}
 
     assert steps["plugin"]["menu_actions"] == ["Spectra view…", "Pixel spectrum tool"]
     # the run's CSV opened in the view by itself
-    assert steps["run"]["dock_visible"] and steps["run"]["dock_path"] == config["out_csv"], detail
+    assert steps["run"]["dock_visible"] and steps["run"]["dock_path"] == job["out_csv"], detail
     assert steps["run"]["dock_names"] == ["VCA_1", "VCA_2", "VCA_3"]
 
     # issue 15 point 1: a numeric table (band, wavelength, one column per endmember) by every route

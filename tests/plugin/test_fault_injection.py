@@ -589,8 +589,8 @@ QgsApplication.processingRegistry().addProvider(provider)
 import processing, torch
 from qgis.core import QgsProcessingException
 size = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
-if sys.argv[6] == "capped":
-    resource.setrlimit(resource.RLIMIT_AS, (size + 300 * 2 ** 20, resource.RLIM_INFINITY))
+if float(sys.argv[6]) > 0:  # MB of address space above the current size
+    resource.setrlimit(resource.RLIMIT_AS, (size + int(float(sys.argv[6]) * 2 ** 20), resource.RLIM_INFINITY))
 try:
     from qgis.core import QgsProcessingFeedback
 
@@ -609,7 +609,10 @@ except QgsProcessingException as exc:
 
 def test_over_the_budget_runs_in_tiles_from_disk_and_a_memory_cap_gives_a_message(deepunmix, tmp_path):
     """UnDIP on a 20 x 480 x 480 raster over a 64 MB budget: fitted in tiles read from disk, one complete output.
-    In a process capped at +300 MB of address space: a message (torch's failed allocations too) and no output."""
+    In a process capped at +600 MB of address space the same; capped at +200 MB: a message before the fit (the
+    libraries' one-off buffers and the smallest tile need more) and no output. (Measured on this machine: +280 MB
+    that message; +300 MB that message, or once the check passed and the fit ran out mid-way (an out-of-memory
+    message); +330 to +450 MB complete. The test keeps away from that edge.)"""
     import os
     import subprocess
     import sys
@@ -641,14 +644,17 @@ def test_over_the_budget_runs_in_tiles_from_disk_and_a_memory_cap_gives_a_messag
             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
         )
 
-    out = run(64, "a", "uncapped")
-    assert "NO ERROR" in out.stdout, out.stdout + out.stderr[-3000:]
-    assert "tiles read from disk" in out.stdout
-    with rasterio.open(tmp_path / "a.tif") as ds:
-        assert (ds.count, ds.height, ds.width) == (3, 480, 480)
-        A = ds.read()
-    assert np.isfinite(A).all() and np.allclose(A.sum(0), 1.0, atol=1e-4)
-    out = run(64, "b", "capped")
-    assert "MESSAGE" in out.stdout and "Traceback" not in out.stdout, out.stdout + out.stderr[-3000:]
+    for name, cap in (("a", "0"), ("c", "600")):
+        out = run(64, name, cap)
+        assert "NO ERROR" in out.stdout, out.stdout + out.stderr[-3000:]
+        assert "tiles read from disk" in out.stdout
+        with rasterio.open(tmp_path / f"{name}.tif") as ds:
+            assert (ds.count, ds.height, ds.width) == (3, 480, 480)
+            A = ds.read()
+        assert np.isfinite(A).all() and np.allclose(A.sum(0), 1.0, atol=1e-4)
+    out = run(64, "b", "200")
+    assert "MESSAGE" in out.stdout and "address-space limit" in out.stdout, out.stdout + out.stderr[-3000:]
+    assert "Traceback" not in out.stdout
     left = sorted(p.name for p in tmp_path.iterdir() if p.name != "big.tif.aux.xml")  # QGIS's histogram of the input
-    assert left == ["a.csv", "a.csv.aux.xml", "a.csvt", "a.tif", "big.tif"]
+    written = [f"{n}.{ext}" for n in "ac" for ext in ("csv", "csv.aux.xml", "csvt", "tif")]
+    assert left == sorted(["big.tif", *written])

@@ -116,3 +116,93 @@ def test_a_constant_tile_gets_the_first_guess(tmp_path):
     got = read_raster(out)
     assert got.band_names == ["BUDDIP_1", "BUDDIP_2", "BUDDIP_3"] and got.mask.all()
     assert np.isfinite(fit.endmembers_).all()
+
+
+CAPPED_FIT = r"""
+import os, resource, sys
+import numpy as np, rasterio, torch  # GDAL loaded before the cap, as in QGIS
+from deepunmix.engine.dip.from_disk import fit_tiles_from_disk
+from deepunmix.engine.dip.undip import UnDIP
+from deepunmix.engine.errors import MemoryBudgetError
+
+torch.set_num_threads(1)
+src, dst, cap_mb, memory_mb = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+E = np.load(src + ".E.npy")
+sample = np.load(src + ".sample.npy")
+size = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmSize:"))
+resource.setrlimit(resource.RLIMIT_AS, (size + int(cap_mb * 2**20), resource.RLIM_INFINITY))
+try:
+    fit = fit_tiles_from_disk(
+        UnDIP(endmembers=E, n_iter=2, random_state=0), src, dst, "U", sample, memory_mb=memory_mb
+    )
+    print("DONE", len(fit.tiles_))
+except MemoryBudgetError as exc:
+    print("MESSAGE", exc)
+"""
+
+
+def test_tiles_from_disk_under_an_address_space_cap(tmp_path):
+    """In a process whose address space (RLIMIT_AS, ``ulimit -v``) is capped at its size + 400 MB, a fit with
+    MEMORY_MB = 150 completes in tiles; capped at + 100 MB it stops at once with a message. (At + 300 MB it
+    completes too, using about 285 MB: the allocator's heap creeps from tile to tile, so the test keeps room.) Before, OpenBLAS's
+    128 MB work buffer, taken at the first large product inside the fit, could not be had: OpenBLAS retried
+    forever (the process hung), or torch's allocations failed mid-fit."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("resource")
+    cube, E, _ = _scene(H=300, W=300, L=20)
+    src = _raster(tmp_path, cube)
+    np.save(str(src) + ".E.npy", E)
+    np.save(str(src) + ".sample.npy", cube.reshape(20, -1)[:, ::20].astype(np.float64))
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+    def run(cap_mb, memory_mb, name):
+        out = subprocess.run(
+            [sys.executable, "-c", CAPPED_FIT, str(src), str(tmp_path / name), str(cap_mb), str(memory_mb)],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env=env,
+        )
+        return out.stdout + out.stderr[-3000:]
+
+    out = run(400, 150, "fits.tif")
+    assert out.startswith("DONE"), out
+    assert int(out.split()[1]) > 1  # fitted in tiles
+    A = read_raster(tmp_path / "fits.tif").cube
+    np.testing.assert_allclose(A.sum(0), 1.0, atol=1e-4)
+    out = run(100, 150, "refused.tif")
+    assert out.startswith("MESSAGE") and "address-space limit (ulimit -v)" in out, out
+    assert not (tmp_path / "refused.tif").exists()
+
+
+def test_the_estimates_cover_the_measured_tile_fits():
+    """benchmarks/dip_tile_memory.py's committed measurement (peak resident bytes per pixel of one tile fit, each
+    variant's network, 20 to 224 bands): ``bytes_per_pixel`` is never below it and not wastefully above (tiles
+    would be needlessly small); the address space the first fit keeps is within ``WARM_UP_BYTES`` plus the
+    network's fixed cost."""
+    import importlib.util
+    import json
+    import sys
+    from pathlib import Path
+
+    from deepunmix.engine.dip.from_disk import WARM_UP_BYTES
+
+    bench = Path(__file__).resolve().parents[3] / "benchmarks"
+    spec = importlib.util.spec_from_file_location("dip_tile_memory", bench / "dip_tile_memory.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(bench))  # the script imports _machine and _tables as run_all runs it
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(bench))
+    results = json.loads((bench / "results" / "dip_tile_memory.json").read_text())
+    assert {r["estimator"] for r in results["rows"]} == set(module.ESTIMATORS)
+    for row in results["rows"]:
+        estimate = module.estimate(row["estimator"], row["bands"])
+        assert row["bytes_per_pixel"] <= estimate <= 2.5 * row["bytes_per_pixel"], (row["estimator"], row["bands"])
+        assert row["virtual_bytes_per_pixel"] <= estimate, (row["estimator"], row["bands"])  # address space too
+        # the libraries' one-off buffers, plus the network's own fixed cost (the intercept: its weights)
+        assert row["reserved_by_warm_up_mib"] <= WARM_UP_BYTES / 2**20 + max(0.0, row["intercept_mib"]), row

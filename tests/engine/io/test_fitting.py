@@ -70,3 +70,14 @@ def test_sampling_pass_reports_progress_and_honours_cancel(tmp_path):
 
     with pytest.raises(Cancelled):
         load_for_fitting(path, memory_mb=32, progress=cancel)
+
+
+def test_the_log_says_what_a_sample_is_for(tmp_path):
+    path = _write(tmp_path, _cube(L=64, H=200, W=200))
+    lines = []
+    load_for_fitting(path, memory_mb=32, log=lines.append)
+    assert any("valid pixels for fitting, then streaming all pixels" in line for line in lines), lines
+    lines = []
+    load_for_fitting(path, memory_mb=32, log=lines.append, sample_use="for the first guess, then tiles")
+    assert any(line.endswith("valid pixels for the first guess, then tiles") for line in lines), lines
+    assert not any("for fitting" in line for line in lines)
