@@ -32,6 +32,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..fcls import fcls
+from ..io.memory import DEFAULT_MEMORY_MB
 from ..progress import ProgressCallback, report, sub_progress
 from . import tiling
 
@@ -42,6 +43,7 @@ MIN_TILE_PIXELS = 64 * 64
 # (BUDDIP's U-Net variants) keeps its weights on top: when they do not fit, the warm-up's allocation fails (an
 # out-of-memory message) before any tile is read.
 WARM_UP_BYTES = 256 * 2**20
+_WARMED_UP = False  # the libraries keep their one-off buffers: once per process is enough
 CUBE_BYTES_PER_VALUE = 32  # the tile as read (float32), the float64 pixel matrix and the prepared copies
 
 
@@ -74,7 +76,7 @@ def fit_tiles_from_disk(
     *,
     bands: Optional[Sequence[int]] = None,
     scale: float = 1.0,
-    memory_mb: float = 1024,
+    memory_mb: float = DEFAULT_MEMORY_MB,
     max_tile_pixels: Optional[int] = None,
     progress: ProgressCallback = None,
 ) -> DiskTilesFit:
@@ -90,13 +92,17 @@ def fit_tiles_from_disk(
 
     info = raster_info(src_path)
     idx = _band_list(bands, info.count)
-    smallest = 2 * MIN_TILE_PIXELS * estimator.bytes_per_pixel(len(idx))  # the smallest tile, with the budget's half
+    # the smallest tile within the share of free memory a fit may take
+    smallest = MIN_TILE_PIXELS * estimator.bytes_per_pixel(len(idx)) / tiling.CPU_AVAILABLE_FRACTION
     hint = "raise the limit, or run where it is higher"
-    limited = check_address_space(
-        WARM_UP_BYTES + smallest,
-        "Fitting in tiles read from disk (the libraries' one-off buffers and the smallest tile)",
-        hint,
-    )
+    if _WARMED_UP:
+        limited = check_address_space(smallest, "Fitting in tiles read from disk (the smallest tile)", hint)
+    else:
+        limited = check_address_space(
+            WARM_UP_BYTES + smallest,
+            "Fitting in tiles read from disk (the libraries' one-off buffers and the smallest tile)",
+            hint,
+        )
     Y_sample = np.asarray(sample, dtype=np.float64)
     report(progress, 0.0, "first guess from a pixel sample")
     E0 = estimator.guidance(Y_sample)[0]
@@ -105,8 +111,6 @@ def fit_tiles_from_disk(
     if len(names) != p:
         raise ValueError(f"{len(names)} names for {p} endmembers")
     H, W = info.height, info.width
-    limit = max_tile_pixels or tile_pixels(estimator, len(idx), memory_mb, getattr(estimator, "device", "cpu"))
-    windows, overlap = tiling.tile_windows((H, W), int(limit), int(getattr(estimator, "tile_overlap", 16)))
     blended = estimator.abundance_source() != "fcls"
     per_tile = estimator.tile_copy(E0)
     if limited is not None:
@@ -114,6 +118,9 @@ def fit_tiles_from_disk(
         check_address_space(
             smallest, "Fitting in tiles read from disk (the smallest tile, after the libraries' buffers)", hint
         )
+    # sized after the warm-up: from the memory the libraries' buffers left
+    limit = max_tile_pixels or tile_pixels(estimator, len(idx), memory_mb, getattr(estimator, "device", "cpu"))
+    windows, overlap = tiling.tile_windows((H, W), int(limit), int(getattr(estimator, "tile_overlap", 16)))
     dst_path = Path(dst_path)
     accumulator = dst_path.parent / f".{dst_path.name}.tiles.tif"
     E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0
@@ -181,11 +188,13 @@ def _warm_up(per_tile, E0: np.ndarray) -> None:
     """Under an address-space limit, before the tile size is computed from what is left: one large BLAS product
     and a one-iteration fit of a 32 x 32 tile, so the libraries take their one-off buffers now. OpenBLAS in
     particular retries forever, instead of failing, when its work buffer cannot be had."""
+    global _WARMED_UP
     a = np.ones((512, 512))
     a @ a
     A = np.random.default_rng(0).dirichlet(np.ones(E0.shape[1]), size=32 * 32).T
     cube = (E0 @ A).reshape(E0.shape[0], 32, 32).astype(np.float32)
     clone(per_tile).set_params(n_iter=1, progress=None).fit(cube)
+    _WARMED_UP = True
 
 
 def _rio_window(rows: slice, cols: slice):
