@@ -6,7 +6,7 @@ from ..engine.dip.buddip import BUDDIP, PAPER_JASPER, SETTINGS, UNET_WIDTHS
 from ..engine.dip.tiling import CPU_AVAILABLE_FRACTION, CUDA_FREE_FRACTION
 from .blind import BlindUnmixingAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter, read_number
-from .help_numbers import count, number, percent, sci, share, widths
+from .help_numbers import count, number, percent, sci, widths
 from .inputs import INPUT_HELP, MEMORY_MB
 
 # labels by engine value; the values and their order are the engine's (engine.dip.buddip.BUDDIP)
@@ -70,13 +70,13 @@ def help_text(settings=SETTINGS, jasper=PAPER_JASPER, unet_widths=UNET_WIDTHS) -
         "a moving average of the outputs, and FCLS abundances for the learned "
         "endmembers. Measured (benchmarks/RESULTS.md): its gain over SiVM + FCLS comes from the refinement; on the "
         "real scenes measured (Samson, Jasper Ridge) its training leaves the refined first guess slightly worse, on "
-        "synthetic scenes at 20-25 dB it improves it. The log and the report of every run say how far its result "
-        "moved from its first guess (endmember spectral angles, abundance change).\n\n"
+        "synthetic scenes at 20-25 dB it improves it. The log and the report of every run held in memory say how "
+        "far its result moved from its first guess (endmember spectral angles, abundance change).\n\n"
         "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b>; <b>Compute device</b>; "
         "<b>Initial endmember extractor</b>.\n"
         "Size: the whole image is one network input, so the number of pixels one network may hold comes from the "
         f"device's memory (CUDA: {percent(CUDA_FREE_FRACTION)} of its free memory; CPU: "
-        f"{share(CPU_AVAILABLE_FRACTION)} the available RAM, at most the memory budget). Larger "
+        f"{percent(CPU_AVAILABLE_FRACTION)} of the available RAM, at most the memory budget). Larger "
         "rasters are unmixed in overlapping tiles: one first guess for the whole image, one pair of networks per "
         "tile, endmembers averaged over the tiles and abundance maps blended across the overlaps. A raster over the "
         "memory budget is read tile by tile from disk (the first guess from a random pixel sample; the blend is "

@@ -128,7 +128,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
             defaultValue=False,
             optional=True,
         )
-        refine.setHelp(self.tr(ddica_refine_tooltip(REFINE_PURIFY)))
+        refine.setHelp(ddica_refine_tooltip(REFINE_PURIFY))  # built from the engine's numbers at run time
         self.add_advanced(refine)
         self.add_advanced(
             QgsProcessingParameterBoolean(

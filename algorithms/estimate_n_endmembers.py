@@ -26,7 +26,7 @@ METHOD_LABELS = {
 }
 MIN_GAIN_OPTION = Advanced("MIN_GAIN", "min_gain", "Minimum gain of one more endmember (linear-unmixing method)")
 FAR_OPTION = Advanced("FAR", "far", "False-alarm rate (HFC)")
-# the dialog caps the engine's [2, inf): every count up to the maximum is fitted (SiVM + FCLS) in turn
+# the dialog caps the engine's range: every count up to the maximum is fitted (SiVM + FCLS) in turn
 FEWEST = N_ENDMEMBERS.left  # the engine's fewest endmembers to unmix with: the output's floor
 MAX_OPTION = Advanced("MAX_ENDMEMBERS", "max_endmembers", "Maximum number of endmembers", maximum=100)
 

@@ -26,8 +26,11 @@ def word(n: int) -> str:
 
 
 def ordinal(n: int) -> str:
-    """fourth; 11th and above in digits."""
-    return _ORDINALS[n] if 0 <= n < len(_ORDINALS) else f"{n}th"
+    """fourth; 11th, 21st, 22nd and above in digits."""
+    if 0 <= n < len(_ORDINALS):
+        return _ORDINALS[n]
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def plural(n: int, noun: str, in_words: bool = False) -> str:

@@ -34,7 +34,7 @@ def help_text(settings=SETTINGS) -> str:
         "<b>Hyperspectral raster</b>; <b>Number of endmembers</b> (ignored when an endmember CSV is given); "
         "<b>Endmembers (CSV)</b> (optional, one row per raster band); <b>Random seed</b>; <b>Compute device</b>; "
         "<b>Endmember extractor</b> (when no CSV is given); <b>Variant</b>: <b>Light</b> (default; "
-        f"{count(light['n_iter'])} iterations of a small {count(light['depth'])}-level network, about a minute for "
+        f"{count(light['n_iter'])} iterations of a small {word(light['depth'])}-level network, about a minute for "
         "100 x 100 pixels on one CPU core) or <b>Paper</b> (Rasti et "
         f"al.'s settings: {count(paper['n_iter'])} iterations of a {word(paper['depth'])}-level network with "
         f"{count(paper['channels'])} channels, SiVM on SVD-denoised data).\n"

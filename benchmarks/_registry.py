@@ -90,7 +90,7 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
 # benchmarks/*.py that are not benchmarks run by run_all.py, and why
 HELPERS: Dict[str, str] = {
     "run_all.py": "the runner itself",
-    "buddip_common.py": "helpers of the buddip_* scripts (data path, compared methods, results writer)",
+    "buddip_common.py": "helpers of the buddip_* scripts (data path, compared methods, scores)",
     "gpu_session.py": "needs a lent GPU (CUDA); gpu_results.py renders what it saved",
 }
 

@@ -30,8 +30,8 @@ from _tables import results_name, table, write
 
 SEED, N_END, ITERATIONS = 0, 3, 3
 ESTIMATORS = ("undip", "buddip", "undip-paper", "buddip-paper")
-CASES = ((20, 100, 224), (64, 96, 128, 160))  # band counts, tile sides
-QUICK_CASES = ((20, 200), (64, 96, 128))
+CASES = {"bands": (20, 100, 224), "tile sides": (64, 96, 128, 160)}
+QUICK_CASES = {"bands": (20, 200), "tile sides": (64, 96, 128)}
 
 
 def make_estimator(name: str, E0: np.ndarray):
@@ -148,7 +148,8 @@ def main() -> None:
     if args.child:
         child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
-    bands, sides = QUICK_CASES if args.quick else CASES
+    cases = QUICK_CASES if args.quick else CASES
+    bands, sides = cases["bands"], cases["tile sides"]
     start = machine()  # the load before the runs
     rows = []
     for name in ESTIMATORS:

@@ -127,7 +127,9 @@ def listing() -> List[str]:
         mod = script_module(b)
         quick = "none (" + b.full_only + ")" if b.quick is None else " ".join(b.quick) or "(no arguments)"
         lines += [
-            f"{b.script}: results/{b.results}.md" if b.results else f"{b.script}: the head of RESULTS.md",
+            f"{b.script}: results/{b.results}.md"
+            if b.results
+            else f"{b.script}: results/paper_tables.md (the head of RESULTS.md)",
             f"  needs ../shared/data: {'yes' if b.needs_data else 'no'}; cost: {b.cost}",
             f"  full arguments: {' '.join(b.full) or '(none)'}; quick arguments: {quick}",
             *(f"  cases: {text}" for text in _cases(mod.CASES)),

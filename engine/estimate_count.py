@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator
 from .base import check_cube, valid_mask
 from .count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN, noise_rms, reconstruction_count
 from .errors import InputError, ParameterError
-from .params import SEED, Choices, Integral, Interval, Real, validate_params
+from .params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, validate_params
 
 MAX_PIXELS = 100_000
 BAND_SCALE_RATIO = 1e6  # a band this far from the median band's RMS is on another scale
@@ -186,7 +186,7 @@ class EndmemberCountEstimator(BaseEstimator):
         "random_state": [SEED, None],
         "method": [Choices(METHODS)],
         "far": [Interval(Real, 0, 0.5, closed="neither")],
-        "max_endmembers": [Interval(Integral, 2, None, closed="left")],
+        "max_endmembers": [Interval(Integral, N_ENDMEMBERS.left, None, closed="left")],
         "min_gain": [Interval(Real, 0, 1, closed="left")],
         "max_pixels": [Interval(Integral, 1, None, closed="left"), None],
     }

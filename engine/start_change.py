@@ -48,5 +48,5 @@ def change_note(model) -> Optional[str]:
     return (
         f"Change from the starting point: endmembers {change['mean_sad']:.2f} degrees mean spectral angle "
         f"(largest {change['max_sad']:.2f}), abundances {change['mean_abs_abundance']:.4f} mean absolute change "
-        "(near zero: the result is essentially its starting point)"
+        "(near zero would mean the result is essentially its starting point)"
     )

@@ -22,6 +22,7 @@ from qgis.core import (  # noqa: E402
 from qgis.PyQt.QtCore import QPointF  # noqa: E402
 
 from deepunmix.algorithms.estimate_n_endmembers import MAX_OPTION  # noqa: E402
+from deepunmix.engine.count_reconstruction import DEFAULT_MAX_ENDMEMBERS  # noqa: E402
 from deepunmix.engine.estimate_count import EndmemberCountEstimator  # noqa: E402
 from deepunmix.engine.params import SEED, interval  # noqa: E402
 
@@ -78,7 +79,7 @@ def estimate_then_ddica() -> QgsProcessingModelAlgorithm:
                 "max_endmembers",
                 "Maximum number of endmembers",
                 QgsProcessingParameterNumber.Integer,
-                10,
+                DEFAULT_MAX_ENDMEMBERS,
                 minValue=interval(EndmemberCountEstimator, MAX_OPTION.kwarg).left,
                 maxValue=MAX_OPTION.maximum,
             ),

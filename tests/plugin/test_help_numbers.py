@@ -175,8 +175,8 @@ def test_undip_help_tooltip_and_labels_follow_the_settings(deepunmix):
     other = _changed(SETTINGS, OTHER_UNDIP)
     _follows(
         undip.help_text(other),
-        ["765 iterations of a small 4-level network", "2345 iterations of a two-level network with 128 channels"],
-        ["500", "3000", "256", "one-level", "3-level"],
+        ["765 iterations of a small four-level network", "2345 iterations of a two-level network with 128 channels"],
+        ["500", "3000", "256", "one-level", "three-level"],
     )
     _follows(
         str(undip.variant_labels(other)) + tooltips.undip_tooltips(other)["VARIANT"],
@@ -225,3 +225,20 @@ def test_counts_in_the_endmember_helps_are_the_engines(deepunmix):
     assert (
         f"(at least {N_ENDMEMBERS.left}, at most the number of bands)" in _alg("extract_endmembers").shortHelpString()
     )
+
+
+def test_ordinals_and_shares_read_right_for_any_value():
+    from deepunmix.algorithms.help_numbers import ordinal, share
+
+    assert [ordinal(n) for n in (4, 11, 12, 13, 21, 22, 23, 101, 111)] == [
+        "fourth",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "23rd",
+        "101st",
+        "111th",
+    ]
+    assert (share(0.25), share(0.5), share(0.4)) == ("quarter", "half", "40 %")
