@@ -6,9 +6,13 @@ The benchmark scripts import this module as ``_machine``: run as ``python benchm
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Dict, List
 
 # The names earlier results files gave these facts; ``canonical`` reads them under today's names.
@@ -95,6 +99,21 @@ def canonical(info: Dict[str, object]) -> Dict[str, object]:
         if old in out and new not in out:
             out[new] = out.pop(old)
     return out
+
+
+def status_kib(key: str) -> int:
+    """A ``/proc/self/status`` entry in KiB (VmRSS, VmHWM, VmSize, VmPeak): Linux only (KeyError if absent)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def run_child(script: str, *args: object) -> dict:
+    """``script --child args...`` in a fresh process with one BLAS and OpenMP thread: the last JSON line it prints."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.check_output([sys.executable, script, "--child", *map(str, args)], env=env, text=True)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def one_thread() -> None:

@@ -18,15 +18,13 @@ import argparse
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from _machine import machine
+from _machine import machine, run_child, status_kib
 from _tables import results_name, table, write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,24 +95,9 @@ def child(mode: str, src: str, dst: str) -> None:
 def peak_rss_mib() -> float:
     """VmHWM of this process (ru_maxrss would include the parent's peak inherited through fork)."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def run_child(mode: str, src: Path, dst: Path) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", mode, str(src), str(dst)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        return status_kib("VmHWM") / 1024
+    except (OSError, KeyError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def max_diff(a: Path, b: Path) -> float:
@@ -138,12 +121,12 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as td:
         td = Path(td)
-        floor = run_child("import-only", td / "none", td / "none")
+        floor = run_child(__file__, "import-only", td / "none", td / "none")
         for h, w, tiled in sizes:
             src = td / f"src_{h}x{w}.tif"
             make_raster(src, h, w, tiled)
-            s = run_child("streamed", src, td / "s.tif")
-            m = run_child("in-memory", src, td / "m.tif")
+            s = run_child(__file__, "streamed", src, td / "s.tif")
+            m = run_child(__file__, "in-memory", src, td / "m.tif")
             rows.append(
                 dict(
                     height=h,

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _machine import load_average, machine, one_thread
+from _machine import load_average, machine, one_thread, run_child, status_kib
 from _tables import results_name, table, write
 
 SEED, N_END, ITERATIONS = 0, 3, 3
@@ -61,13 +58,6 @@ def tile(n_bands: int, side: int) -> np.ndarray:
     return (E @ A + rng.normal(scale=0.005, size=(n_bands, side * side))).astype(np.float32), E
 
 
-def _status_kib(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise KeyError(key)
-
-
 def fit_tile(name: str, n_bands: int, side: int) -> None:
     """What ``from_disk`` does for one tile: the pixels as read, the tile cube, the fit."""
     Y, E = tile(n_bands, side)  # stands for read_valid_pixels' float32 result
@@ -83,32 +73,25 @@ def child(name: str, n_bands: int, side: int) -> None:
     import deepunmix.engine.dip.undip  # noqa: F401
 
     one_thread()
-    imported_kib = _status_kib("VmSize")
+    imported_kib = status_kib("VmSize")
     from deepunmix.engine.dip.from_disk import _warm_up
 
     _, E = tile(n_bands, 8)
     _warm_up(make_estimator(name, E), E)  # from_disk's: BLAS buffer, lazy imports, kernels, allocator pools
-    base_kib, base_vm_kib = _status_kib("VmRSS"), _status_kib("VmSize")
-    warm_peak_kib = _status_kib("VmPeak")
+    base_kib, base_vm_kib = status_kib("VmRSS"), status_kib("VmSize")
+    warm_peak_kib = status_kib("VmPeak")
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
     t0 = time.perf_counter()
     fit_tile(name, n_bands, side)
     out = dict(
         seconds=time.perf_counter() - t0,
-        rise_bytes=(_status_kib("VmHWM") - base_kib) * 1024,
-        virtual_rise_bytes=(_status_kib("VmPeak") - base_vm_kib) * 1024,
+        rise_bytes=(status_kib("VmHWM") - base_kib) * 1024,
+        virtual_rise_bytes=(status_kib("VmPeak") - base_vm_kib) * 1024,
         warm_peak_before_bytes=(warm_peak_kib - base_vm_kib) * 1024,
         reserved_by_warm_up_bytes=(base_vm_kib - imported_kib) * 1024,
         base_rss_bytes=base_kib * 1024,
     )
     print(json.dumps(out))
-
-
-def run_child(name: str, n_bands: int, side: int) -> dict:
-    """One measurement in a fresh process with one BLAS and OpenMP thread: the JSON line it prints."""
-    cmd = [sys.executable, __file__, "--child", name, str(n_bands), str(side)]
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return json.loads(subprocess.check_output(cmd, env=env, text=True).splitlines()[-1])
 
 
 def estimate(name: str, n_bands: int) -> float:
@@ -122,7 +105,7 @@ def _slope(runs, key):
 
 
 def measure(name: str, n_bands: int, sides) -> dict:
-    runs = [dict(side=s, pixels=s * s, **run_child(name, n_bands, s)) for s in sides]
+    runs = [dict(side=s, pixels=s * s, **run_child(__file__, name, n_bands, s)) for s in sides]
     slope, intercept = _slope(runs, "rise_bytes")
     virtual, virtual_intercept = _slope(runs, "virtual_rise_bytes")
     est = estimate(name, n_bands)
