@@ -91,6 +91,8 @@ BY_ALGORITHM = {
         "PURIFY": "Purest-pixel fraction of the first-guess refinement (each endmember re-estimated from this "
         "fraction of its map's purest pixels).",
         "EXPAND": "Expansion steps of the first-guess refinement (endmembers pushed outward to the simplex vertices).",
+        "MIN_VOLUME": "Weight of a penalty on the endmembers' simplex volume, relative to the first guess's fit "
+        "(not in the paper; empty or 0 = off). Helps scenes with near-pure pixels, hurts scenes without.",
     },
     "undip": {
         "ENDMEMBERS": "Fixed endmembers (CSV). Empty: they are extracted with the extractor below.",

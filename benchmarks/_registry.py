@@ -70,6 +70,7 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         full=("--iters", "300", "--every", "50"),
     ),
     Benchmark("buddip_gain.py", "buddip_gain", True, "quick ~3 min; full ~30 min (reads results/buddip_paper.json)"),
+    Benchmark("buddip_schedules.py", "buddip_schedules", True, "quick ~30 s; full ~25 min with 2 workers"),
     Benchmark(
         "gpu_results.py", "gpu_session", False, "seconds (renders the saved CUDA runs)", quick=(), renders_only=True
     ),

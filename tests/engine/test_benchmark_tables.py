@@ -115,6 +115,8 @@ PAGES = {
     "buddip_paper": ("buddip_paper", "render", ""),
     "buddip_paper_curve": ("buddip_paper_curve", "render", ""),
     "buddip_samson": ("buddip_samson", "render", ""),
+    "buddip_schedules": ("buddip_schedules", "render", ""),
+    "quick/buddip_schedules": ("buddip_schedules", "render", ""),
     "buddip_synthetic": ("buddip_synthetic", "render", ""),
     "cancel_latency": ("cancel_latency", "render", ""),
     "ddica_ablation": ("ddica_ablation", "render", ""),

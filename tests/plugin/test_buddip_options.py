@@ -78,6 +78,10 @@ def test_buddip_variant_settings_reach_the_engine(deepunmix):
         {"VARIANT": 0, "EXTRACTOR": 0, "ALPHA1": 0.1, "ITERATIONS": 7, "NETWORK_ABUNDANCES": True}, ctx
     )
     assert (kw["variant"], kw["alpha1"], kw["n_iter"], kw["final_abundances"]) == ("default", 0.1, 7, "adip")
+    assert "min_volume" not in kw  # empty: the variant's (0, off)
+    kw = alg.extra_kwargs({"VARIANT": 0, "EXTRACTOR": 0, "MIN_VOLUME": 30}, ctx)
+    assert kw["min_volume"] == 30.0
+    assert alg.parameterDefinition("MIN_VOLUME").minimum() == 0  # the engine's range: >= 0
 
 
 def test_undip_paper_variant_runs(run_alg, scene):

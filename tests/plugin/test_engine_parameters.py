@@ -57,7 +57,7 @@ NARROWED = {("ddica", "BATCH_SIZE"): 16, ("ddica", "STEPS"): 1, ("ica", "STEPS")
 
 def test_every_advanced_number_has_the_engine_type_and_range(deepunmix):
     rows = _advanced_options()
-    assert len(rows) == 11 + 2 + 2 + 7 + 3 + 2
+    assert len(rows) == 11 + 2 + 2 + 8 + 3 + 2
     for alg_id, cls, adv in rows:
         where = f"{alg_id}:{adv.key} ({cls.__name__}.{adv.kwarg})"
         definition = _definition(alg_id, adv.key)

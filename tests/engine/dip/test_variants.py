@@ -138,3 +138,25 @@ def test_moving_average_does_not_start_at_the_guidance():
     assert moved_avg > 0.3 * moved_last  # an average seeded with the guidance would keep ~99 % of it
     one = BUDDIP(3, ema=0.99, **{**kw, "n_iter": 1}).fit(cube)
     assert np.abs(one.endmembers_ - one.init_endmembers_).max() > 0  # one update: its output, not the guidance
+
+
+def _log_volume(E):
+    return np.linalg.slogdet(E.T @ E)[1]
+
+
+def test_minimum_volume_term_is_off_in_every_variant_and_shrinks_the_endmembers_when_on():
+    assert all(s["min_volume"] == 0.0 for s in SETTINGS.values())
+    cube, _, _ = _scene(size=(12, 12))
+    kw = dict(n_iter=30, learning_rate=1e-2, random_state=0, ema=0.0)
+    plain = BUDDIP(3, **kw).fit(cube)
+    shrunk = BUDDIP(3, min_volume=100.0, **kw).fit(cube)
+    assert plain.settings_["min_volume"] == 0.0 and shrunk.settings_["min_volume"] == 100.0
+    assert _log_volume(shrunk.endmembers_) < _log_volume(plain.endmembers_) - 0.05
+    assert _log_volume(shrunk.endmembers_) < _log_volume(shrunk.init_endmembers_)
+
+
+def test_minimum_volume_weight_is_validated_before_any_work():
+    from deepunmix.engine.errors import ParameterError
+
+    with pytest.raises((ParameterError, ValueError), match="min_volume"):
+        BUDDIP(3, min_volume=-1.0).fit(np.zeros((4, 2, 2), np.float32))
