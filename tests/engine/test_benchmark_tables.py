@@ -157,3 +157,12 @@ def test_results_md_head_and_gpu_page_rerender(bench):
     gpu_results = bench("gpu_results")
     assert (BENCH / "RESULTS.md").read_text().startswith((RESULTS / "paper_tables.md").read_text())
     assert gpu_results.render(gpu_results.load_runs()) == (RESULTS / "gpu_session.md").read_text()
+
+
+def test_ddica_variant_doc_rerenders_from_the_ablation_json(bench, tmp_path):
+    """docs/ddica_variants.md (every paper/default difference, its measured effect) is written from the results."""
+    ablation = bench("ddica_ablation")
+    payload = json.loads((RESULTS / "ddica_ablation.json").read_text())
+    out = tmp_path / "ddica_variants.md"
+    ablation.write_variant_doc(payload["results"], payload["meta"], path=out)
+    assert out.read_text() == (BENCH.parent / "docs" / "ddica_variants.md").read_text()
