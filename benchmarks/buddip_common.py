@@ -6,6 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
+from statistics import median
 from typing import Callable, Dict, Tuple
 
 import numpy as np
@@ -53,6 +54,30 @@ def patch_scene(lib, size: int, snr: float, seed: int):
 
     sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
     return sc.cube, 6, (sc.endmembers, sc.abundances)
+
+
+def gain_scene(case: str, seed: int, size: int, lib):
+    """(cube, p, {scored name: (E, A)}) of a buddip_gain / buddip_schedules case: 'samson' (Zhu's and Rasti's
+    references), 'jasper' (the check) or 'syn <snr> dB' (the paper's recipe at size x size px, one per seed)."""
+    if case == "samson":
+        zhu, refs = samson_references()
+        return zhu.cube, 3, {"samson (Zhu ref.)": refs["zhu"], "samson (Rasti ref.)": refs["rasti"]}
+    if case == "jasper":
+        jas = jasper()
+        return jas.cube, 4, {"jasper (check)": (jas.endmembers, jas.abundances)}
+    cube, p, ref = patch_scene(lib, size, float(case.split()[1]), seed)
+    return cube, p, {case: ref}
+
+
+def gain_over(rows, scene: str, method: str, base: str):
+    """How far ``method`` improves on ``base`` on ``scene``, over the seeds both ran: the median relative aRMSE
+    gain, the median aSAD gain (degrees), and the smallest and largest relative gain."""
+    got = {r["seed"]: r for r in rows if r["scene"] == scene and r["method"] == method}
+    ref = {r["seed"]: r for r in rows if r["scene"] == scene and r["method"] == base}
+    seeds = sorted(set(got) & set(ref))
+    rel = [(ref[s]["armse"] - got[s]["armse"]) / ref[s]["armse"] for s in seeds]
+    deg = [ref[s]["asad"] - got[s]["asad"] for s in seeds]
+    return median(rel), median(deg), min(rel), max(rel)
 
 
 def timed(fn: Callable[[], Tuple[np.ndarray, np.ndarray]]):

@@ -103,7 +103,6 @@ def main():
     from deepunmix.engine.synthetic import usgs_library
 
     info = machine()
-    zhu, samson_refs = refs
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
     rows = [r for r in bc.done_runs(args.out, args.resume) if r["method"] != PAPER]
     done = {(r["scene"], r["seed"]) for r in rows}
@@ -112,20 +111,9 @@ def main():
         args.seeds = 1
     for scene in scenes:
         for seed in range(args.seeds):
-            if scene == "samson":
-                if ("samson (Zhu ref.)", seed) in done:
-                    continue
-                cube, p = zhu.cube, 3
-                scored = {"samson (Zhu ref.)": samson_refs["zhu"], "samson (Rasti ref.)": samson_refs["rasti"]}
-            elif scene == "jasper":
-                if ("jasper (check)", seed) in done:
-                    continue
-                cube, p, scored = jas.cube, 4, {"jasper (check)": (jas.endmembers, jas.abundances)}
-            else:
-                if (scene, seed) in done:
-                    continue
-                cube, p, ref = bc.patch_scene(lib, args.size, float(scene.split()[1]), seed)
-                scored = {scene: ref}
+            cube, p, scored = bc.gain_scene(scene, seed, args.size, lib)
+            if (next(iter(scored)), seed) in done:
+                continue
             for name, E, A, dt, load in methods(cube, p, seed):
                 for ref, (Er, Ar) in scored.items():
                     s = bc.score(Er, Ar, E, np.asarray(A).reshape(p, *cube.shape[1:]))
@@ -143,14 +131,7 @@ def main():
 
 def _gains(rows, scene, method):
     base = NETWORK_ROWS.get(method)
-    if base is None:
-        return None
-    got = {r["seed"]: r for r in rows if r["scene"] == scene and r["method"] == method}
-    ref = {r["seed"]: r for r in rows if r["scene"] == scene and r["method"] == base}
-    seeds = sorted(set(got) & set(ref))
-    rel = [(ref[s]["armse"] - got[s]["armse"]) / ref[s]["armse"] for s in seeds]
-    deg = [ref[s]["asad"] - got[s]["asad"] for s in seeds]
-    return median(rel), median(deg), min(rel), max(rel)
+    return None if base is None else bc.gain_over(rows, scene, method, base)
 
 
 def merge_paper(rows, n_seeds):

@@ -71,18 +71,12 @@ def job(task):
     one_thread()
     from deepunmix.engine.dip.buddip import BUDDIP
 
-    if scene == "samson":
-        zhu, refs = bc.samson_references()
-        cube, p, scored = zhu.cube, 3, {"samson (Zhu ref.)": refs["zhu"], "samson (Rasti ref.)": refs["rasti"]}
-    elif scene == "jasper":
-        jas = bc.jasper()
-        cube, p, scored = jas.cube, 4, {CHECK: (jas.endmembers, jas.abundances)}
-    else:
+    lib = None
+    if scene.startswith("syn"):
         from deepunmix.engine.synthetic import usgs_library
 
         lib, _, _ = usgs_library(bc.shared_data() / "usgs" / "USGS_1995_Library.mat")
-        cube, p, ref = bc.patch_scene(lib, size, float(scene.split()[1]), seed)
-        scored = {scene: ref}
+    cube, p, scored = bc.gain_scene(scene, seed, size, lib)
 
     def fit(**kw):
         m = BUDDIP(p, random_state=seed, **kw).fit(cube)
@@ -137,14 +131,9 @@ def save(out, rows, info, args):
 
 
 def _gain(rows, scene, method):
-    """(median relative aRMSE gain, median aSAD gain in deg, min and max relative gain) over common seeds."""
-    got = {r["seed"]: r for r in rows if r["scene"] == scene and r["method"] == method}
-    base = next(iter(got.values()))["base"]
-    ref = {r["seed"]: r for r in rows if r["scene"] == scene and r["method"] == base}
-    seeds = sorted(set(got) & set(ref))
-    rel = [(ref[s]["armse"] - got[s]["armse"]) / ref[s]["armse"] for s in seeds]
-    deg = [ref[s]["asad"] - got[s]["asad"] for s in seeds]
-    return median(rel), median(deg), min(rel), max(rel)
+    """:func:`buddip_common.gain_over` against the row's own iteration 0."""
+    base = next(r["base"] for r in rows if r["scene"] == scene and r["method"] == method)
+    return bc.gain_over(rows, scene, method, base)
 
 
 def _met(g) -> bool:
