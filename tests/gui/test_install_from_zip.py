@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -27,22 +25,12 @@ SEARCHES = ["hyperspectral", "unmixing", "endmember"]  # the words the README na
 CLASSIC = {"deepunmix:estimate_n_endmembers", "deepunmix:extract_endmembers", "deepunmix:fcls"}
 
 
-def _build_zip(folder: Path) -> Path:
-    done = subprocess.run(
-        [sys.executable, str(desktop.REPO / "scripts" / "package.py"), "--out", str(folder)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.slow
 def test_readme_install_from_zip_in_a_fresh_profile(tmp_path):
     missing = desktop._missing_tools()
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (the CI image installs xvfb and qgis)")
-    plugin_zip = _build_zip(tmp_path / "dist")
+    plugin_zip = desktop.build_zip(tmp_path / "dist")
     with zipfile.ZipFile(plugin_zip) as zf:
         assert "deepunmix/metadata.txt" in zf.namelist() and "deepunmix/README.md" in zf.namelist()
     shots = tmp_path / "screenshots"
