@@ -47,20 +47,19 @@ def run(job_path):
 
     plugin = deepunmix.classFactory(None)
     plugin.initProcessing()
+    try:
+        import sympy  # another plugin's, loaded before the deep fits (qgis_process runs have none)
+    except ImportError:
+        sympy = None
     results = {}
     for alg, params in jobs.items():
         results[alg] = processing.run(alg, params)
-    before = sys.modules.get("sympy")
-    try:
-        import sympy  # what another plugin gets after the deep fits
-    except ImportError:
-        sympy = None
     plugin.unload()
     return {
         "results": results,
         "torch": sys.modules["torch"].__file__,
-        "sympy_left_loaded": getattr(before, "__file__", None),
         "sympy_for_others": getattr(sympy, "__file__", None),
+        "sympy_kept": sys.modules.get("sympy") is sympy,
     }
 
 

@@ -129,7 +129,17 @@ def test_question_states_size_and_folder():
     assert "CUDA" in text and "Install it now?" in text
 
 
-TORCH_CLOSURE = ("torch", "filelock", "typing_extensions", "sympy", "mpmath", "networkx", "jinja2", "markupsafe", "fsspec")
+TORCH_CLOSURE = (
+    "torch",
+    "filelock",
+    "typing_extensions",
+    "sympy",
+    "mpmath",
+    "networkx",
+    "jinja2",
+    "markupsafe",
+    "fsspec",
+)
 
 
 def _venv_staging(staging: Path) -> None:
@@ -139,15 +149,15 @@ def _venv_staging(staging: Path) -> None:
 
     site = Path(sysconfig.get_paths()["purelib"])
     for name in TORCH_CLOSURE:
-        info = Path(importlib.metadata.distribution(name)._path)  # noqa: SLF001 - the dist-info folder
-        if info.parent != site:  # the venv takes it from the system (jinja2 on Debian 12)
+        dist = importlib.metadata.distribution(name)
+        records = [f for f in dist.files or [] if f.name == "RECORD"]
+        info = Path(dist.locate_file(records[0])).parent if records else None
+        if info is None or info.parent != site:  # the venv takes it from the system (jinja2 on Debian 12)
             continue
         (staging / info.name).symlink_to(info)
-        for line in (info / "RECORD").read_text().splitlines():
-            top = line.split(",", 1)[0].split("/", 1)[0]
-            if top and not top.startswith(("..", "__pycache__")) and top != info.name and (site / top).exists():
-                if not (staging / top).exists():
-                    (staging / top).symlink_to(site / top)
+        for top in {f.parts[0] for f in dist.files} - {info.name, "..", "__pycache__", "bin"}:
+            if (site / top).exists() and not (staging / top).exists():
+                (staging / top).symlink_to(site / top)
 
 
 def test_torch_from_the_plugins_folder_trains_and_leaves_the_systems_sympy(deepunmix, tmp_path):
