@@ -251,3 +251,34 @@ def test_installer_cancel_leaves_nothing(deepunmix, qgis_app, tmp_path, monkeypa
     _run_installer(installer, cancel_after_ms=1500)
     assert installer.canceled
     assert not (tmp_path / "deps").exists() and not Path(installer.staging).exists()
+
+
+def _answer(text_start):
+    """Press the modal question's button whose text starts with ``text_start`` once it is shown."""
+    from qgis.PyQt.QtCore import QTimer
+    from qgis.PyQt.QtWidgets import QApplication
+
+    seen = []
+
+    def press():
+        box = QApplication.activeModalWidget()
+        if box is None:
+            QTimer.singleShot(50, press)
+            return
+        seen.extend(b.text() for b in box.buttons())
+        next(b for b in box.buttons() if b.text().startswith(text_start)).click()
+
+    QTimer.singleShot(0, press)
+    return seen
+
+
+def test_menu_question_removes_or_leaves_the_folder(deepunmix, qgis_app, tmp_path):
+    from deepunmix import dependency_helper
+
+    target = tmp_path / "deepunmix_deps"
+    (target / "torch").mkdir(parents=True)
+    seen = _answer("Cancel")
+    assert dependency_helper.ask_and_run(None, str(target)) is False and target.is_dir()
+    assert set(seen) == {"Install the CPU build", "Install the CUDA build (NVIDIA GPU)", "Remove PyTorch", "Cancel"}
+    _answer("Remove PyTorch")
+    assert dependency_helper.ask_and_run(None, str(target)) is True and not target.exists()
