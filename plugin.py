@@ -29,7 +29,7 @@ class DeepUnmixPlugin:
         results_viewer.install()
         cancel_display.install()
         offer_install(self.iface)
-        self.torch_menu = PyTorchMenu(self.iface)
+        self.torch_menu = PyTorchMenu(self.iface) if self.iface is not None else None
         from .gui.spectra_gui import SpectraViewGui
 
         self.spectra = SpectraViewGui(self.iface)
