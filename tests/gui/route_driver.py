@@ -26,11 +26,17 @@ def install(plugin_zip):
 
     started = time.monotonic()
     moved = dependency_helper.install_torch(variant="cpu", echo=lambda line: print(line, flush=True))
+    install_s = time.monotonic() - started
+    from deepunmix.engine.torch_support import import_torch
+
+    torch = import_torch()  # in the same session, as the README promises (no restart)
+    torch.optim.Adam([torch.zeros(2, requires_grad=True)])
     return {
         "plugin": os.path.join(plugins, "deepunmix"),
         "target": deps.dependency_folder(),
         "moved": moved,
-        "install_s": round(time.monotonic() - started, 1),
+        "install_s": round(install_s, 1),
+        "same_session_torch": torch.__file__,
     }
 
 
