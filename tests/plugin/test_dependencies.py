@@ -96,14 +96,14 @@ def test_installed_folder_never_shadows_what_qgis_has(deepunmix, tmp_path, monke
     from deepunmix import dependency_helper, deps
 
     target = tmp_path / "deepunmix_deps"
-    target.mkdir()  # an earlier install, replaced
+    _fake_dist(target, "brandnew_dep_xyz-0.9", ["brandnew_dep_xyz.py"])  # an earlier install, on the path
     (target / "old_file").write_text("")
     staging = Path(dependency_helper.prepare(str(target)))
     _fake_dist(staging, "Jinja2-3.1.6", ["jinja2/__init__.py"])
     _fake_dist(staging, "torch-2.13.0", ["torch/__init__.py", "functorch/__init__.py"])
-    _fake_dist(staging, "brandnew_dep_xyz-1.0", ["brandnew_dep_xyz.py"])
+    _fake_dist(staging, "brandnew_dep_xyz-1.0", ["brandnew_dep_xyz.py"])  # the earlier one is not "elsewhere"
     monkeypatch.setattr(deps, "dependency_folder", lambda: str(target))
-    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "path", [*sys.path, str(target)])
     moved = dependency_helper.finalize(str(staging), str(target))
     assert moved == ["Jinja2"]
     assert not staging.exists() and not (target / "old_file").exists()
