@@ -243,7 +243,7 @@ class InstallOffer:
         self.button = QPushButton("Install PyTorch…")
         self.widget.layout().addWidget(self.button)
         self.button.clicked.connect(self.clicked)
-        self.bar.pushWidget(self.widget, Qgis.Warning)
+        self.bar.pushWidget(self.widget, Qgis.MessageLevel.Warning)
 
     def clicked(self):
         from qgis.PyQt.QtCore import QTimer
@@ -285,13 +285,15 @@ def ask_and_run(iface, target: Optional[str] = None) -> bool:
     target = target or dependency_folder()
     box = QMessageBox(iface.mainWindow() if iface is not None else None)
     box.setWindowTitle("PyTorch for DeepUnmix")
-    box.setIcon(QMessageBox.Question)
+    box.setIcon(QMessageBox.Icon.Question)
     box.setText(question_text(target))
-    choices = {box.addButton(f"Install the {VARIANT_LABELS[v]}", QMessageBox.AcceptRole): v for v in variants()}
+    choices = {
+        box.addButton(f"Install the {VARIANT_LABELS[v]}", QMessageBox.ButtonRole.AcceptRole): v for v in variants()
+    }
     if os.path.isdir(target):
-        choices[box.addButton("Remove PyTorch", QMessageBox.DestructiveRole)] = "remove"
-    box.addButton(QMessageBox.Cancel)
-    box.exec_()
+        choices[box.addButton("Remove PyTorch", QMessageBox.ButtonRole.DestructiveRole)] = "remove"
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
     choice = choices.get(box.clickedButton())
     if choice is None:
         return False
@@ -299,7 +301,7 @@ def ask_and_run(iface, target: Optional[str] = None) -> bool:
         remove(target)
         message = "PyTorch removed from DeepUnmix's folder; restart QGIS if a deep algorithm already used it."
         if iface is not None:
-            iface.messageBar().pushMessage("DeepUnmix", message, Qgis.Info, 10)
+            iface.messageBar().pushMessage("DeepUnmix", message, Qgis.MessageLevel.Info, 10)
         return True
     ask_and_run.installer = Installer(iface, target, choice)  # kept while it runs
     ask_and_run.installer.run()
@@ -327,13 +329,13 @@ class Installer:
         parent = self.iface.mainWindow() if self.iface is not None else None
         self.dialog = QProgressDialog("Starting pip…", "Cancel", 0, 0, parent)
         self.dialog.setWindowTitle(f"Installing PyTorch ({VARIANT_LABELS[self.variant]}) for DeepUnmix")
-        self.dialog.setWindowModality(Qt.WindowModal)
+        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.setMinimumDuration(0)
         self.dialog.setMinimumWidth(520)
         self.dialog.canceled.connect(self.cancel)
         cmd = install_command(self.staging, self.variant)
         self.process = QProcess()
-        self.process.setProcessChannelMode(QProcess.MergedChannels)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         self.process.readyReadStandardOutput.connect(self._read)
         self.process.finished.connect(self._finished)
         self.process.start(cmd[0], cmd[1:])
@@ -360,13 +362,18 @@ class Installer:
         if self.canceled:
             discard(self.staging)
             if bar:
-                bar.pushMessage("DeepUnmix", "PyTorch installation canceled: nothing was installed.", Qgis.Info, 10)
+                bar.pushMessage(
+                    "DeepUnmix", "PyTorch installation canceled: nothing was installed.", Qgis.MessageLevel.Info, 10
+                )
             return
         if exit_code != 0:
             discard(self.staging)
             if bar:
                 bar.pushMessage(
-                    "DeepUnmix", "Installing PyTorch failed: " + " / ".join(self.output[-3:]), Qgis.Critical, 0
+                    "DeepUnmix",
+                    "Installing PyTorch failed: " + " / ".join(self.output[-3:]),
+                    Qgis.MessageLevel.Critical,
+                    0,
                 )
             return
         try:
@@ -374,11 +381,11 @@ class Installer:
         except OSError as exc:
             discard(self.staging)
             if bar:
-                bar.pushMessage("DeepUnmix", f"Installing PyTorch failed: {exc}", Qgis.Critical, 0)
+                bar.pushMessage("DeepUnmix", f"Installing PyTorch failed: {exc}", Qgis.MessageLevel.Critical, 0)
             return
         if bar:
             ready = "restart QGIS to use it" if "torch" in sys.modules else "the deep algorithms are ready"
-            bar.pushMessage("DeepUnmix", f"PyTorch installed: {ready}.", Qgis.Success, 10)
+            bar.pushMessage("DeepUnmix", f"PyTorch installed: {ready}.", Qgis.MessageLevel.Success, 10)
 
 
 def status_line(line: str) -> str:

@@ -202,7 +202,7 @@ def script(run):
             raise RuntimeError(f"expected a question, found {type(box).__name__}")
         run.screenshot("torch_question")
         run.note("torch_question", title=box.windowTitle(), text=box.text(), buttons=[b.text() for b in box.buttons()])
-        box.button(QMessageBox.Cancel).click()
+        box.button(QMessageBox.StandardButton.Cancel).click()
         answered.append(True)
 
     QTimer.singleShot(1000, run.safely(answer_no))
