@@ -1,12 +1,17 @@
-"""Offer to install PyTorch into the plugin's own dependency folder.
+"""Install, repair or remove the PyTorch the deep algorithms use, in the plugin's own folder.
 
-The classic algorithms never need torch. When it is missing, the plugin says so once in the
-message bar and offers a button. Pressing it asks first (what, how big, where); pip then runs in a
-``QProcess`` behind a progress dialog that shows pip's current step and has a Cancel button. pip
-installs into a staging folder beside ``<profile>/python/deepunmix_deps``; on success the
-packages QGIS's Python already provides (jinja2, markupsafe, sympy, ...) are deleted from it and it
-replaces the dependency folder, which ``deps`` appends to ``sys.path`` (so it can never shadow what
-QGIS has). A cancel or a failure removes the staging folder: nothing is left half-installed.
+*Raster → DeepUnmix → Install / repair / remove PyTorch…* (and, while torch is missing, a
+message-bar button that opens the same question) asks once: the CPU build, the CUDA build (NVIDIA
+GPU), removing it, or nothing. pip then runs in a ``QProcess`` behind a progress dialog that shows
+its current step and has a Cancel button. ``install_torch`` runs the same steps without a GUI.
+
+The steps: pip installs ``TORCH_REQUIREMENT`` with ``--target`` into a staging folder beside
+``<profile>/python/deepunmix_deps``; ``finalize`` moves every distribution QGIS's Python already
+imports (Debian 12: sympy, mpmath, jinja2, markupsafe, setuptools) into ``torch_private``, which only
+torch sees (``engine.torch_support.import_torch``: torch 2.13 needs sympy >= 1.13.3, Debian has
+1.11), and the staging folder becomes the dependency folder, which ``deps`` appends to
+``sys.path``, so it never changes what QGIS or other plugins import. A cancel or a failure removes
+the staging folder: nothing is left half-installed.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import importlib.util
 import os
 import shutil
 import sys
-from typing import Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional, Set
 
 from .deps import add_dependency_paths, dependency_folder, torch_available
+from .engine.torch_support import INSTALL_ACTION, MENU_PATH, PRIVATE_FOLDER
 
 
 def _torch_requirement() -> str:
@@ -31,11 +37,19 @@ def _torch_requirement() -> str:
 
 
 TORCH_REQUIREMENT = _torch_requirement()
-# PyTorch's CPU-only wheel index: a few hundred MB instead of several GB of CUDA libraries.
-TORCH_CPU_INDEX = os.environ.get("DEEPUNMIX_TORCH_INDEX", "https://download.pytorch.org/whl/cpu")
+# CPU: PyTorch's CPU-only wheel index (a few hundred MB instead of several GB of CUDA libraries).
+# CUDA: the package registry's default torch wheel, or the index DEEPUNMIX_TORCH_CUDA_INDEX names.
+INDEXES = {
+    "cpu": os.environ.get("DEEPUNMIX_TORCH_INDEX", "https://download.pytorch.org/whl/cpu"),
+    "cuda": os.environ.get("DEEPUNMIX_TORCH_CUDA_INDEX", ""),
+}
+VARIANT_LABELS = {"cpu": "CPU build", "cuda": "CUDA build (NVIDIA GPU)"}
+# A folder of wheels (torch and its dependencies) to install from instead of the registry: offline
+# sites, CI. pip's own configuration (index, find-links) applies otherwise.
+WHEELS_ENV = "DEEPUNMIX_TORCH_WHEELS"
 # What a user's install of the CPU build took (issue 15: 878 MB in the profile folder).
 DISK_MB = 880
-# torch's own top-level packages: never deleted, even if something of that name exists elsewhere
+# torch's own top-level packages: never moved, even if something of that name exists elsewhere
 OWN_PACKAGES = frozenset({"torch", "functorch", "torchgen"})
 
 
@@ -53,23 +67,18 @@ def python_executable() -> str:
     return "python3"
 
 
-def install_command(target: str) -> List[str]:
-    cmd = [
-        python_executable(),
-        "-m",
-        "pip",
-        "install",
-        "--disable-pip-version-check",
-        "--no-input",
-        "--progress-bar",
-        "off",
-        "--target",
-        target,
-        TORCH_REQUIREMENT,
-    ]
-    if TORCH_CPU_INDEX:
-        cmd += ["--extra-index-url", TORCH_CPU_INDEX]
-    return cmd
+def variants() -> List[str]:
+    """The builds this platform can use (no CUDA on macOS)."""
+    return ["cpu"] if sys.platform == "darwin" else ["cpu", "cuda"]
+
+
+def install_command(target: str, variant: str = "cpu") -> List[str]:
+    cmd = [python_executable(), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+    cmd += ["--progress-bar", "off", "--target", target, TORCH_REQUIREMENT]
+    wheels = os.environ.get(WHEELS_ENV)
+    if wheels:
+        return cmd + ["--no-index", "--find-links", wheels]
+    return cmd + (["--extra-index-url", INDEXES[variant]] if INDEXES[variant] else [])
 
 
 def staging_folder(target: str) -> str:
@@ -104,9 +113,9 @@ def _module_name(entry: str) -> Optional[str]:
     return entry
 
 
-def provided_elsewhere(name: str, folder: str) -> bool:
-    """True when ``import name`` already works without ``folder`` (QGIS's Python has it)."""
-    folder = os.path.realpath(folder)
+def provided_elsewhere(name: str, *folders: str) -> bool:
+    """True when ``import name`` works from outside ``folders`` (QGIS's Python has it)."""
+    inside = [os.path.realpath(f) + os.sep for f in folders]
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
@@ -117,63 +126,103 @@ def provided_elsewhere(name: str, folder: str) -> bool:
     locations += list(spec.submodule_search_locations or [])
     if not locations:
         return spec.origin in ("built-in", "frozen")
-    return all(not os.path.realpath(loc).startswith(folder + os.sep) for loc in locations)
+    return all(not os.path.realpath(loc).startswith(tuple(inside)) for loc in locations)
 
 
-def prune_shadowing(folder: str, keep=OWN_PACKAGES) -> List[str]:
-    """Delete from ``folder`` every distribution whose modules QGIS's Python already imports; return their names.
+def make_private(folder: str, also_ignore: str = "") -> List[str]:
+    """Move into ``folder/torch_private`` every distribution QGIS's Python already imports; return their names.
 
-    A distribution is kept when any of its modules is in ``keep`` or is missing elsewhere.
+    A distribution stays when any of its modules is torch's own or is missing elsewhere (``also_ignore``:
+    an older install of this folder, which does not count as elsewhere).
     """
-    removed = []
+    private = os.path.join(folder, PRIVATE_FOLDER)
+    moved = []
     for dist, tops in distributions(folder).items():
-        modules = {m for m in (_module_name(t) for t in tops) if m}
-        if not modules or modules & set(keep):
+        modules = {m: t for m, t in ((_module_name(t), t) for t in tops) if m}
+        if not modules or set(modules) & OWN_PACKAGES:
             continue
-        if all(provided_elsewhere(m, folder) for m in modules):
-            for entry in tops | {dist}:
-                path = os.path.join(folder, entry)
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path)
-                elif os.path.lexists(path):
-                    os.remove(path)
-            removed.append(dist.split("-")[0])
-    return removed
+        if all(provided_elsewhere(m, folder, *filter(None, [also_ignore])) for m in modules):
+            os.makedirs(private, exist_ok=True)
+            for entry in [*modules.values(), dist]:  # not bin/, share/, __pycache__/: other packages' too
+                if os.path.lexists(os.path.join(folder, entry)):
+                    os.replace(os.path.join(folder, entry), os.path.join(private, entry))
+            moved.append(dist.split("-")[0])
+    return moved
+
+
+def prepare(target: str) -> str:
+    """An empty staging folder for ``target``; return it."""
+    staging = staging_folder(target)
+    discard(staging)
+    os.makedirs(staging)
+    return staging
 
 
 def finalize(staging: str, target: str) -> List[str]:
-    """Prune ``staging``, make it the dependency folder, put it on sys.path; return what was pruned."""
-    removed = prune_shadowing(staging)
-    if os.path.isdir(target):
-        shutil.rmtree(target)
+    """Make ``staging`` the dependency folder, on sys.path; return what went to ``torch_private``."""
+    moved = make_private(staging, also_ignore=target)
+    remove(target)
     os.replace(staging, target)
     add_dependency_paths()
     importlib.invalidate_caches()
-    return removed
+    return moved
 
 
 def discard(staging: str) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
+def remove(target: str) -> None:
+    """Delete the dependency folder (torch and what only it uses)."""
+    if os.path.isdir(target):
+        shutil.rmtree(target)
+
+
+def install_torch(target: Optional[str] = None, variant: str = "cpu", echo: Callable[[str], None] = print) -> List[str]:
+    """``Installer``'s steps without a GUI (blocking): pip's output goes to ``echo``; raises on failure.
+
+    Returns the distributions moved to ``torch_private``.
+    """
+    import subprocess
+
+    target = target or dependency_folder()
+    staging = prepare(target)
+    proc = subprocess.Popen(
+        install_command(staging, variant), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    tail = []
+    for line in proc.stdout:
+        echo(line.rstrip())
+        tail = (tail + [line.rstrip()])[-20:]
+    if proc.wait() != 0:
+        discard(staging)
+        raise RuntimeError(f"pip failed ({proc.returncode}):\n" + "\n".join(tail))
+    return finalize(staging, target)
+
+
 def question_text(target: str) -> str:
+    installed = os.path.isdir(os.path.join(target, "torch"))
+    state = (
+        "PyTorch is installed for DeepUnmix; install it again (repair) or remove it?"
+        if installed
+        else "DeepUnmix's deep algorithms (DDICA, BUDDIP, UnDIP, deep ICA) need PyTorch. Install it now?"
+    )
     return (
-        f"DeepUnmix's deep algorithms (DDICA, BUDDIP, UnDIP, deep ICA) need PyTorch.\n\n"
-        f"Install PyTorch ({TORCH_REQUIREMENT}, CPU build) with pip now? It downloads a few hundred MB and "
-        f"takes about {DISK_MB} MB on disk, in\n{target}\n(a folder only DeepUnmix uses; delete it to "
-        "uninstall). Packages QGIS already has are not replaced. It takes a few minutes; you can cancel."
+        f"{state}\n\n{TORCH_REQUIREMENT} with pip, in\n{target}\n(a folder only DeepUnmix uses). The CPU build "
+        f"downloads a few hundred MB and takes about {DISK_MB} MB on disk; the CUDA build, for an NVIDIA GPU, "
+        "several GB. QGIS's own packages are not replaced. It takes a few minutes; you can cancel."
     )
 
 
 def offer_install(iface) -> None:
-    """Tell the user once, in the message bar, that torch is missing, with an Install button."""
+    """Tell the user once, in the message bar, that torch is missing, with a button to the installer."""
     if iface is None or torch_available():
         return
     offer_install.offer = InstallOffer(iface)  # a module-level reference keeps the slot's object alive
 
 
 class InstallOffer:
-    """The message-bar message with its *Install PyTorch (CPU)* button.
+    """The message-bar message with its *Install PyTorch…* button (the menu entry's question).
 
     The button calls a bound method of this object, which ``offer_install`` keeps: with a closure as
     the slot, QGIS crashed (segfault) when the button was pressed after other Python code had
@@ -185,17 +234,16 @@ class InstallOffer:
         from qgis.PyQt.QtWidgets import QPushButton
 
         self.iface = iface
-        self.installer = None
         self.bar = iface.messageBar()
         self.widget = self.bar.createMessage(
             "DeepUnmix",
             "PyTorch is not installed: the deep algorithms (DDICA, BUDDIP, UnDIP, deep ICA) need it; the classic "
-            "ones work without it.",
+            f"ones work without it. Later: {MENU_PATH}.",
         )
-        self.button = QPushButton("Install PyTorch (CPU)…")
+        self.button = QPushButton("Install PyTorch…")
         self.widget.layout().addWidget(self.button)
         self.button.clicked.connect(self.clicked)
-        self.bar.pushWidget(self.widget, Qgis.Warning)
+        self.bar.pushWidget(self.widget, Qgis.MessageLevel.Warning)
 
     def clicked(self):
         from qgis.PyQt.QtCore import QTimer
@@ -204,55 +252,90 @@ class InstallOffer:
         QTimer.singleShot(0, self.ask)
 
     def ask(self):
-        installer = Installer(self.iface)
-        if installer.confirm():  # on No the offer stays in the message bar
+        if ask_and_run(self.iface):  # on Cancel the offer stays in the message bar
             self.bar.popWidget(self.widget)
-            self.installer = installer  # kept while it runs
-            installer.run()
+
+
+class PyTorchMenu:
+    """The lasting route: *Raster → DeepUnmix → Install / repair / remove PyTorch…*."""
+
+    def __init__(self, iface):
+        from qgis.PyQt.QtWidgets import QAction
+
+        from .gui.spectra_gui import MENU
+
+        self.iface = iface
+        self.menu = MENU
+        self.action = QAction(INSTALL_ACTION, iface.mainWindow())
+        self.action.triggered.connect(self.triggered)
+        iface.addPluginToRasterMenu(MENU, self.action)
+
+    def triggered(self, _checked=False):
+        ask_and_run(self.iface)
+
+    def unload(self):
+        self.iface.removePluginRasterMenu(self.menu, self.action)
+
+
+def ask_and_run(iface, target: Optional[str] = None) -> bool:
+    """The question (CPU, CUDA, remove, cancel), then that; False when the user cancels."""
+    from qgis.core import Qgis
+    from qgis.PyQt.QtWidgets import QMessageBox
+
+    target = target or dependency_folder()
+    box = QMessageBox(iface.mainWindow() if iface is not None else None)
+    box.setWindowTitle("PyTorch for DeepUnmix")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setText(question_text(target))
+    choices = {
+        box.addButton(f"Install the {VARIANT_LABELS[v]}", QMessageBox.ButtonRole.AcceptRole): v for v in variants()
+    }
+    if os.path.isdir(target):
+        choices[box.addButton("Remove PyTorch", QMessageBox.ButtonRole.DestructiveRole)] = "remove"
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    choice = choices.get(box.clickedButton())
+    if choice is None:
+        return False
+    if choice == "remove":
+        remove(target)
+        message = "PyTorch removed from DeepUnmix's folder; restart QGIS if a deep algorithm already used it."
+        if iface is not None:
+            iface.messageBar().pushMessage("DeepUnmix", message, Qgis.MessageLevel.Info, 10)
+        return True
+    ask_and_run.installer = Installer(iface, target, choice)  # kept while it runs
+    ask_and_run.installer.run()
+    return True
 
 
 class Installer:
-    """The confirmation, the pip process and its progress dialog."""
+    """The pip process and its progress dialog."""
 
-    def __init__(self, iface, target: Optional[str] = None):
+    def __init__(self, iface, target: Optional[str] = None, variant: str = "cpu"):
         self.iface = iface
         self.target = target or dependency_folder()
+        self.variant = variant
         self.staging = staging_folder(self.target)
         self.process = None
         self.dialog = None
         self.canceled = False
         self.output: List[str] = []
 
-    def confirm(self) -> bool:
-        """Ask the user (what, how big, where); True on Yes."""
-        from qgis.PyQt.QtWidgets import QMessageBox
-
-        parent = self.iface.mainWindow() if self.iface is not None else None
-        answer = QMessageBox.question(
-            parent,
-            "Install PyTorch for DeepUnmix",
-            question_text(self.target),
-            QMessageBox.Yes | QMessageBox.No,
-            QMessageBox.No,
-        )
-        return answer == QMessageBox.Yes
-
     def run(self) -> None:
         from qgis.PyQt.QtCore import QProcess, Qt
         from qgis.PyQt.QtWidgets import QProgressDialog
 
-        discard(self.staging)
-        os.makedirs(self.staging, exist_ok=True)
+        prepare(self.target)
         parent = self.iface.mainWindow() if self.iface is not None else None
         self.dialog = QProgressDialog("Starting pip…", "Cancel", 0, 0, parent)
-        self.dialog.setWindowTitle("Installing PyTorch for DeepUnmix")
-        self.dialog.setWindowModality(Qt.WindowModal)
+        self.dialog.setWindowTitle(f"Installing PyTorch ({VARIANT_LABELS[self.variant]}) for DeepUnmix")
+        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.setMinimumDuration(0)
         self.dialog.setMinimumWidth(520)
         self.dialog.canceled.connect(self.cancel)
-        cmd = install_command(self.staging)
+        cmd = install_command(self.staging, self.variant)
         self.process = QProcess()
-        self.process.setProcessChannelMode(QProcess.MergedChannels)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         self.process.readyReadStandardOutput.connect(self._read)
         self.process.finished.connect(self._finished)
         self.process.start(cmd[0], cmd[1:])
@@ -279,13 +362,18 @@ class Installer:
         if self.canceled:
             discard(self.staging)
             if bar:
-                bar.pushMessage("DeepUnmix", "PyTorch installation canceled: nothing was installed.", Qgis.Info, 10)
+                bar.pushMessage(
+                    "DeepUnmix", "PyTorch installation canceled: nothing was installed.", Qgis.MessageLevel.Info, 10
+                )
             return
         if exit_code != 0:
             discard(self.staging)
             if bar:
                 bar.pushMessage(
-                    "DeepUnmix", "Installing PyTorch failed: " + " / ".join(self.output[-3:]), Qgis.Critical, 0
+                    "DeepUnmix",
+                    "Installing PyTorch failed: " + " / ".join(self.output[-3:]),
+                    Qgis.MessageLevel.Critical,
+                    0,
                 )
             return
         try:
@@ -293,28 +381,13 @@ class Installer:
         except OSError as exc:
             discard(self.staging)
             if bar:
-                bar.pushMessage("DeepUnmix", f"Installing PyTorch failed: {exc}", Qgis.Critical, 0)
+                bar.pushMessage("DeepUnmix", f"Installing PyTorch failed: {exc}", Qgis.MessageLevel.Critical, 0)
             return
         if bar:
-            bar.pushMessage("DeepUnmix", "PyTorch installed: the deep algorithms are ready.", Qgis.Success, 10)
+            ready = "restart QGIS to use it" if "torch" in sys.modules else "the deep algorithms are ready"
+            bar.pushMessage("DeepUnmix", f"PyTorch installed: {ready}.", Qgis.MessageLevel.Success, 10)
 
 
 def status_line(line: str) -> str:
     """pip's output line as the progress dialog shows it (long lines shortened)."""
     return line if len(line) <= 110 else line[:107] + "…"
-
-
-def install_torch(target: str = None) -> str:
-    """Install torch without a GUI (blocking) into ``target``; return pip's output. Raises on failure."""
-    import subprocess
-
-    target = target or dependency_folder()
-    staging = staging_folder(target)
-    discard(staging)
-    os.makedirs(staging)
-    proc = subprocess.run(install_command(staging), capture_output=True, text=True)
-    if proc.returncode != 0:
-        discard(staging)
-        raise RuntimeError(f"pip failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    finalize(staging, target)
-    return proc.stdout

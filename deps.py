@@ -5,8 +5,9 @@
    holds its own numpy, so QGIS's numpy (which GDAL and QGIS are built against) always wins;
 2. ``<QGIS profile>/python/deepunmix_deps``, the folder the plugin's installer fills, always
    APPENDED: whatever QGIS's Python already has (jinja2, sympy, ...) is found first, so the folder
-   can never change what other plugins import; torch, which QGIS lacks, is found there. (The
-   installer also deletes from it the packages the system already provides.)
+   can never change what other plugins import; torch, which QGIS lacks, is found there. (pip's
+   copies of what the system already has sit in its ``torch_private`` sub-folder, which only
+   ``engine.torch_support.import_torch`` puts on the path, while torch imports.)
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ class DeepUnmixPlugin:
         self.iface = iface
         self.provider = None
         self.spectra = None
+        self.torch_menu = None
 
     def initProcessing(self):
         from .algorithms.provider import DeepUnmixProvider
@@ -23,17 +24,21 @@ class DeepUnmixPlugin:
     def initGui(self):
         self.initProcessing()
         from . import cancel_display, results_viewer
-        from .dependency_helper import offer_install
+        from .dependency_helper import PyTorchMenu, offer_install
 
         results_viewer.install()
         cancel_display.install()
         offer_install(self.iface)
+        self.torch_menu = PyTorchMenu(self.iface) if self.iface is not None else None
         from .gui.spectra_gui import SpectraViewGui
 
         self.spectra = SpectraViewGui(self.iface)
         self.spectra.init_gui()
 
     def unload(self):
+        if self.torch_menu is not None:
+            self.torch_menu.unload()
+            self.torch_menu = None
         if self.spectra is not None:
             self.spectra.unload()
             self.spectra = None

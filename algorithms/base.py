@@ -32,6 +32,7 @@ from ..engine.io.paths import check_output_paths
 from ..engine.io.raster import output_transaction
 from ..engine.params import N_ENDMEMBERS, SEED
 from ..engine.progress import Cancelled
+from ..engine.torch_support import INSTALL_ROUTE
 from . import tooltips
 from .engine_parameters import option_labels
 from .errors import user_message, warnings_to
@@ -84,9 +85,8 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         text = self.tr(self.HELP) + self.advanced_help()
         if self.NEEDS_TORCH and not torch_available():
             text = (
-                self.tr(
-                    "<p><b>PyTorch is not installed</b>: this algorithm cannot run yet. Use the 'Install "
-                    "PyTorch' button in the message bar, or see the README's 'Deep methods'.</p>"
+                self.tr("<p><b>PyTorch is not installed</b>: this algorithm cannot run yet. {route}</p>").format(
+                    route=INSTALL_ROUTE
                 )
                 + text
             )

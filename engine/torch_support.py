@@ -1,23 +1,94 @@
-"""Lazy access to PyTorch: the classic methods never import it."""
+"""Lazy access to PyTorch: the classic methods never import it.
+
+A PyTorch installed by the plugin lives in a folder QGIS's Python searches last, so that QGIS and
+other plugins keep importing their own packages. Where QGIS's Python already has one of torch's
+dependencies, the plugin's installer keeps pip's copy in ``torch_private`` beside the ``torch``
+package (Debian 12's sympy 1.11 is too old for torch's ``torch._dynamo``, which its optimisers
+import). ``import_torch`` imports torch and the parts of it that import those packages with that
+folder first, then puts back what ``sys.modules`` held: torch keeps its copies, everyone else
+still gets the system's.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import os
+import sys
+import threading
+
 from .errors import DependencyError, DeviceError
 
-INSTALL_HINT = (
-    "PyTorch is not installed for QGIS's Python. Install the CPU build with "
-    "'make setup' in the plugin's source folder, or "
-    "'/usr/bin/python3 -m pip install --target <QGIS profile>/python/deepunmix_deps torch' "
-    "(see the README, section 'Deep methods')."
+# The folder beside the torch package that holds the dependencies only torch sees (the plugin's
+# installer writes it, this module reads it).
+PRIVATE_FOLDER = "torch_private"
+# what imports sympy at module level; torch.optim imports it lazily on the first optimiser
+_NEEDS_PRIVATE = ("torch", "torch._dynamo")
+# the plugin's menu entry (dependency_helper.PyTorchMenu): the one route to install torch
+INSTALL_ACTION = "Install / repair / remove PyTorch…"
+MENU_PATH = f"Raster → DeepUnmix → {INSTALL_ACTION}"
+INSTALL_ROUTE = (
+    f"In QGIS: {MENU_PATH} (outside QGIS: pip install 'deepunmix[deep]'; see the README, section 'Deep methods')."
 )
+INSTALL_HINT = "PyTorch is not installed for QGIS's Python. " + INSTALL_ROUTE
+_LOCK = threading.Lock()
+
+
+def private_folder():
+    """The ``torch_private`` folder beside an importable torch package, or None."""
+    try:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folder = os.path.join(os.path.dirname(location), PRIVATE_FOLDER)
+        if os.path.isdir(folder):
+            return folder
+    return None
+
+
+def _private_names(folder: str) -> set:
+    return {
+        entry[:-3] if entry.endswith(".py") else entry
+        for entry in os.listdir(folder)
+        if not entry.endswith((".dist-info", ".pth", ".data")) and entry not in ("bin", "__pycache__")
+    }
+
+
+def _import_with_private(folder: str) -> None:
+    names = _private_names(folder)
+
+    def private(module: str) -> bool:
+        return module.partition(".")[0] in names
+
+    saved = {name: module for name, module in sys.modules.items() if private(name)}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, folder)
+    try:
+        for name in _NEEDS_PRIVATE:
+            importlib.import_module(name)
+    finally:
+        sys.path.remove(folder)
+        for name in [name for name in sys.modules if private(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+        importlib.invalidate_caches()
 
 
 def import_torch():
-    """Import and return torch, or raise ImportError that says how to install it."""
+    """Import and return torch, or raise DependencyError that says how to install it."""
     try:
+        if "torch._dynamo" not in sys.modules:
+            with _LOCK:
+                folder = private_folder()
+                if folder and "torch._dynamo" not in sys.modules:
+                    _import_with_private(folder)
         import torch  # noqa: PLC0415 - lazy on purpose
-    except ImportError as exc:  # pragma: no cover - depends on the machine
-        raise DependencyError(INSTALL_HINT) from exc
+    except ImportError as exc:
+        if importlib.util.find_spec("torch") is None:
+            raise DependencyError(INSTALL_HINT) from exc
+        raise DependencyError(f"PyTorch is installed but does not import ({exc}). {INSTALL_ROUTE}") from exc
     return torch
 
 

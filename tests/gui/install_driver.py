@@ -11,8 +11,8 @@ Job (JSON named by ``DEEPUNMIX_GUI_CONFIG``): ``{"zip", "cube", "out_dir", "sear
 4. a first run, each in its algorithm dialog with Run pressed: *Estimate number of endmembers*, then
    *Extract endmembers* with that count, then *FCLS* with the extracted CSV;
 5. the project's layers, the spectra view and the Results Viewer;
-6. the message bar's *Install PyTorch (CPU)* offer (present since step 2): its button pressed, the
-   question's text read and answered *No* (nothing is downloaded); write the status JSON and quit.
+6. the message bar's *Install PyTorch…* offer (present since step 2): its button pressed, the
+   question's text and choices read and answered *Cancel* (nothing is downloaded); write the status JSON and quit.
 """
 
 import faulthandler
@@ -107,6 +107,7 @@ def script(run):
         folder_is_copy=os.path.isdir(folder) and not os.path.islink(folder),
         module_file=sys.modules[type(plugin).__module__].__file__ if plugin is not None else None,
         menu_actions=[a.text() for a in plugin.spectra.actions] if plugin is not None and plugin.spectra else [],
+        torch_menu=plugin.torch_menu.action.text() if plugin is not None and plugin.torch_menu else None,
         message_bar=message_bar_items(),
         torch_importable=importlib.util.find_spec("torch") is not None,
     )
@@ -200,8 +201,8 @@ def script(run):
         if not isinstance(box, QMessageBox):
             raise RuntimeError(f"expected a question, found {type(box).__name__}")
         run.screenshot("torch_question")
-        run.note("torch_question", title=box.windowTitle(), text=box.text())
-        box.button(QMessageBox.No).click()
+        run.note("torch_question", title=box.windowTitle(), text=box.text(), buttons=[b.text() for b in box.buttons()])
+        box.button(QMessageBox.StandardButton.Cancel).click()
         answered.append(True)
 
     QTimer.singleShot(1000, run.safely(answer_no))

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -76,6 +77,17 @@ def _write_scene(folder: Path) -> str:
     return str(path)
 
 
+def build_zip(folder: Path) -> Path:
+    """The release ZIP, as ``make package`` builds it (scripts/package.py)."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "package.py"), "--out", str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 def _make_profile(root: Path) -> Path:
     ini = root / "profiles" / "default" / "QGIS" / "QGIS3.ini"
     ini.parent.mkdir(parents=True)
@@ -101,6 +113,9 @@ def _environment(tmp_path: Path, plugin_from_checkout: bool = True) -> dict:
     if not plugin_from_checkout:
         for key in ("QGIS_PLUGINPATH", "DEEPUNMIX_DEPS", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
             env.pop(key, None)
+        if sys.prefix != sys.base_prefix:  # nor the venv's bin/ (python3, pip) on PATH
+            venv = sys.prefix + os.sep
+            env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(venv))
         return env
     plugins = REPO / ".build" / "plugins"
     plugins.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -27,22 +25,12 @@ SEARCHES = ["hyperspectral", "unmixing", "endmember"]  # the words the README na
 CLASSIC = {"deepunmix:estimate_n_endmembers", "deepunmix:extract_endmembers", "deepunmix:fcls"}
 
 
-def _build_zip(folder: Path) -> Path:
-    done = subprocess.run(
-        [sys.executable, str(desktop.REPO / "scripts" / "package.py"), "--out", str(folder)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(done.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.slow
 def test_readme_install_from_zip_in_a_fresh_profile(tmp_path):
     missing = desktop._missing_tools()
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (the CI image installs xvfb and qgis)")
-    plugin_zip = _build_zip(tmp_path / "dist")
+    plugin_zip = desktop.build_zip(tmp_path / "dist")
     with zipfile.ZipFile(plugin_zip) as zf:
         assert "deepunmix/metadata.txt" in zf.namelist() and "deepunmix/README.md" in zf.namelist()
     shots = tmp_path / "screenshots"
@@ -83,14 +71,17 @@ def test_readme_install_from_zip_in_a_fresh_profile(tmp_path):
     assert CLASSIC <= set(installed["algorithms"]), installed["algorithms"]
     assert "deepunmix:estimate_then_ddica" in installed["algorithms"]  # the example model
     assert installed["menu_actions"] == ["Spectra view…", "Pixel spectrum tool"]
-    # "the message bar offers Install PyTorch (CPU)" (QGIS's Python has no torch)
+    # "the message bar offers Install PyTorch…" (QGIS's Python has no torch), and names the lasting menu entry
     assert not installed["torch_importable"]
-    offers = [m for m in installed["message_bar"] if any(b.startswith("Install PyTorch (CPU)") for b in m["buttons"])]
+    assert installed["torch_menu"] == "Install / repair / remove PyTorch…", installed
+    offers = [m for m in installed["message_bar"] if "Install PyTorch…" in m["buttons"]]
     assert len(offers) == 1 and "PyTorch is not installed" in offers[0]["text"], installed["message_bar"]
-    # "It first asks, stating the size": answered No, nothing installed. Pressed after the first run: the button
-    # of 0.1.0 crashed QGIS there (segfault in its closure slot)
+    assert "Raster → DeepUnmix → Install / repair / remove PyTorch…" in offers[0]["text"]
+    # "It first asks, stating the size": CPU or CUDA; answered Cancel, nothing installed. Pressed after the first
+    # run: the button of 0.1.0 crashed QGIS there (segfault in its closure slot)
     question = steps["torch_question"]["text"]
     assert "MB" in question and "deepunmix_deps" in question, question
+    assert steps["torch_question"]["buttons"][:2] == ["Install the CPU build", "Install the CUDA build (NVIDIA GPU)"]
     declined = steps["torch_declined"]
     assert not declined["folder_exists"]
     assert any(any(b.startswith("Install PyTorch") for b in m["buttons"]) for m in declined["message_bar"]), declined

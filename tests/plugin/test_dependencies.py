@@ -6,6 +6,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 PRELUDE = textwrap.dedent(f"""
@@ -57,18 +59,24 @@ def test_without_torch_deep_algorithms_explain_and_classic_ones_work(deepunmix, 
         print("CLASSIC_OK", bool(res["OUTPUT_ENDMEMBERS"]))
     """)
     assert "MESSAGE PyTorch is not installed" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "make setup" in proc.stdout and "CLASSIC_OK True" in proc.stdout
+    assert "Raster → DeepUnmix → Install / repair / remove PyTorch…" in proc.stdout and "CLASSIC_OK True" in proc.stdout
     assert "HELP_WARNS True" in proc.stdout and "FCLS_HELP_CLEAN True" in proc.stdout
     assert not (scene["dir"] / "a.tif").exists()
 
 
-def test_install_command_targets_the_plugin_folder():
+def test_install_command_targets_the_plugin_folder(monkeypatch):
     sys.path.insert(0, str(REPO / ".build" / "plugins"))
-    from deepunmix.dependency_helper import install_command
+    from deepunmix import dependency_helper
 
-    cmd = install_command("/tmp/deps")
-    assert cmd[1:4] == ["-m", "pip", "install"] and "--target" in cmd and "/tmp/deps" in cmd
-    assert any(c.startswith("torch==") for c in cmd)
+    monkeypatch.delenv(dependency_helper.WHEELS_ENV, raising=False)
+    cpu, cuda = (dependency_helper.install_command("/tmp/deps", v) for v in ("cpu", "cuda"))
+    assert cpu[1:4] == ["-m", "pip", "install"] and cpu[cpu.index("--target") + 1] == "/tmp/deps"
+    assert any(c.startswith("torch==") for c in cpu)
+    assert cpu[-2:] == ["--extra-index-url", dependency_helper.INDEXES["cpu"]]
+    assert "--extra-index-url" not in cuda or dependency_helper.INDEXES["cuda"]  # the registry's default wheel
+    monkeypatch.setenv(dependency_helper.WHEELS_ENV, "/srv/wheels")
+    local = dependency_helper.install_command("/tmp/deps", "cpu")
+    assert local[-3:] == ["--no-index", "--find-links", "/srv/wheels"] and "--extra-index-url" not in local
 
 
 def _fake_dist(folder, dist, files):
@@ -82,31 +90,34 @@ def _fake_dist(folder, dist, files):
 
 
 def test_installed_folder_never_shadows_what_qgis_has(deepunmix, tmp_path, monkeypatch):
-    """pip --target output minus what the system imports already, appended to sys.path (no download)."""
+    """pip --target output: what the system imports already goes to torch_private; appended to sys.path."""
     import jinja2
 
     from deepunmix import dependency_helper, deps
 
     target = tmp_path / "deepunmix_deps"
-    staging = Path(dependency_helper.staging_folder(str(target)))
+    _fake_dist(target, "brandnew_dep_xyz-0.9", ["brandnew_dep_xyz.py"])  # an earlier install, on the path
+    (target / "old_file").write_text("")
+    staging = Path(dependency_helper.prepare(str(target)))
     _fake_dist(staging, "Jinja2-3.1.6", ["jinja2/__init__.py"])
     _fake_dist(staging, "torch-2.13.0", ["torch/__init__.py", "functorch/__init__.py"])
-    _fake_dist(staging, "brandnew_dep_xyz-1.0", ["brandnew_dep_xyz.py"])
+    _fake_dist(staging, "brandnew_dep_xyz-1.0", ["brandnew_dep_xyz.py"])  # the earlier one is not "elsewhere"
     monkeypatch.setattr(deps, "dependency_folder", lambda: str(target))
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    removed = dependency_helper.finalize(str(staging), str(target))
-    assert removed == ["Jinja2"]
-    assert not staging.exists() and not (target / "jinja2").exists()
-    assert not (target / "Jinja2-3.1.6.dist-info").exists()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(target)])
+    moved = dependency_helper.finalize(str(staging), str(target))
+    assert moved == ["Jinja2"]
+    assert not staging.exists() and not (target / "old_file").exists()
+    private = target / "torch_private"
+    assert (private / "jinja2" / "__init__.py").exists() and (private / "Jinja2-3.1.6.dist-info").is_dir()
+    assert not (target / "jinja2").exists()
     assert (target / "torch" / "__init__.py").exists() and (target / "brandnew_dep_xyz.py").exists()
     assert sys.path[-1] == str(target)  # appended: the system's packages come first
     import brandnew_dep_xyz
 
     assert brandnew_dep_xyz.VALUE == "from the deps folder"
     assert not jinja2.__file__.startswith(str(target))
-    # a second install replaces the first; a cancel leaves nothing behind
-    dependency_helper.discard(str(staging))
-    assert not staging.exists()
+    dependency_helper.remove(str(target))
+    assert not target.exists()
 
 
 def test_question_states_size_and_folder():
@@ -115,24 +126,76 @@ def test_question_states_size_and_folder():
 
     text = question_text("/profile/python/deepunmix_deps")
     assert f"{DISK_MB} MB" in text and "/profile/python/deepunmix_deps" in text and "cancel" in text
+    assert "CUDA" in text and "Install it now?" in text
 
 
-def test_torch_works_from_an_appended_folder_with_the_systems_older_packages():
-    """What the appended folder means for torch: QGIS's sympy (older) wins, torch still computes gradients."""
+TORCH_CLOSURE = (
+    "torch",
+    "filelock",
+    "typing_extensions",
+    "sympy",
+    "mpmath",
+    "networkx",
+    "jinja2",
+    "markupsafe",
+    "fsspec",
+)
+
+
+def _venv_staging(staging: Path) -> None:
+    """A pip --target folder of the venv's torch and its dependencies, as links (no download)."""
+    import importlib.metadata
     import sysconfig
 
-    site = sysconfig.get_paths()["purelib"]
-    if not (Path(site) / "torch").is_dir() or not Path("/usr/bin/python3").exists():
-        import pytest
+    site = Path(sysconfig.get_paths()["purelib"])
+    for name in TORCH_CLOSURE:
+        dist = importlib.metadata.distribution(name)
+        records = [f for f in dist.files or [] if f.name == "RECORD"]
+        info = Path(dist.locate_file(records[0])).parent if records else None
+        if info is None or info.parent != site:  # the venv takes it from the system (jinja2 on Debian 12)
+            continue
+        (staging / info.name).symlink_to(info)
+        for top in {f.parts[0] for f in dist.files} - {info.name, "..", "__pycache__", "bin"}:
+            if (site / top).exists() and not (staging / top).exists():
+                (staging / top).symlink_to(site / top)
 
+
+def test_torch_from_the_plugins_folder_trains_and_leaves_the_systems_sympy(deepunmix, tmp_path):
+    """The installer's layout in QGIS's Python: an optimiser works (torch sees its sympy), QGIS keeps its own.
+
+    Before issue 22 the installer deleted torch's sympy: torch.optim.Adam failed with
+    "cannot import name 'equal_valued' from 'sympy.core.numbers'" on Debian 12's sympy 1.11.
+    """
+    import sysconfig
+
+    if not (Path(sysconfig.get_paths()["purelib"]) / "torch").is_dir() or not Path("/usr/bin/python3").exists():
         pytest.skip("needs torch in the venv and the system python")
-    code = (
-        f"import sys; sys.path.append({site!r}); import torch, sympy; "
-        "x = torch.randn(30, 4, requires_grad=True); torch.linalg.eigh(x.T @ x)[0].sum().backward(); "
-        "print(sympy.__file__.startswith('/usr/lib'), torch.__file__.startswith(sys.path[-1]))"
-    )
-    proc = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.stdout.split() == ["True", "True"], proc.stderr[-2000:]
+    staging = tmp_path / "deepunmix_deps.partial"
+    staging.mkdir()
+    _venv_staging(staging)
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO / ".build" / "plugins")!r})
+        from deepunmix import dependency_helper
+        print("MOVED", dependency_helper.finalize({str(staging)!r}, {str(tmp_path / "deepunmix_deps")!r}))
+        sys.path.append({str(tmp_path / "deepunmix_deps")!r})  # what deps does in QGIS
+        from deepunmix.engine.torch_support import import_torch
+        torch = import_torch()
+        x = torch.zeros(3, requires_grad=True)
+        opt = torch.optim.Adam([x], lr=0.1)
+        ((x - 1) ** 2).sum().backward()
+        opt.step()
+        print("STEPPED", float(x.sum()) > 0)
+        import sympy, jinja2
+        print("SYSTEM", sympy.__file__.startswith("/usr/lib"), jinja2.__file__.startswith("/usr/lib"))
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DEEPUNMIX_DEPS", "VIRTUAL_ENV")}
+    proc = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True, timeout=180, env=env)
+    out = proc.stdout + proc.stderr[-3000:]
+    assert "STEPPED True" in proc.stdout, out
+    assert "SYSTEM True True" in proc.stdout, out
+    system_sympy = subprocess.run(["/usr/bin/python3", "-c", "import sympy"], env=env).returncode == 0
+    assert ("'sympy'" in proc.stdout.split("MOVED", 1)[1].splitlines()[0]) == system_sympy, out
 
 
 def _run_installer(installer, cancel_after_ms=None, timeout_ms=60000):
@@ -163,7 +226,7 @@ print("Successfully installed fake_torch_xyz-1.0", flush=True)
 def _fake_command(tmp_path):
     script = tmp_path / "fake_pip.py"
     script.write_text(FAKE_PIP)
-    return lambda target: [sys.executable, str(script), "--target", target]
+    return lambda target, variant="cpu": [sys.executable, str(script), "--target", target]
 
 
 def test_installer_dialog_shows_pips_steps_and_installs(deepunmix, qgis_app, tmp_path, monkeypatch):
@@ -188,3 +251,34 @@ def test_installer_cancel_leaves_nothing(deepunmix, qgis_app, tmp_path, monkeypa
     _run_installer(installer, cancel_after_ms=1500)
     assert installer.canceled
     assert not (tmp_path / "deps").exists() and not Path(installer.staging).exists()
+
+
+def _answer(text_start):
+    """Press the modal question's button whose text starts with ``text_start`` once it is shown."""
+    from qgis.PyQt.QtCore import QTimer
+    from qgis.PyQt.QtWidgets import QApplication
+
+    seen = []
+
+    def press():
+        box = QApplication.activeModalWidget()
+        if box is None:
+            QTimer.singleShot(50, press)
+            return
+        seen.extend(b.text() for b in box.buttons())
+        next(b for b in box.buttons() if b.text().startswith(text_start)).click()
+
+    QTimer.singleShot(0, press)
+    return seen
+
+
+def test_menu_question_removes_or_leaves_the_folder(deepunmix, qgis_app, tmp_path):
+    from deepunmix import dependency_helper
+
+    target = tmp_path / "deepunmix_deps"
+    (target / "torch").mkdir(parents=True)
+    seen = _answer("Cancel")
+    assert dependency_helper.ask_and_run(None, str(target)) is False and target.is_dir()
+    assert set(seen) == {"Install the CPU build", "Install the CUDA build (NVIDIA GPU)", "Remove PyTorch", "Cancel"}
+    _answer("Remove PyTorch")
+    assert dependency_helper.ask_and_run(None, str(target)) is True and not target.exists()
