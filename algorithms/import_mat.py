@@ -6,11 +6,38 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
 )
 
+import numpy as np
+
 from ..engine.io.endmember_csv import write_endmembers_csv
-from ..engine.io.matfile import load_mat_dataset
+from ..engine.io.matfile import load_mat_dataset, reference_factors
 from ..engine.io.raster import write_abundances, write_cube
+from ..engine.io.scaling import units_comment
 from .base import DeepUnmixAlgorithm
 from .inputs import add_memory_option, memory_budget
+
+
+SAME_UNITS = 1.5  # reference factors within 1/1.5..1.5 of 1 (or of each other): the same units (or one factor)
+
+
+def reference_units(cube, data):
+    """(units comment for the reference endmember CSV, warning or None), from how the reference rebuilds the cube."""
+    k = reference_factors(cube, data.endmembers, data.abundances)
+    if np.all((k > 1 / SAME_UNITS) & (k < SAME_UNITS)):
+        return units_comment(1.0, "the reference is in the imported cube's units"), None
+    if np.all(k > 0) and k.max() / k.min() < SAME_UNITS:
+        factor = float(np.median(k))
+        return (
+            units_comment(1.0 / factor, f"the cube is about {factor:.4g} x the reference's units"),
+            f"The reference endmembers are in other units than the cube (the cube is about {factor:.4g} times "
+            "endmembers x abundances); their CSV states the factor, so FCLS applies it",
+        )
+    factors = ", ".join(f"{n} {v:.3g}" for n, v in zip(data.names, k))
+    return (
+        f"units: each endmember normalised on its own (cube about endmembers x [{factors}] x abundances)",
+        "Scale mismatch: each reference endmember has its own normalisation (e.g. peak-normalised spectra; the "
+        f"cube is about endmembers x [{factors}] x abundances). FCLS with them gives fractions and an RMSE in "
+        "other units: use FCLS's 'Peak-normalised shares' convention, or compare spectra by angle",
+    )
 
 
 class ImportMatDataset(DeepUnmixAlgorithm):
@@ -61,9 +88,21 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         data = load_mat_dataset(path, truth, max_bytes=memory_budget(self, parameters, context))
         feedback.pushInfo(f"Read {data.cube.shape[0]} bands, {data.cube.shape[1]} x {data.cube.shape[2]} pixels")
 
+        cube = data.cube
+        if data.max_value is not None:
+            cube = cube / np.float32(data.max_value)
+            feedback.pushInfo(
+                f"Divided by the file's maxValue {data.max_value:g}: values now {np.nanmin(cube):.4g} to "
+                f"{np.nanmax(cube):.4g}"
+            )
+        band_names = None
+        if data.bands is not None:
+            of = f" of {data.sensor_bands}" if data.sensor_bands else ""
+            band_names = [f"Sensor band {b}{of}" for b in data.bands]
+            feedback.pushInfo(f"Band names give the sensor's band numbers (the file's band selection{of})")
         cube_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_CUBE, context)
         self.check_output_folder(cube_out)
-        write_cube(cube_out, data.cube, wavelengths=data.wavelengths)
+        write_cube(cube_out, cube, wavelengths=data.wavelengths, band_names=band_names)
         results = {self.OUTPUT_CUBE: cube_out}
 
         ab_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_REFERENCE_ABUNDANCES, context)
@@ -74,7 +113,10 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         em_out = self.parameterAsFileOutput(parameters, self.OUTPUT_REFERENCE_ENDMEMBERS, context)
         if em_out and data.endmembers is not None:
             self.check_output_folder(em_out)
-            write_endmembers_csv(em_out, data.endmembers, data.names, wavelengths=data.wavelengths)
+            comment, warning = (None, None) if data.abundances is None else reference_units(cube, data)
+            if warning:
+                feedback.pushWarning(warning)
+            write_endmembers_csv(em_out, data.endmembers, data.names, wavelengths=data.wavelengths, comment=comment)
             results[self.OUTPUT_REFERENCE_ENDMEMBERS] = em_out
         if data.abundances is None and (ab_out or em_out):
             feedback.pushWarning("The dataset has no reference abundances/endmembers; only the cube was written")
