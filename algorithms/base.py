@@ -297,11 +297,11 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             return ""
         return layer.name() or os.path.splitext(os.path.basename(layer.source()))[0]
 
-    def fit_warnings(self, feedback, rmse: float, pixels) -> List[str]:
-        """Warn (log and report) when the reconstruction RMSE is far above the data's noise level."""
+    def fit_warnings(self, feedback, rmse: float, pixels, brightness: Optional[float] = None) -> List[str]:
+        """Warn (log and report) on a scale mismatch or an RMSE beyond ordinary spectral variability."""
         from ..engine.fit_quality import noise_level, poor_fit_warning
 
-        text = poor_fit_warning(rmse, noise_level(pixels))
+        text = poor_fit_warning(rmse, noise_level(pixels), brightness)
         if text is None:
             return []
         feedback.pushWarning(text[0].upper() + text[1:])  # engine text: built at run time, not in the catalogue

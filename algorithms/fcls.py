@@ -103,13 +103,18 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             )
         )
 
-        fit = {"rmse": [], "sample": []}  # per-pixel RMSEs of every 16th pixel; pixels for the noise estimate
+        # per-pixel RMSEs of every 16th pixel; pixels for the noise estimate; <Y, E A> and <E A, E A> (brightness)
+        fit = {"rmse": [], "sample": [], "dot": 0.0, "norm": 0.0}
 
         def abundances(Y):
             A, brightness = solve(Y)
             # the report's RMSE from every 16th pixel: a full residual would cost as much as FCLS itself
             Ys = Y[:, ::16]
-            fit["rmse"].append(per_pixel_rmse(Ys, E, A[:, ::16] * brightness[::16]))
+            As = A[:, ::16] * brightness[::16]
+            fit["rmse"].append(per_pixel_rmse(Ys, E, As))
+            Yhat = E @ As
+            fit["dot"] += float(np.sum(Ys * Yhat))
+            fit["norm"] += float(np.sum(Yhat * Yhat))
             if sum(b.shape[1] for b in fit["sample"]) < MAX_NOISE_PIXELS:
                 fit["sample"].append(np.asarray(Ys, dtype=np.float64))
             return A
@@ -134,7 +139,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         rmse = pooled_rmse(np.concatenate(fit["rmse"])) if fit["rmse"] else 0.0
         feedback.pushInfo(self.tr("Reconstruction RMSE (every 16th pixel): {rmse:.5g}").format(rmse=rmse))
         sample = np.hstack(fit["sample"]) if fit["sample"] else np.empty((len(bands), 0))
-        warnings = self.fit_warnings(feedback, rmse, sample)
+        warnings = self.fit_warnings(feedback, rmse, sample, fit["dot"] / fit["norm"] if fit["norm"] > 0 else None)
         if report:
             wavelengths = None if table.wavelengths is None else table.wavelengths[match.rows]
             write_report(

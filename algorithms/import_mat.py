@@ -1,12 +1,11 @@
 """deepunmix:import_mat — a MATLAB .mat unmixing dataset to GeoTIFF (+ reference data)."""
 
+import numpy as np
 from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterDestination,
 )
-
-import numpy as np
 
 from ..engine.io.endmember_csv import write_endmembers_csv
 from ..engine.io.matfile import load_mat_dataset, reference_factors
@@ -14,7 +13,6 @@ from ..engine.io.raster import write_abundances, write_cube
 from ..engine.io.scaling import units_comment
 from .base import DeepUnmixAlgorithm
 from .inputs import add_memory_option, memory_budget
-
 
 SAME_UNITS = 1.5  # reference factors within 1/1.5..1.5 of 1 (or of each other): the same units (or one factor)
 

@@ -29,7 +29,15 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .io.raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_block, source_transform
+from .io.raster import (
+    OUTPUT_NODATA,
+    _band_list,
+    atomic_output,
+    open_raster,
+    output_profile,
+    read_block,
+    source_transform,
+)
 from .progress import ProgressCallback, report
 
 __all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for", "plan_chunks"]

@@ -11,8 +11,8 @@ sys.path[:0] = [str(REPO / ".build" / "plugins"), "/usr/share/qgis/python/plugin
 
 from qgis.core import (  # noqa: E402
     QgsApplication,
-    QgsProcessingModelAlgorithm,
     QgsProcessingContext,
+    QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
     QgsProcessingModelChildDependency,
     QgsProcessingModelChildParameterSource,
@@ -137,7 +137,9 @@ def estimate_then_ddica() -> QgsProcessingModelAlgorithm:
         (300, 300),
         {
             "INPUT": S.fromModelParameter("hyperspectral_raster"),
-            "N_ENDMEMBERS": S.fromExpression(f"if(@n_endmembers > 0, @n_endmembers, @{_output_variable(m, 'estimate')})"),
+            "N_ENDMEMBERS": S.fromExpression(
+                f"if(@n_endmembers > 0, @n_endmembers, @{_output_variable(m, 'estimate')})"
+            ),
             "SEED": S.fromModelParameter("seed"),
         },
     )
