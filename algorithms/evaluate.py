@@ -1,6 +1,7 @@
 """deepunmix:evaluate — score estimated abundances/endmembers against reference ones."""
 
 from qgis.core import (
+    QgsProcessingContext,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -38,8 +39,8 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         "<b>Estimated abundances</b> and <b>Reference abundances</b>: rasters with one band per endmember and the "
         "same size. <b>Estimated endmembers</b> / <b>Reference endmembers</b> (optional CSVs): add the spectral "
         "angle distance (SAD, degrees).\n\n"
-        "<b>Outputs</b>: a CSV table (one row per reference endmember: matched estimate, abundance RMSE, SAD; a "
-        "last row with the averages) and the numbers ARMSE (mean over pixels of the per-pixel RMSE), MEAN_RMSE "
+        "<b>Outputs</b>: a CSV table loaded into the project (one row per reference endmember: matched estimate, "
+        "abundance RMSE, SAD) and the numbers ARMSE (mean over pixels of the per-pixel RMSE), MEAN_RMSE "
         "(mean of the per-endmember RMSE) and ASAD (mean SAD in degrees; NaN without endmembers), which the "
         "graphical modeler can pass on."
     )
@@ -106,6 +107,12 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         ref_names = ref.band_names or [f"reference_{i + 1}" for i in range(A_ref.shape[0])]
         est_names = est.band_names or [f"estimate_{i + 1}" for i in range(A_est.shape[0])]
         write_score_table(table, scores, ref_names, est_names)
+        details = QgsProcessingContext.LayerDetails(
+            self.tr("Scores ({name})").format(name=self.input_label(parameters, context, self.ABUNDANCES)),
+            context.project(),
+            table,
+        )
+        context.addLayerToLoadOnCompletion(table, details)
 
         asad = float(scores["asad"]) if E_est is not None else float("nan")
         feedback.pushInfo(f"aRMSE {scores['armse']:.4f}, mean RMSE {scores['mean_rmse']:.4f}, aSAD {asad:.2f} deg")
