@@ -332,6 +332,10 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             if message is None:
                 raise
             raise QgsProcessingException(message) from exc
+        layers = context.layersToLoadOnCompletion()
+        if "" in layers:  # an empty optional output of a batch row: nothing to load, nothing to report as failed
+            del layers[""]
+            context.setLayersToLoadOnCompletion(layers)
         feedback.pushInfo(self.tr("Finished in {seconds:.1f} s").format(seconds=time.perf_counter() - started))
         return results
 

@@ -222,3 +222,27 @@ def test_endmember_csv_opens_as_a_numeric_table_in_qgis(run_alg, scene):
         assert layer.featureCount() == 20
         first = next(layer.getFeatures())
         assert first["band"] == 1 and first["wavelength"] == pytest.approx(scene["scene"].wavelengths[0], rel=1e-4)
+
+
+def test_batch_row_with_empty_optional_output_loads_nothing_for_it(deepunmix, scene):
+    """The batch panel passes an empty optional output as a layer definition with a project to load into
+    (BatchPanel.parametersForRow); QGIS then listed '' to load and printed 'not correctly generated. •'."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProcessingOutputLayerDefinition, QgsProject
+
+    project = QgsProject.instance()
+    context = QgsProcessingContext()
+    context.setProject(project)
+    out = str(scene["dir"] / "ab.tif")
+    processing.run(
+        "deepunmix:fcls",
+        {
+            "INPUT": scene["cube"],
+            "ENDMEMBERS": scene["endmembers"],
+            "OUTPUT_ABUNDANCES": QgsProcessingOutputLayerDefinition(out, project),
+            "OUTPUT_ERROR": QgsProcessingOutputLayerDefinition("", project),
+        },
+        context=context,
+        feedback=QgsProcessingFeedback(),
+    )
+    assert list(context.layersToLoadOnCompletion()) == [out]
