@@ -1,7 +1,6 @@
 """deepunmix:estimate_n_endmembers — endmembers for linear unmixing (reconstruction elbow), or the
 signal-subspace dimension (HySime, HFC virtual dimensionality)."""
 
-import os
 
 from qgis.core import (
     QgsProcessingOutputNumber,
@@ -126,7 +125,7 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         if report:
             write_count_report(
                 report,
-                os.path.basename(data.path),
+                self.input_label(parameters, context),
                 label,
                 k,
                 model.far if method in ("hfc", "nwhfc") else None,

@@ -1,7 +1,6 @@
 """deepunmix:evaluate — score estimated abundances/endmembers against reference ones."""
 
 from qgis.core import (
-    QgsProcessingContext,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -17,6 +16,7 @@ from ..engine.io.score_table import write_score_table
 from ..engine.metrics import score_unmixing
 from .base import DeepUnmixAlgorithm
 from .inputs import add_memory_option, memory_budget
+from .loaded_tables import load_output
 
 
 class EvaluateUnmixing(DeepUnmixAlgorithm):
@@ -107,12 +107,7 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         ref_names = ref.band_names or [f"reference_{i + 1}" for i in range(A_ref.shape[0])]
         est_names = est.band_names or [f"estimate_{i + 1}" for i in range(A_est.shape[0])]
         write_score_table(table, scores, ref_names, est_names)
-        details = QgsProcessingContext.LayerDetails(
-            self.tr("Scores ({name})").format(name=self.input_label(parameters, context, self.ABUNDANCES)),
-            context.project(),
-            table,
-        )
-        context.addLayerToLoadOnCompletion(table, details)
+        load_output(context, table, f"Scores ({self.input_label(parameters, context, self.ABUNDANCES)})")
 
         asad = float(scores["asad"]) if E_est is not None else float("nan")
         feedback.pushInfo(f"aRMSE {scores['armse']:.4f}, mean RMSE {scores['mean_rmse']:.4f}, aSAD {asad:.2f} deg")

@@ -1,6 +1,5 @@
 """deepunmix:fcls — fully constrained least squares abundances from an endmember CSV."""
 
-import os
 import time
 
 import numpy as np
@@ -135,7 +134,8 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
                 path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100), **stream
             )
             results[self.OUTPUT_ERROR] = err_out
-        style_outputs(context, out, f"{method} abundances ({self.input_label(parameters, context)})")
+        source = self.input_label(parameters, context)
+        style_outputs(context, out, f"{method} abundances ({source})")
         rmse = pooled_rmse(np.concatenate(fit["rmse"])) if fit["rmse"] else 0.0
         feedback.pushInfo(self.tr("Reconstruction RMSE (every 16th pixel): {rmse:.5g}").format(rmse=rmse))
         sample = np.hstack(fit["sample"]) if fit["sample"] else np.empty((len(bands), 0))
@@ -144,7 +144,7 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             wavelengths = None if table.wavelengths is None else table.wavelengths[match.rows]
             write_report(
                 report,
-                f"FCLS: {os.path.basename(path)}",
+                f"{method} report ({source})",
                 E,
                 table.names,
                 wavelengths,

@@ -1,5 +1,7 @@
 """deepunmix:import_mat — a MATLAB .mat unmixing dataset to GeoTIFF (+ reference data)."""
 
+import os
+
 import numpy as np
 from qgis.core import (
     QgsProcessingParameterFile,
@@ -13,6 +15,8 @@ from ..engine.io.raster import write_abundances, write_cube
 from ..engine.io.scaling import units_comment
 from .base import DeepUnmixAlgorithm
 from .inputs import add_memory_option, memory_budget
+from .loaded_tables import load_output
+from .styling import style_outputs
 
 SAME_UNITS = 1.5  # reference factors within 1/1.5..1.5 of 1 (or of each other): the same units (or one factor)
 
@@ -116,6 +120,16 @@ class ImportMatDataset(DeepUnmixAlgorithm):
                 feedback.pushWarning(warning)
             write_endmembers_csv(em_out, data.endmembers, data.names, wavelengths=data.wavelengths, comment=comment)
             results[self.OUTPUT_REFERENCE_ENDMEMBERS] = em_out
+        name = os.path.splitext(os.path.basename(path))[0]  # the layers are named after the file, not "Hyperspectral cube"
+        if context.willLoadLayerOnCompletion(cube_out):
+            load_output(context, cube_out, name)
+        style_outputs(
+            context,
+            results.get(self.OUTPUT_REFERENCE_ABUNDANCES),
+            f"{name} reference abundances",
+            results.get(self.OUTPUT_REFERENCE_ENDMEMBERS),
+            f"{name} reference endmembers",
+        )
         if data.abundances is None and (ab_out or em_out):
             feedback.pushWarning("The dataset has no reference abundances/endmembers; only the cube was written")
         feedback.setProgress(100)
