@@ -1,7 +1,6 @@
 """deepunmix:estimate_n_endmembers — endmembers for linear unmixing (reconstruction elbow), or the
 signal-subspace dimension (HySime, HFC virtual dimensionality)."""
 
-
 from qgis.core import (
     QgsProcessingOutputNumber,
 )
