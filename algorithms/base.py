@@ -63,7 +63,8 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP = ""
     GROUP_ID = ""
-    HELP = ""
+    HELP = ""  # the side panel: what it does, what to set, what comes out (<= 150 words, plain text)
+    DETAILS = ""  # the Help page and docs/algorithms.md: every variant and difference (HTML allowed)
 
     # --- identity -------------------------------------------------------
     def name(self):
@@ -81,25 +82,22 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     NEEDS_TORCH = False
 
     def shortHelpString(self):
-        text = self.tr(self.HELP) + self.advanced_help()
+        """The dialog's side panel (``HELP``: plain text, so ``qgis_process help`` prints it as it reads)."""
+        text = self.tr(self.HELP)
         if self.NEEDS_TORCH and not torch_available():
             text = (
                 self.tr(
-                    "<p><b>PyTorch is not installed</b>: this algorithm cannot run yet. Use the 'Install "
-                    "PyTorch' button in the message bar, or see the README's 'Deep methods'.</p>"
+                    "PyTorch is not installed: this algorithm cannot run yet. Use the 'Install PyTorch' button "
+                    "in the message bar, or see the README's 'Deep methods'."
                 )
+                + "\n"
                 + text
             )
         return text
 
-    def advanced_help(self) -> str:
-        """The advanced parameters with their tooltips, built from the declarations (never listed by hand)."""
-        rows = [
-            f"<b>{p.description()}</b>: {p.help()}"
-            for p in self.parameterDefinitions()
-            if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced and p.help()
-        ]
-        return ("\n\n" + self.tr("<b>Advanced parameters</b>") + "<br>" + "<br>".join(rows)) if rows else ""
+    def details(self) -> str:
+        """The Help page's text after the side panel's (``DETAILS``): variants, differences, measured facts."""
+        return self.tr(self.DETAILS)
 
     def shortDescription(self):
         return self.tr(tooltips.SHORT.get(self.name(), ""))
@@ -155,7 +153,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.SEED,
-                self.tr("Random seed (same seed, same threads and device: same result)"),
+                self.tr("Random seed"),
                 QgsProcessingParameterNumber.Integer,
                 defaultValue=0,
                 minValue=SEED.left,

@@ -53,14 +53,24 @@ class ImportMatDataset(DeepUnmixAlgorithm):
     GROUP = "Data"
     GROUP_ID = "data"
     HELP = (
-        "Converts a MATLAB .mat hyperspectral unmixing dataset, as the field shares them (Samson, Jasper Ridge, "
-        "Urban, Cuprite: band-major 'Y' or 'V' (bands x pixels) in MATLAB column-major pixel order with 'nRow'/'nCol', "
-        "reference abundances 'A' and endmembers 'M'; or HySUPP-style 'Y'/'A_true'/'E' arrays), into a GeoTIFF "
-        "cube that QGIS and every DeepUnmix algorithm read.\n\n"
-        "<b>Dataset (.mat)</b>: the file with the image. <b>Reference file</b> (optional): a separate .mat with the "
-        "ground truth ('A', 'M'), such as Samson's end3.mat. Without 'nRow'/'nCol' a flat image is taken as square.\n\n"
-        "<b>Outputs</b>: the cube (float32, bands x rows x cols, no georeferencing); when the files have them, the "
-        "reference abundances (one band per endmember) and the reference endmembers (CSV)."
+        "Converts a MATLAB .mat unmixing dataset (Samson, Jasper Ridge, Urban, Cuprite; HySUPP-style files) into "
+        "a GeoTIFF cube that QGIS and every DeepUnmix algorithm read.\n"
+        "Set the .mat file, and the separate reference file where there is one (Samson's end3.mat).\n"
+        "Outputs: the cube (divided by the file's maxValue where it states one; band names give the sensor's "
+        "band numbers where the file has them), and when the files have them the reference abundances and the "
+        "reference endmembers (CSV, with units that match the cube, or a warning naming the mismatch)."
+    )
+    DETAILS = (
+        "Layouts read: Zhu's (band-major 'Y' or 'V', bands x pixels, in MATLAB column-major pixel order with "
+        "'nRow'/'nCol'; reference abundances 'A' and endmembers 'M', names 'cood') and HySUPP's ('Y'/'A_true'/'E' "
+        "arrays). Without 'nRow'/'nCol' a flat image is taken as square. The cube has no georeferencing (QGIS "
+        "draws it with the origin at the top left); every output of the algorithms overlays it.\n"
+        "Scale: the cube is divided by 'maxValue' where the file gives one (Jasper Ridge: 5000). The reference "
+        "endmembers' units are measured from how the reference rebuilds the cube: the same units, one factor "
+        "(stated in the CSV's sidecar, so FCLS applies it), or a normalisation of each endmember on its own "
+        "(Samson's peak-normalised spectra: a warning names it; use FCLS's Peak-normalised shares).\n"
+        "Bands: 'SlectBands' (the sensor bands kept) become the band names; wavelengths given for all the "
+        "sensor's bands are picked for the kept ones."
     )
 
     def initAlgorithm(self, config=None):
