@@ -6,7 +6,7 @@ QGIS 3.22's ``BatchAlgorithmDialog.loadHTMLResults`` calls
 of an algorithm with an HTML output (our ``OUTPUT_REPORT``) ends in a ``TypeError`` after the
 work is done (fixed in later QGIS releases, which give ``timestamp`` a default). The plugin wraps
 ``addResult`` on the shared ``resultsList`` instance: a missing timestamp becomes "now", and a
-DeepUnmix report is listed under its own title ("DDICA report: scene.tif") instead of "Report
+DeepUnmix report is listed under its own title ("DDICA report (scene)") instead of "Report
 (HTML)". Other algorithms' entries pass through unchanged. ``uninstall`` restores the original.
 """
 

@@ -64,7 +64,8 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP = ""
     GROUP_ID = ""
-    HELP = ""
+    HELP = ""  # the side panel: what it does, what to set, what comes out (<= 150 words, plain text)
+    DETAILS = ""  # the Help page and docs/algorithms.md: every variant and difference (HTML allowed)
 
     # --- identity -------------------------------------------------------
     def name(self):
@@ -82,24 +83,19 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     NEEDS_TORCH = False
 
     def shortHelpString(self):
-        text = self.tr(self.HELP) + self.advanced_help()
+        """The dialog's side panel (``HELP``: plain text, so ``qgis_process help`` prints it as it reads)."""
+        text = self.tr(self.HELP)
         if self.NEEDS_TORCH and not torch_available():
             text = (
-                self.tr("<p><b>PyTorch is not installed</b>: this algorithm cannot run yet. {route}</p>").format(
-                    route=INSTALL_ROUTE
-                )
+                self.tr("PyTorch is not installed: this algorithm cannot run yet. {route}").format(route=INSTALL_ROUTE)
+                + "\n"
                 + text
             )
         return text
 
-    def advanced_help(self) -> str:
-        """The advanced parameters with their tooltips, built from the declarations (never listed by hand)."""
-        rows = [
-            f"<b>{p.description()}</b>: {p.help()}"
-            for p in self.parameterDefinitions()
-            if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced and p.help()
-        ]
-        return ("\n\n" + self.tr("<b>Advanced parameters</b>") + "<br>" + "<br>".join(rows)) if rows else ""
+    def details(self) -> str:
+        """The Help page's text after the side panel's (``DETAILS``): variants, differences, measured facts."""
+        return self.tr(self.DETAILS)
 
     def shortDescription(self):
         return self.tr(tooltips.SHORT.get(self.name(), ""))
@@ -155,7 +151,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.SEED,
-                self.tr("Random seed (same seed, same threads and device: same result)"),
+                self.tr("Random seed"),
                 QgsProcessingParameterNumber.Integer,
                 defaultValue=0,
                 minValue=SEED.left,
@@ -297,11 +293,11 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             return ""
         return layer.name() or os.path.splitext(os.path.basename(layer.source()))[0]
 
-    def fit_warnings(self, feedback, rmse: float, pixels) -> List[str]:
-        """Warn (log and report) when the reconstruction RMSE is far above the data's noise level."""
+    def fit_warnings(self, feedback, rmse: float, pixels, brightness: Optional[float] = None) -> List[str]:
+        """Warn (log and report) on a scale mismatch or an RMSE beyond ordinary spectral variability."""
         from ..engine.fit_quality import noise_level, poor_fit_warning
 
-        text = poor_fit_warning(rmse, noise_level(pixels))
+        text = poor_fit_warning(rmse, noise_level(pixels), brightness)
         if text is None:
             return []
         feedback.pushWarning(text[0].upper() + text[1:])  # engine text: built at run time, not in the catalogue
@@ -332,6 +328,10 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             if message is None:
                 raise
             raise QgsProcessingException(message) from exc
+        layers = context.layersToLoadOnCompletion()
+        if "" in layers:  # an empty optional output of a batch row: nothing to load, nothing to report as failed
+            del layers[""]
+            context.setLayersToLoadOnCompletion(layers)
         feedback.pushInfo(self.tr("Finished in {seconds:.1f} s").format(seconds=time.perf_counter() - started))
         return results
 

@@ -11,7 +11,6 @@ are the estimator's own defaults.
 from __future__ import annotations
 
 import inspect
-import os
 import time
 from functools import partial
 from typing import Any, Callable, Sequence
@@ -147,7 +146,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
                 notes += [f"Fitted on a random sample of {data.cube.shape[2]} pixels; every pixel was then unmixed"]
             write_report(
                 report,
-                f"{self.DISPLAY_NAME}: {os.path.basename(data.path)}",
+                f"{label} report ({source})",
                 model.endmembers_,
                 names,
                 data.wavelengths,

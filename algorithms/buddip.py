@@ -7,7 +7,7 @@ from ..engine.dip.tiling import CPU_AVAILABLE_FRACTION, CUDA_FREE_FRACTION
 from .blind import BlindUnmixingAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter, read_number
 from .help_numbers import count, number, percent, sci, widths
-from .inputs import INPUT_HELP, MEMORY_MB
+from .inputs import MEMORY_MB
 
 # labels by engine value; the values and their order are the engine's (engine.dip.buddip.BUDDIP)
 EXTRACTOR_LABELS = {"sivm": "SiVM", "vca": "VCA", "nfindr": "N-FINDR"}
@@ -69,13 +69,13 @@ def help_text(settings=SETTINGS, jasper=PAPER_JASPER, unet_widths=UNET_WIDTHS) -
         f"{percent(default['purify'])} purest pixels, then moved until its near-pure pixels are fitted), small "
         f"residual networks start from it, {count(default['n_iter'])} iterations at {sci(default['learning_rate'])}, "
         "a moving average of the outputs, and FCLS abundances for the learned "
-        "endmembers. Measured (benchmarks/RESULTS.md): its gain over SiVM + FCLS comes from the refinement; on the "
+        "endmembers. Measured (benchmarks/RESULTS.md on the project's home page): its gain over SiVM + FCLS comes from the refinement; on the "
         "real scenes measured (Samson, Jasper Ridge) its training leaves the refined first guess slightly worse, on "
         "synthetic scenes at 20-25 dB it improves it. The log and the report of every run held in memory say how "
         "far its result moved from its first guess (endmember spectral angles, abundance change).\n"
         "<b>Minimum-volume weight</b> (not in the paper, off in every variant) adds a term that shrinks the "
-        "endmembers' simplex, scaled to the first guess's fit. Measured (benchmarks/results/buddip_schedules.md, "
-        "5 seeds): at 30 it makes the training improve on the first guess on real scenes with near-pure pixels "
+        "endmembers' simplex, scaled to the first guess's fit. Measured (benchmarks/results/buddip_schedules.md on the "
+        "project's home page, 5 seeds): at 30 it makes the training improve on the first guess on real scenes with near-pure pixels "
         "(Samson, where it was chosen, and Jasper Ridge, the check) and makes it much worse on synthetic scenes "
         "without pure pixels; no setting tried improved on the first guess on both kinds of scene.\n\n"
         "<b>Hyperspectral raster</b>; <b>Number of endmembers</b>; <b>Random seed</b>; <b>Compute device</b>; "
@@ -98,7 +98,18 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
 
     NAME = "buddip"
     DISPLAY_NAME = "BUDDIP blind unmixing (double deep image prior)"
-    HELP = help_text() + INPUT_HELP
+    HELP = (
+        "Blind unmixing with BUDDIP (Zhou and Rodrigues, ICASSP 2022): two deep image priors, one for the endmember "
+        "spectra and one for the abundance maps, trained together from a classic first guess (SiVM endmembers, "
+        "FCLS abundances). No ground truth is used.\n"
+        "Set the hyperspectral raster and the number of endmembers (not known? run 'Estimate number of endmembers' "
+        "first). Leave Variant at 'Default' (light, meant for a CPU); 'Paper' and 'Authors' code' reproduce the "
+        "published settings and are meant for a GPU. Large rasters are unmixed in overlapping tiles.\n"
+        "Outputs: abundance maps (one band per endmember, fractions summing to one), endmember spectra (CSV) and "
+        "an optional HTML report.\n"
+        "Needs PyTorch. The Help button describes each variant, what was measured and every parameter."
+    )
+    DETAILS = help_text()
 
     def estimator_class(self):
         return BUDDIP

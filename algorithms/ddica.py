@@ -7,7 +7,6 @@ from ..engine.metrics import pooled_rmse
 from .blind import BlindUnmixingAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value
 from .help_numbers import count, kernel_width, number, plural, sci, share, widths, word
-from .inputs import INPUT_HELP
 from .tooltips import ddica_refine_tooltip
 
 ALPHA = DDICA().alpha  # both variants' Renyi order: an __init__ default, not in VARIANT_SETTINGS
@@ -75,7 +74,18 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
     NETWORK_MAPS = "NETWORK_MAPS"
     NAME = "ddica"
     DISPLAY_NAME = "DDICA blind unmixing (deep deterministic ICA)"
-    HELP = help_text() + INPUT_HELP
+    HELP = (
+        "Blind unmixing with DDICA (Li et al., ICASSP 2022): neural networks map every pixel spectrum to abundances "
+        "and are trained to make their outputs as independent as possible. No ground truth is used.\n"
+        "Set the hyperspectral raster and the number of endmembers (not known? run 'Estimate number of endmembers' "
+        "first, or the example model). Leave Variant at 'default' (our pipeline, meant for a CPU); the other "
+        "variants reproduce the published configurations and are much slower.\n"
+        "Outputs: abundance maps (one band per endmember, fractions summing to one), endmember spectra (CSV) and "
+        "an optional HTML report.\n"
+        "Needs PyTorch. The Help button describes each variant, every difference from the paper and every "
+        "parameter."
+    )
+    DETAILS = help_text()
     ADVANCED = (
         Advanced("ALPHA", "alpha", "Renyi entropy order alpha"),
         Advanced(
@@ -124,7 +134,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         )
         refine = QgsProcessingParameterBoolean(
             self.REFINE,
-            self.tr("Purest-pixel endmembers and FCLS (training barely matters then)"),
+            self.tr("Endmembers from the purest pixels, FCLS abundances"),
             defaultValue=False,
             optional=True,
         )
@@ -138,7 +148,7 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         self.add_advanced(
             QgsProcessingParameterBoolean(
                 self.WHITENING,
-                self.tr("Whitening layer before the TC (the authors' code)"),
+                self.tr("Whitening layer before the TC"),
                 defaultValue=False,
                 optional=True,
             )

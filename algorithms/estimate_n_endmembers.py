@@ -1,8 +1,6 @@
 """deepunmix:estimate_n_endmembers — endmembers for linear unmixing (reconstruction elbow), or the
 signal-subspace dimension (HySime, HFC virtual dimensionality)."""
 
-import os
-
 from qgis.core import (
     QgsProcessingOutputNumber,
 )
@@ -14,7 +12,7 @@ from ..engine.report import write_count_report
 from .base import DeepUnmixAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter
 from .help_numbers import count
-from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
+from .inputs import add_input_options, input_options, load_for_fitting
 
 # Labels by engine value; the values and their order (the published METHOD indices: 0 is HySime in users'
 # scripts) are engine.estimate_count.METHODS.
@@ -42,14 +40,21 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
     GROUP = "Endmembers"
     GROUP_ID = "endmembers"
     HELP = (
-        "Estimates how many materials (endmembers) to unmix a hyperspectral raster with.\n\n"
-        "<b>Hyperspectral raster</b>: nodata and NaN pixels are ignored; a random sample of at most "
+        "Estimates how many materials (endmembers) to unmix a hyperspectral raster with.\n"
+        "Set the raster. The default method, 'Endmembers for linear unmixing', adds endmembers (SiVM + FCLS) while "
+        "the reconstruction error still drops noticeably: a count to unmix with. HySime and HFC estimate the "
+        "signal-subspace dimension instead, which real scenes inflate well beyond the number of materials.\n"
+        "Output: the estimate as the number N_ENDMEMBERS, which the graphical modeler can pass to the next "
+        "algorithm's 'Number of endmembers', and an optional HTML report with the error curve."
+    )
+    DETAILS = (
+        "Nodata and NaN pixels are ignored; a random sample of at most "
         + count(MAX_PIXELS)
         + " valid pixels is used.\n<b>Method</b>: <i>Endmembers for linear unmixing</i> (default) extracts 2, 3, ... "
         "endmembers with SiVM, unmixes every pixel by FCLS and stops where one more endmember no longer lowers the "
         "reconstruction error noticeably (by less than the <i>minimum gain</i> times the 2-endmember error) or the "
         "error reaches the noise level: a count to unmix with (Samson: 3, Jasper Ridge: 4; see "
-        "benchmarks/results/endmember_count.md). <i>HySime</i> (Bioucas-Dias and Nascimento) and <i>HFC</i> "
+        "benchmarks/results/endmember_count.md on the project's home page). <i>HySime</i> (Bioucas-Dias and Nascimento) and <i>HFC</i> "
         "(Harsanyi-Farrand-Chang virtual dimensionality, or its noise-whitened variant) estimate the dimension of "
         "the <b>signal subspace</b>: on real scenes spectral variability, illumination and nonlinear mixing "
         "inflate it well beyond the number of materials (HySime: 43 on Samson, 18 on Jasper Ridge).\n"
@@ -57,7 +62,7 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         "<b>False-alarm rate</b> (HFC only): smaller gives fewer endmembers.\n\n"
         f"<b>Outputs</b>: the estimate (at least {FEWEST}) as the number <b>N_ENDMEMBERS</b>, which the graphical "
         "modeler can feed into the next algorithm's 'Number of endmembers', and a short HTML report with the curve."
-    ) + INPUT_HELP
+    )
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()
@@ -126,7 +131,7 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         if report:
             write_count_report(
                 report,
-                os.path.basename(data.path),
+                self.input_label(parameters, context),
                 label,
                 k,
                 model.far if method in ("hfc", "nwhfc") else None,

@@ -16,6 +16,7 @@ from ..engine.io.score_table import write_score_table
 from ..engine.metrics import score_unmixing
 from .base import DeepUnmixAlgorithm
 from .inputs import add_memory_option, memory_budget
+from .loaded_tables import load_output
 
 
 class EvaluateUnmixing(DeepUnmixAlgorithm):
@@ -32,16 +33,20 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
     GROUP = "Evaluation"
     GROUP_ID = "evaluation"
     HELP = (
-        "Scores an unmixing result against reference (ground-truth) abundances and, optionally, endmembers. "
+        "Scores an unmixing result against reference (ground-truth) abundances and, optionally, endmembers.\n"
+        "Set the estimated and the reference abundance rasters (one band per endmember, same size). Give both "
+        "endmember CSVs to add the spectral angle. Estimates are matched to references one-to-one for scoring "
+        "only.\n"
+        "Outputs: a scores table loaded into the project (one row per reference material: its matched estimate, "
+        "abundance RMSE, spectral angle) and the numbers aRMSE, mean RMSE and aSAD, which the graphical modeler "
+        "can pass on."
+    )
+    DETAILS = (
         "Estimated endmembers are matched to reference ones one-to-one (Hungarian matching on spectral angle when "
-        "both endmember CSVs are given, otherwise on abundance RMSE); matching is for scoring only.\n\n"
-        "<b>Estimated abundances</b> and <b>Reference abundances</b>: rasters with one band per endmember and the "
-        "same size. <b>Estimated endmembers</b> / <b>Reference endmembers</b> (optional CSVs): add the spectral "
-        "angle distance (SAD, degrees).\n\n"
-        "<b>Outputs</b>: a CSV table (one row per reference endmember: matched estimate, abundance RMSE, SAD; a "
-        "last row with the averages) and the numbers ARMSE (mean over pixels of the per-pixel RMSE), MEAN_RMSE "
-        "(mean of the per-endmember RMSE) and ASAD (mean SAD in degrees; NaN without endmembers), which the "
-        "graphical modeler can pass on."
+        "both endmember CSVs are given, otherwise on abundance RMSE); matching is for scoring only. Endmember "
+        "rows are matched by wavelength or band number, never by position.\n"
+        "aRMSE is the mean over pixels of the per-pixel abundance RMSE; MEAN_RMSE the mean of the per-endmember "
+        "RMSEs; ASAD the mean spectral angle in degrees (NaN without endmembers)."
     )
 
     def initAlgorithm(self, config=None):
@@ -106,6 +111,7 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         ref_names = ref.band_names or [f"reference_{i + 1}" for i in range(A_ref.shape[0])]
         est_names = est.band_names or [f"estimate_{i + 1}" for i in range(A_est.shape[0])]
         write_score_table(table, scores, ref_names, est_names)
+        load_output(context, table, f"Scores ({self.input_label(parameters, context, self.ABUNDANCES)})")
 
         asad = float(scores["asad"]) if E_est is not None else float("nan")
         feedback.pushInfo(f"aRMSE {scores['armse']:.4f}, mean RMSE {scores['mean_rmse']:.4f}, aSAD {asad:.2f} deg")

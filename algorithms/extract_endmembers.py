@@ -8,7 +8,7 @@ from ..engine.extraction.vca import VCA
 from ..engine.io.endmember_csv import write_endmembers_csv
 from ..engine.params import N_ENDMEMBERS
 from .base import DeepUnmixAlgorithm
-from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
+from .inputs import add_input_options, input_options, load_for_fitting
 from .loaded_tables import load_endmember_table
 
 METHODS = [("VCA", VCA), ("SiVM", SiVM), ("N-FINDR", NFINDR)]
@@ -22,18 +22,22 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
     GROUP = "Endmembers"
     GROUP_ID = "endmembers"
     HELP = (
-        "Finds the spectra of the purest pixels of a hyperspectral raster: the endmembers, one per material.\n\n"
-        "<b>Hyperspectral raster</b>: any GDAL-readable multiband raster; nodata and NaN pixels are ignored.\n"
-        f"<b>Number of endmembers</b>: how many materials to extract (at least {N_ENDMEMBERS.left}, at most the number "
-        "of bands). "
-        "'Estimate number of endmembers' can suggest it.\n"
-        "<b>Method</b>: VCA (vertex component analysis, fast, randomised), SiVM (simplex volume maximisation, "
-        "deterministic, the guidance used by BUDDIP and UnDIP) or N-FINDR (maximum simplex volume, iterative).\n"
-        "<b>Random seed</b>: the same seed gives the same endmembers.\n\n"
-        "<b>Output</b>: a CSV with one row per band (band number, wavelength when the raster has one) and one "
-        "column per endmember; its units (reflectance or the raster's units) are in a sidecar file named like it plus '.aux.xml'. Feed it to 'Fully constrained least squares (FCLS)' to "
-        "get abundance maps."
-    ) + INPUT_HELP
+        "Finds the spectra of the purest pixels of a hyperspectral raster: the endmembers, one per material.\n"
+        "Set the raster and the number of endmembers ('Estimate number of endmembers' can suggest it). The method "
+        "VCA (default) is fast and randomised; SiVM is deterministic; N-FINDR maximises the simplex volume by "
+        "swaps. All need (nearly) pure pixels.\n"
+        "Output: a CSV with one row per band (band number, wavelength) and one column per endmember, its units in "
+        "a sidecar file. Feed it to 'Fully constrained least squares (FCLS)' for abundance maps."
+    )
+    DETAILS = (
+        "The three methods pick pixels of the image as endmembers: VCA (vertex component analysis) projects the "
+        "data on random directions and is fast but randomised; SiVM (simplex volume maximisation) grows the "
+        "simplex greedily and is deterministic (the first guess of BUDDIP and UnDIP); N-FINDR swaps pixels in "
+        f"and out while the simplex volume grows. At least {N_ENDMEMBERS.left} endmembers, at most the number of "
+        "bands.\n"
+        "The CSV's units (reflectance, or the raster's units) are in a sidecar named like it plus '.aux.xml'; "
+        "bands left out keep their original band numbers and wavelengths, so FCLS matches them to the raster."
+    )
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()

@@ -1,6 +1,5 @@
 """deepunmix:fcls — fully constrained least squares abundances from an endmember CSV."""
 
-import os
 import time
 
 import numpy as np
@@ -30,22 +29,28 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
     GROUP = "Abundances"
     GROUP_ID = "abundances"
     HELP = (
-        "Computes abundance maps from a hyperspectral raster and known endmember spectra: for every pixel, the "
-        "non-negative fractions summing to one that best reconstruct its spectrum (exact fully constrained least "
-        "squares).\n\n"
-        "<b>Hyperspectral raster</b>: any GDAL-readable multiband raster; nodata and NaN pixels stay nodata.\n"
-        "<b>Endmembers (CSV)</b>: a CSV as written by 'Extract endmembers' or any DeepUnmix algorithm: columns "
-        "band, wavelength, then one column per endmember; one row per raster band.\n\n"
-        "<b>Abundance maps</b>: one float32 band per endmember (named after it), values 0..1 summing to one, same "
-        "georeferencing as the input. <b>Reconstruction error</b> (optional): per-pixel RMSE between the pixel and "
-        "its reconstruction, in the raster's units.\n\n"
-        "The raster is processed in blocks within the memory budget, so rasters larger than memory work. The "
-        "CSV's rows select the raster bands (by wavelength when both carry wavelengths, else by the CSV's band "
-        "numbers; never by position), so endmembers extracted with bad bands dropped apply directly; bands in the "
-        "file's ENVI bad-band list are left out. The scale factor defaults to the "
-        "one stated in the CSV (e.g. integer reflectance x 10000 scaled to 0..1), else the raster's units.\n\n"
-        "<b>Report</b> (optional HTML): the endmember spectra, abundance thumbnails, the reconstruction error and "
-        "the run time."
+        "Abundance maps from a hyperspectral raster and known endmember spectra: for every pixel, the "
+        "non-negative fractions summing to one that best reconstruct it (fully constrained least squares).\n"
+        "Set the raster and an endmember CSV (from 'Extract endmembers', a blind method or the import). The CSV's "
+        "bands are matched to the raster's by wavelength, else by band number; its stated units set the scale.\n"
+        "Outputs: abundance maps (one band per endmember, same georeferencing as the input), optionally the "
+        "per-pixel reconstruction error and an HTML report. The log says when the fit points at a scale "
+        "mismatch or a missing material."
+    )
+    DETAILS = (
+        "The raster is processed in blocks within the memory budget, so rasters larger than memory work; nodata "
+        "and NaN pixels stay nodata. The CSV's rows select the raster bands (by wavelength when both carry "
+        "wavelengths, else by the CSV's band numbers; never by position), so endmembers extracted with bad bands "
+        "dropped apply directly; bands in the file's ENVI bad-band list are left out. The scale factor defaults "
+        "to the one the CSV states (e.g. integer reflectance x 10000 scaled to 0..1), else the raster's units.\n"
+        "The fit check compares the reconstruction with the data: pixels thousands of times brighter or darker "
+        "than their reconstruction mean the endmembers are in other units (a scale mismatch); an error far "
+        "above what spectral variability leaves on real scenes means a material may be missing or the bands do "
+        "not match (factors chosen on Samson and Jasper Ridge: benchmarks/results/fit_warning.md on the "
+        "project's home page).\n"
+        "The <b>Peak-normalised shares</b> convention scales each endmember to a peak of 1 and solves for "
+        "non-negative shares summing to one, as Zhu's published Samson, Jasper Ridge and Urban references were "
+        "made."
     )
 
     def initAlgorithm(self, config=None):
@@ -103,13 +108,18 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
             )
         )
 
-        fit = {"rmse": [], "sample": []}  # per-pixel RMSEs of every 16th pixel; pixels for the noise estimate
+        # per-pixel RMSEs of every 16th pixel; pixels for the noise estimate; <Y, E A> and <E A, E A> (brightness)
+        fit = {"rmse": [], "sample": [], "dot": 0.0, "norm": 0.0}
 
         def abundances(Y):
             A, brightness = solve(Y)
             # the report's RMSE from every 16th pixel: a full residual would cost as much as FCLS itself
             Ys = Y[:, ::16]
-            fit["rmse"].append(per_pixel_rmse(Ys, E, A[:, ::16] * brightness[::16]))
+            As = A[:, ::16] * brightness[::16]
+            fit["rmse"].append(per_pixel_rmse(Ys, E, As))
+            Yhat = E @ As
+            fit["dot"] += float(np.sum(Ys * Yhat))
+            fit["norm"] += float(np.sum(Yhat * Yhat))
             if sum(b.shape[1] for b in fit["sample"]) < MAX_NOISE_PIXELS:
                 fit["sample"].append(np.asarray(Ys, dtype=np.float64))
             return A
@@ -130,16 +140,17 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
                 path, err_out, error, 1, ["rmse"], progress=self.progress_callback(feedback, 50, 100), **stream
             )
             results[self.OUTPUT_ERROR] = err_out
-        style_outputs(context, out, f"{method} abundances ({self.input_label(parameters, context)})")
+        source = self.input_label(parameters, context)
+        style_outputs(context, out, f"{method} abundances ({source})")
         rmse = pooled_rmse(np.concatenate(fit["rmse"])) if fit["rmse"] else 0.0
         feedback.pushInfo(self.tr("Reconstruction RMSE (every 16th pixel): {rmse:.5g}").format(rmse=rmse))
         sample = np.hstack(fit["sample"]) if fit["sample"] else np.empty((len(bands), 0))
-        warnings = self.fit_warnings(feedback, rmse, sample)
+        warnings = self.fit_warnings(feedback, rmse, sample, fit["dot"] / fit["norm"] if fit["norm"] > 0 else None)
         if report:
             wavelengths = None if table.wavelengths is None else table.wavelengths[match.rows]
             write_report(
                 report,
-                f"FCLS: {os.path.basename(path)}",
+                f"{method} report ({source})",
                 E,
                 table.names,
                 wavelengths,

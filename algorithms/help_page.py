@@ -1,7 +1,8 @@
 """The page behind an algorithm dialog's Help button: written from the algorithm itself, so it is
 always current and works offline for a plugin installed from the ZIP.
 
-It holds the algorithm's help text, a table of its parameters (label, Python identifier for
+It holds the algorithm's side-panel text, its details (variants, every difference, measured facts),
+a table of its parameters (label, Python identifier for
 scripts, default, tooltip) and outputs, and links to the README bundled with the plugin and to the
 project's home page.
 """
@@ -44,7 +45,8 @@ def _default(definition) -> str:
 
 def render(alg) -> str:
     e = html.escape
-    text = re.sub(r"\n", "<br>", alg.shortHelpString() or "")
+    text = re.sub(r"\n", "<br>", e(alg.shortHelpString() or ""))
+    details = re.sub(r"\n", "<br>", alg.details() or "")
     rows = []
     for d in alg.parameterDefinitions():
         advanced = bool(d.flags() & d.FlagAdvanced)
@@ -56,6 +58,7 @@ def render(alg) -> str:
         f"<tr><td>{e(o.description())}</td><td><code>{e(o.name())}</code></td></tr>" for o in alg.outputDefinitions()
     )
     readme = "file://" + os.path.join(PLUGIN_DIR, "README.md")
+    docs = "file://" + os.path.join(PLUGIN_DIR, "docs", "algorithms.md")
     home = homepage()
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
@@ -63,16 +66,57 @@ def render(alg) -> str:
         "max-width:60em}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 8px;"
         "text-align:left;vertical-align:top}</style></head><body>"
         f"<h1>{e(alg.displayName())}</h1><p><i>{e(alg.shortDescription())}</i></p><p>{text}</p>"
-        "<h2>Parameters</h2><table><tr><th>in the dialog</th><th>in scripts</th><th>default</th><th>what it does</th>"
+        + (f"<h2>Details</h2><p>{details}</p>" if details else "")
+        + "<h2>Parameters</h2><table><tr><th>in the dialog</th><th>in scripts</th><th>default</th><th>what it does</th>"
         f"</tr>{''.join(rows)}</table>"
         f"<h2>Outputs</h2><table><tr><th>output</th><th>in scripts</th></tr>{outputs}</table>"
         '<h2>Scripting</h2><p><code>processing.run("' + e(alg.id()) + '", {...})</code> with the identifiers '
         "above; a standalone script must start QGIS and register the provider first (README, 'Running the "
         "algorithms').</p>"
-        f"<p>More: the <a href='{e(readme)}'>README bundled with the plugin</a>"
+        f"<p>More: the <a href='{e(readme)}'>README</a> and <a href='{e(docs)}'>docs/algorithms.md</a> bundled "
+        "with the plugin"
         + (f" and the <a href='{e(home)}'>project's home page</a>" if home else "")
         + ".</p></body></html>"
     )
+
+
+def _markdown_text(text: str) -> str:
+    """The help's few HTML tags as Markdown."""
+    text = re.sub(r"</?b>", "**", text)
+    text = re.sub(r"</?i>", "*", text)
+    text = re.sub(r"<br\s*/?>", "\n", text)
+    return re.sub(r"</?p>", "\n", text).strip()
+
+
+def markdown(algs) -> str:
+    """docs/algorithms.md: every algorithm's side panel, details and parameters (``scripts/build_docs.py``)."""
+
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    parts = [
+        "# DeepUnmix algorithms",
+        "",
+        "Written by `scripts/build_docs.py` from the algorithms themselves (the same text as each dialog's side "
+        "panel and Help page); do not edit by hand.",
+    ]
+    for alg in algs:
+        parts += ["", f"## {alg.displayName()} (`{alg.id()}`)", "", _markdown_text(alg.shortHelpString())]
+        if alg.details():
+            parts += ["", "### Details", "", _markdown_text(alg.details())]
+        parts += [
+            "",
+            "### Parameters",
+            "",
+            "| in the dialog | in scripts | default | what it does |",
+            "|---|---|---|---|",
+        ]
+        for d in alg.parameterDefinitions():
+            advanced = " *(advanced)*" if d.flags() & d.FlagAdvanced else ""
+            parts.append(
+                f"| {cell(d.description())}{advanced} | `{d.name()}` | {cell(_default(d))} | {cell(d.help())} |"
+            )
+    return "\n".join(parts) + "\n"
 
 
 def help_url(alg) -> str:

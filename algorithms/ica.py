@@ -11,7 +11,7 @@ from .base import DeepUnmixAlgorithm
 from .blind import _require_torch
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter, read_number
 from .help_numbers import count, kernel_width, number, ordinal, percent, plural, sci, widths, word
-from .inputs import INPUT_HELP, add_input_options, input_options, load_for_fitting
+from .inputs import add_input_options, input_options, load_for_fitting
 
 # labels by engine value (engine.ddica.ica.DeepICA variant choices give the values and their order)
 
@@ -81,7 +81,16 @@ class DeepICAComponents(DeepUnmixAlgorithm):
     DISPLAY_NAME = "Deep ICA (independent components)"
     GROUP = "Blind source separation"
     GROUP_ID = "bss"
-    HELP = help_text() + INPUT_HELP
+    HELP = (
+        "Blind source separation of any multiband raster: a neural network finds components that are as "
+        "independent as possible (DDICA's general mode). The components are signals, not abundances: they are "
+        "not non-negative, do not sum to one, and their sign and order are arbitrary, as in every ICA.\n"
+        "Set the raster and the number of components. Leave Variant at 'pnl' (the default); 'paper' is the "
+        "published deep ICA.\n"
+        "Output: one band per component.\n"
+        "Needs PyTorch. The Help button describes both variants and every parameter."
+    )
+    DETAILS = help_text()
 
     def initAlgorithm(self, config=None):
         self.add_input_raster("Raster")

@@ -1,5 +1,8 @@
 """deepunmix:import_mat — a MATLAB .mat unmixing dataset to GeoTIFF (+ reference data)."""
 
+import os
+
+import numpy as np
 from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -7,10 +10,36 @@ from qgis.core import (
 )
 
 from ..engine.io.endmember_csv import write_endmembers_csv
-from ..engine.io.matfile import load_mat_dataset
+from ..engine.io.matfile import load_mat_dataset, reference_factors
 from ..engine.io.raster import write_abundances, write_cube
+from ..engine.io.scaling import units_comment
 from .base import DeepUnmixAlgorithm
 from .inputs import add_memory_option, memory_budget
+from .loaded_tables import load_output
+from .styling import style_outputs
+
+SAME_UNITS = 1.5  # reference factors within 1/1.5..1.5 of 1 (or of each other): the same units (or one factor)
+
+
+def reference_units(cube, data):
+    """(units comment for the reference endmember CSV, warning or None), from how the reference rebuilds the cube."""
+    k = reference_factors(cube, data.endmembers, data.abundances)
+    if np.all((k > 1 / SAME_UNITS) & (k < SAME_UNITS)):
+        return units_comment(1.0, "the reference is in the imported cube's units"), None
+    if np.all(k > 0) and k.max() / k.min() < SAME_UNITS:
+        factor = float(np.median(k))
+        return (
+            units_comment(1.0 / factor, f"the cube is about {factor:.4g} x the reference's units"),
+            f"The reference endmembers are in other units than the cube (the cube is about {factor:.4g} times "
+            "endmembers x abundances); their CSV states the factor, so FCLS applies it",
+        )
+    factors = ", ".join(f"{n} {v:.3g}" for n, v in zip(data.names, k))
+    return (
+        f"units: each endmember normalised on its own (cube about endmembers x [{factors}] x abundances)",
+        "Scale mismatch: each reference endmember has its own normalisation (e.g. peak-normalised spectra; the "
+        f"cube is about endmembers x [{factors}] x abundances). FCLS with them gives fractions and an RMSE in "
+        "other units: use FCLS's 'Peak-normalised shares' convention, or compare spectra by angle",
+    )
 
 
 class ImportMatDataset(DeepUnmixAlgorithm):
@@ -24,14 +53,24 @@ class ImportMatDataset(DeepUnmixAlgorithm):
     GROUP = "Data"
     GROUP_ID = "data"
     HELP = (
-        "Converts a MATLAB .mat hyperspectral unmixing dataset, as the field shares them (Samson, Jasper Ridge, "
-        "Urban, Cuprite: band-major 'Y' or 'V' (bands x pixels) in MATLAB column-major pixel order with 'nRow'/'nCol', "
-        "reference abundances 'A' and endmembers 'M'; or HySUPP-style 'Y'/'A_true'/'E' arrays), into a GeoTIFF "
-        "cube that QGIS and every DeepUnmix algorithm read.\n\n"
-        "<b>Dataset (.mat)</b>: the file with the image. <b>Reference file</b> (optional): a separate .mat with the "
-        "ground truth ('A', 'M'), such as Samson's end3.mat. Without 'nRow'/'nCol' a flat image is taken as square.\n\n"
-        "<b>Outputs</b>: the cube (float32, bands x rows x cols, no georeferencing); when the files have them, the "
-        "reference abundances (one band per endmember) and the reference endmembers (CSV)."
+        "Converts a MATLAB .mat unmixing dataset (Samson, Jasper Ridge, Urban, Cuprite; HySUPP-style files) into "
+        "a GeoTIFF cube that QGIS and every DeepUnmix algorithm read.\n"
+        "Set the .mat file, and the separate reference file where there is one (Samson's end3.mat).\n"
+        "Outputs: the cube (divided by the file's maxValue where it states one; band names give the sensor's "
+        "band numbers where the file has them), and when the files have them the reference abundances and the "
+        "reference endmembers (CSV, with units that match the cube, or a warning naming the mismatch)."
+    )
+    DETAILS = (
+        "Layouts read: Zhu's (band-major 'Y' or 'V', bands x pixels, in MATLAB column-major pixel order with "
+        "'nRow'/'nCol'; reference abundances 'A' and endmembers 'M', names 'cood') and HySUPP's ('Y'/'A_true'/'E' "
+        "arrays). Without 'nRow'/'nCol' a flat image is taken as square. The cube has no georeferencing (QGIS "
+        "draws it with the origin at the top left); every output of the algorithms overlays it.\n"
+        "Scale: the cube is divided by 'maxValue' where the file gives one (Jasper Ridge: 5000). The reference "
+        "endmembers' units are measured from how the reference rebuilds the cube: the same units, one factor "
+        "(stated in the CSV's sidecar, so FCLS applies it), or a normalisation of each endmember on its own "
+        "(Samson's peak-normalised spectra: a warning names it; use FCLS's Peak-normalised shares).\n"
+        "Bands: 'SlectBands' (the sensor bands kept) become the band names; wavelengths given for all the "
+        "sensor's bands are picked for the kept ones."
     )
 
     def initAlgorithm(self, config=None):
@@ -61,9 +100,21 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         data = load_mat_dataset(path, truth, max_bytes=memory_budget(self, parameters, context))
         feedback.pushInfo(f"Read {data.cube.shape[0]} bands, {data.cube.shape[1]} x {data.cube.shape[2]} pixels")
 
+        cube = data.cube
+        if data.max_value is not None:
+            cube = cube / np.float32(data.max_value)
+            feedback.pushInfo(
+                f"Divided by the file's maxValue {data.max_value:g}: values now {np.nanmin(cube):.4g} to "
+                f"{np.nanmax(cube):.4g}"
+            )
+        band_names = None
+        if data.bands is not None:
+            of = f" of {data.sensor_bands}" if data.sensor_bands else ""
+            band_names = [f"Sensor band {b}{of}" for b in data.bands]
+            feedback.pushInfo(f"Band names give the sensor's band numbers (the file's band selection{of})")
         cube_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_CUBE, context)
         self.check_output_folder(cube_out)
-        write_cube(cube_out, data.cube, wavelengths=data.wavelengths)
+        write_cube(cube_out, cube, wavelengths=data.wavelengths, band_names=band_names)
         results = {self.OUTPUT_CUBE: cube_out}
 
         ab_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_REFERENCE_ABUNDANCES, context)
@@ -74,8 +125,23 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         em_out = self.parameterAsFileOutput(parameters, self.OUTPUT_REFERENCE_ENDMEMBERS, context)
         if em_out and data.endmembers is not None:
             self.check_output_folder(em_out)
-            write_endmembers_csv(em_out, data.endmembers, data.names, wavelengths=data.wavelengths)
+            comment, warning = (None, None) if data.abundances is None else reference_units(cube, data)
+            if warning:
+                feedback.pushWarning(warning)
+            write_endmembers_csv(em_out, data.endmembers, data.names, wavelengths=data.wavelengths, comment=comment)
             results[self.OUTPUT_REFERENCE_ENDMEMBERS] = em_out
+        name = os.path.splitext(os.path.basename(path))[
+            0
+        ]  # the layers are named after the file, not "Hyperspectral cube"
+        if context.willLoadLayerOnCompletion(cube_out):
+            load_output(context, cube_out, name)
+        style_outputs(
+            context,
+            results.get(self.OUTPUT_REFERENCE_ABUNDANCES),
+            f"{name} reference abundances",
+            results.get(self.OUTPUT_REFERENCE_ENDMEMBERS),
+            f"{name} reference endmembers",
+        )
         if data.abundances is None and (ab_out or em_out):
             feedback.pushWarning("The dataset has no reference abundances/endmembers; only the cube was written")
         feedback.setProgress(100)

@@ -29,13 +29,6 @@ from ..engine.io.fitting import FitData, block_bytes
 from ..engine.io.fitting import load_for_fitting as engine_load_for_fitting
 from ..engine.io.memory import DEFAULT_MEMORY_MB, check_budget
 
-INPUT_HELP = (
-    "\n\nNodata and NaN pixels are left out and written as nodata."
-    "\n\n<b>Random seed</b>: the same seed with the same software, device and number of CPU threads gives "
-    "identical outputs, byte for byte. Deep (PyTorch) methods can differ slightly between thread counts "
-    "(DEEPUNMIX_TORCH_THREADS, default half the cores) or devices, because parallel sums round differently."
-)
-
 BAD_BANDS = "BAD_BANDS"
 SCALE = "SCALE"
 MEMORY_MB = "MEMORY_MB"
@@ -50,14 +43,14 @@ def add_input_options(alg, bad_bands: bool = True) -> None:
         alg.add_advanced(
             QgsProcessingParameterString(
                 BAD_BANDS,
-                alg.tr("Bands to drop, e.g. 1-3,108-112 (the file's ENVI bad-band list is always honoured)"),
+                alg.tr("Bands to drop (e.g. 1-3,108-112)"),
                 optional=True,
             )
         )
     alg.add_advanced(
         QgsProcessingParameterNumber(
             SCALE,
-            alg.tr("Scale factor to reflectance (0 = detect from the data type and values)"),
+            alg.tr("Scale factor to reflectance (0 = detect)"),
             QgsProcessingParameterNumber.Double,
             0.0,
             optional=True,

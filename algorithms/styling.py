@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List
 
 from qgis.core import (
     QgsColorRampShader,
     QgsContrastEnhancement,
-    QgsLayerTreeGroup,
     QgsMultiBandColorRenderer,
     QgsProcessingContext,
-    QgsProcessingLayerPostProcessorInterface,
     QgsRasterBandStats,
     QgsRasterLayer,
     QgsRasterShader,
@@ -19,7 +17,7 @@ from qgis.core import (
     QgsStyle,
 )
 
-from .loaded_tables import load_endmember_table
+from .loaded_tables import UniquelyNamed, load_endmember_table
 
 
 def _fraction_ramp_renderer(provider, band: int) -> QgsSingleBandPseudoColorRenderer:
@@ -48,8 +46,7 @@ def rgb_bands(layer: QgsRasterLayer) -> List[int]:
 
 def apply_abundance_style(layer: QgsRasterLayer) -> None:
     """Fractions read at a glance: a fixed 0..1 stretch, RGB of three endmembers (``rgb_bands``) or a
-    viridis ramp for a two-endmember map; band names come from the file's band descriptions. With more
-    than three endmembers, ``AbundanceStyler`` also adds one layer per endmember."""
+    viridis ramp for a two-endmember map; band names come from the file's band descriptions."""
     provider = layer.dataProvider()
     if layer.bandCount() >= 3:
         renderer = QgsMultiBandColorRenderer(provider, *rgb_bands(layer))
@@ -69,50 +66,18 @@ def apply_abundance_style(layer: QgsRasterLayer) -> None:
     layer.triggerRepaint()
 
 
-def endmember_layers(layer: QgsRasterLayer) -> List[QgsRasterLayer]:
-    """One layer per endmember of an abundance raster: band k with the 0..1 viridis ramp, named after it."""
-    layers = []
-    for band in range(1, layer.bandCount() + 1):
-        name = layer.bandName(band).split(": ", 1)[-1]
-        single = QgsRasterLayer(layer.source(), f"{name} ({layer.name()})", layer.providerType())
-        single.setRenderer(_fraction_ramp_renderer(single.dataProvider(), band))
-        layers.append(single)
-    return layers
+class AbundanceStyler(UniquelyNamed):
+    """Post-processor QGIS calls when it loads an abundance output into the project.
 
-
-def add_endmember_group(layer: QgsRasterLayer, project) -> Optional[QgsLayerTreeGroup]:
-    """Below an abundance layer with more than three endmembers (which RGB cannot show at once), a collapsed,
-    unchecked group holding one layer per endmember; returns the group."""
-    if layer.bandCount() <= 3 or project is None:
-        return None
-    root = project.layerTreeRoot()
-    node = root.findLayer(layer.id())
-    parent = node.parent() if node is not None else root
-    index = parent.children().index(node) + 1 if node is not None else 0
-    group = parent.insertGroup(index, f"{layer.name()}: every endmember")
-    for single in endmember_layers(layer):
-        project.addMapLayer(single, False)
-        group.addLayer(single)
-    group.setItemVisibilityChecked(False)
-    group.setExpanded(False)
-    return group
-
-
-class AbundanceStyler(QgsProcessingLayerPostProcessorInterface):
-    """Post-processor QGIS calls when it loads an abundance output into the project."""
-
-    _instances = []  # QGIS does not own Python post-processors: keep them alive
+    One layer per output, as QGIS's own algorithms and EnMAP-Box give: no extra layer per endmember, which
+    would fill every raster picker with copies of the same file. One endmember's map is a Symbology change
+    (Singleband pseudocolor, the band named after it) or GDAL's Rearrange bands away.
+    """
 
     def postProcessLayer(self, layer, context, feedback):
+        super().postProcessLayer(layer, context, feedback)
         if isinstance(layer, QgsRasterLayer):
             apply_abundance_style(layer)
-            add_endmember_group(layer, layer.project() or context.project())
-
-    @classmethod
-    def create(cls) -> "AbundanceStyler":
-        styler = cls()
-        cls._instances.append(styler)
-        return styler
 
 
 def style_outputs(

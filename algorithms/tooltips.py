@@ -15,7 +15,9 @@ COMMON = {
     "pixels are left out and written as nodata.",
     "N_ENDMEMBERS": "How many materials to separate. Not known? Run 'Estimate number of endmembers' first, or "
     "use the example model that feeds its estimate in.",
-    "SEED": "Random seed: the same seed on the same data gives the same result.",
+    "SEED": "Random seed: the same seed, data, software, device and number of CPU threads give identical "
+    "outputs. Deep (PyTorch) methods can differ slightly between thread counts (DEEPUNMIX_TORCH_THREADS) or "
+    "devices, as parallel sums round differently.",
     "DEVICE": "cpu; cuda (an NVIDIA GPU, an error where there is none); auto (cuda when available).",
     "ENDMEMBERS": "An endmember CSV (band, wavelength, one column per endmember), e.g. written by 'Extract "
     "endmembers'. Its bands are matched to the raster's by wavelength, else by band number.",
@@ -23,8 +25,8 @@ COMMON = {
     "ENVI bad-band list in the file is always honoured; CSVs keep the original band numbers and wavelengths.",
     "SCALE": "Factor from the raster's values to reflectance. 0 detects integer reflectance x 10000 and "
     "scales it to 0..1 (the log says what it chose; the endmember CSV states its units).",
-    "MEMORY_MB": "Memory budget. A larger raster is fitted on a random pixel sample and then unmixed block by "
-    "block; BUDDIP and UnDIP are fitted in tiles read from disk.",
+    "MEMORY_MB": "Memory budget (MiB). A larger raster is fitted on a random pixel sample and then unmixed block "
+    "by block.",
     "OUTPUT_ABUNDANCES": "GeoTIFF, one band per endmember (named after it), fractions 0..1 summing to one per pixel.",
     "OUTPUT_ENDMEMBERS": "CSV table: band, wavelength, one column per endmember (units in a .csv.aux.xml sidecar).",
     "OUTPUT_REPORT": "Optional one-file HTML report: spectra, abundance thumbnails, parameters, reconstruction "
@@ -43,6 +45,11 @@ COMMON = {
     "EXPAND": "Steps that push endmembers outward to the data's simplex vertices (0 = off).",
 }
 
+TILED_MEMORY = (
+    "Memory budget (MiB). A larger raster is fitted in overlapping tiles read from disk, from a first guess made "
+    "on a random pixel sample."
+)
+
 BY_ALGORITHM = {
     "estimate_n_endmembers": {
         "METHOD": "Endmembers for linear unmixing (default): a count to unmix with. HySime and HFC estimate the "
@@ -57,6 +64,7 @@ BY_ALGORITHM = {
         "All pick pixels of the image, so they need (nearly) pure pixels.",
     },
     "fcls": {
+        "MEMORY_MB": "Memory budget (MiB): the raster is unmixed block by block within it.",
         "OUTPUT_ERROR": "Optional raster: the RMSE between each pixel and endmembers x abundances (where the "
         "endmembers do not explain the data).",
     },
@@ -79,6 +87,7 @@ BY_ALGORITHM = {
         "(closer to 0 or 1).",
     },
     "buddip": {
+        "MEMORY_MB": TILED_MEMORY,
         "VARIANT": "default: our light CPU setting (refined first guess, small residual networks, FCLS abundances); "
         "paper: the published networks, noise inputs, loss weights and iterations; authors_code: the "
         "authors' repository's choices (no ground-truth output pick). The help lists every difference.",
@@ -95,6 +104,7 @@ BY_ALGORITHM = {
         "(not in the paper; empty or 0 = off). Helps scenes with near-pure pixels, hurts scenes without.",
     },
     "undip": {
+        "MEMORY_MB": TILED_MEMORY,
         "ENDMEMBERS": "Fixed endmembers (CSV). Empty: they are extracted with the extractor below.",
         "EXTRACTOR": "Used only without an endmember CSV.",
     },
@@ -118,14 +128,20 @@ BY_ALGORITHM = {
         "one-to-one, for scoring only.",
         "ENDMEMBERS": "Optional estimated endmember CSV, for the spectral angle (SAD).",
         "REFERENCE_ENDMEMBERS": "Optional reference endmember CSV.",
-        "OUTPUT_TABLE": "CSV of per-endmember scores and the aRMSE, mean RMSE and aSAD summary rows.",
+        "OUTPUT_TABLE": "CSV of per-material scores (one row each, numeric columns); the averages are the number "
+        "outputs aRMSE, MEAN_RMSE and ASAD.",
+        "MEMORY_MB": "Memory budget (MiB): both rasters are read whole; the run stops before reading them when "
+        "they would need more.",
     },
     "import_mat": {
         "INPUT": "A MATLAB .mat unmixing dataset (Samson, Jasper Ridge, Urban, ... in Zhu's or HySUPP's layout).",
         "TRUTH": "Optional .mat with the reference abundances and endmembers (e.g. end3.mat).",
-        "OUTPUT_CUBE": "The image as a GeoTIFF (one band per wavelength).",
+        "OUTPUT_CUBE": "The image as a GeoTIFF (one band per wavelength), divided by the file's maxValue where it "
+        "states one.",
         "OUTPUT_REFERENCE_ABUNDANCES": "The reference abundances as a GeoTIFF.",
-        "OUTPUT_REFERENCE_ENDMEMBERS": "The reference endmembers as a CSV.",
+        "OUTPUT_REFERENCE_ENDMEMBERS": "The reference endmembers as a CSV, its units stated in a sidecar file.",
+        "MEMORY_MB": "Memory budget (MiB): the file's variables, decompressed, are checked against it before "
+        "anything is read.",
     },
 }
 
@@ -174,8 +190,8 @@ def ddica_refine_tooltip(purify: float) -> str:
     """REFINE's tooltip; ``purify`` is the fraction the option uses when none is set."""
     return (
         f"Each endmember the mean of its map's purest pixels ({percent(purify)} unless the fraction is set), moved "
-        "by the expansion steps, then FCLS abundances. The default until 2026-11-26; it scores about as well with "
-        "an untrained network, so its result is not DDICA's."
+        "by the expansion steps, then FCLS abundances. The result then depends little on the networks: an "
+        "untrained network scores about as well."
     )
 
 

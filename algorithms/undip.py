@@ -10,7 +10,7 @@ from .blind import BlindUnmixingAlgorithm
 from .buddip import EXTRACTOR_LABELS
 from .engine_parameters import Advanced, enum_parameter, enum_value
 from .help_numbers import count, word
-from .inputs import INPUT_HELP, MEMORY_MB
+from .inputs import MEMORY_MB
 
 
 def variant_labels(settings=SETTINGS) -> dict:
@@ -55,7 +55,17 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
     DISPLAY_NAME = "UnDIP unmixing (deep image prior abundances)"
     GROUP = "Abundances"
     GROUP_ID = "abundances"
-    HELP = help_text() + INPUT_HELP
+    HELP = (
+        "Abundance maps with UnDIP (Rasti et al.): the endmembers are fixed, from your CSV or extracted (SiVM by "
+        "default), and a convolutional deep image prior produces abundance maps that reconstruct the image; its "
+        "spatial prior gives less noisy maps than per-pixel FCLS.\n"
+        "Set the hyperspectral raster and either an endmember CSV or the number of endmembers. Leave Variant at "
+        "'Light' (meant for a CPU); 'Paper' uses the published settings and is slower.\n"
+        "Outputs: abundance maps (one band per endmember, fractions summing to one), the endmembers used (CSV) "
+        "and an optional HTML report.\n"
+        "Needs PyTorch. The Help button describes the variants, tiling of large rasters and every parameter."
+    )
+    DETAILS = help_text()
     ADVANCED = (
         Advanced("ITERATIONS", "n_iter", "Iterations (0 = the variant's)", zero_means_none=True),
         Advanced("LEARNING_RATE", "learning_rate", "Learning rate (0 = the variant's)", zero_means_none=True),

@@ -86,6 +86,9 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         "large_scene.py", "large_scene", False, "quick ~2.5 min; full ~30 min and a 1.8 GiB scene in the temp folder"
     ),
     Benchmark("dip_tile_memory.py", "dip_tile_memory", False, "quick ~4 min; full ~8 min (3.5 GB peak)"),
+    Benchmark(
+        "fit_warning.py", "fit_warning", True, "full ~10 s", quick=None, full_only="a few seconds: nothing to shorten"
+    ),
 )
 
 # benchmarks/*.py that are not benchmarks run by run_all.py, and why

@@ -29,7 +29,15 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .io.raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_block
+from .io.raster import (
+    OUTPUT_NODATA,
+    _band_list,
+    atomic_output,
+    open_raster,
+    output_profile,
+    read_block,
+    source_transform,
+)
 from .progress import ProgressCallback, report
 
 __all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for", "plan_chunks"]
@@ -209,7 +217,7 @@ def apply_distributed(
     with open_raster(src_path) as src:
         idx = _band_list(bands, src.count)
         H, W = src.height, src.width
-        prof = output_profile(n_out, H, W, src.transform, src.crs, nodata, compress)
+        prof = output_profile(n_out, H, W, source_transform(src), src.crs, nodata, compress)
     for k in ("tiled", "blockxsize", "blockysize"):
         prof.pop(k, None)
     x = read_dask_array(src_path, chunk_rows, idx, use_nodata, chunk_bytes, n_out)

@@ -1,13 +1,15 @@
-"""A warning when endmembers x abundances explain the data much worse than its noise would allow.
+"""The fit check: is the reconstruction error ordinary for a real scene, or do the endmembers not match the data?
 
 The noise level is the multiple-regression estimate of HySime (``estimate_count.estimate_noise``),
-floored at 1e-5 of the data's RMS (float32 data without noise). POOR_FIT_FACTOR was chosen on 210
-synthetic scenes by benchmarks/endmember_count.py: the 95th percentile, rounded up, of RMSE / noise
-for FCLS with the right number of SiVM endmembers (5 % false alarms on good synthetic fits; fits
-missing one endmember are flagged in 27 % of the scenes). The
-check scenes, which did not choose it: Samson's right-count fit is at 10x its noise (so it IS
-flagged: spectral variability keeps the linear fit well above the noise), Jasper Ridge's at 4x (not
-flagged); with 2 endmembers both are above 20x.
+floored at 1e-5 of the data's RMS (float32 data without noise). Both factors were chosen on the real
+scenes (Samson, Jasper Ridge) by ``benchmarks/fit_warning.py`` (results/fit_warning.md):
+
+- ``VARIABILITY_FACTOR``: FCLS fits with endmembers extracted from the scene (the reference count or one
+  more) leave up to that many times the noise (spectral variability, nonlinear mixing); above it a
+  material is likely missing or the endmembers' bands do not match the raster's.
+- ``SCALE_MISMATCH``: ordinary fits reconstruct the pixels' brightness within a few per cent; endmembers
+  in other units (raw counts against a CSV in 0..1, or the reverse) miss it by thousands of times.
+  A brightness beyond this factor is reported as a scale mismatch whatever the RMSE.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import numpy as np
 from .count_reconstruction import noise_rms
 from .estimate_count import estimate_noise
 
-POOR_FIT_FACTOR = 5.0
+VARIABILITY_FACTOR = 35.0
+SCALE_MISMATCH = 3.0
 MAX_PIXELS = 20_000
 
 
@@ -35,13 +38,33 @@ def noise_level(Y: np.ndarray, random_state: int = 0) -> Optional[float]:
     return max(noise_rms(estimate_noise(Y)[1]), floor)
 
 
-def poor_fit_warning(rmse: float, noise: Optional[float], factor: float = POOR_FIT_FACTOR) -> Optional[str]:
-    """A sentence for the log and report when ``rmse`` exceeds ``factor`` x ``noise``, else None."""
-    if noise is None or not np.isfinite(rmse) or noise <= 0 or rmse <= factor * noise:
+def brightness(Y: np.ndarray, Yhat: np.ndarray) -> float:
+    """How many times the pixels Y are as bright as their reconstruction Yhat (least squares; NaN when Yhat is 0)."""
+    Y, Yhat = np.asarray(Y, dtype=np.float64), np.asarray(Yhat, dtype=np.float64)
+    den = float(np.sum(Yhat * Yhat))
+    return float(np.sum(Y * Yhat)) / den if den > 0 else float("nan")
+
+
+def poor_fit_warning(
+    rmse: float, noise: Optional[float], brightness: Optional[float] = None, factor: float = VARIABILITY_FACTOR
+) -> Optional[str]:
+    """A sentence for the log and report naming what is wrong with the fit, or None when it is ordinary.
+
+    ``brightness``: the pixels' brightness over their reconstruction's (see :func:`brightness`), for endmembers
+    that did not come from the data itself (an endmember CSV); None skips the scale check.
+    """
+    ratio = rmse / noise if noise and noise > 0 and np.isfinite(rmse) else None
+    times = "" if ratio is None else f", {ratio:.0f} times the estimated noise"
+    if brightness is not None and not (1 / SCALE_MISMATCH <= brightness <= SCALE_MISMATCH):
+        return (
+            f"scale mismatch: the pixels are {brightness:.3g} times as bright as their best reconstruction from the "
+            f"endmembers (RMSE {rmse:.4g}{times}): the endmembers are in other units than the raster; set the "
+            "scale factor (SCALE) or use a CSV that states its units"
+        )
+    if ratio is None or ratio <= factor:
         return None
     return (
-        f"poor fit: the reconstruction RMSE ({rmse:.4g}) is {rmse / noise:.0f} times the estimated noise "
-        f"({noise:.3g}); a material may be missing (more endmembers?), the endmembers may not match the "
-        "data (scale, bands), or spectral variability or nonlinear mixing leave what a linear mixture "
-        "cannot explain"
+        f"poor fit: the reconstruction RMSE ({rmse:.4g}) is {ratio:.0f} times the estimated noise ({noise:.3g}), "
+        f"beyond the {factor:g} times ordinary fits of real scenes reach (spectral variability): a material may be "
+        "missing (more endmembers?) or the endmembers' bands may not match the raster's"
     )

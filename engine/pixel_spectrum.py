@@ -80,6 +80,16 @@ def unmix_pixel(spectrum: np.ndarray, endmembers: np.ndarray) -> Tuple[np.ndarra
     return a, E @ a, float(per_pixel_rmse(y, E, a[:, None])[0])
 
 
+def table_fits(path: str, table: EndmemberTable) -> bool:
+    """Whether the rows of an endmember ``table`` match bands of raster ``path`` (as ``explain_pixel`` needs)."""
+    try:
+        info = raster_info(path)
+        match_bands(table, info.wavelengths, info.count, info.bad_bands)
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable] = None) -> PixelExplanation:
     """Read pixel (row, col) of raster ``path`` and, with an endmember ``table``, unmix it by FCLS.
 

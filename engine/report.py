@@ -185,7 +185,7 @@ def render_count_report(
             ax.legend()
 
         body.append(f"<img alt='HySime cost' src='data:image/png;base64,{figure_png(draw)}'>")
-    return _head(f"Endmember count: {source}") + "".join(body) + "</body></html>"
+    return _head(f"Endmember count report ({source})") + "".join(body) + "</body></html>"
 
 
 def write_count_report(path: str, *args, **kwargs) -> str:

@@ -7,7 +7,7 @@ from qgis.gui import QgsMapToolEmitPoint, QgsRubberBand
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor
 
-from ..engine.pixel_spectrum import pixel_at
+from ..engine.pixel_spectrum import pixel_at, table_fits
 
 
 def is_spectral_raster(layer) -> bool:
@@ -18,13 +18,15 @@ def is_spectral_raster(layer) -> bool:
 class PixelSpectrumTool(QgsMapToolEmitPoint):
     """On click, calls ``on_pixel(layer, row, col)`` for the raster under the cursor, or ``on_miss(text)``.
 
-    The raster is the active layer when it is a multiband GDAL raster covering the point, else the
-    topmost such visible layer. The clicked pixel is outlined on the map.
+    Among the multiband GDAL rasters covering the point, the first of: the active layer, then the visible
+    layers from the top; when ``table()`` gives an endmember table, a raster whose bands match it comes
+    first (a just-made abundance raster on top is skipped for the cube under it). The clicked pixel is
+    outlined on the map.
     """
 
-    def __init__(self, canvas, on_pixel, on_miss, active_layer=lambda: None):
+    def __init__(self, canvas, on_pixel, on_miss, active_layer=lambda: None, table=lambda: None):
         super().__init__(canvas)
-        self.on_pixel, self.on_miss, self.active_layer = on_pixel, on_miss, active_layer
+        self.on_pixel, self.on_miss, self.active_layer, self.table = on_pixel, on_miss, active_layer, table
         self.setCursor(Qt.CrossCursor)
         self.outline = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
         self.outline.setStrokeColor(QColor(255, 0, 255))
@@ -38,10 +40,9 @@ class PixelSpectrumTool(QgsMapToolEmitPoint):
 
     def pick(self, map_point) -> None:
         """Find the raster and pixel at ``map_point`` (canvas CRS) and report it."""
-        canvas = self.canvas()
-        candidates = [self.active_layer()] + list(canvas.layers())
-        for layer in candidates:
-            if not is_spectral_raster(layer):
+        hits = []
+        for layer in [self.active_layer()] + list(self.canvas().layers()):
+            if not is_spectral_raster(layer) or any(layer is h[0] for h in hits):
                 continue
             point = self._to_layer(map_point, layer)
             extent = layer.extent()
@@ -55,8 +56,13 @@ class PixelSpectrumTool(QgsMapToolEmitPoint):
                 layer.width(),
                 layer.height(),
             )
-            if hit is None:
-                continue
+            if hit is not None:
+                hits.append((layer, hit))
+        table = self.table()
+        if table is not None:  # stable: the active layer, then the top, among those that fit the table
+            hits.sort(key=lambda h: not table_fits(h[0].source(), table))
+        if hits:
+            layer, hit = hits[0]
             self._outline(layer, *hit)
             self.on_pixel(layer, *hit)
             return

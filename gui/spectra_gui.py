@@ -98,7 +98,9 @@ class SpectraViewGui:
         canvas = self.iface.mapCanvas()
         if on:
             if self.tool is None:
-                self.tool = PixelSpectrumTool(canvas, self.show_pixel, self._missed, self.iface.activeLayer)
+                self.tool = PixelSpectrumTool(
+                    canvas, self.show_pixel, self._missed, self.iface.activeLayer, lambda: self.ensure_dock().table
+                )
                 self.tool.setAction(self.pixel_action)  # QGIS unchecks the action when another tool takes over
             self.ensure_dock()
             canvas.setMapTool(self.tool)

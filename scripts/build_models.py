@@ -11,8 +11,10 @@ sys.path[:0] = [str(REPO / ".build" / "plugins"), "/usr/share/qgis/python/plugin
 
 from qgis.core import (  # noqa: E402
     QgsApplication,
+    QgsProcessingContext,
     QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
+    QgsProcessingModelChildDependency,
     QgsProcessingModelChildParameterSource,
     QgsProcessingModelOutput,
     QgsProcessingModelParameter,
@@ -40,6 +42,14 @@ def child(alg_id, child_id, description, pos, sources):
         if definition.name() not in sources and not definition.isDestination():
             c.addParameterSources(definition.name(), [S.fromStaticValue(definition.defaultValue())])
     return c
+
+
+def _output_variable(model, child_id, output="N_ENDMEMBERS"):
+    """The expression variable QGIS gives a child's output (3.22 to 3.44 name it after the step's description)."""
+    for name, var in model.variablesForChildAlgorithm("", QgsProcessingContext()).items():
+        if var.source.outputChildId() == child_id and var.source.outputName() == output:
+            return name
+    raise LookupError(f"no variable for {child_id}:{output}")
 
 
 MODEL_ID = "estimate_then_ddica"
@@ -127,10 +137,13 @@ def estimate_then_ddica() -> QgsProcessingModelAlgorithm:
         (300, 300),
         {
             "INPUT": S.fromModelParameter("hyperspectral_raster"),
-            "N_ENDMEMBERS": S.fromExpression("if(@n_endmembers > 0, @n_endmembers, @estimate_N_ENDMEMBERS)"),
+            "N_ENDMEMBERS": S.fromExpression(
+                f"if(@n_endmembers > 0, @n_endmembers, @{_output_variable(m, 'estimate')})"
+            ),
             "SEED": S.fromModelParameter("seed"),
         },
     )
+    dd.setDependencies([QgsProcessingModelChildDependency("estimate")])  # runs after it; the modeler draws the link
     outputs = {}
     for i, (key, name, description) in enumerate(
         (

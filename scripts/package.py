@@ -1,7 +1,7 @@
 """Build the plugin ZIP for the official QGIS plugin repository / "Install from ZIP".
 
 The ZIP holds one folder, ``deepunmix/``, with the plugin's runtime files only
-(metadata, entry points, algorithms, engine, gui, icons, models, licence, README):
+(metadata, entry points, algorithms, engine, gui, icons, models, docs, licence, README):
 no tests, benchmarks, scripts or build files.
 """
 
@@ -26,7 +26,7 @@ INCLUDE_FILES = [
     "LICENSE",
     "README.md",
 ]
-INCLUDE_DIRS = ["algorithms", "engine", "gui", "icons", "models"]
+INCLUDE_DIRS = ["algorithms", "engine", "gui", "icons", "models", "docs"]  # docs: the help pages cite them
 SKIP_PARTS = {"__pycache__"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 

@@ -26,6 +26,7 @@ from .raster import (
     output_driver,
     output_profile,
     read_valid_pixels,
+    source_transform,
 )
 
 __all__ = ["apply_blockwise", "iter_valid_pixels", "sample_valid_pixels", "plan_windows", "PixelBlock"]
@@ -202,7 +203,7 @@ def apply_blockwise(
         idx = _band_list(bands, src.count)
         windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
         driver = output_driver(dst_path)
-        prof = output_profile(n_out, src.height, src.width, src.transform, src.crs, nodata, compress, driver)
+        prof = output_profile(n_out, src.height, src.width, source_transform(src), src.crs, nodata, compress, driver)
         for k in ("tiled", "blockxsize", "blockysize"):
             prof.pop(k, None)
         if driver == "GTiff":

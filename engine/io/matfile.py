@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import InputError, MemoryBudgetError
 from .memory import check_allocation
 
-__all__ = ["MatDataset", "load_mat_dataset", "samson", "samson_rasti", "default_data_dir"]
+__all__ = ["MatDataset", "load_mat_dataset", "reference_factors", "samson", "samson_rasti", "default_data_dir"]
 
 PathLike = Union[str, os.PathLike]
 SAMSON_NAMES = ["Soil", "Tree", "Water"]
@@ -33,6 +33,9 @@ class MatDataset:
     endmembers: Optional[np.ndarray]  # (L, p) float64
     names: List[str]
     wavelengths: Optional[np.ndarray] = None  # (L,) nm
+    max_value: Optional[float] = None  # the file's full-scale value ('maxValue'); the cube is as stored
+    bands: Optional[np.ndarray] = None  # (L,) the sensor's 1-based band numbers ('SlectBands'), None if not given
+    sensor_bands: Optional[int] = None  # the sensor's band count ('nBand') when the file gives the band numbers
 
 
 def default_data_dir() -> Path:
@@ -208,13 +211,46 @@ def load_mat_dataset(
     names = _names(_first(t, "cood", "names", "labels", "material_names"))
     if len(names) != p:
         names = [f"endmember_{k + 1}" for k in range(p)]
+    bands = _first(d, "SlectBands", "slctBnds", "selectBands", "bands")
+    bands = None if bands is None else np.asarray(bands).ravel().astype(int)
+    if bands is not None and bands.size != L:
+        bands = None
     wl = _first(d, "wavelength", "wavelengths", "waveLength", "wl")
     if wl is not None:
         wl = np.asarray(wl, dtype=np.float64).ravel()
         wl = wl * 1000.0 if wl.size and wl.max() < 30 else wl
+        if wl.size != L and bands is not None and wl.size >= bands.max():  # the sensor's list: keep the bands'
+            wl = wl[bands - 1]
         if wl.size != L:
             wl = None
-    return MatDataset(cube=cube, abundances=A, endmembers=E, names=names, wavelengths=wl)
+    max_value = _first(d, "maxValue", "max_value")
+    max_value = float(max_value.ravel()[0]) if max_value is not None and max_value.size == 1 else None
+    return MatDataset(
+        cube=cube,
+        abundances=A,
+        endmembers=E,
+        names=names,
+        wavelengths=wl,
+        max_value=max_value if max_value and np.isfinite(max_value) and max_value > 0 else None,
+        bands=bands,
+        sensor_bands=_scalar(d, "nBand") if bands is not None else None,
+    )
+
+
+def reference_factors(cube: np.ndarray, endmembers: np.ndarray, abundances: np.ndarray) -> np.ndarray:
+    """(p,) factors k that best reconstruct the cube as ``endmembers @ diag(k) @ abundances`` (least squares).
+
+    All about 1: the reference is in the cube's units. All about one k: the cube is k times the
+    reference's units. Unequal: each endmember has its own normalisation (e.g. peak-normalised spectra).
+    """
+    E = np.asarray(endmembers, dtype=np.float64)
+    A = np.asarray(abundances, dtype=np.float64).reshape(E.shape[1], -1)
+    Y = np.asarray(cube, dtype=np.float64).reshape(E.shape[0], -1)
+    ok = np.all(np.isfinite(Y), axis=0) & np.all(np.isfinite(A), axis=0)
+    Y, A = Y[:, ok], A[:, ok]
+    gram = (E.T @ E) * (A @ A.T)
+    rhs = np.einsum("lj,ln,jn->j", E, Y, A)
+    return np.linalg.lstsq(gram, rhs, rcond=None)[0]
 
 
 def samson(data_dir: Optional[PathLike] = None) -> MatDataset:

@@ -46,6 +46,7 @@ __all__ = [
     "open_raster",
     "output_profile",
     "output_driver",
+    "source_transform",
     "OUTPUT_NODATA",
 ]
 
@@ -200,6 +201,20 @@ def open_raster(path: PathLike, mode: str = "r", **kwargs):
     return ds
 
 
+def source_transform(ds):
+    """The dataset's geotransform, or None when the file has none.
+
+    rasterio reports GDAL's default (0, 1, 0, 0, 0, 1) for a file without one; written out, that
+    positive pixel height makes QGIS draw the output flipped, away from its input.
+    """
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NotGeoreferencedWarning)
+        ds.read_transform()
+    return None if any(issubclass(w.category, NotGeoreferencedWarning) for w in caught) else ds.transform
+
+
 def raster_info(path: PathLike) -> RasterInfo:
     """Size, data type, nodata, wavelengths etc. of a raster without reading pixels."""
     with open_raster(path) as ds:
@@ -215,7 +230,7 @@ def raster_info(path: PathLike) -> RasterInfo:
             bad_bands=_bad_bands(ds),
             band_names=_band_names(ds),
             crs=ds.crs,
-            transform=ds.transform,
+            transform=source_transform(ds),
             block_shape=tuple(ds.block_shapes[0]),
         )
 
@@ -347,7 +362,9 @@ def read_raster(
         wl = _wavelengths(ds)
         bbl = _bad_bands(ds)
         names = _band_names(ds)
-        transform = ds.window_transform(win) if win is not None else ds.transform
+        transform = source_transform(ds)
+        if transform is not None and win is not None:
+            transform = ds.window_transform(win)
         profile = dict(ds.profile)
         profile.update(count=len(idx), height=cube.shape[1], width=cube.shape[2], transform=transform)
         nodatavals = [ds.nodatavals[b - 1] for b in idx]

@@ -132,6 +132,7 @@ PAGES = {
     "ddica_speed_jasper": ("ddica_speed", "render_jasper", ""),
     "endmember_count": ("endmember_count", "render", ""),
     "fcls_speed": ("fcls_speed", "render", ""),
+    "fit_warning": ("fit_warning", "render", ""),
     "quick/fcls_speed": ("fcls_speed", "render", ""),
     "large_scene": ("large_scene", "render", ""),
     "large_scene_fcls": ("large_scene", "render", ""),

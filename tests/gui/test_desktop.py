@@ -332,7 +332,7 @@ def test_batch_run_with_reports(tmp_path):
     batch = status["batch"]
     assert not batch["python_errors"], batch["python_errors"]
     names = sorted(r["name"] for r in batch["results_viewer"] if not r["name"].endswith("[summary]"))
-    assert names == ["Endmember count: scene.tif [0]", "Endmember count: scene.tif [1]"], batch
+    assert names == ["Endmember count report (scene) [0]", "Endmember count report (scene) [1]"], batch
     for i in range(2):
         assert (out / f"count_{i}.html").stat().st_size > 500
     assert "timestamp" not in status["output_tail"]

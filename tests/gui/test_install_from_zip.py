@@ -108,7 +108,9 @@ def test_readme_install_from_zip_in_a_fresh_profile(tmp_path):
     assert Path(steps["project"]["spectra_dock_path"]) == out / "endmembers.csv"
 
     # "the optional HTML report appears in the Results Viewer under the algorithm's and the input's name"
-    assert steps["project"]["results_viewer"] == ["Endmember count: scene.tif", "FCLS: scene.tif"], steps["project"]
+    assert steps["project"]["results_viewer"] == ["Endmember count report (scene)", "FCLS report (scene)"], steps[
+        "project"
+    ]
     # "the dialog's Help button opens a page ... (written from the algorithm itself, works offline) listing every
     # parameter with its script identifier, and linking to this README, which the ZIP includes"
     help_url = steps["project"]["help_url"]

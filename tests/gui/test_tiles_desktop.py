@@ -127,10 +127,10 @@ def test_image_priors_over_the_budget_in_tiles_from_disk_on_the_canvas(tmp_path)
         tiles, memory = status["tables"][f"{alg}_tiles"], status["tables"][f"{alg}_memory"]
         assert "valid pixels for the first guess, then fitting in tiles read from disk" in tiles["log"], tiles["log"]
         assert "tiles read from disk" not in memory["log"], memory["log"][-2000:]
-        for run in (tiles, memory):
+        for run, suffix in ((tiles, ""), (memory, " [2]")):  # the second run on the scene: a name of its own
             [layer] = run["abundance"]  # loaded once, on the canvas
             assert layer["valid"] and layer["bands"] == 3 and (layer["width"], layer["height"]) == (SIZE, SIZE), layer
-            assert layer["name"] == f"{label} abundances (scene)", layer
+            assert layer["name"] == f"{label} abundances (scene){suffix}", layer
             assert layer["renderer"] == "QgsMultiBandColorRenderer" and all(layer["has_nodata"]), layer
             [table] = run["endmember_tables"]
             assert table["valid"] and table["features"] == BANDS, table

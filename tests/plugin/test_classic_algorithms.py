@@ -66,7 +66,30 @@ def test_chain_extract_fcls_evaluate(run_alg, scene):
     # noise-free scene with pure pixels: VCA finds the endmembers exactly
     assert res["ARMSE"] < 1e-3 and res["MEAN_RMSE"] < 1e-3 and res["ASAD"] < 0.1
     rows = list(csv.reader(open(d / "scores.csv")))
-    assert rows[0] == ["reference", "estimate", "abundance_rmse", "sad_degrees"] and len(rows) == 3 + 3
+    assert rows[0] == ["reference", "estimate", "abundance_rmse", "sad_degrees"] and len(rows) == 1 + 3
+
+
+def test_evaluate_scores_table_is_per_material_typed_and_loaded(deepunmix, scene):
+    """One row per material (the averages are the number outputs), numeric columns in QGIS, loaded on completion."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsVectorLayer
+
+    table = str(scene["dir"] / "scores.csv")
+    context = QgsProcessingContext()
+    res = processing.run(
+        "deepunmix:evaluate",
+        {"ABUNDANCES": scene["truth"], "REFERENCE_ABUNDANCES": scene["truth"], "OUTPUT_TABLE": table},
+        context=context,
+        feedback=QgsProcessingFeedback(),
+    )
+    layer = QgsVectorLayer(table, "scores", "ogr")
+    assert layer.isValid() and layer.featureCount() == len(scene["scene"].names)
+    fields = layer.fields()
+    assert [f.isNumeric() for f in fields] == [False, False, True, True]
+    assert {f["reference"] for f in layer.getFeatures()} == set(scene["scene"].names)  # no 'mean' / 'aRMSE' rows
+    assert res["ARMSE"] == pytest.approx(0.0, abs=1e-7)
+    assert context.willLoadLayerOnCompletion(table)
+    assert context.layerToLoadOnCompletionDetails(table).name == "Scores (truth)"
 
 
 def test_evaluate_without_endmembers_gives_nan_sad(run_alg, scene):
@@ -199,3 +222,27 @@ def test_endmember_csv_opens_as_a_numeric_table_in_qgis(run_alg, scene):
         assert layer.featureCount() == 20
         first = next(layer.getFeatures())
         assert first["band"] == 1 and first["wavelength"] == pytest.approx(scene["scene"].wavelengths[0], rel=1e-4)
+
+
+def test_batch_row_with_empty_optional_output_loads_nothing_for_it(deepunmix, scene):
+    """The batch panel passes an empty optional output as a layer definition with a project to load into
+    (BatchPanel.parametersForRow); QGIS then listed '' to load and printed 'not correctly generated. •'."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProcessingOutputLayerDefinition, QgsProject
+
+    project = QgsProject.instance()
+    context = QgsProcessingContext()
+    context.setProject(project)
+    out = str(scene["dir"] / "ab.tif")
+    processing.run(
+        "deepunmix:fcls",
+        {
+            "INPUT": scene["cube"],
+            "ENDMEMBERS": scene["endmembers"],
+            "OUTPUT_ABUNDANCES": QgsProcessingOutputLayerDefinition(out, project),
+            "OUTPUT_ERROR": QgsProcessingOutputLayerDefinition("", project),
+        },
+        context=context,
+        feedback=QgsProcessingFeedback(),
+    )
+    assert list(context.layersToLoadOnCompletion()) == [out]

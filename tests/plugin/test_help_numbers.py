@@ -111,7 +111,7 @@ def test_ddica_help_and_tooltips_follow_the_variant_table(deepunmix):
         ["128", "4096", "Silverman", "5 %"],
     )
     alg = _alg("ddica")
-    assert alg.shortHelpString().startswith(ddica.help_text())
+    assert alg.details().startswith(ddica.help_text())
     for key, text in tooltips.ddica_tooltips().items():
         assert alg.parameterDefinition(key).help() == text
     assert alg.parameterDefinition("KERNEL_WIDTH").description() == ddica.kernel_width_label()
@@ -123,7 +123,7 @@ def test_ddica_help_states_the_engine_values(deepunmix):
     from deepunmix.engine.ddica.unmixing import DDICA, VARIANT_SETTINGS
 
     paper, default = VARIANT_SETTINGS["paper"], VARIANT_SETTINGS["default"]
-    text = _alg("ddica").shortHelpString()
+    text = _alg("ddica").details()
     for fact in (
         f"hidden ReLU layers of {paper['hidden_units'][0]} units",
         f"alpha {DDICA().alpha}, kernel width {paper['kernel_width']}",
@@ -161,7 +161,7 @@ def test_buddip_help_and_labels_follow_the_settings(deepunmix):
         ["4500", "24 000", "1e-4"],
     )
     alg = _alg("buddip")
-    assert alg.shortHelpString().startswith(buddip.help_text())
+    assert alg.details().startswith(buddip.help_text())
     labels = buddip.variant_labels()
     assert alg.parameterDefinition("VARIANT").options() == [labels[v] for v in _variant_order(alg)]
     purify = f"({number(SETTINGS['paper']['purify'])} = paper)"
@@ -184,7 +184,7 @@ def test_undip_help_tooltip_and_labels_follow_the_settings(deepunmix):
         ["500", "3000", "256"],
     )
     alg = _alg("undip")
-    assert alg.shortHelpString().startswith(undip.help_text())
+    assert alg.details().startswith(undip.help_text())
     assert alg.parameterDefinition("VARIANT").help() == tooltips.undip_tooltips()["VARIANT"]
     labels = undip.variant_labels()
     assert alg.parameterDefinition("VARIANT").options() == [labels[v] for v in _variant_order(alg)]
@@ -209,7 +209,7 @@ def test_deep_ica_help_and_labels_follow_the_variants(deepunmix):
     )
     _follows(str(ica.variant_labels(other)), ["alpha 0.6, batch 1500"], ["0.75", "2000"])
     alg = _alg("ica")
-    assert alg.shortHelpString().startswith(ica.help_text())
+    assert alg.details().startswith(ica.help_text())
     labels = ica.variant_labels()
     assert alg.parameterDefinition("VARIANT").options() == [labels[v] for v in VARIANTS]
 
@@ -219,11 +219,11 @@ def test_counts_in_the_endmember_helps_are_the_engines(deepunmix):
     from deepunmix.engine.estimate_count import MAX_PIXELS
     from deepunmix.engine.params import N_ENDMEMBERS
 
-    estimate = _alg("estimate_n_endmembers").shortHelpString()
+    estimate = _alg("estimate_n_endmembers").details()
     assert f"at most {count(MAX_PIXELS)} valid pixels" in estimate
     assert f"the estimate (at least {N_ENDMEMBERS.left})" in estimate
     assert (
-        f"(at least {N_ENDMEMBERS.left}, at most the number of bands)" in _alg("extract_endmembers").shortHelpString()
+        f"At least {N_ENDMEMBERS.left} endmembers, at most the number of bands" in _alg("extract_endmembers").details()
     )
 
 

@@ -78,5 +78,4 @@ def test_model_chain_runs(deepunmix, scene):
     )
     assert ok
     rows = list(csv.reader(open(table)))
-    armse = float(rows[-1][2])
-    assert rows[-1][0] == "aRMSE" and armse < 1e-3
+    assert len(rows) == 1 + 3 and max(float(r[2]) for r in rows[1:]) < 1e-3  # per material, all near 0

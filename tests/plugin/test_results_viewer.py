@@ -57,7 +57,7 @@ def test_batch_report_with_workaround_is_listed_by_title(results_list, run_alg, 
     )
     _load_html_results(res)
     entry = results_list.getResults()[-1]
-    assert entry.name == "Endmember count: scene.tif [0]"
+    assert entry.name == "Endmember count report (scene) [0]"
     assert entry.timestamp is not None and entry.filename == str(tmp_path / "r.html")
     # other files keep the name QGIS gives them
     other = tmp_path / "other.html"

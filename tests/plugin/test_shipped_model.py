@@ -42,33 +42,41 @@ def test_model_is_listed_and_valid(deepunmix):
 import pytest  # noqa: E402
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("override, expected", [(0, 3), (2, 2)])
-def test_model_runs_estimate_then_ddica(deepunmix, tmp_path, override, expected):
-    from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
+def test_the_estimate_reaches_the_unmixing_step_after_it(deepunmix, tmp_path):
+    """The count the model estimates is the count it unmixes with (it once fell back to DDICA's default 3)."""
+    import model_count_check
 
-    lib, wl, names = procedural_library(n_bands=30, n_spectra=6, random_state=0)
-    s = make_mixed_scene(size=16, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=45, random_state=0)
-    write_cube(str(tmp_path / "s.tif"), s.cube, wavelengths=wl)
-    model = _model().create()
+    assert model_count_check.check(tmp_path) == {0: model_count_check.SCENE_ENDMEMBERS, 2: 2}
+    ddica = _model().childAlgorithm("ddica")
+    assert [d.childId for d in ddica.dependencies()] == ["estimate"]  # the modeler draws the link
+
+
+@pytest.mark.slow
+def test_model_runs_estimate_then_ddica(deepunmix, tmp_path):
+    from model_count_check import SCENE_ENDMEMBERS, scene
+    from qgis.core import QgsProcessingModelAlgorithm
+
+    model = QgsProcessingModelAlgorithm()  # a plain copy: the shipped one's run() reloads its file
+    model.loadVariant(_model().toVariant())
     ddica = model.childAlgorithm("ddica")
     for key, value in (("STEPS", 20), ("RESTARTS", 2), ("BATCH_SIZE", 64)):  # a short training for the test
         ddica.addParameterSources(key, [QgsProcessingModelChildParameterSource.fromStaticValue(value)])
     model.setChildAlgorithm(ddica)
     params = {
-        "hyperspectral_raster": str(tmp_path / "s.tif"),
+        "hyperspectral_raster": scene(tmp_path),
         "seed": 0,
         "max_endmembers": 6,
-        "n_endmembers": override,
+        "n_endmembers": 0,
         "ddica:Abundances": str(tmp_path / "a.tif"),
         "ddica:Endmembers": str(tmp_path / "e.csv"),
         "ddica:Report": str(tmp_path / "r.html"),
     }
-    results, ok = model.run(params, QgsProcessingContext(), QgsProcessingFeedback())
+    feedback = QgsProcessingFeedback()
+    results, ok = model.run(params, QgsProcessingContext(), feedback)
     assert ok
+    assert "step 20/20" in feedback.textLog()  # the short training set above was used
     ab, *_ = read(tmp_path / "a.tif")
-    assert ab.shape[0] == expected  # the estimated count (scene made with 3), or the override
+    assert ab.shape[0] == SCENE_ENDMEMBERS  # the estimated count, not DDICA's default
     assert_sum_to_one(ab)
     assert Path(tmp_path / "r.html").read_text().count("data:image/png") == 2
 

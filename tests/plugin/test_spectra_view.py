@@ -131,6 +131,27 @@ def test_pixel_tool_without_endmembers_and_with_mismatched_ones(deepunmix, scene
         gui.unload()
 
 
+def test_pixel_tool_prefers_the_raster_whose_bands_match_the_csv(deepunmix, scene, qgis_iface):
+    """A just-made abundance raster, active and on top of the cube, is skipped for the cube the CSV fits."""
+    from qgis.core import QgsProject, QgsRasterLayer
+
+    gui, layer, canvas = _gui(qgis_iface, scene)
+    abundances = QgsRasterLayer(scene["truth"], "FCLS abundances")
+    QgsProject.instance().addMapLayer(abundances)
+    canvas.setLayers([abundances, layer])
+    try:
+        gui.show_csv(scene["endmembers"])
+        gui.pixel_action.trigger()
+        gui.tool.active_layer = lambda: abundances
+        ext = layer.extent()
+        _click(canvas, gui.tool, ext.xMinimum() + 15, ext.yMaximum() - 15)
+        assert "scene: row 1, column 1" in gui.dock.info.text(), gui.dock.info.text()
+        assert gui.dock.pixel.abundances is not None and gui.dock.pixel.rmse < 1e-5
+    finally:
+        gui.unload()
+        QgsProject.instance().removeMapLayer(abundances.id())
+
+
 def test_a_runs_endmember_csv_opens_in_the_view(deepunmix, scene, qgis_iface, tmp_path):
     """processing.runAndLoadResults is what the algorithm dialog does: the CSV's post-processor tells the view."""
     import processing

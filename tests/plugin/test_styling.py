@@ -1,5 +1,6 @@
 """Abundance layers are styled for reading fractions."""
 
+import numpy as np
 from qgis.core import QgsMultiBandColorRenderer, QgsRasterLayer, QgsSingleBandPseudoColorRenderer
 
 
@@ -32,8 +33,9 @@ def test_two_band_abundances_get_viridis_ramp(deepunmix, tmp_path):
     assert len(r.legendSymbologyItems()) >= 2
 
 
-def test_four_endmembers_all_show(deepunmix, tmp_path):
-    """RGB shows the three most abundant endmembers; a group beside it has one layer per endmember."""
+def test_four_endmembers_one_layer_named_uniquely(deepunmix, tmp_path):
+    """RGB shows the three most abundant endmembers; no extra layer per endmember fills the raster pickers;
+    a repeated run's layer gets a name of its own."""
     import numpy as np
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
 
@@ -43,19 +45,68 @@ def test_four_endmembers_all_show(deepunmix, tmp_path):
     A = np.random.default_rng(0).dirichlet([1, 4, 2, 3], 400).T.reshape(4, 20, 20)  # band 1 the smallest
     write_abundances(str(tmp_path / "four.tif"), A, ["soil", "tree", "water", "road"])
     project = QgsProject()
-    layer = QgsRasterLayer(str(tmp_path / "four.tif"), "DDICA abundances (jasper)")
-    project.addMapLayer(layer)
     context = QgsProcessingContext()
     context.setProject(project)
-    AbundanceStyler.create().postProcessLayer(layer, context, QgsProcessingFeedback())
+    names = []
+    for _ in range(3):  # three runs of one algorithm on one input
+        layer = QgsRasterLayer(str(tmp_path / "four.tif"), "DDICA abundances (jasper)")
+        project.addMapLayer(layer)
+        AbundanceStyler.create().postProcessLayer(layer, context, QgsProcessingFeedback())
+        names.append(layer.name())
     r = layer.renderer()
     assert isinstance(r, QgsMultiBandColorRenderer)
     assert (r.redBand(), r.greenBand(), r.blueBand()) == (2, 3, 4)
-    group = project.layerTreeRoot().findGroup("DDICA abundances (jasper): every endmember")
-    assert group is not None and not group.itemVisibilityChecked()
-    singles = [n.layer() for n in group.findLayers()]
-    assert [s.name() for s in singles] == [
-        f"{n} (DDICA abundances (jasper))" for n in ("soil", "tree", "water", "road")
-    ]
-    assert [s.renderer().band() for s in singles] == [1, 2, 3, 4]
-    assert all(isinstance(s.renderer(), QgsSingleBandPseudoColorRenderer) for s in singles)
+    assert len(project.mapLayers()) == 3 and not project.layerTreeRoot().findGroups()
+    assert names == ["DDICA abundances (jasper)", "DDICA abundances (jasper) [2]", "DDICA abundances (jasper) [3]"]
+
+
+def test_imported_layers_are_named_after_the_file(run_alg, tmp_path):
+    """Not "Hyperspectral cube" for every import: downstream names ("FCLS abundances (<cube>)") tell runs apart."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProcessingOutputLayerDefinition, QgsProject
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    A = rng.dirichlet(np.ones(3), 20).T
+    M = rng.uniform(0.1, 0.9, (6, 3))
+    savemat(tmp_path / "jasperRidge2_R198.mat", {"V": M @ A, "nRow": 5, "nCol": 4, "A": A, "M": M})
+    project, context = QgsProject.instance(), QgsProcessingContext()
+    context.setProject(project)
+    cube, ref = str(tmp_path / "c.tif"), str(tmp_path / "a.tif")
+    processing.run(
+        "deepunmix:import_mat",
+        {
+            "INPUT": str(tmp_path / "jasperRidge2_R198.mat"),
+            "OUTPUT_CUBE": QgsProcessingOutputLayerDefinition(cube, project),
+            "OUTPUT_REFERENCE_ABUNDANCES": QgsProcessingOutputLayerDefinition(ref, project),
+            "OUTPUT_REFERENCE_ENDMEMBERS": str(tmp_path / "m.csv"),
+        },
+        context=context,
+        feedback=QgsProcessingFeedback(),
+    )
+    names = {path: d.name for path, d in context.layersToLoadOnCompletion().items()}
+    assert names == {
+        cube: "jasperRidge2_R198",
+        ref: "jasperRidge2_R198 reference abundances",
+        str(tmp_path / "m.csv"): "jasperRidge2_R198 reference endmembers",
+    }
+
+
+def test_report_titles_share_one_style(run_alg, scene, tmp_path):
+    import re
+
+    run_alg(
+        "deepunmix:fcls",
+        {
+            "INPUT": scene["cube"],
+            "ENDMEMBERS": scene["endmembers"],
+            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+            "OUTPUT_REPORT": str(tmp_path / "f.html"),
+        },
+    )
+    run_alg(
+        "deepunmix:estimate_n_endmembers",
+        {"INPUT": scene["cube"], "MAX_ENDMEMBERS": 5, "OUTPUT_REPORT": str(tmp_path / "n.html")},
+    )
+    titles = [re.search("<title>(.*?)</title>", (tmp_path / f).read_text()).group(1) for f in ("f.html", "n.html")]
+    assert titles == ["FCLS report (scene)", "Endmember count report (scene)"]
