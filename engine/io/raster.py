@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import uuid
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..errors import InputError, MemoryBudgetError, OutputError
+from .write_checks import check_hfa_size, clean_stale, gdal_errors, name_max, temp_path
 
 __all__ = [
     "RasterData",
@@ -384,8 +384,8 @@ def _commit(tmp: Path, aux_tmp: Path, path: Path) -> None:
         raise OutputError(f"could not write {path}: {exc.strerror or exc}") from exc
     if aux_tmp.exists():
         os.replace(aux_tmp, aux)
-    elif aux.exists():  # sidecar of the file just replaced: it would override our metadata
-        aux.unlink()
+    elif len(aux.name.encode()) <= name_max(aux.parent) and aux.exists():  # sidecar of the file just replaced:
+        aux.unlink()  # it would override our metadata
 
 
 @contextmanager
@@ -439,10 +439,12 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     path = Path(path)
     if not path.parent.exists():
         raise FileNotFoundError(f"output folder does not exist: {path.parent}")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    clean_stale(path)
+    tmp = temp_path(path)
     aux_tmp = Path(str(tmp) + ".aux.xml")
     try:
-        yield tmp
+        with gdal_errors(tmp, path):
+            yield tmp
     except BaseException:
         _discard(tmp, aux_tmp)
         raise
@@ -505,6 +507,8 @@ def output_profile(
         prof["transform"] = transform
     if crs is not None:
         prof["crs"] = crs
+    if driver == "HFA":
+        check_hfa_size(count, height, width)
     if driver != "GTiff":
         return prof
     prof["BIGTIFF"] = "IF_SAFER"

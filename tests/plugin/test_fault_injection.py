@@ -658,3 +658,119 @@ def test_over_the_budget_runs_in_tiles_from_disk_and_a_memory_cap_gives_a_messag
     left = sorted(p.name for p in tmp_path.iterdir() if p.name != "big.tif.aux.xml")  # QGIS's histogram of the input
     written = [f"{n}.{ext}" for n in "ac" for ext in ("csv", "csv.aux.xml", "csvt", "tif")]
     assert left == sorted(["big.tif", *written])
+
+
+# ---- a full disk: every algorithm's writers (in memory and streamed, GeoTIFF, Erdas Imagine, CSV, HTML); the
+# previous outputs stay as they were, the user gets a message, no temporary is left
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB file system of its own (a tmpfs; needs root)."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)]).returncode:
+        pytest.skip("cannot mount a tmpfs")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=False)
+
+
+def _fill(folder, leave=0):
+    import os
+
+    st = os.statvfs(folder)
+    with open(folder / "filler", "wb") as fh:
+        fh.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+
+
+def _mat(s):
+    import scipy.io as sio
+
+    sc = s["scene"]
+    L, H, W = sc.cube.shape
+    sio.savemat(s["dir"] / "d.mat", {"V": sc.cube.reshape(L, -1, order="F"), "nRow": H, "nCol": W})
+    return s["dir"] / "d.mat"
+
+
+FULL_DISK = [  # (id, algorithm, parameters(scene, output folder)); the blind methods' CSV goes to a healthy disk
+    ("fcls", "deepunmix:fcls", lambda s, o: _fcls(s, OUTPUT_ABUNDANCES=o / "a.tif")),
+    ("fcls, Erdas Imagine", "deepunmix:fcls", lambda s, o: _fcls(s, OUTPUT_ABUNDANCES=o / "a.img")),
+    ("endmember extraction", "deepunmix:extract_endmembers", lambda s, o: _extract(s, OUTPUT_ENDMEMBERS=o / "e.csv")),
+    (
+        "min-vol NMF",
+        "deepunmix:minvol_nmf",
+        lambda s, o: _nmf(s, OUTPUT_ABUNDANCES=o / "a.tif", OUTPUT_ENDMEMBERS=s["dir"] / "e_out.csv"),
+    ),
+    (
+        "DDICA",
+        "deepunmix:ddica",
+        lambda s, o: _nmf(
+            s, STEPS=2, RESTARTS=1, OUTPUT_ABUNDANCES=o / "a.tif", OUTPUT_ENDMEMBERS=s["dir"] / "e_out.csv"
+        ),
+    ),
+    (
+        "UnDIP",
+        "deepunmix:undip",
+        lambda s, o: _undip(s, OUTPUT_ABUNDANCES=o / "a.tif", OUTPUT_ENDMEMBERS=s["dir"] / "e_out.csv"),
+    ),
+    (
+        "BUDDIP",
+        "deepunmix:buddip",
+        lambda s, o: _nmf(s, ITERATIONS=2, OUTPUT_ABUNDANCES=o / "a.tif", OUTPUT_ENDMEMBERS=s["dir"] / "e_out.csv"),
+    ),
+    (
+        "deep ICA",
+        "deepunmix:ica",
+        lambda s, o: {"INPUT": s["cube"], "N_COMPONENTS": 2, "STEPS": 2, "RESTARTS": 1, "OUTPUT": str(o / "a.tif")},
+    ),
+    ("import .mat", "deepunmix:import_mat", lambda s, o: {"INPUT": str(_mat(s)), "OUTPUT_CUBE": str(o / "a.tif")}),
+    ("evaluate", "deepunmix:evaluate", lambda s, o: _evaluate(s, OUTPUT_TABLE=o / "t.csv")),
+    (
+        "endmember count report",
+        "deepunmix:estimate_n_endmembers",
+        lambda s, o: {"INPUT": s["cube"], "OUTPUT_REPORT": str(o / "r.html")},
+    ),
+]
+
+
+@pytest.fixture
+def scene64(tmp_path):
+    """A 64 x 64 x 20 scene: its abundance maps (about 48 kB) are far larger than its endmember CSV (1 kB)."""
+    from deepunmix.engine.io.endmember_csv import write_endmembers_csv
+    from deepunmix.engine.io.raster import write_abundances, write_cube
+    from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
+
+    lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
+    s = make_mixed_scene(size=64, n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=0)
+    folder = tmp_path / "scene64"
+    folder.mkdir()
+    write_cube(folder / "scene.tif", s.cube, wavelengths=wl)
+    write_abundances(folder / "truth.tif", s.abundances, list(s.names))
+    write_endmembers_csv(folder / "e.csv", s.endmembers, list(s.names), wavelengths=wl)
+    return {
+        "dir": folder,
+        "scene": s,
+        "cube": str(folder / "scene.tif"),
+        "truth": str(folder / "truth.tif"),
+        "endmembers": str(folder / "e.csv"),
+    }
+
+
+@pytest.mark.parametrize("leave", [0, 24_000], ids=["no byte free", "room for the CSVs, not the raster"])
+@pytest.mark.parametrize("alg,params", [c[1:] for c in FULL_DISK], ids=[c[0] for c in FULL_DISK])
+def test_full_disk_keeps_previous_outputs(alg, params, leave, scene64, small_disk, run_alg):
+    p = _stringify(params({**scene64, "out": small_disk}, small_disk))
+    for name, value in p.items():  # a good previous output on every output path
+        if name.startswith("OUTPUT") and isinstance(value, str) and value.startswith(str(small_disk)):
+            Path(value).write_text(f"previous {name}")
+    before = _snapshot(small_disk)
+    _fill(small_disk, leave)
+    with pytest.raises(QgsProcessingException, match="could not be written|[Nn]o space") as err:
+        run_alg(alg, p)
+    assert "Traceback" not in str(err.value)
+    after = _snapshot(small_disk)
+    after.pop("filler")
+    assert after == before, "a previous output changed or a temporary was left"
