@@ -29,7 +29,16 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .io.raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_block
+from .io.paths import check_output_paths
+from .io.raster import (
+    OUTPUT_NODATA,
+    _band_list,
+    atomic_output,
+    open_raster,
+    output_driver,
+    output_profile,
+    read_block,
+)
 from .progress import ProgressCallback, report
 
 __all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for", "plan_chunks"]
@@ -206,14 +215,16 @@ def apply_distributed(
     if len(names) != n_out:
         raise ValueError(f"{len(names)} names for {n_out} output bands")
     dst_path = Path(dst_path)
+    check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
+    driver = output_driver(dst_path)
     with open_raster(src_path) as src:
         idx = _band_list(bands, src.count)
         H, W = src.height, src.width
-        prof = output_profile(n_out, H, W, src.transform, src.crs, nodata, compress)
+        prof = output_profile(n_out, H, W, src.transform, src.crs, nodata, compress, driver)
     for k in ("tiled", "blockxsize", "blockysize"):
         prof.pop(k, None)
     x = read_dask_array(src_path, chunk_rows, idx, use_nodata, chunk_bytes, n_out)
-    if len(x.chunks[2]) > 1 and x.chunks[1][0] % 16 == 0 and x.chunks[2][0] % 16 == 0:
+    if driver == "GTiff" and len(x.chunks[2]) > 1 and x.chunks[1][0] % 16 == 0 and x.chunks[2][0] % 16 == 0:
         prof.update(tiled=True, blockysize=x.chunks[1][0], blockxsize=x.chunks[2][0])  # output tiles = chunks
     if client is not None:  # sent to every worker once, not with every chunk's graph
         f = client.scatter(func, broadcast=True, hash=False)

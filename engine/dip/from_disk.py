@@ -88,9 +88,11 @@ def fit_tiles_from_disk(
     from ..io.blockwise import GDAL_IO_LOCK, _locked_open, apply_blockwise  # noqa: PLC0415 - rasterio when used
     from ..io.fitting import block_bytes  # noqa: PLC0415
     from ..io.memory import check_address_space  # noqa: PLC0415
+    from ..io.paths import check_output_paths  # noqa: PLC0415
     from ..io.raster import _band_list, raster_info, read_valid_pixels  # noqa: PLC0415
     from ..io.write_checks import gdal_errors, temp_path  # noqa: PLC0415
 
+    check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
     info = raster_info(src_path)
     idx = _band_list(bands, info.count)
     # the smallest tile within the share of free memory a fit may take

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import ProgressCallback, report
+from .paths import check_output_paths
 from .raster import (
     OUTPUT_NODATA,
     _band_list,
@@ -197,6 +198,7 @@ def apply_blockwise(
     if len(names) != n_out:
         raise ValueError(f"{len(names)} names for {n_out} output bands")
     dst_path = Path(dst_path)
+    check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
     with _gdal_env(max_block_bytes), ExitStack() as opened:
         src = _locked_open(opened, src_path)
         idx = _band_list(bands, src.count)

@@ -21,13 +21,16 @@ def same_file_key(path: str) -> str:
 
 
 def input_files(path: str) -> List[str]:
-    """Every file an input consists of: itself, GDAL's file list for a raster (an ENVI header, a VRT's sources,
-    world files, an existing ``.aux.xml``), and the sidecars GDAL or DeepUnmix may keep beside it
-    (``<name>.aux.xml``, an endmember CSV's ``.csvt``)."""
+    """Every file an input consists of: itself, GDAL's file list for a raster (an ENVI header, a VRT's sources),
+    and the sidecars GDAL or DeepUnmix read beside it when present (``.aux.xml``, world files, ``.prj``,
+    ``.ovr``, ``.msk``, an endmember CSV's ``.csvt``)."""
     files = [str(path), str(path) + ".aux.xml"]
     root, ext = os.path.splitext(str(path))
     if ext.lower() == ".csv":
         return files + [root + ".csvt"]
+    if len(ext) > 2:  # sidecars GDAL reads when present: world files (.tfw, .tifw, .wld), .prj, overviews, mask
+        files += [root + "." + ext[1] + ext[-1] + "w", root + ext + "w", root + ".wld", root + ".prj"]
+    files += [str(path) + ".ovr", str(path) + ".msk"]
     try:
         import rasterio
         from rasterio.errors import RasterioError

@@ -160,6 +160,31 @@ def _corrupt_mat(s):
     (s["dir"] / "bad.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(range(256)) * 2)
 
 
+def _envi(s):
+    _raw_raster(s["dir"] / "envi.img", s["scene"].cube, driver="ENVI")
+
+
+def _vrt(s):
+    """A VRT reading the scene's GeoTIFF (its source is part of the input)."""
+    (s["dir"] / "scene.vrt").write_text(
+        f"<VRTDataset rasterXSize='12' rasterYSize='12'>"
+        + "".join(
+            f"<VRTRasterBand dataType='Float32' band='{b}'><SimpleSource><SourceFilename relativeToVRT='1'>"
+            f"scene.tif</SourceFilename><SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
+            for b in range(1, 21)
+        )
+        + "</VRTDataset>"
+    )
+
+
+def _world_file(s):
+    (s["dir"] / "scene.tfw").write_text("30\n0\n0\n-30\n500000\n4200000\n")
+
+
+def _aux(s):
+    (s["dir"] / "scene.tif.aux.xml").write_text("<PAMDataset></PAMDataset>\n")
+
+
 CASES = [
     # ---- output collisions: refused before anything is read or written
     Case(
@@ -215,6 +240,48 @@ CASES = [
         "deepunmix:evaluate",
         lambda s: _evaluate(s, OUTPUT_TABLE=s["truth"]),
         "is the input",
+    ),
+    # every file an input consists of is an input
+    Case(
+        "fcls output is the ENVI input's header",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "envi.img", OUTPUT_ABUNDANCES=s["dir"] / "envi.hdr"),
+        r"is the input INPUT \(its file envi.hdr\)",
+        _envi,
+    ),
+    Case(
+        "extraction CSV on the ENVI input's header",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "envi.img", OUTPUT_ENDMEMBERS=s["dir"] / "envi.hdr"),
+        "its file envi.hdr",
+        _envi,
+    ),
+    Case(
+        "fcls output is the file a VRT input reads",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "scene.vrt", OUTPUT_ABUNDANCES=s["cube"]),
+        "its file scene.tif",
+        _vrt,
+    ),
+    Case(
+        "min-vol NMF CSV on the input's world file",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, OUTPUT_ENDMEMBERS=s["dir"] / "scene.tfw"),
+        "its file scene.tfw",
+        _world_file,
+    ),
+    Case(
+        "report on the input's .aux.xml",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, OUTPUT_REPORT=s["dir"] / "scene.tif.aux.xml"),
+        "its file scene.tif.aux.xml",
+        _aux,
+    ),
+    Case(
+        "UnDIP CSV on its endmember CSV's column types (.csvt)",
+        "deepunmix:undip",
+        lambda s: _undip(s, OUTPUT_ENDMEMBERS=s["dir"] / "truth_endmembers.csvt"),
+        "is the input ENDMEMBERS",
     ),
     Case(
         "output path is a folder",
@@ -774,3 +841,31 @@ def test_full_disk_keeps_previous_outputs(alg, params, leave, scene64, small_dis
     after = _snapshot(small_disk)
     after.pop("filler")
     assert after == before, "a previous output changed or a temporary was left"
+
+
+def test_qgis_process_refuses_an_output_on_an_envi_inputs_header(scene):
+    """The same check on the command-line route: an error exit, the message, and the header unchanged."""
+    import subprocess
+
+    from conftest import REPO
+
+    _envi(scene)
+    header = scene["dir"] / "envi.hdr"
+    before = header.read_bytes()
+    proc = subprocess.run(
+        [
+            str(REPO / "scripts" / "qgis_process"),
+            "run",
+            "deepunmix:fcls",
+            "--",
+            f"INPUT={scene['dir'] / 'envi.img'}",
+            f"ENDMEMBERS={scene['endmembers']}",
+            f"OUTPUT_ABUNDANCES={header}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode != 0
+    assert "is the input INPUT (its file envi.hdr)" in proc.stdout + proc.stderr
+    assert header.read_bytes() == before
