@@ -167,7 +167,7 @@ def _envi(s):
 def _vrt(s):
     """A VRT reading the scene's GeoTIFF (its source is part of the input)."""
     (s["dir"] / "scene.vrt").write_text(
-        f"<VRTDataset rasterXSize='12' rasterYSize='12'>"
+        "<VRTDataset rasterXSize='12' rasterYSize='12'>"
         + "".join(
             f"<VRTRasterBand dataType='Float32' band='{b}'><SimpleSource><SourceFilename relativeToVRT='1'>"
             f"scene.tif</SourceFilename><SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
