@@ -34,6 +34,7 @@ from .io.raster import (
     OUTPUT_NODATA,
     _band_list,
     atomic_output,
+    default_bands,
     open_raster,
     output_driver,
     output_profile,
@@ -206,6 +207,8 @@ def apply_distributed(
     ``Client("tcp://scheduler:8786")``); None runs on dask's local threads.
     ``chunk_rows``: whole-row chunks of that height; by default ``plan_chunks``
     sizes them from ``chunk_bytes`` along the file's internal tiles.
+    ``bands``: 1-based bands to read; by default all but those in the file's ENVI bad-band list (and alpha
+    bands), as the fitting methods read them.
     ``max_in_flight``: chunks submitted ahead of the writer (default: twice
     the cluster's worker threads, at least 2), which bounds driver memory.
     """
@@ -218,7 +221,7 @@ def apply_distributed(
     check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
     driver = output_driver(dst_path)
     with open_raster(src_path) as src:
-        idx = _band_list(bands, src.count)
+        idx = default_bands(src, bands)
         H, W = src.height, src.width
         prof = output_profile(n_out, H, W, src.transform, src.crs, nodata, compress, driver)
     for k in ("tiled", "blockxsize", "blockysize"):

@@ -23,6 +23,7 @@ from .raster import (
     OUTPUT_NODATA,
     _band_list,
     atomic_output,
+    default_bands,
     open_raster,
     output_driver,
     output_profile,
@@ -201,7 +202,7 @@ def apply_blockwise(
     check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
     with _gdal_env(max_block_bytes), ExitStack() as opened:
         src = _locked_open(opened, src_path)
-        idx = _band_list(bands, src.count)
+        idx = default_bands(src, bands)
         windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
         driver = output_driver(dst_path)
         prof = output_profile(n_out, src.height, src.width, src.transform, src.crs, nodata, compress, driver)

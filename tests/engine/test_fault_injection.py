@@ -86,3 +86,131 @@ def test_from_disk_fit_refuses_its_input_as_output_before_fitting(tmp_path):
     with pytest.raises(OutputError, match="its file envi.hdr"):
         fit_tiles_from_disk(Boom(endmembers=np.eye(4)[:, :2]), src, tmp_path / "envi.hdr", "a", np.ones((4, 10)))
     assert _digest(tmp_path) == before
+
+
+# ---- class 4: nothing silently wrong, for input formats
+def _gtiff(path, cube, **kw):
+    import rasterio
+
+    L, H, W = cube.shape
+    with rasterio.open(path, "w", driver="GTiff", width=W, height=H, count=L, dtype=cube.dtype, **kw) as ds:
+        ds.write(cube)
+    return path
+
+
+def _cube(L=6, H=10, W=12, seed=0):
+    return np.random.default_rng(seed).uniform(0.1, 0.9, (L, H, W)).astype(np.float32)
+
+
+def test_a_geotiff_mask_band_excludes_its_pixels(tmp_path):
+    import rasterio
+
+    from deepunmix.engine.io.blockwise import sample_valid_pixels
+    from deepunmix.engine.io.raster import read_raster
+
+    cube = _cube()
+    path = _gtiff(tmp_path / "m.tif", cube)
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(path, "r+") as ds:
+        mask = np.full((10, 12), 255, np.uint8)
+        mask[2:5, 3:9] = 0
+        ds.write_mask(mask)
+    r = read_raster(path)
+    assert (r.mask == (mask > 0)).all() and np.isnan(r.cube[:, ~r.mask]).all()
+    Y, rc = sample_valid_pixels(path, 1000)
+    assert Y.shape[1] == int((mask > 0).sum()) and not any(mask[r_, c_] == 0 for r_, c_ in rc)
+
+
+def test_an_alpha_band_is_a_mask_not_a_spectral_band(tmp_path):
+    from rasterio.enums import ColorInterp
+
+    from deepunmix.engine.io.fitting import load_for_fitting
+    from deepunmix.engine.io.raster import raster_info
+
+    cube = _cube()
+    alpha = np.full((1, 10, 12), 255, np.float32)
+    alpha[0, :3] = 0
+    path = tmp_path / "a.tif"
+    import rasterio
+
+    with rasterio.open(path, "w", driver="GTiff", width=12, height=10, count=7, dtype="float32") as ds:
+        ds.write(np.concatenate([cube, alpha]))
+        ds.colorinterp = [ColorInterp.gray] * 6 + [ColorInterp.alpha]
+    assert list(raster_info(path).bad_bands) == [False] * 6 + [True]
+    data = load_for_fitting(str(path))
+    assert list(data.bands) == [1, 2, 3, 4, 5, 6]
+    assert not data.mask[:3].any() and data.mask[3:].all()
+
+
+def test_a_pixel_at_nodata_in_all_bands_but_one_is_nodata(tmp_path):
+    from deepunmix.engine.io.raster import read_raster
+
+    cube = _cube()
+    cube[:-1, 4, 4] = -9999  # an edge pixel of a reprojected scene: one band still has a value
+    cube[0, 6, 6] = -9999  # a real value can hit nodata in one band: kept
+    r = read_raster(_gtiff(tmp_path / "n.tif", cube, nodata=-9999))
+    assert not r.mask[4, 4] and r.mask[6, 6]
+
+
+def test_a_truncated_envi_file_is_refused(tmp_path):
+    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.io.raster import raster_info, read_raster
+
+    path = _envi(tmp_path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])  # an interrupted copy
+    for read in (raster_info, read_raster):
+        with pytest.raises(InputError, match="cut short"):
+            read(path)
+
+
+def test_a_single_1e30_pixel_is_refused_before_fitting(tmp_path):
+    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.io.fitting import load_for_fitting
+
+    cube = _cube()
+    cube[:, 5, 5] = 1e30
+    with pytest.raises(InputError, match=r"1 pixel\(s\) hold values up to 1e\+30"):
+        load_for_fitting(str(_gtiff(tmp_path / "x.tif", cube)))
+    with pytest.raises(InputError, match="1e\\+30"):  # the sampled route (over the budget) too
+        load_for_fitting(str(_gtiff(tmp_path / "y.tif", np.tile(cube, (1, 100, 100)))), memory_mb=64)
+
+
+def test_an_endmember_csv_without_units_in_other_units_is_refused(tmp_path):
+    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.io.scaling import choose_scale
+
+    E = np.random.default_rng(0).uniform(0.05, 0.6, (20, 3))
+    raster = np.random.default_rng(1).uniform(500, 6000, (20, 50))  # reflectance x 10000
+    with pytest.raises(InputError, match="states no units.*give SCALE"):
+        choose_scale(None, None, E, raster)
+    assert choose_scale(None, None, E, raster * 1e-4)[0] == 1.0  # same units: used as is
+    assert choose_scale(1e-4, None, E, raster)[0] == 1e-4  # the user's SCALE settles it
+
+
+def test_dask_route_leaves_out_the_envi_bad_bands(tmp_path):
+    pytest.importorskip("dask")
+    import rasterio
+
+    from deepunmix.engine.distributed import apply_distributed
+
+    cube = _cube(L=4)
+    with rasterio.open(tmp_path / "b.img", "w", driver="ENVI", width=12, height=10, count=4, dtype="float32") as ds:
+        ds.write(cube)
+        ds.update_tags(ns="ENVI", bbl="{1, 0, 1, 0}")
+    seen = []
+
+    def bands_seen(Y):
+        seen.append(Y.shape[0])
+        return Y[:1]
+
+    apply_distributed(tmp_path / "b.img", tmp_path / "o.tif", bands_seen, 1, ["a"])
+    assert set(seen) == {2}
+
+
+def test_dask_route_refuses_a_format_it_would_not_write(tmp_path):
+    from deepunmix.engine.distributed import apply_distributed
+
+    src = _gtiff(tmp_path / "s.tif", _cube())
+    with pytest.raises(OutputError, match="use .tif"):
+        apply_distributed(src, tmp_path / "o.png", np.sqrt, 6, list("abcdef"))
+    assert not (tmp_path / "o.png").exists()

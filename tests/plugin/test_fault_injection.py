@@ -185,6 +185,26 @@ def _aux(s):
     (s["dir"] / "scene.tif.aux.xml").write_text("<PAMDataset></PAMDataset>\n")
 
 
+def _cut_envi(s):
+    _envi(s)
+    data = (s["dir"] / "envi.img").read_bytes()
+    (s["dir"] / "envi.img").write_bytes(data[: len(data) // 2])
+
+
+def _spike(s):
+    cube = s["scene"].cube.copy()
+    cube[:, 5, 5] = 1e30
+    _raw_raster(s["dir"] / "spike.tif", cube)
+
+
+def _x10000_without_units(s):
+    """The scene as reflectance x 10000 (uint16) and its endmember CSV in reflectance, its units sidecar lost."""
+    import shutil
+
+    _raw_raster(s["dir"] / "x10000.tif", np.round(s["scene"].cube * 10000), dtype="uint16")
+    shutil.copy(s["endmembers"], s["dir"] / "nounits.csv")
+
+
 CASES = [
     # ---- output collisions: refused before anything is read or written
     Case(
@@ -401,6 +421,42 @@ CASES = [
         lambda s: _undip(s, INPUT=s["dir"] / "tiny.tif"),
         "too small",
         lambda s: _raw_raster(s["dir"] / "tiny.tif", s["scene"].cube[:, :8, :8]),
+    ),
+    # input formats that used to be read silently wrong
+    Case(
+        "ENVI data file cut short (an interrupted copy)",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "envi.img"),
+        "cut short",
+        _cut_envi,
+    ),
+    Case(
+        "ENVI data file cut short (fcls)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "envi.img"),
+        "cut short",
+        _cut_envi,
+    ),
+    Case(
+        "one 1e30 pixel (DDICA)",
+        "deepunmix:ddica",
+        lambda s: _nmf(s, INPUT=s["dir"] / "spike.tif", STEPS=2),
+        r"1 pixel\(s\) hold values up to 1e\+30",
+        _spike,
+    ),
+    Case(
+        "one 1e30 pixel (BUDDIP)",
+        "deepunmix:buddip",
+        lambda s: _nmf(s, INPUT=s["dir"] / "spike.tif", ITERATIONS=2),
+        r"1e\+30",
+        _spike,
+    ),
+    Case(
+        "endmember CSV without its units sidecar on a raster x 10000",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "x10000.tif", ENDMEMBERS=s["dir"] / "nounits.csv"),
+        "states no units",
+        _x10000_without_units,
     ),
     # ---- bad parameters
     Case(
@@ -869,3 +925,39 @@ def test_qgis_process_refuses_an_output_on_an_envi_inputs_header(scene):
     assert proc.returncode != 0
     assert "is the input INPUT (its file envi.hdr)" in proc.stdout + proc.stderr
     assert header.read_bytes() == before
+
+
+# ---- input formats handled, not refused: a mask band, an alpha band, a pixel at nodata in all bands but one
+def test_mask_and_alpha_bands_are_honoured_and_a_mostly_nodata_pixel_is_nodata(scene, tmp_path, run_alg):
+    import rasterio
+    from plugin_helpers import read
+    from rasterio.enums import ColorInterp
+
+    cube = scene["scene"].cube.copy()
+    masked = tmp_path / "masked.tif"
+    _raw_raster(masked, cube)
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(masked, "r+") as ds:
+        mask = np.full(cube.shape[1:], 255, np.uint8)
+        mask[:4] = 0
+        ds.write_mask(mask)
+    alpha = tmp_path / "alpha.tif"
+    with rasterio.open(alpha, "w", driver="GTiff", width=12, height=12, count=21, dtype="float32") as ds:
+        ds.write(np.concatenate([cube, (mask[None] > 0).astype(np.float32) * 255]))
+        ds.colorinterp = [ColorInterp.gray] * 20 + [ColorInterp.alpha]
+    mostly = tmp_path / "mostly.tif"
+    edge = cube.copy()
+    edge[:-1, :4] = -9999  # every band but the last at nodata
+    _raw_raster(mostly, edge)
+    with rasterio.open(mostly, "r+") as ds:
+        ds.nodata = -9999
+    for src in (masked, alpha, mostly):
+        out = tmp_path / f"{src.stem}_a.tif"
+        run_alg("deepunmix:fcls", {"INPUT": str(src), "ENDMEMBERS": scene["endmembers"], "OUTPUT_ABUNDANCES": str(out)})
+        ab, _, _, nodata, _ = read(str(out))
+        assert (ab[:, :4] == nodata).all(), src.name
+        np.testing.assert_allclose(ab[:, 4:], scene["scene"].abundances[:, 4:], atol=1e-3)
+        res = run_alg("deepunmix:extract_endmembers", _stringify(_extract({"cube": str(src), "out": tmp_path})))
+        from deepunmix.engine.io.endmember_csv import read_endmembers_csv
+
+        table = read_endmembers_csv(res["OUTPUT_ENDMEMBERS"])
+        assert table.matrix.shape[0] == 20 and table.matrix.min() > -1, src.name
