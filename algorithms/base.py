@@ -323,6 +323,8 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             check_output_paths(*declared_paths(self, parameters, context))
             with output_transaction(), warnings_to(feedback):  # all outputs appear together, or none
                 results = self.execute(parameters, context, feedback)
+                if feedback.isCanceled():  # cancelled during a step that cannot stop midway: write nothing
+                    raise Cancelled()
         except Cancelled:
             raise QgsProcessingException(self.tr("Canceled: no output was written")) from None
         except QgsProcessingException:

@@ -20,6 +20,7 @@ cluster the workers need the same packages (numpy, scipy, rasterio and this
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import os
@@ -46,6 +47,7 @@ __all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "ch
 
 PathLike = Union[str, os.PathLike]
 DEFAULT_CHUNK_BYTES = 64 * 2**20
+POLL_SECONDS = 0.5  # while waiting for a chunk from a cluster, progress (and so a cancel) is checked this often
 
 
 def _import_dask():
@@ -258,7 +260,8 @@ def apply_distributed(
             with open_raster(tmp, "w", **prof) as dst:
                 for i, n in enumerate(names, start=1):
                     dst.set_band_description(i, n)
-                for k, ((row_off, col_off), data) in enumerate(_results(blocks, offsets, client, max_in_flight)):
+                chunks = _results(blocks, offsets, client, max_in_flight, progress, len(blocks))
+                for k, ((row_off, col_off), data) in enumerate(chunks):
                     dst.write(data, window=((row_off, row_off + data.shape[1]), (col_off, col_off + data.shape[2])))
                     report(progress, (k + 1) / len(blocks), f"chunk {k + 1}/{len(blocks)} written")
     finally:
@@ -267,28 +270,48 @@ def apply_distributed(
     return dst_path
 
 
-def _results(blocks, offsets, client, max_in_flight: int):
-    """Yield ((row_off, col_off), array) in chunk order, keeping at most ``max_in_flight`` chunks submitted."""
+def _results(blocks, offsets, client, max_in_flight: int, progress: ProgressCallback = None, total: int = 1):
+    """Yield ((row_off, col_off), array) in chunk order, keeping at most ``max_in_flight`` chunks submitted.
+
+    ``progress`` is called while chunks are computed too (after every finished task on local threads, every
+    ``POLL_SECONDS`` while waiting on a cluster), so a cancel it raises stops the run without waiting."""
     import dask
+    from dask.callbacks import Callback
+
+    done = [0]
+
+    def tick(*_):
+        report(progress, done[0] / total, f"computing chunk {done[0] + 1}/{total}")
 
     if client is None:  # local threads: compute in ordered batches
         for s in range(0, len(blocks), max_in_flight):
-            for off, arr in zip(
-                offsets[s : s + max_in_flight], dask.compute(*blocks[s : s + max_in_flight], scheduler="threads")
-            ):
+            with Callback(posttask=tick):
+                batch = dask.compute(*blocks[s : s + max_in_flight], scheduler="threads")
+            for off, arr in zip(offsets[s : s + max_in_flight], batch):
+                done[0] += 1
                 yield off, arr
         return
     pending: deque = deque()
+
+    def wait(fut):
+        while True:
+            try:
+                return fut.result(timeout=POLL_SECONDS)
+            except (TimeoutError, asyncio.TimeoutError):
+                tick()
+
     try:
         for off, blk in zip(offsets, blocks):
             pending.append((off, client.compute(blk)))
             if len(pending) >= max_in_flight:
                 o, fut = pending.popleft()
-                yield o, fut.result()
+                yield o, wait(fut)
+                done[0] += 1
                 fut.release()
         while pending:
             o, fut = pending.popleft()
-            yield o, fut.result()
+            yield o, wait(fut)
+            done[0] += 1
             fut.release()
     finally:  # on error or cancellation, drop what is still queued on the cluster
         for _, fut in pending:

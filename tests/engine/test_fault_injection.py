@@ -214,3 +214,78 @@ def test_dask_route_refuses_a_format_it_would_not_write(tmp_path):
     with pytest.raises(OutputError, match="use .tif"):
         apply_distributed(src, tmp_path / "o.png", np.sqrt, 6, list("abcdef"))
     assert not (tmp_path / "o.png").exists()
+
+
+# ---- class 3: cancel means stop, on the engine's routes
+class _CancelAfter:
+    """A progress callback that records its calls and raises Cancelled at call number ``n``."""
+
+    def __init__(self, n):
+        self.n, self.calls = n, []
+
+    def __call__(self, fraction, message=""):
+        from deepunmix.engine.progress import Cancelled
+
+        self.calls.append((fraction, message))
+        if len(self.calls) >= self.n:
+            raise Cancelled()
+
+
+def test_endmember_count_reports_progress_and_stops_on_cancel():
+    from deepunmix.engine.estimate_count import EndmemberCountEstimator
+    from deepunmix.engine.progress import Cancelled
+    from deepunmix.engine.synthetic import make_mixed_scene
+
+    s = make_mixed_scene(size=20, n_endmembers=4, random_state=0)
+    stop = _CancelAfter(4)
+    with pytest.raises(Cancelled):
+        EndmemberCountEstimator(max_endmembers=8, progress=stop).fit(s.cube)
+    assert len(stop.calls) == 4 and 0 < stop.calls[-1][0] < 1  # stopped inside the count, not after it
+
+
+def test_mat_import_reports_progress_per_variable_and_stops_on_cancel(tmp_path):
+    import scipy.io as sio
+
+    from deepunmix.engine.io.matfile import load_mat_dataset
+    from deepunmix.engine.progress import Cancelled
+
+    rng = np.random.default_rng(0)
+    sio.savemat(tmp_path / "d.mat", {"V": rng.random((6, 20)), "nRow": 4, "nCol": 5, "M": rng.random((6, 3))})
+    stop = _CancelAfter(3)
+    with pytest.raises(Cancelled):
+        load_mat_dataset(tmp_path / "d.mat", progress=stop)
+    assert [m for _, m in stop.calls][:3] == ["reading d.mat", "reading V", "reading nRow"]
+
+
+@pytest.mark.parametrize("cluster", [False, True], ids=["local threads", "distributed client"])
+def test_dask_route_reports_progress_while_computing_and_cancels(cluster, tmp_path):
+    """One chunk that takes 2 s: progress comes while it computes, and a cancel then stops the run at once
+    (it used to come only once the chunk, or the whole batch, was done)."""
+    pytest.importorskip("dask")
+    import time
+
+    from deepunmix.engine.distributed import apply_distributed
+    from deepunmix.engine.progress import Cancelled
+
+    src = _gtiff(tmp_path / "s.tif", _cube(L=4, H=16, W=16))
+
+    def slow(Y):
+        time.sleep(2.0)
+        return Y[:1]
+
+    client = None
+    if cluster:
+        distributed = pytest.importorskip("distributed")
+        client = distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None)
+    try:
+        stop = _CancelAfter(2)  # the first call says "starting"; the second comes while the chunk computes
+        started = time.perf_counter()
+        with pytest.raises(Cancelled):
+            apply_distributed(src, tmp_path / "o.tif", slow, 1, ["a"], client=client, progress=stop)
+        took = time.perf_counter() - started
+    finally:
+        if client is not None:
+            client.close()
+    assert took < 1.5, f"the cancel took {took:.1f} s"
+    time.sleep(2.0)  # the chunk still running in a worker thread finishes and is dropped
+    assert [p.name for p in tmp_path.iterdir()] == ["s.tif"]

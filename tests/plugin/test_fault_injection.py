@@ -588,6 +588,9 @@ def big(tmp_path_factory):
     s = make_mixed_scene(size=(300, 300), n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=0)
     write_cube(str(folder / "big.tif"), s.cube, wavelengths=wl)
     write_endmembers_csv(folder / "e.csv", s.endmembers, list(s.names), wavelengths=wl)
+    import scipy.io as sio
+
+    sio.savemat(folder / "big.mat", {"Y": s.cube.reshape(s.cube.shape[0], -1), "H": 300, "W": 300})
     return folder
 
 
@@ -628,7 +631,15 @@ def _big_params(alg, big, out):
         "OUTPUT_ENDMEMBERS": str(out / "e.csv"),
     }
     if alg == "deepunmix:estimate_n_endmembers":
-        return {"INPUT": params["INPUT"], "MEMORY_MB": 64, "OUTPUT_REPORT": str(out / "r.html")}
+        return {"INPUT": params["INPUT"], "MEMORY_MB": 64, "METHOD": 3, "OUTPUT_REPORT": str(out / "r.html")}
+    if alg == "deepunmix:evaluate":
+        return {
+            "ABUNDANCES": params["INPUT"],
+            "REFERENCE_ABUNDANCES": params["INPUT"],
+            "OUTPUT_TABLE": str(out / "t.csv"),
+        }
+    if alg == "deepunmix:import_mat":
+        return {"INPUT": str(big / "big.mat"), "OUTPUT_CUBE": str(out / "c.tif")}
     return params
 
 
@@ -644,16 +655,52 @@ CANCELS = [  # (phase, algorithm, cancel once progress passes this %; -1 = cance
     ("streaming every pixel after a sampled fit", "deepunmix:minvol_nmf", 95.5),
     ("fcls streaming, abundances", "deepunmix:fcls", 10),
     ("fcls streaming, error map (abundances done)", "deepunmix:fcls", 60),
+    ("endmember count, while counting", "deepunmix:estimate_n_endmembers", 30),
+    ("evaluate, between reading and scoring", "deepunmix:evaluate", 10),
+    ("import .mat, before writing", "deepunmix:import_mat", 20),
 ]
 
 
 @pytest.mark.parametrize("phase,alg,at", CANCELS, ids=[c[0] for c in CANCELS])
 def test_cancel(phase, alg, at, big, tmp_path, run_alg):
     before = _snapshot(big)
+    params = _big_params(alg, big, tmp_path)
+    if phase == "DDICA training":  # training a 20 000-pixel sample needs more than 64 MB (measured)
+        params.update(MEMORY_MB=160, RESTARTS=2)
     with pytest.raises(QgsProcessingException, match="Cancel"):
-        run_alg(alg, _big_params(alg, big, tmp_path), feedback=CancelAt(at))
+        run_alg(alg, params, feedback=CancelAt(at))
     assert not list(tmp_path.iterdir()), "a cancelled run left files"
     assert _snapshot(big) == before
+
+
+class CancelOnLog:
+    """A feedback that cancels when a log line containing ``text`` is written: after the step that wrote it."""
+
+    def __new__(cls, text):
+        from qgis.core import QgsProcessingFeedback
+
+        class _Feedback(QgsProcessingFeedback):
+            def pushInfo(self, info):
+                super().pushInfo(info)
+                if text in info:
+                    self.cancel()
+
+        return _Feedback()
+
+
+LATE_CANCELS = [  # (phase, algorithm, the log line after which the user cancels)
+    ("endmember count, its estimate logged", "deepunmix:estimate_n_endmembers", "endmembers"),
+    ("import .mat, the cube read", "deepunmix:import_mat", "Read 64 bands"),
+]
+
+
+@pytest.mark.parametrize("phase,alg,text", LATE_CANCELS, ids=[c[0] for c in LATE_CANCELS])
+def test_a_cancel_during_the_last_step_writes_nothing(phase, alg, text, big, tmp_path, run_alg):
+    """A cancel that comes while a step runs that cannot stop midway is honoured when the step ends: the
+    output (here the count report, the imported cube) is not written, and the user sees "Canceled"."""
+    with pytest.raises(QgsProcessingException, match="Cancel"):
+        run_alg(alg, _big_params(alg, big, tmp_path), feedback=CancelOnLog(text))
+    assert not list(tmp_path.iterdir())
 
 
 # ---- concurrent runs writing different outputs: each gets its own complete output, as if run alone
