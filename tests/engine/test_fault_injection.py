@@ -289,3 +289,47 @@ def test_dask_route_reports_progress_while_computing_and_cancels(cluster, tmp_pa
     assert took < 1.5, f"the cancel took {took:.1f} s"
     time.sleep(2.0)  # the chunk still running in a worker thread finishes and is dropped
     assert [p.name for p in tmp_path.iterdir()] == ["s.tif"]
+
+
+# ---- class 5: memory checked before allocation, and the settings it depends on validated
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "2.5", " "])
+def test_a_bad_torch_thread_count_is_refused_with_a_message(value, monkeypatch):
+    from deepunmix.engine.errors import ParameterError
+    from deepunmix.engine.torch_support import cpu_threads
+
+    monkeypatch.setenv("DEEPUNMIX_TORCH_THREADS", value)
+    if not value.strip():  # empty: the default
+        assert cpu_threads() >= 1
+        return
+    with pytest.raises(ParameterError, match="DEEPUNMIX_TORCH_THREADS must be a positive whole number"):
+        cpu_threads()
+
+
+def test_more_torch_threads_than_cores_are_capped_with_a_warning(monkeypatch):
+    import os
+
+    from deepunmix.engine.torch_support import cpu_threads
+
+    monkeypatch.setenv("DEEPUNMIX_TORCH_THREADS", "1000")
+    with pytest.warns(UserWarning, match="more than this machine's"):
+        assert cpu_threads() == (os.cpu_count() or 2)
+
+
+@pytest.mark.parametrize("container", ["cell", "struct", "struct in a cell"])
+def test_a_mat_array_inside_a_cell_or_struct_is_counted_before_loading(container, tmp_path):
+    """20 x 2 000 000 uint8 (40 MB stored, compressed to a few kB) inside a container, against a 64 MB budget."""
+    import scipy.io as sio
+
+    from deepunmix.engine.errors import MemoryBudgetError
+    from deepunmix.engine.io.matfile import load_mat_dataset
+
+    big = np.zeros((20, 2_000_000), np.uint8)
+    wrapped = {
+        "cell": np.array([big, None], dtype=object)[:1],
+        "struct": {"Y": big},
+        "struct in a cell": np.array([{"Y": big}], dtype=object),
+    }[container]
+    sio.savemat(tmp_path / "c.mat", {"V": np.ones((4, 4)), "extra": wrapped}, do_compression=True)
+    assert (tmp_path / "c.mat").stat().st_size < 1_000_000
+    with pytest.raises(MemoryBudgetError, match="MEMORY_MB"):
+        load_mat_dataset(tmp_path / "c.mat", max_bytes=64 * 2**20)

@@ -523,6 +523,29 @@ CASES = [
         "more than this machine",
     ),
     Case(
+        "MEMORY_MB = 2^31 (used to wrap to the default)",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, MEMORY_MB=2**31),
+        "more than this machine",
+    ),
+    Case(
+        "MEMORY_MB = 2^32 + 1024 (wrapped to 1024)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, MEMORY_MB=2**32 + 1024),
+        "more than this machine",
+    ),
+    Case(
+        "import_mat of a .mat whose large array sits inside a struct",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "inside.mat", "OUTPUT_CUBE": s["out"] / "c.tif", "MEMORY_MB": 64},
+        "inside.mat.*MEMORY_MB",
+        lambda s: __import__("scipy.io").io.savemat(
+            s["dir"] / "inside.mat",
+            {"V": np.ones((4, 4)), "s": {"Y": np.zeros((20, 2_000_000), np.uint8)}},
+            do_compression=True,
+        ),
+    ),
+    Case(
         "DDICA with 100 000 restarts",
         "deepunmix:ddica",
         lambda s: _nmf(s, RESTARTS=100_000, STEPS=1),
@@ -1008,3 +1031,11 @@ def test_mask_and_alpha_bands_are_honoured_and_a_mostly_nodata_pixel_is_nodata(s
 
         table = read_endmembers_csv(res["OUTPUT_ENDMEMBERS"])
         assert table.matrix.shape[0] == 20 and table.matrix.min() > -1, src.name
+
+
+@pytest.mark.parametrize("value,match", [("abc", "positive whole number"), ("0", "positive whole number")])
+def test_a_bad_torch_thread_setting_gives_a_message(value, match, scene, run_alg, monkeypatch):
+    monkeypatch.setenv("DEEPUNMIX_TORCH_THREADS", value)
+    with pytest.raises(QgsProcessingException, match=match) as err:
+        run_alg("deepunmix:ddica", _stringify(_nmf({**scene, "out": scene["dir"]}, STEPS=2)))
+    assert "Traceback" not in str(err.value)
