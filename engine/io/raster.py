@@ -233,9 +233,46 @@ def _check_raw_size(ds) -> None:
         )
 
 
+def unreadable_message(path: PathLike) -> Optional[str]:
+    """Why ``path`` cannot be read as a raster (missing, empty, text, cut short, not a raster), or None."""
+    path = Path(path)
+    if not path.exists():
+        return f"{path.name}: file not found ({path})"
+    if path.is_dir():
+        return f"{path.name} is a folder, not a raster file"
+    if path.stat().st_size == 0:
+        return f"{path.name} is empty (0 bytes): a failed download or copy?"
+    try:
+        raster_info(path)
+    except InputError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the answer
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+        if head and all(32 <= b < 127 or b in b"\r\n\t" for b in head):
+            return f"{path.name} is a text file, not a raster (it starts with {head[:40].decode()!r})"
+        return f"{path.name} is not a raster GDAL can read, or it is damaged ({exc})"
+    return None
+
+
+def _check_last_block(ds) -> None:
+    """InputError when the last block of the last band cannot be read: a file cut short (an interrupted copy)
+    keeps its header, so GDAL opens it and fails only when the missing part is read."""
+    h, w = (int(v) for v in ds.block_shapes[-1])
+    row, col = (ds.height - 1) // h * h, (ds.width - 1) // w * w
+    try:
+        ds.read(ds.count, window=_window((row, col, min(h, ds.height - row), min(w, ds.width - col))))
+    except Exception as exc:
+        raise InputError(
+            f"{Path(ds.name).name} is damaged or cut short (an interrupted copy?): its last block cannot be read "
+            f"({exc})"
+        ) from exc
+
+
 def raster_info(path: PathLike) -> RasterInfo:
-    """Size, data type, nodata, wavelengths etc. of a raster without reading pixels."""
+    """Size, data type, nodata, wavelengths etc. of a raster, reading one block (to find a file cut short)."""
     with open_raster(path) as ds:
+        _check_last_block(ds)
         return RasterInfo(
             path=str(path),
             count=ds.count,

@@ -333,3 +333,124 @@ def test_a_mat_array_inside_a_cell_or_struct_is_counted_before_loading(container
     assert (tmp_path / "c.mat").stat().st_size < 1_000_000
     with pytest.raises(MemoryBudgetError, match="MEMORY_MB"):
         load_mat_dataset(tmp_path / "c.mat", max_bytes=64 * 2**20)
+
+
+# ---- class 6: messages, not tracebacks, and never a crash
+@pytest.mark.parametrize("compress", [True, False], ids=["compressed", "plain"])
+@pytest.mark.parametrize("depth", [5000, 60])
+def test_deeply_nested_mat_cells_are_refused_without_crashing(depth, compress, tmp_path):
+    """scipy's reader recurses in C: 5 000 nested cells killed the process (segmentation fault). Checked in a
+    child process, so a crash fails this test instead of ending the test run."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "io"))
+    from hostile_mat import mat_file, nested_cells
+
+    path = mat_file(tmp_path / "deep.mat", nested_cells(depth), compress=compress)
+    code = (
+        "import sys\nfrom deepunmix.engine.io.matfile import load_mat_dataset\n"
+        "try:\n    load_mat_dataset(sys.argv[1])\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, f"the reader crashed: {out.returncode} {out.stderr[-500:]}"
+    assert "InputError deep.mat nests cells/structs more than 50 deep" in out.stdout
+
+
+def test_shallow_nesting_still_loads(tmp_path):
+    import scipy.io as sio
+
+    from deepunmix.engine.io.matfile import load_mat_dataset
+
+    V = np.random.default_rng(0).random((6, 20))
+    sio.savemat(tmp_path / "ok.mat", {"V": V, "nRow": 4, "nCol": 5, "meta": {"a": [np.ones(3)], "b": "x"}})
+    assert load_mat_dataset(tmp_path / "ok.mat").cube.shape == (6, 4, 5)
+
+
+MAT_CASES = {  # the variables, and the message
+    "size as text": ({"V": np.ones((6, 20)), "nRow": "abc", "nCol": 5}, "nRow is text"),
+    "negative sizes": ({"V": np.ones((6, 20)), "nRow": -4, "nCol": -5}, "nRow should be one positive whole number"),
+    "sizes that do not hold the pixels": ({"V": np.ones((6, 20)), "nRow": 3, "nCol": 5}, "20 pixels, not the 3 x 5"),
+    "image in a struct": ({"V": {"a": np.ones((6, 20))}, "nRow": 4, "nCol": 5}, "V is a struct"),
+    "image in a cell": ({"Y": np.array([np.ones((6, 16))], dtype=object)}, "Y is a cell, struct or object"),
+    "image as text": ({"Y": "hello"}, "Y is text"),
+    "complex image": ({"Y": np.ones((6, 16)) * 1j}, "not a numeric array"),
+}
+
+
+@pytest.mark.parametrize("case", list(MAT_CASES))
+def test_hostile_mat_variables_give_messages(case, tmp_path):
+    import scipy.io as sio
+
+    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.io.matfile import load_mat_dataset
+
+    variables, match = MAT_CASES[case]
+    sio.savemat(tmp_path / "h.mat", variables)
+    with pytest.raises(InputError, match=match):
+        load_mat_dataset(tmp_path / "h.mat")
+
+
+def test_a_matlab_object_as_the_image_gives_a_message(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "io"))
+    from hostile_mat import mat_file, matlab_object
+
+    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.io.matfile import load_mat_dataset
+
+    with pytest.raises(InputError, match="the variable Y is"):
+        load_mat_dataset(mat_file(tmp_path / "o.mat", matlab_object("Y")))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-8-sig", "cp1252"])
+def test_endmember_csvs_in_other_encodings_are_read(encoding, tmp_path):
+    import warnings
+
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv
+
+    (tmp_path / "e.csv").write_bytes("band,wavelength,Sol é,Tree\n1,400,0.1,0.2\n2,500,0.2,0.3\n".encode(encoding))
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        table = read_endmembers_csv(tmp_path / "e.csv")
+    assert table.names == ["Sol é", "Tree"] and table.matrix.shape == (2, 2)
+
+
+def test_a_binary_file_as_endmember_csv_gives_a_message(tmp_path):
+    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv
+
+    (tmp_path / "e.csv").write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(InputError, match="not a text CSV"):
+        read_endmembers_csv(tmp_path / "e.csv")
+
+
+@pytest.mark.parametrize(
+    "names",
+    [["$\\frac{1}{", "b", "c"], ["a$b$c", "$$", "100$"], ["x" * 70_000, "_hidden", "c"]],
+    ids=["unbalanced mathtext", "dollar signs", "70 000 characters and a leading underscore"],
+)
+def test_report_draws_any_endmember_name(names, tmp_path):
+    from deepunmix.engine.report import write_report
+
+    rng = np.random.default_rng(0)
+    write_report(str(tmp_path / "r.html"), "run", rng.random((20, 3)), names, abundances=rng.random((3, 10, 10)))
+    text = (tmp_path / "r.html").read_text()
+    assert "data:image/png;base64," in text and names[1].replace("$", "") in text.replace("$", "")
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "cut short", "missing"])
+def test_unreadable_rasters_are_explained(kind, tmp_path):
+    from deepunmix.engine.io.raster import unreadable_message, write_cube
+
+    path = tmp_path / "in.tif"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("this is a text file, saved under a raster's name\n" * 5)
+    elif kind == "cut short":
+        write_cube(path, np.random.default_rng(0).random((8, 64, 64)).astype(np.float32), compress=None)
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    expected = {"empty": "is empty", "text": "is a text file", "cut short": "cut short", "missing": "not found"}
+    assert expected[kind] in unreadable_message(path)

@@ -205,6 +205,23 @@ def _x10000_without_units(s):
     shutil.copy(s["endmembers"], s["dir"] / "nounits.csv")
 
 
+def _hostile_mat(make):
+    def prepare(s):
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).parents[1] / "engine" / "io"))
+        import hostile_mat
+
+        hostile_mat.mat_file(s["dir"] / "hostile.mat", make(hostile_mat))
+
+    return prepare
+
+
+def _cut_tif(s):
+    data = Path(s["cube"]).read_bytes()
+    (s["dir"] / "cut.tif").write_bytes(data[: len(data) // 2])
+
+
 CASES = [
     # ---- output collisions: refused before anything is read or written
     Case(
@@ -457,6 +474,58 @@ CASES = [
         lambda s: _fcls(s, INPUT=s["dir"] / "x10000.tif", ENDMEMBERS=s["dir"] / "nounits.csv"),
         "states no units",
         _x10000_without_units,
+    ),
+    # hostile files: a message, never a traceback or a crash
+    Case(
+        "import_mat of cells nested 5000 deep (crashed QGIS)",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "hostile.mat", "OUTPUT_CUBE": s["out"] / "c.tif"},
+        "nests cells/structs more than 50 deep",
+        _hostile_mat(lambda h: h.nested_cells(5000)),
+    ),
+    Case(
+        "import_mat of a MATLAB object as the image",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "hostile.mat", "OUTPUT_CUBE": s["out"] / "c.tif"},
+        "the variable Y is",
+        _hostile_mat(lambda h: h.matlab_object("Y")),
+    ),
+    Case(
+        "import_mat with its image size as text",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "t.mat", "OUTPUT_CUBE": s["out"] / "c.tif"},
+        "nRow is text",
+        lambda s: __import__("scipy.io").io.savemat(
+            s["dir"] / "t.mat", {"V": np.ones((6, 20)), "nRow": "ab", "nCol": 5}
+        ),
+    ),
+    Case(
+        "zero-byte .tif input",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "zero.tif"),
+        "zero.tif is empty",
+        lambda s: (s["dir"] / "zero.tif").write_bytes(b""),
+    ),
+    Case(
+        "text file under a .tif name",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "text.tif"),
+        "text.tif is a text file",
+        lambda s: (s["dir"] / "text.tif").write_text("not a raster\n" * 20),
+    ),
+    Case(
+        ".tif cut short",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, INPUT=s["dir"] / "cut.tif"),
+        "cut short",
+        _cut_tif,
+    ),
+    Case(
+        "binary file as endmember CSV",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "bin.csv"),
+        "not a text CSV",
+        lambda s: (s["dir"] / "bin.csv").write_bytes(bytes(range(256)) * 4),
     ),
     # ---- bad parameters
     Case(
@@ -1039,3 +1108,30 @@ def test_a_bad_torch_thread_setting_gives_a_message(value, match, scene, run_alg
     with pytest.raises(QgsProcessingException, match=match) as err:
         run_alg("deepunmix:ddica", _stringify(_nmf({**scene, "out": scene["dir"]}, STEPS=2)))
     assert "Traceback" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "names,encoding",
+    [(["$\\frac{1}{", "a$b", "_c"], "utf-8"), (["x" * 70_000, "Tree é", "$$"], "utf-16")],
+    ids=["mathtext names", "70 000-character names in UTF-16"],
+)
+def test_any_endmember_names_and_encoding_give_maps_and_a_report(names, encoding, scene, tmp_path, run_alg):
+    from plugin_helpers import read
+
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+
+    t = read_endmembers_csv(scene["endmembers"])
+    write_endmembers_csv(tmp_path / "n.csv", t.matrix, names, t.wavelengths)
+    text = (tmp_path / "n.csv").read_text(encoding="utf-8")
+    (tmp_path / "n.csv").write_bytes(text.encode(encoding))
+    res = run_alg(
+        "deepunmix:fcls",
+        {
+            "INPUT": scene["cube"],
+            "ENDMEMBERS": str(tmp_path / "n.csv"),
+            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+            "OUTPUT_REPORT": str(tmp_path / "r.html"),
+        },
+    )
+    assert read(res["OUTPUT_ABUNDANCES"])[0].shape == (3, 12, 12)
+    assert "data:image/png;base64," in (tmp_path / "r.html").read_text()
