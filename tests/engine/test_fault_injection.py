@@ -133,8 +133,8 @@ def test_an_alpha_band_is_a_mask_not_a_spectral_band(tmp_path):
     import rasterio
 
     with rasterio.open(path, "w", driver="GTiff", width=12, height=10, count=7, dtype="float32") as ds:
+        ds.colorinterp = [ColorInterp.gray] * 6 + [ColorInterp.alpha]  # before the pixels: in the TIFF itself
         ds.write(np.concatenate([cube, alpha]))
-        ds.colorinterp = [ColorInterp.gray] * 6 + [ColorInterp.alpha]
     assert list(raster_info(path).bad_bands) == [False] * 6 + [True]
     data = load_for_fitting(str(path))
     assert list(data.bands) == [1, 2, 3, 4, 5, 6]

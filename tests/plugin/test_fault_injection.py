@@ -9,6 +9,7 @@ unchanged. Memory limits, cancel at each phase and concurrent runs follow the ta
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Optional
@@ -207,9 +208,6 @@ def _x10000_without_units(s):
 
 def _hostile_mat(make):
     def prepare(s):
-        import sys
-
-        sys.path.insert(0, str(Path(__file__).parents[1] / "engine" / "io"))
         import hostile_mat
 
         hostile_mat.mat_file(s["dir"] / "hostile.mat", make(hostile_mat))
@@ -924,28 +922,10 @@ def test_over_the_budget_runs_in_tiles_from_disk_and_a_memory_cap_gives_a_messag
 
 # ---- a full disk: every algorithm's writers (in memory and streamed, GeoTIFF, Erdas Imagine, CSV, HTML); the
 # previous outputs stay as they were, the user gets a message, no temporary is left
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 2 MB file system of its own (a tmpfs; needs root)."""
-    import os
-    import subprocess
+sys.path.insert(0, str(Path(__file__).parents[1] / "engine" / "io"))
+import small_disk as disk  # noqa: E402 - tests/engine/io/small_disk.py
 
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)]).returncode:
-        pytest.skip("cannot mount a tmpfs")
-    yield folder
-    subprocess.run(["umount", str(folder)], check=False)
-
-
-def _fill(folder, leave=0):
-    import os
-
-    st = os.statvfs(folder)
-    with open(folder / "filler", "wb") as fh:
-        fh.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+small_disk, _fill = disk.small_disk, disk.fill  # a fixture shared with tests/engine/io/test_write_checks.py
 
 
 def _mat(s):
@@ -1081,8 +1061,10 @@ def test_mask_and_alpha_bands_are_honoured_and_a_mostly_nodata_pixel_is_nodata(s
         ds.write_mask(mask)
     alpha = tmp_path / "alpha.tif"
     with rasterio.open(alpha, "w", driver="GTiff", width=12, height=12, count=21, dtype="float32") as ds:
+        ds.colorinterp = [ColorInterp.gray] * 20 + [ColorInterp.alpha]  # before the pixels: in the TIFF itself
         ds.write(np.concatenate([cube, (mask[None] > 0).astype(np.float32) * 255]))
-        ds.colorinterp = [ColorInterp.gray] * 20 + [ColorInterp.alpha]
+    with rasterio.open(alpha) as ds:
+        assert ds.colorinterp[-1] == ColorInterp.alpha
     mostly = tmp_path / "mostly.tif"
     edge = cube.copy()
     edge[:-1, :4] = -9999  # every band but the last at nodata

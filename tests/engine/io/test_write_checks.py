@@ -14,27 +14,10 @@ import pytest
 
 from deepunmix.engine.errors import OutputError
 
+sys.path.insert(0, str(Path(__file__).parent))
+import small_disk as disk
 
-@pytest.fixture
-def small_disk(tmp_path):
-    """A 2 MB file system of its own, unmounted after the test."""
-    folder = tmp_path / "disk"
-    folder.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True)
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode()}")
-    yield folder
-    subprocess.run(["umount", str(folder)], check=False)
-
-
-def fill(folder: Path, leave: int) -> None:
-    """Fill ``folder``'s file system up to ``leave`` bytes free."""
-    st = os.statvfs(folder)
-    free = st.f_bavail * st.f_frsize
-    with open(folder / "filler", "wb") as fh:
-        fh.write(b"\0" * max(0, free - leave))
+small_disk, fill = disk.small_disk, disk.fill  # a fixture shared with tests/plugin/test_fault_injection.py
 
 
 def _digest(folder: Path) -> dict:
