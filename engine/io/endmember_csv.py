@@ -32,6 +32,7 @@ import numpy as np
 
 from ..errors import InputError
 from .raster import atomic_output
+from .write_checks import check_name_length
 
 __all__ = ["EndmemberTable", "read_endmembers_csv", "write_endmembers_csv", "sidecar_paths", "spreadsheet_safe"]
 
@@ -130,6 +131,7 @@ def write_endmembers_csv(
         wl = "" if wavelengths is None or not math.isfinite(float(wavelengths[i])) else _fmt(wavelengths[i])
         w.writerow([bands[i], wl, *(_fmt(v) for v in E[i])])
     path = Path(path)
+    check_name_length(path.name, path)  # before writing: the sidecars must fit too
     csvt_path, _ = sidecar_paths(path)
     with atomic_output(path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")

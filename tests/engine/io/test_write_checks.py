@@ -144,6 +144,13 @@ def test_a_csv_name_too_long_for_its_sidecar_is_refused_up_front(tmp_path):
     with pytest.raises(OutputError, match="longer than the 255"):
         check_output_paths({"OUTPUT_ENDMEMBERS": str(tmp_path / ("x" * 246 + ".csv"))}, {})
     check_output_paths({"OUTPUT_ENDMEMBERS": str(tmp_path / ("x" * 243 + ".csv"))}, {})
+    from deepunmix.engine.io.endmember_csv import write_endmembers_csv
+
+    with pytest.raises(OutputError, match="with its units sidecar"):  # the engine's writer alone, too
+        write_endmembers_csv(tmp_path / ("x" * 246 + ".csv"), np.ones((2, 1)), ["a"], comment="units")
+    assert not list(tmp_path.iterdir())
+    write_endmembers_csv(tmp_path / ("x" * 243 + ".csv"), np.ones((2, 1)), ["a"], comment="units")
+    assert len(list(tmp_path.iterdir())) == 3  # the table, its .csvt and its .aux.xml
 
 
 def test_temporaries_are_unique_per_process_and_call(tmp_path):
