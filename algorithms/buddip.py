@@ -7,7 +7,7 @@ from ..engine.dip.tiling import CPU_AVAILABLE_FRACTION, CUDA_FREE_FRACTION
 from .blind import BlindUnmixingAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter, read_number
 from .help_numbers import count, number, percent, sci, widths
-from .inputs import INPUT_HELP, memory_mb
+from .inputs import INPUT_HELP, MEMORY_MB
 
 # labels by engine value; the values and their order are the engine's (engine.dip.buddip.BUDDIP)
 EXTRACTOR_LABELS = {"sivm": "SiVM", "vca": "VCA", "nfindr": "N-FINDR"}
@@ -131,7 +131,7 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         kwargs = {
             "extractor": enum_value(self, cls, "extractor", self.EXTRACTOR, parameters, context),
             "variant": enum_value(self, cls, "variant", self.VARIANT, parameters, context),
-            "memory_mb": memory_mb(self, parameters, context, None),
+            "memory_mb": self.parameterAsDouble(parameters, MEMORY_MB, context) or None,  # as inputs.memory_mb
         }
         for adv in VARIANT_OPTIONS:
             value = read_number(self, cls, adv, parameters, context)

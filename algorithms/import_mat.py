@@ -9,7 +9,6 @@ from qgis.core import (
 from ..engine.io.endmember_csv import write_endmembers_csv
 from ..engine.io.matfile import load_mat_dataset
 from ..engine.io.raster import write_abundances, write_cube
-from ..engine.progress import sub_progress
 from .base import DeepUnmixAlgorithm
 from .inputs import add_memory_option, memory_budget
 
@@ -59,17 +58,14 @@ class ImportMatDataset(DeepUnmixAlgorithm):
     def execute(self, parameters, context, feedback):
         path = self.parameterAsFile(parameters, self.INPUT, context)
         truth = self.parameterAsFile(parameters, self.TRUTH, context) or None
-        step = self.progress_callback(feedback)  # raises Cancelled between variables and before each output
-        data = load_mat_dataset(
-            path, truth, max_bytes=memory_budget(self, parameters, context), progress=sub_progress(step, 0.0, 0.7)
+        data = load_mat_dataset(  # progress (and a cancel) between the variables read
+            path, truth, max_bytes=memory_budget(self, parameters, context), progress=self.progress_callback(feedback)
         )
         feedback.pushInfo(f"Read {data.cube.shape[0]} bands, {data.cube.shape[1]} x {data.cube.shape[2]} pixels")
 
         cube_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_CUBE, context)
         self.check_output_folder(cube_out)
-        step(0.7, "writing the cube")
         write_cube(cube_out, data.cube, wavelengths=data.wavelengths)
-        step(0.9, "writing the reference")
         results = {self.OUTPUT_CUBE: cube_out}
 
         ab_out = self.parameterAsOutputLayer(parameters, self.OUTPUT_REFERENCE_ABUNDANCES, context)

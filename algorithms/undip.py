@@ -10,7 +10,7 @@ from .blind import BlindUnmixingAlgorithm
 from .buddip import EXTRACTOR_LABELS
 from .engine_parameters import Advanced, enum_parameter, enum_value
 from .help_numbers import count, word
-from .inputs import INPUT_HELP, memory_mb
+from .inputs import INPUT_HELP, MEMORY_MB
 
 
 def variant_labels(settings=SETTINGS) -> dict:
@@ -91,7 +91,7 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         return {
             "extractor": enum_value(self, cls, "extractor", self.EXTRACTOR, parameters, context),
             "variant": enum_value(self, cls, "variant", self.VARIANT, parameters, context),
-            "memory_mb": memory_mb(self, parameters, context, None),
+            "memory_mb": self.parameterAsDouble(parameters, MEMORY_MB, context) or None,  # as inputs.memory_mb
         }
 
     def make_estimator(self, data, kwargs, parameters, context, feedback):

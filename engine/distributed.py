@@ -30,17 +30,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .io.paths import check_output_paths
-from .io.raster import (
-    OUTPUT_NODATA,
-    _band_list,
-    atomic_output,
-    default_bands,
-    open_raster,
-    output_driver,
-    output_profile,
-    read_block,
-)
+from .io.raster import OUTPUT_NODATA, _band_list, atomic_output, open_raster, output_profile, read_block
 from .progress import ProgressCallback, report
 
 __all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for", "plan_chunks"]
@@ -215,6 +205,9 @@ def apply_distributed(
     the cluster's worker threads, at least 2), which bounds driver memory.
     """
     import dask
+
+    from .io.paths import check_output_paths
+    from .io.raster import default_bands, output_driver
 
     names = [str(n) for n in names]
     if len(names) != n_out:

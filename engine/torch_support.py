@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import DependencyError, DeviceError, ParameterError
+from .errors import DependencyError, DeviceError
 
 INSTALL_HINT = (
     "PyTorch is not installed for QGIS's Python. Install the CPU build with "
@@ -31,6 +31,8 @@ def cpu_threads() -> int:
     """
     import os
     import warnings
+
+    from .errors import ParameterError
 
     cores = os.cpu_count() or 2
     env = os.environ.get("DEEPUNMIX_TORCH_THREADS", "").strip()

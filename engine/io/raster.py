@@ -215,6 +215,27 @@ def open_raster(path: PathLike, mode: str = "r", **kwargs):
     return ds
 
 
+def raster_info(path: PathLike) -> RasterInfo:
+    """Size, data type, nodata, wavelengths etc. of a raster without reading pixels."""
+    with open_raster(path) as ds:
+        _check_last_block(ds)  # but one block: a file cut short is refused here
+        return RasterInfo(
+            path=str(path),
+            count=ds.count,
+            width=ds.width,
+            height=ds.height,
+            dtype=ds.dtypes[0],
+            nodata=_primary_nodata(ds.nodatavals),
+            nodatavals=tuple(ds.nodatavals),
+            wavelengths=_wavelengths(ds),
+            bad_bands=_bad_bands(ds),
+            band_names=_band_names(ds),
+            crs=ds.crs,
+            transform=ds.transform,
+            block_shape=tuple(ds.block_shapes[0]),
+        )
+
+
 def _check_raw_size(ds) -> None:
     """InputError (the dataset closed) when an ENVI data file is shorter than its header says: GDAL would read
     the missing part as zeros (an interrupted copy)."""
@@ -267,27 +288,6 @@ def _check_last_block(ds) -> None:
             f"{Path(ds.name).name} is damaged or cut short (an interrupted copy?): its last block cannot be read "
             f"({exc})"
         ) from exc
-
-
-def raster_info(path: PathLike) -> RasterInfo:
-    """Size, data type, nodata, wavelengths etc. of a raster, reading one block (to find a file cut short)."""
-    with open_raster(path) as ds:
-        _check_last_block(ds)
-        return RasterInfo(
-            path=str(path),
-            count=ds.count,
-            width=ds.width,
-            height=ds.height,
-            dtype=ds.dtypes[0],
-            nodata=_primary_nodata(ds.nodatavals),
-            nodatavals=tuple(ds.nodatavals),
-            wavelengths=_wavelengths(ds),
-            bad_bands=_bad_bands(ds),
-            band_names=_band_names(ds),
-            crs=ds.crs,
-            transform=ds.transform,
-            block_shape=tuple(ds.block_shapes[0]),
-        )
 
 
 # ---------------------------------------------------------------- reading
