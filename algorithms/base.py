@@ -312,6 +312,23 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         if not os.access(folder, os.W_OK):
             raise QgsProcessingException(self.tr("The output folder is not writable: {folder}").format(folder=folder))
 
+    def checkParameterValues(self, parameters, context):
+        """QGIS's check, with a raster input it cannot load explained (empty, text, cut short) instead of its
+        "not found"."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if ok:
+            return ok, message
+        from ..engine.io.raster import unreadable_message
+
+        for definition in self.parameterDefinitions():
+            value = parameters.get(definition.name())
+            if isinstance(definition, QgsProcessingParameterRasterLayer) and isinstance(value, str) and value:
+                if self.parameterAsRasterLayer(parameters, definition.name(), context) is None:
+                    why = unreadable_message(value)
+                    if why:
+                        return False, f"{definition.name()}: {why}"
+        return ok, message
+
     # --- the template method -------------------------------------------
     def processAlgorithm(self, parameters, context, feedback):
         started = time.perf_counter()
@@ -319,6 +336,8 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             check_output_paths(*declared_paths(self, parameters, context))
             with output_transaction(), warnings_to(feedback):  # all outputs appear together, or none
                 results = self.execute(parameters, context, feedback)
+                if feedback.isCanceled():  # cancelled during a step that cannot stop midway: write nothing
+                    raise Cancelled()
         except Cancelled:
             raise QgsProcessingException(self.tr("Canceled: no output was written")) from None
         except QgsProcessingException:

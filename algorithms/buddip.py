@@ -142,7 +142,7 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
         kwargs = {
             "extractor": enum_value(self, cls, "extractor", self.EXTRACTOR, parameters, context),
             "variant": enum_value(self, cls, "variant", self.VARIANT, parameters, context),
-            "memory_mb": self.parameterAsInt(parameters, MEMORY_MB, context) or None,
+            "memory_mb": self.parameterAsDouble(parameters, MEMORY_MB, context) or None,  # as inputs.memory_mb
         }
         for adv in VARIANT_OPTIONS:
             value = read_number(self, cls, adv, parameters, context)

@@ -105,7 +105,7 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
             self.raster_path(parameters, context), feedback, input_options(self, parameters, context)
         )
         feedback.pushInfo(self.tr("{label}, at most {cap} endmembers").format(label=label, cap=cap))
-        model.fit(data.cube, data.mask)
+        model.set_params(progress=self.progress_callback(feedback, 5, 95)).fit(data.cube, data.mask)
         k = max(FEWEST, int(model.n_endmembers_))
         if model.capped_:
             feedback.pushWarning(

@@ -88,7 +88,12 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
             memory_budget(self, parameters, context),
             "raise MEMORY_MB, or crop both rasters to a smaller area",
         )
-        est, ref = read_raster(est_path), read_raster(ref_path)
+        step = self.progress_callback(feedback)  # raises Cancelled between the steps
+        step(0.0, "reading the estimated abundances")
+        est = read_raster(est_path)
+        step(0.4, "reading the reference abundances")
+        ref = read_raster(ref_path)
+        step(0.8, "scoring")
         est_csv = self.parameterAsFile(parameters, self.ENDMEMBERS, context)
         ref_csv = self.parameterAsFile(parameters, self.REFERENCE_ENDMEMBERS, context)
         if bool(est_csv) != bool(ref_csv):
@@ -106,6 +111,7 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
         valid = est.mask & ref.mask
         A_est, A_ref = est.cube[:, valid], ref.cube[:, valid]
         scores = score_unmixing(E_ref, A_ref, E_est, A_est)
+        step(0.95, "writing the table")
         table = self.parameterAsFileOutput(parameters, self.OUTPUT_TABLE, context)
         self.check_output_folder(table)
         ref_names = ref.band_names or [f"reference_{i + 1}" for i in range(A_ref.shape[0])]

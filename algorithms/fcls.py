@@ -10,7 +10,7 @@ from ..engine.fcls import fcls
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import match_bands
-from ..engine.io.raster import raster_info, read_thumbnails
+from ..engine.io.raster import central_values, raster_info, read_thumbnails
 from ..engine.io.scaling import choose_scale
 from ..engine.metrics import per_pixel_rmse, pooled_rmse
 from ..engine.report import write_report
@@ -78,8 +78,8 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
         feedback.pushInfo(self.tr(match.describe(table.matrix.shape[0], info.count)))
         bands = match.bands
         options = input_options(self, parameters, context)
-        scale, reason = choose_scale(options.scale, table.comment)
         E = np.asarray(table.matrix, dtype=np.float64)[match.rows]
+        scale, reason = choose_scale(options.scale, table.comment, E, central_values(path, bands))
         peak = self.abundance_convention(parameters, context) == "peak_normalised"
         if peak:
             E = peak_normalise(E)

@@ -97,7 +97,9 @@ class ImportMatDataset(DeepUnmixAlgorithm):
     def execute(self, parameters, context, feedback):
         path = self.parameterAsFile(parameters, self.INPUT, context)
         truth = self.parameterAsFile(parameters, self.TRUTH, context) or None
-        data = load_mat_dataset(path, truth, max_bytes=memory_budget(self, parameters, context))
+        data = load_mat_dataset(  # progress (and a cancel) between the variables read
+            path, truth, max_bytes=memory_budget(self, parameters, context), progress=self.progress_callback(feedback)
+        )
         feedback.pushInfo(f"Read {data.cube.shape[0]} bands, {data.cube.shape[1]} x {data.cube.shape[2]} pixels")
 
         cube = data.cube

@@ -74,16 +74,22 @@ def add_memory_option(alg) -> None:
     )
 
 
+def memory_mb(alg, parameters, context, default=DEFAULT_MEMORY_MB):
+    """MEMORY_MB as given (``default`` when empty). Read as a double: QGIS's integer reading wraps values of
+    2^31 and more to 0, which became the default instead of the refusal such a budget deserves."""
+    return alg.parameterAsDouble(parameters, MEMORY_MB, context) or default
+
+
 def memory_budget(alg, parameters, context) -> int:
     """MEMORY_MB in bytes, checked against the machine's memory."""
-    return check_budget(alg.parameterAsInt(parameters, MEMORY_MB, context) or DEFAULT_MEMORY_MB)
+    return check_budget(memory_mb(alg, parameters, context))
 
 
 @dataclass
 class InputOptions:
     drop_text: Optional[str]
     scale: float  # 0 = detect
-    memory_mb: int
+    memory_mb: float
 
     @property
     def block_bytes(self) -> int:
@@ -93,9 +99,9 @@ class InputOptions:
 def input_options(alg, parameters, context) -> InputOptions:
     """BAD_BANDS, SCALE and MEMORY_MB as given; MEMORY_MB checked against the machine's memory."""
     drop = alg.parameterAsString(parameters, BAD_BANDS, context) if BAD_BANDS in parameters else ""
-    memory_mb = alg.parameterAsInt(parameters, MEMORY_MB, context) or DEFAULT_MEMORY_MB
-    check_budget(memory_mb)
-    return InputOptions(drop.strip() or None, alg.parameterAsDouble(parameters, SCALE, context), memory_mb)
+    budget = memory_mb(alg, parameters, context)
+    check_budget(budget)
+    return InputOptions(drop.strip() or None, alg.parameterAsDouble(parameters, SCALE, context), budget)
 
 
 def load_for_fitting(

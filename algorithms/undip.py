@@ -101,7 +101,7 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
         return {
             "extractor": enum_value(self, cls, "extractor", self.EXTRACTOR, parameters, context),
             "variant": enum_value(self, cls, "variant", self.VARIANT, parameters, context),
-            "memory_mb": self.parameterAsInt(parameters, MEMORY_MB, context) or None,
+            "memory_mb": self.parameterAsDouble(parameters, MEMORY_MB, context) or None,  # as inputs.memory_mb
         }
 
     def make_estimator(self, data, kwargs, parameters, context, feedback):

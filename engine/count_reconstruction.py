@@ -23,6 +23,7 @@ import numpy as np
 
 from .extraction.sivm import sivm
 from .fcls import DEFAULT_BLOCK, _run_blocks
+from .progress import ProgressCallback, report, sub_progress
 
 # Chosen on synthetic scenes only (benchmarks/endmember_count.py); Samson and Jasper Ridge check it.
 DEFAULT_MIN_GAIN = 0.03
@@ -31,17 +32,18 @@ DEFAULT_RELATIVE_TO = "first"
 DEFAULT_MAX_ENDMEMBERS = 15
 
 
-def reconstruction_curve(Y: np.ndarray, max_endmembers: int) -> np.ndarray:
+def reconstruction_curve(Y: np.ndarray, max_endmembers: int, progress: ProgressCallback = None) -> np.ndarray:
     """FCLS reconstruction RMSE of pixels Y (L, N) with the first k SiVM endmembers, k = 2..max.
 
-    Returns an array indexed by k (entries 0 and 1 are NaN).
+    Returns an array indexed by k (entries 0 and 1 are NaN). ``progress`` may raise ``Cancelled``.
     """
     kmax = int(min(max_endmembers, Y.shape[0], Y.shape[1]))
     if kmax < 2:
         raise ValueError(f"at least 2 endmembers are needed, the data allow {kmax}")
-    E_all, _ = sivm(Y, kmax)
+    E_all, _ = sivm(Y, kmax, progress=sub_progress(progress, 0.0, 0.2))
     errors = np.full(kmax + 1, np.nan)
     for k in range(2, kmax + 1):
+        report(progress, 0.2 + 0.8 * (k - 2) / (kmax - 1), f"FCLS with {k} endmembers")
         _, rmse, _ = _run_blocks(Y, E_all[:, :k], DEFAULT_BLOCK, None, True)
         errors[k] = float(np.sqrt(np.mean(rmse**2)))
     return errors
@@ -75,11 +77,12 @@ def reconstruction_count(
     min_gain: float = DEFAULT_MIN_GAIN,
     noise_factor: float = DEFAULT_NOISE_FACTOR,
     relative_to: str = DEFAULT_RELATIVE_TO,
+    progress: ProgressCallback = None,
 ) -> Tuple[int, Dict[str, np.ndarray]]:
     """(k, details) for pixels Y (L, N); details: 'errors' (indexed by k), 'noise_rms', 'capped'."""
     if not 0 < min_gain < 1:
         raise ValueError(f"min_gain must be in (0, 1), got {min_gain}")
-    errors = reconstruction_curve(Y, max_endmembers)
+    errors = reconstruction_curve(Y, max_endmembers, progress)
     k = elbow(errors, noise_rms, min_gain, noise_factor, relative_to)
     # the last k is returned when the criterion never stopped: the cap, not the data, decided
     capped = k == len(errors) - 1 and elbow(np.append(errors, 0.0), noise_rms, min_gain, noise_factor, relative_to) > k

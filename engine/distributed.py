@@ -20,6 +20,7 @@ cluster the workers need the same packages (numpy, scipy, rasterio and this
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import functools
 import os
@@ -44,6 +45,7 @@ __all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "ch
 
 PathLike = Union[str, os.PathLike]
 DEFAULT_CHUNK_BYTES = 64 * 2**20
+POLL_SECONDS = 0.5  # while waiting for a chunk from a cluster, progress (and so a cancel) is checked this often
 
 
 def _import_dask():
@@ -205,23 +207,30 @@ def apply_distributed(
     ``Client("tcp://scheduler:8786")``); None runs on dask's local threads.
     ``chunk_rows``: whole-row chunks of that height; by default ``plan_chunks``
     sizes them from ``chunk_bytes`` along the file's internal tiles.
+    ``bands``: 1-based bands to read; by default all but those in the file's ENVI bad-band list (and alpha
+    bands), as the fitting methods read them.
     ``max_in_flight``: chunks submitted ahead of the writer (default: twice
     the cluster's worker threads, at least 2), which bounds driver memory.
     """
     import dask
 
+    from .io.paths import check_output_paths
+    from .io.raster import default_bands, output_driver
+
     names = [str(n) for n in names]
     if len(names) != n_out:
         raise ValueError(f"{len(names)} names for {n_out} output bands")
     dst_path = Path(dst_path)
+    check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
+    driver = output_driver(dst_path)
     with open_raster(src_path) as src:
-        idx = _band_list(bands, src.count)
+        idx = default_bands(src, bands)
         H, W = src.height, src.width
-        prof = output_profile(n_out, H, W, source_transform(src), src.crs, nodata, compress)
+        prof = output_profile(n_out, H, W, source_transform(src), src.crs, nodata, compress, driver)
     for k in ("tiled", "blockxsize", "blockysize"):
         prof.pop(k, None)
     x = read_dask_array(src_path, chunk_rows, idx, use_nodata, chunk_bytes, n_out)
-    if len(x.chunks[2]) > 1 and x.chunks[1][0] % 16 == 0 and x.chunks[2][0] % 16 == 0:
+    if driver == "GTiff" and len(x.chunks[2]) > 1 and x.chunks[1][0] % 16 == 0 and x.chunks[2][0] % 16 == 0:
         prof.update(tiled=True, blockysize=x.chunks[1][0], blockxsize=x.chunks[2][0])  # output tiles = chunks
     if client is not None:  # sent to every worker once, not with every chunk's graph
         f = client.scatter(func, broadcast=True, hash=False)
@@ -252,7 +261,8 @@ def apply_distributed(
             with open_raster(tmp, "w", **prof) as dst:
                 for i, n in enumerate(names, start=1):
                     dst.set_band_description(i, n)
-                for k, ((row_off, col_off), data) in enumerate(_results(blocks, offsets, client, max_in_flight)):
+                chunks = _results(blocks, offsets, client, max_in_flight, progress, len(blocks))
+                for k, ((row_off, col_off), data) in enumerate(chunks):
                     dst.write(data, window=((row_off, row_off + data.shape[1]), (col_off, col_off + data.shape[2])))
                     report(progress, (k + 1) / len(blocks), f"chunk {k + 1}/{len(blocks)} written")
     finally:
@@ -261,28 +271,48 @@ def apply_distributed(
     return dst_path
 
 
-def _results(blocks, offsets, client, max_in_flight: int):
-    """Yield ((row_off, col_off), array) in chunk order, keeping at most ``max_in_flight`` chunks submitted."""
+def _results(blocks, offsets, client, max_in_flight: int, progress: ProgressCallback = None, total: int = 1):
+    """Yield ((row_off, col_off), array) in chunk order, keeping at most ``max_in_flight`` chunks submitted.
+
+    ``progress`` is called while chunks are computed too (after every finished task on local threads, every
+    ``POLL_SECONDS`` while waiting on a cluster), so a cancel it raises stops the run without waiting."""
     import dask
+    from dask.callbacks import Callback
+
+    done = [0]
+
+    def tick(*_):
+        report(progress, done[0] / total, f"computing chunk {done[0] + 1}/{total}")
 
     if client is None:  # local threads: compute in ordered batches
         for s in range(0, len(blocks), max_in_flight):
-            for off, arr in zip(
-                offsets[s : s + max_in_flight], dask.compute(*blocks[s : s + max_in_flight], scheduler="threads")
-            ):
+            with Callback(posttask=tick):
+                batch = dask.compute(*blocks[s : s + max_in_flight], scheduler="threads")
+            for off, arr in zip(offsets[s : s + max_in_flight], batch):
+                done[0] += 1
                 yield off, arr
         return
     pending: deque = deque()
+
+    def wait(fut):
+        while True:
+            try:
+                return fut.result(timeout=POLL_SECONDS)
+            except (TimeoutError, asyncio.TimeoutError):
+                tick()
+
     try:
         for off, blk in zip(offsets, blocks):
             pending.append((off, client.compute(blk)))
             if len(pending) >= max_in_flight:
                 o, fut = pending.popleft()
-                yield o, fut.result()
+                yield o, wait(fut)
+                done[0] += 1
                 fut.release()
         while pending:
             o, fut = pending.popleft()
-            yield o, fut.result()
+            yield o, wait(fut)
+            done[0] += 1
             fut.release()
     finally:  # on error or cancellation, drop what is still queued on the cluster
         for _, fut in pending:

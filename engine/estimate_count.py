@@ -30,6 +30,7 @@ from .base import check_cube, valid_mask
 from .count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN, noise_rms, reconstruction_count
 from .errors import InputError, ParameterError
 from .params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, validate_params
+from .progress import ProgressCallback, report, sub_progress
 
 MAX_PIXELS = 100_000
 BAND_SCALE_RATIO = 1e6  # a band this far from the median band's RMS is on another scale
@@ -169,6 +170,9 @@ class EndmemberCountEstimator(BaseEstimator):
         Random sample of at most this many valid pixels; None uses them all.
     random_state : int or None, default=0
         Seed of the sample.
+    progress : callable or None, default=None
+        ``progress(fraction, message)``, called between the steps; it may raise
+        :class:`~deepunmix.engine.progress.Cancelled` to stop.
 
     Attributes
     ----------
@@ -189,6 +193,7 @@ class EndmemberCountEstimator(BaseEstimator):
         "max_endmembers": [Interval(Integral, N_ENDMEMBERS.left, None, closed="left")],
         "min_gain": [Interval(Real, 0, 1, closed="left")],
         "max_pixels": [Interval(Integral, 1, None, closed="left"), None],
+        "progress": [callable, None],
     }
 
     def __init__(
@@ -200,7 +205,9 @@ class EndmemberCountEstimator(BaseEstimator):
         min_gain: float = DEFAULT_MIN_GAIN,
         max_pixels: Optional[int] = MAX_PIXELS,
         random_state: Optional[int] = 0,
+        progress: ProgressCallback = None,
     ):
+        self.progress = progress
         self.method = method
         self.far = far
         self.max_endmembers = max_endmembers
@@ -218,6 +225,7 @@ class EndmemberCountEstimator(BaseEstimator):
         if self.max_pixels is not None and pos.size > self.max_pixels:  # sample before copying
             pos = np.sort(np.random.default_rng(self.random_state).choice(pos, self.max_pixels, replace=False))
         Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
+        report(self.progress, 0.0, f"endmember count ({self.method}) on {Y.shape[1]} pixels")
         try:
             if self.method == "hysime":
                 k, self.details_ = hysime(Y, self.max_pixels, self.random_state)
@@ -226,14 +234,17 @@ class EndmemberCountEstimator(BaseEstimator):
                 self.details_ = {}
             else:
                 Y = _robust(Y)  # one extreme pixel would be taken as an endmember
+                noise = noise_rms(estimate_noise(Y)[1])
+                report(self.progress, 0.1, "noise estimated")
                 k, self.details_ = reconstruction_count(
-                    Y, noise_rms(estimate_noise(Y)[1]), int(self.max_endmembers), self.min_gain
+                    Y, noise, int(self.max_endmembers), self.min_gain, progress=sub_progress(self.progress, 0.1, 1.0)
                 )
         except np.linalg.LinAlgError as exc:
             raise InputError(
                 f"the endmember count could not be computed on these values ({exc}); check the "
                 "raster's scale and drop broken bands (BAD_BANDS)"
             ) from exc
+        report(self.progress, 1.0, "endmember count done")
         self.n_features_in_ = cube.shape[0]
         self.capped_ = k > int(self.max_endmembers) or bool(self.details_.get("capped", False))
         self.n_endmembers_ = int(min(k, int(self.max_endmembers)))

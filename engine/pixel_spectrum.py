@@ -107,8 +107,9 @@ def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable]
         )
     match = match_bands(table, info.wavelengths, info.count, info.bad_bands)
     bands, rows = match.bands, match.rows
-    scale, _ = choose_scale(None, table.comment)
     spectrum, valid = read_pixel(path, row, col, bands)
+    rows_E = np.asarray(table.matrix, dtype=np.float64)[rows]
+    scale, _ = choose_scale(None, table.comment, rows_E, spectrum if valid else None)
     spectrum = spectrum * scale
     if table.wavelengths is not None and np.all(np.isfinite(table.wavelengths)):
         wl = np.asarray(table.wavelengths, dtype=float)[rows]
@@ -125,7 +126,7 @@ def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable]
         valid=valid,
         scale=scale,
         names=list(table.names),
-        endmembers=np.asarray(table.matrix, dtype=np.float64)[rows],
+        endmembers=rows_E,
     )
     if valid:
         out.abundances, out.reconstruction, out.rmse = unmix_pixel(spectrum, out.endmembers)

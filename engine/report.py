@@ -27,6 +27,20 @@ def figure_png(draw, size=(6, 3.5)) -> str:
     return _png(fig)
 
 
+#: Longest name drawn in a figure (a legend or title wider than the figure fails to render).
+LABEL_CHARS = 60
+
+
+def figure_label(name) -> str:
+    """A name as matplotlib draws it literally: cut to ``LABEL_CHARS``, ``$`` escaped (no mathtext), and a
+    leading ``_`` kept visible (matplotlib leaves such labels out of legends)."""
+    text = " ".join(str(name).split())
+    if len(text) > LABEL_CHARS:
+        text = text[: LABEL_CHARS - 1] + "\u2026"
+    text = text.replace("$", r"\$")
+    return " " + text if text.startswith("_") else text
+
+
 def _figures(
     endmembers: np.ndarray, names: Sequence[str], wavelengths: Optional[np.ndarray], abundances: Optional[np.ndarray]
 ):
@@ -39,7 +53,7 @@ def _figures(
     fig = Figure(figsize=(7, 3.6))
     ax = fig.add_subplot()
     for k, name in enumerate(names):
-        ax.plot(x, endmembers[:, k], lw=1.4, label=name)
+        ax.plot(x, endmembers[:, k], lw=1.4, label=figure_label(name))
     ax.set_xlabel("wavelength (nm)" if wavelengths is not None else "band")
     ax.set_ylabel("value")
     ax.legend(fontsize=8, ncol=2)
@@ -55,7 +69,7 @@ def _figures(
         for k in range(p):
             ax = fig.add_subplot(rows, cols, k + 1)
             im = ax.imshow(np.ma.masked_invalid(abundances[k]), vmin=0, vmax=1, cmap="viridis")
-            ax.set_title(names[k], fontsize=9)
+            ax.set_title(figure_label(names[k]), fontsize=9)
             ax.set_xticks([]), ax.set_yticks([])
         fig.colorbar(im, ax=fig.axes, shrink=0.8, label="fraction")
         maps = _png(fig)

@@ -97,13 +97,33 @@ def cpu_threads() -> int:
 
     The small per-pixel and image-prior networks gain little from more threads, and when the other
     cores are busy (QGIS rendering, a second job) oversubscribed torch threads run many times slower.
+    A value that is not a positive whole number raises ParameterError; one above the number of cores is
+    capped there, with a warning.
     """
     import os
+    import warnings
 
-    env = os.environ.get("DEEPUNMIX_TORCH_THREADS")
-    if env:
-        return max(1, int(env))
-    return max(1, (os.cpu_count() or 2) // 2)
+    from .errors import ParameterError
+
+    cores = os.cpu_count() or 2
+    env = os.environ.get("DEEPUNMIX_TORCH_THREADS", "").strip()
+    if not env:
+        return max(1, cores // 2)
+    try:
+        n = int(env)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ParameterError(
+            f"DEEPUNMIX_TORCH_THREADS must be a positive whole number of threads, got {env!r}; "
+            f"unset it for the default ({max(1, cores // 2)} on this machine)"
+        )
+    if n > cores:
+        warnings.warn(
+            f"DEEPUNMIX_TORCH_THREADS = {n} is more than this machine's {cores} cores: using {cores}", stacklevel=2
+        )
+        return cores
+    return n
 
 
 def resolve_device(device: str = "cpu"):
@@ -112,8 +132,9 @@ def resolve_device(device: str = "cpu"):
     Also sets torch's CPU thread count deliberately (see ``cpu_threads``).
     """
     torch = import_torch()
-    if torch.get_num_threads() != cpu_threads():
-        torch.set_num_threads(cpu_threads())
+    threads = cpu_threads()
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
     name = (device or "cpu").lower()
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"

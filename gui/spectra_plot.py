@@ -15,6 +15,7 @@ import numpy as np
 from ..engine.io.endmember_csv import EndmemberTable
 from ..engine.io.scaling import units_from_comment
 from ..engine.pixel_spectrum import PixelExplanation
+from ..engine.report import figure_label
 
 PIXEL_COLOUR = "black"
 RECONSTRUCTION_COLOUR = "#d62728"
@@ -62,11 +63,11 @@ def draw_endmembers(fig, table: EndmemberTable, source: str = "") -> None:
     ax = fig.add_subplot(1, 1, 1)
     x, xlabel = x_values(table.wavelengths, table.bands)
     for name, colour, column in zip(table.names, endmember_colours(len(table.names)), table.matrix.T):
-        ax.plot(*_with_gaps(x, table.bands, column), color=colour, lw=1.6, label=name)
+        ax.plot(*_with_gaps(x, table.bands, column), color=colour, lw=1.6, label=figure_label(name))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(y_label(table.comment))
     title = f"Endmembers: {os.path.basename(source)}" if source else "Endmembers"
-    ax.set_title(title, fontsize="medium")
+    ax.set_title(title.replace("$", r"\$"), fontsize="medium")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", ncol=2 if len(table.names) > 6 else 1, loc="best")
     fig.tight_layout()
@@ -86,7 +87,7 @@ def draw_pixel(fig, pixel: PixelExplanation, layer_name: str = "", comment: Opti
     if pixel.endmembers is not None:
         colours = endmember_colours(len(pixel.names))
         for name, colour, column in zip(pixel.names, colours, pixel.endmembers.T):
-            ax.plot(*_with_gaps(x, pixel.bands, column), color=colour, lw=1.0, alpha=0.6, label=name)
+            ax.plot(*_with_gaps(x, pixel.bands, column), color=colour, lw=1.0, alpha=0.6, label=figure_label(name))
     if pixel.valid:
         ax.plot(*_with_gaps(x, pixel.bands, pixel.spectrum), color=PIXEL_COLOUR, lw=2.2, label="Pixel")
     if unmixed:
@@ -106,7 +107,7 @@ def draw_pixel(fig, pixel: PixelExplanation, layer_name: str = "", comment: Opti
         title = f"{name}{where}: reconstruction RMSE {pixel.rmse:.3g}"
     else:
         title = f"{name}{where} (open an endmember CSV to unmix it)"
-    ax.set_title(title, fontsize="medium")
+    ax.set_title(title.replace("$", r"\$"), fontsize="medium")
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small", loc="best")
@@ -114,7 +115,7 @@ def draw_pixel(fig, pixel: PixelExplanation, layer_name: str = "", comment: Opti
         positions = np.arange(len(pixel.names))[::-1]  # first endmember on top, as in the legend
         bars.barh(positions, pixel.abundances, color=colours, height=0.6)
         bars.set_yticks(positions)
-        bars.set_yticklabels(pixel.names, fontsize="small")
+        bars.set_yticklabels([figure_label(n) for n in pixel.names], fontsize="small")
         bars.set_xlim(0, 1.18)
         bars.set_xticks([0, 0.5, 1])
         bars.set_xlabel("Abundance (fraction)")

@@ -6,7 +6,8 @@ copies) and one batch x batch Gram matrix per output unit plus the joint one,
 with their eigen-decomposition workspace and gradients (~2 copies). The cost grows
 with restarts x batch^2: batch 3000 with 32 restarts asks for several GB. Restarts are trained in
 groups that fit in ``TRAIN_GROUP_BYTES``, so the peak is one group's step plus every restart's
-unit maps (restarts x units x pixels), which the consensus needs.
+unit maps (restarts x units x pixels), which the consensus needs. ``training_bytes`` adds what a measured
+peak (in a child process, ``tests/engine/ddica/test_memory_peak.py``) holds beyond that estimate.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ __all__ = ["training_bytes", "restart_bytes", "restarts_per_group", "TRAIN_GROUP
 
 FLOAT = 4
 TRAIN_GROUP_BYTES = 2 << 30  # restarts are trained in groups whose step fits in this
+RUNTIME_BYTES = 16 << 20  # torch's own buffers in a fit, measured (tests/engine/ddica/test_memory_peak.py)
+DATA_COPIES = 8  # float32-sized copies of the fit pixels a fit holds, measured there too
 
 
 def restart_bytes(n_bands: int, batch: int, n_units: int, hidden_units: Sequence[int]) -> int:
@@ -44,7 +47,12 @@ def training_bytes(
     **_ignored,
 ) -> int:
     """Bytes DDICA's training needs for ``n_fit`` pixels of ``n_bands`` bands (keyword names as ``DDICA``)."""
-    K = int(n_units or n_endmembers)
-    per_restart = restart_bytes(n_bands, min(int(batch_size), int(n_fit)), K, hidden_units)
+    K, B = int(n_units or n_endmembers), min(int(batch_size), int(n_fit))
+    per_restart = restart_bytes(n_bands, B, K, hidden_units)
+    # measured beyond restart_bytes (which sizes the groups, so it stays as it is): the Gram matrices' eigen and
+    # autograd workspace (up to 10 copies per matrix, not 2) and each restart's forward pass over the fit pixels
+    measured = FLOAT * (8 * (K + 1) * B * B + int(n_fit) * (int(n_bands) + sum(map(int, hidden_units)) + K))
     maps = FLOAT * int(n_restarts) * K * int(n_fit)  # every restart's unit maps, kept for the consensus
-    return restarts_per_group(per_restart, n_restarts) * per_restart + maps + FLOAT * int(n_fit) * int(n_bands)
+    group = restarts_per_group(per_restart, n_restarts)
+    data = DATA_COPIES * FLOAT * int(n_fit) * int(n_bands)  # the fit pixels, float64 and float32 working copies
+    return group * (per_restart + measured) + maps + data + RUNTIME_BYTES

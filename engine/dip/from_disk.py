@@ -88,8 +88,11 @@ def fit_tiles_from_disk(
     from ..io.blockwise import GDAL_IO_LOCK, _locked_open, apply_blockwise  # noqa: PLC0415 - rasterio when used
     from ..io.fitting import block_bytes  # noqa: PLC0415
     from ..io.memory import check_address_space  # noqa: PLC0415
+    from ..io.paths import check_output_paths  # noqa: PLC0415
     from ..io.raster import _band_list, raster_info, read_valid_pixels  # noqa: PLC0415
+    from ..io.write_checks import gdal_errors, temp_path  # noqa: PLC0415
 
+    check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
     info = raster_info(src_path)
     idx = _band_list(bands, info.count)
     # the smallest tile within the share of free memory a fit may take
@@ -122,10 +125,10 @@ def fit_tiles_from_disk(
     limit = max_tile_pixels or tile_pixels(estimator, len(idx), memory_mb, getattr(estimator, "device", "cpu"))
     windows, overlap = tiling.tile_windows((H, W), int(limit), int(getattr(estimator, "tile_overlap", 16)))
     dst_path = Path(dst_path)
-    accumulator = dst_path.parent / f".{dst_path.name}.tiles.tif"
+    accumulator = temp_path(dst_path)  # this run's own: a concurrent run with the same output has another
     E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0
     try:
-        with ExitStack() as opened:  # closed (the accumulator flushed) before the last pass reads it
+        with gdal_errors(accumulator, dst_path), ExitStack() as opened:  # closed before the last pass reads it
             src = _locked_open(opened, src_path)
             acc = _locked_open(
                 opened,

@@ -18,10 +18,12 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import ProgressCallback, report
+from .paths import check_output_paths
 from .raster import (
     OUTPUT_NODATA,
     _band_list,
     atomic_output,
+    default_bands,
     open_raster,
     output_driver,
     output_profile,
@@ -198,9 +200,10 @@ def apply_blockwise(
     if len(names) != n_out:
         raise ValueError(f"{len(names)} names for {n_out} output bands")
     dst_path = Path(dst_path)
+    check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
     with _gdal_env(max_block_bytes), ExitStack() as opened:
         src = _locked_open(opened, src_path)
-        idx = _band_list(bands, src.count)
+        idx = default_bands(src, bands)
         windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
         driver = output_driver(dst_path)
         prof = output_profile(n_out, src.height, src.width, source_transform(src), src.crs, nodata, compress, driver)

@@ -17,10 +17,12 @@ taken as the comment.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
@@ -30,6 +32,7 @@ import numpy as np
 
 from ..errors import InputError
 from .raster import atomic_output
+from .write_checks import check_name_length
 
 __all__ = ["EndmemberTable", "read_endmembers_csv", "write_endmembers_csv", "sidecar_paths", "spreadsheet_safe"]
 
@@ -128,6 +131,7 @@ def write_endmembers_csv(
         wl = "" if wavelengths is None or not math.isfinite(float(wavelengths[i])) else _fmt(wavelengths[i])
         w.writerow([bands[i], wl, *(_fmt(v) for v in E[i])])
     path = Path(path)
+    check_name_length(path.name, path)  # before writing: the sidecars must fit too
     csvt_path, _ = sidecar_paths(path)
     with atomic_output(path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
@@ -149,12 +153,34 @@ def _number(text: str, line: int, column: str) -> float:
     return v
 
 
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"))
+_BOMS += ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _decode(data: bytes, name: str) -> str:
+    """The file's text: UTF-8, or UTF-16/32 with a byte-order mark (spreadsheets' "Unicode text"), else Latin-1
+    with a warning; InputError for a binary file."""
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
+    if encoding is None and len(data) % 2 == 0 and data.count(0) * 3 > len(data):  # UTF-16 without a BOM
+        encoding = "utf-16-le" if data[1::2].count(0) > data[0::2].count(0) else "utf-16-be"
+    try:
+        text = data.decode(encoding or "utf-8")
+    except UnicodeDecodeError as exc:
+        if encoding:
+            raise InputError(f"{name} is not readable {encoding} text ({exc.reason})") from None
+        text = data.decode("latin-1")
+        warnings.warn(f"{name} is not UTF-8 text: read as Latin-1 (names with accents may look wrong)", stacklevel=3)
+    if "\x00" in text:
+        raise InputError(f"{name} is not a text CSV (it holds NUL bytes: a binary file?)")
+    return text
+
+
 def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
     """Read and validate an endmember CSV; raises ValueError naming the problem and line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"endmember file not found: {path}")
-    text = path.read_text(encoding="utf-8-sig")
+    text = _decode(path.read_bytes(), path.name)
     lines = text.splitlines()
     comment = None
     numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
@@ -166,7 +192,10 @@ def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
     numbered = [(n, ln) for n, ln in numbered if not ln.lstrip().startswith("#")]
     if not numbered:
         raise InputError(f"{path.name}: no header line")
-    rows = [(n, [c.strip() for c in r]) for (n, ln) in numbered for r in csv.reader([ln])]
+    try:
+        rows = [(n, [c.strip() for c in r]) for (n, ln) in numbered for r in csv.reader([ln])]
+    except csv.Error as exc:
+        raise InputError(f"{path.name} is not a readable CSV table ({exc})") from None
     (hline, header), data = rows[0], rows[1:]
     while header and not header[-1]:  # trailing comma(s) in the header
         header = header[:-1]

@@ -54,6 +54,27 @@ class FitData:
     georef: dict  # transform, crs, height, width of the input (for writing outputs)
 
 
+#: A pixel with a value this many times the 99th percentile of the data's magnitudes is corrupt (or an undeclared
+#: nodata value such as 1e30): it would become an endmember of its own.
+EXTREME_FACTOR = 1e3
+
+
+def _check_extreme(values: np.ndarray) -> None:
+    """InputError naming the pixels whose values are far beyond the rest of the data, before any fit."""
+    step = max(1, values.shape[1] // 20000)
+    typical = float(np.percentile(np.abs(values[:, ::step]), 99))
+    if typical == 0:
+        return
+    peak = np.maximum(values.max(axis=0), -values.min(axis=0))  # per pixel, no copy of the data
+    extreme = peak > EXTREME_FACTOR * typical
+    if extreme.any():
+        raise InputError(
+            f"{int(extreme.sum())} pixel(s) hold values up to {float(peak.max()):.3g}, more than "
+            f"{EXTREME_FACTOR:g} times the 99th percentile of the data ({typical:.3g}): corrupt pixels or an "
+            "undeclared nodata value; declare the nodata value (e.g. gdal_edit.py -a_nodata) or mask them"
+        )
+
+
 def _no_log(message: str) -> None:
     pass
 
@@ -124,6 +145,7 @@ def load_for_fitting(
             f"the raster has only {n_valid} valid pixel(s) (the others are nodata or NaN); unmixing "
             f"needs at least {min_pixels}"
         )
+    _check_extreme(values)
     if np.ptp(values, axis=1).max() == 0:
         raise InputError("the image is constant: every valid pixel has the same spectrum, there is nothing to unmix")
     scale, reason = resolve_scale(scale or None, info, values[:, :: max(1, values.shape[1] // 20000)])

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,9 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import InputError, MemoryBudgetError
-from .memory import check_allocation
+from ..errors import DeepUnmixError, InputError, MemoryBudgetError
+from ..progress import ProgressCallback, report
+from .memory import available_bytes, check_allocation
 
 __all__ = ["MatDataset", "load_mat_dataset", "reference_factors", "samson", "samson_rasti", "default_data_dir"]
 
@@ -64,17 +66,118 @@ _ITEMSIZE = {
 MAT_WORKING_COPIES = 3
 
 
-def mat_memory_bytes(path: PathLike) -> int:
-    """Memory that loading ``path`` needs, from the variables' declared shapes (nothing decompressed)."""
+#: Deepest nesting of cells/structs/objects read: scipy's reader recurses in C and a file nested thousands deep
+#: crashed the whole process (QGIS with it). Unmixing datasets nest two or three deep.
+MAX_NESTING = 50
+_MI_MATRIX, _MI_COMPRESSED = 14, 15
+_CONTAINERS = {1: "cell", 2: "struct", 3: "object", 16: "function handle", 17: "object"}  # mxCLASS ids
+
+
+def _container_sizes(path: Path, limit: Optional[float]) -> Tuple[int, int]:
+    """(bytes, deepest nesting) of the cell, struct and object variables of a MAT v5 file, read without scipy:
+    each such variable is decompressed (refused past ``limit`` bytes) and its nested matrices walked with an
+    explicit stack, so no structure can exhaust the C stack. Numeric variables are skipped. Not v5: (0, 0)."""
+    with open(path, "rb") as fh:
+        head = fh.read(128)
+        if len(head) < 128 or head[126:128] not in (b"IM", b"MI"):
+            return 0, 0  # MAT v4 (numeric matrices only) or not a .mat: scipy says which
+        end = "<" if head[126:128] == b"IM" else ">"
+        total, deepest = 0, 0
+        while True:
+            tag = fh.read(8)
+            if len(tag) < 8:
+                break
+            kind, nbytes = struct.unpack(end + "II", tag)
+            if kind >> 16:  # a small element: no payload beyond the tag
+                continue
+            start = fh.tell()
+            if kind == _MI_COMPRESSED:  # the first bytes say the class: numeric ones are not decompressed
+                head = zlib.decompressobj().decompress(fh.read(min(nbytes, 4096)), 64)
+            elif kind == _MI_MATRIX:
+                head = tag + fh.read(min(nbytes, 64))
+            else:
+                fh.seek(start + nbytes)
+                continue
+            if len(head) >= 24 and struct.unpack(end + "I", head[16:20])[0] & 0xFF in _CONTAINERS:
+                fh.seek(start)  # a container: read it whole to walk it
+                body = (
+                    _inflate(fh, nbytes, limit, path)
+                    if kind == _MI_COMPRESSED
+                    else tag + _bounded_read(fh, nbytes, limit, path)
+                )
+                total += len(body)
+                deepest = max(deepest, _nesting(body, end, path))
+                if limit is not None and total > limit:
+                    raise _too_big(path, total)
+            fh.seek(start + nbytes)
+        return total, deepest
+
+
+def _too_big(path: Path, size: float) -> MemoryBudgetError:
+    return MemoryBudgetError(
+        f"{path.name}: its cells/structs decompress to over {size / 2**20:,.0f} MB, more than the memory budget "
+        "allows (MEMORY_MB); raise it, or save the arrays as plain variables"
+    )
+
+
+def _bounded_read(fh, nbytes: int, limit: Optional[float], path: Path) -> bytes:
+    if limit is not None and nbytes > limit:
+        raise _too_big(path, nbytes)
+    return fh.read(nbytes)
+
+
+def _inflate(fh, nbytes: int, limit: Optional[float], path: Path) -> bytes:
+    """A compressed element's contents, decompressed piece by piece and refused once past ``limit``."""
+    inflater, out, left = zlib.decompressobj(), bytearray(), nbytes
+    while left > 0:
+        chunk = fh.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        left -= len(chunk)
+        out += inflater.decompress(chunk)
+        if limit is not None and len(out) > limit:
+            raise _too_big(path, len(out))
+    return bytes(out)
+
+
+def _nesting(body: bytes, end: str, path: Path) -> int:
+    """Deepest nesting of matrices inside one matrix element (``body``: its tag and data)."""
+    deepest = 0
+    stack = [(8, min(len(body), 8 + struct.unpack(end + "I", body[4:8])[0]), 1)]
+    while stack:
+        pos, stop, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            raise InputError(
+                f"{path.name} nests cells/structs more than {MAX_NESTING} deep; DeepUnmix reads unmixing datasets "
+                "(plain arrays, or cells and structs a few levels deep)"
+            )
+        while pos + 8 <= stop:
+            kind, nbytes = struct.unpack(end + "II", body[pos : pos + 8])
+            if kind >> 16:
+                pos += 8
+                continue
+            if kind == _MI_MATRIX:
+                stack.append((pos + 8, min(stop, pos + 8 + nbytes), depth + 1))
+            pos += 8 + nbytes + (-nbytes % 8)
+    return deepest
+
+
+def mat_memory_bytes(path: PathLike, limit: Optional[float] = None) -> int:
+    """Memory that loading ``path`` needs: numeric variables from their declared shapes (nothing decompressed),
+    cells, structs and objects from their decompressed size (refused once past ``limit``); InputError for
+    nesting deeper than ``MAX_NESTING``."""
     import scipy.io as sio
 
     total = 0
     for _, shape, cls in sio.whosmat(str(path)):
-        total += int(np.prod(shape, dtype=np.float64)) * _ITEMSIZE.get(cls, 8)
-    return total * MAT_WORKING_COPIES
+        if cls not in ("cell", "struct", "object"):
+            total += int(np.prod(shape, dtype=np.float64)) * _ITEMSIZE.get(cls, 8)
+    nested, _ = _container_sizes(Path(path), None if limit is None else limit / MAT_WORKING_COPIES)
+    return (total + nested) * MAT_WORKING_COPIES
 
 
-def _load(path: PathLike, max_bytes: Optional[int] = None) -> Dict[str, np.ndarray]:
+def _load(path: PathLike, max_bytes: Optional[int] = None, progress: ProgressCallback = None) -> Dict[str, np.ndarray]:
     import scipy.io as sio
     from scipy.io.matlab import MatReadError
 
@@ -82,33 +185,51 @@ def _load(path: PathLike, max_bytes: Optional[int] = None) -> Dict[str, np.ndarr
     if not path.is_file():
         raise FileNotFoundError(f".mat file not found: {path}")
     try:
-        if max_bytes is not None:
-            check_allocation(
-                mat_memory_bytes(path),
-                f"{path.name} (decompressed, with working copies)",
-                max_bytes,
-                "raise MEMORY_MB, or crop the data in MATLAB/Python first",
-            )
-        d = sio.loadmat(str(path))
+        free = available_bytes()
+        limit = min(v for v in (max_bytes, free) if v is not None) if (max_bytes or free) else None
+        check_allocation(
+            mat_memory_bytes(path, limit),
+            f"{path.name} (decompressed, with working copies)",
+            max_bytes,
+            "raise MEMORY_MB, or crop the data in MATLAB/Python first",
+        )
+        names = [name for name, _, _ in sio.whosmat(str(path))]
+        d = {}
+        for k, name in enumerate(names):  # one variable at a time: a cancel waits for one variable, not the file
+            report(progress, k / max(1, len(names)), f"reading {name}")
+            d.update(sio.loadmat(str(path), variable_names=[name]))
+        if not names:
+            d = sio.loadmat(str(path))
     except NotImplementedError:
         raise InputError(f"{path.name} is a MATLAB v7.3 (HDF5) file; save it with -v7 or read it with h5py") from None
-    except (MatReadError, ValueError, TypeError, EOFError, zlib.error) as exc:
-        if isinstance(exc, MemoryBudgetError):
+    except (MatReadError, ValueError, TypeError, EOFError, zlib.error, struct.error, RecursionError) as exc:
+        if isinstance(exc, DeepUnmixError):
             raise
         raise InputError(f"{path.name} is not a readable MATLAB .mat file ({exc})") from exc
     return {k: v for k, v in d.items() if not k.startswith("__")}
 
 
 def _first(d: Dict[str, np.ndarray], *keys: str):
+    """The first of ``keys`` in ``d`` as a numeric array (None if none is there); InputError when it is a cell,
+    struct, object or text."""
     for k in keys:
         if k in d:
-            return np.asarray(d[k])
+            v = np.asarray(d[k])
+            if v.dtype.kind not in "biuf":
+                what = {"O": "a cell, struct or object", "U": "text", "S": "text", "V": "a struct"}.get(v.dtype.kind)
+                raise InputError(f"the variable {k} is {what or v.dtype}, not a numeric array")
+            return v
     return None
 
 
 def _scalar(d: Dict[str, np.ndarray], *keys: str) -> Optional[int]:
-    v = _first(d, *keys)
-    return None if v is None else int(np.asarray(v).ravel()[0])
+    for k in keys:
+        if k in d:
+            v = _first(d, k).ravel()
+            if v.size != 1 or not np.isfinite(v[0]) or v[0] != int(v[0]) or v[0] < 1:
+                raise InputError(f"the variable {k} should be one positive whole number (a size), got {v[:4]}")
+            return int(v[0])
+    return None
 
 
 def _names(raw) -> List[str]:
@@ -170,22 +291,32 @@ def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]
         nrow = ncol = side
     if Y.shape[1] != nrow * ncol and Y.shape[0] == nrow * ncol:
         Y = Y.T  # (N, L) pixel-major
+    if Y.shape[1] != nrow * ncol:
+        raise InputError(f"the image variable has {Y.shape[1]} pixels, not the {nrow} x {ncol} its size variables give")
     order = order or default
     return Y.T.reshape(nrow, ncol, Y.shape[0], order=order).transpose(2, 0, 1), order
 
 
 def load_mat_dataset(
-    path: PathLike, truth_path: Optional[PathLike] = None, order: Optional[str] = None, max_bytes: Optional[int] = None
+    path: PathLike,
+    truth_path: Optional[PathLike] = None,
+    order: Optional[str] = None,
+    max_bytes: Optional[int] = None,
+    progress: ProgressCallback = None,
 ) -> MatDataset:
     """Load an image (and its reference, from the same file or ``truth_path``).
 
     ``order`` overrides the pixel order of flat (L, N) matrices: 'F' (Zhu,
     default when nRow/nCol are present) or 'C' (HySUPP H/W files). ``max_bytes``:
     refuse (MemoryBudgetError) a file whose decompressed variables would need more,
-    before decompressing anything; free memory is checked too.
+    before decompressing anything; free memory is checked too. ``progress`` is called between the
+    files and the variables read (it may raise ``Cancelled``).
     """
-    d = _load(path, max_bytes)
+    report(progress, 0.0, f"reading {Path(path).name}")
+    d = _load(path, max_bytes, progress)
+    report(progress, 0.5, "image read")
     t = _load(truth_path, max_bytes) if truth_path is not None else d
+    report(progress, 0.9, "reference read")
     E = _first(t, "M", "E", "E_true", "endmembers")
     if E is None and t is not d:
         E = _first(d, "M", "E", "E_true", "endmembers")
@@ -208,7 +339,7 @@ def load_mat_dataset(
     if A is not None:
         A = _maps(A, H, W, order, None if E is None else E.shape[1])
     p = A.shape[0] if A is not None else (E.shape[1] if E is not None else 0)
-    names = _names(_first(t, "cood", "names", "labels", "material_names"))
+    names = _names(next((t[k] for k in ("cood", "names", "labels", "material_names") if k in t), None))
     if len(names) != p:
         names = [f"endmember_{k + 1}" for k in range(p)]
     bands = _first(d, "SlectBands", "slctBnds", "selectBands", "bands")

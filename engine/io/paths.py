@@ -1,22 +1,45 @@
 """Output paths that would lose data: an output on top of an input, or two outputs on one file.
 
 Paths are compared after resolving links and ``..`` (``os.path.realpath``), so
-``./a.tif``, ``dir/../a.tif`` and a symlink to ``a.tif`` are the same file.
+``./a.tif``, ``dir/../a.tif`` and a symlink to ``a.tif`` are the same file. An input is every file it
+consists of (``input_files``): an output on an ENVI input's header or a VRT's source is refused too.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterable, Mapping, Optional
+from typing import Dict, Iterable, List, Mapping, Optional
 
 from ..errors import OutputError
 
-__all__ = ["same_file_key", "check_output_paths"]
+__all__ = ["same_file_key", "check_output_paths", "input_files"]
 
 
 def same_file_key(path: str) -> str:
     """A key equal for two spellings of one file (resolved real path, case-folded where the OS ignores case)."""
     return os.path.normcase(os.path.realpath(os.path.abspath(os.path.expanduser(str(path)))))
+
+
+def input_files(path: str) -> List[str]:
+    """Every file an input consists of: itself, GDAL's file list for a raster (an ENVI header, a VRT's sources),
+    and the sidecars GDAL or DeepUnmix read beside it when present (``.aux.xml``, world files, ``.prj``,
+    ``.ovr``, ``.msk``, an endmember CSV's ``.csvt``)."""
+    files = [str(path), str(path) + ".aux.xml"]
+    root, ext = os.path.splitext(str(path))
+    if ext.lower() == ".csv":
+        return files + [root + ".csvt"]
+    if len(ext) > 2:  # sidecars GDAL reads when present: world files (.tfw, .tifw, .wld), .prj, overviews, mask
+        files += [root + "." + ext[1] + ext[-1] + "w", root + ext + "w", root + ".wld", root + ".prj"]
+    files += [str(path) + ".ovr", str(path) + ".msk"]
+    try:
+        import rasterio
+        from rasterio.errors import RasterioError
+
+        with rasterio.Env(CPL_LOG="OFF"), rasterio.open(str(path)) as ds:
+            files += [str(f) for f in ds.files]
+    except (ImportError, RasterioError, OSError, ValueError):  # not a raster (a .mat), or not readable: itself
+        pass
+    return files
 
 
 def check_output_paths(
@@ -29,16 +52,23 @@ def check_output_paths(
     raster output (names in ``raster_outputs``) whose extension names a format that is not written.
     """
     from .raster import output_driver
+    from .write_checks import check_name_length
 
     seen: Dict[str, str] = {}
-    ins = {same_file_key(p): name for name, p in inputs.items() if p}
+    ins = {}
+    for name, p in inputs.items():
+        if p:
+            for f in reversed(input_files(p)):  # the input's own path last: it names the input best
+                ins[same_file_key(f)] = (name, f)
     for name, path in outputs.items():
         if not path:
             continue
         key = same_file_key(path)
         if key in ins:
+            what, f = ins[key]
+            part = "" if key == same_file_key(inputs[what]) else f" (its file {os.path.basename(f)})"
             raise OutputError(
-                f"{name} ({path}) is the input {ins[key]}: writing it would destroy the input; "
+                f"{name} ({path}) is the input {what}{part}: writing it would destroy the input; "
                 "choose another output file"
             )
         if key in seen:
@@ -48,6 +78,7 @@ def check_output_paths(
             )
         if os.path.isdir(key):
             raise OutputError(f"{name} ({path}) is a folder; give a file name")
+        check_name_length(name, path)
         seen[key] = name
     for name in raster_outputs:
         if outputs.get(name):

@@ -1,10 +1,12 @@
 """Raster input/output through rasterio (any GDAL-readable multiband raster in, GeoTIFF out).
 
 Validity rule (used by ``read_raster`` and ``engine.io.blockwise``): a pixel is
-invalid when any band is NaN/inf, or when it equals the band nodata value in
-*every* band that declares one (a single band at its nodata value is kept,
-since real data can hit that value). Invalid pixels are NaN in the returned
-cube and False in the mask.
+invalid when any band is NaN/inf, when it equals the band nodata value in at
+least half of the bands that declare one (a band or a few at their nodata value
+are kept, since real data can hit that value), or when the file's mask band
+(a GeoTIFF internal or ``.msk`` mask, or an alpha band) marks it 0. Invalid
+pixels are NaN in the returned cube and False in the mask. Alpha bands are
+not spectral bands: they are listed in ``bad_bands``.
 
 Wavelengths are returned in nanometres: taken from GDAL band metadata
 ``wavelength`` (+ ``wavelength_units``), else from the ENVI header
@@ -21,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import uuid
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..errors import InputError, MemoryBudgetError, OutputError
+from .write_checks import check_hfa_size, clean_stale, gdal_errors, name_max, temp_path
 
 __all__ = [
     "RasterData",
@@ -155,6 +157,17 @@ def _wavelengths(ds) -> Optional[np.ndarray]:
 
 
 def _bad_bands(ds) -> Optional[np.ndarray]:
+    """The ENVI bad-band list (True = bad), with any alpha band added; None when neither is there."""
+    from rasterio.enums import ColorInterp
+
+    alpha = np.array([ci == ColorInterp.alpha for ci in ds.colorinterp], dtype=bool)
+    bbl = _envi_bad_bands(ds)
+    if not alpha.any():
+        return bbl
+    return alpha if bbl is None else bbl | alpha
+
+
+def _envi_bad_bands(ds) -> Optional[np.ndarray]:
     for ns in ("ENVI", None):
         try:
             t = ds.tags(ns=ns) if ns else ds.tags()
@@ -192,6 +205,8 @@ def open_raster(path: PathLike, mode: str = "r", **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         ds = rasterio.open(_pending_path(path) if mode == "r" else path, mode, **kwargs)
+    if mode == "r" and ds.driver == "ENVI":
+        _check_raw_size(ds)
     if mode == "r" and any("complex" in str(d) for d in ds.dtypes):
         ds.close()
         raise InputError(
@@ -218,6 +233,7 @@ def source_transform(ds):
 def raster_info(path: PathLike) -> RasterInfo:
     """Size, data type, nodata, wavelengths etc. of a raster without reading pixels."""
     with open_raster(path) as ds:
+        _check_last_block(ds)  # but one block: a file cut short is refused here
         return RasterInfo(
             path=str(path),
             count=ds.count,
@@ -233,6 +249,60 @@ def raster_info(path: PathLike) -> RasterInfo:
             transform=source_transform(ds),
             block_shape=tuple(ds.block_shapes[0]),
         )
+
+
+def _check_raw_size(ds) -> None:
+    """InputError (the dataset closed) when an ENVI data file is shorter than its header says: GDAL would read
+    the missing part as zeros (an interrupted copy)."""
+    data = ds.files[0] if ds.files else ds.name
+    try:
+        offset = int(float(_get(ds.tags(ns="ENVI"), "header_offset") or 0))
+        have = os.path.getsize(data)
+    except (OSError, ValueError):
+        return
+    need = offset + ds.count * ds.width * ds.height * np.dtype(ds.dtypes[0]).itemsize
+    if have < need:
+        ds.close()
+        raise InputError(
+            f"{Path(data).name} is cut short: {have:,} bytes where its header describes {need:,} "
+            f"({ds.count} bands x {ds.height} x {ds.width}); an interrupted copy? Copy it again"
+        )
+
+
+def unreadable_message(path: PathLike) -> Optional[str]:
+    """Why ``path`` cannot be read as a raster (missing, empty, text, cut short, not a raster), or None."""
+    path = Path(path)
+    if not path.exists():
+        return f"{path.name}: file not found ({path})"
+    if path.is_dir():
+        return f"{path.name} is a folder, not a raster file"
+    if path.stat().st_size == 0:
+        return f"{path.name} is empty (0 bytes): a failed download or copy?"
+    try:
+        raster_info(path)
+    except InputError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the answer
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+        if head and all(32 <= b < 127 or b in b"\r\n\t" for b in head):
+            return f"{path.name} is a text file, not a raster (it starts with {head[:40].decode()!r})"
+        return f"{path.name} is not a raster GDAL can read, or it is damaged ({exc})"
+    return None
+
+
+def _check_last_block(ds) -> None:
+    """InputError when the last block of the last band cannot be read: a file cut short (an interrupted copy)
+    keeps its header, so GDAL opens it and fails only when the missing part is read."""
+    h, w = (int(v) for v in ds.block_shapes[-1])
+    row, col = (ds.height - 1) // h * h, (ds.width - 1) // w * w
+    try:
+        ds.read(ds.count, window=_window((row, col, min(h, ds.height - row), min(w, ds.width - col))))
+    except Exception as exc:
+        raise InputError(
+            f"{Path(ds.name).name} is damaged or cut short (an interrupted copy?): its last block cannot be read "
+            f"({exc})"
+        ) from exc
 
 
 # ---------------------------------------------------------------- reading
@@ -257,6 +327,15 @@ def _window(window):
     return Window(col_off, row_off, width, height)
 
 
+def default_bands(ds, bands: Optional[Sequence[int]] = None) -> List[int]:
+    """``bands`` checked, or when None every band except those in the ENVI bad-band list and alpha bands."""
+    if bands is None:
+        bad = _bad_bands(ds)
+        if bad is not None and not bad.all():
+            bands = [b for b in range(1, ds.count + 1) if not bad[b - 1]]
+    return _band_list(bands, ds.count)
+
+
 def pixel_validity(raw: np.ndarray, nodatavals: Sequence[Optional[float]], use_nodata: bool = True) -> np.ndarray:
     """(rows, cols) validity of a raw (bands, rows, cols) block (see the module docstring)."""
     valid = np.ones(raw.shape[1:], dtype=bool)
@@ -265,13 +344,25 @@ def pixel_validity(raw: np.ndarray, nodatavals: Sequence[Optional[float]], use_n
     if use_nodata:
         with_nd = [(i, v) for i, v in enumerate(nodatavals) if v is not None and not np.isnan(v)]
         if with_nd:
-            at_nd = np.ones(raw.shape[1:], dtype=bool)
+            at_nd = np.zeros(raw.shape[1:], dtype=np.int32)
             for i, v in with_nd:
                 # float32 data holds the nodata value rounded to float32 (as GDAL compares it);
                 # other types compare by value, so an unrepresentable nodata matches nothing
-                at_nd &= raw[i] == (np.float32(v) if raw.dtype == np.float32 else v)
-            valid &= ~at_nd
+                at_nd += raw[i] == (np.float32(v) if raw.dtype == np.float32 else v)
+            valid &= 2 * at_nd < len(with_nd)
     return valid
+
+
+def _mask_band(ds, window=None):
+    """The file's own mask (a mask band or an alpha band) as True = valid, or True when it has none."""
+    from rasterio.enums import ColorInterp, MaskFlags
+
+    if ColorInterp.alpha in ds.colorinterp:  # GDAL takes only 8- and 16-bit alpha bands as masks
+        return ds.read(ds.colorinterp.index(ColorInterp.alpha) + 1, window=_window(window)) > 0
+    flags = ds.mask_flag_enums[0]
+    if MaskFlags.per_dataset not in flags or MaskFlags.nodata in flags or MaskFlags.all_valid in flags:
+        return True
+    return ds.read_masks(1, window=_window(window)) > 0
 
 
 def read_block(
@@ -284,7 +375,7 @@ def read_block(
     idx = _band_list(bands, ds.count)
     raw = ds.read(idx, window=_window(window))
     nodatavals = [ds.nodatavals[b - 1] for b in idx]
-    valid = pixel_validity(raw, nodatavals, use_nodata)
+    valid = pixel_validity(raw, nodatavals, use_nodata) & _mask_band(ds, window)
     cube = raw.astype(np.float32, copy=False)  # float32 files: no copy
     del raw
     scales, offsets = _scales_offsets(ds, idx)
@@ -315,7 +406,7 @@ def read_valid_pixels(
     """
     idx = _band_list(bands, ds.count)
     raw = ds.read(idx, window=_window(window))
-    valid = pixel_validity(raw, [ds.nodatavals[b - 1] for b in idx], use_nodata)
+    valid = pixel_validity(raw, [ds.nodatavals[b - 1] for b in idx], use_nodata) & _mask_band(ds, window)
     picked = raw.reshape(raw.shape[0], -1)[:, valid.ravel()]
     del raw
     if picked.dtype.itemsize > 2:  # values as read_block's float32 cube holds them
@@ -328,6 +419,15 @@ def read_valid_pixels(
             np.float64
         )
     return Y, valid
+
+
+def central_values(path: PathLike, bands: Optional[Sequence[int]] = None, size: int = 64) -> np.ndarray:
+    """The valid pixels (L, n) of a ``size`` x ``size`` window at the raster's centre: a cheap look at its values."""
+    with open_raster(path) as ds:
+        h, w = min(size, ds.height), min(size, ds.width)
+        window = ((ds.height - h) // 2, (ds.width - w) // 2, h, w)
+        cube, valid = read_block(ds, window, bands)
+    return cube[:, valid]
 
 
 def read_raster(
@@ -401,8 +501,8 @@ def _commit(tmp: Path, aux_tmp: Path, path: Path) -> None:
         raise OutputError(f"could not write {path}: {exc.strerror or exc}") from exc
     if aux_tmp.exists():
         os.replace(aux_tmp, aux)
-    elif aux.exists():  # sidecar of the file just replaced: it would override our metadata
-        aux.unlink()
+    elif len(aux.name.encode()) <= name_max(aux.parent) and aux.exists():  # sidecar of the file just replaced:
+        aux.unlink()  # it would override our metadata
 
 
 @contextmanager
@@ -456,10 +556,12 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
     path = Path(path)
     if not path.parent.exists():
         raise FileNotFoundError(f"output folder does not exist: {path.parent}")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial")
+    clean_stale(path)
+    tmp = temp_path(path)
     aux_tmp = Path(str(tmp) + ".aux.xml")
     try:
-        yield tmp
+        with gdal_errors(tmp, path):
+            yield tmp
     except BaseException:
         _discard(tmp, aux_tmp)
         raise
@@ -522,6 +624,8 @@ def output_profile(
         prof["transform"] = transform
     if crs is not None:
         prof["crs"] = crs
+    if driver == "HFA":
+        check_hfa_size(count, height, width)
     if driver != "GTiff":
         return prof
     prof["BIGTIFF"] = "IF_SAFER"

@@ -143,8 +143,22 @@ def check_scale(value: Any, source: str) -> float:
     return s
 
 
-def choose_scale(user_scale: Optional[float], comment: Optional[str]) -> Tuple[float, str]:
-    """Scale for applying an endmember CSV: the user's (> 0), else the one the CSV states, else 1 (raster units)."""
+#: Without stated units, a CSV whose values differ from the raster's by more than this factor (median magnitudes)
+#: is in other units (e.g. reflectance against a raster of reflectance x 10000): refused, not guessed.
+UNITS_MISMATCH = 30.0
+
+
+def choose_scale(
+    user_scale: Optional[float],
+    comment: Optional[str],
+    endmembers: Optional[np.ndarray] = None,
+    raster_values: Optional[np.ndarray] = None,
+) -> Tuple[float, str]:
+    """Scale for applying an endmember CSV: the user's (> 0), else the one the CSV states, else 1 (raster units).
+
+    With no units stated, ``endmembers`` and ``raster_values`` (some valid pixels, in the raster's units) are
+    compared: magnitudes more than ``UNITS_MISMATCH`` apart raise InputError instead of a silent rescale.
+    """
     if user_scale:
         return check_scale(user_scale, "the SCALE parameter"), "given"
     if comment and re.search(r"scale=", comment):
@@ -152,4 +166,13 @@ def choose_scale(user_scale: Optional[float], comment: Optional[str]) -> Tuple[f
         return check_scale(
             m.group(1) if m else "", "the endmember CSV's units"
         ), "the scale stated in the endmember CSV"
+    if endmembers is not None and raster_values is not None and np.size(raster_values):
+        e, r = float(np.median(np.abs(endmembers))), float(np.median(np.abs(raster_values)))
+        if e > 0 and r > 0 and not 1 / UNITS_MISMATCH <= r / e <= UNITS_MISMATCH:
+            raise InputError(
+                f"the endmember CSV states no units (its .aux.xml sidecar is missing?) and its values (median "
+                f"{e:.3g}) are {max(r / e, e / r):.3g} times {'smaller' if r > e else 'larger'} than the raster's "
+                f"(median {r:.3g}): give SCALE, the factor from the raster's values to the CSV's (e.g. "
+                f"{e / r:.2g}), or restore the sidecar"
+            )
     return 1.0, "the CSV states no units: taken to be in the raster's units"

@@ -9,6 +9,7 @@ unchanged. Memory limits, cancel at each phase and concurrent runs follow the ta
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Optional
@@ -160,6 +161,65 @@ def _corrupt_mat(s):
     (s["dir"] / "bad.mat").write_bytes(b"MATLAB 5.0 MAT-file" + bytes(range(256)) * 2)
 
 
+def _envi(s):
+    _raw_raster(s["dir"] / "envi.img", s["scene"].cube, driver="ENVI")
+
+
+def _vrt(s):
+    """A VRT reading the scene's GeoTIFF (its source is part of the input)."""
+    (s["dir"] / "scene.vrt").write_text(
+        "<VRTDataset rasterXSize='12' rasterYSize='12'>"
+        + "".join(
+            f"<VRTRasterBand dataType='Float32' band='{b}'><SimpleSource><SourceFilename relativeToVRT='1'>"
+            f"scene.tif</SourceFilename><SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
+            for b in range(1, 21)
+        )
+        + "</VRTDataset>"
+    )
+
+
+def _world_file(s):
+    (s["dir"] / "scene.tfw").write_text("30\n0\n0\n-30\n500000\n4200000\n")
+
+
+def _aux(s):
+    (s["dir"] / "scene.tif.aux.xml").write_text("<PAMDataset></PAMDataset>\n")
+
+
+def _cut_envi(s):
+    _envi(s)
+    data = (s["dir"] / "envi.img").read_bytes()
+    (s["dir"] / "envi.img").write_bytes(data[: len(data) // 2])
+
+
+def _spike(s):
+    cube = s["scene"].cube.copy()
+    cube[:, 5, 5] = 1e30
+    _raw_raster(s["dir"] / "spike.tif", cube)
+
+
+def _x10000_without_units(s):
+    """The scene as reflectance x 10000 (uint16) and its endmember CSV in reflectance, its units sidecar lost."""
+    import shutil
+
+    _raw_raster(s["dir"] / "x10000.tif", np.round(s["scene"].cube * 10000), dtype="uint16")
+    shutil.copy(s["endmembers"], s["dir"] / "nounits.csv")
+
+
+def _hostile_mat(make):
+    def prepare(s):
+        import hostile_mat
+
+        hostile_mat.mat_file(s["dir"] / "hostile.mat", make(hostile_mat))
+
+    return prepare
+
+
+def _cut_tif(s):
+    data = Path(s["cube"]).read_bytes()
+    (s["dir"] / "cut.tif").write_bytes(data[: len(data) // 2])
+
+
 CASES = [
     # ---- output collisions: refused before anything is read or written
     Case(
@@ -215,6 +275,48 @@ CASES = [
         "deepunmix:evaluate",
         lambda s: _evaluate(s, OUTPUT_TABLE=s["truth"]),
         "is the input",
+    ),
+    # every file an input consists of is an input
+    Case(
+        "fcls output is the ENVI input's header",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "envi.img", OUTPUT_ABUNDANCES=s["dir"] / "envi.hdr"),
+        r"is the input INPUT \(its file envi.hdr\)",
+        _envi,
+    ),
+    Case(
+        "extraction CSV on the ENVI input's header",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "envi.img", OUTPUT_ENDMEMBERS=s["dir"] / "envi.hdr"),
+        "its file envi.hdr",
+        _envi,
+    ),
+    Case(
+        "fcls output is the file a VRT input reads",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "scene.vrt", OUTPUT_ABUNDANCES=s["cube"]),
+        "its file scene.tif",
+        _vrt,
+    ),
+    Case(
+        "min-vol NMF CSV on the input's world file",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, OUTPUT_ENDMEMBERS=s["dir"] / "scene.tfw"),
+        "its file scene.tfw",
+        _world_file,
+    ),
+    Case(
+        "report on the input's .aux.xml",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, OUTPUT_REPORT=s["dir"] / "scene.tif.aux.xml"),
+        "its file scene.tif.aux.xml",
+        _aux,
+    ),
+    Case(
+        "UnDIP CSV on its endmember CSV's column types (.csvt)",
+        "deepunmix:undip",
+        lambda s: _undip(s, OUTPUT_ENDMEMBERS=s["dir"] / "truth_endmembers.csvt"),
+        "is the input ENDMEMBERS",
     ),
     Case(
         "output path is a folder",
@@ -335,6 +437,94 @@ CASES = [
         "too small",
         lambda s: _raw_raster(s["dir"] / "tiny.tif", s["scene"].cube[:, :8, :8]),
     ),
+    # input formats that used to be read silently wrong
+    Case(
+        "ENVI data file cut short (an interrupted copy)",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "envi.img"),
+        "cut short",
+        _cut_envi,
+    ),
+    Case(
+        "ENVI data file cut short (fcls)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "envi.img"),
+        "cut short",
+        _cut_envi,
+    ),
+    Case(
+        "one 1e30 pixel (DDICA)",
+        "deepunmix:ddica",
+        lambda s: _nmf(s, INPUT=s["dir"] / "spike.tif", STEPS=2),
+        r"1 pixel\(s\) hold values up to 1e\+30",
+        _spike,
+    ),
+    Case(
+        "one 1e30 pixel (BUDDIP)",
+        "deepunmix:buddip",
+        lambda s: _nmf(s, INPUT=s["dir"] / "spike.tif", ITERATIONS=2),
+        r"1e\+30",
+        _spike,
+    ),
+    Case(
+        "endmember CSV without its units sidecar on a raster x 10000",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "x10000.tif", ENDMEMBERS=s["dir"] / "nounits.csv"),
+        "states no units",
+        _x10000_without_units,
+    ),
+    # hostile files: a message, never a traceback or a crash
+    Case(
+        "import_mat of cells nested 5000 deep (crashed QGIS)",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "hostile.mat", "OUTPUT_CUBE": s["out"] / "c.tif"},
+        "nests cells/structs more than 50 deep",
+        _hostile_mat(lambda h: h.nested_cells(5000)),
+    ),
+    Case(
+        "import_mat of a MATLAB object as the image",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "hostile.mat", "OUTPUT_CUBE": s["out"] / "c.tif"},
+        "the variable Y is",
+        _hostile_mat(lambda h: h.matlab_object("Y")),
+    ),
+    Case(
+        "import_mat with its image size as text",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "t.mat", "OUTPUT_CUBE": s["out"] / "c.tif"},
+        "nRow is text",
+        lambda s: __import__("scipy.io").io.savemat(
+            s["dir"] / "t.mat", {"V": np.ones((6, 20)), "nRow": "ab", "nCol": 5}
+        ),
+    ),
+    Case(
+        "zero-byte .tif input",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, INPUT=s["dir"] / "zero.tif"),
+        "zero.tif is empty",
+        lambda s: (s["dir"] / "zero.tif").write_bytes(b""),
+    ),
+    Case(
+        "text file under a .tif name",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, INPUT=s["dir"] / "text.tif"),
+        "text.tif is a text file",
+        lambda s: (s["dir"] / "text.tif").write_text("not a raster\n" * 20),
+    ),
+    Case(
+        ".tif cut short",
+        "deepunmix:minvol_nmf",
+        lambda s: _nmf(s, INPUT=s["dir"] / "cut.tif"),
+        "cut short",
+        _cut_tif,
+    ),
+    Case(
+        "binary file as endmember CSV",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, ENDMEMBERS=s["dir"] / "bin.csv"),
+        "not a text CSV",
+        lambda s: (s["dir"] / "bin.csv").write_bytes(bytes(range(256)) * 4),
+    ),
     # ---- bad parameters
     Case(
         "BAD_BANDS not a range",
@@ -398,6 +588,29 @@ CASES = [
         "deepunmix:fcls",
         lambda s: _fcls(s, MEMORY_MB=10**9),
         "more than this machine",
+    ),
+    Case(
+        "MEMORY_MB = 2^31 (used to wrap to the default)",
+        "deepunmix:extract_endmembers",
+        lambda s: _extract(s, MEMORY_MB=2**31),
+        "more than this machine",
+    ),
+    Case(
+        "MEMORY_MB = 2^32 + 1024 (wrapped to 1024)",
+        "deepunmix:fcls",
+        lambda s: _fcls(s, MEMORY_MB=2**32 + 1024),
+        "more than this machine",
+    ),
+    Case(
+        "import_mat of a .mat whose large array sits inside a struct",
+        "deepunmix:import_mat",
+        lambda s: {"INPUT": s["dir"] / "inside.mat", "OUTPUT_CUBE": s["out"] / "c.tif", "MEMORY_MB": 64},
+        "inside.mat.*MEMORY_MB",
+        lambda s: __import__("scipy.io").io.savemat(
+            s["dir"] / "inside.mat",
+            {"V": np.ones((4, 4)), "s": {"Y": np.zeros((20, 2_000_000), np.uint8)}},
+            do_compression=True,
+        ),
     ),
     Case(
         "DDICA with 100 000 restarts",
@@ -465,6 +678,9 @@ def big(tmp_path_factory):
     s = make_mixed_scene(size=(300, 300), n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=0)
     write_cube(str(folder / "big.tif"), s.cube, wavelengths=wl)
     write_endmembers_csv(folder / "e.csv", s.endmembers, list(s.names), wavelengths=wl)
+    import scipy.io as sio
+
+    sio.savemat(folder / "big.mat", {"Y": s.cube.reshape(s.cube.shape[0], -1), "H": 300, "W": 300})
     return folder
 
 
@@ -505,7 +721,15 @@ def _big_params(alg, big, out):
         "OUTPUT_ENDMEMBERS": str(out / "e.csv"),
     }
     if alg == "deepunmix:estimate_n_endmembers":
-        return {"INPUT": params["INPUT"], "MEMORY_MB": 64, "OUTPUT_REPORT": str(out / "r.html")}
+        return {"INPUT": params["INPUT"], "MEMORY_MB": 64, "METHOD": 3, "OUTPUT_REPORT": str(out / "r.html")}
+    if alg == "deepunmix:evaluate":
+        return {
+            "ABUNDANCES": params["INPUT"],
+            "REFERENCE_ABUNDANCES": params["INPUT"],
+            "OUTPUT_TABLE": str(out / "t.csv"),
+        }
+    if alg == "deepunmix:import_mat":
+        return {"INPUT": str(big / "big.mat"), "OUTPUT_CUBE": str(out / "c.tif")}
     return params
 
 
@@ -521,16 +745,52 @@ CANCELS = [  # (phase, algorithm, cancel once progress passes this %; -1 = cance
     ("streaming every pixel after a sampled fit", "deepunmix:minvol_nmf", 95.5),
     ("fcls streaming, abundances", "deepunmix:fcls", 10),
     ("fcls streaming, error map (abundances done)", "deepunmix:fcls", 60),
+    ("endmember count, while counting", "deepunmix:estimate_n_endmembers", 30),
+    ("evaluate, between reading and scoring", "deepunmix:evaluate", 10),
+    ("import .mat, before writing", "deepunmix:import_mat", 20),
 ]
 
 
 @pytest.mark.parametrize("phase,alg,at", CANCELS, ids=[c[0] for c in CANCELS])
 def test_cancel(phase, alg, at, big, tmp_path, run_alg):
     before = _snapshot(big)
+    params = _big_params(alg, big, tmp_path)
+    if phase == "DDICA training":  # training a 20 000-pixel sample needs more than 64 MB (measured)
+        params.update(MEMORY_MB=160, RESTARTS=2)
     with pytest.raises(QgsProcessingException, match="Cancel"):
-        run_alg(alg, _big_params(alg, big, tmp_path), feedback=CancelAt(at))
+        run_alg(alg, params, feedback=CancelAt(at))
     assert not list(tmp_path.iterdir()), "a cancelled run left files"
     assert _snapshot(big) == before
+
+
+class CancelOnLog:
+    """A feedback that cancels when a log line containing ``text`` is written: after the step that wrote it."""
+
+    def __new__(cls, text):
+        from qgis.core import QgsProcessingFeedback
+
+        class _Feedback(QgsProcessingFeedback):
+            def pushInfo(self, info):
+                super().pushInfo(info)
+                if text in info:
+                    self.cancel()
+
+        return _Feedback()
+
+
+LATE_CANCELS = [  # (phase, algorithm, the log line after which the user cancels)
+    ("endmember count, its estimate logged", "deepunmix:estimate_n_endmembers", "endmembers"),
+    ("import .mat, the cube read", "deepunmix:import_mat", "Read 64 bands"),
+]
+
+
+@pytest.mark.parametrize("phase,alg,text", LATE_CANCELS, ids=[c[0] for c in LATE_CANCELS])
+def test_a_cancel_during_the_last_step_writes_nothing(phase, alg, text, big, tmp_path, run_alg):
+    """A cancel that comes while a step runs that cannot stop midway is honoured when the step ends: the
+    output (here the count report, the imported cube) is not written, and the user sees "Canceled"."""
+    with pytest.raises(QgsProcessingException, match="Cancel"):
+        run_alg(alg, _big_params(alg, big, tmp_path), feedback=CancelOnLog(text))
+    assert not list(tmp_path.iterdir())
 
 
 # ---- concurrent runs writing different outputs: each gets its own complete output, as if run alone
@@ -658,3 +918,202 @@ def test_over_the_budget_runs_in_tiles_from_disk_and_a_memory_cap_gives_a_messag
     left = sorted(p.name for p in tmp_path.iterdir() if p.name != "big.tif.aux.xml")  # QGIS's histogram of the input
     written = [f"{n}.{ext}" for n in "ac" for ext in ("csv", "csv.aux.xml", "csvt", "tif")]
     assert left == sorted(["big.tif", *written])
+
+
+# ---- a full disk: every algorithm's writers (in memory and streamed, GeoTIFF, Erdas Imagine, CSV, HTML); the
+# previous outputs stay as they were, the user gets a message, no temporary is left
+sys.path.insert(0, str(Path(__file__).parents[1] / "engine" / "io"))
+import small_disk as disk  # noqa: E402 - tests/engine/io/small_disk.py
+
+small_disk, _fill = disk.small_disk, disk.fill  # a fixture shared with tests/engine/io/test_write_checks.py
+
+
+def _mat(s):
+    import scipy.io as sio
+
+    sc = s["scene"]
+    L, H, W = sc.cube.shape
+    sio.savemat(s["dir"] / "d.mat", {"V": sc.cube.reshape(L, -1, order="F"), "nRow": H, "nCol": W})
+    return s["dir"] / "d.mat"
+
+
+FULL_DISK = [  # (id, algorithm, parameters(scene, output folder)); the blind methods' CSV goes to a healthy disk
+    ("fcls", "deepunmix:fcls", lambda s, o: _fcls(s, OUTPUT_ABUNDANCES=o / "a.tif")),
+    ("fcls, Erdas Imagine", "deepunmix:fcls", lambda s, o: _fcls(s, OUTPUT_ABUNDANCES=o / "a.img")),
+    ("endmember extraction", "deepunmix:extract_endmembers", lambda s, o: _extract(s, OUTPUT_ENDMEMBERS=o / "e.csv")),
+    (
+        "min-vol NMF",
+        "deepunmix:minvol_nmf",
+        lambda s, o: _nmf(s, OUTPUT_ABUNDANCES=o / "a.tif", OUTPUT_ENDMEMBERS=s["dir"] / "e_out.csv"),
+    ),
+    (
+        "DDICA",
+        "deepunmix:ddica",
+        lambda s, o: _nmf(
+            s, STEPS=2, RESTARTS=1, OUTPUT_ABUNDANCES=o / "a.tif", OUTPUT_ENDMEMBERS=s["dir"] / "e_out.csv"
+        ),
+    ),
+    (
+        "UnDIP",
+        "deepunmix:undip",
+        lambda s, o: _undip(s, OUTPUT_ABUNDANCES=o / "a.tif", OUTPUT_ENDMEMBERS=s["dir"] / "e_out.csv"),
+    ),
+    (
+        "BUDDIP",
+        "deepunmix:buddip",
+        lambda s, o: _nmf(s, ITERATIONS=2, OUTPUT_ABUNDANCES=o / "a.tif", OUTPUT_ENDMEMBERS=s["dir"] / "e_out.csv"),
+    ),
+    (
+        "deep ICA",
+        "deepunmix:ica",
+        lambda s, o: {"INPUT": s["cube"], "N_COMPONENTS": 2, "STEPS": 2, "RESTARTS": 1, "OUTPUT": str(o / "a.tif")},
+    ),
+    ("import .mat", "deepunmix:import_mat", lambda s, o: {"INPUT": str(_mat(s)), "OUTPUT_CUBE": str(o / "a.tif")}),
+    ("evaluate", "deepunmix:evaluate", lambda s, o: _evaluate(s, OUTPUT_TABLE=o / "t.csv")),
+    (
+        "endmember count report",
+        "deepunmix:estimate_n_endmembers",
+        lambda s, o: {"INPUT": s["cube"], "OUTPUT_REPORT": str(o / "r.html")},
+    ),
+]
+
+
+@pytest.fixture
+def scene64(tmp_path):
+    """A 64 x 64 x 20 scene: its abundance maps (about 48 kB) are far larger than its endmember CSV (1 kB)."""
+    from deepunmix.engine.io.endmember_csv import write_endmembers_csv
+    from deepunmix.engine.io.raster import write_abundances, write_cube
+    from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
+
+    lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
+    s = make_mixed_scene(size=64, n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=0)
+    folder = tmp_path / "scene64"
+    folder.mkdir()
+    write_cube(folder / "scene.tif", s.cube, wavelengths=wl)
+    write_abundances(folder / "truth.tif", s.abundances, list(s.names))
+    write_endmembers_csv(folder / "e.csv", s.endmembers, list(s.names), wavelengths=wl)
+    return {
+        "dir": folder,
+        "scene": s,
+        "cube": str(folder / "scene.tif"),
+        "truth": str(folder / "truth.tif"),
+        "endmembers": str(folder / "e.csv"),
+    }
+
+
+@pytest.mark.parametrize("leave", [0, 24_000], ids=["no byte free", "room for the CSVs, not the raster"])
+@pytest.mark.parametrize("alg,params", [c[1:] for c in FULL_DISK], ids=[c[0] for c in FULL_DISK])
+def test_full_disk_keeps_previous_outputs(alg, params, leave, scene64, small_disk, run_alg):
+    p = _stringify(params({**scene64, "out": small_disk}, small_disk))
+    for name, value in p.items():  # a good previous output on every output path
+        if name.startswith("OUTPUT") and isinstance(value, str) and value.startswith(str(small_disk)):
+            Path(value).write_text(f"previous {name}")
+    before = _snapshot(small_disk)
+    _fill(small_disk, leave)
+    with pytest.raises(QgsProcessingException, match="could not be written|[Nn]o space") as err:
+        run_alg(alg, p)
+    assert "Traceback" not in str(err.value)
+    after = _snapshot(small_disk)
+    after.pop("filler")
+    assert after == before, "a previous output changed or a temporary was left"
+
+
+def test_qgis_process_refuses_an_output_on_an_envi_inputs_header(scene):
+    """The same check on the command-line route: an error exit, the message, and the header unchanged."""
+    import subprocess
+
+    from conftest import REPO
+
+    _envi(scene)
+    header = scene["dir"] / "envi.hdr"
+    before = header.read_bytes()
+    proc = subprocess.run(
+        [
+            str(REPO / "scripts" / "qgis_process"),
+            "run",
+            "deepunmix:fcls",
+            "--",
+            f"INPUT={scene['dir'] / 'envi.img'}",
+            f"ENDMEMBERS={scene['endmembers']}",
+            f"OUTPUT_ABUNDANCES={header}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode != 0
+    assert "is the input INPUT (its file envi.hdr)" in proc.stdout + proc.stderr
+    assert header.read_bytes() == before
+
+
+# ---- input formats handled, not refused: a mask band, an alpha band, a pixel at nodata in all bands but one
+def test_mask_and_alpha_bands_are_honoured_and_a_mostly_nodata_pixel_is_nodata(scene, tmp_path, run_alg):
+    import rasterio
+    from plugin_helpers import read
+    from rasterio.enums import ColorInterp
+
+    cube = scene["scene"].cube.copy()
+    masked = tmp_path / "masked.tif"
+    _raw_raster(masked, cube)
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(masked, "r+") as ds:
+        mask = np.full(cube.shape[1:], 255, np.uint8)
+        mask[:4] = 0
+        ds.write_mask(mask)
+    alpha = tmp_path / "alpha.tif"
+    with rasterio.open(alpha, "w", driver="GTiff", width=12, height=12, count=21, dtype="float32") as ds:
+        ds.colorinterp = [ColorInterp.gray] * 20 + [ColorInterp.alpha]  # before the pixels: in the TIFF itself
+        ds.write(np.concatenate([cube, (mask[None] > 0).astype(np.float32) * 255]))
+    with rasterio.open(alpha) as ds:
+        assert ds.colorinterp[-1] == ColorInterp.alpha
+    mostly = tmp_path / "mostly.tif"
+    edge = cube.copy()
+    edge[:-1, :4] = -9999  # every band but the last at nodata
+    _raw_raster(mostly, edge)
+    with rasterio.open(mostly, "r+") as ds:
+        ds.nodata = -9999
+    for src in (masked, alpha, mostly):
+        out = tmp_path / f"{src.stem}_a.tif"
+        run_alg("deepunmix:fcls", {"INPUT": str(src), "ENDMEMBERS": scene["endmembers"], "OUTPUT_ABUNDANCES": str(out)})
+        ab, _, _, nodata, _ = read(str(out))
+        assert (ab[:, :4] == nodata).all(), src.name
+        np.testing.assert_allclose(ab[:, 4:], scene["scene"].abundances[:, 4:], atol=1e-3)
+        res = run_alg("deepunmix:extract_endmembers", _stringify(_extract({"cube": str(src), "out": tmp_path})))
+        from deepunmix.engine.io.endmember_csv import read_endmembers_csv
+
+        table = read_endmembers_csv(res["OUTPUT_ENDMEMBERS"])
+        assert table.matrix.shape[0] == 20 and table.matrix.min() > -1, src.name
+
+
+@pytest.mark.parametrize("value,match", [("abc", "positive whole number"), ("0", "positive whole number")])
+def test_a_bad_torch_thread_setting_gives_a_message(value, match, scene, run_alg, monkeypatch):
+    monkeypatch.setenv("DEEPUNMIX_TORCH_THREADS", value)
+    with pytest.raises(QgsProcessingException, match=match) as err:
+        run_alg("deepunmix:ddica", _stringify(_nmf({**scene, "out": scene["dir"]}, STEPS=2)))
+    assert "Traceback" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "names,encoding",
+    [(["$\\frac{1}{", "a$b", "_c"], "utf-8"), (["x" * 70_000, "Tree é", "$$"], "utf-16")],
+    ids=["mathtext names", "70 000-character names in UTF-16"],
+)
+def test_any_endmember_names_and_encoding_give_maps_and_a_report(names, encoding, scene, tmp_path, run_alg):
+    from plugin_helpers import read
+
+    from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
+
+    t = read_endmembers_csv(scene["endmembers"])
+    write_endmembers_csv(tmp_path / "n.csv", t.matrix, names, t.wavelengths)
+    text = (tmp_path / "n.csv").read_text(encoding="utf-8")
+    (tmp_path / "n.csv").write_bytes(text.encode(encoding))
+    res = run_alg(
+        "deepunmix:fcls",
+        {
+            "INPUT": scene["cube"],
+            "ENDMEMBERS": str(tmp_path / "n.csv"),
+            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+            "OUTPUT_REPORT": str(tmp_path / "r.html"),
+        },
+    )
+    assert read(res["OUTPUT_ABUNDANCES"])[0].shape == (3, 12, 12)
+    assert "data:image/png;base64," in (tmp_path / "r.html").read_text()

@@ -45,7 +45,7 @@ def test_buddip_from_disk_matches_the_in_memory_tiled_fit(tmp_path):
     out = tmp_path / "abundances.tif"
     fit = fit_tiles_from_disk(make(), src, out, ["a", "b", "c"], Y, max_tile_pixels=700)
     assert len(fit.tiles_) > 4 and fit.output_ == "fcls"
-    assert not list(tmp_path.glob(".*tiles.tif"))  # the accumulator is gone
+    assert not list(tmp_path.glob(".*partial"))  # the accumulator is gone
     got = read_raster(out)
     assert got.cube.shape == (3, *cube.shape[1:])
     np.testing.assert_array_equal(got.mask, mask)  # nodata where the input has none
@@ -212,3 +212,34 @@ def test_the_estimates_cover_the_measured_tile_fits():
         assert row["virtual_bytes_per_pixel"] <= estimate, (row["estimator"], row["bands"])  # address space too
         # the libraries' one-off buffers, plus the network's own fixed cost (the intercept: its weights)
         assert row["reserved_by_warm_up_mib"] <= WARM_UP_BYTES / 2**20 + max(0.0, row["intercept_mib"]), row
+
+
+@pytest.mark.usefixtures("torch_one_thread")
+def test_two_concurrent_runs_with_one_output_name_keep_their_own_tiles(tmp_path):
+    """Two from-disk fits writing the same output at once: each accumulates in its own temporary file, so
+    both finish with complete maps (one of them wins the final rename); nothing is left behind."""
+    import threading
+
+    cube, E_true, _ = _scene()
+    src = _raster(tmp_path, cube)
+    Y, _ = _all_valid(src)
+    out = tmp_path / "abundances.tif"
+    errors, fits = [], []
+
+    def run():  # UnDIP: its output is blended from the accumulated tiles
+        try:
+            model = UnDIP(endmembers=E_true, n_iter=3, random_state=0)
+            fits.append(fit_tiles_from_disk(model, src, out, "a", Y, max_tile_pixels=500))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    got = read_raster(out)
+    np.testing.assert_allclose(got.cube[:, got.mask].sum(0), 1.0, atol=1e-4)
+    assert got.mask.all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abundances.tif", "scene.tif"]

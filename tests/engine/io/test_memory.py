@@ -32,10 +32,12 @@ def test_allocation_over_budget_or_free_memory_says_what_to_change():
 
 
 def test_ddica_training_estimate_grows_with_batch_squared_and_restarts():
-    base = training_bytes(156, 20000, 3)
-    assert 2**20 < base < 2**30  # the defaults fit a 1 GB budget
-    # the issue's batch 3000: restarts train in groups of at most 2 GiB, still over the default 1 GB budget
-    assert 2**30 < training_bytes(156, 20000, 3, batch_size=3000) <= 2**31 + 2**28
+    base = training_bytes(156, 9025, 3)
+    assert 2**20 < base < 2**30  # the defaults on a Samson-sized scene fit a 1 GB budget
+    # a 20 000-pixel fit needs more (measured: about 0.95 GB, tests/engine/ddica/test_memory_peak.py)
+    assert 2**30 < training_bytes(156, 20000, 3) < 1.5 * 2**30
+    # the issue's batch 3000: restarts train in groups sized by restart_bytes, whose measured peak is far larger
+    assert training_bytes(156, 20000, 3, batch_size=3000) > 4 * 2**30
     assert training_bytes(156, 20000, 3, n_restarts=100_000) > 6 * 2**30  # 100 000 restarts' maps: GBs
 
 
