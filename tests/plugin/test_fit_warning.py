@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from qgis.core import QgsProcessingFeedback
 
-DATA = "/work/shared/data"
+from deepunmix.engine.io.matfile import default_data_dir
+
+DATA = str(default_data_dir())
 pytestmark = pytest.mark.skipif(not os.path.isdir(DATA), reason="no shared data")
 
 
@@ -32,15 +34,27 @@ def test_an_ordinary_samson_fit_is_not_flagged(run_alg, tmp_path):
 
 
 def test_raw_jasper_counts_with_a_reflectance_csv_is_a_scale_mismatch(run_alg, tmp_path):
-    """Jasper Ridge's raw counts (0..5437) against its reference endmembers in 0..0.63, as the import once left them."""
+    """Jasper Ridge's raw counts (0..5437) against its reference endmembers in 0..0.63, as the import once left them.
+
+    With no units stated the CSV is refused before the fit, naming the factor; with a sidecar that wrongly claims
+    the raster's units the fit runs and its warning says scale mismatch, not a missing material.
+    """
+    from qgis.core import QgsProcessingException
+
     from deepunmix.engine.io.endmember_csv import write_endmembers_csv
     from deepunmix.engine.io.matfile import load_mat_dataset
     from deepunmix.engine.io.raster import write_cube
+    from deepunmix.engine.io.scaling import units_comment
 
     ds = load_mat_dataset(f"{DATA}/jasper_ridge/jasperRidge2_R198.mat", f"{DATA}/jasper_ridge/end4.mat")
     write_cube(str(tmp_path / "raw.tif"), ds.cube)
     write_endmembers_csv(str(tmp_path / "ref.csv"), ds.endmembers, ds.names)  # no units stated
-    log = _fcls_log(run_alg, str(tmp_path / "raw.tif"), str(tmp_path / "ref.csv"), str(tmp_path / "a.tif"))
+    with pytest.raises(QgsProcessingException, match="states no units.*give SCALE"):
+        _fcls_log(run_alg, str(tmp_path / "raw.tif"), str(tmp_path / "ref.csv"), str(tmp_path / "a.tif"))
+    write_endmembers_csv(
+        str(tmp_path / "claimed.csv"), ds.endmembers, ds.names, comment=units_comment(1.0, "wrongly claimed")
+    )
+    log = _fcls_log(run_alg, str(tmp_path / "raw.tif"), str(tmp_path / "claimed.csv"), str(tmp_path / "b.tif"))
     assert "Scale mismatch: the pixels are" in log
     assert "material may be missing" not in log
     assert np.isfinite(float(log.split("Reconstruction RMSE (every 16th pixel): ")[1].split()[0]))

@@ -7,7 +7,9 @@ import pytest
 from plugin_helpers import read
 from qgis.core import QgsProcessingFeedback
 
-JASPER = "/work/shared/data/jasper_ridge"
+from deepunmix.engine.io.matfile import default_data_dir
+
+JASPER = str(default_data_dir() / "jasper_ridge")
 
 
 def _import(run_alg, folder, image, truth=None):
