@@ -86,6 +86,7 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
         "large_scene.py", "large_scene", False, "quick ~2.5 min; full ~30 min and a 1.8 GiB scene in the temp folder"
     ),
     Benchmark("dip_tile_memory.py", "dip_tile_memory", False, "quick ~4 min; full ~8 min (3.5 GB peak)"),
+    Benchmark("ddica_default.py", "ddica_default", True, "quick ~2 min; full ~40 min with 2 workers"),
 )
 
 # benchmarks/*.py that are not benchmarks run by run_all.py, and why
