@@ -232,9 +232,11 @@ def render(payload) -> str:
     md = [
         "# DDICA default on seen and unseen scenes (issue #23)",
         "",
-        f"Machine: {m['host']}, {m['logical_cpus']} CPUs shared with other jobs, {args.workers} worker processes with 1 "
-        f"torch thread each (timings are noise; load at start {m['load_average_at_start']}). torch {m['torch']}. "
-        f"Date: {m['date_utc']}. Written by `benchmarks/ddica_default.py`. Seeds 0-{args.seeds - 1}; n says how many ran.",
+        f"Machine: {m['host']}, {m['logical_cpus']} CPUs shared with other jobs; the last run ({m['date_utc']}, "
+        f"`--only` {args.only or 'every case'}) used {args.workers} worker process(es) with 1 torch thread each, the "
+        "other cases' rows are from earlier runs that day with 1-2 (timings are noise; load at start "
+        f"{m['load_average_at_start']}). torch {m['torch']}. Written by `benchmarks/ddica_default.py`. Seeds "
+        f"0-{args.seeds - 1}; n says how many ran.",
         f"Scenes that choose: {', '.join(CHOOSING)} (synthetic: `make_patch_scene({', '.join(f'{k}={v}' for k, v in SYNTHETIC.items())})`, "
         "USGS spectra, one scene per seed). Check, never used to choose: Jasper Ridge (cube / its maximum). "
         "aRMSE and aSAD (degrees; endmembers matched on SAD) medians over seeds, worst = the largest aSAD; "
