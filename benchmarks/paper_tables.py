@@ -343,6 +343,9 @@ def save(meta, t1, t2, quick: bool) -> Path:
     return write(results_name("paper_tables", quick), render(payload), payload)
 
 
+DDICA_DEFAULT_CHANGED = "2026-12-06"  # DDICA rows run before this measured an earlier default
+
+
 def render(payload, names=SAMSON_NAMES) -> str:
     """RESULTS.md's head (the paper's Tables 1 and 2), from paper_tables.json's payload (meta, table1, table2)."""
     meta, t1, t2 = payload["meta"], payload["table1"], payload["table2"]
@@ -433,6 +436,15 @@ def render(payload, names=SAMSON_NAMES) -> str:
     header2 = ("Method", *(f"{n} {what}" for n in [*names, "Average"] for what in ("paper", "ours")))
     lines.append(table((*header2, "Average, ref. convention", "runs", "wall s", "peak MiB"), body2))
     lines += ["", "Settings (Table 2): " + "; ".join(f"{k}: {v}" for k, v in meta["settings_t2"].items()), ""]
+    ddica_run = meta.get("paper_variant_run") or meta["date"]
+    if ddica_run < DDICA_DEFAULT_CHANGED:
+        lines += [
+            f"**Superseded DDICA rows**: run on {ddica_run}, before DDICA's default changed on "
+            f"{DDICA_DEFAULT_CHANGED} (issue 23: every restart kept, endmembers from the maps' 1 % purest pixels). "
+            "Today's default on Samson, beside the extractors, BUDDIP and its untrained row: "
+            "`results/ddica_default.md`.",
+            "",
+        ]
     errs = [
         f"- {t} {name}: {errors_of(cells)}"
         for t, tab in (("T1", t1), ("T2", t2))
