@@ -104,42 +104,22 @@ def test_ddica_variant_paper_reaches_the_engine(deepunmix, run_alg, scene):
     }
 
     d = scene["dir"]
-    out = run_alg(
-        "deepunmix:ddica",
-        {
-            "INPUT": scene["cube"],
-            "N_ENDMEMBERS": 3,
-            "SEED": 0,
-            "VARIANT": 1,
-            "HIDDEN_WIDTH": 8,
-            "RESTARTS": 2,
-            "BATCH_SIZE": 64,
-            "OUTPUT_ABUNDANCES": str(d / "paper_variant.tif"),
-            "OUTPUT_ENDMEMBERS": str(d / "paper_variant.csv"),
-        },
-    )
-    maps = read(out["OUTPUT_ABUNDANCES"])[0]
-    assert maps.shape == (3, 12, 12)
-    np.testing.assert_allclose(maps.reshape(3, -1).max(1), 1.0, atol=1e-5)  # min-max network maps, as in the paper
-    np.testing.assert_allclose(maps.reshape(3, -1).min(1), 0.0, atol=1e-5)
-
-
-def test_ddica_variant_authors_code_runs(run_alg, scene):
-    d = scene["dir"]
-    out = run_alg(
-        "deepunmix:ddica",
-        {
-            "INPUT": scene["cube"],
-            "N_ENDMEMBERS": 3,
-            "SEED": 0,
-            "VARIANT": 2,
-            "HIDDEN_WIDTH": 8,
-            "RESTARTS": 2,
-            "BATCH_SIZE": 64,
-            "OUTPUT_ABUNDANCES": str(d / "authors.tif"),
-            "OUTPUT_ENDMEMBERS": str(d / "authors.csv"),
-        },
-    )
-    maps = read(out["OUTPUT_ABUNDANCES"])[0]
-    assert maps.shape == (3, 12, 12) and np.isfinite(maps).all()
-    np.testing.assert_allclose(maps.reshape(3, -1).max(1), 1.0, atol=1e-5)  # min-max maps, as the authors save them
+    for variant, name in ((1, "paper_variant"), (2, "authors_code")):  # both output min-max network maps
+        out = run_alg(
+            "deepunmix:ddica",
+            {
+                "INPUT": scene["cube"],
+                "N_ENDMEMBERS": 3,
+                "SEED": 0,
+                "VARIANT": variant,
+                "HIDDEN_WIDTH": 8,
+                "RESTARTS": 2,
+                "BATCH_SIZE": 64,
+                "OUTPUT_ABUNDANCES": str(d / f"{name}.tif"),
+                "OUTPUT_ENDMEMBERS": str(d / f"{name}.csv"),
+            },
+        )
+        maps = read(out["OUTPUT_ABUNDANCES"])[0]
+        assert maps.shape == (3, 12, 12) and np.isfinite(maps).all()
+        np.testing.assert_allclose(maps.reshape(3, -1).max(1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(maps.reshape(3, -1).min(1), 0.0, atol=1e-5)
