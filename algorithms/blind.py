@@ -130,7 +130,7 @@ class BlindUnmixingAlgorithm(DeepUnmixAlgorithm):
         style_outputs(context, out_ab, f"{label} abundances ({source})", out_em, f"{label} endmembers ({source})")
         rmse = self.reconstruction_rmse(model, data)
         feedback.pushInfo(self.tr("Reconstruction RMSE: {rmse:.5g}").format(rmse=rmse))
-        warnings = self.fit_warnings(feedback, rmse, _valid_pixels(data))
+        warnings = self.fit_warnings(feedback, rmse, _valid_pixels(data)) + solution_warnings(model, data, feedback)
         change = change_note(model)
         if change:
             feedback.pushInfo(change)  # engine text: built at run time
@@ -231,6 +231,22 @@ def _valid_pixels(data):
     """The fitted pixels as an (L, n) matrix without nodata."""
     Y = data.cube.reshape(data.cube.shape[0], -1)
     return Y if data.mask is None else Y[:, np.asarray(data.mask).ravel()]
+
+
+def solution_warnings(model, data, feedback) -> list:
+    """The model's degenerate-solution warnings (``warnings_``, or :func:`engine.safeguard.check_solution` of its
+    fitted pixels), each pushed to the log; [] when its abundances are not in memory (fitted in tiles)."""
+    found = getattr(model, "warnings_", None)
+    A = getattr(model, "abundances_", None)
+    if found is None and A is not None and A.shape[1:] == data.cube.shape[1:]:
+        from ..engine.safeguard import check_solution
+
+        A = A.reshape(A.shape[0], -1)
+        keep = np.isfinite(A).all(0)
+        found = check_solution(data.cube.reshape(data.cube.shape[0], -1)[:, keep], model.endmembers_, A[:, keep])
+    for text in found or ():
+        feedback.pushWarning("Degenerate solution? " + text)  # engine text: built at run time
+    return ["degenerate solution? " + text for text in found or ()]
 
 
 def _init_defaults(cls: Callable) -> dict:

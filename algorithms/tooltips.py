@@ -71,7 +71,8 @@ BY_ALGORITHM = {
     "ddica": {
         "N_ENDMEMBERS": COMMON["N_ENDMEMBERS"],
         "PIXEL_NORM": "The network sees each spectrum divided by its norm (illumination invariant).",
-        "VARIANT": "default: our pipeline (NNLS endmembers of the trained maps, FCLS abundances); paper: the "
+        "VARIANT": "default: our pipeline (endmembers from the purest pixels of the trained maps, FCLS abundances); "
+        "paper: the "
         "published configuration and output (network maps). The help lists every difference.",
         "NETWORK_MAPS": "The networks' maps as the abundances, endmembers by NNLS. With the default variant this is "
         "not the paper's DDICA: the paper variant is.",
@@ -190,8 +191,9 @@ def ddica_refine_tooltip(purify: float) -> str:
     """REFINE's tooltip; ``purify`` is the fraction the option uses when none is set."""
     return (
         f"Each endmember the mean of its map's purest pixels ({percent(purify)} unless the fraction is set), moved "
-        "by the expansion steps, then FCLS abundances. The result then depends little on the networks: an "
-        "untrained network scores about as well."
+        "by the expansion steps, then FCLS abundances: what the default variant does anyway; with the paper "
+        "variant it replaces the network maps. A purest-pixel fraction of 0 without this option gives NNLS "
+        "endmembers of the maps instead."
     )
 
 

@@ -89,6 +89,7 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
     Benchmark(
         "fit_warning.py", "fit_warning", True, "full ~10 s", quick=None, full_only="a few seconds: nothing to shorten"
     ),
+    Benchmark("ddica_default.py", "ddica_default", True, "quick ~2 min; full ~40 min with 2 workers"),
 )
 
 # benchmarks/*.py that are not benchmarks run by run_all.py, and why

@@ -31,7 +31,7 @@ def samson_references():
 
 
 def jasper():
-    """Jasper Ridge (Zhu format) scaled by its maximum (Y / max Y, as the BUDDIP code does), or None when absent."""
+    """Jasper Ridge (Zhu format) scaled by its maximum (Y / max Y; the BUDDIP code divides by 5000), or None when absent."""
     folder = shared_data() / "jasper_ridge"
     if not (folder / "jasperRidge2_R198.mat").is_file():
         return None
@@ -78,6 +78,18 @@ def gain_over(rows, scene: str, method: str, base: str):
     rel = [(ref[s]["armse"] - got[s]["armse"]) / ref[s]["armse"] for s in seeds]
     deg = [ref[s]["asad"] - got[s]["asad"] for s in seeds]
     return median(rel), median(deg), min(rel), max(rel)
+
+
+def run_pooled(job: Callable, tasks: list, workers: int, rows: list, save: Callable[[], None]) -> None:
+    """``job`` over ``tasks`` in ``workers`` spawned processes, each task's rows appended to ``rows`` and ``save()``
+    called after every task (a stopped run keeps what it did) and at the end."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(max(1, workers)) as pool:
+        for got in pool.imap_unordered(job, tasks):
+            rows += got
+            save()
+    save()
 
 
 def timed(fn: Callable[[], Tuple[np.ndarray, np.ndarray]]):

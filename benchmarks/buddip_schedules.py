@@ -20,7 +20,6 @@ Writes benchmarks/results/buddip_schedules.md and .json. Torch uses 1 thread per
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 from statistics import median
 
 import buddip_common as bc
@@ -118,11 +117,7 @@ def main():
     rows = bc.done_runs(out, args.resume)
     done = {("samson" if r["scene"].startswith("samson") else r["scene"].split(" (")[0], r["seed"]) for r in rows}
     tasks = [(sc, seed, args.size, schedules) for seed in range(args.seeds) for sc in scenes if (sc, seed) not in done]
-    with multiprocessing.get_context("spawn").Pool(max(1, args.workers)) as pool:
-        for got in pool.imap_unordered(job, tasks):
-            rows += got
-            save(out, rows, info, args)  # after every scene and seed: a stopped run keeps what it did
-    save(out, rows, info, args)
+    bc.run_pooled(job, tasks, args.workers, rows, lambda: save(out, rows, info, args))
 
 
 def save(out, rows, info, args):

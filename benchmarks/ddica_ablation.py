@@ -97,7 +97,82 @@ def configs(paper_restarts: int = 4, paper_width: int = 256) -> list:
             dict(variant="paper", n_restarts=paper_restarts, hidden_units=(paper_width,) * 6, n_steps=0),
             "the same reduced paper variant, untrained",
         ),
+        *authors_configs(),
     ]
+
+
+AUTHORS_T, AUTHORS_WIDTH = 2, 128  # the authors' code rows, reduced for this CPU (they ran 50-100 runs of 4096 units)
+AUTHORS = f"authors' code, T={AUTHORS_T}, width {AUTHORS_WIDTH}"
+
+
+def authors_differences() -> list:
+    """(difference, paper variant, authors' code, the authors' code with the paper's setting of it): one row each."""
+    from deepunmix.engine.ddica.entropy import silverman_width
+
+    return [
+        ("hidden layers", "6 x 4096 + BatchNorm", "7: 6 x 4096 and a 128-wide one, + BatchNorm", dict(seventh=False)),
+        (
+            "BatchNorm at inference",
+            "running statistics (torch's eval mode)",
+            "each evaluation batch's statistics (the model stays in train mode)",
+            dict(bn_inference="running"),
+        ),
+        (
+            "whitening",
+            "none (the paper: softmax outputs)",
+            "power-iteration whitening of the uncentred second moment, in the loss and the maps",
+            dict(whitening=False, whitened_maps=False),
+        ),
+        (
+            "output maps",
+            "softmax outputs",
+            "whitened outputs (per evaluation batch)",
+            dict(whitened_maps=False),
+        ),
+        (
+            "per-run scaling",
+            "none before k-means",
+            "each run's maps min-max scaled before k-means",
+            dict(unit_minmax=False),
+        ),
+        (
+            "consensus",
+            "k-means cluster means",
+            "the 100 maps nearest each k-means centre (theirs: nearest among all maps; ours: in the cluster)",
+            dict(consensus="kmeans"),
+        ),
+        ("last batch", "kept when >= 2 pixels", "dropped: int(n / N) full batches", dict(drop_last=False)),
+        (
+            "kernel width",
+            "0.1",
+            f"0.1 (their commented alternative: Silverman with d = 1, {silverman_width(1000, 1):.3f} at N = 1000)",
+            dict(kernel_width=silverman_width(1000, 1)),
+        ),
+    ]
+
+
+# what a row changes when it is not the paper's setting of its difference
+_CHANGED = {"kernel width": "Silverman's rule, d = 1 (their commented alternative)"}
+_REMARKS = {"consensus": " (no effect at this T: every cluster has fewer than 100 maps)"}
+
+
+def authors_row(aspect: str) -> str:
+    """The ablation row of the authors' code with one difference changed."""
+    return f"{AUTHORS}, " + ("Silverman d = 1" if aspect in _CHANGED else f"paper's {aspect}")
+
+
+def authors_configs() -> list:
+    """The reduced authors' code row, and that row with each difference set to the paper's (Samson; see main)."""
+    base = dict(variant="authors_code", n_restarts=AUTHORS_T, hidden_units=(AUTHORS_WIDTH,) * 7)
+    rows = [(AUTHORS, base, "variant='authors_code', reduced T and width")]
+    for aspect, _, _, change in authors_differences():
+        kw = dict(base, **{k: v for k, v in change.items() if k != "seventh"})
+        if change.get("seventh") is False:
+            kw["hidden_units"] = (AUTHORS_WIDTH,) * 6
+        rows.append(
+            (authors_row(aspect), kw, "the reduced authors' code with " + _CHANGED.get(aspect, "the paper's " + aspect))
+        )
+    return rows
 
 
 def load_jasper():
@@ -309,7 +384,8 @@ def render(payload) -> str:
                 choice_lines,
             ),
             "",
-            f"Chosen: **{choice or 'none passes'}**; the engine's default runs **{default_pipeline()}**."
+            f"Chosen: **{choice or 'none passes'}**; the default these rows measured ran **{default_pipeline()}** "
+            "(issue 23 changed it: `results/ddica_default.md`)."
             + (
                 f" Check on Jasper Ridge: training gain {check.get('jasper/end4', float('nan')):+.1%} "
                 f"({'meets' if check.get('jasper/end4', 0) >= 0.10 else 'misses'} the 10 % target)."
@@ -355,14 +431,14 @@ def choose_pipeline(summary: dict) -> tuple:
     return choice, lines
 
 
-def default_pipeline() -> str:
-    """The output pipeline the engine's default variant runs (read from the code, not typed here)."""
-    from deepunmix.engine.ddica.unmixing import VARIANT_SETTINGS
+# The ablation's rows were fitted with the default of issue 22, whose output was NNLS+FCLS (a quarter of the restarts
+# kept); issue 23 changed the default (every restart, 1 % purest pixels): benchmarks/ddica_default.py measures it.
+ABLATED_DEFAULT = "NNLS+FCLS"
 
-    d = VARIANT_SETTINGS["default"]
-    if d["final_abundances"] == "network":
-        return "maps"
-    return "purify+FCLS" if d["purify"] > 0 else "NNLS+FCLS"
+
+def default_pipeline() -> str:
+    """The output pipeline of the default these rows measured (see ABLATED_DEFAULT)."""
+    return ABLATED_DEFAULT
 
 
 # (aspect, paper, default); every one of them is inside the whole-configuration comparison
@@ -460,6 +536,12 @@ def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "d
         "as `scene/reference paper-like -> default`. A row not measured on its own did not fit this CPU; every",
         "difference is measured together in the first row.",
         "",
+        "These rows measured the default of issue 22 (2026-11-26 to 12-06: a quarter of the restarts kept, NNLS",
+        "endmembers of the maps). Today's default keeps every restart and takes each endmember from its map's 1 %",
+        "purest pixels (expansion steps held above half a band's value); it is measured beside VCA, SiVM and",
+        "N-FINDR + FCLS, BUDDIP and its own untrained row on every scene and seed in",
+        "`benchmarks/results/ddica_default.md`.",
+        "",
     ]
     whole = _effect(summary, (paper, "maps"), ("default", pipe)) if paper else "not measured in this run"
     rows = [
@@ -505,6 +587,43 @@ def write_variant_doc(results: list, meta: dict, path: Path = ROOT / "docs" / "d
         "",
         "Full tables: `benchmarks/results/ddica_ablation.md`.",
     ]
+    if AUTHORS in summary:
+        rows = [
+            (
+                aspect,
+                p_val,
+                a_val,
+                f"{authors_row(aspect)} -> authors' code: "
+                + _effect(summary, (authors_row(aspect), "maps"), (AUTHORS, "maps"))
+                + _REMARKS.get(aspect, ""),
+            )
+            for aspect, p_val, a_val, _ in authors_differences()
+        ]
+        rows.append(
+            (
+                "pixels trained on",
+                "a random sample of at most 20 000",
+                "every pixel",
+                "not measured: Samson and Jasper Ridge have fewer than 20 000 pixels, so both train on every pixel",
+            )
+        )
+        lines += [
+            "",
+            "## The authors' code against the paper variant",
+            "",
+            "`DDICA(variant='authors_code')` (QGIS: `VARIANT` = authors' code) is the paper variant read out as",
+            "the authors' repository (hongmingli1995/DDICA: `ICA_imge_raw.py`, `plot/k_means_8.py`) runs it. Measured",
+            f"on the maps (the output of both), reduced to T = {AUTHORS_T} and width {AUTHORS_WIDTH}, as `row with the",
+            "paper's setting -> authors' code` (each row changes one difference back to the paper's; the kernel width",
+            "row changes it to Silverman's rule with d = 1); "
+            + ", ".join(
+                f"{scene} seeds {[x['seed'] for x in runs if x]}"
+                for scene, runs in next(r for r in results if r["name"] == AUTHORS)["runs"].items()
+            )
+            + ", as the CPU allowed:",
+            "",
+            table(("difference", "paper variant", "authors' code", "measured effect (maps)"), rows),
+        ]
     path.parent.mkdir(exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
 
@@ -539,6 +658,7 @@ def main() -> None:
         saved = json.loads(saved_path.read_text())
         results = [r for r in saved["results"] if r["name"] not in names]
         meta["note"] = meta["note"] or saved["meta"].get("note", "")
+        meta["seeds"] = saved["meta"].get("seeds", seeds)  # the other rows' seeds; a row's own are in its runs
     order = {c[0]: i for i, c in enumerate(cfgs)}
     for cname, settings, what in cfgs:
         if cname not in names:

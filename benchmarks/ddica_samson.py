@@ -240,6 +240,27 @@ def main() -> None:
     print(write(results_name("ddica_samson", args.quick), render(payload), payload).read_text())
 
 
+def superseded(settings: dict) -> list:
+    """A banner line when the recorded settings are not today's default's (computed, so it goes stale by itself)."""
+    from deepunmix.engine.ddica import DDICA
+
+    today = DDICA(3).resolved_settings()
+    diff = [
+        f"{k} {settings[k]!r} (today {today[k]!r})"
+        for k in today
+        if k in settings
+        and (list(settings[k]) if isinstance(settings[k], (list, tuple)) else settings[k])
+        != (list(today[k]) if isinstance(today[k], (list, tuple)) else today[k])
+    ]
+    diff += [f"{k} not recorded (today {today[k]!r})" for k in today if k not in settings]
+    if not diff:
+        return []
+    return [
+        f"**Superseded**: these settings are not today's default ({'; '.join(diff)}); today's default is measured "
+        "in `results/ddica_default.md`."
+    ]
+
+
 def render(payload) -> str:
     """The Markdown page of a run, from its results payload (meta, runs, median).
 
@@ -279,6 +300,7 @@ def render(payload) -> str:
         "",
         f"{meta['date_utc']}, host {meta['host']} ({meta['logical_cpus']} cores, shared; torch threads 1), seeds {meta['seeds']}.",
         f"Settings: `{meta['settings']}`.",
+        *superseded(meta["settings"]),
         "Reference: Zhu `end3.mat`; Hungarian matching on abundance RMSE for scoring only.",
         "Scored in the reference's own convention (shares of peak-normalised endmembers, DDICA option "
         "`abundance_convention='peak_normalised'`; see the module docstring).",

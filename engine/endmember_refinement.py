@@ -31,7 +31,12 @@ def purify_endmembers(Y: np.ndarray, A: np.ndarray, n_pixels: int) -> np.ndarray
 
 
 def expand_endmembers(
-    Y: np.ndarray, E: np.ndarray, A: np.ndarray, threshold: float = 0.8, min_fraction: float = 0.001
+    Y: np.ndarray,
+    E: np.ndarray,
+    A: np.ndarray,
+    threshold: float = 0.8,
+    min_fraction: float = 0.001,
+    floor: float = 0.0,
 ) -> np.ndarray:
     """One step that moves each endmember so the near-pure pixels of it are explained without residual.
 
@@ -41,7 +46,11 @@ def expand_endmembers(
     give ``E_new = E + Rbar Abar^-1`` (Rbar: the mean FCLS residuals). Where the data stick out
     of the current simplex (no pure pixels in the scene, or an averaged endmember), the vertex
     moves out towards them; where the simplex already encloses the data it barely moves.
-    Label-free; result clipped at 0. ``Y`` (L, N), ``E`` (L, p), ``A`` (p, N) FCLS abundances.
+    Label-free. ``floor`` = 0: the result is clipped at 0, which zeroes every band the step
+    overshoots (a dark endmember such as water, pushed below zero over a run of bands); ``floor`` > 0:
+    each endmember moves along its step only as far as keeps every band at or above ``floor`` times
+    its value before the step, so its shape stays a blend of the old and new spectra and no band
+    reaches zero. ``Y`` (L, N), ``E`` (L, p), ``A`` (p, N) FCLS abundances.
     """
     kmin = int(min(max(round(float(min_fraction) * Y.shape[1]), 1), Y.shape[1]))
     top = np.argpartition(-A, kmin - 1, axis=1)[:, :kmin]
@@ -53,26 +62,33 @@ def expand_endmembers(
         y_bar.append(Y[:, sel].mean(axis=1))
         a_bar.append(A[:, sel].mean(axis=1))
     Yb, Ab = np.stack(y_bar, axis=1), np.stack(a_bar, axis=1)  # (L, p), (p, p)
-    return np.clip(Yb @ np.linalg.pinv(Ab), 0.0, None)
+    new = Yb @ np.linalg.pinv(Ab)
+    if floor <= 0:
+        return np.clip(new, 0.0, None)
+    step = new - E
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(step < 0, (float(floor) - 1.0) * E / step, np.inf)  # where E + t * step = floor * E
+    return E + np.clip(room.min(axis=0), 0.0, 1.0) * step
 
 
 def expansion_steps(
-    Y: np.ndarray, E: np.ndarray, A: np.ndarray, n_steps: int, threshold: float = 0.8
+    Y: np.ndarray, E: np.ndarray, A: np.ndarray, n_steps: int, threshold: float = 0.8, floor: float = 0.0
 ) -> Tuple[np.ndarray, np.ndarray]:
     """``n_steps`` calls of :func:`expand_endmembers`, FCLS abundances recomputed after each: (E, A)."""
     for _ in range(int(n_steps)):
-        E = expand_endmembers(Y, E, A, threshold)
+        E = expand_endmembers(Y, E, A, threshold, floor=floor)
         A = fcls_abundances(Y, E)
     return E, A
 
 
 def endmembers_from_maps(
-    Y: np.ndarray, A: np.ndarray, purify: float, expand: int, threshold: float = 0.8
+    Y: np.ndarray, A: np.ndarray, purify: float, expand: int, threshold: float = 0.8, floor: float = 0.0
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Endmembers (L, p) as the mean of each map's ``purify`` fraction of purest pixels, then
     ``expand`` expansion steps; returns them with their FCLS abundances (p, N).
 
-    ``A`` (p, N) can be any abundance-like maps (FCLS abundances, DDICA's network outputs).
+    ``A`` (p, N) can be any abundance-like maps (FCLS abundances, DDICA's network outputs);
+    ``floor``: see :func:`expand_endmembers`.
     """
     E = purify_endmembers(Y, A, max(1, int(round(float(purify) * Y.shape[1]))))
-    return expansion_steps(Y, E, fcls_abundances(Y, E), expand, threshold)
+    return expansion_steps(Y, E, fcls_abundances(Y, E), expand, threshold, floor)

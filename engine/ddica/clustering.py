@@ -64,7 +64,12 @@ def cluster_units(
     return relabel[labels], centres[order]
 
 
-def nearest_units(maps: np.ndarray, labels: np.ndarray, centres: np.ndarray, n_nearest: int = 100) -> np.ndarray:
+NEAREST_UNITS = 100  # the authors' consensus (plot/k_means_8.py): each centre from the 100 maps nearest it
+
+
+def nearest_units(
+    maps: np.ndarray, labels: np.ndarray, centres: np.ndarray, n_nearest: int = NEAREST_UNITS
+) -> np.ndarray:
     """The authors' consensus: each cluster keeps only its ``n_nearest`` units nearest to its k-means centre.
 
     Returns labels with -1 for the units dropped (their mean is then the centre the authors sum).

@@ -121,8 +121,11 @@ def to_numpy(params: Params, keep=None) -> List[Tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def forward_numpy(weights: List[Tuple[np.ndarray, np.ndarray]], x: np.ndarray, bn=None) -> np.ndarray:
-    """Numpy twin of :func:`forward` (inference: BatchNorm with its running statistics): x (N, in) -> (T, N, out)."""
+def forward_numpy(
+    weights: List[Tuple[np.ndarray, np.ndarray]], x: np.ndarray, bn=None, batch_stats: bool = False
+) -> np.ndarray:
+    """Numpy twin of :func:`forward`: x (N, in) -> (T, N, out). BatchNorm uses its running statistics (torch's eval
+    mode), or with ``batch_stats`` those of the N pixels given (train mode, as the authors' code reads its maps)."""
     h = np.asarray(x, dtype=np.float32)[None]
     last = len(weights) - 1
     for i, (W, b) in enumerate(weights):
@@ -130,9 +133,21 @@ def forward_numpy(weights: List[Tuple[np.ndarray, np.ndarray]], x: np.ndarray, b
         if i < last:
             if bn:
                 gamma, beta, mean, var = bn[i]
+                if batch_stats:
+                    mean, var = h.mean(-2, keepdims=True), h.var(-2, keepdims=True)
                 h = (h - mean) / np.sqrt(var + np.float32(1e-5)) * gamma + beta
             np.maximum(h, 0.0, out=h)
     return h
+
+
+def whiten_numpy(s: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    """Numpy twin of :func:`power_whiten` on (..., N, k): s C^(-1/2), C = s^T s / N (uncentred), by an
+    eigendecomposition, the limit the power iterations converge to."""
+    s = np.asarray(s, dtype=np.float64)
+    C = np.swapaxes(s, -1, -2) @ s / s.shape[-2]
+    lam, V = np.linalg.eigh(C)
+    W = (V / np.sqrt(np.clip(lam, 0.0, None) + eps)[..., None, :]) @ np.swapaxes(V, -1, -2)
+    return (s @ W).astype(np.float32)
 
 
 def softmax_numpy(z: np.ndarray, axis: int = -1) -> np.ndarray:

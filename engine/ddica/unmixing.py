@@ -17,6 +17,7 @@ from ..fcls import fcls
 from ..metrics import per_pixel_rmse
 from ..params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
 from ..progress import report, sub_progress
+from ..safeguard import check_solution, restart_agreement
 from . import network
 from .clustering import (
     cluster_units,
@@ -34,7 +35,11 @@ PREPROCESS = ("standardise", "pixel_norm", "raw")
 FINAL_ABUNDANCES = ("fcls", "network")
 CONSENSUS = ("matched", "kmeans", "kmeans_nearest")
 SAMPLING = ("replacement", "epochs")
-VARIANTS = ("default", "paper")
+VARIANTS = ("default", "paper", "authors_code")
+BN_INFERENCE = ("running", "batch")
+# an expansion step moves an endmember no further than keeps each band at half its value before the step: clipped
+# at 0 instead, dark endmembers (water) came out zero over runs of bands (issue 23, Jasper Ridge)
+EXPANSION_FLOOR = 0.5
 _WEIGHT_BUDGET_BYTES = 1 << 30  # fitted weights larger than this are not kept (maps of the fitted pixels are)
 
 # Every setting that differs between the variants. ``None`` in ``__init__`` means "the variant's value".
@@ -53,13 +58,18 @@ VARIANT_SETTINGS = {
         standardise_outputs=True,
         whitening=False,
         variance_weight=0.3,
-        keep_fraction=0.25,
+        keep_fraction=1.0,
         consensus="matched",
         renormalise=True,
         preprocess="standardise",
-        purify=0.0,
+        purify=0.01,
         expand=3,
         final_abundances="fcls",
+        bn_inference="running",
+        whitened_maps=False,
+        unit_minmax=False,
+        drop_last=False,
+        max_fit_pixels=20000,
     ),
     # Li et al., ICASSP 2022 (unmixing experiments); where the paper is silent, the authors' code.
     "paper": dict(
@@ -83,8 +93,26 @@ VARIANT_SETTINGS = {
         purify=0.0,
         expand=0,
         final_abundances="network",
+        bn_inference="running",
+        whitened_maps=False,
+        unit_minmax=False,
+        drop_last=False,
+        max_fit_pixels=20000,
     ),
 }
+# The paper variant's network and loss read out as the authors' repository (hongmingli1995/DDICA, ICA_imge_raw.py
+# and plot/k_means_8.py) runs them; each key that differs from "paper" is one row of docs/ddica_variants.md.
+VARIANT_SETTINGS["authors_code"] = dict(
+    VARIANT_SETTINGS["paper"],
+    hidden_units=(4096,) * 6 + (128,),  # their seventh, 128-wide BatchNorm layer
+    whitening=True,  # their power-iteration whitening of the softmax outputs, in forward(): loss and maps
+    whitened_maps=True,
+    bn_inference="batch",  # the model is never put in eval mode: maps use each evaluation batch's statistics
+    unit_minmax=True,  # each run's maps min-max scaled before k-means
+    consensus="kmeans_nearest",  # the 100 maps nearest each k-means centre
+    drop_last=True,  # int(n / N) full batches per epoch
+    max_fit_pixels=0,  # every pixel
+)
 
 
 class DDICA(BaseEstimator):
@@ -111,15 +139,19 @@ class DDICA(BaseEstimator):
     - ``'default'``: ours. 2 x 128 hidden units, no BatchNorm, head scaled by 0.1, per-band
       z-scored input, σ by Silverman's rule, batch 128 drawn with replacement, Adam 1e-3, 100
       steps, 32 restarts; each output standardised over the batch before the TC and
-      ``variance_weight * Σ -log(std)`` added (both against the collapsed solution); the quarter
-      of restarts with the lowest reconstruction error kept (data vs. abundances x NNLS
-      endmembers; no ground truth); k-means then a Hungarian matching of each restart's units to
-      the centres (``consensus='matched'``); min-max and renormalised to sum to one; then
-      endmembers by NNLS of the data on these maps and FCLS abundances for them. Every difference
-      and its measured effect: ``docs/ddica_variants.md``. (Until 2026-11-26 the default took each
-      endmember from its map's 5 % purest pixels + 3 expansion steps, ``purify=0.05``; that output
-      hardly depended on training: an untrained network scored as well, see
-      ``benchmarks/results/ddica_ablation.md``. It remains available.)
+      ``variance_weight * Σ -log(std)`` added (both against the collapsed solution); every
+      restart kept (``keep_fraction`` < 1 keeps that share with the lowest reconstruction error,
+      data vs. abundances x NNLS endmembers, no ground truth: a quarter until issue 23); k-means
+      then a Hungarian matching of each restart's units to the centres (``consensus='matched'``);
+      min-max and renormalised to sum to one; then each endmember the mean of its map's 1 % purest
+      pixels + 3 expansion steps (``purify=0.01``; each step stops before a band falls below half
+      its value, :data:`EXPANSION_FLOOR`) and FCLS abundances for them. Every difference and its measured effect:
+      ``docs/ddica_variants.md``. From 2026-11-26 to 12-06 the default took NNLS endmembers of the
+      maps (``purify=0``), chosen because it depended on training; on scenes it was not chosen on it
+      was the least accurate blind method and zeroed runs of bands (a band's least-squares value
+      below zero is clipped); see ``benchmarks/results/ddica_default.md`` for both, the untrained
+      row and the extractors + FCLS. Every fit runs :func:`engine.safeguard.check_solution`
+      (``warnings_``).
 
     Other options: ``purify`` > 0 takes each endmember as the mean of its map's ``purify``
     fraction of purest pixels, then ``expand`` expansion steps (:mod:`engine.endmember_refinement`);
@@ -142,8 +174,11 @@ class DDICA(BaseEstimator):
     ----------
     n_endmembers : int, default=3
         Number of endmembers p (at least 2, at most the bands and the valid pixels).
-    variant : {'default', 'paper'}, default='default'
-        Which column of :data:`VARIANT_SETTINGS` fills every parameter below left at None.
+    variant : {'default', 'paper', 'authors_code'}, default='default'
+        Which column of :data:`VARIANT_SETTINGS` fills every parameter below left at None. ``'authors_code'``: the
+        paper's network and loss read out as the authors' repository runs them (their seventh 128-wide layer,
+        whitening in the loss and the maps, BatchNorm with each evaluation batch's statistics, each run's maps
+        min-max scaled before k-means, the 100 maps nearest each centre, full batches only, every pixel).
     alpha : float, default=1.01
         Rényi entropy order α (both variants).
     kernel_width : float or None, default=None
@@ -191,8 +226,17 @@ class DDICA(BaseEstimator):
         Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
     random_state : int or None, default=None
         Seed of the pixel sample, the initialisation, the batches and the clustering.
-    max_fit_pixels : int, default=20000
-        Train on a random sample of at most this many valid pixels.
+    max_fit_pixels : int or None, default=None
+        Train on a random sample of at most this many valid pixels (0: every pixel). None: the variant's (:data:`VARIANT_SETTINGS`).
+    bn_inference : {'running', 'batch'} or None, default=None
+        BatchNorm statistics of the maps: the running ones (torch's eval mode) or each evaluation batch's own (the
+        authors' code, whose model stays in train mode; batches of ``batch_size`` pixels, every k-th pixel). None: the variant's (:data:`VARIANT_SETTINGS`).
+    whitened_maps : bool or None, default=None
+        With ``whitening``, the maps are the whitened outputs (per evaluation batch), as in the authors' code. None: the variant's (:data:`VARIANT_SETTINGS`).
+    unit_minmax : bool or None, default=None
+        Min-max scale each restart's maps over the fitted pixels before the consensus (the authors' code). None: the variant's (:data:`VARIANT_SETTINGS`).
+    drop_last : bool or None, default=None
+        ``sampling='epochs'``: full batches only (the authors' ``int(n / N)``), else a last partial batch of at least 2 pixels too. None: the variant's (:data:`VARIANT_SETTINGS`).
     block_size : int, default=16384
         Pixels per block of the numpy inference.
     preprocess : {'standardise', 'pixel_norm', 'raw'} or None, default=None
@@ -245,6 +289,10 @@ class DDICA(BaseEstimator):
         Map each unit of each kept restart belongs to.
     map_min_, map_max_ : ndarray of shape (p,)
         Min-max scaling of the maps.
+    restart_agreement_ : ndarray of shape (p,)
+        Median correlation of the kept restarts' maps with each consensus map (:func:`engine.safeguard.restart_agreement`).
+    warnings_ : list of str
+        What :func:`engine.safeguard.check_solution` found wrong with the result (empty when nothing).
     """
 
     _parameter_constraints: dict = {
@@ -271,7 +319,11 @@ class DDICA(BaseEstimator):
         "expand": [non_negative(Integral), None],
         "final_abundances": [Choices(FINAL_ABUNDANCES), None],
         "abundance_convention": [Choices(CONVENTIONS)],
-        "max_fit_pixels": [positive(Integral)],
+        "max_fit_pixels": [non_negative(Integral), None],
+        "bn_inference": [Choices(BN_INFERENCE), None],
+        "whitened_maps": ["boolean", None],
+        "unit_minmax": ["boolean", None],
+        "drop_last": ["boolean", None],
     }
 
     def __init__(
@@ -302,7 +354,11 @@ class DDICA(BaseEstimator):
         eig_route: str = "auto",
         device: str = "cpu",
         random_state: Optional[int] = None,
-        max_fit_pixels: int = 20000,
+        max_fit_pixels: Optional[int] = None,
+        bn_inference: Optional[str] = None,
+        whitened_maps: Optional[bool] = None,
+        unit_minmax: Optional[bool] = None,
+        drop_last: Optional[bool] = None,
         block_size: int = 16384,
         preprocess: Optional[str] = None,
         purify: Optional[float] = None,
@@ -337,6 +393,10 @@ class DDICA(BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.max_fit_pixels = max_fit_pixels
+        self.bn_inference = bn_inference
+        self.whitened_maps = whitened_maps
+        self.unit_minmax = unit_minmax
+        self.drop_last = drop_last
         self.block_size = block_size
         self.preprocess = preprocess
         self.purify = purify
@@ -377,9 +437,8 @@ class DDICA(BaseEstimator):
         if K < p:
             raise ParameterError(f"n_units ({K}) must be at least n_endmembers ({p})")
         rng = np.random.default_rng(self.random_state)
-        fit_idx = (
-            np.sort(rng.choice(n, self.max_fit_pixels, replace=False)) if n > self.max_fit_pixels else np.arange(n)
-        )
+        cap = int(cfg["max_fit_pixels"]) or n
+        fit_idx = np.sort(rng.choice(n, cap, replace=False)) if n > cap else np.arange(n)
         resolve_width(cfg["kernel_width"], self._schedule(len(fit_idx), cfg)[0], K)
         resolve_device(self.device)
         Y_fit = Y[:, fit_idx]
@@ -409,6 +468,10 @@ class DDICA(BaseEstimator):
         self.weights_ = None if weights is None else [(W[keep], b[keep]) for W, b in weights]
         self.batch_norm_ = None if bn is None else [tuple(a[keep] for a in state) for state in bn]
         kept = units_fit[keep]
+        self.unit_min_ = self.unit_max_ = None
+        if cfg["unit_minmax"]:
+            self.unit_min_, self.unit_max_ = kept.min(-1), kept.max(-1)
+            kept = self._scaled_units(kept)
         if cfg["consensus"] == "matched" and K == p:
             self.unit_labels_ = matched_clusters(kept, self.random_state)
         else:
@@ -425,21 +488,29 @@ class DDICA(BaseEstimator):
         report(self.progress, 0.95, "DDICA: abundances and endmembers")
         A = self._network_abundances(Y) if units_all is None else self._maps_from_units(units_all[keep])
         if cfg["purify"] > 0:
-            E, _ = endmembers_from_maps(Y[:, fit_idx], A[:, fit_idx], cfg["purify"], cfg["expand"])
+            E, _ = endmembers_from_maps(
+                Y[:, fit_idx], A[:, fit_idx], cfg["purify"], cfg["expand"], floor=EXPANSION_FLOOR
+            )
         else:
             E = nnls_endmembers(Y[:, fit_idx], A[:, fit_idx])
         self.network_abundances_ = pixels_to_maps(A, valid)
         if self.abundance_convention == "peak_normalised":
             self.endmembers_ = peak_normalise(E)
             A, scale = peak_normalised_abundances(Y, self.endmembers_)
-            resid = per_pixel_rmse(Y, self.endmembers_, A * scale)
+            A_data = A * scale  # abundances of the data's units, for the checks below
+            resid = per_pixel_rmse(Y, self.endmembers_, A_data)
         else:
             self.endmembers_ = E
             if cfg["final_abundances"] == "fcls":
                 A = fcls(Y, E, progress=sub_progress(self.progress, 0.96, 1.0))
+            A_data = A
             resid = per_pixel_rmse(Y, E, A)
         self.abundances_ = pixels_to_maps(A, valid)
         self.reconstruction_error_ = pixels_to_maps(resid[None], valid)[0]
+        self.restart_agreement_ = restart_agreement(kept, self.unit_labels_)
+        self.warnings_ = check_solution(
+            Y, self.endmembers_, A_data, agreement=self.restart_agreement_, random_state=self.random_state
+        )
         report(self.progress, 1.0, "DDICA: done")
         return self
 
@@ -449,15 +520,15 @@ class DDICA(BaseEstimator):
         if cfg["n_steps"] is not None:
             n_steps = int(cfg["n_steps"])
         else:
-            n_steps = int(cfg["n_epochs"] or 1) * self._batches_per_epoch(n_fit, batch)
+            n_steps = int(cfg["n_epochs"] or 1) * self._batches_per_epoch(n_fit, batch, cfg["drop_last"])
         if n_steps < 0:
             raise ParameterError("n_steps must be at least 0")
         return batch, n_steps
 
     @staticmethod
-    def _batches_per_epoch(n_fit: int, batch: int) -> int:
+    def _batches_per_epoch(n_fit: int, batch: int, drop_last: bool = False) -> int:
         full, rest = divmod(n_fit, batch)
-        return full + (1 if rest >= 2 else 0)  # a last batch of one pixel has no Gram matrix to speak of
+        return full + (1 if rest >= 2 and not drop_last else 0)  # a last batch of one pixel has no Gram matrix
 
     def _train(self, X_np: np.ndarray, K: int, cfg: dict, Y_fit: np.ndarray, Y_all: np.ndarray):
         """Train all restarts (in groups that fit in memory); returns (weights or None, batch norm or None, unit maps
@@ -488,7 +559,7 @@ class DDICA(BaseEstimator):
             curves.append(curve)
             w = network.to_numpy(params)
             b = network.batch_norm_to_numpy(bn) if bn is not None else None
-            if device.type == "cuda":
+            if device.type == "cuda" and not self._authors_readout(cfg):
                 maps = partial(self._unit_maps_on_device, torch, params, bn)
             else:
                 maps = partial(self._unit_maps, w, bn=b)
@@ -525,7 +596,7 @@ class DDICA(BaseEstimator):
             return curve.cpu().numpy()
         opt = torch.optim.Adam(network.parameters(params) + network.batch_norm_parameters(bn), lr=cfg["learning_rate"])
         every = max(1, n_steps // 50)
-        per_epoch = self._batches_per_epoch(n_fit, batch)
+        per_epoch = self._batches_per_epoch(n_fit, batch, cfg["drop_last"])
         order = None
         for step in range(n_steps):
             if cfg["sampling"] == "epochs":
@@ -577,13 +648,46 @@ class DDICA(BaseEstimator):
         """Network input: (optionally brightness-normalised) pixels, standardised per band, (n, L) float32."""
         return ((self._pixel_norm(Y).T - self.mean_) / self.scale_).astype(np.float32)
 
+    @staticmethod
+    def _authors_readout(cfg: dict) -> bool:
+        """Maps that depend on their evaluation batch (the authors' code): BatchNorm batch statistics or whitening."""
+        return cfg["bn_inference"] == "batch" or bool(cfg["whitened_maps"] and cfg["whitening"])
+
     def _unit_maps(self, weights, Y: np.ndarray, bn=None) -> np.ndarray:
         """Softmax outputs of every restart: (T, K, n)."""
+        cfg = self.settings_
+        if self._authors_readout(cfg):
+            return self._unit_maps_in_batches(weights, Y, bn, cfg)
         out = [
             network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s : s + self.block_size]), bn))
             for s in range(0, Y.shape[1], self.block_size)
         ]
         return np.concatenate(out, axis=1).transpose(0, 2, 1)
+
+    def _unit_maps_in_batches(self, weights, Y: np.ndarray, bn, cfg: dict) -> np.ndarray:
+        """The authors' readout: pixels in evaluation batches of about ``batch_size`` (every k-th pixel), each through
+        the network with that batch's BatchNorm statistics (or the running ones), then softmax (then whitened)."""
+        n = Y.shape[1]
+        n_batches = max(1, n // int(cfg["batch_size"]))
+        X = self._standardise(Y)
+        out = None
+        for k in range(n_batches):
+            idx = np.arange(k, n, n_batches)
+            h = network.forward_numpy(weights, X[idx], bn, batch_stats=cfg["bn_inference"] == "batch")
+            s = network.softmax_numpy(h)
+            if cfg["whitened_maps"] and cfg["whitening"]:
+                s = network.whiten_numpy(s)
+            if out is None:
+                out = np.empty((s.shape[0], n, s.shape[2]), dtype=np.float32)
+            out[:, idx] = s
+        return out.transpose(0, 2, 1)
+
+    def _scaled_units(self, units: np.ndarray) -> np.ndarray:
+        """Each kept restart's unit maps min-max scaled by its fitted pixels' range (``unit_minmax``), else as given."""
+        if getattr(self, "unit_min_", None) is None:
+            return units
+        span = np.where(self.unit_max_ > self.unit_min_, self.unit_max_ - self.unit_min_, 1.0)
+        return (units - self.unit_min_[..., None]) / span[..., None]
 
     def _unit_maps_on_device(self, torch, params, bn, Y: np.ndarray) -> np.ndarray:
         """:meth:`_unit_maps` computed with the trained tensors on their (CUDA) device: the paper's six 4096-wide
@@ -626,8 +730,9 @@ class DDICA(BaseEstimator):
         return self._maps_from_units(self._unit_maps(self.weights_, np.asarray(Y, dtype=np.float64), self.batch_norm_))
 
     def _maps_from_units(self, units: np.ndarray) -> np.ndarray:
-        """Kept restarts' unit maps (T, K, n) -> cluster means -> min-max -> sum to one (or clipped to [0, 1])."""
-        A = self._cluster_means(units)
+        """Kept restarts' unit maps (T, K, n) -> (per-unit min-max ->) cluster means -> min-max -> sum to one (or
+        clipped to [0, 1])."""
+        A = self._cluster_means(self._scaled_units(units))
         span = np.where(self.map_max_ > self.map_min_, self.map_max_ - self.map_min_, 1.0)
         A = (A - self.map_min_[:, None]) / span[:, None]
         if self._setting("renormalise"):

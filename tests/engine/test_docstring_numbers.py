@@ -56,7 +56,8 @@ def test_ddica_docstring_states_the_variant_settings():
             f"head scaled by {d['head_gain']}",
             f"batch {d['batch_size']} drawn with replacement, Adam {_sci(d['learning_rate'])}, {d['n_steps']} steps, "
             f"{d['n_restarts']} restarts",
-            f"the {SHARES[d['keep_fraction']]} of restarts",
+            "every restart kept" if d["keep_fraction"] == 1 else f"the {SHARES[d['keep_fraction']]} of restarts",
+            f"its map's {100 * d['purify']:g} % purest pixels + {d['expand']} expansion steps",
             f"Fitted weights over {_WEIGHT_BUDGET_BYTES / 2**30:g} GiB",
         ],
     )

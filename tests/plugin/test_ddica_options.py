@@ -23,8 +23,13 @@ def test_ddica_pixel_norm_refine_and_variance_weight(run_alg, scene):
             "OUTPUT_ABUNDANCES"
         ]
     )[0]
-    purest = read(
-        run_alg("deepunmix:ddica", {**base, "REFINE": True, "OUTPUT_ABUNDANCES": str(d / "purest.tif")})[
+    nnls = read(  # purest-pixel fraction 0: NNLS endmembers of the maps (the default of issue 22)
+        run_alg("deepunmix:ddica", {**base, "PURIFY": 0.0, "OUTPUT_ABUNDANCES": str(d / "nnls.tif")})[
+            "OUTPUT_ABUNDANCES"
+        ]
+    )[0]
+    refine = read(  # REFINE: the default's own output
+        run_alg("deepunmix:ddica", {**base, "REFINE": True, "OUTPUT_ABUNDANCES": str(d / "refine.tif")})[
             "OUTPUT_ABUNDANCES"
         ]
     )[0]
@@ -41,13 +46,14 @@ def test_ddica_pixel_norm_refine_and_variance_weight(run_alg, scene):
             },
         )["OUTPUT_ABUNDANCES"]
     )[0]
-    for maps in (plain, paper, opts, purest):
+    for maps in (plain, paper, opts, nnls, refine):
         assert maps.shape == (3, 12, 12)
         assert_sum_to_one(maps)
         assert np.all(maps >= -1e-6)
     assert not np.allclose(opts, plain, atol=1e-3)
     assert not np.allclose(paper, plain, atol=1e-3)
-    assert not np.allclose(purest, plain, atol=1e-3)
+    assert not np.allclose(nnls, plain, atol=1e-3)
+    np.testing.assert_allclose(refine, plain, atol=1e-5)
 
 
 def test_ddica_peak_normalised_convention(run_alg, scene):
@@ -89,28 +95,31 @@ def test_ddica_variant_paper_reaches_the_engine(deepunmix, run_alg, scene):
     assert (
         cfg["hidden_units"] == (16,) * 6 and cfg["n_restarts"] == 2 and cfg["whitening"] and cfg["kernel_width"] == 0.1
     )
-    assert alg.estimator_kwargs({**dialog, "REFINE": True}, ctx)["purify"] == REFINE_PURIFY
+    assert alg.estimator_kwargs({**dialog, "REFINE": True, "PURIFY": 0.0}, ctx)["purify"] == REFINE_PURIFY
+    kwargs = alg.estimator_kwargs({**dialog, "VARIANT": 2}, ctx)
+    assert DDICA(3, **kwargs).resolved_settings() == DDICA.variant_settings("authors_code")
     default = DDICA(3, **alg.estimator_kwargs(dialog, ctx)).resolved_settings()
     assert {k: v for k, v in default.items() if k != "preprocess"} == {
         k: v for k, v in DDICA.variant_settings("default").items() if k != "preprocess"
     }
 
     d = scene["dir"]
-    out = run_alg(
-        "deepunmix:ddica",
-        {
-            "INPUT": scene["cube"],
-            "N_ENDMEMBERS": 3,
-            "SEED": 0,
-            "VARIANT": 1,
-            "HIDDEN_WIDTH": 8,
-            "RESTARTS": 2,
-            "BATCH_SIZE": 64,
-            "OUTPUT_ABUNDANCES": str(d / "paper_variant.tif"),
-            "OUTPUT_ENDMEMBERS": str(d / "paper_variant.csv"),
-        },
-    )
-    maps = read(out["OUTPUT_ABUNDANCES"])[0]
-    assert maps.shape == (3, 12, 12)
-    np.testing.assert_allclose(maps.reshape(3, -1).max(1), 1.0, atol=1e-5)  # min-max network maps, as in the paper
-    np.testing.assert_allclose(maps.reshape(3, -1).min(1), 0.0, atol=1e-5)
+    for variant, name in ((1, "paper_variant"), (2, "authors_code")):  # both output min-max network maps
+        out = run_alg(
+            "deepunmix:ddica",
+            {
+                "INPUT": scene["cube"],
+                "N_ENDMEMBERS": 3,
+                "SEED": 0,
+                "VARIANT": variant,
+                "HIDDEN_WIDTH": 8,
+                "RESTARTS": 2,
+                "BATCH_SIZE": 64,
+                "OUTPUT_ABUNDANCES": str(d / f"{name}.tif"),
+                "OUTPUT_ENDMEMBERS": str(d / f"{name}.csv"),
+            },
+        )
+        maps = read(out["OUTPUT_ABUNDANCES"])[0]
+        assert maps.shape == (3, 12, 12) and np.isfinite(maps).all()
+        np.testing.assert_allclose(maps.reshape(3, -1).max(1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(maps.reshape(3, -1).min(1), 0.0, atol=1e-5)

@@ -127,7 +127,7 @@ ENUMS = [
     ("undip", "EXTRACTOR", UnDIP, "extractor", ("sivm", "vca", "nfindr")),
     ("buddip", "VARIANT", BUDDIP, "variant", ("default", "paper", "authors_code")),
     ("undip", "VARIANT", UnDIP, "variant", ("light", "paper")),
-    ("ddica", "VARIANT", DDICA, "variant", ("default", "paper")),
+    ("ddica", "VARIANT", DDICA, "variant", ("default", "paper", "authors_code")),
     ("ddica", "ABUNDANCE_CONVENTION", DDICA, "abundance_convention", ("fractions", "peak_normalised")),
     ("minvol_nmf", "INIT", MinVolNMF, "init", ("vca", "sivm", "random")),
     ("ica", "VARIANT", DeepICA, "variant", ("pnl", "paper")),

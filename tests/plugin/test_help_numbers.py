@@ -20,7 +20,9 @@ OTHER_DDICA = {
         learning_rate=4e-3,
         keep_fraction=0.5,
         kernel_width=0.29,
+        purify=0.03,
     ),
+    "authors_code": dict(hidden_units=(333,) * 5 + (44,)),
 }
 OTHER_BUDDIP = {
     "paper": dict(alpha1=0.2, alpha2=0.03, alpha3=2.0, n_iter=4321, learning_rate=5e-5),
@@ -102,6 +104,8 @@ def test_ddica_help_and_tooltips_follow_the_variant_table(deepunmix):
             "kernel width 0.29, batches of 66 pixels",
             "learning rate 4e-3, 222 steps, 11 restarts;",
             "the half of restarts",
+            "map's 3 % purest pixels",
+            "a seventh, 44-wide BatchNorm layer",
         ],
         ["4096", "1000", "six", "1.01", "1e-4", "1e-3", "128", "32 restarts", "100 steps", "quarter", "Silverman"],
     )

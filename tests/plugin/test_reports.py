@@ -100,3 +100,33 @@ def test_abundance_layer_is_named_after_the_input(deepunmix, scene, tmp_path):
     )
     assert context.willLoadLayerOnCompletion(out)
     assert context.layerToLoadOnCompletionDetails(out).name == "FCLS abundances (scene)"
+
+
+def test_degenerate_ddica_solution_is_warned_in_log_and_report(deepunmix, tmp_path):
+    import numpy as np
+
+    from deepunmix.engine.io.raster import write_cube
+
+    # one material at varying brightness, asked for three: the endmembers can only be that material thrice
+    rng = np.random.default_rng(0)
+    spectrum = 0.2 + 0.6 * np.exp(-((np.linspace(0, 1, 20) - 0.5) ** 2) / 0.05)
+    cube = np.outer(spectrum, rng.uniform(0.8, 1.2, 144)) + rng.normal(0, 0.002, (20, 144))
+    write_cube(str(tmp_path / "one.tif"), cube.reshape(20, 12, 12).astype(np.float32))
+    log = _Log()
+    _run(
+        "deepunmix:ddica",
+        {
+            "INPUT": str(tmp_path / "one.tif"),
+            "N_ENDMEMBERS": 3,
+            "SEED": 0,
+            "STEPS": 20,
+            "RESTARTS": 4,
+            "BATCH_SIZE": 64,
+            "OUTPUT_ABUNDANCES": str(tmp_path / "a.tif"),
+            "OUTPUT_ENDMEMBERS": str(tmp_path / "e.csv"),
+            "OUTPUT_REPORT": str(tmp_path / "r.html"),
+        },
+        feedback=log,
+    )
+    assert any("Degenerate solution?" in w and "degrees apart" in w for w in log.warnings), log.warnings
+    assert "Warning: degenerate solution?" in (tmp_path / "r.html").read_text()

@@ -117,8 +117,9 @@ def test_pixel_norm_is_brightness_invariant():
     assert model.export_numpy()["pixel_norm"] is True
 
 
-def test_default_abundances_are_fcls_of_nnls_endmembers_of_the_maps():
+def test_default_abundances_are_fcls_of_purest_pixel_endmembers_of_the_maps():
     from deepunmix.engine.ddica.clustering import nnls_endmembers
+    from deepunmix.engine.ddica.unmixing import EXPANSION_FLOOR, VARIANT_SETTINGS
     from deepunmix.engine.endmember_refinement import endmembers_from_maps
     from deepunmix.engine.fcls import fcls
 
@@ -126,7 +127,9 @@ def test_default_abundances_are_fcls_of_nnls_endmembers_of_the_maps():
     model = DDICA(3, random_state=0, **FAST).fit(cube)
     Y = cube.reshape(20, -1).astype(np.float64)
     maps = model.network_abundances_.reshape(3, -1).astype(np.float64)
-    np.testing.assert_allclose(model.endmembers_, nnls_endmembers(Y, maps), atol=1e-4)
+    d = VARIANT_SETTINGS["default"]
+    E, _ = endmembers_from_maps(Y, maps, d["purify"], d["expand"], floor=EXPANSION_FLOOR)
+    np.testing.assert_allclose(model.endmembers_, E, atol=1e-4)
     np.testing.assert_allclose(model.abundances_.reshape(3, -1), fcls(Y, model.endmembers_), atol=1e-5)
     np.testing.assert_allclose(model.predict_abundances(Y), model.abundances_.reshape(3, -1), atol=1e-5)
     assert np.all(model.abundances_ >= 0)
@@ -135,10 +138,9 @@ def test_default_abundances_are_fcls_of_nnls_endmembers_of_the_maps():
     np.testing.assert_array_equal(network.network_abundances_, model.network_abundances_)  # same training
     np.testing.assert_allclose(network.abundances_, network.network_abundances_)
     assert np.mean(model.reconstruction_error_) < np.mean(network.reconstruction_error_)
-    purest = DDICA(3, random_state=0, purify=0.05, **FAST).fit(cube)  # the default until 2026-11-26
-    E, _ = endmembers_from_maps(Y, maps, 0.05, 3)
-    np.testing.assert_allclose(purest.endmembers_, E, atol=1e-4)
-    np.testing.assert_allclose(purest.abundances_.reshape(3, -1), fcls(Y, E), atol=1e-5)
+    nnls = DDICA(3, random_state=0, purify=0.0, **FAST).fit(cube)  # the default of issue 22 (2026-11-26 to 12-06)
+    np.testing.assert_allclose(nnls.endmembers_, nnls_endmembers(Y, maps), atol=1e-4)
+    np.testing.assert_allclose(nnls.abundances_.reshape(3, -1), fcls(Y, nnls.endmembers_), atol=1e-5)
 
 
 def test_peak_normalised_convention():
@@ -279,3 +281,41 @@ def test_restarts_trained_in_groups_and_weights_too_large_to_keep(monkeypatch):
         DDICA(3, random_state=0, final_abundances="network", **{**FAST, "n_steps": 5}).fit(cube).predict_abundances(
             cube.reshape(20, -1).astype(np.float64)
         )
+
+
+def test_safeguard_quiet_on_a_fair_scene_and_warns_on_one_material():
+    model = DDICA(3, random_state=0, **dict(FAST, n_restarts=8)).fit(_scene()[0])
+    assert model.restart_agreement_.shape == (3,)
+    assert model.warnings_ == []
+    # one spectrum at varying brightness: three endmembers can only be the same material found three times
+    rng = np.random.default_rng(0)
+    spectrum = 0.2 + 0.6 * np.exp(-((np.linspace(0, 1, 20) - 0.5) ** 2) / 0.05)
+    cube = (np.outer(spectrum, rng.uniform(0.8, 1.2, 256)) + rng.normal(0, 0.002, (20, 256))).reshape(20, 16, 16)
+    bad = DDICA(3, random_state=0, **FAST).fit(cube.astype(np.float32))
+    assert any("degrees apart" in w for w in bad.warnings_)
+
+
+def test_authors_code_variant_reads_out_as_their_repository():
+    from deepunmix.engine.ddica import network
+    from deepunmix.engine.ddica.unmixing import VARIANT_SETTINGS
+
+    a, p = VARIANT_SETTINGS["authors_code"], VARIANT_SETTINGS["paper"]
+    assert a["hidden_units"] == p["hidden_units"] + (128,) and a["whitening"] and a["whitened_maps"]
+    assert (a["bn_inference"], a["unit_minmax"], a["drop_last"], a["max_fit_pixels"]) == ("batch", True, True, 0)
+    cube, _, _ = _scene(size=16)  # 256 pixels
+    small = dict(n_restarts=2, hidden_units=(16,) * 3, batch_size=100, n_epochs=1, random_state=0)
+    model = DDICA(3, variant="authors_code", **small).fit(cube)
+    assert model.n_iter_ == 2  # int(256 / 100) full batches; the paper variant also takes the 56-pixel rest
+    assert DDICA(3, variant="paper", **small).fit(cube).n_iter_ == 3
+    assert model.unit_min_.shape == (2, 3) and model.unit_labels_.shape == (2, 3)
+    maps = model.network_abundances_.reshape(3, -1)
+    assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1
+    Y = cube.reshape(20, -1).astype(np.float64)
+    # batch statistics and whitened outputs: the maps are not the running-statistics softmax maps
+    running = DDICA(3, variant="authors_code", bn_inference="running", whitened_maps=False, **small).fit(cube)
+    assert not np.allclose(running.network_abundances_, model.network_abundances_, atol=1e-3)
+    np.testing.assert_allclose(model.predict_abundances(Y), maps, atol=1e-5)  # the same batches again
+    # the numpy whitening gives outputs whose uncentred second moment is the identity
+    s = network.softmax_numpy(np.random.default_rng(0).normal(size=(1, 500, 3)).astype(np.float32))
+    w = network.whiten_numpy(s)[0]
+    np.testing.assert_allclose(w.T @ w / 500, np.eye(3), atol=1e-3)
