@@ -66,7 +66,7 @@ def help_text(settings=VARIANT_SETTINGS, alpha=ALPHA) -> str:
         f"{percent(d['purify'])} purest pixels, moved by {plural(d['expand'], 'expansion step')} until its near-pure "
         "pixels are fitted, and fully constrained least squares (FCLS) abundances for them. None of these is in the "
         "paper. Every difference and its measured effect is listed in docs/ddica_variants.md.\n"
-        "Measured (benchmarks/results/ddica_default.md, seeds 0 to 4; chosen on Samson and synthetic scenes, "
+        "Measured (benchmarks/results/ddica_default.md on the project's home page, seeds 0 to 4; chosen on Samson and synthetic scenes, "
         "Jasper Ridge only checked): on Samson and the synthetic scenes its endmembers and abundances are at least "
         "as accurate as VCA, SiVM or N-FINDR + FCLS in the median, and its worst seed's endmember angle stays close to "
         "the median (one synthetic seed's abundances were much worse); BUDDIP's default "
