@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Run a command (default: `make test`) on another Debian's QGIS, in a cached chroot:
+#   scripts/chroot.sh trixie [COMMAND...]   QGIS 3.40 LTR (Debian 13)
+#   scripts/chroot.sh sid    [COMMAND...]   QGIS 3.44 LTR (Debian sid)
+# Needs root, mmdebstrap and unshare. The chroot is built once under $DEEPUNMIX_CHROOTS
+# (default /var/cache/deepunmix/<suite>) from setup.sh's Debian packages, and rebuilt only when
+# that list or the build options change. The checkout (git's tracked and unignored files) is
+# copied to /work/deepunmix inside; its .venv and pip's cache stay in the chroot, so a rerun
+# does not download torch again. <checkout>/../shared is mounted read-only at /work/shared
+# when present (the reference data). /dev, /proc and /sys are mounted in a private mount
+# namespace, so they go away when the command ends, whatever its exit status.
+set -euo pipefail
+SUITE=${1:?usage: scripts/chroot.sh trixie|sid [COMMAND...]}
+shift
+[ $# -gt 0 ] || set -- make test
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${DEEPUNMIX_CHROOTS:-/var/cache/deepunmix}
+ROOT=$CACHE/$SUITE
+MIRROR=${DEEPUNMIX_MIRROR:-http://deb.debian.org/debian}
+
+packages=$(bash "$SRC/scripts/setup.sh" --apt-packages)
+# sid's Release file may be past Valid-Until when a mirror lags
+opts=(--variant=apt "--aptopt=Acquire::Check-Valid-Until \"false\"" "--include=${packages// /,}")
+key=$(printf '%s\n' "$SUITE" "${opts[@]}" | sha256sum | cut -d' ' -f1)
+
+mkdir -p "$CACHE"
+exec 9>"$ROOT.lock"
+flock 9  # one build and one run per chroot at a time
+
+if [ "$(cat "$ROOT/.deepunmix-chroot" 2>/dev/null)" != "$key" ]; then
+  echo "chroot: building $ROOT ($SUITE: $packages)"
+  rm -rf "$ROOT.new"
+  mmdebstrap "${opts[@]}" "$SUITE" "$ROOT.new" "$MIRROR"
+  echo "$key" > "$ROOT.new/.deepunmix-chroot"
+  rm -rf "$ROOT"
+  mv "$ROOT.new" "$ROOT"
+fi
+
+# the checkout as git sees it; the old copy goes, except its venv (setup.sh keeps that up to date)
+DEST=$ROOT/work/deepunmix
+mkdir -p "$DEST" "$ROOT/work/shared"
+find "$DEST" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
+git -C "$SRC" ls-files -z -co --exclude-standard \
+  | (cd "$SRC" && while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) \
+  | tar -C "$SRC" --null -T - -cf - | tar -C "$DEST" -xf -
+cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+
+SHARED=""
+[ -d "$SRC/../shared" ] && SHARED=$(cd "$SRC/../shared" && pwd)
+printf -v cmd '%q ' "$@"
+# shellcheck disable=SC2016  # expanded by the inner shell
+unshare --mount --propagation private -- bash -euc '
+  root=$1 shared=$2 cmd=$3
+  mount --rbind /dev "$root/dev"
+  mount -t proc proc "$root/proc"
+  mount --rbind /sys "$root/sys"
+  [ -z "$shared" ] || mount --bind -o ro "$shared" "$root/work/shared"
+  exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    bash -euc "cd /work/deepunmix && bash scripts/setup.sh && $cmd"
+' chroot "$ROOT" "$SHARED" "$cmd"
