@@ -195,7 +195,7 @@ class InstallOffer:
         self.button = QPushButton("Install PyTorch (CPU)…")
         self.widget.layout().addWidget(self.button)
         self.button.clicked.connect(self.clicked)
-        self.bar.pushWidget(self.widget, Qgis.Warning)
+        self.bar.pushWidget(self.widget, Qgis.MessageLevel.Warning)
 
     def clicked(self):
         from qgis.PyQt.QtCore import QTimer
@@ -232,10 +232,10 @@ class Installer:
             parent,
             "Install PyTorch for DeepUnmix",
             question_text(self.target),
-            QMessageBox.Yes | QMessageBox.No,
-            QMessageBox.No,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
         )
-        return answer == QMessageBox.Yes
+        return answer == QMessageBox.StandardButton.Yes
 
     def run(self) -> None:
         from qgis.PyQt.QtCore import QProcess, Qt
@@ -246,13 +246,13 @@ class Installer:
         parent = self.iface.mainWindow() if self.iface is not None else None
         self.dialog = QProgressDialog("Starting pip…", "Cancel", 0, 0, parent)
         self.dialog.setWindowTitle("Installing PyTorch for DeepUnmix")
-        self.dialog.setWindowModality(Qt.WindowModal)
+        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
         self.dialog.setMinimumDuration(0)
         self.dialog.setMinimumWidth(520)
         self.dialog.canceled.connect(self.cancel)
         cmd = install_command(self.staging)
         self.process = QProcess()
-        self.process.setProcessChannelMode(QProcess.MergedChannels)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
         self.process.readyReadStandardOutput.connect(self._read)
         self.process.finished.connect(self._finished)
         self.process.start(cmd[0], cmd[1:])
@@ -279,13 +279,18 @@ class Installer:
         if self.canceled:
             discard(self.staging)
             if bar:
-                bar.pushMessage("DeepUnmix", "PyTorch installation canceled: nothing was installed.", Qgis.Info, 10)
+                bar.pushMessage(
+                    "DeepUnmix", "PyTorch installation canceled: nothing was installed.", Qgis.MessageLevel.Info, 10
+                )
             return
         if exit_code != 0:
             discard(self.staging)
             if bar:
                 bar.pushMessage(
-                    "DeepUnmix", "Installing PyTorch failed: " + " / ".join(self.output[-3:]), Qgis.Critical, 0
+                    "DeepUnmix",
+                    "Installing PyTorch failed: " + " / ".join(self.output[-3:]),
+                    Qgis.MessageLevel.Critical,
+                    0,
                 )
             return
         try:
@@ -293,10 +298,12 @@ class Installer:
         except OSError as exc:
             discard(self.staging)
             if bar:
-                bar.pushMessage("DeepUnmix", f"Installing PyTorch failed: {exc}", Qgis.Critical, 0)
+                bar.pushMessage("DeepUnmix", f"Installing PyTorch failed: {exc}", Qgis.MessageLevel.Critical, 0)
             return
         if bar:
-            bar.pushMessage("DeepUnmix", "PyTorch installed: the deep algorithms are ready.", Qgis.Success, 10)
+            bar.pushMessage(
+                "DeepUnmix", "PyTorch installed: the deep algorithms are ready.", Qgis.MessageLevel.Success, 10
+            )
 
 
 def status_line(line: str) -> str:

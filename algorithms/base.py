@@ -97,7 +97,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         rows = [
             f"<b>{p.description()}</b>: {p.help()}"
             for p in self.parameterDefinitions()
-            if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced and p.help()
+            if p.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced and p.help()
         ]
         return ("\n\n" + self.tr("<b>Advanced parameters</b>") + "<br>" + "<br>".join(rows)) if rows else ""
 
@@ -145,7 +145,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 name or self.N_ENDMEMBERS,
                 self.tr(description),
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 defaultValue=default,
                 minValue=N_ENDMEMBERS.left,
             )
@@ -156,7 +156,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 self.SEED,
                 self.tr("Random seed (same seed, same threads and device: same result)"),
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 defaultValue=0,
                 minValue=SEED.left,
             )
@@ -173,7 +173,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         )
 
     def add_advanced(self, parameter):
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(parameter)
 
     ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"

@@ -80,7 +80,7 @@ class SpectraViewGui:
             from .spectra_dock import SpectraDock  # matplotlib is imported on first use only
 
             self.dock = SpectraDock(self.iface.mainWindow(), pixel_action=self.pixel_action)
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.show()
         self.dock.raise_()
         return self.dock
@@ -111,7 +111,7 @@ class SpectraViewGui:
             pixel = explain_pixel(layer.source(), row, col, dock.table)
         except (ValueError, OSError) as exc:
             dock.show_message(f"{layer.name()}: {exc}")
-            self.iface.messageBar().pushMessage("DeepUnmix", f"{layer.name()}: {exc}", Qgis.Warning, 8)
+            self.iface.messageBar().pushMessage("DeepUnmix", f"{layer.name()}: {exc}", Qgis.MessageLevel.Warning, 8)
             return
         dock.show_pixel(pixel, layer.name())
 

@@ -201,7 +201,7 @@ def script(run):
             raise RuntimeError(f"expected a question, found {type(box).__name__}")
         run.screenshot("torch_question")
         run.note("torch_question", title=box.windowTitle(), text=box.text())
-        box.button(QMessageBox.No).click()
+        box.button(QMessageBox.StandardButton.No).click()
         answered.append(True)
 
     QTimer.singleShot(1000, run.safely(answer_no))

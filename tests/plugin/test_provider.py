@@ -98,7 +98,9 @@ def test_help_lists_every_advanced_parameter_from_its_declaration(deepunmix):
 
     provider = QgsApplication.processingRegistry().providerById("deepunmix")
     for alg in provider.algorithms():
-        advanced = [p for p in alg.parameterDefinitions() if p.flags() & QgsProcessingParameterDefinition.FlagAdvanced]
+        advanced = [
+            p for p in alg.parameterDefinitions() if p.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced
+        ]
         help_text = alg.shortHelpString()
         assert "Advanced:" not in help_text and "Advanced (" not in help_text, alg.id()
         for p in advanced:

@@ -71,7 +71,11 @@ def _click(canvas, tool, x, y):
 
     device = canvas.getCoordinateTransform().transform(x, y)
     event = QgsMapMouseEvent(
-        canvas, QEvent.MouseButtonRelease, QPoint(round(device.x()), round(device.y())), Qt.LeftButton, Qt.LeftButton
+        canvas,
+        QEvent.Type.MouseButtonRelease,
+        QPoint(round(device.x()), round(device.y())),
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.LeftButton,
     )
     tool.canvasReleaseEvent(event)
 
