@@ -44,18 +44,29 @@ git -C "$SRC" ls-files -z -co --exclude-standard \
   | (cd "$SRC" && while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) \
   | tar -C "$SRC" --null -T - -cf - | tar -C "$DEST" -xf -
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# pip inside uses this machine's certificate authority (a TLS proxy's) when pip here is told of one
+pipenv=()
+if [ -n "${PIP_CERT:-}" ]; then
+  cp "$PIP_CERT" "$ROOT/etc/deepunmix-pip-cert.pem"
+  pipenv+=(PIP_CERT=/etc/deepunmix-pip-cert.pem)
+fi
+# DEEPUNMIX_WHEELS: a folder of wheels pip may take before downloading (e.g. a torch wheel already here)
+mkdir -p "$ROOT/wheels"
+[ -z "${DEEPUNMIX_WHEELS:-}" ] || pipenv+=(PIP_FIND_LINKS=/wheels)
 
 SHARED=""
 [ -d "$SRC/../shared" ] && SHARED=$(cd "$SRC/../shared" && pwd)
 printf -v cmd '%q ' "$@"
 # shellcheck disable=SC2016  # expanded by the inner shell
 unshare --mount --propagation private -- bash -euc '
-  root=$1 shared=$2 cmd=$3
+  root=$1 shared=$2 wheels=$3 cmd=$4
+  shift 4
   mount --rbind /dev "$root/dev"
   mount -t proc proc "$root/proc"
   mount --rbind /sys "$root/sys"
   [ -z "$shared" ] || mount --bind -o ro "$shared" "$root/work/shared"
+  [ -z "$wheels" ] || mount --bind -o ro "$wheels" "$root/wheels"
   exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@" \
     bash -euc "cd /work/deepunmix && bash scripts/setup.sh && $cmd"
-' chroot "$ROOT" "$SHARED" "$cmd"
+' chroot "$ROOT" "$SHARED" "${DEEPUNMIX_WHEELS:-}" "$cmd" "${pipenv[@]}"

@@ -137,10 +137,7 @@ def _wavelengths(ds) -> Optional[np.ndarray]:
         return _to_nm(np.asarray(vals, dtype=np.float64), units)
     # 2) ENVI header / dataset-level metadata
     for ns in ("ENVI", None):
-        try:
-            t = ds.tags(ns=ns) if ns else ds.tags()
-        except Exception:  # noqa: BLE001 - a missing domain is not an error
-            continue
+        t = ds.tags(ns=ns) if ns else ds.tags()  # a missing domain gives {}
         w = _get(t, "wavelength")
         if w is None:
             continue
@@ -155,10 +152,7 @@ def _wavelengths(ds) -> Optional[np.ndarray]:
 
 def _bad_bands(ds) -> Optional[np.ndarray]:
     for ns in ("ENVI", None):
-        try:
-            t = ds.tags(ns=ns) if ns else ds.tags()
-        except Exception:  # noqa: BLE001
-            continue
+        t = ds.tags(ns=ns) if ns else ds.tags()
         bbl = _get(t, "bbl")
         if bbl is None:
             continue
