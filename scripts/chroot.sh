@@ -18,7 +18,7 @@ CACHE=${DEEPUNMIX_CHROOTS:-/var/cache/deepunmix}
 ROOT=$CACHE/$SUITE
 MIRROR=${DEEPUNMIX_MIRROR:-http://deb.debian.org/debian}
 
-packages=$(bash "$SRC/scripts/setup.sh" --apt-packages)
+packages="$(bash "$SRC/scripts/setup.sh" --apt-packages) make"  # make: the Makefile runs the tests
 # sid's Release file may be past Valid-Until when a mirror lags
 opts=(--variant=apt "--aptopt=Acquire::Check-Valid-Until \"false\"" "--include=${packages// /,}")
 key=$(printf '%s\n' "$SUITE" "${opts[@]}" | sha256sum | cut -d' ' -f1)
@@ -42,7 +42,7 @@ mkdir -p "$DEST" "$ROOT/work/shared"
 find "$DEST" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
 git -C "$SRC" ls-files -z -co --exclude-standard \
   | (cd "$SRC" && while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) \
-  | tar -C "$SRC" --null -T - -cf - | tar -C "$DEST" -xf -
+  | tar -C "$SRC" --null -T - -cf - | tar -C "$DEST" -mxf -  # -m: new mtimes, so setup.sh sees a changed requirements file
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 # pip inside uses this machine's certificate authority (a TLS proxy's) when pip here is told of one
 pipenv=()

@@ -452,23 +452,18 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
 
 # single-file formats GDAL can create band by band in float32 (multi-file ones would defeat the atomic rename)
 OUTPUT_DRIVERS = {"GTiff": "GeoTIFF (.tif)", "HFA": "Erdas Imagine (.img)"}
+# chosen here, not by GDAL's lookup by extension: GDAL 3.12 also has MiraMonRaster for .img
+_DRIVER_OF_EXTENSION = {"": "GTiff", ".tif": "GTiff", ".tiff": "GTiff", ".img": "HFA"}
 
 
 def output_driver(path: PathLike) -> str:
     """The GDAL driver for a raster output path, chosen by its extension; OutputError for formats not written.
 
-    No extension, ``.tif`` and ``.tiff`` give GeoTIFF.
+    No extension, ``.tif`` and ``.tiff`` give GeoTIFF; ``.img`` gives Erdas Imagine.
     """
-    from rasterio.drivers import driver_from_extension
-
     ext = Path(path).suffix.lower()
-    if ext in ("", ".tif", ".tiff"):
-        return "GTiff"
-    try:
-        driver = driver_from_extension(str(path))
-    except ValueError:
-        driver = None
-    if driver in OUTPUT_DRIVERS:
+    driver = _DRIVER_OF_EXTENSION.get(ext)
+    if driver is not None:
         import rasterio
 
         with rasterio.Env() as env:  # built into this GDAL?
@@ -476,8 +471,7 @@ def output_driver(path: PathLike) -> str:
                 return driver
     raise OutputError(
         f"{Path(path).name}: rasters are written as {', '.join(OUTPUT_DRIVERS.values())}; "
-        f"'{ext}' ({driver or 'a format GDAL does not know by that extension'}) is not one of them: "
-        "use .tif"
+        f"'{ext}' is not one of them: use .tif"
     )
 
 
