@@ -12,7 +12,11 @@ import os
 from qgis.core import Qgis
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+
+try:
+    from qgis.PyQt.QtGui import QAction  # Qt6 moved it here
+except ImportError:
+    from qgis.PyQt.QtWidgets import QAction
 
 from ..algorithms.loaded_tables import NOTIFIER
 from ..engine.pixel_spectrum import explain_pixel

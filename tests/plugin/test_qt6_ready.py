@@ -17,6 +17,7 @@ SKIP_DIRS = {".venv", ".build", "build", "dist", ".git", "__pycache__", "demo-ou
 BINDINGS = ("qgis.PyQt.", "qgis.core", "qgis.gui", "qgis.analysis")
 REMOVED_MODULES = {"QtWebKit", "QtWebKitWidgets", "QtXmlPatterns", "QtScript"}
 REMOVED_CLASSES = {"QRegExp", "QRegExpValidator", "QDesktopWidget", "QGLWidget"}
+MOVED_TO_QTGUI = {"QAction", "QActionGroup", "QShortcut", "QUndoCommand", "QUndoStack", "QFileSystemModel"}
 
 
 def _sources():
@@ -38,6 +39,9 @@ def qt5_only(source: str, name: str = "<source>") -> list:
     def say(node, what):
         found.append(f"{name}:{node.lineno}: {what}")
 
+    qt5_fallbacks = {  # imports in an `except ImportError:` block: the Qt5 branch of a Qt6-first import
+        id(n) for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler) for s in h.body for n in ast.walk(s)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -48,6 +52,12 @@ def qt5_only(source: str, name: str = "<source>") -> list:
                 say(node, f"from {node.module}: import Qt through qgis.PyQt")
             elif node.module == "qgis.PyQt" or node.module.startswith(BINDINGS):
                 for alias in node.names:
+                    if (
+                        alias.name in MOVED_TO_QTGUI
+                        and node.module.endswith("QtWidgets")
+                        and id(node) not in qt5_fallbacks
+                    ):
+                        say(node, f"{alias.name} from QtWidgets: Qt6 has it in QtGui (import it from there first)")
                     if alias.name in REMOVED_MODULES | REMOVED_CLASSES or node.module.split(".")[-1] in REMOVED_MODULES:
                         say(node, f"{alias.name} from {node.module}: removed in Qt6")
                         continue
@@ -88,6 +98,7 @@ def test_the_check_finds_each_qt5_only_construct():
         "from qgis.PyQt.QtCore import QRegExp\n"
         "from qgis.core import Qgis\n"
         "from PyQt5.QtCore import QTimer\n"
+        "from qgis.PyQt.QtWidgets import QAction\n"
         "a = Qt.AlignLeft\n"
         "b = QMessageBox.Yes\n"
         "c = Qgis.Warning\n"
@@ -95,7 +106,7 @@ def test_the_check_finds_each_qt5_only_construct():
         "ok = Qt.AlignmentFlag.AlignLeft, QMessageBox.StandardButton.Yes, Qgis.MessageLevel.Warning, dialog.exec()\n"
     )
     lines = sorted(int(f.split(":")[1]) for f in qt5_only(source))
-    assert lines == [3, 5, 6, 7, 8, 9]
+    assert lines == [3, 5, 6, 7, 8, 9, 10]
 
 
 def test_every_source_runs_on_qt5_and_qt6():
