@@ -135,10 +135,16 @@ def test_pixel_tool_without_endmembers_and_with_mismatched_ones(deepunmix, scene
         gui.unload()
 
 
-def test_a_runs_endmember_csv_opens_in_the_view(deepunmix, scene, qgis_iface, tmp_path):
+def test_a_runs_endmember_csv_opens_in_the_view(deepunmix, scene, qgis_iface, tmp_path, monkeypatch):
     """processing.runAndLoadResults is what the algorithm dialog does: the CSV's post-processor tells the view."""
     import processing
+    from qgis.core import QgsLayerTreeModel, QgsProject
+    from qgis.gui import QgsLayerTreeView
 
+    # a real layer tree view, as in the desktop: QGIS 3.44's post-processing passes it to a typed C++ call
+    view = QgsLayerTreeView()
+    view.setModel(QgsLayerTreeModel(QgsProject.instance().layerTreeRoot(), view))
+    monkeypatch.setattr(qgis_iface, "layerTreeView", lambda: view)
     gui, _, _ = _gui(qgis_iface, scene)
     try:
         out = tmp_path / "vca.csv"
