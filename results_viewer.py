@@ -1,6 +1,6 @@
 """Results Viewer entries for DeepUnmix reports, and a QGIS batch-mode bug worked around.
 
-QGIS's ``BatchAlgorithmDialog.loadHTMLResults`` (``loadHtmlResults`` in 3.44) calls
+QGIS's ``BatchAlgorithmDialog.loadHTMLResults`` (``loadHtmlResults`` from 3.40) calls
 ``resultsList.addResult(icon=..., name=..., result=...)`` without the ``timestamp`` that
 ``ProcessingResults.addResult(self, icon, name, timestamp, result)`` requires, so every batch run
 of an algorithm with an HTML output (our ``OUTPUT_REPORT``) ends in a ``TypeError`` after the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from qgis.core import (
+    Qgis,
     QgsColorRampShader,
     QgsContrastEnhancement,
     QgsLayerTreeGroup,
@@ -18,6 +19,11 @@ from qgis.core import (
     QgsSingleBandPseudoColorRenderer,
     QgsStyle,
 )
+
+try:
+    MEAN = Qgis.RasterBandStatistic.Mean  # QGIS >= 3.36, where the QgsRasterBandStats.Stats overload is deprecated
+except AttributeError:
+    MEAN = QgsRasterBandStats.Stats.Mean
 
 from .loaded_tables import load_endmember_table
 
@@ -42,9 +48,7 @@ def rgb_bands(layer: QgsRasterLayer) -> List[int]:
     if n <= 3:
         return list(range(1, n + 1))
     provider = layer.dataProvider()
-    means = [
-        provider.bandStatistics(b, QgsRasterBandStats.Stats.Mean, QgsRectangle(), 20000).mean for b in range(1, n + 1)
-    ]
+    means = [provider.bandStatistics(b, MEAN, QgsRectangle(), 20000).mean for b in range(1, n + 1)]
     return sorted(sorted(range(1, n + 1), key=lambda b: -means[b - 1])[:3])
 
 

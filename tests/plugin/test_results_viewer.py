@@ -20,7 +20,7 @@ def _load_html_results(results):
     from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
 
     alg = QgsApplication.processingRegistry().createAlgorithmById("deepunmix:estimate_n_endmembers")
-    # loadHTMLResults until QGIS 3.3x, loadHtmlResults in 3.44 (same code, same missing timestamp)
+    # loadHTMLResults in QGIS 3.22, loadHtmlResults from 3.40 (same code, same missing timestamp)
     load = getattr(BatchAlgorithmDialog, "loadHtmlResults", None) or BatchAlgorithmDialog.loadHTMLResults
     load(_BatchDialog(alg), results, 0)
 

@@ -57,5 +57,5 @@ def test_four_endmembers_all_show(deepunmix, tmp_path):
     assert [s.name() for s in singles] == [
         f"{n} (DDICA abundances (jasper))" for n in ("soil", "tree", "water", "road")
     ]
-    assert [s.renderer().band() for s in singles] == [1, 2, 3, 4]
+    assert [s.renderer().usesBands() for s in singles] == [[1], [2], [3], [4]]
     assert all(isinstance(s.renderer(), QgsSingleBandPseudoColorRenderer) for s in singles)
