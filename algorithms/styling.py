@@ -5,25 +5,17 @@ from __future__ import annotations
 from typing import List, Optional
 
 from qgis.core import (
-    Qgis,
     QgsColorRampShader,
     QgsContrastEnhancement,
     QgsLayerTreeGroup,
     QgsMultiBandColorRenderer,
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
-    QgsRasterBandStats,
     QgsRasterLayer,
     QgsRasterShader,
-    QgsRectangle,
     QgsSingleBandPseudoColorRenderer,
     QgsStyle,
 )
-
-try:
-    MEAN = Qgis.RasterBandStatistic.Mean  # QGIS >= 3.36, where the QgsRasterBandStats.Stats overload is deprecated
-except AttributeError:
-    MEAN = QgsRasterBandStats.Stats.Mean
 
 from .loaded_tables import load_endmember_table
 
@@ -48,7 +40,8 @@ def rgb_bands(layer: QgsRasterLayer) -> List[int]:
     if n <= 3:
         return list(range(1, n + 1))
     provider = layer.dataProvider()
-    means = [provider.bandStatistics(b, MEAN, QgsRectangle(), 20000).mean for b in range(1, n + 1)]
+    # all statistics (the default): naming one picks the overload QGIS 3.40+ deprecates (sip tries int first)
+    means = [provider.bandStatistics(b, sampleSize=20000).mean for b in range(1, n + 1)]
     return sorted(sorted(range(1, n + 1), key=lambda b: -means[b - 1])[:3])
 
 
