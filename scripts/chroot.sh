@@ -5,10 +5,11 @@
 # Needs root, mmdebstrap and unshare. The chroot is built once under $DEEPUNMIX_CHROOTS
 # (default /var/cache/deepunmix/<suite>) from setup.sh's Debian packages, and rebuilt only when
 # that list or the build options change. The checkout (git's tracked and unignored files) is
-# copied to /work/deepunmix inside; its .venv and pip's cache stay in the chroot, so a rerun
-# does not download torch again. <checkout>/../shared is mounted read-only at /work/shared
-# when present (the reference data). /dev, /proc and /sys are mounted in a private mount
-# namespace, so they go away when the command ends, whatever its exit status.
+# copied to /work/deepunmix inside; its .venv stays in the chroot, so a rerun does not download
+# torch again (pip's cache stays there too, where the index's answers may be cached).
+# <checkout>/../shared is mounted read-only at /work/shared when present (the reference data).
+# /dev, /proc and /sys are mounted in a private mount namespace, so they go away when the
+# command ends, whatever its exit status.
 set -euo pipefail
 SUITE=${1:?usage: scripts/chroot.sh trixie|sid [COMMAND...]}
 shift
