@@ -183,11 +183,12 @@ def install_torch(target: Optional[str] = None, variant: str = "cpu", echo: Call
 
     Returns the distributions moved to ``torch_private``.
     """
-    import subprocess
+    import subprocess  # runs pip, see below  # nosec B404
 
     target = target or dependency_folder()
     staging = prepare(target)
-    proc = subprocess.Popen(
+    # accepted: install_command is this Python's pip with fixed arguments, no shell
+    proc = subprocess.Popen(  # nosec B603
         install_command(staging, variant), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     tail = []

@@ -28,7 +28,7 @@ def candidate_paths() -> List[str]:
     paths = [p for p in os.environ.get("DEEPUNMIX_DEPS", "").split(os.pathsep) if p]
     try:
         paths.append(dependency_folder())
-    except Exception:  # noqa: BLE001 - outside QGIS there is no profile
+    except ImportError:  # outside QGIS there is no profile
         pass
     return paths
 
@@ -38,7 +38,7 @@ def add_dependency_paths() -> List[str]:
     added = []
     try:
         owned = dependency_folder()
-    except Exception:  # noqa: BLE001 - outside QGIS there is no profile
+    except ImportError:  # outside QGIS there is no profile
         owned = None
     front = 0
     for path in candidate_paths():

@@ -141,7 +141,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 name or self.N_ENDMEMBERS,
                 self.tr(description),
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 defaultValue=default,
                 minValue=N_ENDMEMBERS.left,
             )
@@ -152,7 +152,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber(
                 self.SEED,
                 self.tr("Random seed"),
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 defaultValue=0,
                 minValue=SEED.left,
             )
@@ -169,7 +169,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         )
 
     def add_advanced(self, parameter):
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(parameter)
 
     ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"

@@ -71,7 +71,9 @@ def dialog_range(cls, adv: Advanced) -> tuple:
 
 def number_parameter(cls, adv: Advanced, label: str, default, optional: bool = True) -> QgsProcessingParameterNumber:
     """A QGIS number parameter for ``adv`` with the engine's type and range."""
-    kind = QgsProcessingParameterNumber.Integer if is_integer(cls, adv) else QgsProcessingParameterNumber.Double
+    kind = (
+        QgsProcessingParameterNumber.Type.Integer if is_integer(cls, adv) else QgsProcessingParameterNumber.Type.Double
+    )
     param = QgsProcessingParameterNumber(adv.key, label, kind, defaultValue=default, optional=optional)
     low, high = dialog_range(cls, adv)
     if low is not None:

@@ -21,7 +21,7 @@ PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def help_folder() -> str:
     """A folder per user and per installed copy: two installs (profiles, versions) link their own README."""
     uid = os.getuid() if hasattr(os, "getuid") else 0
-    install = hashlib.sha1(PLUGIN_DIR.encode("utf-8")).hexdigest()[:10]
+    install = hashlib.sha1(PLUGIN_DIR.encode("utf-8"), usedforsecurity=False).hexdigest()[:10]
     folder = os.path.join(tempfile.gettempdir(), f"deepunmix-help-{uid}-{install}")
     os.makedirs(folder, exist_ok=True)
     return folder

@@ -51,7 +51,7 @@ def add_input_options(alg, bad_bands: bool = True) -> None:
         QgsProcessingParameterNumber(
             SCALE,
             alg.tr("Scale factor to reflectance (0 = detect)"),
-            QgsProcessingParameterNumber.Double,
+            QgsProcessingParameterNumber.Type.Double,
             0.0,
             optional=True,
             minValue=0.0,
@@ -66,7 +66,7 @@ def add_memory_option(alg) -> None:
         QgsProcessingParameterNumber(
             MEMORY_MB,
             alg.tr("Memory budget (MB)"),
-            QgsProcessingParameterNumber.Integer,
+            QgsProcessingParameterNumber.Type.Integer,
             DEFAULT_MEMORY_MB,
             optional=True,
             minValue=MIN_DIALOG_MEMORY_MB,

@@ -9,10 +9,8 @@ from qgis.core import (
     QgsContrastEnhancement,
     QgsMultiBandColorRenderer,
     QgsProcessingContext,
-    QgsRasterBandStats,
     QgsRasterLayer,
     QgsRasterShader,
-    QgsRectangle,
     QgsSingleBandPseudoColorRenderer,
     QgsStyle,
 )
@@ -23,7 +21,7 @@ from .loaded_tables import UniquelyNamed, load_endmember_table
 def _fraction_ramp_renderer(provider, band: int) -> QgsSingleBandPseudoColorRenderer:
     ramp = QgsStyle.defaultStyle().colorRamp("Viridis")
     fn = QgsColorRampShader(0.0, 1.0, ramp)
-    fn.setColorRampType(QgsColorRampShader.Interpolated)
+    fn.setColorRampType(QgsColorRampShader.Type.Interpolated)
     fn.classifyColorRamp(5, -1)
     shader = QgsRasterShader(0.0, 1.0)
     shader.setRasterShaderFunction(fn)
@@ -40,7 +38,8 @@ def rgb_bands(layer: QgsRasterLayer) -> List[int]:
     if n <= 3:
         return list(range(1, n + 1))
     provider = layer.dataProvider()
-    means = [provider.bandStatistics(b, QgsRasterBandStats.Mean, QgsRectangle(), 20000).mean for b in range(1, n + 1)]
+    # all statistics (the default): naming one picks the overload QGIS 3.40+ deprecates (sip tries int first)
+    means = [provider.bandStatistics(b, sampleSize=20000).mean for b in range(1, n + 1)]
     return sorted(sorted(range(1, n + 1), key=lambda b: -means[b - 1])[:3])
 
 
@@ -56,7 +55,9 @@ def apply_abundance_style(layer: QgsRasterLayer) -> None:
             renderer.setBlueContrastEnhancement,
         ):
             ce = QgsContrastEnhancement(provider.dataType(1))
-            ce.setContrastEnhancementAlgorithm(QgsContrastEnhancement.StretchToMinimumMaximum)
+            ce.setContrastEnhancementAlgorithm(
+                QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum
+            )
             ce.setMinimumValue(0.0)
             ce.setMaximumValue(1.0)
             setter(ce)

@@ -1,7 +1,8 @@
 """Parameter constraints of the estimators: declared once, checked in ``fit``, read by the QGIS dialogs.
 
-Each estimator declares ``_parameter_constraints`` in scikit-learn's format
-(``sklearn.utils._param_validation``: :class:`Interval`, :class:`StrOptions`, ``None``, ``"boolean"``, ...).
+Each estimator declares ``_parameter_constraints`` in scikit-learn's format: for each parameter a list of
+what it may be (:class:`Interval`, :class:`Choices`, ``None``, ``"boolean"`` or ``"array-like"``).
+scikit-learn keeps its own checker private, so the few kinds used here are implemented here.
 :func:`validate_params` checks an estimator's parameters against them and raises
 :class:`~deepunmix.engine.errors.ParameterError`; :func:`interval` and :func:`choices` read one
 parameter's range or choice list, so the QGIS algorithms build their parameters from the same facts.
@@ -12,35 +13,87 @@ from __future__ import annotations
 from numbers import Integral, Real
 from typing import Optional, Tuple
 
-from sklearn.utils._param_validation import (
-    Interval,
-    InvalidParameterError,
-    StrOptions,
-    validate_parameter_constraints,
-)
+import numpy as np
 
 from .errors import ParameterError
 
 __all__ = ["Choices", "Integral", "Interval", "N_ENDMEMBERS", "Real", "SEED", "choices", "interval", "validate_params"]
 
-#: Materials to separate: at least two (``engine.base.check_n_endmembers`` also checks the data can hold them).
-N_ENDMEMBERS = Interval(Integral, 2, None, closed="left")
-#: A seed as numpy's ``SeedSequence`` takes it (a non-negative integer); ``None`` draws fresh entropy.
-SEED = Interval(Integral, 0, None, closed="left")
+
+class Interval:
+    """Numbers of type ``kind`` (``Integral`` or ``Real``) between ``left`` and ``right`` (None: unbounded).
+
+    ``closed`` says which bounds belong to it: ``"left"``, ``"right"``, ``"both"`` or ``"neither"``.
+    """
+
+    def __init__(self, kind, left, right, *, closed):
+        if kind not in (Integral, Real) or closed not in ("left", "right", "both", "neither"):
+            raise ValueError(
+                f"Interval({kind!r}, closed={closed!r}): kind is Integral or Real, closed one of "
+                "'left', 'right', 'both', 'neither'"
+            )
+        self.type, self.left, self.right, self.closed = kind, left, right, closed
+
+    def __contains__(self, value) -> bool:
+        if value != value:  # NaN
+            return False
+        if self.left is not None and (value < self.left or value == self.left and self.closed in ("right", "neither")):
+            return False
+        return self.right is None or not (
+            value > self.right or value == self.right and self.closed in ("left", "neither")
+        )
+
+    def is_satisfied_by(self, value) -> bool:
+        return isinstance(value, self.type) and not isinstance(value, (bool, np.bool_)) and value in self
+
+    def __str__(self):
+        low = "-inf" if self.left is None else self.left
+        high = "inf" if self.right is None else self.right
+        opening = "[" if self.closed in ("left", "both") and self.left is not None else "("
+        closing = "]" if self.closed in ("right", "both") and self.right is not None else ")"
+        return f"{'an int' if self.type is Integral else 'a float'} in the range {opening}{low}, {high}{closing}"
 
 
-class Choices(StrOptions):
-    """:class:`StrOptions` that keeps the order its options were given in.
+class Choices:
+    """One of the strings ``options``, kept in the order given.
 
     QGIS enum parameters are indexed: the dialog's options follow this order, so it must not change.
     """
 
-    def __init__(self, options, *, deprecated=None):
+    def __init__(self, options):
         self.ordered: Tuple[str, ...] = tuple(options)
-        super().__init__(set(self.ordered), deprecated=deprecated)
+
+    def is_satisfied_by(self, value) -> bool:
+        return isinstance(value, str) and value in self.ordered
 
     def __str__(self):
         return f"a str among {{{', '.join(repr(o) for o in self.ordered)}}}"
+
+
+def _satisfies(value, constraint) -> bool:
+    if constraint is None:
+        return value is None
+    if constraint == "boolean":
+        return isinstance(value, (bool, np.bool_))
+    if constraint == "array-like":
+        return hasattr(value, "__len__") or hasattr(value, "__array__")
+    return constraint.is_satisfied_by(value)
+
+
+def _describe(constraint) -> str:
+    if constraint is None:
+        return "None"
+    if constraint == "boolean":
+        return "a bool"
+    if constraint == "array-like":
+        return "an array-like"
+    return str(constraint)
+
+
+#: Materials to separate: at least two (``engine.base.check_n_endmembers`` also checks the data can hold them).
+N_ENDMEMBERS = Interval(Integral, 2, None, closed="left")
+#: A seed as numpy's ``SeedSequence`` takes it (a non-negative integer); ``None`` draws fresh entropy.
+SEED = Interval(Integral, 0, None, closed="left")
 
 
 def positive(kind=Real) -> Interval:
@@ -64,12 +117,13 @@ def validate_params(estimator) -> None:
         Naming the parameter, what it must be and the value given.
     """
     cls = type(estimator)
-    try:
-        validate_parameter_constraints(
-            getattr(cls, "_parameter_constraints", {}), estimator.get_params(deep=False), caller_name=cls.__name__
-        )
-    except InvalidParameterError as exc:
-        raise ParameterError(str(exc)) from None
+    for name, value in estimator.get_params(deep=False).items():
+        allowed = getattr(cls, "_parameter_constraints", {}).get(name)
+        if allowed is None or any(_satisfies(value, c) for c in allowed):
+            continue
+        described = [_describe(c) for c in allowed]
+        must = described[0] if len(described) == 1 else f"{', '.join(described[:-1])} or {described[-1]}"
+        raise ParameterError(f"The {name!r} parameter of {cls.__name__} must be {must}. Got {value!r} instead.")
 
 
 def _constraints(cls, name: str) -> list:

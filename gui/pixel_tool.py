@@ -27,14 +27,14 @@ class PixelSpectrumTool(QgsMapToolEmitPoint):
     def __init__(self, canvas, on_pixel, on_miss, active_layer=lambda: None, table=lambda: None):
         super().__init__(canvas)
         self.on_pixel, self.on_miss, self.active_layer, self.table = on_pixel, on_miss, active_layer, table
-        self.setCursor(Qt.CrossCursor)
-        self.outline = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.outline = QgsRubberBand(canvas, QgsWkbTypes.GeometryType.PolygonGeometry)
         self.outline.setStrokeColor(QColor(255, 0, 255))
         self.outline.setFillColor(QColor(255, 0, 255, 40))
         self.outline.setWidth(2)
 
     def canvasReleaseEvent(self, event):
-        if event.button() != Qt.LeftButton:
+        if event.button() != Qt.MouseButton.LeftButton:
             return
         self.pick(self.toMapCoordinates(event.pos()))
 
@@ -66,7 +66,7 @@ class PixelSpectrumTool(QgsMapToolEmitPoint):
             self._outline(layer, *hit)
             self.on_pixel(layer, *hit)
             return
-        self.outline.reset(QgsWkbTypes.PolygonGeometry)
+        self.outline.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         self.on_miss("No multiband raster here: click a pixel of a hyperspectral raster layer.")
 
     def _to_layer(self, map_point, layer):
@@ -82,7 +82,7 @@ class PixelSpectrumTool(QgsMapToolEmitPoint):
         self.outline.setToGeometry(QgsGeometry.fromRect(QgsRectangle(x0, y1 - dy, x0 + dx, y1)), layer.crs())
 
     def deactivate(self):
-        self.outline.reset(QgsWkbTypes.PolygonGeometry)
+        self.outline.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
         super().deactivate()
 
     def remove_outline(self) -> None:

@@ -38,10 +38,10 @@ class SpectraDock(QgsDockWidget):
 
             tool_button = QToolButton(body)
             tool_button.setDefaultAction(pixel_action)
-            tool_button.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+            tool_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             row.addWidget(tool_button)
         self.file_label = QLabel("No endmember CSV open", body)
-        self.file_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.file_label, 1)
         layout.addLayout(row)
         try:
@@ -52,12 +52,12 @@ class SpectraDock(QgsDockWidget):
         else:
             self.figure = Figure(figsize=(6, 3.2), dpi=96)
             self.canvas = FigureCanvasQTAgg(self.figure)
-            self.canvas.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+            self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             self.canvas.setMinimumHeight(220)
             layout.addWidget(self.canvas, 1)
         self.info = QLabel("Open an endmember CSV, or use the pixel tool on a hyperspectral raster.", body)
         self.info.setWordWrap(True)
-        self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.info)
         self.setWidget(body)
 

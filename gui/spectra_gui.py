@@ -12,7 +12,11 @@ import os
 from qgis.core import Qgis
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+
+try:
+    from qgis.PyQt.QtGui import QAction  # Qt6 moved it here
+except ImportError:
+    from qgis.PyQt.QtWidgets import QAction
 
 from ..algorithms.loaded_tables import NOTIFIER
 from ..engine.pixel_spectrum import explain_pixel
@@ -80,7 +84,7 @@ class SpectraViewGui:
             from .spectra_dock import SpectraDock  # matplotlib is imported on first use only
 
             self.dock = SpectraDock(self.iface.mainWindow(), pixel_action=self.pixel_action)
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.show()
         self.dock.raise_()
         return self.dock
@@ -113,7 +117,7 @@ class SpectraViewGui:
             pixel = explain_pixel(layer.source(), row, col, dock.table)
         except (ValueError, OSError) as exc:
             dock.show_message(f"{layer.name()}: {exc}")
-            self.iface.messageBar().pushMessage("DeepUnmix", f"{layer.name()}: {exc}", Qgis.Warning, 8)
+            self.iface.messageBar().pushMessage("DeepUnmix", f"{layer.name()}: {exc}", Qgis.MessageLevel.Warning, 8)
             return
         dock.show_pixel(pixel, layer.name())
 

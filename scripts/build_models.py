@@ -88,7 +88,7 @@ def estimate_then_ddica() -> QgsProcessingModelAlgorithm:
             QgsProcessingParameterNumber(
                 "max_endmembers",
                 "Maximum number of endmembers",
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 DEFAULT_MAX_ENDMEMBERS,
                 minValue=interval(EndmemberCountEstimator, MAX_OPTION.kwarg).left,
                 maxValue=MAX_OPTION.maximum,
@@ -100,7 +100,7 @@ def estimate_then_ddica() -> QgsProcessingModelAlgorithm:
             QgsProcessingParameterNumber(
                 "n_endmembers",
                 "Number of endmembers (0 = estimate it)",
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 0,
                 minValue=0,
                 maxValue=MAX_OPTION.maximum,
@@ -110,7 +110,7 @@ def estimate_then_ddica() -> QgsProcessingModelAlgorithm:
         (
             "seed",
             QgsProcessingParameterNumber(
-                "seed", "Random seed", QgsProcessingParameterNumber.Integer, 0, minValue=SEED.left
+                "seed", "Random seed", QgsProcessingParameterNumber.Type.Integer, 0, minValue=SEED.left
             ),
             (720, 60),
         ),

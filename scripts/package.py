@@ -61,7 +61,12 @@ def build(out_dir: Path) -> Path:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default="dist")
-    print(build(Path(ap.parse_args(argv).out)))
+    ap.add_argument("--list", action="store_true", help="print the files the ZIP would hold (scripts/lint.sh)")
+    args = ap.parse_args(argv)
+    if args.list:
+        print("\n".join(str(p.relative_to(REPO)) for p in plugin_files()))
+    else:
+        print(build(Path(args.out)))
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One-time set-up, safe to run again: Debian packages (QGIS 3.22, GDAL, rasterio,
-# scikit-learn), then a venv on QGIS's Python with torch (CPU) and the test tools.
-# Running it twice is quick and changes nothing.
+# One-time set-up, safe to run again: Debian packages (QGIS, GDAL, rasterio, scikit-learn),
+# then a venv on QGIS's Python with torch and the test tools. Running it twice is quick and
+# changes nothing. `setup.sh --apt-packages` prints the Debian packages (scripts/chroot.sh reads them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv
@@ -9,6 +9,7 @@ STAMP=$VENV/.deepunmix-setup-v2
 
 apt_packages=(qgis python3-qgis qgis-providers gdal-bin python3-rasterio python3-sklearn
               python3-matplotlib python3-pandas python3-venv python3-pip xvfb xauth xdotool imagemagick zip fonts-dejavu-core)
+if [ "${1:-}" = --apt-packages ]; then echo "${apt_packages[*]}"; exit 0; fi
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

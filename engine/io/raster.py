@@ -140,10 +140,7 @@ def _wavelengths(ds) -> Optional[np.ndarray]:
         return _to_nm(np.asarray(vals, dtype=np.float64), units)
     # 2) ENVI header / dataset-level metadata
     for ns in ("ENVI", None):
-        try:
-            t = ds.tags(ns=ns) if ns else ds.tags()
-        except Exception:  # noqa: BLE001 - a missing domain is not an error
-            continue
+        t = ds.tags(ns=ns) if ns else ds.tags()  # a missing domain gives {}
         w = _get(t, "wavelength")
         if w is None:
             continue
@@ -169,10 +166,7 @@ def _bad_bands(ds) -> Optional[np.ndarray]:
 
 def _envi_bad_bands(ds) -> Optional[np.ndarray]:
     for ns in ("ENVI", None):
-        try:
-            t = ds.tags(ns=ns) if ns else ds.tags()
-        except Exception:  # noqa: BLE001
-            continue
+        t = ds.tags(ns=ns) if ns else ds.tags()
         bbl = _get(t, "bbl")
         if bbl is None:
             continue
@@ -577,23 +571,18 @@ def atomic_output(path: PathLike) -> Iterator[Path]:
 
 # single-file formats GDAL can create band by band in float32 (multi-file ones would defeat the atomic rename)
 OUTPUT_DRIVERS = {"GTiff": "GeoTIFF (.tif)", "HFA": "Erdas Imagine (.img)"}
+# chosen here, not by GDAL's lookup by extension: GDAL 3.12 also has MiraMonRaster for .img
+_DRIVER_OF_EXTENSION = {"": "GTiff", ".tif": "GTiff", ".tiff": "GTiff", ".img": "HFA"}
 
 
 def output_driver(path: PathLike) -> str:
     """The GDAL driver for a raster output path, chosen by its extension; OutputError for formats not written.
 
-    No extension, ``.tif`` and ``.tiff`` give GeoTIFF.
+    No extension, ``.tif`` and ``.tiff`` give GeoTIFF; ``.img`` gives Erdas Imagine.
     """
-    from rasterio.drivers import driver_from_extension
-
     ext = Path(path).suffix.lower()
-    if ext in ("", ".tif", ".tiff"):
-        return "GTiff"
-    try:
-        driver = driver_from_extension(str(path))
-    except ValueError:
-        driver = None
-    if driver in OUTPUT_DRIVERS:
+    driver = _DRIVER_OF_EXTENSION.get(ext)
+    if driver is not None:
         import rasterio
 
         with rasterio.Env() as env:  # built into this GDAL?
@@ -601,8 +590,7 @@ def output_driver(path: PathLike) -> str:
                 return driver
     raise OutputError(
         f"{Path(path).name}: rasters are written as {', '.join(OUTPUT_DRIVERS.values())}; "
-        f"'{ext}' ({driver or 'a format GDAL does not know by that extension'}) is not one of them: "
-        "use .tif"
+        f"'{ext}' is not one of them: use .tif"
     )
 
 

@@ -15,7 +15,7 @@ from deepunmix.engine.estimate_count import EndmemberCountEstimator
 from deepunmix.engine.extraction.nfindr import NFINDR
 from deepunmix.engine.extraction.sivm import SiVM
 from deepunmix.engine.extraction.vca import VCA
-from deepunmix.engine.params import Choices, choices, interval, validate_params
+from deepunmix.engine.params import Choices, Integral, Interval, Real, choices, interval, validate_params
 
 CONSTRAINED = [DDICA, DeepICA, BUDDIP, UnDIP, MinVolNMF, EndmemberCountEstimator, VCA, SiVM, NFINDR]
 
@@ -96,6 +96,29 @@ def test_validate_params_names_the_range_and_the_value():
     assert (
         str(info.value) == "The 'lam' parameter of MinVolNMF must be a float in the range [0, inf). Got -1.0 instead."
     )
+
+
+@pytest.mark.parametrize(
+    "closed, inside, outside",
+    [
+        ("left", [0, 0.5], [1, -0.1]),
+        ("right", [1, 0.5], [0, 1.1]),
+        ("both", [0, 1], [-0.1, 1.1]),
+        ("neither", [0.5], [0, 1]),
+    ],
+)
+def test_interval_holds_its_bounds_as_declared(closed, inside, outside):
+    bounds = Interval(Real, 0, 1, closed=closed)
+    assert all(bounds.is_satisfied_by(v) for v in inside)
+    assert not any(bounds.is_satisfied_by(v) for v in outside)
+    assert not bounds.is_satisfied_by(float("nan")) and not bounds.is_satisfied_by("0.5")
+
+
+def test_integer_interval_refuses_floats_and_bools():
+    count = Interval(Integral, 1, None, closed="left")
+    assert count.is_satisfied_by(3) and count.is_satisfied_by(np.int64(3))
+    assert not count.is_satisfied_by(3.0) and not count.is_satisfied_by(True) and not count.is_satisfied_by(0)
+    assert str(count) == "an int in the range [1, inf)"
 
 
 def test_choices_keep_their_declared_order_and_read_back():

@@ -71,7 +71,7 @@ class DesktopDriver:
         self.write_status()
 
     def _log_message(self, message, tag, level):
-        if level >= Qgis.Warning or tag in ("Processing", "DeepUnmix"):
+        if level >= Qgis.MessageLevel.Warning or tag in ("Processing", "DeepUnmix"):
             self.status["messages"].append(f"[{tag}] {message}"[:500])
 
     def screenshot(self, name):
@@ -147,7 +147,7 @@ class DesktopDriver:
         self.note("toolbox_selected", algorithm=tree.selectedAlgorithm().id())
         # the toolbox runs the dialog's exec_() from Enter: the next step runs inside that modal loop
         self.later(self.fill_dialog, 1500)
-        QTest.keyClick(self.toolbox.searchBox, Qt.Key_Return)
+        QTest.keyClick(self.toolbox.searchBox, Qt.Key.Key_Return)
 
     def _find_algorithm(self, tree):
         model = tree.model()
@@ -185,7 +185,7 @@ class DesktopDriver:
             input=getattr(filled.get("INPUT"), "source", lambda: str(filled.get("INPUT")))(),
         )
         self.screenshot("dialog")
-        QTest.mouseClick(dialog.runButton(), Qt.LeftButton)  # Run
+        QTest.mouseClick(dialog.runButton(), Qt.MouseButton.LeftButton)  # Run
         self.run_clicked = time.monotonic()
         self.later(self.wait_for_run, 1000)
 
@@ -313,7 +313,7 @@ class DesktopDriver:
         self.dialog = dialog
         self.screenshot("batch_dialog")
         self.note("batch_filled", rows=panel.batchRowCount())
-        QTest.mouseClick(dialog.runButton(), Qt.LeftButton)  # runs synchronously in 3.22
+        QTest.mouseClick(dialog.runButton(), Qt.MouseButton.LeftButton)  # runs synchronously in 3.22
         self.later(self.after_batch, 1500)
 
     def after_batch(self):

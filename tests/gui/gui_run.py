@@ -120,7 +120,7 @@ def run_in_dialog(run, alg_id, params, shot=None):
         seen.update(dialog=dialog, title=dialog.windowTitle(), clicked=time.monotonic())
         if shot:
             run.screenshot(shot + "_dialog")
-        QTest.mouseClick(dialog.runButton(), Qt.LeftButton)
+        QTest.mouseClick(dialog.runButton(), Qt.MouseButton.LeftButton)
         QTimer.singleShot(800, run.safely(wait))
 
     def wait():

@@ -73,7 +73,7 @@ def script(run):
         yield 500
     iface.mainWindow().setGeometry(QApplication.primaryScreen().availableGeometry())  # no window manager
     settings = QgsSettings()
-    home = qgis.utils.home_plugin_path
+    home = os.path.join(QgsApplication.qgisSettingsDirPath(), "python", "plugins")  # the profile's plugin folder
     run.note(
         "fresh",
         profile=QgsApplication.qgisSettingsDirPath(),

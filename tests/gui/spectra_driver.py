@@ -114,7 +114,7 @@ def script(run):
         QApplication.processEvents()
         run.screenshot("file_chooser")
         run.note("file_chooser", title=chooser.windowTitle(), filters=chooser.nameFilters())
-        QTest.keyClick(name, Qt.Key_Return)
+        QTest.keyClick(name, Qt.Key.Key_Return)
 
     QTimer.singleShot(1500, run.safely(pick_file))
     spectra.view_action.trigger()
@@ -131,7 +131,12 @@ def script(run):
         ext.xMinimum() + (col + 0.5) * layer.rasterUnitsPerPixelX(),
         ext.yMaximum() - (row + 0.5) * layer.rasterUnitsPerPixelY(),
     )
-    QTest.mouseClick(canvas.viewport(), Qt.LeftButton, Qt.NoModifier, QPoint(round(device.x()), round(device.y())))
+    QTest.mouseClick(
+        canvas.viewport(),
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+        QPoint(round(device.x()), round(device.y())),
+    )
     pixel = dock.pixel
     run.note(
         "pixel",

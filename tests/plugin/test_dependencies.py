@@ -208,7 +208,7 @@ def _run_installer(installer, cancel_after_ms=None, timeout_ms=60000):
     if cancel_after_ms is not None:
         QTimer.singleShot(cancel_after_ms, installer.dialog.findChild(QPushButton).click)  # the Cancel button
     QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec_()
+    loop.exec()
 
 
 FAKE_PIP = """

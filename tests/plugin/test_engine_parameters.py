@@ -64,12 +64,12 @@ def test_every_advanced_number_has_the_engine_type_and_range(deepunmix):
         iv = interval(cls, adv.kwarg)
         if iv is None:  # the engine takes a sequence (DDICA hidden_units): the dialog one width for all
             assert (alg_id, adv.key) == ("ddica", "HIDDEN_WIDTH")
-            assert definition.dataType() == QgsProcessingParameterNumber.Integer
+            assert definition.dataType() == QgsProcessingParameterNumber.Type.Integer
             assert definition.minimum() == 0 and definition.maximum() >= UNBOUNDED
             continue
         integer = iv.type is Integral
         assert definition.dataType() == (
-            QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
+            QgsProcessingParameterNumber.Type.Integer if integer else QgsProcessingParameterNumber.Type.Double
         ), where
         if adv.zero_means_none:
             assert definition.minimum() == 0 and 0 not in iv, where  # 0 can only mean "automatic"
@@ -99,7 +99,7 @@ def test_the_main_numbers_take_their_range_from_the_engine(deepunmix):
             definition = alg.parameterDefinition(key)
             if definition is not None:
                 seen[key] += 1
-                assert definition.dataType() == QgsProcessingParameterNumber.Integer
+                assert definition.dataType() == QgsProcessingParameterNumber.Type.Integer
                 assert definition.minimum() == fact.left and definition.maximum() >= 2**31 - 1, alg.id()
         definition = alg.parameterDefinition(inputs.MEMORY_MB)
         if definition is not None:

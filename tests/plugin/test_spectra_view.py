@@ -71,7 +71,11 @@ def _click(canvas, tool, x, y):
 
     device = canvas.getCoordinateTransform().transform(x, y)
     event = QgsMapMouseEvent(
-        canvas, QEvent.MouseButtonRelease, QPoint(round(device.x()), round(device.y())), Qt.LeftButton, Qt.LeftButton
+        canvas,
+        QEvent.Type.MouseButtonRelease,
+        QPoint(round(device.x()), round(device.y())),
+        Qt.MouseButton.LeftButton,
+        Qt.MouseButton.LeftButton,
     )
     tool.canvasReleaseEvent(event)
 
@@ -152,10 +156,16 @@ def test_pixel_tool_prefers_the_raster_whose_bands_match_the_csv(deepunmix, scen
         QgsProject.instance().removeMapLayer(abundances.id())
 
 
-def test_a_runs_endmember_csv_opens_in_the_view(deepunmix, scene, qgis_iface, tmp_path):
+def test_a_runs_endmember_csv_opens_in_the_view(deepunmix, scene, qgis_iface, tmp_path, monkeypatch):
     """processing.runAndLoadResults is what the algorithm dialog does: the CSV's post-processor tells the view."""
     import processing
+    from qgis.core import QgsLayerTreeModel, QgsProject
+    from qgis.gui import QgsLayerTreeView
 
+    # a real layer tree view, as in the desktop: QGIS 3.44's post-processing passes it to a typed C++ call
+    view = QgsLayerTreeView()
+    view.setModel(QgsLayerTreeModel(QgsProject.instance().layerTreeRoot(), view))
+    monkeypatch.setattr(qgis_iface, "layerTreeView", lambda: view)
     gui, _, _ = _gui(qgis_iface, scene)
     try:
         out = tmp_path / "vca.csv"
