@@ -76,14 +76,45 @@ def _import_with_private(folder: str) -> None:
         importlib.invalidate_caches()
 
 
+class _NoTriton:
+    """A meta-path entry under which ``import triton`` fails: torch then takes it for absent.
+
+    DeepUnmix runs torch eagerly and never compiles; loading triton's compiled library (it comes with
+    PyPI's CUDA build) crashed the QGIS 3.40 desktop inside ``torch._dynamo``'s import.
+    """
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name.partition(".")[0] == "triton":
+            raise ModuleNotFoundError("triton is not used by DeepUnmix", name=name)
+        return None
+
+
+def _import_dynamo(folder) -> None:
+    """Import torch._dynamo (which the optimisers need) with torch's private dependencies and without triton."""
+    blocker = None if "triton" in sys.modules else _NoTriton()
+    if blocker:
+        sys.meta_path.insert(0, blocker)
+    try:
+        if folder:
+            _import_with_private(folder)
+        else:
+            importlib.import_module("torch._dynamo")
+        triton = getattr(sys.modules.get("torch.utils._triton"), "has_triton_package", None)
+        if triton is not None:
+            triton()  # cached: torch asks once, here, and learns there is no triton
+    finally:
+        if blocker:
+            sys.meta_path.remove(blocker)
+
+
 def import_torch():
     """Import and return torch, or raise DependencyError that says how to install it."""
     try:
         if "torch._dynamo" not in sys.modules:
             with _LOCK:
-                folder = private_folder()
-                if folder and "torch._dynamo" not in sys.modules:
-                    _import_with_private(folder)
+                if "torch._dynamo" not in sys.modules and importlib.util.find_spec("torch") is not None:
+                    _import_dynamo(private_folder())
         import torch  # noqa: PLC0415 - lazy on purpose
     except ImportError as exc:
         if importlib.util.find_spec("torch") is None:

@@ -24,6 +24,10 @@ packages="$(bash "$SRC/scripts/setup.sh" --apt-packages) make"  # make: the Make
 opts=(--variant=apt "--aptopt=Acquire::Check-Valid-Until \"false\"" "--include=${packages// /,}")
 key=$(printf '%s\n' "$SUITE" "${opts[@]}" | sha256sum | cut -d' ' -f1)
 
+if ! command -v mmdebstrap >/dev/null; then  # a fresh machine: the host's tool that builds the chroot
+  [ "$(id -u)" -eq 0 ] || { echo "chroot: mmdebstrap is missing: apt-get install mmdebstrap" >&2; exit 1; }
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q mmdebstrap >/dev/null
+fi
 mkdir -p "$CACHE"
 exec 9>"$ROOT.lock"
 flock 9  # one build and one run per chroot at a time
