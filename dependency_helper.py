@@ -261,9 +261,7 @@ class PyTorchMenu:
     """The lasting route: *Raster → DeepUnmix → Install / repair / remove PyTorch…*."""
 
     def __init__(self, iface):
-        from qgis.PyQt.QtWidgets import QAction
-
-        from .gui.spectra_gui import MENU
+        from .gui.spectra_gui import MENU, QAction  # QAction from QtGui first (Qt6)
 
         self.iface = iface
         self.menu = MENU

@@ -77,6 +77,10 @@ def _satisfies(value, constraint) -> bool:
         return isinstance(value, (bool, np.bool_))
     if constraint == "array-like":
         return hasattr(value, "__len__") or hasattr(value, "__array__")
+    if constraint is callable:
+        return callable(value)
+    if isinstance(constraint, type):
+        return isinstance(value, constraint) and not (isinstance(value, bool) and constraint is not bool)
     return constraint.is_satisfied_by(value)
 
 
@@ -87,6 +91,10 @@ def _describe(constraint) -> str:
         return "a bool"
     if constraint == "array-like":
         return "an array-like"
+    if constraint is callable:
+        return "a callable"
+    if isinstance(constraint, type):
+        return f"an instance of {constraint.__name__!r}"
     return str(constraint)
 
 
