@@ -19,7 +19,7 @@ CACHE=${DEEPUNMIX_CHROOTS:-/var/cache/deepunmix}
 ROOT=$CACHE/$SUITE
 MIRROR=${DEEPUNMIX_MIRROR:-http://deb.debian.org/debian}
 
-packages="$(bash "$SRC/scripts/setup.sh" --apt-packages) make"  # make: the Makefile runs the tests
+packages="$(bash "$SRC/scripts/setup.sh" --apt-packages) make mount"  # make runs the tests; mount: the full-disk tests
 # sid's Release file may be past Valid-Until when a mirror lags
 opts=(--variant=apt "--aptopt=Acquire::Check-Valid-Until \"false\"" "--include=${packages// /,}")
 key=$(printf '%s\n' "$SUITE" "${opts[@]}" | sha256sum | cut -d' ' -f1)

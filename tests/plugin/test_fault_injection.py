@@ -515,7 +515,7 @@ CASES = [
         ".tif cut short",
         "deepunmix:minvol_nmf",
         lambda s: _nmf(s, INPUT=s["dir"] / "cut.tif"),
-        "cut short",
+        "cut short|damaged",  # GDAL 3.13 (QGIS 3.44) already fails to open it; older GDAL opens it and reads zeros
         _cut_tif,
     ),
     Case(
