@@ -2,7 +2,7 @@
 
 from qgis.core import QgsApplication
 
-from .deps import add_dependency_paths
+from .gui.torch_paths import add_dependency_paths
 
 
 class DeepUnmixPlugin:
@@ -23,8 +23,8 @@ class DeepUnmixPlugin:
 
     def initGui(self):
         self.initProcessing()
-        from . import cancel_display, results_viewer
-        from .dependency_helper import PyTorchMenu, offer_install
+        from .gui import cancel_display, results_viewer
+        from .gui.torch_installer import PyTorchMenu, offer_install
 
         results_viewer.install()
         cancel_display.install()
@@ -42,7 +42,7 @@ class DeepUnmixPlugin:
         if self.spectra is not None:
             self.spectra.unload()
             self.spectra = None
-        from . import cancel_display, results_viewer
+        from .gui import cancel_display, results_viewer
 
         results_viewer.uninstall()
         cancel_display.uninstall()

@@ -27,12 +27,12 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..deps import torch_available
+from ..engine.core.params import N_ENDMEMBERS, SEED
+from ..engine.core.progress import Cancelled
+from ..engine.core.torch_support import INSTALL_ROUTE
 from ..engine.io.paths import check_output_paths
 from ..engine.io.raster import output_transaction
-from ..engine.params import N_ENDMEMBERS, SEED
-from ..engine.progress import Cancelled
-from ..engine.torch_support import INSTALL_ROUTE
+from ..gui.torch_paths import torch_available
 from . import tooltips
 from .engine_parameters import option_labels
 from .errors import user_message, warnings_to
@@ -40,7 +40,7 @@ from .inputs import declared_paths
 from .provider_icon import ICON_PATH
 
 DEVICES = ["cpu", "cuda", "auto"]
-# labels by engine value (engine.abundance_convention.CONVENTIONS gives the values and their order)
+# labels by engine value (engine.abundances.convention.CONVENTIONS gives the values and their order)
 CONVENTION_LABELS = {
     "fractions": "Fractions (linear mixing, FCLS)",
     "peak_normalised": "Peak-normalised shares (as Zhu's Samson/Jasper/Urban references)",
@@ -175,8 +175,8 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     ABUNDANCE_CONVENTION = "ABUNDANCE_CONVENTION"
 
     def add_abundance_convention_option(self):
-        """The advanced choice of abundance convention (engine.abundance_convention.CONVENTIONS, in that order)."""
-        from ..engine.abundance_convention import CONVENTIONS
+        """The advanced choice of abundance convention (engine.abundances.convention.CONVENTIONS, in that order)."""
+        from ..engine.abundances.convention import CONVENTIONS
 
         labels = option_labels(CONVENTIONS, CONVENTION_LABELS, "abundance conventions")
         self.add_advanced(
@@ -190,7 +190,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         )
 
     def abundance_convention(self, parameters, context) -> str:
-        from ..engine.abundance_convention import CONVENTIONS
+        from ..engine.abundances.convention import CONVENTIONS
 
         return CONVENTIONS[self.parameterAsEnum(parameters, self.ABUNDANCE_CONVENTION, context)]
 
@@ -295,7 +295,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
 
     def fit_warnings(self, feedback, rmse: float, pixels, brightness: Optional[float] = None) -> List[str]:
         """Warn (log and report) on a scale mismatch or an RMSE beyond ordinary spectral variability."""
-        from ..engine.fit_quality import noise_level, poor_fit_warning
+        from ..engine.reporting.fit_quality import noise_level, poor_fit_warning
 
         text = poor_fit_warning(rmse, noise_level(pixels), brightness)
         if text is None:

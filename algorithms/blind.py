@@ -17,15 +17,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..engine.fcls import fcls
+from ..engine.abundances.fcls import fcls
+from ..engine.core.params import validate_params
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import write_endmembers_csv
 from ..engine.io.memory import check_allocation
 from ..engine.io.raster import read_thumbnails, write_abundances
-from ..engine.metrics import reconstruction_rmse
-from ..engine.params import validate_params
-from ..engine.report import write_report
-from ..engine.start_change import change_note
+from ..engine.reporting.change_from_start import change_note
+from ..engine.reporting.metrics import reconstruction_rmse
+from ..engine.reporting.report import write_report
 from .base import DeepUnmixAlgorithm
 from .engine_parameters import Advanced, number_parameter, read_number
 from .inputs import add_input_options, input_options, load_for_fitting
@@ -234,12 +234,12 @@ def _valid_pixels(data):
 
 
 def solution_warnings(model, data, feedback) -> list:
-    """The model's degenerate-solution warnings (``warnings_``, or :func:`engine.safeguard.check_solution` of its
+    """The model's degenerate-solution warnings (``warnings_``, or :func:`engine.abundances.safeguard.check_solution` of its
     fitted pixels), each pushed to the log; [] when its abundances are not in memory (fitted in tiles)."""
     found = getattr(model, "warnings_", None)
     A = getattr(model, "abundances_", None)
     if found is None and A is not None and A.shape[1:] == data.cube.shape[1:]:
-        from ..engine.safeguard import check_solution
+        from ..engine.abundances.safeguard import check_solution
 
         A = A.reshape(A.shape[0], -1)
         keep = np.isfinite(A).all(0)
@@ -258,6 +258,6 @@ def _init_defaults(cls: Callable) -> dict:
 
 
 def _require_torch() -> None:
-    from ..engine.torch_support import import_torch
+    from ..engine.core.torch_support import import_torch
 
     import_torch()

@@ -4,7 +4,7 @@ from qgis.core import QgsProcessingParameterBoolean
 
 from ..engine.ddica.clustering import NEAREST_UNITS
 from ..engine.ddica.unmixing import DDICA, VARIANT_SETTINGS
-from ..engine.metrics import pooled_rmse
+from ..engine.reporting.metrics import pooled_rmse
 from .blind import BlindUnmixingAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value
 from .help_numbers import count, kernel_width, number, percent, plural, sci, share, widths, word

@@ -1,6 +1,6 @@
 """QGIS parameters built from an engine estimator's ``_parameter_constraints``.
 
-A range or a choice list lives in the engine only (``engine.params``); the algorithms keep what the user
+A range or a choice list lives in the engine only (``engine.core.params``); the algorithms keep what the user
 sees: keys, labels, the defaults shown and the option labels (by engine value).
 """
 
@@ -12,7 +12,7 @@ from typing import Mapping, Optional
 
 from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
 
-from ..engine.params import choices, interval
+from ..engine.core.params import choices, interval
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What a run shows the user: engine problems as messages, engine warnings in the log, bugs as bugs.
 
 ``user_message`` turns the exceptions that describe a problem the user can fix
-(``engine.errors.DeepUnmixError``, file and GDAL I/O errors, running out of memory, torch's
+(``engine.core.errors.DeepUnmixError``, file and GDAL I/O errors, running out of memory, torch's
 allocation failures included)
 into one line; anything else returns None and propagates, so a genuine bug shows
 with its traceback. ``warnings_to(feedback)`` sends the engine's ``warnings.warn``
@@ -15,7 +15,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Optional
 
-from ..engine.errors import DeepUnmixError
+from ..engine.core.errors import DeepUnmixError
 
 _run = threading.local()
 _installed = []

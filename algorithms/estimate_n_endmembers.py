@@ -5,17 +5,17 @@ from qgis.core import (
     QgsProcessingOutputNumber,
 )
 
-from ..engine.count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN
-from ..engine.estimate_count import MAX_PIXELS, EndmemberCountEstimator
-from ..engine.params import N_ENDMEMBERS, choices, validate_params
-from ..engine.report import write_count_report
+from ..engine.core.params import N_ENDMEMBERS, choices, validate_params
+from ..engine.count.estimate import MAX_PIXELS, EndmemberCountEstimator
+from ..engine.count.reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN
+from ..engine.reporting.report import write_count_report
 from .base import DeepUnmixAlgorithm
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter
 from .help_numbers import count
 from .inputs import add_input_options, input_options, load_for_fitting
 
 # Labels by engine value; the values and their order (the published METHOD indices: 0 is HySime in users'
-# scripts) are engine.estimate_count.METHODS.
+# scripts) are engine.count.estimate.METHODS.
 METHOD_LABELS = {
     "hysime": "HySime (signal-subspace dimension)",
     "hfc": "HFC virtual dimensionality (signal-subspace dimension)",

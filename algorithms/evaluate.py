@@ -7,13 +7,13 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from ..engine.errors import InputError, ParameterError
+from ..engine.core.errors import InputError, ParameterError
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import align_tables
 from ..engine.io.memory import check_allocation
 from ..engine.io.raster import raster_info, read_raster
 from ..engine.io.score_table import write_score_table
-from ..engine.metrics import score_unmixing
+from ..engine.reporting.metrics import score_unmixing
 from .base import DeepUnmixAlgorithm
 from .inputs import add_memory_option, memory_budget
 from .loaded_tables import load_output

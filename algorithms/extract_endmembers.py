@@ -2,11 +2,11 @@
 
 from qgis.core import QgsProcessingParameterEnum
 
+from ..engine.core.params import N_ENDMEMBERS
 from ..engine.extraction.nfindr import NFINDR
 from ..engine.extraction.sivm import SiVM
 from ..engine.extraction.vca import VCA
 from ..engine.io.endmember_csv import write_endmembers_csv
-from ..engine.params import N_ENDMEMBERS
 from .base import DeepUnmixAlgorithm
 from .inputs import add_input_options, input_options, load_for_fitting
 from .loaded_tables import load_endmember_table

@@ -5,15 +5,15 @@ import time
 import numpy as np
 from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterRasterDestination
 
-from ..engine.abundance_convention import peak_normalise, peak_normalised_abundances
-from ..engine.fcls import fcls
+from ..engine.abundances.convention import peak_normalise, peak_normalised_abundances
+from ..engine.abundances.fcls import fcls
 from ..engine.io.blockwise import apply_blockwise
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import match_bands
 from ..engine.io.raster import central_values, raster_info, read_thumbnails
 from ..engine.io.scaling import choose_scale
-from ..engine.metrics import per_pixel_rmse, pooled_rmse
-from ..engine.report import write_report
+from ..engine.reporting.metrics import per_pixel_rmse, pooled_rmse
+from ..engine.reporting.report import write_report
 from .base import DeepUnmixAlgorithm
 from .inputs import add_input_options, input_options
 from .styling import style_outputs

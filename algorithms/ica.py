@@ -3,10 +3,10 @@
 import numpy as np
 from qgis.core import QgsProcessingParameterRasterDestination
 
+from ..engine.core.errors import ParameterError
+from ..engine.core.params import validate_params
 from ..engine.ddica.ica import VARIANTS, DeepICA
-from ..engine.errors import ParameterError
 from ..engine.io.blockwise import apply_blockwise
-from ..engine.params import validate_params
 from .base import DeepUnmixAlgorithm
 from .blind import _require_torch
 from .engine_parameters import Advanced, enum_parameter, enum_value, number_parameter, read_number

@@ -33,7 +33,7 @@ class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
     )
 
     def estimator_class(self):
-        from ..engine.comparators.minvol_nmf import MinVolNMF
+        from ..engine.extraction.minvol_nmf import MinVolNMF
 
         return MinVolNMF
 

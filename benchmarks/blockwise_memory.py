@@ -43,7 +43,7 @@ def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.n
     from rasterio.transform import from_origin
     from rasterio.windows import Window
 
-    from deepunmix.engine.synthetic import procedural_library
+    from deepunmix.engine.io.synthetic import procedural_library
 
     E, wl, _ = procedural_library(n_bands=N_BANDS, n_spectra=N_END, random_state=SEED)
     rng = np.random.default_rng(SEED)
@@ -73,7 +73,7 @@ def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.n
 
 
 def child(mode: str, src: str, dst: str) -> None:
-    from deepunmix.engine.fcls import fcls
+    from deepunmix.engine.abundances.fcls import fcls
     from deepunmix.engine.io.blockwise import apply_blockwise
     from deepunmix.engine.io.raster import read_raster, write_abundances
 

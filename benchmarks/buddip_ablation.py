@@ -88,7 +88,7 @@ def main():
         return
     one_thread()
     from deepunmix.engine.io.matfile import samson, samson_rasti
-    from deepunmix.engine.synthetic import make_patch_scene, usgs_library
+    from deepunmix.engine.io.synthetic import make_patch_scene, usgs_library
 
     info = machine()
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")

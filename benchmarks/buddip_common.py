@@ -50,7 +50,7 @@ def done_runs(name: str, resume: bool):
 
 def patch_scene(lib, size: int, snr: float, seed: int):
     """The paper's synthetic scene (six library endmembers, 100 patches): (cube, p, {name: (E, A)})."""
-    from deepunmix.engine.synthetic import make_patch_scene
+    from deepunmix.engine.io.synthetic import make_patch_scene
 
     sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
     return sc.cube, 6, (sc.endmembers, sc.abundances)
@@ -104,8 +104,8 @@ def pixels(cube: np.ndarray) -> np.ndarray:
 
 
 def sivm_fcls(cube, p, seed):
+    from deepunmix.engine.abundances.fcls import fcls
     from deepunmix.engine.extraction.sivm import sivm
-    from deepunmix.engine.fcls import fcls
 
     Y = pixels(cube)
     E, _ = sivm(Y, p)
@@ -113,8 +113,8 @@ def sivm_fcls(cube, p, seed):
 
 
 def vca_fcls(cube, p, seed):
+    from deepunmix.engine.abundances.fcls import fcls
     from deepunmix.engine.extraction.vca import vca
-    from deepunmix.engine.fcls import fcls
 
     Y = pixels(cube)
     E, _ = vca(Y, p, random_state=seed)
@@ -136,7 +136,7 @@ def undip(cube, p, seed, **kw):
 
 
 def score(E_ref, A_ref, E, A) -> Dict[str, float]:
-    from deepunmix.engine.metrics import score_unmixing
+    from deepunmix.engine.reporting.metrics import score_unmixing
 
     s = score_unmixing(E_ref, A_ref, E, A)
     return {"armse": float(s["armse"]), "asad": float(s["asad"])}

@@ -100,7 +100,7 @@ def main():
         print(f"skipped: data absent ({data})")
         return
     one_thread()
-    from deepunmix.engine.synthetic import usgs_library
+    from deepunmix.engine.io.synthetic import usgs_library
 
     info = machine()
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")

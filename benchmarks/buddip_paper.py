@@ -41,11 +41,11 @@ FULL_ITERS = {"jasper": 24000, "synthetic": 4500, "undip": 3000}
 
 def methods(cube, p, seed, scene_kind, iters, device):
     """Yield (method, E, A, seconds, load1, iterations run)."""
+    from deepunmix.engine.abundances.fcls import fcls
     from deepunmix.engine.dip.buddip import BUDDIP
     from deepunmix.engine.dip.buddip import PAPER_JASPER as JASPER_SETTINGS
     from deepunmix.engine.dip.undip import UnDIP
     from deepunmix.engine.extraction.sivm import sivm
-    from deepunmix.engine.fcls import fcls
 
     Y = bc.pixels(cube)
 
@@ -130,7 +130,7 @@ def main():
         return
     if args.device == "cpu":
         one_thread()
-    from deepunmix.engine.synthetic import usgs_library
+    from deepunmix.engine.io.synthetic import usgs_library
 
     info = machine()
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")

@@ -72,7 +72,7 @@ def job(task):
 
     lib = None
     if scene.startswith("syn"):
-        from deepunmix.engine.synthetic import usgs_library
+        from deepunmix.engine.io.synthetic import usgs_library
 
         lib, _, _ = usgs_library(bc.shared_data() / "usgs" / "USGS_1995_Library.mat")
     cube, p, scored = bc.gain_scene(scene, seed, size, lib)

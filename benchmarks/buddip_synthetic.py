@@ -33,7 +33,7 @@ CASES = jobs(SNRS, SIZES)  # the default scenes (--snrs/--sizes replace them), e
 
 
 def run_scene(lib, size, snr, seed, args):
-    from deepunmix.engine.synthetic import make_patch_scene
+    from deepunmix.engine.io.synthetic import make_patch_scene
 
     sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
     bkw = {} if args.n_iter is None else {"n_iter": args.n_iter}
@@ -148,7 +148,7 @@ def main():
         print(f"skipped: data absent ({path})")
         return
     one_thread()
-    from deepunmix.engine.synthetic import usgs_library
+    from deepunmix.engine.io.synthetic import usgs_library
 
     lib, _, _ = usgs_library(path)
     info = machine()

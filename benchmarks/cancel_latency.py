@@ -75,9 +75,9 @@ class Poll:
 
 
 def cancelled_stream(src: Path, folder: Path) -> dict:
-    from deepunmix.engine.fcls import fcls
+    from deepunmix.engine.abundances.fcls import fcls
+    from deepunmix.engine.core.progress import Cancelled
     from deepunmix.engine.io.blockwise import apply_blockwise
-    from deepunmix.engine.progress import Cancelled
 
     E = np.abs(np.random.default_rng(0).normal(size=(N_BANDS, N_END))) + 0.1
     cancel_at = {}

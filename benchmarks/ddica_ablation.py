@@ -201,7 +201,7 @@ def scene_data(name: str, seed: int):
     if name == "jasper":
         data = load_jasper()
         return None if data is None else (data[0], 4, [("end4", data[1].reshape(4, -1))])
-    from deepunmix.engine.synthetic import make_patch_scene
+    from deepunmix.engine.io.synthetic import make_patch_scene
 
     sc = make_patch_scene(size=60, n_endmembers=4, snr_db=30, random_state=seed)
     return sc.cube, 4, [("truth", sc.abundances.reshape(4, -1))]
@@ -209,9 +209,9 @@ def scene_data(name: str, seed: int):
 
 def pipeline_outputs(Y: np.ndarray, maps: np.ndarray) -> dict:
     """(endmembers (L, p), abundances (p, n)) of each output pipeline for the maps (p, n) of one fit."""
+    from deepunmix.engine.abundances.fcls import fcls
     from deepunmix.engine.ddica.clustering import nnls_endmembers
-    from deepunmix.engine.endmember_refinement import endmembers_from_maps
-    from deepunmix.engine.fcls import fcls
+    from deepunmix.engine.extraction.refinement import endmembers_from_maps
 
     E_nnls = nnls_endmembers(Y, maps)
     return {
@@ -227,9 +227,9 @@ CASES = configs()
 
 def run_one(settings, scene: str, seed: int):
     """Scores {pipeline: {reference: mean RMSE}}, fit seconds and load for one fit, or None when the scene is absent."""
-    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.abundances.convention import peak_normalised_abundances
     from deepunmix.engine.ddica import DDICA
-    from deepunmix.engine.metrics import score_unmixing
+    from deepunmix.engine.reporting.metrics import score_unmixing
 
     data = scene_data(scene, seed)
     if data is None:

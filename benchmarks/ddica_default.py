@@ -11,7 +11,7 @@ maximum). Ground truth only scores.
 DDICA rows: one fit of the named settings read out by each pipeline (``NNLS+FCLS``: NNLS endmembers on the
 network maps, then FCLS: the default until issue #23; ``purify+FCLS``: the mean of each map's 5 % purest
 pixels + 3 expansion steps, then FCLS; ``purify 1 %+FCLS``: the same with 1 %), and the engine's default as it is now (``DDICA default``), trained
-and untrained (``n_steps=0``). Each row also carries the safeguard's verdict (:mod:`engine.safeguard`).
+and untrained (``n_steps=0``). Each row also carries the safeguard's verdict (:mod:`engine.abundances.safeguard`).
 
 The search, recorded (every row below is in the results): the issue-22 default's fit read out three ways, and
 the same with every restart kept. Rule, applied to the choosing scenes only: the readout meeting the most of the
@@ -59,7 +59,7 @@ def scene(name: str, seed: int):
     """(cube, p, {scored name: (E, A)})."""
     if name != "synthetic":
         return bc.gain_scene(name, seed, 0, None)
-    from deepunmix.engine.synthetic import make_patch_scene, usgs_library
+    from deepunmix.engine.io.synthetic import make_patch_scene, usgs_library
 
     lib, _, _ = usgs_library(bc.shared_data() / "usgs" / "USGS_1995_Library.mat")
     sc = make_patch_scene(library=lib, random_state=seed, **SYNTHETIC)
@@ -68,20 +68,20 @@ def scene(name: str, seed: int):
 
 def zero_run(Y: np.ndarray, E: np.ndarray) -> int:
     """Longest run of bands over which some endmember is 0 while the data are not (the issue's symptom)."""
-    from deepunmix.engine.safeguard import zero_runs
+    from deepunmix.engine.abundances.safeguard import zero_runs
 
     return int(max(zero_runs(Y, E), default=0))
 
 
 def fits(kind: str, kw: dict, cube, p: int, seed: int):
     """[(row name suffix, E, A, seconds, safeguard flags)] of one case on one scene and seed."""
+    from deepunmix.engine.abundances.fcls import fcls
     from deepunmix.engine.ddica import DDICA
     from deepunmix.engine.ddica.clustering import nnls_endmembers
-    from deepunmix.engine.endmember_refinement import endmembers_from_maps
     from deepunmix.engine.extraction.nfindr import nfindr
+    from deepunmix.engine.extraction.refinement import endmembers_from_maps
     from deepunmix.engine.extraction.sivm import sivm
     from deepunmix.engine.extraction.vca import vca
-    from deepunmix.engine.fcls import fcls
 
     Y = bc.pixels(cube)
     out = []

@@ -29,7 +29,7 @@ import numpy as np
 from _machine import canonical, machine, one_thread
 from _tables import RESULTS, results_name, table, write
 
-from deepunmix.engine.metrics import matched_abs_corr
+from deepunmix.engine.reporting.metrics import matched_abs_corr
 
 ROOT = Path(__file__).resolve().parents[1]
 # the compared methods (the tables' rows, in this order; labels and fits in rows_for), each run on every seed

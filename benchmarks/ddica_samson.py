@@ -70,9 +70,9 @@ def load_rasti():
 
 def reference_facts(data, rasti) -> dict:
     """How the two Samson references relate: as published, in one convention, and how well each fits the data."""
-    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.abundances.convention import peak_normalised_abundances
     from deepunmix.engine.ddica.clustering import reconstruction_rmse
-    from deepunmix.engine.metrics import score_unmixing
+    from deepunmix.engine.reporting.metrics import score_unmixing
 
     cube, A_ref, M_ref, _ = data
     Y = cube.reshape(cube.shape[0], -1).astype(np.float64)
@@ -94,9 +94,9 @@ def reference_facts(data, rasti) -> dict:
 
 def run_samson(settings: dict, seeds, data=None, log=print) -> list:
     """Fit DDICA(**settings) once per seed; one dict of scores per run."""
-    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.abundances.convention import peak_normalised_abundances
     from deepunmix.engine.ddica import DDICA
-    from deepunmix.engine.metrics import score_unmixing
+    from deepunmix.engine.reporting.metrics import score_unmixing
 
     one_thread()
     cube, A_ref, M_ref, names = data if data is not None else load_samson()

@@ -89,8 +89,8 @@ QUICK = ("16 restarts", "16 restarts + FCLS refine", "pixel norm")
 
 def fcls_refine(Y: np.ndarray, A: np.ndarray):
     """Label-free post-step (DDICA's ``refine=True``): E = NNLS(Y, A_ddica), then A = FCLS(Y, E)."""
+    from deepunmix.engine.abundances.fcls import fcls
     from deepunmix.engine.ddica.clustering import nnls_endmembers
-    from deepunmix.engine.fcls import fcls
 
     E = nnls_endmembers(Y, A)
     return fcls(Y, E), E
@@ -98,8 +98,8 @@ def fcls_refine(Y: np.ndarray, A: np.ndarray):
 
 def score_row(E, A, Y, zhu, rasti) -> dict:
     """Scores of one fit; ``zhu_peak`` rescores the same endmembers in the Zhu reference's own convention."""
-    from deepunmix.engine.abundance_convention import peak_normalised_abundances
-    from deepunmix.engine.metrics import score_unmixing
+    from deepunmix.engine.abundances.convention import peak_normalised_abundances
+    from deepunmix.engine.reporting.metrics import score_unmixing
 
     A = A.reshape(A.shape[0], -1)
     s = score_unmixing(zhu[1], zhu[0].reshape(len(A), -1), E, A, Y=Y, match_on="abundance")
@@ -148,8 +148,8 @@ def run_samson(settings: dict, seeds, data, rasti) -> tuple:
 def run_synthetic(settings: dict, seeds) -> tuple:
     """Mean RMSE per seed on the demo-like scene -> (plain, FCLS-refined)."""
     from deepunmix.engine.ddica import DDICA
-    from deepunmix.engine.metrics import score_unmixing
-    from deepunmix.engine.synthetic import make_patch_scene
+    from deepunmix.engine.io.synthetic import make_patch_scene
+    from deepunmix.engine.reporting.metrics import score_unmixing
 
     plain, refined = [], []
     for seed in seeds:
@@ -224,7 +224,7 @@ def render(payload) -> str:
         '"refined" rows take each endmember as the mean of its map\'s 5 % purest pixels (+ expansion steps) and',
         "FCLS abundances, DDICA's default since the second session of 2026-11-22. The peak-normalised column",
         "rescores the same endmembers in the Zhu reference's own convention (shares of peak-normalised",
-        "endmembers; `engine/abundance_convention.py`); it is '-' for rows run before that column existed.",
+        "endmembers; `engine/abundances/convention.py`); it is '-' for rows run before that column existed.",
     ]
     return "\n".join(lines) + "\n"
 

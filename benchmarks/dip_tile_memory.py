@@ -48,7 +48,7 @@ def make_estimator(name: str, E0: np.ndarray):
 
 def tile(n_bands: int, side: int) -> np.ndarray:
     """(L, side * side) float32 pixels of smooth mixtures of N_END procedural spectra, 0.5 % noise."""
-    from deepunmix.engine.synthetic import procedural_library
+    from deepunmix.engine.io.synthetic import procedural_library
 
     E, _, _ = procedural_library(n_bands=n_bands, n_spectra=N_END, random_state=SEED)
     yy, xx = np.mgrid[0:side, 0:side] / side

@@ -30,7 +30,8 @@ from _machine import canonical, load_average, machine, one_thread
 from _tables import results_name, table, write
 from buddip_common import shared_data
 
-from deepunmix.engine.count_reconstruction import (
+from deepunmix.engine.count.estimate import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime
+from deepunmix.engine.count.reconstruction import (
     DEFAULT_MAX_ENDMEMBERS,
     DEFAULT_MIN_GAIN,
     DEFAULT_NOISE_FACTOR,
@@ -39,8 +40,7 @@ from deepunmix.engine.count_reconstruction import (
     noise_rms,
     reconstruction_curve,
 )
-from deepunmix.engine.estimate_count import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime
-from deepunmix.engine.synthetic import make_mixed_scene, make_patch_scene, usgs_library
+from deepunmix.engine.io.synthetic import make_mixed_scene, make_patch_scene, usgs_library
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,7 +104,7 @@ def with_variability(scene, amount: float, snr_db: float, seed: int):
     tilt (each endmember times 1 + b * (a smooth random shape), |b| <= amount / 2), then noise."""
     from scipy.ndimage import gaussian_filter
 
-    from deepunmix.engine.synthetic import add_noise
+    from deepunmix.engine.io.synthetic import add_noise
 
     rng = np.random.default_rng(1000 + seed)
     E, A = scene.endmembers, scene.abundances

@@ -1,4 +1,4 @@
-"""FCLS speed and exactness: engine.fcls vs a per-pixel scipy.optimize.nnls loop.
+"""FCLS speed and exactness: engine.abundances.fcls vs a per-pixel scipy.optimize.nnls loop.
 
 The baseline is the classic Heinz-Chang formulation: FCLS as NNLS on the
 augmented system [δE; 1ᵀ] a = [δy; 1], solved pixel by pixel with
@@ -8,7 +8,7 @@ QP optimum on a check subset. The exact reference is an exhaustive
 enumeration of supports (sum-to-one LS on every subset of endmembers; keep the
 feasible solution of lowest objective).
 
-Data: procedural spectra (engine.synthetic.procedural_library, 224 bands),
+Data: procedural spectra (engine.io.synthetic.procedural_library, 224 bands),
 Dirichlet(0.5) abundances, white noise at 30 dB, so many pixels have active
 non-negativity bounds.
 
@@ -30,8 +30,8 @@ from _tables import results_name, table, write
 from scipy.optimize import nnls
 from threadpoolctl import threadpool_limits
 
-from deepunmix.engine.fcls import fcls
-from deepunmix.engine.synthetic import procedural_library
+from deepunmix.engine.abundances.fcls import fcls
+from deepunmix.engine.io.synthetic import procedural_library
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,7 +179,7 @@ def render(res: dict) -> str:
     """The Markdown page of a run, from its results payload."""
     m = res["machine"]
     lines = [
-        "# FCLS speed: engine.fcls vs per-pixel scipy.optimize.nnls (Heinz-Chang δ-augmented)",
+        "# FCLS speed: engine.abundances.fcls vs per-pixel scipy.optimize.nnls (Heinz-Chang δ-augmented)",
         "",
         f"- date (UTC): {res['date']}; mode: {res['mode']}",
         f"- machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, load average at start {tuple(m['load_average_at_start'])}",

@@ -1,6 +1,6 @@
 """The fit warning's two factors on real scenes: ordinary fits against endmembers that do not match the data.
 
-RMSE / noise RMS (``engine.fit_quality``) of FCLS on Samson and Jasper Ridge (Y / maxValue):
+RMSE / noise RMS (``engine.reporting.fit_quality``) of FCLS on Samson and Jasper Ridge (Y / maxValue):
 
 * ordinary fits: endmembers extracted from the scene itself (VCA, SiVM, N-FINDR) with the reference count and
   one fewer or more: what spectral variability and a missing or extra material give;
@@ -28,11 +28,11 @@ from _machine import load_average, machine, one_thread
 from _tables import table, write
 from buddip_common import shared_data
 
+from deepunmix.engine.abundances.fcls import fcls
 from deepunmix.engine.extraction.nfindr import NFINDR
 from deepunmix.engine.extraction.sivm import SiVM
 from deepunmix.engine.extraction.vca import VCA
-from deepunmix.engine.fcls import fcls
-from deepunmix.engine.fit_quality import SCALE_MISMATCH, VARIABILITY_FACTOR, brightness, noise_level
+from deepunmix.engine.reporting.fit_quality import SCALE_MISMATCH, VARIABILITY_FACTOR, brightness, noise_level
 
 EXTRACTORS = {"VCA": VCA, "SiVM": SiVM, "N-FINDR": NFINDR}
 CASES = {

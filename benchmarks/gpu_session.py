@@ -300,7 +300,7 @@ def section_ddica_paper(out: dict, save, deadline: float) -> None:
 def section_buddip_gain(out: dict, save, deadline: float) -> None:
     import torch
 
-    from deepunmix.engine.synthetic import usgs_library
+    from deepunmix.engine.io.synthetic import usgs_library
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     scenes = _scenes()
@@ -347,7 +347,7 @@ def section_buddip_large(out: dict, save, deadline: float) -> None:
 
     from deepunmix.engine.dip import tiling
     from deepunmix.engine.dip.buddip import BUDDIP
-    from deepunmix.engine.synthetic import make_patch_scene
+    from deepunmix.engine.io.synthetic import make_patch_scene
 
     if not torch.cuda.is_available():
         return

@@ -68,7 +68,7 @@ def make_scene(path: Path, size: int, n_bands: int, p: int, seed: int, rows_per_
     from rasterio.transform import from_origin
     from rasterio.windows import Window
 
-    from deepunmix.engine.synthetic import procedural_library
+    from deepunmix.engine.io.synthetic import procedural_library
 
     E, wl, _ = procedural_library(n_bands=n_bands, n_spectra=p, random_state=seed)
     sigma = float(np.sqrt(np.mean(E**2)) * 10 ** (-SNR_DB / 20))
@@ -118,8 +118,8 @@ def _engine_step(args) -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    from deepunmix.engine.distributed import fcls_func, predictor
     from deepunmix.engine.io.blockwise import apply_blockwise, sample_valid_pixels
+    from deepunmix.engine.io.distributed import fcls_func, predictor
     from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
     from deepunmix.engine.io.matching import match_bands
     from deepunmix.engine.io.raster import raster_info
@@ -154,10 +154,10 @@ def _engine_step(args) -> None:
             wd / f"engine_{args.step}_e.csv", E, names, wavelengths=info.wavelengths, comment=units_comment(scale, why)
         )
         del Y
-    if args.step == "dask_fcls":  # the same FCLS through engine.distributed on a 2-process LocalCluster
+    if args.step == "dask_fcls":  # the same FCLS through engine.io.distributed on a 2-process LocalCluster
         from distributed import Client, LocalCluster
 
-        from deepunmix.engine.distributed import apply_distributed
+        from deepunmix.engine.io.distributed import apply_distributed
 
         table = read_endmembers_csv(wd / "engine_extract_e.csv")
         scale = choose_scale(0, table.comment)[0]  # the plugin's policy (engine.io.scaling)
@@ -256,7 +256,7 @@ def run_measured(cmd: List[str], log: Path, kill_bytes: int, env: Optional[dict]
 def score(E_true: np.ndarray, csv: Path) -> Optional[Dict]:
     """SAD (degrees) of an endmember CSV against the generated endmembers (scoring only)."""
     from deepunmix.engine.io.endmember_csv import read_endmembers_csv
-    from deepunmix.engine.metrics import match_endmembers, sad
+    from deepunmix.engine.reporting.metrics import match_endmembers, sad
 
     if not csv.exists():
         return None
@@ -385,7 +385,7 @@ def main() -> None:
         "runs": [],
     }
     if args.scene_path:
-        from deepunmix.engine.synthetic import procedural_library
+        from deepunmix.engine.io.synthetic import procedural_library
 
         scene = Path(args.scene_path).resolve()
         E_true = procedural_library(n_bands=args.bands, n_spectra=args.n_endmembers, random_state=args.seed)[0]

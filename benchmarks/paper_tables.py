@@ -38,11 +38,12 @@ from pathlib import Path
 import numpy as np
 from _machine import machine, one_thread
 from _tables import RESULTS, results_name, table, write
+from baselines import MINEICA, MISEP, FastICA, InfomaxICA
 from threadpoolctl import threadpool_limits
 
-from deepunmix.engine.comparators import MINEICA, MISEP, FastICA, InfomaxICA, MinVolNMF
+from deepunmix.engine.extraction.minvol_nmf import MinVolNMF
 from deepunmix.engine.io.matfile import default_data_dir
-from deepunmix.engine.metrics import matched_abs_corr, score_unmixing
+from deepunmix.engine.reporting.metrics import matched_abs_corr, score_unmixing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -235,12 +236,12 @@ def table2(cfg, seeds, log, maps_out, only=None):
     """Per method and seed: maps scored as they are, and in the Zhu reference's own convention.
 
     Zhu's reference abundances are shares of peak-normalised endmembers (see
-    engine/abundance_convention.py). For the second score every method's endmembers (its own, or
+    engine/abundances/convention.py). For the second score every method's endmembers (its own, or
     NNLS endmembers from its maps for the ICA methods) are turned into such shares with the same
     label-free rule. DDICA's fit also yields its network maps (the paper's output), reported as a
     row of their own.
     """
-    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.abundances.convention import peak_normalised_abundances
     from deepunmix.engine.ddica.clustering import nnls_endmembers
     from deepunmix.engine.io.matfile import samson
 
@@ -416,7 +417,7 @@ def render(payload, names=SAMSON_NAMES) -> str:
         "authors' code 4096 units). \"ref. "
         "convention\": the same endmembers (the method's own, or NNLS from its maps) expressed as shares of "
         "peak-normalised endmembers, the convention Zhu's reference was made in "
-        "(`engine/abundance_convention.py`). The paper's DDICA numbers are shown on every DDICA row. Each "
+        "(`engine/abundances/convention.py`). The paper's DDICA numbers are shown on every DDICA row. Each "
         "material column is the median over seeds; Average is the mean of those columns (the median of the "
         "per-seed averages is in paper_tables.json as `mean_rmse`). The DDICA default's settings were chosen on "
         "this scene's ground truth (benchmarks/results/ddica_ablation.md, ddica_default.md); the other methods run "

@@ -10,7 +10,7 @@ end in ``_`` (``endmembers_`` (L, p), ``abundances_`` (p, rows, cols)).
 
 from importlib import import_module
 
-from .progress import Cancelled
+from .core.progress import Cancelled
 
 # public name -> submodule; resolved on first access so `import engine` stays light
 _LAZY = {
@@ -18,10 +18,10 @@ _LAZY = {
     "VCA": ".extraction.vca",
     "SiVM": ".extraction.sivm",
     "NFINDR": ".extraction.nfindr",
-    "FCLS": ".fcls",
-    "fcls": ".fcls",
-    "MinVolNMF": ".comparators.minvol_nmf",
-    "EndmemberCountEstimator": ".estimate_count",
+    "FCLS": ".abundances.fcls",
+    "fcls": ".abundances.fcls",
+    "MinVolNMF": ".extraction.minvol_nmf",
+    "EndmemberCountEstimator": ".count.estimate",
     # deep methods (torch imported inside fit)
     "DDICA": ".ddica.unmixing",
     "DeepICA": ".ddica.ica",
@@ -34,10 +34,10 @@ _LAZY = {
     "read_endmembers_csv": ".io.endmember_csv",
     "write_endmembers_csv": ".io.endmember_csv",
     "load_mat_dataset": ".io.matfile",
-    "make_patch_scene": ".synthetic",
-    "score_unmixing": ".metrics",
+    "make_patch_scene": ".io.synthetic",
+    "score_unmixing": ".reporting.metrics",
     "apply_blockwise": ".io.blockwise",
-    "apply_distributed": ".distributed",
+    "apply_distributed": ".io.distributed",
 }
 
 __all__ = ["Cancelled", *_LAZY]

@@ -7,7 +7,7 @@ from qgis.gui import QgsMapToolEmitPoint, QgsRubberBand
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor
 
-from ..engine.pixel_spectrum import pixel_at, table_fits
+from ..engine.reporting.pixel_spectrum import pixel_at, table_fits
 
 
 def is_spectral_raster(layer) -> bool:

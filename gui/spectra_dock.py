@@ -10,7 +10,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from ..engine.io.endmember_csv import EndmemberTable, read_endmembers_csv
-from ..engine.pixel_spectrum import PixelExplanation
+from ..engine.reporting.pixel_spectrum import PixelExplanation
 from . import spectra_plot
 
 CSV_FILTER = "Endmember CSV (*.csv);;All files (*)"

@@ -19,7 +19,7 @@ except ImportError:
     from qgis.PyQt.QtWidgets import QAction
 
 from ..algorithms.loaded_tables import NOTIFIER
-from ..engine.pixel_spectrum import explain_pixel
+from ..engine.reporting.pixel_spectrum import explain_pixel
 from .pixel_tool import PixelSpectrumTool
 
 MENU = "&DeepUnmix"

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..engine.io.endmember_csv import EndmemberTable
 from ..engine.io.scaling import units_from_comment
-from ..engine.pixel_spectrum import PixelExplanation
-from ..engine.report import figure_label
+from ..engine.reporting.pixel_spectrum import PixelExplanation
+from ..engine.reporting.report import figure_label
 
 PIXEL_COLOUR = "black"
 RECONSTRUCTION_COLOUR = "#d62728"

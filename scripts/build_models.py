@@ -24,9 +24,9 @@ from qgis.core import (  # noqa: E402
 from qgis.PyQt.QtCore import QPointF  # noqa: E402
 
 from deepunmix.algorithms.estimate_n_endmembers import MAX_OPTION  # noqa: E402
-from deepunmix.engine.count_reconstruction import DEFAULT_MAX_ENDMEMBERS  # noqa: E402
-from deepunmix.engine.estimate_count import EndmemberCountEstimator  # noqa: E402
-from deepunmix.engine.params import SEED, interval  # noqa: E402
+from deepunmix.engine.core.params import SEED, interval  # noqa: E402
+from deepunmix.engine.count.estimate import EndmemberCountEstimator  # noqa: E402
+from deepunmix.engine.count.reconstruction import DEFAULT_MAX_ENDMEMBERS  # noqa: E402
 
 S = QgsProcessingModelChildParameterSource
 

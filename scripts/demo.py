@@ -18,8 +18,8 @@ from pathlib import Path
 
 from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 from deepunmix.engine.io.raster import read_raster, write_abundances, write_cube
-from deepunmix.engine.metrics import score_unmixing
-from deepunmix.engine.synthetic import make_patch_scene
+from deepunmix.engine.io.synthetic import make_patch_scene
+from deepunmix.engine.reporting.metrics import score_unmixing
 
 REPO = Path(__file__).resolve().parents[1]
 

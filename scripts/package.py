@@ -18,11 +18,7 @@ INCLUDE_FILES = [
     "metadata.txt",
     "__init__.py",
     "plugin.py",
-    "deps.py",
-    "dependency_helper.py",
     "requirements.txt",  # the torch pin the PyTorch installer reads
-    "results_viewer.py",
-    "cancel_display.py",
     "LICENSE",
     "README.md",
 ]

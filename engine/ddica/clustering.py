@@ -7,8 +7,8 @@ from typing import Optional, Tuple
 import numpy as np
 from scipy.optimize import nnls
 
-from ..errors import ParameterError
-from ..metrics import reconstruction_rmse as metrics_rmse
+from ..core.errors import ParameterError
+from ..reporting.metrics import reconstruction_rmse as metrics_rmse
 
 
 def nnls_endmembers(Y: np.ndarray, A: np.ndarray, ridge: float = 1e-8) -> np.ndarray:
@@ -30,7 +30,7 @@ def nnls_endmembers(Y: np.ndarray, A: np.ndarray, ridge: float = 1e-8) -> np.nda
 
 
 def reconstruction_rmse(Y: np.ndarray, A: np.ndarray, E: Optional[np.ndarray] = None) -> float:
-    """RMSE of Y - E A (:func:`engine.metrics.reconstruction_rmse`), with E fitted by NNLS when not given."""
+    """RMSE of Y - E A (:func:`engine.reporting.metrics.reconstruction_rmse`), with E fitted by NNLS when not given."""
     return metrics_rmse(Y, nnls_endmembers(Y, A) if E is None else E, A)
 
 

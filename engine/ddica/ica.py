@@ -9,10 +9,10 @@ from scipy.special import ndtri
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import NOT_FITTED, cube_to_pixels, pixels_to_maps
-from ..errors import ParameterError
-from ..params import SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
-from ..progress import report
+from ..core.base import NOT_FITTED, cube_to_pixels, pixels_to_maps
+from ..core.errors import ParameterError
+from ..core.params import SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..core.progress import report
 from . import network
 from .entropy import ROUTES, resolve_width, total_correlation
 
@@ -142,7 +142,7 @@ class DeepICA(BaseEstimator):
         Fit on a random sample of at most this many samples.
     progress : callable or None, default=None
         ``progress(fraction, message)``, called during training; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
 
     Attributes
     ----------
@@ -273,7 +273,7 @@ class DeepICA(BaseEstimator):
         -------
         self
         """
-        from ..torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
+        from ..core.torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
 
         # every parameter is checked before the first fitted attribute is set (and before torch is needed)
         cfg = self.resolved_params()

@@ -9,15 +9,15 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..abundance_convention import CONVENTIONS, peak_normalise, peak_normalised_abundances
-from ..base import NOT_FITTED, check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
-from ..endmember_refinement import endmembers_from_maps
-from ..errors import ParameterError
-from ..fcls import fcls
-from ..metrics import per_pixel_rmse
-from ..params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
-from ..progress import report, sub_progress
-from ..safeguard import check_solution, restart_agreement
+from ..abundances.convention import CONVENTIONS, peak_normalise, peak_normalised_abundances
+from ..abundances.fcls import fcls
+from ..abundances.safeguard import check_solution, restart_agreement
+from ..core.base import NOT_FITTED, check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
+from ..core.errors import ParameterError
+from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..core.progress import report, sub_progress
+from ..extraction.refinement import endmembers_from_maps
+from ..reporting.metrics import per_pixel_rmse
 from . import network
 from .clustering import (
     cluster_units,
@@ -150,15 +150,15 @@ class DDICA(BaseEstimator):
       maps (``purify=0``), chosen because it depended on training; on scenes it was not chosen on it
       was the least accurate blind method and zeroed runs of bands (a band's least-squares value
       below zero is clipped); see ``benchmarks/results/ddica_default.md`` for both, the untrained
-      row and the extractors + FCLS. Every fit runs :func:`engine.safeguard.check_solution`
+      row and the extractors + FCLS. Every fit runs :func:`engine.abundances.safeguard.check_solution`
       (``warnings_``).
 
     Other options: ``purify`` > 0 takes each endmember as the mean of its map's ``purify``
-    fraction of purest pixels, then ``expand`` expansion steps (:mod:`engine.endmember_refinement`);
+    fraction of purest pixels, then ``expand`` expansion steps (:mod:`engine.extraction.refinement`);
     ``final_abundances='network'`` returns the maps themselves; ``preprocess='pixel_norm'`` (each spectrum divided by its norm, then z-scored:
     illumination invariant); ``abundance_convention='peak_normalised'`` reports shares of
     peak-normalised endmembers (Zhu's Samson/Jasper/Urban references; see
-    :mod:`engine.abundance_convention`); ``tc_weight=0`` and ``n_steps=0`` (an untrained network)
+    :mod:`engine.abundances.convention`); ``tc_weight=0`` and ``n_steps=0`` (an untrained network)
     exist for ablations.
 
     Inference (:meth:`predict_abundances`, :meth:`transform`) is a numpy function of each pixel
@@ -248,10 +248,10 @@ class DDICA(BaseEstimator):
     final_abundances : {'fcls', 'network'} or None, default=None
         FCLS abundances for the endmembers, or the network maps. None: the variant's (:data:`VARIANT_SETTINGS`).
     abundance_convention : {'fractions', 'peak_normalised'}, default='fractions'
-        See :mod:`engine.abundance_convention`.
+        See :mod:`engine.abundances.convention`.
     progress : callable or None, default=None
         ``progress(fraction, message)``, called during the fit; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
 
     Attributes
     ----------
@@ -290,9 +290,9 @@ class DDICA(BaseEstimator):
     map_min_, map_max_ : ndarray of shape (p,)
         Min-max scaling of the maps.
     restart_agreement_ : ndarray of shape (p,)
-        Median correlation of the kept restarts' maps with each consensus map (:func:`engine.safeguard.restart_agreement`).
+        Median correlation of the kept restarts' maps with each consensus map (:func:`engine.abundances.safeguard.restart_agreement`).
     warnings_ : list of str
-        What :func:`engine.safeguard.check_solution` found wrong with the result (empty when nothing).
+        What :func:`engine.abundances.safeguard.check_solution` found wrong with the result (empty when nothing).
     """
 
     _parameter_constraints: dict = {
@@ -426,7 +426,7 @@ class DDICA(BaseEstimator):
     # ------------------------------------------------------------------ fit
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "DDICA":
         """Train on (a sample of) the valid pixels of ``cube`` (L, H, W); fills abundances_ and endmembers_."""
-        from ..torch_support import resolve_device  # noqa: PLC0415
+        from ..core.torch_support import resolve_device  # noqa: PLC0415
 
         # every parameter is checked before the first fitted attribute is set
         cfg = self.resolved_settings()
@@ -533,7 +533,7 @@ class DDICA(BaseEstimator):
     def _train(self, X_np: np.ndarray, K: int, cfg: dict, Y_fit: np.ndarray, Y_all: np.ndarray):
         """Train all restarts (in groups that fit in memory); returns (weights or None, batch norm or None, unit maps
         (T, K, n_fit) of the fit pixels, unit maps (T, K, n) of every valid pixel when the weights are not kept)."""
-        from ..torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
+        from ..core.torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
 
         torch = import_torch()
         device = resolve_device(self.device)

@@ -8,13 +8,13 @@ from typing import Optional
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
-from ..base import pixels_to_maps
-from ..errors import ParameterError
+from ..core.base import pixels_to_maps
+from ..core.errors import ParameterError
+from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..core.progress import ProgressCallback, report
+from ..core.torch_support import import_torch, resolve_device
 from ..io.memory import MEMORY_MB
-from ..metrics import per_pixel_rmse
-from ..params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
-from ..progress import ProgressCallback, report
-from ..torch_support import import_torch, resolve_device
+from ..reporting.metrics import per_pixel_rmse
 from . import common, tiling
 from .guidance import EXTRACTORS, check_endmembers, extract_endmembers, fcls_abundances, refine_guidance
 from .networks import build_adip, build_edip, build_unet_adip, build_unet_edip
@@ -166,7 +166,7 @@ class BUDDIP(BaseEstimator):
         Most pixels one network holds (see *Size* above).
     progress : callable or None, default=None
         ``progress(fraction, message)``, called during the fit; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
     init_endmembers : array-like of shape (L, p) or None, default=None
         Guidance endmembers instead of extracted ones (not refined).
     purify : float in [0, 1) or None, default=None
@@ -191,7 +191,7 @@ class BUDDIP(BaseEstimator):
         Weight of a minimum-volume term ``lam * logdet(E^T E + delta I)`` added to the loss (not in
         the paper; 0 in every variant). ``lam = min_volume * L0 / |logdet0|`` with ``L0`` the
         guidance's reconstruction loss and ``logdet0`` its log-determinant, the scaling rule of
-        :class:`~deepunmix.engine.comparators.minvol_nmf.MinVolNMF`. Tried as a default and not taken
+        :class:`~deepunmix.engine.extraction.minvol_nmf.MinVolNMF`. Tried as a default and not taken
         (``benchmarks/results/buddip_schedules.md``). None: the variant's (:data:`SETTINGS`).
     unet_widths : sequence of int, default=UNET_WIDTHS
         Channel widths of the U-Nets (``architecture='unet'``).

@@ -8,8 +8,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..base import check_cube, check_n_endmembers, cube_to_pixels
-from ..errors import InputError
+from ..core.base import check_cube, check_n_endmembers, cube_to_pixels
+from ..core.errors import InputError
 
 # The former fixed limit (512 x 512); the limit now comes from the device's memory (``max_pixels='auto'``, see
 # tiling.pixel_limit) and the bytes per pixel below. This stays for callers that want the old fixed value.

@@ -31,9 +31,9 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 from sklearn.base import clone
 
-from ..fcls import fcls
+from ..abundances.fcls import fcls
+from ..core.progress import ProgressCallback, report, sub_progress
 from ..io.memory import DEFAULT_MEMORY_MB
-from ..progress import ProgressCallback, report, sub_progress
 from . import tiling
 
 MIN_TILE_PIXELS = 64 * 64
@@ -60,7 +60,7 @@ class DiskTilesFit:
 
 def tile_pixels(estimator, n_bands: int, memory_mb: float, device="cpu") -> int:
     """The largest tile (pixels) whose read cube fits ``memory_mb`` and whose networks fit the device."""
-    from ..torch_support import resolve_device  # noqa: PLC0415
+    from ..core.torch_support import resolve_device  # noqa: PLC0415
 
     network = tiling.pixel_limit("auto", resolve_device(device), estimator.bytes_per_pixel(n_bands), memory_mb)
     cube = int(tiling.memory_budget_bytes("cpu", memory_mb) // (n_bands * CUBE_BYTES_PER_VALUE))

@@ -7,14 +7,14 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..endmember_refinement import (  # noqa: F401 - re-exported for the DIP methods and their tests
+from ..core.errors import InputError, ParameterError
+from ..extraction.refinement import (  # noqa: F401 - re-exported for the DIP methods and their tests
     endmembers_from_maps,
     expand_endmembers,
     expansion_steps,
     fcls_abundances,
     purify_endmembers,
 )
-from ..errors import InputError, ParameterError
 
 EXTRACTORS = ("sivm", "vca", "nfindr")
 

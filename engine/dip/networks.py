@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..torch_support import import_torch
+from ..core.torch_support import import_torch
 
 _EPS = 1e-4
 

@@ -7,13 +7,13 @@ from typing import Optional
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 
-from ..base import pixels_to_maps
-from ..errors import InputError, ParameterError
+from ..core.base import pixels_to_maps
+from ..core.errors import InputError, ParameterError
+from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..core.progress import ProgressCallback, report
+from ..core.torch_support import import_torch, resolve_device
 from ..io.memory import MEMORY_MB
-from ..metrics import per_pixel_rmse
-from ..params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
-from ..progress import ProgressCallback, report
-from ..torch_support import import_torch, resolve_device
+from ..reporting.metrics import per_pixel_rmse
 from . import common, tiling
 from .guidance import EXTRACTORS, check_endmembers, extract_endmembers
 from .networks import build_skipnet

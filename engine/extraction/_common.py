@@ -7,9 +7,9 @@ from typing import Optional, Tuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..base import check_cube, check_n_endmembers, valid_mask
-from ..errors import InputError
-from ..params import N_ENDMEMBERS, SEED, Integral, positive, validate_params
+from ..core.base import check_cube, check_n_endmembers, valid_mask
+from ..core.errors import InputError
+from ..core.params import N_ENDMEMBERS, SEED, Integral, positive, validate_params
 
 
 def check_pixels(Y: np.ndarray, p: int) -> Tuple[np.ndarray, int]:
@@ -47,7 +47,7 @@ class PixelExtractor(BaseEstimator):
         Number of endmembers p to extract (at least 2, at most the bands and the valid pixels).
     progress : callable or None, default=None
         ``progress(fraction, message)``, called as the work advances; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
     max_pixels : int or None, default=None
         Search a random sample (seeded by ``random_state``) of at most this many valid pixels;
         None searches them all.

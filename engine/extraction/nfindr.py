@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..progress import ProgressCallback, report
+from ..core.progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels, pca_projection
 from .sivm import sivm
 

@@ -13,7 +13,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..progress import ProgressCallback, report
+from ..core.progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels
 
 

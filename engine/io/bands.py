@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..core.errors import InputError, ParameterError
 
 __all__ = ["parse_band_ranges", "select_bands", "format_band_ranges", "describe_band_selection"]
 

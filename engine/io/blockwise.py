@@ -16,8 +16,8 @@ from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..errors import InputError
-from ..progress import ProgressCallback, report
+from ..core.errors import InputError
+from ..core.progress import ProgressCallback, report
 from .paths import check_output_paths
 from .raster import (
     OUTPUT_NODATA,

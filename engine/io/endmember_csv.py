@@ -30,7 +30,7 @@ from xml.etree import ElementTree  # GDAL's .aux.xml beside a raster the user op
 
 import numpy as np
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .raster import atomic_output
 from .write_checks import check_name_length
 

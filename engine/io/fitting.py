@@ -15,8 +15,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..errors import InputError, MemoryBudgetError
-from ..progress import ProgressCallback
+from ..core.errors import InputError, MemoryBudgetError
+from ..core.progress import ProgressCallback
 from .bands import describe_band_selection, select_bands
 from .blockwise import no_valid_pixel_message, sample_valid_pixels
 from .memory import DEFAULT_MEMORY_MB, MiB, available_bytes, check_allocation, check_budget

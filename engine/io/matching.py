@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .bands import format_band_ranges
 
 __all__ = ["BandMatch", "match_bands", "align_to_bands", "align_tables"]

@@ -18,8 +18,8 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from ..errors import DeepUnmixError, InputError, MemoryBudgetError
-from ..progress import ProgressCallback, report
+from ..core.errors import DeepUnmixError, InputError, MemoryBudgetError
+from ..core.progress import ProgressCallback, report
 from .memory import available_bytes, check_allocation
 
 __all__ = ["MatDataset", "load_mat_dataset", "reference_factors", "samson", "samson_rasti", "default_data_dir"]

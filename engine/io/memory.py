@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import Optional
 
-from ..errors import MemoryBudgetError, ParameterError
-from ..params import positive
+from ..core.errors import MemoryBudgetError, ParameterError
+from ..core.params import positive
 
 __all__ = [
     "available_bytes",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Dict, Iterable, List, Mapping, Optional
 
-from ..errors import OutputError
+from ..core.errors import OutputError
 
 __all__ = ["same_file_key", "check_output_paths", "input_files"]
 

@@ -31,7 +31,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..errors import InputError, MemoryBudgetError, OutputError
+from ..core.errors import InputError, MemoryBudgetError, OutputError
 from .write_checks import check_hfa_size, clean_stale, gdal_errors, name_max, temp_path
 
 __all__ = [

@@ -19,7 +19,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..core.errors import InputError, ParameterError
 
 __all__ = [
     "detect_scale",

@@ -17,7 +17,7 @@ COLUMNS = (("reference", "String"), ("estimate", "String"), ("abundance_rmse", "
 
 
 def write_score_table(path, scores: Mapping, ref_names: Sequence[str], est_names: Sequence[str]) -> None:
-    """Write ``engine.metrics.score_unmixing``'s per-material result as CSV (one row per reference) and its
+    """Write ``engine.reporting.metrics.score_unmixing``'s per-material result as CSV (one row per reference) and its
     ``.csvt``, atomically; names are made spreadsheet-safe; SAD is empty without endmembers."""
     perm = list(scores["perm"])
     sad = scores.get("sad")

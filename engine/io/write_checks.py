@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, List, Optional
 
-from ..errors import OutputError
+from ..core.errors import OutputError
 
 __all__ = ["gdal_errors", "temp_path", "clean_stale", "name_max", "check_name_length", "check_hfa_size"]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from deepunmix.engine.abundance_convention import (
+from deepunmix.engine.abundances.convention import (
     check_convention,
     nnls_pixels,
     peak_normalise,

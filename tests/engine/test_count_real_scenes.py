@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from deepunmix.engine.estimate_count import EndmemberCountEstimator
+from deepunmix.engine.count.estimate import EndmemberCountEstimator
 from deepunmix.engine.io.matfile import default_data_dir, load_mat_dataset, samson
 
 

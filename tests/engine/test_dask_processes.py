@@ -19,8 +19,8 @@ import pytest
 pytest.importorskip("dask.array", reason="dask is not installed (pip install 'dask[array]' distributed)")
 pytest.importorskip("distributed", reason="dask.distributed is not installed")
 
-from deepunmix.engine.distributed import fcls_func
 from deepunmix.engine.io.blockwise import apply_blockwise
+from deepunmix.engine.io.distributed import fcls_func
 from deepunmix.engine.io.endmember_csv import write_endmembers_csv
 from deepunmix.engine.io.raster import open_raster
 from deepunmix.engine.io.scaling import units_comment
@@ -163,7 +163,7 @@ def test_readme_fcls_on_scheduler_and_two_worker_processes(tmp_path, package_sit
         for log in logs:
             log.close()
 
-    assert "ENGINE deepunmix.engine.distributed" in out.stdout
+    assert "ENGINE deepunmix.engine.io.distributed" in out.stdout
     assert "BARE False" in out.stdout  # the client used the package, not the checkout's bare `engine`
     tasks = [int(v) for v in re.search(r"^TASKS (.*)$", out.stdout, re.M).group(1).split()]
     assert len(tasks) == 2 and min(tasks) > 0, tasks  # both worker processes computed chunks

@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("dask.array", reason="dask is not installed (pip install 'dask[array]' distributed)")
 
-from deepunmix.engine.distributed import apply_distributed, fcls_func, plan_chunks, predictor, read_dask_array
-from deepunmix.engine.fcls import fcls
+from deepunmix.engine.abundances.fcls import fcls
+from deepunmix.engine.core.progress import Cancelled
 from deepunmix.engine.io.blockwise import apply_blockwise
+from deepunmix.engine.io.distributed import apply_distributed, fcls_func, plan_chunks, predictor, read_dask_array
 from deepunmix.engine.io.raster import open_raster, read_raster
-from deepunmix.engine.progress import Cancelled
 
 NAMES = ["a", "b", "c"]
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from deepunmix.engine.endmember_refinement import expand_endmembers, purify_endmembers
-from deepunmix.engine.safeguard import zero_runs
-from deepunmix.engine.synthetic import procedural_library
+from deepunmix.engine.abundances.safeguard import zero_runs
+from deepunmix.engine.extraction.refinement import expand_endmembers, purify_endmembers
+from deepunmix.engine.io.synthetic import procedural_library
 
 
 def test_clipped_expansion_zeroes_a_run_of_bands_and_the_floor_does_not():

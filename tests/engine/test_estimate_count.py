@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from deepunmix.engine.estimate_count import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime
+from deepunmix.engine.count.estimate import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime
 
 
 def _scene(p=4, L=80, N=3000, snr_db=40.0, seed=0):
@@ -63,7 +63,7 @@ def test_robust_to_one_outlier_and_to_huge_values(method):
 
 @pytest.mark.parametrize("method", ["hysime", "hfc", "nwhfc", "reconstruction"])
 def test_one_band_on_another_scale_is_a_clear_error(method):
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
 
     Y, _ = _scene(N=30 * 30, seed=2)
     cube = Y.reshape(80, 30, 30).astype(np.float32)
@@ -73,7 +73,7 @@ def test_one_band_on_another_scale_is_a_clear_error(method):
 
 
 def test_reconstruction_count_finds_p_and_caps():
-    from deepunmix.engine.count_reconstruction import elbow, reconstruction_count
+    from deepunmix.engine.count.reconstruction import elbow, reconstruction_count
 
     for p in (3, 5):
         Y, sigma = _scene(p=p, N=2000, snr_db=35, seed=p)

@@ -8,12 +8,12 @@ import pkgutil
 
 import numpy as np
 import pytest
+from baselines import MINEICA, MISEP, FastICA, InfomaxICA
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 import deepunmix.engine as engine
-from deepunmix.engine.comparators import MINEICA, MISEP, FastICA, InfomaxICA
-from deepunmix.engine.errors import ParameterError
+from deepunmix.engine.core.errors import ParameterError
 
 
 def _engine_estimators():

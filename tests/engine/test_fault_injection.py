@@ -1,4 +1,4 @@
-"""Fault injection on the engine's own routes (the API a script calls, and Dask's ``engine.distributed``): the
+"""Fault injection on the engine's own routes (the API a script calls, and Dask's ``engine.io.distributed``): the
 guarantees hold there too, not only behind the QGIS algorithms (``tests/plugin/test_fault_injection.py``)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepunmix.engine.errors import OutputError
+from deepunmix.engine.core.errors import OutputError
 
 
 def _digest(folder: Path) -> dict:
@@ -46,7 +46,7 @@ def _blockwise(src, dst):
 
 def _dask(src, dst):
     pytest.importorskip("dask")
-    from deepunmix.engine.distributed import apply_distributed
+    from deepunmix.engine.io.distributed import apply_distributed
 
     return apply_distributed(src, dst, np.sqrt, 2, ["a", "b"], bands=[1, 2])
 
@@ -152,7 +152,7 @@ def test_a_pixel_at_nodata_in_all_bands_but_one_is_nodata(tmp_path):
 
 
 def test_a_truncated_envi_file_is_refused(tmp_path):
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
     from deepunmix.engine.io.raster import raster_info, read_raster
 
     path = _envi(tmp_path)
@@ -164,7 +164,7 @@ def test_a_truncated_envi_file_is_refused(tmp_path):
 
 
 def test_a_single_1e30_pixel_is_refused_before_fitting(tmp_path):
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
     from deepunmix.engine.io.fitting import load_for_fitting
 
     cube = _cube()
@@ -176,7 +176,7 @@ def test_a_single_1e30_pixel_is_refused_before_fitting(tmp_path):
 
 
 def test_an_endmember_csv_without_units_in_other_units_is_refused(tmp_path):
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
     from deepunmix.engine.io.scaling import choose_scale
 
     E = np.random.default_rng(0).uniform(0.05, 0.6, (20, 3))
@@ -191,7 +191,7 @@ def test_dask_route_leaves_out_the_envi_bad_bands(tmp_path):
     pytest.importorskip("dask")
     import rasterio
 
-    from deepunmix.engine.distributed import apply_distributed
+    from deepunmix.engine.io.distributed import apply_distributed
 
     cube = _cube(L=4)
     with rasterio.open(tmp_path / "b.img", "w", driver="ENVI", width=12, height=10, count=4, dtype="float32") as ds:
@@ -208,7 +208,7 @@ def test_dask_route_leaves_out_the_envi_bad_bands(tmp_path):
 
 
 def test_dask_route_refuses_a_format_it_would_not_write(tmp_path):
-    from deepunmix.engine.distributed import apply_distributed
+    from deepunmix.engine.io.distributed import apply_distributed
 
     src = _gtiff(tmp_path / "s.tif", _cube())
     with pytest.raises(OutputError, match="use .tif"):
@@ -224,7 +224,7 @@ class _CancelAfter:
         self.n, self.calls = n, []
 
     def __call__(self, fraction, message=""):
-        from deepunmix.engine.progress import Cancelled
+        from deepunmix.engine.core.progress import Cancelled
 
         self.calls.append((fraction, message))
         if len(self.calls) >= self.n:
@@ -232,9 +232,9 @@ class _CancelAfter:
 
 
 def test_endmember_count_reports_progress_and_stops_on_cancel():
-    from deepunmix.engine.estimate_count import EndmemberCountEstimator
-    from deepunmix.engine.progress import Cancelled
-    from deepunmix.engine.synthetic import make_mixed_scene
+    from deepunmix.engine.core.progress import Cancelled
+    from deepunmix.engine.count.estimate import EndmemberCountEstimator
+    from deepunmix.engine.io.synthetic import make_mixed_scene
 
     s = make_mixed_scene(size=20, n_endmembers=4, random_state=0)
     stop = _CancelAfter(4)
@@ -246,8 +246,8 @@ def test_endmember_count_reports_progress_and_stops_on_cancel():
 def test_mat_import_reports_progress_per_variable_and_stops_on_cancel(tmp_path):
     import scipy.io as sio
 
+    from deepunmix.engine.core.progress import Cancelled
     from deepunmix.engine.io.matfile import load_mat_dataset
-    from deepunmix.engine.progress import Cancelled
 
     rng = np.random.default_rng(0)
     sio.savemat(tmp_path / "d.mat", {"V": rng.random((6, 20)), "nRow": 4, "nCol": 5, "M": rng.random((6, 3))})
@@ -264,8 +264,8 @@ def test_dask_route_reports_progress_while_computing_and_cancels(cluster, tmp_pa
     pytest.importorskip("dask")
     import time
 
-    from deepunmix.engine.distributed import apply_distributed
-    from deepunmix.engine.progress import Cancelled
+    from deepunmix.engine.core.progress import Cancelled
+    from deepunmix.engine.io.distributed import apply_distributed
 
     src = _gtiff(tmp_path / "s.tif", _cube(L=4, H=16, W=16))
 
@@ -294,8 +294,8 @@ def test_dask_route_reports_progress_while_computing_and_cancels(cluster, tmp_pa
 # ---- class 5: memory checked before allocation, and the settings it depends on validated
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "2.5", " "])
 def test_a_bad_torch_thread_count_is_refused_with_a_message(value, monkeypatch):
-    from deepunmix.engine.errors import ParameterError
-    from deepunmix.engine.torch_support import cpu_threads
+    from deepunmix.engine.core.errors import ParameterError
+    from deepunmix.engine.core.torch_support import cpu_threads
 
     monkeypatch.setenv("DEEPUNMIX_TORCH_THREADS", value)
     if not value.strip():  # empty: the default
@@ -308,7 +308,7 @@ def test_a_bad_torch_thread_count_is_refused_with_a_message(value, monkeypatch):
 def test_more_torch_threads_than_cores_are_capped_with_a_warning(monkeypatch):
     import os
 
-    from deepunmix.engine.torch_support import cpu_threads
+    from deepunmix.engine.core.torch_support import cpu_threads
 
     monkeypatch.setenv("DEEPUNMIX_TORCH_THREADS", "1000")
     with pytest.warns(UserWarning, match="more than this machine's"):
@@ -320,7 +320,7 @@ def test_a_mat_array_inside_a_cell_or_struct_is_counted_before_loading(container
     """20 x 2 000 000 uint8 (40 MB stored, compressed to a few kB) inside a container, against a 64 MB budget."""
     import scipy.io as sio
 
-    from deepunmix.engine.errors import MemoryBudgetError
+    from deepunmix.engine.core.errors import MemoryBudgetError
     from deepunmix.engine.io.matfile import load_mat_dataset
 
     big = np.zeros((20, 2_000_000), np.uint8)
@@ -382,7 +382,7 @@ MAT_CASES = {  # the variables, and the message
 def test_hostile_mat_variables_give_messages(case, tmp_path):
     import scipy.io as sio
 
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
     from deepunmix.engine.io.matfile import load_mat_dataset
 
     variables, match = MAT_CASES[case]
@@ -397,7 +397,7 @@ def test_a_matlab_object_as_the_image_gives_a_message(tmp_path):
     sys.path.insert(0, str(Path(__file__).parent / "io"))
     from hostile_mat import mat_file, matlab_object
 
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
     from deepunmix.engine.io.matfile import load_mat_dataset
 
     with pytest.raises(InputError, match="the variable Y is"):
@@ -418,7 +418,7 @@ def test_endmember_csvs_in_other_encodings_are_read(encoding, tmp_path):
 
 
 def test_a_binary_file_as_endmember_csv_gives_a_message(tmp_path):
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
     from deepunmix.engine.io.endmember_csv import read_endmembers_csv
 
     (tmp_path / "e.csv").write_bytes(bytes(range(256)) * 8)
@@ -432,7 +432,7 @@ def test_a_binary_file_as_endmember_csv_gives_a_message(tmp_path):
     ids=["unbalanced mathtext", "dollar signs", "70 000 characters and a leading underscore"],
 )
 def test_report_draws_any_endmember_name(names, tmp_path):
-    from deepunmix.engine.report import write_report
+    from deepunmix.engine.reporting.report import write_report
 
     rng = np.random.default_rng(0)
     write_report(str(tmp_path / "r.html"), "run", rng.random((20, 3)), names, abundances=rng.random((3, 10, 10)))

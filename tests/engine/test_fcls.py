@@ -11,8 +11,8 @@ import itertools
 import numpy as np
 import pytest
 
-from deepunmix.engine.fcls import FCLS, _SimplexLS, fcls, project_simplex
-from deepunmix.engine.progress import Cancelled
+from deepunmix.engine.abundances.fcls import FCLS, _SimplexLS, fcls, project_simplex
+from deepunmix.engine.core.progress import Cancelled
 
 
 def _reference(y, E):

@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from deepunmix.engine.fit_quality import SCALE_MISMATCH, VARIABILITY_FACTOR, brightness, noise_level, poor_fit_warning
+from deepunmix.engine.reporting.fit_quality import (
+    SCALE_MISMATCH,
+    VARIABILITY_FACTOR,
+    brightness,
+    noise_level,
+    poor_fit_warning,
+)
 
 
 def test_noise_level_and_warning():

@@ -126,12 +126,12 @@ def test_package_route_is_light_and_qgis_free(package_site):
     mods = _modules_in_package_route("import deepunmix", package_site)
     assert "deepunmix" in mods and not {"numpy", "qgis", "torch"} & {m.split(".")[0] for m in mods}
     mods = _modules_in_package_route(
-        "import deepunmix.engine.fcls as f, numpy as np; E = np.eye(3)[:, :2] + 0.1; "
+        "import deepunmix.engine.abundances.fcls as f, numpy as np; E = np.eye(3)[:, :2] + 0.1; "
         "assert np.allclose(f.fcls(E @ np.array([[0.3], [0.7]]), E), [[0.3], [0.7]])",
         package_site,
     )
     tops = {m.split(".")[0] for m in mods}
-    assert "deepunmix.engine.fcls" in mods and "qgis" not in tops and "torch" not in tops
+    assert "deepunmix.engine.abundances.fcls" in mods and "qgis" not in tops and "torch" not in tops
     assert "engine" not in tops  # one name for the engine in this route
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from deepunmix.engine.metrics import (
+from deepunmix.engine.reporting.metrics import (
     abundance_rmse,
     armse,
     match_endmembers,

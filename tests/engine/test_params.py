@@ -1,21 +1,21 @@
-"""engine.params: the estimators' ``_parameter_constraints`` are checked by one helper, first thing in ``fit``."""
+"""engine.core.params: the estimators' ``_parameter_constraints`` are checked by one helper, first thing in ``fit``."""
 
 import inspect
 
 import numpy as np
 import pytest
 
-from deepunmix.engine.comparators.minvol_nmf import MinVolNMF
+from deepunmix.engine.core.errors import ParameterError
+from deepunmix.engine.core.params import Choices, Integral, Interval, Real, choices, interval, validate_params
+from deepunmix.engine.count.estimate import EndmemberCountEstimator
 from deepunmix.engine.ddica.ica import DeepICA
 from deepunmix.engine.ddica.unmixing import DDICA
 from deepunmix.engine.dip.buddip import BUDDIP
 from deepunmix.engine.dip.undip import UnDIP
-from deepunmix.engine.errors import ParameterError
-from deepunmix.engine.estimate_count import EndmemberCountEstimator
+from deepunmix.engine.extraction.minvol_nmf import MinVolNMF
 from deepunmix.engine.extraction.nfindr import NFINDR
 from deepunmix.engine.extraction.sivm import SiVM
 from deepunmix.engine.extraction.vca import VCA
-from deepunmix.engine.params import Choices, Integral, Interval, Real, choices, interval, validate_params
 
 CONSTRAINED = [DDICA, DeepICA, BUDDIP, UnDIP, MinVolNMF, EndmemberCountEstimator, VCA, SiVM, NFINDR]
 
@@ -69,7 +69,7 @@ BAD = [
     (DeepICA, {}, "n_components", 0),
     (VCA, {"n_endmembers": 3}, "max_pixels", 0),
 ]
-# the facts every estimator shares (engine.params.N_ENDMEMBERS, SEED): one declaration, refused everywhere
+# the facts every estimator shares (engine.core.params.N_ENDMEMBERS, SEED): one declaration, refused everywhere
 BAD += [(cls, {}, "n_endmembers", 1) for cls in CONSTRAINED if "n_endmembers" in cls._parameter_constraints]
 BAD += [
     (cls, {"n_endmembers": 3} if cls in (BUDDIP, UnDIP, VCA, SiVM, NFINDR) else {}, "random_state", -1)

@@ -3,7 +3,7 @@ import re
 
 import numpy as np
 
-from deepunmix.engine.report import write_report
+from deepunmix.engine.reporting.report import write_report
 
 
 def test_report_embeds_figures_and_facts(tmp_path):
@@ -30,7 +30,7 @@ def test_report_embeds_figures_and_facts(tmp_path):
 
 
 def test_count_report_states_the_estimate_and_draws_its_criterion(tmp_path):
-    from deepunmix.engine.report import render_count_report, write_count_report
+    from deepunmix.engine.reporting.report import render_count_report, write_count_report
 
     text = render_count_report(
         "a<b>.tif", "FCLS reconstruction elbow", 3, errors={2: 0.1, 3: 0.02, 4: 0.019}, noise=0.01

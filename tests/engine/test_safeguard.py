@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from deepunmix.engine.fcls import fcls
-from deepunmix.engine.safeguard import (
+from deepunmix.engine.abundances.fcls import fcls
+from deepunmix.engine.abundances.safeguard import (
     CLOSE_DEG,
     MIN_AGREEMENT,
     ZERO_RUN_BANDS,
@@ -12,7 +12,7 @@ from deepunmix.engine.safeguard import (
     restart_agreement,
     zero_runs,
 )
-from deepunmix.engine.synthetic import make_mixed_scene
+from deepunmix.engine.io.synthetic import make_mixed_scene
 
 
 @pytest.fixture(scope="module")

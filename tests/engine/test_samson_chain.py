@@ -2,10 +2,10 @@
 
 import pytest
 
+from deepunmix.engine.abundances.fcls import FCLS
 from deepunmix.engine.extraction.vca import VCA
-from deepunmix.engine.fcls import FCLS
 from deepunmix.engine.io.matfile import default_data_dir, samson
-from deepunmix.engine.metrics import score_unmixing
+from deepunmix.engine.reporting.metrics import score_unmixing
 
 
 @pytest.mark.skipif(

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from deepunmix.engine.start_change import change_from_start, change_note
-from deepunmix.engine.synthetic import make_patch_scene
+from deepunmix.engine.io.synthetic import make_patch_scene
+from deepunmix.engine.reporting.change_from_start import change_from_start, change_note
 
 
 def test_change_from_start_measures_angles_and_abundance_change():

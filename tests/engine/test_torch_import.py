@@ -1,4 +1,4 @@
-"""engine.torch_support.import_torch leaves triton unloaded (it crashed the QGIS 3.40 desktop)."""
+"""engine.core.torch_support.import_torch leaves triton unloaded (it crashed the QGIS 3.40 desktop)."""
 
 import subprocess
 import sys
@@ -10,7 +10,7 @@ pytest.importorskip("torch")
 CHILD = r"""
 import sys
 sys.path.insert(0, sys.argv[1])
-from deepunmix.engine.torch_support import import_torch
+from deepunmix.engine.core.torch_support import import_torch
 torch = import_torch()
 import torch.utils._triton as triton_utils
 x = torch.ones(3, requires_grad=True)

@@ -22,12 +22,13 @@ def install(plugin_zip):
     os.makedirs(plugins, exist_ok=True)
     unzip(plugin_zip, plugins)
     sys.path.insert(0, plugins)
-    from deepunmix import dependency_helper, deps
+    from deepunmix.gui import torch_installer as dependency_helper
+    from deepunmix.gui import torch_paths as deps
 
     started = time.monotonic()
     moved = dependency_helper.install_torch(variant="cpu", echo=lambda line: print(line, flush=True))
     install_s = time.monotonic() - started
-    from deepunmix.engine.torch_support import import_torch
+    from deepunmix.engine.core.torch_support import import_torch
 
     torch = import_torch()  # in the same session, as the README promises (no restart)
     torch.optim.Adam([torch.zeros(2, requires_grad=True)])

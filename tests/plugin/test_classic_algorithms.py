@@ -138,7 +138,7 @@ def test_bad_bands_and_integer_scaling_round_trip(run_alg, tmp_path):
     selects the same bands and scale from it and recovers the truth."""
     from deepunmix.engine.io.endmember_csv import read_endmembers_csv
     from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.synthetic import make_mixed_scene, procedural_library
+    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=24, n_spectra=6, random_state=2)
     s = make_mixed_scene(size=10, n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=3)
@@ -167,14 +167,14 @@ def test_bad_bands_and_integer_scaling_round_trip(run_alg, tmp_path):
         },
     )
     ab, *_ = read(res["OUTPUT_ABUNDANCES"])
-    from deepunmix.engine.metrics import score_unmixing
+    from deepunmix.engine.reporting.metrics import score_unmixing
 
     assert score_unmixing(None, s.abundances, None, ab)["armse"] < 1e-3
 
 
 def test_fcls_peak_normalised_shares(run_alg, tmp_path):
     """Pixels built as shares of peak-normalised endmembers times a brightness: the option recovers the shares."""
-    from deepunmix.engine.abundance_convention import peak_normalise
+    from deepunmix.engine.abundances.convention import peak_normalise
     from deepunmix.engine.io.endmember_csv import write_endmembers_csv
     from deepunmix.engine.io.raster import write_cube
 

@@ -66,7 +66,7 @@ def test_without_torch_deep_algorithms_explain_and_classic_ones_work(deepunmix, 
 
 def test_install_command_targets_the_plugin_folder(monkeypatch):
     sys.path.insert(0, str(REPO / ".build" / "plugins"))
-    from deepunmix import dependency_helper
+    from deepunmix.gui import torch_installer as dependency_helper
 
     monkeypatch.delenv(dependency_helper.WHEELS_ENV, raising=False)
     cpu, cuda = (dependency_helper.install_command("/tmp/deps", v) for v in ("cpu", "cuda"))
@@ -122,7 +122,7 @@ def test_installed_folder_never_shadows_what_qgis_has(deepunmix, tmp_path, monke
 
 def test_question_states_size_and_folder():
     sys.path.insert(0, str(REPO / ".build" / "plugins"))
-    from deepunmix.dependency_helper import DISK_MB, question_text
+    from deepunmix.gui.torch_installer import DISK_MB, question_text
 
     text = question_text("/profile/python/deepunmix_deps")
     assert f"{DISK_MB} MB" in text and "/profile/python/deepunmix_deps" in text and "cancel" in text
@@ -177,10 +177,10 @@ def test_torch_from_the_plugins_folder_trains_and_leaves_the_systems_sympy(deepu
     code = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(REPO / ".build" / "plugins")!r})
-        from deepunmix import dependency_helper
+        from deepunmix.gui import torch_installer as dependency_helper
         print("MOVED", dependency_helper.finalize({str(staging)!r}, {str(tmp_path / "deepunmix_deps")!r}))
         sys.path.append({str(tmp_path / "deepunmix_deps")!r})  # what deps does in QGIS
-        from deepunmix.engine.torch_support import import_torch
+        from deepunmix.engine.core.torch_support import import_torch
         torch = import_torch()
         x = torch.zeros(3, requires_grad=True)
         opt = torch.optim.Adam([x], lr=0.1)
@@ -233,7 +233,7 @@ def _fake_command(tmp_path):
 
 
 def test_installer_dialog_shows_pips_steps_and_installs(deepunmix, qgis_app, tmp_path, monkeypatch):
-    from deepunmix import dependency_helper
+    from deepunmix.gui import torch_installer as dependency_helper
 
     monkeypatch.setattr(dependency_helper, "install_command", _fake_command(tmp_path))
     monkeypatch.setattr(dependency_helper, "finalize", lambda staging, target: os.replace(staging, target))
@@ -246,7 +246,7 @@ def test_installer_dialog_shows_pips_steps_and_installs(deepunmix, qgis_app, tmp
 
 
 def test_installer_cancel_leaves_nothing(deepunmix, qgis_app, tmp_path, monkeypatch):
-    from deepunmix import dependency_helper
+    from deepunmix.gui import torch_installer as dependency_helper
 
     monkeypatch.setattr(dependency_helper, "install_command", _fake_command(tmp_path))
     monkeypatch.setenv("FAKE_PIP_SLOW", "1")
@@ -276,7 +276,7 @@ def _answer(text_start):
 
 
 def test_menu_question_removes_or_leaves_the_folder(deepunmix, qgis_app, tmp_path):
-    from deepunmix import dependency_helper
+    from deepunmix.gui import torch_installer as dependency_helper
 
     target = tmp_path / "deepunmix_deps"
     (target / "torch").mkdir(parents=True)

@@ -11,15 +11,15 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from deepunmix.engine.abundance_convention import CONVENTIONS
-from deepunmix.engine.comparators.minvol_nmf import MinVolNMF
+from deepunmix.engine.abundances.convention import CONVENTIONS
+from deepunmix.engine.core.params import N_ENDMEMBERS, SEED, choices, interval
+from deepunmix.engine.count.estimate import EndmemberCountEstimator
 from deepunmix.engine.ddica.ica import DeepICA
 from deepunmix.engine.ddica.unmixing import DDICA
 from deepunmix.engine.dip.buddip import BUDDIP
 from deepunmix.engine.dip.undip import UnDIP
-from deepunmix.engine.estimate_count import EndmemberCountEstimator
+from deepunmix.engine.extraction.minvol_nmf import MinVolNMF
 from deepunmix.engine.io.memory import DEFAULT_MEMORY_MB, MEMORY_MB
-from deepunmix.engine.params import N_ENDMEMBERS, SEED, choices, interval
 
 UNBOUNDED = 1e300
 

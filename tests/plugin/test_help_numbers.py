@@ -56,7 +56,7 @@ def _alg(name):
 
 
 def _variant_order(alg):
-    from deepunmix.engine.params import choices
+    from deepunmix.engine.core.params import choices
 
     return choices(alg.estimator_class(), "variant")
 
@@ -220,8 +220,8 @@ def test_deep_ica_help_and_labels_follow_the_variants(deepunmix):
 
 def test_counts_in_the_endmember_helps_are_the_engines(deepunmix):
     from deepunmix.algorithms.help_numbers import count
-    from deepunmix.engine.estimate_count import MAX_PIXELS
-    from deepunmix.engine.params import N_ENDMEMBERS
+    from deepunmix.engine.core.params import N_ENDMEMBERS
+    from deepunmix.engine.count.estimate import MAX_PIXELS
 
     estimate = _alg("estimate_n_endmembers").details()
     assert f"at most {count(MAX_PIXELS)} valid pixels" in estimate

@@ -28,7 +28,7 @@ def test_zip_holds_one_plugin_folder_without_dev_files(tmp_path):
         "__init__.py",
         "LICENSE",
         "icons/deepunmix.svg",
-        "engine/fcls.py",
+        "engine/abundances/fcls.py",
         "algorithms/provider.py",
         "models/estimate_then_ddica.model3",
         "gui/spectra_dock.py",

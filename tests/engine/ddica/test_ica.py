@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from deepunmix.engine.core.progress import Cancelled
 from deepunmix.engine.ddica import DeepICA
-from deepunmix.engine.metrics import matched_abs_corr
-from deepunmix.engine.progress import Cancelled
+from deepunmix.engine.reporting.metrics import matched_abs_corr
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)

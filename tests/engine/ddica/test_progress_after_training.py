@@ -3,7 +3,7 @@
 import numpy as np
 
 from deepunmix.engine.ddica import DDICA
-from deepunmix.engine.synthetic import make_mixed_scene
+from deepunmix.engine.io.synthetic import make_mixed_scene
 
 
 def test_progress_is_reported_between_training_and_done():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
+from deepunmix.engine.core.progress import Cancelled
 from deepunmix.engine.ddica import DDICA
-from deepunmix.engine.progress import Cancelled
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
@@ -118,10 +118,10 @@ def test_pixel_norm_is_brightness_invariant():
 
 
 def test_default_abundances_are_fcls_of_purest_pixel_endmembers_of_the_maps():
+    from deepunmix.engine.abundances.fcls import fcls
     from deepunmix.engine.ddica.clustering import nnls_endmembers
     from deepunmix.engine.ddica.unmixing import EXPANSION_FLOOR, VARIANT_SETTINGS
-    from deepunmix.engine.endmember_refinement import endmembers_from_maps
-    from deepunmix.engine.fcls import fcls
+    from deepunmix.engine.extraction.refinement import endmembers_from_maps
 
     cube, A, _ = _scene(seed=4)
     model = DDICA(3, random_state=0, **FAST).fit(cube)
@@ -144,7 +144,7 @@ def test_default_abundances_are_fcls_of_purest_pixel_endmembers_of_the_maps():
 
 
 def test_peak_normalised_convention():
-    from deepunmix.engine.abundance_convention import peak_normalised_abundances
+    from deepunmix.engine.abundances.convention import peak_normalised_abundances
 
     cube, _, _ = _scene(seed=5, dark=0.2)
     model = DDICA(3, random_state=0, abundance_convention="peak_normalised", **FAST).fit(cube)

@@ -6,11 +6,11 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("rasterio")
 
+from deepunmix.engine.core.progress import Cancelled
 from deepunmix.engine.dip.buddip import BUDDIP
 from deepunmix.engine.dip.from_disk import fit_tiles_from_disk
 from deepunmix.engine.dip.undip import UnDIP
 from deepunmix.engine.io.raster import read_raster, write_cube
-from deepunmix.engine.progress import Cancelled
 
 
 def _scene(H=40, W=52, L=12, p=3, seed=0):
@@ -123,7 +123,7 @@ import os, resource, sys
 import numpy as np, rasterio, torch  # GDAL loaded before the cap, as in QGIS
 from deepunmix.engine.dip.from_disk import fit_tiles_from_disk
 from deepunmix.engine.dip.undip import UnDIP
-from deepunmix.engine.errors import MemoryBudgetError
+from deepunmix.engine.core.errors import MemoryBudgetError
 
 torch.set_num_threads(1)
 src, dst, cap_mb, memory_mb, runs = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])

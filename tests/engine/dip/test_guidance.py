@@ -3,8 +3,8 @@
 import numpy as np
 
 from deepunmix.engine.dip.guidance import expand_endmembers, fcls_abundances, purify_endmembers, refine_guidance
-from deepunmix.engine.metrics import sad
-from deepunmix.engine.synthetic import procedural_library
+from deepunmix.engine.io.synthetic import procedural_library
+from deepunmix.engine.reporting.metrics import sad
 
 
 def _no_pure_pixels(n=3000, p=3, seed=0, noise=0.0):

@@ -5,9 +5,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from deepunmix.engine.core.progress import Cancelled  # noqa: E402
 from deepunmix.engine.dip.undip import UnDIP  # noqa: E402
-from deepunmix.engine.progress import Cancelled  # noqa: E402
-from deepunmix.engine.synthetic import procedural_library  # noqa: E402
+from deepunmix.engine.io.synthetic import procedural_library  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

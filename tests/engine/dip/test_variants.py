@@ -5,11 +5,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from deepunmix.engine.abundances.fcls import fcls  # noqa: E402
 from deepunmix.engine.dip.buddip import BUDDIP, PAPER_JASPER, SETTINGS  # noqa: E402
 from deepunmix.engine.dip.networks import build_unet_adip, build_unet_edip  # noqa: E402
 from deepunmix.engine.dip.undip import UnDIP  # noqa: E402
 from deepunmix.engine.extraction.sivm import sivm, svd_denoise  # noqa: E402
-from deepunmix.engine.fcls import fcls  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 SMALL = (8, 16, 32)  # narrow U-Net widths keep the tests fast; the architecture is the same
@@ -156,7 +156,7 @@ def test_minimum_volume_term_is_off_in_every_variant_and_shrinks_the_endmembers_
 
 
 def test_minimum_volume_weight_is_validated_before_any_work():
-    from deepunmix.engine.errors import ParameterError
+    from deepunmix.engine.core.errors import ParameterError
 
     with pytest.raises((ParameterError, ValueError), match="min_volume"):
         BUDDIP(3, min_volume=-1.0).fit(np.zeros((4, 2, 2), np.float32))

@@ -89,7 +89,7 @@ def test_invalid_endmember_count(name):
 
 @pytest.mark.parametrize("name", list(CLASSES))
 def test_progress_reported_and_cancel_propagates(name):
-    from deepunmix.engine.progress import Cancelled
+    from deepunmix.engine.core.progress import Cancelled
 
     Y, _, _, _ = pure_scene(4, N=400, seed=2)
     cube = Y.reshape(-1, 20, 20)

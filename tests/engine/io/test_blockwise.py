@@ -4,9 +4,9 @@ import rasterio
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
+from deepunmix.engine.core.progress import Cancelled
 from deepunmix.engine.io.blockwise import apply_blockwise, iter_valid_pixels, sample_valid_pixels
 from deepunmix.engine.io.raster import read_raster, write_cube
-from deepunmix.engine.progress import Cancelled
 
 L, H, W = 8, 13, 11
 TRANSFORM = from_origin(300000.0, 5000000.0, 10.0, 10.0)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from deepunmix.engine.errors import InputError, MemoryBudgetError, ParameterError
+from deepunmix.engine.core.errors import InputError, MemoryBudgetError, ParameterError
+from deepunmix.engine.core.progress import Cancelled
 from deepunmix.engine.io.fitting import load_for_fitting
-from deepunmix.engine.progress import Cancelled
 
 
 def _write(tmp_path, cube, name="c.tif"):

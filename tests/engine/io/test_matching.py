@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from deepunmix.engine.errors import InputError
+from deepunmix.engine.core.errors import InputError
 from deepunmix.engine.io.endmember_csv import EndmemberTable
 from deepunmix.engine.io.matching import align_tables, align_to_bands, match_bands
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from deepunmix.engine.core.errors import MemoryBudgetError, ParameterError
 from deepunmix.engine.ddica.memory import training_bytes
-from deepunmix.engine.errors import MemoryBudgetError, ParameterError
 from deepunmix.engine.io.memory import available_bytes, check_allocation, check_budget, total_bytes
 
 REPO = Path(__file__).resolve().parents[3]
@@ -54,7 +54,7 @@ def test_oversized_mat_refused_before_decompressing(tmp_path):
 
 
 def test_corrupt_mat_is_an_input_error(tmp_path):
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
     from deepunmix.engine.io.matfile import load_mat_dataset
 
     (tmp_path / "bad.mat").write_bytes(b"MATLAB 5.0 MAT-file" + os.urandom(300))
@@ -64,7 +64,7 @@ def test_corrupt_mat_is_an_input_error(tmp_path):
 
 CAPPED = r"""
 import resource, sys
-from deepunmix.engine.errors import MemoryBudgetError
+from deepunmix.engine.core.errors import MemoryBudgetError
 from deepunmix.engine.io.fitting import load_for_fitting
 from deepunmix.engine.io.memory import available_bytes
 size = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from deepunmix.engine.errors import DeepUnmixError, OutputError
+from deepunmix.engine.core.errors import DeepUnmixError, OutputError
 from deepunmix.engine.io.paths import check_output_paths
 from deepunmix.engine.io.raster import atomic_output
 

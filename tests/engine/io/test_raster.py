@@ -187,7 +187,7 @@ def test_read_valid_pixels_equals_read_block(tmp_path):
 
 
 def test_wrong_length_bbl_is_refused(tmp_path):
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
 
     f = tmp_path / "e.img"
     with rasterio.open(f, "w", driver="ENVI", width=W, height=H, count=L, dtype="float32") as d:
@@ -198,7 +198,7 @@ def test_wrong_length_bbl_is_refused(tmp_path):
 
 
 def test_complex_raster_is_refused(tmp_path):
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
 
     f = tmp_path / "c.tif"
     with rasterio.open(f, "w", driver="GTiff", width=4, height=4, count=3, dtype="complex64") as d:
@@ -219,7 +219,7 @@ def test_output_format_follows_the_extension(tmp_path, ext, driver):
 
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".nc", ".xyz", ".weird"])
 def test_unwritable_output_format_is_refused(tmp_path, ext):
-    from deepunmix.engine.errors import OutputError
+    from deepunmix.engine.core.errors import OutputError
 
     with pytest.raises(OutputError, match="use .tif"):
         write_abundances(tmp_path / f"a{ext}", np.full((2, 5, 6), 0.5, np.float32), ["a", "b"])

@@ -62,7 +62,7 @@ def test_units_comment_roundtrip_through_csv(tmp_path):
 
 @pytest.mark.parametrize("comment", ["scale=-1", "scale=0", "scale=1e300", "scale=nan", "scale=inf", "scale=x"])
 def test_csv_scale_is_validated(comment):
-    from deepunmix.engine.errors import InputError
+    from deepunmix.engine.core.errors import InputError
     from deepunmix.engine.io.scaling import choose_scale
 
     with pytest.raises(InputError, match="scale"):
@@ -70,7 +70,7 @@ def test_csv_scale_is_validated(comment):
 
 
 def test_choose_scale_order():
-    from deepunmix.engine.errors import ParameterError
+    from deepunmix.engine.core.errors import ParameterError
     from deepunmix.engine.io.scaling import choose_scale
 
     assert choose_scale(0.5, "scale=0.0001")[0] == 0.5

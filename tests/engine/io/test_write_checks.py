@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deepunmix.engine.errors import OutputError
+from deepunmix.engine.core.errors import OutputError
 
 sys.path.insert(0, str(Path(__file__).parent))
 import small_disk as disk
@@ -50,7 +50,7 @@ def _streamed(path):
 
 def _dask(path):
     pytest.importorskip("dask")
-    from deepunmix.engine.distributed import apply_distributed
+    from deepunmix.engine.io.distributed import apply_distributed
     from deepunmix.engine.io.raster import write_cube
 
     src = Path(path).parent.parent / "src.tif"
@@ -67,14 +67,14 @@ def _csv(path):
 
 
 def _report(path):
-    from deepunmix.engine.report import write_report
+    from deepunmix.engine.reporting.report import write_report
 
     rng = np.random.default_rng(4)
     return write_report(str(path), "run", rng.random((50, 3)), list("abc"), abundances=rng.random((3, 200, 200)))
 
 
 def _count_report(path):
-    from deepunmix.engine.report import write_count_report
+    from deepunmix.engine.reporting.report import write_count_report
 
     return write_count_report(str(path), "scene.tif", "hysime", 3, cost=list(np.linspace(-1, 1, 40)))
 

@@ -8,7 +8,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import NOT_FITTED
+from deepunmix.engine.core.base import NOT_FITTED
+
 from ._ica_base import CubeICAMixin, check_samples, n_components_for
 
 

@@ -18,8 +18,8 @@ from typing import Optional
 
 import numpy as np
 
-from .count_reconstruction import noise_rms
-from .estimate_count import estimate_noise
+from ..count.estimate import estimate_noise
+from ..count.reconstruction import noise_rms
 
 VARIABILITY_FACTOR = 35.0
 SCALE_MISMATCH = 3.0

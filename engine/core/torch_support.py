@@ -24,7 +24,7 @@ from .errors import DependencyError, DeviceError
 PRIVATE_FOLDER = "torch_private"
 # what imports sympy at module level; torch.optim imports it lazily on the first optimiser
 _NEEDS_PRIVATE = ("torch", "torch._dynamo")
-# the plugin's menu entry (dependency_helper.PyTorchMenu): the one route to install torch
+# the plugin's menu entry (gui.torch_installer.PyTorchMenu): the one route to install torch
 INSTALL_ACTION = "Install / repair / remove PyTorch…"
 MENU_PATH = f"Raster → DeepUnmix → {INSTALL_ACTION}"
 INSTALL_ROUTE = (

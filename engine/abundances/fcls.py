@@ -30,9 +30,9 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .base import check_cube, pixels_to_maps, valid_mask
-from .errors import InputError, ParameterError
-from .progress import ProgressCallback, report
+from ..core.base import check_cube, pixels_to_maps, valid_mask
+from ..core.errors import InputError, ParameterError
+from ..core.progress import ProgressCallback, report
 
 DEFAULT_BLOCK = 65536  # pixels per solve: small arrays (p x block); larger blocks amortise per-block overhead
 
@@ -326,7 +326,7 @@ class FCLS(BaseEstimator):
         Pixels solved at a time (memory is proportional to it, the result does not depend on it).
     progress : callable or None, default=None
         ``progress(fraction, message)``, called after each block; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
 
     Attributes
     ----------

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from deepunmix.engine.comparators.minvol_nmf import MinVolNMF
-from deepunmix.engine.comparators.simplex import project_simplex_columns, simplex_lsq
+from deepunmix.engine.core.progress import Cancelled
+from deepunmix.engine.extraction.minvol_nmf import MinVolNMF
+from deepunmix.engine.extraction.simplex import project_simplex_columns, simplex_lsq
 from deepunmix.engine.extraction.vca import vca
-from deepunmix.engine.metrics import match_endmembers, sad
-from deepunmix.engine.progress import Cancelled
+from deepunmix.engine.reporting.metrics import match_endmembers, sad
 
 
 def _scene(L=40, p=4, size=30, max_abundance=0.8, seed=0):

@@ -8,8 +8,8 @@ its current step and has a Cancel button. ``install_torch`` runs the same steps 
 The steps: pip installs ``TORCH_REQUIREMENT`` with ``--target`` into a staging folder beside
 ``<profile>/python/deepunmix_deps``; ``finalize`` moves every distribution QGIS's Python already
 imports (Debian 12: sympy, mpmath, jinja2, markupsafe, setuptools) into ``torch_private``, which only
-torch sees (``engine.torch_support.import_torch``: torch 2.13 needs sympy >= 1.13.3, Debian has
-1.11), and the staging folder becomes the dependency folder, which ``deps`` appends to
+torch sees (``engine.core.torch_support.import_torch``: torch 2.13 needs sympy >= 1.13.3, Debian has
+1.11), and the staging folder becomes the dependency folder, which ``torch_paths`` appends to
 ``sys.path``, so it never changes what QGIS or other plugins import. A cancel or a failure removes
 the staging folder: nothing is left half-installed.
 """
@@ -23,8 +23,8 @@ import shutil
 import sys
 from typing import Callable, Dict, List, Optional, Set
 
-from .deps import add_dependency_paths, dependency_folder, torch_available
-from .engine.torch_support import INSTALL_ACTION, MENU_PATH, PRIVATE_FOLDER
+from ..engine.core.torch_support import INSTALL_ACTION, MENU_PATH, PRIVATE_FOLDER
+from .torch_paths import add_dependency_paths, dependency_folder, torch_available
 
 
 def _torch_requirement() -> str:
@@ -261,7 +261,7 @@ class PyTorchMenu:
     """The lasting route: *Raster → DeepUnmix → Install / repair / remove PyTorch…*."""
 
     def __init__(self, iface):
-        from .gui.spectra_gui import MENU, QAction  # QAction from QtGui first (Qt6)
+        from .spectra_gui import MENU, QAction  # QAction from QtGui first (Qt6)
 
         self.iface = iface
         self.menu = MENU

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from baselines.fastica import FastICA
+from baselines.ica_to_abundance import ica_to_abundances
+from baselines.infomax import InfomaxICA
 
-from deepunmix.engine.comparators.fastica import FastICA
-from deepunmix.engine.comparators.ica_to_abundance import ica_to_abundances
-from deepunmix.engine.comparators.infomax import InfomaxICA
-from deepunmix.engine.metrics import matched_abs_corr
+from deepunmix.engine.reporting.metrics import matched_abs_corr
 
 
 def _sources(n=3000, seed=0):

@@ -1,6 +1,6 @@
 """Small torch building blocks for the neural ICA comparators, initialised from an explicit generator.
 
-Built inside functions (torch is imported lazily) so that ``import engine.comparators`` stays light.
+Built inside functions (torch is imported lazily) so that ``import baselines`` stays light.
 """
 
 from __future__ import annotations

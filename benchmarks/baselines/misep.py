@@ -8,9 +8,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..base import NOT_FITTED
-from ..progress import ProgressCallback, report
-from ..torch_support import import_torch, resolve_device, seeded_generator
+from deepunmix.engine.core.base import NOT_FITTED
+from deepunmix.engine.core.progress import ProgressCallback, report
+from deepunmix.engine.core.torch_support import import_torch, resolve_device, seeded_generator
+
 from ._ica_base import CubeICAMixin, check_samples, n_components_for
 from ._torch_nets import uniform_
 

@@ -7,10 +7,10 @@ from typing import Optional
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask
-from ..errors import InputError
-from ..params import N_ENDMEMBERS, SEED, Choices, Integral, non_negative, positive, validate_params
-from ..progress import ProgressCallback, report
+from ..core.base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask
+from ..core.errors import InputError
+from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, non_negative, positive, validate_params
+from ..core.progress import ProgressCallback, report
 from .simplex import simplex_lsq
 
 
@@ -33,11 +33,11 @@ INITS = ("vca", "sivm", "random")  # the starts initial_endmembers knows
 def initial_endmembers(Y: np.ndarray, p: int, init: str, random_state: Optional[int]) -> np.ndarray:
     """Endmembers (L, p) to start from: 'vca', 'sivm' (engine.extraction) or 'random' (p random pixels)."""
     if init == "vca":
-        from ..extraction.vca import vca
+        from .vca import vca
 
         E, _ = vca(Y, p, random_state=random_state)
     elif init == "sivm":
-        from ..extraction.sivm import sivm
+        from .sivm import sivm
 
         E, _ = sivm(Y, p)
     elif init == "random":
@@ -64,7 +64,7 @@ class MinVolNMF(BaseEstimator):
 
     Stops when the relative change of E between outer iterations is below ``tol``. E is fitted on
     at most ``max_fit_pixels`` valid pixels (a random sample seeded by ``random_state``; None = all);
-    the returned abundances are then exact FCLS (engine.fcls) of every valid pixel on E.
+    the returned abundances are then exact FCLS (engine.abundances.fcls) of every valid pixel on E.
 
     Parameters
     ----------
@@ -89,7 +89,7 @@ class MinVolNMF(BaseEstimator):
         Seed of the pixel sample and of the 'vca' / 'random' initialisation.
     progress : callable or None, default=None
         ``progress(fraction, message)``, called each iteration; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
 
     Attributes
     ----------
@@ -152,7 +152,7 @@ class MinVolNMF(BaseEstimator):
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "MinVolNMF":
         """Unmix the valid pixels of a (bands, rows, cols) cube; ``mask`` (rows, cols) True = valid."""
-        from ..fcls import fcls
+        from ..abundances.fcls import fcls
 
         validate_params(self)
         cube = check_cube(cube)

@@ -76,9 +76,9 @@ def _angles_deg(E: np.ndarray) -> np.ndarray:
 
 def vca_fcls_rmse(Y: np.ndarray, p: int, random_state: Optional[int] = 0) -> float:
     """Reconstruction RMSE of VCA + FCLS with p endmembers on pixels Y (L, n)."""
-    from .extraction.vca import vca  # noqa: PLC0415
+    from ..extraction.vca import vca  # noqa: PLC0415
+    from ..reporting.metrics import reconstruction_rmse  # noqa: PLC0415
     from .fcls import fcls  # noqa: PLC0415
-    from .metrics import reconstruction_rmse  # noqa: PLC0415
 
     E, _ = vca(Y, p, random_state=random_state)
     return reconstruction_rmse(Y, E, fcls(Y, E))
@@ -98,7 +98,7 @@ def check_solution(
     ``Y`` (L, n) valid pixels, ``E`` (L, p) endmembers, ``A`` (p, n) abundances of the same pixels,
     ``agreement`` (p,) from :func:`restart_agreement` when the method has restarts.
     """
-    from .metrics import reconstruction_rmse  # noqa: PLC0415
+    from ..reporting.metrics import reconstruction_rmse  # noqa: PLC0415
 
     Y = np.asarray(Y, dtype=np.float64)
     E = np.asarray(E, dtype=np.float64)

@@ -21,9 +21,9 @@ from typing import Dict, Tuple
 
 import numpy as np
 
-from .extraction.sivm import sivm
-from .fcls import DEFAULT_BLOCK, _run_blocks
-from .progress import ProgressCallback, report, sub_progress
+from ..abundances.fcls import DEFAULT_BLOCK, _run_blocks
+from ..core.progress import ProgressCallback, report, sub_progress
+from ..extraction.sivm import sivm
 
 # Chosen on synthetic scenes only (benchmarks/endmember_count.py); Samson and Jasper Ridge check it.
 DEFAULT_MIN_GAIN = 0.03

@@ -30,7 +30,8 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .io.raster import (
+from ..core.progress import ProgressCallback, report
+from .raster import (
     OUTPUT_NODATA,
     _band_list,
     atomic_output,
@@ -39,7 +40,6 @@ from .io.raster import (
     read_block,
     source_transform,
 )
-from .progress import ProgressCallback, report
 
 __all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for", "plan_chunks"]
 
@@ -166,7 +166,7 @@ def _apply_chunk(block: np.ndarray, func: Callable, n_out: int, scale: float, no
 
 def fcls_func(E: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """Picklable FCLS abundances for fixed endmembers E (L, p)."""
-    from .fcls import fcls
+    from ..abundances.fcls import fcls
 
     return functools.partial(fcls, E=np.asarray(E, dtype=np.float64))
 
@@ -214,8 +214,8 @@ def apply_distributed(
     """
     import dask
 
-    from .io.paths import check_output_paths
-    from .io.raster import default_bands, output_driver
+    from .paths import check_output_paths
+    from .raster import default_bands, output_driver
 
     names = [str(n) for n in names]
     if len(names) != n_out:

@@ -4,7 +4,7 @@ Each estimator declares ``_parameter_constraints`` in scikit-learn's format: for
 what it may be (:class:`Interval`, :class:`Choices`, ``None``, ``"boolean"`` or ``"array-like"``).
 scikit-learn keeps its own checker private, so the few kinds used here are implemented here.
 :func:`validate_params` checks an estimator's parameters against them and raises
-:class:`~deepunmix.engine.errors.ParameterError`; :func:`interval` and :func:`choices` read one
+:class:`~deepunmix.engine.core.errors.ParameterError`; :func:`interval` and :func:`choices` read one
 parameter's range or choice list, so the QGIS algorithms build their parameters from the same facts.
 """
 
@@ -98,7 +98,7 @@ def _describe(constraint) -> str:
     return str(constraint)
 
 
-#: Materials to separate: at least two (``engine.base.check_n_endmembers`` also checks the data can hold them).
+#: Materials to separate: at least two (``engine.core.base.check_n_endmembers`` also checks the data can hold them).
 N_ENDMEMBERS = Interval(Integral, 2, None, closed="left")
 #: A seed as numpy's ``SeedSequence`` takes it (a non-negative integer); ``None`` draws fresh entropy.
 SEED = Interval(Integral, 0, None, closed="left")
@@ -153,7 +153,7 @@ def choices(cls, name: str) -> Tuple[str, ...]:
     """The string values declared for ``cls``'s parameter ``name``, in their declared order."""
     found = [c for c in _constraints(cls, name) if isinstance(c, Choices)]
     if len(found) != 1:
-        raise ValueError(f"{cls.__name__}.{name} declares no ordered choice list (engine.params.Choices)")
+        raise ValueError(f"{cls.__name__}.{name} declares no ordered choice list (engine.core.params.Choices)")
     return found[0].ordered
 
 

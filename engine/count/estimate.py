@@ -26,11 +26,11 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
-from .base import check_cube, valid_mask
-from .count_reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN, noise_rms, reconstruction_count
-from .errors import InputError, ParameterError
-from .params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, validate_params
-from .progress import ProgressCallback, report, sub_progress
+from ..core.base import check_cube, valid_mask
+from ..core.errors import InputError, ParameterError
+from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, validate_params
+from ..core.progress import ProgressCallback, report, sub_progress
+from .reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN, noise_rms, reconstruction_count
 
 MAX_PIXELS = 100_000
 BAND_SCALE_RATIO = 1e6  # a band this far from the median band's RMS is on another scale
@@ -172,7 +172,7 @@ class EndmemberCountEstimator(BaseEstimator):
         Seed of the sample.
     progress : callable or None, default=None
         ``progress(fraction, message)``, called between the steps; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
 
     Attributes
     ----------

@@ -7,7 +7,7 @@
    APPENDED: whatever QGIS's Python already has (jinja2, sympy, ...) is found first, so the folder
    can never change what other plugins import; torch, which QGIS lacks, is found there. (pip's
    copies of what the system already has sit in its ``torch_private`` sub-folder, which only
-   ``engine.torch_support.import_torch`` puts on the path, while torch imports.)
+   ``engine.core.torch_support.import_torch`` puts on the path, while torch imports.)
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
-from .fcls import fcls
-from .io.endmember_csv import EndmemberTable
-from .io.matching import match_bands
-from .io.raster import open_raster, raster_info, read_block
-from .io.scaling import choose_scale
+from ..abundances.fcls import fcls
+from ..io.endmember_csv import EndmemberTable
+from ..io.matching import match_bands
+from ..io.raster import open_raster, raster_info, read_block
+from ..io.scaling import choose_scale
 from .metrics import per_pixel_rmse
 
 __all__ = ["PixelExplanation", "pixel_at", "read_pixel", "unmix_pixel", "explain_pixel"]

@@ -6,7 +6,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from ..base import cube_to_pixels, pixels_to_maps
+from deepunmix.engine.core.base import cube_to_pixels, pixels_to_maps
+
 from .ica_to_abundance import ica_to_abundances
 
 
@@ -55,7 +56,7 @@ class CubeICAMixin:
         Torch device of the torch comparators: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
     progress : callable or None, default=None
         ``progress(fraction, message)``, called during training; it may raise
-        :class:`~deepunmix.engine.progress.Cancelled` to stop.
+        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
 
     Attributes
     ----------

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from baselines.mine_ica import MINEICA
+from baselines.misep import MISEP
 
-from deepunmix.engine.comparators.mine_ica import MINEICA
-from deepunmix.engine.comparators.misep import MISEP
-from deepunmix.engine.metrics import matched_abs_corr
-from deepunmix.engine.progress import Cancelled
+from deepunmix.engine.core.progress import Cancelled
+from deepunmix.engine.reporting.metrics import matched_abs_corr
 
 torch = pytest.importorskip("torch")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 def fcls_abundances(Y: np.ndarray, E: np.ndarray) -> np.ndarray:
     """Exact FCLS abundances (p, N) of the pixels Y (L, N) for the endmembers E (L, p)."""
-    from .fcls import fcls  # noqa: PLC0415 - keeps module import light and order-independent
+    from ..abundances.fcls import fcls  # noqa: PLC0415 - keeps module import light and order-independent
 
     return np.asarray(fcls(Y, E), dtype=np.float64)
 
