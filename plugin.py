@@ -2,7 +2,7 @@
 
 from qgis.core import QgsApplication
 
-from .gui.torch_paths import add_dependency_paths
+from .algorithms.torch_paths import add_dependency_paths
 
 
 class DeepUnmixPlugin:

@@ -32,12 +32,12 @@ from ..engine.core.progress import Cancelled
 from ..engine.core.torch_support import INSTALL_ROUTE
 from ..engine.io.paths import check_output_paths
 from ..engine.io.raster import output_transaction
-from ..gui.torch_paths import torch_available
 from . import tooltips
 from .engine_parameters import option_labels
 from .errors import user_message, warnings_to
 from .inputs import declared_paths
 from .provider_icon import ICON_PATH
+from .torch_paths import torch_available
 
 DEVICES = ["cpu", "cuda", "auto"]
 # labels by engine value (engine.abundances.convention.CONVENTIONS gives the values and their order)

@@ -23,13 +23,13 @@ import shutil
 import sys
 from typing import Callable, Dict, List, Optional, Set
 
+from ..algorithms.torch_paths import add_dependency_paths, dependency_folder, torch_available
 from ..engine.core.torch_support import INSTALL_ACTION, MENU_PATH, PRIVATE_FOLDER
-from .torch_paths import add_dependency_paths, dependency_folder, torch_available
 
 
 def _torch_requirement() -> str:
     """The torch pin of requirements.txt (shipped in the plugin ZIP): the one place it is written."""
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")) as fh:
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "requirements.txt")) as fh:
         for line in fh:
             if line.strip().startswith("torch"):
                 return line.strip()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lint and format check with the project's configuration (pyproject.toml, [tool.ruff]); then the plugin
 # repository's publication scans: Bandit over the Python files the release ZIP holds (scripts/package.py
-# --list) and detect-secrets over every tracked file. .ci/run calls it before the tests, so a finding fails
+# --list) and detect-secrets over every tracked file; commit subjects since the last tag are <= 72 characters. .ci/run calls it before the tests, so a finding fails
 # CI; an accepted Bandit finding says why in place (`# <why>  # nosec Bxxx`). Extra arguments go to
 # `ruff check` (e.g. --output-format concise). Each tool: $RUFF/$BANDIT/$DETECT_SECRETS if set, else the
 # venv's (requirements-dev.txt pins them), else the one on PATH.
@@ -24,4 +24,9 @@ status=0
 mapfile -t shipped < <("$PY" scripts/package.py --list | grep '\.py$')
 "$BANDIT" -q "${shipped[@]}" || status=1
 git ls-files -z | xargs -0 "$DETECT_SECRETS" || { echo "lint.sh: detect-secrets found the above" >&2; status=1; }
+# commit subjects since the last release tag fit `git log --oneline` (72 characters; the detail in the body)
+if last=$(git describe --tags --abbrev=0 --match 'v*' 2>/dev/null); then
+    long=$(git log --format=%s "$last..HEAD" | awk 'length > 72')
+    [ -z "$long" ] || { printf 'lint.sh: commit subjects over 72 characters since %s:\n%s\n' "$last" "$long" >&2; status=1; }
+fi
 exit $status

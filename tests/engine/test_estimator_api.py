@@ -27,7 +27,7 @@ def _engine_estimators():
     return [found[name] for name in sorted(found)]
 
 
-ESTIMATORS = _engine_estimators()
+ESTIMATORS = [*_engine_estimators(), FastICA, InfomaxICA, MINEICA, MISEP]  # + the benchmarks' ICA baselines
 
 
 def test_the_estimator_list_holds_every_family():

@@ -22,11 +22,11 @@ def install(plugin_zip):
     os.makedirs(plugins, exist_ok=True)
     unzip(plugin_zip, plugins)
     sys.path.insert(0, plugins)
-    from deepunmix.gui import torch_installer as dependency_helper
-    from deepunmix.gui import torch_paths as deps
+    from deepunmix.algorithms import torch_paths
+    from deepunmix.gui import torch_installer
 
     started = time.monotonic()
-    moved = dependency_helper.install_torch(variant="cpu", echo=lambda line: print(line, flush=True))
+    moved = torch_installer.install_torch(variant="cpu", echo=lambda line: print(line, flush=True))
     install_s = time.monotonic() - started
     from deepunmix.engine.core.torch_support import import_torch
 
@@ -34,7 +34,7 @@ def install(plugin_zip):
     torch.optim.Adam([torch.zeros(2, requires_grad=True)])
     return {
         "plugin": os.path.join(plugins, "deepunmix"),
-        "target": deps.dependency_folder(),
+        "target": torch_paths.dependency_folder(),
         "moved": moved,
         "install_s": round(install_s, 1),
         "same_session_torch": torch.__file__,

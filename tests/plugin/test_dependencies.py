@@ -66,16 +66,16 @@ def test_without_torch_deep_algorithms_explain_and_classic_ones_work(deepunmix, 
 
 def test_install_command_targets_the_plugin_folder(monkeypatch):
     sys.path.insert(0, str(REPO / ".build" / "plugins"))
-    from deepunmix.gui import torch_installer as dependency_helper
+    from deepunmix.gui import torch_installer
 
-    monkeypatch.delenv(dependency_helper.WHEELS_ENV, raising=False)
-    cpu, cuda = (dependency_helper.install_command("/tmp/deps", v) for v in ("cpu", "cuda"))
+    monkeypatch.delenv(torch_installer.WHEELS_ENV, raising=False)
+    cpu, cuda = (torch_installer.install_command("/tmp/deps", v) for v in ("cpu", "cuda"))
     assert cpu[1:4] == ["-m", "pip", "install"] and cpu[cpu.index("--target") + 1] == "/tmp/deps"
     assert any(c.startswith("torch==") for c in cpu)
-    assert cpu[-2:] == ["--extra-index-url", dependency_helper.INDEXES["cpu"]]
-    assert "--extra-index-url" not in cuda or dependency_helper.INDEXES["cuda"]  # the registry's default wheel
-    monkeypatch.setenv(dependency_helper.WHEELS_ENV, "/srv/wheels")
-    local = dependency_helper.install_command("/tmp/deps", "cpu")
+    assert cpu[-2:] == ["--extra-index-url", torch_installer.INDEXES["cpu"]]
+    assert "--extra-index-url" not in cuda or torch_installer.INDEXES["cuda"]  # the registry's default wheel
+    monkeypatch.setenv(torch_installer.WHEELS_ENV, "/srv/wheels")
+    local = torch_installer.install_command("/tmp/deps", "cpu")
     assert local[-3:] == ["--no-index", "--find-links", "/srv/wheels"] and "--extra-index-url" not in local
 
 
@@ -93,18 +93,19 @@ def test_installed_folder_never_shadows_what_qgis_has(deepunmix, tmp_path, monke
     """pip --target output: what the system imports already goes to torch_private; appended to sys.path."""
     import jinja2
 
-    from deepunmix import dependency_helper, deps
+    from deepunmix.algorithms import torch_paths
+    from deepunmix.gui import torch_installer
 
     target = tmp_path / "deepunmix_deps"
     _fake_dist(target, "brandnew_dep_xyz-0.9", ["brandnew_dep_xyz.py"])  # an earlier install, on the path
     (target / "old_file").write_text("")
-    staging = Path(dependency_helper.prepare(str(target)))
+    staging = Path(torch_installer.prepare(str(target)))
     _fake_dist(staging, "Jinja2-3.1.6", ["jinja2/__init__.py"])
     _fake_dist(staging, "torch-2.13.0", ["torch/__init__.py", "functorch/__init__.py"])
     _fake_dist(staging, "brandnew_dep_xyz-1.0", ["brandnew_dep_xyz.py"])  # the earlier one is not "elsewhere"
-    monkeypatch.setattr(deps, "dependency_folder", lambda: str(target))
+    monkeypatch.setattr(torch_paths, "dependency_folder", lambda: str(target))
     monkeypatch.setattr(sys, "path", [*sys.path, str(target)])
-    moved = dependency_helper.finalize(str(staging), str(target))
+    moved = torch_installer.finalize(str(staging), str(target))
     assert moved == ["Jinja2"]
     assert not staging.exists() and not (target / "old_file").exists()
     private = target / "torch_private"
@@ -116,7 +117,7 @@ def test_installed_folder_never_shadows_what_qgis_has(deepunmix, tmp_path, monke
 
     assert brandnew_dep_xyz.VALUE == "from the deps folder"
     assert not jinja2.__file__.startswith(str(target))
-    dependency_helper.remove(str(target))
+    torch_installer.remove(str(target))
     assert not target.exists()
 
 
@@ -177,8 +178,8 @@ def test_torch_from_the_plugins_folder_trains_and_leaves_the_systems_sympy(deepu
     code = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(REPO / ".build" / "plugins")!r})
-        from deepunmix.gui import torch_installer as dependency_helper
-        print("MOVED", dependency_helper.finalize({str(staging)!r}, {str(tmp_path / "deepunmix_deps")!r}))
+        from deepunmix.gui import torch_installer
+        print("MOVED", torch_installer.finalize({str(staging)!r}, {str(tmp_path / "deepunmix_deps")!r}))
         sys.path.append({str(tmp_path / "deepunmix_deps")!r})  # what deps does in QGIS
         from deepunmix.engine.core.torch_support import import_torch
         torch = import_torch()
@@ -233,11 +234,11 @@ def _fake_command(tmp_path):
 
 
 def test_installer_dialog_shows_pips_steps_and_installs(deepunmix, qgis_app, tmp_path, monkeypatch):
-    from deepunmix.gui import torch_installer as dependency_helper
+    from deepunmix.gui import torch_installer
 
-    monkeypatch.setattr(dependency_helper, "install_command", _fake_command(tmp_path))
-    monkeypatch.setattr(dependency_helper, "finalize", lambda staging, target: os.replace(staging, target))
-    installer = dependency_helper.Installer(None, target=str(tmp_path / "deps"))
+    monkeypatch.setattr(torch_installer, "install_command", _fake_command(tmp_path))
+    monkeypatch.setattr(torch_installer, "finalize", lambda staging, target: os.replace(staging, target))
+    installer = torch_installer.Installer(None, target=str(tmp_path / "deps"))
     _run_installer(installer)
     assert installer.output == ["Collecting torch==2.13.0", "Successfully installed fake_torch_xyz-1.0"]
     assert installer.dialog.labelText() == "Successfully installed fake_torch_xyz-1.0"
@@ -246,11 +247,11 @@ def test_installer_dialog_shows_pips_steps_and_installs(deepunmix, qgis_app, tmp
 
 
 def test_installer_cancel_leaves_nothing(deepunmix, qgis_app, tmp_path, monkeypatch):
-    from deepunmix.gui import torch_installer as dependency_helper
+    from deepunmix.gui import torch_installer
 
-    monkeypatch.setattr(dependency_helper, "install_command", _fake_command(tmp_path))
+    monkeypatch.setattr(torch_installer, "install_command", _fake_command(tmp_path))
     monkeypatch.setenv("FAKE_PIP_SLOW", "1")
-    installer = dependency_helper.Installer(None, target=str(tmp_path / "deps"))
+    installer = torch_installer.Installer(None, target=str(tmp_path / "deps"))
     _run_installer(installer, cancel_after_ms=1500)
     assert installer.canceled
     assert not (tmp_path / "deps").exists() and not Path(installer.staging).exists()
@@ -276,12 +277,12 @@ def _answer(text_start):
 
 
 def test_menu_question_removes_or_leaves_the_folder(deepunmix, qgis_app, tmp_path):
-    from deepunmix.gui import torch_installer as dependency_helper
+    from deepunmix.gui import torch_installer
 
     target = tmp_path / "deepunmix_deps"
     (target / "torch").mkdir(parents=True)
     seen = _answer("Cancel")
-    assert dependency_helper.ask_and_run(None, str(target)) is False and target.is_dir()
+    assert torch_installer.ask_and_run(None, str(target)) is False and target.is_dir()
     assert set(seen) == {"Install the CPU build", "Install the CUDA build (NVIDIA GPU)", "Remove PyTorch", "Cancel"}
     _answer("Remove PyTorch")
-    assert dependency_helper.ask_and_run(None, str(target)) is True and not target.exists()
+    assert torch_installer.ask_and_run(None, str(target)) is True and not target.exists()

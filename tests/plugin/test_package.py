@@ -32,8 +32,8 @@ def test_zip_holds_one_plugin_folder_without_dev_files(tmp_path):
         "algorithms/provider.py",
         "models/estimate_then_ddica.model3",
         "gui/spectra_dock.py",
-        "results_viewer.py",
-        "cancel_display.py",
+        "gui/results_viewer.py",
+        "gui/torch_installer.py",
         "requirements.txt",
     ):
         assert f"deepunmix/{required}" in names, required

@@ -1,4 +1,4 @@
-"""Shared fixtures of the engine tests."""
+"""Fixtures shared by every test folder."""
 
 import pytest
 
@@ -21,5 +21,5 @@ def package_site(tmp_path):
 
     site = tmp_path / "package-site"
     site.mkdir()
-    (site / "deepunmix").symlink_to(Path(__file__).resolve().parents[2], target_is_directory=True)
+    (site / "deepunmix").symlink_to(Path(__file__).resolve().parents[1], target_is_directory=True)
     return site
