@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import re
@@ -59,34 +58,6 @@ def make_data(L: int, p: int, n: int, seed: int, chunk: int = 100_000):
     return Y, E
 
 
-def exact_enumeration(Y: np.ndarray, E: np.ndarray) -> np.ndarray:
-    """Exact FCLS by enumerating supports (per pixel; small p only)."""
-    G, B = E.T @ E, E.T @ Y
-    p = E.shape[1]
-    out = np.empty((p, Y.shape[1]))
-    kkts = []
-    for k in range(1, p + 1):
-        for S in itertools.combinations(range(p), k):
-            S = list(S)
-            K = np.zeros((k + 1, k + 1))
-            K[:k, :k] = G[np.ix_(S, S)]
-            K[:k, k] = K[k, :k] = 1.0
-            kkts.append((S, np.linalg.pinv(K)))
-    for i in range(Y.shape[1]):
-        best, best_f = None, np.inf
-        for S, Kinv in kkts:
-            sol = (Kinv @ np.r_[B[S, i], 1.0])[: len(S)]
-            if sol.min() < -1e-12:
-                continue
-            a = np.zeros(p)
-            a[S] = np.maximum(sol, 0.0)
-            f = np.sum((Y[:, i] - E @ a) ** 2)
-            if f < best_f:
-                best, best_f = a, f
-        out[:, i] = best
-    return out
-
-
 def nnls_fcls(Y: np.ndarray, E: np.ndarray, delta: float) -> np.ndarray:
     """Heinz-Chang FCLS: per-pixel NNLS on [δE; 1ᵀ] a = [δy; 1]."""
     Ea = np.vstack([delta * E, np.ones((1, E.shape[1]))])
@@ -108,7 +79,7 @@ def timed(fn, repeats: int):
 def compare(L: int, p: int, n_cmp: int, n_check: int, seed: int, repeats: int) -> dict:
     Y, E = make_data(L, p, n_cmp, seed)
     Yd = Y.astype(np.float64)
-    exact = exact_enumeration(Yd[:, :n_check], E)
+    exact = h.exact_fcls(Yd[:, :n_check], E)
     scale = 1.0 / E.max()
     chosen, deltas = None, []
     for d in DELTA_LADDER:

@@ -254,10 +254,17 @@ def dip_tile_memory_child(name: str, n_bands: int, side: int) -> None:
 
     one_thread()
     imported_kib = status_kib("VmSize")
-    from deepunmix.engine.dip.from_disk import _warm_up
+    from sklearn.base import clone
 
     _, E = tile(n_bands, 8)
-    _warm_up(make_estimator(name, E), E)  # from_disk's: BLAS buffer, lazy imports, kernels, allocator pools
+    # what from_disk does first under a memory cap: one large BLAS product and a one-iteration fit of a 32 x 32
+    # tile, so the libraries take their one-off buffers (BLAS buffer, lazy imports, kernels, allocator pools)
+    a = np.ones((512, 512))
+    a @ a
+    A = np.random.default_rng(0).dirichlet(np.ones(E.shape[1]), size=32 * 32).T
+    clone(make_estimator(name, E)).set_params(n_iter=1, progress=None).fit(
+        (E @ A).reshape(-1, 32, 32).astype(np.float32)
+    )
     base_kib, base_vm_kib = status_kib("VmRSS"), status_kib("VmSize")
     warm_peak_kib = status_kib("VmPeak")
     Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
