@@ -72,6 +72,13 @@ def parse(ap, name: Optional[str] = None, **quick):
     return args
 
 
+def unpack(payload: dict, rows: str = "runs"):
+    """A results payload's machine record (today's names), its arguments (a Namespace) and its ``rows``."""
+    from _machine import canonical
+
+    return canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload[rows]
+
+
 # ---- data ----
 
 
@@ -91,8 +98,9 @@ def absent(*paths: str) -> bool:
 
 
 def samson_references():
-    """(Zhu dataset, {"zhu": (E, A), "rasti": (E, A)}) from ../shared/data/samson, or None when absent."""
+    """(Zhu dataset, {"zhu": (E, A), "rasti": (E, A)}) from ../shared/data/samson, or None (said) when absent."""
     if not (shared_data() / "samson" / "samson_1.mat").is_file():
+        print(f"skipped: data absent ({shared_data() / 'samson'})")
         return None
     from deepunmix.engine.io.matfile import samson, samson_rasti
 
@@ -117,6 +125,17 @@ def usgs():
     from deepunmix.engine.io.synthetic import usgs_library
 
     return usgs_library(shared_data() / "usgs" / "USGS_1995_Library.mat")[0]
+
+
+def gtiff_profile(dtype: str, count: int, height: int, width: int, nodata, tiled: bool = True, **extra) -> dict:
+    """A GeoTIFF profile of a synthetic scene (UTM 33N, 30 m pixels; 256 x 256 tiles when ``tiled``)."""
+    from rasterio.transform import from_origin
+
+    prof = dict(driver="GTiff", dtype=dtype, count=count, height=height, width=width, nodata=nodata, **extra)
+    prof.update(transform=from_origin(500000, 4000000, 30, 30), crs="EPSG:32633")
+    if tiled:
+        prof.update(tiled=True, blockxsize=256, blockysize=256)
+    return prof
 
 
 def patch_scene(lib, size: int, snr: float, seed: int):
@@ -196,6 +215,34 @@ def score(E_ref, A_ref, E, A) -> Dict[str, float]:
 
     s = score_unmixing(E_ref, A_ref, E, A)
     return {"armse": float(s["armse"]), "asad": float(s["asad"])}
+
+
+def scores_by_ref(refs, E, A) -> Dict[str, float]:
+    """``{armse_<ref>: ..., asad_<ref>: ...}`` against each reference ``{ref: (E, A)}``."""
+    out = {}
+    for ref, (Er, Ar) in refs.items():
+        s = score(Er, Ar, E, A)
+        out[f"armse_{ref}"], out[f"asad_{ref}"] = s["armse"], s["asad"]
+    return out
+
+
+def scored_rows(refs, cube, E, A, seed, method, **tail) -> list:
+    """One row per reference scene ``{scene: (E, A)}``: scene, seed, method, aRMSE, aSAD, then ``tail``."""
+    maps = np.asarray(A).reshape(E.shape[1], *cube.shape[1:])
+    return [
+        {"scene": ref, "seed": seed, "method": method, **score(Er, Ar, E, maps), **tail}
+        for ref, (Er, Ar) in refs.items()
+    ]
+
+
+def say(label: str, rows: list, seconds: float, load: float) -> None:
+    """Print a fit's scores (aRMSE/aSAD per reference row), seconds and load."""
+    print(
+        f"{label}: "
+        + ", ".join(f"{r['armse']:.4f}/{r['asad']:.2f}" for r in rows)
+        + f" {seconds:.1f}s load {load:.1f}",
+        flush=True,
+    )
 
 
 def exact_fcls(Y: np.ndarray, E: np.ndarray) -> np.ndarray:

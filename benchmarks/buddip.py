@@ -93,7 +93,7 @@ def verdict(summ, key):
 
 def synthetic_render(payload) -> str:
     """The Markdown page of a run, from its results payload (machine, args, runs)."""
-    info, args, rows = canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload["runs"]
+    info, args, rows = h.unpack(payload)
     md = [
         "# BUDDIP synthetic benchmark (paper Section 4.1)",
         "",
@@ -190,7 +190,6 @@ def samson_main():
         args.n_iter, args.undip_iter = args.n_iter or 100, args.undip_iter or 100
     loaded = h.samson_references()
     if loaded is None:
-        print(f"skipped: data absent ({h.shared_data() / 'samson'})")
         return
     zhu, refs = loaded
     one_thread()
@@ -219,10 +218,7 @@ def samson_main():
         }
         for name in SAMSON_CASES:
             E, A, dt, load = h.timed(fns[name])
-            row = {"seed": seed, "method": name, "seconds": dt, "load1": load}
-            for ref, (Er, Ar) in refs.items():
-                s = h.score(Er, Ar, E, A)
-                row[f"armse_{ref}"], row[f"asad_{ref}"] = s["armse"], s["asad"]
+            row = {"seed": seed, "method": name, "seconds": dt, "load1": load, **h.scores_by_ref(refs, E, A)}
             rows.append(row)
             print(
                 f"seed {seed} {name:10s} zhu {row['armse_zhu']:.4f}/{row['asad_zhu']:.2f}  rasti "
@@ -247,7 +243,7 @@ def samson_main():
 
 def samson_render(payload) -> str:
     """The Markdown page of a run, from its results payload (machine, args, runs, summary)."""
-    info, args, summ = canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload["summary"]
+    info, args, summ = h.unpack(payload, "summary")
     columns = ("method", "armse_zhu", "asad_zhu", "armse_rasti", "asad_rasti", "seconds", "load1")
     md = [
         "# Samson: BUDDIP vs UnDIP vs SiVM + FCLS vs VCA + FCLS",
@@ -435,7 +431,7 @@ def paper_save(rows, info, args):
 
 def paper_render(payload) -> str:
     """The Markdown page of a run, from its results payload (machine, args, runs)."""
-    info, args, rows = canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload["runs"]
+    info, args, rows = h.unpack(payload)
     order = [
         "SiVM+FCLS",
         "SiVM (SVD-denoised)+FCLS",
@@ -575,7 +571,7 @@ def paper_curve_main():
 
 def paper_curve_render(payload) -> str:
     """The Markdown page of a run, from its results payload (machine, args, rows)."""
-    info, args, rows = canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload["rows"]
+    info, args, rows = h.unpack(payload, "rows")
     md = [
         f"# BUDDIP {args.variant} variant on Jasper Ridge along training (paper: 24 000 iterations)",
         "",
@@ -717,15 +713,8 @@ def gain_main():
             if (next(iter(scored)), seed) in done:
                 continue
             for name, E, A, dt, load in gain_methods(cube, p, seed):
-                for ref, (Er, Ar) in scored.items():
-                    s = h.score(Er, Ar, E, np.asarray(A).reshape(p, *cube.shape[1:]))
-                    rows.append({"scene": ref, "seed": seed, "method": name, **s, "seconds": dt, "load1": load})
-                print(
-                    f"{scene} seed {seed} {name}: "
-                    + ", ".join(f"{r['armse']:.4f}/{r['asad']:.2f}" for r in rows[-len(scored) :])
-                    + f" {dt:.1f}s load {load:.1f}",
-                    flush=True,
-                )
+                rows += h.scored_rows(scored, cube, E, A, seed, name, seconds=dt, load1=load)
+                h.say(f"{scene} seed {seed} {name}", rows[-len(scored) :], dt, load)
             gain_save(rows, info, args, None)  # after every scene and seed: a stopped run keeps what it did
     rows, paper_iters = merge_paper(rows, args.seeds)
     gain_save(rows, info, args, paper_iters)
@@ -975,8 +964,7 @@ def _met(g) -> bool:
 
 def schedules_render(payload) -> str:
     """The Markdown page of a run, from its results payload (machine, args, runs)."""
-    info, args, rows = payload["machine"], argparse.Namespace(**payload["args"]), payload["runs"]
-    m = canonical(info)
+    m, args, rows = h.unpack(payload)
     md = [
         "# BUDDIP: the search for a default whose training beats its own starting point",
         "",
@@ -1135,15 +1123,8 @@ def ablation_main():
                 sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
                 cube, p, refs = sc.cube, 6, {scene: (sc.endmembers, sc.abundances)}
             for name, E, A, dt, load in ablation_methods(cube, p, seed, scene in TRAIN):
-                for ref, (Er, Ar) in refs.items():
-                    s = h.score(Er, Ar, E, np.asarray(A).reshape(p, *cube.shape[1:]))
-                    rows.append({"scene": ref, "seed": seed, "method": name, **s, "seconds": dt, "load1": load})
-                print(
-                    f"{scene} seed {seed} {name}: "
-                    + ", ".join(f"{r['armse']:.4f}/{r['asad']:.2f}" for r in rows[-len(refs) :])
-                    + f" {dt:.1f}s load {load:.1f}",
-                    flush=True,
-                )
+                rows += h.scored_rows(refs, cube, E, A, seed, name, seconds=dt, load1=load)
+                h.say(f"{scene} seed {seed} {name}", rows[-len(refs) :], dt, load)
     payload = {"machine": info, "args": vars(args), "runs": rows}
     write(results_name("buddip_ablation", args.quick), ablation_render(payload), payload)
 
@@ -1196,7 +1177,6 @@ def curve_main():
         args.seeds, args.n_iter, args.lrs = 1, 200, args.lrs[-1:]
     loaded = h.samson_references()
     if loaded is None:
-        print(f"skipped: data absent ({h.shared_data() / 'samson'})")
         return
     zhu, refs = loaded
     one_thread()
@@ -1215,10 +1195,7 @@ def curve_main():
             snaps = [(0, 0.0, m.init_endmembers_, m.init_abundances_)] + m.snapshots_
             for it, sec, E, A in snaps:
                 pt = {"lr": lr, "seed": seed, "iteration": it, "seconds": setup + sec, "load1": os.getloadavg()[0]}
-                for ref, (Er, Ar) in refs.items():
-                    s = h.score(Er, Ar, E, A)
-                    pt[f"armse_{ref}"], pt[f"asad_{ref}"] = s["armse"], s["asad"]
-                points.append(pt)
+                points.append({**pt, **h.scores_by_ref(refs, E, A)})
             print(
                 f"lr {lr} seed {seed}: {total:.1f}s; final rasti {points[-1]['armse_rasti']:.4f}/"
                 f"{points[-1]['asad_rasti']:.2f} zhu {points[-1]['armse_zhu']:.4f}/{points[-1]['asad_zhu']:.2f}",

@@ -7,7 +7,6 @@ Ground truth only scores, nothing is chosen with it.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import time
@@ -20,7 +19,6 @@ from _harness import Case, main
 from _machine import canonical, machine, one_thread
 from _tables import RESULTS, results_name, table, write
 
-from deepunmix.engine.io.matfile import default_data_dir
 from deepunmix.engine.reporting.metrics import matched_abs_corr
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -462,7 +460,7 @@ def load_jasper():
     """(cube (198, 100, 100) float32 / its max, A_ref (4, 100, 100), M_ref (198, 4)) or None when absent."""
     from deepunmix.engine.io.matfile import load_mat_dataset
 
-    folder = data_dir() / "jasper_ridge"
+    folder = h.shared_data() / "jasper_ridge"
     if not (folder / "jasperRidge2_R198.mat").exists():
         return None
     ds = load_mat_dataset(folder / "jasperRidge2_R198.mat", folder / "end4.mat")
@@ -1007,18 +1005,14 @@ KEEP_SWEEP = "ddica_samson_keep_fraction"  # the results name of --sweep-keep
 SAMSON_CASES = {"configuration": ("DDICA defaults",), "keep_fraction (--sweep-keep)": KEEP_FRACTIONS}
 
 
-def data_dir() -> Path:
-    return default_data_dir()
-
-
 def load_samson():
     """(cube (156, 95, 95) float32, A_ref (3, 95, 95), M_ref (156, 3), names) or None when absent."""
-    folder = data_dir() / "samson"
+    folder = h.shared_data() / "samson"
     if not (folder / "samson_1.mat").exists() or not (folder / "end3.mat").exists():
         return None
     from deepunmix.engine.io.matfile import samson
 
-    ds = samson(data_dir())
+    ds = samson(h.shared_data())
     return ds.cube, ds.abundances, ds.endmembers, ds.names
 
 
@@ -1027,7 +1021,7 @@ def load_rasti():
     from deepunmix.engine.io.matfile import samson_rasti
 
     try:
-        ds = samson_rasti(data_dir())
+        ds = samson_rasti(h.shared_data())
     except (FileNotFoundError, OSError):
         return None
     return ds.abundances, ds.endmembers
@@ -2051,8 +2045,7 @@ def verdicts(rows, scene_name, method=DEFAULT, untrained=UNTRAINED):
 
 
 def default_render(payload) -> str:
-    info, args, rows = payload["machine"], argparse.Namespace(**payload["args"]), payload["runs"]
-    m = canonical(info)
+    m, args, rows = h.unpack(payload)
     md = [
         "# DDICA default on seen and unseen scenes (issue #23)",
         "",

@@ -395,43 +395,29 @@ def _fields(rows: np.ndarray, cols: np.ndarray, p: int, size: int, seed: int) ->
 def make_scene(path: Path, size: int, n_bands: int, p: int, seed: int, rows_per_write: int = 64) -> Dict:
     """Write the uint16 scene in row blocks; return its endmembers (reflectance) and facts."""
     import rasterio
-    from rasterio.transform import from_origin
     from rasterio.windows import Window
 
     from deepunmix.engine.io.synthetic import procedural_library
 
     E, wl, _ = procedural_library(n_bands=n_bands, n_spectra=p, random_state=seed)
     sigma = float(np.sqrt(np.mean(E**2)) * 10 ** (-SNR_DB / 20))
-    prof = dict(
-        driver="GTiff",
-        dtype="uint16",
-        count=n_bands,
-        height=size,
-        width=size,
-        nodata=NODATA,
-        tiled=True,
-        blockxsize=256,
-        blockysize=256,
-        BIGTIFF="IF_SAFER",
-        transform=from_origin(500000, 4000000, 30, 30),
-        crs="EPSG:32633",
-    )
+    prof = h.gtiff_profile("uint16", n_bands, size, size, NODATA, BIGTIFF="IF_SAFER")
     cols = np.arange(size)
     t0 = time.perf_counter()
     with rasterio.Env(GDAL_CACHEMAX=256), rasterio.open(path, "w", **prof) as dst:
         for b in range(n_bands):
             dst.update_tags(b + 1, wavelength=f"{wl[b]:.2f}", wavelength_units="nm")
         for k, r0 in enumerate(range(0, size, rows_per_write)):
-            h = min(rows_per_write, size - r0)
-            A = _fields(np.arange(r0, r0 + h), cols, p, size, seed).reshape(p, -1)
+            nr = min(rows_per_write, size - r0)
+            A = _fields(np.arange(r0, r0 + nr), cols, p, size, seed).reshape(p, -1)
             X = (E @ A).astype(np.float32)
             X += np.random.default_rng([seed, k]).normal(0, sigma, X.shape).astype(np.float32)
-            block = np.clip(np.rint(X * 10000), 1, 65535).astype(np.uint16).reshape(n_bands, h, size)
-            rr = np.arange(r0, r0 + h)
+            block = np.clip(np.rint(X * 10000), 1, 65535).astype(np.uint16).reshape(n_bands, nr, size)
+            rr = np.arange(r0, r0 + nr)
             block[:, (rr < BORDER) | (rr >= size - BORDER), :] = NODATA
             block[:, :, :BORDER] = NODATA
             block[:, :, size - BORDER :] = NODATA
-            dst.write(block, window=Window(0, r0, size, h))
+            dst.write(block, window=Window(0, r0, size, nr))
     n_valid = (size - 2 * BORDER) ** 2
     return {
         "endmembers": E,

@@ -5,9 +5,8 @@ Table 1: post-nonlinear (PNL) separation, mean |rho| between each source and its
 read from benchmarks/ddica.py --case pnl's results (results/ddica_pnl.json; run it first, same seeds):
 "DDICA" is DeepICA(variant='paper'), the paper's network, beside the untrained paper network,
 the default PNL model (Gaussianise + FastICA start, TC-refined), the same untrained, and FastICA
-on Gaussianised inputs. Data: benchmarks/ddica.py make_pnl when present, else
-benchmarks/_pnl_data.py (speech-like stand-ins; the paper's recordings are not available),
-n = 20000 samples, a new mixture per seed.
+on Gaussianised inputs. Data: benchmarks/ddica.py make_pnl (speech-like stand-ins; the paper's recordings are
+not available), n = 20000 samples, a new mixture per seed.
 Table 2: Samson (Zhu reference, end3.mat), per-endmember abundance RMSE for FastICA, Infomax,
 min-vol NMF, MINE-ICA and DDICA (default output and network maps), each also scored in the
 reference's own abundance convention (shares of peak-normalised endmembers). ICA outputs become abundances with
@@ -17,11 +16,10 @@ matched to the reference by Hungarian on map RMSE (ground truth is used only to 
 Per cell: median over seeds of the score, wall time, and peak RSS increase over the cell (a
 10 ms sampling thread; includes torch). BLAS and torch run single-threaded.
 
-Usage: .venv/bin/python benchmarks/paper_tables.py [--quick] [--seeds N] [--table1-only]
+Usage: .venv/bin/python benchmarks/paper_tables.py --case tables [--quick] [--seeds N] [--table1-only]
 (--table1-only re-runs Table 1 and reuses Table 2 from the last results/paper_tables.json, saying so.)
-Writes benchmarks/results/paper_tables.md and .json (benchmarks/run_all.py puts the page at the head of
-RESULTS.md) and benchmarks/paper_*.png (--quick: results/quick/paper_tables.{md,json} and
-results/quick/paper_tables/*.png).
+Writes benchmarks/results/paper_tables.md, .json (run_all.py puts the page at the head of RESULTS.md) and
+the figures results/paper_tables/*.png (--quick: under results/quick/).
 """
 
 from __future__ import annotations
@@ -187,15 +185,10 @@ def ddica_factory(cfg):
 
 
 def pnl_generator():
-    """(make(n, seed) -> (S, X), description): benchmarks/ddica.py --case pnl's generator when present, else ours."""
-    try:
-        from ddica import make_pnl
+    """(make(n, seed) -> (S, X), description): the generator of ``ddica.py --case pnl``."""
+    from ddica import make_pnl
 
-        return make_pnl, "benchmarks/ddica.py make_pnl (harmonic speech-like sources with syllable bursts)"
-    except ImportError:
-        from _pnl_data import make_pnl_sources
-
-        return (lambda n, s: make_pnl_sources(n, random_state=s)[:2]), "benchmarks/_pnl_data.py make_pnl_sources"
+    return make_pnl, "benchmarks/ddica.py make_pnl (harmonic speech-like sources with syllable bursts)"
 
 
 def table1(cfg, seeds, log):
@@ -456,7 +449,7 @@ def render(payload, names=SAMSON_NAMES) -> str:
     if errs:
         lines += ["## Methods that did not run", "", *errs, ""]
     lines += [
-        "Figures: `paper_table1.png`, `paper_table2.png`, `paper_table2_maps.png` (first seed)"
+        "Figures (`results/paper_tables/`): `paper_table1.png`, `paper_table2.png`, `paper_table2_maps.png` (first seed)"
         + (
             f"; from the full run of {meta['date']}: **superseded**, their DDICA bars and maps show the default "
             "of that date, not the DDICA rows above"

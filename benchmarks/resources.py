@@ -35,7 +35,6 @@ BLOCKWISE_MEMORY_QUICK_CASES = ((256, 256, True), (512, 512, True), (1024, 1024,
 def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.ndarray:
     """Write the test raster in row chunks (bounded memory); return the endmembers."""
     import rasterio
-    from rasterio.transform import from_origin
     from rasterio.windows import Window
 
     from deepunmix.engine.io.synthetic import procedural_library
@@ -44,27 +43,16 @@ def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.n
         n_bands=BLOCKWISE_MEMORY_N_BANDS, n_spectra=BLOCKWISE_MEMORY_N_END, random_state=BLOCKWISE_MEMORY_SEED
     )
     rng = np.random.default_rng(BLOCKWISE_MEMORY_SEED)
-    prof = dict(
-        driver="GTiff",
-        dtype="float32",
-        count=BLOCKWISE_MEMORY_N_BANDS,
-        height=height,
-        width=width,
-        nodata=-9999.0,
-        transform=from_origin(500000, 4000000, 30, 30),
-        crs="EPSG:32633",
-    )
-    if tiled:
-        prof.update(tiled=True, blockxsize=256, blockysize=256)
+    prof = h.gtiff_profile("float32", BLOCKWISE_MEMORY_N_BANDS, height, width, -9999.0, tiled)
     with rasterio.open(path, "w", **prof) as d:
         for r0 in range(0, height, 256):
-            h = min(256, height - r0)
-            A = rng.dirichlet(np.full(BLOCKWISE_MEMORY_N_END, 0.5), size=h * width).T
+            nr = min(256, height - r0)
+            A = rng.dirichlet(np.full(BLOCKWISE_MEMORY_N_END, 0.5), size=nr * width).T
             X = E @ A
             X += rng.normal(0, np.sqrt(np.mean(X**2) / 10**3.0), X.shape)
-            block = X.reshape(BLOCKWISE_MEMORY_N_BANDS, h, width).astype(np.float32)
+            block = X.reshape(BLOCKWISE_MEMORY_N_BANDS, nr, width).astype(np.float32)
             block[:, :, :8] = -9999.0  # nodata border
-            d.write(block, window=Window(0, r0, width, h))
+            d.write(block, window=Window(0, r0, width, nr))
     np.save(path.with_suffix(".E.npy"), E)
     return E
 

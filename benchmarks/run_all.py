@@ -221,7 +221,7 @@ def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, man
     first = bench / "results" / f"{results_name('paper_tables', quick)}.md"
     first = first if first.is_file() or quick else results  # results written before paper_tables.md existed
     status = {r["script"]: r for r in runs}
-    parts = [head(first.read_text())]
+    parts = [head(first.read_text()) if first.is_file() else f"<!-- {first.name}: paper_tables.py not run -->"]
     for b in BENCHMARKS:
         if not b.results or not b.section:
             continue
