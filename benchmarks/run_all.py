@@ -142,6 +142,8 @@ def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
     """Plain statements of where DDICA is and is not ahead, computed from paper_tables.py's results."""
     from statistics import median
 
+    if not path.is_file():
+        return [f"- no results/{path.name} (paper_tables.py --case tables has not run): no verdicts"]
     data = json.loads(path.read_text())
     lines = []
     for tab, key, better, label in (
