@@ -592,6 +592,13 @@ def paper_curve_render(payload) -> str:
 
 
 # ---- shared by the gain and schedules cases ----
+SNRS = (15.0, 20.0, 25.0)
+SCENES = ("samson", "jasper", *(f"syn {s:g} dB" for s in SNRS))  # the scenes, each with --seeds seeds
+QUICK_SCENES = ("samson",)
+CHOOSING = ("samson (Zhu ref.)", "samson (Rasti ref.)", *(f"syn {s:g} dB" for s in SNRS))  # the check chose nothing
+CHECK = "jasper (check)"
+
+
 def gain_scene(case: str, seed: int, size: int, lib):
     """(cube, p, {scored name: (E, A)}) of a buddip_gain / buddip_schedules case: 'samson' (Zhu's and Rasti's
     references), 'jasper' (the check) or 'syn <snr> dB' (the paper's recipe at size x size px, one per seed)."""
@@ -626,10 +633,6 @@ GUIDE, NETS_ONLY, REFINE_ONLY, DEFAULT, CANDIDATE, PAPER = (
     "paper variant",
 )
 NETWORK_ROWS = {NETS_ONLY: GUIDE, DEFAULT: REFINE_ONLY, CANDIDATE: REFINE_ONLY}  # row -> its iteration-0 row
-GAIN_SNRS = (15.0, 20.0, 25.0)
-GAIN_CASES = ("samson", "jasper", *(f"syn {s:g} dB" for s in GAIN_SNRS))  # the scenes, each with --seeds seeds
-GAIN_QUICK_CASES = ("samson",)
-GAIN_CHOOSING = ("samson (Zhu ref.)", "samson (Rasti ref.)", *(f"syn {s:g} dB" for s in GAIN_SNRS))
 
 
 def gain_methods(cube, p, seed):
@@ -704,7 +707,7 @@ def gain_main():
     lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
     rows = [r for r in h.done_runs(args.out, args.resume) if r["method"] != PAPER]
     done = {(r["scene"], r["seed"]) for r in rows}
-    scenes = GAIN_QUICK_CASES if args.quick else GAIN_CASES
+    scenes = QUICK_SCENES if args.quick else SCENES
     if args.quick:
         args.seeds = 1
     for scene in scenes:
@@ -770,7 +773,7 @@ def gain_render(payload) -> str:
         "Medians over seeds; spread = max - min over seeds (Samson and Jasper: same guidance, seeds change the "
         "networks; synthetic: one scene per seed). Gain = improvement over the row's own iteration-0 output "
         "(its guidance), median of per-seed gains: relative aRMSE, aSAD in degrees; target >= 5 % or >= 0.3 deg. "
-        f"Scenes that chose the default: {', '.join(GAIN_CHOOSING)}. Check (chose nothing): Jasper Ridge. "
+        f"Scenes that chose the default: {', '.join(CHOOSING)}. Check (chose nothing): Jasper Ridge. "
         + (
             f"Paper variant rows: from buddip_paper.json, {paper_iters} iterations per run (the paper: 4500 / 24 000)."
             if paper_iters
@@ -859,16 +862,7 @@ SCHEDULES = {
     "weights 0.1/0.01/1, 300 it., from denoised SiVM": (DENOISED, RECON_LED),
     "reconstruction only (0/0/1), 300 it., from denoised SiVM": (DENOISED, {"alpha1": 0, "alpha2": 0, "n_iter": 300}),
 }
-SCHEDULES_SNRS = (15.0, 20.0, 25.0)
-SCHEDULES_CASES = (
-    "samson",
-    "jasper",
-    *(f"syn {s:g} dB" for s in SCHEDULES_SNRS),
-)  # the scenes, each with --seeds seeds
-SCHEDULES_QUICK_CASES = ("samson",)
 QUICK_SCHEDULES = ("default (weights 1/1/1, 200 it., lr 3e-3)", "min-volume 100")
-SCHEDULES_CHOOSING = ("samson (Zhu ref.)", "samson (Rasti ref.)", *(f"syn {s:g} dB" for s in SCHEDULES_SNRS))
-CHECK = "jasper (check)"
 
 
 def guidance_row(name: str) -> str:
@@ -935,9 +929,9 @@ def schedules_main():
     if h.samson_references() is None or h.jasper() is None or not (data / "usgs" / "USGS_1995_Library.mat").is_file():
         print(f"skipped: data absent ({data})")
         return
-    scenes, schedules = SCHEDULES_CASES, SCHEDULES
+    scenes, schedules = SCENES, SCHEDULES
     if args.quick:
-        args.seeds, scenes = 1, SCHEDULES_QUICK_CASES
+        args.seeds, scenes = 1, QUICK_SCENES
         schedules = {k: SCHEDULES[k] for k in QUICK_SCHEDULES}
     info = machine()
     rows = h.done_runs(out, args.resume)
@@ -976,7 +970,7 @@ def schedules_render(payload) -> str:
         "over the same guidance with no training (the 'iteration 0' row it names), median of per-seed gains: "
         "relative aRMSE, aSAD in degrees; target >= 5 % or >= 0.3 deg, met only when the other measure loses less than "
         "that (a schedule that buys aRMSE with a worse aSAD beyond 0.3 deg, or the reverse, misses). Medians and spreads (max - min) over seeds. "
-        f"Scenes that choose: {', '.join(SCHEDULES_CHOOSING)}. Check (chooses nothing): Jasper Ridge.",
+        f"Scenes that choose: {', '.join(CHOOSING)}. Check (chooses nothing): Jasper Ridge.",
         "",
     ]
     methods = list(dict.fromkeys(r["method"] for r in rows))
@@ -1003,7 +997,7 @@ def schedules_render(payload) -> str:
     )
     md += ["", "## Verdicts (scenes that chose, then the check)", ""]
     for meth, items in verdict.items():
-        chose = [(sc, ok) for sc, ok, _ in items if sc in SCHEDULES_CHOOSING]
+        chose = [(sc, ok) for sc, ok, _ in items if sc in CHOOSING]
         check = [ok for sc, ok, _ in items if sc == CHECK]
         md.append(
             f"- {meth}: target met on {sum(ok for _, ok in chose)}/{len(chose)} choosing scenes"
@@ -1013,7 +1007,7 @@ def schedules_render(payload) -> str:
             + ", ".join(f"{sc} {100 * g[2]:+.1f}..{100 * g[3]:+.1f} %" for sc, _, g in items)
             + "."
         )
-    winners = [meth for meth, items in verdict.items() if all(ok for sc, ok, _ in items if sc in SCHEDULES_CHOOSING)]
+    winners = [meth for meth, items in verdict.items() if all(ok for sc, ok, _ in items if sc in CHOOSING)]
     md += [
         "",
         "Choice: "
@@ -1242,8 +1236,8 @@ CASES = {
     "samson": Case("buddip_samson", samson_main, samson_render, SAMSON_CASES),
     "paper": Case("buddip_paper", paper_main, paper_render, PAPER_CASES),
     "paper_curve": Case("buddip_paper_curve", paper_curve_main, paper_curve_render, PAPER_CURVE_CASES),
-    "gain": Case("buddip_gain", gain_main, gain_render, GAIN_CASES),
-    "schedules": Case("buddip_schedules", schedules_main, schedules_render, SCHEDULES_CASES),
+    "gain": Case("buddip_gain", gain_main, gain_render, SCENES),
+    "schedules": Case("buddip_schedules", schedules_main, schedules_render, SCENES),
     "ablation": Case("buddip_ablation", ablation_main, ablation_render, ABLATION_CASES),
     "curve": Case("buddip_curve", curve_main, curve_render, CURVE_CASES),
 }

@@ -1051,7 +1051,7 @@ def reference_facts(data, rasti) -> dict:
     return facts
 
 
-def samson_run_samson(settings: dict, seeds, data=None, log=print) -> list:
+def run_samson(settings: dict, seeds, data=None, log=print) -> list:
     """Fit DDICA(**settings) once per seed; one dict of scores per run."""
     from deepunmix.engine.abundances.convention import peak_normalised_abundances
     from deepunmix.engine.ddica import DDICA
@@ -1137,7 +1137,7 @@ def sweep_keep(data, seeds, fractions=KEEP_FRACTIONS) -> None:
     res = []
     for kf in fractions:
         print(f"keep_fraction={kf}", flush=True)
-        rows = samson_run_samson(dict(keep_fraction=kf), seeds, data)
+        rows = run_samson(dict(keep_fraction=kf), seeds, data)
         res.append(dict(keep_fraction=kf, runs=rows, median=samson_summary(rows)))
     payload = dict(meta=dict(machine(), seeds=seeds, n_restarts=n_restarts), sweep=res)
     print(write(KEEP_SWEEP, render_keep(payload), payload).read_text())
@@ -1197,7 +1197,7 @@ def samson_main() -> None:
     settings = dict(n_steps=100) if args.quick else {}
     seeds = list(range(2 if args.quick else args.seeds))
     print(f"DDICA on Samson, settings {settings or 'defaults'}, seeds {seeds}")
-    rows = samson_run_samson(settings, seeds, data)
+    rows = run_samson(settings, seeds, data)
     med = samson_summary(rows)
     params = {k: v for k, v in DDICA(3).get_params().items() if k != "progress"}
     params.update(DDICA(3).resolved_settings())
@@ -1397,7 +1397,7 @@ def score_row(E, A, Y, zhu, rasti) -> dict:
     return out
 
 
-def samson_ablation_run_samson(settings: dict, seeds, data, rasti) -> tuple:
+def samson_ablation_runs(settings: dict, seeds, data, rasti) -> tuple:
     """Fits per seed -> (rows, rows of the FCLS-refined variant)."""
     from deepunmix.engine.ddica import DDICA
 
@@ -1575,7 +1575,7 @@ def samson_ablation_main() -> None:
             )
         else:
             t0 = time.perf_counter()
-            rows, rows_refined = samson_ablation_run_samson(settings, seeds, data, rasti)
+            rows, rows_refined = samson_ablation_runs(settings, seeds, data, rasti)
             syn, syn_refined = run_synthetic(settings, syn_seeds)
             refined[name] = (rows_refined, syn_refined)
             results.append(
@@ -1769,7 +1769,7 @@ def speed_main() -> None:
     else:
         for label, settings in SPEED_CASES["accuracy"][:2] if args.quick else SPEED_CASES["accuracy"]:
             print(label, flush=True)
-            rows = samson_run_samson(settings, seeds, data)
+            rows = run_samson(settings, seeds, data)
             acc.append(dict(label=label, settings=settings, runs=rows, median=samson_summary(rows)))
     meta = dict(machine(), restarts=16, hidden=(128, 128), seeds=seeds)
     # rendered from the JSON round trip, as --from-json renders it
