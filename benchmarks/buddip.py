@@ -917,10 +917,8 @@ def schedules_main():
     (``min_volume``, not in the paper), each from a guidance. Scenes that choose: Samson (both references)
     and the synthetic scenes; Jasper Ridge is the check and chooses nothing. The ground truth only scores.
     """
-    ap = h.parser(schedules_main.__doc__)
-    ap.add_argument("--seeds", type=int, default=5)
+    ap = h.parser(schedules_main.__doc__, quick="1 seed, Samson, two schedules", seeds=5)
     ap.add_argument("--workers", type=int, default=2, help="processes, one torch thread each")
-    ap.add_argument("--quick", action="store_true", help="1 seed, Samson, two schedules")
     ap.add_argument("--size", type=int, default=60, help="synthetic scene side (pixels), as buddip_gain")
     ap.add_argument("--resume", action="store_true", help="keep the finished scene/seed runs of the last results")
     args = ap.parse_args()
@@ -1084,9 +1082,7 @@ def ablation_main():
     scenes (six USGS endmembers); guidance rows on every scene, BUDDIP fits on ``--train`` scenes only.
     The defaults were tuned on these same scenes: the scores are optimistic for other data.
     """
-    ap = h.parser(ablation_main.__doc__)
-    ap.add_argument("--quick", action="store_true", help="2 seeds, Samson and 50 px only")
-    ap.add_argument("--seeds", type=int, default=5)
+    ap = h.parser(ablation_main.__doc__, quick="2 seeds, Samson and 50 px only", seeds=5)
     args = ap.parse_args()
     scenes = ABLATION_CASES
     if args.quick:
@@ -1160,9 +1156,7 @@ def curve_main():
     The curve is what the defaults (n_iter, learning_rate) were chosen from. Torch uses 1 thread;
     the 1-min load average is recorded because other jobs share the CPUs.
     """
-    ap = h.parser(curve_main.__doc__)
-    ap.add_argument("--quick", action="store_true", help="1 seed, 200 iterations, one learning rate")
-    ap.add_argument("--seeds", type=int, default=3)
+    ap = h.parser(curve_main.__doc__, quick="1 seed, 200 iterations, one learning rate", seeds=3)
     ap.add_argument("--n-iter", type=int, default=1000)
     ap.add_argument("--every", type=int, default=50)
     ap.add_argument("--lrs", type=float, nargs="*", default=list(CURVE_CASES))

@@ -147,9 +147,7 @@ def pnl_main() -> None:
 
         nice -n 10 .venv/bin/python benchmarks/ddica.py --case pnl [--quick] [--seeds 5] [--paper-steps 60]
     """
-    ap = h.parser(pnl_main.__doc__)
-    ap.add_argument("--quick", action="store_true", help="2 seeds, 3 paper steps, 50 PNL steps")
-    ap.add_argument("--seeds", type=int, default=5)
+    ap = h.parser(pnl_main.__doc__, quick="2 seeds, 3 paper steps, 50 PNL steps", seeds=5)
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument(
         "--paper-steps",
@@ -931,8 +929,7 @@ def ablation_main() -> None:
         nice -n 10 .venv/bin/python benchmarks/ddica.py --case ablation [--seeds 5] [--only NAME ...] [--scenes ...]
             [--paper-restarts 4 --paper-width 256] [--from-json]
     """
-    ap = h.parser(ablation_main.__doc__)
-    ap.add_argument("--seeds", type=int, default=5)
+    ap = h.parser(ablation_main.__doc__, seeds=5)
     ap.add_argument(
         "--scenes", nargs="*", default=list(ABLATION_SCENES), choices=ABLATION_SCENES
     )  # SCENES: the other axis of CASES
@@ -1180,9 +1177,7 @@ def samson_main() -> None:
 
         .venv/bin/python benchmarks/ddica.py --case samson [--quick] [--seeds 5]
     """
-    ap = h.parser(samson_main.__doc__)
-    ap.add_argument("--quick", action="store_true", help="2 seeds, 100 steps")
-    ap.add_argument("--seeds", type=int, default=5)
+    ap = h.parser(samson_main.__doc__, quick="2 seeds, 100 steps", seeds=5)
     ap.add_argument("--sweep-keep", action="store_true", help="also sweep keep_fraction (label-free restart filtering)")
     args = ap.parse_args()
     data = load_samson()
@@ -1520,9 +1515,7 @@ def samson_ablation_main() -> None:
 
         .venv/bin/python benchmarks/ddica.py --case samson_ablation [--quick] [--seeds 10] [--only NAME ...]
     """
-    ap = h.parser(samson_ablation_main.__doc__)
-    ap.add_argument("--quick", action="store_true", help="2 seeds, 3 configurations, results in results/quick/")
-    ap.add_argument("--seeds", type=int, default=10)
+    ap = h.parser(samson_ablation_main.__doc__, quick="2 seeds, 3 configurations, results in results/quick/", seeds=10)
     ap.add_argument("--only", nargs="*", help="configuration names to run")
     ap.add_argument("--from-json", action="store_true", help="rewrite the markdown from the saved JSON only")
     args = ap.parse_args()
@@ -1733,16 +1726,14 @@ def speed_main() -> None:
     H_2 = -log2 ||A||_F^2. Part 2 fits Samson with a few (α, batch, steps) choices, median over seeds.
 
         .venv/bin/python benchmarks/ddica.py --case speed [--quick]
-        .venv/bin/python benchmarks/ddica.py --case speed --jasper [--seeds 2]   # default fit on Jasper Ridge only
+        .venv/bin/python benchmarks/ddica.py --case speed_jasper [--seeds 2]   # default fit on Jasper Ridge only
 
     ``--jasper`` times the whole default fit (``DDICA(4, random_state=seed).fit``) on Jasper Ridge on the
     CPU with torch threads 1, wall and process CPU seconds, with the load average before and after;
     it writes results/ddica_speed_jasper.{md,json}. A CUDA figure is written only when a GPU is present.
     """
-    ap = h.parser(speed_main.__doc__)
-    ap.add_argument("--quick", action="store_true")
+    ap = h.parser(speed_main.__doc__, quick="shorter", seeds=2)
     ap.add_argument("--jasper", action="store_true", help="only time the default fit on Jasper Ridge")
-    ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--from-json", action="store_true", help="only rewrite the markdown from the saved JSON")
     args = ap.parse_args()
     if args.jasper:
@@ -1964,10 +1955,8 @@ def default_main():
 
         .venv/bin/python benchmarks/ddica.py --case default [--seeds 5] [--workers 2] [--quick] [--only CASE ...]
     """
-    ap = h.parser(default_main.__doc__)
-    ap.add_argument("--seeds", type=int, default=5)
+    ap = h.parser(default_main.__doc__, quick="1 seed, Samson, baselines and the default trained/untrained", seeds=5)
     ap.add_argument("--workers", type=int, default=2, help="processes, one torch thread each")
-    ap.add_argument("--quick", action="store_true", help="1 seed, Samson, baselines and the default trained/untrained")
     ap.add_argument("--only", nargs="*", help="cases to (re)run; the other cases' rows are kept from the last results")
     args = ap.parse_args()
     out = results_name("ddica_default", args.quick)

@@ -205,8 +205,7 @@ def speed_main() -> None:
     Dirichlet(0.5) abundances, white noise at 30 dB, so many pixels have active
     non-negativity bounds.
     """
-    ap = h.parser(speed_main.__doc__)
-    ap.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    ap = h.parser(speed_main.__doc__, quick="small sizes (about a minute)")
     args = ap.parse_args()
     n_cmp, n_check, n_big, reps = (2000, 200, 200_000, 3) if args.quick else (20_000, 1000, 1_000_000, 5)
     res = {
@@ -669,9 +668,8 @@ def large_scene_main() -> None:
     = all pixels of the raster (border included) / wall time of the step. Ground
     truth (the generated endmembers) is used only to score the endmembers (SAD).
     """
-    ap = h.parser(large_scene_main.__doc__)
+    ap = h.parser(large_scene_main.__doc__, quick="a 300 x 300 scene, 50 DDICA steps, results in results/quick/")
     ap.add_argument("--size", type=int, default=None, help="scene side in pixels (default 2000, 300 with --quick)")
-    ap.add_argument("--quick", action="store_true", help="a 300 x 300 scene, 50 DDICA steps, results in results/quick/")
     ap.add_argument("--bands", type=int, default=224)
     ap.add_argument("--n-endmembers", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)

@@ -105,8 +105,7 @@ def blockwise_memory_main() -> None:
       * import-only: the interpreter with numpy/scipy/rasterio/engine imported (the floor)
     Both outputs are compared (max abs difference).
     """
-    ap = h.parser(blockwise_memory_main.__doc__)
-    ap.add_argument("--quick", action="store_true", help="rasters up to 1024 x 1024 instead of 2048 x 2048")
+    ap = h.parser(blockwise_memory_main.__doc__, quick="rasters up to 1024 x 1024 instead of 2048 x 2048")
     ap.add_argument("--child", nargs=3)
     args = ap.parse_args()
     if args.child:
@@ -311,8 +310,7 @@ def dip_tile_memory_main() -> None:
     space the warm-up kept is recorded apart). The bytes per pixel are the least-squares slope of the rise over the
     tile's pixels; ``ratio`` = slope / estimate.
     """
-    ap = h.parser(dip_tile_memory_main.__doc__)
-    ap.add_argument("--quick", action="store_true", help="two band counts and three tile sides")
+    ap = h.parser(dip_tile_memory_main.__doc__, quick="two band counts and three tile sides")
     ap.add_argument("--child", nargs=3)
     args = ap.parse_args()
     if args.child:
@@ -487,10 +485,9 @@ def cancel_latency_main() -> None:
     and closed with and without ``SPARSE_OK`` (GDAL fills every unwritten block at close without it:
     the cause of the 35-45 s cancels reported in issue 14).
     """
-    ap = h.parser(cancel_latency_main.__doc__)
+    ap = h.parser(cancel_latency_main.__doc__, quick="a 2000 x 2000 raster, results in results/quick/")
     ap.add_argument("--size", type=int, default=None, help="raster side in pixels (default 8000, 2000 with --quick)")
     ap.add_argument("--workdir", default=tempfile.gettempdir())
-    ap.add_argument("--quick", action="store_true", help="a 2000 x 2000 raster, results in results/quick/")
     ap.add_argument("--out", default=None, help="results path without suffix (default results/[quick/]cancel_latency)")
     args = ap.parse_args()
     args.size = args.size or (2000 if args.quick else 8000)
