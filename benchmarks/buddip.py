@@ -142,14 +142,10 @@ def synthetic_main():
     if args.quick:
         args.n_iter, args.undip_iter = args.n_iter or 100, args.undip_iter or 100
     args.seeds_list = list(range(args.seeds))
-    path = h.shared_data() / "usgs" / "USGS_1995_Library.mat"
-    if not path.is_file():
-        print(f"skipped: data absent ({path})")
+    if h.absent("usgs/USGS_1995_Library.mat"):
         return
     one_thread()
-    from deepunmix.engine.io.synthetic import usgs_library
-
-    lib, _, _ = usgs_library(path)
+    lib = h.usgs()
     info = machine()
     rows = []
     for sweep, size, snr in synthetic_jobs(args.snrs, args.sizes):
@@ -385,17 +381,14 @@ def paper_main():
     args = h.parse(ap, "buddip_paper")
     if args.quick:
         args.seeds, args.iters, args.no_synthetic = 1, 2, True
-    data = h.shared_data()
-    jas = h.jasper()
-    if jas is None or not (data / "usgs" / "USGS_1995_Library.mat").is_file():
-        print(f"skipped: data absent ({data})")
+    if h.absent("jasper_ridge/jasperRidge2_R198.mat", "usgs/USGS_1995_Library.mat"):
         return
+    jas = h.jasper()
     if args.device == "cpu":
         one_thread()
-    from deepunmix.engine.io.synthetic import usgs_library
 
     info = machine()
-    lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
+    lib = h.usgs()
     synthetic = [] if args.no_synthetic else [(f"syn {snr:g} dB", snr) for snr in args.snrs]
     jobs = (
         list(PAPER_CASES) if not args.no_synthetic and args.snrs == list(PAPER_SNRS) else [PAPER_CASES[0], *synthetic]
@@ -695,16 +688,12 @@ def gain_main():
         gain_save(rows, old["machine"], argparse.Namespace(**old["args"]), paper_iters)
         return
     data = h.shared_data()
-    refs = h.samson_references()
-    jas = h.jasper()
-    if refs is None or jas is None or not (data / "usgs" / "USGS_1995_Library.mat").is_file():
-        print(f"skipped: data absent ({data})")
+    if h.absent("samson/samson_1.mat", "jasper_ridge/jasperRidge2_R198.mat", "usgs/USGS_1995_Library.mat"):
         return
     one_thread()
-    from deepunmix.engine.io.synthetic import usgs_library
 
     info = machine()
-    lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
+    lib = h.usgs()
     rows = [r for r in h.done_runs(args.out, args.resume) if r["method"] != PAPER]
     done = {(r["scene"], r["seed"]) for r in rows}
     scenes = QUICK_SCENES if args.quick else SCENES
@@ -924,8 +913,7 @@ def schedules_main():
     args = ap.parse_args()
     out = results_name("buddip_schedules", args.quick)
     data = h.shared_data()
-    if h.samson_references() is None or h.jasper() is None or not (data / "usgs" / "USGS_1995_Library.mat").is_file():
-        print(f"skipped: data absent ({data})")
+    if h.absent("samson/samson_1.mat", "jasper_ridge/jasperRidge2_R198.mat", "usgs/USGS_1995_Library.mat"):
         return
     scenes, schedules = SCENES, SCHEDULES
     if args.quick:
@@ -1088,15 +1076,14 @@ def ablation_main():
     if args.quick:
         args.seeds, scenes = 2, ABLATION_QUICK_CASES
     data = h.shared_data()
-    if not (data / "samson" / "samson_1.mat").is_file() or not (data / "usgs" / "USGS_1995_Library.mat").is_file():
-        print(f"skipped: data absent ({data})")
+    if h.absent("samson/samson_1.mat", "usgs/USGS_1995_Library.mat"):
         return
     one_thread()
     from deepunmix.engine.io.matfile import samson, samson_rasti
-    from deepunmix.engine.io.synthetic import make_patch_scene, usgs_library
+    from deepunmix.engine.io.synthetic import make_patch_scene
 
     info = machine()
-    lib, _, _ = usgs_library(data / "usgs" / "USGS_1995_Library.mat")
+    lib = h.usgs()
     zhu, rasti = samson(data), samson_rasti(data)
     syn = {s[0]: s[1:] for s in SYN}
     rows = []

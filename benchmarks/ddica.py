@@ -1960,8 +1960,7 @@ def default_main():
     ap.add_argument("--only", nargs="*", help="cases to (re)run; the other cases' rows are kept from the last results")
     args = ap.parse_args()
     out = results_name("ddica_default", args.quick)
-    if h.samson_references() is None or h.jasper() is None:
-        print(f"skipped: data absent ({h.shared_data()})")
+    if h.absent("samson/samson_1.mat", "jasper_ridge/jasperRidge2_R198.mat"):
         return
     cases, scenes = list(args.only or DEFAULT_CASES), DEFAULT_SCENES
     if args.quick:
