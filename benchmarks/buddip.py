@@ -687,7 +687,6 @@ def gain_main():
         rows, paper_iters = merge_paper(old["runs"], old["args"]["seeds"])
         gain_save(rows, old["machine"], argparse.Namespace(**old["args"]), paper_iters)
         return
-    h.shared_data()
     if h.absent("samson/samson_1.mat", "jasper_ridge/jasperRidge2_R198.mat", "usgs/USGS_1995_Library.mat"):
         return
     one_thread()
@@ -912,7 +911,6 @@ def schedules_main():
     ap.add_argument("--resume", action="store_true", help="keep the finished scene/seed runs of the last results")
     args = ap.parse_args()
     out = results_name("buddip_schedules", args.quick)
-    h.shared_data()
     if h.absent("samson/samson_1.mat", "jasper_ridge/jasperRidge2_R198.mat", "usgs/USGS_1995_Library.mat"):
         return
     scenes, schedules = SCENES, SCHEDULES
