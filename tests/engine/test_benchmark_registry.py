@@ -61,7 +61,9 @@ def test_every_committed_page_is_written_by_a_registered_case(harness):
     figures = {p for p in tracked if p.startswith("results/paper_tables/")}  # paper_tables.py's figures
     pages = {Path(p).stem for p in set(tracked) - gpu_runs - figures}
     assert not any(p.startswith("results/quick/") for p in tracked), "quick runs are not committed"
-    assert pages == written, f"pages no case writes: {sorted(pages - written)}; cases without a page: {sorted(written - pages)}"
+    assert pages == written, (
+        f"pages no case writes: {sorted(pages - written)}; cases without a page: {sorted(written - pages)}"
+    )
     assert "gpu:session" in registry.NOT_RUN and gpu_runs
 
 

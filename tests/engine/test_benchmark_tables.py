@@ -131,7 +131,9 @@ PAGES = _pages()
 def test_every_results_page_has_a_renderer():
     pages = {str(p.relative_to(RESULTS).with_suffix("")) for p in RESULTS.glob("*.md")}
     pages -= {"gpu_session"}  # gpu_session: from the run files, checked below
-    assert pages <= set(PAGES), f"results pages without a registered case that renders them: {sorted(pages - set(PAGES))}"
+    assert pages <= set(PAGES), (
+        f"results pages without a registered case that renders them: {sorted(pages - set(PAGES))}"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(n for n in PAGES if n not in STALE and (RESULTS / f"{n}.json").is_file()))
