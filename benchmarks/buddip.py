@@ -17,7 +17,7 @@ import _harness as h
 import numpy as np
 from _harness import Case, main
 from _machine import canonical, machine, one_thread
-from _tables import results_name, table, write
+from _tables import table, write
 
 # ---- case synthetic (was buddip_synthetic.py) ----
 SYNTHETIC_METHODS = ("SiVM+FCLS", "UnDIP", "BUDDIP")
@@ -905,12 +905,12 @@ def schedules_main():
     (``min_volume``, not in the paper), each from a guidance. Scenes that choose: Samson (both references)
     and the synthetic scenes; Jasper Ridge is the check and chooses nothing. The ground truth only scores.
     """
-    ap = h.parser(schedules_main.__doc__, quick="1 seed, Samson, two schedules", seeds=5)
+    ap = h.parser(schedules_main.__doc__, "buddip_schedules", quick="1 seed, Samson, two schedules", seeds=5)
     ap.add_argument("--workers", type=int, default=2, help="processes, one torch thread each")
     ap.add_argument("--size", type=int, default=60, help="synthetic scene side (pixels), as buddip_gain")
     ap.add_argument("--resume", action="store_true", help="keep the finished scene/seed runs of the last results")
-    args = ap.parse_args()
-    out = results_name("buddip_schedules", args.quick)
+    args = h.parse(ap, "buddip_schedules")
+    out = args.out
     if h.absent("samson/samson_1.mat", "jasper_ridge/jasperRidge2_R198.mat", "usgs/USGS_1995_Library.mat"):
         return
     scenes, schedules = SCENES, SCHEDULES
@@ -1068,8 +1068,8 @@ def ablation_main():
     scenes (six USGS endmembers); guidance rows on every scene, BUDDIP fits on ``--train`` scenes only.
     The defaults were tuned on these same scenes: the scores are optimistic for other data.
     """
-    ap = h.parser(ablation_main.__doc__, quick="2 seeds, Samson and 50 px only", seeds=5)
-    args = ap.parse_args()
+    ap = h.parser(ablation_main.__doc__, "buddip_ablation", quick="2 seeds, Samson and 50 px only", seeds=5)
+    args = h.parse(ap, "buddip_ablation")
     scenes = ABLATION_CASES
     if args.quick:
         args.seeds, scenes = 2, ABLATION_QUICK_CASES
@@ -1101,7 +1101,7 @@ def ablation_main():
                 rows += h.scored_rows(refs, cube, E, A, seed, name, seconds=dt, load1=load)
                 h.say(f"{scene} seed {seed} {name}", rows[-len(refs) :], dt, load)
     payload = {"machine": info, "args": vars(args), "runs": rows}
-    write(results_name("buddip_ablation", args.quick), ablation_render(payload), payload)
+    write(args.out, ablation_render(payload), payload)
 
 
 def ablation_render(payload) -> str:
@@ -1141,11 +1141,11 @@ def curve_main():
     The curve is what the defaults (n_iter, learning_rate) were chosen from. Torch uses 1 thread;
     the 1-min load average is recorded because other jobs share the CPUs.
     """
-    ap = h.parser(curve_main.__doc__, quick="1 seed, 200 iterations, one learning rate", seeds=3)
+    ap = h.parser(curve_main.__doc__, "buddip_curve", quick="1 seed, 200 iterations, one learning rate", seeds=3)
     ap.add_argument("--n-iter", type=int, default=1000)
     ap.add_argument("--every", type=int, default=50)
     ap.add_argument("--lrs", type=float, nargs="*", default=list(CURVE_CASES))
-    args = ap.parse_args()
+    args = h.parse(ap, "buddip_curve")
     if args.quick:
         args.seeds, args.n_iter, args.lrs = 1, 200, args.lrs[-1:]
     loaded = h.samson_references()
@@ -1175,7 +1175,7 @@ def curve_main():
                 flush=True,
             )
     payload = {"machine": info, "args": vars(args), "points": points}
-    write(results_name("buddip_curve", args.quick), curve_render(payload), payload)
+    write(args.out, curve_render(payload), payload)
 
 
 def curve_render(payload) -> str:

@@ -1177,9 +1177,9 @@ def samson_main() -> None:
 
         .venv/bin/python benchmarks/ddica.py --case samson [--quick] [--seeds 5]
     """
-    ap = h.parser(samson_main.__doc__, quick="2 seeds, 100 steps", seeds=5)
+    ap = h.parser(samson_main.__doc__, "ddica_samson", quick="2 seeds, 100 steps", seeds=5)
     ap.add_argument("--sweep-keep", action="store_true", help="also sweep keep_fraction (label-free restart filtering)")
-    args = ap.parse_args()
+    args = h.parse(ap, "ddica_samson")
     data = load_samson()
     if data is None:
         print("skipped: data absent (../shared/data/samson)")
@@ -1206,7 +1206,7 @@ def samson_main() -> None:
     )
     meta.update(mode="quick" if args.quick else "full", endmembers=list(data[3]))
     payload = dict(meta=meta, runs=rows, median=med)
-    print(write(results_name("ddica_samson", args.quick), samson_render(payload), payload).read_text())
+    print(write(args.out, samson_render(payload), payload).read_text())
 
 
 def superseded(settings: dict) -> list:
@@ -1515,11 +1515,16 @@ def samson_ablation_main() -> None:
 
         .venv/bin/python benchmarks/ddica.py --case samson_ablation [--quick] [--seeds 10] [--only NAME ...]
     """
-    ap = h.parser(samson_ablation_main.__doc__, quick="2 seeds, 3 configurations, results in results/quick/", seeds=10)
+    ap = h.parser(
+        samson_ablation_main.__doc__,
+        "ddica_samson_ablation",
+        quick="2 seeds, 3 configurations, results in results/quick/",
+        seeds=10,
+    )
     ap.add_argument("--only", nargs="*", help="configuration names to run")
     ap.add_argument("--from-json", action="store_true", help="rewrite the markdown from the saved JSON only")
-    args = ap.parse_args()
-    out_name = results_name("ddica_samson_ablation", args.quick)
+    args = h.parse(ap, "ddica_samson_ablation")
+    out_name = args.out
     if args.from_json:
         saved = json.loads((RESULTS / f"{out_name}.json").read_text())
         data = load_samson()
@@ -1732,10 +1737,10 @@ def speed_main() -> None:
     CPU with torch threads 1, wall and process CPU seconds, with the load average before and after;
     it writes results/ddica_speed_jasper.{md,json}. A CUDA figure is written only when a GPU is present.
     """
-    ap = h.parser(speed_main.__doc__, quick="shorter", seeds=2)
+    ap = h.parser(speed_main.__doc__, "ddica_speed", quick="shorter", seeds=2)
     ap.add_argument("--jasper", action="store_true", help="only time the default fit on Jasper Ridge")
     ap.add_argument("--from-json", action="store_true", help="only rewrite the markdown from the saved JSON")
-    args = ap.parse_args()
+    args = h.parse(ap, "ddica_speed")
     if args.jasper:
         import torch
 
@@ -1746,7 +1751,7 @@ def speed_main() -> None:
         payload = dict(meta=dict(machine(), cuda=cuda), runs=rows)
         print(write(JASPER, render_jasper(payload), payload).read_text())
         return
-    name = results_name("ddica_speed", args.quick)
+    name = args.out
     if args.from_json:
         print(write(name, speed_render(json.loads((RESULTS / f"{name}.json").read_text())), None).read_text())
         return
@@ -1955,11 +1960,16 @@ def default_main():
 
         .venv/bin/python benchmarks/ddica.py --case default [--seeds 5] [--workers 2] [--quick] [--only CASE ...]
     """
-    ap = h.parser(default_main.__doc__, quick="1 seed, Samson, baselines and the default trained/untrained", seeds=5)
+    ap = h.parser(
+        default_main.__doc__,
+        "ddica_default",
+        quick="1 seed, Samson, baselines and the default trained/untrained",
+        seeds=5,
+    )
     ap.add_argument("--workers", type=int, default=2, help="processes, one torch thread each")
     ap.add_argument("--only", nargs="*", help="cases to (re)run; the other cases' rows are kept from the last results")
-    args = ap.parse_args()
-    out = results_name("ddica_default", args.quick)
+    args = h.parse(ap, "ddica_default")
+    out = args.out
     if h.absent("samson/samson_1.mat", "jasper_ridge/jasperRidge2_R198.mat"):
         return
     cases, scenes = list(args.only or DEFAULT_CASES), DEFAULT_SCENES

@@ -205,8 +205,8 @@ def speed_main() -> None:
     Dirichlet(0.5) abundances, white noise at 30 dB, so many pixels have active
     non-negativity bounds.
     """
-    ap = h.parser(speed_main.__doc__, quick="small sizes (about a minute)")
-    args = ap.parse_args()
+    ap = h.parser(speed_main.__doc__, "fcls_speed", quick="small sizes (about a minute)")
+    args = h.parse(ap, "fcls_speed")
     n_cmp, n_check, n_big, reps = (2000, 200, 200_000, 3) if args.quick else (20_000, 1000, 1_000_000, 5)
     res = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
@@ -231,7 +231,7 @@ def speed_main() -> None:
         r = throughput(224, p, n_big, seed=100 + p, repeats=reps, threads=threads)
         print(f"throughput p={p} threads={threads}: {r['pixels_per_second']:,.0f} px/s", flush=True)
         res["throughput"].append(r)
-    write(results_name("fcls_speed", args.quick), speed_render(res), res)
+    write(args.out, speed_render(res), res)
 
 
 # ---- case fit_warning (was fit_warning.py) ----

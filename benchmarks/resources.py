@@ -105,9 +105,11 @@ def blockwise_memory_main() -> None:
       * import-only: the interpreter with numpy/scipy/rasterio/engine imported (the floor)
     Both outputs are compared (max abs difference).
     """
-    ap = h.parser(blockwise_memory_main.__doc__, quick="rasters up to 1024 x 1024 instead of 2048 x 2048")
+    ap = h.parser(
+        blockwise_memory_main.__doc__, "blockwise_memory", quick="rasters up to 1024 x 1024 instead of 2048 x 2048"
+    )
     ap.add_argument("--child", nargs=3)
-    args = ap.parse_args()
+    args = h.parse(ap, "blockwise_memory")
     if args.child:
         blockwise_memory_child(*args.child)
         return
@@ -149,7 +151,7 @@ def blockwise_memory_main() -> None:
         import_only_peak_mib=floor["maxrss_mib"],
         runs=rows,
     )
-    print(write(results_name("blockwise_memory", args.quick), blockwise_memory_render(info), info).read_text())
+    print(write(args.out, blockwise_memory_render(info), info).read_text())
 
 
 def blockwise_memory_render(info) -> str:
@@ -310,9 +312,9 @@ def dip_tile_memory_main() -> None:
     space the warm-up kept is recorded apart). The bytes per pixel are the least-squares slope of the rise over the
     tile's pixels; ``ratio`` = slope / estimate.
     """
-    ap = h.parser(dip_tile_memory_main.__doc__, quick="two band counts and three tile sides")
+    ap = h.parser(dip_tile_memory_main.__doc__, "dip_tile_memory", quick="two band counts and three tile sides")
     ap.add_argument("--child", nargs=3)
-    args = ap.parse_args()
+    args = h.parse(ap, "dip_tile_memory")
     if args.child:
         dip_tile_memory_child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
@@ -335,7 +337,7 @@ def dip_tile_memory_main() -> None:
         rows=rows,
         max_ratio=max(r["ratio"] for r in rows),
     )
-    print(write(results_name("dip_tile_memory", args.quick), dip_tile_memory_render(info), info).read_text())
+    print(write(args.out, dip_tile_memory_render(info), info).read_text())
 
 
 def dip_tile_memory_render(info) -> str:
