@@ -109,10 +109,12 @@ def status_kib(key: str) -> int:
     raise KeyError(key)
 
 
-def run_child(script: str, *args: object) -> dict:
-    """``script --child args...`` in a fresh process with one BLAS and OpenMP thread: the last JSON line it prints."""
+def run_child(script: str, case: str, *args: object) -> dict:
+    """``script --case case --child args...`` in a fresh process with one BLAS and OpenMP thread: the last JSON line it prints."""
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    out = subprocess.check_output([sys.executable, script, "--child", *map(str, args)], env=env, text=True)
+    out = subprocess.check_output(
+        [sys.executable, script, "--case", case, "--child", *map(str, args)], env=env, text=True
+    )
     return json.loads(out.strip().splitlines()[-1])
 
 

@@ -2,12 +2,11 @@
 
 Table 1: post-nonlinear (PNL) separation, mean |rho| between each source and its matched output
 (Hungarian on |corr|), for FastICA, Infomax, MISEP and MINE-ICA (run here) and the deep ICA rows
-read from benchmarks/ddica_pnl.py's results (results/ddica_pnl.json; run it first, same seeds):
+read from benchmarks/ddica.py --case pnl's results (results/ddica_pnl.json; run it first, same seeds):
 "DDICA" is DeepICA(variant='paper'), the paper's network, beside the untrained paper network,
 the default PNL model (Gaussianise + FastICA start, TC-refined), the same untrained, and FastICA
-on Gaussianised inputs. Data: benchmarks/ddica_pnl.py's make_pnl when present, else
-benchmarks/_pnl_data.py (speech-like stand-ins; the paper's recordings are not available),
-n = 20000 samples, a new mixture per seed.
+on Gaussianised inputs. Data: benchmarks/ddica.py make_pnl (speech-like stand-ins; the paper's recordings are
+not available), n = 20000 samples, a new mixture per seed.
 Table 2: Samson (Zhu reference, end3.mat), per-endmember abundance RMSE for FastICA, Infomax,
 min-vol NMF, MINE-ICA and DDICA (default output and network maps), each also scored in the
 reference's own abundance convention (shares of peak-normalised endmembers). ICA outputs become abundances with
@@ -17,16 +16,14 @@ matched to the reference by Hungarian on map RMSE (ground truth is used only to 
 Per cell: median over seeds of the score, wall time, and peak RSS increase over the cell (a
 10 ms sampling thread; includes torch). BLAS and torch run single-threaded.
 
-Usage: .venv/bin/python benchmarks/paper_tables.py [--quick] [--seeds N] [--table1-only]
+Usage: .venv/bin/python benchmarks/paper_tables.py --case tables [--quick] [--seeds N] [--table1-only]
 (--table1-only re-runs Table 1 and reuses Table 2 from the last results/paper_tables.json, saying so.)
-Writes benchmarks/results/paper_tables.md and .json (benchmarks/run_all.py puts the page at the head of
-RESULTS.md) and benchmarks/paper_*.png (--quick: results/quick/paper_tables.{md,json} and
-results/quick/paper_tables/*.png).
+Writes benchmarks/results/paper_tables.md, .json (run_all.py puts the page at the head of RESULTS.md) and
+the figures results/paper_tables/*.png (--quick: under results/quick/).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import threading
@@ -35,7 +32,9 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
+import _harness as h
 import numpy as np
+from _harness import Case, main
 from _machine import machine, one_thread
 from _tables import RESULTS, results_name, table, write
 from baselines import MINEICA, MISEP, FastICA, InfomaxICA
@@ -59,11 +58,11 @@ ASSEMBLE = "benchmarks/run_all.py --assemble-only puts it at the head of RESULTS
 SAMSON_NAMES = ("Soil", "Tree", "Water")
 # the methods run for each table, in row order, each on every seed of the mode; Table 1's deep ICA rows come from
 # results/ddica_pnl.json (DEEP_ICA_ROWS), Table 2 adds a row for the paper variant (its label gives T and width)
-CASES = {
+TABLES = {
     "table1": ("FastICA", "Infomax", "MISEP", "MINE"),
     "table2": ("FastICA", "Infomax", "min-vol NMF", "MINE", "DDICA"),
 }
-N_PNL = 20000  # samples per PNL mixture (as in benchmarks/ddica_pnl.py)
+N_PNL = 20000  # samples per PNL mixture (as in benchmarks/ddica.py --case pnl)
 SETTINGS = {
     "full": {
         "seeds": 5,
@@ -126,7 +125,7 @@ def run_cell(fn):
 
 
 # ---------------------------------------------------------------- methods
-DEEP_ICA_ROWS = {  # Table 1 row -> key in results/ddica_pnl.json (written by benchmarks/ddica_pnl.py)
+DEEP_ICA_ROWS = {  # Table 1 row -> key in results/ddica_pnl.json (written by benchmarks/ddica.py --case pnl)
     "DDICA": "paper",
     "DDICA untrained (paper network, 0 steps)": "paper_untrained",
     "DeepICA PNL model (default)": "pnl",
@@ -136,11 +135,11 @@ DEEP_ICA_ROWS = {  # Table 1 row -> key in results/ddica_pnl.json (written by be
 
 
 def deep_ica_rows(quick, seeds):
-    """Table 1 deep ICA rows from benchmarks/ddica_pnl.py's last results, or an error cell per seed."""
+    """Table 1 deep ICA rows from benchmarks/ddica.py --case pnl's last results, or an error cell per seed."""
     path = RESULTS / f"{results_name('ddica_pnl', quick)}.json"
     runs, why = {}, None
     if not path.is_file():
-        why = f"{path.name} absent: run benchmarks/ddica_pnl.py{' --quick' if quick else ''} first"
+        why = f"{path.name} absent: run benchmarks/ddica.py --case pnl{' --quick' if quick else ''} first"
     else:
         data = json.loads(path.read_text())
         if data["meta"]["n_samples"] != N_PNL:
@@ -186,15 +185,10 @@ def ddica_factory(cfg):
 
 
 def pnl_generator():
-    """(make(n, seed) -> (S, X), description): benchmarks/ddica_pnl.py's generator when present, else ours."""
-    try:
-        from ddica_pnl import make_pnl
+    """(make(n, seed) -> (S, X), description): the generator of ``ddica.py --case pnl``."""
+    from ddica import make_pnl
 
-        return make_pnl, "benchmarks/ddica_pnl.py make_pnl (harmonic speech-like sources with syllable bursts)"
-    except ImportError:
-        from _pnl_data import make_pnl_sources
-
-        return (lambda n, s: make_pnl_sources(n, random_state=s)[:2]), "benchmarks/_pnl_data.py make_pnl_sources"
+    return make_pnl, "benchmarks/ddica.py make_pnl (harmonic speech-like sources with syllable bursts)"
 
 
 def table1(cfg, seeds, log):
@@ -207,7 +201,7 @@ def table1(cfg, seeds, log):
         "MINE": lambda s: MINEICA(3, encoder="mlp", max_iter=cfg["mine_iter"], random_state=s),
     }
     rows = {}
-    for name in CASES["table1"]:
+    for name in TABLES["table1"]:
         make = makers[name]
         cells = []
         for s in seeds:
@@ -290,7 +284,7 @@ def table2(cfg, seeds, log, maps_out, only=None):
 
         methods[paper_variant_label(cfg)] = paper_fit
     rows = {}
-    for name in [*CASES["table2"], *(m for m in methods if m not in CASES["table2"])]:
+    for name in [*TABLES["table2"], *(m for m in methods if m not in TABLES["table2"])]:
         fit = methods[name]
         if only is not None and name not in only:
             continue
@@ -377,7 +371,7 @@ def render(payload, names=SAMSON_NAMES) -> str:
         f"(x+x^3)/2, exp; n = {N_PNL}; seed s draws the mixture and initialises the method. The paper "
         "used two speech recordings, so its numbers are a reference point, not a like-for-like target. "
         "**DDICA** is the paper's deep ICA (`DeepICA(variant='paper')`); the paper reports the mean of 10 "
-        "repeats. The deep ICA rows come from `benchmarks/ddica_pnl.py` "
+        "repeats. The deep ICA rows come from `benchmarks/ddica.py --case pnl` "
         f"({meta.get('deep_ica_source', 'results/ddica_pnl.json')}; its section below has the per-seed numbers "
         'and the step count the CPU allowed); the other rows are run here. "DeepICA PNL model" is this '
         "project's default (Gaussianise + FastICA-initialised PNL model refined by TC), not the paper's network.",
@@ -396,7 +390,7 @@ def render(payload, names=SAMSON_NAMES) -> str:
         body1.append(
             (name, paper, fmt(med(cells, "mean_abs_rho")), fmt(float(np.mean(vals)) if vals else None), rng)
             + (f"{n_ok(cells)}/{len(cells)}", fmt(med(cells, "wall_s"), 1), fmt(med(cells, "peak_rss_mib"), 0))
-            + (meta["settings_t1"].get(name, "see benchmarks/ddica_pnl.py"),)
+            + (meta["settings_t1"].get(name, "see benchmarks/ddica.py --case pnl"),)
         )
     header1 = ("Method", "paper", "ours (median)", "ours (mean)", "min..max", "runs", "wall s (median)")
     lines += [
@@ -455,7 +449,7 @@ def render(payload, names=SAMSON_NAMES) -> str:
     if errs:
         lines += ["## Methods that did not run", "", *errs, ""]
     lines += [
-        "Figures: `paper_table1.png`, `paper_table2.png`, `paper_table2_maps.png` (first seed)"
+        "Figures (`results/paper_tables/`): `paper_table1.png`, `paper_table2.png`, `paper_table2_maps.png` (first seed)"
         + (
             f"; from the full run of {meta['date']}: **superseded**, their DDICA bars and maps show the default "
             "of that date, not the DDICA rows above"
@@ -542,8 +536,8 @@ def rerun_paper_variant(cfg, mode, args) -> None:
     log(f"DDICA rows written ({label}); {ASSEMBLE}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def tables_main() -> None:
+    ap = h.parser(__doc__)
     ap.add_argument("--quick", action="store_true", help="2 seeds, short training (< 10 min)")
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (default 5, quick 2)")
     ap.add_argument(
@@ -597,7 +591,7 @@ def main() -> None:
             "Infomax": "extended, defaults",
             "MISEP": f"{cfg['misep_iter']} steps, batch 2000",
             "MINE": f"mlp encoder, {cfg['mine_iter']} steps, batch 512",
-            "DDICA": "DeepICA(variant='paper'), from benchmarks/ddica_pnl.py",
+            "DDICA": "DeepICA(variant='paper'), from benchmarks/ddica.py --case pnl",
         },
         "settings_t2": {
             "FastICA": "ica_to_abundances",
@@ -608,7 +602,6 @@ def main() -> None:
             paper_variant_label(cfg): f"engine.ddica.unmixing.DDICA {paper_variant_settings(cfg)}",
         },
     }
-    bench = ROOT / "benchmarks"
     quick = mode == "quick"
     last = RESULTS / f"{results_name('paper_tables', quick)}.json"
     with threadpool_limits(1):
@@ -642,7 +635,7 @@ def main() -> None:
     names = list(SAMSON_NAMES)
     meta["total_wall_s"] = time.perf_counter() - t_start
     # the full run owns the figures beside RESULTS.md; --quick writes its own without overwriting them
-    fig_dir = RESULTS / results_name("paper_tables", True) if quick else bench
+    fig_dir = RESULTS / results_name("paper_tables", quick)
     fig_dir.mkdir(parents=True, exist_ok=True)
     md = save(meta, t1, t2, quick)
     try:
@@ -653,5 +646,7 @@ def main() -> None:
     log(f"wrote {md}; {ASSEMBLE}")
 
 
+CASES = {"tables": Case("paper_tables", tables_main, render, TABLES)}
+
 if __name__ == "__main__":
-    main()
+    main(CASES)

@@ -1,25 +1,26 @@
 """`make bench` / `make bench-quick`: every benchmark of benchmarks/_registry.py, in its order, then RESULTS.md.
 
-Runs each registered script in a child process (`python benchmarks/<script> <its full or quick arguments>`),
+Runs each registered case in a child process (`python benchmarks/<study> --case <case> <its full or quick
+arguments>`),
 skipping, with a line, the ones that need ../shared/data when it is absent ($DEEPUNMIX_SHARED_DATA overrides).
 Records each script's wall time and the load before and after it, with the machine record
 (benchmarks/_machine.machine(): CPU, memory, software, load) and the torch device, in
 benchmarks/results/run_manifest.json. paper_tables.py writes results/paper_tables.md, the head of RESULTS.md (the
-DDICA paper's Tables 1 and 2; ddica_pnl.py runs before it: Table 1 reads its deep ICA rows); then every registered script's
+DDICA paper's Tables 1 and 2; ddica.py --case pnl runs before it: Table 1 reads its deep ICA rows); then every registered script's
 results/<name>.md is appended to it as a section, in registry order, followed by the wall-time table and the
 DDICA verdicts computed from results/paper_tables.json. Every number comes from the scripts' own results files.
 
 `--quick` (`make bench-quick`) runs each script's quick mode: its files go to results/quick/ (results/quick/RESULTS.md,
-results/quick/run_manifest.json, results/quick/<name>.*), and a quick run that changed a full results file is
+results/quick/run_manifest.json, results/quick/<name>.*; not committed), and a quick run that changed a full results file is
 undone and reported as failed, so it never overwrites the full results.
-`--only SCRIPT ...` re-runs the named scripts and reuses the other scripts' last result files (the wall-time
+`--only STUDY:CASE ...` re-runs the named cases (side cases run only so) and reuses the other scripts' last result files (the wall-time
 table says which were re-run; their sections carry their own dates).
 `--assemble-only` runs nothing and rebuilds RESULTS.md from the last result files (the wall-time table says so);
-`--splice SCRIPT` only re-inserts a script's last results file into RESULTS.md;
+`--splice STUDY:CASE` only re-inserts a script's last results file into RESULTS.md;
 `--verdicts-only` only rewrites the DDICA verdicts;
-`--list` prints every registered script with its arguments and the cases it declares (its module's ``CASES``).
+`--list` prints every registered case with its arguments and what it measures (its ``Case.rows``).
 
-    .venv/bin/python benchmarks/run_all.py [--quick] [--only SCRIPT ...] [--list]
+    .venv/bin/python benchmarks/run_all.py [--quick] [--only STUDY:CASE ...] [--list]
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from _harness import shared_data
 from _machine import load_average, machine
 from _registry import BENCHMARKS, Benchmark
 from _tables import results_name, table
-from buddip_common import shared_data
 
 HERE = Path(__file__).resolve().parent
 SECTION = "\n\n<!-- from benchmarks/results/"
@@ -81,7 +82,7 @@ def run_script(b: Benchmark, quick: bool, bench: Path = HERE) -> Dict[str, objec
     kept = {p: p.read_bytes() if p.is_file() else None for p in (_guarded(b, bench) if quick else [])}
     rec.update(args=list(args), load_before=load_average())
     started = time.perf_counter()
-    rc = subprocess.call([sys.executable, str(bench / b.script), *args], cwd=bench.parent)
+    rc = subprocess.call([sys.executable, str(bench / b.study), "--case", b.case, *args], cwd=bench.parent)
     rec.update(seconds=round(time.perf_counter() - started, 1), returncode=rc, load_after=load_average())
     rec["status"] = "ran" if rc == 0 else f"failed (exit {rc})"
     changed = [p for p, data in kept.items() if (p.read_bytes() if p.is_file() else None) != data]
@@ -97,9 +98,9 @@ def run_script(b: Benchmark, quick: bool, bench: Path = HERE) -> Dict[str, objec
     return rec
 
 
-def script_module(b: Benchmark):
-    """A registered script imported as a module, without running it (each script's work is under ``__main__``)."""
-    return importlib.import_module(Path(b.script).stem)
+def study_case(b: Benchmark):
+    """A registered case, from its study imported as a module without running it (the work is under ``__main__``)."""
+    return importlib.import_module(Path(b.study).stem).CASES[b.case]
 
 
 def _case(case) -> str:
@@ -124,7 +125,7 @@ def listing() -> List[str]:
     """Every registered benchmark: its results, data need, cost, full and quick arguments and declared cases."""
     lines = []
     for b in BENCHMARKS:
-        mod = script_module(b)
+        rows = study_case(b).rows
         quick = "none (" + b.full_only + ")" if b.quick is None else " ".join(b.quick) or "(no arguments)"
         lines += [
             f"{b.script}: results/{b.results}.md"
@@ -132,8 +133,7 @@ def listing() -> List[str]:
             else f"{b.script}: results/paper_tables.md (the head of RESULTS.md)",
             f"  needs ../shared/data: {'yes' if b.needs_data else 'no'}; cost: {b.cost}",
             f"  full arguments: {' '.join(b.full) or '(none)'}; quick arguments: {quick}",
-            *(f"  cases: {text}" for text in _cases(mod.CASES)),
-            *(f"  quick cases: {text}" for text in (_cases(mod.QUICK_CASES) if hasattr(mod, "QUICK_CASES") else [])),
+            *(f"  cases: {text}" for text in _cases(rows)),
         ]
     return lines
 
@@ -142,6 +142,8 @@ def paper_verdicts(path: Path = HERE / "results" / "paper_tables.json") -> list:
     """Plain statements of where DDICA is and is not ahead, computed from paper_tables.py's results."""
     from statistics import median
 
+    if not path.is_file():
+        return [f"- no results/{path.name} (paper_tables.py --case tables has not run): no verdicts"]
     data = json.loads(path.read_text())
     lines = []
     for tab, key, better, label in (
@@ -184,7 +186,7 @@ def splice_sections(names, results: Path = HERE / "RESULTS.md", bench: Path = HE
     """Replace (or insert before the wall-time table) the sections of these scripts from their last result files."""
     text = results.read_text()
     for b in BENCHMARKS:
-        if b.script not in names or not b.results:
+        if b.key not in names or not b.results or not b.section:
             continue
         md = f"{b.results}.md"
         new = section(md, b.script, "in an earlier run (spliced in from its results file; date inside)", bench)
@@ -221,9 +223,9 @@ def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, man
     first = bench / "results" / f"{results_name('paper_tables', quick)}.md"
     first = first if first.is_file() or quick else results  # results written before paper_tables.md existed
     status = {r["script"]: r for r in runs}
-    parts = [head(first.read_text())]
+    parts = [head(first.read_text()) if first.is_file() else f"<!-- {first.name}: paper_tables.py not run -->"]
     for b in BENCHMARKS:
-        if not b.results:
+        if not b.results or not b.section:
             continue
         md = f"{b.results_name(quick)}.md"
         if not (bench / "results" / md).is_file():
@@ -233,6 +235,8 @@ def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, man
     wall = []
     for b in BENCHMARKS:
         rec = status[b.script]
+        if not b.section and rec["status"] == NOT_RERUN:
+            continue
         if rec["status"] == "ran":
             wall.append((b.script, f"{rec['seconds']:.0f}"))
         elif rec["status"] == NOT_RERUN:
@@ -248,7 +252,7 @@ def assemble(runs: List[Dict[str, object]], quick: bool, bench: Path = HERE, man
 
 
 def main(argv=None, bench: Path = HERE) -> int:
-    scripts = [b.script for b in BENCHMARKS]
+    keys = [b.key for b in BENCHMARKS]
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="each script's quick mode; files in results/quick/")
     ap.add_argument(
@@ -264,12 +268,12 @@ def main(argv=None, bench: Path = HERE) -> int:
     ap.add_argument(
         "--list", action="store_true", help="list every benchmark, its arguments and its cases; run nothing"
     )
-    ap.add_argument("--only", nargs="+", metavar="SCRIPT", choices=scripts, help="re-run only these scripts")
+    ap.add_argument("--only", nargs="+", metavar="STUDY:CASE", choices=keys, help="re-run only these scripts")
     ap.add_argument(
         "--splice",
         nargs="+",
-        metavar="SCRIPT",
-        choices=scripts,
+        metavar="STUDY:CASE",
+        choices=keys,
         help="only put these scripts' last result files into RESULTS.md (nothing is run)",
     )
     args = ap.parse_args(argv)
@@ -294,7 +298,7 @@ def main(argv=None, bench: Path = HERE) -> int:
             "shared_data_present": shared_data().is_dir(),
         }
         runs = [
-            run_script(b, args.quick, bench) if not args.only or b.script in args.only else run
+            run_script(b, args.quick, bench) if (b.key in args.only if args.only else b.section) else run
             for b, run in zip(BENCHMARKS, runs)
         ]
         record.update(

@@ -25,7 +25,7 @@ from ..abundances.fcls import DEFAULT_BLOCK, _run_blocks
 from ..core.progress import ProgressCallback, report, sub_progress
 from ..extraction.sivm import sivm
 
-# Chosen on synthetic scenes only (benchmarks/endmember_count.py); Samson and Jasper Ridge check it.
+# Chosen on synthetic scenes only (benchmarks/count.py --case endmember_count); Samson and Jasper Ridge check it.
 DEFAULT_MIN_GAIN = 0.03
 DEFAULT_NOISE_FACTOR = 1.1
 DEFAULT_RELATIVE_TO = "first"

@@ -15,7 +15,7 @@ from ..core.errors import InputError
 # tiling.pixel_limit) and the bytes per pixel below. This stays for callers that want the old fixed value.
 DEFAULT_MAX_PIXELS = 262_144
 
-# Peak resident bytes per pixel of one fit, measured by benchmarks/dip_tile_memory.py (results/dip_tile_memory.md:
+# Peak resident bytes per pixel of one fit, measured by benchmarks/resources.py --case dip_tile_memory (results/dip_tile_memory.md:
 # the slope of the peak resident set of a tile fit over its pixels, 20 to 224 bands, every variant's network).
 # Each band costs BYTES_PER_BAND (the tile as read and as a cube, the float64 pixel matrix, the tensors, the
 # reconstructions and their gradients, the per-pixel error at the end); each activation channel the functions

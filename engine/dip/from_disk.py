@@ -38,7 +38,7 @@ from . import tiling
 
 MIN_TILE_PIXELS = 64 * 64
 # Address space the first fit in a process takes once and keeps (OpenBLAS's 128 MB work buffer, torch's lazily
-# imported optimizer machinery, allocator arenas): benchmarks/dip_tile_memory.py measures it ("warm-up kept";
+# imported optimizer machinery, allocator arenas): benchmarks/resources.py --case dip_tile_memory measures it ("warm-up kept";
 # tests/engine/dip/test_from_disk.py checks this covers the committed measurement). A network with large weights
 # (BUDDIP's U-Net variants) keeps its weights on top: when they do not fit, the warm-up's allocation fails (an
 # out-of-memory message) before any tile is read.

@@ -2,7 +2,7 @@
 
 The noise level is the multiple-regression estimate of HySime (``estimate_count.estimate_noise``),
 floored at 1e-5 of the data's RMS (float32 data without noise). Both factors were chosen on the real
-scenes (Samson, Jasper Ridge) by ``benchmarks/fit_warning.py`` (results/fit_warning.md):
+scenes (Samson, Jasper Ridge) by ``benchmarks/fcls.py --case fit_warning`` (results/fit_warning.md):
 
 - ``VARIABILITY_FACTOR``: FCLS fits with endmembers extracted from the scene (the reference count or one
   more) leave up to that many times the noise (spectral variability, nonlinear mixing); above it a

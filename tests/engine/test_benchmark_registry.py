@@ -1,6 +1,6 @@
-"""The benchmark harness: every benchmark script is registered, its registered arguments parse, RESULTS.md assembles.
+"""The benchmark harness: every study x case is registered, its registered arguments parse, RESULTS.md assembles.
 
-Nothing here runs a benchmark: the argument check stops each script right after its argument parser.
+Nothing here runs a benchmark: the argument check stops each case right after its argument parser.
 """
 
 from __future__ import annotations
@@ -28,22 +28,46 @@ def harness():
         sys.path.remove(str(BENCH))
 
 
-def test_every_benchmark_script_is_registered_once(harness):
+def _studies():
+    return {p.name: importlib.import_module(p.stem) for p in BENCH.glob("*.py") if not p.name.startswith("_")}
+
+
+def test_every_study_and_case_is_registered_once(harness):
     registry, _ = harness
-    scripts = [b.script for b in registry.BENCHMARKS]
-    on_disk = {p.name for p in BENCH.glob("*.py") if not p.name.startswith("_")} - set(registry.HELPERS)
-    assert len(scripts) == len(set(scripts))
-    assert set(scripts) == on_disk, "register new benchmarks in benchmarks/_registry.py"
+    keys = [b.key for b in registry.BENCHMARKS]
+    assert len(keys) == len(set(keys))
+    studies = {name: mod for name, mod in _studies().items() if name not in registry.HELPERS}
+    declared = {f"{name[:-3]}:{case}" for name, mod in studies.items() for case in mod.CASES}
+    assert declared == set(keys) | set(registry.NOT_RUN), "register new studies and cases in benchmarks/_registry.py"
     results = [b.results for b in registry.BENCHMARKS if b.results]
     assert len(results) == len(set(results))
     for b in registry.BENCHMARKS:
+        assert studies[b.study].CASES[b.case].results == (b.results or "paper_tables"), b.key
         assert b.cost
         assert b.quick is not None or b.full_only, f"{b.script}: no quick mode and no reason"
         if b.results and not b.renders_only:
             assert b.results_name(quick=True) != b.results_name(quick=False)
 
 
-# Runs each script as __main__ with one argument list, stops it as its parser returns; prints what happened.
+def test_every_committed_page_is_written_by_a_registered_case(harness):
+    registry, _ = harness
+    tracked = subprocess.run(
+        ["git", "ls-files", "results"], cwd=BENCH, capture_output=True, text=True, check=True
+    ).stdout.split()
+    if not tracked:
+        pytest.skip("not a git checkout")
+    written = {b.results or "paper_tables" for b in registry.BENCHMARKS}
+    gpu_runs = {p for p in tracked if p.startswith("results/gpu_session_h100_run")}  # gpu.py --case tables reads them
+    figures = {p for p in tracked if p.startswith("results/paper_tables/")}  # paper_tables.py's figures
+    pages = {Path(p).stem for p in set(tracked) - gpu_runs - figures}
+    assert not any(p.startswith("results/quick/") for p in tracked), "quick runs are not committed"
+    assert pages == written, (
+        f"pages no case writes: {sorted(pages - written)}; cases without a page: {sorted(written - pages)}"
+    )
+    assert "gpu:session" in registry.NOT_RUN and gpu_runs
+
+
+# Runs each case as __main__ with one argument list, stops it as its parser returns; prints what happened.
 _PARSE_ONLY = r"""
 import argparse, contextlib, io, json, runpy, sys
 bench, cases = sys.argv[1], json.loads(sys.argv[2])
@@ -75,9 +99,11 @@ def test_registered_arguments_parse_and_help_works(harness):
     registry, _ = harness
     cases = []
     for b in registry.BENCHMARKS:
-        cases += [[b.script, ["--help"]], [b.script, list(b.full)]]
+        case = ["--case", b.case]
+        cases += [[b.study, [*case, "--help"]], [b.study, [*case, *b.full]]]
         if b.quick is not None:
-            cases.append([b.script, list(b.quick)])
+            cases.append([b.study, [*case, *b.quick]])
+    cases.append(["buddip.py", ["--help"]])  # a study's help without a case lists its cases
     proc = subprocess.run(
         [sys.executable, "-c", _PARSE_ONLY, str(BENCH), json.dumps(cases)],
         capture_output=True,
@@ -88,11 +114,11 @@ def test_registered_arguments_parse_and_help_works(harness):
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert len(seen) == len(cases)
     for script, argv, what in seen:
-        assert what == ("exit 0 usage" if argv == ["--help"] else "parsed"), (script, argv, what)
+        assert what == ("exit 0 usage" if argv[-1] == "--help" else "parsed"), (script, argv, what)
 
 
 def _sections(text: str):
-    return re.findall(r"^<!-- from benchmarks/results/(\S+), written by (\S+) ", text, re.M), re.findall(
+    return re.findall(r"^<!-- from benchmarks/results/(\S+), written by (.+?) in ", text, re.M), re.findall(
         r"^#+ .*$", text, re.M
     )
 
@@ -106,15 +132,15 @@ def test_assemble_only_reproduces_the_committed_results_md(harness, tmp_path):
     files, headings = _sections((bench / "RESULTS.md").read_text())
     committed = _sections((BENCH / "RESULTS.md").read_text())
     assert (files, headings) == committed, "RESULTS.md is not assembled: run benchmarks/run_all.py --assemble-only"
-    expected = [(f"{b.results}.md", b.script) for b in registry.BENCHMARKS if b.results]
+    expected = [(f"{b.results}.md", b.script) for b in registry.BENCHMARKS if b.results and b.section]
     assert files == [f for f in expected if (BENCH / "results" / f[0]).is_file()]
     assert "## Wall time of each script in this run" in headings
     # splicing one section back in keeps the list
-    assert run_all.main(["--splice", "buddip_samson.py"], bench=bench) == 0
+    assert run_all.main(["--splice", "buddip:samson"], bench=bench) == 0
     assert _sections((bench / "RESULTS.md").read_text()) == committed
 
 
-_OVERWRITES = """import sys
+_OVERWRITES = """import sys  # a fake study: its one case writes results/fake.md (quick/fake.md with --quick)
 from pathlib import Path
 name = "quick/fake" if "--quick" in sys.argv and "--bad" not in sys.argv else "fake"
 Path(__file__).parent.joinpath("results", name + ".md").write_text("# new\\n")
@@ -127,10 +153,10 @@ def test_quick_run_never_leaves_full_results_overwritten(harness, tmp_path, monk
     (tmp_path / "fake.py").write_text(_OVERWRITES)
     full = tmp_path / "results" / "fake.md"
     full.write_text("# full\n")
-    good = registry.Benchmark("fake.py", "fake", False, "seconds")
+    good = registry.Benchmark("fake.py", "one", "fake", False, "seconds")
     assert run_all.run_script(good, True, tmp_path)["status"] == "ran"
     assert (tmp_path / "results" / "quick" / "fake.md").read_text() == "# new\n"
-    bad = registry.Benchmark("fake.py", "fake", False, "seconds", quick=("--quick", "--bad"))
+    bad = registry.Benchmark("fake.py", "one", "fake", False, "seconds", quick=("--quick", "--bad"))
     rec = run_all.run_script(bad, True, tmp_path)
     assert rec["status"].startswith("failed: its quick mode wrote fake.md")
     assert full.read_text() == "# full\n"
@@ -139,24 +165,24 @@ def test_quick_run_never_leaves_full_results_overwritten(harness, tmp_path, monk
     assert not full.exists()
     full.write_text("# full\n")
     monkeypatch.setenv("DEEPUNMIX_SHARED_DATA", str(tmp_path / "absent"))
-    needs = registry.Benchmark("fake.py", "fake", True, "seconds")
+    needs = registry.Benchmark("fake.py", "one", "fake", True, "seconds")
     assert run_all.run_script(needs, False, tmp_path)["status"].startswith("skipped:")
     assert full.read_text() == "# full\n"
 
 
-def test_every_benchmark_declares_its_cases_and_list_prints_them(harness):
+def test_every_case_declares_what_it_measures_and_list_prints_it(harness):
     registry, run_all = harness
     for b in registry.BENCHMARKS:
-        cases = run_all.script_module(b).CASES  # imported without running: each script's work is under __main__
-        groups = cases.values() if isinstance(cases, dict) else [cases]
-        assert cases and all(len(g) for g in groups), f"{b.script}: CASES is empty"
+        rows = run_all.study_case(b).rows  # imported without running: each study's work is under __main__
+        groups = rows.values() if isinstance(rows, dict) else [rows]
+        assert rows and all(len(g) for g in groups), f"{b.script}: nothing declared in Case.rows"
         if b.results and not b.renders_only:
             assert b.results_name(quick=True) == f"quick/{b.results}"
     proc = subprocess.run(
         [sys.executable, str(BENCH / "run_all.py"), "--list"], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    listed = [line.split(":")[0] for line in proc.stdout.splitlines() if not line.startswith(" ")]
+    listed = [line.split(": ")[0] for line in proc.stdout.splitlines() if not line.startswith(" ")]
     assert listed == [b.script for b in registry.BENCHMARKS]
     assert proc.stdout.count("\n  cases: ") >= len(registry.BENCHMARKS)
     assert "cases: paper; paper_untrained; pnl;" in proc.stdout  # ddica_pnl's CASES, in its table's row order

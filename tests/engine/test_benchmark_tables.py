@@ -1,7 +1,7 @@
 """benchmarks/_tables.py: the one Markdown table renderer and results writer, and the rule that every page uses them.
 
-Also re-renders every committed results page from its committed JSON with the script's own ``render``: the page
-must come out byte for byte (the scripts render from the payload they save, so a page can always be rebuilt).
+Also re-renders every committed results page from its committed JSON with its case's own ``render``: the page
+must come out byte for byte (the cases render from the payload they save, so a page can always be rebuilt).
 """
 
 from __future__ import annotations
@@ -106,64 +106,52 @@ def test_no_benchmark_builds_a_table_by_hand(path):
     assert not found, f"{path} builds Markdown table lines by hand (use _tables.table): {found}"
 
 
-# results name -> (script, its render function, why a page cannot be compared byte for byte, or "")
-PAGES = {
-    "blockwise_memory": ("blockwise_memory", "render", ""),
-    "buddip_ablation": ("buddip_ablation", "render", ""),
-    "buddip_curve": ("buddip_curve", "render", ""),
-    "buddip_gain": ("buddip_gain", "render", ""),
-    "buddip_paper": ("buddip_paper", "render", ""),
-    "buddip_paper_curve": ("buddip_paper_curve", "render", ""),
-    "buddip_samson": ("buddip_samson", "render", ""),
-    "buddip_schedules": ("buddip_schedules", "render", ""),
-    "quick/buddip_schedules": ("buddip_schedules", "render", ""),
-    "buddip_synthetic": ("buddip_synthetic", "render", ""),
-    "cancel_latency": ("cancel_latency", "render", ""),
-    "ddica_ablation": ("ddica_ablation", "render", ""),
-    "ddica_ablation_route_check": ("ddica_ablation", "render", ""),
-    "ddica_pnl": ("ddica_pnl", "render", ""),
-    "dip_tile_memory": ("dip_tile_memory", "render", ""),
-    "ddica_pnl_long": ("ddica_pnl", "render", ""),
-    "quick/ddica_pnl": ("ddica_pnl", "render", "written by an older renderer (before the per-seed load column)"),
-    "ddica_default": ("ddica_default", "render", ""),
-    "ddica_samson": ("ddica_samson", "render", ""),
-    "ddica_samson_ablation": ("ddica_samson_ablation", "render", ""),
-    "ddica_samson_keep_fraction": ("ddica_samson", "render_keep", "saved before its meta carried n_restarts"),
-    "ddica_speed": ("ddica_speed", "render", ""),
-    "ddica_speed_jasper": ("ddica_speed", "render_jasper", ""),
-    "endmember_count": ("endmember_count", "render", ""),
-    "fcls_speed": ("fcls_speed", "render", ""),
-    "fit_warning": ("fit_warning", "render", ""),
-    "quick/fcls_speed": ("fcls_speed", "render", ""),
-    "large_scene": ("large_scene", "render", ""),
-    "large_scene_fcls": ("large_scene", "render", ""),
-    "paper_tables": ("paper_tables", "render", ""),
-    "quick/paper_tables": ("paper_tables", "render", ""),
-}
+# results pages whose committed JSON cannot re-render them byte for byte, and why
+STALE = {"ddica_samson_keep_fraction": "saved before its meta carried n_restarts"}
+
+
+def _pages():
+    """results name -> (study module name, case name) of every registered case that renders a page from its JSON."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        registry = importlib.import_module("_registry")
+        pages = {}
+        for b in registry.BENCHMARKS:
+            case = importlib.import_module(Path(b.study).stem).CASES[b.case]
+            if case.render is not None:
+                pages[case.results] = (Path(b.study).stem, b.case)
+        return pages
+    finally:
+        sys.path.remove(str(BENCH))
+
+
+PAGES = _pages()
 
 
 def test_every_results_page_has_a_renderer():
-    pages = {str(p.relative_to(RESULTS).with_suffix("")) for p in RESULTS.rglob("*.md")}
-    pages -= {"gpu_session", "RESULTS", "quick/RESULTS"}  # gpu_session: from the run files, checked below
-    assert pages <= set(PAGES), f"results pages without an entry in PAGES: {sorted(pages - set(PAGES))}"
+    pages = {str(p.relative_to(RESULTS).with_suffix("")) for p in RESULTS.glob("*.md")}
+    pages -= {"gpu_session"}  # gpu_session: from the run files, checked below
+    assert pages <= set(PAGES), (
+        f"results pages without a registered case that renders them: {sorted(pages - set(PAGES))}"
+    )
 
 
-@pytest.mark.parametrize("name", sorted(n for n, (_, _, why) in PAGES.items() if not why))
+@pytest.mark.parametrize("name", sorted(n for n in PAGES if n not in STALE and (RESULTS / f"{n}.json").is_file()))
 def test_committed_page_rerenders_from_its_json(bench, name):
-    script, function, _ = PAGES[name]
+    study, case = PAGES[name]
     payload = json.loads((RESULTS / f"{name}.json").read_text())
-    assert getattr(bench(script), function)(payload) == (RESULTS / f"{name}.md").read_text()
+    assert bench(study).CASES[case].render(payload) == (RESULTS / f"{name}.md").read_text()
 
 
 def test_results_md_head_and_gpu_page_rerender(bench):
-    gpu_results = bench("gpu_results")
+    gpu = bench("gpu")
     assert (BENCH / "RESULTS.md").read_text().startswith((RESULTS / "paper_tables.md").read_text())
-    assert gpu_results.render(gpu_results.load_runs()) == (RESULTS / "gpu_session.md").read_text()
+    assert gpu.tables_render(gpu.load_runs()) == (RESULTS / "gpu_session.md").read_text()
 
 
 def test_ddica_variant_doc_rerenders_from_the_ablation_json(bench, tmp_path):
     """docs/ddica_variants.md (every paper/default difference, its measured effect) is written from the results."""
-    ablation = bench("ddica_ablation")
+    ablation = bench("ddica")
     payload = json.loads((RESULTS / "ddica_ablation.json").read_text())
     out = tmp_path / "ddica_variants.md"
     ablation.write_variant_doc(payload["results"], payload["meta"], path=out)

@@ -1,39 +1,15 @@
 """FCLS: constraints, exactness against an independent reference, blocks, masks, degenerate E.
 
-Reference solver: exhaustive enumeration of supports (every subset S of the
-endmembers: sum-to-one LS on S via the KKT system, keep the feasible solution of
-lowest objective). For a convex QP this is the exact optimum; it is only
-practical for small p and few pixels, which is all a test needs.
+Reference solver: exhaustive enumeration of supports (``benchmarks/_harness.exact_fcls``): the exact optimum of
+the convex QP, practical only for small p and few pixels, which is all a test needs.
 """
-
-import itertools
 
 import numpy as np
 import pytest
+from _harness import exact_fcls  # benchmarks/_harness.py: the one exhaustive oracle (fcls.py --case speed uses it)
 
 from deepunmix.engine.abundances.fcls import FCLS, _SimplexLS, fcls, project_simplex
 from deepunmix.engine.core.progress import Cancelled
-
-
-def _reference(y, E):
-    G, b = E.T @ E, E.T @ y
-    p = E.shape[1]
-    best, best_f = None, np.inf
-    for k in range(1, p + 1):
-        for S in itertools.combinations(range(p), k):
-            S = list(S)
-            K = np.zeros((k + 1, k + 1))
-            K[:k, :k] = G[np.ix_(S, S)]
-            K[:k, k] = K[k, :k] = 1.0
-            sol = np.linalg.lstsq(K, np.r_[b[S], 1.0], rcond=None)[0][:k]
-            if np.any(sol < -1e-12):
-                continue
-            a = np.zeros(p)
-            a[S] = np.maximum(sol, 0)
-            f = np.sum((y - E @ a) ** 2)
-            if f < best_f:
-                best, best_f = a, f
-    return best
 
 
 def _problem(p, n=120, L=25, seed=0):
@@ -49,7 +25,7 @@ def _problem(p, n=120, L=25, seed=0):
 def test_matches_exhaustive_reference(p):
     Y, E = _problem(p, seed=p)
     A = fcls(Y, E, block_size=37)
-    R = np.stack([_reference(Y[:, i], E) for i in range(Y.shape[1])], axis=1)
+    R = exact_fcls(Y, E)
     assert np.abs(A - R).max() < 1e-8
     assert (A == 0).any()  # the problem does exercise active constraints
 
@@ -61,7 +37,7 @@ def test_guessing_and_primal_fallback_are_both_exact(max_guesses):
     solver = _SimplexLS(E)
     solver.max_guesses = max_guesses
     A = solver.solve_gram(E.T @ Y)
-    R = np.stack([_reference(Y[:, i], E) for i in range(Y.shape[1])], axis=1)
+    R = exact_fcls(Y, E)
     assert np.abs(A - R).max() < 1e-8
     assert solver.n_iter_ >= max(1, min(max_guesses, 1))
 

@@ -37,7 +37,7 @@ def test_scale_mismatch_is_named_whatever_the_rmse():
 
 
 def test_the_factors_are_the_real_scene_benchmarks_choice():
-    """benchmarks/fit_warning.py chose them on Samson and Jasper Ridge; its committed results say the same."""
+    """benchmarks/fcls.py --case fit_warning chose them on Samson and Jasper Ridge; its committed results say the same."""
     import json
     from pathlib import Path
 

@@ -185,29 +185,22 @@ def test_tiles_from_disk_under_an_address_space_cap(tmp_path):
 
 
 def test_the_estimates_cover_the_measured_tile_fits():
-    """benchmarks/dip_tile_memory.py's committed measurement (peak resident bytes per pixel of one tile fit, each
-    variant's network, 20 to 224 bands): ``bytes_per_pixel`` is never below it and not wastefully above (tiles
-    would be needlessly small); the address space the first fit keeps is within ``WARM_UP_BYTES`` plus the
-    network's fixed cost."""
-    import importlib.util
+    """``benchmarks/resources.py --case dip_tile_memory``'s committed measurement (peak resident bytes per pixel of
+    one tile fit, each variant's network, 20 to 224 bands): ``bytes_per_pixel`` is never below it and not wastefully
+    above (tiles would be needlessly small); the address space the first fit keeps is within ``WARM_UP_BYTES`` plus
+    the network's fixed cost."""
     import json
-    import sys
     from pathlib import Path
+
+    import resources  # benchmarks/ is on pytest's path
 
     from deepunmix.engine.dip.from_disk import WARM_UP_BYTES
 
     bench = Path(__file__).resolve().parents[3] / "benchmarks"
-    spec = importlib.util.spec_from_file_location("dip_tile_memory", bench / "dip_tile_memory.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(bench))  # the script imports _machine and _tables as run_all runs it
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(bench))
     results = json.loads((bench / "results" / "dip_tile_memory.json").read_text())
-    assert {r["estimator"] for r in results["rows"]} == set(module.ESTIMATORS)
+    assert {r["estimator"] for r in results["rows"]} == set(resources.ESTIMATORS)
     for row in results["rows"]:
-        estimate = module.estimate(row["estimator"], row["bands"])
+        estimate = resources.estimate(row["estimator"], row["bands"])
         assert row["bytes_per_pixel"] <= estimate <= 2.5 * row["bytes_per_pixel"], (row["estimator"], row["bands"])
         assert row["virtual_bytes_per_pixel"] <= estimate, (row["estimator"], row["bands"])  # address space too
         # the libraries' one-off buffers, plus the network's own fixed cost (the intercept: its weights)

@@ -11,24 +11,24 @@ default (which should equal the chosen value; the report says whether it does). 
 counts never choose anything.
 
 The same run also measures a poor-fit factor on
-the synthetic scenes (the engine's warning now uses the real scenes' factors of ``fit_warning.py``): the 95th percentile (rounded up to an integer) of reconstruction RMSE / noise
+the synthetic scenes (the engine's warning now uses the real scenes' factors of ``fcls.py --case fit_warning``): the 95th percentile (rounded up to an integer) of reconstruction RMSE / noise
 RMS of FCLS with the right number of SiVM endmembers, i.e. at most 5 % false alarms on good fits;
 it reports how often a fit missing one endmember is flagged, and the real scenes' ratios.
 
-Usage: .venv/bin/python benchmarks/endmember_count.py [--quick] [--out endmember_count]
+Usage: .venv/bin/python benchmarks/count.py --case endmember_count [--quick] [--out endmember_count]
 Writes benchmarks/results/<out>.md and .json.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
+import _harness as h
 import numpy as np
+from _harness import Case, main, shared_data
 from _machine import canonical, load_average, machine, one_thread
-from _tables import results_name, table, write
-from buddip_common import shared_data
+from _tables import table, write
 
 from deepunmix.engine.count.estimate import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime
 from deepunmix.engine.count.reconstruction import (
@@ -51,8 +51,8 @@ GRID = {
 NOISE_FACTORS = (1.0, 1.1, 1.2, 1.3, 1.5, 2.0)
 # the synthetic scenes the settings are chosen on: three kinds (patches, Dirichlet with and without pure pixels) for
 # each count, SNR and seed; the settings swept: GRID x NOISE_FACTORS; checked on Samson and Jasper Ridge (real_scenes)
-CASES = {"endmembers": (3, 4, 5, 6, 8), "snr_db": (20, 30, 40), "seed": (0, 1)}
-QUICK_CASES = {"endmembers": (3, 5), "snr_db": (30,), "seed": (0,)}
+SCENES = {"endmembers": (3, 4, 5, 6, 8), "snr_db": (20, 30, 40), "seed": (0, 1)}
+QUICK_SCENES = {"endmembers": (3, 5), "snr_db": (30,), "seed": (0,)}
 
 
 def synthetic_scenes(quick: bool):
@@ -61,7 +61,7 @@ def synthetic_scenes(quick: bool):
     if usgs.is_file():
         lib, wl, _ = usgs_library(usgs)
     kw = {} if lib is None else {"library": lib, "wavelengths": wl}
-    cases = QUICK_CASES if quick else CASES
+    cases = QUICK_SCENES if quick else SCENES
     for p in cases["endmembers"]:
         for snr in cases["snr_db"]:
             for seed in cases["seed"]:
@@ -188,16 +188,8 @@ def real_scenes():
     return out
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument(
-        "--out",
-        default=None,
-        help="results name under benchmarks/results (default endmember_count, quick/endmember_count with --quick)",
-    )
-    args = ap.parse_args(argv)
-    args.out = args.out or results_name("endmember_count", args.quick)  # quick never overwrites full
+def count_main():
+    args = h.parse(h.parser(__doc__, "endmember_count", "fewer scenes"), "endmember_count")
     one_thread()
     info = machine()
     started = time.perf_counter()
@@ -281,7 +273,7 @@ def render(r) -> str:
     lines = [
         f"# Number of endmembers: FCLS reconstruction elbow vs HySime and HFC{' (quick)' if r['quick'] else ''}",
         "",
-        f"Written by `benchmarks/endmember_count.py` on {m['date_utc']} "
+        f"Written by `benchmarks/count.py --case endmember_count` on {m['date_utc']} "
         f"(load {m['load_average_at_start']} → {m['load_average_at_end']}, {r['seconds']} s; "
         "timings on a shared machine are noise).",
         "",
@@ -359,5 +351,7 @@ def render(r) -> str:
     return "\n".join(lines) + "\n"
 
 
+CASES = {"endmember_count": Case("endmember_count", count_main, render, SCENES)}
+
 if __name__ == "__main__":
-    main()
+    main(CASES)
