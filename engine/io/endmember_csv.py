@@ -31,7 +31,7 @@ from xml.etree import ElementTree  # GDAL's .aux.xml beside a raster the user op
 import numpy as np
 
 from ..core.errors import InputError
-from .raster import atomic_output
+from .transaction import atomic_output
 from .write_checks import check_name_length
 
 __all__ = ["EndmemberTable", "read_endmembers_csv", "write_endmembers_csv", "sidecar_paths", "spreadsheet_safe"]

@@ -51,7 +51,7 @@ def check_output_paths(
     An existing folder given as an output is refused too (the final rename would fail), and so is a
     raster output (names in ``raster_outputs``) whose extension names a format that is not written.
     """
-    from .raster import output_driver
+    from .write import output_driver
     from .write_checks import check_name_length
 
     seen: Dict[str, str] = {}

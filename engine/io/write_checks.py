@@ -134,7 +134,7 @@ def _read_back(path, shown=None) -> None:
         return
     from rasterio.errors import RasterioError
 
-    from .raster import open_raster
+    from .read import open_raster
 
     try:
         with open_raster(path) as ds:

@@ -18,7 +18,7 @@ import numpy as np
 from ..abundances.fcls import fcls
 from ..io.endmember_csv import EndmemberTable
 from ..io.matching import match_bands
-from ..io.raster import open_raster, raster_info, read_block
+from ..io.read import open_raster, raster_info, read_block
 from ..io.scaling import choose_scale
 from .metrics import per_pixel_rmse
 
