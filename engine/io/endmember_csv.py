@@ -25,7 +25,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 from xml.etree import ElementTree  # GDAL's .aux.xml beside a raster the user opened  # nosec B405
 
 import numpy as np
@@ -177,38 +177,13 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
-    """Read and validate an endmember CSV; raises ValueError naming the problem and line."""
+    """Read and validate an endmember CSV; raises InputError naming the problem and line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"endmember file not found: {path}")
-    text = _decode(path.read_bytes(), path.name)
-    lines = text.splitlines()
-    comment = None
-    numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
-    if numbered and numbered[0][1].lstrip().startswith("#"):  # the format before the sidecar
-        comment = numbered[0][1].lstrip()[1:].strip()
-        numbered = numbered[1:]
-    else:
-        comment = _comment_from_sidecar(path)
-    numbered = [(n, ln) for n, ln in numbered if not ln.lstrip().startswith("#")]
-    if not numbered:
-        raise InputError(f"{path.name}: no header line")
-    try:
-        rows = [(n, [c.strip() for c in r]) for (n, ln) in numbered for r in csv.reader([ln])]
-    except csv.Error as exc:
-        raise InputError(f"{path.name} is not a readable CSV table ({exc})") from None
+    rows, comment = _rows(path)
     (hline, header), data = rows[0], rows[1:]
-    while header and not header[-1]:  # trailing comma(s) in the header
-        header = header[:-1]
-    low = [h.lower() for h in header]
-    if len(header) < 2 or low[0] != "band" or low[1] != "wavelength":
-        raise InputError(f"{path.name}, line {hline}: the header must start with 'band,wavelength', got {header[:2]}")
-    names = header[2:]
-    if not names:
-        raise InputError(f"{path.name}: no endmember column after 'band,wavelength'")
-    empty = [k + 3 for k, n in enumerate(names) if not n]
-    if empty:
-        raise InputError(f"{path.name}, line {hline}: column(s) {empty} have no endmember name")
+    names = _endmember_names(path.name, hline, header)
     if not data:
         raise InputError(f"{path.name}: no data rows")
     ncol = 2 + len(names)
@@ -232,3 +207,35 @@ def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
         bands=np.asarray(bands, dtype=int),
         comment=comment,
     )
+
+
+def _rows(path: Path) -> Tuple[List[Tuple[int, List[str]]], Optional[str]]:
+    """The file's non-comment rows as (line number, stripped cells), and its units comment."""
+    numbered = [(i + 1, ln) for i, ln in enumerate(_decode(path.read_bytes(), path.name).splitlines()) if ln.strip()]
+    if numbered and numbered[0][1].lstrip().startswith("#"):  # the format before the sidecar
+        comment = numbered[0][1].lstrip()[1:].strip()
+        numbered = numbered[1:]
+    else:
+        comment = _comment_from_sidecar(path)
+    numbered = [(n, ln) for n, ln in numbered if not ln.lstrip().startswith("#")]
+    if not numbered:
+        raise InputError(f"{path.name}: no header line")
+    try:
+        return [(n, [c.strip() for c in r]) for (n, ln) in numbered for r in csv.reader([ln])], comment
+    except csv.Error as exc:
+        raise InputError(f"{path.name} is not a readable CSV table ({exc})") from None
+
+
+def _endmember_names(name: str, hline: int, header: List[str]) -> List[str]:
+    while header and not header[-1]:  # trailing comma(s) in the header
+        header = header[:-1]
+    low = [h.lower() for h in header]
+    if len(header) < 2 or low[0] != "band" or low[1] != "wavelength":
+        raise InputError(f"{name}, line {hline}: the header must start with 'band,wavelength', got {header[:2]}")
+    names = header[2:]
+    if not names:
+        raise InputError(f"{name}: no endmember column after 'band,wavelength'")
+    empty = [k + 3 for k, n in enumerate(names) if not n]
+    if empty:
+        raise InputError(f"{name}, line {hline}: column(s) {empty} have no endmember name")
+    return names
