@@ -18,7 +18,7 @@ def check_pixels(Y: np.ndarray, p: int) -> Tuple[np.ndarray, int]:
     if Y.ndim != 2:
         raise ValueError(f"expected an (L, N) pixel matrix, got shape {Y.shape}")
     if not np.all(np.isfinite(Y)):
-        raise ValueError("the pixel matrix contains NaN or infinite values")
+        raise InputError("the pixel matrix contains NaN or infinite values")
     return Y, check_n_endmembers(p, Y.shape[0], Y.shape[1])
 
 
@@ -64,6 +64,8 @@ class PixelExtractor(BaseEstimator):
         Number of bands L seen by ``fit``.
     """
 
+    max_pixels: Optional[int] = None
+    random_state: Optional[int] = None
     _parameter_constraints: dict = {
         "n_endmembers": [N_ENDMEMBERS],
         "random_state": [SEED, None],
@@ -80,10 +82,9 @@ class PixelExtractor(BaseEstimator):
         pos = np.flatnonzero(valid_mask(cube, mask))
         if pos.size == 0:
             raise InputError("the image has no valid pixel (all nodata or NaN)")
-        max_pixels = getattr(self, "max_pixels", None)
-        if max_pixels is not None and pos.size > max_pixels:  # sample before the float64 copy
-            rng = np.random.default_rng(getattr(self, "random_state", None))
-            pos = np.sort(rng.choice(pos, int(max_pixels), replace=False))
+        if self.max_pixels is not None and pos.size > self.max_pixels:  # sample before the float64 copy
+            rng = np.random.default_rng(self.random_state)
+            pos = np.sort(rng.choice(pos, int(self.max_pixels), replace=False))
         Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
         p = check_n_endmembers(self.n_endmembers, Y.shape[0], Y.shape[1])
         E, idx = self._extract(Y, p)

@@ -281,7 +281,7 @@ def _band_list(bands: Optional[Sequence[int]], count: int) -> List[int]:
     if bad:
         raise InputError(f"band numbers {bad} are outside 1..{count}")
     if not out:
-        raise ValueError("no band selected")
+        raise InputError("no band selected")
     return out
 
 
