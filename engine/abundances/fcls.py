@@ -1,25 +1,8 @@
-"""Exact fully-constrained least squares (FCLS), batched over pixels.
+"""Exact fully-constrained least squares (FCLS), batched over pixels: min ||y - E a||² s.t. a >= 0, sum(a) = 1.
 
-For every pixel y the problem is  min ||y - E a||²  s.t.  a >= 0, sum(a) = 1.
-All pixels share E, so the work happens in the p-dimensional Gram space
-(G = EᵀE, b = Eᵀy). The solver is an active-set method run on many
-pixels at once:
-
-1. the sum-to-one least-squares solution on all endmembers is computed for the
-   whole block; where it is non-negative it is already optimal (KKT holds);
-2. the other pixels guess their support (first the positive entries of that
-   solution), solve the equality-constrained problem on it and keep the
-   result where the KKT conditions hold; a failed guess drops its negative
-   entries or adds the most negative multiplier and is tested again. Pixels
-   still open after a few guesses (the rule can cycle in theory) run the
-   textbook primal active set from a feasible point, which always ends. Each
-   support pattern's KKT system is pseudo-inverted once (new patterns in one
-   stacked call) and tabulated; a step is then a gather plus a p × p product
-   per pixel.
-
-The result is exact up to floating point (no penalty weight, no iteration
-tolerance on the objective). A singular Gram matrix (duplicate endmembers) is
-handled through the pseudo-inverse: a minimum-norm split among duplicates.
+An active-set method run on many pixels at once in the Gram space (G = EᵀE, b = Eᵀy), with each support
+pattern's KKT system inverted once and tabulated (:class:`_SimplexLS`). Exact up to floating point; a
+singular Gram matrix (duplicate endmembers) gives the minimum-norm split through the pseudo-inverse.
 """
 
 from __future__ import annotations

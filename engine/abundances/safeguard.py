@@ -1,11 +1,5 @@
-"""Label-free checks for a degenerate blind-unmixing solution, each with what to try.
-
-A blind method can return a solution that looks like a result but is not one: two endmembers that
-are the same spectrum, a material that is nowhere (or everywhere alike), an endmember that is zero
-over a run of bands where the data are not (a least-squares readout clipped at zero, not a
-material), a fit that explains the data far worse than plain VCA + FCLS of the same pixels, or
-restarts that disagree about the maps. :func:`check_solution` returns one sentence per problem
-found (empty when none); no ground truth is used.
+"""Label-free checks for a degenerate blind-unmixing solution, each with what to try: duplicate endmembers, empty
+or constant maps, endmembers zero over a run of bands, a fit far worse than VCA + FCLS, disagreeing restarts.
 """
 
 from __future__ import annotations

@@ -155,4 +155,3 @@ def choices(cls, name: str) -> Tuple[str, ...]:
     if len(found) != 1:
         raise ValueError(f"{cls.__name__}.{name} declares no ordered choice list (engine.core.params.Choices)")
     return found[0].ordered
-

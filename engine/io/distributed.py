@@ -1,21 +1,9 @@
 """Applying a fitted model to a raster on a Dask cluster (``dask.distributed``), writing a GeoTIFF.
 
-The raster becomes a lazy ``dask.array`` (bands, rows, cols) float32 in
-chunks that follow the file's internal blocks (``plan_chunks``): one task per
-chunk opens the file and reads its own window (so the
-file must be readable at the same path from every worker, e.g. a shared or
-object-store path GDAL can open). Invalid pixels are NaN there (``read_block``),
-and each output chunk applies ``func`` to the valid pixels only.
-
-Writing: the driver process (the caller) writes the output chunks in row
-order as they arrive, holding at most ``max_in_flight`` finished chunks; the
-workers never write, so no file lock is needed and any GDAL driver works.
-
-``func(Y (L, n) float64) -> (n_out, n)`` must be picklable: a module-level
-function or ``functools.partial`` of one (``fcls_func(E)``), or a fitted
-estimator's ``predict_abundances`` (``predictor(estimator)``). On a real
-cluster the workers need the same packages (numpy, scipy, rasterio and this
-``engine`` package) importable.
+The raster becomes a lazy ``dask.array`` whose tasks each read their own window (``plan_chunks``), so every
+worker must reach the file at the same path. The caller's process writes the output chunks in order as they
+arrive; workers never write. ``func(Y (L, n)) -> (n_out, n)`` must be picklable (``fcls_func(E)``,
+``predictor(estimator)``), and the workers need numpy, scipy, rasterio and this package.
 """
 
 from __future__ import annotations

@@ -1,18 +1,9 @@
-"""Endmember spectra as CSV: ``band,wavelength,<name 1>,...,<name p>``, one row per band.
+"""Endmember spectra as CSV: ``band,wavelength,<name 1>,...,<name p>``, one row per band (1-based raster band;
+wavelength may be empty).
 
-``band`` is the 1-based band number in the source raster, ``wavelength`` may be
-empty where unknown. The file itself is a plain table that QGIS, GDAL/OGR,
-spreadsheets and ``pandas.read_csv`` open with their defaults. Two sidecars go
-with it:
-
-- ``<name>.csvt``: the column types (``"Integer","Real",...``), so QGIS and OGR
-  load the columns as numbers rather than text;
-- ``<name>.aux.xml``: a GDAL PAM file whose ``DEEPUNMIX`` metadata item
-  ``comment`` states the units (e.g. ``units: reflectance (input / 10000);
-  scale=0.0001; ...``); read back as ``EndmemberTable.comment``.
-
-Older files with a first line starting with ``#`` are still read: that line is
-taken as the comment.
+A plain table for QGIS, OGR, spreadsheets and pandas, with a ``.csvt`` (column types) and a GDAL ``.aux.xml``
+whose ``DEEPUNMIX`` item ``comment`` states the units (``EndmemberTable.comment``). A first line starting with
+``#`` (older files) is read as that comment.
 """
 
 from __future__ import annotations
