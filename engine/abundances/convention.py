@@ -16,12 +16,6 @@ CONVENTIONS = ("fractions", "peak_normalised")
 MAX_ENUMERATED = 10  # 2^p supports are tried at once up to here; a per-pixel NNLS loop beyond
 
 
-def check_convention(convention: str) -> str:
-    if convention not in CONVENTIONS:
-        raise ValueError(f"abundance convention must be one of {CONVENTIONS}, got {convention!r}")
-    return convention
-
-
 def peak_normalise(E: np.ndarray) -> np.ndarray:
     """Endmembers (L, p) each divided by its largest value (columns that are all zero are left alone)."""
     E = np.asarray(E, dtype=np.float64)

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, valid_mask
+from ..core.base import check_cube, valid_mask, valid_positions
 from ..core.errors import InputError, ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, validate_params
 from ..core.progress import ProgressCallback, report, sub_progress
@@ -207,11 +207,7 @@ class EndmemberCountEstimator(BaseEstimator):
         """Estimate the number of endmembers of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
         validate_params(self)
         cube = check_cube(cube)
-        pos = np.flatnonzero(valid_mask(cube, mask))
-        if pos.size == 0:
-            raise InputError("the image has no valid pixel (all nodata or NaN)")
-        if self.max_pixels is not None and pos.size > self.max_pixels:  # sample before copying
-            pos = np.sort(np.random.default_rng(self.random_state).choice(pos, self.max_pixels, replace=False))
+        _, pos = valid_positions(valid_mask(cube, mask), self.max_pixels, self.random_state)  # sampled before copying
         Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
         report(self.progress, 0.0, f"endmember count ({self.method}) on {Y.shape[1]} pixels")
         try:

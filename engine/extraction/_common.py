@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, valid_mask
+from ..core.base import check_cube, check_n_endmembers, valid_mask, valid_positions
 from ..core.errors import InputError
 from ..core.params import N_ENDMEMBERS, SEED, Integral, positive, validate_params
 
@@ -79,12 +79,9 @@ class PixelExtractor(BaseEstimator):
         """Choose endmembers among the valid pixels of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
         validate_params(self)
         cube = check_cube(cube)
-        pos = np.flatnonzero(valid_mask(cube, mask))
-        if pos.size == 0:
-            raise InputError("the image has no valid pixel (all nodata or NaN)")
-        if self.max_pixels is not None and pos.size > self.max_pixels:  # sample before the float64 copy
-            rng = np.random.default_rng(self.random_state)
-            pos = np.sort(rng.choice(pos, int(self.max_pixels), replace=False))
+        _, pos = valid_positions(
+            valid_mask(cube, mask), self.max_pixels, self.random_state
+        )  # sampled before the float64 copy
         Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
         p = check_n_endmembers(self.n_endmembers, Y.shape[0], Y.shape[1])
         E, idx = self._extract(Y, p)

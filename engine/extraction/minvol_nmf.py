@@ -7,8 +7,7 @@ from typing import Optional
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask
-from ..core.errors import InputError
+from ..core.base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask, valid_positions
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, non_negative, positive, validate_params
 from ..core.progress import ProgressCallback, report
 from .simplex import simplex_lsq
@@ -157,15 +156,9 @@ class MinVolNMF(BaseEstimator):
         validate_params(self)
         cube = check_cube(cube)
         valid = valid_mask(cube, mask)
-        pos = np.flatnonzero(valid)
-        if pos.size == 0:
-            raise InputError("the image has no valid pixel (all nodata or NaN)")
+        pos, fit_pos = valid_positions(valid, self.max_fit_pixels, self.random_state)  # sampled before float64
         p = check_n_endmembers(self.n_endmembers, cube.shape[0], pos.size)
         flat = cube.reshape(cube.shape[0], -1)
-        fit_pos = pos
-        if self.max_fit_pixels is not None and pos.size > int(self.max_fit_pixels):  # sample before float64
-            rng = np.random.default_rng(self.random_state)
-            fit_pos = np.sort(rng.choice(pos, int(self.max_fit_pixels), replace=False))
         Y = flat[:, fit_pos].astype(np.float64)
         scale = float(np.abs(Y).max()) or 1.0
         Y /= scale
