@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from ..core.base import check_cube, check_n_endmembers, valid_mask, valid_positions
 from ..core.errors import InputError
 from ..core.params import N_ENDMEMBERS, SEED, Integral, positive, validate_params
+from ..core.progress import ProgressCallback
 
 
 def check_pixels(Y: np.ndarray, p: int) -> Tuple[np.ndarray, int]:
@@ -32,19 +33,14 @@ def pca_projection(Y: np.ndarray, d: int, center: bool = True) -> Tuple[np.ndarr
 
 
 class PixelExtractor(BaseEstimator):
-    """Base for extractors: subclasses set ``_extract(Y, p) -> (E, idx)``.
-
-    ``fit(cube, mask=None)`` takes a cube of shape (L, H, W) (bands, rows, cols) and an optional
-    (H, W) boolean mask (True = valid); pixels that are NaN in any band are left out. It stores
-    ``endmembers_`` (L, p) (the chosen pixels' spectra, in the data's units) and ``indices_``
-    (p, 2) (row, col) of those pixels. With ``max_pixels`` set, a random sample (seeded by
-    ``random_state``) of at most that many valid pixels is searched, which bounds memory on big
-    rasters.
+    """Base for extractors that choose endmembers among the valid pixels: subclasses set ``_extract(Y, p) -> (E, idx)``.
 
     Parameters
     ----------
     n_endmembers : int, default=3
         Number of endmembers p to extract (at least 2, at most the bands and the valid pixels).
+    random_state : int or None, default=None
+        Seed of the ``max_pixels`` sample (and of the method's own random draws).
     progress : callable or None, default=None
         ``progress(fraction, message)``, called as the work advances; it may raise
         :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
@@ -64,13 +60,24 @@ class PixelExtractor(BaseEstimator):
         Number of bands L seen by ``fit``.
     """
 
-    max_pixels: Optional[int] = None
-    random_state: Optional[int] = None
     _parameter_constraints: dict = {
         "n_endmembers": [N_ENDMEMBERS],
         "random_state": [SEED, None],
         "max_pixels": [positive(Integral), None],
     }
+
+    def __init__(
+        self,
+        n_endmembers: int = 3,
+        *,
+        random_state: Optional[int] = None,
+        progress: ProgressCallback = None,
+        max_pixels: Optional[int] = None,
+    ):
+        self.n_endmembers = n_endmembers
+        self.random_state = random_state
+        self.progress = progress
+        self.max_pixels = max_pixels
 
     def _extract(self, Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError

@@ -120,12 +120,9 @@ class NFINDR(PixelExtractor):
         progress: ProgressCallback = None,
         max_pixels: Optional[int] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.random_state = random_state
+        super().__init__(n_endmembers, random_state=random_state, progress=progress, max_pixels=max_pixels)
         self.max_iter = max_iter
         self.init = init
-        self.progress = progress
-        self.max_pixels = max_pixels
 
     def _extract(self, Y, p):
         E, idx, self.volume_, self.n_iter_ = nfindr_full(

@@ -87,10 +87,7 @@ class SiVM(PixelExtractor):
         max_pixels: Optional[int] = None,
         denoise: bool = False,
     ):
-        self.n_endmembers = n_endmembers
-        self.random_state = random_state
-        self.progress = progress
-        self.max_pixels = max_pixels
+        super().__init__(n_endmembers, random_state=random_state, progress=progress, max_pixels=max_pixels)
         self.denoise = denoise
 
     def _extract(self, Y, p):
