@@ -295,13 +295,15 @@ def _locked_open(stack: ExitStack, path, *args, **kwargs):
     return ds
 
 
-def empty_bands(
+def no_valid_pixel_message(
     src_path: PathLike,
     bands: Optional[Sequence[int]] = None,
     max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     use_nodata: bool = True,
-) -> list:
-    """1-based numbers of the bands with no usable value anywhere (all NaN/inf, or all at the band's nodata)."""
+) -> str:
+    """Why a raster has no valid pixel: the bands with no usable value anywhere (all NaN/inf or nodata), if any."""
+    from .bands import format_band_ranges
+
     with _gdal_env(max_block_bytes), open_raster(src_path) as ds:
         idx = _band_list(bands, ds.count)
         windows, _ = plan_windows(ds, len(idx), None, max_block_bytes)
@@ -313,19 +315,7 @@ def empty_bands(
                     seen[k] = pixel_validity(raw, [ds.nodatavals[b - 1]], use_nodata).any()
             if seen.all():
                 break
-    return [b for b, ok in zip(idx, seen) if not ok]
-
-
-def no_valid_pixel_message(
-    src_path: PathLike,
-    bands: Optional[Sequence[int]] = None,
-    max_block_bytes: int = DEFAULT_BLOCK_BYTES,
-    use_nodata: bool = True,
-) -> str:
-    """Why a raster has no valid pixel: the bands that are empty everywhere, if any."""
-    from .bands import format_band_ranges
-
-    empty = empty_bands(src_path, bands, max_block_bytes, use_nodata)
+    empty = [b for b, ok in zip(idx, seen) if not ok]
     if empty:
         return (
             f"the raster has no valid pixel: band(s) {format_band_ranges(empty)} hold no value anywhere (all NaN "

@@ -60,18 +60,8 @@ def test_under_an_address_space_cap_the_check_refuses_instead_of_memory_error(tm
     import rasterio
 
     path = tmp_path / "sparse.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=4000,
-        height=4000,
-        count=20,
-        dtype="float32",
-        tiled=True,
-        SPARSE_OK="TRUE",
-        BIGTIFF="YES",
-    ) as ds:
+    sparse = dict(driver="GTiff", width=4000, height=4000, count=20, dtype="float32", tiled=True, SPARSE_OK="TRUE")
+    with rasterio.open(path, "w", BIGTIFF="YES", **sparse) as ds:
         ds.write(np.ones((20, 16, 16), np.float32), window=((0, 16), (0, 16)))
     out = subprocess.run(
         [sys.executable, "-c", CAPPED, str(path)],
