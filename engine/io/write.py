@@ -127,16 +127,8 @@ def write_abundances(
     if shape is not None and tuple(shape) != A.shape[1:]:
         raise ValueError(f"abundance maps are {A.shape[1:]}, the reference raster is {tuple(shape)}")
     data = _fill_invalid(A, mask, nodata)
-    prof = output_profile(A.shape[0], A.shape[1], A.shape[2], transform, crs, nodata, compress, output_driver(path))
-    path = Path(path)
-    with atomic_output(path) as tmp:
-        with open_raster(tmp, "w", **prof) as dst:
-            dst.write(data)
-            for i, n in enumerate(names, start=1):
-                dst.set_band_description(i, n)
-            if tags:
-                dst.update_tags(**tags)
-    return path
+    prof = output_profile(*A.shape, transform, crs, nodata, compress, output_driver(path))
+    return _write(path, data, prof, names, tags=tags)
 
 
 def write_cube(
@@ -175,13 +167,20 @@ def write_cube(
         prof.update(dtype=np.dtype(dtype).name)
         prof.pop("predictor", None)
         data = data.astype(dtype)
+    return _write(path, data, prof, band_names, wavelengths)
+
+
+def _write(path: PathLike, data: np.ndarray, prof: dict, names=None, wavelengths=None, tags=None) -> Path:
+    """Write ``data`` atomically with band descriptions ``names``, band wavelengths (nm) and dataset ``tags``."""
     path = Path(path)
     with atomic_output(path) as tmp:
         with open_raster(tmp, "w", **prof) as dst:
             dst.write(data)
-            for b in range(1, L + 1):
-                if band_names is not None:
-                    dst.set_band_description(b, str(band_names[b - 1]))
+            for b in range(1, data.shape[0] + 1):
+                if names is not None:
+                    dst.set_band_description(b, str(names[b - 1]))
                 if wavelengths is not None:
                     dst.update_tags(b, wavelength=repr(float(wavelengths[b - 1])), wavelength_units="nm")
+            if tags:
+                dst.update_tags(**tags)
     return path
