@@ -69,14 +69,10 @@ class _SimplexLS:
         self.n_iter_ = 0
 
     def _add_patterns(self, codes) -> None:
-        """Tabulate (M, c) with a = M b + c the sum-to-one LS solution on each support code.
+        """Tabulate (M, c) with a = M b + c the sum-to-one LS solution on each support code (zero off it).
 
-        M and c are zero outside the support. The KKT systems of all new codes
-        are inverted in one stacked call (G scaled to unit size; the rows of
-        absent endmembers are padded with the identity, which keeps each
-        system block-diagonal). LU inversion is checked by its residual; a
-        singular or ill-conditioned system (duplicate endmembers) falls back to
-        the pseudo-inverse, i.e. a minimum-norm split.
+        The KKT systems of all new codes are inverted in one stacked call (absent endmembers padded with the
+        identity); LU is checked by its residual, with the pseudo-inverse as fallback (duplicate endmembers).
         """
         new = [c for c in codes if c not in self._row]
         if not new:
@@ -139,13 +135,9 @@ class _SimplexLS:
     def solve_gram(self, b: np.ndarray) -> np.ndarray:
         """Solve for every column of b = Eᵀy (p, n); returns A (p, n).
 
-        Support guessing first: start from the positive part of the
-        sum-to-one solution; a column whose guess passes the KKT test is done;
-        otherwise drop the negative entries (infeasible guess) or add the most
-        negative multiplier (feasible guess) and test again. Nearly all pixels
-        finish in one or two guesses; this rule can cycle in theory, so columns
-        still open after ``max_guesses`` go to the primal active set, which
-        always terminates.
+        Support guessing from the positive part of the sum-to-one solution: drop negative entries or add the
+        most negative multiplier until the KKT test passes; columns still open after ``max_guesses`` (the rule
+        can cycle) go to the primal active set, which always terminates.
         """
         p, n = b.shape
         full = (1 << p) - 1
