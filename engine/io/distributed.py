@@ -71,29 +71,17 @@ def read_dask_array(
     path = str(Path(src_path).resolve())
     with open_raster(path) as ds:
         idx = _band_list(bands, ds.count)
-        row_sizes, col_sizes = plan_chunks(
-            ds.height,
-            ds.width,
-            ds.block_shapes[0],
-            len(idx),
-            np.dtype(ds.dtypes[0]).itemsize,
-            n_out,
-            chunk_rows,
-            chunk_bytes,
+        itemsize = np.dtype(ds.dtypes[0]).itemsize
+        rows, cols = plan_chunks(
+            ds.height, ds.width, ds.block_shapes[0], len(idx), itemsize, n_out, chunk_rows, chunk_bytes
         )
     reader = dask.delayed(_read_window, pure=True)
-    rows = []
-    r = 0
-    for h in row_sizes:
-        c, parts = 0, []
-        for w in col_sizes:
-            parts.append(
-                da.from_delayed(reader(path, r, c, h, w, idx, use_nodata), shape=(len(idx), h, w), dtype=np.float32)
-            )
-            c += w
-        rows.append(da.concatenate(parts, axis=2) if len(parts) > 1 else parts[0])
-        r += h
-    return da.concatenate(rows, axis=1) if len(rows) > 1 else rows[0]
+
+    def chunk(r, c, h, w):
+        return da.from_delayed(reader(path, r, c, h, w, idx, use_nodata), shape=(len(idx), h, w), dtype=np.float32)
+
+    grid = [[chunk(r, c, h, w) for c, w in zip(_offsets(cols), cols)] for r, h in zip(_offsets(rows), rows)]
+    return grid[0][0] if len(grid) == len(grid[0]) == 1 else da.block(grid)
 
 
 def _apply_chunk(block: np.ndarray, func: Callable, n_out: int, scale: float, nodata: float) -> np.ndarray:
