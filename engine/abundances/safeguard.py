@@ -13,10 +13,7 @@ EMPTY_MAX = 0.05  # a map whose largest abundance is below this holds the materi
 CONSTANT_STD = 0.01  # a map whose standard deviation is below this says nothing about where the material is
 ZERO_RUN_BANDS = 5  # an endmember zero over this many consecutive bands where the data are not
 RECON_FACTOR = 2.0  # reconstruction RMSE this many times that of VCA + FCLS on the same pixels
-# median correlation of the restarts' maps with the consensus below this: restarts disagree. Chosen without ground
-# truth on benchmarks/results/ddica_default.md's choosing scenes: every untrained DDICA fit had a map below it, the
-# trained defaults' lowest map was 0.41 (at 0.5 four of five trained Samson fits were flagged)
-MIN_AGREEMENT = 0.35
+MIN_AGREEMENT = 0.35  # restarts' maps correlating with the consensus below this (median) disagree
 MAX_PIXELS = 5000  # pixels the VCA + FCLS comparison uses (a random sample)
 
 

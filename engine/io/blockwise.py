@@ -197,13 +197,11 @@ def apply_blockwise(
     scale: float = 1.0,
     progress: ProgressCallback = None,
     like_nodata: bool = True,
-    nodata: float = OUTPUT_NODATA,
-    compress: Optional[str] = None,
 ) -> Path:
     """Stream ``func`` over a raster: ``func(Y (L, n_valid)) -> (n_out, n_valid)`` per window.
 
     Writes a float32 GeoTIFF with ``n_out`` bands named ``names``, the source's
-    georeferencing, and ``nodata`` at invalid input pixels and non-finite
+    georeferencing, and ``OUTPUT_NODATA`` at invalid input pixels and non-finite
     outputs. ``scale`` multiplies the pixel values (after the file's own
     scale/offset). ``like_nodata=False`` ignores the source's declared nodata
     values (only NaN/inf pixels are skipped). Progress is reported per block; a
@@ -217,7 +215,7 @@ def apply_blockwise(
         src = _locked_open(opened, src_path)
         idx = default_bands(src, bands)
         windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
-        prof = stream_profile(src, dst_path, n_out, nodata, compress, tiles)
+        prof = stream_profile(src, dst_path, n_out, tiles)
         if prof["driver"] == "GTiff":  # unwritten blocks stay empty: a cancelled run closes at once
             prof["SPARSE_OK"] = "TRUE"
         n_blocks = len(windows)
@@ -232,7 +230,7 @@ def apply_blockwise(
             for k in range(n_blocks):
                 with GDAL_IO_LOCK:
                     blk = next(blocks)
-                out = valid_outputs(func, blk.Y, blk.valid, n_out, nodata)
+                out = valid_outputs(func, blk.Y, blk.valid, n_out)
                 with GDAL_IO_LOCK:
                     dst.write(out, window=Window(blk.col_off, blk.row_off, blk.width, blk.height))
                 n_valid += blk.Y.shape[1]
@@ -252,12 +250,12 @@ def checked_output(src_path: PathLike, dst_path: PathLike, n_out: int, names: Se
     return names, Path(dst_path)
 
 
-def stream_profile(src, dst_path: Path, n_out: int, nodata: float, compress, tiles) -> dict:
+def stream_profile(src, dst_path: Path, n_out: int, tiles) -> dict:
     """The output profile of a streamed run over ``src``: tiled as ``tiles`` (rows, cols) when GeoTIFF allows it."""
     from .write import output_driver
 
     driver = output_driver(dst_path)
-    prof = output_profile(n_out, src.height, src.width, source_transform(src), src.crs, nodata, compress, driver)
+    prof = output_profile(n_out, src.height, src.width, source_transform(src), src.crs, OUTPUT_NODATA, None, driver)
     for k in ("tiled", "blockxsize", "blockysize"):
         prof.pop(k, None)
     if driver == "GTiff" and tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
@@ -270,14 +268,14 @@ def _describe_bands(dst, names: Sequence[str]) -> None:
         dst.set_band_description(i, n)
 
 
-def valid_outputs(func: Callable, Y: np.ndarray, valid: np.ndarray, n_out: int, nodata: float) -> np.ndarray:
-    """(n_out, h, w) float32: ``func(Y)`` at the ``valid`` pixels, ``nodata`` elsewhere and where it is not finite."""
-    out = np.full((n_out,) + valid.shape, nodata, dtype=np.float32)
+def valid_outputs(func: Callable, Y: np.ndarray, valid: np.ndarray, n_out: int) -> np.ndarray:
+    """(n_out, h, w) float32: ``func(Y)`` at the ``valid`` pixels, OUTPUT_NODATA elsewhere and where not finite."""
+    out = np.full((n_out,) + valid.shape, OUTPUT_NODATA, dtype=np.float32)
     if Y.shape[1]:
         res = np.asarray(func(Y), dtype=np.float32)
         if res.shape != (n_out, Y.shape[1]):
             raise ValueError(f"func returned shape {res.shape}, expected {(n_out, Y.shape[1])}")
-        res[~np.isfinite(res)] = nodata
+        res[~np.isfinite(res)] = OUTPUT_NODATA
         out[:, valid] = res
     return out
 

@@ -30,7 +30,6 @@ from .blockwise import (
 )
 from .read import _band_list, default_bands, open_raster, read_block
 from .transaction import atomic_output
-from .write import OUTPUT_NODATA
 
 __all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "plan_chunks"]
 
@@ -84,13 +83,13 @@ def read_dask_array(
     return grid[0][0] if len(grid) == len(grid[0]) == 1 else da.block(grid)
 
 
-def _apply_chunk(block: np.ndarray, func: Callable, n_out: int, scale: float, nodata: float) -> np.ndarray:
+def _apply_chunk(block: np.ndarray, func: Callable, n_out: int, scale: float) -> np.ndarray:
     """(n_out, h, w) float32 outputs of ``func`` on the valid (all-finite) pixels of a (L, h, w) chunk."""
     valid = np.all(np.isfinite(block), axis=0)
     Y = block[:, valid].astype(np.float64)
     if scale != 1.0:
         Y *= scale
-    return valid_outputs(func, Y, valid, n_out, nodata)
+    return valid_outputs(func, Y, valid, n_out)
 
 
 def fcls_func(E: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -122,8 +121,6 @@ def apply_distributed(
     bands: Optional[Sequence[int]] = None,
     scale: float = 1.0,
     use_nodata: bool = True,
-    nodata: float = OUTPUT_NODATA,
-    compress: Optional[str] = None,
     max_in_flight: Optional[int] = None,
     chunk_bytes: int = DEFAULT_BLOCK_BYTES,
     progress: ProgressCallback = None,
@@ -131,7 +128,7 @@ def apply_distributed(
     """Apply ``func`` to every valid pixel of ``src_path`` on a Dask cluster and write an ``n_out``-band GeoTIFF.
 
     Same output as ``engine.io.blockwise.apply_blockwise`` (float32, band
-    descriptions ``names``, source georeferencing, ``nodata`` at invalid
+    descriptions ``names``, source georeferencing, ``OUTPUT_NODATA`` at invalid
     pixels). ``client``: a ``distributed.Client`` (e.g.
     ``Client("tcp://scheduler:8786")``); None runs on dask's local threads.
     ``chunk_rows``: whole-row chunks of that height; by default ``plan_chunks``
@@ -149,7 +146,7 @@ def apply_distributed(
         H, W = src.height, src.width
         x = read_dask_array(src_path, chunk_rows, idx, use_nodata, chunk_bytes, n_out)
         tiles = (x.chunks[1][0], x.chunks[2][0]) if len(x.chunks[2]) > 1 else None
-        prof = stream_profile(src, dst_path, n_out, nodata, compress, tiles)
+        prof = stream_profile(src, dst_path, n_out, tiles)
     if client is not None:  # sent to every worker once, not with every chunk's graph
         f = client.scatter(func, broadcast=True, hash=False)
     else:
@@ -159,7 +156,6 @@ def apply_distributed(
         f,
         n_out,
         float(scale),
-        float(nodata),
         dtype=np.float32,
         chunks=((n_out,), x.chunks[1], x.chunks[2]),
     )
