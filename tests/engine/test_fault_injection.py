@@ -424,15 +424,6 @@ def test_endmember_csvs_in_other_encodings_are_read(encoding, tmp_path):
     assert table.names == ["Sol é", "Tree"] and table.matrix.shape == (2, 2)
 
 
-def test_a_binary_file_as_endmember_csv_gives_a_message(tmp_path):
-    from deepunmix.engine.core.errors import InputError
-    from deepunmix.engine.io.endmember_csv import read_endmembers_csv
-
-    (tmp_path / "e.csv").write_bytes(bytes(range(256)) * 8)
-    with pytest.raises(InputError, match="not a text CSV"):
-        read_endmembers_csv(tmp_path / "e.csv")
-
-
 @pytest.mark.parametrize(
     "names",
     [["$\\frac{1}{", "b", "c"], ["a$b$c", "$$", "100$"], ["x" * 70_000, "_hidden", "c"]],
