@@ -28,9 +28,9 @@ _LAZY = {
     "BUDDIP": ".dip.buddip",
     "UnDIP": ".dip.undip",
     # data and scores
-    "read_raster": ".io.raster",
-    "write_abundances": ".io.raster",
-    "write_cube": ".io.raster",
+    "read_raster": ".io.read",
+    "write_abundances": ".io.write",
+    "write_cube": ".io.write",
     "read_endmembers_csv": ".io.endmember_csv",
     "write_endmembers_csv": ".io.endmember_csv",
     "load_mat_dataset": ".io.matfile",

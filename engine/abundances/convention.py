@@ -1,16 +1,7 @@
-"""Abundance conventions: fractions under the linear mixing model, or shares of peak-normalised endmembers.
-
-Two meanings of "abundance" are in use for the same endmembers:
-
-* ``"fractions"`` (the default everywhere in DeepUnmix): y = E a with a >= 0, sum(a) = 1 and E in
-  the data's scale (FCLS). A dark material (water) needs a large fraction to explain a pixel.
-* ``"peak_normalised"``: every endmember is scaled to a peak of 1, y ~ Ê c with c >= 0 (NNLS), and
-  the abundance is c / sum(c): each material's share of the pixel's signal once brightness is taken
-  out. This is how Zhu's published references (Samson, Jasper Ridge, Urban ``end*.mat``, whose ``M``
-  columns peak at 1) were made: NNLS with their ``M`` followed by this normalisation reproduces their
-  ``A`` to about 0.002 RMSE on Samson.
-
-The conversion needs only the data and the endmembers; no reference is consulted.
+"""Abundance conventions: ``"fractions"`` (y = E a, a on the simplex, E in the data's scale: FCLS; the default
+everywhere) or ``"peak_normalised"`` (endmembers scaled to a peak of 1, y ~ Ê c by NNLS, abundance c / sum(c)),
+the convention of Zhu's published references (Samson, Jasper Ridge, Urban ``end*.mat``). The conversion needs
+only the data and the endmembers.
 """
 
 from __future__ import annotations
@@ -23,12 +14,6 @@ from scipy.optimize import nnls
 
 CONVENTIONS = ("fractions", "peak_normalised")
 MAX_ENUMERATED = 10  # 2^p supports are tried at once up to here; a per-pixel NNLS loop beyond
-
-
-def check_convention(convention: str) -> str:
-    if convention not in CONVENTIONS:
-        raise ValueError(f"abundance convention must be one of {CONVENTIONS}, got {convention!r}")
-    return convention
 
 
 def peak_normalise(E: np.ndarray) -> np.ndarray:

@@ -1,25 +1,8 @@
-"""Exact fully-constrained least squares (FCLS), batched over pixels.
+"""Exact fully-constrained least squares (FCLS), batched over pixels: min ||y - E a||² s.t. a >= 0, sum(a) = 1.
 
-For every pixel y the problem is  min ||y - E a||²  s.t.  a >= 0, sum(a) = 1.
-All pixels share E, so the work happens in the p-dimensional Gram space
-(G = EᵀE, b = Eᵀy). The solver is an active-set method run on many
-pixels at once:
-
-1. the sum-to-one least-squares solution on all endmembers is computed for the
-   whole block; where it is non-negative it is already optimal (KKT holds);
-2. the other pixels guess their support (first the positive entries of that
-   solution), solve the equality-constrained problem on it and keep the
-   result where the KKT conditions hold; a failed guess drops its negative
-   entries or adds the most negative multiplier and is tested again. Pixels
-   still open after a few guesses (the rule can cycle in theory) run the
-   textbook primal active set from a feasible point, which always ends. Each
-   support pattern's KKT system is pseudo-inverted once (new patterns in one
-   stacked call) and tabulated; a step is then a gather plus a p × p product
-   per pixel.
-
-The result is exact up to floating point (no penalty weight, no iteration
-tolerance on the objective). A singular Gram matrix (duplicate endmembers) is
-handled through the pseudo-inverse: a minimum-norm split among duplicates.
+An active-set method run on many pixels at once in the Gram space (G = EᵀE, b = Eᵀy), with each support
+pattern's KKT system inverted once and tabulated (:class:`_SimplexLS`). Exact up to floating point; a
+singular Gram matrix (duplicate endmembers) gives the minimum-norm split through the pseudo-inverse.
 """
 
 from __future__ import annotations
@@ -86,14 +69,10 @@ class _SimplexLS:
         self.n_iter_ = 0
 
     def _add_patterns(self, codes) -> None:
-        """Tabulate (M, c) with a = M b + c the sum-to-one LS solution on each support code.
+        """Tabulate (M, c) with a = M b + c the sum-to-one LS solution on each support code (zero off it).
 
-        M and c are zero outside the support. The KKT systems of all new codes
-        are inverted in one stacked call (G scaled to unit size; the rows of
-        absent endmembers are padded with the identity, which keeps each
-        system block-diagonal). LU inversion is checked by its residual; a
-        singular or ill-conditioned system (duplicate endmembers) falls back to
-        the pseudo-inverse, i.e. a minimum-norm split.
+        The KKT systems of all new codes are inverted in one stacked call (absent endmembers padded with the
+        identity); LU is checked by its residual, with the pseudo-inverse as fallback (duplicate endmembers).
         """
         new = [c for c in codes if c not in self._row]
         if not new:
@@ -156,13 +135,9 @@ class _SimplexLS:
     def solve_gram(self, b: np.ndarray) -> np.ndarray:
         """Solve for every column of b = Eᵀy (p, n); returns A (p, n).
 
-        Support guessing first: start from the positive part of the
-        sum-to-one solution; a column whose guess passes the KKT test is done;
-        otherwise drop the negative entries (infeasible guess) or add the most
-        negative multiplier (feasible guess) and test again. Nearly all pixels
-        finish in one or two guesses; this rule can cycle in theory, so columns
-        still open after ``max_guesses`` go to the primal active set, which
-        always terminates.
+        Support guessing from the positive part of the sum-to-one solution: drop negative entries or add the
+        most negative multiplier until the KKT test passes; columns still open after ``max_guesses`` (the rule
+        can cycle) go to the primal active set, which always terminates.
         """
         p, n = b.shape
         full = (1 << p) - 1

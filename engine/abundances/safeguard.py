@@ -1,11 +1,5 @@
-"""Label-free checks for a degenerate blind-unmixing solution, each with what to try.
-
-A blind method can return a solution that looks like a result but is not one: two endmembers that
-are the same spectrum, a material that is nowhere (or everywhere alike), an endmember that is zero
-over a run of bands where the data are not (a least-squares readout clipped at zero, not a
-material), a fit that explains the data far worse than plain VCA + FCLS of the same pixels, or
-restarts that disagree about the maps. :func:`check_solution` returns one sentence per problem
-found (empty when none); no ground truth is used.
+"""Label-free checks for a degenerate blind-unmixing solution, each with what to try: duplicate endmembers, empty
+or constant maps, endmembers zero over a run of bands, a fit far worse than VCA + FCLS, disagreeing restarts.
 """
 
 from __future__ import annotations
@@ -19,10 +13,7 @@ EMPTY_MAX = 0.05  # a map whose largest abundance is below this holds the materi
 CONSTANT_STD = 0.01  # a map whose standard deviation is below this says nothing about where the material is
 ZERO_RUN_BANDS = 5  # an endmember zero over this many consecutive bands where the data are not
 RECON_FACTOR = 2.0  # reconstruction RMSE this many times that of VCA + FCLS on the same pixels
-# median correlation of the restarts' maps with the consensus below this: restarts disagree. Chosen without ground
-# truth on benchmarks/results/ddica_default.md's choosing scenes: every untrained DDICA fit had a map below it, the
-# trained defaults' lowest map was 0.41 (at 0.5 four of five trained Samson fits were flagged)
-MIN_AGREEMENT = 0.35
+MIN_AGREEMENT = 0.35  # restarts' maps correlating with the consensus below this (median) disagree
 MAX_PIXELS = 5000  # pixels the VCA + FCLS comparison uses (a random sample)
 
 
@@ -98,8 +89,6 @@ def check_solution(
     ``Y`` (L, n) valid pixels, ``E`` (L, p) endmembers, ``A`` (p, n) abundances of the same pixels,
     ``agreement`` (p,) from :func:`restart_agreement` when the method has restarts.
     """
-    from ..reporting.metrics import reconstruction_rmse  # noqa: PLC0415
-
     Y = np.asarray(Y, dtype=np.float64)
     E = np.asarray(E, dtype=np.float64)
     A = np.asarray(A, dtype=np.float64)
@@ -113,18 +102,7 @@ def check_solution(
             "try fewer endmembers, another seed, or a pure-pixel method (VCA, SiVM) to compare"
         )
     finite = np.isfinite(A).all(0)
-    for k in range(p):
-        a = A[k, finite]
-        if a.size and a.max() < EMPTY_MAX:
-            out.append(
-                f"map {k + 1} is empty (at most {a.max():.3f} anywhere): the material is not in the scene; "
-                "try fewer endmembers or another seed"
-            )
-        elif a.size and a.std() < CONSTANT_STD:
-            out.append(
-                f"map {k + 1} is nearly constant (standard deviation {a.std():.4f}): it does not locate a material; "
-                "try another seed, more restarts, or fewer endmembers"
-            )
+    out += _map_warnings(A[:, finite])
     runs = zero_runs(Y, E)
     for k in np.flatnonzero(runs >= ZERO_RUN_BANDS):
         out.append(
@@ -138,15 +116,40 @@ def check_solution(
                 "the result depends on the seed; try more restarts or compare two seeds"
             )
     if compare_vca and Y.shape[1] > p:
-        idx = np.arange(Y.shape[1])
-        if len(idx) > MAX_PIXELS:
-            idx = np.sort(np.random.default_rng(random_state).choice(len(idx), MAX_PIXELS, replace=False))
-        idx = idx[finite[idx]]
-        ours = reconstruction_rmse(Y[:, idx], E, A[:, idx])
-        ref = vca_fcls_rmse(Y[:, idx], p, random_state)
-        if ours > RECON_FACTOR * ref:
+        out += _vca_comparison(Y, E, A, finite, random_state)
+    return out
+
+
+def _map_warnings(A: np.ndarray) -> List[str]:
+    """Warnings about empty or nearly constant maps among the abundances ``A`` (p, n) of finite pixels."""
+    out = []
+    for k, a in enumerate(A):
+        if a.size and a.max() < EMPTY_MAX:
             out.append(
-                f"the reconstruction RMSE ({ours:.4g}) is {ours / ref:.1f} times that of VCA + FCLS on the same "
-                f"pixels ({ref:.4g}): the endmembers do not span the data; try another seed or VCA + FCLS"
+                f"map {k + 1} is empty (at most {a.max():.3f} anywhere): the material is not in the scene; "
+                "try fewer endmembers or another seed"
+            )
+        elif a.size and a.std() < CONSTANT_STD:
+            out.append(
+                f"map {k + 1} is nearly constant (standard deviation {a.std():.4f}): it does not locate a material; "
+                "try another seed, more restarts, or fewer endmembers"
             )
     return out
+
+
+def _vca_comparison(Y, E, A, finite, random_state) -> List[str]:
+    """A warning when the reconstruction is much worse than VCA + FCLS's on (a sample of) the same pixels."""
+    from ..reporting.metrics import reconstruction_rmse  # noqa: PLC0415
+
+    idx = np.arange(Y.shape[1])
+    if len(idx) > MAX_PIXELS:
+        idx = np.sort(np.random.default_rng(random_state).choice(len(idx), MAX_PIXELS, replace=False))
+    idx = idx[finite[idx]]
+    ours = reconstruction_rmse(Y[:, idx], E, A[:, idx])
+    ref = vca_fcls_rmse(Y[:, idx], E.shape[1], random_state)
+    if ours > RECON_FACTOR * ref:
+        return [
+            f"the reconstruction RMSE ({ours:.4g}) is {ours / ref:.1f} times that of VCA + FCLS on the same "
+            f"pixels ({ref:.4g}): the endmembers do not span the data; try another seed or VCA + FCLS"
+        ]
+    return []

@@ -44,6 +44,18 @@ def cube_to_pixels(cube: np.ndarray, mask: Optional[np.ndarray] = None) -> Tuple
     return cube[:, valid].astype(np.float64), valid
 
 
+def valid_positions(
+    valid: np.ndarray, max_pixels: Optional[int] = None, random_state=None
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Flat indices of the ``valid`` pixels, and a sorted random sample of at most ``max_pixels`` of them."""
+    pos = np.flatnonzero(valid)
+    if pos.size == 0:
+        raise InputError("the image has no valid pixel (all nodata or NaN)")
+    if max_pixels is None or pos.size <= max_pixels:
+        return pos, pos
+    return pos, np.sort(np.random.default_rng(random_state).choice(pos, int(max_pixels), replace=False))
+
+
 def pixels_to_maps(values: np.ndarray, valid: np.ndarray, fill: float = np.nan) -> np.ndarray:
     """Scatter a (k, n_valid) matrix back into (k, rows, cols) float32 maps; invalid pixels get ``fill``."""
     values = np.asarray(values)

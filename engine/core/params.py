@@ -155,8 +155,3 @@ def choices(cls, name: str) -> Tuple[str, ...]:
     if len(found) != 1:
         raise ValueError(f"{cls.__name__}.{name} declares no ordered choice list (engine.core.params.Choices)")
     return found[0].ordered
-
-
-def accepts_none(cls, name: str) -> bool:
-    """Whether ``None`` is a valid value of ``cls``'s parameter ``name`` (the variant's / automatic choice)."""
-    return any(c is None for c in _constraints(cls, name))

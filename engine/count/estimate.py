@@ -1,21 +1,9 @@
-"""Estimating the number of endmembers: HySime and HFC / NWHFC virtual dimensionality.
+"""Estimating the number of endmembers: HySime (Bioucas-Dias & Nascimento 2008) and HFC / NWHFC virtual
+dimensionality (Harsanyi, Farrand & Chang 1993; Chang & Du 2004).
 
-* HySime (Bioucas-Dias & Nascimento, IEEE TGRS 46(8), 2008): noise estimated by
-  multiple regression of every band on all the others; the signal subspace is
-  the set of eigenvectors of the signal correlation matrix whose projected
-  data power exceeds twice the projected noise power (minimum mean-squared
-  error criterion).
-* HFC (Harsanyi, Farrand & Chang 1993; Chang & Du 2004): the eigenvalues of the
-  correlation and covariance matrices differ only where the signal has a
-  non-zero mean; count the differences above a Neyman-Pearson threshold with
-  false-alarm rate ``far``. NWHFC first whitens the noise (estimated as in
-  HySime).
-
-Both return the signal-subspace dimension, which for the linear mixing model
-with p endmembers is p; on real scenes spectral variability, illumination and
-nonlinear mixing inflate it (HySime: 43 on Samson's 3 materials). The default
-method, 'reconstruction' (``count_reconstruction``), counts the endmembers that
-FCLS unmixing needs instead.
+Both estimate the signal-subspace dimension, which spectral variability, illumination and nonlinear
+mixing inflate on real scenes; the default method, 'reconstruction' (``count.reconstruction``), counts the
+endmembers FCLS unmixing needs instead.
 """
 
 from __future__ import annotations
@@ -26,7 +14,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, valid_mask
+from ..core.base import check_cube, valid_mask, valid_positions
 from ..core.errors import InputError, ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, validate_params
 from ..core.progress import ProgressCallback, report, sub_progress
@@ -219,11 +207,7 @@ class EndmemberCountEstimator(BaseEstimator):
         """Estimate the number of endmembers of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
         validate_params(self)
         cube = check_cube(cube)
-        pos = np.flatnonzero(valid_mask(cube, mask))
-        if pos.size == 0:
-            raise InputError("the image has no valid pixel (all nodata or NaN)")
-        if self.max_pixels is not None and pos.size > self.max_pixels:  # sample before copying
-            pos = np.sort(np.random.default_rng(self.random_state).choice(pos, self.max_pixels, replace=False))
+        _, pos = valid_positions(valid_mask(cube, mask), self.max_pixels, self.random_state)  # sampled before copying
         Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
         report(self.progress, 0.0, f"endmember count ({self.method}) on {Y.shape[1]} pixels")
         try:

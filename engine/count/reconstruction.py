@@ -1,18 +1,8 @@
 """Number of endmembers for linear unmixing: where the FCLS reconstruction error stops improving.
 
-For k = 2, 3, ... endmembers are extracted with SiVM (greedy, so the k-set is
-contained in the (k+1)-set and the error can only fall) and every pixel is
-unmixed by exact FCLS; ``errors[k]`` is the root mean squared reconstruction
-error. The estimate is the first k after which one more endmember lowers the
-error by less than ``min_gain`` times a reference error (``relative_to``:
-'first', the 2-endmember error, i.e. a fraction of the whole curve's range
-(default); or 'previous', the current error), or whose error is already within
-``noise_factor`` times the noise level (multiple-regression estimate, as in
-HySime). This is the residual "knee" (scree) criterion for the model order
-of a linear mixture, with SiVM as the extractor: unlike HySime or HFC, which
-estimate the dimension of the signal subspace (inflated on real scenes by
-spectral variability, illumination and nonlinear mixing), it counts the simplex
-vertices that FCLS needs to explain the data to within a relative gain.
+For k = 2, 3, ... SiVM endmembers (nested, so the error can only fall) unmix every pixel by FCLS; the count is
+the first k after which one more endmember lowers the RMSE by less than ``min_gain`` times a reference error
+(``relative_to``), or whose RMSE is within ``noise_factor`` times the noise level.
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ from typing import Optional, Tuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, valid_mask
+from ..core.base import check_cube, check_n_endmembers, valid_mask, valid_positions
 from ..core.errors import InputError
 from ..core.params import N_ENDMEMBERS, SEED, Integral, positive, validate_params
+from ..core.progress import ProgressCallback
 
 
 def check_pixels(Y: np.ndarray, p: int) -> Tuple[np.ndarray, int]:
@@ -18,7 +19,7 @@ def check_pixels(Y: np.ndarray, p: int) -> Tuple[np.ndarray, int]:
     if Y.ndim != 2:
         raise ValueError(f"expected an (L, N) pixel matrix, got shape {Y.shape}")
     if not np.all(np.isfinite(Y)):
-        raise ValueError("the pixel matrix contains NaN or infinite values")
+        raise InputError("the pixel matrix contains NaN or infinite values")
     return Y, check_n_endmembers(p, Y.shape[0], Y.shape[1])
 
 
@@ -32,19 +33,14 @@ def pca_projection(Y: np.ndarray, d: int, center: bool = True) -> Tuple[np.ndarr
 
 
 class PixelExtractor(BaseEstimator):
-    """Base for extractors: subclasses set ``_extract(Y, p) -> (E, idx)``.
-
-    ``fit(cube, mask=None)`` takes a cube of shape (L, H, W) (bands, rows, cols) and an optional
-    (H, W) boolean mask (True = valid); pixels that are NaN in any band are left out. It stores
-    ``endmembers_`` (L, p) (the chosen pixels' spectra, in the data's units) and ``indices_``
-    (p, 2) (row, col) of those pixels. With ``max_pixels`` set, a random sample (seeded by
-    ``random_state``) of at most that many valid pixels is searched, which bounds memory on big
-    rasters.
+    """Base for extractors that choose endmembers among the valid pixels: subclasses set ``_extract(Y, p) -> (E, idx)``.
 
     Parameters
     ----------
     n_endmembers : int, default=3
         Number of endmembers p to extract (at least 2, at most the bands and the valid pixels).
+    random_state : int or None, default=None
+        Seed of the ``max_pixels`` sample (and of the method's own random draws).
     progress : callable or None, default=None
         ``progress(fraction, message)``, called as the work advances; it may raise
         :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
@@ -70,6 +66,19 @@ class PixelExtractor(BaseEstimator):
         "max_pixels": [positive(Integral), None],
     }
 
+    def __init__(
+        self,
+        n_endmembers: int = 3,
+        *,
+        random_state: Optional[int] = None,
+        progress: ProgressCallback = None,
+        max_pixels: Optional[int] = None,
+    ):
+        self.n_endmembers = n_endmembers
+        self.random_state = random_state
+        self.progress = progress
+        self.max_pixels = max_pixels
+
     def _extract(self, Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 
@@ -77,13 +86,9 @@ class PixelExtractor(BaseEstimator):
         """Choose endmembers among the valid pixels of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
         validate_params(self)
         cube = check_cube(cube)
-        pos = np.flatnonzero(valid_mask(cube, mask))
-        if pos.size == 0:
-            raise InputError("the image has no valid pixel (all nodata or NaN)")
-        max_pixels = getattr(self, "max_pixels", None)
-        if max_pixels is not None and pos.size > max_pixels:  # sample before the float64 copy
-            rng = np.random.default_rng(getattr(self, "random_state", None))
-            pos = np.sort(rng.choice(pos, int(max_pixels), replace=False))
+        _, pos = valid_positions(
+            valid_mask(cube, mask), self.max_pixels, self.random_state
+        )  # sampled before the float64 copy
         Y = cube.reshape(cube.shape[0], -1)[:, pos].astype(np.float64)
         p = check_n_endmembers(self.n_endmembers, Y.shape[0], Y.shape[1])
         E, idx = self._extract(Y, p)

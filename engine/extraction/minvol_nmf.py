@@ -7,8 +7,7 @@ from typing import Optional
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask
-from ..core.errors import InputError
+from ..core.base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask, valid_positions
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, non_negative, positive, validate_params
 from ..core.progress import ProgressCallback, report
 from .simplex import simplex_lsq
@@ -51,20 +50,11 @@ def initial_endmembers(Y: np.ndarray, p: int, init: str, random_state: Optional[
 class MinVolNMF(BaseEstimator):
     """Minimum-volume NMF: min 0.5||Y - E A||_F^2 + 0.5 lam_ logdet(E^T E + delta_ I), E >= 0, A on the simplex.
 
-    Block coordinate descent (Leplat, Gillis & Ang): the abundance block is a few Nesterov fast
-    gradient steps with projection onto the simplex (ASC + ANC); the endmember block majorises
-    logdet by its tangent tr(P E^T E), P = (E_k^T E_k + delta_ I)^-1, and takes projected fast
-    gradient steps on the resulting non-negative quadratic problem (ENC).
-
-    Scale-free settings (the data are divided by their maximum before fitting):
-    * ``delta_ = delta * mean squared endmember norm at initialisation``;
-    * ``lam_ = lam * ||Y - E0 A0||_F^2 / |logdet(E0^T E0 + delta_ I)|``, the rule of Leplat et al.,
-      with (E0, A0) the initial endmembers and their simplex least-squares abundances; ``lam``
-      is the relative weight of the volume term against the initial misfit.
-
-    Stops when the relative change of E between outer iterations is below ``tol``. E is fitted on
-    at most ``max_fit_pixels`` valid pixels (a random sample seeded by ``random_state``; None = all);
-    the returned abundances are then exact FCLS (engine.abundances.fcls) of every valid pixel on E.
+    Block coordinate descent (Leplat, Gillis & Ang): simplex-projected fast gradient steps for A, and for E
+    projected fast gradient steps on logdet majorised by its tangent. The data are divided by their maximum;
+    ``delta_ = delta`` x the initial endmembers' mean squared norm and ``lam_ = lam`` x the initial misfit over
+    |logdet| (Leplat et al.'s rule). E is fitted on at most ``max_fit_pixels`` valid pixels; the returned
+    abundances are exact FCLS of every valid pixel.
 
     Parameters
     ----------
@@ -157,15 +147,9 @@ class MinVolNMF(BaseEstimator):
         validate_params(self)
         cube = check_cube(cube)
         valid = valid_mask(cube, mask)
-        pos = np.flatnonzero(valid)
-        if pos.size == 0:
-            raise InputError("the image has no valid pixel (all nodata or NaN)")
+        pos, fit_pos = valid_positions(valid, self.max_fit_pixels, self.random_state)  # sampled before float64
         p = check_n_endmembers(self.n_endmembers, cube.shape[0], pos.size)
         flat = cube.reshape(cube.shape[0], -1)
-        fit_pos = pos
-        if self.max_fit_pixels is not None and pos.size > int(self.max_fit_pixels):  # sample before float64
-            rng = np.random.default_rng(self.random_state)
-            fit_pos = np.sort(rng.choice(pos, int(self.max_fit_pixels), replace=False))
         Y = flat[:, fit_pos].astype(np.float64)
         scale = float(np.abs(Y).max()) or 1.0
         Y /= scale

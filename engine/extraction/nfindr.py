@@ -1,11 +1,7 @@
-"""N-FINDR (Winter 1999): the set of p pixels spanning the simplex of largest
-volume in the (p-1)-dim PCA space.
+"""N-FINDR (Winter 1999): the p pixels spanning the simplex of largest volume in the (p-1)-dim PCA space.
 
-Volume ∝ |det M| with M = [1 … 1; x_1 … x_p] (p × p). Replacing vertex j by
-pixel c changes the determinant to det(M)·(M⁻¹[1; c])_j (a rank-one update),
-so one sweep over the slots evaluates every candidate pixel for every slot
-with one p × N product per slot. Sweeps repeat until no replacement increases
-the volume (or ``max_iter``).
+A vertex replacement is a rank-one update of the determinant, so one sweep scores every pixel for every slot;
+sweeps repeat until no replacement increases the volume (or ``max_iter``).
 """
 
 from __future__ import annotations
@@ -124,12 +120,9 @@ class NFINDR(PixelExtractor):
         progress: ProgressCallback = None,
         max_pixels: Optional[int] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.random_state = random_state
+        super().__init__(n_endmembers, random_state=random_state, progress=progress, max_pixels=max_pixels)
         self.max_iter = max_iter
         self.init = init
-        self.progress = progress
-        self.max_pixels = max_pixels
 
     def _extract(self, Y, p):
         E, idx, self.volume_, self.n_iter_ = nfindr_full(

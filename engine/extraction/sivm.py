@@ -1,18 +1,9 @@
-"""Simplex Volume Maximisation (SiVM), the greedy distance-based extractor of
-Heylen, Burazerovic & Scheunders (2011) / Thurau et al., as used by BUDDIP and
-UnDIP.
+"""Simplex Volume Maximisation (SiVM; Heylen, Burazerovic & Scheunders 2011), as used by BUDDIP and UnDIP.
 
-Start with the pixel farthest from the origin; then repeatedly add the pixel
-that maximises the volume of the simplex spanned with the vertices chosen so
-far. The volume gain comes from the Cayley-Menger determinant: with D the
-squared-distance matrix of the chosen vertices and d_i the squared distances of
-pixel i to them, vol² grows by a positive factor times
-[d_i; 1]ᵀ [[D, 1], [1ᵀ, 0]]⁻¹ [d_i; 1], evaluated for all pixels at once.
-
-``denoise=True`` first replaces the data by their rank-p truncated SVD (no centring), clipped
-to [0, max(Y)], and returns the chosen pixels' *denoised* spectra: the preprocessing of UnDIP
-(Rasti et al.) that the BUDDIP authors' code copies (their data are scaled to [0, 1], so their
-clip to [0, 1] is this one).
+Greedy: the pixel farthest from the origin, then repeatedly the pixel that most increases the simplex volume
+(a Cayley-Menger determinant ratio, evaluated for all pixels at once). ``denoise=True`` first replaces the data
+by their rank-p truncated SVD clipped to [0, max(Y)] and returns the chosen pixels' denoised spectra (UnDIP's
+preprocessing).
 """
 
 from __future__ import annotations
@@ -96,10 +87,7 @@ class SiVM(PixelExtractor):
         max_pixels: Optional[int] = None,
         denoise: bool = False,
     ):
-        self.n_endmembers = n_endmembers
-        self.random_state = random_state
-        self.progress = progress
-        self.max_pixels = max_pixels
+        super().__init__(n_endmembers, random_state=random_state, progress=progress, max_pixels=max_pixels)
         self.denoise = denoise
 
     def _extract(self, Y, p):

@@ -112,11 +112,8 @@ class VCA(PixelExtractor):
         progress: ProgressCallback = None,
         max_pixels: Optional[int] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.random_state = random_state
+        super().__init__(n_endmembers, random_state=random_state, progress=progress, max_pixels=max_pixels)
         self.snr = snr
-        self.progress = progress
-        self.max_pixels = max_pixels
 
     def _extract(self, Y, p):
         return vca(Y, p, random_state=self.random_state, snr=self.snr, progress=self.progress)

@@ -1,8 +1,8 @@
 """Streaming processing of rasters larger than memory, in windows of whole rows or whole tiles.
 
-Validity follows ``engine.io.raster`` (NaN/inf in any band, or nodata in every
-band that declares one). Peak memory is bounded by ``max_block_bytes`` (plus
-the sample kept by ``sample_valid_pixels``), not by the raster size.
+Validity follows ``engine.io.read``. Peak memory is bounded by ``max_block_bytes`` (plus the sample kept
+by ``sample_valid_pixels``), not by the raster size. ``engine.io.distributed`` shares the window plan and
+the output of this module.
 """
 
 from __future__ import annotations
@@ -12,28 +12,21 @@ import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..core.errors import InputError
 from ..core.progress import ProgressCallback, report
 from .paths import check_output_paths
-from .raster import (
-    OUTPUT_NODATA,
-    _band_list,
-    atomic_output,
-    default_bands,
-    open_raster,
-    output_driver,
-    output_profile,
-    read_valid_pixels,
-    source_transform,
-)
+from .read import _band_list, default_bands, open_raster, pixel_validity, read_valid_pixels, source_transform
+from .transaction import atomic_output
+from .write import OUTPUT_NODATA, output_profile
 
 __all__ = ["apply_blockwise", "iter_valid_pixels", "sample_valid_pixels", "plan_windows", "PixelBlock"]
 
 PathLike = Union[str, os.PathLike]
+DEFAULT_BLOCK_BYTES = 64 * 2**20
 
 # GDAL's block cache is shared by every thread. rasterio can hold the GIL while it waits for that cache's
 # lock (closing or flushing a dataset) while another thread, holding the lock, needs the GIL for GDAL's error
@@ -57,37 +50,60 @@ class PixelBlock:
         return self.valid.shape[1]
 
 
-def row_windows(height: int, block_rows: int) -> Iterator[Tuple[int, int]]:
-    """(row_off, n_rows) covering ``height`` rows."""
-    for r in range(0, height, block_rows):
-        yield r, min(block_rows, height - r)
+def _sizes(total: int, step: int) -> Tuple[int, ...]:
+    return tuple(min(step, total - s) for s in range(0, total, step))
+
+
+def _offsets(sizes: Sequence[int]) -> List[int]:
+    return [int(v) for v in np.cumsum((0,) + tuple(sizes))[:-1]]
+
+
+def plan_chunks(
+    height: int,
+    width: int,
+    block_shape: Tuple[int, int],
+    n_bands: int,
+    itemsize: int,
+    n_out: int = 0,
+    chunk_rows: Optional[int] = None,
+    chunk_bytes: int = DEFAULT_BLOCK_BYTES,
+) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+    """Window (row sizes, column sizes) within ``chunk_bytes`` that follow the file's internal blocks.
+
+    Whole rows when a strip of internal blocks fits (rows rounded down to the
+    block height); otherwise, for tiled files, one tile row high and as many
+    whole tiles wide as fit, so that no window decodes a tile it only partly
+    uses. ``chunk_rows`` forces whole-row windows of that height.
+    """
+    if chunk_rows:
+        return _sizes(height, int(chunk_rows)), (width,)
+    # bytes per pixel: raw + float32 cube + float64 Y per band, float64 + float32 per output
+    per_px = n_bands * (itemsize + 4 + 8) + n_out * 12
+    rows = max(1, int(chunk_bytes // (per_px * max(1, width))))
+    bh, bw = (int(v) for v in block_shape)
+    if bw >= width or rows >= bh or bh > height:  # strips, or a whole strip of tiles fits
+        if bh > 1 and rows >= bh:
+            rows -= rows % bh
+        return _sizes(height, min(rows, height)), (width,)
+    cols = max(bw, int(chunk_bytes // (per_px * bh)) // bw * bw)
+    return _sizes(height, bh), _sizes(width, cols)
 
 
 def plan_windows(
-    ds, n_bands: int, block_rows: Optional[int] = None, max_block_bytes: int = 64 * 2**20, n_out: int = 0
+    ds, n_bands: int, block_rows: Optional[int] = None, max_block_bytes: int = DEFAULT_BLOCK_BYTES, n_out: int = 0
 ) -> Tuple[list, Optional[Tuple[int, int]]]:
-    """Windows covering the raster within the byte budget, and the (rows, cols) tile shape they follow.
-
-    Whole rows (aligned to the file's internal block height when the budget
-    allows); for tiled files whose strip of tiles exceeds the budget, groups of
-    whole internal tiles, so every tile is decoded once without a large cache.
-    """
+    """The windows of ``plan_chunks`` for an open dataset, and the (rows, cols) tile shape they follow (None: rows)."""
     from rasterio.windows import Window
 
-    H, W = ds.height, ds.width
     if block_rows is not None:
-        return [Window(0, r, W, h) for r, h in row_windows(H, max(1, int(block_rows)))], None
-    # bytes per pixel: raw + float32 cube + float64 Y per band, float64 + float32 per output
-    per_px = n_bands * (np.dtype(ds.dtypes[0]).itemsize + 4 + 8) + n_out * 12
-    rows = max(1, int(max_block_bytes // (per_px * W)))
-    bh, bw = (int(v) for v in ds.block_shapes[0])
-    if bw >= W or rows >= bh or bh > H:
-        if bh > 1 and rows >= bh:
-            rows -= rows % bh
-        return [Window(0, r, W, h) for r, h in row_windows(H, min(rows, H))], None
-    cols = max(bw, int(max_block_bytes // (per_px * bh)) // bw * bw)
-    wins = [Window(c, r, min(cols, W - c), h) for r, h in row_windows(H, bh) for c in range(0, W, cols)]
-    return wins, (bh, bw)
+        rows, cols = _sizes(ds.height, max(1, int(block_rows))), (ds.width,)
+    else:
+        itemsize = np.dtype(ds.dtypes[0]).itemsize
+        rows, cols = plan_chunks(
+            ds.height, ds.width, ds.block_shapes[0], n_bands, itemsize, n_out, None, max_block_bytes
+        )
+    wins = [Window(c, r, w, h) for r, h in zip(_offsets(rows), rows) for c, w in zip(_offsets(cols), cols)]
+    return wins, (tuple(int(v) for v in ds.block_shapes[0]) if len(cols) > 1 else None)
 
 
 def _iter_blocks(ds, idx, windows, scale: float, use_nodata: bool) -> Iterator[PixelBlock]:
@@ -108,7 +124,7 @@ def _gdal_env(max_block_bytes: int):
 def iter_valid_pixels(
     src_path: PathLike,
     block_rows: Optional[int] = None,
-    max_block_bytes: int = 64 * 2**20,
+    max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     bands: Optional[Sequence[int]] = None,
     scale: float = 1.0,
     use_nodata: bool = True,
@@ -127,7 +143,7 @@ def sample_valid_pixels(
     bands: Optional[Sequence[int]] = None,
     scale: float = 1.0,
     block_rows: Optional[int] = None,
-    max_block_bytes: int = 64 * 2**20,
+    max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     use_nodata: bool = True,
     progress: ProgressCallback = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
@@ -176,18 +192,16 @@ def apply_blockwise(
     n_out: int,
     names: Sequence[str],
     block_rows: Optional[int] = None,
-    max_block_bytes: int = 64 * 2**20,
+    max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     bands: Optional[Sequence[int]] = None,
     scale: float = 1.0,
     progress: ProgressCallback = None,
     like_nodata: bool = True,
-    nodata: float = OUTPUT_NODATA,
-    compress: Optional[str] = None,
 ) -> Path:
     """Stream ``func`` over a raster: ``func(Y (L, n_valid)) -> (n_out, n_valid)`` per window.
 
     Writes a float32 GeoTIFF with ``n_out`` bands named ``names``, the source's
-    georeferencing, and ``nodata`` at invalid input pixels and non-finite
+    georeferencing, and ``OUTPUT_NODATA`` at invalid input pixels and non-finite
     outputs. ``scale`` multiplies the pixel values (after the file's own
     scale/offset). ``like_nodata=False`` ignores the source's declared nodata
     values (only NaN/inf pixels are skipped). Progress is reported per block; a
@@ -196,24 +210,14 @@ def apply_blockwise(
     """
     from rasterio.windows import Window
 
-    names = [str(n) for n in names]
-    if len(names) != n_out:
-        raise ValueError(f"{len(names)} names for {n_out} output bands")
-    dst_path = Path(dst_path)
-    check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
+    names, dst_path = checked_output(src_path, dst_path, n_out, names)
     with _gdal_env(max_block_bytes), ExitStack() as opened:
         src = _locked_open(opened, src_path)
         idx = default_bands(src, bands)
         windows, tiles = plan_windows(src, len(idx), block_rows, max_block_bytes, n_out)
-        driver = output_driver(dst_path)
-        prof = output_profile(n_out, src.height, src.width, source_transform(src), src.crs, nodata, compress, driver)
-        for k in ("tiled", "blockxsize", "blockysize"):
-            prof.pop(k, None)
-        if driver == "GTiff":
-            # unwritten blocks stay empty: a cancelled run closes at once instead of filling the file with nodata
+        prof = stream_profile(src, dst_path, n_out, tiles)
+        if prof["driver"] == "GTiff":  # unwritten blocks stay empty: a cancelled run closes at once
             prof["SPARSE_OK"] = "TRUE"
-            if tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
-                prof.update(tiled=True, blockysize=tiles[0], blockxsize=tiles[1])  # same tiles as the windows
         n_blocks = len(windows)
         total = float(src.height) * src.width
         done, n_valid = 0.0, 0
@@ -221,19 +225,12 @@ def apply_blockwise(
         with atomic_output(dst_path) as tmp, ExitStack() as written:  # closed before atomic_output renames it
             dst = _locked_open(written, tmp, "w", **prof)
             with GDAL_IO_LOCK:
-                for i, n in enumerate(names, start=1):
-                    dst.set_band_description(i, n)
+                _describe_bands(dst, names)
             blocks = _iter_blocks(src, idx, windows, scale, like_nodata)
             for k in range(n_blocks):
                 with GDAL_IO_LOCK:
                     blk = next(blocks)
-                out = np.full((n_out,) + blk.valid.shape, nodata, dtype=np.float32)
-                if blk.Y.shape[1]:
-                    res = np.asarray(func(blk.Y), dtype=np.float32)
-                    if res.shape != (n_out, blk.Y.shape[1]):
-                        raise ValueError(f"func returned shape {res.shape}, expected {(n_out, blk.Y.shape[1])}")
-                    res[~np.isfinite(res)] = nodata
-                    out[:, blk.valid] = res
+                out = valid_outputs(func, blk.Y, blk.valid, n_out)
                 with GDAL_IO_LOCK:
                     dst.write(out, window=Window(blk.col_off, blk.row_off, blk.width, blk.height))
                 n_valid += blk.Y.shape[1]
@@ -242,6 +239,45 @@ def apply_blockwise(
             if n_valid == 0:  # raised inside atomic_output: nothing is written
                 raise InputError(no_valid_pixel_message(src_path, idx, max_block_bytes, like_nodata))
     return dst_path
+
+
+def checked_output(src_path: PathLike, dst_path: PathLike, n_out: int, names: Sequence[str]) -> Tuple[list, Path]:
+    """(names as strings, output path) once the names fit ``n_out`` and the output path may be written."""
+    names = [str(n) for n in names]
+    if len(names) != n_out:
+        raise ValueError(f"{len(names)} names for {n_out} output bands")
+    check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)}, ["the output"])
+    return names, Path(dst_path)
+
+
+def stream_profile(src, dst_path: Path, n_out: int, tiles) -> dict:
+    """The output profile of a streamed run over ``src``: tiled as ``tiles`` (rows, cols) when GeoTIFF allows it."""
+    from .write import output_driver
+
+    driver = output_driver(dst_path)
+    prof = output_profile(n_out, src.height, src.width, source_transform(src), src.crs, OUTPUT_NODATA, None, driver)
+    for k in ("tiled", "blockxsize", "blockysize"):
+        prof.pop(k, None)
+    if driver == "GTiff" and tiles is not None and tiles[0] % 16 == 0 and tiles[1] % 16 == 0:
+        prof.update(tiled=True, blockysize=tiles[0], blockxsize=tiles[1])  # the output's tiles are the windows
+    return prof
+
+
+def _describe_bands(dst, names: Sequence[str]) -> None:
+    for i, n in enumerate(names, start=1):
+        dst.set_band_description(i, n)
+
+
+def valid_outputs(func: Callable, Y: np.ndarray, valid: np.ndarray, n_out: int) -> np.ndarray:
+    """(n_out, h, w) float32: ``func(Y)`` at the ``valid`` pixels, OUTPUT_NODATA elsewhere and where not finite."""
+    out = np.full((n_out,) + valid.shape, OUTPUT_NODATA, dtype=np.float32)
+    if Y.shape[1]:
+        res = np.asarray(func(Y), dtype=np.float32)
+        if res.shape != (n_out, Y.shape[1]):
+            raise ValueError(f"func returned shape {res.shape}, expected {(n_out, Y.shape[1])}")
+        res[~np.isfinite(res)] = OUTPUT_NODATA
+        out[:, valid] = res
+    return out
 
 
 def _locked_open(stack: ExitStack, path, *args, **kwargs):
@@ -257,14 +293,14 @@ def _locked_open(stack: ExitStack, path, *args, **kwargs):
     return ds
 
 
-def empty_bands(
+def no_valid_pixel_message(
     src_path: PathLike,
     bands: Optional[Sequence[int]] = None,
-    max_block_bytes: int = 64 * 2**20,
+    max_block_bytes: int = DEFAULT_BLOCK_BYTES,
     use_nodata: bool = True,
-) -> list:
-    """1-based numbers of the bands with no usable value anywhere (all NaN/inf, or all at the band's nodata)."""
-    from .raster import pixel_validity
+) -> str:
+    """Why a raster has no valid pixel: the bands with no usable value anywhere (all NaN/inf or nodata), if any."""
+    from .bands import format_band_ranges
 
     with _gdal_env(max_block_bytes), open_raster(src_path) as ds:
         idx = _band_list(bands, ds.count)
@@ -277,19 +313,7 @@ def empty_bands(
                     seen[k] = pixel_validity(raw, [ds.nodatavals[b - 1]], use_nodata).any()
             if seen.all():
                 break
-    return [b for b, ok in zip(idx, seen) if not ok]
-
-
-def no_valid_pixel_message(
-    src_path: PathLike,
-    bands: Optional[Sequence[int]] = None,
-    max_block_bytes: int = 64 * 2**20,
-    use_nodata: bool = True,
-) -> str:
-    """Why a raster has no valid pixel: the bands that are empty everywhere, if any."""
-    from .bands import format_band_ranges
-
-    empty = empty_bands(src_path, bands, max_block_bytes, use_nodata)
+    empty = [b for b, ok in zip(idx, seen) if not ok]
     if empty:
         return (
             f"the raster has no valid pixel: band(s) {format_band_ranges(empty)} hold no value anywhere (all NaN "

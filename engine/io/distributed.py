@@ -1,21 +1,9 @@
 """Applying a fitted model to a raster on a Dask cluster (``dask.distributed``), writing a GeoTIFF.
 
-The raster becomes a lazy ``dask.array`` (bands, rows, cols) float32 in
-chunks that follow the file's internal blocks (``plan_chunks``): one task per
-chunk opens the file and reads its own window (so the
-file must be readable at the same path from every worker, e.g. a shared or
-object-store path GDAL can open). Invalid pixels are NaN there (``read_block``),
-and each output chunk applies ``func`` to the valid pixels only.
-
-Writing: the driver process (the caller) writes the output chunks in row
-order as they arrive, holding at most ``max_in_flight`` finished chunks; the
-workers never write, so no file lock is needed and any GDAL driver works.
-
-``func(Y (L, n) float64) -> (n_out, n)`` must be picklable: a module-level
-function or ``functools.partial`` of one (``fcls_func(E)``), or a fitted
-estimator's ``predict_abundances`` (``predictor(estimator)``). On a real
-cluster the workers need the same packages (numpy, scipy, rasterio and this
-``engine`` package) importable.
+The raster becomes a lazy ``dask.array`` whose tasks each read their own window (``plan_chunks``), so every
+worker must reach the file at the same path. The caller's process writes the output chunks in order as they
+arrive; workers never write. ``func(Y (L, n)) -> (n_out, n)`` must be picklable (``fcls_func(E)``,
+``predictor(estimator)``), and the workers need numpy, scipy, rasterio and this package.
 """
 
 from __future__ import annotations
@@ -26,25 +14,26 @@ import functools
 import os
 from collections import deque
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..core.progress import ProgressCallback, report
-from .raster import (
-    OUTPUT_NODATA,
-    _band_list,
-    atomic_output,
-    open_raster,
-    output_profile,
-    read_block,
-    source_transform,
+from .blockwise import (
+    DEFAULT_BLOCK_BYTES,
+    _describe_bands,
+    _offsets,
+    checked_output,
+    plan_chunks,
+    stream_profile,
+    valid_outputs,
 )
+from .read import _band_list, default_bands, open_raster, read_block
+from .transaction import atomic_output
 
-__all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "chunk_rows_for", "plan_chunks"]
+__all__ = ["read_dask_array", "apply_distributed", "fcls_func", "predictor", "plan_chunks"]
 
 PathLike = Union[str, os.PathLike]
-DEFAULT_CHUNK_BYTES = 64 * 2**20
 POLL_SECONDS = 0.5  # while waiting for a chunk from a cluster, progress (and so a cancel) is checked this often
 
 
@@ -55,48 +44,6 @@ def _import_dask():
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("the distributed route needs dask: pip install 'dask[array]' distributed") from exc
     return da
-
-
-def chunk_rows_for(
-    width: int, n_bands: int, itemsize: int, n_out: int = 0, chunk_bytes: int = DEFAULT_CHUNK_BYTES
-) -> int:
-    """Rows per chunk so that one chunk's working memory (raw + float32 + float64 pixels, outputs) fits ``chunk_bytes``."""
-    per_px = n_bands * (itemsize + 4 + 8) + n_out * 12
-    return max(1, int(chunk_bytes // (per_px * max(1, width))))
-
-
-def plan_chunks(
-    height: int,
-    width: int,
-    block_shape: Tuple[int, int],
-    n_bands: int,
-    itemsize: int,
-    n_out: int = 0,
-    chunk_rows: Optional[int] = None,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
-    """Dask chunks (row sizes, column sizes) within ``chunk_bytes`` that follow the file's internal blocks.
-
-    Whole rows when a strip of internal blocks fits (rows rounded down to the
-    block height); otherwise, for tiled files, one tile row high and as many
-    whole tiles wide as fit, so that no task decodes a tile it only partly
-    uses. ``chunk_rows`` forces whole-row chunks of that height.
-    """
-
-    def sizes(total: int, step: int) -> Tuple[int, ...]:
-        return tuple(min(step, total - s) for s in range(0, total, step))
-
-    if chunk_rows:
-        return sizes(height, int(chunk_rows)), (width,)
-    rows = chunk_rows_for(width, n_bands, itemsize, n_out, chunk_bytes)
-    bh, bw = (int(v) for v in block_shape)
-    if bw >= width or rows >= bh or bh > height:  # strips, or a whole strip of tiles fits
-        if bh > 1 and rows >= bh:
-            rows -= rows % bh
-        return sizes(height, min(rows, height)), (width,)
-    per_px = n_bands * (itemsize + 4 + 8) + n_out * 12
-    cols = max(bw, int(chunk_bytes // (per_px * bh)) // bw * bw)
-    return sizes(height, bh), sizes(width, cols)
 
 
 def _read_window(
@@ -113,7 +60,7 @@ def read_dask_array(
     chunk_rows: Optional[int] = None,
     bands: Optional[Sequence[int]] = None,
     use_nodata: bool = True,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    chunk_bytes: int = DEFAULT_BLOCK_BYTES,
     n_out: int = 0,
 ):
     """Lazy (bands, rows, cols) float32 ``dask.array`` of a raster, one task per window (``plan_chunks``); NaN = invalid."""
@@ -123,45 +70,26 @@ def read_dask_array(
     path = str(Path(src_path).resolve())
     with open_raster(path) as ds:
         idx = _band_list(bands, ds.count)
-        row_sizes, col_sizes = plan_chunks(
-            ds.height,
-            ds.width,
-            ds.block_shapes[0],
-            len(idx),
-            np.dtype(ds.dtypes[0]).itemsize,
-            n_out,
-            chunk_rows,
-            chunk_bytes,
+        itemsize = np.dtype(ds.dtypes[0]).itemsize
+        rows, cols = plan_chunks(
+            ds.height, ds.width, ds.block_shapes[0], len(idx), itemsize, n_out, chunk_rows, chunk_bytes
         )
     reader = dask.delayed(_read_window, pure=True)
-    rows = []
-    r = 0
-    for h in row_sizes:
-        c, parts = 0, []
-        for w in col_sizes:
-            parts.append(
-                da.from_delayed(reader(path, r, c, h, w, idx, use_nodata), shape=(len(idx), h, w), dtype=np.float32)
-            )
-            c += w
-        rows.append(da.concatenate(parts, axis=2) if len(parts) > 1 else parts[0])
-        r += h
-    return da.concatenate(rows, axis=1) if len(rows) > 1 else rows[0]
+
+    def chunk(r, c, h, w):
+        return da.from_delayed(reader(path, r, c, h, w, idx, use_nodata), shape=(len(idx), h, w), dtype=np.float32)
+
+    grid = [[chunk(r, c, h, w) for c, w in zip(_offsets(cols), cols)] for r, h in zip(_offsets(rows), rows)]
+    return grid[0][0] if len(grid) == len(grid[0]) == 1 else da.block(grid)
 
 
-def _apply_chunk(block: np.ndarray, func: Callable, n_out: int, scale: float, nodata: float) -> np.ndarray:
+def _apply_chunk(block: np.ndarray, func: Callable, n_out: int, scale: float) -> np.ndarray:
     """(n_out, h, w) float32 outputs of ``func`` on the valid (all-finite) pixels of a (L, h, w) chunk."""
     valid = np.all(np.isfinite(block), axis=0)
-    out = np.full((n_out,) + valid.shape, nodata, dtype=np.float32)
-    if valid.any():
-        Y = block[:, valid].astype(np.float64)
-        if scale != 1.0:
-            Y *= scale
-        res = np.asarray(func(Y), dtype=np.float32)
-        if res.shape != (n_out, Y.shape[1]):
-            raise ValueError(f"func returned shape {res.shape}, expected {(n_out, Y.shape[1])}")
-        res[~np.isfinite(res)] = nodata
-        out[:, valid] = res
-    return out
+    Y = block[:, valid].astype(np.float64)
+    if scale != 1.0:
+        Y *= scale
+    return valid_outputs(func, Y, valid, n_out)
 
 
 def fcls_func(E: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
@@ -193,16 +121,14 @@ def apply_distributed(
     bands: Optional[Sequence[int]] = None,
     scale: float = 1.0,
     use_nodata: bool = True,
-    nodata: float = OUTPUT_NODATA,
-    compress: Optional[str] = None,
     max_in_flight: Optional[int] = None,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    chunk_bytes: int = DEFAULT_BLOCK_BYTES,
     progress: ProgressCallback = None,
 ) -> Path:
     """Apply ``func`` to every valid pixel of ``src_path`` on a Dask cluster and write an ``n_out``-band GeoTIFF.
 
     Same output as ``engine.io.blockwise.apply_blockwise`` (float32, band
-    descriptions ``names``, source georeferencing, ``nodata`` at invalid
+    descriptions ``names``, source georeferencing, ``OUTPUT_NODATA`` at invalid
     pixels). ``client``: a ``distributed.Client`` (e.g.
     ``Client("tcp://scheduler:8786")``); None runs on dask's local threads.
     ``chunk_rows``: whole-row chunks of that height; by default ``plan_chunks``
@@ -214,24 +140,13 @@ def apply_distributed(
     """
     import dask
 
-    from .paths import check_output_paths
-    from .raster import default_bands, output_driver
-
-    names = [str(n) for n in names]
-    if len(names) != n_out:
-        raise ValueError(f"{len(names)} names for {n_out} output bands")
-    dst_path = Path(dst_path)
-    check_output_paths({"the output": str(dst_path)}, {"raster": str(src_path)})
-    driver = output_driver(dst_path)
+    names, dst_path = checked_output(src_path, dst_path, n_out, names)
     with open_raster(src_path) as src:
         idx = default_bands(src, bands)
         H, W = src.height, src.width
-        prof = output_profile(n_out, H, W, source_transform(src), src.crs, nodata, compress, driver)
-    for k in ("tiled", "blockxsize", "blockysize"):
-        prof.pop(k, None)
-    x = read_dask_array(src_path, chunk_rows, idx, use_nodata, chunk_bytes, n_out)
-    if driver == "GTiff" and len(x.chunks[2]) > 1 and x.chunks[1][0] % 16 == 0 and x.chunks[2][0] % 16 == 0:
-        prof.update(tiled=True, blockysize=x.chunks[1][0], blockxsize=x.chunks[2][0])  # output tiles = chunks
+        x = read_dask_array(src_path, chunk_rows, idx, use_nodata, chunk_bytes, n_out)
+        tiles = (x.chunks[1][0], x.chunks[2][0]) if len(x.chunks[2]) > 1 else None
+        prof = stream_profile(src, dst_path, n_out, tiles)
     if client is not None:  # sent to every worker once, not with every chunk's graph
         f = client.scatter(func, broadcast=True, hash=False)
     else:
@@ -241,13 +156,11 @@ def apply_distributed(
         f,
         n_out,
         float(scale),
-        float(nodata),
         dtype=np.float32,
         chunks=((n_out,), x.chunks[1], x.chunks[2]),
     )
     blocks = out.to_delayed().ravel()  # row-major: row chunk by row chunk, left to right
-    r_off, c_off = np.cumsum((0,) + x.chunks[1])[:-1], np.cumsum((0,) + x.chunks[2])[:-1]
-    offsets = [(int(r), int(c)) for r in r_off for c in c_off]
+    offsets = [(r, c) for r in _offsets(x.chunks[1]) for c in _offsets(x.chunks[2])]
     if max_in_flight is None:
         threads = sum(client.nthreads().values()) if client is not None else (os.cpu_count() or 1)
         max_in_flight = max(2, 2 * threads)
@@ -259,8 +172,7 @@ def apply_distributed(
     try:
         with atomic_output(dst_path) as tmp:
             with open_raster(tmp, "w", **prof) as dst:
-                for i, n in enumerate(names, start=1):
-                    dst.set_band_description(i, n)
+                _describe_bands(dst, names)
                 chunks = _results(blocks, offsets, client, max_in_flight, progress, len(blocks))
                 for k, ((row_off, col_off), data) in enumerate(chunks):
                     dst.write(data, window=((row_off, row_off + data.shape[1]), (col_off, col_off + data.shape[2])))
@@ -276,44 +188,60 @@ def _results(blocks, offsets, client, max_in_flight: int, progress: ProgressCall
 
     ``progress`` is called while chunks are computed too (after every finished task on local threads, every
     ``POLL_SECONDS`` while waiting on a cluster), so a cancel it raises stops the run without waiting."""
-    import dask
-    from dask.callbacks import Callback
-
     done = [0]
 
     def tick(*_):
         report(progress, done[0] / total, f"computing chunk {done[0] + 1}/{total}")
 
-    if client is None:  # local threads: compute in ordered batches
-        for s in range(0, len(blocks), max_in_flight):
-            with Callback(posttask=tick):
-                batch = dask.compute(*blocks[s : s + max_in_flight], scheduler="threads")
-            for off, arr in zip(offsets[s : s + max_in_flight], batch):
-                done[0] += 1
-                yield off, arr
-        return
+    if client is None:
+        results = _local_results(blocks, max_in_flight, tick)
+    else:
+        results = _cluster_results(blocks, client, max_in_flight, tick)
+    try:
+        for off, arr in zip(offsets, results):
+            yield off, arr
+            done[0] += 1
+    finally:
+        results.close()
+
+
+def _local_results(blocks, max_in_flight: int, tick):
+    """Chunks computed on local threads in ordered batches of ``max_in_flight``."""
+    import dask
+    from dask.callbacks import Callback
+
+    for s in range(0, len(blocks), max_in_flight):
+        with Callback(posttask=tick):
+            batch = dask.compute(*blocks[s : s + max_in_flight], scheduler="threads")
+        yield from batch
+
+
+def _cluster_results(blocks, client, max_in_flight: int, tick):
+    """Chunks computed on a cluster, ``max_in_flight`` submitted ahead; on error or cancellation, what is still
+    queued on the cluster is dropped."""
     pending: deque = deque()
 
-    def wait(fut):
+    def take():
+        fut = pending.popleft()
         while True:
             try:
-                return fut.result(timeout=POLL_SECONDS)
+                result = fut.result(timeout=POLL_SECONDS)
+                break
             except (TimeoutError, asyncio.TimeoutError):
                 tick()
+        return fut, result
 
     try:
-        for off, blk in zip(offsets, blocks):
-            pending.append((off, client.compute(blk)))
+        for blk in blocks:
+            pending.append(client.compute(blk))
             if len(pending) >= max_in_flight:
-                o, fut = pending.popleft()
-                yield o, wait(fut)
-                done[0] += 1
+                fut, result = take()
+                yield result
                 fut.release()
         while pending:
-            o, fut = pending.popleft()
-            yield o, wait(fut)
-            done[0] += 1
+            fut, result = take()
+            yield result
             fut.release()
-    finally:  # on error or cancellation, drop what is still queued on the cluster
-        for _, fut in pending:
+    finally:
+        for fut in pending:
             fut.cancel()

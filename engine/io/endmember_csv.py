@@ -1,18 +1,9 @@
-"""Endmember spectra as CSV: ``band,wavelength,<name 1>,...,<name p>``, one row per band.
+"""Endmember spectra as CSV: ``band,wavelength,<name 1>,...,<name p>``, one row per band (1-based raster band;
+wavelength may be empty).
 
-``band`` is the 1-based band number in the source raster, ``wavelength`` may be
-empty where unknown. The file itself is a plain table that QGIS, GDAL/OGR,
-spreadsheets and ``pandas.read_csv`` open with their defaults. Two sidecars go
-with it:
-
-- ``<name>.csvt``: the column types (``"Integer","Real",...``), so QGIS and OGR
-  load the columns as numbers rather than text;
-- ``<name>.aux.xml``: a GDAL PAM file whose ``DEEPUNMIX`` metadata item
-  ``comment`` states the units (e.g. ``units: reflectance (input / 10000);
-  scale=0.0001; ...``); read back as ``EndmemberTable.comment``.
-
-Older files with a first line starting with ``#`` are still read: that line is
-taken as the comment.
+A plain table for QGIS, OGR, spreadsheets and pandas, with a ``.csvt`` (column types) and a GDAL ``.aux.xml``
+whose ``DEEPUNMIX`` item ``comment`` states the units (``EndmemberTable.comment``). A first line starting with
+``#`` (older files) is read as that comment.
 """
 
 from __future__ import annotations
@@ -25,13 +16,13 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 from xml.etree import ElementTree  # GDAL's .aux.xml beside a raster the user opened  # nosec B405
 
 import numpy as np
 
 from ..core.errors import InputError
-from .raster import atomic_output
+from .transaction import atomic_output
 from .write_checks import check_name_length
 
 __all__ = ["EndmemberTable", "read_endmembers_csv", "write_endmembers_csv", "sidecar_paths", "spreadsheet_safe"]
@@ -177,38 +168,13 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
-    """Read and validate an endmember CSV; raises ValueError naming the problem and line."""
+    """Read and validate an endmember CSV; raises InputError naming the problem and line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"endmember file not found: {path}")
-    text = _decode(path.read_bytes(), path.name)
-    lines = text.splitlines()
-    comment = None
-    numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
-    if numbered and numbered[0][1].lstrip().startswith("#"):  # the format before the sidecar
-        comment = numbered[0][1].lstrip()[1:].strip()
-        numbered = numbered[1:]
-    else:
-        comment = _comment_from_sidecar(path)
-    numbered = [(n, ln) for n, ln in numbered if not ln.lstrip().startswith("#")]
-    if not numbered:
-        raise InputError(f"{path.name}: no header line")
-    try:
-        rows = [(n, [c.strip() for c in r]) for (n, ln) in numbered for r in csv.reader([ln])]
-    except csv.Error as exc:
-        raise InputError(f"{path.name} is not a readable CSV table ({exc})") from None
+    rows, comment = _rows(path)
     (hline, header), data = rows[0], rows[1:]
-    while header and not header[-1]:  # trailing comma(s) in the header
-        header = header[:-1]
-    low = [h.lower() for h in header]
-    if len(header) < 2 or low[0] != "band" or low[1] != "wavelength":
-        raise InputError(f"{path.name}, line {hline}: the header must start with 'band,wavelength', got {header[:2]}")
-    names = header[2:]
-    if not names:
-        raise InputError(f"{path.name}: no endmember column after 'band,wavelength'")
-    empty = [k + 3 for k, n in enumerate(names) if not n]
-    if empty:
-        raise InputError(f"{path.name}, line {hline}: column(s) {empty} have no endmember name")
+    names = _endmember_names(path.name, hline, header)
     if not data:
         raise InputError(f"{path.name}: no data rows")
     ncol = 2 + len(names)
@@ -232,3 +198,35 @@ def read_endmembers_csv(path: Union[str, os.PathLike]) -> EndmemberTable:
         bands=np.asarray(bands, dtype=int),
         comment=comment,
     )
+
+
+def _rows(path: Path) -> Tuple[List[Tuple[int, List[str]]], Optional[str]]:
+    """The file's non-comment rows as (line number, stripped cells), and its units comment."""
+    numbered = [(i + 1, ln) for i, ln in enumerate(_decode(path.read_bytes(), path.name).splitlines()) if ln.strip()]
+    if numbered and numbered[0][1].lstrip().startswith("#"):  # the format before the sidecar
+        comment = numbered[0][1].lstrip()[1:].strip()
+        numbered = numbered[1:]
+    else:
+        comment = _comment_from_sidecar(path)
+    numbered = [(n, ln) for n, ln in numbered if not ln.lstrip().startswith("#")]
+    if not numbered:
+        raise InputError(f"{path.name}: no header line")
+    try:
+        return [(n, [c.strip() for c in r]) for (n, ln) in numbered for r in csv.reader([ln])], comment
+    except csv.Error as exc:
+        raise InputError(f"{path.name} is not a readable CSV table ({exc})") from None
+
+
+def _endmember_names(name: str, hline: int, header: List[str]) -> List[str]:
+    while header and not header[-1]:  # trailing comma(s) in the header
+        header = header[:-1]
+    low = [h.lower() for h in header]
+    if len(header) < 2 or low[0] != "band" or low[1] != "wavelength":
+        raise InputError(f"{name}, line {hline}: the header must start with 'band,wavelength', got {header[:2]}")
+    names = header[2:]
+    if not names:
+        raise InputError(f"{name}: no endmember column after 'band,wavelength'")
+    empty = [k + 3 for k, n in enumerate(names) if not n]
+    if empty:
+        raise InputError(f"{name}, line {hline}: column(s) {empty} have no endmember name")
+    return names

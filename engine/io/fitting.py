@@ -20,7 +20,7 @@ from ..core.progress import ProgressCallback
 from .bands import describe_band_selection, select_bands
 from .blockwise import no_valid_pixel_message, sample_valid_pixels
 from .memory import DEFAULT_MEMORY_MB, MiB, available_bytes, check_allocation, check_budget
-from .raster import raster_info, read_raster
+from .read import raster_info, read_raster
 from .scaling import resolve_scale, units_comment
 
 __all__ = ["FitData", "load_for_fitting", "DEFAULT_MEMORY_MB", "MAX_SAMPLE", "WORKING_COPIES", "block_bytes"]

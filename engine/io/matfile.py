@@ -265,6 +265,20 @@ def _maps(X: np.ndarray, H: int, W: int, order: str, n_first: Optional[int] = No
     raise InputError(f"array of shape {X.shape} does not match a {H}x{W} image")
 
 
+def _image_size(d: Dict[str, np.ndarray], n_pixels: int) -> Tuple[int, int, str]:
+    """(rows, cols, pixel order) of a flat image: nRow/nCol (Zhu, column-major), H/W (row-major) or a square."""
+    nrow, ncol = _scalar(d, "nRow", "nrow"), _scalar(d, "nCol", "ncol")
+    if nrow is not None and ncol is not None:
+        return nrow, ncol, "F"
+    nrow, ncol = _scalar(d, "H", "nr", "rows"), _scalar(d, "W", "nc", "cols")
+    if nrow is not None and ncol is not None:
+        return nrow, ncol, "C"
+    side = int(round(np.sqrt(n_pixels)))
+    if side * side != n_pixels:
+        raise InputError("the file gives no image size (nRow/nCol or H/W) and the pixel count is not square")
+    return side, side, "C"
+
+
 def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]) -> Tuple[np.ndarray, str]:
     Y = _first(d, "V", "Y", "X", "data", "cube")
     if Y is None:
@@ -276,19 +290,9 @@ def _cube(d: Dict[str, np.ndarray], order: Optional[str], n_bands: Optional[int]
         return Y.transpose(2, 0, 1), "C"  # (H, W, L), the HySUPP/MiSiCNet layout
     if Y.ndim != 2:
         raise InputError(f"image variable has shape {Y.shape}")
-    nrow, ncol = _scalar(d, "nRow", "nrow"), _scalar(d, "nCol", "ncol")
-    if nrow is not None and ncol is not None:
-        default = "F"  # Zhu / MATLAB column-major pixels
-    else:
-        nrow, ncol = _scalar(d, "H", "nr", "rows"), _scalar(d, "W", "nc", "cols")
-        default = "C"
     if n_bands is not None and Y.shape[0] != n_bands and Y.shape[1] == n_bands:
         Y = Y.T
-    if nrow is None or ncol is None:
-        side = int(round(np.sqrt(Y.shape[1])))
-        if side * side != Y.shape[1]:
-            raise InputError("the file gives no image size (nRow/nCol or H/W) and the pixel count is not square")
-        nrow = ncol = side
+    nrow, ncol, default = _image_size(d, Y.shape[1])
     if Y.shape[1] != nrow * ncol and Y.shape[0] == nrow * ncol:
         Y = Y.T  # (N, L) pixel-major
     if Y.shape[1] != nrow * ncol:
@@ -317,9 +321,7 @@ def load_mat_dataset(
     report(progress, 0.5, "image read")
     t = _load(truth_path, max_bytes) if truth_path is not None else d
     report(progress, 0.9, "reference read")
-    E = _first(t, "M", "E", "E_true", "endmembers")
-    if E is None and t is not d:
-        E = _first(d, "M", "E", "E_true", "endmembers")
+    E = _either(d, t, "M", "E", "E_true", "endmembers")
     n_bands = None
     img = _first(d, "V", "Y", "X", "data", "cube")
     if E is not None and E.ndim == 2 and img is not None:
@@ -333,9 +335,7 @@ def load_mat_dataset(
             E = E.T
         if E.shape[0] != L:
             raise InputError(f"endmembers of shape {E.shape} do not match {L} bands")
-    A = _first(t, "A", "A_true", "S", "abundances")
-    if A is None and t is not d:
-        A = _first(d, "A", "A_true", "S", "abundances")
+    A = _either(d, t, "A", "A_true", "S", "abundances")
     if A is not None:
         A = _maps(A, H, W, order, None if E is None else E.shape[1])
     p = A.shape[0] if A is not None else (E.shape[1] if E is not None else 0)
@@ -346,14 +346,6 @@ def load_mat_dataset(
     bands = None if bands is None else np.asarray(bands).ravel().astype(int)
     if bands is not None and bands.size != L:
         bands = None
-    wl = _first(d, "wavelength", "wavelengths", "waveLength", "wl")
-    if wl is not None:
-        wl = np.asarray(wl, dtype=np.float64).ravel()
-        wl = wl * 1000.0 if wl.size and wl.max() < 30 else wl
-        if wl.size != L and bands is not None and wl.size >= bands.max():  # the sensor's list: keep the bands'
-            wl = wl[bands - 1]
-        if wl.size != L:
-            wl = None
     max_value = _first(d, "maxValue", "max_value")
     max_value = float(max_value.ravel()[0]) if max_value is not None and max_value.size == 1 else None
     return MatDataset(
@@ -361,11 +353,29 @@ def load_mat_dataset(
         abundances=A,
         endmembers=E,
         names=names,
-        wavelengths=wl,
+        wavelengths=_mat_wavelengths(d, L, bands),
         max_value=max_value if max_value and np.isfinite(max_value) and max_value > 0 else None,
         bands=bands,
         sensor_bands=_scalar(d, "nBand") if bands is not None else None,
     )
+
+
+def _either(d: Dict[str, np.ndarray], t: Dict[str, np.ndarray], *keys: str):
+    """The first of ``keys`` in the truth file ``t``, else in the image file ``d``."""
+    found = _first(t, *keys)
+    return _first(d, *keys) if found is None and t is not d else found
+
+
+def _mat_wavelengths(d: Dict[str, np.ndarray], L: int, bands: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    """(L,) wavelengths in nm, or None; a list for all the sensor's bands is cut to ``bands``."""
+    wl = _first(d, "wavelength", "wavelengths", "waveLength", "wl")
+    if wl is None:
+        return None
+    wl = np.asarray(wl, dtype=np.float64).ravel()
+    wl = wl * 1000.0 if wl.size and wl.max() < 30 else wl
+    if wl.size != L and bands is not None and wl.size >= bands.max():  # the sensor's list: keep the bands'
+        wl = wl[bands - 1]
+    return wl if wl.size == L else None
 
 
 def reference_factors(cube: np.ndarray, endmembers: np.ndarray, abundances: np.ndarray) -> np.ndarray:

@@ -51,15 +51,12 @@ def check_output_paths(
     An existing folder given as an output is refused too (the final rename would fail), and so is a
     raster output (names in ``raster_outputs``) whose extension names a format that is not written.
     """
-    from .raster import output_driver
+    from .write import output_driver
     from .write_checks import check_name_length
 
     seen: Dict[str, str] = {}
-    ins = {}
-    for name, p in inputs.items():
-        if p:
-            for f in reversed(input_files(p)):  # the input's own path last: it names the input best
-                ins[same_file_key(f)] = (name, f)
+    # the input's own path last: it names the input best
+    ins = {same_file_key(f): (name, f) for name, p in inputs.items() if p for f in reversed(input_files(p))}
     for name, path in outputs.items():
         if not path:
             continue

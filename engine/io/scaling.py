@@ -25,7 +25,6 @@ __all__ = [
     "detect_scale",
     "resolve_scale",
     "units_comment",
-    "scale_from_comment",
     "check_scale",
     "choose_scale",
     "units_from_comment",
@@ -101,19 +100,6 @@ def units_comment(scale: float, reason: str) -> str:
     else:
         units = f"input x {s:.8g} (about 0..1)"
     return f"units: {units}; scale={s!r}; {reason}"
-
-
-def scale_from_comment(comment: Optional[str]) -> Optional[float]:
-    """The ``scale=`` value written by ``units_comment``, or None if the comment has none."""
-    if not comment:
-        return None
-    m = re.search(r"scale=([0-9.eE+-]+)", comment)
-    if m is None:
-        return None
-    try:
-        return float(m.group(1))
-    except ValueError:
-        return None
 
 
 def units_from_comment(comment: Optional[str]) -> Optional[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .endmember_csv import spreadsheet_safe
-from .raster import atomic_output
+from .transaction import atomic_output
 
 COLUMNS = (("reference", "String"), ("estimate", "String"), ("abundance_rmse", "Real"), ("sad_degrees", "Real"))
 

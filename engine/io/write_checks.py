@@ -134,7 +134,7 @@ def _read_back(path, shown=None) -> None:
         return
     from rasterio.errors import RasterioError
 
-    from .raster import open_raster
+    from .read import open_raster
 
     try:
         with open_raster(path) as ds:
@@ -241,8 +241,7 @@ def check_name_length(name: str, path) -> None:
 
 # ---------------------------------------------------------------- Erdas Imagine
 #: Largest pixel data (bytes, whole 64 x 64 blocks) GDAL's HFA driver keeps in the .img itself; above it the
-#: pixels go to a separate .ige spill file that a rename or move of the .img leaves behind. Measured with
-#: GDAL 3.6: 2 GiB - 16 MiB stays in one file, 2 GiB - 8 MiB spills (tests/engine/io/test_write_checks.py).
+#: pixels go to a separate .ige spill file that a rename or move of the .img leaves behind.
 HFA_MAX_BYTES = 2**31 - 16 * 2**20
 
 

@@ -1,15 +1,7 @@
 """The fit check: is the reconstruction error ordinary for a real scene, or do the endmembers not match the data?
 
-The noise level is the multiple-regression estimate of HySime (``estimate_count.estimate_noise``),
-floored at 1e-5 of the data's RMS (float32 data without noise). Both factors were chosen on the real
-scenes (Samson, Jasper Ridge) by ``benchmarks/fcls.py --case fit_warning`` (results/fit_warning.md):
-
-- ``VARIABILITY_FACTOR``: FCLS fits with endmembers extracted from the scene (the reference count or one
-  more) leave up to that many times the noise (spectral variability, nonlinear mixing); above it a
-  material is likely missing or the endmembers' bands do not match the raster's.
-- ``SCALE_MISMATCH``: ordinary fits reconstruct the pixels' brightness within a few per cent; endmembers
-  in other units (raw counts against a CSV in 0..1, or the reverse) miss it by thousands of times.
-  A brightness beyond this factor is reported as a scale mismatch whatever the RMSE.
+The RMSE is compared with ``VARIABILITY_FACTOR`` times the HySime noise estimate, and the pixels' brightness
+with their reconstruction's within ``SCALE_MISMATCH`` (both factors from ``benchmarks/fcls.py --case fit_warning``).
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from typing import Dict, Optional
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..core.errors import InputError
+
 __all__ = [
     "sad",
     "sad_matrix",
@@ -39,10 +41,10 @@ def _paired(A_ref: np.ndarray, A_est: np.ndarray):
     """Both abundance sets as (p, n) over the pixels finite in both."""
     R, E = _as_matrix(A_ref), _as_matrix(A_est)
     if R.shape != E.shape:
-        raise ValueError(f"abundance shapes differ: {R.shape} vs {E.shape}")
+        raise InputError(f"abundance shapes differ: {R.shape} vs {E.shape}")
     ok = np.all(np.isfinite(R), axis=0) & np.all(np.isfinite(E), axis=0)
     if not ok.any():
-        raise ValueError("no pixel is finite in both abundance sets")
+        raise InputError("no pixel is finite in both abundance sets")
     return R[:, ok], E[:, ok]
 
 
@@ -55,7 +57,7 @@ def sad_matrix(E_ref: np.ndarray, E_est: np.ndarray) -> np.ndarray:
     if E.ndim == 1:
         E = E[:, None]
     if R.shape[0] != E.shape[0]:
-        raise ValueError(f"endmembers have {R.shape[0]} and {E.shape[0]} bands")
+        raise InputError(f"endmembers have {R.shape[0]} and {E.shape[0]} bands")
     nr = np.linalg.norm(R, axis=0)
     ne = np.linalg.norm(E, axis=0)
     denom = np.outer(nr, ne)
@@ -70,7 +72,7 @@ def sad(E_ref: np.ndarray, E_est: np.ndarray) -> np.ndarray:
     R = np.asarray(E_ref, dtype=np.float64)
     E = np.asarray(E_est, dtype=np.float64)
     if R.shape != E.shape:
-        raise ValueError(f"endmember shapes differ: {R.shape} vs {E.shape}")
+        raise InputError(f"endmember shapes differ: {R.shape} vs {E.shape}")
     if R.ndim == 1:
         return sad_matrix(R, E)[0]
     return np.array([sad_matrix(R[:, k], E[:, k])[0, 0] for k in range(R.shape[1])])
@@ -80,7 +82,7 @@ def _rmse_matrix(A_ref: np.ndarray, A_est: np.ndarray) -> np.ndarray:
     """RMSE between every reference map i and estimated map j, (p_ref, p_est)."""
     R, E = _as_matrix(A_ref), _as_matrix(A_est)
     if R.shape[1] != E.shape[1]:
-        raise ValueError(f"abundances cover {R.shape[1]} and {E.shape[1]} pixels")
+        raise InputError(f"abundances cover {R.shape[1]} and {E.shape[1]} pixels")
     ok = np.all(np.isfinite(R), axis=0) & np.all(np.isfinite(E), axis=0)
     R, E = R[:, ok], E[:, ok]
     d2 = (R**2).sum(1)[:, None] + (E**2).sum(1)[None, :] - 2.0 * R @ E.T
@@ -114,7 +116,7 @@ def match_endmembers(
     else:
         raise ValueError(f"match_on must be 'auto', 'sad' or 'abundance', got {match_on!r}")
     if cost.shape[1] < cost.shape[0]:
-        raise ValueError(f"{cost.shape[1]} estimated endmembers cannot match {cost.shape[0]} reference ones")
+        raise InputError(f"{cost.shape[1]} estimated endmembers cannot match {cost.shape[0]} reference ones")
     rows, cols = linear_sum_assignment(cost)
     perm = np.empty(cost.shape[0], dtype=int)
     perm[rows] = cols
@@ -152,10 +154,10 @@ def reconstruction_rmse(Y: np.ndarray, E: np.ndarray, A: np.ndarray) -> float:
     A = _as_matrix(A)
     E = np.asarray(E, dtype=np.float64)
     if Y.shape[1] != A.shape[1]:
-        raise ValueError(f"data has {Y.shape[1]} pixels, abundances {A.shape[1]}")
+        raise InputError(f"data has {Y.shape[1]} pixels, abundances {A.shape[1]}")
     ok = np.all(np.isfinite(Y), axis=0) & np.all(np.isfinite(A), axis=0)
     if not ok.any():
-        raise ValueError("no pixel is finite in both the data and the abundances")
+        raise InputError("no pixel is finite in both the data and the abundances")
     resid = Y[:, ok] - E @ A[:, ok]
     return float(np.sqrt(np.mean(resid**2)))
 

@@ -16,9 +16,10 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ..abundances.fcls import fcls
+from ..core.errors import InputError
 from ..io.endmember_csv import EndmemberTable
 from ..io.matching import match_bands
-from ..io.raster import open_raster, raster_info, read_block
+from ..io.read import open_raster, raster_info, read_block
 from ..io.scaling import choose_scale
 from .metrics import per_pixel_rmse
 
@@ -65,7 +66,7 @@ def read_pixel(path: str, row: int, col: int, bands: Optional[List[int]] = None)
     """One pixel's values on ``bands`` (default all), with the file's scale/offset applied; NaN if nodata."""
     with open_raster(path) as ds:
         if not (0 <= row < ds.height and 0 <= col < ds.width):
-            raise ValueError(f"pixel (row {row}, col {col}) is outside the {ds.height} x {ds.width} raster")
+            raise InputError(f"pixel (row {row}, col {col}) is outside the {ds.height} x {ds.width} raster")
         cube, valid = read_block(ds, (row, col, 1, 1), bands)
     return cube[:, 0, 0].astype(np.float64), bool(valid[0, 0])
 
@@ -75,7 +76,7 @@ def unmix_pixel(spectrum: np.ndarray, endmembers: np.ndarray) -> Tuple[np.ndarra
     y = np.asarray(spectrum, dtype=np.float64).reshape(-1, 1)
     E = np.asarray(endmembers, dtype=np.float64)
     if E.shape[0] != y.shape[0]:
-        raise ValueError(f"the spectrum has {y.shape[0]} bands, the endmembers {E.shape[0]}")
+        raise InputError(f"the spectrum has {y.shape[0]} bands, the endmembers {E.shape[0]}")
     a = fcls(y, E)[:, 0]
     return a, E @ a, float(per_pixel_rmse(y, E, a[:, None])[0])
 

@@ -144,7 +144,7 @@ def _head(title: str) -> str:
 
 
 def _write(path: str, text: str) -> str:
-    from ..io.raster import atomic_output
+    from ..io.transaction import atomic_output
 
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -5,7 +5,6 @@ import pytest
 from scipy.optimize import nnls
 
 from deepunmix.engine.abundances.convention import (
-    check_convention,
     nnls_pixels,
     peak_normalise,
     peak_normalised_abundances,
@@ -45,10 +44,7 @@ def test_peak_normalised_shares_recover_signal_shares():
     np.testing.assert_allclose(peak_normalise(E).max(0), 1.0)
 
 
-def test_all_zero_pixel_and_bad_convention():
+def test_all_zero_pixel_gets_equal_shares():
     E = np.eye(4)[:, :3] + 0.1
     A, scale = peak_normalised_abundances(np.zeros((4, 2)), E)
     np.testing.assert_allclose(A, 1 / 3) and np.testing.assert_allclose(scale, 0)
-    assert check_convention("fractions") == "fractions"
-    with pytest.raises(ValueError, match="convention"):
-        check_convention("percent")

@@ -37,29 +37,10 @@ def readme_dask_snippet() -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-def _scene(folder: Path):
+def _scene(folder: Path, reflectance_geotiff):
     """20-band int16 'reflectance x 10000' raster with a nodata border; endmember CSV in reflectance."""
-    rng = np.random.default_rng(3)
-    E = rng.uniform(0.05, 0.6, (20, 3))
-    A = rng.dirichlet(np.ones(3), 50 * 40).T
-    cube = np.round((E @ A).T.reshape(50, 40, 20).transpose(2, 0, 1) * 10000)
-    cube[:, :3, :] = -1
-    from rasterio.transform import from_origin
-
     src = folder / "scene.tif"
-    with open_raster(
-        src,
-        "w",
-        driver="GTiff",
-        width=40,
-        height=50,
-        count=20,
-        dtype="int16",
-        nodata=-1,
-        transform=from_origin(500000, 4000000, 30, 30),
-        crs="EPSG:32633",
-    ) as ds:
-        ds.write(cube.astype(np.int16))
+    E = reflectance_geotiff(src, 3, 50, 40, nodata_rows=3)
     csv = write_endmembers_csv(
         folder / "endmembers.csv", E, ["soil", "tree", "water"], comment=units_comment(1e-4, "test scene")
     )
@@ -127,8 +108,8 @@ def readme_client_script(address: str, src: Path, dst: Path, csv: Path) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(240)
-def test_readme_fcls_on_scheduler_and_two_worker_processes(tmp_path, package_site):
-    src, csv, E = _scene(tmp_path)
+def test_readme_fcls_on_scheduler_and_two_worker_processes(tmp_path, package_site, reflectance_geotiff):
+    src, csv, E = _scene(tmp_path, reflectance_geotiff)
     ref = apply_blockwise(src, tmp_path / "in_process.tif", fcls_func(E), 3, ["soil", "tree", "water"], scale=1e-4)
 
     env = dict(os.environ, PYTHONPATH=str(package_site), OMP_NUM_THREADS="1")

@@ -18,31 +18,10 @@ NAMES = ["a", "b", "c"]
 
 
 @pytest.fixture(scope="module")
-def scene(tmp_path_factory):
+def scene(tmp_path_factory, reflectance_geotiff):
     """A 20-band int16 'reflectance x 10000' raster with a nodata border; endmembers in reflectance."""
-    rng = np.random.default_rng(0)
-    E = rng.uniform(0.05, 0.6, (20, 3))
-    A = rng.dirichlet(np.ones(3), 61 * 47).T
-    cube = np.round((E @ A).T.reshape(61, 47, 20).transpose(2, 0, 1) * 10000)
-    cube[:, :4, :] = -1
-    cube[:, :, -2:] = -1
     path = tmp_path_factory.mktemp("dist") / "src.tif"
-    from rasterio.transform import from_origin
-
-    with open_raster(
-        path,
-        "w",
-        driver="GTiff",
-        width=47,
-        height=61,
-        count=20,
-        dtype="int16",
-        nodata=-1,
-        transform=from_origin(500000, 4000000, 30, 30),
-        crs="EPSG:32633",
-    ) as ds:
-        ds.write(cube.astype(np.int16))
-    return path, E
+    return path, reflectance_geotiff(path, 0, 61, 47, nodata_rows=4, nodata_cols=2)
 
 
 def _read(path):

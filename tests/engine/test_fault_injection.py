@@ -315,9 +315,10 @@ def test_more_torch_threads_than_cores_are_capped_with_a_warning(monkeypatch):
         assert cpu_threads() == (os.cpu_count() or 2)
 
 
-@pytest.mark.parametrize("container", ["cell", "struct", "struct in a cell"])
+@pytest.mark.parametrize("container", ["plain", "cell", "struct", "struct in a cell"])
 def test_a_mat_array_inside_a_cell_or_struct_is_counted_before_loading(container, tmp_path):
-    """20 x 2 000 000 uint8 (40 MB stored, compressed to a few kB) inside a container, against a 64 MB budget."""
+    """20 x 2 000 000 uint8 (40 MB stored, compressed to a few kB), plain or inside a container, against a 64 MB
+    budget: refused before anything is decompressed."""
     import scipy.io as sio
 
     from deepunmix.engine.core.errors import MemoryBudgetError
@@ -325,13 +326,14 @@ def test_a_mat_array_inside_a_cell_or_struct_is_counted_before_loading(container
 
     big = np.zeros((20, 2_000_000), np.uint8)
     wrapped = {
+        "plain": big,
         "cell": np.array([big, None], dtype=object)[:1],
         "struct": {"Y": big},
         "struct in a cell": np.array([{"Y": big}], dtype=object),
     }[container]
     sio.savemat(tmp_path / "c.mat", {"V": np.ones((4, 4)), "extra": wrapped}, do_compression=True)
     assert (tmp_path / "c.mat").stat().st_size < 1_000_000
-    with pytest.raises(MemoryBudgetError, match="MEMORY_MB"):
+    with pytest.raises(MemoryBudgetError, match="c.mat.*MEMORY_MB"):
         load_mat_dataset(tmp_path / "c.mat", max_bytes=64 * 2**20)
 
 
@@ -375,6 +377,8 @@ MAT_CASES = {  # the variables, and the message
     "image in a cell": ({"Y": np.array([np.ones((6, 16))], dtype=object)}, "Y is a cell, struct or object"),
     "image as text": ({"Y": "hello"}, "Y is text"),
     "complex image": ({"Y": np.ones((6, 16)) * 1j}, "not a numeric array"),
+    "no image variable": ({"foo": np.zeros(3)}, "no image variable"),
+    "corrupt file": (b"MATLAB 5.0 MAT-file" + bytes(range(256)) * 2, "not a readable"),
 }
 
 
@@ -386,7 +390,10 @@ def test_hostile_mat_variables_give_messages(case, tmp_path):
     from deepunmix.engine.io.matfile import load_mat_dataset
 
     variables, match = MAT_CASES[case]
-    sio.savemat(tmp_path / "h.mat", variables)
+    if isinstance(variables, bytes):
+        (tmp_path / "h.mat").write_bytes(variables)
+    else:
+        sio.savemat(tmp_path / "h.mat", variables)
     with pytest.raises(InputError, match=match):
         load_mat_dataset(tmp_path / "h.mat")
 
@@ -415,15 +422,6 @@ def test_endmember_csvs_in_other_encodings_are_read(encoding, tmp_path):
         warnings.simplefilter("always")
         table = read_endmembers_csv(tmp_path / "e.csv")
     assert table.names == ["Sol é", "Tree"] and table.matrix.shape == (2, 2)
-
-
-def test_a_binary_file_as_endmember_csv_gives_a_message(tmp_path):
-    from deepunmix.engine.core.errors import InputError
-    from deepunmix.engine.io.endmember_csv import read_endmembers_csv
-
-    (tmp_path / "e.csv").write_bytes(bytes(range(256)) * 8)
-    with pytest.raises(InputError, match="not a text CSV"):
-        read_endmembers_csv(tmp_path / "e.csv")
 
 
 @pytest.mark.parametrize(

@@ -96,3 +96,12 @@ def test_matched_abs_corr_pairs_sources_up_to_order_sign_and_scale():
     assert score.shape == (3,)
     np.testing.assert_allclose(score[[1, 2]], 1.0)  # S1 and S2 found exactly (scaled, one sign-flipped)
     assert 0.8 < score[0] < 0.95  # S0 matched to its noisy copy, not to the unrelated fourth estimate
+
+
+def test_abundance_sets_without_a_common_finite_pixel_are_an_input_error():
+    from deepunmix.engine.core.errors import InputError
+
+    ref = np.array([[0.5, np.nan], [0.5, np.nan]])
+    est = np.array([[np.nan, 0.3], [np.nan, 0.7]])
+    with pytest.raises(InputError, match="no pixel is finite in both"):
+        abundance_rmse(ref, est)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from rasterio.transform import from_origin
 
+from deepunmix.engine.core.errors import InputError
 from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 from deepunmix.engine.io.raster import write_cube
 from deepunmix.engine.io.scaling import units_comment, units_from_comment
@@ -40,7 +41,7 @@ def test_read_pixel_reads_the_right_row_and_column(scene):
     np.testing.assert_allclose(values, s.cube[:, 3, 5], rtol=1e-6)
     values, _ = read_pixel(path, 3, 5, bands=[2, 9])
     np.testing.assert_allclose(values, s.cube[[1, 8], 3, 5], rtol=1e-6)
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(InputError, match="outside"):
         read_pixel(path, 5, 0)
 
 
@@ -56,7 +57,7 @@ def test_unmix_pixel_recovers_a_mixture_and_its_error():
     assert a.min() >= 0 and a.sum() == pytest.approx(1.0)
     assert rmse == pytest.approx(np.sqrt(np.mean((2 * E @ a_true - recon) ** 2)))
     assert rmse > 0.1
-    with pytest.raises(ValueError, match="bands"):
+    with pytest.raises(InputError, match="bands"):
         unmix_pixel(np.ones(3), E)
 
 

@@ -97,12 +97,15 @@ def test_no_wavelengths_and_whitespace(tmp_path):
         ("band,wavelength,a\n1,400,nan\n", "not a finite"),
         ("band,wavelength,a\n1.5,400,0.3\n", "positive integer"),
         ("# c\nband,wavelength,a\n1,x,0.3\n", "line 3, column 'wavelength'"),
+        (bytes(range(256)) * 8, "not a text CSV"),
     ],
 )
 def test_malformed(tmp_path, content, match):
+    from deepunmix.engine.core.errors import InputError
+
     f = tmp_path / "bad.csv"
-    f.write_text(content)
-    with pytest.raises(ValueError, match=match):
+    f.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InputError, match=match):
         read_endmembers_csv(f)
 
 

@@ -41,27 +41,6 @@ def test_ddica_training_estimate_grows_with_batch_squared_and_restarts():
     assert training_bytes(156, 20000, 3, n_restarts=100_000) > 6 * 2**30  # 100 000 restarts' maps: GBs
 
 
-def test_oversized_mat_refused_before_decompressing(tmp_path):
-    import scipy.io as sio
-
-    from deepunmix.engine.io.matfile import load_mat_dataset, mat_memory_bytes
-
-    path = tmp_path / "big.mat"
-    sio.savemat(path, {"Y": np.zeros((20, 500_000), np.uint8), "nRow": 500, "nCol": 1000}, do_compression=True)
-    assert path.stat().st_size < 2**20 and mat_memory_bytes(path) >= 3 * 10**7
-    with pytest.raises(MemoryBudgetError, match="big.mat.*MEMORY_MB"):
-        load_mat_dataset(path, max_bytes=16 * 2**20)
-
-
-def test_corrupt_mat_is_an_input_error(tmp_path):
-    from deepunmix.engine.core.errors import InputError
-    from deepunmix.engine.io.matfile import load_mat_dataset
-
-    (tmp_path / "bad.mat").write_bytes(b"MATLAB 5.0 MAT-file" + os.urandom(300))
-    with pytest.raises(InputError, match="not a readable"):
-        load_mat_dataset(tmp_path / "bad.mat")
-
-
 CAPPED = r"""
 import resource, sys
 from deepunmix.engine.core.errors import MemoryBudgetError
@@ -81,18 +60,8 @@ def test_under_an_address_space_cap_the_check_refuses_instead_of_memory_error(tm
     import rasterio
 
     path = tmp_path / "sparse.tif"
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=4000,
-        height=4000,
-        count=20,
-        dtype="float32",
-        tiled=True,
-        SPARSE_OK="TRUE",
-        BIGTIFF="YES",
-    ) as ds:
+    sparse = dict(driver="GTiff", width=4000, height=4000, count=20, dtype="float32", tiled=True, SPARSE_OK="TRUE")
+    with rasterio.open(path, "w", BIGTIFF="YES", **sparse) as ds:
         ds.write(np.ones((20, 16, 16), np.float32), window=((0, 16), (0, 16)))
     out = subprocess.run(
         [sys.executable, "-c", CAPPED, str(path)],

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
-from deepunmix.engine.io.scaling import detect_scale, resolve_scale, scale_from_comment, units_comment
+from deepunmix.engine.io.scaling import choose_scale, detect_scale, resolve_scale, units_comment
 
 
 def test_float_used_as_is():
@@ -52,12 +52,12 @@ def test_resolve_scale():
 def test_units_comment_roundtrip_through_csv(tmp_path):
     s, why = detect_scale(np.uint16, np.array([100, 4000]))
     c = units_comment(s, why)
-    assert c.startswith("units: reflectance") and scale_from_comment(c) == 1e-4
+    assert c.startswith("units: reflectance") and choose_scale(None, c)[0] == 1e-4
     assert "input units" in units_comment(1.0, "float data: used as is")
     path = write_endmembers_csv(tmp_path / "e.csv", np.ones((3, 2)), ["a", "b"], bands=[2, 5, 9], comment=c)
     table = read_endmembers_csv(path)
-    assert scale_from_comment(table.comment) == 1e-4 and list(table.bands) == [2, 5, 9]
-    assert scale_from_comment("units: whatever") is None and scale_from_comment(None) is None
+    assert choose_scale(None, table.comment)[0] == 1e-4 and list(table.bands) == [2, 5, 9]
+    assert choose_scale(None, "units: whatever")[0] == choose_scale(None, None)[0] == 1.0
 
 
 @pytest.mark.parametrize("comment", ["scale=-1", "scale=0", "scale=1e300", "scale=nan", "scale=inf", "scale=x"])
