@@ -125,7 +125,7 @@ class DeepICAComponents(DeepUnmixAlgorithm):
         if k > data.cube.shape[0]:
             raise ParameterError(f"{k} components cannot be separated from {data.cube.shape[0]} bands")
         model.fit(np.ascontiguousarray(data.cube[:, data.mask].T))
-        cfg = model.config_
+        cfg = model.settings_
         feedback.pushInfo(
             f"DeepICA variant '{model.variant}': {cfg['n_steps']} steps, {cfg['n_restarts']} restart(s), "
             f"alpha {cfg['alpha']}, kernel width {model.kernel_width_:.4f}, batch {cfg['batch_size']}; "

@@ -471,7 +471,8 @@ class DDICA(VariantMixin, BaseEstimator):
         self.restart_loss_curves_ = curve
         if not keep_weights:
             return None, None, np.concatenate(units, axis=0), np.concatenate(units_all, axis=0)
-        return _stack_groups(weights), None if bns[0] is None else _stack_groups(bns), np.concatenate(units, axis=0), None
+        B = None if bns[0] is None else _stack_groups(bns)
+        return _stack_groups(weights), B, np.concatenate(units, axis=0), None
 
     def _train_chunk(self, X, params, bn, batch, n_steps, sigma, cfg, gen, first, T) -> np.ndarray:
         """Adam on the TC loss for one group of restarts; returns its TC curve (n_steps, t_chunk)."""
@@ -557,9 +558,10 @@ class DDICA(VariantMixin, BaseEstimator):
         cfg = self.settings_
         if self._authors_readout(cfg):
             return self._unit_maps_in_batches(weights, Y, bn, cfg)
+        block = self._setting("block_size")
         out = [
-            network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s : s + self._setting("block_size")]), bn))
-            for s in range(0, Y.shape[1], self._setting("block_size"))
+            network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s : s + block]), bn))
+            for s in range(0, Y.shape[1], block)
         ]
         return np.concatenate(out, axis=1).transpose(0, 2, 1)
 
@@ -594,7 +596,7 @@ class DDICA(VariantMixin, BaseEstimator):
         device = params[0][0].device
         T = params[0][0].shape[0]
         widest = max(int(W.shape[-1]) for W, _ in params)
-        block = int(max(256, min(self._setting("block_size"), (1 << 28) // (T * widest))))  # about 1 GiB of float32 activations
+        block = int(max(256, min(self._setting("block_size"), (1 << 28) // (T * widest))))  # ~1 GiB of activations
         out = []
         with torch.no_grad():
             for s in range(0, Y.shape[1], block):
@@ -669,7 +671,6 @@ class DDICA(VariantMixin, BaseEstimator):
         }
 
 
-
 def _standardise_over_batch(s, eps: float = 1e-6):
     """Zero-mean, unit-variance outputs over the batch axis (-2): removes the constant-output optimum."""
     mu = s.mean(-2, keepdim=True)
@@ -679,4 +680,7 @@ def _standardise_over_batch(s, eps: float = 1e-6):
 
 def _stack_groups(groups: list) -> list:
     """Per group of restarts a list (per layer) of array tuples -> one list, each array concatenated over groups."""
-    return [tuple(np.concatenate([g[i][j] for g in groups]) for j in range(len(groups[0][i]))) for i in range(len(groups[0]))]
+    return [
+        tuple(np.concatenate([g[i][j] for g in groups]) for j in range(len(groups[0][i])))
+        for i in range(len(groups[0]))
+    ]
