@@ -10,18 +10,11 @@ import numpy as np
 
 from ..core.base import check_cube, check_n_endmembers, cube_to_pixels
 from ..core.errors import InputError
+from ..core.torch_support import import_torch
 
-# The former fixed limit (512 x 512); the limit now comes from the device's memory (``max_pixels='auto'``, see
-# tiling.pixel_limit) and the bytes per pixel below. This stays for callers that want the old fixed value.
-DEFAULT_MAX_PIXELS = 262_144
-
-# Peak resident bytes per pixel of one fit, measured by benchmarks/dip_tile_memory.py (results/dip_tile_memory.md:
-# the slope of the peak resident set of a tile fit over its pixels, 20 to 224 bands, every variant's network).
-# Each band costs BYTES_PER_BAND (the tile as read and as a cube, the float64 pixel matrix, the tensors, the
-# reconstructions and their gradients, the per-pixel error at the end); each activation channel the functions
-# below count costs ACTIVATION_BYTES of its architecture (autograd keeps several tensors per layer). Both are
-# rounded up from the measurement so that the estimate covers every measured case;
-# tests/engine/dip/test_from_disk.py checks it against the committed results.
+# Peak resident bytes per pixel of one fit (benchmarks/dip_tile_memory.py, rounded up to cover every measured
+# case; tests/engine/dip/test_from_disk.py checks them against its committed results): per band, and per
+# activation channel of each architecture.
 BYTES_PER_BAND = 72
 ACTIVATION_BYTES = {"residual": 20, "skipnet": 10, "unet": 24}
 
@@ -108,8 +101,9 @@ def column_index(valid: np.ndarray) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def seeded(torch, random_state: Optional[int], device):
+def seeded(random_state: Optional[int], device):
     """Seed torch's global RNG for the block (restoring it afterwards) when random_state is given."""
+    torch = import_torch()
     if random_state is None:
         yield
         return
@@ -120,8 +114,9 @@ def seeded(torch, random_state: Optional[int], device):
         yield
 
 
-def full_pixel_tensor(torch, prep: PreparedData, device):
+def full_pixel_tensor(prep: PreparedData, device):
     """(L, H*W) normalised spectra with invalid pixels set to the mean spectrum, and (H*W,) weights."""
+    torch = import_torch()
     L = prep.cube.shape[0]
     Yfull = np.empty((L, prep.valid.size), dtype=np.float32)
     flat_valid = prep.valid.ravel()

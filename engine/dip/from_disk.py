@@ -33,6 +33,7 @@ from sklearn.base import clone
 
 from ..abundances.fcls import fcls
 from ..core.progress import ProgressCallback, report, sub_progress
+from ..core.torch_support import resolve_device
 from ..io.memory import DEFAULT_MEMORY_MB
 from . import tiling
 
@@ -60,8 +61,6 @@ class DiskTilesFit:
 
 def tile_pixels(estimator, n_bands: int, memory_mb: float, device="cpu") -> int:
     """The largest tile (pixels) whose read cube fits ``memory_mb`` and whose networks fit the device."""
-    from ..core.torch_support import resolve_device  # noqa: PLC0415
-
     network = tiling.pixel_limit("auto", resolve_device(device), estimator.bytes_per_pixel(n_bands), memory_mb)
     cube = int(tiling.memory_budget_bytes("cpu", memory_mb) // (n_bands * CUBE_BYTES_PER_VALUE))
     return max(MIN_TILE_PIXELS, min(network, cube))
@@ -123,7 +122,7 @@ def fit_tiles_from_disk(
         )
     # sized after the warm-up: from the memory the libraries' buffers left
     limit = max_tile_pixels or tile_pixels(estimator, len(idx), memory_mb, getattr(estimator, "device", "cpu"))
-    windows, overlap = tiling.tile_windows((H, W), int(limit), int(getattr(estimator, "tile_overlap", 16)))
+    windows, overlap = tiling.tile_windows((H, W), int(limit), int(estimator.resolved_settings()["tile_overlap"]))
     dst_path = Path(dst_path)
     accumulator = temp_path(dst_path)  # this run's own: a concurrent run with the same output has another
     E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0

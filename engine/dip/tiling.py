@@ -13,6 +13,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from ..core.torch_support import import_torch
 from ..io.memory import available_bytes
 
 Window = Tuple[slice, slice]
@@ -26,9 +27,7 @@ def memory_budget_bytes(device, memory_mb: Optional[float] = None) -> int:
     :func:`engine.io.memory.available_bytes`), capped by ``memory_mb`` when given (QGIS's MEMORY_MB, a RAM
     budget, so not applied on CUDA)."""
     if getattr(device, "type", str(device)) == "cuda":
-        import torch  # noqa: PLC0415 - only reached on CUDA
-
-        free, _ = torch.cuda.mem_get_info(device)
+        free, _ = import_torch().cuda.mem_get_info(device)
         return int(CUDA_FREE_FRACTION * free)
     avail = available_bytes()
     budget = CPU_AVAILABLE_FRACTION * avail if avail else 2 * 2**30
