@@ -1,12 +1,8 @@
-"""Lazy access to PyTorch: the classic methods never import it.
+"""Lazy access to PyTorch (the classic methods never import it): ``torch = import_torch()`` where it is needed.
 
-A PyTorch installed by the plugin lives in a folder QGIS's Python searches last, so that QGIS and
-other plugins keep importing their own packages. Where QGIS's Python already has one of torch's
-dependencies, the plugin's installer keeps pip's copy in ``torch_private`` beside the ``torch``
-package (Debian 12's sympy 1.11 is too old for torch's ``torch._dynamo``, which its optimisers
-import). ``import_torch`` imports torch and the parts of it that import those packages with that
-folder first, then puts back what ``sys.modules`` held: torch keeps its copies, everyone else
-still gets the system's.
+A PyTorch installed by the plugin keeps the dependencies QGIS's Python already has in its own ``torch_private``
+folder beside the ``torch`` package (Debian 12's sympy is too old for ``torch._dynamo``): ``import_torch`` imports
+torch with that folder first, then puts back what ``sys.modules`` held, so everyone else keeps the system's.
 """
 
 from __future__ import annotations
@@ -115,7 +111,7 @@ def import_torch():
             with _LOCK:
                 if "torch._dynamo" not in sys.modules and importlib.util.find_spec("torch") is not None:
                     _import_dynamo(private_folder())
-        import torch  # noqa: PLC0415 - lazy on purpose
+        torch = importlib.import_module("torch")
     except ImportError as exc:
         if importlib.util.find_spec("torch") is None:
             raise DependencyError(INSTALL_HINT) from exc

@@ -375,7 +375,6 @@ def split_holdout(idx: np.ndarray, fraction: float, rng: np.random.Generator):
 def _draw_batch(generator, pool, n_restarts: int, batch: int):
     """(n_restarts, batch) rows drawn with replacement from ``pool`` (the training rows only)."""
     torch = import_torch()
-
     return pool[torch.randint(len(pool), (n_restarts, batch), generator=generator, device=pool.device)]
 
 
@@ -389,7 +388,6 @@ def power_whiten(y, n_iterations: int = 250, generator=None):
     are centred first, as whitening requires.
     """
     torch = import_torch()
-
     yc = y - y.mean(-2, keepdim=True)
     k = y.shape[-1]
     C = yc.transpose(-1, -2) @ yc / y.shape[-2]
@@ -410,7 +408,6 @@ def power_whiten(y, n_iterations: int = 250, generator=None):
 def whiten_batch(y, eps: float = 1e-5):
     """Differentiable whitening of (..., N, k) over the batch axis via a Cholesky factor of the covariance."""
     torch = import_torch()
-
     yc = y - y.mean(-2, keepdim=True)
     n, k = y.shape[-2], y.shape[-1]
     cov = yc.transpose(-1, -2) @ yc / (n - 1)
@@ -423,7 +420,6 @@ def whiten_batch(y, eps: float = 1e-5):
 def _log_condition(y):
     """-log det of the correlation matrix of y (..., N, k) over the batch: 0 when uncorrelated."""
     torch = import_torch()
-
     yc = y - y.mean(-2, keepdim=True)
     cov = yc.transpose(-1, -2) @ yc
     d = torch.sqrt(torch.diagonal(cov, dim1=-2, dim2=-1) + 1e-12)

@@ -1,22 +1,9 @@
-"""The image priors on rasters larger than the memory budget: tiles read from disk, blended on disk.
+"""BUDDIP and UnDIP on rasters larger than the memory budget: tiles read from disk, blended on disk.
 
-:class:`~engine.dip.buddip.BUDDIP` and :class:`~engine.dip.undip.UnDIP` already cut an image whose
-network would not fit into overlapping tiles, but they hold the image itself in memory. This route
-keeps the image on disk too:
-
-1. the first guess (endmembers) comes from a random pixel sample of the whole raster, by the
-   estimator's own :meth:`guidance` (SiVM, purify and expand for BUDDIP's default; the extractor for
-   UnDIP), so every tile starts from the same endmembers, as in the in-memory tiled fit;
-2. each tile (overlapping by ``overlap`` pixels) is read from disk and fitted by a copy of the
-   estimator given those endmembers; its maps, weighted by the same linear ramps as the in-memory
-   blend (:func:`engine.dip.tiling.ramp_weights`), are added into a float32 accumulator file beside
-   the output, so memory holds one tile at a time;
-3. the endmembers are the pixel-weighted mean of the tiles' endmembers; the abundances are FCLS of the
-   whole raster for them, streamed block by block, when the estimator's output is FCLS (BUDDIP's
-   default), else the blended network maps (accumulated sum / accumulated weight).
-
-The output appears complete or not at all (:func:`engine.io.blockwise.apply_blockwise`); the
-accumulator file is removed in every case.
+One first guess from a pixel sample of the whole raster (the estimator's :meth:`guidance`); each overlapping
+tile is fitted by a copy of the estimator from it, and its maps, weighted by the ramps of
+:func:`engine.dip.tiling.ramp_weights`, are added into an accumulator file beside the output. The endmembers
+are the tiles' pixel-weighted mean; the abundances are FCLS for them (streamed) or the blended network maps.
 """
 
 from __future__ import annotations

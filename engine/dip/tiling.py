@@ -1,11 +1,5 @@
-"""Overlapping tiles for the image priors, blended with linear ramps, and the device-memory pixel limit.
-
-A deep image prior holds its whole input image (activations and gradients of every layer) in
-memory. Images over the limit are cut into square tiles that overlap by ``overlap`` pixels; each
-tile's maps are weighted by a ramp that rises linearly across the overlap (1 inside the tile, 1 at
-the image border) and the weighted maps are summed and divided by the summed weights, so the
-result changes smoothly from one tile to the next instead of jumping at a seam.
-"""
+"""Overlapping tiles for the image priors, blended with linear ramps across the overlaps, and the pixel limit
+that the device's memory allows."""
 
 from __future__ import annotations
 
