@@ -6,18 +6,17 @@ import time
 from typing import Optional
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 
 from ..core.base import pixels_to_maps
 from ..core.errors import ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive
 from ..core.progress import ProgressCallback, report
-from ..core.torch_support import import_torch, resolve_device
-from ..core.variants import VariantChoices, VariantMixin
+from ..core.torch_support import import_torch
+from ..core.variants import VariantChoices
 from ..extraction.refinement import fcls_abundances
 from ..io.memory import MEMORY_MB
-from ..reporting.metrics import per_pixel_rmse
-from . import common, tiling
+from . import common
 from .guidance import EXTRACTORS, check_endmembers, extract_endmembers, refine_guidance
 
 _FLOOR = 1e-2  # abundances below this are lifted before the log, so the prior can still move them
@@ -82,7 +81,7 @@ _VOLUME_DELTA = 0.1
 PAPER_JASPER = dict(alpha1=1.0, alpha2=1.0, alpha3=1.0, n_iter=24000)
 
 
-class BUDDIP(VariantMixin, BaseEstimator):
+class BUDDIP(common.ImagePrior):
     """Blind unmixing with two deep image priors trained end to end (Zhou & Rodrigues, ICASSP 2022).
 
     An endmember prior EDIP (E >= 0) and an abundance prior ADIP (softmax over endmembers: A >= 0, summing
@@ -255,41 +254,28 @@ class BUDDIP(VariantMixin, BaseEstimator):
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "BUDDIP":
         """Unmix ``cube`` (bands, rows, cols); ``mask`` (rows, cols) True = valid."""
         p = int(self.n_endmembers)
-        s = self.resolved_settings()
-        prep = common.prepare(cube, mask, None, "BUDDIP", p)
-        device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
-        L = prep.Y.shape[0]
-        limit = tiling.pixel_limit(s["max_pixels"], device, self.bytes_per_pixel(L), self.memory_mb)
-        common.check_size(prep.shape, limit, "BUDDIP", bool(s["tiles"]))
-        report(self.progress, 0.0, "BUDDIP: initial endmembers and FCLS abundances")
-        E0, A0, cols = self.guidance(prep.Y)
-        idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
-        self.settings_ = s
-        self.n_features_in_ = L
-        self.init_endmembers_ = E0
+        prep, device, E0, A0, overlap = self._start(
+            cube, mask, p, self.resolved_settings(), "BUDDIP: initial endmembers and FCLS abundances"
+        )
         self.init_abundances_ = pixels_to_maps(A0, prep.valid)
-        self.extractor_indices_ = idx
+        index = common.column_index(prep.valid)
+        self.snapshots_ = []
 
-        windows, overlap = tiling.tile_windows(prep.shape, limit or prep.valid.size, int(s["tile_overlap"]))
-        self.tiles_ = windows
-        E, A = self._fit_tiles(prep, E0, A0, windows, overlap, device)
+        def train(sub, win, lo, hi):
+            return self._train(sub, E0, A0[:, index[win][sub.valid]], device, lo, hi, len(self.tiles_) == 1)
+
+        E, A = self._fit_tiles(prep, p, overlap, train)
         self.endmembers_ = E * prep.scale
-        A_valid = A.reshape(p, -1)[:, prep.valid.ravel()]
+        A_valid = A.astype(np.float32).reshape(p, -1)[:, prep.valid.ravel()]
         self.adip_abundances_ = pixels_to_maps(A_valid, prep.valid)
-        if s["final_abundances"] == "fcls":
+        if self.settings_["final_abundances"] == "fcls":
             report(self.progress, 1.0, "BUDDIP: FCLS abundances with the learned endmembers")
             A_valid = fcls_abundances(prep.Y, self.endmembers_)
-        self.abundances_ = pixels_to_maps(A_valid, prep.valid)
-        self.reconstruction_error_ = pixels_to_maps(
-            per_pixel_rmse(prep.Y, self.endmembers_, A_valid.astype(np.float64))[None], prep.valid
-        )[0]
         self.snapshots_ = [
             (it, sec, E_s, pixels_to_maps(A_s.reshape(p, -1)[:, prep.valid.ravel()], prep.valid))
             for it, sec, E_s, A_s in self.snapshots_
         ]
-        self.n_iter_ = len(self.loss_curve_)
-        report(self.progress, 1.0, "BUDDIP: done")
-        return self
+        return self._finish(prep, A_valid)
 
     def bytes_per_pixel(self, n_bands: int) -> float:
         """Memory one pixel of the network input costs during training (sets the pixel limit and tile size)."""
@@ -318,29 +304,6 @@ class BUDDIP(VariantMixin, BaseEstimator):
         E0, cols = extract_endmembers(Y, p, self.extractor, self.random_state, denoise=bool(s["denoise"]))
         E0, A0 = refine_guidance(Y, E0, s["purify"], s["expand"])
         return E0, A0, cols
-
-    def _fit_tiles(self, prep, E0, A0, windows, overlap, device):
-        """Train on each window; return endmembers (L, p) in normalised units and maps (p, H, W)."""
-        p = E0.shape[1]
-        index = common.column_index(prep.valid)
-        blend = tiling.Blender(p, prep.shape, overlap)
-        E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0
-        self.loss_curve_, self.snapshots_ = None, []
-        for k, win in enumerate(windows):
-            sub = common.window(prep, win)
-            n = int(sub.valid.sum())
-            if n == 0:
-                continue
-            lo, hi = k / len(windows), (k + 1) / len(windows)
-            E, A, curve = self._train(
-                sub, E0, A0[:, index[win][sub.valid]], device, lo, hi, snapshots=len(windows) == 1
-            )
-            if self.loss_curve_ is None:
-                self.loss_curve_ = curve
-            E_sum += n * E
-            n_sum += n
-            blend.add(win, A.reshape(p, *sub.shape))
-        return E_sum / n_sum, blend.result().astype(np.float32)
 
     def _train(self, prep: common.PreparedData, E0: np.ndarray, A0: np.ndarray, device, lo=0.0, hi=1.0, snapshots=True):
         torch = import_torch()

@@ -1,4 +1,4 @@
-"""Plumbing shared by BUDDIP and UnDIP: data preparation, size limit, seeding, masked loss, EMA."""
+"""What BUDDIP and UnDIP share: data preparation, size limit, tiles, seeding, masked loss."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, cube_to_pixels
+from ..core.base import check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps
 from ..core.errors import InputError
-from ..core.torch_support import import_torch
+from ..core.progress import report
+from ..core.torch_support import import_torch, resolve_device
+from ..core.variants import VariantMixin
+from ..reporting.metrics import per_pixel_rmse
+from . import tiling
 
 # Peak resident bytes per pixel of one fit (benchmarks/dip_tile_memory.py, rounded up to cover every measured
 # case; tests/engine/dip/test_from_disk.py checks them against its committed results): per band, and per
@@ -130,3 +135,55 @@ def masked_half_mse(Y, E, A, w):
     """0.5 * mean over valid pixels and bands of (Y - E A)^2; A is (p, H*W), w holds 1/(n_valid L) or 0."""
     R = Y - E @ A
     return 0.5 * (R.pow(2).sum(dim=0) * w).sum()
+
+
+class ImagePrior(VariantMixin, BaseEstimator):
+    """The fit steps BUDDIP and UnDIP share: the size limit, the first guess, the tiles and the results."""
+
+    def _start(self, cube, mask, p: int, s: dict, message: str):
+        """Prepared data, device and tile overlap of a fit; sets the first guess's fitted attributes."""
+        prep = prepare(cube, mask, None, type(self).__name__, p)
+        self._check_image(prep, s)
+        device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
+        L = prep.Y.shape[0]
+        limit = tiling.pixel_limit(s["max_pixels"], device, self.bytes_per_pixel(L), self.memory_mb)
+        check_size(prep.shape, limit, type(self).__name__, bool(s["tiles"]))
+        report(self.progress, 0.0, message)
+        E0, A0, cols = self.guidance(prep.Y)
+        self.settings_ = s
+        self.n_features_in_ = L
+        self.init_endmembers_ = E0
+        self.extractor_indices_ = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
+        self.tiles_, overlap = tiling.tile_windows(prep.shape, limit or prep.valid.size, int(s["tile_overlap"]))
+        return prep, device, E0, A0, overlap
+
+    def _check_image(self, prep: PreparedData, s: dict) -> None:
+        """Refuse an image the networks cannot take."""
+
+    def _fit_tiles(self, prep: PreparedData, p: int, overlap: int, train):
+        """``train(window data, window, lo, hi) -> (endmembers or None, maps (p, n), loss curve)`` on every tile with
+        valid pixels; returns the pixel-weighted mean endmembers and the blended maps (p, H, W)."""
+        blend = tiling.Blender(p, prep.shape, overlap)
+        E_sum, n_sum = 0.0, 0
+        self.loss_curve_ = None
+        for k, win in enumerate(self.tiles_):
+            sub = window(prep, win)
+            n = int(sub.valid.sum())
+            if n == 0:
+                continue
+            E, A, curve = train(sub, win, k / len(self.tiles_), (k + 1) / len(self.tiles_))
+            if self.loss_curve_ is None:
+                self.loss_curve_ = curve
+            if E is not None:
+                E_sum, n_sum = E_sum + n * E, n_sum + n
+            blend.add(win, A.reshape(p, *sub.shape))
+        return (E_sum / n_sum if n_sum else None), blend.result()
+
+    def _finish(self, prep: PreparedData, A_valid: np.ndarray):
+        """Sets the abundances, the reconstruction error and the iteration count."""
+        self.abundances_ = pixels_to_maps(A_valid, prep.valid)
+        resid = per_pixel_rmse(prep.Y, self.endmembers_, A_valid.astype(np.float64))
+        self.reconstruction_error_ = pixels_to_maps(resid[None], prep.valid)[0]
+        self.n_iter_ = len(self.loss_curve_)
+        report(self.progress, 1.0, f"{type(self).__name__}: done")
+        return self

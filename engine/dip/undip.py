@@ -5,17 +5,15 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 
-from ..core.base import pixels_to_maps
 from ..core.errors import InputError, ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive
 from ..core.progress import ProgressCallback, report
-from ..core.torch_support import import_torch, resolve_device
-from ..core.variants import VariantChoices, VariantMixin
+from ..core.torch_support import import_torch
+from ..core.variants import VariantChoices
 from ..io.memory import MEMORY_MB
-from ..reporting.metrics import per_pixel_rmse
-from . import common, tiling
+from . import common
 from .guidance import EXTRACTORS, check_endmembers, extract_endmembers
 
 # This project's lighter setting for a CPU (about a minute for 100 x 100 on one thread).
@@ -42,7 +40,7 @@ VARIANTS = {
 SETTINGS = VARIANTS  # the name algorithms/undip.py imports
 
 
-class UnDIP(VariantMixin, BaseEstimator):
+class UnDIP(common.ImagePrior):
     """Abundances from a skip-net deep image prior with fixed endmembers (Rasti et al., TGRS 2021).
 
     The endmembers are ``endmembers`` when given, else extracted (``extractor``, ``n_endmembers``). A skip-net
@@ -149,8 +147,12 @@ class UnDIP(VariantMixin, BaseEstimator):
         if self.endmembers is None and self.n_endmembers is None:
             raise ParameterError("UnDIP needs either endmembers or n_endmembers")
         p = int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
-        s = self.resolved_settings()
-        prep = common.prepare(cube, mask, None, "UnDIP", p)
+        prep, device, E, _, overlap = self._start(cube, mask, p, self.resolved_settings(), "UnDIP: endmembers")
+        _, A = self._fit_tiles(prep, p, overlap, lambda sub, win, lo, hi: (None, *self._train(sub, E, device, lo, hi)))
+        self.endmembers_ = E
+        return self._finish(prep, A.reshape(p, -1)[:, prep.valid.ravel()])
+
+    def _check_image(self, prep: common.PreparedData, s: dict) -> None:
         depth = int(s["depth"])
         cells = -(-prep.shape[0] // 2**depth) * -(-prep.shape[1] // 2**depth)
         if cells < 2:  # the deepest level would be one pixel: batch normalisation fails on it
@@ -159,40 +161,6 @@ class UnDIP(VariantMixin, BaseEstimator):
                 f"{prep.shape[1]} pixels is too small (a side needs more than {2**depth}); "
                 "use FCLS for so small an image"
             )
-        device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
-        L = prep.Y.shape[0]
-        limit = tiling.pixel_limit(s["max_pixels"], device, self.bytes_per_pixel(L), self.memory_mb)
-        common.check_size(prep.shape, limit, "UnDIP", bool(s["tiles"]))
-        report(self.progress, 0.0, "UnDIP: endmembers")
-        E, _, cols = self.guidance(prep.Y)
-        idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
-        self.settings_ = s
-        self.n_features_in_ = L
-        self.init_endmembers_ = E
-        self.extractor_indices_ = idx
-
-        windows, overlap = tiling.tile_windows(prep.shape, limit or prep.valid.size, int(s["tile_overlap"]))
-        self.tiles_ = windows
-        blend = tiling.Blender(p, prep.shape, overlap)
-        curve = None
-        for k, win in enumerate(windows):
-            sub = common.window(prep, win)
-            if not sub.valid.any():
-                continue
-            A_t, c = self._train(sub, E, device, k / len(windows), (k + 1) / len(windows))
-            curve = c if curve is None else curve
-            blend.add(win, A_t.reshape(p, *sub.shape))
-        A = blend.result().reshape(p, -1)
-        A_valid = A[:, prep.valid.ravel()]
-        self.endmembers_ = E
-        self.abundances_ = pixels_to_maps(A_valid, prep.valid)
-        self.reconstruction_error_ = pixels_to_maps(
-            per_pixel_rmse(prep.Y, E, A_valid.astype(np.float64))[None], prep.valid
-        )[0]
-        self.loss_curve_ = curve
-        self.n_iter_ = len(curve)
-        report(self.progress, 1.0, "UnDIP: done")
-        return self
 
     def _n_materials(self) -> int:
         return int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
