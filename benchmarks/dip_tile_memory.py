@@ -43,7 +43,7 @@ def make_estimator(name: str, E0: np.ndarray):
         from deepunmix.engine.dip.buddip import BUDDIP
 
         base = BUDDIP(N_END, n_iter=ITERATIONS, random_state=SEED, variant=variant or "default")
-    return base.tile_copy(E0).set_params(max_pixels=None)
+    return base.tile_copy(E0).set_params(settings=dict(max_pixels=None))
 
 
 def tile(n_bands: int, side: int) -> np.ndarray:
