@@ -27,6 +27,10 @@ class VariantMixin:
     VARIANTS: dict = {}
     ALIASES: dict = {}  # old variant name -> its name in VARIANTS
 
+    def _keep(self, arguments: dict) -> None:
+        """Store the ``__init__`` arguments (its ``locals()``) unchanged, as scikit-learn expects."""
+        vars(self).update((name, value) for name, value in arguments.items() if name != "self")
+
     @classmethod
     def variant_settings(cls, variant: str = "default") -> dict:
         """A copy of the settings of ``variant`` (an old name is mapped by ``ALIASES``)."""

@@ -177,15 +177,7 @@ class DeepICA(VariantMixin, BaseEstimator):
         progress=None,
         settings: Optional[dict] = None,
     ):
-        self.n_components = n_components
-        self.variant = variant
-        self.alpha = alpha
-        self.n_restarts = n_restarts
-        self.n_steps = n_steps
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        self.settings = settings
+        self._keep(locals())
 
     def _finish_settings(self, cfg: dict) -> dict:
         if cfg["kernel_width"] == "silverman":

@@ -14,11 +14,8 @@ Params = List[Tuple[object, object]]  # [(W (T, in, out), b (T, 1, out)), ...] t
 
 
 def init_params(sizes: Sequence[int], n_restarts: int, generator, device, head_gain: float = 0.1) -> Params:
-    """Uniform(±1/sqrt(fan_in)) weights and biases (torch's Linear default) for ``sizes[0] -> ... -> sizes[-1]``.
-
-    He-scaled weights saturated the softmax head from the start on 156 standardised bands. The output layer is scaled by ``head_gain`` so a softmax head starts unsaturated (a saturated
-    start leaves some restarts stuck on one class with vanishing gradients).
-    """
+    """Uniform(±1/sqrt(fan_in)) weights and biases (torch's Linear default) for ``sizes[0] -> ... -> sizes[-1]``;
+    the output layer's weights scaled by ``head_gain`` so that a softmax head starts unsaturated."""
     torch = import_torch()
     params = []
     n_layers = len(sizes) - 1
@@ -32,23 +29,15 @@ def init_params(sizes: Sequence[int], n_restarts: int, generator, device, head_g
 
 
 def init_batch_norm(sizes: Sequence[int], n_restarts: int, device) -> list:
-    """Per-restart BatchNorm1d state for every hidden layer of ``sizes``: [[gamma, beta, running_mean, running_var], ...].
-
-    gamma/beta are trained (ones/zeros at start, as torch's BatchNorm1d); the running statistics
-    (momentum 0.1, unbiased variance) are what inference uses, as torch's eval mode.
-    """
+    """Per-restart BatchNorm1d state of every hidden layer: [[gamma, beta, running_mean, running_var], ...], as
+    torch's (gamma and beta trained; running statistics with momentum 0.1 and unbiased variance for inference)."""
     torch = import_torch()
-    out = []
-    for h in sizes[1:-1]:
-        out.append(
-            [
-                torch.ones(n_restarts, 1, h, device=device).requires_grad_(),
-                torch.zeros(n_restarts, 1, h, device=device).requires_grad_(),
-                torch.zeros(n_restarts, 1, h, device=device),
-                torch.ones(n_restarts, 1, h, device=device),
-            ]
-        )
-    return out
+    shapes = [(n_restarts, 1, h) for h in sizes[1:-1]]
+    return [
+        [torch.ones(s, device=device).requires_grad_(), torch.zeros(s, device=device).requires_grad_()]
+        + [torch.zeros(s, device=device), torch.ones(s, device=device)]
+        for s in shapes
+    ]
 
 
 def _batch_norm(h, state, training: bool, momentum: float = 0.1, eps: float = 1e-5):
@@ -89,30 +78,15 @@ def batch_norm_parameters(bn) -> list:
     return [t for state in (bn or []) for t in state[:2]]
 
 
-def batch_norm_to_numpy(bn, keep=None) -> list:
-    """BatchNorm state as float32 numpy [(gamma, beta, running_mean, running_var), ...], optionally only ``keep``."""
-    out = []
-    for state in bn or []:
-        arrs = [t.detach().cpu().numpy() for t in state]
-        if keep is not None:
-            arrs = [a[keep] for a in arrs]
-        out.append(tuple(np.ascontiguousarray(a, dtype=np.float32) for a in arrs))
-    return out
-
-
 def parameters(params: Params) -> list:
     return [t for pair in params for t in pair]
 
 
-def to_numpy(params: Params, keep=None) -> List[Tuple[np.ndarray, np.ndarray]]:
-    """Detached float32 copies, optionally only the restarts listed in ``keep``."""
-    out = []
-    for W, b in params:
-        Wn, bn = W.detach().cpu().numpy(), b.detach().cpu().numpy()
-        if keep is not None:
-            Wn, bn = Wn[keep], bn[keep]
-        out.append((np.ascontiguousarray(Wn, dtype=np.float32), np.ascontiguousarray(bn, dtype=np.float32)))
-    return out
+def to_numpy(groups, keep=None) -> list:
+    """Detached float32 copies of tensor groups (weights and biases, or BatchNorm states) as tuples, optionally only
+    the restarts listed in ``keep``."""
+    arrays = [[t.detach().cpu().numpy() for t in group] for group in groups]
+    return [tuple(np.ascontiguousarray(a if keep is None else a[keep], dtype=np.float32) for a in g) for g in arrays]
 
 
 def forward_numpy(

@@ -285,27 +285,7 @@ class DDICA(VariantMixin, BaseEstimator):
         progress=None,
         settings: Optional[dict] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.variant = variant
-        self.alpha = alpha
-        self.kernel_width = kernel_width
-        self.batch_size = batch_size
-        self.n_restarts = n_restarts
-        self.n_units = n_units
-        self.n_steps = n_steps
-        self.learning_rate = learning_rate
-        self.hidden_units = hidden_units
-        self.whitening = whitening
-        self.variance_weight = variance_weight
-        self.purify = purify
-        self.expand = expand
-        self.preprocess = preprocess
-        self.final_abundances = final_abundances
-        self.abundance_convention = abundance_convention
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        self.settings = settings
+        self._keep(locals())
 
     def _finish_settings(self, settings: dict) -> dict:
         settings["hidden_units"] = tuple(int(h) for h in settings["hidden_units"])
@@ -455,7 +435,7 @@ class DDICA(VariantMixin, BaseEstimator):
             bn = network.init_batch_norm(sizes, t_chunk, device) if cfg["batch_norm"] else None
             curves.append(self._train_chunk(X, params, bn, batch, n_steps, sigma, cfg, gen, first, T))
             w = network.to_numpy(params)
-            b = network.batch_norm_to_numpy(bn) if bn is not None else None
+            b = network.to_numpy(bn) if bn is not None else None
             if device.type == "cuda" and not self._authors_readout(cfg):
                 maps = partial(self._unit_maps_on_device, params, bn)
             else:

@@ -220,24 +220,7 @@ class BUDDIP(common.ImagePrior):
         progress: ProgressCallback = None,
         settings: Optional[dict] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.extractor = extractor
-        self.alpha1 = alpha1
-        self.alpha2 = alpha2
-        self.alpha3 = alpha3
-        self.n_iter = n_iter
-        self.learning_rate = learning_rate
-        self.purify = purify
-        self.expand = expand
-        self.min_volume = min_volume
-        self.final_abundances = final_abundances
-        self.variant = variant
-        self.init_endmembers = init_endmembers
-        self.memory_mb = memory_mb
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        self.settings = settings
+        self._keep(locals())
 
     def _finish_settings(self, s: dict) -> dict:
         s["n_iter"], s["expand"] = int(s["n_iter"]), int(s["expand"] or 0)

@@ -25,11 +25,8 @@ from ..io.memory import DEFAULT_MEMORY_MB
 from . import tiling
 
 MIN_TILE_PIXELS = 64 * 64
-# Address space the first fit in a process takes once and keeps (OpenBLAS's 128 MB work buffer, torch's lazily
-# imported optimizer machinery, allocator arenas): benchmarks/dip_tile_memory.py measures it ("warm-up kept";
-# tests/engine/dip/test_from_disk.py checks this covers the committed measurement). A network with large weights
-# (BUDDIP's U-Net variants) keeps its weights on top: when they do not fit, the warm-up's allocation fails (an
-# out-of-memory message) before any tile is read.
+# Address space the first fit in a process takes once and keeps (OpenBLAS's work buffer, torch's optimiser
+# machinery, allocator arenas), measured by benchmarks/dip_tile_memory.py (tests/engine/dip/test_from_disk.py)
 WARM_UP_BYTES = 256 * 2**20
 _WARMED_UP = False  # the libraries keep their one-off buffers: once per process is enough
 CUBE_BYTES_PER_VALUE = 32  # the tile as read (float32), the float64 pixel matrix and the prepared copies

@@ -122,17 +122,7 @@ class UnDIP(common.ImagePrior):
         progress: ProgressCallback = None,
         settings: Optional[dict] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.endmembers = endmembers
-        self.extractor = extractor
-        self.n_iter = n_iter
-        self.learning_rate = learning_rate
-        self.variant = variant
-        self.memory_mb = memory_mb
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        self.settings = settings
+        self._keep(locals())
 
     def _finish_settings(self, s: dict) -> dict:
         if s["input_depth"] is None:
