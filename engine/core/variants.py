@@ -55,7 +55,9 @@ class VariantMixin:
             allowed = type(self)._parameter_constraints.get(name)
             if allowed is not None and not any(_satisfies(value, c) for c in allowed):
                 must = " or ".join(_describe(c) for c in allowed)
-                raise ParameterError(f"The {name!r} parameter of {type(self).__name__} must be {must}. Got {value!r} instead.")
+                raise ParameterError(
+                    f"The {name!r} parameter of {type(self).__name__} must be {must}. Got {value!r} instead."
+                )
         out.update(extra)
         out.update({key: value for key, value in params.items() if key in out and value is not None})
         return self._finish_settings(out)

@@ -96,7 +96,12 @@ BAD_PARAMETERS = [
     ("DDICA kernel width", lambda: engine.DDICA(2, kernel_width=-1.0), _cube, ValueError),
     ("DDICA eig_route", lambda: engine.DDICA(2, settings=dict(eig_route="bogus")), _cube, ParameterError),
     ("DeepICA whitening", lambda: engine.DeepICA(2, settings=dict(whitening="bogus")), _samples, ParameterError),
-    ("DeepICA init", lambda: engine.DeepICA(2, settings=dict(architecture="mlp", init="fastica")), _samples, ParameterError),
+    (
+        "DeepICA init",
+        lambda: engine.DeepICA(2, settings=dict(architecture="mlp", init="fastica")),
+        _samples,
+        ParameterError,
+    ),
     ("DeepICA holdout", lambda: engine.DeepICA(2, settings=dict(holdout_fraction=0.99)), _samples, ParameterError),
     ("DeepICA kernel width", lambda: engine.DeepICA(2, settings=dict(kernel_width=-1.0)), _samples, ValueError),
     ("DeepICA eig_route", lambda: engine.DeepICA(2, settings=dict(eig_route="bogus")), _samples, ParameterError),

@@ -82,7 +82,9 @@ def test_paper_noise_input_depends_on_the_seed_and_is_reproducible():
 
 def test_paper_training_lowers_the_loss():
     cube, _, _ = _scene(size=(10, 13))
-    m = BUDDIP(3, variant="paper", n_iter=60, learning_rate=3e-3, settings=dict(unet_widths=SMALL), random_state=0).fit(cube)
+    m = BUDDIP(3, variant="paper", n_iter=60, learning_rate=3e-3, settings=dict(unet_widths=SMALL), random_state=0).fit(
+        cube
+    )
     assert np.mean(m.loss_curve_[-5:]) < 0.8 * np.mean(m.loss_curve_[:5])
 
 
