@@ -116,10 +116,10 @@ class UnDIP(common.ImagePrior):
         n_iter: Optional[int] = None,
         learning_rate: Optional[float] = None,
         variant: str = "default",
-        memory_mb: Optional[float] = None,
         device: str = "cpu",
         random_state: Optional[int] = None,
         progress: ProgressCallback = None,
+        memory_mb: Optional[float] = None,
         settings: Optional[dict] = None,
     ):
         self._keep(locals())
