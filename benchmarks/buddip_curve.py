@@ -46,7 +46,7 @@ def main():
     for lr in args.lrs:
         for seed in range(args.seeds):
             t = time.perf_counter()
-            m = BUDDIP(3, n_iter=args.n_iter, learning_rate=lr, random_state=seed, snapshot_every=args.every).fit(
+            m = BUDDIP.build(3, n_iter=args.n_iter, learning_rate=lr, random_state=seed, snapshot_every=args.every).fit(
                 zhu.cube
             )
             total = time.perf_counter() - t

@@ -50,7 +50,7 @@ def methods(cube, p, seed):
     from deepunmix.engine.dip.buddip import BUDDIP
 
     def fit(**kw):
-        m = BUDDIP(p, random_state=seed, **kw).fit(cube)
+        m = BUDDIP.build(p, random_state=seed, **kw).fit(cube)
         return m.endmembers_, m.abundances_
 
     yield (GUIDE, *bc.timed(lambda: bc.sivm_fcls(cube, p, seed)))

@@ -48,7 +48,7 @@ def main():
     extra["n_iter"] = args.iters
     rows = []
     for seed in range(args.seeds):
-        m = BUDDIP(4, variant=args.variant, random_state=seed, snapshot_every=args.every, **extra).fit(jas.cube)
+        m = BUDDIP.build(4, variant=args.variant, random_state=seed, snapshot_every=args.every, **extra).fit(jas.cube)
         g = bc.score(jas.endmembers, jas.abundances, m.init_endmembers_, m.init_abundances_)
         rows.append({"seed": seed, "iteration": 0, "seconds": 0.0, **g, "what": "guidance (SiVM SVD + FCLS)"})
         for it, sec, E, A in m.snapshots_:

@@ -65,7 +65,7 @@ def main():
         fitted = {}
 
         def default_buddip():
-            fitted["m"] = BUDDIP(3, random_state=seed, **bkw).fit(cube)
+            fitted["m"] = BUDDIP.build(3, random_state=seed, **bkw).fit(cube)
             return fitted["m"].endmembers_, fitted["m"].abundances_
 
         fns = {

@@ -78,7 +78,7 @@ def job(task):
     cube, p, scored = bc.gain_scene(scene, seed, size, lib)
 
     def fit(**kw):
-        m = BUDDIP(p, random_state=seed, **kw).fit(cube)
+        m = BUDDIP.build(p, random_state=seed, **kw).fit(cube)
         return m.endmembers_, m.abundances_
 
     fits = [

@@ -241,7 +241,7 @@ def run_one(settings, scene: str, seed: int):
     if settings is None:
         maps = np.random.default_rng(seed).dirichlet(np.ones(p), Y.shape[1]).T
     else:
-        model = DDICA(p, random_state=seed, **settings).fit(cube)
+        model = DDICA.build(p, random_state=seed, **settings).fit(cube)
         maps = model.network_abundances_.reshape(p, -1).astype(np.float64)
     seconds = time.perf_counter() - t0
     scores = {}

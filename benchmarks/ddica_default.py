@@ -102,7 +102,7 @@ def fits(kind: str, kw: dict, cube, p: int, seed: int):
     if kind == "buddip":
         E, A = bc.buddip(cube, p, seed)
         return [("", E, np.asarray(A).reshape(p, -1), time.perf_counter() - t, None)]
-    model = DDICA(p, random_state=seed, **kw).fit(cube)
+    model = DDICA.build(p, random_state=seed, **kw).fit(cube)
     dt = time.perf_counter() - t
     flags = list(model.warnings_) if hasattr(model, "warnings_") else None
     if kind == "engine":

@@ -82,7 +82,7 @@ def rows_for(args):
 
     def deep(**kw):
         def fit(X, seed):
-            model = DeepICA(3, random_state=seed, **kw)
+            model = DeepICA.build(3, random_state=seed, **kw)
             return model.fit_transform(X), model
 
         return fit

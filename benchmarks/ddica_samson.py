@@ -106,7 +106,7 @@ def run_samson(settings: dict, seeds, data=None, log=print) -> list:
     for seed in seeds:
         load0 = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), time.process_time()
-        model = DDICA(3, random_state=seed, **settings).fit(cube)
+        model = DDICA.build(3, random_state=seed, **settings).fit(cube)
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         A_peak = peak_normalised_abundances(Y, model.endmembers_)[0]
         sc = score_unmixing(M_ref, A_ref, model.endmembers_, A_peak, Y=None, match_on="abundance")

@@ -128,7 +128,7 @@ def run_samson(settings: dict, seeds, data, rasti) -> tuple:
     for seed in seeds:
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
-        model = DDICA(3, random_state=seed, **settings).fit(cube)
+        model = DDICA.build(3, random_state=seed, **settings).fit(cube)
         dt = time.perf_counter() - t0
         A = model.abundances_.reshape(3, -1).astype(np.float64)
         rows.append(
@@ -154,7 +154,7 @@ def run_synthetic(settings: dict, seeds) -> tuple:
     plain, refined = [], []
     for seed in seeds:
         sc = make_patch_scene(size=60, n_endmembers=4, snr_db=30, random_state=seed)
-        model = DDICA(4, random_state=seed, **settings).fit(sc.cube)
+        model = DDICA.build(4, random_state=seed, **settings).fit(sc.cube)
         s = score_unmixing(sc.endmembers, sc.abundances, model.endmembers_, model.abundances_, match_on="abundance")
         plain.append(float(s["mean_rmse"]))
         Y = sc.cube.reshape(sc.cube.shape[0], -1).astype(np.float64)

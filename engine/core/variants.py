@@ -32,6 +32,16 @@ class VariantMixin:
         vars(self).update((name, value) for name, value in arguments.items() if name != "self")
 
     @classmethod
+    def build(cls, *args, **kwargs):
+        """An estimator from keyword arguments that may name any setting: those that are not ``__init__``
+        parameters go into ``settings``."""
+        params = set(cls._get_param_names())
+        extra = {name: kwargs.pop(name) for name in list(kwargs) if name not in params}
+        if extra:
+            kwargs["settings"] = {**(kwargs.get("settings") or {}), **extra}
+        return cls(*args, **kwargs)
+
+    @classmethod
     def variant_settings(cls, variant: str = "default") -> dict:
         """A copy of the settings of ``variant`` (an old name is mapped by ``ALIASES``)."""
         name = cls.ALIASES.get(variant, variant)
