@@ -93,15 +93,10 @@ class DeepICA(VariantMixin, BaseEstimator):
         Networks trained together from different starts; one is kept.
     n_steps : int or None, default=None
         Adam steps.
-    device : str, default='cpu'
-        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
     random_state : int or None, default=None
         Seed of the sample, the hold-out split, the initialisation and the batches.
-    progress : callable or None, default=None
-        ``progress(fraction, message)``, called during training; it may raise
-        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
-    settings : dict or None, default=None
-        Overrides of the variant's other settings by name (commented in :data:`VARIANTS`).
+    device, progress, settings
+        As :class:`~deepunmix.engine.ddica.unmixing.DDICA`'s.
 
     Attributes
     ----------

@@ -131,15 +131,10 @@ class BUDDIP(common.ImagePrior):
         Guidance endmembers instead of extracted ones (not refined).
     memory_mb : float or None, default=None
         RAM budget (MB) capping the CPU memory that ``max_pixels='auto'`` assumes.
-    device : str, default='cpu'
-        Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
     random_state : int or None, default=None
         Seed of the extractor and of the networks' initialisation and inputs.
-    progress : callable or None, default=None
-        ``progress(fraction, message)``, called during the fit; it may raise
-        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
-    settings : dict or None, default=None
-        Overrides of the variant's other settings by name (commented in :data:`VARIANTS`).
+    device, progress, settings
+        As :class:`~deepunmix.engine.ddica.unmixing.DDICA`'s.
 
     Attributes
     ----------

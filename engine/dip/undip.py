@@ -67,8 +67,8 @@ class UnDIP(common.ImagePrior):
         Adam learning rate.
     variant : {'default', 'paper'}, default='default'
         Which entry of :data:`VARIANTS` gives the settings (``'light'``: the old name of ``'default'``).
-    device, random_state, memory_mb, progress, settings
-        As :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
+    device, random_state, progress, memory_mb, settings
+        As :class:`~deepunmix.engine.dip.buddip.BUDDIP`'s.
 
     Attributes
     ----------
