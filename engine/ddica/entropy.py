@@ -55,16 +55,9 @@ FALLBACKS = {"jitter_float64": 0, "cpu_float64": 0, "svd": 0}  # how often each 
 
 
 def robust_eigvalsh(A, jitter: float = 1e-7):
-    """Eigenvalues of symmetric matrices A (..., N, N) that do not fail on ill-conditioned input.
-
-    ``eigvalsh`` (LAPACK/cuSOLVER) can stop with "failed to converge" on large, nearly singular
-    Gram matrices (nearly constant outputs, duplicated pixels, N = 1024 on CUDA). The matrix is
-    symmetrised first; on failure it is retried in float64 with ``jitter`` x trace/N added to the
-    diagonal (moves every eigenvalue by that amount: ~1e-7 of the mean eigenvalue), then on the CPU in
-    float64, and at last as singular values (= |eigenvalues| of a symmetric matrix, the authors'
-    ``abs``), whose SVD routes differ from the eigen-solver's. Gradients flow through every route.
-    The result has A's dtype and device.
-    """
+    """Eigenvalues of symmetric matrices A (..., N, N) (A's dtype and device), differentiable, also where
+    ``eigvalsh`` fails to converge (nearly singular Gram matrices): retried in float64 with ``jitter`` x trace/N on
+    the diagonal, then on the CPU, at last as singular values (the authors' ``abs`` of the eigenvalues)."""
     torch = import_torch()
     A = 0.5 * (A + A.transpose(-1, -2))
     try:

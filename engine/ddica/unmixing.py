@@ -514,13 +514,9 @@ class DDICA(VariantMixin, BaseEstimator):
         return loss
 
     # ------------------------------------------------------------ inference
-    def _setting(self, key: str):
-        settings = getattr(self, "settings_", None) or self.resolved_settings()
-        return settings[key]
-
     def _pixel_norm(self, Y: np.ndarray) -> np.ndarray:
         """Each spectrum divided by its Euclidean norm when ``preprocess == 'pixel_norm'`` (brightness removed)."""
-        if self._setting("preprocess") == "pixel_norm":
+        if self.settings_["preprocess"] == "pixel_norm":
             return Y / np.maximum(np.linalg.norm(Y, axis=0, keepdims=True), 1e-12)
         return Y
 
@@ -538,7 +534,7 @@ class DDICA(VariantMixin, BaseEstimator):
         cfg = self.settings_
         if self._authors_readout(cfg):
             return self._unit_maps_in_batches(weights, Y, bn, cfg)
-        block = self._setting("block_size")
+        block = self.settings_["block_size"]
         out = [
             network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s : s + block]), bn))
             for s in range(0, Y.shape[1], block)
@@ -576,7 +572,7 @@ class DDICA(VariantMixin, BaseEstimator):
         device = params[0][0].device
         T = params[0][0].shape[0]
         widest = max(int(W.shape[-1]) for W, _ in params)
-        block = int(max(256, min(self._setting("block_size"), (1 << 28) // (T * widest))))  # ~1 GiB of activations
+        block = int(max(256, min(self.settings_["block_size"], (1 << 28) // (T * widest))))  # ~1 GiB of activations
         out = []
         with torch.no_grad():
             for s in range(0, Y.shape[1], block):
@@ -597,7 +593,7 @@ class DDICA(VariantMixin, BaseEstimator):
             raise ParameterError(f"expected {self.n_features_in_} bands, got {Y.shape[0]}")
         if self.abundance_convention == "peak_normalised":
             return peak_normalised_abundances(Y, self.endmembers_)[0]
-        if self._setting("final_abundances") == "fcls":
+        if self.settings_["final_abundances"] == "fcls":
             return fcls(Y, self.endmembers_)
         return self._network_abundances(Y)
 
@@ -616,7 +612,7 @@ class DDICA(VariantMixin, BaseEstimator):
         A = self._cluster_means(self._scaled_units(units))
         span = np.where(self.map_max_ > self.map_min_, self.map_max_ - self.map_min_, 1.0)
         A = (A - self.map_min_[:, None]) / span[:, None]
-        if self._setting("renormalise"):
+        if self.settings_["renormalise"]:
             return combine_units(A, np.arange(len(A)), len(A))
         return np.clip(A, 0.0, 1.0)
 
@@ -644,9 +640,9 @@ class DDICA(VariantMixin, BaseEstimator):
             "map_min": self.map_min_.copy(),
             "map_max": self.map_max_.copy(),
             "endmembers": self.endmembers_.copy(),
-            "pixel_norm": self._setting("preprocess") == "pixel_norm",
-            "final_abundances": self._setting("final_abundances"),
-            "renormalise": self._setting("renormalise"),
+            "pixel_norm": self.settings_["preprocess"] == "pixel_norm",
+            "final_abundances": self.settings_["final_abundances"],
+            "renormalise": self.settings_["renormalise"],
             "abundance_convention": self.abundance_convention,
         }
 

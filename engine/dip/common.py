@@ -71,20 +71,11 @@ def check_size(shape, limit: Optional[int], method: str, tiles: bool) -> None:
         )
 
 
-def prepare(
-    cube: np.ndarray,
-    mask: Optional[np.ndarray],
-    max_pixels: Optional[int],
-    method: str,
-    n_endmembers: Optional[int] = None,
-) -> PreparedData:
-    """Validate the cube, apply a fixed size limit (None: none) and flatten the valid pixels."""
+def prepare(cube: np.ndarray, mask: Optional[np.ndarray], n_endmembers: int) -> PreparedData:
+    """Validate the cube and the endmember count, and flatten the valid pixels."""
     cube = check_cube(cube)
-    if max_pixels is not None:
-        check_size(cube.shape[1:], max_pixels, method, tiles=False)
     Y, valid = cube_to_pixels(cube, mask)
-    if n_endmembers is not None:
-        check_n_endmembers(n_endmembers, Y.shape[0], Y.shape[1])
+    check_n_endmembers(n_endmembers, Y.shape[0], Y.shape[1])
     scale = float(np.max(np.abs(Y)))
     if not np.isfinite(scale) or scale <= 0:
         raise InputError("the image is zero everywhere; nothing to unmix")
@@ -142,7 +133,7 @@ class ImagePrior(VariantMixin, BaseEstimator):
 
     def _start(self, cube, mask, p: int, s: dict, message: str):
         """Prepared data, device and tile overlap of a fit; sets the first guess's fitted attributes."""
-        prep = prepare(cube, mask, None, type(self).__name__, p)
+        prep = prepare(cube, mask, p)
         self._check_image(prep, s)
         device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
         L = prep.Y.shape[0]
