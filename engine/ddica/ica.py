@@ -112,18 +112,12 @@ class DeepICA(VariantMixin, BaseEstimator):
         Training quantiles ('gaussianize' input), else None.
     kernel_width_ : float
         The σ used.
-    restart_tc_ : ndarray of shape (n_restarts,)
-        Mean TC of each restart where it was measured (``restart_choice_``).
-    restart_choice_ : str
-        What the restart choice was measured on.
-    best_restart_ : int
-        The restart kept.
+    restart_tc_, restart_choice_, best_restart_ : ndarray of shape (n_restarts,), str, int
+        Mean TC of each restart, what it was measured on, and the restart kept.
     weights_ : list of ndarray
         The kept network's weights (numpy).
-    loss_curve_ : ndarray of shape (n_steps,)
-        TC per step of the kept restart.
-    restart_loss_curves_ : ndarray of shape (n_steps, n_restarts)
-        TC per step of every restart.
+    loss_curve_, restart_loss_curves_ : ndarray of shape (n_steps,), (n_steps, n_restarts)
+        TC per step of the kept restart, and of every restart.
     n_iter_ : int
         Steps run.
     out_mean_ : ndarray of shape (k,)

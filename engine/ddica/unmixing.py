@@ -193,22 +193,14 @@ class DDICA(VariantMixin, BaseEstimator):
         Per-pixel RMSE over the bands.
     mean_, scale_ : ndarray of shape (L,)
         Input standardisation.
-    kernel_width_ : float
-        The σ used.
-    n_iter_ : int
-        Training steps per restart.
-    loss_curve_ : ndarray of shape (n_iter_,)
-        Mean TC over the restarts per step.
-    restart_loss_curves_ : ndarray of shape (n_iter_, n_restarts)
-        TC per step of every restart.
-    restart_errors_ : ndarray of shape (n_restarts,)
-        Reconstruction error per restart (NaN when every restart is kept).
-    kept_restarts_ : ndarray of int
-        Restarts kept.
-    weights_ : list of (ndarray, ndarray) or None
-        Kept networks' weights; None when over 1 GiB.
-    batch_norm_ : list or None
-        Kept networks' BatchNorm statistics, if any.
+    kernel_width_, n_iter_ : float, int
+        The σ used; training steps per restart.
+    loss_curve_, restart_loss_curves_ : ndarray of shape (n_iter_,), (n_iter_, n_restarts)
+        TC per step: mean over the restarts, and of every restart.
+    restart_errors_, kept_restarts_ : ndarray of shape (n_restarts,), ndarray of int
+        Reconstruction error per restart (NaN when every restart is kept); the restarts kept.
+    weights_, batch_norm_ : list or None
+        Kept networks' weights (None when over 1 GiB) and BatchNorm statistics (None without BatchNorm).
     unit_labels_ : ndarray of shape (n_kept, n_units)
         Map each unit of each kept restart belongs to.
     map_min_, map_max_ : ndarray of shape (p,)

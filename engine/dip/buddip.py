@@ -150,10 +150,8 @@ class BUDDIP(common.ImagePrior):
         The guidance abundances (the iteration-0 output of the default variant).
     extractor_indices_ : ndarray of shape (p, 2) or None
         (row, col) of the extracted pixels; None for ``init_endmembers``.
-    loss_curve_ : list of float
-        Total loss per iteration (first tile when tiled).
-    n_iter_ : int
-        Iterations run.
+    loss_curve_, n_iter_ : list of float, int
+        Total loss per iteration (first tile when tiled); iterations run.
     reconstruction_error_ : ndarray of shape (H, W)
         Per-pixel RMSE over the bands.
     settings_ : dict

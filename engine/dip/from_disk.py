@@ -29,7 +29,10 @@ MIN_TILE_PIXELS = 64 * 64
 # machinery, allocator arenas), measured by benchmarks/dip_tile_memory.py (tests/engine/dip/test_from_disk.py)
 WARM_UP_BYTES = 256 * 2**20
 _WARMED_UP = False  # the libraries keep their one-off buffers: once per process is enough
-CUBE_BYTES_PER_VALUE = 32  # the tile as read (float32), the float64 pixel matrix and the prepared copies
+CUBE_BYTES_PER_VALUE = 32
+_ACCUMULATOR = dict(
+    driver="GTiff", dtype="float32", tiled=True, blockxsize=256, blockysize=256, SPARSE_OK="TRUE"
+)  # the tile as read (float32), the float64 pixel matrix and the prepared copies
 
 
 @dataclass
@@ -113,22 +116,8 @@ def fit_tiles_from_disk(
     try:
         with gdal_errors(accumulator, dst_path), ExitStack() as opened:  # closed before the last pass reads it
             src = _locked_open(opened, src_path)
-            acc = _locked_open(
-                opened,
-                accumulator,
-                "w+",
-                driver="GTiff",
-                width=W,
-                height=H,
-                count=p + 1,
-                dtype="float32",
-                crs=info.crs,
-                transform=info.transform,
-                tiled=True,
-                blockxsize=256,
-                blockysize=256,
-                SPARSE_OK="TRUE",
-            )
+            grid = dict(width=W, height=H, count=p + 1, crs=info.crs, transform=info.transform)
+            acc = _locked_open(opened, accumulator, "w+", **grid, **_ACCUMULATOR)
             for k, win in enumerate(windows):
                 lo, hi = 0.9 * k / len(windows), 0.9 * (k + 1) / len(windows)
                 report(progress, lo, f"tile {k + 1}/{len(windows)}")
