@@ -321,3 +321,19 @@ def test_authors_code_variant_reads_out_as_their_repository():
     s = network.softmax_numpy(np.random.default_rng(0).normal(size=(1, 500, 3)).astype(np.float32))
     w = network.whiten_numpy(s)[0]
     np.testing.assert_allclose(w.T @ w / 500, np.eye(3), atol=1e-3)
+
+
+def test_settings_override_the_variant_table_and_are_checked():
+    """One variant mechanism (engine.core.variants): __init__ parameters and ``settings`` over the table."""
+    from deepunmix.engine.ddica.unmixing import VARIANTS
+
+    s = DDICA(3, variant="paper", n_steps=7, settings=dict(consensus="matched", n_epochs=None)).resolved_settings()
+    assert s == {**VARIANTS["paper"], "n_steps": 7, "consensus": "matched", "n_epochs": None}
+    with pytest.raises(ValueError, match="no setting"):
+        DDICA(3, settings=dict(consensuss="matched")).resolved_settings()
+    with pytest.raises(ValueError, match="pass them as such"):
+        DDICA(3, settings=dict(n_steps=3)).resolved_settings()
+    with pytest.raises(ValueError, match="'keep_fraction' parameter of DDICA must be"):
+        DDICA(3, settings=dict(keep_fraction=0.0)).resolved_settings()
+    built = DDICA.build(3, n_steps=4, keep_fraction=0.5)
+    assert built.n_steps == 4 and built.settings == {"keep_fraction": 0.5}
