@@ -20,7 +20,7 @@ def variant_labels(variants=VARIANTS) -> dict:
     """The VARIANT options, their numbers from ``variants`` (the engine's :data:`VARIANTS`)."""
     paper = variants["paper"]
     return {
-        "pnl": "pnl: Gaussianise + FastICA-initialised PNL model refined by TC (default)",
+        "default": "pnl: Gaussianise + FastICA-initialised PNL model refined by TC (default)",
         "paper": f"paper: the paper's deep ICA (ReLU net, power whitening, alpha {number(paper['alpha'])}, batch "
         f"{count(paper['batch_size'])})",
     }
@@ -28,7 +28,7 @@ def variant_labels(variants=VARIANTS) -> dict:
 
 def help_text(variants=VARIANTS) -> str:
     """The help panel's text, its numbers from ``variants`` (the engine's :data:`VARIANTS`)."""
-    pnl, paper = variants["pnl"], variants["paper"]
+    pnl, paper = variants["default"], variants["paper"]
     batch = count(paper["batch_size"])
     return (
         "Blind source separation of any multiband raster by minimising the matrix-based Renyi alpha-order total "
@@ -125,7 +125,7 @@ class DeepICAComponents(DeepUnmixAlgorithm):
         if k > data.cube.shape[0]:
             raise ParameterError(f"{k} components cannot be separated from {data.cube.shape[0]} bands")
         model.fit(np.ascontiguousarray(data.cube[:, data.mask].T))
-        cfg = model.config_
+        cfg = model.settings_
         feedback.pushInfo(
             f"DeepICA variant '{model.variant}': {cfg['n_steps']} steps, {cfg['n_restarts']} restart(s), "
             f"alpha {cfg['alpha']}, kernel width {model.kernel_width_:.4f}, batch {cfg['batch_size']}; "

@@ -199,7 +199,7 @@ def ddica_refine_tooltip(purify: float) -> str:
 
 def undip_tooltips(settings=UNDIP_SETTINGS) -> dict:
     """UnDIP's VARIANT tooltip, from ``settings`` (the engine's ``SETTINGS``)."""
-    light, paper = settings["light"], settings["paper"]
+    light, paper = settings["default"], settings["paper"]
     return {
         "VARIANT": f"light (default): {count(light['n_iter'])} iterations of a small skip-net; paper: Rasti et al.'s "
         f"settings ({count(paper['n_iter'])} iterations, {count(paper['channels'])} channels, SVD-denoised SiVM).",

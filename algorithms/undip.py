@@ -15,16 +15,16 @@ from .inputs import MEMORY_MB
 
 def variant_labels(settings=SETTINGS) -> dict:
     """The VARIANT options, their numbers from ``settings`` (the engine's :data:`SETTINGS`)."""
-    light, paper = settings["light"], settings["paper"]
+    light, paper = settings["default"], settings["paper"]
     return {
-        "light": f"Light (CPU): {count(light['n_iter'])} iterations, small network",
+        "default": f"Light (CPU): {count(light['n_iter'])} iterations, small network",
         "paper": f"Paper (Rasti et al.): {count(paper['n_iter'])} iterations, {count(paper['channels'])} channels",
     }
 
 
 def help_text(settings=SETTINGS) -> str:
     """The help panel's text, its numbers from ``settings`` (the engine's :data:`SETTINGS`)."""
-    light, paper = settings["light"], settings["paper"]
+    light, paper = settings["default"], settings["paper"]
     return (
         "Abundance estimation with UnDIP (Rasti et al.): the endmembers are fixed (from a CSV you give, or extracted "
         "with SiVM, VCA or N-FINDR), and a convolutional deep image prior produces the abundance maps (softmax: "

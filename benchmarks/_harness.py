@@ -199,14 +199,14 @@ def vca_fcls(cube, p, seed):
 def buddip(cube, p, seed, **kw):
     from deepunmix.engine.dip.buddip import BUDDIP
 
-    m = BUDDIP(p, random_state=seed, **kw).fit(cube)
+    m = BUDDIP.build(p, random_state=seed, **kw).fit(cube)
     return m.endmembers_, m.abundances_
 
 
 def undip(cube, p, seed, **kw):
     from deepunmix.engine.dip.undip import UnDIP
 
-    m = UnDIP(p, random_state=seed, **kw).fit(cube)
+    m = UnDIP.build(p, random_state=seed, **kw).fit(cube)
     return m.endmembers_, m.abundances_
 
 

@@ -200,7 +200,7 @@ def samson_main():
         fitted = {}
 
         def default_buddip():
-            fitted["m"] = BUDDIP(3, random_state=seed, **bkw).fit(cube)
+            fitted["m"] = BUDDIP.build(3, random_state=seed, **bkw).fit(cube)
             return fitted["m"].endmembers_, fitted["m"].abundances_
 
         fns = {
@@ -308,7 +308,7 @@ def paper_methods(cube, p, seed, scene_kind, iters, device):
     n_undip = min(iters or FULL_ITERS["undip"], FULL_ITERS["undip"])
     yield (
         "UnDIP (paper)",
-        *h.timed(lambda: _fit(UnDIP(p, variant="paper", n_iter=n_undip, random_state=seed, device=device), cube)),
+        *h.timed(lambda: _fit(UnDIP.build(p, variant="paper", n_iter=n_undip, random_state=seed, device=device), cube)),
         n_undip,
     )
     full = FULL_ITERS["jasper" if scene_kind == "jasper" else "synthetic"]
@@ -316,21 +316,21 @@ def paper_methods(cube, p, seed, scene_kind, iters, device):
     extra = dict(JASPER_SETTINGS, n_iter=n) if scene_kind == "jasper" else dict(n_iter=n)
     yield (
         "BUDDIP (paper)",
-        *h.timed(lambda: _fit(BUDDIP(p, variant="paper", random_state=seed, device=device, **extra), cube)),
+        *h.timed(lambda: _fit(BUDDIP.build(p, variant="paper", random_state=seed, device=device, **extra), cube)),
         n,
     )
     if scene_kind != "jasper":  # the authors' script configures Jasper Ridge only
-        yield ("BUDDIP (default)", *h.timed(lambda: _fit(BUDDIP(p, random_state=seed, device=device), cube)), 200)
+        yield ("BUDDIP (default)", *h.timed(lambda: _fit(BUDDIP.build(p, random_state=seed, device=device), cube)), 200)
         return
     n_auth = min(iters or 24000, 24000)
     yield (
         "BUDDIP (authors' code)",
         *h.timed(
-            lambda: _fit(BUDDIP(p, variant="authors_code", n_iter=n_auth, random_state=seed, device=device), cube)
+            lambda: _fit(BUDDIP.build(p, variant="authors_code", n_iter=n_auth, random_state=seed, device=device), cube)
         ),
         n_auth,
     )
-    yield ("BUDDIP (default)", *h.timed(lambda: _fit(BUDDIP(p, random_state=seed, device=device), cube)), 200)
+    yield ("BUDDIP (default)", *h.timed(lambda: _fit(BUDDIP.build(p, random_state=seed, device=device), cube)), 200)
 
 
 def _fit(model, cube):
@@ -551,7 +551,7 @@ def paper_curve_main():
     extra["n_iter"] = args.iters
     rows = []
     for seed in range(args.seeds):
-        m = BUDDIP(4, variant=args.variant, random_state=seed, snapshot_every=args.every, **extra).fit(jas.cube)
+        m = BUDDIP.build(4, variant=args.variant, random_state=seed, snapshot_every=args.every, **extra).fit(jas.cube)
         g = h.score(jas.endmembers, jas.abundances, m.init_endmembers_, m.init_abundances_)
         rows.append({"seed": seed, "iteration": 0, "seconds": 0.0, **g, "what": "guidance (SiVM SVD + FCLS)"})
         for it, sec, E, A in m.snapshots_:
@@ -633,7 +633,7 @@ def gain_methods(cube, p, seed):
     from deepunmix.engine.dip.buddip import BUDDIP
 
     def fit(**kw):
-        m = BUDDIP(p, random_state=seed, **kw).fit(cube)
+        m = BUDDIP.build(p, random_state=seed, **kw).fit(cube)
         return m.endmembers_, m.abundances_
 
     yield (GUIDE, *h.timed(lambda: h.sivm_fcls(cube, p, seed)))
@@ -871,7 +871,7 @@ def schedules_job(task):
     cube, p, scored = gain_scene(scene, seed, size, lib)
 
     def fit(**kw):
-        m = BUDDIP(p, random_state=seed, **kw).fit(cube)
+        m = BUDDIP.build(p, random_state=seed, **kw).fit(cube)
         return m.endmembers_, m.abundances_
 
     fits = [
@@ -1049,7 +1049,7 @@ def ablation_methods(cube, p, seed, train):
     fitted = {}
 
     def current():
-        fitted["m"] = BUDDIP(p, random_state=seed).fit(cube)
+        fitted["m"] = BUDDIP.build(p, random_state=seed).fit(cube)
         return fitted["m"].endmembers_, fitted["m"].abundances_
 
     E, A, dt, load = h.timed(current)
@@ -1160,7 +1160,7 @@ def curve_main():
     for lr in args.lrs:
         for seed in range(args.seeds):
             t = time.perf_counter()
-            m = BUDDIP(3, n_iter=args.n_iter, learning_rate=lr, random_state=seed, snapshot_every=args.every).fit(
+            m = BUDDIP.build(3, n_iter=args.n_iter, learning_rate=lr, random_state=seed, snapshot_every=args.every).fit(
                 zhu.cube
             )
             total = time.perf_counter() - t

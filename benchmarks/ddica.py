@@ -75,7 +75,7 @@ def rows_for(args):
 
     def deep(**kw):
         def fit(X, seed):
-            model = DeepICA(3, random_state=seed, **kw)
+            model = DeepICA.build(3, random_state=seed, **kw)
             return model.fit_transform(X), model
 
         return fit
@@ -520,7 +520,7 @@ def run_one(settings, scene: str, seed: int):
     if settings is None:
         maps = np.random.default_rng(seed).dirichlet(np.ones(p), Y.shape[1]).T
     else:
-        model = DDICA(p, random_state=seed, **settings).fit(cube)
+        model = DDICA.build(p, random_state=seed, **settings).fit(cube)
         maps = model.network_abundances_.reshape(p, -1).astype(np.float64)
     seconds = time.perf_counter() - t0
     scores = {}
@@ -1062,7 +1062,7 @@ def run_samson(settings: dict, seeds, data=None, log=print) -> list:
     for seed in seeds:
         load0 = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), time.process_time()
-        model = DDICA(3, random_state=seed, **settings).fit(cube)
+        model = DDICA.build(3, random_state=seed, **settings).fit(cube)
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         A_peak = peak_normalised_abundances(Y, model.endmembers_)[0]
         sc = score_unmixing(M_ref, A_ref, model.endmembers_, A_peak, Y=None, match_on="abundance")
@@ -1194,8 +1194,8 @@ def samson_main() -> None:
     print(f"DDICA on Samson, settings {settings or 'defaults'}, seeds {seeds}")
     rows = run_samson(settings, seeds, data)
     med = samson_summary(rows)
-    params = {k: v for k, v in DDICA(3).get_params().items() if k != "progress"}
-    params.update(DDICA(3).resolved_settings())
+    params = {k: v for k, v in DDICA.build(3).get_params().items() if k != "progress"}
+    params.update(DDICA.build(3).resolved_settings())
     params.update(settings)
     meta = dict(
         machine(),
@@ -1213,7 +1213,7 @@ def superseded(settings: dict) -> list:
     """A banner line when the recorded settings are not today's default's (computed, so it goes stale by itself)."""
     from deepunmix.engine.ddica import DDICA
 
-    today = DDICA(3).resolved_settings()
+    today = DDICA.build(3).resolved_settings()
     diff = [
         f"{k} {settings[k]!r} (today {today[k]!r})"
         for k in today
@@ -1402,7 +1402,7 @@ def samson_ablation_runs(settings: dict, seeds, data, rasti) -> tuple:
     for seed in seeds:
         load0 = os.getloadavg()[0]
         t0 = time.perf_counter()
-        model = DDICA(3, random_state=seed, **settings).fit(cube)
+        model = DDICA.build(3, random_state=seed, **settings).fit(cube)
         dt = time.perf_counter() - t0
         A = model.abundances_.reshape(3, -1).astype(np.float64)
         rows.append(
@@ -1428,7 +1428,7 @@ def run_synthetic(settings: dict, seeds) -> tuple:
     plain, refined = [], []
     for seed in seeds:
         sc = make_patch_scene(size=60, n_endmembers=4, snr_db=30, random_state=seed)
-        model = DDICA(4, random_state=seed, **settings).fit(sc.cube)
+        model = DDICA.build(4, random_state=seed, **settings).fit(sc.cube)
         s = score_unmixing(sc.endmembers, sc.abundances, model.endmembers_, model.abundances_, match_on="abundance")
         plain.append(float(s["mean_rmse"]))
         Y = sc.cube.reshape(sc.cube.shape[0], -1).astype(np.float64)
@@ -1659,7 +1659,7 @@ def jasper_fit_times(seeds, device: str = "cpu", threads: int = 1) -> list:
     for seed in seeds:
         load0 = os.getloadavg()[0]
         w0, c0 = time.perf_counter(), time.process_time()
-        DDICA(4, random_state=seed, device=device).fit(data[0])
+        DDICA.build(4, random_state=seed, device=device).fit(data[0])
         rows.append(
             dict(
                 seed=seed,
@@ -1892,7 +1892,7 @@ def fits(kind: str, kw: dict, cube, p: int, seed: int):
     if kind == "buddip":
         E, A = h.buddip(cube, p, seed)
         return [("", E, np.asarray(A).reshape(p, -1), time.perf_counter() - t, None)]
-    model = DDICA(p, random_state=seed, **kw).fit(cube)
+    model = DDICA.build(p, random_state=seed, **kw).fit(cube)
     dt = time.perf_counter() - t
     flags = list(model.warnings_) if hasattr(model, "warnings_") else None
     if kind == "engine":

@@ -460,7 +460,7 @@ def _engine_step(args) -> None:
         else:
             from deepunmix.engine.ddica.unmixing import DDICA
 
-            model = DDICA(
+            model = DDICA.build(
                 n_endmembers=p, n_steps=args.ddica_steps, random_state=args.seed, max_fit_pixels=Y.shape[1]
             ).fit(Y[:, None, :].astype(np.float32))
             E = model.endmembers_

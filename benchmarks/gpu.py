@@ -217,7 +217,7 @@ def section_ddica_default(out: dict, save, deadline: float) -> None:
                     return
                 _sync()
                 t = time.perf_counter()
-                m = DDICA(p, random_state=seed, device=device, eig_route=route).fit(cube)
+                m = DDICA.build(p, random_state=seed, device=device, eig_route=route).fit(cube)
                 _sync()
                 dt = time.perf_counter() - t
                 row = dict(
@@ -254,7 +254,7 @@ def section_ddica_paper(out: dict, save, deadline: float) -> None:
             return
         _sync()
         t = time.perf_counter()
-        m = DDICA(p, variant="paper", n_restarts=T, random_state=0, device="cuda").fit(cube)
+        m = DDICA.build(p, variant="paper", n_restarts=T, random_state=0, device="cuda").fit(cube)
         _sync()
         dt = time.perf_counter() - t
         per_restart = dt / T
@@ -336,7 +336,7 @@ def section_buddip_large(out: dict, save, deadline: float) -> None:
         torch.cuda.reset_peak_memory_stats()
         _sync()
         t = time.perf_counter()
-        m = BUDDIP(p, random_state=0, device="cuda", **kw).fit(sc.cube)
+        m = BUDDIP.build(p, random_state=0, device="cuda", **kw).fit(sc.cube)
         _sync()
         row = dict(
             config=label,

@@ -181,7 +181,7 @@ def ddica_factory(cfg):
         from deepunmix.engine.ddica.unmixing import DDICA
     except ImportError as exc:
         return None, f"engine.ddica.unmixing unavailable ({exc})"
-    return (lambda seed: DDICA(n_endmembers=3, random_state=seed, device="cpu", **cfg["ddica"])), None
+    return (lambda seed: DDICA.build(n_endmembers=3, random_state=seed, device="cpu", **cfg["ddica"])), None
 
 
 def pnl_generator():
@@ -280,7 +280,11 @@ def table2(cfg, seeds, log, maps_out, only=None):
         from deepunmix.engine.ddica.unmixing import DDICA
 
         def paper_fit(s):  # the variant's output is its network maps; endmembers (for the convention score) by NNLS
-            return {"maps": DDICA(3, random_state=s, device="cpu", **paper_variant_settings(cfg)).fit(cube).abundances_}
+            return {
+                "maps": DDICA.build(3, random_state=s, device="cpu", **paper_variant_settings(cfg))
+                .fit(cube)
+                .abundances_
+            }
 
         methods[paper_variant_label(cfg)] = paper_fit
     rows = {}

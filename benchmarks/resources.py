@@ -198,19 +198,19 @@ def make_estimator(name: str, E0: np.ndarray):
     if kind == "undip":
         from deepunmix.engine.dip.undip import UnDIP
 
-        base = UnDIP(
+        base = UnDIP.build(
             n_endmembers=DIP_TILE_MEMORY_N_END,
             n_iter=ITERATIONS,
             random_state=DIP_TILE_MEMORY_SEED,
-            variant=variant or "light",
+            variant=variant or "default",
         )
     else:
         from deepunmix.engine.dip.buddip import BUDDIP
 
-        base = BUDDIP(
+        base = BUDDIP.build(
             DIP_TILE_MEMORY_N_END, n_iter=ITERATIONS, random_state=DIP_TILE_MEMORY_SEED, variant=variant or "default"
         )
-    return base.tile_copy(E0).set_params(max_pixels=None)
+    return base.tile_copy(E0).set_params(settings=dict(max_pixels=None))
 
 
 def tile(n_bands: int, side: int) -> np.ndarray:

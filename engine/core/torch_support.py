@@ -1,12 +1,8 @@
-"""Lazy access to PyTorch: the classic methods never import it.
+"""Lazy access to PyTorch (the classic methods never import it): ``torch = import_torch()`` where it is needed.
 
-A PyTorch installed by the plugin lives in a folder QGIS's Python searches last, so that QGIS and
-other plugins keep importing their own packages. Where QGIS's Python already has one of torch's
-dependencies, the plugin's installer keeps pip's copy in ``torch_private`` beside the ``torch``
-package (Debian 12's sympy 1.11 is too old for torch's ``torch._dynamo``, which its optimisers
-import). ``import_torch`` imports torch and the parts of it that import those packages with that
-folder first, then puts back what ``sys.modules`` held: torch keeps its copies, everyone else
-still gets the system's.
+A PyTorch installed by the plugin keeps the dependencies QGIS's Python already has in its own ``torch_private``
+folder beside the ``torch`` package (Debian 12's sympy is too old for ``torch._dynamo``): ``import_torch`` imports
+torch with that folder first, then puts back what ``sys.modules`` held, so everyone else keeps the system's.
 """
 
 from __future__ import annotations
@@ -16,11 +12,13 @@ import importlib.util
 import os
 import sys
 import threading
+import warnings
 
-from .errors import DependencyError, DeviceError
+import numpy as np
 
-# The folder beside the torch package that holds the dependencies only torch sees (the plugin's
-# installer writes it, this module reads it).
+from .errors import DependencyError, DeviceError, ParameterError
+
+# beside the torch package, the dependencies only torch sees (gui.torch_installer writes it)
 PRIVATE_FOLDER = "torch_private"
 # what imports sympy at module level; torch.optim imports it lazily on the first optimiser
 _NEEDS_PRIVATE = ("torch", "torch._dynamo")
@@ -115,7 +113,7 @@ def import_torch():
             with _LOCK:
                 if "torch._dynamo" not in sys.modules and importlib.util.find_spec("torch") is not None:
                     _import_dynamo(private_folder())
-        import torch  # noqa: PLC0415 - lazy on purpose
+        torch = importlib.import_module("torch")
     except ImportError as exc:
         if importlib.util.find_spec("torch") is None:
             raise DependencyError(INSTALL_HINT) from exc
@@ -124,18 +122,8 @@ def import_torch():
 
 
 def cpu_threads() -> int:
-    """Threads for torch on the CPU: ``DEEPUNMIX_TORCH_THREADS``, else half the cores (at least 1).
-
-    The small per-pixel and image-prior networks gain little from more threads, and when the other
-    cores are busy (QGIS rendering, a second job) oversubscribed torch threads run many times slower.
-    A value that is not a positive whole number raises ParameterError; one above the number of cores is
-    capped there, with a warning.
-    """
-    import os
-    import warnings
-
-    from .errors import ParameterError
-
+    """Threads for torch on the CPU: ``DEEPUNMIX_TORCH_THREADS`` (a positive whole number, capped at the cores with a
+    warning), else half the cores: the small networks gain little from more, and oversubscribed threads are slow."""
     cores = os.cpu_count() or 2
     env = os.environ.get("DEEPUNMIX_TORCH_THREADS", "").strip()
     if not env:
@@ -158,10 +146,8 @@ def cpu_threads() -> int:
 
 
 def resolve_device(device: str = "cpu"):
-    """Turn 'cpu', 'cuda', 'cuda:N' or 'auto' into a torch.device; error if CUDA is asked but absent.
-
-    Also sets torch's CPU thread count deliberately (see ``cpu_threads``).
-    """
+    """'cpu', 'cuda', 'cuda:N' or 'auto' as a torch.device (DeviceError when CUDA is asked but absent); sets torch's
+    CPU threads (:func:`cpu_threads`)."""
     torch = import_torch()
     threads = cpu_threads()
     if torch.get_num_threads() != threads:
@@ -176,13 +162,9 @@ def resolve_device(device: str = "cpu"):
 
 def seeded_generator(random_state, device) -> "object":
     """A torch.Generator seeded from an int (or None -> fresh entropy) on ``device``."""
-    import numpy as np
-
-    torch = import_torch()
-    seed = int(np.random.SeedSequence(random_state).generate_state(1)[0]) if random_state is not None else None
-    gen = torch.Generator(device=device)
-    if seed is None:
+    gen = import_torch().Generator(device=device)
+    if random_state is None:
         gen.seed()
     else:
-        gen.manual_seed(seed)
+        gen.manual_seed(int(np.random.SeedSequence(random_state).generate_state(1)[0]))
     return gen

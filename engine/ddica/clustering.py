@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 import numpy as np
-from scipy.optimize import nnls
+from scipy.optimize import linear_sum_assignment, nnls
 
 from ..core.errors import ParameterError
-from ..reporting.metrics import reconstruction_rmse as metrics_rmse
+from ..reporting.metrics import reconstruction_rmse
 
 
 def nnls_endmembers(Y: np.ndarray, A: np.ndarray, ridge: float = 1e-8) -> np.ndarray:
@@ -29,9 +29,9 @@ def nnls_endmembers(Y: np.ndarray, A: np.ndarray, ridge: float = 1e-8) -> np.nda
     return E
 
 
-def reconstruction_rmse(Y: np.ndarray, A: np.ndarray, E: Optional[np.ndarray] = None) -> float:
-    """RMSE of Y - E A (:func:`engine.reporting.metrics.reconstruction_rmse`), with E fitted by NNLS when not given."""
-    return metrics_rmse(Y, nnls_endmembers(Y, A) if E is None else E, A)
+def nnls_reconstruction_rmse(Y: np.ndarray, A: np.ndarray) -> float:
+    """RMSE of Y - E A (:func:`engine.reporting.metrics.reconstruction_rmse`) for the NNLS endmembers E of A."""
+    return reconstruction_rmse(Y, nnls_endmembers(Y, A), A)
 
 
 def select_restarts(errors: np.ndarray, keep_fraction: float) -> np.ndarray:
@@ -50,7 +50,7 @@ def cluster_units(
     function of the data only. Empty clusters cannot occur with k-means on distinct maps,
     but a cluster may hold units of one restart only; that is accepted.
     """
-    from sklearn.cluster import KMeans  # noqa: PLC0415
+    from sklearn.cluster import KMeans  # noqa: PLC0415 - slow to import, needed after training only
 
     maps = np.asarray(maps, dtype=np.float64)
     if n_clusters > len(maps):
@@ -89,8 +89,6 @@ def matched_clusters(unit_maps: np.ndarray, random_state: Optional[int], n_iter:
     the centres with a centre update, so every cluster averages one unit from each restart and the
     averaged maps keep the sum-to-one property.
     """
-    from scipy.optimize import linear_sum_assignment  # noqa: PLC0415
-
     T, p, _ = unit_maps.shape
     _, centres = cluster_units(unit_maps.reshape(T * p, -1), p, random_state)
     labels = np.empty((T, p), dtype=int)

@@ -1,35 +1,24 @@
-"""Matrix-based Rényi α-order entropy and total correlation (Giraldo et al.; Yu et al.).
+"""Matrix-based Rényi α-order entropy and total correlation (Giraldo et al.; Yu et al.), batched in torch.
 
-For samples ``s`` of one variable, ``K[n, m] = exp(-(s_n - s_m)^2 / (2 σ^2))`` and
-``A = K / trace(K)``; ``H_α(A) = log2(Σ λ_n(A)^α) / (1 - α)``. The joint entropy uses the
-Hadamard product of the per-component Gram matrices, normalised by its trace, and the total
-correlation is ``TC = Σ_i H(s_i) - H(s_1, ..., s_p)``.
-
-Two implementations: a plain numpy reference (tests, small data) and a batched torch version
-(training) that takes ``S`` of shape (..., N, p) and returns one TC per leading index, with
-the eigendecomposition route selectable and the α = 2 closed form ``H_2(A) = -log2 ||A||_F^2``
-used automatically. Routes:
-
-- ``'batched'``: one ``torch.linalg.eigvalsh`` over all matrices, on the tensors' device;
-- ``'loop'``: ``eigvalsh`` per matrix (a reference for the batched call);
-- ``'host'``: the matrices copied to the CPU, eigendecomposed there (several threads over the
-  batch; float64 with jitter for a matrix that fails), eigenvalues copied back; the gradient ``V diag(g) V^T`` is formed on the
-  tensors' device. torch's CUDA ``eigh`` loops over a batch of matrices larger than 32 x 32 one
-  cuSOLVER call at a time, which made DDICA slower on a GPU than on the CPU;
-- ``'auto'``: the closed form for α = 2; on the CPU ``'host'`` (one single-threaded LAPACK call
-  per worker thread: 2.2x faster than ``'batched'`` on 16 cores, a few percent on 2, and the same
-  eigenvalues whatever the thread count); on CUDA whichever of ``'batched'`` and ``'host'`` is
-  faster for that batch shape, timed once per shape and process (:data:`AUTO_CHOICES` records the
-  choices and times). Measurements: ``benchmarks/results/gpu_session.md``.
+For samples ``s``, ``K[n, m] = exp(-(s_n - s_m)^2 / (2 σ^2))`` and ``A = K / trace(K)``;
+``H_α(A) = log2(Σ λ_n(A)^α) / (1 - α)``. The joint entropy uses the Hadamard product of the Gram matrices and
+``TC = Σ_i H(s_i) - H(s_1, ..., s_p)``. The eigenvalues are computed by one of :data:`ROUTES` (see
+:func:`total_correlation`); α = 2 has the closed form ``H_2(A) = -log2 ||A||_F^2``.
 """
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Optional
 
-import numpy as np
+from ..core.torch_support import import_torch
 
+# 'batched': one eigvalsh over every matrix on their device; 'loop': one per matrix; 'host': on the CPU over
+# threads, the gradient formed on the device (torch's CUDA eigh loops over a batch of matrices larger than 32 x 32);
+# 'closed': alpha 2 only; 'auto': the closed form for alpha 2, else 'host' on the CPU and on CUDA the faster of
+# 'batched' and 'host' for that shape, timed once per process (AUTO_CHOICES)
 ROUTES = ("auto", "batched", "loop", "host", "closed")
 HOST_INNER_THREADS = 1  # LAPACK threads inside each 'host' worker (None: leave torch's setting)
 AUTO_CHOICES: dict = {}  # (shape, device, dtype) -> {"route": ..., "seconds": {route: s}}
@@ -40,54 +29,9 @@ def silverman_width(n_samples: int, n_dims: int) -> float:
     return float(n_samples) ** (-1.0 / (4.0 + n_dims))
 
 
-def _entropy_from_eigenvalues_np(lam: np.ndarray, alpha: float) -> float:
-    lam = np.clip(lam, 0.0, None)
-    if abs(alpha - 1.0) < 1e-9:
-        nz = lam[lam > 0]
-        return float(-(nz * np.log2(nz)).sum())
-    return float(np.log2((lam**alpha).sum()) / (1.0 - alpha))
-
-
-def gram_matrix_np(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian Gram matrix of samples ``x`` ((N,) or (N, d))."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 1:
-        x = x[:, None]
-    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-    return np.exp(-d2 / (2.0 * sigma**2))
-
-
-def renyi_entropy_np(K: np.ndarray, alpha: float = 1.01) -> float:
-    """Rényi α-entropy (bits) of a Gram matrix, normalised by its trace first."""
-    A = np.asarray(K, dtype=np.float64)
-    A = A / np.trace(A)
-    if alpha == 2.0:
-        return float(-np.log2((A**2).sum()))
-    return _entropy_from_eigenvalues_np(np.linalg.eigvalsh(A), alpha)
-
-
-def joint_entropy_np(grams: list, alpha: float = 1.01) -> float:
-    """Joint entropy from the Hadamard product of Gram matrices."""
-    H = np.ones_like(np.asarray(grams[0], dtype=np.float64))
-    for K in grams:
-        H = H * (np.asarray(K, dtype=np.float64) / np.trace(K))
-    return renyi_entropy_np(H, alpha)
-
-
-def total_correlation_np(S: np.ndarray, sigma: float, alpha: float = 1.01) -> float:
-    """TC of the columns of ``S`` (N, p): Σ H(s_i) − H(s_1..s_p)."""
-    S = np.asarray(S, dtype=np.float64)
-    grams = [gram_matrix_np(S[:, i], sigma) for i in range(S.shape[1])]
-    return float(sum(renyi_entropy_np(K, alpha) for K in grams) - joint_entropy_np(grams, alpha))
-
-
-# ---------------------------------------------------------------- torch (batched)
-
-
 def _renyi_from_normalised(A, alpha: float, route: str):
     """Entropies of normalised Gram matrices A (..., N, N) -> (...)."""
-    import torch  # noqa: PLC0415 - only reached when torch is present
-
+    torch = import_torch()
     if alpha == 2.0 and route in ("auto", "closed"):
         return -torch.log2((A * A).sum((-1, -2)))
     if route == "closed":
@@ -111,18 +55,10 @@ FALLBACKS = {"jitter_float64": 0, "cpu_float64": 0, "svd": 0}  # how often each 
 
 
 def robust_eigvalsh(A, jitter: float = 1e-7):
-    """Eigenvalues of symmetric matrices A (..., N, N) that do not fail on ill-conditioned input.
-
-    ``eigvalsh`` (LAPACK/cuSOLVER) can stop with "failed to converge" on large, nearly singular
-    Gram matrices (nearly constant outputs, duplicated pixels, N = 1024 on CUDA). The matrix is
-    symmetrised first; on failure it is retried in float64 with ``jitter`` x trace/N added to the
-    diagonal (moves every eigenvalue by that amount: ~1e-7 of the mean eigenvalue), then on the CPU in
-    float64, and at last as singular values (= |eigenvalues| of a symmetric matrix, the authors'
-    ``abs``), whose SVD routes differ from the eigen-solver's. Gradients flow through every route.
-    The result has A's dtype and device.
-    """
-    import torch  # noqa: PLC0415
-
+    """Eigenvalues of symmetric matrices A (..., N, N) (A's dtype and device), differentiable, also where
+    ``eigvalsh`` fails to converge (nearly singular Gram matrices): retried in float64 with ``jitter`` x trace/N on
+    the diagonal, then on the CPU, at last as singular values (the authors' ``abs`` of the eigenvalues)."""
+    torch = import_torch()
     A = 0.5 * (A + A.transpose(-1, -2))
     try:
         return torch.linalg.eigvalsh(A)
@@ -146,10 +82,6 @@ def robust_eigvalsh(A, jitter: float = 1e-7):
 
 def _auto_route(A) -> str:
     """'host' on the CPU; on another device the faster of 'batched' and 'host' for this shape (timed once)."""
-    import time  # noqa: PLC0415
-
-    import torch  # noqa: PLC0415
-
     if A.device.type == "cpu":
         return "host"
     key = (tuple(A.shape), str(A.device), str(A.dtype))
@@ -158,26 +90,23 @@ def _auto_route(A) -> str:
         seconds = {}
         for route, solve in (("batched", robust_eigvalsh), ("host", host_eigvalsh)):
             solve(probe)  # warm-up: handles, workspaces, thread pool
-            _synchronise(torch, A.device)
+            _synchronise(A.device)
             t0 = time.perf_counter()
             solve(probe)
-            _synchronise(torch, A.device)
+            _synchronise(A.device)
             seconds[route] = time.perf_counter() - t0
         AUTO_CHOICES[key] = {"route": min(seconds, key=seconds.get), "seconds": seconds}
     return AUTO_CHOICES[key]["route"]
 
 
-def _synchronise(torch, device) -> None:
+def _synchronise(device) -> None:
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
+        import_torch().cuda.synchronize(device)
 
 
 def _host_eigh(B):
     """Eigenvalues and eigenvectors of the CPU matrices B (..., N, N), split over threads (float64 if one fails)."""
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     flat = B.reshape(-1, *B.shape[-2:])
     threads = torch.get_num_threads()
     workers = min(threads, flat.shape[0])
@@ -197,8 +126,7 @@ def _host_eigh(B):
 
 
 def _eigh_rescued(B, jitter: float = 1e-7):
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     try:
         return torch.linalg.eigh(B)
     except RuntimeError:
@@ -210,8 +138,7 @@ def _eigh_rescued(B, jitter: float = 1e-7):
 
 def _with_jitter(B, jitter: float):
     """B (..., N, N) + ``jitter`` x |trace / N| on the diagonal, and that shift (...)."""
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     n = B.shape[-1]
     shift = jitter * (B.diagonal(dim1=-2, dim2=-1).sum(-1) / n).abs()
     return B + shift[..., None, None] * torch.eye(n, dtype=B.dtype, device=B.device), shift
@@ -230,7 +157,7 @@ def host_eigvalsh(A):
 @lru_cache(maxsize=1)
 def _host_eigvalsh_function():
     """The autograd function behind :func:`host_eigvalsh`, defined once torch is imported."""
-    import torch  # noqa: PLC0415
+    torch = import_torch()
 
     class _HostEigvalsh(torch.autograd.Function):
         @staticmethod
@@ -248,15 +175,14 @@ def _host_eigvalsh_function():
     return _HostEigvalsh
 
 
-def total_correlation(S, sigma: float, alpha: float = 1.01, route: str = "auto", return_parts: bool = False):
+def total_correlation(S, sigma: float, alpha: float = 1.01, route: str = "auto"):
     """Batched TC of the p columns of ``S`` (..., N, p) -> (...).
 
     Per-component squared distances are built once (..., p, N, N) and summed for the joint
     Gram matrix (whose Hadamard product of Gaussian kernels is the kernel of the summed
     distances). All p + 1 entropies go through one batched eigendecomposition.
     """
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     if route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
     x = S.transpose(-1, -2)  # (..., p, N)
@@ -266,10 +192,7 @@ def total_correlation(S, sigma: float, alpha: float = 1.01, route: str = "auto",
     # Gaussian kernels have unit diagonal, so trace(K) = N for every marginal and the joint.
     K = torch.cat([torch.exp(D * scale), torch.exp(D.sum(-3, keepdim=True) * scale)], dim=-3) / n
     H = _renyi_from_normalised(K, float(alpha), route)  # (..., p + 1)
-    tc = H[..., :-1].sum(-1) - H[..., -1]
-    if return_parts:
-        return tc, H[..., :-1], H[..., -1]
-    return tc
+    return H[..., :-1].sum(-1) - H[..., -1]
 
 
 def resolve_width(kernel_width: Optional[float], n_samples: int, n_dims: int) -> float:

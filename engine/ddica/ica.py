@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import warnings
+from typing import Optional
 
 import numpy as np
 from scipy.special import ndtri
@@ -11,8 +12,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..core.base import NOT_FITTED, cube_to_pixels, pixels_to_maps
 from ..core.errors import ParameterError
-from ..core.params import SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..core.params import SEED, Choices, Integral, Interval, Real, non_negative, positive
 from ..core.progress import report
+from ..core.torch_support import import_torch, resolve_device, seeded_generator
+from ..core.variants import VariantChoices, VariantMixin
 from . import network
 from .entropy import ROUTES, resolve_width, total_correlation
 
@@ -20,34 +23,36 @@ _LEVELS = np.linspace(0.0005, 0.9995, 1001)
 _NORMAL_Q = ndtri(_LEVELS)
 
 
-#: Every setting a variant fixes; an explicit keyword argument (not None) overrides it.
+_DEFAULT = dict(
+    alpha=1.01,
+    kernel_width="silverman",  # a number, or Silverman's rule N^(-1/(4+k)) for batch N and k outputs
+    batch_size=128,
+    n_restarts=4,
+    n_steps=400,
+    learning_rate=1e-3,
+    hidden_units=(64, 64, 64),  # widths of the 'mlp' architecture
+    architecture="pnl",  # the post-nonlinear model, or "mlp" (a ReLU network, linear last layer)
+    pnl_hidden=16,  # terms of each channel's monotone map in the 'pnl' architecture
+    conditioning_weight=0.1,  # weight of -log det of the outputs' correlation matrix
+    input_transform="gaussianize",  # per channel: empirical CDF then normal quantile, or "standardize"
+    init="fastica",  # start of the linear layer: FastICA of the inputs ('pnl' only), or "random"
+    whitening="cholesky",  # differentiable whitening of the outputs before the TC, or "power" (the authors')
+    holdout_fraction=0.2,  # share of the samples held out to choose the restart
+    eig_route="auto",  # as DDICA's
+    max_fit_samples=50000,  # fit on a random sample of at most this many samples
+)
 VARIANTS = {
-    # The project's default: a post-nonlinear model, not the paper's network.
-    "pnl": dict(
-        alpha=1.01,
-        kernel_width="silverman",
-        batch_size=128,
-        n_restarts=4,
-        n_steps=400,
-        learning_rate=1e-3,
-        hidden_units=(64, 64, 64),
-        architecture="pnl",
-        conditioning_weight=0.1,
-        input_transform="gaussianize",
-        init="fastica",
-        whitening="cholesky",
-        holdout_fraction=0.2,
-    ),
+    "default": _DEFAULT,
     # Li et al. (ICASSP 2022) Sec. 4.1. The paper gives no width, optimiser, learning rate or step count:
     # widths 64, Adam 1e-4 (the authors' released HU code) and 100 steps are this project's choices.
     "paper": dict(
+        _DEFAULT,
         alpha=0.75,
         kernel_width=0.1584,
         batch_size=2000,
         n_restarts=1,
         n_steps=100,
         learning_rate=1e-4,
-        hidden_units=(64, 64, 64),
         architecture="mlp",
         conditioning_weight=0.0,
         input_transform="standardize",
@@ -59,95 +64,44 @@ VARIANTS = {
 WHITENINGS = ("cholesky", "power")
 
 
-class DeepICA(BaseEstimator):
-    """Deep deterministic ICA: minimise the Rényi total correlation of whitened network outputs.
+class DeepICA(VariantMixin, BaseEstimator):
+    """Deep deterministic ICA: minimise the Rényi total correlation (TC) of whitened network outputs.
 
-    Two variants fix every setting left as ``None``:
+    ``variant='default'`` (formerly ``'pnl'``) is a post-nonlinear (PNL) model, not the paper's network: each
+    channel is Gaussianised (empirical CDF, then the normal quantile), passed through a learned monotone map
+    and one linear layer that starts from FastICA of the Gaussianised inputs; training refines it by the TC
+    of its Cholesky-whitened outputs plus ``conditioning_weight`` times -log det of their correlation matrix.
+    ``variant='paper'`` is the deep ICA of Li et al. (2022, Sec. 4.1): z-scored inputs, a random ReLU
+    network with a linear last layer and the authors' power-iteration whitening. Parameters left at None take
+    the variant's value (:data:`VARIANTS`); the other settings are overridden through ``settings``.
 
-    ``variant='pnl'`` (default) is a **Gaussianise + FastICA-initialised post-nonlinear (PNL)
-    model refined by total correlation**, not the paper's network: each input channel goes
-    through its empirical CDF and the normal quantile function (Ziehe et al.'s Gaussianisation
-    for PNL mixtures), then through a learned monotone map x + Σ softplus·tanh, then one linear
-    layer that starts from scikit-learn's FastICA unmixing of the Gaussianised inputs
-    (``init='fastica'``). Training refines it by the total correlation of its Cholesky-whitened
-    outputs (α 1.01, σ by Silverman's rule for the batch and output dimension, batch 128, 400
-    Adam steps at 1e-3, 4 restarts) plus ``conditioning_weight`` · (−log det) of the outputs'
-    correlation matrix, which keeps the outputs from becoming nearly collinear (the whitening
-    would otherwise amplify a tiny residual that does not whiten on new samples). On the PNL
-    benchmark most of its score is already reached before training (``n_steps=0``).
-
-    ``variant='paper'`` is the deep ICA of Li et al. (2022, Sec. 4.1): z-scored inputs, a
-    randomly initialised ReLU network whose last layer is linear (``hidden_units`` ReLU layers
-    then a linear layer to ``n_components``), a differentiable power-iteration whitening layer
-    (the authors' ``alt_power_whitening``, centred), α = 0.75, σ = 0.1584, batch 2000, one run
-    (the paper averages scores over repeated runs rather than choosing one). Not given by the
-    paper: widths (64), optimiser and learning rate (Adam 1e-4, as in the authors' HU code) and
-    the step count (100).
-
-    Restart choice (``n_restarts`` > 1): ``holdout_fraction`` of the samples (chosen at random)
-    are set aside before anything is fitted (input statistics, FastICA start, training batches,
-    final whitening); the restart with the lowest mean TC on disjoint batches of these held-out
-    samples is kept. With ``holdout_fraction=0`` the choice uses fresh batches of the training
-    samples (``restart_choice_`` says which). No labels are used.
-
-    ``kernel_width`` is a number or ``'silverman'`` (N^(-1/(4+k)) for batch N and k outputs).
-
-    ``transform`` applies the chosen net and a symmetric whitening estimated on the training
-    samples; it is a numpy function of each sample.
-
-    DeepICA is an ICA of samples, as scikit-learn's FastICA: ``fit(X)`` and ``transform(X)`` take X
-    of shape (n_samples, n_features), samples first. Only :meth:`fit_cube` takes an unmixing
-    cube (L, H, W), bands first, whose valid pixels become the samples and bands the features.
+    With several restarts, the one with the lowest mean TC on held-out samples (``holdout_fraction``, set
+    aside before anything is fitted; else fresh training batches) is kept. No labels are used.
+    :meth:`transform` applies the kept network and a symmetric whitening estimated on the training samples.
+    ``fit(X)`` and ``transform(X)`` take samples first, (n_samples, n_features), as scikit-learn's FastICA;
+    :meth:`fit_cube` takes a cube (L, H, W) whose valid pixels are the samples.
 
     Parameters
     ----------
     n_components : int, default=2
         Number of sources k.
-    variant : {'pnl', 'paper'}, default='pnl'
-        Which entry of :data:`VARIANTS` fills every parameter below left at None.
+    variant : {'default', 'paper'}, default='default'
+        Which entry of :data:`VARIANTS` gives the settings (``'pnl'``: the old name of ``'default'``).
     alpha : float or None, default=None
-        Rényi entropy order α. None: the variant's.
-    kernel_width : float, 'silverman' or None, default=None
-        Gaussian kernel width σ, or Silverman's rule. None: the variant's.
-    batch_size : int or None, default=None
-        Samples per training batch (at most the training samples). None: the variant's.
+        Rényi entropy order α.
     n_restarts : int or None, default=None
-        Networks trained together from different starts; one is kept. None: the variant's.
+        Networks trained together from different starts; one is kept.
     n_steps : int or None, default=None
-        Adam steps. None: the variant's.
-    learning_rate : float or None, default=None
-        Adam learning rate. None: the variant's.
-    hidden_units : sequence of int or None, default=None
-        Hidden layer widths of the 'mlp' architecture. None: the variant's.
-    architecture : {'pnl', 'mlp'} or None, default=None
-        The post-nonlinear model or a ReLU network. None: the variant's.
-    pnl_hidden : int, default=16
-        Terms of each channel's monotone map in the 'pnl' architecture.
-    conditioning_weight : float or None, default=None
-        Weight of the −log det correlation term. None: the variant's.
-    input_transform : {'gaussianize', 'standardize'} or None, default=None
-        Per-channel input transform. None: the variant's.
-    init : {'fastica', 'random'} or None, default=None
-        Start of the linear layer ('fastica' needs architecture='pnl'). None: the variant's,
-        or 'random' with architecture='mlp'.
-    whitening : {'cholesky', 'power'} or None, default=None
-        Differentiable whitening of the outputs before the TC. None: the variant's.
-    holdout_fraction : float in [0, 1) or None, default=None
-        Share of the samples held out to choose the restart. None: the variant's.
-    eig_route, device
-        As :class:`~deepunmix.engine.ddica.unmixing.DDICA`.
+        Adam steps.
     random_state : int or None, default=None
         Seed of the sample, the hold-out split, the initialisation and the batches.
-    max_fit_samples : int, default=50000
-        Fit on a random sample of at most this many samples.
-    progress : callable or None, default=None
-        ``progress(fraction, message)``, called during training; it may raise
-        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
+    device, progress, settings
+        As :class:`~deepunmix.engine.ddica.unmixing.DDICA`'s.
 
     Attributes
     ----------
-    config_ : dict
-        The resolved settings (:meth:`resolved_params`).
+    settings_ : dict
+        The resolved settings (:meth:`resolved_settings`).
     n_features_in_ : int
         Number of features seen by ``fit``.
     train_idx_, holdout_idx_ : ndarray of int
@@ -158,18 +112,12 @@ class DeepICA(BaseEstimator):
         Training quantiles ('gaussianize' input), else None.
     kernel_width_ : float
         The σ used.
-    restart_tc_ : ndarray of shape (n_restarts,)
-        Mean TC of each restart where it was measured (``restart_choice_``).
-    restart_choice_ : str
-        What the restart choice was measured on.
-    best_restart_ : int
-        The restart kept.
+    restart_tc_, restart_choice_, best_restart_ : ndarray of shape (n_restarts,), str, int
+        Mean TC of each restart, what it was measured on, and the restart kept.
     weights_ : list of ndarray
         The kept network's weights (numpy).
-    loss_curve_ : ndarray of shape (n_steps,)
-        TC per step of the kept restart.
-    restart_loss_curves_ : ndarray of shape (n_steps, n_restarts)
-        TC per step of every restart.
+    loss_curve_, restart_loss_curves_ : ndarray of shape (n_steps,), (n_steps, n_restarts)
+        TC per step of the kept restart, and of every restart.
     n_iter_ : int
         Steps run.
     out_mean_ : ndarray of shape (k,)
@@ -180,23 +128,27 @@ class DeepICA(BaseEstimator):
         Set by :meth:`fit_cube`: sources as maps, NaN at invalid pixels.
     """
 
+    VARIANTS = VARIANTS
+    ALIASES = {"pnl": "default"}
     _parameter_constraints: dict = {
         "random_state": [SEED, None],
         "n_components": [positive(Integral)],
-        "variant": [Choices(tuple(VARIANTS))],
+        "variant": [VariantChoices(VARIANTS, ALIASES)],
+        "settings": [dict, None],
         "alpha": [positive(), None],
-        "kernel_width": [positive(), Choices(("silverman",)), None],
-        "batch_size": [Interval(Integral, 2, None, closed="left"), None],
+        "kernel_width": [positive(), Choices(("silverman",))],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
         "n_restarts": [positive(Integral), None],
         "n_steps": [non_negative(Integral), None],
-        "learning_rate": [positive(), None],
-        "architecture": [Choices(("pnl", "mlp")), None],
+        "learning_rate": [positive()],
+        "hidden_units": ["array-like"],
+        "architecture": [Choices(("pnl", "mlp"))],
         "pnl_hidden": [positive(Integral)],
-        "conditioning_weight": [non_negative(), None],
-        "input_transform": [Choices(("gaussianize", "standardize")), None],
-        "init": [Choices(("fastica", "random")), None],
-        "whitening": [Choices(WHITENINGS), None],
-        "holdout_fraction": [Interval(Real, 0, 1, closed="left"), None],
+        "conditioning_weight": [non_negative()],
+        "input_transform": [Choices(("gaussianize", "standardize"))],
+        "init": [Choices(("fastica", "random"))],
+        "whitening": [Choices(WHITENINGS)],
+        "holdout_fraction": [Interval(Real, 0, 1, closed="left")],
         "eig_route": [Choices(ROUTES)],
         "max_fit_samples": [positive(Integral)],
     }
@@ -205,57 +157,21 @@ class DeepICA(BaseEstimator):
         self,
         n_components: int = 2,
         *,
-        variant: str = "pnl",
+        variant: str = "default",
         alpha: Optional[float] = None,
-        kernel_width: Optional[float] = None,
-        batch_size: Optional[int] = None,
         n_restarts: Optional[int] = None,
         n_steps: Optional[int] = None,
-        learning_rate: Optional[float] = None,
-        hidden_units: Optional[Sequence[int]] = None,
-        architecture: Optional[str] = None,
-        pnl_hidden: int = 16,
-        conditioning_weight: Optional[float] = None,
-        input_transform: Optional[str] = None,
-        init: Optional[str] = None,
-        whitening: Optional[str] = None,
-        holdout_fraction: Optional[float] = None,
-        eig_route: str = "auto",
         device: str = "cpu",
         random_state: Optional[int] = None,
-        max_fit_samples: int = 50000,
         progress=None,
+        settings: Optional[dict] = None,
     ):
-        self.n_components = n_components
-        self.variant = variant
-        self.alpha = alpha
-        self.kernel_width = kernel_width
-        self.batch_size = batch_size
-        self.n_restarts = n_restarts
-        self.n_steps = n_steps
-        self.learning_rate = learning_rate
-        self.hidden_units = hidden_units
-        self.architecture = architecture
-        self.pnl_hidden = pnl_hidden
-        self.conditioning_weight = conditioning_weight
-        self.input_transform = input_transform
-        self.init = init
-        self.whitening = whitening
-        self.holdout_fraction = holdout_fraction
-        self.eig_route = eig_route
-        self.device = device
-        self.random_state = random_state
-        self.max_fit_samples = max_fit_samples
-        self.progress = progress
+        self._keep(locals())
 
-    def resolved_params(self) -> dict:
-        """The variant's settings with every explicitly given (non-None) keyword applied on top."""
-        validate_params(self)
-        cfg = dict(VARIANTS[self.variant])
-        cfg.update({key: getattr(self, key) for key in cfg if getattr(self, key) is not None})
+    def _finish_settings(self, cfg: dict) -> dict:
         if cfg["kernel_width"] == "silverman":
             cfg["kernel_width"] = None
-        if cfg["architecture"] == "mlp" and self.init is None:
+        if cfg["architecture"] == "mlp" and "init" not in (self.settings or {}):
             cfg["init"] = "random"  # the FastICA start exists for the PNL model's linear layer only
         return cfg
 
@@ -273,10 +189,8 @@ class DeepICA(BaseEstimator):
         -------
         self
         """
-        from ..core.torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
-
         # every parameter is checked before the first fitted attribute is set (and before torch is needed)
-        cfg = self.resolved_params()
+        cfg = self.resolved_settings()
         torch = import_torch()
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or not np.isfinite(X).all():
@@ -289,12 +203,11 @@ class DeepICA(BaseEstimator):
             raise ParameterError("init='fastica' needs architecture='pnl'")
         device = resolve_device(self.device)
         rng = np.random.default_rng(self.random_state)
-        fit_idx = (
-            np.sort(rng.choice(n, self.max_fit_samples, replace=False)) if n > self.max_fit_samples else np.arange(n)
-        )
+        cap = int(cfg["max_fit_samples"])
+        fit_idx = np.sort(rng.choice(n, cap, replace=False)) if n > cap else np.arange(n)
         train_idx, holdout_idx = split_holdout(fit_idx, float(cfg["holdout_fraction"]), rng)
         resolve_width(cfg["kernel_width"], int(min(cfg["batch_size"], len(train_idx))), k)
-        self.config_ = cfg
+        self.settings_ = cfg
         self.n_features_in_ = d
         self.train_idx_, self.holdout_idx_ = train_idx, holdout_idx
         train = X[self.train_idx_]
@@ -306,33 +219,60 @@ class DeepICA(BaseEstimator):
             self.quantiles_ = q + 1e-9 * np.abs(q).max(0) * np.arange(len(q))[:, None] / len(q)  # strictly increasing
         # rows [0, n_train) are the training samples, the rest the held-out ones
         Xt = torch.as_tensor(self._standardise(np.concatenate([train, X[self.holdout_idx_]])), device=device)
-        n_train = len(self.train_idx_)
-        batch = int(min(cfg["batch_size"], n_train))
-        sigma = resolve_width(cfg["kernel_width"], batch, k)
-        self.kernel_width_ = sigma
-        alpha = float(cfg["alpha"])
-        T = int(cfg["n_restarts"])
-        n_steps = int(cfg["n_steps"])
+        batch = int(min(cfg["batch_size"], len(train)))
+        self.kernel_width_ = resolve_width(cfg["kernel_width"], batch, k)
         gen = seeded_generator(self.random_state, device)
-        if cfg["architecture"] == "pnl":
-            params = network.init_pnl_params(d, k, int(self.pnl_hidden), T, gen, device)
-            flat, fwd = params, network.forward_pnl
-            if cfg["init"] == "fastica":
-                W0 = _fastica_unmixing(self._standardise(train), k, self.random_state)
-                with torch.no_grad():
-                    params[3].copy_(torch.as_tensor(W0, dtype=params[3].dtype, device=device).expand_as(params[3]))
-        else:
-            params = network.init_params([d, *map(int, cfg["hidden_units"]), k], T, gen, device, head_gain=1.0)
-            flat, fwd = network.parameters(params), network.forward
+        params, flat, fwd = self._init_network(train, d, k, cfg, gen, device)
         whiten = whiten_batch if cfg["whitening"] == "cholesky" else (lambda y: power_whiten(y, generator=gen))
+        curve = self._train(params, flat, fwd, whiten, Xt, len(train), batch, cfg, gen)
+        report(self.progress, 0.9, "DeepICA: choosing the restart")
+        self.restart_tc_, self.restart_choice_ = self._score_restarts(
+            params, fwd, whiten, Xt, len(train), int(cfg["n_restarts"]), batch, gen, curve
+        )
+        best = int(np.nanargmin(self.restart_tc_)) if np.isfinite(self.restart_tc_).any() else 0
+        self.best_restart_ = best
+        if cfg["architecture"] == "pnl":
+            self.weights_ = [np.ascontiguousarray(t.detach().cpu().numpy()[[best]], dtype=np.float32) for t in params]
+        else:
+            self.weights_ = network.to_numpy(params, keep=[best])
+        self.loss_curve_ = curve[:, best]
+        self.restart_loss_curves_ = curve
+        self.n_iter_ = len(curve)
+        out = self._forward(train)
+        self.out_mean_ = out.mean(0)
+        cov = np.cov(out, rowvar=False).reshape(k, k) + 1e-9 * np.eye(k)
+        w, V = np.linalg.eigh(cov)
+        # symmetric (ZCA) whitening: leaves already-uncorrelated outputs unrotated (PCA whitening would mix them)
+        self.whitening_ = (V / np.sqrt(np.clip(w, 1e-12, None))) @ V.T
+        report(self.progress, 1.0, "DeepICA: done")
+        return self
+
+    def _init_network(self, train: np.ndarray, d: int, k: int, cfg: dict, gen, device) -> tuple:
+        """(parameters, their flat list for the optimiser, forward function) of ``n_restarts`` networks."""
+        torch = import_torch()
+        T = int(cfg["n_restarts"])
+        if cfg["architecture"] != "pnl":
+            params = network.init_params([d, *map(int, cfg["hidden_units"]), k], T, gen, device, head_gain=1.0)
+            return params, network.parameters(params), network.forward
+        params = network.init_pnl_params(d, k, int(cfg["pnl_hidden"]), T, gen, device)
+        if cfg["init"] == "fastica":
+            W0 = _fastica_unmixing(self._standardise(train), k, self.random_state)
+            with torch.no_grad():
+                params[3].copy_(torch.as_tensor(W0, dtype=params[3].dtype, device=device).expand_as(params[3]))
+        return params, params, network.forward_pnl
+
+    def _train(self, params, flat, fwd, whiten, Xt, n_train: int, batch: int, cfg: dict, gen) -> np.ndarray:
+        """Adam on the TC (+ conditioning term) of every restart; returns the TC curves (n_steps, n_restarts)."""
+        torch = import_torch()
+        T, n_steps = int(cfg["n_restarts"]), int(cfg["n_steps"])
         opt = torch.optim.Adam(flat, lr=float(cfg["learning_rate"]))
         every = max(1, n_steps // 50)
         curve = np.empty((n_steps, T))
-        pool = torch.arange(n_train, device=device)
+        pool = torch.arange(n_train, device=Xt.device)
         report(self.progress, 0.0, f"DeepICA ({self.variant}): training")
         for step in range(n_steps):
             y = fwd(params, Xt[_draw_batch(gen, pool, T, batch)])
-            tc = total_correlation(whiten(y), sigma, alpha, self.eig_route)
+            tc = total_correlation(whiten(y), self.kernel_width_, float(cfg["alpha"]), cfg["eig_route"])
             loss = tc.sum()
             if cfg["conditioning_weight"]:
                 loss = loss + float(cfg["conditioning_weight"]) * _log_condition(y).sum()
@@ -346,31 +286,12 @@ class DeepICA(BaseEstimator):
                     0.9 * (step + 1) / n_steps,
                     f"DeepICA step {step + 1}/{n_steps}, TC {curve[step].mean():.4f}",
                 )
-        report(self.progress, 0.9, "DeepICA: choosing the restart")
-        self.restart_tc_, self.restart_choice_ = self._score_restarts(
-            params, fwd, whiten, Xt, n_train, T, batch, sigma, alpha, gen, curve
-        )
-        best = int(np.nanargmin(self.restart_tc_)) if np.isfinite(self.restart_tc_).any() else 0
-        self.best_restart_ = best
-        if cfg["architecture"] == "pnl":
-            self.weights_ = [np.ascontiguousarray(t.detach().cpu().numpy()[[best]], dtype=np.float32) for t in params]
-        else:
-            self.weights_ = network.to_numpy(params, keep=[best])
-        self.loss_curve_ = curve[:, best]
-        self.restart_loss_curves_ = curve
-        self.n_iter_ = n_steps
-        out = self._forward(train)
-        self.out_mean_ = out.mean(0)
-        cov = np.cov(out, rowvar=False).reshape(k, k) + 1e-9 * np.eye(k)
-        w, V = np.linalg.eigh(cov)
-        # symmetric (ZCA) whitening: leaves already-uncorrelated outputs unrotated (PCA whitening would mix them)
-        self.whitening_ = (V / np.sqrt(np.clip(w, 1e-12, None))) @ V.T
-        report(self.progress, 1.0, "DeepICA: done")
-        return self
+        return curve
 
-    def _score_restarts(self, params, fwd, whiten, Xt, n_train, T, batch, sigma, alpha, gen, curve):
+    def _score_restarts(self, params, fwd, whiten, Xt, n_train, T, batch, gen, curve):
         """(mean TC per restart, what it was measured on); held-out samples when there are any."""
-        import torch  # noqa: PLC0415
+        torch = import_torch()
+        sigma, alpha = self.kernel_width_, float(self.settings_["alpha"])
 
         if T == 1:
             last = curve[-1] if len(curve) else np.full(1, np.nan)
@@ -386,7 +307,10 @@ class DeepICA(BaseEstimator):
                 pool = torch.arange(n_train, device=Xt.device)
                 batches = [_draw_batch(gen, pool, 1, batch)[0] for _ in range(8)]
                 where = f"8 fresh batches of {batch} training samples (holdout_fraction=0)"
-            evals = [total_correlation(whiten(fwd(params, Xt[b])), sigma, alpha, self.eig_route) for b in batches]
+            evals = [
+                total_correlation(whiten(fwd(params, Xt[b])), sigma, alpha, self.settings_["eig_route"])
+                for b in batches
+            ]
         return torch.stack(evals).mean(0).cpu().numpy().astype(np.float64), where
 
     def _standardise(self, X: np.ndarray) -> np.ndarray:
@@ -397,7 +321,7 @@ class DeepICA(BaseEstimator):
         return ((X - self.mean_) / self.scale_).astype(np.float32)
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
-        fwd = network.forward_pnl_numpy if self.config_["architecture"] == "pnl" else network.forward_numpy
+        fwd = network.forward_pnl_numpy if self.settings_["architecture"] == "pnl" else network.forward_numpy
         return fwd(self.weights_, self._standardise(X))[0].astype(np.float64)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
@@ -431,8 +355,7 @@ def split_holdout(idx: np.ndarray, fraction: float, rng: np.random.Generator):
 
 def _draw_batch(generator, pool, n_restarts: int, batch: int):
     """(n_restarts, batch) rows drawn with replacement from ``pool`` (the training rows only)."""
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     return pool[torch.randint(len(pool), (n_restarts, batch), generator=generator, device=pool.device)]
 
 
@@ -445,8 +368,7 @@ def power_whiten(y, n_iterations: int = 250, generator=None):
     through every step. Unlike that code (whose centring line discards its result), the outputs
     are centred first, as whitening requires.
     """
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     yc = y - y.mean(-2, keepdim=True)
     k = y.shape[-1]
     C = yc.transpose(-1, -2) @ yc / y.shape[-2]
@@ -466,8 +388,7 @@ def power_whiten(y, n_iterations: int = 250, generator=None):
 
 def whiten_batch(y, eps: float = 1e-5):
     """Differentiable whitening of (..., N, k) over the batch axis via a Cholesky factor of the covariance."""
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     yc = y - y.mean(-2, keepdim=True)
     n, k = y.shape[-2], y.shape[-1]
     cov = yc.transpose(-1, -2) @ yc / (n - 1)
@@ -479,8 +400,7 @@ def whiten_batch(y, eps: float = 1e-5):
 
 def _log_condition(y):
     """-log det of the correlation matrix of y (..., N, k) over the batch: 0 when uncorrelated."""
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     yc = y - y.mean(-2, keepdim=True)
     cov = yc.transpose(-1, -2) @ yc
     d = torch.sqrt(torch.diagonal(cov, dim1=-2, dim2=-1) + 1e-12)
@@ -491,8 +411,6 @@ def _log_condition(y):
 
 def _fastica_unmixing(X: np.ndarray, k: int, random_state) -> np.ndarray:
     """(d, k) linear unmixing by scikit-learn FastICA (sources = X @ W), scaled to unit-variance outputs."""
-    import warnings  # noqa: PLC0415
-
     from sklearn.decomposition import FastICA  # noqa: PLC0415
 
     with warnings.catch_warnings():

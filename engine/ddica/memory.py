@@ -1,13 +1,7 @@
 """Memory that DDICA training asks for, estimated before any tensor is allocated.
 
-Per step every restart holds, in float32: its network weights with gradients and
-Adam's two moments (4 copies), the batch's activations (forward and backward, ~3
-copies) and one batch x batch Gram matrix per output unit plus the joint one,
-with their eigen-decomposition workspace and gradients (~2 copies). The cost grows
-with restarts x batch^2: batch 3000 with 32 restarts asks for several GB. Restarts are trained in
-groups that fit in ``TRAIN_GROUP_BYTES``, so the peak is one group's step plus every restart's
-unit maps (restarts x units x pixels), which the consensus needs. ``training_bytes`` adds what a measured
-peak (in a child process, ``tests/engine/ddica/test_memory_peak.py``) holds beyond that estimate.
+Restarts train in groups whose step fits in ``TRAIN_GROUP_BYTES``; the peak is one group's step plus every
+restart's unit maps. The constants beyond the estimate are measured by tests/engine/ddica/test_memory_peak.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""T independently initialised per-sample MLPs trained together as one batched model.
-
-Weights are stacked as (T, in, out) tensors so one ``torch.baddbmm`` runs every restart; the
-fitted weights are exported as plain numpy arrays with a numpy forward, so a fitted estimator
-pickles without torch and inference can stream over blocks of pixels.
-"""
+"""T per-sample MLPs trained together as one batched model ((T, in, out) weights, one ``baddbmm``), with numpy
+twins of the forward passes so a fitted estimator pickles without torch and infers blockwise."""
 
 from __future__ import annotations
 
@@ -12,17 +8,15 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from ..core.torch_support import import_torch
+
 Params = List[Tuple[object, object]]  # [(W (T, in, out), b (T, 1, out)), ...] torch tensors
 
 
 def init_params(sizes: Sequence[int], n_restarts: int, generator, device, head_gain: float = 0.1) -> Params:
-    """Uniform(±1/sqrt(fan_in)) weights and biases (torch's Linear default) for ``sizes[0] -> ... -> sizes[-1]``.
-
-    He-scaled weights saturated the softmax head from the start on 156 standardised bands. The output layer is scaled by ``head_gain`` so a softmax head starts unsaturated (a saturated
-    start leaves some restarts stuck on one class with vanishing gradients).
-    """
-    import torch  # noqa: PLC0415
-
+    """Uniform(±1/sqrt(fan_in)) weights and biases (torch's Linear default) for ``sizes[0] -> ... -> sizes[-1]``;
+    the output layer's weights scaled by ``head_gain`` so that a softmax head starts unsaturated."""
+    torch = import_torch()
     params = []
     n_layers = len(sizes) - 1
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -35,29 +29,19 @@ def init_params(sizes: Sequence[int], n_restarts: int, generator, device, head_g
 
 
 def init_batch_norm(sizes: Sequence[int], n_restarts: int, device) -> list:
-    """Per-restart BatchNorm1d state for every hidden layer of ``sizes``: [[gamma, beta, running_mean, running_var], ...].
-
-    gamma/beta are trained (ones/zeros at start, as torch's BatchNorm1d); the running statistics
-    (momentum 0.1, unbiased variance) are what inference uses, as torch's eval mode.
-    """
-    import torch  # noqa: PLC0415
-
-    out = []
-    for h in sizes[1:-1]:
-        out.append(
-            [
-                torch.ones(n_restarts, 1, h, device=device).requires_grad_(),
-                torch.zeros(n_restarts, 1, h, device=device).requires_grad_(),
-                torch.zeros(n_restarts, 1, h, device=device),
-                torch.ones(n_restarts, 1, h, device=device),
-            ]
-        )
-    return out
+    """Per-restart BatchNorm1d state of every hidden layer: [[gamma, beta, running_mean, running_var], ...], as
+    torch's (gamma and beta trained; running statistics with momentum 0.1 and unbiased variance for inference)."""
+    torch = import_torch()
+    shapes = [(n_restarts, 1, h) for h in sizes[1:-1]]
+    return [
+        [torch.ones(s, device=device).requires_grad_(), torch.zeros(s, device=device).requires_grad_()]
+        + [torch.zeros(s, device=device), torch.ones(s, device=device)]
+        for s in shapes
+    ]
 
 
 def _batch_norm(h, state, training: bool, momentum: float = 0.1, eps: float = 1e-5):
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     gamma, beta, run_mean, run_var = state
     if training:
         mean = h.mean(-2, keepdim=True)
@@ -77,8 +61,7 @@ def forward(params: Params, x, bn=None, training: bool = True):
     ``bn`` (from :func:`init_batch_norm`) puts a BatchNorm after every hidden linear layer, before
     its ReLU (the authors' DDICA network); ``training`` uses batch statistics and updates the running ones.
     """
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     T = params[0][0].shape[0]
     h = x.unsqueeze(0).expand(T, *x.shape) if x.dim() == 2 else x
     last = len(params) - 1
@@ -95,30 +78,15 @@ def batch_norm_parameters(bn) -> list:
     return [t for state in (bn or []) for t in state[:2]]
 
 
-def batch_norm_to_numpy(bn, keep=None) -> list:
-    """BatchNorm state as float32 numpy [(gamma, beta, running_mean, running_var), ...], optionally only ``keep``."""
-    out = []
-    for state in bn or []:
-        arrs = [t.detach().cpu().numpy() for t in state]
-        if keep is not None:
-            arrs = [a[keep] for a in arrs]
-        out.append(tuple(np.ascontiguousarray(a, dtype=np.float32) for a in arrs))
-    return out
-
-
 def parameters(params: Params) -> list:
     return [t for pair in params for t in pair]
 
 
-def to_numpy(params: Params, keep=None) -> List[Tuple[np.ndarray, np.ndarray]]:
-    """Detached float32 copies, optionally only the restarts listed in ``keep``."""
-    out = []
-    for W, b in params:
-        Wn, bn = W.detach().cpu().numpy(), b.detach().cpu().numpy()
-        if keep is not None:
-            Wn, bn = Wn[keep], bn[keep]
-        out.append((np.ascontiguousarray(Wn, dtype=np.float32), np.ascontiguousarray(bn, dtype=np.float32)))
-    return out
+def to_numpy(groups, keep=None) -> list:
+    """Detached float32 copies of tensor groups (weights and biases, or BatchNorm states) as tuples, optionally only
+    the restarts listed in ``keep``."""
+    arrays = [[t.detach().cpu().numpy() for t in group] for group in groups]
+    return [tuple(np.ascontiguousarray(a if keep is None else a[keep], dtype=np.float32) for a in g) for g in arrays]
 
 
 def forward_numpy(
@@ -164,8 +132,7 @@ def power_whiten(s, n_iter: int = 250, eps: float = 1e-8):
     no-op: for softmax outputs C is full rank although the centred covariance is not.
     Differentiable (gradients flow through the iterations).
     """
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     n, k = s.shape[-2], s.shape[-1]
     C = s.transpose(-1, -2) @ s / n
     R = C
@@ -190,7 +157,7 @@ def init_pnl_params(n_inputs: int, n_outputs: int, n_hidden: int, n_restarts: in
     The maps start close to the identity (softplus(-6) ~ 0.0025 per unit). Monotone (hence invertible) channel functions are what post-nonlinear ICA assumes; free
     ReLU channel nets could fold the data and fool the dependence estimator instead.
     """
-    import torch  # noqa: PLC0415
+    torch = import_torch()
 
     def u(*shape, bound):
         return ((torch.rand(*shape, generator=generator, device=device) * 2 - 1) * bound).requires_grad_()
@@ -206,8 +173,7 @@ def init_pnl_params(n_inputs: int, n_outputs: int, n_hidden: int, n_restarts: in
 
 def forward_pnl(params: list, x):
     """x (T, N, d) -> (T, N, k): per-channel nonlinearity, then linear mixing."""
-    import torch  # noqa: PLC0415
-
+    torch = import_torch()
     w1, b1, w2, W = params
     sp = torch.nn.functional.softplus
     g = x + (torch.tanh(x.unsqueeze(-1) * sp(w1) + b1) * sp(w2)).sum(-1)

@@ -14,8 +14,10 @@ from ..abundances.fcls import fcls
 from ..abundances.safeguard import check_solution, restart_agreement
 from ..core.base import NOT_FITTED, check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
 from ..core.errors import ParameterError
-from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive
 from ..core.progress import report, sub_progress
+from ..core.torch_support import import_torch, resolve_device, seeded_generator
+from ..core.variants import VariantChoices, VariantMixin
 from ..extraction.refinement import endmembers_from_maps
 from ..reporting.metrics import per_pixel_rmse
 from . import network
@@ -25,7 +27,7 @@ from .clustering import (
     matched_clusters,
     nearest_units,
     nnls_endmembers,
-    reconstruction_rmse,
+    nnls_reconstruction_rmse,
     select_restarts,
 )
 from .entropy import ROUTES, resolve_width, total_correlation
@@ -35,223 +37,145 @@ PREPROCESS = ("standardise", "pixel_norm", "raw")
 FINAL_ABUNDANCES = ("fcls", "network")
 CONSENSUS = ("matched", "kmeans", "kmeans_nearest")
 SAMPLING = ("replacement", "epochs")
-VARIANTS = ("default", "paper", "authors_code")
 BN_INFERENCE = ("running", "batch")
 # an expansion step moves an endmember no further than keeps each band at half its value before the step: clipped
 # at 0 instead, dark endmembers (water) came out zero over runs of bands (issue 23, Jasper Ridge)
 EXPANSION_FLOOR = 0.5
 _WEIGHT_BUDGET_BYTES = 1 << 30  # fitted weights larger than this are not kept (maps of the fitted pixels are)
 
-# Every setting that differs between the variants. ``None`` in ``__init__`` means "the variant's value".
-VARIANT_SETTINGS = {
-    "default": dict(
-        kernel_width=None,
-        batch_size=128,
-        n_restarts=32,
-        n_steps=100,
-        n_epochs=None,
-        sampling="replacement",
-        learning_rate=1e-3,
-        hidden_units=(128, 128),
-        batch_norm=False,
-        head_gain=0.1,
-        standardise_outputs=True,
-        whitening=False,
-        variance_weight=0.3,
-        keep_fraction=1.0,
-        consensus="matched",
-        renormalise=True,
-        preprocess="standardise",
-        purify=0.01,
-        expand=3,
-        final_abundances="fcls",
-        bn_inference="running",
-        whitened_maps=False,
-        unit_minmax=False,
-        drop_last=False,
-        max_fit_pixels=20000,
-    ),
-    # Li et al., ICASSP 2022 (unmixing experiments); where the paper is silent, the authors' code.
-    "paper": dict(
-        kernel_width=0.1,
-        batch_size=1000,
-        n_restarts=1000,
-        n_steps=None,
-        n_epochs=3,
-        sampling="epochs",
-        learning_rate=1e-4,
-        hidden_units=(4096,) * 6,
-        batch_norm=True,
-        head_gain=1.0,
-        standardise_outputs=False,
-        whitening=False,
-        variance_weight=0.0,
-        keep_fraction=1.0,
-        consensus="kmeans",
-        renormalise=False,
-        preprocess="raw",
-        purify=0.0,
-        expand=0,
-        final_abundances="network",
-        bn_inference="running",
-        whitened_maps=False,
-        unit_minmax=False,
-        drop_last=False,
-        max_fit_pixels=20000,
+_DEFAULT = dict(
+    kernel_width=None,  # Gaussian kernel width σ; None: Silverman's rule for the batch and the outputs
+    batch_size=128,
+    n_restarts=32,
+    n_steps=100,  # None: n_epochs epochs
+    n_epochs=None,
+    sampling="replacement",  # batches drawn with replacement, or shuffled "epochs"
+    learning_rate=1e-3,
+    hidden_units=(128, 128),
+    batch_norm=False,  # BatchNorm after each hidden layer
+    head_gain=0.1,  # scale of the softmax head's initial weights
+    standardise_outputs=True,  # each output standardised over the batch before the TC
+    whitening=False,  # the authors' power-iteration whitening of the outputs before the TC
+    variance_weight=0.3,  # weight of Σ -log(std) of the softmax outputs
+    tc_weight=1.0,  # weight of the TC term (0 for ablations)
+    keep_fraction=1.0,  # share of restarts with the lowest reconstruction error kept
+    consensus="matched",  # k-means + Hungarian matching per restart, "kmeans", or "kmeans_nearest" (authors)
+    rescale=True,  # min-max scale each map over the fitted pixels
+    renormalise=True,  # maps sum to one (else clipped to [0, 1])
+    preprocess="standardise",  # network input: per-band z-scores, "pixel_norm" (then z-scored) or "raw"
+    purify=0.01,  # > 0: endmembers from each map's purest pixels + expand steps; 0: NNLS endmembers
+    expand=3,
+    final_abundances="fcls",  # FCLS for the endmembers, or the "network" maps
+    bn_inference="running",  # BatchNorm statistics of the maps: running, or each evaluation "batch"'s (authors)
+    whitened_maps=False,  # with whitening, the maps are the whitened outputs (authors)
+    unit_minmax=False,  # each restart's maps min-max scaled before the consensus (authors)
+    drop_last=False,  # sampling="epochs": full batches only (authors)
+    max_fit_pixels=20000,  # train on a random sample of at most this many pixels (0: every pixel)
+    eig_route="auto",  # how the Gram matrices' eigenvalues are computed (entropy.total_correlation)
+    block_size=16384,  # pixels per block of the numpy inference
+)
+# Li et al., ICASSP 2022 (unmixing experiments); where the paper is silent, the authors' code.
+_PAPER = dict(
+    _DEFAULT,
+    kernel_width=0.1,
+    batch_size=1000,
+    n_restarts=1000,
+    n_steps=None,
+    n_epochs=3,
+    sampling="epochs",
+    learning_rate=1e-4,
+    hidden_units=(4096,) * 6,
+    batch_norm=True,
+    head_gain=1.0,
+    standardise_outputs=False,
+    variance_weight=0.0,
+    consensus="kmeans",
+    renormalise=False,
+    preprocess="raw",
+    purify=0.0,
+    expand=0,
+    final_abundances="network",
+)
+VARIANTS = {
+    "default": _DEFAULT,
+    "paper": _PAPER,
+    # the paper's network and loss read out as the authors' repository (hongmingli1995/DDICA, ICA_imge_raw.py and
+    # plot/k_means_8.py) runs them; each key that differs from "paper" is one row of docs/ddica_variants.md
+    "authors_code": dict(
+        _PAPER,
+        hidden_units=(4096,) * 6 + (128,),  # their seventh, 128-wide BatchNorm layer
+        whitening=True,  # their power-iteration whitening of the softmax outputs, in forward(): loss and maps
+        whitened_maps=True,
+        bn_inference="batch",  # the model is never put in eval mode: maps use each evaluation batch's statistics
+        unit_minmax=True,  # each run's maps min-max scaled before k-means
+        consensus="kmeans_nearest",  # the 100 maps nearest each k-means centre
+        drop_last=True,  # int(n / N) full batches per epoch
+        max_fit_pixels=0,  # every pixel
     ),
 }
-# The paper variant's network and loss read out as the authors' repository (hongmingli1995/DDICA, ICA_imge_raw.py
-# and plot/k_means_8.py) runs them; each key that differs from "paper" is one row of docs/ddica_variants.md.
-VARIANT_SETTINGS["authors_code"] = dict(
-    VARIANT_SETTINGS["paper"],
-    hidden_units=(4096,) * 6 + (128,),  # their seventh, 128-wide BatchNorm layer
-    whitening=True,  # their power-iteration whitening of the softmax outputs, in forward(): loss and maps
-    whitened_maps=True,
-    bn_inference="batch",  # the model is never put in eval mode: maps use each evaluation batch's statistics
-    unit_minmax=True,  # each run's maps min-max scaled before k-means
-    consensus="kmeans_nearest",  # the 100 maps nearest each k-means centre
-    drop_last=True,  # int(n / N) full batches per epoch
-    max_fit_pixels=0,  # every pixel
-)
+VARIANT_SETTINGS = VARIANTS  # the name algorithms/ddica.py imports
 
 
-class DDICA(BaseEstimator):
-    """Deep deterministic ICA for hyperspectral unmixing (Li et al., ICASSP 2022): ``variant='paper'`` or ours.
+class DDICA(VariantMixin, BaseEstimator):
+    """Deep deterministic ICA for hyperspectral unmixing (Li et al., ICASSP 2022).
 
-    ``n_restarts`` per-pixel ReLU MLPs with a softmax head (``n_units`` outputs, default
-    ``n_endmembers``) are trained on mini-batches of pixels to minimise the Rényi α total
-    correlation (TC) of their outputs (restarts are trained together as one batched model, in
-    groups when they do not fit in memory together).
+    ``n_restarts`` per-pixel ReLU networks with a softmax head of ``n_units`` outputs are trained together on
+    mini-batches of pixels to minimise the Rényi α total correlation (TC) of their outputs. The kept restarts'
+    unit maps are grouped into p maps (k-means, optionally matched one unit per restart); the endmembers come
+    from the maps (purest pixels, or NNLS) and the abundances are FCLS for them or the maps themselves.
+    ``variant`` chooses every setting (:data:`VARIANTS`): ``'paper'`` the paper's configuration,
+    ``'authors_code'`` the paper's network read out as the authors' code does, ``'default'`` this project's
+    pipeline; docs/ddica_variants.md lists each difference. Parameters left at None take the variant's value;
+    the other settings are overridden through ``settings``. No ground truth is used.
 
-    **variant** picks every setting left at ``None``; an explicit value always wins.
-
-    - ``'paper'``: the paper's unmixing DDICA. Six hidden ReLU layers of 4096 units with BatchNorm
-      (the authors' widths; ``hidden_units`` changes them), softmax head (torch's default
-      initialisation), raw reflectance input, α = 1.01, σ = 0.1 fixed, Adam lr 1e-4, shuffled
-      mini-batches of 1000 pixels for 3 epochs (the authors' code runs 1-3; the paper gives no
-      count), T = 1000 restarts, TC of the softmax outputs as the only loss, plain k-means over
-      all restarts' unit maps whose cluster means are the maps, min-max scaled: the network maps
-      are the output. The paper estimates no endmembers; the CSV holds NNLS endmembers for
-      these maps (not in the paper). Options from the authors' code: ``whitening=True`` (their
-      power-iteration whitening of the uncentred second moment of the softmax outputs before
-      the TC), ``consensus='kmeans_nearest'`` (a centre is the mean of the 100 maps nearest to it),
-      ``hidden_units=(4096,) * 6 + (128,)`` (their seventh layer).
-    - ``'default'``: ours. 2 x 128 hidden units, no BatchNorm, head scaled by 0.1, per-band
-      z-scored input, σ by Silverman's rule, batch 128 drawn with replacement, Adam 1e-3, 100
-      steps, 32 restarts; each output standardised over the batch before the TC and
-      ``variance_weight * Σ -log(std)`` added (both against the collapsed solution); every
-      restart kept (``keep_fraction`` < 1 keeps that share with the lowest reconstruction error,
-      data vs. abundances x NNLS endmembers, no ground truth: a quarter until issue 23); k-means
-      then a Hungarian matching of each restart's units to the centres (``consensus='matched'``);
-      min-max and renormalised to sum to one; then each endmember the mean of its map's 1 % purest
-      pixels + 3 expansion steps (``purify=0.01``; each step stops before a band falls below half
-      its value, :data:`EXPANSION_FLOOR`) and FCLS abundances for them. Every difference and its measured effect:
-      ``docs/ddica_variants.md``. From 2026-11-26 to 12-06 the default took NNLS endmembers of the
-      maps (``purify=0``), chosen because it depended on training; on scenes it was not chosen on it
-      was the least accurate blind method and zeroed runs of bands (a band's least-squares value
-      below zero is clipped); see ``benchmarks/results/ddica_default.md`` for both, the untrained
-      row and the extractors + FCLS. Every fit runs :func:`engine.abundances.safeguard.check_solution`
-      (``warnings_``).
-
-    Other options: ``purify`` > 0 takes each endmember as the mean of its map's ``purify``
-    fraction of purest pixels, then ``expand`` expansion steps (:mod:`engine.extraction.refinement`);
-    ``final_abundances='network'`` returns the maps themselves; ``preprocess='pixel_norm'`` (each spectrum divided by its norm, then z-scored:
-    illumination invariant); ``abundance_convention='peak_normalised'`` reports shares of
-    peak-normalised endmembers (Zhu's Samson/Jasper/Urban references; see
-    :mod:`engine.abundances.convention`); ``tc_weight=0`` and ``n_steps=0`` (an untrained network)
-    exist for ablations.
-
-    Inference (:meth:`predict_abundances`, :meth:`transform`) is a numpy function of each pixel
-    alone, so it runs blockwise on rasters of any size; the fitted estimator pickles without
-    torch. Fitted weights over 1 GiB (the paper's T wide networks) are not kept: then only the
-    fitted pixels have maps (``abundances_``) and :meth:`predict_abundances` refuses.
-
-    Data are cubes, bands first: ``fit(cube, mask=None)`` and :meth:`transform` take a cube of shape
-    (L, H, W) (bands, rows, cols) and an optional (H, W) validity mask; :meth:`predict_abundances`
-    takes pixels as columns, (L, n).
+    Inference (:meth:`predict_abundances`, :meth:`transform`) is a numpy function of each pixel, so it runs
+    blockwise on rasters of any size and the fitted estimator pickles without torch; fitted weights over
+    1 GiB are not kept (then :meth:`predict_abundances` refuses). ``fit`` and :meth:`transform` take a cube
+    (L, H, W), bands first, and an optional (H, W) validity mask; :meth:`predict_abundances` takes pixels (L, n).
 
     Parameters
     ----------
     n_endmembers : int, default=3
         Number of endmembers p (at least 2, at most the bands and the valid pixels).
     variant : {'default', 'paper', 'authors_code'}, default='default'
-        Which column of :data:`VARIANT_SETTINGS` fills every parameter below left at None. ``'authors_code'``: the
-        paper's network and loss read out as the authors' repository runs them (their seventh 128-wide layer,
-        whitening in the loss and the maps, BatchNorm with each evaluation batch's statistics, each run's maps
-        min-max scaled before k-means, the 100 maps nearest each centre, full batches only, every pixel).
+        Which entry of :data:`VARIANTS` gives the settings.
     alpha : float, default=1.01
-        Rényi entropy order α (both variants).
+        Rényi entropy order α (every variant).
     kernel_width : float or None, default=None
-        Gaussian kernel width σ; None in the variant's settings means Silverman's rule. None: the variant's (:data:`VARIANT_SETTINGS`).
-    batch_size : int or None, default=None
-        Pixels per training batch (at most the fitted pixels). None: the variant's (:data:`VARIANT_SETTINGS`).
-    n_restarts : int or None, default=None
-        Networks T trained from different starts (at least 1). None: the variant's (:data:`VARIANT_SETTINGS`).
+        Gaussian kernel width σ; None in the variant means Silverman's rule.
+    batch_size, n_restarts, n_steps : int or None, default=None
+        Pixels per training batch, networks trained from different starts, Adam steps (None in the variant:
+        ``n_epochs`` epochs).
     n_units : int or None, default=None
         Softmax outputs K per network (at least ``n_endmembers``); None: ``n_endmembers``.
-    n_steps : int or None, default=None
-        Adam steps; None (and None in the variant) counts ``n_epochs`` epochs instead. None: the variant's (:data:`VARIANT_SETTINGS`).
-    n_epochs : int or None, default=None
-        Epochs, used when the step count is None. None: the variant's (:data:`VARIANT_SETTINGS`).
-    sampling : {'replacement', 'epochs'} or None, default=None
-        Batches drawn with replacement, or shuffled epochs. None: the variant's (:data:`VARIANT_SETTINGS`).
     learning_rate : float or None, default=None
-        Adam learning rate. None: the variant's (:data:`VARIANT_SETTINGS`).
+        Adam learning rate.
     hidden_units : sequence of int or None, default=None
-        Hidden ReLU layer widths. None: the variant's (:data:`VARIANT_SETTINGS`).
-    batch_norm : bool or None, default=None
-        BatchNorm after each hidden layer. None: the variant's (:data:`VARIANT_SETTINGS`).
-    head_gain : float or None, default=None
-        Scale of the softmax head's initial weights. None: the variant's (:data:`VARIANT_SETTINGS`).
-    standardise_outputs : bool or None, default=None
-        Standardise each output over the batch before the TC. None: the variant's (:data:`VARIANT_SETTINGS`).
+        Hidden ReLU layer widths.
     whitening : bool or None, default=None
-        The authors' power-iteration whitening of the outputs before the TC. None: the variant's (:data:`VARIANT_SETTINGS`).
+        The authors' power-iteration whitening of the outputs before the TC.
     variance_weight : float or None, default=None
-        Weight of ``Σ -log(std)`` of the softmax outputs. None: the variant's (:data:`VARIANT_SETTINGS`).
-    tc_weight : float, default=1.0
-        Weight of the TC term (0 for ablations).
-    keep_fraction : float or None, default=None
-        Share of restarts with the lowest reconstruction error kept (at least one). None: the variant's (:data:`VARIANT_SETTINGS`).
-    consensus : {'matched', 'kmeans', 'kmeans_nearest'} or None, default=None
-        How units of the kept restarts are grouped into p maps ('matched' needs ``n_units`` equal
-        to ``n_endmembers``, else k-means is used). None: the variant's (:data:`VARIANT_SETTINGS`).
-    rescale : bool, default=True
-        Min-max scale each map over the fitted pixels.
-    renormalise : bool or None, default=None
-        Make the maps sum to one (else clip to [0, 1]). None: the variant's (:data:`VARIANT_SETTINGS`).
-    eig_route : {'auto', 'batched', 'loop', 'host', 'closed'}, default='auto'
-        How the Gram matrices' eigenvalues are computed (:func:`.entropy.total_correlation`).
+        Weight of ``Σ -log(std)`` of the softmax outputs (against collapsed outputs).
+    purify : float in [0, 1] or None, default=None
+        > 0: each endmember the mean of its map's ``purify`` purest pixels, then ``expand`` expansion steps
+        (:mod:`engine.extraction.refinement`); 0: NNLS endmembers of the maps.
+    expand : int or None, default=None
+        Expansion steps after ``purify``.
+    preprocess : {'standardise', 'pixel_norm', 'raw'} or None, default=None
+        Network input: per-band z-scores, each spectrum divided by its norm then z-scored, or reflectance.
+    final_abundances : {'fcls', 'network'} or None, default=None
+        FCLS abundances for the endmembers, or the network maps.
+    abundance_convention : {'fractions', 'peak_normalised'}, default='fractions'
+        See :mod:`engine.abundances.convention`.
     device : str, default='cpu'
         Torch device: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
     random_state : int or None, default=None
         Seed of the pixel sample, the initialisation, the batches and the clustering.
-    max_fit_pixels : int or None, default=None
-        Train on a random sample of at most this many valid pixels (0: every pixel). None: the variant's (:data:`VARIANT_SETTINGS`).
-    bn_inference : {'running', 'batch'} or None, default=None
-        BatchNorm statistics of the maps: the running ones (torch's eval mode) or each evaluation batch's own (the
-        authors' code, whose model stays in train mode; batches of ``batch_size`` pixels, every k-th pixel). None: the variant's (:data:`VARIANT_SETTINGS`).
-    whitened_maps : bool or None, default=None
-        With ``whitening``, the maps are the whitened outputs (per evaluation batch), as in the authors' code. None: the variant's (:data:`VARIANT_SETTINGS`).
-    unit_minmax : bool or None, default=None
-        Min-max scale each restart's maps over the fitted pixels before the consensus (the authors' code). None: the variant's (:data:`VARIANT_SETTINGS`).
-    drop_last : bool or None, default=None
-        ``sampling='epochs'``: full batches only (the authors' ``int(n / N)``), else a last partial batch of at least 2 pixels too. None: the variant's (:data:`VARIANT_SETTINGS`).
-    block_size : int, default=16384
-        Pixels per block of the numpy inference.
-    preprocess : {'standardise', 'pixel_norm', 'raw'} or None, default=None
-        Network input (see above). None: the variant's (:data:`VARIANT_SETTINGS`).
-    purify : float in [0, 1] or None, default=None
-        > 0: endmembers from each map's purest pixels (see above); 0: NNLS endmembers. None: the variant's (:data:`VARIANT_SETTINGS`).
-    expand : int or None, default=None
-        Expansion steps after ``purify``. None: the variant's (:data:`VARIANT_SETTINGS`).
-    final_abundances : {'fcls', 'network'} or None, default=None
-        FCLS abundances for the endmembers, or the network maps. None: the variant's (:data:`VARIANT_SETTINGS`).
-    abundance_convention : {'fractions', 'peak_normalised'}, default='fractions'
-        See :mod:`engine.abundances.convention`.
     progress : callable or None, default=None
         ``progress(fraction, message)``, called during the fit; it may raise
         :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
+    settings : dict or None, default=None
+        Overrides of the variant's other settings by name (commented in :data:`VARIANTS`).
 
     Attributes
     ----------
@@ -269,36 +193,31 @@ class DDICA(BaseEstimator):
         Per-pixel RMSE over the bands.
     mean_, scale_ : ndarray of shape (L,)
         Input standardisation.
-    kernel_width_ : float
-        The σ used.
-    n_iter_ : int
-        Training steps per restart.
-    loss_curve_ : ndarray of shape (n_iter_,)
-        Mean TC over the restarts per step.
-    restart_loss_curves_ : ndarray of shape (n_iter_, n_restarts)
-        TC per step of every restart.
-    restart_errors_ : ndarray of shape (n_restarts,)
-        Reconstruction error per restart (NaN when every restart is kept).
-    kept_restarts_ : ndarray of int
-        Restarts kept.
-    weights_ : list of (ndarray, ndarray) or None
-        Kept networks' weights; None when over 1 GiB.
-    batch_norm_ : list or None
-        Kept networks' BatchNorm statistics, if any.
+    kernel_width_, n_iter_ : float, int
+        The σ used; training steps per restart.
+    loss_curve_, restart_loss_curves_ : ndarray of shape (n_iter_,), (n_iter_, n_restarts)
+        TC per step: mean over the restarts, and of every restart.
+    restart_errors_, kept_restarts_ : ndarray of shape (n_restarts,), ndarray of int
+        Reconstruction error per restart (NaN when every restart is kept); the restarts kept.
+    weights_, batch_norm_ : list or None
+        Kept networks' weights (None when over 1 GiB) and BatchNorm statistics (None without BatchNorm).
     unit_labels_ : ndarray of shape (n_kept, n_units)
         Map each unit of each kept restart belongs to.
     map_min_, map_max_ : ndarray of shape (p,)
         Min-max scaling of the maps.
     restart_agreement_ : ndarray of shape (p,)
-        Median correlation of the kept restarts' maps with each consensus map (:func:`engine.abundances.safeguard.restart_agreement`).
+        Median correlation of the kept restarts' maps with each consensus map
+        (:func:`engine.abundances.safeguard.restart_agreement`).
     warnings_ : list of str
         What :func:`engine.abundances.safeguard.check_solution` found wrong with the result (empty when nothing).
     """
 
+    VARIANTS = VARIANTS
     _parameter_constraints: dict = {
         "n_endmembers": [N_ENDMEMBERS],
         "random_state": [SEED, None],
-        "variant": [Choices(VARIANTS)],
+        "variant": [VariantChoices(VARIANTS)],
+        "settings": [dict, None],
         "alpha": [positive()],
         "kernel_width": [positive(), None],
         "batch_size": [Interval(Integral, 2, None, closed="left"), None],
@@ -306,24 +225,31 @@ class DDICA(BaseEstimator):
         "n_units": [positive(Integral), None],
         "n_steps": [non_negative(Integral), None],
         "n_epochs": [positive(Integral), None],
-        "sampling": [Choices(SAMPLING), None],
+        "sampling": [Choices(SAMPLING)],
         "learning_rate": [positive(), None],
         "hidden_units": ["array-like", None],
+        "batch_norm": ["boolean"],
+        "head_gain": [positive()],
+        "standardise_outputs": ["boolean"],
+        "whitening": ["boolean", None],
         "variance_weight": [non_negative(), None],
         "tc_weight": [non_negative()],
-        "keep_fraction": [Interval(Real, 0, 1, closed="right"), None],
-        "consensus": [Choices(CONSENSUS), None],
+        "keep_fraction": [Interval(Real, 0, 1, closed="right")],
+        "consensus": [Choices(CONSENSUS)],
+        "rescale": ["boolean"],
+        "renormalise": ["boolean"],
         "eig_route": [Choices(ROUTES)],
         "preprocess": [Choices(PREPROCESS), None],
         "purify": [Interval(Real, 0, 1, closed="both"), None],
         "expand": [non_negative(Integral), None],
         "final_abundances": [Choices(FINAL_ABUNDANCES), None],
         "abundance_convention": [Choices(CONVENTIONS)],
-        "max_fit_pixels": [non_negative(Integral), None],
-        "bn_inference": [Choices(BN_INFERENCE), None],
-        "whitened_maps": ["boolean", None],
-        "unit_minmax": ["boolean", None],
-        "drop_last": ["boolean", None],
+        "max_fit_pixels": [non_negative(Integral)],
+        "bn_inference": [Choices(BN_INFERENCE)],
+        "whitened_maps": ["boolean"],
+        "unit_minmax": ["boolean"],
+        "drop_last": ["boolean"],
+        "block_size": [positive(Integral)],
     }
 
     def __init__(
@@ -337,97 +263,29 @@ class DDICA(BaseEstimator):
         n_restarts: Optional[int] = None,
         n_units: Optional[int] = None,
         n_steps: Optional[int] = None,
-        n_epochs: Optional[int] = None,
-        sampling: Optional[str] = None,
         learning_rate: Optional[float] = None,
         hidden_units: Optional[Sequence[int]] = None,
-        batch_norm: Optional[bool] = None,
-        head_gain: Optional[float] = None,
-        standardise_outputs: Optional[bool] = None,
         whitening: Optional[bool] = None,
         variance_weight: Optional[float] = None,
-        tc_weight: float = 1.0,
-        keep_fraction: Optional[float] = None,
-        consensus: Optional[str] = None,
-        rescale: bool = True,
-        renormalise: Optional[bool] = None,
-        eig_route: str = "auto",
-        device: str = "cpu",
-        random_state: Optional[int] = None,
-        max_fit_pixels: Optional[int] = None,
-        bn_inference: Optional[str] = None,
-        whitened_maps: Optional[bool] = None,
-        unit_minmax: Optional[bool] = None,
-        drop_last: Optional[bool] = None,
-        block_size: int = 16384,
-        preprocess: Optional[str] = None,
         purify: Optional[float] = None,
         expand: Optional[int] = None,
+        preprocess: Optional[str] = None,
         final_abundances: Optional[str] = None,
         abundance_convention: str = "fractions",
+        device: str = "cpu",
+        random_state: Optional[int] = None,
         progress=None,
+        settings: Optional[dict] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.variant = variant
-        self.alpha = alpha
-        self.kernel_width = kernel_width
-        self.batch_size = batch_size
-        self.n_restarts = n_restarts
-        self.n_units = n_units
-        self.n_steps = n_steps
-        self.n_epochs = n_epochs
-        self.sampling = sampling
-        self.learning_rate = learning_rate
-        self.hidden_units = hidden_units
-        self.batch_norm = batch_norm
-        self.head_gain = head_gain
-        self.standardise_outputs = standardise_outputs
-        self.whitening = whitening
-        self.variance_weight = variance_weight
-        self.tc_weight = tc_weight
-        self.keep_fraction = keep_fraction
-        self.consensus = consensus
-        self.rescale = rescale
-        self.renormalise = renormalise
-        self.eig_route = eig_route
-        self.device = device
-        self.random_state = random_state
-        self.max_fit_pixels = max_fit_pixels
-        self.bn_inference = bn_inference
-        self.whitened_maps = whitened_maps
-        self.unit_minmax = unit_minmax
-        self.drop_last = drop_last
-        self.block_size = block_size
-        self.preprocess = preprocess
-        self.purify = purify
-        self.expand = expand
-        self.final_abundances = final_abundances
-        self.abundance_convention = abundance_convention
-        self.progress = progress
+        self._keep(locals())
 
-    @staticmethod
-    def variant_settings(variant: str = "default") -> dict:
-        """The settings a variant gives every parameter left at ``None``."""
-        if variant not in VARIANTS:
-            raise ParameterError(f"variant must be one of {VARIANTS}, got {variant!r}")
-        return dict(VARIANT_SETTINGS[variant])
-
-    def resolved_settings(self) -> dict:
-        """The settings this estimator runs: the variant's, overridden by every parameter not ``None``."""
-        validate_params(self)
-        out = self.variant_settings(self.variant)
-        for key in out:
-            value = getattr(self, key, None)
-            if value is not None:
-                out[key] = value
-        out["hidden_units"] = tuple(int(h) for h in out["hidden_units"])
-        return out
+    def _finish_settings(self, settings: dict) -> dict:
+        settings["hidden_units"] = tuple(int(h) for h in settings["hidden_units"])
+        return settings
 
     # ------------------------------------------------------------------ fit
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "DDICA":
         """Train on (a sample of) the valid pixels of ``cube`` (L, H, W); fills abundances_ and endmembers_."""
-        from ..core.torch_support import resolve_device  # noqa: PLC0415
-
         # every parameter is checked before the first fitted attribute is set
         cfg = self.resolved_settings()
         Y, valid = cube_to_pixels(cube, mask)
@@ -454,36 +312,10 @@ class DDICA(BaseEstimator):
         # units_fit: (T, K, n_fit); units_all: (T, K, n) of every valid pixel, only when the weights are too big to keep
         weights, bn, units_fit, units_all = self._train(self._standardise(Y_fit), K, cfg, Y_fit, Y)
         report(self.progress, 0.9, "DDICA: selecting restarts and clustering")
-        T = units_fit.shape[0]
-        if float(cfg["keep_fraction"]) < 1:
-            errors = np.empty(T)
-            for t in range(T):  # a minute on big scenes: say where it is
-                errors[t] = reconstruction_rmse(Y_fit, units_fit[t])
-                report(self.progress, 0.9 + 0.04 * (t + 1) / T, f"DDICA: reconstruction error of restart {t + 1}/{T}")
-            keep = select_restarts(errors, cfg["keep_fraction"])
-        else:
-            errors, keep = np.full(T, np.nan), np.arange(T)
-        self.restart_errors_ = errors
-        self.kept_restarts_ = keep
+        keep = self._select_restarts(Y_fit, units_fit, cfg)
         self.weights_ = None if weights is None else [(W[keep], b[keep]) for W, b in weights]
         self.batch_norm_ = None if bn is None else [tuple(a[keep] for a in state) for state in bn]
-        kept = units_fit[keep]
-        self.unit_min_ = self.unit_max_ = None
-        if cfg["unit_minmax"]:
-            self.unit_min_, self.unit_max_ = kept.min(-1), kept.max(-1)
-            kept = self._scaled_units(kept)
-        if cfg["consensus"] == "matched" and K == p:
-            self.unit_labels_ = matched_clusters(kept, self.random_state)
-        else:
-            labels, centres = cluster_units(kept.reshape(len(keep) * K, -1), p, self.random_state)
-            if cfg["consensus"] == "kmeans_nearest":
-                labels = nearest_units(kept.reshape(len(keep) * K, -1), labels, centres)
-            self.unit_labels_ = labels.reshape(len(keep), K)
-        self.map_min_ = np.zeros(p)
-        self.map_max_ = np.ones(p)
-        if self.rescale:
-            raw = self._cluster_means(kept)
-            self.map_min_, self.map_max_ = raw.min(1), raw.max(1)
+        kept = self._consensus(units_fit[keep], p, cfg)
 
         report(self.progress, 0.95, "DDICA: abundances and endmembers")
         A = self._network_abundances(Y) if units_all is None else self._maps_from_units(units_all[keep])
@@ -494,18 +326,9 @@ class DDICA(BaseEstimator):
         else:
             E = nnls_endmembers(Y[:, fit_idx], A[:, fit_idx])
         self.network_abundances_ = pixels_to_maps(A, valid)
-        if self.abundance_convention == "peak_normalised":
-            self.endmembers_ = peak_normalise(E)
-            A, scale = peak_normalised_abundances(Y, self.endmembers_)
-            A_data = A * scale  # abundances of the data's units, for the checks below
-            resid = per_pixel_rmse(Y, self.endmembers_, A_data)
-        else:
-            self.endmembers_ = E
-            if cfg["final_abundances"] == "fcls":
-                A = fcls(Y, E, progress=sub_progress(self.progress, 0.96, 1.0))
-            A_data = A
-            resid = per_pixel_rmse(Y, E, A)
+        A, A_data = self._final_abundances(Y, E, A, cfg)
         self.abundances_ = pixels_to_maps(A, valid)
+        resid = per_pixel_rmse(Y, self.endmembers_, A_data)
         self.reconstruction_error_ = pixels_to_maps(resid[None], valid)[0]
         self.restart_agreement_ = restart_agreement(kept, self.unit_labels_)
         self.warnings_ = check_solution(
@@ -513,6 +336,54 @@ class DDICA(BaseEstimator):
         )
         report(self.progress, 1.0, "DDICA: done")
         return self
+
+    def _select_restarts(self, Y_fit: np.ndarray, units: np.ndarray, cfg: dict) -> np.ndarray:
+        """Restarts kept: every one, or the ``keep_fraction`` with the lowest reconstruction error."""
+        T = units.shape[0]
+        if float(cfg["keep_fraction"]) < 1:
+            errors = np.empty(T)
+            for t in range(T):  # a minute on big scenes: say where it is
+                errors[t] = nnls_reconstruction_rmse(Y_fit, units[t])
+                report(self.progress, 0.9 + 0.04 * (t + 1) / T, f"DDICA: reconstruction error of restart {t + 1}/{T}")
+            keep = select_restarts(errors, cfg["keep_fraction"])
+        else:
+            errors, keep = np.full(T, np.nan), np.arange(T)
+        self.restart_errors_ = errors
+        self.kept_restarts_ = keep
+        return keep
+
+    def _consensus(self, kept: np.ndarray, p: int, cfg: dict) -> np.ndarray:
+        """Group the kept restarts' units (T, K, n_fit) into p maps; returns the units as clustered."""
+        K = kept.shape[1]
+        self.unit_min_ = self.unit_max_ = None
+        if cfg["unit_minmax"]:
+            self.unit_min_, self.unit_max_ = kept.min(-1), kept.max(-1)
+            kept = self._scaled_units(kept)
+        if cfg["consensus"] == "matched" and K == p:
+            self.unit_labels_ = matched_clusters(kept, self.random_state)
+        else:
+            flat = kept.reshape(len(kept) * K, -1)
+            labels, centres = cluster_units(flat, p, self.random_state)
+            if cfg["consensus"] == "kmeans_nearest":
+                labels = nearest_units(flat, labels, centres)
+            self.unit_labels_ = labels.reshape(len(kept), K)
+        self.map_min_ = np.zeros(p)
+        self.map_max_ = np.ones(p)
+        if cfg["rescale"]:
+            raw = self._cluster_means(kept)
+            self.map_min_, self.map_max_ = raw.min(1), raw.max(1)
+        return kept
+
+    def _final_abundances(self, Y: np.ndarray, E: np.ndarray, A: np.ndarray, cfg: dict) -> tuple:
+        """Sets ``endmembers_``; returns the abundances of the pixels Y and those of the data's units."""
+        if self.abundance_convention == "peak_normalised":
+            self.endmembers_ = peak_normalise(E)
+            A, scale = peak_normalised_abundances(Y, self.endmembers_)
+            return A, A * scale
+        self.endmembers_ = E
+        if cfg["final_abundances"] == "fcls":
+            A = fcls(Y, E, progress=sub_progress(self.progress, 0.96, 1.0))
+        return A, A
 
     def _schedule(self, n_fit: int, cfg: dict) -> tuple:
         """(batch size, number of steps) for the resolved settings."""
@@ -533,8 +404,6 @@ class DDICA(BaseEstimator):
     def _train(self, X_np: np.ndarray, K: int, cfg: dict, Y_fit: np.ndarray, Y_all: np.ndarray):
         """Train all restarts (in groups that fit in memory); returns (weights or None, batch norm or None, unit maps
         (T, K, n_fit) of the fit pixels, unit maps (T, K, n) of every valid pixel when the weights are not kept)."""
-        from ..core.torch_support import import_torch, resolve_device, seeded_generator  # noqa: PLC0415
-
         torch = import_torch()
         device = resolve_device(self.device)
         T = int(cfg["n_restarts"])
@@ -547,6 +416,7 @@ class DDICA(BaseEstimator):
         n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
         chunk = restarts_per_group(restart_bytes(X_np.shape[1], batch, K, cfg["hidden_units"]), T)
         keep_weights = T * n_params * 4 <= _WEIGHT_BUDGET_BYTES
+        every_pixel_fitted = Y_all.shape[1] == Y_fit.shape[1]  # fit_idx is then every pixel, in order
         X = torch.as_tensor(X_np, device=device)
         gen = seeded_generator(self.random_state, device)
         curves, weights, bns, units, units_all = [], [], [], [], []
@@ -555,72 +425,40 @@ class DDICA(BaseEstimator):
             t_chunk = min(chunk, T - first)
             params = network.init_params(sizes, t_chunk, gen, device, head_gain=float(cfg["head_gain"]))
             bn = network.init_batch_norm(sizes, t_chunk, device) if cfg["batch_norm"] else None
-            curve = self._train_chunk(torch, X, params, bn, batch, n_steps, sigma, cfg, gen, first, T)
-            curves.append(curve)
+            curves.append(self._train_chunk(X, params, bn, batch, n_steps, sigma, cfg, gen, first, T))
             w = network.to_numpy(params)
-            b = network.batch_norm_to_numpy(bn) if bn is not None else None
+            b = network.to_numpy(bn) if bn is not None else None
             if device.type == "cuda" and not self._authors_readout(cfg):
-                maps = partial(self._unit_maps_on_device, torch, params, bn)
+                maps = partial(self._unit_maps_on_device, params, bn)
             else:
                 maps = partial(self._unit_maps, w, bn=b)
             units.append(maps(Y_fit))
-            if not keep_weights:
-                every_pixel_fitted = Y_all.shape[1] == Y_fit.shape[1]  # fit_idx is then every pixel, in order
-                units_all.append(units[-1] if every_pixel_fitted else maps(Y_all))
             if keep_weights:
                 weights.append(w)
                 bns.append(b)
+            else:
+                units_all.append(units[-1] if every_pixel_fitted else maps(Y_all))
         curve = np.concatenate(curves, axis=1) if curves else np.empty((n_steps, 0))
         self.loss_curve_ = curve.mean(1) if n_steps else np.empty(0)
         self.restart_loss_curves_ = curve
         if not keep_weights:
             return None, None, np.concatenate(units, axis=0), np.concatenate(units_all, axis=0)
-        W = [
-            (np.concatenate([w[i][0] for w in weights]), np.concatenate([w[i][1] for w in weights]))
-            for i in range(len(weights[0]))
-        ]
-        B = (
-            None
-            if bns[0] is None
-            else [tuple(np.concatenate([b[i][j] for b in bns]) for j in range(4)) for i in range(len(bns[0]))]
-        )
-        return W, B, np.concatenate(units, axis=0), None
+        B = None if bns[0] is None else _stack_groups(bns)
+        return _stack_groups(weights), B, np.concatenate(units, axis=0), None
 
-    def _train_chunk(self, torch, X, params, bn, batch, n_steps, sigma, cfg, gen, first, T) -> np.ndarray:
+    def _train_chunk(self, X, params, bn, batch, n_steps, sigma, cfg, gen, first, T) -> np.ndarray:
         """Adam on the TC loss for one group of restarts; returns its TC curve (n_steps, t_chunk)."""
+        torch = import_torch()
         t_chunk = params[0][0].shape[0]
-        n_fit = X.shape[0]
-        device = X.device
-        curve = torch.zeros((n_steps, t_chunk), device=device)  # filled on the device: no host sync per step
+        curve = torch.zeros((n_steps, t_chunk), device=X.device)  # filled on the device: no host sync per step
         if n_steps == 0:
             return curve.cpu().numpy()
         opt = torch.optim.Adam(network.parameters(params) + network.batch_norm_parameters(bn), lr=cfg["learning_rate"])
         every = max(1, n_steps // 50)
-        per_epoch = self._batches_per_epoch(n_fit, batch, cfg["drop_last"])
-        order = None
+        draw = self._batches(X.shape[0], t_chunk, batch, cfg, gen, X.device)
         for step in range(n_steps):
-            if cfg["sampling"] == "epochs":
-                k = step % per_epoch
-                if k == 0:  # a fresh shuffle per restart and epoch
-                    order = torch.argsort(torch.rand(t_chunk, n_fit, generator=gen, device=device), dim=1)
-                idx = order[:, k * batch : (k + 1) * batch]
-            else:
-                idx = torch.randint(n_fit, (t_chunk, batch), generator=gen, device=device)
-            s = torch.softmax(network.forward(params, X[idx], bn=bn), dim=-1)
-            z = s
-            if cfg["whitening"]:
-                z = network.power_whiten(z)
-            if cfg["standardise_outputs"]:
-                z = _standardise_over_batch(z)
-            loss = 0.0
-            if self.tc_weight:
-                tc = total_correlation(z, sigma, self.alpha, self.eig_route)
-                loss = float(self.tc_weight) * tc.sum()
-                curve[step] = tc.detach()
-            if cfg["variance_weight"]:
-                loss = loss - cfg["variance_weight"] * torch.log(s.std(-2) + 1e-3).sum()
-            if not torch.is_tensor(loss):
-                raise ParameterError("tc_weight and variance_weight are both 0: nothing to train")
+            s = torch.softmax(network.forward(params, X[draw(step)], bn=bn), dim=-1)
+            loss = self._loss(s, sigma, cfg, curve, step)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -633,14 +471,44 @@ class DDICA(BaseEstimator):
                 )
         return curve.cpu().numpy()
 
-    # ------------------------------------------------------------ inference
-    def _setting(self, key: str):
-        settings = getattr(self, "settings_", None) or self.resolved_settings()
-        return settings[key]
+    def _batches(self, n_fit: int, t_chunk: int, batch: int, cfg: dict, gen, device):
+        """step -> (t_chunk, batch) pixel indices: drawn with replacement, or shuffled epochs (a fresh shuffle per
+        restart and epoch)."""
+        torch = import_torch()
+        if cfg["sampling"] != "epochs":
+            return lambda step: torch.randint(n_fit, (t_chunk, batch), generator=gen, device=device)
+        per_epoch = self._batches_per_epoch(n_fit, batch, cfg["drop_last"])
+        order = []
 
+        def draw(step: int):
+            k = step % per_epoch
+            if k == 0:
+                order[:] = [torch.argsort(torch.rand(t_chunk, n_fit, generator=gen, device=device), dim=1)]
+            return order[0][:, k * batch : (k + 1) * batch]
+
+        return draw
+
+    def _loss(self, s, sigma: float, cfg: dict, curve, step: int):
+        """The training loss of softmax outputs ``s`` (T, N, K); records each restart's TC in ``curve[step]``."""
+        torch = import_torch()
+        z = network.power_whiten(s) if cfg["whitening"] else s
+        if cfg["standardise_outputs"]:
+            z = _standardise_over_batch(z)
+        loss = 0.0
+        if cfg["tc_weight"]:
+            tc = total_correlation(z, sigma, self.alpha, cfg["eig_route"])
+            loss = float(cfg["tc_weight"]) * tc.sum()
+            curve[step] = tc.detach()
+        if cfg["variance_weight"]:
+            loss = loss - cfg["variance_weight"] * torch.log(s.std(-2) + 1e-3).sum()
+        if not torch.is_tensor(loss):
+            raise ParameterError("tc_weight and variance_weight are both 0: nothing to train")
+        return loss
+
+    # ------------------------------------------------------------ inference
     def _pixel_norm(self, Y: np.ndarray) -> np.ndarray:
         """Each spectrum divided by its Euclidean norm when ``preprocess == 'pixel_norm'`` (brightness removed)."""
-        if self._setting("preprocess") == "pixel_norm":
+        if self.settings_["preprocess"] == "pixel_norm":
             return Y / np.maximum(np.linalg.norm(Y, axis=0, keepdims=True), 1e-12)
         return Y
 
@@ -658,9 +526,10 @@ class DDICA(BaseEstimator):
         cfg = self.settings_
         if self._authors_readout(cfg):
             return self._unit_maps_in_batches(weights, Y, bn, cfg)
+        block = self.settings_["block_size"]
         out = [
-            network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s : s + self.block_size]), bn))
-            for s in range(0, Y.shape[1], self.block_size)
+            network.softmax_numpy(network.forward_numpy(weights, self._standardise(Y[:, s : s + block]), bn))
+            for s in range(0, Y.shape[1], block)
         ]
         return np.concatenate(out, axis=1).transpose(0, 2, 1)
 
@@ -689,13 +558,13 @@ class DDICA(BaseEstimator):
         span = np.where(self.unit_max_ > self.unit_min_, self.unit_max_ - self.unit_min_, 1.0)
         return (units - self.unit_min_[..., None]) / span[..., None]
 
-    def _unit_maps_on_device(self, torch, params, bn, Y: np.ndarray) -> np.ndarray:
-        """:meth:`_unit_maps` computed with the trained tensors on their (CUDA) device: the paper's six 4096-wide
-        layers made the numpy pass over every pixel cost more than the training itself (7 s per restart on Samson)."""
+    def _unit_maps_on_device(self, params, bn, Y: np.ndarray) -> np.ndarray:
+        """:meth:`_unit_maps` computed with the trained tensors on their (CUDA) device (wide networks: faster)."""
+        torch = import_torch()
         device = params[0][0].device
         T = params[0][0].shape[0]
         widest = max(int(W.shape[-1]) for W, _ in params)
-        block = int(max(256, min(self.block_size, (1 << 28) // (T * widest))))  # about 1 GiB of float32 activations
+        block = int(max(256, min(self.settings_["block_size"], (1 << 28) // (T * widest))))  # ~1 GiB of activations
         out = []
         with torch.no_grad():
             for s in range(0, Y.shape[1], block):
@@ -716,7 +585,7 @@ class DDICA(BaseEstimator):
             raise ParameterError(f"expected {self.n_features_in_} bands, got {Y.shape[0]}")
         if self.abundance_convention == "peak_normalised":
             return peak_normalised_abundances(Y, self.endmembers_)[0]
-        if self._setting("final_abundances") == "fcls":
+        if self.settings_["final_abundances"] == "fcls":
             return fcls(Y, self.endmembers_)
         return self._network_abundances(Y)
 
@@ -735,7 +604,7 @@ class DDICA(BaseEstimator):
         A = self._cluster_means(self._scaled_units(units))
         span = np.where(self.map_max_ > self.map_min_, self.map_max_ - self.map_min_, 1.0)
         A = (A - self.map_min_[:, None]) / span[:, None]
-        if self._setting("renormalise"):
+        if self.settings_["renormalise"]:
             return combine_units(A, np.arange(len(A)), len(A))
         return np.clip(A, 0.0, 1.0)
 
@@ -763,9 +632,9 @@ class DDICA(BaseEstimator):
             "map_min": self.map_min_.copy(),
             "map_max": self.map_max_.copy(),
             "endmembers": self.endmembers_.copy(),
-            "pixel_norm": self._setting("preprocess") == "pixel_norm",
-            "final_abundances": self._setting("final_abundances"),
-            "renormalise": self._setting("renormalise"),
+            "pixel_norm": self.settings_["preprocess"] == "pixel_norm",
+            "final_abundances": self.settings_["final_abundances"],
+            "renormalise": self.settings_["renormalise"],
             "abundance_convention": self.abundance_convention,
         }
 
@@ -775,3 +644,11 @@ def _standardise_over_batch(s, eps: float = 1e-6):
     mu = s.mean(-2, keepdim=True)
     sd = s.std(-2, keepdim=True)
     return (s - mu) / (sd + eps)
+
+
+def _stack_groups(groups: list) -> list:
+    """Per group of restarts a list (per layer) of array tuples -> one list, each array concatenated over groups."""
+    return [
+        tuple(np.concatenate([g[i][j] for g in groups]) for j in range(len(groups[0][i])))
+        for i in range(len(groups[0]))
+    ]

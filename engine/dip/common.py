@@ -1,4 +1,4 @@
-"""Plumbing shared by BUDDIP and UnDIP: data preparation, size limit, seeding, masked loss, EMA."""
+"""What BUDDIP and UnDIP share: data preparation, size limit, tiles, seeding, masked loss."""
 
 from __future__ import annotations
 
@@ -7,21 +7,19 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, cube_to_pixels
+from ..core.base import check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps
 from ..core.errors import InputError
+from ..core.progress import report
+from ..core.torch_support import import_torch, resolve_device
+from ..core.variants import VariantMixin
+from ..reporting.metrics import per_pixel_rmse
+from . import tiling
 
-# The former fixed limit (512 x 512); the limit now comes from the device's memory (``max_pixels='auto'``, see
-# tiling.pixel_limit) and the bytes per pixel below. This stays for callers that want the old fixed value.
-DEFAULT_MAX_PIXELS = 262_144
-
-# Peak resident bytes per pixel of one fit, measured by benchmarks/resources.py --case dip_tile_memory (results/dip_tile_memory.md:
-# the slope of the peak resident set of a tile fit over its pixels, 20 to 224 bands, every variant's network).
-# Each band costs BYTES_PER_BAND (the tile as read and as a cube, the float64 pixel matrix, the tensors, the
-# reconstructions and their gradients, the per-pixel error at the end); each activation channel the functions
-# below count costs ACTIVATION_BYTES of its architecture (autograd keeps several tensors per layer). Both are
-# rounded up from the measurement so that the estimate covers every measured case;
-# tests/engine/dip/test_from_disk.py checks it against the committed results.
+# Peak resident bytes per pixel of one fit (benchmarks/resources.py --case dip_tile_memory, rounded up to cover every measured
+# case; tests/engine/dip/test_from_disk.py checks them against its committed results): per band, and per
+# activation channel of each architecture.
 BYTES_PER_BAND = 72
 ACTIVATION_BYTES = {"residual": 20, "skipnet": 10, "unet": 24}
 
@@ -73,20 +71,11 @@ def check_size(shape, limit: Optional[int], method: str, tiles: bool) -> None:
         )
 
 
-def prepare(
-    cube: np.ndarray,
-    mask: Optional[np.ndarray],
-    max_pixels: Optional[int],
-    method: str,
-    n_endmembers: Optional[int] = None,
-) -> PreparedData:
-    """Validate the cube, apply a fixed size limit (None: none) and flatten the valid pixels."""
+def prepare(cube: np.ndarray, mask: Optional[np.ndarray], n_endmembers: int) -> PreparedData:
+    """Validate the cube and the endmember count, and flatten the valid pixels."""
     cube = check_cube(cube)
-    if max_pixels is not None:
-        check_size(cube.shape[1:], max_pixels, method, tiles=False)
     Y, valid = cube_to_pixels(cube, mask)
-    if n_endmembers is not None:
-        check_n_endmembers(n_endmembers, Y.shape[0], Y.shape[1])
+    check_n_endmembers(n_endmembers, Y.shape[0], Y.shape[1])
     scale = float(np.max(np.abs(Y)))
     if not np.isfinite(scale) or scale <= 0:
         raise InputError("the image is zero everywhere; nothing to unmix")
@@ -108,8 +97,9 @@ def column_index(valid: np.ndarray) -> np.ndarray:
 
 
 @contextlib.contextmanager
-def seeded(torch, random_state: Optional[int], device):
+def seeded(random_state: Optional[int], device):
     """Seed torch's global RNG for the block (restoring it afterwards) when random_state is given."""
+    torch = import_torch()
     if random_state is None:
         yield
         return
@@ -120,8 +110,9 @@ def seeded(torch, random_state: Optional[int], device):
         yield
 
 
-def full_pixel_tensor(torch, prep: PreparedData, device):
+def full_pixel_tensor(prep: PreparedData, device):
     """(L, H*W) normalised spectra with invalid pixels set to the mean spectrum, and (H*W,) weights."""
+    torch = import_torch()
     L = prep.cube.shape[0]
     Yfull = np.empty((L, prep.valid.size), dtype=np.float32)
     flat_valid = prep.valid.ravel()
@@ -135,3 +126,55 @@ def masked_half_mse(Y, E, A, w):
     """0.5 * mean over valid pixels and bands of (Y - E A)^2; A is (p, H*W), w holds 1/(n_valid L) or 0."""
     R = Y - E @ A
     return 0.5 * (R.pow(2).sum(dim=0) * w).sum()
+
+
+class ImagePrior(VariantMixin, BaseEstimator):
+    """The fit steps BUDDIP and UnDIP share: the size limit, the first guess, the tiles and the results."""
+
+    def _start(self, cube, mask, p: int, s: dict, message: str):
+        """Prepared data, device and tile overlap of a fit; sets the first guess's fitted attributes."""
+        prep = prepare(cube, mask, p)
+        self._check_image(prep, s)
+        device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
+        L = prep.Y.shape[0]
+        limit = tiling.pixel_limit(s["max_pixels"], device, self.bytes_per_pixel(L), self.memory_mb)
+        check_size(prep.shape, limit, type(self).__name__, bool(s["tiles"]))
+        report(self.progress, 0.0, message)
+        E0, A0, cols = self.guidance(prep.Y)
+        self.settings_ = s
+        self.n_features_in_ = L
+        self.init_endmembers_ = E0
+        self.extractor_indices_ = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
+        self.tiles_, overlap = tiling.tile_windows(prep.shape, limit or prep.valid.size, int(s["tile_overlap"]))
+        return prep, device, E0, A0, overlap
+
+    def _check_image(self, prep: PreparedData, s: dict) -> None:
+        """Refuse an image the networks cannot take."""
+
+    def _fit_tiles(self, prep: PreparedData, p: int, overlap: int, train):
+        """``train(window data, window, lo, hi) -> (endmembers or None, maps (p, n), loss curve)`` on every tile with
+        valid pixels; returns the pixel-weighted mean endmembers and the blended maps (p, H, W)."""
+        blend = tiling.Blender(p, prep.shape, overlap)
+        E_sum, n_sum = 0.0, 0
+        self.loss_curve_ = None
+        for k, win in enumerate(self.tiles_):
+            sub = window(prep, win)
+            n = int(sub.valid.sum())
+            if n == 0:
+                continue
+            E, A, curve = train(sub, win, k / len(self.tiles_), (k + 1) / len(self.tiles_))
+            if self.loss_curve_ is None:
+                self.loss_curve_ = curve
+            if E is not None:
+                E_sum, n_sum = E_sum + n * E, n_sum + n
+            blend.add(win, A.reshape(p, *sub.shape))
+        return (E_sum / n_sum if n_sum else None), blend.result()
+
+    def _finish(self, prep: PreparedData, A_valid: np.ndarray):
+        """Sets the abundances, the reconstruction error and the iteration count."""
+        self.abundances_ = pixels_to_maps(A_valid, prep.valid)
+        resid = per_pixel_rmse(prep.Y, self.endmembers_, A_valid.astype(np.float64))
+        self.reconstruction_error_ = pixels_to_maps(resid[None], prep.valid)[0]
+        self.n_iter_ = len(self.loss_curve_)
+        report(self.progress, 1.0, f"{type(self).__name__}: done")
+        return self

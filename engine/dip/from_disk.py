@@ -1,22 +1,9 @@
-"""The image priors on rasters larger than the memory budget: tiles read from disk, blended on disk.
+"""BUDDIP and UnDIP on rasters larger than the memory budget: tiles read from disk, blended on disk.
 
-:class:`~engine.dip.buddip.BUDDIP` and :class:`~engine.dip.undip.UnDIP` already cut an image whose
-network would not fit into overlapping tiles, but they hold the image itself in memory. This route
-keeps the image on disk too:
-
-1. the first guess (endmembers) comes from a random pixel sample of the whole raster, by the
-   estimator's own :meth:`guidance` (SiVM, purify and expand for BUDDIP's default; the extractor for
-   UnDIP), so every tile starts from the same endmembers, as in the in-memory tiled fit;
-2. each tile (overlapping by ``overlap`` pixels) is read from disk and fitted by a copy of the
-   estimator given those endmembers; its maps, weighted by the same linear ramps as the in-memory
-   blend (:func:`engine.dip.tiling.ramp_weights`), are added into a float32 accumulator file beside
-   the output, so memory holds one tile at a time;
-3. the endmembers are the pixel-weighted mean of the tiles' endmembers; the abundances are FCLS of the
-   whole raster for them, streamed block by block, when the estimator's output is FCLS (BUDDIP's
-   default), else the blended network maps (accumulated sum / accumulated weight).
-
-The output appears complete or not at all (:func:`engine.io.blockwise.apply_blockwise`); the
-accumulator file is removed in every case.
+One first guess from a pixel sample of the whole raster (the estimator's :meth:`guidance`); each overlapping
+tile is fitted by a copy of the estimator from it, and its maps, weighted by the ramps of
+:func:`engine.dip.tiling.ramp_weights`, are added into an accumulator file beside the output. The endmembers
+are the tiles' pixel-weighted mean; the abundances are FCLS for them (streamed) or the blended network maps.
 """
 
 from __future__ import annotations
@@ -33,18 +20,19 @@ from sklearn.base import clone
 
 from ..abundances.fcls import fcls
 from ..core.progress import ProgressCallback, report, sub_progress
+from ..core.torch_support import resolve_device
 from ..io.memory import DEFAULT_MEMORY_MB
 from . import tiling
 
 MIN_TILE_PIXELS = 64 * 64
-# Address space the first fit in a process takes once and keeps (OpenBLAS's 128 MB work buffer, torch's lazily
-# imported optimizer machinery, allocator arenas): benchmarks/resources.py --case dip_tile_memory measures it ("warm-up kept";
-# tests/engine/dip/test_from_disk.py checks this covers the committed measurement). A network with large weights
-# (BUDDIP's U-Net variants) keeps its weights on top: when they do not fit, the warm-up's allocation fails (an
-# out-of-memory message) before any tile is read.
+# Address space the first fit in a process takes once and keeps (OpenBLAS's work buffer, torch's optimiser
+# machinery, allocator arenas), measured by benchmarks/resources.py --case dip_tile_memory (tests/engine/dip/test_from_disk.py)
 WARM_UP_BYTES = 256 * 2**20
 _WARMED_UP = False  # the libraries keep their one-off buffers: once per process is enough
-CUBE_BYTES_PER_VALUE = 32  # the tile as read (float32), the float64 pixel matrix and the prepared copies
+CUBE_BYTES_PER_VALUE = 32
+_ACCUMULATOR = dict(
+    driver="GTiff", dtype="float32", tiled=True, blockxsize=256, blockysize=256, SPARSE_OK="TRUE"
+)  # the tile as read (float32), the float64 pixel matrix and the prepared copies
 
 
 @dataclass
@@ -60,8 +48,6 @@ class DiskTilesFit:
 
 def tile_pixels(estimator, n_bands: int, memory_mb: float, device="cpu") -> int:
     """The largest tile (pixels) whose read cube fits ``memory_mb`` and whose networks fit the device."""
-    from ..core.torch_support import resolve_device  # noqa: PLC0415
-
     network = tiling.pixel_limit("auto", resolve_device(device), estimator.bytes_per_pixel(n_bands), memory_mb)
     cube = int(tiling.memory_budget_bytes("cpu", memory_mb) // (n_bands * CUBE_BYTES_PER_VALUE))
     return max(MIN_TILE_PIXELS, min(network, cube))
@@ -123,29 +109,15 @@ def fit_tiles_from_disk(
         )
     # sized after the warm-up: from the memory the libraries' buffers left
     limit = max_tile_pixels or tile_pixels(estimator, len(idx), memory_mb, getattr(estimator, "device", "cpu"))
-    windows, overlap = tiling.tile_windows((H, W), int(limit), int(getattr(estimator, "tile_overlap", 16)))
+    windows, overlap = tiling.tile_windows((H, W), int(limit), int(estimator.resolved_settings()["tile_overlap"]))
     dst_path = Path(dst_path)
     accumulator = temp_path(dst_path)  # this run's own: a concurrent run with the same output has another
     E_sum, n_sum = np.zeros_like(E0, dtype=np.float64), 0
     try:
         with gdal_errors(accumulator, dst_path), ExitStack() as opened:  # closed before the last pass reads it
             src = _locked_open(opened, src_path)
-            acc = _locked_open(
-                opened,
-                accumulator,
-                "w+",
-                driver="GTiff",
-                width=W,
-                height=H,
-                count=p + 1,
-                dtype="float32",
-                crs=info.crs,
-                transform=info.transform,
-                tiled=True,
-                blockxsize=256,
-                blockysize=256,
-                SPARSE_OK="TRUE",
-            )
+            grid = dict(width=W, height=H, count=p + 1, crs=info.crs, transform=info.transform)
+            acc = _locked_open(opened, accumulator, "w+", **grid, **_ACCUMULATOR)
             for k, win in enumerate(windows):
                 lo, hi = 0.9 * k / len(windows), 0.9 * (k + 1) / len(windows)
                 report(progress, lo, f"tile {k + 1}/{len(windows)}")

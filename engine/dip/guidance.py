@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Optional, Tuple
 
 import numpy as np
 
 from ..core.errors import InputError, ParameterError
-from ..extraction.refinement import (  # noqa: F401 - re-exported for the DIP methods and their tests
-    endmembers_from_maps,
-    expand_endmembers,
-    expansion_steps,
-    fcls_abundances,
-    purify_endmembers,
-)
+from ..extraction.nfindr import nfindr
+from ..extraction.refinement import endmembers_from_maps, expansion_steps, fcls_abundances
+from ..extraction.sivm import sivm
+from ..extraction.vca import vca
 
-EXTRACTORS = ("sivm", "vca", "nfindr")
+_EXTRACT = {"sivm": sivm, "vca": vca, "nfindr": nfindr}
+EXTRACTORS = tuple(_EXTRACT)
 
 
 def extract_endmembers(
@@ -29,7 +26,7 @@ def extract_endmembers(
     name = str(extractor).lower()
     if name not in EXTRACTORS:
         raise ParameterError(f"unknown endmember extractor {extractor!r}; choose one of {', '.join(EXTRACTORS)}")
-    func = getattr(import_module(f"..extraction.{name}", __package__), name)
+    func = _EXTRACT[name]
     if denoise and name != "sivm":
         raise ParameterError("SVD denoising is implemented for the SiVM extractor only")
     if name == "sivm":

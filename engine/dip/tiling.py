@@ -1,11 +1,5 @@
-"""Overlapping tiles for the image priors, blended with linear ramps, and the device-memory pixel limit.
-
-A deep image prior holds its whole input image (activations and gradients of every layer) in
-memory. Images over the limit are cut into square tiles that overlap by ``overlap`` pixels; each
-tile's maps are weighted by a ramp that rises linearly across the overlap (1 inside the tile, 1 at
-the image border) and the weighted maps are summed and divided by the summed weights, so the
-result changes smoothly from one tile to the next instead of jumping at a seam.
-"""
+"""Overlapping tiles for the image priors, blended with linear ramps across the overlaps, and the pixel limit
+that the device's memory allows."""
 
 from __future__ import annotations
 
@@ -13,6 +7,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from ..core.torch_support import import_torch
 from ..io.memory import available_bytes
 
 Window = Tuple[slice, slice]
@@ -26,9 +21,7 @@ def memory_budget_bytes(device, memory_mb: Optional[float] = None) -> int:
     :func:`engine.io.memory.available_bytes`), capped by ``memory_mb`` when given (QGIS's MEMORY_MB, a RAM
     budget, so not applied on CUDA)."""
     if getattr(device, "type", str(device)) == "cuda":
-        import torch  # noqa: PLC0415 - only reached on CUDA
-
-        free, _ = torch.cuda.mem_get_info(device)
+        free, _ = import_torch().cuda.mem_get_info(device)
         return int(CUDA_FREE_FRACTION * free)
     avail = available_bytes()
     budget = CPU_AVAILABLE_FRACTION * avail if avail else 2 * 2**30

@@ -5,66 +5,53 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 
-from ..core.base import pixels_to_maps
 from ..core.errors import InputError, ParameterError
-from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive, validate_params
+from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive
 from ..core.progress import ProgressCallback, report
-from ..core.torch_support import import_torch, resolve_device
+from ..core.torch_support import import_torch
+from ..core.variants import VariantChoices
 from ..io.memory import MEMORY_MB
-from ..reporting.metrics import per_pixel_rmse
-from . import common, tiling
+from . import common
 from .guidance import EXTRACTORS, check_endmembers, extract_endmembers
-from .networks import build_skipnet
 
-VARIANTS = ("light", "paper")
-# Each variant's settings; parameters given explicitly (not None) override them.
-SETTINGS = {
-    # Rasti et al.'s code (UnDIP_Samson.py): skip-net with one level of 256 channels and 4 skip
-    # channels, input depth = number of endmembers (uniform noise x 0.1), Adam 1e-3, 3000
-    # iterations, moving average 0.99, SiVM on the rank-p SVD denoised data.
-    "paper": dict(
-        n_iter=3000,
-        learning_rate=1e-3,
-        ema=0.99,
-        input_depth=None,
-        channels=256,
-        skip_channels=4,
-        depth=1,
-        denoise=True,
-    ),
-    # This project's lighter setting for a CPU (about a minute for 100 x 100 on one thread).
-    "light": dict(
-        n_iter=500, learning_rate=1e-3, ema=0.99, input_depth=8, channels=16, skip_channels=4, depth=3, denoise=False
-    ),
+# This project's lighter setting for a CPU (about a minute for 100 x 100 on one thread).
+_DEFAULT = dict(
+    n_iter=500,
+    learning_rate=1e-3,
+    ema=0.99,  # decay of the moving average of the outputs
+    input_depth=8,  # channels of the noise input; None: p
+    channels=16,  # skip-net channels, skip channels and levels
+    skip_channels=4,
+    depth=3,
+    denoise=False,  # SiVM on the rank-p SVD denoised data
+    max_pixels="auto",  # as BUDDIP's
+    tiles=True,
+    tile_overlap=16,
+)
+VARIANTS = {
+    "default": _DEFAULT,
+    # Rasti et al.'s code (UnDIP_Samson.py): skip-net with one level of 256 channels and 4 skip channels, input
+    # depth = number of endmembers (uniform noise x 0.1), Adam 1e-3, 3000 iterations, moving average 0.99, SiVM on
+    # the rank-p SVD denoised data.
+    "paper": dict(_DEFAULT, n_iter=3000, input_depth=None, channels=256, depth=1, denoise=True),
 }
+SETTINGS = VARIANTS  # the name algorithms/undip.py imports
 
 
-class UnDIP(BaseEstimator):
-    """Abundances from a skip-net deep image prior; endmembers fixed.
+class UnDIP(common.ImagePrior):
+    """Abundances from a skip-net deep image prior with fixed endmembers (Rasti et al., TGRS 2021).
 
-    Endmembers are ``endmembers`` (L, p) when given, otherwise extracted with ``extractor``
-    ('sivm', 'vca', 'nfindr') and ``n_endmembers``. A skip-net fed with fixed uniform noise
-    outputs the abundance maps through a softmax over endmembers (so A >= 0, sums to one);
-    it is trained with Adam on ``1/2 |Y - E f(z)|^2`` (mean over valid pixels and bands) and
-    the returned abundances are the exponential moving average (``ema``) of its outputs.
-    No ground truth is used.
-
-    ``variant='paper'``: Rasti et al.'s settings (3000 iterations, a one-level skip-net with 256
-    channels and 4 skip channels, input depth p, SVD denoising before SiVM). ``variant='light'``
-    (default): 500 iterations, 16 channels, depth 3, input depth 8, no denoising, so that a
-    100 x 100 image takes about a minute on one CPU thread. Parameters left at None take the
-    variant's value; any value given overrides it. Departure kept in both: replicate padding
-    (theirs: reflection).
-
-    Size: as BUDDIP (``max_pixels='auto'`` from the device's memory; larger images in tiles
-    overlapping by ``tile_overlap`` pixels, the maps blended with linear ramps, unless
-    ``tiles=False``). Invalid pixels (mask False or NaN) are left out of the loss and get NaN
-    abundances.
-
-    Data are cubes, bands first: ``fit(cube, mask=None)`` takes (L, H, W) (bands, rows, cols) and
-    an optional (H, W) validity mask.
+    The endmembers are ``endmembers`` when given, else extracted (``extractor``, ``n_endmembers``). A skip-net
+    fed with fixed uniform noise outputs the abundance maps through a softmax over endmembers; it is trained
+    with Adam on ``1/2 |Y - E f(z)|^2`` (mean over valid pixels and bands) and the abundances are the moving
+    average of its outputs. No ground truth is used. ``variant='paper'`` takes Rasti et al.'s settings,
+    ``'default'`` (formerly ``'light'``) a lighter network for a CPU (:data:`VARIANTS`); both pad by
+    replication (theirs: reflection). Parameters left at None take the variant's value; the other settings are
+    overridden through ``settings``. Large images are fitted in tiles as by
+    :class:`~deepunmix.engine.dip.buddip.BUDDIP`. ``fit`` takes a cube (L, H, W), bands first, and an optional
+    (H, W) validity mask.
 
     Parameters
     ----------
@@ -75,23 +62,13 @@ class UnDIP(BaseEstimator):
     extractor : {'sivm', 'vca', 'nfindr'}, default='sivm'
         Extractor used when ``endmembers`` is None.
     n_iter : int or None, default=None
-        Adam iterations. None: the variant's (:data:`SETTINGS`).
+        Adam iterations.
     learning_rate : float or None, default=None
-        Adam learning rate. None: the variant's (:data:`SETTINGS`).
-    ema : float in [0, 1) or None, default=None
-        Decay of the moving average of the outputs. None: the variant's (:data:`SETTINGS`).
-    input_depth : int or None, default=None
-        Channels of the noise input (None in the variant: p). None: the variant's (:data:`SETTINGS`).
-    channels, skip_channels, depth : int or None, default=None
-        Skip-net channels, skip channels and levels. None: the variant's (:data:`SETTINGS`).
-    device, random_state, max_pixels, progress
-        As :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
-    variant : {'light', 'paper'}, default='light'
-        Which entry of :data:`SETTINGS` fills every parameter left at None.
-    denoise : bool or None, default=None
-        SiVM on the rank-p SVD denoised data. None: the variant's (:data:`SETTINGS`).
-    tiles, tile_overlap, memory_mb
-        As :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
+        Adam learning rate.
+    variant : {'default', 'paper'}, default='default'
+        Which entry of :data:`VARIANTS` gives the settings (``'light'``: the old name of ``'default'``).
+    device, random_state, progress, memory_mb, settings
+        As :class:`~deepunmix.engine.dip.buddip.BUDDIP`'s.
 
     Attributes
     ----------
@@ -109,19 +86,22 @@ class UnDIP(BaseEstimator):
         As :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
     """
 
+    VARIANTS = VARIANTS
+    ALIASES = {"light": "default"}
     _parameter_constraints: dict = {
         "n_endmembers": [N_ENDMEMBERS, None],
         "random_state": [SEED, None],
         "extractor": [Choices(EXTRACTORS)],
         "n_iter": [positive(Integral), None],
         "learning_rate": [positive(), None],
-        "ema": [Interval(Real, 0, 1, closed="left"), None],
+        "ema": [Interval(Real, 0, 1, closed="left")],
         "input_depth": [positive(Integral), None],
-        "channels": [positive(Integral), None],
-        "skip_channels": [non_negative(Integral), None],
-        "depth": [positive(Integral), None],
-        "variant": [Choices(VARIANTS)],
-        "denoise": ["boolean", None],
+        "channels": [positive(Integral)],
+        "skip_channels": [non_negative(Integral)],
+        "depth": [positive(Integral)],
+        "variant": [VariantChoices(VARIANTS, ALIASES)],
+        "settings": [dict, None],
+        "denoise": ["boolean"],
         "tiles": ["boolean"],
         "tile_overlap": [non_negative(Integral)],
         "memory_mb": [MEMORY_MB, None],
@@ -135,50 +115,18 @@ class UnDIP(BaseEstimator):
         extractor: str = "sivm",
         n_iter: Optional[int] = None,
         learning_rate: Optional[float] = None,
-        ema: Optional[float] = None,
-        input_depth: Optional[int] = None,
-        channels: Optional[int] = None,
-        skip_channels: Optional[int] = None,
-        depth: Optional[int] = None,
+        variant: str = "default",
         device: str = "cpu",
         random_state: Optional[int] = None,
-        max_pixels="auto",
         progress: ProgressCallback = None,
-        variant: str = "light",
-        denoise: Optional[bool] = None,
-        tiles: bool = True,
-        tile_overlap: int = 16,
         memory_mb: Optional[float] = None,
+        settings: Optional[dict] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.endmembers = endmembers
-        self.extractor = extractor
-        self.n_iter = n_iter
-        self.learning_rate = learning_rate
-        self.ema = ema
-        self.input_depth = input_depth
-        self.channels = channels
-        self.skip_channels = skip_channels
-        self.depth = depth
-        self.device = device
-        self.random_state = random_state
-        self.max_pixels = max_pixels
-        self.progress = progress
-        self.variant = variant
-        self.denoise = denoise
-        self.tiles = tiles
-        self.tile_overlap = tile_overlap
-        self.memory_mb = memory_mb
+        self._keep(locals())
 
-    def resolved_settings(self, p: int) -> dict:
-        """The variant's settings with every explicitly given parameter in place of its entry."""
-        validate_params(self)
-        s = dict(SETTINGS[self.variant])
-        for key in s:
-            if getattr(self, key) is not None:
-                s[key] = getattr(self, key)
+    def _finish_settings(self, s: dict) -> dict:
         if s["input_depth"] is None:
-            s["input_depth"] = p
+            s["input_depth"] = self._n_materials()
         for key in ("n_iter", "input_depth", "channels", "skip_channels", "depth"):
             s[key] = int(s[key])
         s["learning_rate"], s["ema"] = float(s["learning_rate"]), float(s["ema"])
@@ -189,8 +137,12 @@ class UnDIP(BaseEstimator):
         if self.endmembers is None and self.n_endmembers is None:
             raise ParameterError("UnDIP needs either endmembers or n_endmembers")
         p = int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
-        s = self.resolved_settings(p)
-        prep = common.prepare(cube, mask, None, "UnDIP", p)
+        prep, device, E, _, overlap = self._start(cube, mask, p, self.resolved_settings(), "UnDIP: endmembers")
+        _, A = self._fit_tiles(prep, p, overlap, lambda sub, win, lo, hi: (None, *self._train(sub, E, device, lo, hi)))
+        self.endmembers_ = E
+        return self._finish(prep, A.reshape(p, -1)[:, prep.valid.ravel()])
+
+    def _check_image(self, prep: common.PreparedData, s: dict) -> None:
         depth = int(s["depth"])
         cells = -(-prep.shape[0] // 2**depth) * -(-prep.shape[1] // 2**depth)
         if cells < 2:  # the deepest level would be one pixel: batch normalisation fails on it
@@ -199,47 +151,13 @@ class UnDIP(BaseEstimator):
                 f"{prep.shape[1]} pixels is too small (a side needs more than {2**depth}); "
                 "use FCLS for so small an image"
             )
-        device = resolve_device(self.device)  # fail fast (e.g. CUDA asked but absent) before the extraction
-        L = prep.Y.shape[0]
-        limit = tiling.pixel_limit(self.max_pixels, device, self.bytes_per_pixel(L), self.memory_mb)
-        common.check_size(prep.shape, limit, "UnDIP", bool(self.tiles))
-        report(self.progress, 0.0, "UnDIP: endmembers")
-        E, _, cols = self.guidance(prep.Y)
-        idx = np.argwhere(prep.valid)[cols] if cols is not None and len(cols) == p else None
-        self.settings_ = s
-        self.n_features_in_ = L
-        self.init_endmembers_ = E
-        self.extractor_indices_ = idx
-
-        windows, overlap = tiling.tile_windows(prep.shape, limit or prep.valid.size, int(self.tile_overlap))
-        self.tiles_ = windows
-        blend = tiling.Blender(p, prep.shape, overlap)
-        curve = None
-        for k, win in enumerate(windows):
-            sub = common.window(prep, win)
-            if not sub.valid.any():
-                continue
-            A_t, c = self._train(sub, E, device, k / len(windows), (k + 1) / len(windows))
-            curve = c if curve is None else curve
-            blend.add(win, A_t.reshape(p, *sub.shape))
-        A = blend.result().reshape(p, -1)
-        A_valid = A[:, prep.valid.ravel()]
-        self.endmembers_ = E
-        self.abundances_ = pixels_to_maps(A_valid, prep.valid)
-        self.reconstruction_error_ = pixels_to_maps(
-            per_pixel_rmse(prep.Y, E, A_valid.astype(np.float64))[None], prep.valid
-        )[0]
-        self.loss_curve_ = curve
-        self.n_iter_ = len(curve)
-        report(self.progress, 1.0, "UnDIP: done")
-        return self
 
     def _n_materials(self) -> int:
         return int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
 
     def bytes_per_pixel(self, n_bands: int) -> float:
         """Memory one pixel of the network input costs during training (sets the pixel limit and tile size)."""
-        s = self.resolved_settings(self._n_materials())
+        s = self.resolved_settings()
         p = self._n_materials()
         return common.skipnet_bytes_per_pixel(
             n_bands, p, s["input_depth"], s["channels"], s["skip_channels"], s["depth"]
@@ -255,7 +173,7 @@ class UnDIP(BaseEstimator):
 
     def guidance(self, Y: np.ndarray):
         """The fixed endmembers for pixels Y (L, n): the given ones or the extractor's; (E, None, columns)."""
-        s = self.resolved_settings(self._n_materials())
+        s = self.resolved_settings()
         if self.endmembers is not None:
             return check_endmembers(self.endmembers, Y.shape[0], self.n_endmembers), None, None
         E, cols = extract_endmembers(
@@ -264,16 +182,18 @@ class UnDIP(BaseEstimator):
         return E, None, cols
 
     def _train(self, prep: common.PreparedData, E: np.ndarray, device, lo=0.0, hi=1.0):
+        from . import networks  # noqa: PLC0415 - imports torch
+
         torch = import_torch()
         s = self.settings_
         p = E.shape[1]
         H, W = prep.shape
         n_iter = s["n_iter"]
         decay = s["ema"]
-        Y, w = common.full_pixel_tensor(torch, prep, device)
+        Y, w = common.full_pixel_tensor(prep, device)
         E_t = torch.from_numpy((E / prep.scale).astype(np.float32)).to(device)
-        with common.seeded(torch, self.random_state, device):
-            net = build_skipnet(
+        with common.seeded(self.random_state, device):
+            net = networks.SkipNet(
                 s["input_depth"], p, channels=s["channels"], skip_channels=s["skip_channels"], depth=s["depth"]
             ).to(device)
             z = (0.1 * torch.rand(s["input_depth"], H, W)).to(device)

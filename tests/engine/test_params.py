@@ -24,6 +24,7 @@ CONSTRAINED = [DDICA, DeepICA, BUDDIP, UnDIP, MinVolNMF, EndmemberCountEstimator
 def test_every_constraint_names_an_init_parameter(cls):
     """scikit-learn skips constraints on unknown names silently: a typo would disable a check."""
     params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    params |= set(cls.variant_settings()) if hasattr(cls, "variant_settings") else set()  # settings=dict(...)
     assert set(cls._parameter_constraints) <= params
 
 
@@ -47,7 +48,7 @@ BAD = [
     (DDICA, {}, "n_steps", 2.5),
     (DeepICA, {}, "alpha", -1.0),
     (DeepICA, {}, "n_restarts", 0),
-    (DeepICA, {}, "variant", "default"),
+    (DeepICA, {}, "variant", "light"),
     (DeepICA, {}, "holdout_fraction", 1.0),
     (BUDDIP, {"n_endmembers": 3}, "purify", 1.0),
     (BUDDIP, {"n_endmembers": 3}, "ema", 1.0),
@@ -57,7 +58,7 @@ BAD = [
     (BUDDIP, {"n_endmembers": 3}, "network_input", "image"),
     (UnDIP, {"n_endmembers": 3}, "n_iter", 0),
     (UnDIP, {"n_endmembers": 3}, "learning_rate", 0.0),
-    (UnDIP, {"n_endmembers": 3}, "variant", "default"),
+    (UnDIP, {"n_endmembers": 3}, "variant", "pnl"),
     (MinVolNMF, {}, "lam", -0.1),
     (MinVolNMF, {}, "delta", 0.0),
     (MinVolNMF, {}, "max_iter", 0),
@@ -82,7 +83,8 @@ def test_fit_refuses_a_value_outside_the_constraint_before_reading_the_data(cls,
     # the constraint itself says the value is out
     ok = [c for c in cls._parameter_constraints[name] if c is not None]
     assert ok, name
-    estimator = cls(**args, **{name: value})
+    given = {name: value} if name in inspect.signature(cls).parameters else {"settings": {name: value}}
+    estimator = cls(**args, **given)
     data = (np.zeros((1, 1)),) if cls is DeepICA else (None,)  # not a cube: reading it would fail differently
     with pytest.raises(ParameterError, match=rf"'{name}' parameter of {cls.__name__} must be") as info:
         estimator.fit(*data)

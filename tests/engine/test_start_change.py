@@ -33,7 +33,7 @@ def test_buddip_reports_zero_change_untrained_and_a_change_once_trained(cube):
         "Change from the starting point: endmembers 0.00 degrees mean spectral angle (largest 0.00), "
         "abundances 0.0000 mean absolute change"
     )
-    trained = BUDDIP(3, n_iter=20, learning_rate=3e-2, ema=0.0, random_state=0).fit(cube)
+    trained = BUDDIP(3, n_iter=20, learning_rate=3e-2, random_state=0, settings=dict(ema=0.0)).fit(cube)
     change = change_from_start(
         trained.init_endmembers_, trained.endmembers_, trained.init_abundances_, trained.abundances_
     )

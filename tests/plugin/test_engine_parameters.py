@@ -126,11 +126,11 @@ ENUMS = [
     ("buddip", "EXTRACTOR", BUDDIP, "extractor", ("sivm", "vca", "nfindr")),
     ("undip", "EXTRACTOR", UnDIP, "extractor", ("sivm", "vca", "nfindr")),
     ("buddip", "VARIANT", BUDDIP, "variant", ("default", "paper", "authors_code")),
-    ("undip", "VARIANT", UnDIP, "variant", ("light", "paper")),
+    ("undip", "VARIANT", UnDIP, "variant", ("default", "paper")),
     ("ddica", "VARIANT", DDICA, "variant", ("default", "paper", "authors_code")),
     ("ddica", "ABUNDANCE_CONVENTION", DDICA, "abundance_convention", ("fractions", "peak_normalised")),
     ("minvol_nmf", "INIT", MinVolNMF, "init", ("vca", "sivm", "random")),
-    ("ica", "VARIANT", DeepICA, "variant", ("pnl", "paper")),
+    ("ica", "VARIANT", DeepICA, "variant", ("default", "paper")),
     (
         "estimate_n_endmembers",
         "METHOD",

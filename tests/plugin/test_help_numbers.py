@@ -29,9 +29,9 @@ OTHER_BUDDIP = {
     "authors_code": dict(alpha1=1.5, alpha2=2.5, alpha3=3.5, n_iter=12345, learning_rate=6e-3),
     "default": dict(purify=0.08, n_iter=234, learning_rate=7e-3),
 }
-OTHER_UNDIP = {"light": dict(n_iter=765, depth=4), "paper": dict(n_iter=2345, depth=2, channels=128)}
+OTHER_UNDIP = {"default": dict(n_iter=765, depth=4), "paper": dict(n_iter=2345, depth=2, channels=128)}
 OTHER_ICA = {
-    "pnl": dict(alpha=1.3, kernel_width=0.45, batch_size=96, n_steps=321, n_restarts=6, holdout_fraction=0.3),
+    "default": dict(alpha=1.3, kernel_width=0.45, batch_size=96, n_steps=321, n_restarts=6, holdout_fraction=0.3),
     "paper": dict(
         hidden_units=(32,) * 5,
         alpha=0.6,

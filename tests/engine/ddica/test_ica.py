@@ -17,7 +17,7 @@ def test_separates_linear_mixture_better_than_chance():
     S = (S - S.mean(0)) / S.std(0)
     c = np.cos(np.pi / 4)
     X = S @ np.array([[c, -c], [c, c]]).T  # already white: PCA cannot separate it (chance ~0.71)
-    cold = dict(n_steps=150, batch_size=128, n_restarts=2, input_transform="standardize", init="random")
+    cold = dict(n_steps=150, n_restarts=2, settings=dict(batch_size=128, input_transform="standardize", init="random"))
     model = DeepICA(2, random_state=0, **cold)  # TC training alone, no FastICA warm start
     est = model.fit_transform(X)
     assert est.shape == (3000, 2)
@@ -33,9 +33,8 @@ def test_fit_cube_mlp_and_cancel():
     rng = np.random.default_rng(1)
     cube = rng.normal(size=(4, 10, 10)).astype(np.float32)
     cube[:, 0, 0] = np.nan
-    maps = DeepICA(
-        2, n_steps=10, batch_size=32, n_restarts=2, architecture="mlp", hidden_units=(8,), random_state=0
-    ).fit_cube(cube)
+    mlp = dict(batch_size=32, architecture="mlp", hidden_units=(8,))
+    maps = DeepICA(2, n_steps=10, n_restarts=2, random_state=0, settings=mlp).fit_cube(cube)
     assert maps.shape == (2, 10, 10) and np.isnan(maps[:, 0, 0]).all() and np.isfinite(maps[:, 1:]).all()
 
     def cb(fraction, message):
@@ -43,7 +42,9 @@ def test_fit_cube_mlp_and_cancel():
             raise Cancelled()
 
     with pytest.raises(Cancelled):
-        DeepICA(2, n_steps=50, batch_size=32, n_restarts=1, progress=cb).fit(cube.reshape(4, -1)[:, 1:].T)
+        DeepICA(2, n_steps=50, n_restarts=1, progress=cb, settings=dict(batch_size=32)).fit(
+            cube.reshape(4, -1)[:, 1:].T
+        )
 
 
 @pytest.mark.slow
@@ -57,7 +58,7 @@ def test_paper_variant_runs_the_papers_configuration(monkeypatch):
     rng = np.random.default_rng(0)
     X = rng.laplace(size=(2500, 3)) @ rng.normal(size=(3, 3))
     model = DeepICA(3, variant="paper", n_steps=1, random_state=0).fit(X)  # one step at batch 2000 costs seconds
-    cfg = model.config_
+    cfg = model.settings_
     assert (cfg["alpha"], cfg["kernel_width"], cfg["batch_size"], cfg["n_restarts"]) == (0.75, 0.1584, 2000, 1)
     assert (cfg["architecture"], cfg["input_transform"], cfg["init"], cfg["whitening"]) == (
         "mlp",
@@ -106,21 +107,28 @@ def test_restart_choice_uses_held_out_samples_never_trained_on(monkeypatch):
     monkeypatch.setattr(ica, "_draw_batch", lambda *a: drawn.append(real(*a)) or drawn[-1])
     rng = np.random.default_rng(1)
     X = rng.laplace(size=(500, 2)) @ rng.normal(size=(2, 2))
-    model = DeepICA(2, n_steps=5, n_restarts=2, batch_size=64, random_state=0).fit(X)
+    model = DeepICA(2, n_steps=5, n_restarts=2, random_state=0, settings=dict(batch_size=64)).fit(X)
     train, hold = model.train_idx_, model.holdout_idx_
     assert len(hold) == 100 and len(train) == 400 and not set(train) & set(hold)
     rows = torch.cat([b.reshape(-1) for b in drawn]).numpy()
     assert len(drawn) == 5 and rows.max() < len(train)  # rows [0, n_train) of the fit tensor are the training samples
     assert "held-out" in model.restart_choice_ and model.restart_tc_.shape == (2,)
     np.testing.assert_allclose(model.mean_, X[train].mean(0))  # input statistics from the training samples only
-    no_hold = DeepICA(2, n_steps=2, n_restarts=2, batch_size=64, holdout_fraction=0.0, random_state=0).fit(X)
+    no_hold = DeepICA(
+        2, n_steps=2, n_restarts=2, random_state=0, settings=dict(batch_size=64, holdout_fraction=0.0)
+    ).fit(X)
     assert len(no_hold.holdout_idx_) == 0 and "training samples" in no_hold.restart_choice_
 
 
 def test_explicit_keywords_override_the_variant():
     from deepunmix.engine.ddica.ica import VARIANTS
 
-    assert DeepICA().resolved_params() == {**VARIANTS["pnl"], "kernel_width": None}  # None: Silverman's rule
-    cfg = DeepICA(variant="paper", alpha=1.01, kernel_width="silverman", n_restarts=3).resolved_params()
+    assert DeepICA().resolved_settings() == {**VARIANTS["default"], "kernel_width": None}  # None: Silverman's rule
+    assert DeepICA(variant="pnl").resolved_settings() == DeepICA().resolved_settings()  # the old name
+    cfg = DeepICA(
+        variant="paper", alpha=1.01, n_restarts=3, settings=dict(kernel_width="silverman")
+    ).resolved_settings()
     assert (cfg["alpha"], cfg["kernel_width"], cfg["n_restarts"], cfg["batch_size"]) == (1.01, None, 3, 2000)
-    assert DeepICA(architecture="mlp").resolved_params()["init"] == "random"  # old mlp calls keep working
+    assert (
+        DeepICA(settings=dict(architecture="mlp")).resolved_settings()["init"] == "random"
+    )  # old mlp calls keep working

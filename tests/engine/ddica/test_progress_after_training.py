@@ -17,7 +17,7 @@ def test_progress_is_reported_between_training_and_done():
         n_steps=10,
         batch_size=32,
         hidden_units=(16, 16),
-        keep_fraction=0.5,
+        settings=dict(keep_fraction=0.5),
     ).fit(s.cube)
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0

@@ -12,7 +12,7 @@ from deepunmix.engine.ddica import DDICA
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-FAST = dict(n_restarts=4, n_steps=60, batch_size=64, hidden_units=(32, 32), keep_fraction=0.5)
+FAST = dict(n_restarts=4, n_steps=60, batch_size=64, hidden_units=(32, 32), settings=dict(keep_fraction=0.5))
 
 
 def _scene(seed=0, size=16, bands=20, p=3, dark=1.0):
@@ -231,7 +231,7 @@ def test_unit_maps_on_the_device_equal_the_numpy_maps():
     Y = cube.reshape(20, -1).astype(np.float64)
     params = [(torch.as_tensor(W), torch.as_tensor(b)) for W, b in model.weights_]
     bn = [[torch.as_tensor(a) for a in state] for state in model.batch_norm_]
-    on_device = model._unit_maps_on_device(torch, params, bn, Y)
+    on_device = model._unit_maps_on_device(params, bn, Y)
     numpy_maps = model._unit_maps(model.weights_, Y, model.batch_norm_)
     assert on_device.shape == numpy_maps.shape == (3, 3, 256)
     np.testing.assert_allclose(on_device, numpy_maps, atol=1e-5)
@@ -263,9 +263,10 @@ def test_untrained_and_tc_off_ablations_run():
     cube, _, _ = _scene(seed=8, size=10)
     untrained = DDICA(3, random_state=0, n_steps=0, **{k: v for k, v in FAST.items() if k != "n_steps"}).fit(cube)
     assert untrained.n_iter_ == 0 and len(untrained.loss_curve_) == 0
-    DDICA(3, random_state=0, tc_weight=0.0, **FAST).fit(cube)
+    tc_off = {**FAST, "settings": dict(FAST["settings"], tc_weight=0.0)}
+    DDICA(3, random_state=0, **tc_off).fit(cube)
     with pytest.raises(ValueError, match="nothing to train"):
-        DDICA(3, random_state=0, tc_weight=0.0, variance_weight=0.0, **FAST).fit(cube)
+        DDICA(3, random_state=0, variance_weight=0.0, **tc_off).fit(cube)
 
 
 def test_restarts_trained_in_groups_and_weights_too_large_to_keep(monkeypatch):
@@ -303,19 +304,36 @@ def test_authors_code_variant_reads_out_as_their_repository():
     assert a["hidden_units"] == p["hidden_units"] + (128,) and a["whitening"] and a["whitened_maps"]
     assert (a["bn_inference"], a["unit_minmax"], a["drop_last"], a["max_fit_pixels"]) == ("batch", True, True, 0)
     cube, _, _ = _scene(size=16)  # 256 pixels
-    small = dict(n_restarts=2, hidden_units=(16,) * 3, batch_size=100, n_epochs=1, random_state=0)
-    model = DDICA(3, variant="authors_code", **small).fit(cube)
+    small = dict(n_restarts=2, hidden_units=(16,) * 3, batch_size=100, random_state=0)
+    model = DDICA(3, variant="authors_code", settings=dict(n_epochs=1), **small).fit(cube)
     assert model.n_iter_ == 2  # int(256 / 100) full batches; the paper variant also takes the 56-pixel rest
-    assert DDICA(3, variant="paper", **small).fit(cube).n_iter_ == 3
+    assert DDICA(3, variant="paper", settings=dict(n_epochs=1), **small).fit(cube).n_iter_ == 3
     assert model.unit_min_.shape == (2, 3) and model.unit_labels_.shape == (2, 3)
     maps = model.network_abundances_.reshape(3, -1)
     assert np.isfinite(maps).all() and maps.min() >= 0 and maps.max() <= 1
     Y = cube.reshape(20, -1).astype(np.float64)
     # batch statistics and whitened outputs: the maps are not the running-statistics softmax maps
-    running = DDICA(3, variant="authors_code", bn_inference="running", whitened_maps=False, **small).fit(cube)
+    readout = dict(n_epochs=1, bn_inference="running", whitened_maps=False)
+    running = DDICA(3, variant="authors_code", settings=readout, **small).fit(cube)
     assert not np.allclose(running.network_abundances_, model.network_abundances_, atol=1e-3)
     np.testing.assert_allclose(model.predict_abundances(Y), maps, atol=1e-5)  # the same batches again
     # the numpy whitening gives outputs whose uncentred second moment is the identity
     s = network.softmax_numpy(np.random.default_rng(0).normal(size=(1, 500, 3)).astype(np.float32))
     w = network.whiten_numpy(s)[0]
     np.testing.assert_allclose(w.T @ w / 500, np.eye(3), atol=1e-3)
+
+
+def test_settings_override_the_variant_table_and_are_checked():
+    """One variant mechanism (engine.core.variants): __init__ parameters and ``settings`` over the table."""
+    from deepunmix.engine.ddica.unmixing import VARIANTS
+
+    s = DDICA(3, variant="paper", n_steps=7, settings=dict(consensus="matched", n_epochs=None)).resolved_settings()
+    assert s == {**VARIANTS["paper"], "n_steps": 7, "consensus": "matched", "n_epochs": None}
+    with pytest.raises(ValueError, match="no setting"):
+        DDICA(3, settings=dict(consensuss="matched")).resolved_settings()
+    with pytest.raises(ValueError, match="pass them as such"):
+        DDICA(3, settings=dict(n_steps=3)).resolved_settings()
+    with pytest.raises(ValueError, match="'keep_fraction' parameter of DDICA must be"):
+        DDICA(3, settings=dict(keep_fraction=0.0)).resolved_settings()
+    built = DDICA.build(3, n_steps=4, keep_fraction=0.5)
+    assert built.n_steps == 4 and built.settings == {"keep_fraction": 0.5}

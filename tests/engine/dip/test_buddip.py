@@ -105,7 +105,7 @@ def test_cancel_via_progress():
 def test_size_limit_message():
     cube, _, _ = _scene()
     with pytest.raises(ValueError, match="limit of 100 pixels"):
-        BUDDIP(3, max_pixels=100, tiles=False).fit(cube)
+        BUDDIP(3, settings=dict(max_pixels=100, tiles=False)).fit(cube)
 
 
 def test_given_endmembers_and_bad_extractor():

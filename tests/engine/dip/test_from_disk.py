@@ -50,7 +50,7 @@ def test_buddip_from_disk_matches_the_in_memory_tiled_fit(tmp_path):
     assert got.cube.shape == (3, *cube.shape[1:])
     np.testing.assert_array_equal(got.mask, mask)  # nodata where the input has none
     np.testing.assert_allclose(got.cube[:, mask].sum(0), 1.0, atol=1e-4)
-    memory = make(max_pixels=700).fit(cube, mask)
+    memory = make(settings=dict(max_pixels=700)).fit(cube, mask)
     assert len(memory.tiles_) == len(fit.tiles_)
     cos = np.sum(fit.endmembers_ * memory.endmembers_, 0) / (
         np.linalg.norm(fit.endmembers_, axis=0) * np.linalg.norm(memory.endmembers_, axis=0)

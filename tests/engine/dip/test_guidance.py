@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from deepunmix.engine.dip.guidance import expand_endmembers, fcls_abundances, purify_endmembers, refine_guidance
+from deepunmix.engine.dip.guidance import refine_guidance
+from deepunmix.engine.extraction.refinement import expand_endmembers, fcls_abundances, purify_endmembers
 from deepunmix.engine.io.synthetic import procedural_library
 from deepunmix.engine.reporting.metrics import sad
 

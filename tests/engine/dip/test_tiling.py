@@ -70,8 +70,8 @@ def test_tiled_fit_has_no_seam(method):
     else:
         kw = dict(n_iter=150, learning_rate=1e-2, random_state=0)
         make = lambda **k: UnDIP(endmembers=E, **kw, **k)  # noqa: E731
-    tiled = make(max_pixels=260, tile_overlap=6).fit(cube)
-    whole = make(max_pixels=None).fit(cube)
+    tiled = make(settings=dict(max_pixels=260, tile_overlap=6)).fit(cube)
+    whole = make(settings=dict(max_pixels=None)).fit(cube)
     assert len(tiled.tiles_) > 4 and len(whole.tiles_) == 1
     A = tiled.abundances_
     np.testing.assert_allclose(A.sum(0), 1.0, atol=1e-5)

@@ -56,7 +56,7 @@ def test_cancel_size_limit_and_arguments():
     with pytest.raises(Cancelled):
         UnDIP(endmembers=E, n_iter=100, progress=progress).fit(cube)
     with pytest.raises(ValueError, match="max_pixels"):
-        UnDIP(endmembers=E, max_pixels=50, tiles=False).fit(cube)
+        UnDIP(endmembers=E, settings=dict(max_pixels=50, tiles=False)).fit(cube)
     with pytest.raises(ValueError, match="n_endmembers"):
         UnDIP().fit(cube)
 

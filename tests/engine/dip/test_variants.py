@@ -27,8 +27,8 @@ def _scene(size=(9, 11), p=3, L=16, snr=30.0, seed=0):
 @pytest.mark.parametrize("variant", ["paper", "authors_code", "default"])
 def test_each_variant_runs_its_configuration_on_an_odd_image(variant):
     cube, _, _ = _scene()
-    m = BUDDIP(3, variant=variant, n_iter=4, random_state=0, unet_widths=SMALL).fit(cube)
-    expected = {**SETTINGS[variant], "n_iter": 4}
+    m = BUDDIP(3, variant=variant, n_iter=4, random_state=0, settings=dict(unet_widths=SMALL)).fit(cube)
+    expected = {**SETTINGS[variant], "n_iter": 4, "unet_widths": SMALL}
     assert m.settings_ == expected
     assert m.n_iter_ == 4 and m.abundances_.shape == (3, 9, 11) and m.endmembers_.shape == (16, 3)
     assert np.all(m.abundances_ >= 0) and np.all(m.endmembers_ >= 0)
@@ -58,7 +58,7 @@ def test_explicit_parameters_override_the_variant():
         alpha1=0.5,
         learning_rate=1e-3,
         final_abundances="fcls",
-        unet_widths=SMALL,
+        settings=dict(unet_widths=SMALL),
         random_state=0,
     ).fit(cube)
     assert m.settings_["alpha1"] == 0.5 and m.settings_["learning_rate"] == 1e-3
@@ -67,12 +67,12 @@ def test_explicit_parameters_override_the_variant():
     with pytest.raises(ValueError, match="variant"):
         BUDDIP(3, variant="journal").fit(cube)
     with pytest.raises(ValueError, match="network_input"):
-        BUDDIP(3, network_input="noise", n_iter=1).fit(cube)  # residual nets need the guidance
+        BUDDIP(3, n_iter=1, settings=dict(network_input="noise")).fit(cube)  # residual nets need the guidance
 
 
 def test_paper_noise_input_depends_on_the_seed_and_is_reproducible():
     cube, _, _ = _scene()
-    kw = dict(variant="paper", n_iter=3, unet_widths=SMALL)
+    kw = dict(variant="paper", n_iter=3, settings=dict(unet_widths=SMALL))
     a = BUDDIP(3, random_state=1, **kw).fit(cube)
     b = BUDDIP(3, random_state=1, **kw).fit(cube)
     c = BUDDIP(3, random_state=2, **kw).fit(cube)
@@ -82,7 +82,9 @@ def test_paper_noise_input_depends_on_the_seed_and_is_reproducible():
 
 def test_paper_training_lowers_the_loss():
     cube, _, _ = _scene(size=(10, 13))
-    m = BUDDIP(3, variant="paper", n_iter=60, learning_rate=3e-3, unet_widths=SMALL, random_state=0).fit(cube)
+    m = BUDDIP(3, variant="paper", n_iter=60, learning_rate=3e-3, settings=dict(unet_widths=SMALL), random_state=0).fit(
+        cube
+    )
     assert np.mean(m.loss_curve_[-5:]) < 0.8 * np.mean(m.loss_curve_[:5])
 
 
@@ -117,11 +119,11 @@ def test_svd_denoising_is_rank_p_and_picks_the_vertices():
 
 def test_undip_paper_variant_settings():
     cube, E, _ = _scene()
-    m = UnDIP(3, variant="paper", n_iter=3, channels=8, random_state=0).fit(cube)
+    m = UnDIP(3, variant="paper", n_iter=3, settings=dict(channels=8), random_state=0).fit(cube)
     s = m.settings_
     assert (s["depth"], s["skip_channels"], s["input_depth"], s["denoise"], s["n_iter"]) == (1, 4, 3, True, 3)
-    assert UnDIP(3, variant="paper").resolved_settings(3)["n_iter"] == 3000
-    assert UnDIP(3, variant="paper").resolved_settings(3)["channels"] == 256
+    assert UnDIP(3, variant="paper").resolved_settings()["n_iter"] == 3000
+    assert UnDIP(3, variant="paper").resolved_settings()["channels"] == 256
     light = UnDIP(endmembers=E, n_iter=2, random_state=0).fit(cube)
     assert light.settings_["depth"] == 3 and light.settings_["channels"] == 16 and not light.settings_["denoise"]
     np.testing.assert_allclose(m.abundances_.sum(0), 1.0, atol=1e-5)
@@ -130,13 +132,13 @@ def test_undip_paper_variant_settings():
 def test_moving_average_does_not_start_at_the_guidance():
     cube, _, _ = _scene()
     kw = dict(n_iter=4, learning_rate=3e-2, random_state=0, purify=0, expand=0, final_abundances="adip")
-    avg = BUDDIP(3, ema=0.99, **kw).fit(cube)
-    last = BUDDIP(3, ema=0.0, **kw).fit(cube)
+    avg = BUDDIP(3, settings=dict(ema=0.99), **kw).fit(cube)
+    last = BUDDIP(3, settings=dict(ema=0.0), **kw).fit(cube)
     moved_avg = np.abs(avg.endmembers_ - avg.init_endmembers_).max()
     moved_last = np.abs(last.endmembers_ - last.init_endmembers_).max()
     assert moved_last > 0
     assert moved_avg > 0.3 * moved_last  # an average seeded with the guidance would keep ~99 % of it
-    one = BUDDIP(3, ema=0.99, **{**kw, "n_iter": 1}).fit(cube)
+    one = BUDDIP(3, settings=dict(ema=0.99), **{**kw, "n_iter": 1}).fit(cube)
     assert np.abs(one.endmembers_ - one.init_endmembers_).max() > 0  # one update: its output, not the guidance
 
 
@@ -147,7 +149,7 @@ def _log_volume(E):
 def test_minimum_volume_term_is_off_in_every_variant_and_shrinks_the_endmembers_when_on():
     assert all(s["min_volume"] == 0.0 for s in SETTINGS.values())
     cube, _, _ = _scene(size=(12, 12))
-    kw = dict(n_iter=30, learning_rate=1e-2, random_state=0, ema=0.0)
+    kw = dict(n_iter=30, learning_rate=1e-2, random_state=0, settings=dict(ema=0.0))
     plain = BUDDIP(3, **kw).fit(cube)
     shrunk = BUDDIP(3, min_volume=100.0, **kw).fit(cube)
     assert plain.settings_["min_volume"] == 0.0 and shrunk.settings_["min_volume"] == 100.0
