@@ -15,6 +15,6 @@ __version__ = _version()
 
 def classFactory(iface):
     """Called by QGIS to create the plugin."""
-    from ..plugin import DeepUnmixPlugin
+    from .plugin import DeepUnmixPlugin
 
     return DeepUnmixPlugin(iface)

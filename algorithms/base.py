@@ -64,8 +64,8 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP = ""
     GROUP_ID = ""
-    HELP = ""  # the side panel: what it does, what to set, what comes out (<= 150 words, plain text)
-    DETAILS = ""  # the Help page and docs/algorithms.md: every variant and difference (HTML allowed)
+    HELP = ""  # the side panel: what the method does, in 3-5 sentences (plain text)
+    NEEDS_TORCH = False
 
     # --- identity -------------------------------------------------------
     def name(self):
@@ -80,8 +80,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def groupId(self):
         return self.GROUP_ID
 
-    NEEDS_TORCH = False
-
     def shortHelpString(self):
         """The dialog's side panel (``HELP``: plain text, so ``qgis_process help`` prints it as it reads)."""
         text = self.tr(self.HELP)
@@ -92,10 +90,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
                 + text
             )
         return text
-
-    def details(self) -> str:
-        """The Help page's text after the side panel's (``DETAILS``): variants, differences, measured facts."""
-        return self.tr(self.DETAILS)
 
     def shortDescription(self):
         return self.tr(tooltips.SHORT.get(self.name(), ""))
@@ -231,21 +225,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
 
     def device(self, parameters, context) -> str:
         return DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)]
-
-    @staticmethod
-    def progress_callback(feedback, start: float = 0.0, end: float = 100.0):
-        """An engine progress callback that drives ``feedback`` and raises Cancelled on cancel."""
-        last = {"message": None}
-
-        def callback(fraction: float, message: str = "") -> None:
-            if feedback.isCanceled():
-                raise Cancelled()
-            feedback.setProgress(start + (end - start) * fraction)
-            if message and message != last["message"]:
-                last["message"] = message
-                feedback.pushDebugInfo(message)
-
-        return callback
 
     def report_path(self, parameters, context) -> Optional[str]:
         path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)
