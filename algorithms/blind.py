@@ -97,7 +97,10 @@ class EstimatorAlgorithm(DeepUnmixAlgorithm):
             default = defaults.get(option.kwarg)
             in_variants = any(option.kwarg in settings for settings in variants.values())
             label = self.tr(option.label) + (self.tr(VARIANT_SUFFIX) if default is None and in_variants else "")
-            self.add_advanced(number_parameter(self.ESTIMATOR, option, label, default))
+            parameter = number_parameter(self.ESTIMATOR, option, label, default)
+            if in_variants:
+                parameter.setHelp(self.tr("'{row}' in the variant settings table").format(row=option.kwarg))
+            self.add_advanced(parameter)
 
     def estimator_kwargs(self, parameters, context) -> dict:
         """The estimator's keywords as the dialog gives them; subclasses add theirs to ``super()``'s."""
