@@ -29,7 +29,7 @@ from .torch_paths import add_dependency_paths, dependency_folder, torch_availabl
 
 def _torch_requirement() -> str:
     """The torch pin of requirements.txt (shipped in the plugin ZIP): the one place it is written."""
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "requirements.txt")) as fh:
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "requirements.txt")) as fh:
         for line in fh:
             if line.strip().startswith("torch"):
                 return line.strip()
@@ -352,39 +352,27 @@ class Installer:
         if self.process is not None:
             self.process.kill()
 
-    def _finished(self, exit_code, _status=None) -> None:
+    def _say(self, text: str, level: str, duration: int = 10) -> None:
         from qgis.core import Qgis
 
+        if self.iface is not None:
+            self.iface.messageBar().pushMessage("DeepUnmix", text, getattr(Qgis.MessageLevel, level), duration)
+
+    def _finished(self, exit_code, _status=None) -> None:
         if self.dialog is not None:
             self.dialog.reset()
-        bar = self.iface.messageBar() if self.iface is not None else None
-        if self.canceled:
+        if self.canceled or exit_code != 0:
             discard(self.staging)
-            if bar:
-                bar.pushMessage(
-                    "DeepUnmix", "PyTorch installation canceled: nothing was installed.", Qgis.MessageLevel.Info, 10
-                )
-            return
-        if exit_code != 0:
-            discard(self.staging)
-            if bar:
-                bar.pushMessage(
-                    "DeepUnmix",
-                    "Installing PyTorch failed: " + " / ".join(self.output[-3:]),
-                    Qgis.MessageLevel.Critical,
-                    0,
-                )
-            return
+            if self.canceled:
+                return self._say("PyTorch installation canceled: nothing was installed.", "Info")
+            return self._say("Installing PyTorch failed: " + " / ".join(self.output[-3:]), "Critical", 0)
         try:
             finalize(self.staging, self.target)
         except OSError as exc:
             discard(self.staging)
-            if bar:
-                bar.pushMessage("DeepUnmix", f"Installing PyTorch failed: {exc}", Qgis.MessageLevel.Critical, 0)
-            return
-        if bar:
-            ready = "restart QGIS to use it" if "torch" in sys.modules else "the deep algorithms are ready"
-            bar.pushMessage("DeepUnmix", f"PyTorch installed: {ready}.", Qgis.MessageLevel.Success, 10)
+            return self._say(f"Installing PyTorch failed: {exc}", "Critical", 0)
+        ready = "restart QGIS to use it" if "torch" in sys.modules else "the deep algorithms are ready"
+        self._say(f"PyTorch installed: {ready}.", "Success")
 
 
 def status_line(line: str) -> str:

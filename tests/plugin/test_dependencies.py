@@ -93,7 +93,8 @@ def test_installed_folder_never_shadows_what_qgis_has(deepunmix, tmp_path, monke
     """pip --target output: what the system imports already goes to torch_private; appended to sys.path."""
     import jinja2
 
-    from deepunmix import dependency_helper, deps
+    from deepunmix.gui import torch_installer as dependency_helper
+    from deepunmix.gui import torch_paths as deps
 
     target = tmp_path / "deepunmix_deps"
     _fake_dist(target, "brandnew_dep_xyz-0.9", ["brandnew_dep_xyz.py"])  # an earlier install, on the path
