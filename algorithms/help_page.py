@@ -125,6 +125,16 @@ def markdown(algs) -> str:
     return "\n".join(parts) + "\n"
 
 
+def settings_tables(algs) -> str:
+    """The variant settings of every algorithm that has variants, as Markdown (README's block)."""
+    parts = []
+    for alg in algs:
+        table = markdown_table(variant_rows(alg))
+        if table:
+            parts += [f"`{alg.id()}` (`{alg.ESTIMATOR.__name__}`):", "", table, ""]
+    return "\n".join(parts)
+
+
 def help_url(alg) -> str:
     """A file:// URL of the algorithm's help page, (re)written if its content changed."""
     from qgis.PyQt.QtCore import QUrl

@@ -72,7 +72,7 @@ def test_variant_settings_table_is_the_engines(deepunmix):
 def test_docs_are_current(deepunmix):
     import importlib.util
 
-    from deepunmix.algorithms.help_page import markdown
+    from deepunmix.algorithms.help_page import markdown, settings_tables
 
     spec = importlib.util.spec_from_file_location("build_docs", REPO / "scripts" / "build_docs.py")
     build_docs = importlib.util.module_from_spec(spec)
@@ -82,3 +82,6 @@ def test_docs_are_current(deepunmix):
     assert (REPO / "docs" / "algorithms.md").read_text(encoding="utf-8") == expected, (
         "docs/algorithms.md is stale: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/build_docs.py"
     )
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    tables = settings_tables(build_docs.algorithms(provider))
+    assert build_docs.readme_with_tables(readme, tables) == readme, "README's settings tables are stale: build_docs.py"
