@@ -91,4 +91,6 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
         model, mask = run.estimator, run.data.mask
         settings = model.resolved_settings()
         n_fit = min(int(mask.sum()), settings["max_fit_pixels"] or int(mask.sum()))
-        return training_bytes(run.data.cube.shape[0], n_fit, model.n_endmembers, **{"n_units": model.n_units, **settings})
+        return training_bytes(
+            run.data.cube.shape[0], n_fit, model.n_endmembers, **{"n_units": model.n_units, **settings}
+        )

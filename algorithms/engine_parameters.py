@@ -100,7 +100,11 @@ def dialog_range(cls, option: NumberOption) -> tuple:
 
 def number_parameter(cls, option: NumberOption, label: str, default=None, optional: bool = True):
     """A QGIS number parameter for ``option`` with the engine's type and range."""
-    kind = QgsProcessingParameterNumber.Type.Integer if is_integer(cls, option) else QgsProcessingParameterNumber.Type.Double
+    kind = (
+        QgsProcessingParameterNumber.Type.Integer
+        if is_integer(cls, option)
+        else QgsProcessingParameterNumber.Type.Double
+    )
     param = QgsProcessingParameterNumber(option.key, label, kind, defaultValue=default, optional=optional)
     low, high = dialog_range(cls, option)
     if low is not None:

@@ -10,8 +10,8 @@ from ..engine.count.estimate import EndmemberCountEstimator
 from ..engine.count.reconstruction import DEFAULT_MAX_ENDMEMBERS, DEFAULT_MIN_GAIN
 from ..engine.reporting.report import write_count_report
 from .base import DeepUnmixAlgorithm
-from .errors import progress_callback
 from .engine_parameters import ChoiceOption, NumberOption, enum_parameter, enum_value, number_parameter
+from .errors import progress_callback
 from .inputs import add_input_options, input_options, load_for_fitting
 
 # Labels by engine value; the values and their order (the published METHOD indices: 0 is HySime in users'
@@ -48,9 +48,12 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
         "beyond the number of materials on real scenes. The estimate is the number output N_ENDMEMBERS, which the "
         "graphical modeler can pass to the next algorithm's 'Number of endmembers'."
     )
+
     def initAlgorithm(self, config=None):
         self.add_input_raster()
-        self.addParameter(enum_parameter(self, EndmemberCountEstimator, METHOD_OPTION, EndmemberCountEstimator().method))
+        self.addParameter(
+            enum_parameter(self, EndmemberCountEstimator, METHOD_OPTION, EndmemberCountEstimator().method)
+        )
         self.addParameter(
             number_parameter(
                 EndmemberCountEstimator, MAX_OPTION, self.tr(MAX_OPTION.label), DEFAULT_MAX_ENDMEMBERS, False
