@@ -3,7 +3,7 @@
 *Raster → DeepUnmix → Install / repair / remove PyTorch…* (and, while torch is missing, a
 message-bar button that opens the same question) asks once: the CPU build, the CUDA build (NVIDIA
 GPU), removing it, or nothing. pip then runs in a ``QProcess`` behind a progress dialog that shows
-its current step and has a Cancel button. ``install_torch`` runs the same steps without a GUI.
+its current step and has a Cancel button.
 
 The steps: pip installs ``TORCH_REQUIREMENT`` with ``--target`` into a staging folder beside
 ``<profile>/python/deepunmix_deps``; ``finalize`` moves every distribution QGIS's Python already
@@ -21,7 +21,7 @@ import importlib.util
 import os
 import shutil
 import sys
-from typing import Callable, Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set
 
 from ..engine.core.torch_support import INSTALL_ACTION, MENU_PATH, PRIVATE_FOLDER
 from .torch_paths import add_dependency_paths, dependency_folder, torch_available
@@ -176,29 +176,6 @@ def remove(target: str) -> None:
     """Delete the dependency folder (torch and what only it uses)."""
     if os.path.isdir(target):
         shutil.rmtree(target)
-
-
-def install_torch(target: Optional[str] = None, variant: str = "cpu", echo: Callable[[str], None] = print) -> List[str]:
-    """``Installer``'s steps without a GUI (blocking): pip's output goes to ``echo``; raises on failure.
-
-    Returns the distributions moved to ``torch_private``.
-    """
-    import subprocess  # runs pip, see below  # nosec B404
-
-    target = target or dependency_folder()
-    staging = prepare(target)
-    # accepted: install_command is this Python's pip with fixed arguments, no shell
-    proc = subprocess.Popen(  # nosec B603
-        install_command(staging, variant), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    tail = []
-    for line in proc.stdout:
-        echo(line.rstrip())
-        tail = (tail + [line.rstrip()])[-20:]
-    if proc.wait() != 0:
-        discard(staging)
-        raise RuntimeError(f"pip failed ({proc.returncode}):\n" + "\n".join(tail))
-    return finalize(staging, target)
 
 
 def question_text(target: str) -> str:

@@ -43,3 +43,14 @@ def dialog_estimator(alg_id, **parameters):
     alg = QgsApplication.processingRegistry().algorithmById(f"deepunmix:{alg_id}")
     dialog = {p.name(): p.defaultValue() for p in alg.parameterDefinitions() if not p.isDestination()}
     return alg.ESTIMATOR(**alg.estimator_kwargs({**dialog, "N_ENDMEMBERS": 3, **parameters}, QgsProcessingContext()))
+
+
+def build_zip(out):
+    """The release ZIP as ``make package`` builds it (scripts/package.py's ``build``, in this process)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("package", Path(__file__).resolve().parents[2] / "scripts/package.py")
+    package = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(package)
+    return Path(package.build(out))

@@ -8,7 +8,7 @@ from qgis.core import QgsApplication, QgsProcessingFeedback
 def dialog_class(deepunmix):
     from processing.gui.AlgorithmDialog import AlgorithmDialog
 
-    from deepunmix import cancel_display
+    from deepunmix.gui import cancel_display
 
     assert cancel_display.install()
     yield AlgorithmDialog

@@ -36,12 +36,9 @@ def test_qgis_process_help_has_no_raw_tags(deepunmix):
 
 def test_cited_files_ship_with_the_plugin(deepunmix, tmp_path):
     """A help text cites a file the ZIP holds, or says where it is (the project's home page)."""
-    import importlib.util
+    from plugin_helpers import build_zip
 
-    spec = importlib.util.spec_from_file_location("package", REPO / "scripts" / "package.py")
-    package = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(package)
-    names = {n.split("/", 1)[1] for n in zipfile.ZipFile(package.build(tmp_path)).namelist()}
+    names = {n.split("/", 1)[1] for n in zipfile.ZipFile(build_zip(tmp_path)).namelist()}
     for alg in _algorithms():
         for text in [alg.shortHelpString()] + [p.help() for p in alg.parameterDefinitions()]:
             for m in re.finditer(r"([\w./-]+\.md)\b( on the project's home page)?", text):

@@ -29,7 +29,7 @@ def _load_html_results(results):
 def results_list(deepunmix):
     from processing.core.ProcessingResults import resultsList
 
-    from deepunmix import results_viewer
+    from deepunmix.gui import results_viewer
 
     results_viewer.uninstall()
     before = list(resultsList.results)
@@ -51,7 +51,7 @@ def test_batch_report_without_workaround_fails_on_this_qgis(results_list, run_al
 
 
 def test_batch_report_with_workaround_is_listed_by_title(results_list, run_alg, tmp_path, scene):
-    from deepunmix import results_viewer
+    from deepunmix.gui import results_viewer
 
     assert results_viewer.install()
     res = run_alg(
