@@ -33,7 +33,7 @@ from ..engine.core.torch_support import INSTALL_ROUTE
 from ..engine.io.paths import check_output_paths
 from ..engine.io.raster import output_transaction
 from ..gui.torch_paths import torch_available
-from . import tooltips
+from . import texts
 from .engine_parameters import option_labels
 from .errors import user_message, warnings_to
 from .inputs import declared_paths
@@ -64,7 +64,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP = ""
     GROUP_ID = ""
-    HELP = ""  # the side panel: what the method does, in 3-5 sentences (plain text)
     NEEDS_TORCH = False
 
     # --- identity -------------------------------------------------------
@@ -81,8 +80,8 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         return self.GROUP_ID
 
     def shortHelpString(self):
-        """The dialog's side panel (``HELP``: plain text, so ``qgis_process help`` prints it as it reads)."""
-        text = self.tr(self.HELP)
+        """The dialog's side panel (help.yaml: plain text, so ``qgis_process help`` prints it as it reads)."""
+        text = self.tr(texts.text(self.name(), "help"))
         if self.NEEDS_TORCH and not torch_available():
             text = (
                 self.tr("PyTorch is not installed: this algorithm cannot run yet. {route}").format(route=INSTALL_ROUTE)
@@ -92,10 +91,10 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         return text
 
     def shortDescription(self):
-        return self.tr(tooltips.SHORT.get(self.name(), ""))
+        return self.tr(texts.text(self.name(), "short"))
 
     def tags(self):
-        return [self.tr(t) for t in tooltips.tags(self.name())]
+        return [self.tr(t) for t in texts.tags(self.name())]
 
     def helpUrl(self):
         """A page inside the plugin (written from this algorithm's help and parameters; works offline)."""
@@ -120,9 +119,9 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
 
     # --- parameter helpers ---------------------------------------------
     def addParameter(self, parameter, createOutput=True):  # noqa: N802 - QGIS API
-        """Every parameter gets its tooltip from ``tooltips`` unless it already has one."""
+        """A parameter gets its tooltip from help.yaml unless it already has one."""
         if not parameter.help():
-            text = tooltips.tooltip(self.name(), parameter.name())
+            text = texts.tooltip(self.name(), parameter.name())
             if text:
                 parameter.setHelp(self.tr(text))
         return super().addParameter(parameter, createOutput)

@@ -26,15 +26,6 @@ class BUDDIPUnmixing(BlindUnmixingAlgorithm):
 
     NAME = "buddip"
     DISPLAY_NAME = "BUDDIP blind unmixing (double deep image prior)"
-    HELP = (
-        "Blind unmixing with BUDDIP (Zhou and Rodrigues, ICASSP 2022): two deep image priors, one producing the "
-        "endmember spectra and one the abundance maps, trained together from a classic first guess (SiVM, VCA or "
-        "N-FINDR endmembers, FCLS abundances). The 'default' variant, meant for a CPU, refines the first guess, "
-        "trains small residual networks and solves FCLS abundances for the learned endmembers; 'paper' and "
-        "'authors' code' reproduce the published settings and are meant for a GPU. Rasters larger than one "
-        "network can hold are unmixed in overlapping tiles, read from disk when over the memory budget. Needs "
-        "PyTorch."
-    )
     CHOICES = (
         ChoiceOption(EXTRACTOR, "extractor", "Initial endmember extractor", EXTRACTOR_LABELS),
         ChoiceOption(VARIANT, "variant", "Variant", VARIANT_LABELS),

@@ -29,15 +29,6 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
     NETWORK_MAPS = "NETWORK_MAPS"
     NAME = "ddica"
     DISPLAY_NAME = "DDICA blind unmixing (deep deterministic ICA)"
-    HELP = (
-        "Blind unmixing with DDICA (Li et al., ICASSP 2022): many differently initialised neural networks map "
-        "every pixel spectrum to abundances and are trained to make their outputs as independent as possible "
-        "(matrix-based Renyi total correlation); their maps are clustered with k-means. The 'default' variant, "
-        "meant for a CPU, then takes each endmember from the purest pixels of its map and solves FCLS abundances; "
-        "'paper' and 'authors' code' reproduce the published configuration and output the network maps. "
-        "Training uses a random sample of the valid pixels; all pixels are then unmixed, and the log warns when a "
-        "result looks degenerate. Needs PyTorch."
-    )
     CHOICES = (ChoiceOption(VARIANT, "variant", "Variant", VARIANT_LABELS),)
     OPTIONS = (
         NumberOption("ALPHA", "alpha", "Renyi entropy order alpha"),

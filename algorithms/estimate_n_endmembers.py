@@ -40,14 +40,6 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
     DISPLAY_NAME = "Estimate number of endmembers"
     GROUP = "Endmembers"
     GROUP_ID = "endmembers"
-    HELP = (
-        "Estimates how many materials (endmembers) to unmix a hyperspectral raster with, on a random sample of its "
-        "valid pixels. The default method, 'Endmembers for linear unmixing', adds endmembers (SiVM + FCLS) while "
-        "the reconstruction error still drops noticeably: a count to unmix with. HySime and HFC estimate the "
-        "dimension of the signal subspace instead, which spectral variability and nonlinear mixing inflate well "
-        "beyond the number of materials on real scenes. The estimate is the number output N_ENDMEMBERS, which the "
-        "graphical modeler can pass to the next algorithm's 'Number of endmembers'."
-    )
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()

@@ -33,14 +33,6 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
     DISPLAY_NAME = "Evaluate unmixing against a reference"
     GROUP = "Evaluation"
     GROUP_ID = "evaluation"
-    HELP = (
-        "Scores an unmixing result against reference (ground-truth) abundances and, optionally, endmembers. "
-        "Estimated endmembers are matched to reference ones one-to-one (Hungarian matching on spectral angle when "
-        "both endmember CSVs are given, else on abundance RMSE), for scoring only; endmember rows are matched by "
-        "wavelength or band number. The scores table has one row per reference material; aRMSE (mean per-pixel "
-        "abundance RMSE), mean per-endmember RMSE and aSAD (mean spectral angle, degrees) are number outputs the "
-        "graphical modeler can pass on."
-    )
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.ABUNDANCES, self.tr("Estimated abundances")))

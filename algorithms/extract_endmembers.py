@@ -21,13 +21,6 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
     DISPLAY_NAME = "Extract endmembers (VCA, SiVM, N-FINDR)"
     GROUP = "Endmembers"
     GROUP_ID = "endmembers"
-    HELP = (
-        "Finds the spectra of the purest pixels of a hyperspectral raster: the endmembers, one per material. VCA "
-        "(default) projects the data on random directions and is fast; SiVM grows the simplex greedily and is "
-        "deterministic; N-FINDR swaps pixels while the simplex volume grows. All pick pixels of the image, so they "
-        "need (nearly) pure pixels. The CSV keeps the original band numbers and wavelengths, so 'Fully constrained "
-        "least squares (FCLS)' matches it to the raster."
-    )
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()

@@ -24,14 +24,6 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
     DISPLAY_NAME = "Fully constrained least squares (FCLS)"
     GROUP = "Abundances"
     GROUP_ID = "abundances"
-    HELP = (
-        "Abundance maps from a hyperspectral raster and known endmember spectra: for every pixel, the "
-        "non-negative fractions summing to one that best reconstruct it (fully constrained least squares). "
-        "The CSV's rows are matched to the raster's bands by wavelength, else by band number, and its stated "
-        "units set the scale. The raster is unmixed block by block, so rasters larger than memory work. "
-        "Optionally it writes the per-pixel reconstruction error; the log warns when the fit points at a scale "
-        "mismatch or a missing material."
-    )
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()

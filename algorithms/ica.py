@@ -31,13 +31,6 @@ class DeepICAComponents(EstimatorAlgorithm):
     DISPLAY_NAME = "Deep ICA (independent components)"
     GROUP = "Blind source separation"
     GROUP_ID = "bss"
-    HELP = (
-        "Blind source separation of any multiband raster (DDICA's general mode): a neural network finds "
-        "components that are as independent as possible, by minimising the matrix-based Renyi total correlation of "
-        "its whitened outputs. The components are signals, not abundances: they are not non-negative, do not sum "
-        "to one, and their sign and order are arbitrary, as in every ICA. The 'pnl' variant (default) refines a "
-        "Gaussianise + FastICA start by TC; 'paper' is the published deep ICA. Needs PyTorch."
-    )
     CHOICES = (ChoiceOption(VARIANT, "variant", "Variant", VARIANT_LABELS),)
     OPTIONS = (
         NumberOption("STEPS", "n_steps", "Training steps", minimum=1),  # 0 steps: untrained, not ICA

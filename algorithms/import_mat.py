@@ -53,13 +53,6 @@ class ImportMatDataset(DeepUnmixAlgorithm):
     DISPLAY_NAME = "Import a MATLAB (.mat) unmixing dataset"
     GROUP = "Data"
     GROUP_ID = "data"
-    HELP = (
-        "Converts a MATLAB .mat unmixing dataset (Zhu's Samson, Jasper Ridge, Urban layout, or HySUPP's) into a "
-        "GeoTIFF cube that QGIS and every DeepUnmix algorithm read, divided by the file's maxValue where it states "
-        "one. The file's band selection becomes the band names. When the files have them, it also writes the "
-        "reference abundances and endmembers; the endmember CSV states the units in which the reference rebuilds "
-        "the cube, or the log names the mismatch (e.g. peak-normalised spectra: use FCLS's Peak-normalised shares)."
-    )
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.INPUT, self.tr("Dataset (.mat)"), extension="mat"))

@@ -15,13 +15,6 @@ class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
 
     NAME = "minvol_nmf"
     DISPLAY_NAME = "Minimum-volume NMF blind unmixing"
-    HELP = (
-        "Blind unmixing by minimum-volume non-negative matrix factorisation (Leplat, Gillis and Ang): endmembers "
-        "and abundances (non-negative, summing to one) that reconstruct the image, with a log-determinant "
-        "penalty that keeps the endmember simplex as small as possible. Unlike pure-pixel extractors (VCA, "
-        "N-FINDR) it works when no pixel is pure. The volume weight lambda is relative to the initial fit; the "
-        "starting endmembers come from VCA, SiVM or random pixels."
-    )
     CHOICES = (ChoiceOption(INIT, "init", "Initialisation", INIT_LABELS),)
     OPTIONS = (
         NumberOption("LAMBDA", "lam", "Volume weight lambda"),

@@ -25,13 +25,6 @@ class UnDIPUnmixing(BlindUnmixingAlgorithm):
     DISPLAY_NAME = "UnDIP unmixing (deep image prior abundances)"
     GROUP = "Abundances"
     GROUP_ID = "abundances"
-    HELP = (
-        "Abundance maps with UnDIP (Rasti et al.): the endmembers are fixed, from your CSV or extracted (SiVM by "
-        "default), and a convolutional deep image prior produces abundance maps (non-negative, summing to one) "
-        "that reconstruct the image. Its spatial prior gives less noisy maps than per-pixel FCLS; the result is a "
-        "moving average of the network's outputs. The 'light' variant is meant for a CPU, 'paper' uses the "
-        "published settings. Large rasters are unmixed in overlapping tiles. Needs PyTorch."
-    )
     CHOICES = (
         ChoiceOption(EXTRACTOR, "extractor", "Endmember extractor (without a CSV)", EXTRACTOR_LABELS),
         ChoiceOption(VARIANT, "variant", "Variant", VARIANT_LABELS),

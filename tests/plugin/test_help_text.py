@@ -17,8 +17,10 @@ def _algorithms():
 
 
 def test_side_panels_are_short_plain_text(deepunmix):
+    from deepunmix.algorithms.texts import text as help_text
+
     for alg in _algorithms():
-        text = alg.HELP
+        text = help_text(alg.name(), "help")
         assert 2 <= len(re.findall(r"[.!?](\s|$)", text)) <= MAX_SENTENCES, alg.id()
         assert not re.search(r"<[a-zA-Z/]", text), alg.id()  # qgis_process help prints it as it is
 
