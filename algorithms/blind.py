@@ -271,6 +271,17 @@ class BlindUnmixingAlgorithm(EstimatorAlgorithm):
         )
 
 
+class ImagePriorAlgorithm(BlindUnmixingAlgorithm):
+    """BUDDIP and UnDIP: a deep image prior needs whole tiles; a raster over the budget is read from disk."""
+
+    SAMPLES_OK = False
+    TILES_FROM_DISK = True
+    EXTRACTOR = "EXTRACTOR"
+    VARIANT = "VARIANT"
+    # labels by engine value; the values and their order are the engine's (its extractor choices)
+    EXTRACTORS = {"sivm": "SiVM", "vca": "VCA", "nfindr": "N-FINDR"}
+
+
 def pixel_function(model):
     """Abundances of an (L, n) pixel matrix under the fitted model (for streaming large rasters)."""
     return getattr(model, "predict_abundances", None) or partial(fcls, E=model.endmembers_)

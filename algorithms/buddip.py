@@ -3,11 +3,9 @@
 from qgis.core import QgsProcessingParameterBoolean
 
 from ..engine.dip.buddip import BUDDIP
-from .blind import BlindUnmixingAlgorithm
+from .blind import ImagePriorAlgorithm
 from .engine_parameters import ChoiceOption, NumberOption
 
-# labels by engine value; the values and their order are the engine's (engine.dip.buddip.BUDDIP)
-EXTRACTOR_LABELS = {"sivm": "SiVM", "vca": "VCA", "nfindr": "N-FINDR"}
 VARIANT_LABELS = {
     "default": "Default (light, CPU): refined guidance, small residual networks",
     "paper": "Paper (Zhou and Rodrigues 2022): noise inputs, U-Nets",
@@ -15,20 +13,16 @@ VARIANT_LABELS = {
 }
 
 
-class BUDDIPUnmixing(BlindUnmixingAlgorithm):
+class BUDDIPUnmixing(ImagePriorAlgorithm):
     ESTIMATOR = BUDDIP
     LABEL = "BUDDIP"
-    SAMPLES_OK = False
-    TILES_FROM_DISK = True
-    EXTRACTOR = "EXTRACTOR"
     NETWORK_ABUNDANCES = "NETWORK_ABUNDANCES"
-    VARIANT = "VARIANT"
 
     NAME = "buddip"
     DISPLAY_NAME = "BUDDIP blind unmixing (double deep image prior)"
     CHOICES = (
-        ChoiceOption(EXTRACTOR, "extractor", "Initial endmember extractor", EXTRACTOR_LABELS),
-        ChoiceOption(VARIANT, "variant", "Variant", VARIANT_LABELS),
+        ChoiceOption("EXTRACTOR", "extractor", "Initial endmember extractor", ImagePriorAlgorithm.EXTRACTORS),
+        ChoiceOption("VARIANT", "variant", "Variant", VARIANT_LABELS),
     )
     OPTIONS = (
         NumberOption("ALPHA1", "alpha1", "Loss weight alpha1 (EDIP term)"),

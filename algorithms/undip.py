@@ -6,28 +6,23 @@ from ..engine.dip.undip import UnDIP
 from ..engine.io.endmember_csv import read_endmembers_csv
 from ..engine.io.matching import align_to_bands
 from ..engine.io.raster import raster_info
-from .blind import BlindUnmixingAlgorithm, Run
-from .buddip import EXTRACTOR_LABELS
+from .blind import ImagePriorAlgorithm, Run
 from .engine_parameters import ChoiceOption, NumberOption
 
 VARIANT_LABELS = {"light": "Light (CPU): small network", "paper": "Paper (Rasti et al.)"}
 
 
-class UnDIPUnmixing(BlindUnmixingAlgorithm):
+class UnDIPUnmixing(ImagePriorAlgorithm):
     ESTIMATOR = UnDIP
     LABEL = "UnDIP"
-    SAMPLES_OK = False
-    TILES_FROM_DISK = True
-    EXTRACTOR = "EXTRACTOR"
-    VARIANT = "VARIANT"
 
     NAME = "undip"
     DISPLAY_NAME = "UnDIP unmixing (deep image prior abundances)"
     GROUP = "Abundances"
     GROUP_ID = "abundances"
     CHOICES = (
-        ChoiceOption(EXTRACTOR, "extractor", "Endmember extractor (without a CSV)", EXTRACTOR_LABELS),
-        ChoiceOption(VARIANT, "variant", "Variant", VARIANT_LABELS),
+        ChoiceOption("EXTRACTOR", "extractor", "Endmember extractor (without a CSV)", ImagePriorAlgorithm.EXTRACTORS),
+        ChoiceOption("VARIANT", "variant", "Variant", VARIANT_LABELS),
     )
     OPTIONS = (
         NumberOption("ITERATIONS", "n_iter", "Iterations"),
