@@ -60,10 +60,7 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     OUTPUT_ENDMEMBERS = "OUTPUT_ENDMEMBERS"
     OUTPUT_REPORT = "OUTPUT_REPORT"
 
-    NAME = ""
-    DISPLAY_NAME = ""
-    GROUP = ""
-    GROUP_ID = ""
+    NAME = ""  # the id; its title, group and texts are in help.yaml
     NEEDS_TORCH = False
 
     # --- identity -------------------------------------------------------
@@ -71,13 +68,13 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         return self.NAME
 
     def displayName(self):
-        return self.tr(self.DISPLAY_NAME)
+        return self.tr(texts.text(self.name(), "title"))
 
     def group(self):
-        return self.tr(self.GROUP)
+        return self.tr(texts.texts()["common"]["groups"][self.groupId()])
 
     def groupId(self):
-        return self.GROUP_ID
+        return texts.text(self.name(), "group")
 
     def shortHelpString(self):
         """The dialog's side panel (help.yaml: plain text, so ``qgis_process help`` prints it as it reads)."""

@@ -135,8 +135,6 @@ class BlindUnmixingAlgorithm(EstimatorAlgorithm):
     SAMPLES_OK = True  # per-pixel methods fit on a sample of a large raster; image priors need whole tiles
     TILES_FROM_DISK = False  # image priors: a raster over the budget is fitted in tiles read from disk
     LABEL = ""  # the method's name in band names, layer names and the log
-    GROUP = "Blind unmixing"
-    GROUP_ID = "blind"
 
     def extra_parameters(self):
         """Declare algorithm-specific parameters (after the common ones)."""

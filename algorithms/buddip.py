@@ -19,7 +19,6 @@ class BUDDIPUnmixing(ImagePriorAlgorithm):
     NETWORK_ABUNDANCES = "NETWORK_ABUNDANCES"
 
     NAME = "buddip"
-    DISPLAY_NAME = "BUDDIP blind unmixing (double deep image prior)"
     CHOICES = (
         ChoiceOption("EXTRACTOR", "extractor", "Initial endmember extractor", ImagePriorAlgorithm.EXTRACTORS),
         ChoiceOption("VARIANT", "variant", "Variant", VARIANT_LABELS),

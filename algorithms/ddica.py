@@ -28,7 +28,6 @@ class DDICAUnmixing(BlindUnmixingAlgorithm):
     WHITENING = "WHITENING"
     NETWORK_MAPS = "NETWORK_MAPS"
     NAME = "ddica"
-    DISPLAY_NAME = "DDICA blind unmixing (deep deterministic ICA)"
     CHOICES = (ChoiceOption(VARIANT, "variant", "Variant", VARIANT_LABELS),)
     OPTIONS = (
         NumberOption("ALPHA", "alpha", "Renyi entropy order alpha"),

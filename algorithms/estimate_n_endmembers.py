@@ -37,9 +37,6 @@ class EstimateNEndmembers(DeepUnmixAlgorithm):
     MIN_GAIN = "MIN_GAIN"
 
     NAME = "estimate_n_endmembers"
-    DISPLAY_NAME = "Estimate number of endmembers"
-    GROUP = "Endmembers"
-    GROUP_ID = "endmembers"
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()

@@ -30,9 +30,6 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
     ASAD = "ASAD"
 
     NAME = "evaluate"
-    DISPLAY_NAME = "Evaluate unmixing against a reference"
-    GROUP = "Evaluation"
-    GROUP_ID = "evaluation"
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.ABUNDANCES, self.tr("Estimated abundances")))

@@ -18,9 +18,6 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
     METHOD = "METHOD"
 
     NAME = "extract_endmembers"
-    DISPLAY_NAME = "Extract endmembers (VCA, SiVM, N-FINDR)"
-    GROUP = "Endmembers"
-    GROUP_ID = "endmembers"
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()

@@ -21,9 +21,6 @@ class FullyConstrainedLeastSquares(DeepUnmixAlgorithm):
     OUTPUT_ERROR = "OUTPUT_ERROR"
 
     NAME = "fcls"
-    DISPLAY_NAME = "Fully constrained least squares (FCLS)"
-    GROUP = "Abundances"
-    GROUP_ID = "abundances"
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()

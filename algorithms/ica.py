@@ -28,9 +28,6 @@ class DeepICAComponents(EstimatorAlgorithm):
     OUTPUT = "OUTPUT"
 
     NAME = "ica"
-    DISPLAY_NAME = "Deep ICA (independent components)"
-    GROUP = "Blind source separation"
-    GROUP_ID = "bss"
     CHOICES = (ChoiceOption(VARIANT, "variant", "Variant", VARIANT_LABELS),)
     OPTIONS = (
         NumberOption("STEPS", "n_steps", "Training steps", minimum=1),  # 0 steps: untrained, not ICA

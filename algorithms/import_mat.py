@@ -50,9 +50,6 @@ class ImportMatDataset(DeepUnmixAlgorithm):
     OUTPUT_REFERENCE_ENDMEMBERS = "OUTPUT_REFERENCE_ENDMEMBERS"
 
     NAME = "import_mat"
-    DISPLAY_NAME = "Import a MATLAB (.mat) unmixing dataset"
-    GROUP = "Data"
-    GROUP_ID = "data"
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.INPUT, self.tr("Dataset (.mat)"), extension="mat"))

@@ -14,7 +14,6 @@ class MinVolNMFUnmixing(BlindUnmixingAlgorithm):
     INIT = "INIT"
 
     NAME = "minvol_nmf"
-    DISPLAY_NAME = "Minimum-volume NMF blind unmixing"
     CHOICES = (ChoiceOption(INIT, "init", "Initialisation", INIT_LABELS),)
     OPTIONS = (
         NumberOption("LAMBDA", "lam", "Volume weight lambda"),

@@ -17,9 +17,6 @@ class UnDIPUnmixing(ImagePriorAlgorithm):
     LABEL = "UnDIP"
 
     NAME = "undip"
-    DISPLAY_NAME = "UnDIP unmixing (deep image prior abundances)"
-    GROUP = "Abundances"
-    GROUP_ID = "abundances"
     CHOICES = (
         ChoiceOption("EXTRACTOR", "extractor", "Endmember extractor (without a CSV)", ImagePriorAlgorithm.EXTRACTORS),
         ChoiceOption("VARIANT", "variant", "Variant", VARIANT_LABELS),
