@@ -33,15 +33,18 @@ def test_ddica_peak_normalised_convention(run_alg, scene):
 
 def test_ddica_empty_fields_are_the_variants_and_typed_values_win(deepunmix):
     from deepunmix.algorithms.ddica import refine_purify
+    from deepunmix.algorithms.engine_parameters import variant_table
     from deepunmix.engine.ddica.unmixing import DDICA
 
+    variants = variant_table(DDICA)
     for index, variant in enumerate(("default", "paper", "authors_code")):
-        assert dialog_estimator("ddica", VARIANT=index).resolved_settings() == DDICA.variant_settings(variant)
+        resolved = dialog_estimator("ddica", VARIANT=index).resolved_settings()
+        assert {k: resolved[k] for k in variants[variant]} == variants[variant]
     cfg = dialog_estimator("ddica", VARIANT=1, HIDDEN_WIDTH=16, RESTARTS=2, WHITENING=True).resolved_settings()
     assert cfg["hidden_units"] == (16,) * 6 and cfg["n_restarts"] == 2 and cfg["whitening"]
-    assert cfg["kernel_width"] == DDICA.variant_settings("paper")["kernel_width"]
+    assert cfg["kernel_width"] == variants["paper"]["kernel_width"]
     # a typed value equal to the default variant's is kept with the paper variant (it once became the paper's)
-    shown = DDICA.variant_settings("default")["batch_size"]
+    shown = variants["default"]["batch_size"]
     assert dialog_estimator("ddica", VARIANT=1, BATCH_SIZE=shown).resolved_settings()["batch_size"] == shown
     assert dialog_estimator("ddica", REFINE=True).purify == refine_purify()
 
