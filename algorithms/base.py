@@ -32,7 +32,7 @@ from ..engine.core.progress import Cancelled
 from ..engine.core.torch_support import INSTALL_ROUTE
 from ..engine.io.paths import check_output_paths
 from ..engine.io.raster import output_transaction
-from . import tooltips
+from . import texts
 from .engine_parameters import option_labels
 from .errors import user_message, warnings_to
 from .inputs import declared_paths
@@ -60,31 +60,25 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     OUTPUT_ENDMEMBERS = "OUTPUT_ENDMEMBERS"
     OUTPUT_REPORT = "OUTPUT_REPORT"
 
-    NAME = ""
-    DISPLAY_NAME = ""
-    GROUP = ""
-    GROUP_ID = ""
-    HELP = ""  # the side panel: what it does, what to set, what comes out (<= 150 words, plain text)
-    DETAILS = ""  # the Help page and docs/algorithms.md: every variant and difference (HTML allowed)
+    NAME = ""  # the id; its title, group and texts are in help.yaml
+    NEEDS_TORCH = False
 
     # --- identity -------------------------------------------------------
     def name(self):
         return self.NAME
 
     def displayName(self):
-        return self.tr(self.DISPLAY_NAME)
+        return self.tr(texts.text(self.name(), "title"))
 
     def group(self):
-        return self.tr(self.GROUP)
+        return self.tr(texts.texts()["common"]["groups"][self.groupId()])
 
     def groupId(self):
-        return self.GROUP_ID
-
-    NEEDS_TORCH = False
+        return texts.text(self.name(), "group")
 
     def shortHelpString(self):
-        """The dialog's side panel (``HELP``: plain text, so ``qgis_process help`` prints it as it reads)."""
-        text = self.tr(self.HELP)
+        """The dialog's side panel (help.yaml: plain text, so ``qgis_process help`` prints it as it reads)."""
+        text = self.tr(texts.text(self.name(), "help"))
         if self.NEEDS_TORCH and not torch_available():
             text = (
                 self.tr("PyTorch is not installed: this algorithm cannot run yet. {route}").format(route=INSTALL_ROUTE)
@@ -93,15 +87,11 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             )
         return text
 
-    def details(self) -> str:
-        """The Help page's text after the side panel's (``DETAILS``): variants, differences, measured facts."""
-        return self.tr(self.DETAILS)
-
     def shortDescription(self):
-        return self.tr(tooltips.SHORT.get(self.name(), ""))
+        return self.tr(texts.text(self.name(), "short"))
 
     def tags(self):
-        return [self.tr(t) for t in tooltips.tags(self.name())]
+        return [self.tr(t) for t in texts.tags(self.name())]
 
     def helpUrl(self):
         """A page inside the plugin (written from this algorithm's help and parameters; works offline)."""
@@ -126,9 +116,9 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
 
     # --- parameter helpers ---------------------------------------------
     def addParameter(self, parameter, createOutput=True):  # noqa: N802 - QGIS API
-        """Every parameter gets its tooltip from ``tooltips`` unless it already has one."""
+        """A parameter gets its tooltip from help.yaml unless it already has one."""
         if not parameter.help():
-            text = tooltips.tooltip(self.name(), parameter.name())
+            text = texts.tooltip(self.name(), parameter.name())
             if text:
                 parameter.setHelp(self.tr(text))
         return super().addParameter(parameter, createOutput)
@@ -231,21 +221,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
 
     def device(self, parameters, context) -> str:
         return DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)]
-
-    @staticmethod
-    def progress_callback(feedback, start: float = 0.0, end: float = 100.0):
-        """An engine progress callback that drives ``feedback`` and raises Cancelled on cancel."""
-        last = {"message": None}
-
-        def callback(fraction: float, message: str = "") -> None:
-            if feedback.isCanceled():
-                raise Cancelled()
-            feedback.setProgress(start + (end - start) * fraction)
-            if message and message != last["message"]:
-                last["message"] = message
-                feedback.pushDebugInfo(message)
-
-        return callback
 
     def report_path(self, parameters, context) -> Optional[str]:
         path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)

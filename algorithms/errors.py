@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Optional
 
 from ..engine.core.errors import DeepUnmixError
+from ..engine.core.progress import Cancelled
 
 _run = threading.local()
 _installed = []
@@ -80,3 +81,18 @@ def warnings_to(feedback):
         yield
     finally:
         _run.feedback = previous
+
+
+def progress_callback(feedback, start: float = 0.0, end: float = 100.0):
+    """An engine progress callback that drives ``feedback`` and raises Cancelled on cancel."""
+    last = {"message": None}
+
+    def callback(fraction: float, message: str = "") -> None:
+        if feedback.isCanceled():
+            raise Cancelled()
+        feedback.setProgress(start + (end - start) * fraction)
+        if message and message != last["message"]:
+            last["message"] = message
+            feedback.pushDebugInfo(message)
+
+    return callback

@@ -15,6 +15,7 @@ from ..engine.io.raster import raster_info, read_raster
 from ..engine.io.score_table import write_score_table
 from ..engine.reporting.metrics import score_unmixing
 from .base import DeepUnmixAlgorithm
+from .errors import progress_callback
 from .inputs import add_memory_option, memory_budget
 from .loaded_tables import load_output
 
@@ -29,25 +30,6 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
     ASAD = "ASAD"
 
     NAME = "evaluate"
-    DISPLAY_NAME = "Evaluate unmixing against a reference"
-    GROUP = "Evaluation"
-    GROUP_ID = "evaluation"
-    HELP = (
-        "Scores an unmixing result against reference (ground-truth) abundances and, optionally, endmembers.\n"
-        "Set the estimated and the reference abundance rasters (one band per endmember, same size). Give both "
-        "endmember CSVs to add the spectral angle. Estimates are matched to references one-to-one for scoring "
-        "only.\n"
-        "Outputs: a scores table loaded into the project (one row per reference material: its matched estimate, "
-        "abundance RMSE, spectral angle) and the numbers aRMSE, mean RMSE and aSAD, which the graphical modeler "
-        "can pass on."
-    )
-    DETAILS = (
-        "Estimated endmembers are matched to reference ones one-to-one (Hungarian matching on spectral angle when "
-        "both endmember CSVs are given, otherwise on abundance RMSE); matching is for scoring only. Endmember "
-        "rows are matched by wavelength or band number, never by position.\n"
-        "aRMSE is the mean over pixels of the per-pixel abundance RMSE; MEAN_RMSE the mean of the per-endmember "
-        "RMSEs; ASAD the mean spectral angle in degrees (NaN without endmembers)."
-    )
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.ABUNDANCES, self.tr("Estimated abundances")))
@@ -88,7 +70,7 @@ class EvaluateUnmixing(DeepUnmixAlgorithm):
             memory_budget(self, parameters, context),
             "raise MEMORY_MB, or crop both rasters to a smaller area",
         )
-        step = self.progress_callback(feedback)  # raises Cancelled between the steps
+        step = progress_callback(feedback)  # raises Cancelled between the steps
         step(0.0, "reading the estimated abundances")
         est = read_raster(est_path)
         step(0.4, "reading the reference abundances")

@@ -2,12 +2,12 @@
 
 from qgis.core import QgsProcessingParameterEnum
 
-from ..engine.core.params import N_ENDMEMBERS
 from ..engine.extraction.nfindr import NFINDR
 from ..engine.extraction.sivm import SiVM
 from ..engine.extraction.vca import VCA
 from ..engine.io.endmember_csv import write_endmembers_csv
 from .base import DeepUnmixAlgorithm
+from .errors import progress_callback
 from .inputs import add_input_options, input_options, load_for_fitting
 from .loaded_tables import load_endmember_table
 
@@ -18,26 +18,6 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
     METHOD = "METHOD"
 
     NAME = "extract_endmembers"
-    DISPLAY_NAME = "Extract endmembers (VCA, SiVM, N-FINDR)"
-    GROUP = "Endmembers"
-    GROUP_ID = "endmembers"
-    HELP = (
-        "Finds the spectra of the purest pixels of a hyperspectral raster: the endmembers, one per material.\n"
-        "Set the raster and the number of endmembers ('Estimate number of endmembers' can suggest it). The method "
-        "VCA (default) is fast and randomised; SiVM is deterministic; N-FINDR maximises the simplex volume by "
-        "swaps. All need (nearly) pure pixels.\n"
-        "Output: a CSV with one row per band (band number, wavelength) and one column per endmember, its units in "
-        "a sidecar file. Feed it to 'Fully constrained least squares (FCLS)' for abundance maps."
-    )
-    DETAILS = (
-        "The three methods pick pixels of the image as endmembers: VCA (vertex component analysis) projects the "
-        "data on random directions and is fast but randomised; SiVM (simplex volume maximisation) grows the "
-        "simplex greedily and is deterministic (the first guess of BUDDIP and UnDIP); N-FINDR swaps pixels in "
-        f"and out while the simplex volume grows. At least {N_ENDMEMBERS.left} endmembers, at most the number of "
-        "bands.\n"
-        "The CSV's units (reflectance, or the raster's units) are in a sidecar named like it plus '.aux.xml'; "
-        "bands left out keep their original band numbers and wavelengths, so FCLS matches them to the raster."
-    )
 
     def initAlgorithm(self, config=None):
         self.add_input_raster()
@@ -60,7 +40,7 @@ class ExtractEndmembers(DeepUnmixAlgorithm):
             self.raster_path(parameters, context), feedback, input_options(self, parameters, context)
         )
         feedback.pushInfo(self.tr("Extracting {n} endmembers with {method}").format(n=n, method=method))
-        model = cls(n_endmembers=n, random_state=seed, progress=self.progress_callback(feedback, 0, 95))
+        model = cls(n_endmembers=n, random_state=seed, progress=progress_callback(feedback, 0, 95))
         model.fit(data.cube, data.mask)
         names = [f"{method}_{i + 1}" for i in range(n)]
         write_endmembers_csv(

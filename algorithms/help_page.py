@@ -1,10 +1,9 @@
 """The page behind an algorithm dialog's Help button: written from the algorithm itself, so it is
 always current and works offline for a plugin installed from the ZIP.
 
-It holds the algorithm's side-panel text, its details (variants, every difference, measured facts),
-a table of its parameters (label, Python identifier for
-scripts, default, tooltip) and outputs, and links to the README bundled with the plugin and to the
-project's home page.
+It holds the algorithm's side-panel text, its estimator's variant settings (rendered from the engine's table),
+a table of its parameters (label, Python identifier for scripts, default, tooltip) and outputs, and links to the
+README bundled with the plugin and to the project's home page.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ import html
 import os
 import re
 import tempfile
+
+from .engine_parameters import settings_table
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,7 +47,11 @@ def _default(definition) -> str:
 def render(alg) -> str:
     e = html.escape
     text = re.sub(r"\n", "<br>", e(alg.shortHelpString() or ""))
-    details = re.sub(r"\n", "<br>", alg.details() or "")
+    settings = variant_rows(alg)
+    variants = "".join(
+        "<tr>" + "".join(f"<{tag}>{e(cell)}</{tag}>" for cell in row) + "</tr>"
+        for tag, row in zip(["th"] + ["td"] * len(settings), settings)
+    )
     rows = []
     for d in alg.parameterDefinitions():
         advanced = bool(d.flags() & d.FlagAdvanced)
@@ -66,7 +71,7 @@ def render(alg) -> str:
         "max-width:60em}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 8px;"
         "text-align:left;vertical-align:top}</style></head><body>"
         f"<h1>{e(alg.displayName())}</h1><p><i>{e(alg.shortDescription())}</i></p><p>{text}</p>"
-        + (f"<h2>Details</h2><p>{details}</p>" if details else "")
+        + (f"<h2>Variant settings</h2><table>{variants}</table>" if variants else "")
         + "<h2>Parameters</h2><table><tr><th>in the dialog</th><th>in scripts</th><th>default</th><th>what it does</th>"
         f"</tr>{''.join(rows)}</table>"
         f"<h2>Outputs</h2><table><tr><th>output</th><th>in scripts</th></tr>{outputs}</table>"
@@ -80,20 +85,22 @@ def render(alg) -> str:
     )
 
 
-def _markdown_text(text: str) -> str:
-    """The help's few HTML tags as Markdown."""
-    text = re.sub(r"</?b>", "**", text)
-    text = re.sub(r"</?i>", "*", text)
-    text = re.sub(r"<br\s*/?>", "\n", text)
-    return re.sub(r"</?p>", "\n", text).strip()
+def variant_rows(alg) -> list:
+    """The settings table of the algorithm's estimator (``[]`` without variants)."""
+    estimator = getattr(alg, "ESTIMATOR", None)
+    return settings_table(estimator) if estimator is not None else []
+
+
+def markdown_table(rows) -> str:
+    """``rows`` (a header first) as a Markdown table ("" for none)."""
+    if not rows:
+        return ""
+    lines = ["| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |" for row in rows]
+    return "\n".join([lines[0], "|" + "---|" * len(rows[0]), *lines[1:]])
 
 
 def markdown(algs) -> str:
-    """docs/algorithms.md: every algorithm's side panel, details and parameters (``scripts/build_docs.py``)."""
-
-    def cell(text: str) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
-
+    """docs/algorithms.md: every algorithm's side panel, variant settings and parameters (``scripts/build_docs.py``)."""
     parts = [
         "# DeepUnmix algorithms",
         "",
@@ -101,22 +108,31 @@ def markdown(algs) -> str:
         "panel and Help page); do not edit by hand.",
     ]
     for alg in algs:
-        parts += ["", f"## {alg.displayName()} (`{alg.id()}`)", "", _markdown_text(alg.shortHelpString())]
-        if alg.details():
-            parts += ["", "### Details", "", _markdown_text(alg.details())]
-        parts += [
-            "",
-            "### Parameters",
-            "",
-            "| in the dialog | in scripts | default | what it does |",
-            "|---|---|---|---|",
+        parts += ["", f"## {alg.displayName()} (`{alg.id()}`)", "", alg.shortHelpString()]
+        table = markdown_table(variant_rows(alg))
+        if table:
+            parts += ["", "### Variant settings", "", table]
+        params = [["in the dialog", "in scripts", "default", "what it does"]] + [
+            [
+                d.description() + (" *(advanced)*" if d.flags() & d.FlagAdvanced else ""),
+                f"`{d.name()}`",
+                _default(d),
+                d.help(),
+            ]
+            for d in alg.parameterDefinitions()
         ]
-        for d in alg.parameterDefinitions():
-            advanced = " *(advanced)*" if d.flags() & d.FlagAdvanced else ""
-            parts.append(
-                f"| {cell(d.description())}{advanced} | `{d.name()}` | {cell(_default(d))} | {cell(d.help())} |"
-            )
+        parts += ["", "### Parameters", "", markdown_table(params)]
     return "\n".join(parts) + "\n"
+
+
+def settings_tables(algs) -> str:
+    """The variant settings of every algorithm that has variants, as Markdown (README's block)."""
+    parts = []
+    for alg in algs:
+        table = markdown_table(variant_rows(alg))
+        if table:
+            parts += [f"`{alg.id()}` (`{alg.ESTIMATOR.__name__}`):", "", table, ""]
+    return "\n".join(parts)
 
 
 def help_url(alg) -> str:

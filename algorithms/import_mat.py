@@ -14,6 +14,7 @@ from ..engine.io.matfile import load_mat_dataset, reference_factors
 from ..engine.io.raster import write_abundances, write_cube
 from ..engine.io.scaling import units_comment
 from .base import DeepUnmixAlgorithm
+from .errors import progress_callback
 from .inputs import add_memory_option, memory_budget
 from .loaded_tables import load_output
 from .styling import style_outputs
@@ -49,29 +50,6 @@ class ImportMatDataset(DeepUnmixAlgorithm):
     OUTPUT_REFERENCE_ENDMEMBERS = "OUTPUT_REFERENCE_ENDMEMBERS"
 
     NAME = "import_mat"
-    DISPLAY_NAME = "Import a MATLAB (.mat) unmixing dataset"
-    GROUP = "Data"
-    GROUP_ID = "data"
-    HELP = (
-        "Converts a MATLAB .mat unmixing dataset (Samson, Jasper Ridge, Urban, Cuprite; HySUPP-style files) into "
-        "a GeoTIFF cube that QGIS and every DeepUnmix algorithm read.\n"
-        "Set the .mat file, and the separate reference file where there is one (Samson's end3.mat).\n"
-        "Outputs: the cube (divided by the file's maxValue where it states one; band names give the sensor's "
-        "band numbers where the file has them), and when the files have them the reference abundances and the "
-        "reference endmembers (CSV, with units that match the cube, or a warning naming the mismatch)."
-    )
-    DETAILS = (
-        "Layouts read: Zhu's (band-major 'Y' or 'V', bands x pixels, in MATLAB column-major pixel order with "
-        "'nRow'/'nCol'; reference abundances 'A' and endmembers 'M', names 'cood') and HySUPP's ('Y'/'A_true'/'E' "
-        "arrays). Without 'nRow'/'nCol' a flat image is taken as square. The cube has no georeferencing (QGIS "
-        "draws it with the origin at the top left); every output of the algorithms overlays it.\n"
-        "Scale: the cube is divided by 'maxValue' where the file gives one (Jasper Ridge: 5000). The reference "
-        "endmembers' units are measured from how the reference rebuilds the cube: the same units, one factor "
-        "(stated in the CSV's sidecar, so FCLS applies it), or a normalisation of each endmember on its own "
-        "(Samson's peak-normalised spectra: a warning names it; use FCLS's Peak-normalised shares).\n"
-        "Bands: 'SlectBands' (the sensor bands kept) become the band names; wavelengths given for all the "
-        "sensor's bands are picked for the kept ones."
-    )
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterFile(self.INPUT, self.tr("Dataset (.mat)"), extension="mat"))
@@ -98,7 +76,7 @@ class ImportMatDataset(DeepUnmixAlgorithm):
         path = self.parameterAsFile(parameters, self.INPUT, context)
         truth = self.parameterAsFile(parameters, self.TRUTH, context) or None
         data = load_mat_dataset(  # progress (and a cancel) between the variables read
-            path, truth, max_bytes=memory_budget(self, parameters, context), progress=self.progress_callback(feedback)
+            path, truth, max_bytes=memory_budget(self, parameters, context), progress=progress_callback(feedback)
         )
         feedback.pushInfo(f"Read {data.cube.shape[0]} bands, {data.cube.shape[1]} x {data.cube.shape[2]} pixels")
 

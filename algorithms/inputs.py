@@ -28,6 +28,7 @@ from qgis.core import (
 from ..engine.io.fitting import FitData, block_bytes
 from ..engine.io.fitting import load_for_fitting as engine_load_for_fitting
 from ..engine.io.memory import DEFAULT_MEMORY_MB, check_budget
+from .errors import progress_callback
 
 BAD_BANDS = "BAD_BANDS"
 SCALE = "SCALE"
@@ -116,8 +117,6 @@ def load_for_fitting(
     The sampling pass of a large raster drives the progress bar (0-5 %) and stops on cancel; ``sample_use``: what
     the sample is for, in the log.
     """
-    from .base import DeepUnmixAlgorithm
-
     options = options or InputOptions(None, 0.0, DEFAULT_MEMORY_MB)
     return engine_load_for_fitting(
         path,
@@ -126,7 +125,7 @@ def load_for_fitting(
         options.memory_mb,
         allow_sample,
         log=feedback.pushInfo,
-        progress=DeepUnmixAlgorithm.progress_callback(feedback, 0.0, 5.0),
+        progress=progress_callback(feedback, 0.0, 5.0),
         sample_use=sample_use,
     )
 

@@ -67,9 +67,9 @@ class ShippedModel(QgsProcessingModelAlgorithm):
 
     def tags(self):
         """The toolbox's search matches tags: "hyperspectral", "unmixing", ... find the model too."""
-        from .tooltips import BASE_TAGS, UNMIXING_TAGS
+        from .texts import tags
 
-        return list(BASE_TAGS + UNMIXING_TAGS)
+        return tags()
 
     def createInstance(self):
         return ShippedModel(self.path)

@@ -83,9 +83,8 @@ def draw_pixel(fig, pixel: PixelExplanation, layer_name: str = "", comment: Opti
     else:
         ax, bars = fig.add_subplot(1, 1, 1), None
     x, xlabel = x_values(pixel.wavelengths, pixel.bands)
-    where = f"row {pixel.row + 1}, column {pixel.col + 1}"
+    colours = endmember_colours(len(pixel.names)) if pixel.endmembers is not None else []
     if pixel.endmembers is not None:
-        colours = endmember_colours(len(pixel.names))
         for name, colour, column in zip(pixel.names, colours, pixel.endmembers.T):
             ax.plot(*_with_gaps(x, pixel.bands, column), color=colour, lw=1.0, alpha=0.6, label=figure_label(name))
     if pixel.valid:
@@ -100,30 +99,37 @@ def draw_pixel(fig, pixel: PixelExplanation, layer_name: str = "", comment: Opti
         )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(y_label(comment) if pixel.endmembers is not None else "Value (units of the raster)")
-    name = f"{layer_name}, " if layer_name else ""
-    if not pixel.valid:
-        title = f"{name}{where}: no data"
-    elif unmixed:
-        title = f"{name}{where}: reconstruction RMSE {pixel.rmse:.3g}"
-    else:
-        title = f"{name}{where} (open an endmember CSV to unmix it)"
-    ax.set_title(title.replace("$", r"\$"), fontsize="medium")
+    ax.set_title(_pixel_title(pixel, layer_name).replace("$", r"\$"), fontsize="medium")
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="small", loc="best")
     if unmixed:
-        positions = np.arange(len(pixel.names))[::-1]  # first endmember on top, as in the legend
-        bars.barh(positions, pixel.abundances, color=colours, height=0.6)
-        bars.set_yticks(positions)
-        bars.set_yticklabels([figure_label(n) for n in pixel.names], fontsize="small")
-        bars.set_xlim(0, 1.18)
-        bars.set_xticks([0, 0.5, 1])
-        bars.set_xlabel("Abundance (fraction)")
-        bars.set_title("Abundances (FCLS)", fontsize="medium")
-        for pos, value in zip(positions, pixel.abundances):
-            bars.text(value + 0.02, pos, f"{value:.2f}", va="center", fontsize="small")
-        bars.grid(True, axis="x", alpha=0.3)
+        _draw_abundance_bars(bars, pixel, colours)
     fig.tight_layout()
+
+
+def _pixel_title(pixel: PixelExplanation, layer_name: str) -> str:
+    where = f"{layer_name}, " if layer_name else ""
+    where += f"row {pixel.row + 1}, column {pixel.col + 1}"
+    if not pixel.valid:
+        return f"{where}: no data"
+    if pixel.abundances is not None:
+        return f"{where}: reconstruction RMSE {pixel.rmse:.3g}"
+    return f"{where} (open an endmember CSV to unmix it)"
+
+
+def _draw_abundance_bars(bars, pixel: PixelExplanation, colours) -> None:
+    positions = np.arange(len(pixel.names))[::-1]  # first endmember on top, as in the legend
+    bars.barh(positions, pixel.abundances, color=colours, height=0.6)
+    bars.set_yticks(positions)
+    bars.set_yticklabels([figure_label(n) for n in pixel.names], fontsize="small")
+    bars.set_xlim(0, 1.18)
+    bars.set_xticks([0, 0.5, 1])
+    bars.set_xlabel("Abundance (fraction)")
+    bars.set_title("Abundances (FCLS)", fontsize="medium")
+    for pos, value in zip(positions, pixel.abundances):
+        bars.text(value + 0.02, pos, f"{value:.2f}", va="center", fontsize="small")
+    bars.grid(True, axis="x", alpha=0.3)
 
 
 def summary_text(pixel: PixelExplanation, layer_name: str = "") -> str:

@@ -3,7 +3,7 @@
 *Raster → DeepUnmix → Install / repair / remove PyTorch…* (and, while torch is missing, a
 message-bar button that opens the same question) asks once: the CPU build, the CUDA build (NVIDIA
 GPU), removing it, or nothing. pip then runs in a ``QProcess`` behind a progress dialog that shows
-its current step and has a Cancel button. ``install_torch`` runs the same steps without a GUI.
+its current step and has a Cancel button.
 
 The steps: pip installs ``TORCH_REQUIREMENT`` with ``--target`` into a staging folder beside
 ``<profile>/python/deepunmix_deps``; ``finalize`` moves every distribution QGIS's Python already
@@ -21,7 +21,7 @@ import importlib.util
 import os
 import shutil
 import sys
-from typing import Callable, Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set
 
 from ..algorithms.torch_paths import add_dependency_paths, dependency_folder, torch_available
 from ..engine.core.torch_support import INSTALL_ACTION, MENU_PATH, PRIVATE_FOLDER
@@ -178,29 +178,6 @@ def remove(target: str) -> None:
         shutil.rmtree(target)
 
 
-def install_torch(target: Optional[str] = None, variant: str = "cpu", echo: Callable[[str], None] = print) -> List[str]:
-    """``Installer``'s steps without a GUI (blocking): pip's output goes to ``echo``; raises on failure.
-
-    Returns the distributions moved to ``torch_private``.
-    """
-    import subprocess  # runs pip, see below  # nosec B404
-
-    target = target or dependency_folder()
-    staging = prepare(target)
-    # accepted: install_command is this Python's pip with fixed arguments, no shell
-    proc = subprocess.Popen(  # nosec B603
-        install_command(staging, variant), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    tail = []
-    for line in proc.stdout:
-        echo(line.rstrip())
-        tail = (tail + [line.rstrip()])[-20:]
-    if proc.wait() != 0:
-        discard(staging)
-        raise RuntimeError(f"pip failed ({proc.returncode}):\n" + "\n".join(tail))
-    return finalize(staging, target)
-
-
 def question_text(target: str) -> str:
     installed = os.path.isdir(os.path.join(target, "torch"))
     state = (
@@ -352,39 +329,27 @@ class Installer:
         if self.process is not None:
             self.process.kill()
 
-    def _finished(self, exit_code, _status=None) -> None:
+    def _say(self, text: str, level: str, duration: int = 10) -> None:
         from qgis.core import Qgis
 
+        if self.iface is not None:
+            self.iface.messageBar().pushMessage("DeepUnmix", text, getattr(Qgis.MessageLevel, level), duration)
+
+    def _finished(self, exit_code, _status=None) -> None:
         if self.dialog is not None:
             self.dialog.reset()
-        bar = self.iface.messageBar() if self.iface is not None else None
-        if self.canceled:
+        if self.canceled or exit_code != 0:
             discard(self.staging)
-            if bar:
-                bar.pushMessage(
-                    "DeepUnmix", "PyTorch installation canceled: nothing was installed.", Qgis.MessageLevel.Info, 10
-                )
-            return
-        if exit_code != 0:
-            discard(self.staging)
-            if bar:
-                bar.pushMessage(
-                    "DeepUnmix",
-                    "Installing PyTorch failed: " + " / ".join(self.output[-3:]),
-                    Qgis.MessageLevel.Critical,
-                    0,
-                )
-            return
+            if self.canceled:
+                return self._say("PyTorch installation canceled: nothing was installed.", "Info")
+            return self._say("Installing PyTorch failed: " + " / ".join(self.output[-3:]), "Critical", 0)
         try:
             finalize(self.staging, self.target)
         except OSError as exc:
             discard(self.staging)
-            if bar:
-                bar.pushMessage("DeepUnmix", f"Installing PyTorch failed: {exc}", Qgis.MessageLevel.Critical, 0)
-            return
-        if bar:
-            ready = "restart QGIS to use it" if "torch" in sys.modules else "the deep algorithms are ready"
-            bar.pushMessage("DeepUnmix", f"PyTorch installed: {ready}.", Qgis.MessageLevel.Success, 10)
+            return self._say(f"Installing PyTorch failed: {exc}", "Critical", 0)
+        ready = "restart QGIS to use it" if "torch" in sys.modules else "the deep algorithms are ready"
+        self._say(f"PyTorch installed: {ready}.", "Success")
 
 
 def status_line(line: str) -> str:

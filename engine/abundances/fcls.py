@@ -341,3 +341,71 @@ class FCLS(BaseEstimator):
         self.reconstruction_error_ = pixels_to_maps(rmse[None], valid)[0]
         self.n_iter_ = n_iter
         return self
+
+
+RMSE_STRIDE = 16  # the streamed run's RMSE from every 16th pixel: a full residual would cost as much as FCLS itself
+MAX_NOISE_PIXELS = 20_000  # pixels kept for the poor-fit warning's noise estimate
+
+
+class RasterFCLS:
+    """FCLS (or peak-normalised shares) of every pixel of a raster, streamed block by block.
+
+    ``run`` writes the abundance maps (and, with ``error_path``, the per-pixel RMSE) and keeps, from every
+    ``RMSE_STRIDE``-th pixel, what the report and the poor-fit warning need: ``rmse_`` (pooled RMSE),
+    ``sample_`` (up to ``MAX_NOISE_PIXELS`` pixels, for the noise estimate) and ``brightness_`` (the pixels'
+    brightness over their reconstruction, None when nothing was fitted). ``endmembers_`` are the endmembers
+    used (peak-normalised under that convention).
+    """
+
+    def __init__(self, endmembers, convention: str = "fractions"):
+        from .convention import check_convention, peak_normalise
+
+        self.peak = check_convention(convention) == "peak_normalised"
+        E = np.asarray(endmembers, dtype=np.float64)
+        self.endmembers_ = peak_normalise(E) if self.peak else E
+
+    def solve(self, Y: np.ndarray):
+        """Abundances (p, n) in the convention and each pixel's brightness (n,): Y ~ E (A * brightness)."""
+        from .convention import peak_normalised_abundances
+
+        E = self.endmembers_
+        return peak_normalised_abundances(Y, E) if self.peak else (fcls(Y, E), np.ones(Y.shape[1]))
+
+    def _abundances(self, Y: np.ndarray) -> np.ndarray:
+        from ..reporting.metrics import per_pixel_rmse
+
+        A, scale = self.solve(Y)
+        Ys, As = Y[:, ::RMSE_STRIDE], A[:, ::RMSE_STRIDE] * scale[::RMSE_STRIDE]
+        Yhat = self.endmembers_ @ As
+        self._rmse.append(per_pixel_rmse(Ys, self.endmembers_, As))
+        self._dot += float(np.sum(Ys * Yhat))
+        self._norm += float(np.sum(Yhat * Yhat))
+        if sum(b.shape[1] for b in self._sample) < MAX_NOISE_PIXELS:
+            self._sample.append(np.asarray(Ys, dtype=np.float64))
+        return A
+
+    def _error(self, Y: np.ndarray) -> np.ndarray:
+        from ..reporting.metrics import per_pixel_rmse
+
+        A, scale = self.solve(Y)
+        return per_pixel_rmse(Y, self.endmembers_, A * scale)[None]
+
+    def run(self, src, dst, names, error_path=None, progress: ProgressCallback = None, **stream) -> "RasterFCLS":
+        """Stream ``src`` into ``dst`` (``stream``: ``apply_blockwise``'s bands, scale, max_block_bytes)."""
+        from ..core.progress import sub_progress
+        from ..io.blockwise import apply_blockwise
+        from ..reporting.metrics import pooled_rmse
+
+        self._rmse, self._sample, self._dot, self._norm = [], [], 0.0, 0.0
+        split = 0.5 if error_path else 1.0
+        p = self.endmembers_.shape[1]
+        apply_blockwise(src, dst, self._abundances, p, names, progress=sub_progress(progress, 0, split), **stream)
+        if error_path:
+            apply_blockwise(
+                src, error_path, self._error, 1, ["rmse"], progress=sub_progress(progress, split, 1), **stream
+            )
+        self.rmse_ = pooled_rmse(np.concatenate(self._rmse)) if self._rmse else 0.0
+        self.sample_ = np.hstack(self._sample) if self._sample else np.empty((self.endmembers_.shape[0], 0))
+        self.brightness_ = self._dot / self._norm if self._norm > 0 else None
+        del self._rmse, self._sample, self._dot, self._norm
+        return self

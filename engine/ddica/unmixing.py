@@ -113,7 +113,6 @@ VARIANTS = {
         max_fit_pixels=0,  # every pixel
     ),
 }
-VARIANT_SETTINGS = VARIANTS  # the name algorithms/ddica.py imports
 
 
 class DDICA(VariantMixin, BaseEstimator):

@@ -74,7 +74,6 @@ VARIANTS = {
     # weights 1/1/1, lr 1e-3, 24 000 epochs. Their ground-truth choice of the output is not copied.
     "authors_code": dict(_PAPER, network_input="guidance", alpha1=1.0, alpha2=1.0, n_iter=24000, learning_rate=1e-3),
 }
-SETTINGS = VARIANTS  # the name algorithms/buddip.py imports
 # The volume term's regulariser, relative to the guidance's mean squared endmember norm (as in MinVolNMF).
 _VOLUME_DELTA = 0.1
 # The paper's Jasper Ridge experiment (Sec. 4.2) changes the weights and epochs of the paper variant.

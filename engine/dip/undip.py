@@ -37,7 +37,6 @@ VARIANTS = {
     # the rank-p SVD denoised data.
     "paper": dict(_DEFAULT, n_iter=3000, input_depth=None, channels=256, depth=1, denoise=True),
 }
-SETTINGS = VARIANTS  # the name algorithms/undip.py imports
 
 
 class UnDIP(common.ImagePrior):

@@ -8,6 +8,7 @@ The profile is the one ``QGIS_CUSTOM_CONFIG_PATH`` names. Prints one JSON line l
 
 import json
 import os
+import subprocess  # nosec B404
 import sys
 import time
 
@@ -26,7 +27,10 @@ def install(plugin_zip):
     from deepunmix.gui import torch_installer
 
     started = time.monotonic()
-    moved = torch_installer.install_torch(variant="cpu", echo=lambda line: print(line, flush=True))
+    target = torch_paths.dependency_folder()
+    staging = torch_installer.prepare(target)  # the Installer's steps, its pip run without the dialog
+    subprocess.run(torch_installer.install_command(staging, "cpu"), check=True)  # nosec B603
+    moved = torch_installer.finalize(staging, target)
     install_s = time.monotonic() - started
     from deepunmix.engine.core.torch_support import import_torch
 

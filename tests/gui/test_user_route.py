@@ -1,7 +1,7 @@
 """The deep algorithms after exactly the user's route, in QGIS's own Python with no developer paths.
 
 The release ZIP (``scripts/package.py``) is unzipped into a fresh profile by the code of QGIS's *Install
-from ZIP*; the plugin's own PyTorch installer (``dependency_helper.install_torch``, the steps of the
+from ZIP*; the plugin's own PyTorch installer (``gui.torch_installer``: prepare, pip, finalize, the steps of the
 *Install PyTorch…* dialog without the dialog) fills ``<profile>/python/deepunmix_deps``; then DDICA,
 BUDDIP, UnDIP and deep ICA run through ``qgis_process`` and through ``processing.run``
 (``route_driver.py``). Nothing is cached between runs: every run installs torch again.

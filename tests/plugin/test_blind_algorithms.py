@@ -113,35 +113,33 @@ def test_estimate_n_endmembers_on_noise_returns_the_fewest_and_says_why(run_alg,
     assert any("found 1 signal dimension(s): the data look like noise" in w for w in Log.warnings), Log.warnings
 
 
-def test_ica_separates_components(run_alg, tmp_path):
-    """Two independent non-Gaussian sources mixed into 6 bands come back as 2 components."""
+def _ica(run_alg, tmp_path, bands, feedback=None, **params):
+    """Two independent non-Gaussian sources mixed into ``bands`` bands, separated by deepunmix:ica: (sources,
+    components)."""
     from deepunmix.engine.io.raster import write_cube
 
     rng = np.random.default_rng(0)
     S = np.vstack([rng.laplace(size=400), rng.uniform(-1, 1, 400)])
-    X = rng.normal(size=(6, 2)) @ S
-    write_cube(str(tmp_path / "mix.tif"), X.reshape(6, 20, 20).astype(np.float32))
-    res = run_alg(
-        "deepunmix:ica",
-        {
-            "INPUT": str(tmp_path / "mix.tif"),
-            "N_COMPONENTS": 2,
-            "STEPS": 60,
-            "RESTARTS": 2,
-            "OUTPUT": str(tmp_path / "ic.tif"),
-        },
-    )
-    ic, *_ = read(res["OUTPUT"])
-    assert ic.shape == (2, 20, 20)
+    write_cube(str(tmp_path / "mix.tif"), (rng.normal(size=(bands, 2)) @ S).reshape(bands, 20, 20).astype(np.float32))
+    params = {"INPUT": str(tmp_path / "mix.tif"), "N_COMPONENTS": 2, "OUTPUT": str(tmp_path / "ic.tif"), **params}
+    ic = read(run_alg("deepunmix:ica", params, feedback=feedback)["OUTPUT"])[0]
+    assert ic.shape == (2, 20, 20) and np.isfinite(ic).all()
+    return S, ic
+
+
+def test_ica_separates_components(run_alg, tmp_path):
+    """Two independent non-Gaussian sources mixed into 6 bands come back as 2 components."""
+    S, ic = _ica(run_alg, tmp_path, 6, STEPS=60, RESTARTS=2)
     corr = np.abs(np.corrcoef(np.vstack([ic.reshape(2, -1), S]))[:2, 2:])
     assert corr.max(axis=1).min() > 0.8  # each component matches one source
 
 
 def test_ica_paper_variant_runs_the_papers_settings(run_alg, tmp_path):
-    """VARIANT = paper reaches the engine's paper preset; empty STEPS/ALPHA take the variant's values."""
+    """VARIANT = paper reaches the engine's paper preset; empty RESTARTS/ALPHA take the variant's values."""
     from qgis.core import QgsProcessingFeedback
 
-    from deepunmix.engine.io.raster import write_cube
+    from deepunmix.algorithms.engine_parameters import variant_table
+    from deepunmix.engine.ddica.ica import DeepICA
 
     class Log(QgsProcessingFeedback):
         text = ""
@@ -149,20 +147,9 @@ def test_ica_paper_variant_runs_the_papers_settings(run_alg, tmp_path):
         def pushInfo(self, info):
             Log.text += info + "\n"
 
-    rng = np.random.default_rng(0)
-    S = np.vstack([rng.laplace(size=400), rng.uniform(-1, 1, 400)])
-    write_cube(str(tmp_path / "mix.tif"), (rng.normal(size=(4, 2)) @ S).reshape(4, 20, 20).astype(np.float32))
-    res = run_alg(
-        "deepunmix:ica",
-        {
-            "INPUT": str(tmp_path / "mix.tif"),
-            "N_COMPONENTS": 2,
-            "VARIANT": 1,
-            "STEPS": 2,
-            "OUTPUT": str(tmp_path / "ic.tif"),
-        },
-        feedback=Log(),
+    _ica(run_alg, tmp_path, 4, feedback=Log(), VARIANT=1, STEPS=2)
+    paper = variant_table(DeepICA)["paper"]
+    expected = (
+        f"2 steps, {paper['n_restarts']} restart(s), alpha {paper['alpha']}, kernel width {paper['kernel_width']}"
     )
-    ic, *_ = read(res["OUTPUT"])
-    assert ic.shape == (2, 20, 20) and np.isfinite(ic).all()
-    assert "variant 'paper': 2 steps, 1 restart(s), alpha 0.75, kernel width 0.1584, batch 2000" in Log.text
+    assert f"variant 'paper': {expected}" in Log.text and f"batch {paper['batch_size']}" in Log.text

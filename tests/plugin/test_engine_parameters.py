@@ -25,17 +25,11 @@ UNBOUNDED = 1e300
 
 
 def _advanced_options():
-    """(algorithm id, engine class, Advanced) for every number parameter built from an engine constraint."""
-    from deepunmix.algorithms import buddip, estimate_n_endmembers, ica
-    from deepunmix.algorithms.ddica import DDICAUnmixing
-    from deepunmix.algorithms.minvol_nmf import MinVolNMFUnmixing
-    from deepunmix.algorithms.undip import UnDIPUnmixing
+    """(algorithm id, engine class, NumberOption) for every number parameter built from an engine constraint."""
+    from deepunmix.algorithms import estimate_n_endmembers
+    from deepunmix.algorithms.registry import algorithm_classes
 
-    rows = [("ddica", DDICA, a) for a in DDICAUnmixing.ADVANCED]
-    rows += [("undip", UnDIP, a) for a in UnDIPUnmixing.ADVANCED]
-    rows += [("minvol_nmf", MinVolNMF, a) for a in MinVolNMFUnmixing.ADVANCED]
-    rows += [("buddip", BUDDIP, a) for a in buddip.VARIANT_OPTIONS]
-    rows += [("ica", DeepICA, a) for a in ica.OPTIONS]
+    rows = [(cls.NAME, cls.ESTIMATOR, o) for cls in algorithm_classes() for o in getattr(cls, "OPTIONS", ())]
     rows += [
         ("estimate_n_endmembers", EndmemberCountEstimator, a)
         for a in (estimate_n_endmembers.MIN_GAIN_OPTION, estimate_n_endmembers.FAR_OPTION)
@@ -52,7 +46,7 @@ def _definition(alg_id, key):
 
 
 # The only places where the dialog is narrower than the engine, each for a reason given beside it in algorithms/.
-NARROWED = {("ddica", "BATCH_SIZE"): 16, ("ddica", "STEPS"): 1, ("ica", "STEPS"): 1}
+NARROWED = {("ddica", "BATCH_SIZE"): 16, ("ddica", "STEPS"): 1, ("ica", "STEPS"): 1, ("ddica", "HIDDEN_WIDTH"): 1}
 
 
 def test_every_advanced_number_has_the_engine_type_and_range(deepunmix):
@@ -65,15 +59,13 @@ def test_every_advanced_number_has_the_engine_type_and_range(deepunmix):
         if iv is None:  # the engine takes a sequence (DDICA hidden_units): the dialog one width for all
             assert (alg_id, adv.key) == ("ddica", "HIDDEN_WIDTH")
             assert definition.dataType() == QgsProcessingParameterNumber.Type.Integer
-            assert definition.minimum() == 0 and definition.maximum() >= UNBOUNDED
+            assert definition.minimum() == 1 and definition.maximum() >= UNBOUNDED
             continue
         integer = iv.type is Integral
         assert definition.dataType() == (
             QgsProcessingParameterNumber.Type.Integer if integer else QgsProcessingParameterNumber.Type.Double
         ), where
-        if adv.zero_means_none:
-            assert definition.minimum() == 0 and 0 not in iv, where  # 0 can only mean "automatic"
-        elif (alg_id, adv.key) in NARROWED:
+        if (alg_id, adv.key) in NARROWED:
             floor = NARROWED[alg_id, adv.key]
             assert definition.minimum() == floor and floor in iv and iv.left < floor, where
         elif iv.left is None:
@@ -161,18 +153,18 @@ def no_raster_read(deepunmix, monkeypatch):
     """Make reading the raster fail loudly: a refused parameter must be refused before it."""
     import deepunmix.algorithms.blind as blind
     import deepunmix.algorithms.estimate_n_endmembers as estimate
-    import deepunmix.algorithms.ica as ica
 
     def read(*args, **kwargs):
         raise AssertionError("the raster was read before the parameters were checked")
 
-    for module in (blind, ica, estimate):
+    for module in (blind, estimate):
         monkeypatch.setattr(module, "load_for_fitting", read)
 
 
 # (algorithm, parameters, the engine's message): inside the dialog's range, outside the engine's constraint
 REFUSED = [
     ("ddica", {"ALPHA": 0.0}, "The 'alpha' parameter of DDICA must be a float in the range (0, inf). Got 0.0"),
+    ("ddica", {"KERNEL_WIDTH": 0.0}, "The 'kernel_width' parameter of DDICA must be"),  # once "the variant's"
     ("ddica", {"LEARNING_RATE": 0.0}, "The 'learning_rate' parameter of DDICA must be a float in the range (0, inf)"),
     ("buddip", {"PURIFY": 1.0}, "The 'purify' parameter of BUDDIP must be a float in the range [0, 1)"),
     ("ica", {"ALPHA": 0.0}, "The 'alpha' parameter of DeepICA must be a float in the range (0, inf)"),

@@ -1,15 +1,14 @@
-"""Help one can read: a short plain side panel, the details on the Help page and in docs/, no copy-paste slips."""
+"""Help one can read: a short plain side panel, the engine's variant tables on the Help page and in docs/."""
 
 import re
 import subprocess
 import zipfile
 from pathlib import Path
 
-import pytest
 from qgis.core import QgsApplication
 
 REPO = Path(__file__).resolve().parents[2]
-MAX_WORDS = 150  # a side panel read in under a minute
+MAX_SENTENCES = 6  # what the method does, in a few sentences
 
 
 def _algorithms():
@@ -18,11 +17,12 @@ def _algorithms():
 
 
 def test_side_panels_are_short_plain_text(deepunmix):
+    from deepunmix.algorithms.texts import text as help_text
+
     for alg in _algorithms():
-        text = alg.shortHelpString()
-        assert len(text.split()) <= MAX_WORDS, (alg.id(), len(text.split()))
+        text = help_text(alg.name(), "help")
+        assert 2 <= len(re.findall(r"[.!?](\s|$)", text)) <= MAX_SENTENCES, alg.id()
         assert not re.search(r"<[a-zA-Z/]", text), alg.id()  # qgis_process help prints it as it is
-        assert alg.details(), alg.id()  # the rest is on the Help page
 
 
 def test_qgis_process_help_has_no_raw_tags(deepunmix):
@@ -36,59 +36,42 @@ def test_qgis_process_help_has_no_raw_tags(deepunmix):
     assert "<b>" not in proc.stdout and "<br>" not in proc.stdout
 
 
-def test_memory_budget_text_fits_each_algorithm(deepunmix):
-    """The budget once mentioned BUDDIP tiles in Import, Evaluate and FCLS."""
-    for alg in _algorithms():
-        definition = alg.parameterDefinition("MEMORY_MB")
-        if definition is None:
-            continue
-        tiles = "tiles" in definition.help()
-        assert tiles == (alg.name() in ("buddip", "undip")), (alg.id(), definition.help())
-        assert "BUDDIP" not in definition.help() and "UnDIP" not in definition.help(), alg.id()
-
-
-def test_the_seed_is_explained_once(deepunmix):
-    """In its tooltip (the Help page's table shows it), not again in the help texts."""
-    for alg in _algorithms():
-        if alg.parameterDefinition("SEED") is None:
-            continue
-        prose = alg.shortHelpString() + alg.details()
-        assert "same seed" not in prose.lower(), alg.id()
-        assert "same seed" in alg.parameterDefinition("SEED").help().lower(), alg.id()
-
-
 def test_cited_files_ship_with_the_plugin(deepunmix, tmp_path):
     """A help text cites a file the ZIP holds, or says where it is (the project's home page)."""
-    import importlib.util
+    from plugin_helpers import build_zip
 
-    spec = importlib.util.spec_from_file_location("package", REPO / "scripts" / "package.py")
-    package = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(package)
-    names = {n.split("/", 1)[1] for n in zipfile.ZipFile(package.build(tmp_path)).namelist()}
+    names = {n.split("/", 1)[1] for n in zipfile.ZipFile(build_zip(tmp_path)).namelist()}
     for alg in _algorithms():
-        texts = [alg.shortHelpString(), alg.details()] + [p.help() for p in alg.parameterDefinitions()]
-        for text in texts:
+        for text in [alg.shortHelpString()] + [p.help() for p in alg.parameterDefinitions()]:
             for m in re.finditer(r"([\w./-]+\.md)\b( on the project's home page)?", text):
                 assert m.group(2) or m.group(1) in names, (alg.id(), m.group(1))
 
 
-def test_labels_read_like_a_user_interface(deepunmix):
-    """No lab notes in labels and tooltips (dates, asides on how much training matters)."""
-    for alg in _algorithms():
-        for p in alg.parameterDefinitions():
-            for text in (p.description(), p.help()):
-                assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text), (alg.id(), p.name(), text)
-            assert "barely" not in p.description() and "(the authors' code)" not in p.description(), p.name()
-            assert "same threads" not in p.description() and "always honoured" not in p.description(), p.name()
+def test_variant_settings_table_is_the_engines(deepunmix):
+    """The Help page's settings table: one column per variant, one row per setting, values from the engine."""
+    from deepunmix.algorithms.engine_parameters import settings_table, variant_table
+    from deepunmix.algorithms.help_page import render
+    from deepunmix.engine.ddica.unmixing import DDICA
+    from deepunmix.engine.dip.undip import UnDIP
+
+    table = variant_table(UnDIP)
+    rows = settings_table(UnDIP)
+    assert rows[0] == ["setting", *table]
+    by_key = {row[0]: row[1:] for row in rows[1:]}
+    assert by_key["n_iter"] == [str(s["n_iter"]) for s in table.values()]
+    widths = {row[0]: row[1:] for row in settings_table(DDICA)[1:]}["hidden_units"]
+    for cell, settings in zip(widths, variant_table(DDICA).values()):  # (128, 128) as "128 × 2"
+        units = settings["hidden_units"]
+        assert cell == (f"{units[0]} × {len(units)}" if len(set(units)) == 1 else " / ".join(map(str, units)))
+
+    page = render(QgsApplication.processingRegistry().algorithmById("deepunmix:undip"))
+    assert "<h2>Variant settings</h2>" in page and f"<td>{table['paper']['channels']}</td>" in page
 
 
-def test_help_page_and_docs_hold_the_details(deepunmix):
-    from deepunmix.algorithms.help_page import markdown, render
-
-    for alg in _algorithms():
-        page = render(alg)
-        assert "<h2>Details</h2>" in page and alg.details().split("\n")[0][:60] in page, alg.id()
+def test_docs_are_current(deepunmix):
     import importlib.util
+
+    from deepunmix.algorithms.help_page import markdown, settings_tables
 
     spec = importlib.util.spec_from_file_location("build_docs", REPO / "scripts" / "build_docs.py")
     build_docs = importlib.util.module_from_spec(spec)
@@ -98,11 +81,6 @@ def test_help_page_and_docs_hold_the_details(deepunmix):
     assert (REPO / "docs" / "algorithms.md").read_text(encoding="utf-8") == expected, (
         "docs/algorithms.md is stale: QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/build_docs.py"
     )
-
-
-@pytest.mark.parametrize("name", ["ddica", "buddip", "fcls"])
-def test_defaults_come_first(deepunmix, name):
-    """The side panel tells what to leave as it is before any variant or option."""
-    text = QgsApplication.processingRegistry().algorithmById(f"deepunmix:{name}").shortHelpString()
-    first_setting = text.index("Set the")
-    assert "paper" not in text[:first_setting].lower(), name
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    tables = settings_tables(build_docs.algorithms(provider))
+    assert build_docs.readme_with_tables(readme, tables) == readme, "README's settings tables are stale: build_docs.py"

@@ -7,21 +7,13 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+from plugin_helpers import build_zip
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _build_zip(out: Path) -> Path:
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "package.py"), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(proc.stdout.strip().splitlines()[-1])
-
-
 def test_zip_holds_one_plugin_folder_without_dev_files(tmp_path):
-    names = zipfile.ZipFile(_build_zip(tmp_path)).namelist()
+    names = zipfile.ZipFile(build_zip(tmp_path)).namelist()
     assert {n.split("/")[0] for n in names} == {"deepunmix"}
     for required in (
         "metadata.txt",
@@ -34,6 +26,7 @@ def test_zip_holds_one_plugin_folder_without_dev_files(tmp_path):
         "gui/spectra_dock.py",
         "gui/results_viewer.py",
         "gui/torch_installer.py",
+        "gui/cancel_display.py",
         "requirements.txt",
     ):
         assert f"deepunmix/{required}" in names, required
@@ -49,7 +42,7 @@ def test_zip_holds_one_plugin_folder_without_dev_files(tmp_path):
 def test_zip_installs_into_a_fresh_profile_and_runs(tmp_path, scene):
     plugins = tmp_path / "profile" / "python" / "plugins"
     plugins.mkdir(parents=True)
-    zipfile.ZipFile(_build_zip(tmp_path / "dist")).extractall(plugins)
+    zipfile.ZipFile(build_zip(tmp_path / "dist")).extractall(plugins)
     code = textwrap.dedent(f"""
         import sys
         sys.path[:0] = [{str(plugins)!r}, '/usr/share/qgis/python/plugins']

@@ -40,7 +40,7 @@ def test_a_user_problem_is_one_line_without_traceback(run_alg, scene):
 
 
 def test_out_of_memory_says_what_to_change(run_alg, scene, monkeypatch):
-    import deepunmix.algorithms.fcls as module
+    import deepunmix.engine.io.blockwise as module  # what the FCLS run streams with
 
     def exhausted(*args, **kwargs):
         raise MemoryError()
@@ -51,7 +51,7 @@ def test_out_of_memory_says_what_to_change(run_alg, scene, monkeypatch):
 
 
 def test_engine_warnings_reach_the_log(run_alg, scene, monkeypatch):
-    import deepunmix.algorithms.fcls as module
+    import deepunmix.engine.abundances.fcls as module  # the FCLS run's solver
 
     original = module.fcls
 

@@ -120,14 +120,14 @@ def test_pixel_norm_is_brightness_invariant():
 def test_default_abundances_are_fcls_of_purest_pixel_endmembers_of_the_maps():
     from deepunmix.engine.abundances.fcls import fcls
     from deepunmix.engine.ddica.clustering import nnls_endmembers
-    from deepunmix.engine.ddica.unmixing import EXPANSION_FLOOR, VARIANT_SETTINGS
+    from deepunmix.engine.ddica.unmixing import DDICA, EXPANSION_FLOOR
     from deepunmix.engine.extraction.refinement import endmembers_from_maps
 
     cube, A, _ = _scene(seed=4)
     model = DDICA(3, random_state=0, **FAST).fit(cube)
     Y = cube.reshape(20, -1).astype(np.float64)
     maps = model.network_abundances_.reshape(3, -1).astype(np.float64)
-    d = VARIANT_SETTINGS["default"]
+    d = DDICA.VARIANTS["default"]
     E, _ = endmembers_from_maps(Y, maps, d["purify"], d["expand"], floor=EXPANSION_FLOOR)
     np.testing.assert_allclose(model.endmembers_, E, atol=1e-4)
     np.testing.assert_allclose(model.abundances_.reshape(3, -1), fcls(Y, model.endmembers_), atol=1e-5)
@@ -298,9 +298,9 @@ def test_safeguard_quiet_on_a_fair_scene_and_warns_on_one_material():
 
 def test_authors_code_variant_reads_out_as_their_repository():
     from deepunmix.engine.ddica import network
-    from deepunmix.engine.ddica.unmixing import VARIANT_SETTINGS
+    from deepunmix.engine.ddica.unmixing import DDICA
 
-    a, p = VARIANT_SETTINGS["authors_code"], VARIANT_SETTINGS["paper"]
+    a, p = DDICA.VARIANTS["authors_code"], DDICA.VARIANTS["paper"]
     assert a["hidden_units"] == p["hidden_units"] + (128,) and a["whitening"] and a["whitened_maps"]
     assert (a["bn_inference"], a["unit_minmax"], a["drop_last"], a["max_fit_pixels"]) == ("batch", True, True, 0)
     cube, _, _ = _scene(size=16)  # 256 pixels

@@ -6,7 +6,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from deepunmix.engine.abundances.fcls import fcls  # noqa: E402
-from deepunmix.engine.dip.buddip import BUDDIP, PAPER_JASPER, SETTINGS  # noqa: E402
+from deepunmix.engine.dip.buddip import BUDDIP, PAPER_JASPER  # noqa: E402
+
+SETTINGS = BUDDIP.VARIANTS
 from deepunmix.engine.dip.networks import build_unet_adip, build_unet_edip  # noqa: E402
 from deepunmix.engine.dip.undip import UnDIP  # noqa: E402
 from deepunmix.engine.extraction.sivm import sivm, svd_denoise  # noqa: E402
