@@ -358,9 +358,11 @@ class RasterFCLS:
     """
 
     def __init__(self, endmembers, convention: str = "fractions"):
-        from .convention import check_convention, peak_normalise
+        from .convention import CONVENTIONS, peak_normalise
 
-        self.peak = check_convention(convention) == "peak_normalised"
+        if convention not in CONVENTIONS:
+            raise ParameterError(f"abundance convention must be one of {CONVENTIONS}, got {convention!r}")
+        self.peak = convention == "peak_normalised"
         E = np.asarray(endmembers, dtype=np.float64)
         self.endmembers_ = peak_normalise(E) if self.peak else E
 
