@@ -44,6 +44,12 @@ class Budget:
         return self.deadline - time.perf_counter()
 
 
+def _keep(out: dict, section: str, row: dict) -> None:
+    """Add ``row`` to its section and print it (the log of a run that times out)."""
+    out[section].append(row)
+    print(section, row, flush=True)
+
+
 def environment() -> dict:
     import torch
 
@@ -106,8 +112,7 @@ def section_eigh(out: dict, save, deadline: float) -> None:
                     median_s=float(np.median(times)),
                     max_abs_error_vs_cpu_float64=float((lam - ref).abs().max()),
                 )
-                out["eigh"].append(row)
-                print("eigh", row, flush=True)
+                _keep(out, "eigh", row)
                 save()
 
 
@@ -178,8 +183,7 @@ def section_eigh_alternatives(out: dict, save, deadline: float) -> None:
                 )
             except Exception as exc:  # noqa: BLE001 - a route that fails is a finding
                 row = dict(shape=list(shape), route=name, error=repr(exc)[:300])
-            out["eigh_alternatives"].append(row)
-            print("eigh_alternatives", row, flush=True)
+            _keep(out, "eigh_alternatives", row)
             save()
 
 
@@ -229,8 +233,7 @@ def section_ddica_default(out: dict, save, deadline: float) -> None:
                     scores=_score(refs, m.endmembers_, m.abundances_, p, cube.shape[1:]),
                     load1=os.getloadavg()[0],
                 )
-                out["ddica_default"].append(row)
-                print("ddica_default", row, flush=True)
+                _keep(out, "ddica_default", row)
                 out["auto_choices"] = {str(k): v for k, v in entropy.AUTO_CHOICES.items()}
                 save()
 
@@ -269,8 +272,7 @@ def section_ddica_paper(out: dict, save, deadline: float) -> None:
             scores=_score(refs, m.endmembers_, m.abundances_, p, cube.shape[1:]),
             load1=os.getloadavg()[0],
         )
-        out["ddica_paper"].append(row)
-        print("ddica_paper", row, flush=True)
+        _keep(out, "ddica_paper", row)
         save()
 
 
@@ -314,8 +316,7 @@ def section_buddip_gain(out: dict, save, deadline: float) -> None:
                     seconds=time.perf_counter() - t,
                     scores=_score(refs, E, A, p, cube.shape[1:]),
                 )
-                out["buddip_gain"].append(row)
-                print("buddip_gain", row, flush=True)
+                _keep(out, "buddip_gain", row)
             save()
 
 
@@ -349,8 +350,7 @@ def section_buddip_large(out: dict, save, deadline: float) -> None:
                 {"truth": (sc.endmembers, sc.abundances)}, m.endmembers_, m.abundances_, p, sc.cube.shape[1:]
             ),
         )
-        out["buddip_large"].append(row)
-        print("buddip_large", row, flush=True)
+        _keep(out, "buddip_large", row)
         save()
 
 

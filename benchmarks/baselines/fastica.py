@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from deepunmix.engine.core.base import NOT_FITTED
+from deepunmix.engine.core.base import NOT_FITTED, keep_params
 
 from ._ica_base import CubeICAMixin, check_samples, n_components_for
 
@@ -19,9 +19,6 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     ``fit(X)`` with X (n_samples, n_features) sets ``components_`` = ``unmixing_``
     (k, n_features), ``mixing_`` (n_features, k), ``mean_`` and ``n_iter_``;
     ``transform(X)`` returns sources (n_samples, k) = (X - mean_) @ components_.T.
-
-    Samples first, as scikit-learn: ``fit(X)`` and ``transform(X)`` take X of shape
-    (n_samples, n_features); for a (L, H, W) cube see :class:`CubeICAMixin`.
 
     Parameters
     ----------
@@ -38,6 +35,8 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    valid_, source_maps_, abundances_, n_features_in_
+        As :class:`CubeICAMixin`.
     components_, unmixing_ : ndarray of shape (k, n_features)
         Unmixing matrix (one array under two names).
     mixing_ : ndarray of shape (n_features, k)
@@ -46,8 +45,6 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Mean of X.
     n_iter_ : int
         Iterations run.
-    valid_, source_maps_, abundances_, n_features_in_
-        As :class:`CubeICAMixin`.
     """
 
     def __init__(
@@ -59,11 +56,7 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         tol: float = 1e-4,
         random_state: Optional[int] = None,
     ):
-        self.n_components = n_components
-        self.fun = fun
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
+        keep_params(self, locals())
 
     def fit(self, X: np.ndarray, y=None) -> "FastICA":
         """Estimate the unmixing matrix from X (n_samples, n_features)."""

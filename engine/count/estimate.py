@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, valid_mask, valid_positions
+from ..core.base import check_cube, keep_params, valid_mask, valid_positions
 from ..core.errors import InputError, ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, validate_params
 from ..core.progress import ProgressCallback, report, sub_progress
@@ -195,13 +195,7 @@ class EndmemberCountEstimator(BaseEstimator):
         random_state: Optional[int] = 0,
         progress: ProgressCallback = None,
     ):
-        self.progress = progress
-        self.method = method
-        self.far = far
-        self.max_endmembers = max_endmembers
-        self.min_gain = min_gain
-        self.max_pixels = max_pixels
-        self.random_state = random_state
+        keep_params(self, locals())
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "EndmemberCountEstimator":
         """Estimate the number of endmembers of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
@@ -221,7 +215,7 @@ class EndmemberCountEstimator(BaseEstimator):
                 noise = noise_rms(estimate_noise(Y)[1])
                 report(self.progress, 0.1, "noise estimated")
                 k, self.details_ = reconstruction_count(
-                    Y, noise, int(self.max_endmembers), self.min_gain, progress=sub_progress(self.progress, 0.1, 1.0)
+                    Y, noise, int(self.max_endmembers), sub_progress(self.progress, 0.1, 1.0), min_gain=self.min_gain
                 )
         except np.linalg.LinAlgError as exc:
             raise InputError(

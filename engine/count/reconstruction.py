@@ -61,21 +61,19 @@ def elbow(
 
 
 def reconstruction_count(
-    Y: np.ndarray,
-    noise_rms: float,
-    max_endmembers: int = DEFAULT_MAX_ENDMEMBERS,
-    min_gain: float = DEFAULT_MIN_GAIN,
-    noise_factor: float = DEFAULT_NOISE_FACTOR,
-    relative_to: str = DEFAULT_RELATIVE_TO,
-    progress: ProgressCallback = None,
+    Y: np.ndarray, noise_rms: float, max_endmembers: int = DEFAULT_MAX_ENDMEMBERS, progress=None, **criteria
 ) -> Tuple[int, Dict[str, np.ndarray]]:
-    """(k, details) for pixels Y (L, N); details: 'errors' (indexed by k), 'noise_rms', 'capped'."""
+    """(k, details) for pixels Y (L, N), with :func:`elbow`'s ``criteria``.
+
+    details: 'errors' (indexed by k), 'noise_rms', 'capped'.
+    """
+    min_gain = criteria.get("min_gain", DEFAULT_MIN_GAIN)
     if not 0 < min_gain < 1:
         raise ValueError(f"min_gain must be in (0, 1), got {min_gain}")
     errors = reconstruction_curve(Y, max_endmembers, progress)
-    k = elbow(errors, noise_rms, min_gain, noise_factor, relative_to)
+    k = elbow(errors, noise_rms, **criteria)
     # the last k is returned when the criterion never stopped: the cap, not the data, decided
-    capped = k == len(errors) - 1 and elbow(np.append(errors, 0.0), noise_rms, min_gain, noise_factor, relative_to) > k
+    capped = k == len(errors) - 1 and elbow(np.append(errors, 0.0), noise_rms, **criteria) > k
     return k, {"errors": errors, "noise_rms": np.float64(noise_rms), "capped": capped}
 
 

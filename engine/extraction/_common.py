@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, valid_mask, valid_positions
+from ..core.base import check_cube, check_n_endmembers, keep_params, valid_mask, valid_positions
 from ..core.errors import InputError
 from ..core.params import N_ENDMEMBERS, SEED, Integral, positive, validate_params
 from ..core.progress import ProgressCallback
@@ -74,10 +74,7 @@ class PixelExtractor(BaseEstimator):
         progress: ProgressCallback = None,
         max_pixels: Optional[int] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.random_state = random_state
-        self.progress = progress
-        self.max_pixels = max_pixels
+        keep_params(self, locals())
 
     def _extract(self, Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError

@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask, valid_positions
+from ..core.base import check_cube, check_n_endmembers, keep_params, pixels_to_maps, valid_mask, valid_positions
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, non_negative, positive, validate_params
 from ..core.progress import ProgressCallback, report
 from .simplex import simplex_lsq
@@ -129,16 +129,7 @@ class MinVolNMF(BaseEstimator):
         random_state: Optional[int] = None,
         progress: ProgressCallback = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.lam = lam
-        self.delta = delta
-        self.max_iter = max_iter
-        self.tol = tol
-        self.init = init
-        self.inner_iter = inner_iter
-        self.max_fit_pixels = max_fit_pixels
-        self.random_state = random_state
-        self.progress = progress
+        keep_params(self, locals())
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "MinVolNMF":
         """Unmix the valid pixels of a (bands, rows, cols) cube; ``mask`` (rows, cols) True = valid."""

@@ -13,6 +13,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..core.base import keep_params
 from ..core.progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels
 
@@ -85,17 +86,14 @@ def vca(
 
 
 class VCA(PixelExtractor):
-    """VCA endmember extraction; ``fit`` sets ``endmembers_`` (L, p) and ``indices_`` (p, 2).
+    """VCA endmember extraction (see the module docstring).
 
     Parameters
     ----------
-    random_state : int or None, default=None
-        Seed of the random directions (and of the ``max_pixels`` sample).
+    n_endmembers, random_state, progress, max_pixels
+        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`; ``random_state`` also seeds the directions.
     snr : float or None, default=None
-        SNR in dB that picks the projection (affine below ``15 + 10 log10(p)``, projective above);
-        None estimates it from the data.
-    n_endmembers, progress, max_pixels
-        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
+        SNR (dB) that picks the projection, affine below ``15 + 10 log10(p)``; None estimates it.
 
     Attributes
     ----------
@@ -103,17 +101,8 @@ class VCA(PixelExtractor):
         As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
     """
 
-    def __init__(
-        self,
-        n_endmembers: int = 3,
-        *,
-        random_state: Optional[int] = None,
-        snr: Optional[float] = None,
-        progress: ProgressCallback = None,
-        max_pixels: Optional[int] = None,
-    ):
-        super().__init__(n_endmembers, random_state=random_state, progress=progress, max_pixels=max_pixels)
-        self.snr = snr
+    def __init__(self, n_endmembers=3, *, random_state=None, snr=None, progress=None, max_pixels=None):
+        keep_params(self, locals())
 
     def _extract(self, Y, p):
         return vca(Y, p, random_state=self.random_state, snr=self.snr, progress=self.progress)
