@@ -445,6 +445,13 @@ def _fmt(x, digits=3):
     return "–" if x is None else f"{x:.{digits}f}"
 
 
+def _runs_rows(runs: dict, section: str):
+    """(run label, row) for each row of ``section`` in each run, in order."""
+    for name, run in runs.items():
+        for r in run.get(section, []):
+            yield name[-4:], r
+
+
 def eigh_tables(runs: dict) -> list:
     lines = [
         "## The eigen step: one batched eigendecomposition with its gradient",
@@ -484,13 +491,11 @@ def ddica_default_table(runs: dict) -> list:
         "",
     ]
     body = []
-    for name, run in runs.items():
-        for r in run.get("ddica_default", []):
-            (s,) = [v for k, v in r["scores"].items() if k in ("Zhu", "end4")]
-            body.append(
-                (name[-4:], r["scene"], r["seed"], r["device"], r["route"], r["seconds"], s["armse"], s["asad"])
-                + (r["load1"],)
-            )
+    for name, r in _runs_rows(runs, "ddica_default"):
+        (s,) = [v for k, v in r["scores"].items() if k in ("Zhu", "end4")]
+        body.append(
+            (name, r["scene"], r["seed"], r["device"], r["route"], r["seconds"], s["armse"], s["asad"]) + (r["load1"],)
+        )
     lines.append(
         table(
             ("run", "scene", "seed", "device", "eig route", "seconds", "aRMSE", "aSAD", "load"),
@@ -532,14 +537,13 @@ def ddica_paper_table(runs: dict) -> list:
         "",
     ]
     best, body = None, []
-    for name, run in runs.items():
-        for r in run.get("ddica_paper", []):
-            z = r["scores"]["Zhu"]
-            body.append(
-                (name[-4:], r["n_restarts"], r["seconds"], r["seconds_per_restart"], r["extrapolated_T1000_s"] / 60)
-                + (z["armse"], z["asad"])
-            )
-            best = r if best is None or r["seconds_per_restart"] < best["seconds_per_restart"] else best
+    for name, r in _runs_rows(runs, "ddica_paper"):
+        z = r["scores"]["Zhu"]
+        body.append(
+            (name, r["n_restarts"], r["seconds"], r["seconds_per_restart"], r["extrapolated_T1000_s"] / 60)
+            + (z["armse"], z["asad"])
+        )
+        best = r if best is None or r["seconds_per_restart"] < best["seconds_per_restart"] else best
     header = ("run", "T", "seconds", "s per restart", "T = 1000 at that rate (min)", "aRMSE Zhu", "aSAD Zhu")
     lines.append(table(header, body, (None, None, ".1f", ".2f", ".0f", ".4f", ".2f")))
     eig = [
