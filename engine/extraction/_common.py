@@ -42,8 +42,7 @@ class PixelExtractor(BaseEstimator):
     random_state : int or None, default=None
         Seed of the ``max_pixels`` sample (and of the method's own random draws).
     progress : callable or None, default=None
-        ``progress(fraction, message)``, called as the work advances; it may raise
-        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
+        ``progress(fraction, message)``, called as the work advances; raising ``Cancelled`` stops.
     max_pixels : int or None, default=None
         Search a random sample (seeded by ``random_state``) of at most this many valid pixels;
         None searches them all.

@@ -1,9 +1,7 @@
 """Simplex Volume Maximisation (SiVM; Heylen, Burazerovic & Scheunders 2011), as used by BUDDIP and UnDIP.
 
-Greedy: the pixel farthest from the origin, then repeatedly the pixel that most increases the simplex volume
-(a Cayley-Menger determinant ratio, evaluated for all pixels at once). ``denoise=True`` first replaces the data
-by their rank-p truncated SVD clipped to [0, max(Y)] and returns the chosen pixels' denoised spectra (UnDIP's
-preprocessing).
+Greedy: the pixel farthest from the origin, then repeatedly the pixel that most increases the simplex volume.
+``denoise=True`` searches the rank-p truncated SVD of the data instead (UnDIP's preprocessing).
 """
 
 from __future__ import annotations
@@ -27,10 +25,7 @@ def svd_denoise(Y: np.ndarray, rank: int) -> np.ndarray:
 def sivm(
     Y: np.ndarray, p: int, progress: ProgressCallback = None, denoise: bool = False
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Greedy SiVM on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)) in selection order.
-
-    ``denoise=True``: SiVM on the rank-p SVD denoised pixels, whose spectra are returned.
-    """
+    """Greedy SiVM on pixels Y (L, N): (E (L, p) = Y[:, idx], idx (p,)) in selection order (denoised if asked)."""
     Y, p = check_pixels(Y, p)
     if denoise:
         Y = svd_denoise(Y, p)

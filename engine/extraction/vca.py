@@ -1,10 +1,7 @@
-"""Vertex Component Analysis (Nascimento & Bioucas-Dias, IEEE TGRS 43(4), 2005).
+"""Vertex Component Analysis (Nascimento & Bioucas-Dias, IEEE TGRS 43(4), 2005), as the authors' algorithm.
 
-Follows the authors' algorithm: estimate the SNR from the data; at low SNR
-project onto the (p-1)-dim affine PCA subspace and lift with a constant
-coordinate, otherwise project onto the p-dim uncentred subspace and apply the
-projective scaling y / (uᵀy). Then p times: draw a direction orthogonal to the
-endmembers found so far and take the pixel with the largest |projection|.
+The data are projected (affine at low SNR, projective otherwise); then p times, the pixel with the largest
+projection on a random direction orthogonal to the endmembers found so far.
 """
 
 from __future__ import annotations
@@ -39,10 +36,7 @@ def vca(
     snr: Optional[float] = None,
     progress: ProgressCallback = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Run VCA on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)).
-
-    ``snr`` (dB) overrides the estimate that picks the projection.
-    """
+    """VCA on pixels Y (L, N): (E (L, p) = Y[:, idx], idx (p,)); ``snr`` (dB) overrides the estimate."""
     Y, p = check_pixels(Y, p)
     L, N = Y.shape
     rng = np.random.default_rng(random_state)
