@@ -1,8 +1,5 @@
-"""N-FINDR (Winter 1999): the p pixels spanning the simplex of largest volume in the (p-1)-dim PCA space.
-
-A vertex replacement is a rank-one update of the determinant, so one sweep scores every pixel for every slot;
-sweeps repeat until no replacement increases the volume (or ``max_iter``).
-"""
+"""N-FINDR (Winter 1999): the p pixels spanning the simplex of largest volume in the (p-1)-dim PCA space,
+by sweeps of vertex replacements until none increases the volume."""
 
 from __future__ import annotations
 
