@@ -722,20 +722,20 @@ def default_pipeline() -> str:
 
 # (aspect, paper, default); every one of them is inside the whole-configuration comparison
 DIFFERENCES = [
-    tuple(cell.strip() for cell in line.split("|"))
+    tuple(cell.strip() for cell in line.split("::"))
     for line in """\
-hidden layers | 6 x 4096 ReLU, BatchNorm (the authors' network) | 2 x 128 ReLU, no BatchNorm
-head initialisation | torch's Linear default | scaled by 0.1 (unsaturated softmax at start)
-input | raw reflectance | per-band z-score
-kernel width | 0.1 fixed | Silverman N^(-1/(4+K)) (N = 128, K = 3: SILVERMAN_128_3)
-optimiser | Adam, lr 1e-4 | Adam, lr 1e-3
-mini-batches | 1000 pixels, shuffled, 3 epochs (the authors' code: 1-3) | 128 pixels drawn with replacement, 100 steps
-restarts T | 1000 (the user sets T) | 32
-against the constant solution | nothing: TC of the softmax outputs | outputs standardised over the batch + variance term 0.3 * sum -log std
-restart selection | all restarts | the quarter with the lowest reconstruction error (NNLS endmembers)
-consensus | plain k-means on all restarts' maps, cluster means | k-means, then one unit per restart and cluster (Hungarian)
-map scaling | min-max | min-max, then renormalised to sum to one
-output | the network maps (no endmembers; the CSV holds NNLS endmembers) | see below: the default's output pipeline
+hidden layers :: 6 x 4096 ReLU, BatchNorm (the authors' network) :: 2 x 128 ReLU, no BatchNorm
+head initialisation :: torch's Linear default :: scaled by 0.1 (unsaturated softmax at start)
+input :: raw reflectance :: per-band z-score
+kernel width :: 0.1 fixed :: Silverman N^(-1/(4+K)) (N = 128, K = 3: SILVERMAN_128_3)
+optimiser :: Adam, lr 1e-4 :: Adam, lr 1e-3
+mini-batches :: 1000 pixels, shuffled, 3 epochs (the authors' code: 1-3) :: 128 pixels drawn with replacement, 100 steps
+restarts T :: 1000 (the user sets T) :: 32
+against the constant solution :: nothing: TC of the softmax outputs :: outputs standardised over the batch + variance term 0.3 * sum -log std
+restart selection :: all restarts :: the quarter with the lowest reconstruction error (NNLS endmembers)
+consensus :: plain k-means on all restarts' maps, cluster means :: k-means, then one unit per restart and cluster (Hungarian)
+map scaling :: min-max :: min-max, then renormalised to sum to one
+output :: the network maps (no endmembers; the CSV holds NNLS endmembers) :: see below: the default's output pipeline
 """.splitlines()
 ]
 

@@ -24,19 +24,17 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     ----------
     n_components : int or None, default=None
         Number of sources k (1 <= k <= n_features); None: n_features.
+    random_state
+        As :class:`CubeICAMixin`.
     fun : {'logcosh', 'exp', 'cube'}, default='logcosh'
         Contrast function, passed to scikit-learn.
     max_iter : int, default=400
         Most iterations.
     tol : float, default=1e-4
         Convergence tolerance (non-convergence is not warned about).
-    random_state
-        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
-    valid_, source_maps_, abundances_, n_features_in_
-        As :class:`CubeICAMixin`.
     components_, unmixing_ : ndarray of shape (k, n_features)
         Unmixing matrix (one array under two names).
     mixing_ : ndarray of shape (n_features, k)

@@ -34,6 +34,8 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     ----------
     n_components : int or None, default=None
         Number of sources k (1 <= k <= n_features); None: n_features.
+    random_state, progress
+        As :class:`CubeICAMixin`.
     extended : bool, default=True
         Re-estimate the sub/super-Gaussian signs each epoch; False: original Infomax.
     learning_rate : float, default=0.05
@@ -46,13 +48,9 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Stop when the squared weight change of an epoch is below this.
     anneal : float, default=0.9
         Factor applied to the learning rate when successive updates turn by more than 60 degrees.
-    random_state, progress
-        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
-    valid_, source_maps_, abundances_, n_features_in_
-        As :class:`CubeICAMixin`.
     components_, unmixing_ : ndarray of shape (k, n_features)
         Unmixing matrix from X (one array under two names).
     mixing_ : ndarray of shape (n_features, k)

@@ -35,6 +35,8 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     ----------
     n_components : int or None, default=None
         Number of sources k (2 <= k <= n_features); None: n_features.
+    random_state, device, progress
+        As :class:`CubeICAMixin`.
     encoder : {'linear', 'mlp'}, default='mlp'
         Encoder: y = z W, or y = z W + MLP(z).
     hidden : int, default=32
@@ -51,13 +53,9 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Encoder steps.
     batch_size : int, default=512
         Samples per batch (at most n_samples).
-    random_state, device, progress
-        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
-    valid_, source_maps_, abundances_, n_features_in_
-        As :class:`CubeICAMixin`.
     loss_curve_ : ndarray of shape (n_iter_,)
         sum_i I_i seen by the encoder per step.
     n_iter_ : int

@@ -33,6 +33,8 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
     ----------
     n_components : int or None, default=None
         Number of sources; must equal n_features (square case). None: n_features.
+    random_state, device, progress
+        As :class:`CubeICAMixin`.
     n_hidden : int, default=8
         Terms per channel in g and per output in psi.
     learning_rate : float, default=0.01
@@ -41,13 +43,9 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
         Training steps.
     batch_size : int, default=2000
         Samples per step (all of them when fewer).
-    random_state, device, progress
-        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
-    valid_, source_maps_, abundances_, n_features_in_
-        As :class:`CubeICAMixin`.
     loss_curve_ : ndarray of shape (n_iter_,)
         Negative entropy term per step.
     n_iter_ : int
