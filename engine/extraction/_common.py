@@ -44,8 +44,7 @@ class PixelExtractor(BaseEstimator):
     progress : callable or None, default=None
         ``progress(fraction, message)``, called as the work advances; raising ``Cancelled`` stops.
     max_pixels : int or None, default=None
-        Search a random sample (seeded by ``random_state``) of at most this many valid pixels;
-        None searches them all.
+        Search a random sample of at most this many valid pixels; None searches them all.
 
     Attributes
     ----------
