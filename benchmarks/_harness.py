@@ -79,6 +79,11 @@ def unpack(payload: dict, rows: str = "runs"):
     return canonical(payload["machine"]), argparse.Namespace(**payload["args"]), payload[rows]
 
 
+def page(payload: dict, title: str, rows: str = "runs"):
+    """:func:`unpack`'s three, and a page's first lines: ``title`` and a blank line."""
+    return (*unpack(payload, rows), [title, ""])
+
+
 # ---- data ----
 
 

@@ -91,12 +91,19 @@ def verdict(summ, key):
     return lines
 
 
+def _groups(rows, methods):
+    """(scene, method, its rows) for each scene and each of ``methods`` that has rows, in order."""
+    for scene in dict.fromkeys(r["scene"] for r in rows):
+        for method in methods:
+            rs = [r for r in rows if r["scene"] == scene and r["method"] == method]
+            if rs:
+                yield scene, method, rs
+
+
 def synthetic_render(payload) -> str:
     """The Markdown page of a run, from its results payload (machine, args, runs)."""
-    info, args, rows = h.unpack(payload)
-    md = [
-        "# BUDDIP synthetic benchmark (paper Section 4.1)",
-        "",
+    info, args, rows, md = h.page(payload, "# BUDDIP synthetic benchmark (paper Section 4.1)")
+    md += [
         f"Machine: {info['host']}, {info['logical_cpus']} CPUs (shared with other jobs), torch {info['torch']} "
         f"1 thread, numpy {info['numpy']}. Date: {info['date_utc']}. Load at start: {info['load_average_at_start']}.",
         f"Seeds: {args.seeds_list}. Scene: 6 USGS endmembers, 100 patches [0.8, 0.2], 11 x 11 Gaussian filter. "
@@ -770,22 +777,18 @@ def gain_render(payload) -> str:
         "",
     ]
     verdict, body = {}, []
-    for scene in dict.fromkeys(r["scene"] for r in rows):
-        for m in order:
-            rs = [r for r in rows if r["scene"] == scene and r["method"] == m]
-            if not rs:
-                continue
-            a, s = [r["armse"] for r in rs], [r["asad"] for r in rs]
-            g = _gains(rows, scene, m)
-            gtxt = ("", "", "")
-            if g:
-                ok = g[0] >= 0.05 or g[1] >= 0.3
-                gtxt = (f"{100 * g[0]:+.1f} %", f"{g[1]:+.2f}", "yes" if ok else "NO")
-                verdict.setdefault(m, []).append((scene, ok, max(a) - min(a), max(s) - min(s), g))
-            body.append(
-                (scene, m, len(rs), median(a), median(s), max(a) - min(a), max(s) - min(s), *gtxt)
-                + (median(r["seconds"] for r in rs), median(r["load1"] for r in rs))
-            )
+    for scene, m, rs in _groups(rows, order):
+        a, s = [r["armse"] for r in rs], [r["asad"] for r in rs]
+        g = _gains(rows, scene, m)
+        gtxt = ("", "", "")
+        if g:
+            ok = g[0] >= 0.05 or g[1] >= 0.3
+            gtxt = (f"{100 * g[0]:+.1f} %", f"{g[1]:+.2f}", "yes" if ok else "NO")
+            verdict.setdefault(m, []).append((scene, ok, max(a) - min(a), max(s) - min(s), g))
+        body.append(
+            (scene, m, len(rs), median(a), median(s), max(a) - min(a), max(s) - min(s), *gtxt)
+            + (median(r["seconds"] for r in rs), median(r["load1"] for r in rs))
+        )
     header = ("scene", "method", "n", "aRMSE", "aSAD", "aRMSE spread", "aSAD spread", "gain aRMSE", "gain aSAD")
     header += ("target met", "time (s)", "load1")
     md.append(table(header, body, (None, None, None, ".4f", ".2f", ".4f", ".2f", None, None, None, ".1f", ".1f")))
@@ -942,10 +945,10 @@ def _met(g) -> bool:
 
 def schedules_render(payload) -> str:
     """The Markdown page of a run, from its results payload (machine, args, runs)."""
-    m, args, rows = h.unpack(payload)
-    md = [
-        "# BUDDIP: the search for a default whose training beats its own starting point",
-        "",
+    m, args, rows, md = h.page(
+        payload, "# BUDDIP: the search for a default whose training beats its own starting point"
+    )
+    md += [
         f"Machine: {m['host']}, {m['logical_cpus']} CPUs, {args.workers} worker processes with 1 torch thread each "
         f"(timings are noise). torch {m['torch']}. Date: {m['date_utc']}. Load at start: "
         f"{m['load_average_at_start']}. Seeds asked: {list(range(args.seeds))}; n says how many ran. Synthetic "
@@ -959,22 +962,18 @@ def schedules_render(payload) -> str:
     ]
     methods = list(dict.fromkeys(r["method"] for r in rows))
     body, verdict = [], {}
-    for scene in dict.fromkeys(r["scene"] for r in rows):
-        for meth in methods:
-            rs = [r for r in rows if r["scene"] == scene and r["method"] == meth]
-            if not rs:
-                continue
-            a, s = [r["armse"] for r in rs], [r["asad"] for r in rs]
-            gtxt = ("", "", "")
-            if rs[0]["base"]:
-                g = _gain(rows, scene, meth)
-                ok = _met(g)
-                gtxt = (f"{100 * g[0]:+.1f} %", f"{g[1]:+.2f}", "yes" if ok else "NO")
-                verdict.setdefault(meth, []).append((scene, ok, g))
-            body.append(
-                (scene, meth, len(rs), median(a), median(s), max(a) - min(a), max(s) - min(s), *gtxt)
-                + (median(r["seconds"] for r in rs),)
-            )
+    for scene, meth, rs in _groups(rows, methods):
+        a, s = [r["armse"] for r in rs], [r["asad"] for r in rs]
+        gtxt = ("", "", "")
+        if rs[0]["base"]:
+            g = _gain(rows, scene, meth)
+            ok = _met(g)
+            gtxt = (f"{100 * g[0]:+.1f} %", f"{g[1]:+.2f}", "yes" if ok else "NO")
+            verdict.setdefault(meth, []).append((scene, ok, g))
+        body.append(
+            (scene, meth, len(rs), median(a), median(s), max(a) - min(a), max(s) - min(s), *gtxt)
+            + (median(r["seconds"] for r in rs),)
+        )
     header = ("scene", "schedule", "n", "aRMSE", "aSAD", "aRMSE spread", "aSAD spread", "gain aRMSE", "gain aSAD")
     md.append(
         table(header + ("target met", "time (s)"), body, (None,) * 3 + (".4f", ".2f") * 2 + (None,) * 3 + (".1f",))
@@ -1109,12 +1108,9 @@ def ablation_render(payload) -> str:
     info, args, rows = canonical(payload["machine"]), payload["args"], payload["runs"]
     order = ["SiVM+FCLS", "VCA+FCLS", *GUIDANCE, *FITS]
     body = []
-    for scene in dict.fromkeys(r["scene"] for r in rows):
-        for m in order:
-            rs = [r for r in rows if r["scene"] == scene and r["method"] == m]
-            if rs:
-                meds = [median(r[k] for r in rs) for k in ("armse", "asad", "seconds", "load1")]
-                body.append((scene, m, *meds))
+    for scene, m, rs in _groups(rows, order):
+        meds = [median(r[k] for r in rs) for k in ("armse", "asad", "seconds", "load1")]
+        body.append((scene, m, *meds))
     md = [
         "# BUDDIP ablation: guidance refinement, training, final abundances",
         "",

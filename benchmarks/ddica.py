@@ -722,34 +722,21 @@ def default_pipeline() -> str:
 
 # (aspect, paper, default); every one of them is inside the whole-configuration comparison
 DIFFERENCES = [
-    ("hidden layers", "6 x 4096 ReLU, BatchNorm (the authors' network)", "2 x 128 ReLU, no BatchNorm"),
-    ("head initialisation", "torch's Linear default", "scaled by 0.1 (unsaturated softmax at start)"),
-    ("input", "raw reflectance", "per-band z-score"),
-    ("kernel width", "0.1 fixed", "Silverman N^(-1/(4+K)) (N = 128, K = 3: SILVERMAN_128_3)"),
-    ("optimiser", "Adam, lr 1e-4", "Adam, lr 1e-3"),
-    (
-        "mini-batches",
-        "1000 pixels, shuffled, 3 epochs (the authors' code: 1-3)",
-        "128 pixels drawn with replacement, 100 steps",
-    ),
-    ("restarts T", "1000 (the user sets T)", "32"),
-    (
-        "against the constant solution",
-        "nothing: TC of the softmax outputs",
-        "outputs standardised over the batch + variance term 0.3 * sum -log std",
-    ),
-    ("restart selection", "all restarts", "the quarter with the lowest reconstruction error (NNLS endmembers)"),
-    (
-        "consensus",
-        "plain k-means on all restarts' maps, cluster means",
-        "k-means, then one unit per restart and cluster (Hungarian)",
-    ),
-    ("map scaling", "min-max", "min-max, then renormalised to sum to one"),
-    (
-        "output",
-        "the network maps (no endmembers; the CSV holds NNLS endmembers)",
-        "see below: the default's output pipeline",
-    ),
+    tuple(cell.strip() for cell in line.split("::"))
+    for line in """\
+hidden layers :: 6 x 4096 ReLU, BatchNorm (the authors' network) :: 2 x 128 ReLU, no BatchNorm
+head initialisation :: torch's Linear default :: scaled by 0.1 (unsaturated softmax at start)
+input :: raw reflectance :: per-band z-score
+kernel width :: 0.1 fixed :: Silverman N^(-1/(4+K)) (N = 128, K = 3: SILVERMAN_128_3)
+optimiser :: Adam, lr 1e-4 :: Adam, lr 1e-3
+mini-batches :: 1000 pixels, shuffled, 3 epochs (the authors' code: 1-3) :: 128 pixels drawn with replacement, 100 steps
+restarts T :: 1000 (the user sets T) :: 32
+against the constant solution :: nothing: TC of the softmax outputs :: outputs standardised over the batch + variance term 0.3 * sum -log std
+restart selection :: all restarts :: the quarter with the lowest reconstruction error (NNLS endmembers)
+consensus :: plain k-means on all restarts' maps, cluster means :: k-means, then one unit per restart and cluster (Hungarian)
+map scaling :: min-max :: min-max, then renormalised to sum to one
+output :: the network maps (no endmembers; the CSV holds NNLS endmembers) :: see below: the default's output pipeline
+""".splitlines()
 ]
 
 
@@ -1108,22 +1095,12 @@ def run_samson(settings: dict, seeds, data=None, log=print) -> list:
 
 def samson_summary(rows: list) -> dict:
     med = lambda k: None if rows[0].get(k) is None else float(np.median([r[k] for r in rows]))  # noqa: E731
-    return dict(
-        mean_rmse=med("mean_rmse"),
-        armse=med("armse"),
-        asad=med("asad"),
-        seconds=med("seconds"),
-        cpu_seconds=med("cpu_seconds"),
-        fractions_mean_rmse=med("fractions_mean_rmse"),
-        fractions_armse=med("fractions_armse"),
-        network_mean_rmse=med("network_mean_rmse"),
-        network_armse=med("network_armse"),
-        rasti_mean_rmse=med("rasti_mean_rmse"),
-        rasti_armse=med("rasti_armse"),
-        rasti_asad=med("rasti_asad"),
-        rmse=np.median([r["rmse"] for r in rows], 0).tolist(),
-        sad=np.median([r["sad"] for r in rows], 0).tolist(),
-    )
+    keys = "mean_rmse armse asad seconds cpu_seconds fractions_mean_rmse fractions_armse network_mean_rmse"
+    keys += " network_armse rasti_mean_rmse rasti_armse rasti_asad"
+    return {k: med(k) for k in keys.split()} | {
+        "rmse": np.median([r["rmse"] for r in rows], 0).tolist(),
+        "sad": np.median([r["sad"] for r in rows], 0).tolist(),
+    }
 
 
 def sweep_keep(data, seeds, fractions=KEEP_FRACTIONS) -> None:
@@ -2043,10 +2020,8 @@ def verdicts(rows, scene_name, method=DEFAULT, untrained=UNTRAINED):
 
 
 def default_render(payload) -> str:
-    m, args, rows = h.unpack(payload)
-    md = [
-        "# DDICA default on seen and unseen scenes (issue #23)",
-        "",
+    m, args, rows, md = h.page(payload, "# DDICA default on seen and unseen scenes (issue #23)")
+    md += [
         f"Machine: {m['host']}, {m['logical_cpus']} CPUs shared with other jobs; the last run ({m['date_utc']}, "
         f"`--only` {args.only or 'every case'}) used {args.workers} worker process(es) with 1 torch thread each, the "
         "other cases' rows are from earlier runs that day with 1-2 (timings are noise; load at start "

@@ -44,6 +44,12 @@ class Budget:
         return self.deadline - time.perf_counter()
 
 
+def _keep(out: dict, section: str, row: dict) -> None:
+    """Add ``row`` to its section and print it (the log of a run that times out)."""
+    out[section].append(row)
+    print(section, row, flush=True)
+
+
 def environment() -> dict:
     import torch
 
@@ -106,8 +112,7 @@ def section_eigh(out: dict, save, deadline: float) -> None:
                     median_s=float(np.median(times)),
                     max_abs_error_vs_cpu_float64=float((lam - ref).abs().max()),
                 )
-                out["eigh"].append(row)
-                print("eigh", row, flush=True)
+                _keep(out, "eigh", row)
                 save()
 
 
@@ -178,8 +183,7 @@ def section_eigh_alternatives(out: dict, save, deadline: float) -> None:
                 )
             except Exception as exc:  # noqa: BLE001 - a route that fails is a finding
                 row = dict(shape=list(shape), route=name, error=repr(exc)[:300])
-            out["eigh_alternatives"].append(row)
-            print("eigh_alternatives", row, flush=True)
+            _keep(out, "eigh_alternatives", row)
             save()
 
 
@@ -229,8 +233,7 @@ def section_ddica_default(out: dict, save, deadline: float) -> None:
                     scores=_score(refs, m.endmembers_, m.abundances_, p, cube.shape[1:]),
                     load1=os.getloadavg()[0],
                 )
-                out["ddica_default"].append(row)
-                print("ddica_default", row, flush=True)
+                _keep(out, "ddica_default", row)
                 out["auto_choices"] = {str(k): v for k, v in entropy.AUTO_CHOICES.items()}
                 save()
 
@@ -269,8 +272,7 @@ def section_ddica_paper(out: dict, save, deadline: float) -> None:
             scores=_score(refs, m.endmembers_, m.abundances_, p, cube.shape[1:]),
             load1=os.getloadavg()[0],
         )
-        out["ddica_paper"].append(row)
-        print("ddica_paper", row, flush=True)
+        _keep(out, "ddica_paper", row)
         save()
 
 
@@ -314,8 +316,7 @@ def section_buddip_gain(out: dict, save, deadline: float) -> None:
                     seconds=time.perf_counter() - t,
                     scores=_score(refs, E, A, p, cube.shape[1:]),
                 )
-                out["buddip_gain"].append(row)
-                print("buddip_gain", row, flush=True)
+                _keep(out, "buddip_gain", row)
             save()
 
 
@@ -349,8 +350,7 @@ def section_buddip_large(out: dict, save, deadline: float) -> None:
                 {"truth": (sc.endmembers, sc.abundances)}, m.endmembers_, m.abundances_, p, sc.cube.shape[1:]
             ),
         )
-        out["buddip_large"].append(row)
-        print("buddip_large", row, flush=True)
+        _keep(out, "buddip_large", row)
         save()
 
 
@@ -445,6 +445,13 @@ def _fmt(x, digits=3):
     return "–" if x is None else f"{x:.{digits}f}"
 
 
+def _runs_rows(runs: dict, section: str):
+    """(run label, row) for each row of ``section`` in each run, in order."""
+    for name, run in runs.items():
+        for r in run.get(section, []):
+            yield name[-4:], r
+
+
 def eigh_tables(runs: dict) -> list:
     lines = [
         "## The eigen step: one batched eigendecomposition with its gradient",
@@ -484,13 +491,11 @@ def ddica_default_table(runs: dict) -> list:
         "",
     ]
     body = []
-    for name, run in runs.items():
-        for r in run.get("ddica_default", []):
-            (s,) = [v for k, v in r["scores"].items() if k in ("Zhu", "end4")]
-            body.append(
-                (name[-4:], r["scene"], r["seed"], r["device"], r["route"], r["seconds"], s["armse"], s["asad"])
-                + (r["load1"],)
-            )
+    for name, r in _runs_rows(runs, "ddica_default"):
+        (s,) = [v for k, v in r["scores"].items() if k in ("Zhu", "end4")]
+        body.append(
+            (name, r["scene"], r["seed"], r["device"], r["route"], r["seconds"], s["armse"], s["asad"]) + (r["load1"],)
+        )
     lines.append(
         table(
             ("run", "scene", "seed", "device", "eig route", "seconds", "aRMSE", "aSAD", "load"),
@@ -532,14 +537,13 @@ def ddica_paper_table(runs: dict) -> list:
         "",
     ]
     best, body = None, []
-    for name, run in runs.items():
-        for r in run.get("ddica_paper", []):
-            z = r["scores"]["Zhu"]
-            body.append(
-                (name[-4:], r["n_restarts"], r["seconds"], r["seconds_per_restart"], r["extrapolated_T1000_s"] / 60)
-                + (z["armse"], z["asad"])
-            )
-            best = r if best is None or r["seconds_per_restart"] < best["seconds_per_restart"] else best
+    for name, r in _runs_rows(runs, "ddica_paper"):
+        z = r["scores"]["Zhu"]
+        body.append(
+            (name, r["n_restarts"], r["seconds"], r["seconds_per_restart"], r["extrapolated_T1000_s"] / 60)
+            + (z["armse"], z["asad"])
+        )
+        best = r if best is None or r["seconds_per_restart"] < best["seconds_per_restart"] else best
     header = ("run", "T", "seconds", "s per restart", "T = 1000 at that rate (min)", "aRMSE Zhu", "aSAD Zhu")
     lines.append(table(header, body, (None, None, ".1f", ".2f", ".0f", ".4f", ".2f")))
     eig = [

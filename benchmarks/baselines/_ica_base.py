@@ -55,8 +55,7 @@ class CubeICAMixin:
     device : str, default='cpu'
         Torch device of the torch comparators: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available).
     progress : callable or None, default=None
-        ``progress(fraction, message)``, called during training; it may raise
-        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
+        ``progress(fraction, message)``, called during training; raising ``Cancelled`` stops.
 
     Attributes
     ----------

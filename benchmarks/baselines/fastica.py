@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from deepunmix.engine.core.base import NOT_FITTED
+from deepunmix.engine.core.base import NOT_FITTED, keep_params
 
 from ._ica_base import CubeICAMixin, check_samples, n_components_for
 
@@ -20,21 +20,18 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     (k, n_features), ``mixing_`` (n_features, k), ``mean_`` and ``n_iter_``;
     ``transform(X)`` returns sources (n_samples, k) = (X - mean_) @ components_.T.
 
-    Samples first, as scikit-learn: ``fit(X)`` and ``transform(X)`` take X of shape
-    (n_samples, n_features); for a (L, H, W) cube see :class:`CubeICAMixin`.
-
     Parameters
     ----------
     n_components : int or None, default=None
         Number of sources k (1 <= k <= n_features); None: n_features.
+    random_state
+        As :class:`CubeICAMixin`.
     fun : {'logcosh', 'exp', 'cube'}, default='logcosh'
         Contrast function, passed to scikit-learn.
     max_iter : int, default=400
         Most iterations.
     tol : float, default=1e-4
         Convergence tolerance (non-convergence is not warned about).
-    random_state
-        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
@@ -46,8 +43,6 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Mean of X.
     n_iter_ : int
         Iterations run.
-    valid_, source_maps_, abundances_, n_features_in_
-        As :class:`CubeICAMixin`.
     """
 
     def __init__(
@@ -59,11 +54,7 @@ class FastICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         tol: float = 1e-4,
         random_state: Optional[int] = None,
     ):
-        self.n_components = n_components
-        self.fun = fun
-        self.max_iter = max_iter
-        self.tol = tol
-        self.random_state = random_state
+        keep_params(self, locals())
 
     def fit(self, X: np.ndarray, y=None) -> "FastICA":
         """Estimate the unmixing matrix from X (n_samples, n_features)."""

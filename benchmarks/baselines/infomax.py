@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from deepunmix.engine.core.base import NOT_FITTED
+from deepunmix.engine.core.base import NOT_FITTED, keep_params
 from deepunmix.engine.core.progress import ProgressCallback, report
 
 from ._ica_base import CubeICAMixin, check_samples, n_components_for, pca_whitener
@@ -30,13 +30,12 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     turn by more than 60 degrees, and the run restarts with a smaller rate if it diverges.
     ``extended=False`` gives the original (super-Gaussian only) Infomax.
 
-    Samples first, as scikit-learn: ``fit(X)`` and ``transform(X)`` take X of shape
-    (n_samples, n_features); for a (L, H, W) cube see :class:`CubeICAMixin`.
-
     Parameters
     ----------
     n_components : int or None, default=None
         Number of sources k (1 <= k <= n_features); None: n_features.
+    random_state, progress
+        As :class:`CubeICAMixin`.
     extended : bool, default=True
         Re-estimate the sub/super-Gaussian signs each epoch; False: original Infomax.
     learning_rate : float, default=0.05
@@ -49,8 +48,6 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Stop when the squared weight change of an epoch is below this.
     anneal : float, default=0.9
         Factor applied to the learning rate when successive updates turn by more than 60 degrees.
-    random_state, progress
-        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
@@ -70,8 +67,6 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Epochs run.
     loss_curve_ : list of float
         Squared weight change per epoch.
-    valid_, source_maps_, abundances_, n_features_in_
-        As :class:`CubeICAMixin`.
     """
 
     def __init__(
@@ -87,15 +82,7 @@ class InfomaxICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         random_state: Optional[int] = None,
         progress: ProgressCallback = None,
     ):
-        self.n_components = n_components
-        self.extended = extended
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.anneal = anneal
-        self.random_state = random_state
-        self.progress = progress
+        keep_params(self, locals())
 
     def fit(self, X: np.ndarray, y=None) -> "InfomaxICA":
         """Estimate the unmixing matrix from X (n_samples, n_features)."""

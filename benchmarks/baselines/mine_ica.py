@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from deepunmix.engine.core.base import NOT_FITTED
+from deepunmix.engine.core.base import NOT_FITTED, keep_params
 from deepunmix.engine.core.progress import ProgressCallback, report
 from deepunmix.engine.core.torch_support import import_torch, resolve_device, seeded_generator
 
@@ -31,13 +31,12 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     ``transform(X)`` returns outputs (n_samples, k) whitened with
     the full-data statistics of the trained encoder.
 
-    Samples first, as scikit-learn: ``fit(X)`` and ``transform(X)`` take X of shape
-    (n_samples, n_features); for a (L, H, W) cube see :class:`CubeICAMixin`.
-
     Parameters
     ----------
     n_components : int or None, default=None
         Number of sources k (2 <= k <= n_features); None: n_features.
+    random_state, device, progress
+        As :class:`CubeICAMixin`.
     encoder : {'linear', 'mlp'}, default='mlp'
         Encoder: y = z W, or y = z W + MLP(z).
     hidden : int, default=32
@@ -54,8 +53,6 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         Encoder steps.
     batch_size : int, default=512
         Samples per batch (at most n_samples).
-    random_state, device, progress
-        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
@@ -70,8 +67,6 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
     unmixing_ : ndarray of shape (k, n_features) or None
         Linear unmixing (sources = (X - mean_) @ unmixing_.T + const) for the linear encoder;
         None for the MLP encoder.
-    valid_, source_maps_, abundances_, n_features_in_
-        As :class:`CubeICAMixin`.
     """
 
     def __init__(
@@ -90,18 +85,7 @@ class MINEICA(CubeICAMixin, TransformerMixin, BaseEstimator):
         device: str = "cpu",
         progress: ProgressCallback = None,
     ):
-        self.n_components = n_components
-        self.encoder = encoder
-        self.hidden = hidden
-        self.estimator_hidden = estimator_hidden
-        self.learning_rate = learning_rate
-        self.estimator_learning_rate = estimator_learning_rate
-        self.estimator_steps = estimator_steps
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.random_state = random_state
-        self.device = device
-        self.progress = progress
+        keep_params(self, locals())
 
     def fit(self, X: np.ndarray, y=None) -> "MINEICA":
         """Train the encoder adversarially against the MINE estimators on X (n_samples, n_features)."""

@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from deepunmix.engine.core.base import NOT_FITTED
+from deepunmix.engine.core.base import NOT_FITTED, keep_params
 from deepunmix.engine.core.progress import ProgressCallback, report
 from deepunmix.engine.core.torch_support import import_torch, resolve_device, seeded_generator
 
@@ -29,13 +29,12 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
     ``fit(X)`` sets ``loss_curve_`` (negative entropy term per step), ``n_iter_``;
     ``transform(X)`` returns y (n_samples, k), standardised.
 
-    Samples first, as scikit-learn: ``fit(X)`` and ``transform(X)`` take X of shape
-    (n_samples, n_features); for a (L, H, W) cube see :class:`CubeICAMixin`.
-
     Parameters
     ----------
     n_components : int or None, default=None
         Number of sources; must equal n_features (square case). None: n_features.
+    random_state, device, progress
+        As :class:`CubeICAMixin`.
     n_hidden : int, default=8
         Terms per channel in g and per output in psi.
     learning_rate : float, default=0.01
@@ -44,8 +43,6 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
         Training steps.
     batch_size : int, default=2000
         Samples per step (all of them when fewer).
-    random_state, device, progress
-        As :class:`CubeICAMixin`.
 
     Attributes
     ----------
@@ -59,8 +56,6 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
         Input standardisation.
     y_mean_, y_std_ : ndarray of shape (k,)
         Output standardisation over the training data.
-    valid_, source_maps_, abundances_, n_features_in_
-        As :class:`CubeICAMixin`.
     """
 
     def __init__(
@@ -75,14 +70,7 @@ class MISEP(CubeICAMixin, TransformerMixin, BaseEstimator):
         device: str = "cpu",
         progress: ProgressCallback = None,
     ):
-        self.n_components = n_components
-        self.n_hidden = n_hidden
-        self.learning_rate = learning_rate
-        self.max_iter = max_iter
-        self.batch_size = batch_size
-        self.random_state = random_state
-        self.device = device
-        self.progress = progress
+        keep_params(self, locals())
 
     def fit(self, X: np.ndarray, y=None) -> "MISEP":
         """Train the separating and output blocks on X (n_samples, n_features)."""

@@ -1,8 +1,5 @@
-"""Abundance conventions: ``"fractions"`` (y = E a, a on the simplex, E in the data's scale: FCLS; the default
-everywhere) or ``"peak_normalised"`` (endmembers scaled to a peak of 1, y ~ Ê c by NNLS, abundance c / sum(c)),
-the convention of Zhu's published references (Samson, Jasper Ridge, Urban ``end*.mat``). The conversion needs
-only the data and the endmembers.
-"""
+"""Abundance conventions: ``"fractions"`` (FCLS, y = E a with a on the simplex; the default) or
+``"peak_normalised"`` (y ~ Ê c by NNLS with peak-1 endmembers, abundance c / sum(c): Zhu's references)."""
 
 from __future__ import annotations
 
@@ -24,12 +21,10 @@ def peak_normalise(E: np.ndarray) -> np.ndarray:
 
 
 def nnls_pixels(Y: np.ndarray, E: np.ndarray, block_size: int = 65536) -> np.ndarray:
-    """Non-negative least squares coefficients C (p, n) of every pixel of Y (L, n) on E (L, p).
+    """Exact NNLS coefficients C (p, n) of every pixel of Y (L, n) on E (L, p).
 
-    For p <= ``MAX_ENUMERATED`` every support is solved for all pixels at once on the p x p Gram
-    system and the one meeting the KKT conditions (positive on the support, non-negative gradient
-    off it) is kept; the problem is convex, so that is the exact solution. Pixels no support
-    satisfies within tolerance (near-duplicate endmembers) fall back to ``scipy.optimize.nnls``.
+    For p <= ``MAX_ENUMERATED`` the support meeting the KKT conditions is found by enumeration; pixels none
+    satisfies within tolerance fall back to ``scipy.optimize.nnls``.
     """
     Y = np.asarray(Y, dtype=np.float64)
     E = np.asarray(E, dtype=np.float64)
@@ -68,10 +63,7 @@ def nnls_pixels(Y: np.ndarray, E: np.ndarray, block_size: int = 65536) -> np.nda
 
 
 def peak_normalised_abundances(Y: np.ndarray, E: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Shares (p, n) of the peak-normalised endmembers in each pixel, and the pixel scale sum(c) (n,).
-
-    ``Y ~ peak_normalise(E) @ (A * scale)``; a pixel with no positive coefficient gets 1/p each.
-    """
+    """Shares A (p, n) of the peak-normalised endmembers and pixel scales (n,): ``Y ~ peak_normalise(E) @ (A * scale)``."""
     C = nnls_pixels(Y, peak_normalise(E))
     scale = C.sum(axis=0)
     A = np.where(scale > 0, C / np.where(scale > 0, scale, 1.0), 1.0 / C.shape[0])

@@ -1,8 +1,6 @@
 """Exact fully-constrained least squares (FCLS), batched over pixels: min ||y - E a||² s.t. a >= 0, sum(a) = 1.
 
-An active-set method run on many pixels at once in the Gram space (G = EᵀE, b = Eᵀy), with each support
-pattern's KKT system inverted once and tabulated (:class:`_SimplexLS`). Exact up to floating point; a
-singular Gram matrix (duplicate endmembers) gives the minimum-norm split through the pseudo-inverse.
+An active-set method in the Gram space; a singular Gram matrix gives the minimum-norm (pseudo-inverse) split.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, pixels_to_maps, valid_mask
+from ..core.base import check_cube, keep_params, pixels_to_maps, valid_mask
 from ..core.errors import InputError, ParameterError
 from ..core.progress import ProgressCallback, report
 
@@ -69,11 +67,7 @@ class _SimplexLS:
         self.n_iter_ = 0
 
     def _add_patterns(self, codes) -> None:
-        """Tabulate (M, c) with a = M b + c the sum-to-one LS solution on each support code (zero off it).
-
-        The KKT systems of all new codes are inverted in one stacked call (absent endmembers padded with the
-        identity); LU is checked by its residual, with the pseudo-inverse as fallback (duplicate endmembers).
-        """
+        """Tabulate (M, c) with a = M b + c the sum-to-one LS solution on each new support code (zero off it)."""
         new = [c for c in codes if c not in self._row]
         if not new:
             return
@@ -118,11 +112,9 @@ class _SimplexLS:
         return np.einsum("nij,jn->in", self._M[rows], b, optimize=False) + self._c[rows].T
 
     def _kkt(self, Z: np.ndarray, b: np.ndarray, S: np.ndarray):
-        """KKT test of each column's EQP solution Z on its working set S.
+        """KKT test of each column's EQP solution Z on its working set S (exact: the QP is convex).
 
-        Returns (optimal, infeasible, feasible part of Z, multipliers of the
-        bounds off S: +inf on S). A column is optimal when Z >= 0 on S and
-        every multiplier off S is >= 0; the QP is convex, so that is exact.
+        Returns (optimal, infeasible, feasible part of Z, multipliers of the bounds off S, +inf on S).
         """
         infeasible = np.any((Z < -self.tol_neg) & S, axis=0)
         zf = np.maximum(Z, 0.0) * S
@@ -133,12 +125,7 @@ class _SimplexLS:
         return optimal, infeasible, zf, nu
 
     def solve_gram(self, b: np.ndarray) -> np.ndarray:
-        """Solve for every column of b = Eᵀy (p, n); returns A (p, n).
-
-        Support guessing from the positive part of the sum-to-one solution: drop negative entries or add the
-        most negative multiplier until the KKT test passes; columns still open after ``max_guesses`` (the rule
-        can cycle) go to the primal active set, which always terminates.
-        """
+        """A (p, n) for every column of b = Eᵀy (p, n): support guessing, then the primal active set if it cycles."""
         p, n = b.shape
         full = (1 << p) - 1
         M, c = self._pattern(full)
@@ -237,10 +224,7 @@ def _check_inputs(Y: np.ndarray, E: np.ndarray) -> Tuple[np.ndarray, np.ndarray]
 
 
 def _rhs(Y: np.ndarray, s: int, e: int, Et: np.ndarray, want_sq: bool, chunk: int = 2048):
-    """b = Eᵀy (p, m) for pixels s:e, and Σ y² per pixel if asked.
-
-    Non-float64 pixels are converted in cache-sized chunks (faster than one big copy).
-    """
+    """b = Eᵀy (p, m) for pixels s:e, and Σ y² per pixel if asked; non-float64 pixels converted in chunks."""
     b = np.empty((Et.shape[0], e - s))
     sq = np.empty(e - s) if want_sq else None
     step = (e - s) if Y.dtype == np.float64 else chunk
@@ -279,10 +263,7 @@ def _run_blocks(Y, E, block_size, progress, want_rmse):
 def fcls(
     Y: np.ndarray, E: np.ndarray, block_size: int = DEFAULT_BLOCK, progress: ProgressCallback = None
 ) -> np.ndarray:
-    """Exact FCLS abundances A (p, N) float64 for pixels Y (L, N) and endmembers E (L, p).
-
-    Y may be float32 (it is converted block by block); a 1-D Y is one pixel.
-    """
+    """Exact FCLS abundances A (p, N) float64 for pixels Y (L, N) (a 1-D Y is one pixel) and endmembers E (L, p)."""
     single = np.ndim(Y) == 1
     Y2 = np.asarray(Y)[:, None] if single else Y
     A = _run_blocks(Y2, E, block_size, progress, want_rmse=False)[0]
@@ -295,13 +276,11 @@ class FCLS(BaseEstimator):
     Parameters
     ----------
     endmembers : array-like of shape (L, p)
-        Endmember spectra as columns, one row per band of the cube ``fit`` receives. Required
-        (``fit`` refuses None).
+        Endmember spectra as columns, one row per band of the cube; required.
     block_size : int, default=DEFAULT_BLOCK
-        Pixels solved at a time (memory is proportional to it, the result does not depend on it).
+        Pixels solved at a time (memory, not the result, depends on it).
     progress : callable or None, default=None
-        ``progress(fraction, message)``, called after each block; it may raise
-        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
+        ``progress(fraction, message)`` after each block; raising ``Cancelled`` stops.
 
     Attributes
     ----------
@@ -318,9 +297,7 @@ class FCLS(BaseEstimator):
     """
 
     def __init__(self, endmembers=None, *, block_size: int = DEFAULT_BLOCK, progress: ProgressCallback = None):
-        self.endmembers = endmembers
-        self.block_size = block_size
-        self.progress = progress
+        keep_params(self, locals())
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "FCLS":
         """Solve the abundances of every valid pixel of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""

@@ -35,10 +35,9 @@ def zero_runs(Y: np.ndarray, E: np.ndarray, rel: float = 1e-6) -> np.ndarray:
 
 
 def restart_agreement(unit_maps: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Median over restarts of the correlation of each restart's map with the consensus map, per map (p,).
+    """Per map (p,), the median over restarts of its correlation with the consensus map (1: all agree).
 
-    ``unit_maps`` (T, K, n) are the restarts' output maps, ``labels`` (T, K) the map each unit was
-    assigned to (-1: none). 1 when every restart gives the same map; near 0 when they disagree.
+    ``unit_maps`` (T, K, n) are the restarts' maps, ``labels`` (T, K) each unit's map (-1: none).
     """
     unit_maps = np.asarray(unit_maps, dtype=np.float64)
     labels = np.asarray(labels)
@@ -84,10 +83,9 @@ def check_solution(
     compare_vca: bool = True,
     random_state: Optional[int] = 0,
 ) -> List[str]:
-    """Warnings (sentences for a log and a report) about a degenerate solution; [] when none is found.
+    """Sentences warning of a degenerate solution for pixels Y (L, n), E (L, p), A (p, n); [] when none.
 
-    ``Y`` (L, n) valid pixels, ``E`` (L, p) endmembers, ``A`` (p, n) abundances of the same pixels,
-    ``agreement`` (p,) from :func:`restart_agreement` when the method has restarts.
+    ``agreement`` (p,): :func:`restart_agreement`, for methods with restarts.
     """
     Y = np.asarray(Y, dtype=np.float64)
     E = np.asarray(E, dtype=np.float64)

@@ -14,6 +14,13 @@ from .params import N_ENDMEMBERS
 NOT_FITTED = "%(name)s is not fitted yet: call fit first"
 
 
+def keep_params(estimator, arguments: dict) -> None:
+    """Store an ``__init__``'s arguments (its ``locals()``) unchanged as attributes, as scikit-learn expects."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 def check_cube(cube: np.ndarray, min_bands: int = 2) -> np.ndarray:
     """Return ``cube`` as a (bands, rows, cols) float32 array or raise ValueError."""
     cube = np.asarray(cube)

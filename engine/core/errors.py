@@ -1,8 +1,6 @@
-"""Exception types for problems the user can fix (bad input, parameter, output path, memory).
+"""Exception types for problems the user can fix (input, parameter, output path, memory); all ``ValueError``s.
 
-They subclass ``ValueError`` so code that caught ``ValueError`` keeps working. The QGIS
-algorithms turn these (and ordinary I/O errors) into a message; anything else is a bug
-and is shown as one.
+The QGIS algorithms show these (and I/O errors) as a message; anything else is a bug.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """Parameter constraints of the estimators: declared once, checked in ``fit``, read by the QGIS dialogs.
 
-Each estimator declares ``_parameter_constraints`` in scikit-learn's format: for each parameter a list of
-what it may be (:class:`Interval`, :class:`Choices`, ``None``, ``"boolean"`` or ``"array-like"``).
-scikit-learn keeps its own checker private, so the few kinds used here are implemented here.
-:func:`validate_params` checks an estimator's parameters against them and raises
-:class:`~deepunmix.engine.core.errors.ParameterError`; :func:`interval` and :func:`choices` read one
-parameter's range or choice list, so the QGIS algorithms build their parameters from the same facts.
+``_parameter_constraints`` uses scikit-learn's format (its checker is private, so the kinds used are here):
+per parameter a list of :class:`Interval`, :class:`Choices`, ``None``, ``"boolean"`` or ``"array-like"``.
 """
 
 from __future__ import annotations
@@ -21,10 +17,7 @@ __all__ = ["Choices", "Integral", "Interval", "N_ENDMEMBERS", "Real", "SEED", "c
 
 
 class Interval:
-    """Numbers of type ``kind`` (``Integral`` or ``Real``) between ``left`` and ``right`` (None: unbounded).
-
-    ``closed`` says which bounds belong to it: ``"left"``, ``"right"``, ``"both"`` or ``"neither"``.
-    """
+    """Numbers of type ``kind`` between ``left`` and ``right`` (None: unbounded); ``closed``: left/right/both/neither."""
 
     def __init__(self, kind, left, right, *, closed):
         if kind not in (Integral, Real) or closed not in ("left", "right", "both", "neither"):
@@ -55,10 +48,7 @@ class Interval:
 
 
 class Choices:
-    """One of the strings ``options``, kept in the order given.
-
-    QGIS enum parameters are indexed: the dialog's options follow this order, so it must not change.
-    """
+    """One of the strings ``options``, in a fixed order (QGIS enum parameters are indexed by it)."""
 
     def __init__(self, options):
         self.ordered: Tuple[str, ...] = tuple(options)
@@ -117,13 +107,7 @@ def non_negative(kind=Real) -> Interval:
 
 
 def validate_params(estimator) -> None:
-    """Check ``estimator``'s parameters against its class's ``_parameter_constraints``.
-
-    Raises
-    ------
-    ParameterError
-        Naming the parameter, what it must be and the value given.
-    """
+    """Check ``estimator``'s parameters against ``_parameter_constraints``; ParameterError names the first bad one."""
     cls = type(estimator)
     for name, value in estimator.get_params(deep=False).items():
         allowed = getattr(cls, "_parameter_constraints", {}).get(name)

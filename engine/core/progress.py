@@ -12,10 +12,7 @@ class Cancelled(Exception):
 
 
 def report(callback: ProgressCallback, fraction: float, message: str = "") -> None:
-    """Call ``callback(fraction, message)`` if one was given.
-
-    The callback may raise :class:`Cancelled` to abort the running fit.
-    """
+    """Call ``callback(fraction, message)`` if one was given (it may raise :class:`Cancelled`)."""
     if callback is not None:
         callback(min(max(float(fraction), 0.0), 1.0), message)
 

@@ -1,10 +1,5 @@
-"""Estimating the number of endmembers: HySime (Bioucas-Dias & Nascimento 2008) and HFC / NWHFC virtual
-dimensionality (Harsanyi, Farrand & Chang 1993; Chang & Du 2004).
-
-Both estimate the signal-subspace dimension, which spectral variability, illumination and nonlinear
-mixing inflate on real scenes; the default method, 'reconstruction' (``count.reconstruction``), counts the
-endmembers FCLS unmixing needs instead.
-"""
+"""Number of endmembers: the signal-subspace dimension (HySime; HFC / NWHFC virtual dimensionality), or the
+count FCLS unmixing needs ('reconstruction', the default: ``count.reconstruction``)."""
 
 from __future__ import annotations
 
@@ -14,7 +9,7 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, valid_mask, valid_positions
+from ..core.base import check_cube, keep_params, valid_mask, valid_positions
 from ..core.errors import InputError, ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, validate_params
 from ..core.progress import ProgressCallback, report, sub_progress
@@ -40,8 +35,7 @@ def _sample(Y: np.ndarray, max_pixels: Optional[int], random_state: Optional[int
 def _robust(Y: np.ndarray) -> np.ndarray:
     """Y divided by its typical band scale, without outlier pixels; refuses bands on a wildly different scale.
 
-    The counts are invariant to one global factor, but their fixed regularisations are not, and one
-    extreme pixel dominates the correlation matrices (a single 1e6 pixel turned HySime's 4 into 1).
+    The counts' fixed regularisations depend on the scale, and one extreme pixel dominates the correlations.
     """
     norms = np.linalg.norm(Y, axis=0)
     med = np.median(norms)
@@ -65,12 +59,7 @@ def _robust(Y: np.ndarray) -> np.ndarray:
 
 
 def estimate_noise(Y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Additive noise by multiple regression: (noise W (L, N), per-band noise variance (L,)).
-
-    Band i is regressed on all other bands; the coefficients come from the
-    (slightly regularised) inverse of the band correlation matrix P:
-    beta_ij = -P_ij / P_ii.
-    """
+    """Noise by regressing each band on the others: (noise W (L, N), per-band noise variance (L,))."""
     L, N = Y.shape
     RR = Y @ Y.T
     P = np.linalg.pinv(RR + 1e-6 * np.eye(L))
@@ -83,11 +72,7 @@ def estimate_noise(Y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 def hysime(
     Y: np.ndarray, max_pixels: Optional[int] = MAX_PIXELS, random_state: Optional[int] = 0
 ) -> Tuple[int, Dict[str, np.ndarray]]:
-    """HySime on pixels Y (L, N); returns (k, details).
-
-    details: 'noise_var' (L,), 'signal_power' and 'noise_power' per eigenvector
-    (in eigenvalue order), 'cost' (-Py + 2 Pn), 'subspace' (L, k) eigenvectors.
-    """
+    """HySime on pixels Y (L, N): (k, details with 'noise_var', 'signal_power', 'noise_power', 'cost', 'subspace')."""
     Y = _sample(Y, max_pixels, random_state)
     L, N = Y.shape
     W, noise_var = estimate_noise(Y)
@@ -113,10 +98,7 @@ def hfc_vd(
     max_pixels: Optional[int] = MAX_PIXELS,
     random_state: Optional[int] = 0,
 ) -> int:
-    """HFC virtual dimensionality of pixels Y (L, N) at false-alarm rate ``far``.
-
-    ``noise_whitened=True`` gives NWHFC (noise whitened with the regression estimate).
-    """
+    """HFC virtual dimensionality of pixels Y (L, N) at false-alarm rate ``far``; NWHFC if ``noise_whitened``."""
     if not 0 < far < 0.5:
         raise ParameterError(f"far must be in (0, 0.5), got {far}")
     Y = _sample(Y, max_pixels, random_state)
@@ -144,14 +126,11 @@ class EndmemberCountEstimator(BaseEstimator):
     Parameters
     ----------
     method : {'reconstruction', 'hysime', 'hfc', 'nwhfc'}, default='reconstruction'
-        'reconstruction': the number of endmembers for linear (FCLS) unmixing, where the
-        reconstruction error of SiVM endmembers stops improving (``count_reconstruction``).
-        'hysime', 'hfc', 'nwhfc': the dimension of the signal subspace.
+        'reconstruction': where FCLS's error with SiVM endmembers stops improving; the others: the signal subspace.
     far : float, default=1e-3
         False-alarm rate of HFC / NWHFC.
     max_endmembers : int, default=DEFAULT_MAX_ENDMEMBERS
-        Largest count considered by 'reconstruction'; the result of every method is capped at it
-        (``capped_`` says whether the cap applied). At least 2.
+        Cap on every method's count (``capped_`` says whether it applied); at least 2.
     min_gain : float, default=DEFAULT_MIN_GAIN
         Relative error decrease below which 'reconstruction' stops adding endmembers.
     max_pixels : int or None, default=MAX_PIXELS
@@ -159,8 +138,7 @@ class EndmemberCountEstimator(BaseEstimator):
     random_state : int or None, default=0
         Seed of the sample.
     progress : callable or None, default=None
-        ``progress(fraction, message)``, called between the steps; it may raise
-        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
+        ``progress(fraction, message)``, called between the steps; raising ``Cancelled`` stops.
 
     Attributes
     ----------
@@ -195,13 +173,7 @@ class EndmemberCountEstimator(BaseEstimator):
         random_state: Optional[int] = 0,
         progress: ProgressCallback = None,
     ):
-        self.progress = progress
-        self.method = method
-        self.far = far
-        self.max_endmembers = max_endmembers
-        self.min_gain = min_gain
-        self.max_pixels = max_pixels
-        self.random_state = random_state
+        keep_params(self, locals())
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "EndmemberCountEstimator":
         """Estimate the number of endmembers of ``cube`` (L, H, W); ``mask`` (H, W) True = valid."""
@@ -221,7 +193,7 @@ class EndmemberCountEstimator(BaseEstimator):
                 noise = noise_rms(estimate_noise(Y)[1])
                 report(self.progress, 0.1, "noise estimated")
                 k, self.details_ = reconstruction_count(
-                    Y, noise, int(self.max_endmembers), self.min_gain, progress=sub_progress(self.progress, 0.1, 1.0)
+                    Y, noise, int(self.max_endmembers), sub_progress(self.progress, 0.1, 1.0), min_gain=self.min_gain
                 )
         except np.linalg.LinAlgError as exc:
             raise InputError(

@@ -1,9 +1,5 @@
-"""Number of endmembers for linear unmixing: where the FCLS reconstruction error stops improving.
-
-For k = 2, 3, ... SiVM endmembers (nested, so the error can only fall) unmix every pixel by FCLS; the count is
-the first k after which one more endmember lowers the RMSE by less than ``min_gain`` times a reference error
-(``relative_to``), or whose RMSE is within ``noise_factor`` times the noise level.
-"""
+"""Number of endmembers for linear unmixing: the first k whose FCLS error with k nested SiVM endmembers the next
+one lowers by less than ``min_gain`` x a reference error, or that is within ``noise_factor`` x the noise."""
 
 from __future__ import annotations
 
@@ -23,10 +19,7 @@ DEFAULT_MAX_ENDMEMBERS = 15
 
 
 def reconstruction_curve(Y: np.ndarray, max_endmembers: int, progress: ProgressCallback = None) -> np.ndarray:
-    """FCLS reconstruction RMSE of pixels Y (L, N) with the first k SiVM endmembers, k = 2..max.
-
-    Returns an array indexed by k (entries 0 and 1 are NaN). ``progress`` may raise ``Cancelled``.
-    """
+    """FCLS reconstruction RMSE of pixels Y (L, N) with the first k SiVM endmembers, indexed by k (0, 1: NaN)."""
     kmax = int(min(max_endmembers, Y.shape[0], Y.shape[1]))
     if kmax < 2:
         raise ValueError(f"at least 2 endmembers are needed, the data allow {kmax}")
@@ -61,21 +54,16 @@ def elbow(
 
 
 def reconstruction_count(
-    Y: np.ndarray,
-    noise_rms: float,
-    max_endmembers: int = DEFAULT_MAX_ENDMEMBERS,
-    min_gain: float = DEFAULT_MIN_GAIN,
-    noise_factor: float = DEFAULT_NOISE_FACTOR,
-    relative_to: str = DEFAULT_RELATIVE_TO,
-    progress: ProgressCallback = None,
+    Y: np.ndarray, noise_rms: float, max_endmembers: int = DEFAULT_MAX_ENDMEMBERS, progress=None, **criteria
 ) -> Tuple[int, Dict[str, np.ndarray]]:
-    """(k, details) for pixels Y (L, N); details: 'errors' (indexed by k), 'noise_rms', 'capped'."""
+    """(k, {'errors', 'noise_rms', 'capped'}) for pixels Y (L, N), with :func:`elbow`'s ``criteria``."""
+    min_gain = criteria.get("min_gain", DEFAULT_MIN_GAIN)
     if not 0 < min_gain < 1:
         raise ValueError(f"min_gain must be in (0, 1), got {min_gain}")
     errors = reconstruction_curve(Y, max_endmembers, progress)
-    k = elbow(errors, noise_rms, min_gain, noise_factor, relative_to)
+    k = elbow(errors, noise_rms, **criteria)
     # the last k is returned when the criterion never stopped: the cap, not the data, decided
-    capped = k == len(errors) - 1 and elbow(np.append(errors, 0.0), noise_rms, min_gain, noise_factor, relative_to) > k
+    capped = k == len(errors) - 1 and elbow(np.append(errors, 0.0), noise_rms, **criteria) > k
     return k, {"errors": errors, "noise_rms": np.float64(noise_rms), "capped": capped}
 
 

@@ -7,7 +7,7 @@ from typing import Optional, Tuple
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, valid_mask, valid_positions
+from ..core.base import check_cube, check_n_endmembers, keep_params, valid_mask, valid_positions
 from ..core.errors import InputError
 from ..core.params import N_ENDMEMBERS, SEED, Integral, positive, validate_params
 from ..core.progress import ProgressCallback
@@ -42,11 +42,9 @@ class PixelExtractor(BaseEstimator):
     random_state : int or None, default=None
         Seed of the ``max_pixels`` sample (and of the method's own random draws).
     progress : callable or None, default=None
-        ``progress(fraction, message)``, called as the work advances; it may raise
-        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
+        ``progress(fraction, message)``, called as the work advances; raising ``Cancelled`` stops.
     max_pixels : int or None, default=None
-        Search a random sample (seeded by ``random_state``) of at most this many valid pixels;
-        None searches them all.
+        Search a random sample of at most this many valid pixels; None searches them all.
 
     Attributes
     ----------
@@ -74,10 +72,7 @@ class PixelExtractor(BaseEstimator):
         progress: ProgressCallback = None,
         max_pixels: Optional[int] = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.random_state = random_state
-        self.progress = progress
-        self.max_pixels = max_pixels
+        keep_params(self, locals())
 
     def _extract(self, Y: np.ndarray, p: int) -> Tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError

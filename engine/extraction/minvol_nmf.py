@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..core.base import check_cube, check_n_endmembers, pixels_to_maps, valid_mask, valid_positions
+from ..core.base import check_cube, check_n_endmembers, keep_params, pixels_to_maps, valid_mask, valid_positions
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, non_negative, positive, validate_params
 from ..core.progress import ProgressCallback, report
 from .simplex import simplex_lsq
@@ -50,25 +50,21 @@ def initial_endmembers(Y: np.ndarray, p: int, init: str, random_state: Optional[
 class MinVolNMF(BaseEstimator):
     """Minimum-volume NMF: min 0.5||Y - E A||_F^2 + 0.5 lam_ logdet(E^T E + delta_ I), E >= 0, A on the simplex.
 
-    Block coordinate descent (Leplat, Gillis & Ang): simplex-projected fast gradient steps for A, and for E
-    projected fast gradient steps on logdet majorised by its tangent. The data are divided by their maximum;
-    ``delta_ = delta`` x the initial endmembers' mean squared norm and ``lam_ = lam`` x the initial misfit over
-    |logdet| (Leplat et al.'s rule). E is fitted on at most ``max_fit_pixels`` valid pixels; the returned
-    abundances are exact FCLS of every valid pixel.
+    Block coordinate descent with projected fast gradient steps (logdet majorised by its tangent), on the data
+    divided by their maximum; the returned abundances are exact FCLS of every valid pixel.
 
     Parameters
     ----------
     n_endmembers : int, default=3
         Number of endmembers p (at least 2, at most the bands and the valid pixels).
     lam : float, default=0.1
-        Relative weight of the volume term (>= 0); the weight used is ``lam_`` (above).
+        Volume weight (>= 0), relative to the initial misfit over |logdet| (``lam_``).
     delta : float, default=0.1
-        Relative regulariser of the log-determinant (> 0); the value used is ``delta_`` (above).
+        Log-determinant regulariser (> 0), relative to the initial endmembers' mean squared norm (``delta_``).
     max_iter : int, default=300
         Most outer iterations.
     tol : float, default=1e-4
-        Stop when the relative change of E between outer iterations is below this (checked from
-        the sixth iteration on).
+        Stop when E's relative change between outer iterations falls below this (from the sixth on).
     init : {'vca', 'sivm', 'random'}, default='vca'
         Initial endmembers: VCA, SiVM, or p random valid pixels.
     inner_iter : int, default=10
@@ -78,8 +74,7 @@ class MinVolNMF(BaseEstimator):
     random_state : int or None, default=None
         Seed of the pixel sample and of the 'vca' / 'random' initialisation.
     progress : callable or None, default=None
-        ``progress(fraction, message)``, called each iteration; it may raise
-        :class:`~deepunmix.engine.core.progress.Cancelled` to stop.
+        ``progress(fraction, message)``, called each iteration; raising ``Cancelled`` stops.
 
     Attributes
     ----------
@@ -94,7 +89,7 @@ class MinVolNMF(BaseEstimator):
     n_iter_ : int
         Outer iterations run.
     lam_, delta_ : float
-        The volume weight and log-determinant regulariser used (scaled as described above).
+        The volume weight and log-determinant regulariser used.
     reconstruction_error_ : ndarray of shape (H, W)
         Per-pixel RMSE over the bands (NaN off-mask).
     n_fit_pixels_ : int
@@ -129,16 +124,7 @@ class MinVolNMF(BaseEstimator):
         random_state: Optional[int] = None,
         progress: ProgressCallback = None,
     ):
-        self.n_endmembers = n_endmembers
-        self.lam = lam
-        self.delta = delta
-        self.max_iter = max_iter
-        self.tol = tol
-        self.init = init
-        self.inner_iter = inner_iter
-        self.max_fit_pixels = max_fit_pixels
-        self.random_state = random_state
-        self.progress = progress
+        keep_params(self, locals())
 
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "MinVolNMF":
         """Unmix the valid pixels of a (bands, rows, cols) cube; ``mask`` (rows, cols) True = valid."""

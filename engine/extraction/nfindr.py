@@ -1,8 +1,5 @@
-"""N-FINDR (Winter 1999): the p pixels spanning the simplex of largest volume in the (p-1)-dim PCA space.
-
-A vertex replacement is a rank-one update of the determinant, so one sweep scores every pixel for every slot;
-sweeps repeat until no replacement increases the volume (or ``max_iter``).
-"""
+"""N-FINDR (Winter 1999): the p pixels spanning the simplex of largest volume in the (p-1)-dim PCA space,
+by sweeps of vertex replacements until none increases the volume."""
 
 from __future__ import annotations
 
@@ -12,6 +9,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..core.base import keep_params
 from ..core.progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels, pca_projection
 from .sivm import sivm
@@ -84,45 +82,31 @@ def nfindr(
 
 
 class NFINDR(PixelExtractor):
-    """N-FINDR endmember extraction.
-
-    ``fit`` sets ``endmembers_`` (L, p), ``indices_`` (p, 2), ``volume_``
-    (simplex volume in the PCA space) and ``n_iter_`` (sweeps).
+    """N-FINDR endmember extraction (see the module docstring).
 
     Parameters
     ----------
-    random_state : int or None, default=None
-        Seed of the random initial simplex (and of the ``max_pixels`` sample).
+    n_endmembers, random_state, progress, max_pixels
+        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`; ``random_state`` also seeds the start.
     max_iter : int, default=50
         Most sweeps over the vertices; a sweep with no replacement stops earlier.
     init : {'random', 'sivm'}, default='random'
-        Initial vertices: random pixels (seeded by ``random_state``) or SiVM's.
-    n_endmembers, progress, max_pixels
-        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
+        Initial vertices: random pixels or SiVM's.
 
     Attributes
     ----------
-    endmembers_, indices_, n_endmembers_, n_features_in_
-        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
     volume_ : float
         Volume of the final simplex in the (p-1)-dimensional PCA space.
     n_iter_ : int
         Sweeps run.
+    endmembers_, indices_, n_endmembers_, n_features_in_
+        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
     """
 
     def __init__(
-        self,
-        n_endmembers: int = 3,
-        *,
-        random_state: Optional[int] = None,
-        max_iter: int = 50,
-        init: str = "random",
-        progress: ProgressCallback = None,
-        max_pixels: Optional[int] = None,
+        self, n_endmembers=3, *, random_state=None, max_iter=50, init="random", progress=None, max_pixels=None
     ):
-        super().__init__(n_endmembers, random_state=random_state, progress=progress, max_pixels=max_pixels)
-        self.max_iter = max_iter
-        self.init = init
+        keep_params(self, locals())
 
     def _extract(self, Y, p):
         E, idx, self.volume_, self.n_iter_ = nfindr_full(

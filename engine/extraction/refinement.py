@@ -1,9 +1,5 @@
-"""Label-free refinement of endmembers from abundance maps: purest-pixel means and expansion steps.
-
-Used by BUDDIP (to refine its extracted first guess) and by DDICA (to turn its abundance maps
-into endmembers): a map says which pixels are purest in a material; their mean spectrum is a
-low-noise endmember, and expansion steps then undo the inward pull of averaging mixed pixels.
-"""
+"""Label-free endmembers from abundance maps: the mean of each map's purest pixels, then expansion steps that
+undo the inward pull of averaging mixed pixels."""
 
 from __future__ import annotations
 
@@ -20,11 +16,7 @@ def fcls_abundances(Y: np.ndarray, E: np.ndarray) -> np.ndarray:
 
 
 def purify_endmembers(Y: np.ndarray, A: np.ndarray, n_pixels: int) -> np.ndarray:
-    """Average, for each endmember, the ``n_pixels`` pixels with the largest abundance of it.
-
-    A label-free denoising of extracted endmembers: a single extracted pixel carries its full
-    noise, the mean of the purest pixels much less. ``Y`` (L, N), ``A`` (p, N) FCLS abundances.
-    """
+    """Per endmember, the mean of the ``n_pixels`` pixels of Y (L, N) with the largest abundance of it in A (p, N)."""
     k = int(min(max(n_pixels, 1), Y.shape[1]))
     top = np.argpartition(-A, k - 1, axis=1)[:, :k]  # (p, k) column indices
     return Y[:, top].mean(axis=2)
@@ -38,19 +30,12 @@ def expand_endmembers(
     min_fraction: float = 0.001,
     floor: float = 0.0,
 ) -> np.ndarray:
-    """One step that moves each endmember so the near-pure pixels of it are explained without residual.
+    """One step that moves each endmember so its near-pure pixels are explained without residual.
 
-    For endmember j take the pixels S_j whose FCLS abundance of j is at least ``threshold`` (at
-    least ``min_fraction`` of the pixels: the top ones if fewer pass). On S_j, Y ~ E A, so with
-    the set means Ybar_j and Abar_j the p equations ``E [Abar_1 .. Abar_p] = [Ybar_1 .. Ybar_p]``
-    give ``E_new = E + Rbar Abar^-1`` (Rbar: the mean FCLS residuals). Where the data stick out
-    of the current simplex (no pure pixels in the scene, or an averaged endmember), the vertex
-    moves out towards them; where the simplex already encloses the data it barely moves.
-    Label-free. ``floor`` = 0: the result is clipped at 0, which zeroes every band the step
-    overshoots (a dark endmember such as water, pushed below zero over a run of bands); ``floor`` > 0:
-    each endmember moves along its step only as far as keeps every band at or above ``floor`` times
-    its value before the step, so its shape stays a blend of the old and new spectra and no band
-    reaches zero. ``Y`` (L, N), ``E`` (L, p), ``A`` (p, N) FCLS abundances.
+    With S_j the pixels whose abundance of j is at least ``threshold`` (at least ``min_fraction`` of them),
+    the set means solve ``E [Abar_1 .. Abar_p] = [Ybar_1 .. Ybar_p]``. ``floor`` = 0 clips the result at 0;
+    ``floor`` > 0 moves each endmember only as far as keeps every band >= ``floor`` x its old value.
+    ``Y`` (L, N), ``E`` (L, p), ``A`` (p, N) FCLS abundances.
     """
     kmin = int(min(max(round(float(min_fraction) * Y.shape[1]), 1), Y.shape[1]))
     top = np.argpartition(-A, kmin - 1, axis=1)[:, :kmin]
@@ -84,11 +69,7 @@ def expansion_steps(
 def endmembers_from_maps(
     Y: np.ndarray, A: np.ndarray, purify: float, expand: int, threshold: float = 0.8, floor: float = 0.0
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Endmembers (L, p) as the mean of each map's ``purify`` fraction of purest pixels, then
-    ``expand`` expansion steps; returns them with their FCLS abundances (p, N).
-
-    ``A`` (p, N) can be any abundance-like maps (FCLS abundances, DDICA's network outputs);
-    ``floor``: see :func:`expand_endmembers`.
-    """
+    """(E (L, p), FCLS abundances (p, N)): the mean of each map's ``purify`` fraction of purest pixels, then
+    ``expand`` expansion steps; ``A`` (p, N) may be any abundance-like maps."""
     E = purify_endmembers(Y, A, max(1, int(round(float(purify) * Y.shape[1]))))
     return expansion_steps(Y, E, fcls_abundances(Y, E), expand, threshold, floor)

@@ -6,12 +6,7 @@ import numpy as np
 
 
 def project_simplex_columns(V: np.ndarray) -> np.ndarray:
-    """Euclidean projection of every column of V (p, n) onto {a >= 0, sum(a) = 1}.
-
-    Michelot's algorithm, vectorised over columns: the threshold theta = (sum of active entries - 1)
-    / (number active) only grows and the active set {v > theta} only shrinks, so at most p passes
-    reach the exact projection; no sort (about 2.5x faster than the sort-based rule for small p).
-    """
+    """Euclidean projection of every column of V (p, n) onto {a >= 0, sum(a) = 1} (Michelot: at most p passes)."""
     V = np.asarray(V, dtype=np.float64)
     p = V.shape[0]
     theta = (V.sum(axis=0) - 1.0) / p
@@ -32,10 +27,9 @@ def simplex_lsq(
     gram: np.ndarray | None = None,
     EtY: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Approximately solve min ||Y - E A||_F^2 with columns of A on the simplex (Nesterov fast gradient).
+    """Approximately min ||Y - E A||_F^2 over A (p, n) with columns on the simplex (Nesterov fast gradient).
 
-    Y (L, n), E (L, p); A (p, n) is the warm start (uniform if None). ``gram`` = E^T E and
-    ``EtY`` = E^T Y may be passed to avoid recomputing them.
+    A is the warm start (uniform if None); ``gram`` = E^T E and ``EtY`` = E^T Y spare recomputing them.
     """
     G = E.T @ E if gram is None else gram
     B = E.T @ Y if EtY is None else EtY

@@ -1,17 +1,16 @@
 """Simplex Volume Maximisation (SiVM; Heylen, Burazerovic & Scheunders 2011), as used by BUDDIP and UnDIP.
 
-Greedy: the pixel farthest from the origin, then repeatedly the pixel that most increases the simplex volume
-(a Cayley-Menger determinant ratio, evaluated for all pixels at once). ``denoise=True`` first replaces the data
-by their rank-p truncated SVD clipped to [0, max(Y)] and returns the chosen pixels' denoised spectra (UnDIP's
-preprocessing).
+Greedy: the pixel farthest from the origin, then repeatedly the pixel that most increases the simplex volume.
+``denoise=True`` searches the rank-p truncated SVD of the data instead (UnDIP's preprocessing).
 """
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 
+from ..core.base import keep_params
 from ..core.progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels
 
@@ -26,10 +25,7 @@ def svd_denoise(Y: np.ndarray, rank: int) -> np.ndarray:
 def sivm(
     Y: np.ndarray, p: int, progress: ProgressCallback = None, denoise: bool = False
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Greedy SiVM on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)) in selection order.
-
-    ``denoise=True``: SiVM on the rank-p SVD denoised pixels, whose spectra are returned.
-    """
+    """Greedy SiVM on pixels Y (L, N): (E (L, p) = Y[:, idx], idx (p,)) in selection order (denoised if asked)."""
     Y, p = check_pixels(Y, p)
     if denoise:
         Y = svd_denoise(Y, p)
@@ -58,37 +54,27 @@ def sivm(
 
 
 class SiVM(PixelExtractor):
-    """SiVM endmember extraction; ``fit`` sets ``endmembers_`` (L, p) and ``indices_`` (p, 2).
-
-    SiVM is deterministic; ``random_state`` is accepted for a uniform API. ``denoise=True``
-    applies the rank-p SVD denoising first (see the module docstring).
+    """SiVM endmember extraction (see the module docstring); deterministic.
 
     Parameters
     ----------
-    random_state : int or None, default=None
-        Seeds only the ``max_pixels`` sample (SiVM itself is deterministic).
-    n_endmembers, progress, max_pixels
-        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
     denoise : bool, default=False
         Search the rank-p SVD denoised pixels and return their denoised spectra.
+    random_state : int or None, default=None
+        Seeds only the ``max_pixels`` sample.
+    n_endmembers, progress, max_pixels
+        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
 
     Attributes
     ----------
-    endmembers_, indices_, n_endmembers_, n_features_in_
+    endmembers_ : ndarray of shape (L, p)
+        Spectra of the chosen pixels, denoised when ``denoise``.
+    indices_, n_endmembers_, n_features_in_
         As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
     """
 
-    def __init__(
-        self,
-        n_endmembers: int = 3,
-        *,
-        random_state: Optional[int] = None,
-        progress: ProgressCallback = None,
-        max_pixels: Optional[int] = None,
-        denoise: bool = False,
-    ):
-        super().__init__(n_endmembers, random_state=random_state, progress=progress, max_pixels=max_pixels)
-        self.denoise = denoise
+    def __init__(self, n_endmembers=3, *, random_state=None, progress=None, max_pixels=None, denoise=False):
+        keep_params(self, locals())
 
     def _extract(self, Y, p):
         return sivm(Y, p, progress=self.progress, denoise=bool(self.denoise))

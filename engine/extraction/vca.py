@@ -1,10 +1,7 @@
-"""Vertex Component Analysis (Nascimento & Bioucas-Dias, IEEE TGRS 43(4), 2005).
+"""Vertex Component Analysis (Nascimento & Bioucas-Dias, IEEE TGRS 43(4), 2005), as the authors' algorithm.
 
-Follows the authors' algorithm: estimate the SNR from the data; at low SNR
-project onto the (p-1)-dim affine PCA subspace and lift with a constant
-coordinate, otherwise project onto the p-dim uncentred subspace and apply the
-projective scaling y / (uᵀy). Then p times: draw a direction orthogonal to the
-endmembers found so far and take the pixel with the largest |projection|.
+The data are projected (affine at low SNR, projective otherwise); then p times, the pixel with the largest
+projection on a random direction orthogonal to the endmembers found so far.
 """
 
 from __future__ import annotations
@@ -13,6 +10,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ..core.base import keep_params
 from ..core.progress import ProgressCallback, report
 from ._common import PixelExtractor, check_pixels
 
@@ -38,10 +36,7 @@ def vca(
     snr: Optional[float] = None,
     progress: ProgressCallback = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Run VCA on pixels Y (L, N); returns (E (L, p) = Y[:, idx], idx (p,)).
-
-    ``snr`` (dB) overrides the estimate that picks the projection.
-    """
+    """VCA on pixels Y (L, N): (E (L, p) = Y[:, idx], idx (p,)); ``snr`` (dB) overrides the estimate."""
     Y, p = check_pixels(Y, p)
     L, N = Y.shape
     rng = np.random.default_rng(random_state)
@@ -85,17 +80,14 @@ def vca(
 
 
 class VCA(PixelExtractor):
-    """VCA endmember extraction; ``fit`` sets ``endmembers_`` (L, p) and ``indices_`` (p, 2).
+    """VCA endmember extraction (see the module docstring).
 
     Parameters
     ----------
-    random_state : int or None, default=None
-        Seed of the random directions (and of the ``max_pixels`` sample).
+    n_endmembers, random_state, progress, max_pixels
+        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`; ``random_state`` also seeds the directions.
     snr : float or None, default=None
-        SNR in dB that picks the projection (affine below ``15 + 10 log10(p)``, projective above);
-        None estimates it from the data.
-    n_endmembers, progress, max_pixels
-        As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
+        SNR (dB) that picks the projection, affine below ``15 + 10 log10(p)``; None estimates it.
 
     Attributes
     ----------
@@ -103,17 +95,8 @@ class VCA(PixelExtractor):
         As :class:`~deepunmix.engine.extraction._common.PixelExtractor`.
     """
 
-    def __init__(
-        self,
-        n_endmembers: int = 3,
-        *,
-        random_state: Optional[int] = None,
-        snr: Optional[float] = None,
-        progress: ProgressCallback = None,
-        max_pixels: Optional[int] = None,
-    ):
-        super().__init__(n_endmembers, random_state=random_state, progress=progress, max_pixels=max_pixels)
-        self.snr = snr
+    def __init__(self, n_endmembers=3, *, random_state=None, snr=None, progress=None, max_pixels=None):
+        keep_params(self, locals())
 
     def _extract(self, Y, p):
         return vca(Y, p, random_state=self.random_state, snr=self.snr, progress=self.progress)

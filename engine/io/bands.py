@@ -1,8 +1,5 @@
-"""Band selection: user drop ranges (``1-3,108-112``, 1-based inclusive) and the ENVI bad-band list.
-
-Band numbers stay the file's 1-based numbers throughout, so endmember CSVs
-written from a subset keep the original band numbers and wavelengths.
-"""
+"""Band selection: user drop ranges (``1-3,108-112``, 1-based inclusive) and the ENVI bad-band list; band
+numbers stay the file's throughout."""
 
 from __future__ import annotations
 
@@ -21,10 +18,7 @@ _RANGE = re.compile(r"^(\d+)\s*(?:-\s*(\d+))?$")
 def parse_band_ranges(text: Optional[str], n_bands: int) -> List[int]:
     """Sorted unique 1-based band numbers named by ``text`` (e.g. ``"1-3, 108-112;220"``), to drop.
 
-    Items are separated by commas, semicolons or whitespace; an item is ``N`` or
-    ``A-B`` (inclusive, A <= B). Empty or None text gives ``[]``. Raises
-    ValueError naming the offending item for malformed text, reversed ranges,
-    band 0 or bands beyond ``n_bands``.
+    Items ``N`` or ``A-B`` (A <= B), separated by commas, semicolons or spaces; ValueError names a bad item.
     """
     if n_bands < 1:
         raise ValueError(f"n_bands must be at least 1, got {n_bands}")
@@ -55,10 +49,7 @@ def parse_band_ranges(text: Optional[str], n_bands: int) -> List[int]:
 def select_bands(
     n_bands: int, drop_text: Optional[str] = None, bad_bands: Optional[Sequence[bool]] = None
 ) -> List[int]:
-    """1-based band numbers kept after dropping ``drop_text`` ranges and ``bad_bands`` (True = bad, e.g. ENVI bbl == 0).
-
-    Raises ValueError if fewer than 2 bands remain or ``bad_bands`` has the wrong length.
-    """
+    """1-based band numbers kept after dropping ``drop_text`` and ``bad_bands`` (True = bad); at least 2."""
     drop = set(parse_band_ranges(drop_text, n_bands))
     if bad_bands is not None:
         bb = np.asarray(bad_bands, dtype=bool).ravel()

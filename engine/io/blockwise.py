@@ -1,9 +1,4 @@
-"""Streaming processing of rasters larger than memory, in windows of whole rows or whole tiles.
-
-Validity follows ``engine.io.read``. Peak memory is bounded by ``max_block_bytes`` (plus the sample kept
-by ``sample_valid_pixels``), not by the raster size. ``engine.io.distributed`` shares the window plan and
-the output of this module.
-"""
+"""Streaming rasters larger than memory in windows of whole rows or tiles; memory bounded by ``max_block_bytes``."""
 
 from __future__ import annotations
 
@@ -68,12 +63,9 @@ def plan_chunks(
     chunk_rows: Optional[int] = None,
     chunk_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
-    """Window (row sizes, column sizes) within ``chunk_bytes`` that follow the file's internal blocks.
+    """Window (row sizes, column sizes) within ``chunk_bytes`` along the file's internal blocks.
 
-    Whole rows when a strip of internal blocks fits (rows rounded down to the
-    block height); otherwise, for tiled files, one tile row high and as many
-    whole tiles wide as fit, so that no window decodes a tile it only partly
-    uses. ``chunk_rows`` forces whole-row windows of that height.
+    Whole rows when a strip of blocks fits, else whole tiles; ``chunk_rows`` forces whole rows of that height.
     """
     if chunk_rows:
         return _sizes(height, int(chunk_rows)), (width,)
@@ -147,12 +139,9 @@ def sample_valid_pixels(
     use_nodata: bool = True,
     progress: ProgressCallback = None,
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Uniform random sample of ``n`` valid pixels (all of them if fewer), in one pass.
+    """Uniform random sample of ``n`` valid pixels (all if fewer) in one reservoir pass.
 
-    Each valid pixel gets a random key; the ``n`` smallest keys are kept while
-    streaming (a reservoir), so memory is O(n * L + one block). Returns
-    ``(Y (L, m) float64, rc (m, 2) int (row, col))`` sorted by row then column.
-    ``progress`` is called after every block (and may raise ``Cancelled``).
+    Returns ``(Y (L, m) float64, rc (m, 2) int (row, col))`` sorted by row then column.
     """
     if n < 1:
         raise ValueError("n must be at least 1")
@@ -198,15 +187,10 @@ def apply_blockwise(
     progress: ProgressCallback = None,
     like_nodata: bool = True,
 ) -> Path:
-    """Stream ``func`` over a raster: ``func(Y (L, n_valid)) -> (n_out, n_valid)`` per window.
+    """Stream ``func(Y (L, n_valid)) -> (n_out, n_valid)`` over a raster into an ``n_out``-band float32 GeoTIFF.
 
-    Writes a float32 GeoTIFF with ``n_out`` bands named ``names``, the source's
-    georeferencing, and ``OUTPUT_NODATA`` at invalid input pixels and non-finite
-    outputs. ``scale`` multiplies the pixel values (after the file's own
-    scale/offset). ``like_nodata=False`` ignores the source's declared nodata
-    values (only NaN/inf pixels are skipped). Progress is reported per block; a
-    ``Cancelled`` (or any error) raised by ``progress`` or ``func`` deletes the
-    partial output and propagates.
+    ``OUTPUT_NODATA`` marks invalid and non-finite pixels; ``scale`` multiplies the values after the file's
+    own scale/offset; ``like_nodata=False`` ignores declared nodata. An error deletes the partial output.
     """
     from rasterio.windows import Window
 

@@ -1,9 +1,7 @@
-"""Applying a fitted model to a raster on a Dask cluster (``dask.distributed``), writing a GeoTIFF.
+"""Applying a fitted model to a raster on a Dask cluster, writing a GeoTIFF.
 
-The raster becomes a lazy ``dask.array`` whose tasks each read their own window (``plan_chunks``), so every
-worker must reach the file at the same path. The caller's process writes the output chunks in order as they
-arrive; workers never write. ``func(Y (L, n)) -> (n_out, n)`` must be picklable (``fcls_func(E)``,
-``predictor(estimator)``), and the workers need numpy, scipy, rasterio and this package.
+Workers read their own windows (the file must be at the same path for all) and the caller writes; ``func``
+must be picklable and the workers need numpy, scipy, rasterio and this package.
 """
 
 from __future__ import annotations
@@ -125,18 +123,10 @@ def apply_distributed(
     chunk_bytes: int = DEFAULT_BLOCK_BYTES,
     progress: ProgressCallback = None,
 ) -> Path:
-    """Apply ``func`` to every valid pixel of ``src_path`` on a Dask cluster and write an ``n_out``-band GeoTIFF.
+    """:func:`~deepunmix.engine.io.blockwise.apply_blockwise`'s output, computed on a Dask cluster.
 
-    Same output as ``engine.io.blockwise.apply_blockwise`` (float32, band
-    descriptions ``names``, source georeferencing, ``OUTPUT_NODATA`` at invalid
-    pixels). ``client``: a ``distributed.Client`` (e.g.
-    ``Client("tcp://scheduler:8786")``); None runs on dask's local threads.
-    ``chunk_rows``: whole-row chunks of that height; by default ``plan_chunks``
-    sizes them from ``chunk_bytes`` along the file's internal tiles.
-    ``bands``: 1-based bands to read; by default all but those in the file's ENVI bad-band list (and alpha
-    bands), as the fitting methods read them.
-    ``max_in_flight``: chunks submitted ahead of the writer (default: twice
-    the cluster's worker threads, at least 2), which bounds driver memory.
+    ``client``: a ``distributed.Client``, None for dask's local threads; ``bands``: 1-based bands (default: all
+    but bad and alpha bands); ``max_in_flight``: chunks submitted ahead of the writer (default: 2 x threads).
     """
     import dask
 
@@ -184,10 +174,9 @@ def apply_distributed(
 
 
 def _results(blocks, offsets, client, max_in_flight: int, progress: ProgressCallback = None, total: int = 1):
-    """Yield ((row_off, col_off), array) in chunk order, keeping at most ``max_in_flight`` chunks submitted.
+    """Yield ((row_off, col_off), array) in chunk order with at most ``max_in_flight`` chunks submitted.
 
-    ``progress`` is called while chunks are computed too (after every finished task on local threads, every
-    ``POLL_SECONDS`` while waiting on a cluster), so a cancel it raises stops the run without waiting."""
+    ``progress`` is called while waiting too, so a cancel stops the run promptly."""
     done = [0]
 
     def tick(*_):

@@ -1,8 +1,7 @@
 """Endmember spectra as CSV: ``band,wavelength,<name 1>,...,<name p>``, one row per band (1-based raster band;
 wavelength may be empty).
 
-A plain table for QGIS, OGR, spreadsheets and pandas, with a ``.csvt`` (column types) and a GDAL ``.aux.xml``
-whose ``DEEPUNMIX`` item ``comment`` states the units (``EndmemberTable.comment``). A first line starting with
+A ``.csvt`` gives the column types and a GDAL ``.aux.xml`` the units (``comment``); a first line starting with
 ``#`` (older files) is read as that comment.
 """
 
@@ -43,11 +42,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(text) -> str:
-    """A name made safe for a CSV cell: one line, and never read as a formula by a spreadsheet.
-
-    Line breaks become spaces (the file stays one row per line, as the reader expects); a name
-    starting with ``= + - @``, tab or CR gets a leading apostrophe (OWASP's advice on CSV injection).
-    """
+    """A name made safe for a CSV cell: one line, and never read as a spreadsheet formula (OWASP)."""
     text = " ".join(str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")).strip()
     return "'" + text if text.startswith(_FORMULA_START) else text
 
@@ -100,10 +95,7 @@ def write_endmembers_csv(
     bands: Optional[Sequence[int]] = None,
     comment: Optional[str] = None,
 ) -> Path:
-    """Write (L, p) endmembers; ``bands`` defaults to 1..L. Written atomically.
-
-    ``comment`` (the units) goes to the ``.aux.xml`` sidecar, never into the table.
-    """
+    """Write (L, p) endmembers atomically; ``bands`` defaults to 1..L; ``comment`` goes to the ``.aux.xml``."""
     E = np.asarray(E, dtype=np.float64)
     if E.ndim != 2:
         raise ValueError(f"endmembers must be (bands, p), got shape {E.shape}")

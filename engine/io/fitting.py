@@ -1,12 +1,5 @@
-"""Reading an input raster for fitting, as real scenes need it: bad bands, scaled integers, a memory budget.
-
-``load_for_fitting`` is the policy every fitting algorithm (and the benchmarks) use:
-bad bands dropped (user ranges and the file's ENVI ``bbl``), the scale to
-reflectance resolved (given, or detected), and the cube read whole when about
-``WORKING_COPIES`` float32 copies of it fit the budget and the free memory,
-else fitted on a random pixel sample (when the method allows it) or refused
-with a message saying what to change.
-"""
+"""Reading a raster for fitting: bad bands dropped, scale resolved, and the cube read whole when
+``WORKING_COPIES`` float32 copies fit the budget and free memory, else a pixel sample or a refusal."""
 
 from __future__ import annotations
 
@@ -92,9 +85,7 @@ def load_for_fitting(
 ) -> FitData:
     """Read the raster (or a pixel sample when it exceeds the budget), dropping bad bands and scaling it.
 
-    ``scale`` 0 detects it; ``log`` receives one line per decision; ``progress``
-    is driven (and may raise ``Cancelled``) during the sampling pass; ``sample_use`` says in the log what a
-    sample of a raster over the budget is for (default: for fitting, then streaming all pixels).
+    ``scale`` 0 detects it; ``log`` receives one line per decision; ``sample_use`` says what a sample is for.
     """
     budget = check_budget(memory_mb)
     info = raster_info(path)

@@ -1,11 +1,7 @@
 """Which raster band each endmember-CSV row describes, and which rows two CSVs share.
 
-Rows are never matched by position. A row is matched by its wavelength when
-the CSV and the raster both carry wavelengths (every row's nearest band,
-within half the band spacing, no band twice), else by its ``band`` number
-(the 1-based band of the raster it was made from). Rows whose band is marked
-bad (ENVI ``bbl``) are dropped and reported. Anything else is refused with an
-``InputError`` saying what does not match.
+Never by position: by wavelength when both carry them (nearest band within half the spacing, no band twice),
+else by the ``band`` number; rows on bad bands are dropped, anything else is an ``InputError``.
 """
 
 from __future__ import annotations
@@ -86,11 +82,7 @@ def _few(values: Sequence) -> str:
 def match_bands(
     table, wavelengths: Optional[np.ndarray], count: int, bad_bands: Optional[np.ndarray] = None
 ) -> BandMatch:
-    """Match every row of an ``EndmemberTable`` to a band of a raster with ``count`` bands.
-
-    ``wavelengths`` (nm) and ``bad_bands`` (True = bad) are the raster's, as
-    ``RasterInfo`` gives them. Rows on bad bands are dropped; at least 2 rows must remain.
-    """
+    """Match every row of an ``EndmemberTable`` to a band of a raster (``RasterInfo``'s facts); at least 2 rows."""
     bands, by = _raster_bands(table, wavelengths, count)
     bad = np.zeros(count, dtype=bool) if bad_bands is None else np.asarray(bad_bands, dtype=bool)
     rows = [i for i, b in enumerate(bands) if not bad[b - 1]]
@@ -103,11 +95,7 @@ def match_bands(
 
 
 def align_to_bands(table, used_bands: Sequence[int], wavelengths: Optional[np.ndarray], count: int) -> np.ndarray:
-    """The CSV's endmembers as an (len(used_bands), p) matrix whose row k is for raster band ``used_bands[k]``.
-
-    For methods that fit on a band subset (bad bands dropped): the CSV must
-    have a row for every used band; its rows for other bands are ignored.
-    """
+    """The CSV's endmembers as a (len(used_bands), p) matrix, row k for band ``used_bands[k]`` (each required)."""
     bands, _ = _raster_bands(table, wavelengths, count)
     row_of = {b: i for i, b in enumerate(bands)}
     missing = [int(b) for b in used_bands if int(b) not in row_of]

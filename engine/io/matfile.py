@@ -310,11 +310,8 @@ def load_mat_dataset(
 ) -> MatDataset:
     """Load an image (and its reference, from the same file or ``truth_path``).
 
-    ``order`` overrides the pixel order of flat (L, N) matrices: 'F' (Zhu,
-    default when nRow/nCol are present) or 'C' (HySUPP H/W files). ``max_bytes``:
-    refuse (MemoryBudgetError) a file whose decompressed variables would need more,
-    before decompressing anything; free memory is checked too. ``progress`` is called between the
-    files and the variables read (it may raise ``Cancelled``).
+    ``order``: pixel order of flat (L, N) matrices, 'F' (Zhu) or 'C' (HySUPP); ``max_bytes``: refuse a file
+    whose decompressed variables would need more (checked before decompressing).
     """
     report(progress, 0.0, f"reading {Path(path).name}")
     d = _load(path, max_bytes, progress)
@@ -379,11 +376,7 @@ def _mat_wavelengths(d: Dict[str, np.ndarray], L: int, bands: Optional[np.ndarra
 
 
 def reference_factors(cube: np.ndarray, endmembers: np.ndarray, abundances: np.ndarray) -> np.ndarray:
-    """(p,) factors k that best reconstruct the cube as ``endmembers @ diag(k) @ abundances`` (least squares).
-
-    All about 1: the reference is in the cube's units. All about one k: the cube is k times the
-    reference's units. Unequal: each endmember has its own normalisation (e.g. peak-normalised spectra).
-    """
+    """(p,) least-squares factors k with cube ~ ``endmembers @ diag(k) @ abundances`` (all 1: the cube's units)."""
     E = np.asarray(endmembers, dtype=np.float64)
     A = np.asarray(abundances, dtype=np.float64).reshape(E.shape[1], -1)
     Y = np.asarray(cube, dtype=np.float64).reshape(E.shape[0], -1)
@@ -395,10 +388,7 @@ def reference_factors(cube: np.ndarray, endmembers: np.ndarray, abundances: np.n
 
 
 def samson(data_dir: Optional[PathLike] = None) -> MatDataset:
-    """Samson (95 x 95, 156 bands) with the Zhu reference (``end3.mat``), names Soil/Tree/Water.
-
-    Note: reference endmembers are peak-normalised, not in the data's scale.
-    """
+    """Samson with the Zhu reference (``end3.mat``: peak-normalised endmembers), names Soil/Tree/Water."""
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     folder = root / "samson" if (root / "samson").is_dir() else root
     ds = load_mat_dataset(folder / "samson_1.mat", folder / "end3.mat")

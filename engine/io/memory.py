@@ -1,8 +1,5 @@
-"""Memory checks made before allocating: against the user's budget and what the machine has free.
-
-``available_bytes`` is the smaller of the kernel's ``MemAvailable`` and what an
-address-space limit (``ulimit -v`` / ``RLIMIT_AS``) still allows this process.
-"""
+"""Memory checks made before allocating: against the user's budget and the free memory (``MemAvailable``,
+capped by ``RLIMIT_AS``)."""
 
 from __future__ import annotations
 
@@ -88,10 +85,7 @@ def check_budget(memory_mb: float) -> int:
 
 
 def check_allocation(nbytes: float, what: str, budget_bytes: Optional[float] = None, hint: str = "") -> None:
-    """Raise MemoryBudgetError if ``what`` needing ``nbytes`` is over the budget or over the free memory.
-
-    ``hint`` says what to change (e.g. "lower BATCH_SIZE or RESTARTS").
-    """
+    """Raise MemoryBudgetError, with ``hint``, if ``what`` needing ``nbytes`` is over the budget or free memory."""
     tail = f": {hint}" if hint else ""
     if budget_bytes is not None and nbytes > budget_bytes:
         raise MemoryBudgetError(

@@ -1,9 +1,5 @@
-"""Output paths that would lose data: an output on top of an input, or two outputs on one file.
-
-Paths are compared after resolving links and ``..`` (``os.path.realpath``), so
-``./a.tif``, ``dir/../a.tif`` and a symlink to ``a.tif`` are the same file. An input is every file it
-consists of (``input_files``): an output on an ENVI input's header or a VRT's source is refused too.
-"""
+"""Output paths that would lose data: an output on an input (any of its files), or two outputs on one file.
+Paths are compared after ``os.path.realpath``."""
 
 from __future__ import annotations
 
@@ -45,12 +41,8 @@ def input_files(path: str) -> List[str]:
 def check_output_paths(
     outputs: Mapping[str, Optional[str]], inputs: Mapping[str, Optional[str]], raster_outputs: Iterable[str] = ()
 ) -> None:
-    """Raise OutputError when an output path is an input path, or two outputs share a path.
-
-    ``outputs`` / ``inputs`` map parameter names to file paths (None or '' = not given).
-    An existing folder given as an output is refused too (the final rename would fail), and so is a
-    raster output (names in ``raster_outputs``) whose extension names a format that is not written.
-    """
+    """Raise OutputError when an output is an input, two outputs share a path, an output is a folder, or a
+    raster output (``raster_outputs``) has an extension not written; ``outputs``/``inputs``: name -> path."""
     from .write import output_driver
     from .write_checks import check_name_length
 

@@ -1,15 +1,9 @@
-"""Reading rasters through rasterio (any GDAL-readable multiband raster): metadata, validity, blocks.
+"""Reading rasters through rasterio: metadata, validity, blocks.
 
-Validity rule (``read_block``, ``engine.io.blockwise``): a pixel is invalid when any band is NaN/inf,
-when it equals the band nodata value in at least half of the bands that declare one (a band or a few at
-their nodata value are kept, since real data can hit that value), or when the file's mask band (a GeoTIFF
-internal or ``.msk`` mask, or an alpha band) marks it 0. Invalid pixels are NaN in the returned cube and
-False in the mask. Alpha bands are not spectral bands: they are listed in ``bad_bands``.
-
-Wavelengths are returned in nanometres: from GDAL band metadata ``wavelength`` (+ ``wavelength_units``),
-else from the ENVI header in the ``ENVI`` or default metadata domain. Micrometre units (or, with no usable
-units, all values < 30) are converted to nm. The ENVI bad band list ``bbl`` becomes ``bad_bands``
-(True = bad).
+A pixel is invalid (NaN in the cube, False in the mask) when any band is NaN/inf, when it equals the nodata
+value in at least half of the bands that declare one, or when the file's mask or alpha band marks it 0.
+Wavelengths are in nm (band metadata, else the ENVI header; micrometres converted); the ENVI ``bbl`` and
+alpha bands become ``bad_bands``.
 """
 
 from __future__ import annotations
@@ -184,11 +178,7 @@ def open_raster(path: PathLike, mode: str = "r", **kwargs):
 
 
 def source_transform(ds):
-    """The dataset's geotransform, or None when the file has none.
-
-    rasterio reports GDAL's default (0, 1, 0, 0, 0, 1) for a file without one; written out, that
-    positive pixel height makes QGIS draw the output flipped, away from its input.
-    """
+    """The dataset's geotransform, or None when it has none (GDAL's default would be drawn flipped by QGIS)."""
     from rasterio.errors import NotGeoreferencedWarning
 
     with warnings.catch_warnings(record=True) as caught:
@@ -335,10 +325,7 @@ def _mask_band(ds, window=None):
 def read_block(
     ds, window=None, bands: Optional[Sequence[int]] = None, use_nodata: bool = True
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Read ``window`` of an open dataset: (float32 cube with NaN at invalid pixels, validity mask).
-
-    Band scales/offsets stored in the file are applied.
-    """
+    """Read ``window`` with the file's scales/offsets: (float32 cube, NaN at invalid pixels; validity mask)."""
     idx = _band_list(bands, ds.count)
     raw = ds.read(idx, window=_window(window))
     nodatavals = [ds.nodatavals[b - 1] for b in idx]
@@ -365,12 +352,7 @@ def _scales_offsets(ds, idx) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]
 def read_valid_pixels(
     ds, window=None, bands: Optional[Sequence[int]] = None, use_nodata: bool = True
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Read ``window`` as (float64 (L, n_valid) matrix of the valid pixels, validity mask).
-
-    Same values as ``read_block(...)[0][:, valid]`` in float64, but the valid pixels are picked
-    from the raw (often integer) block before any conversion: about half the work of
-    converting the whole block first.
-    """
+    """``read_block(...)[0][:, valid]`` as float64, and the mask; valid pixels picked before conversion."""
     idx = _band_list(bands, ds.count)
     raw = ds.read(idx, window=_window(window))
     valid = pixel_validity(raw, [ds.nodatavals[b - 1] for b in idx], use_nodata) & _mask_band(ds, window)
@@ -404,12 +386,10 @@ def read_raster(
     use_nodata: bool = True,
     max_bytes: Optional[int] = None,
 ) -> RasterData:
-    """Read a multiband raster into a (bands, rows, cols) float32 cube and a validity mask.
+    """Read a raster into a (bands, rows, cols) float32 cube and a validity mask.
 
-    ``bands``: 1-based band numbers to read (default all). ``window``: a
-    rasterio ``Window`` or ``(row_off, col_off, height, width)``.
-    ``use_nodata=False`` ignores the declared nodata values (only NaN/inf are invalid).
-    ``max_bytes``: refuse (ValueError) when the float32 cube would be larger.
+    ``bands``: 1-based (default all); ``window``: a ``Window`` or (row_off, col_off, height, width);
+    ``use_nodata=False`` ignores declared nodata; ``max_bytes``: refuse a larger cube.
     """
     path = Path(path)
     if not path.exists():

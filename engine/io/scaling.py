@@ -1,15 +1,7 @@
 """Scaling integer rasters to 0..1 reflectance-like values, with the rule used stated for the log.
 
-Detection rule (``detect_scale``), on a sample of valid pixel values:
-
-* float data (or integer data whose values, after the file's own scale/offset,
-  are not whole numbers) -> 1.0, used as is;
-* integer data whose values stay within 0..1.5 -> 1.0;
-* 8-bit integers -> 1/255;
-* integer data whose 99.9th percentile is at most 12000 -> 1/10000
-  ("looks like reflectance x 10000");
-* other integer data -> 1/(largest value of the data type) for 16-bit types,
-  1/(largest sample value) for wider types.
+``detect_scale`` on sampled values: float or non-whole values, or integers within 0..1.5 -> 1; 8-bit -> 1/255;
+99.9th percentile <= 12000 -> 1/10000; else 1/(the 16-bit type's maximum), or 1/(largest value) for wider types.
 """
 
 from __future__ import annotations
@@ -80,10 +72,7 @@ def detect_scale(dtype: Any, sample_values: Optional[np.ndarray]) -> Tuple[float
 
 
 def resolve_scale(user_scale: Optional[float], info: Any, sample: Optional[np.ndarray]) -> Tuple[float, str]:
-    """The user's scale when > 0, else ``detect_scale`` (0 or None = automatic).
-
-    ``info`` is a ``RasterInfo`` (its ``dtype``) or anything ``np.dtype`` accepts.
-    """
+    """The user's scale when > 0, else ``detect_scale``; ``info``: a ``RasterInfo`` or a dtype."""
     if user_scale is not None and float(user_scale) != 0.0:
         s = check_scale(user_scale, "the SCALE parameter")
         return s, f"scale {s:g} set by the user"
@@ -111,10 +100,7 @@ def units_from_comment(comment: Optional[str]) -> Optional[str]:
 
 
 def check_scale(value: Any, source: str) -> float:
-    """``value`` as a float if it is a usable scale factor (finite, within ``SCALE_RANGE``), else raise.
-
-    ``source`` names where it came from for the message; a CSV's scale raises InputError, others ParameterError.
-    """
+    """``value`` as a float within ``SCALE_RANGE``, else InputError (a CSV's) or ParameterError naming ``source``."""
     error = InputError if "CSV" in source else ParameterError
     try:
         s = float(value)
@@ -140,10 +126,9 @@ def choose_scale(
     endmembers: Optional[np.ndarray] = None,
     raster_values: Optional[np.ndarray] = None,
 ) -> Tuple[float, str]:
-    """Scale for applying an endmember CSV: the user's (> 0), else the one the CSV states, else 1 (raster units).
+    """Scale for applying an endmember CSV: the user's (> 0), else the CSV's, else 1.
 
-    With no units stated, ``endmembers`` and ``raster_values`` (some valid pixels, in the raster's units) are
-    compared: magnitudes more than ``UNITS_MISMATCH`` apart raise InputError instead of a silent rescale.
+    With no units stated, magnitudes of ``endmembers`` and ``raster_values`` ``UNITS_MISMATCH`` apart raise.
     """
     if user_scale:
         return check_scale(user_scale, "the SCALE parameter"), "given"

@@ -1,13 +1,6 @@
-"""Synthetic hyperspectral scenes with known endmembers and abundances.
+"""Synthetic hyperspectral scenes with known endmembers and abundances, and the USGS library loader.
 
-* ``procedural_library``: smooth made-up reflectance spectra (no data files needed).
-* ``make_patch_scene``: the BUDDIP paper's procedure (patches of [0.8, 0.2]
-  two-endmember mixtures, 11 x 11 Gaussian blur, sum-to-one rescaling, AWGN).
-* ``make_mixed_scene``: Dirichlet abundances with optional pure pixels.
-* ``usgs_library``: loader for the USGS library ``.mat`` files.
-
-SNR convention: ``SNR_dB = 10 log10(mean(Y**2) / sigma**2)`` with ``Y`` the
-noise-free data over all bands and pixels and ``sigma**2`` the noise variance.
+SNR convention: ``SNR_dB = 10 log10(mean(Y**2) / sigma**2)``, Y the noise-free data.
 """
 
 from __future__ import annotations
@@ -66,11 +59,7 @@ def procedural_library(
     random_state: Optional[int] = 0,
     max_tries: int = 100000,
 ) -> Tuple[np.ndarray, np.ndarray, List[str]]:
-    """Smooth procedural spectra in (0.05, 0.95), pairwise more than ``min_sad_deg`` apart.
-
-    Returns ``(spectra (n_bands, n_spectra), wavelengths_nm (n_bands,), names)``.
-    The default ``random_state=0`` gives the same built-in library every time.
-    """
+    """Smooth spectra in (0.05, 0.95) pairwise more than ``min_sad_deg`` apart: (spectra (L, k), nm (L,), names)."""
     rng = np.random.default_rng(random_state)
     wl = np.linspace(wavelength_range[0], wavelength_range[1], n_bands)
     spectra: List[np.ndarray] = []
@@ -153,19 +142,9 @@ def make_patch_scene(
 ) -> SyntheticScene:
     """BUDDIP-paper synthetic scene (``pure_patches=0``), or one with near-pure regions as real scenes have.
 
-    A ``size`` x ``size`` image is split into ``n_patches`` (a square number)
-    patches on a regular grid (edges from ``np.linspace``); each patch mixes two
-    distinct random endmembers with ``fractions``. The maps are blurred with a
-    Gaussian of ``filter_size`` x ``filter_size`` support (default
-    ``sigma = (filter_size - 1) / 4``, i.e. the kernel spans +-2 sigma;
-    ``mode='reflect'``), rescaled to sum to one per pixel, mixed linearly, and
-    white Gaussian noise at ``snr_db`` is added. Endmembers are random library
-    columns (the built-in procedural library by default).
-
-    The paper's recipe has no pixel purer than ``fractions[0]`` (0.8, less after the blur), unlike
-    real scenes (water, tree crowns, bare soil): ``pure_patches`` > 0 makes that share of the
-    patches hold one endmember alone (each endmember in turn first), so the centres of patches
-    wider than the blur stay near-pure.
+    ``n_patches`` (a square number) grid patches each mix two random endmembers with ``fractions``; the maps
+    are blurred by a ``filter_size`` Gaussian (sigma = (filter_size - 1) / 4), rescaled to sum to one, mixed
+    and given white noise at ``snr_db``. ``pure_patches`` is the share of patches holding one endmember alone.
     """
     rng = np.random.default_rng(random_state)
     p = int(n_endmembers)
@@ -213,11 +192,7 @@ def make_mixed_scene(
     min_sad_deg: float = 5.0,
     random_state: Optional[int] = None,
 ) -> SyntheticScene:
-    """Dirichlet(``alpha``) abundances; with ``pure_pixels`` the first p pixels (row-major) are pure.
-
-    Pixel k < p (row ``k // W``, column ``k % W``) is then endmember k alone,
-    which makes exact recovery by pure-pixel extractors testable.
-    """
+    """Dirichlet(``alpha``) abundances; with ``pure_pixels``, pixel k < p (row-major) is endmember k alone."""
     rng = np.random.default_rng(random_state)
     H, W = (size, size) if np.isscalar(size) else tuple(int(s) for s in size)
     p = int(n_endmembers)
@@ -241,12 +216,8 @@ def usgs_library(
 ) -> Tuple[np.ndarray, Optional[np.ndarray], List[str]]:
     """Load a USGS library ``.mat`` (``USGS_1995_Library``, ``USGS_pruned_*``) or a folder holding them.
 
-    Returns ``(spectra (L, k), wavelengths_um (L,) or None, names)``. For the
-    full library the three leading non-spectrum columns (wavelength,
-    resolution, channel number with -1.23e34 markers) are removed; the pruned
-    files borrow their wavelengths from a ``USGS_1995_Library.mat`` beside them.
-    Spectra with marker/non-finite values are dropped; bands are sorted by
-    wavelength when known (raw AVIRIS order is not monotonic).
+    Returns ``(spectra (L, k), wavelengths_um (L,) or None, names)``; spectra with marker or non-finite values
+    are dropped and bands sorted by wavelength when known.
     """
     import scipy.io as sio
 

@@ -40,10 +40,7 @@ def _commit(tmp: Path, aux_tmp: Path, path: Path) -> None:
 def output_transaction() -> Iterator[None]:
     """All outputs of a run appear together, or none: ``atomic_output`` renames wait for the block's end.
 
-    On an exception (a cancel, a failure after the first output was written) every
-    pending temporary file is deleted and no existing file is touched. Inside the
-    block a pending output is read back through ``open_raster`` from its temporary
-    file. Per thread; nested blocks commit with the outermost one.
+    An exception deletes every pending temporary file; per thread, nested blocks commit with the outermost.
     """
     if getattr(_run, "pending", None) is not None:
         yield
@@ -78,12 +75,8 @@ def _pending_path(path: PathLike) -> PathLike:
 
 @contextmanager
 def atomic_output(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success move it (and a GDAL .aux.xml) into place.
-
-    On any exception (including ``Cancelled``) the temporary file is deleted and
-    the exception propagates; an existing ``path`` is left untouched. Inside
-    ``output_transaction`` the move waits for the transaction's end.
-    """
+    """Yield a temporary path beside ``path``; on success move it (and a GDAL .aux.xml) into place, on an
+    exception delete it."""
     path = Path(path)
     if not path.parent.exists():
         raise FileNotFoundError(f"output folder does not exist: {path.parent}")

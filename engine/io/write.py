@@ -23,10 +23,7 @@ _DRIVER_OF_EXTENSION = {"": "GTiff", ".tif": "GTiff", ".tiff": "GTiff", ".img": 
 
 
 def output_driver(path: PathLike) -> str:
-    """The GDAL driver for a raster output path, chosen by its extension; OutputError for formats not written.
-
-    No extension, ``.tif`` and ``.tiff`` give GeoTIFF; ``.img`` gives Erdas Imagine.
-    """
+    """The GDAL driver for a raster output path: GeoTIFF (none, .tif, .tiff) or HFA (.img); else OutputError."""
     ext = Path(path).suffix.lower()
     driver = _DRIVER_OF_EXTENSION.get(ext)
     if driver is not None:
@@ -111,12 +108,7 @@ def write_abundances(
     compress: Optional[str] = "lzw",
     tags: Optional[Dict[str, str]] = None,
 ) -> Path:
-    """Write (p, rows, cols) abundance maps as a p-band float32 GeoTIFF.
-
-    Band descriptions are ``names``; georeferencing and CRS come from ``like``
-    (RasterData or rasterio profile); ``nodata`` is written where ``mask`` is
-    False or a value is NaN.
-    """
+    """Write (p, rows, cols) maps as a float32 raster georeferenced like ``like``; ``nodata`` off-mask and at NaN."""
     A = np.asarray(abundances)
     if A.ndim != 3:
         raise ValueError(f"abundances must be (p, rows, cols), got shape {A.shape}")
@@ -143,11 +135,9 @@ def write_cube(
     compress: Optional[str] = "lzw",
     dtype: str = "float32",
 ) -> Path:
-    """Write a (bands, rows, cols) cube as a GeoTIFF (float32 unless ``dtype`` says otherwise, e.g. 'uint16').
+    """Write a (bands, rows, cols) cube (float32 unless ``dtype``), ``wavelengths`` as band metadata in nm.
 
-    ``wavelengths`` (nm; values all < 30 are taken as micrometres) go into band metadata ``wavelength`` / ``wavelength_units=nm``.
-    Pixels outside ``mask`` or non-finite are written as ``nodata`` (NaN when
-    ``nodata`` is None; -9999 is used when a mask is given without nodata).
+    Pixels off ``mask`` or non-finite get ``nodata`` (NaN, or -9999 when a mask comes without one).
     """
     cube = np.asarray(cube)
     if cube.ndim != 3:

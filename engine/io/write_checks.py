@@ -1,10 +1,7 @@
 """What makes a written file complete or absent: GDAL's write errors raised, temporary names that fit and are
 this process's own, stale temporaries cleaned, and the Erdas Imagine size that GDAL would split off.
 
-GDAL reports a failed write (a full disk, a quota) through its error handler and keeps going; rasterio
-does not check the return of the final flush and close, so a truncated file looked finished.
-``gdal_errors`` pushes a handler of its own (GDAL keeps one stack per thread) and raises
-``OutputError`` when GDAL reported a failure inside the block.
+``gdal_errors`` raises ``OutputError`` for a failure GDAL reported only to its error handler.
 """
 
 from __future__ import annotations

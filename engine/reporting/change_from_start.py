@@ -1,9 +1,5 @@
-"""How far an iterative fit moved from its starting point: a measure users see with every result.
-
-BUDDIP starts from a classic first guess (extractor, refinement, FCLS); when the learned result is
-nearly that start, the networks' training did not decide it. The numbers need no reference data, so
-every run reports them (log and HTML report).
-"""
+"""How far an iterative fit moved from its starting point (no reference data needed): near zero means the
+training did not decide the result."""
 
 from __future__ import annotations
 
@@ -20,12 +16,8 @@ def change_from_start(
     start_abundances: Optional[np.ndarray] = None,
     abundances: Optional[np.ndarray] = None,
 ) -> Dict[str, float]:
-    """How far a fit moved from its starting point, measured without any reference data.
-
-    Endmembers (L, p) are compared column by column (the fits that report a start keep its order):
-    ``mean_sad`` and ``max_sad`` in degrees. With both abundance arrays (p, ...): ``mean_abs_abundance``,
-    the mean absolute change over the pixels finite in both. Near zero means the result is its start.
-    """
+    """``mean_sad``/``max_sad`` (degrees) between endmembers (L, p) column by column, and with both abundance
+    arrays ``mean_abs_abundance``, the mean absolute change over the pixels finite in both."""
     angles = sad(start_endmembers, endmembers)
     out = {"mean_sad": float(np.mean(angles)), "max_sad": float(np.max(angles))}
     if start_abundances is not None and abundances is not None:
@@ -35,11 +27,7 @@ def change_from_start(
 
 
 def change_note(model) -> Optional[str]:
-    """One sentence on how far ``model`` moved from its start, or None when it keeps no start.
-
-    A start is ``init_endmembers_`` with ``init_abundances_`` (BUDDIP's first guess), compared with
-    ``endmembers_`` and ``abundances_``. Estimators whose endmembers are fixed (UnDIP) keep no start.
-    """
+    """One sentence on how far ``model`` moved from its ``init_endmembers_``/``init_abundances_``, or None."""
     start_e, start_a = getattr(model, "init_endmembers_", None), getattr(model, "init_abundances_", None)
     end_e, end_a = getattr(model, "endmembers_", None), getattr(model, "abundances_", None)
     if any(x is None for x in (start_e, start_a, end_e, end_a)) or np.shape(start_e) != np.shape(end_e):

@@ -1,8 +1,5 @@
-"""The fit check: is the reconstruction error ordinary for a real scene, or do the endmembers not match the data?
-
-The RMSE is compared with ``VARIABILITY_FACTOR`` times the HySime noise estimate, and the pixels' brightness
-with their reconstruction's within ``SCALE_MISMATCH`` (both factors from ``benchmarks/fcls.py --case fit_warning``).
-"""
+"""The fit check: the RMSE against ``VARIABILITY_FACTOR`` x the HySime noise, and the pixels' brightness against
+their reconstruction's within ``SCALE_MISMATCH``."""
 
 from __future__ import annotations
 
@@ -40,11 +37,8 @@ def brightness(Y: np.ndarray, Yhat: np.ndarray) -> float:
 def poor_fit_warning(
     rmse: float, noise: Optional[float], brightness: Optional[float] = None, factor: float = VARIABILITY_FACTOR
 ) -> Optional[str]:
-    """A sentence for the log and report naming what is wrong with the fit, or None when it is ordinary.
-
-    ``brightness``: the pixels' brightness over their reconstruction's (see :func:`brightness`), for endmembers
-    that did not come from the data itself (an endmember CSV); None skips the scale check.
-    """
+    """A sentence naming what is wrong with the fit, or None; ``brightness`` (:func:`brightness`) None skips the
+    scale check."""
     ratio = rmse / noise if noise and noise > 0 and np.isfinite(rmse) else None
     times = "" if ratio is None else f", {ratio:.0f} times the estimated noise"
     if brightness is not None and not (1 / SCALE_MISMATCH <= brightness <= SCALE_MISMATCH):

@@ -1,9 +1,6 @@
 """Unmixing scores (HySUPP conventions): SAD, abundance RMSE, aRMSE, reconstruction error.
 
-Abundances may be given as (p, rows, cols) maps or (p, N) matrices; pixels
-that are NaN in either input are left out of every abundance score.
-Estimated endmembers/abundances are matched to the reference with the
-Hungarian algorithm before scoring (``match_endmembers``).
+Abundances are (p, rows, cols) or (p, N); pixels NaN in either input are left out of every abundance score.
 """
 
 from __future__ import annotations
@@ -96,12 +93,9 @@ def match_endmembers(
     A_est: Optional[np.ndarray] = None,
     match_on: str = "auto",
 ) -> np.ndarray:
-    """Hungarian matching of estimated to reference endmembers.
+    """``perm`` (p_ref,) with ``E_est[:, perm]`` and ``A_est[perm]`` matched to the reference (Hungarian).
 
-    Returns ``perm`` such that ``E_est[:, perm]`` (and ``A_est[perm]``) align with
-    the reference. ``match_on``: 'sad' (endmember angles), 'abundance' (map RMSE),
-    or 'auto' (SAD when both endmember sets are given, else abundances).
-    With more estimated than reference endmembers, ``perm`` has p_ref entries.
+    ``match_on``: 'sad', 'abundance' (map RMSE) or 'auto' (SAD when both endmember sets are given).
     """
     if match_on == "auto":
         match_on = "sad" if E_ref is not None and E_est is not None else "abundance"
@@ -146,10 +140,7 @@ def pooled_rmse(per_pixel: np.ndarray) -> float:
 
 
 def reconstruction_rmse(Y: np.ndarray, E: np.ndarray, A: np.ndarray) -> float:
-    """RMSE of ``Y - E A`` over all bands and the pixels finite in Y and A.
-
-    ``Y`` is (L, rows, cols) or (L, N); ``A`` (p, rows, cols) or (p, N).
-    """
+    """RMSE of ``Y - E A`` over all bands and the pixels finite in Y (L, ...) and A (p, ...)."""
     Y = _as_matrix(Y)
     A = _as_matrix(A)
     E = np.asarray(E, dtype=np.float64)
@@ -163,12 +154,7 @@ def reconstruction_rmse(Y: np.ndarray, E: np.ndarray, A: np.ndarray) -> float:
 
 
 def matched_abs_corr(S: np.ndarray, S_est: np.ndarray) -> np.ndarray:
-    """|Pearson correlation| of each true source with the estimate it is matched to, shape (k,).
-
-    ``S`` is (n_samples, k) true sources, ``S_est`` (n_samples, m) estimates with m >= k; sources and estimates
-    are paired one to one by the Hungarian algorithm on the absolute correlations (the ICA comparisons' score:
-    blind separation recovers sources only up to order, sign and scale).
-    """
+    """|Pearson correlation| (k,) of each true source S (n, k) with its Hungarian-matched estimate in S_est (n, m)."""
     k = S.shape[1]
     C = np.abs(np.corrcoef(S.T, S_est.T)[:k, k:])
     rows, cols = linear_sum_assignment(-C)
@@ -185,10 +171,8 @@ def score_unmixing(
 ) -> Dict[str, object]:
     """Match estimates to the reference and score them.
 
-    Returns a dict with 'perm', 'sad' (per reference endmember, deg), 'asad',
-    'rmse' (per endmember), 'mean_rmse', 'armse', 'recon_rmse' (needs Y, E_est
-    and A_est). Scores that cannot be computed from the inputs are None.
-    ``E_est``/``A_est`` columns/maps are reordered by ``perm`` before scoring.
+    Returns 'perm', 'sad' (deg), 'asad', 'rmse', 'mean_rmse', 'armse' and 'recon_rmse'; None where the inputs
+    do not allow a score.
     """
     perm = match_endmembers(E_ref, E_est, A_ref, A_est, match_on=match_on)
     out: Dict[str, object] = {

@@ -1,11 +1,5 @@
-"""One pixel of a hyperspectral raster explained by endmembers: spectrum, FCLS abundances, reconstruction, RMSE.
-
-The logic behind the plugin's pixel tool, without any GUI: the caller turns a click into map
-coordinates in the raster's CRS, :func:`pixel_at` turns those into a row and column from the raster's
-extent (as QGIS draws it), and :func:`explain_pixel` reads that pixel and unmixes it exactly as
-``deepunmix:fcls`` would: the same bands (matched to the endmember CSV by wavelength, else by the
-CSV's band numbers) and the same scale (the one the CSV states).
-"""
+"""One pixel of a raster explained by endmembers (spectrum, FCLS abundances, reconstruction, RMSE), as
+``deepunmix:fcls`` would unmix it: the plugin's pixel tool without its GUI."""
 
 from __future__ import annotations
 
@@ -28,11 +22,7 @@ __all__ = ["PixelExplanation", "pixel_at", "read_pixel", "unmix_pixel", "explain
 
 @dataclass
 class PixelExplanation:
-    """A pixel's spectrum and, when endmembers were given, its unmixing.
-
-    ``spectrum``, ``reconstruction`` and ``endmembers`` are in the endmembers' units (the raster's
-    values times ``scale``), on the raster bands ``bands`` (1-based).
-    """
+    """A pixel's spectrum and its unmixing, in the endmembers' units, on the 1-based raster ``bands``."""
 
     row: int
     col: int
@@ -51,10 +41,7 @@ class PixelExplanation:
 def pixel_at(
     x: float, y: float, x_min: float, y_max: float, pixel_width: float, pixel_height: float, width: int, height: int
 ) -> Optional[Tuple[int, int]]:
-    """(row, col) of the pixel holding map point (x, y) of a north-up raster, or None outside it.
-
-    ``x_min``/``y_max``: the raster's upper-left corner; ``pixel_width``/``pixel_height``: positive sizes.
-    """
+    """(row, col) of map point (x, y) in a north-up raster with upper-left corner (x_min, y_max), or None."""
     col = math.floor((x - x_min) / pixel_width)
     row = math.floor((y_max - y) / pixel_height)
     if 0 <= row < height and 0 <= col < width:
@@ -92,12 +79,8 @@ def table_fits(path: str, table: EndmemberTable) -> bool:
 
 
 def explain_pixel(path: str, row: int, col: int, table: Optional[EndmemberTable] = None) -> PixelExplanation:
-    """Read pixel (row, col) of raster ``path`` and, with an endmember ``table``, unmix it by FCLS.
-
-    With a table, the raster bands are those matching the table's rows and the pixel is scaled by the
-    scale the table states (as ``deepunmix:fcls`` does, through ``engine.io.matching.match_bands`` and
-    ``engine.io.scaling.choose_scale``); raises InputError (a ValueError) when the bands do not match.
-    """
+    """Read pixel (row, col) of ``path`` and, with an endmember ``table``, unmix it by FCLS on the matching bands
+    at the table's scale (InputError when the bands do not match)."""
     info = raster_info(path)
     if table is None:
         bands = list(range(1, info.count + 1))

@@ -89,12 +89,7 @@ def render_report(
     started: Optional[float] = None,
     warnings: Sequence[str] = (),
 ) -> str:
-    """The report as an HTML string with the figures embedded as PNG.
-
-    ``started`` (a ``time.perf_counter()`` value) gives the run time measured after the figures are
-    drawn, so it includes the report itself (drawing can take longer than a fast unmixing).
-    ``warnings`` are shown first, in bold.
-    """
+    """The report as HTML with PNG figures; ``started`` (``perf_counter``) times the run including the report."""
     spectra, maps = _figures(np.asarray(endmembers), list(names), wavelengths, abundances)
     if started is not None:
         seconds = time.perf_counter() - started
