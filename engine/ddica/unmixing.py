@@ -617,26 +617,6 @@ class DDICA(VariantMixin, BaseEstimator):
             out[:, valid] = self.predict_abundances(cube[:, valid].astype(np.float64))
         return out
 
-    def export_numpy(self) -> dict:
-        """Everything inference needs, as numpy arrays (for a numpy-only or Dask forward)."""
-        check_is_fitted(self, ["unit_labels_", "endmembers_"], msg=NOT_FITTED)
-        return {
-            "mean": self.mean_.copy(),
-            "scale": self.scale_.copy(),
-            "weights": None if self.weights_ is None else [(W.copy(), b.copy()) for W, b in self.weights_],
-            "batch_norm": None
-            if self.batch_norm_ is None
-            else [tuple(a.copy() for a in st) for st in self.batch_norm_],
-            "unit_labels": self.unit_labels_.copy(),
-            "map_min": self.map_min_.copy(),
-            "map_max": self.map_max_.copy(),
-            "endmembers": self.endmembers_.copy(),
-            "pixel_norm": self.settings_["preprocess"] == "pixel_norm",
-            "final_abundances": self.settings_["final_abundances"],
-            "renormalise": self.settings_["renormalise"],
-            "abundance_convention": self.abundance_convention,
-        }
-
 
 def _standardise_over_batch(s, eps: float = 1e-6):
     """Zero-mean, unit-variance outputs over the batch axis (-2): removes the constant-output optimum."""
