@@ -1,9 +1,5 @@
-"""The small shared base of every DeepUnmix algorithm.
-
-Subclasses declare parameters in ``initAlgorithm`` and do the work in ``execute``;
-``processAlgorithm`` calls ``execute`` and turns engine errors into ``QgsProcessingException`` so a
-bad input gives a clear message and no output.
-"""
+"""The shared base of every DeepUnmix algorithm: ``processAlgorithm`` calls ``execute`` and turns engine
+errors into ``QgsProcessingException`` (a clear message and no output)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
 """Reading the input raster as real scenes need: bad bands, scaled integers, a memory budget.
 
-Every algorithm that fits on INPUT declares these advanced parameters:
-BAD_BANDS (ranges to drop; the ENVI bad-band list is always honoured), SCALE
-(factor to reflectance, 0 = detect) and MEMORY_MB (the budget). A raster
-whose cube fits the budget is read whole; a larger one is sampled for fitting
-(methods that allow it), and results are written by streaming blocks.
+A raster whose cube fits the budget (MEMORY_MB) is read whole; a larger one is sampled for fitting (methods
+that allow it) and results are written by streaming blocks.
 """
 
 from __future__ import annotations

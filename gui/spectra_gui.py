@@ -1,9 +1,5 @@
-"""The spectra view's place in QGIS desktop: menu and toolbar actions, the dock, the pixel tool, auto-open.
-
-Raster → DeepUnmix → *Spectra view…* opens the dock and a file chooser; *Pixel spectrum tool* clicks
-pixels. After a DeepUnmix run whose endmember CSV is loaded into the project, the dock shows it
-(``algorithms.loaded_tables.NOTIFIER``).
-"""
+"""The spectra view's place in QGIS desktop: menu and toolbar actions, the dock, the pixel tool, and auto-open
+after a run whose endmember CSV is loaded (``algorithms.loaded_tables.NOTIFIER``)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,9 @@
 """Install, repair or remove the PyTorch the deep algorithms use, in the plugin's own folder.
 
-*Raster → DeepUnmix → Install / repair / remove PyTorch…* (and, while torch is missing, a
-message-bar button that opens the same question) asks once: the CPU build, the CUDA build (NVIDIA
-GPU), removing it, or nothing. pip then runs in a ``QProcess`` behind a progress dialog that shows
-its current step and has a Cancel button.
-
-The steps: pip installs ``TORCH_REQUIREMENT`` with ``--target`` into a staging folder beside
-``<profile>/python/deepunmix_deps``; ``finalize`` moves every distribution QGIS's Python already
-imports (Debian 12: sympy, mpmath, jinja2, markupsafe, setuptools) into ``torch_private``, which only
-torch sees (``engine.core.torch_support.import_torch``: torch 2.13 needs sympy >= 1.13.3, Debian has
-1.11), and the staging folder becomes the dependency folder, which ``torch_paths`` appends to
-``sys.path``, so it never changes what QGIS or other plugins import. A cancel or a failure removes
-the staging folder: nothing is left half-installed.
+pip installs ``TORCH_REQUIREMENT`` with ``--target`` into a staging folder; ``finalize`` moves what QGIS's
+Python already imports (Debian 12: sympy, jinja2, ...) into ``torch_private``, which only torch sees
+(``engine.core.torch_support.import_torch``), and makes the staging folder the dependency folder. A cancel or
+a failure removes the staging folder: nothing is left half-installed.
 """
 
 from __future__ import annotations

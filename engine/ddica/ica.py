@@ -67,19 +67,12 @@ WHITENINGS = ("cholesky", "power")
 class DeepICA(VariantMixin, BaseEstimator):
     """Deep deterministic ICA: minimise the Rényi total correlation (TC) of whitened network outputs.
 
-    ``variant='default'`` (formerly ``'pnl'``) is a post-nonlinear (PNL) model, not the paper's network: each
-    channel is Gaussianised (empirical CDF, then the normal quantile), passed through a learned monotone map
-    and one linear layer that starts from FastICA of the Gaussianised inputs; training refines it by the TC
-    of its Cholesky-whitened outputs plus ``conditioning_weight`` times -log det of their correlation matrix.
-    ``variant='paper'`` is the deep ICA of Li et al. (2022, Sec. 4.1): z-scored inputs, a random ReLU
-    network with a linear last layer and the authors' power-iteration whitening. Parameters left at None take
-    the variant's value (:data:`VARIANTS`); the other settings are overridden through ``settings``.
-
-    With several restarts, the one with the lowest mean TC on held-out samples (``holdout_fraction``, set
-    aside before anything is fitted; else fresh training batches) is kept. No labels are used.
-    :meth:`transform` applies the kept network and a symmetric whitening estimated on the training samples.
-    ``fit(X)`` and ``transform(X)`` take samples first, (n_samples, n_features), as scikit-learn's FastICA;
-    :meth:`fit_cube` takes a cube (L, H, W) whose valid pixels are the samples.
+    ``variant='default'`` is a post-nonlinear model: each channel Gaussianised, passed through a learned
+    monotone map and one linear layer started from FastICA, trained on the TC of its Cholesky-whitened outputs
+    plus ``conditioning_weight`` times -log det of their correlation. ``variant='paper'`` is the deep ICA of
+    Li et al. (2022, Sec. 4.1). A parameter left at None takes the variant's value (:data:`VARIANTS`). Of
+    several restarts, the one with the lowest TC on held-out samples (else fresh batches) is kept.
+    ``fit(X)`` and ``transform(X)`` take samples first, as scikit-learn's FastICA; :meth:`fit_cube` a cube.
 
     Parameters
     ----------

@@ -118,19 +118,13 @@ VARIANTS = {
 class DDICA(VariantMixin, BaseEstimator):
     """Deep deterministic ICA for hyperspectral unmixing (Li et al., ICASSP 2022).
 
-    ``n_restarts`` per-pixel ReLU networks with a softmax head of ``n_units`` outputs are trained together on
-    mini-batches of pixels to minimise the Rényi α total correlation (TC) of their outputs. The kept restarts'
-    unit maps are grouped into p maps (k-means, optionally matched one unit per restart); the endmembers come
-    from the maps (purest pixels, or NNLS) and the abundances are FCLS for them or the maps themselves.
-    ``variant`` chooses every setting (:data:`VARIANTS`): ``'paper'`` the paper's configuration,
-    ``'authors_code'`` the paper's network read out as the authors' code does, ``'default'`` this project's
-    pipeline; docs/ddica_variants.md lists each difference. Parameters left at None take the variant's value;
-    the other settings are overridden through ``settings``. No ground truth is used.
-
-    Inference (:meth:`predict_abundances`, :meth:`transform`) is a numpy function of each pixel, so it runs
-    blockwise on rasters of any size and the fitted estimator pickles without torch; fitted weights over
-    1 GiB are not kept (then :meth:`predict_abundances` refuses). ``fit`` and :meth:`transform` take a cube
-    (L, H, W), bands first, and an optional (H, W) validity mask; :meth:`predict_abundances` takes pixels (L, n).
+    ``n_restarts`` per-pixel ReLU networks with a softmax head of ``n_units`` outputs are trained together to
+    minimise the Rényi α total correlation (TC) of their outputs. The kept restarts' unit maps are grouped into
+    p maps; the endmembers come from the maps and the abundances are FCLS for them or the maps themselves.
+    ``variant`` chooses every setting (:data:`VARIANTS`; docs/ddica_variants.md lists the differences); a
+    parameter left at None takes the variant's value.
+    Inference is a numpy function of each pixel: it runs blockwise and the fitted estimator pickles without
+    torch. ``fit`` and :meth:`transform` take a cube (L, H, W) and an optional (H, W) validity mask.
 
     Parameters
     ----------

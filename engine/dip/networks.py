@@ -1,7 +1,7 @@
 """Deep-image-prior networks: BUDDIP's residual EDIP and ADIP, the authors' U-Nets, UnDIP's skip-net.
 
-This module imports torch: the estimators import it inside ``fit``. Every network keeps any image size and
-any number of endmembers (stride-1 "same" convolutions; upsampling to the exact size of the skip branch).
+Imports torch (the estimators import it inside ``fit``). Every network takes any image size and number of
+endmembers.
 """
 
 from __future__ import annotations

@@ -42,15 +42,11 @@ VARIANTS = {
 class UnDIP(common.ImagePrior):
     """Abundances from a skip-net deep image prior with fixed endmembers (Rasti et al., TGRS 2021).
 
-    The endmembers are ``endmembers`` when given, else extracted (``extractor``, ``n_endmembers``). A skip-net
-    fed with fixed uniform noise outputs the abundance maps through a softmax over endmembers; it is trained
-    with Adam on ``1/2 |Y - E f(z)|^2`` (mean over valid pixels and bands) and the abundances are the moving
-    average of its outputs. No ground truth is used. ``variant='paper'`` takes Rasti et al.'s settings,
-    ``'default'`` (formerly ``'light'``) a lighter network for a CPU (:data:`VARIANTS`); both pad by
-    replication (theirs: reflection). Parameters left at None take the variant's value; the other settings are
-    overridden through ``settings``. Large images are fitted in tiles as by
-    :class:`~deepunmix.engine.dip.buddip.BUDDIP`. ``fit`` takes a cube (L, H, W), bands first, and an optional
-    (H, W) validity mask.
+    The endmembers are ``endmembers`` when given, else extracted. A skip-net fed with fixed uniform noise
+    outputs the abundance maps through a softmax; it is trained with Adam on ``1/2 |Y - E f(z)|^2`` over valid
+    pixels and the abundances are the moving average of its outputs. ``variant`` chooses every setting
+    (:data:`VARIANTS`; both pad by replication, Rasti et al. by reflection); a parameter left at None takes the
+    variant's value. Large images are fitted in tiles as by :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
 
     Parameters
     ----------
