@@ -59,7 +59,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     NAME = ""  # the id; its title, group and texts are in help.yaml
     NEEDS_TORCH = False
 
-    # --- identity -------------------------------------------------------
     def name(self):
         return self.NAME
 
@@ -110,7 +109,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     def tr(self, text):
         return QCoreApplication.translate("DeepUnmix", text)
 
-    # --- parameter helpers ---------------------------------------------
     def addParameter(self, parameter, createOutput=True):  # noqa: N802 - QGIS API
         """A parameter gets its tooltip from help.yaml unless it already has one."""
         if not parameter.help():
@@ -204,7 +202,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             )
         )
 
-    # --- run helpers ----------------------------------------------------
     def raster_path(self, parameters, context, name=None) -> str:
         """File path of a raster-layer parameter (GDAL-readable files only)."""
         name = name or self.INPUT
@@ -300,7 +297,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
                         return False, f"{definition.name()}: {why}"
         return ok, message
 
-    # --- the template method -------------------------------------------
     def processAlgorithm(self, parameters, context, feedback):
         started = time.perf_counter()
         try:

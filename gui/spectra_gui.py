@@ -74,7 +74,6 @@ class SpectraViewGui:
             self.dock = None
         self.actions = []
 
-    # --- the dock -------------------------------------------------------
     def ensure_dock(self):
         if self.dock is None:
             from .spectra_dock import SpectraDock  # matplotlib is imported on first use only
@@ -93,7 +92,6 @@ class SpectraViewGui:
         """A run's endmember CSV was loaded: show it."""
         self.ensure_dock().open_csv(path)
 
-    # --- the pixel tool -------------------------------------------------
     def _tool_toggled(self, on: bool) -> None:
         canvas = self.iface.mapCanvas()
         if on:

@@ -29,15 +29,13 @@ def _torch_requirement() -> str:
 
 
 TORCH_REQUIREMENT = _torch_requirement()
-# CPU: PyTorch's CPU-only wheel index (a few hundred MB instead of several GB of CUDA libraries).
-# CUDA: the package registry's default torch wheel, or the index DEEPUNMIX_TORCH_CUDA_INDEX names.
+# CPU: PyTorch's CPU-only wheel index (a few hundred MB instead of several GB); CUDA: the registry's default.
 INDEXES = {
     "cpu": os.environ.get("DEEPUNMIX_TORCH_INDEX", "https://download.pytorch.org/whl/cpu"),
     "cuda": os.environ.get("DEEPUNMIX_TORCH_CUDA_INDEX", ""),
 }
 VARIANT_LABELS = {"cpu": "CPU build", "cuda": "CUDA build (NVIDIA GPU)"}
-# A folder of wheels (torch and its dependencies) to install from instead of the registry: offline
-# sites, CI. pip's own configuration (index, find-links) applies otherwise.
+# A folder of wheels to install from instead of the registry (offline sites, CI).
 WHEELS_ENV = "DEEPUNMIX_TORCH_WHEELS"
 # What a user's install of the CPU build took (issue 15: 878 MB in the profile folder).
 DISK_MB = 880
@@ -122,11 +120,8 @@ def provided_elsewhere(name: str, *folders: str) -> bool:
 
 
 def make_private(folder: str, also_ignore: str = "") -> List[str]:
-    """Move into ``folder/torch_private`` every distribution QGIS's Python already imports; return their names.
-
-    A distribution stays when any of its modules is torch's own or is missing elsewhere (``also_ignore``:
-    an older install of this folder, which does not count as elsewhere).
-    """
+    """Move into ``folder/torch_private`` every distribution QGIS's Python already imports (outside ``folder`` and
+    ``also_ignore``, an older install) and that is not torch's own; return their names."""
     private = os.path.join(folder, PRIVATE_FOLDER)
     moved = []
     for dist, tops in distributions(folder).items():
@@ -192,12 +187,8 @@ def offer_install(iface) -> None:
 
 
 class InstallOffer:
-    """The message-bar message with its *Install PyTorch…* button (the menu entry's question).
-
-    The button calls a bound method of this object, which ``offer_install`` keeps: with a closure as
-    the slot, QGIS crashed (segfault) when the button was pressed after other Python code had
-    wrapped many QGIS objects (tests/gui/test_install_from_zip.py).
-    """
+    """The message-bar message with its *Install PyTorch…* button. The slot is a bound method of this kept
+    object: a closure crashed QGIS when pressed after many QGIS objects were wrapped (test_install_from_zip)."""
 
     def __init__(self, iface):
         from qgis.core import Qgis

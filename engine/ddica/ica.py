@@ -169,19 +169,7 @@ class DeepICA(VariantMixin, BaseEstimator):
         return cfg
 
     def fit(self, X: np.ndarray, y=None) -> "DeepICA":
-        """Learn the unmixing function from samples X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples first (for a cube use :meth:`fit_cube`); finite values only.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self
-        """
+        """Learn the unmixing function from finite samples X (n_samples, n_features); ``y`` is ignored."""
         # every parameter is checked before the first fitted attribute is set (and before torch is needed)
         cfg = self.resolved_settings()
         torch = import_torch()
@@ -353,14 +341,8 @@ def _draw_batch(generator, pool, n_restarts: int, batch: int):
 
 
 def power_whiten(y, n_iterations: int = 250, generator=None):
-    """Differentiable whitening of (..., N, k) by deflated power iteration (the DDICA authors' layer).
-
-    As ``alt_power_whitening`` in the authors' code: for each of the k eigenpairs of the batch
-    second-moment matrix C, ``n_iterations`` power steps from a random start give (v, λ); C is
-    deflated by λvvᵀ and W += vvᵀ/√λ, so W ≈ C^(-1/2) (symmetric whitening) and gradients flow
-    through every step. Unlike that code (whose centring line discards its result), the outputs
-    are centred first, as whitening requires.
-    """
+    """Differentiable whitening of (..., N, k) by deflated power iteration (the authors' ``alt_power_whitening``),
+    W ≈ C^(-1/2) from a random start; unlike their code, the outputs are centred first."""
     torch = import_torch()
     yc = y - y.mean(-2, keepdim=True)
     k = y.shape[-1]

@@ -276,7 +276,6 @@ class DDICA(VariantMixin, BaseEstimator):
         settings["hidden_units"] = tuple(int(h) for h in settings["hidden_units"])
         return settings
 
-    # ------------------------------------------------------------------ fit
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "DDICA":
         """Train on (a sample of) the valid pixels of ``cube`` (L, H, W); fills abundances_ and endmembers_."""
         # every parameter is checked before the first fitted attribute is set
@@ -498,7 +497,6 @@ class DDICA(VariantMixin, BaseEstimator):
             raise ParameterError("tc_weight and variance_weight are both 0: nothing to train")
         return loss
 
-    # ------------------------------------------------------------ inference
     def _pixel_norm(self, Y: np.ndarray) -> np.ndarray:
         """Each spectrum divided by its Euclidean norm when ``preprocess == 'pixel_norm'`` (brightness removed)."""
         if self.settings_["preprocess"] == "pixel_norm":
