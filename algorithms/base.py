@@ -21,7 +21,6 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from ..engine.core.params import N_ENDMEMBERS, SEED
 from ..engine.core.progress import Cancelled
@@ -32,7 +31,7 @@ from . import texts
 from .engine_parameters import option_labels
 from .errors import user_message, warnings_to
 from .inputs import declared_paths
-from .provider_icon import ICON_PATH
+from .provider_icon import WithIcon
 from .torch_paths import torch_available
 
 DEVICES = ["cpu", "cuda", "auto"]
@@ -43,7 +42,7 @@ CONVENTION_LABELS = {
 }
 
 
-class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
+class DeepUnmixAlgorithm(WithIcon, QgsProcessingAlgorithm):
     """Base class: names, help, icon, parameter helpers and error handling."""
 
     # Stable parameter names users script against.
@@ -96,12 +95,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             return help_url(self)
         except OSError:
             return ""
-
-    def icon(self):
-        return QIcon(ICON_PATH)
-
-    def svgIconPath(self):
-        return ICON_PATH
 
     def createInstance(self):
         return type(self)()

@@ -20,24 +20,16 @@ def dependency_folder() -> str:
     return os.path.join(QgsApplication.qgisSettingsDirPath(), "python", "deepunmix_deps")
 
 
-def candidate_paths() -> List[str]:
-    paths = [p for p in os.environ.get("DEEPUNMIX_DEPS", "").split(os.pathsep) if p]
-    try:
-        paths.append(dependency_folder())
-    except ImportError:  # outside QGIS there is no profile
-        pass
-    return paths
-
-
 def add_dependency_paths() -> List[str]:
     """Add existing dependency folders to sys.path; return the ones added."""
-    added = []
     try:
         owned = dependency_folder()
     except ImportError:  # outside QGIS there is no profile
         owned = None
+    paths = [p for p in os.environ.get("DEEPUNMIX_DEPS", "").split(os.pathsep) if p] + ([owned] if owned else [])
+    added = []
     front = 0
-    for path in candidate_paths():
+    for path in paths:
         if os.path.isdir(path) and path not in sys.path:
             if path == owned or os.path.isdir(os.path.join(path, "numpy")):
                 sys.path.append(path)

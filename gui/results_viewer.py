@@ -12,9 +12,8 @@ import re
 import time
 from typing import Optional
 
-# The report writer puts this marker in every DeepUnmix HTML report.
-GENERATOR = "DeepUnmix"
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S | re.I)
+# engine.reporting.report writes this marker in every DeepUnmix HTML report
 _GENERATOR = re.compile(r"<meta\s+name=['\"]generator['\"]\s+content=['\"]DeepUnmix", re.I)
 
 
