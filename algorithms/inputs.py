@@ -105,16 +105,12 @@ def input_options(alg, parameters, context) -> InputOptions:
 def load_for_fitting(
     path: str,
     feedback,
-    options: Optional[InputOptions] = None,
+    options: InputOptions,
     allow_sample: bool = True,
     sample_use: Optional[str] = None,
 ) -> FitData:
-    """``engine.io.fitting.load_for_fitting`` with the algorithm's options, logging to ``feedback``.
-
-    The sampling pass of a large raster drives the progress bar (0-5 %) and stops on cancel; ``sample_use``: what
-    the sample is for, in the log.
-    """
-    options = options or InputOptions(None, 0.0, DEFAULT_MEMORY_MB)
+    """``engine.io.fitting.load_for_fitting`` with the algorithm's options, logging to ``feedback``; the sampling
+    pass of a large raster drives the progress bar (0-5 %). ``sample_use``: what the sample is for, in the log."""
     return engine_load_for_fitting(
         path,
         options.drop_text,

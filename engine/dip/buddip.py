@@ -292,7 +292,6 @@ class BUDDIP(common.ImagePrior):
         volume = _volume_term(s["min_volume"], Y, E_tilde, A_tilde, w)
         curve = []
         snap = int(s["snapshot_every"] or 0) if snapshots else 0
-        every = max(1, n_iter // 100)
         avg = _MovingAverage(s["ema"])
         t0 = time.perf_counter()
         for it in range(n_iter):
@@ -315,12 +314,7 @@ class BUDDIP(common.ImagePrior):
                 self.snapshots_.append(
                     (it + 1, time.perf_counter() - t0, avg.E.cpu().numpy() * prep.scale, avg.A.cpu().numpy().copy())
                 )
-            if (it + 1) % every == 0 or it + 1 == n_iter:
-                report(
-                    self.progress,
-                    lo + (hi - lo) * (it + 1) / max(n_iter, 1),
-                    f"BUDDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}",
-                )
+            common.report_iteration(self.progress, "BUDDIP", it, n_iter, lo, hi, curve[-1])
         if n_iter == 0:  # the guidance itself
             return E_t, A_full.astype(np.float32), curve
         if avg.decay == 0.0 or avg.E is None:  # the networks' output after the last update

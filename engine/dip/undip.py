@@ -9,7 +9,7 @@ from sklearn.base import clone
 
 from ..core.errors import InputError, ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive
-from ..core.progress import ProgressCallback, report
+from ..core.progress import ProgressCallback
 from ..core.torch_support import import_torch
 from ..core.variants import VariantChoices
 from ..io.memory import MEMORY_MB
@@ -131,7 +131,7 @@ class UnDIP(common.ImagePrior):
         """Estimate abundances of ``cube`` (bands, rows, cols); ``mask`` (rows, cols) True = valid."""
         if self.endmembers is None and self.n_endmembers is None:
             raise ParameterError("UnDIP needs either endmembers or n_endmembers")
-        p = int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
+        p = self._n_materials()
         prep, device, E, _, overlap = self._start(cube, mask, p, self.resolved_settings(), "UnDIP: endmembers")
         _, A = self._fit_tiles(prep, p, overlap, lambda sub, win, lo, hi: (None, *self._train(sub, E, device, lo, hi)))
         self.endmembers_ = E
@@ -194,7 +194,6 @@ class UnDIP(common.ImagePrior):
             z = (0.1 * torch.rand(s["input_depth"], H, W)).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=s["learning_rate"])
         curve = []
-        every = max(1, n_iter // 100)
         A_avg = None
         for it in range(n_iter):
             opt.zero_grad(set_to_none=True)
@@ -205,12 +204,7 @@ class UnDIP(common.ImagePrior):
             curve.append(float(loss.detach()))
             with torch.no_grad():
                 A_avg = A.detach().clone() if A_avg is None else A_avg.mul_(decay).add_(A.detach(), alpha=1.0 - decay)
-            if (it + 1) % every == 0 or it + 1 == n_iter:
-                report(
-                    self.progress,
-                    lo + (hi - lo) * (it + 1) / max(n_iter, 1),
-                    f"UnDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}",
-                )
+            common.report_iteration(self.progress, "UnDIP", it, n_iter, lo, hi, curve[-1])
         if A_avg is None:  # n_iter == 0: the untrained network's output
             with torch.no_grad():
                 A_avg = net(z).reshape(p, -1)
