@@ -238,7 +238,6 @@ class PyTorchMenu:
 
 def ask_and_run(iface, target: Optional[str] = None) -> bool:
     """The question (CPU, CUDA, remove, cancel), then that; False when the user cancels."""
-    from qgis.core import Qgis
     from qgis.PyQt.QtWidgets import QMessageBox
 
     target = target or dependency_folder()
@@ -258,13 +257,19 @@ def ask_and_run(iface, target: Optional[str] = None) -> bool:
         return False
     if choice == "remove":
         remove(target)
-        message = "PyTorch removed from DeepUnmix's folder; restart QGIS if a deep algorithm already used it."
-        if iface is not None:
-            iface.messageBar().pushMessage("DeepUnmix", message, Qgis.MessageLevel.Info, 10)
+        say(iface, "PyTorch removed from DeepUnmix's folder; restart QGIS if a deep algorithm already used it.", "Info")
         return True
     ask_and_run.installer = Installer(iface, target, choice)  # kept while it runs
     ask_and_run.installer.run()
     return True
+
+
+def say(iface, text: str, level: str, duration: int = 10) -> None:
+    """``text`` in QGIS's message bar at ``level`` (a ``Qgis.MessageLevel`` name); nothing without a desktop."""
+    from qgis.core import Qgis
+
+    if iface is not None:
+        iface.messageBar().pushMessage("DeepUnmix", text, getattr(Qgis.MessageLevel, level), duration)
 
 
 class Installer:
@@ -312,27 +317,21 @@ class Installer:
         if self.process is not None:
             self.process.kill()
 
-    def _say(self, text: str, level: str, duration: int = 10) -> None:
-        from qgis.core import Qgis
-
-        if self.iface is not None:
-            self.iface.messageBar().pushMessage("DeepUnmix", text, getattr(Qgis.MessageLevel, level), duration)
-
     def _finished(self, exit_code, _status=None) -> None:
         if self.dialog is not None:
             self.dialog.reset()
         if self.canceled or exit_code != 0:
             discard(self.staging)
             if self.canceled:
-                return self._say("PyTorch installation canceled: nothing was installed.", "Info")
-            return self._say("Installing PyTorch failed: " + " / ".join(self.output[-3:]), "Critical", 0)
+                return say(self.iface, "PyTorch installation canceled: nothing was installed.", "Info")
+            return say(self.iface, "Installing PyTorch failed: " + " / ".join(self.output[-3:]), "Critical", 0)
         try:
             finalize(self.staging, self.target)
         except OSError as exc:
             discard(self.staging)
-            return self._say(f"Installing PyTorch failed: {exc}", "Critical", 0)
+            return say(self.iface, f"Installing PyTorch failed: {exc}", "Critical", 0)
         ready = "restart QGIS to use it" if "torch" in sys.modules else "the deep algorithms are ready"
-        self._say(f"PyTorch installed: {ready}.", "Success")
+        say(self.iface, f"PyTorch installed: {ready}.", "Success")
 
 
 def status_line(line: str) -> str:

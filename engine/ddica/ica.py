@@ -308,7 +308,6 @@ class DeepICA(VariantMixin, BaseEstimator):
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Estimated sources (n_samples, n_components), whitened with the fit-sample statistics."""
         check_is_fitted(self, ["weights_", "whitening_"], msg=NOT_FITTED)
-        X = np.asarray(X, dtype=np.float64)
         out = self._forward(np.asarray(X, dtype=np.float64))
         return (out - self.out_mean_) @ self.whitening_
 
