@@ -1,9 +1,5 @@
-"""The small shared base of every DeepUnmix algorithm.
-
-Subclasses declare parameters in ``initAlgorithm`` and do the work in ``execute``;
-``processAlgorithm`` calls ``execute`` and turns engine errors into ``QgsProcessingException`` so a
-bad input gives a clear message and no output.
-"""
+"""The shared base of every DeepUnmix algorithm: ``processAlgorithm`` calls ``execute`` and turns engine
+errors into ``QgsProcessingException`` (a clear message and no output)."""
 
 from __future__ import annotations
 
@@ -25,7 +21,6 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from ..engine.core.params import N_ENDMEMBERS, SEED
 from ..engine.core.progress import Cancelled
@@ -36,7 +31,7 @@ from . import texts
 from .engine_parameters import option_labels
 from .errors import user_message, warnings_to
 from .inputs import declared_paths
-from .provider_icon import ICON_PATH
+from .provider_icon import WithIcon
 from .torch_paths import torch_available
 
 DEVICES = ["cpu", "cuda", "auto"]
@@ -47,7 +42,7 @@ CONVENTION_LABELS = {
 }
 
 
-class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
+class DeepUnmixAlgorithm(WithIcon, QgsProcessingAlgorithm):
     """Base class: names, help, icon, parameter helpers and error handling."""
 
     # Stable parameter names users script against.
@@ -63,7 +58,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
     NAME = ""  # the id; its title, group and texts are in help.yaml
     NEEDS_TORCH = False
 
-    # --- identity -------------------------------------------------------
     def name(self):
         return self.NAME
 
@@ -102,19 +96,12 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
         except OSError:
             return ""
 
-    def icon(self):
-        return QIcon(ICON_PATH)
-
-    def svgIconPath(self):
-        return ICON_PATH
-
     def createInstance(self):
         return type(self)()
 
     def tr(self, text):
         return QCoreApplication.translate("DeepUnmix", text)
 
-    # --- parameter helpers ---------------------------------------------
     def addParameter(self, parameter, createOutput=True):  # noqa: N802 - QGIS API
         """A parameter gets its tooltip from help.yaml unless it already has one."""
         if not parameter.help():
@@ -208,7 +195,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
             )
         )
 
-    # --- run helpers ----------------------------------------------------
     def raster_path(self, parameters, context, name=None) -> str:
         """File path of a raster-layer parameter (GDAL-readable files only)."""
         name = name or self.INPUT
@@ -304,7 +290,6 @@ class DeepUnmixAlgorithm(QgsProcessingAlgorithm):
                         return False, f"{definition.name()}: {why}"
         return ok, message
 
-    # --- the template method -------------------------------------------
     def processAlgorithm(self, parameters, context, feedback):
         started = time.perf_counter()
         try:

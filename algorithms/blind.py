@@ -1,11 +1,7 @@
-"""The algorithms that fit one engine estimator on the input raster: the blind unmixing methods (DDICA, BUDDIP,
-UnDIP, min-vol NMF) and DeepICA.
+"""The algorithms that fit one engine estimator on the input raster (DDICA, BUDDIP, UnDIP, min-vol NMF, DeepICA).
 
-``execute`` builds one :class:`Run`: the parameters are read once into the estimator, which is built and
-validated once before the raster is read; the run then holds the input read for fitting, and the same
-estimator is checked for memory, fitted, streamed and reported. A subclass declares its estimator
-(``ESTIMATOR``), its numbers (``OPTIONS``: :class:`NumberOption`) and choices (``CHOICES``), and adds what else
-it passes in ``estimator_kwargs``.
+``execute`` builds one :class:`Run`: the estimator is built from the parameters and validated once, before
+the raster is read. A subclass declares ``ESTIMATOR``, its numbers (``OPTIONS``) and choices (``CHOICES``).
 """
 
 from __future__ import annotations

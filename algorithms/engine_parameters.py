@@ -1,8 +1,7 @@
 """QGIS parameters built from an engine estimator's ``_parameter_constraints`` and variant table.
 
-A range, a choice list or a variant's setting lives in the engine only (``engine.core.params``, the estimator's
-``VARIANTS``); the algorithms keep what the user sees: keys, labels and the option labels (by engine value).
-An empty optional number means "the variant's value" (None to the estimator).
+Ranges, choices and variant settings live in the engine only; the algorithms keep keys and labels. An empty
+optional number means "the variant's value" (None to the estimator).
 """
 
 from __future__ import annotations

@@ -1,11 +1,8 @@
 """What a run shows the user: engine problems as messages, engine warnings in the log, bugs as bugs.
 
-``user_message`` turns the exceptions that describe a problem the user can fix
-(``engine.core.errors.DeepUnmixError``, file and GDAL I/O errors, running out of memory, torch's
-allocation failures included)
-into one line; anything else returns None and propagates, so a genuine bug shows
-with its traceback. ``warnings_to(feedback)`` sends the engine's ``warnings.warn``
-of this thread's run to the QGIS log.
+``user_message`` turns an exception the user can fix (``DeepUnmixError``, I/O errors, out of memory) into one
+line and returns None for anything else, so a bug shows its traceback. ``warnings_to(feedback)`` sends the
+engine's warnings of this thread's run to the QGIS log.
 """
 
 from __future__ import annotations

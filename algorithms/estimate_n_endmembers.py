@@ -1,9 +1,7 @@
 """deepunmix:estimate_n_endmembers — endmembers for linear unmixing (reconstruction elbow), or the
 signal-subspace dimension (HySime, HFC virtual dimensionality)."""
 
-from qgis.core import (
-    QgsProcessingOutputNumber,
-)
+from qgis.core import QgsProcessingOutputNumber
 
 from ..engine.core.params import N_ENDMEMBERS, validate_params
 from ..engine.count.estimate import EndmemberCountEstimator

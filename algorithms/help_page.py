@@ -1,10 +1,5 @@
-"""The page behind an algorithm dialog's Help button: written from the algorithm itself, so it is
-always current and works offline for a plugin installed from the ZIP.
-
-It holds the algorithm's side-panel text, its estimator's variant settings (rendered from the engine's table),
-a table of its parameters (label, Python identifier for scripts, default, tooltip) and outputs, and links to the
-README bundled with the plugin and to the project's home page.
-"""
+"""The page behind an algorithm dialog's Help button, written from the algorithm itself (works offline):
+its side-panel text, variant settings, parameters and outputs, and links to the bundled README."""
 
 from __future__ import annotations
 

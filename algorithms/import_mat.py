@@ -110,9 +110,7 @@ class ImportMatDataset(DeepUnmixAlgorithm):
                 feedback.pushWarning(warning)
             write_endmembers_csv(em_out, data.endmembers, data.names, wavelengths=data.wavelengths, comment=comment)
             results[self.OUTPUT_REFERENCE_ENDMEMBERS] = em_out
-        name = os.path.splitext(os.path.basename(path))[
-            0
-        ]  # the layers are named after the file, not "Hyperspectral cube"
+        name = os.path.splitext(os.path.basename(path))[0]  # layers named after the file, not "Hyperspectral cube"
         if context.willLoadLayerOnCompletion(cube_out):
             load_output(context, cube_out, name)
         style_outputs(

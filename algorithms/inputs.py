@@ -1,10 +1,7 @@
 """Reading the input raster as real scenes need: bad bands, scaled integers, a memory budget.
 
-Every algorithm that fits on INPUT declares these advanced parameters:
-BAD_BANDS (ranges to drop; the ENVI bad-band list is always honoured), SCALE
-(factor to reflectance, 0 = detect) and MEMORY_MB (the budget). A raster
-whose cube fits the budget is read whole; a larger one is sampled for fitting
-(methods that allow it), and results are written by streaming blocks.
+A raster whose cube fits the budget (MEMORY_MB) is read whole; a larger one is sampled for fitting (methods
+that allow it) and results are written by streaming blocks.
 """
 
 from __future__ import annotations
@@ -108,16 +105,12 @@ def input_options(alg, parameters, context) -> InputOptions:
 def load_for_fitting(
     path: str,
     feedback,
-    options: Optional[InputOptions] = None,
+    options: InputOptions,
     allow_sample: bool = True,
     sample_use: Optional[str] = None,
 ) -> FitData:
-    """``engine.io.fitting.load_for_fitting`` with the algorithm's options, logging to ``feedback``.
-
-    The sampling pass of a large raster drives the progress bar (0-5 %) and stops on cancel; ``sample_use``: what
-    the sample is for, in the log.
-    """
-    options = options or InputOptions(None, 0.0, DEFAULT_MEMORY_MB)
+    """``engine.io.fitting.load_for_fitting`` with the algorithm's options, logging to ``feedback``; the sampling
+    pass of a large raster drives the progress bar (0-5 %). ``sample_use``: what the sample is for, in the log."""
     return engine_load_for_fitting(
         path,
         options.drop_text,

@@ -1,9 +1,5 @@
-"""Outputs loaded into the project under names of their own; the spectra view told of a run's endmember CSV.
-
-QGIS calls the post-processors in the main thread once the algorithm has finished and its outputs are
-loaded, so ``processAlgorithm`` stays free of GUI calls; without a listener (qgis_process, scripts)
-nothing happens. A repeated run's layer gets " [2]", " [3]", ... after the name the first run's has.
-"""
+"""Outputs loaded into the project under names of their own (" [2]", " [3]", ... on repeated runs); the
+spectra view told of a run's endmember CSV. QGIS runs these post-processors in the main thread."""
 
 from __future__ import annotations
 

@@ -4,15 +4,14 @@ import glob
 import os
 
 from qgis.core import QgsApplication, QgsProcessingModelAlgorithm, QgsProcessingProvider
-from qgis.PyQt.QtGui import QIcon
 
-from .provider_icon import ICON_PATH as ICON
+from .provider_icon import WithIcon
 from .registry import algorithm_classes
 
 MODELS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 
 
-class DeepUnmixProvider(QgsProcessingProvider):
+class DeepUnmixProvider(WithIcon, QgsProcessingProvider):
     def id(self):
         return "deepunmix"
 
@@ -21,12 +20,6 @@ class DeepUnmixProvider(QgsProcessingProvider):
 
     def longName(self):
         return "DeepUnmix hyperspectral unmixing"
-
-    def icon(self):
-        return QIcon(ICON)
-
-    def svgIconPath(self):
-        return ICON
 
     def loadAlgorithms(self):
         for cls in algorithm_classes():
@@ -48,7 +41,7 @@ class DeepUnmixProvider(QgsProcessingProvider):
             self.refreshAlgorithms()
 
 
-class ShippedModel(QgsProcessingModelAlgorithm):
+class ShippedModel(WithIcon, QgsProcessingModelAlgorithm):
     """A model from models/: its name (the id) has no spaces; its title comes from the help's ALG_DISPLAY_NAME."""
 
     def __init__(self, path):
@@ -58,12 +51,6 @@ class ShippedModel(QgsProcessingModelAlgorithm):
 
     def displayName(self):
         return self.helpContent().get("ALG_DISPLAY_NAME") or super().displayName()
-
-    def icon(self):
-        return QIcon(ICON)
-
-    def svgIconPath(self):
-        return ICON
 
     def tags(self):
         """The toolbox's search matches tags: "hyperspectral", "unmixing", ... find the model too."""

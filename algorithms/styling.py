@@ -68,12 +68,8 @@ def apply_abundance_style(layer: QgsRasterLayer) -> None:
 
 
 class AbundanceStyler(UniquelyNamed):
-    """Post-processor QGIS calls when it loads an abundance output into the project.
-
-    One layer per output, as QGIS's own algorithms and EnMAP-Box give: no extra layer per endmember, which
-    would fill every raster picker with copies of the same file. One endmember's map is a Symbology change
-    (Singleband pseudocolor, the band named after it) or GDAL's Rearrange bands away.
-    """
+    """Post-processor QGIS calls when it loads an abundance output: one layer per output (as QGIS's own
+    algorithms), not one per endmember, which would fill every raster picker with copies of the same file."""
 
     def postProcessLayer(self, layer, context, feedback):
         super().postProcessLayer(layer, context, feedback)

@@ -1,13 +1,9 @@
 """Where the plugin finds Python packages QGIS's Python lacks (PyTorch).
 
-1. each folder in the ``DEEPUNMIX_DEPS`` environment variable (os.pathsep separated), put at the
-   front of ``sys.path`` (a developer's venv: ``scripts/qgis_process`` sets it), or appended when it
-   holds its own numpy, so QGIS's numpy (which GDAL and QGIS are built against) always wins;
-2. ``<QGIS profile>/python/deepunmix_deps``, the folder the plugin's installer fills, always
-   APPENDED: whatever QGIS's Python already has (jinja2, sympy, ...) is found first, so the folder
-   can never change what other plugins import; torch, which QGIS lacks, is found there. (pip's
-   copies of what the system already has sit in its ``torch_private`` sub-folder, which only
-   ``engine.core.torch_support.import_torch`` puts on the path, while torch imports.)
+1. each folder in ``DEEPUNMIX_DEPS`` (os.pathsep separated): first on ``sys.path``, or appended when it holds
+   its own numpy, so QGIS's numpy (which GDAL is built against) always wins;
+2. ``<QGIS profile>/python/deepunmix_deps``, which the installer fills, always appended, so it never changes
+   what other plugins import (its ``torch_private`` copies are on the path only while torch imports).
 """
 
 from __future__ import annotations
@@ -24,24 +20,16 @@ def dependency_folder() -> str:
     return os.path.join(QgsApplication.qgisSettingsDirPath(), "python", "deepunmix_deps")
 
 
-def candidate_paths() -> List[str]:
-    paths = [p for p in os.environ.get("DEEPUNMIX_DEPS", "").split(os.pathsep) if p]
-    try:
-        paths.append(dependency_folder())
-    except ImportError:  # outside QGIS there is no profile
-        pass
-    return paths
-
-
 def add_dependency_paths() -> List[str]:
     """Add existing dependency folders to sys.path; return the ones added."""
-    added = []
     try:
         owned = dependency_folder()
     except ImportError:  # outside QGIS there is no profile
         owned = None
+    paths = [p for p in os.environ.get("DEEPUNMIX_DEPS", "").split(os.pathsep) if p] + ([owned] if owned else [])
+    added = []
     front = 0
-    for path in candidate_paths():
+    for path in paths:
         if os.path.isdir(path) and path not in sys.path:
             if path == owned or os.path.isdir(os.path.join(path, "numpy")):
                 sys.path.append(path)

@@ -16,12 +16,9 @@ def is_spectral_raster(layer) -> bool:
 
 
 class PixelSpectrumTool(QgsMapToolEmitPoint):
-    """On click, calls ``on_pixel(layer, row, col)`` for the raster under the cursor, or ``on_miss(text)``.
-
-    Among the multiband GDAL rasters covering the point, the first of: the active layer, then the visible
-    layers from the top; when ``table()`` gives an endmember table, a raster whose bands match it comes
-    first (a just-made abundance raster on top is skipped for the cube under it). The clicked pixel is
-    outlined on the map.
+    """On click, calls ``on_pixel(layer, row, col)`` for the raster under the cursor, or ``on_miss(text)``: of
+    the multiband GDAL rasters there, one whose bands match ``table()`` first, then the active layer, then the
+    visible layers from the top. The clicked pixel is outlined on the map.
     """
 
     def __init__(self, canvas, on_pixel, on_miss, active_layer=lambda: None, table=lambda: None):

@@ -1,13 +1,9 @@
 """Results Viewer entries for DeepUnmix reports, and a QGIS batch-mode bug worked around.
 
-QGIS's ``BatchAlgorithmDialog.loadHTMLResults`` (``loadHtmlResults`` from 3.40) calls
-``resultsList.addResult(icon=..., name=..., result=...)`` without the ``timestamp`` that
-``ProcessingResults.addResult(self, icon, name, timestamp, result)`` requires, so every batch run
-of an algorithm with an HTML output (our ``OUTPUT_REPORT``) ends in a ``TypeError`` after the
-work is done (3.22 to 3.44 at least; a release that gives ``timestamp`` a default fixes it). The plugin wraps
-``addResult`` on the shared ``resultsList`` instance: a missing timestamp becomes "now", and a
-DeepUnmix report is listed under its own title ("DDICA report (scene)") instead of "Report
-(HTML)". Other algorithms' entries pass through unchanged. ``uninstall`` restores the original.
+``BatchAlgorithmDialog.loadHTMLResults`` calls ``resultsList.addResult`` without the ``timestamp`` it requires
+(QGIS 3.22 to 3.44 at least), so a batch run with an HTML output ends in a ``TypeError``. The plugin wraps
+``addResult``: a missing timestamp becomes "now" and a DeepUnmix report is listed under its own title.
+``uninstall`` restores the original.
 """
 
 from __future__ import annotations
@@ -16,9 +12,8 @@ import re
 import time
 from typing import Optional
 
-# The report writer puts this marker in every DeepUnmix HTML report.
-GENERATOR = "DeepUnmix"
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S | re.I)
+# engine.reporting.report writes this marker in every DeepUnmix HTML report
 _GENERATOR = re.compile(r"<meta\s+name=['\"]generator['\"]\s+content=['\"]DeepUnmix", re.I)
 
 

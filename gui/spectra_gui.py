@@ -1,9 +1,5 @@
-"""The spectra view's place in QGIS desktop: menu and toolbar actions, the dock, the pixel tool, auto-open.
-
-Raster → DeepUnmix → *Spectra view…* opens the dock and a file chooser; *Pixel spectrum tool* clicks
-pixels. After a DeepUnmix run whose endmember CSV is loaded into the project, the dock shows it
-(``algorithms.loaded_tables.NOTIFIER``).
-"""
+"""The spectra view's place in QGIS desktop: menu and toolbar actions, the dock, the pixel tool, and auto-open
+after a run whose endmember CSV is loaded (``algorithms.loaded_tables.NOTIFIER``)."""
 
 from __future__ import annotations
 
@@ -78,7 +74,6 @@ class SpectraViewGui:
             self.dock = None
         self.actions = []
 
-    # --- the dock -------------------------------------------------------
     def ensure_dock(self):
         if self.dock is None:
             from .spectra_dock import SpectraDock  # matplotlib is imported on first use only
@@ -97,7 +92,6 @@ class SpectraViewGui:
         """A run's endmember CSV was loaded: show it."""
         self.ensure_dock().open_csv(path)
 
-    # --- the pixel tool -------------------------------------------------
     def _tool_toggled(self, on: bool) -> None:
         canvas = self.iface.mapCanvas()
         if on:

@@ -1,8 +1,6 @@
-"""Drawing of endmember spectra and of one pixel's unmixing on a matplotlib Figure (no Qt, no QGIS here).
+"""Endmember spectra and one pixel's unmixing drawn on a matplotlib Figure (no Qt, no QGIS here).
 
-The dock widget owns the figure; these functions only draw, so they are tested with matplotlib's Agg
-backend. x is the wavelength in nm when known, else the band number; lines break where bands were
-dropped (bad bands), so no line crosses an absorption gap.
+x is the wavelength in nm when known, else the band number; lines break at dropped (bad) bands.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """Install, repair or remove the PyTorch the deep algorithms use, in the plugin's own folder.
 
-*Raster → DeepUnmix → Install / repair / remove PyTorch…* (and, while torch is missing, a
-message-bar button that opens the same question) asks once: the CPU build, the CUDA build (NVIDIA
-GPU), removing it, or nothing. pip then runs in a ``QProcess`` behind a progress dialog that shows
-its current step and has a Cancel button.
-
-The steps: pip installs ``TORCH_REQUIREMENT`` with ``--target`` into a staging folder beside
-``<profile>/python/deepunmix_deps``; ``finalize`` moves every distribution QGIS's Python already
-imports (Debian 12: sympy, mpmath, jinja2, markupsafe, setuptools) into ``torch_private``, which only
-torch sees (``engine.core.torch_support.import_torch``: torch 2.13 needs sympy >= 1.13.3, Debian has
-1.11), and the staging folder becomes the dependency folder, which ``torch_paths`` appends to
-``sys.path``, so it never changes what QGIS or other plugins import. A cancel or a failure removes
-the staging folder: nothing is left half-installed.
+pip installs ``TORCH_REQUIREMENT`` with ``--target`` into a staging folder; ``finalize`` moves what QGIS's
+Python already imports (Debian 12: sympy, jinja2, ...) into ``torch_private``, which only torch sees
+(``engine.core.torch_support.import_torch``), and makes the staging folder the dependency folder. A cancel or
+a failure removes the staging folder: nothing is left half-installed.
 """
 
 from __future__ import annotations
@@ -37,15 +29,13 @@ def _torch_requirement() -> str:
 
 
 TORCH_REQUIREMENT = _torch_requirement()
-# CPU: PyTorch's CPU-only wheel index (a few hundred MB instead of several GB of CUDA libraries).
-# CUDA: the package registry's default torch wheel, or the index DEEPUNMIX_TORCH_CUDA_INDEX names.
+# CPU: PyTorch's CPU-only wheel index (a few hundred MB instead of several GB); CUDA: the registry's default.
 INDEXES = {
     "cpu": os.environ.get("DEEPUNMIX_TORCH_INDEX", "https://download.pytorch.org/whl/cpu"),
     "cuda": os.environ.get("DEEPUNMIX_TORCH_CUDA_INDEX", ""),
 }
 VARIANT_LABELS = {"cpu": "CPU build", "cuda": "CUDA build (NVIDIA GPU)"}
-# A folder of wheels (torch and its dependencies) to install from instead of the registry: offline
-# sites, CI. pip's own configuration (index, find-links) applies otherwise.
+# A folder of wheels to install from instead of the registry (offline sites, CI).
 WHEELS_ENV = "DEEPUNMIX_TORCH_WHEELS"
 # What a user's install of the CPU build took (issue 15: 878 MB in the profile folder).
 DISK_MB = 880
@@ -130,11 +120,8 @@ def provided_elsewhere(name: str, *folders: str) -> bool:
 
 
 def make_private(folder: str, also_ignore: str = "") -> List[str]:
-    """Move into ``folder/torch_private`` every distribution QGIS's Python already imports; return their names.
-
-    A distribution stays when any of its modules is torch's own or is missing elsewhere (``also_ignore``:
-    an older install of this folder, which does not count as elsewhere).
-    """
+    """Move into ``folder/torch_private`` every distribution QGIS's Python already imports (outside ``folder`` and
+    ``also_ignore``, an older install) and that is not torch's own; return their names."""
     private = os.path.join(folder, PRIVATE_FOLDER)
     moved = []
     for dist, tops in distributions(folder).items():
@@ -200,12 +187,8 @@ def offer_install(iface) -> None:
 
 
 class InstallOffer:
-    """The message-bar message with its *Install PyTorch…* button (the menu entry's question).
-
-    The button calls a bound method of this object, which ``offer_install`` keeps: with a closure as
-    the slot, QGIS crashed (segfault) when the button was pressed after other Python code had
-    wrapped many QGIS objects (tests/gui/test_install_from_zip.py).
-    """
+    """The message-bar message with its *Install PyTorch…* button. The slot is a bound method of this kept
+    object: a closure crashed QGIS when pressed after many QGIS objects were wrapped (test_install_from_zip)."""
 
     def __init__(self, iface):
         from qgis.core import Qgis
@@ -255,7 +238,6 @@ class PyTorchMenu:
 
 def ask_and_run(iface, target: Optional[str] = None) -> bool:
     """The question (CPU, CUDA, remove, cancel), then that; False when the user cancels."""
-    from qgis.core import Qgis
     from qgis.PyQt.QtWidgets import QMessageBox
 
     target = target or dependency_folder()
@@ -275,13 +257,19 @@ def ask_and_run(iface, target: Optional[str] = None) -> bool:
         return False
     if choice == "remove":
         remove(target)
-        message = "PyTorch removed from DeepUnmix's folder; restart QGIS if a deep algorithm already used it."
-        if iface is not None:
-            iface.messageBar().pushMessage("DeepUnmix", message, Qgis.MessageLevel.Info, 10)
+        say(iface, "PyTorch removed from DeepUnmix's folder; restart QGIS if a deep algorithm already used it.", "Info")
         return True
     ask_and_run.installer = Installer(iface, target, choice)  # kept while it runs
     ask_and_run.installer.run()
     return True
+
+
+def say(iface, text: str, level: str, duration: int = 10) -> None:
+    """``text`` in QGIS's message bar at ``level`` (a ``Qgis.MessageLevel`` name); nothing without a desktop."""
+    from qgis.core import Qgis
+
+    if iface is not None:
+        iface.messageBar().pushMessage("DeepUnmix", text, getattr(Qgis.MessageLevel, level), duration)
 
 
 class Installer:
@@ -329,27 +317,21 @@ class Installer:
         if self.process is not None:
             self.process.kill()
 
-    def _say(self, text: str, level: str, duration: int = 10) -> None:
-        from qgis.core import Qgis
-
-        if self.iface is not None:
-            self.iface.messageBar().pushMessage("DeepUnmix", text, getattr(Qgis.MessageLevel, level), duration)
-
     def _finished(self, exit_code, _status=None) -> None:
         if self.dialog is not None:
             self.dialog.reset()
         if self.canceled or exit_code != 0:
             discard(self.staging)
             if self.canceled:
-                return self._say("PyTorch installation canceled: nothing was installed.", "Info")
-            return self._say("Installing PyTorch failed: " + " / ".join(self.output[-3:]), "Critical", 0)
+                return say(self.iface, "PyTorch installation canceled: nothing was installed.", "Info")
+            return say(self.iface, "Installing PyTorch failed: " + " / ".join(self.output[-3:]), "Critical", 0)
         try:
             finalize(self.staging, self.target)
         except OSError as exc:
             discard(self.staging)
-            return self._say(f"Installing PyTorch failed: {exc}", "Critical", 0)
+            return say(self.iface, f"Installing PyTorch failed: {exc}", "Critical", 0)
         ready = "restart QGIS to use it" if "torch" in sys.modules else "the deep algorithms are ready"
-        self._say(f"PyTorch installed: {ready}.", "Success")
+        say(self.iface, f"PyTorch installed: {ready}.", "Success")
 
 
 def status_line(line: str) -> str:

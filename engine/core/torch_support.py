@@ -75,11 +75,8 @@ def _import_with_private(folder: str) -> None:
 
 
 class _NoTriton:
-    """A meta-path entry under which ``import triton`` fails: torch then takes it for absent.
-
-    DeepUnmix runs torch eagerly and never compiles; loading triton's compiled library (it comes with
-    PyPI's CUDA build) crashed the QGIS 3.40 desktop inside ``torch._dynamo``'s import.
-    """
+    """A meta-path entry under which ``import triton`` fails: DeepUnmix never compiles, and loading triton (in
+    PyPI's CUDA build) crashed the QGIS 3.40 desktop inside ``torch._dynamo``'s import."""
 
     @staticmethod
     def find_spec(name, path=None, target=None):

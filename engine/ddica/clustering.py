@@ -12,11 +12,8 @@ from ..reporting.metrics import reconstruction_rmse
 
 
 def nnls_endmembers(Y: np.ndarray, A: np.ndarray, ridge: float = 1e-8) -> np.ndarray:
-    """Non-negative E (L, p) minimising ||Y - E A||_F for Y (L, n), A (p, n).
-
-    Each band is an NNLS problem in p unknowns; they share A, so they are solved on the
-    Cholesky-reduced p x p system (||A^T e - y||^2 = ||R e - R^-T A y||^2 + const).
-    """
+    """Non-negative E (L, p) minimising ||Y - E A||_F for Y (L, n), A (p, n): one NNLS per band on the shared
+    Cholesky-reduced p x p system (||A^T e - y||^2 = ||R e - R^-T A y||^2 + const)."""
     Y = np.asarray(Y, dtype=np.float64)
     A = np.asarray(A, dtype=np.float64)
     G = A @ A.T
@@ -44,12 +41,8 @@ def select_restarts(errors: np.ndarray, keep_fraction: float) -> np.ndarray:
 def cluster_units(
     maps: np.ndarray, n_clusters: int, random_state: Optional[int], n_init: int = 20
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """k-means over unit maps (n_units, n_pixels) -> (labels (n_units,), centres (k, n_pixels)).
-
-    Clusters are then renumbered by decreasing mean abundance so the output order is a
-    function of the data only. Empty clusters cannot occur with k-means on distinct maps,
-    but a cluster may hold units of one restart only; that is accepted.
-    """
+    """k-means over unit maps (n_units, n_pixels) -> (labels (n_units,), centres (k, n_pixels)), clusters numbered
+    by decreasing mean abundance so the order is a function of the data only."""
     from sklearn.cluster import KMeans  # noqa: PLC0415 - slow to import, needed after training only
 
     maps = np.asarray(maps, dtype=np.float64)
@@ -70,10 +63,8 @@ NEAREST_UNITS = 100  # the authors' consensus (plot/k_means_8.py): each centre f
 def nearest_units(
     maps: np.ndarray, labels: np.ndarray, centres: np.ndarray, n_nearest: int = NEAREST_UNITS
 ) -> np.ndarray:
-    """The authors' consensus: each cluster keeps only its ``n_nearest`` units nearest to its k-means centre.
-
-    Returns labels with -1 for the units dropped (their mean is then the centre the authors sum).
-    """
+    """The authors' consensus: each cluster keeps its ``n_nearest`` units nearest its k-means centre (the others
+    labelled -1)."""
     out = np.full_like(labels, -1)
     for c in range(len(centres)):
         members = np.flatnonzero(labels == c)
@@ -83,12 +74,8 @@ def nearest_units(
 
 
 def matched_clusters(unit_maps: np.ndarray, random_state: Optional[int], n_iter: int = 20) -> np.ndarray:
-    """Consensus clustering when every restart has exactly p units: labels (T, p), a permutation per restart.
-
-    Starts from k-means centres, then alternates a Hungarian matching of each restart's units to
-    the centres with a centre update, so every cluster averages one unit from each restart and the
-    averaged maps keep the sum-to-one property.
-    """
+    """Labels (T, p) when every restart has p units: from k-means centres, Hungarian matching of each restart's
+    units alternates with a centre update, so each cluster averages one unit per restart (maps sum to one)."""
     T, p, _ = unit_maps.shape
     _, centres = cluster_units(unit_maps.reshape(T * p, -1), p, random_state)
     labels = np.empty((T, p), dtype=int)

@@ -145,12 +145,8 @@ def _with_jitter(B, jitter: float):
 
 
 def host_eigvalsh(A):
-    """Eigenvalues of symmetric A (..., N, N) computed on the CPU, differentiable, on A's device (only the lower
-    triangle of A is read, as LAPACK does; the Gram matrices here are exactly symmetric).
-
-    The backward pass is the eigenvalues' gradient ``V diag(dL/dλ) V^T`` with the eigenvectors kept
-    from the forward pass (no second decomposition), formed on A's device.
-    """
+    """Eigenvalues of symmetric A (..., N, N) computed on the CPU (lower triangle read), returned on A's device;
+    the backward pass ``V diag(dL/dλ) V^T`` reuses the forward pass's eigenvectors."""
     return _host_eigvalsh_function().apply(A)
 
 
@@ -176,12 +172,8 @@ def _host_eigvalsh_function():
 
 
 def total_correlation(S, sigma: float, alpha: float = 1.01, route: str = "auto"):
-    """Batched TC of the p columns of ``S`` (..., N, p) -> (...).
-
-    Per-component squared distances are built once (..., p, N, N) and summed for the joint
-    Gram matrix (whose Hadamard product of Gaussian kernels is the kernel of the summed
-    distances). All p + 1 entropies go through one batched eigendecomposition.
-    """
+    """Batched TC of the p columns of ``S`` (..., N, p) -> (...); the joint Gram matrix (the Hadamard product of
+    the Gaussian kernels) is the kernel of the summed squared distances; p + 1 entropies in one batch."""
     torch = import_torch()
     if route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, got {route!r}")

@@ -67,19 +67,12 @@ WHITENINGS = ("cholesky", "power")
 class DeepICA(VariantMixin, BaseEstimator):
     """Deep deterministic ICA: minimise the Rényi total correlation (TC) of whitened network outputs.
 
-    ``variant='default'`` (formerly ``'pnl'``) is a post-nonlinear (PNL) model, not the paper's network: each
-    channel is Gaussianised (empirical CDF, then the normal quantile), passed through a learned monotone map
-    and one linear layer that starts from FastICA of the Gaussianised inputs; training refines it by the TC
-    of its Cholesky-whitened outputs plus ``conditioning_weight`` times -log det of their correlation matrix.
-    ``variant='paper'`` is the deep ICA of Li et al. (2022, Sec. 4.1): z-scored inputs, a random ReLU
-    network with a linear last layer and the authors' power-iteration whitening. Parameters left at None take
-    the variant's value (:data:`VARIANTS`); the other settings are overridden through ``settings``.
-
-    With several restarts, the one with the lowest mean TC on held-out samples (``holdout_fraction``, set
-    aside before anything is fitted; else fresh training batches) is kept. No labels are used.
-    :meth:`transform` applies the kept network and a symmetric whitening estimated on the training samples.
-    ``fit(X)`` and ``transform(X)`` take samples first, (n_samples, n_features), as scikit-learn's FastICA;
-    :meth:`fit_cube` takes a cube (L, H, W) whose valid pixels are the samples.
+    ``variant='default'`` is a post-nonlinear model: each channel Gaussianised, passed through a learned
+    monotone map and one linear layer started from FastICA, trained on the TC of its Cholesky-whitened outputs
+    plus ``conditioning_weight`` times -log det of their correlation. ``variant='paper'`` is the deep ICA of
+    Li et al. (2022, Sec. 4.1). A parameter left at None takes the variant's value (:data:`VARIANTS`). Of
+    several restarts, the one with the lowest TC on held-out samples (else fresh batches) is kept.
+    ``fit(X)`` and ``transform(X)`` take samples first, as scikit-learn's FastICA; :meth:`fit_cube` a cube.
 
     Parameters
     ----------
@@ -176,19 +169,7 @@ class DeepICA(VariantMixin, BaseEstimator):
         return cfg
 
     def fit(self, X: np.ndarray, y=None) -> "DeepICA":
-        """Learn the unmixing function from samples X.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples first (for a cube use :meth:`fit_cube`); finite values only.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self
-        """
+        """Learn the unmixing function from finite samples X (n_samples, n_features); ``y`` is ignored."""
         # every parameter is checked before the first fitted attribute is set (and before torch is needed)
         cfg = self.resolved_settings()
         torch = import_torch()
@@ -327,7 +308,6 @@ class DeepICA(VariantMixin, BaseEstimator):
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Estimated sources (n_samples, n_components), whitened with the fit-sample statistics."""
         check_is_fitted(self, ["weights_", "whitening_"], msg=NOT_FITTED)
-        X = np.asarray(X, dtype=np.float64)
         out = self._forward(np.asarray(X, dtype=np.float64))
         return (out - self.out_mean_) @ self.whitening_
 
@@ -360,14 +340,8 @@ def _draw_batch(generator, pool, n_restarts: int, batch: int):
 
 
 def power_whiten(y, n_iterations: int = 250, generator=None):
-    """Differentiable whitening of (..., N, k) by deflated power iteration (the DDICA authors' layer).
-
-    As ``alt_power_whitening`` in the authors' code: for each of the k eigenpairs of the batch
-    second-moment matrix C, ``n_iterations`` power steps from a random start give (v, λ); C is
-    deflated by λvvᵀ and W += vvᵀ/√λ, so W ≈ C^(-1/2) (symmetric whitening) and gradients flow
-    through every step. Unlike that code (whose centring line discards its result), the outputs
-    are centred first, as whitening requires.
-    """
+    """Differentiable whitening of (..., N, k) by deflated power iteration (the authors' ``alt_power_whitening``),
+    W ≈ C^(-1/2) from a random start; unlike their code, the outputs are centred first."""
     torch = import_torch()
     yc = y - y.mean(-2, keepdim=True)
     k = y.shape[-1]

@@ -56,11 +56,8 @@ def _batch_norm(h, state, training: bool, momentum: float = 0.1, eps: float = 1e
 
 
 def forward(params: Params, x, bn=None, training: bool = True):
-    """ReLU MLP on ``x`` ((N, in) shared by all restarts, or (T, N, in)) -> (T, N, out) pre-activations.
-
-    ``bn`` (from :func:`init_batch_norm`) puts a BatchNorm after every hidden linear layer, before
-    its ReLU (the authors' DDICA network); ``training`` uses batch statistics and updates the running ones.
-    """
+    """ReLU MLP on ``x`` ((N, in) shared by all restarts, or (T, N, in)) -> (T, N, out) pre-activations; ``bn``
+    puts a BatchNorm before each hidden ReLU (``training``: batch statistics, running ones updated)."""
     torch = import_torch()
     T = params[0][0].shape[0]
     h = x.unsqueeze(0).expand(T, *x.shape) if x.dim() == 2 else x
@@ -125,13 +122,9 @@ def softmax_numpy(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def power_whiten(s, n_iter: int = 250, eps: float = 1e-8):
-    """The authors' DDICA whitening layer on (..., N, k): s C^(-1/2) with C = s^T s / N, the *uncentred* second moment.
-
-    The eigenpairs of C come from power iteration with deflation (``n_iter`` iterations per
-    eigenvector, from a fixed start vector), as in the authors' code, whose centring line is a
-    no-op: for softmax outputs C is full rank although the centred covariance is not.
-    Differentiable (gradients flow through the iterations).
-    """
+    """The authors' DDICA whitening layer on (..., N, k): s C^(-1/2), C = s^T s / N the *uncentred* second moment
+    (their centring line is a no-op; for softmax outputs only the uncentred C has full rank), by differentiable
+    power iteration with deflation from a fixed start vector."""
     torch = import_torch()
     n, k = s.shape[-2], s.shape[-1]
     C = s.transpose(-1, -2) @ s / n
@@ -150,13 +143,9 @@ def power_whiten(s, n_iter: int = 250, eps: float = 1e-8):
     return s @ W
 
 
-# ------------------------------------------------------- post-nonlinear (PNL) structure
 def init_pnl_params(n_inputs: int, n_outputs: int, n_hidden: int, n_restarts: int, generator, device) -> list:
-    """Per-channel monotone maps g_c(x) = x + Σ_h softplus(v_h) tanh(softplus(u_h) x + b_h), then a linear map.
-
-    The maps start close to the identity (softplus(-6) ~ 0.0025 per unit). Monotone (hence invertible) channel functions are what post-nonlinear ICA assumes; free
-    ReLU channel nets could fold the data and fool the dependence estimator instead.
-    """
+    """Per-channel monotone maps g_c(x) = x + Σ_h softplus(v_h) tanh(softplus(u_h) x + b_h), near the identity at
+    the start, then a linear map: post-nonlinear ICA assumes invertible channel functions."""
     torch = import_torch()
 
     def u(*shape, bound):

@@ -118,19 +118,13 @@ VARIANTS = {
 class DDICA(VariantMixin, BaseEstimator):
     """Deep deterministic ICA for hyperspectral unmixing (Li et al., ICASSP 2022).
 
-    ``n_restarts`` per-pixel ReLU networks with a softmax head of ``n_units`` outputs are trained together on
-    mini-batches of pixels to minimise the Rényi α total correlation (TC) of their outputs. The kept restarts'
-    unit maps are grouped into p maps (k-means, optionally matched one unit per restart); the endmembers come
-    from the maps (purest pixels, or NNLS) and the abundances are FCLS for them or the maps themselves.
-    ``variant`` chooses every setting (:data:`VARIANTS`): ``'paper'`` the paper's configuration,
-    ``'authors_code'`` the paper's network read out as the authors' code does, ``'default'`` this project's
-    pipeline; docs/ddica_variants.md lists each difference. Parameters left at None take the variant's value;
-    the other settings are overridden through ``settings``. No ground truth is used.
-
-    Inference (:meth:`predict_abundances`, :meth:`transform`) is a numpy function of each pixel, so it runs
-    blockwise on rasters of any size and the fitted estimator pickles without torch; fitted weights over
-    1 GiB are not kept (then :meth:`predict_abundances` refuses). ``fit`` and :meth:`transform` take a cube
-    (L, H, W), bands first, and an optional (H, W) validity mask; :meth:`predict_abundances` takes pixels (L, n).
+    ``n_restarts`` per-pixel ReLU networks with a softmax head of ``n_units`` outputs are trained together to
+    minimise the Rényi α total correlation (TC) of their outputs. The kept restarts' unit maps are grouped into
+    p maps; the endmembers come from the maps and the abundances are FCLS for them or the maps themselves.
+    ``variant`` chooses every setting (:data:`VARIANTS`; docs/ddica_variants.md lists the differences); a
+    parameter left at None takes the variant's value.
+    Inference is a numpy function of each pixel: it runs blockwise and the fitted estimator pickles without
+    torch. ``fit`` and :meth:`transform` take a cube (L, H, W) and an optional (H, W) validity mask.
 
     Parameters
     ----------
@@ -282,7 +276,6 @@ class DDICA(VariantMixin, BaseEstimator):
         settings["hidden_units"] = tuple(int(h) for h in settings["hidden_units"])
         return settings
 
-    # ------------------------------------------------------------------ fit
     def fit(self, cube: np.ndarray, mask: Optional[np.ndarray] = None) -> "DDICA":
         """Train on (a sample of) the valid pixels of ``cube`` (L, H, W); fills abundances_ and endmembers_."""
         # every parameter is checked before the first fitted attribute is set
@@ -504,7 +497,6 @@ class DDICA(VariantMixin, BaseEstimator):
             raise ParameterError("tc_weight and variance_weight are both 0: nothing to train")
         return loss
 
-    # ------------------------------------------------------------ inference
     def _pixel_norm(self, Y: np.ndarray) -> np.ndarray:
         """Each spectrum divided by its Euclidean norm when ``preprocess == 'pixel_norm'`` (brightness removed)."""
         if self.settings_["preprocess"] == "pixel_norm":
@@ -616,26 +608,6 @@ class DDICA(VariantMixin, BaseEstimator):
         if valid.any():
             out[:, valid] = self.predict_abundances(cube[:, valid].astype(np.float64))
         return out
-
-    def export_numpy(self) -> dict:
-        """Everything inference needs, as numpy arrays (for a numpy-only or Dask forward)."""
-        check_is_fitted(self, ["unit_labels_", "endmembers_"], msg=NOT_FITTED)
-        return {
-            "mean": self.mean_.copy(),
-            "scale": self.scale_.copy(),
-            "weights": None if self.weights_ is None else [(W.copy(), b.copy()) for W, b in self.weights_],
-            "batch_norm": None
-            if self.batch_norm_ is None
-            else [tuple(a.copy() for a in st) for st in self.batch_norm_],
-            "unit_labels": self.unit_labels_.copy(),
-            "map_min": self.map_min_.copy(),
-            "map_max": self.map_max_.copy(),
-            "endmembers": self.endmembers_.copy(),
-            "pixel_norm": self.settings_["preprocess"] == "pixel_norm",
-            "final_abundances": self.settings_["final_abundances"],
-            "renormalise": self.settings_["renormalise"],
-            "abundance_convention": self.abundance_convention,
-        }
 
 
 def _standardise_over_batch(s, eps: float = 1e-6):

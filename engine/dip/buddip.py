@@ -83,24 +83,14 @@ PAPER_JASPER = dict(alpha1=1.0, alpha2=1.0, alpha3=1.0, n_iter=24000)
 class BUDDIP(common.ImagePrior):
     """Blind unmixing with two deep image priors trained end to end (Zhou & Rodrigues, ICASSP 2022).
 
-    An endmember prior EDIP (E >= 0) and an abundance prior ADIP (softmax over endmembers: A >= 0, summing
-    to one) are trained with Adam on ``alpha1 * L_EDIP + alpha2 * L_ADIP + alpha3 * L_BU``, where
-    ``L_EDIP = 1/2 |Y - f_E A~|^2``, ``L_ADIP = 1/2 |Y - E~ f_A|^2`` and ``L_BU = 1/2 |Y - f_E f_A|^2`` (means
-    over valid pixels and bands). The guidance ``E~`` comes from the extractor or ``init_endmembers``, ``A~``
-    from FCLS. ``variant`` chooses every setting (:data:`VARIANTS`): ``'paper'`` the paper (its synthetic
-    experiment; :data:`PAPER_JASPER` holds its Jasper Ridge weights), ``'authors_code'`` the authors' code
-    where it differs (without their ground-truth choice of the output), ``'default'`` this project's light
-    CPU setting (residual networks that start at the guidance, a moving average of the outputs, FCLS
-    abundances for the learned endmembers). Parameters left at None take the variant's value; the other
-    settings are overridden through ``settings``. No ground truth is used.
-
-    The default's guidance is refined (not in the paper; label-free): each extracted endmember becomes the
-    mean of its ``purify`` purest pixels, then ``expand`` expansion steps fit its near-pure pixels
-    (:mod:`engine.extraction.refinement`). An image over ``max_pixels`` (``'auto'``: from the device's
-    memory, capped by ``memory_mb`` on the CPU) is cut into overlapping tiles, one guidance for the whole
-    image; the endmembers are the tiles' pixel-weighted mean and the maps are blended with linear ramps.
-    Invalid pixels are left out of every loss and get NaN abundances. ``fit`` takes a cube (L, H, W), bands
-    first, and an optional (H, W) validity mask.
+    An endmember prior EDIP (E >= 0) and an abundance prior ADIP (softmax: A >= 0, summing to one) are trained
+    with Adam on ``alpha1 * L_EDIP + alpha2 * L_ADIP + alpha3 * L_BU``: the half mean squared errors of
+    ``Y ~ f_E A~``, ``Y ~ E~ f_A`` and ``Y ~ f_E f_A`` over valid pixels, with ``E~`` the extracted (or given)
+    guidance and ``A~`` its FCLS abundances. ``variant`` chooses every setting (:data:`VARIANTS`;
+    :data:`PAPER_JASPER` holds the paper's Jasper Ridge weights); a parameter left at None takes the variant's
+    value. An image over ``max_pixels`` is cut into overlapping tiles with one guidance, whose endmembers are
+    averaged and maps blended. Invalid pixels are left out of every loss and get NaN abundances. ``fit`` takes a
+    cube (L, H, W) and an optional (H, W) validity mask.
 
     Parameters
     ----------
@@ -302,7 +292,6 @@ class BUDDIP(common.ImagePrior):
         volume = _volume_term(s["min_volume"], Y, E_tilde, A_tilde, w)
         curve = []
         snap = int(s["snapshot_every"] or 0) if snapshots else 0
-        every = max(1, n_iter // 100)
         avg = _MovingAverage(s["ema"])
         t0 = time.perf_counter()
         for it in range(n_iter):
@@ -325,12 +314,7 @@ class BUDDIP(common.ImagePrior):
                 self.snapshots_.append(
                     (it + 1, time.perf_counter() - t0, avg.E.cpu().numpy() * prep.scale, avg.A.cpu().numpy().copy())
                 )
-            if (it + 1) % every == 0 or it + 1 == n_iter:
-                report(
-                    self.progress,
-                    lo + (hi - lo) * (it + 1) / max(n_iter, 1),
-                    f"BUDDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}",
-                )
+            common.report_iteration(self.progress, "BUDDIP", it, n_iter, lo, hi, curve[-1])
         if n_iter == 0:  # the guidance itself
             return E_t, A_full.astype(np.float32), curve
         if avg.decay == 0.0 or avg.E is None:  # the networks' output after the last update

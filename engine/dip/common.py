@@ -128,6 +128,16 @@ def masked_half_mse(Y, E, A, w):
     return 0.5 * (R.pow(2).sum(dim=0) * w).sum()
 
 
+def report_iteration(progress, method: str, it: int, n_iter: int, lo: float, hi: float, loss: float) -> None:
+    """Progress of iteration ``it`` (0-based) of ``n_iter``, mapped to [lo, hi]: about every 1 %, and the last."""
+    if (it + 1) % max(1, n_iter // 100) == 0 or it + 1 == n_iter:
+        report(
+            progress,
+            lo + (hi - lo) * (it + 1) / max(n_iter, 1),
+            f"{method}: iteration {it + 1}/{n_iter}, loss {loss:.3g}",
+        )
+
+
 class ImagePrior(VariantMixin, BaseEstimator):
     """The fit steps BUDDIP and UnDIP share: the size limit, the first guess, the tiles and the results."""
 

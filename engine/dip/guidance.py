@@ -19,10 +19,8 @@ EXTRACTORS = tuple(_EXTRACT)
 def extract_endmembers(
     Y: np.ndarray, n_endmembers: int, extractor: str = "sivm", random_state: Optional[int] = None, denoise: bool = False
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Endmembers (L, p) and the column indices of the chosen pixels, by SiVM, VCA or N-FINDR.
-
-    ``denoise=True`` (SiVM only): rank-p SVD denoising first, as in UnDIP and the BUDDIP code.
-    """
+    """Endmembers (L, p) and the column indices of the chosen pixels, by SiVM, VCA or N-FINDR; ``denoise``
+    (SiVM only): rank-p SVD denoising first, as in UnDIP and the BUDDIP code."""
     name = str(extractor).lower()
     if name not in EXTRACTORS:
         raise ParameterError(f"unknown endmember extractor {extractor!r}; choose one of {', '.join(EXTRACTORS)}")
@@ -51,11 +49,8 @@ def check_endmembers(E: np.ndarray, n_bands: int, n_endmembers: Optional[int] = 
 def refine_guidance(
     Y: np.ndarray, E: np.ndarray, purify: float, expand: int, threshold: float = 0.8
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Purify (mean of the ``purify`` fraction of purest pixels), then ``expand`` expansion steps.
-
-    Returns the refined endmembers (L, p) and their FCLS abundances (p, N). ``purify=0`` and
-    ``expand=0`` return ``E`` unchanged (the paper's guidance).
-    """
+    """Refined endmembers (L, p) and their FCLS abundances (p, N): mean of the ``purify`` fraction of purest
+    pixels, then ``expand`` expansion steps (both 0: ``E`` unchanged, the paper's guidance)."""
     A = fcls_abundances(Y, E)
     if purify and purify > 0:
         return endmembers_from_maps(Y, A, purify, expand, threshold)

@@ -1,7 +1,7 @@
 """Deep-image-prior networks: BUDDIP's residual EDIP and ADIP, the authors' U-Nets, UnDIP's skip-net.
 
-This module imports torch: the estimators import it inside ``fit``. Every network keeps any image size and
-any number of endmembers (stride-1 "same" convolutions; upsampling to the exact size of the skip branch).
+Imports torch (the estimators import it inside ``fit``). Every network takes any image size and number of
+endmembers.
 """
 
 from __future__ import annotations
@@ -29,11 +29,8 @@ def _zero_head(conv, c_in: int, c_out: int, **conv_kw):
 
 
 class EDIP(nn.Module):
-    """Endmember prior ``E = sigmoid(x + g(x))`` for ``x = logit(E~ / scale)`` of shape (L, p).
-
-    ``g`` is a 1-D conv net over the bands (endmembers as channels) with a concatenated skip and a
-    zero-initialised last layer, so the first output is the guidance.
-    """
+    """Endmember prior ``E = sigmoid(x + g(x))`` for ``x = logit(E~ / scale)`` (L, p); ``g``, a 1-D conv net over
+    the bands, has a zero-initialised last layer, so the first output is the guidance."""
 
     def __init__(self, n_endmembers: int, hidden: int = 64, n_layers: int = 3, kernel_size: int = 5):
         super().__init__()
@@ -48,10 +45,8 @@ class EDIP(nn.Module):
 
 
 class ADIP(nn.Module):
-    """Abundance prior ``A = softmax(x + g(x))`` over endmembers for log-abundances ``x`` (p, H, W).
-
-    ``g`` is a 2-D conv net on the centred abundances with a concatenated skip and a zero-initialised last layer.
-    """
+    """Abundance prior ``A = softmax(x + g(x))`` over endmembers for log-abundances ``x`` (p, H, W); ``g``, a 2-D
+    conv net, has a zero-initialised last layer."""
 
     def __init__(self, n_endmembers: int, hidden: int = 32, n_layers: int = 3):
         super().__init__()
@@ -71,10 +66,8 @@ def _block(c_in: int, c_out: int, stride: int = 1, conv=nn.Conv2d, bn=nn.BatchNo
 
 
 class SkipNet(nn.Module):
-    """Ulyanov-style encoder-decoder with skip connections; softmax over the ``c_out`` output channels.
-
-    Each level downsamples with stride 2 and upsamples (bilinear) back to the exact size of its skip branch.
-    """
+    """Ulyanov-style encoder-decoder with skip connections, softmax over the ``c_out`` output channels; each
+    level upsamples back to the exact size of its skip branch."""
 
     def __init__(self, c_in: int, c_out: int, channels: int = 32, skip_channels: int = 4, depth: int = 3):
         super().__init__()

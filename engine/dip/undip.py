@@ -9,7 +9,7 @@ from sklearn.base import clone
 
 from ..core.errors import InputError, ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive
-from ..core.progress import ProgressCallback, report
+from ..core.progress import ProgressCallback
 from ..core.torch_support import import_torch
 from ..core.variants import VariantChoices
 from ..io.memory import MEMORY_MB
@@ -42,15 +42,11 @@ VARIANTS = {
 class UnDIP(common.ImagePrior):
     """Abundances from a skip-net deep image prior with fixed endmembers (Rasti et al., TGRS 2021).
 
-    The endmembers are ``endmembers`` when given, else extracted (``extractor``, ``n_endmembers``). A skip-net
-    fed with fixed uniform noise outputs the abundance maps through a softmax over endmembers; it is trained
-    with Adam on ``1/2 |Y - E f(z)|^2`` (mean over valid pixels and bands) and the abundances are the moving
-    average of its outputs. No ground truth is used. ``variant='paper'`` takes Rasti et al.'s settings,
-    ``'default'`` (formerly ``'light'``) a lighter network for a CPU (:data:`VARIANTS`); both pad by
-    replication (theirs: reflection). Parameters left at None take the variant's value; the other settings are
-    overridden through ``settings``. Large images are fitted in tiles as by
-    :class:`~deepunmix.engine.dip.buddip.BUDDIP`. ``fit`` takes a cube (L, H, W), bands first, and an optional
-    (H, W) validity mask.
+    The endmembers are ``endmembers`` when given, else extracted. A skip-net fed with fixed uniform noise
+    outputs the abundance maps through a softmax; it is trained with Adam on ``1/2 |Y - E f(z)|^2`` over valid
+    pixels and the abundances are the moving average of its outputs. ``variant`` chooses every setting
+    (:data:`VARIANTS`; both pad by replication, Rasti et al. by reflection); a parameter left at None takes the
+    variant's value. Large images are fitted in tiles as by :class:`~deepunmix.engine.dip.buddip.BUDDIP`.
 
     Parameters
     ----------
@@ -135,7 +131,7 @@ class UnDIP(common.ImagePrior):
         """Estimate abundances of ``cube`` (bands, rows, cols); ``mask`` (rows, cols) True = valid."""
         if self.endmembers is None and self.n_endmembers is None:
             raise ParameterError("UnDIP needs either endmembers or n_endmembers")
-        p = int(self.n_endmembers) if self.endmembers is None else np.asarray(self.endmembers).shape[-1]
+        p = self._n_materials()
         prep, device, E, _, overlap = self._start(cube, mask, p, self.resolved_settings(), "UnDIP: endmembers")
         _, A = self._fit_tiles(prep, p, overlap, lambda sub, win, lo, hi: (None, *self._train(sub, E, device, lo, hi)))
         self.endmembers_ = E
@@ -198,7 +194,6 @@ class UnDIP(common.ImagePrior):
             z = (0.1 * torch.rand(s["input_depth"], H, W)).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=s["learning_rate"])
         curve = []
-        every = max(1, n_iter // 100)
         A_avg = None
         for it in range(n_iter):
             opt.zero_grad(set_to_none=True)
@@ -209,12 +204,7 @@ class UnDIP(common.ImagePrior):
             curve.append(float(loss.detach()))
             with torch.no_grad():
                 A_avg = A.detach().clone() if A_avg is None else A_avg.mul_(decay).add_(A.detach(), alpha=1.0 - decay)
-            if (it + 1) % every == 0 or it + 1 == n_iter:
-                report(
-                    self.progress,
-                    lo + (hi - lo) * (it + 1) / max(n_iter, 1),
-                    f"UnDIP: iteration {it + 1}/{n_iter}, loss {curve[-1]:.3g}",
-                )
+            common.report_iteration(self.progress, "UnDIP", it, n_iter, lo, hi, curve[-1])
         if A_avg is None:  # n_iter == 0: the untrained network's output
             with torch.no_grad():
                 A_avg = net(z).reshape(p, -1)

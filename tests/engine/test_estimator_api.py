@@ -70,7 +70,6 @@ def _samples(n=50, d=3, seed=0):
 UNFITTED_CALLS = [
     ("DDICA.transform", lambda: engine.DDICA(2).transform(_cube())),
     ("DDICA.predict_abundances", lambda: engine.DDICA(2).predict_abundances(_cube().reshape(4, -1))),
-    ("DDICA.export_numpy", lambda: engine.DDICA(2).export_numpy()),
     ("DeepICA.transform", lambda: engine.DeepICA(2).transform(_samples())),
     ("FastICA.transform", lambda: FastICA(2).transform(_samples())),
     ("InfomaxICA.transform", lambda: InfomaxICA(2).transform(_samples())),

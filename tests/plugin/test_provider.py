@@ -117,3 +117,13 @@ def test_each_installed_copy_writes_its_help_pages_in_its_own_folder(deepunmix, 
     monkeypatch.setattr(help_page, "PLUGIN_DIR", "/another/profile/python/plugins/deepunmix")
     second = help_page.help_folder()
     assert first != second and {Path(first).parent, Path(second).parent} == {tmp_path}
+
+
+def test_provider_models_and_algorithms_show_the_plugin_icon(deepunmix):
+    from deepunmix.algorithms.provider_icon import ICON_PATH
+
+    provider = QgsApplication.processingRegistry().providerById("deepunmix")
+    items = [provider, *provider.algorithms()]
+    assert len(items) > 2 and any(type(a).__name__ == "ShippedModel" for a in items)
+    for item in items:
+        assert item.svgIconPath() == ICON_PATH and not item.icon().isNull()

@@ -72,7 +72,6 @@ def test_transform_pickle_and_mask(fitted):
     mask[0, :5] = False
     out = clone.transform(cube, mask)
     assert np.isnan(out[:, 0, :5]).all() and np.isfinite(out[:, mask]).all()
-    assert set(model.export_numpy()) >= {"weights", "mean", "scale", "unit_labels"}
 
 
 def test_fit_with_mask_and_overclassification():
@@ -114,7 +113,6 @@ def test_pixel_norm_is_brightness_invariant():
     plain = DDICA(3, random_state=0, final_abundances="network", **FAST).fit(cube)
     assert not np.allclose(plain.predict_abundances(Y * gain), plain.predict_abundances(Y), atol=1e-3)
     assert np.all(model.abundances_.reshape(3, -1).std(1) > 0.1)
-    assert model.export_numpy()["pixel_norm"] is True
 
 
 def test_default_abundances_are_fcls_of_purest_pixel_endmembers_of_the_maps():
