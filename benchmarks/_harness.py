@@ -127,7 +127,7 @@ def jasper():
 
 def usgs():
     """The USGS 1995 library (the BUDDIP paper's synthetic scenes draw from it)."""
-    from deepunmix.engine.io.synthetic import usgs_library
+    from synthetic import usgs_library
 
     return usgs_library(shared_data() / "usgs" / "USGS_1995_Library.mat")[0]
 
@@ -145,7 +145,7 @@ def gtiff_profile(dtype: str, count: int, height: int, width: int, nodata, tiled
 
 def patch_scene(lib, size: int, snr: float, seed: int):
     """The paper's synthetic scene (six library endmembers, 100 patches): (cube, p, (E, A))."""
-    from deepunmix.engine.io.synthetic import make_patch_scene
+    from synthetic import make_patch_scene
 
     sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
     return sc.cube, 6, (sc.endmembers, sc.abundances)

@@ -127,7 +127,10 @@ BENCHMARKS: Tuple[Benchmark, ...] = (
 )
 
 # benchmarks/*.py (not _*.py) that are not studies, and cases no run_all.py run can make, and why
-HELPERS: Dict[str, str] = {"run_all.py": "the runner itself"}
+HELPERS: Dict[str, str] = {
+    "run_all.py": "the runner itself",
+    "synthetic.py": "the synthetic scenes (USGS library spectra) of the studies, the tests and the demo",
+}
 NOT_RUN: Dict[str, str] = {
     "gpu:session": "needs a lent GPU (CUDA): it writes gpu_session.json and its log to --out, saved as "
     "results/gpu_session_h100_run*.json; gpu.py --case tables renders them",

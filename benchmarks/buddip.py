@@ -35,7 +35,7 @@ SYNTHETIC_CASES = synthetic_jobs(
 
 
 def run_scene(lib, size, snr, seed, args):
-    from deepunmix.engine.io.synthetic import make_patch_scene
+    from synthetic import make_patch_scene
 
     sc = make_patch_scene(size=size, n_endmembers=6, snr_db=snr, library=lib, random_state=seed)
     bkw = {} if args.n_iter is None else {"n_iter": args.n_iter}
@@ -868,7 +868,7 @@ def schedules_job(task):
 
     lib = None
     if scene.startswith("syn"):
-        from deepunmix.engine.io.synthetic import usgs_library
+        from synthetic import usgs_library
 
         lib, _, _ = usgs_library(h.shared_data() / "usgs" / "USGS_1995_Library.mat")
     cube, p, scored = gain_scene(scene, seed, size, lib)
@@ -1076,8 +1076,9 @@ def ablation_main():
     if h.absent("samson/samson_1.mat", "usgs/USGS_1995_Library.mat"):
         return
     one_thread()
+    from synthetic import make_patch_scene
+
     from deepunmix.engine.io.matfile import samson, samson_rasti
-    from deepunmix.engine.io.synthetic import make_patch_scene
 
     info = machine()
     lib = h.usgs()

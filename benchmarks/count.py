@@ -29,6 +29,7 @@ import numpy as np
 from _harness import Case, main, shared_data
 from _machine import canonical, load_average, machine, one_thread
 from _tables import table, write
+from synthetic import make_mixed_scene, make_patch_scene, usgs_library
 
 from deepunmix.engine.count.estimate import EndmemberCountEstimator, estimate_noise, hfc_vd, hysime
 from deepunmix.engine.count.reconstruction import (
@@ -40,7 +41,6 @@ from deepunmix.engine.count.reconstruction import (
     noise_rms,
     reconstruction_curve,
 )
-from deepunmix.engine.io.synthetic import make_mixed_scene, make_patch_scene, usgs_library
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,8 +103,7 @@ def with_variability(scene, amount: float, snr_db: float, seed: int):
     endmember (extended linear mixing model, spatially smooth, 1 +- amount) and a per-pixel spectral
     tilt (each endmember times 1 + b * (a smooth random shape), |b| <= amount / 2), then noise."""
     from scipy.ndimage import gaussian_filter
-
-    from deepunmix.engine.io.synthetic import add_noise
+    from synthetic import add_noise
 
     rng = np.random.default_rng(1000 + seed)
     E, A = scene.endmembers, scene.abundances

@@ -480,7 +480,7 @@ def scene_data(name: str, seed: int):
     if name == "jasper":
         data = load_jasper()
         return None if data is None else (data[0], 4, [("end4", data[1].reshape(4, -1))])
-    from deepunmix.engine.io.synthetic import make_patch_scene
+    from synthetic import make_patch_scene
 
     sc = make_patch_scene(size=60, n_endmembers=4, snr_db=30, random_state=seed)
     return sc.cube, 4, [("truth", sc.abundances.reshape(4, -1))]
@@ -1398,8 +1398,9 @@ def samson_ablation_runs(settings: dict, seeds, data, rasti) -> tuple:
 
 def run_synthetic(settings: dict, seeds) -> tuple:
     """Mean RMSE per seed on the demo-like scene -> (plain, FCLS-refined)."""
+    from synthetic import make_patch_scene
+
     from deepunmix.engine.ddica import DDICA
-    from deepunmix.engine.io.synthetic import make_patch_scene
     from deepunmix.engine.reporting.metrics import score_unmixing
 
     plain, refined = [], []
@@ -1826,7 +1827,7 @@ def scene(name: str, seed: int):
     """(cube, p, {scored name: (E, A)})."""
     if name != "synthetic":
         return h.gain_scene(name, seed, 0, None)
-    from deepunmix.engine.io.synthetic import make_patch_scene, usgs_library
+    from synthetic import make_patch_scene, usgs_library
 
     lib, _, _ = usgs_library(h.shared_data() / "usgs" / "USGS_1995_Library.mat")
     sc = make_patch_scene(library=lib, random_state=seed, **SYNTHETIC)

@@ -24,13 +24,13 @@ from _harness import Case, main, shared_data
 from _machine import load_average, machine, one_thread
 from _tables import RESULTS, results_name, table, write
 from scipy.optimize import nnls
+from synthetic import procedural_library
 from threadpoolctl import threadpool_limits
 
 from deepunmix.engine.abundances.fcls import fcls
 from deepunmix.engine.extraction.nfindr import NFINDR
 from deepunmix.engine.extraction.sivm import SiVM
 from deepunmix.engine.extraction.vca import VCA
-from deepunmix.engine.io.synthetic import procedural_library
 from deepunmix.engine.reporting.fit_quality import SCALE_MISMATCH, VARIABILITY_FACTOR, brightness, noise_level
 
 # ---- case speed (was fcls_speed.py) ----
@@ -201,7 +201,7 @@ def speed_main() -> None:
     enumeration of supports (sum-to-one LS on every subset of endmembers; keep the
     feasible solution of lowest objective).
 
-    Data: procedural spectra (engine.io.synthetic.procedural_library, 224 bands),
+    Data: procedural spectra (benchmarks/synthetic.py procedural_library, 224 bands),
     Dirichlet(0.5) abundances, white noise at 30 dB, so many pixels have active
     non-negativity bounds.
     """
@@ -395,8 +395,7 @@ def make_scene(path: Path, size: int, n_bands: int, p: int, seed: int, rows_per_
     """Write the uint16 scene in row blocks; return its endmembers (reflectance) and facts."""
     import rasterio
     from rasterio.windows import Window
-
-    from deepunmix.engine.io.synthetic import procedural_library
+    from synthetic import procedural_library
 
     E, wl, _ = procedural_library(n_bands=n_bands, n_spectra=p, random_state=seed)
     sigma = float(np.sqrt(np.mean(E**2)) * 10 ** (-SNR_DB / 20))
@@ -718,7 +717,7 @@ def large_scene_main() -> None:
         "runs": [],
     }
     if args.scene_path:
-        from deepunmix.engine.io.synthetic import procedural_library
+        from synthetic import procedural_library
 
         scene = Path(args.scene_path).resolve()
         E_true = procedural_library(n_bands=args.bands, n_spectra=args.n_endmembers, random_state=args.seed)[0]

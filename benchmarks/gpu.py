@@ -278,8 +278,7 @@ def section_ddica_paper(out: dict, save, deadline: float) -> None:
 
 def section_buddip_gain(out: dict, save, deadline: float) -> None:
     import torch
-
-    from deepunmix.engine.io.synthetic import usgs_library
+    from synthetic import usgs_library
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     scenes = _scenes()
@@ -322,10 +321,10 @@ def section_buddip_gain(out: dict, save, deadline: float) -> None:
 
 def section_buddip_large(out: dict, save, deadline: float) -> None:
     import torch
+    from synthetic import make_patch_scene
 
     from deepunmix.engine.dip import tiling
     from deepunmix.engine.dip.buddip import BUDDIP
-    from deepunmix.engine.io.synthetic import make_patch_scene
 
     if not torch.cuda.is_available():
         return

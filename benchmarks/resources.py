@@ -36,8 +36,7 @@ def make_raster(path: Path, height: int, width: int, tiled: bool = True) -> np.n
     """Write the test raster in row chunks (bounded memory); return the endmembers."""
     import rasterio
     from rasterio.windows import Window
-
-    from deepunmix.engine.io.synthetic import procedural_library
+    from synthetic import procedural_library
 
     E, wl, _ = procedural_library(
         n_bands=BLOCKWISE_MEMORY_N_BANDS, n_spectra=BLOCKWISE_MEMORY_N_END, random_state=BLOCKWISE_MEMORY_SEED
@@ -215,7 +214,7 @@ def make_estimator(name: str, E0: np.ndarray):
 
 def tile(n_bands: int, side: int) -> np.ndarray:
     """(L, side * side) float32 pixels of smooth mixtures of N_END procedural spectra, 0.5 % noise."""
-    from deepunmix.engine.io.synthetic import procedural_library
+    from synthetic import procedural_library
 
     E, _, _ = procedural_library(n_bands=n_bands, n_spectra=DIP_TILE_MEMORY_N_END, random_state=DIP_TILE_MEMORY_SEED)
     yy, xx = np.mgrid[0:side, 0:side] / side

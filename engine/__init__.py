@@ -34,7 +34,6 @@ _LAZY = {
     "read_endmembers_csv": ".io.endmember_csv",
     "write_endmembers_csv": ".io.endmember_csv",
     "load_mat_dataset": ".io.matfile",
-    "make_patch_scene": ".io.synthetic",
     "score_unmixing": ".reporting.metrics",
     "apply_blockwise": ".io.blockwise",
     "apply_distributed": ".io.distributed",

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 from deepunmix.engine.io.raster import read_raster, write_abundances, write_cube
-from deepunmix.engine.io.synthetic import make_patch_scene
 from deepunmix.engine.reporting.metrics import score_unmixing
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))  # benchmarks/synthetic.py: the scenes of the benchmarks and tests
+from synthetic import make_patch_scene  # noqa: E402
 
 QGIS_PROCESS = REPO / "scripts" / "qgis_process"
 

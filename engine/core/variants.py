@@ -27,10 +27,6 @@ class VariantMixin:
     VARIANTS: dict = {}
     ALIASES: dict = {}  # old variant name -> its name in VARIANTS
 
-    def _keep(self, arguments: dict) -> None:
-        """Store the ``__init__`` arguments (its ``locals()``) unchanged, as scikit-learn expects."""
-        vars(self).update((name, value) for name, value in arguments.items() if name != "self")
-
     @classmethod
     def build(cls, *args, **kwargs):
         """An estimator from keyword arguments that may name any setting: those that are not ``__init__``

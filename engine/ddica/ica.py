@@ -10,7 +10,7 @@ from scipy.special import ndtri
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..core.base import NOT_FITTED, cube_to_pixels, pixels_to_maps
+from ..core.base import NOT_FITTED, cube_to_pixels, keep_params, pixels_to_maps
 from ..core.errors import ParameterError
 from ..core.params import SEED, Choices, Integral, Interval, Real, non_negative, positive
 from ..core.progress import report
@@ -159,7 +159,7 @@ class DeepICA(VariantMixin, BaseEstimator):
         progress=None,
         settings: Optional[dict] = None,
     ):
-        self._keep(locals())
+        keep_params(self, locals())
 
     def _finish_settings(self, cfg: dict) -> dict:
         if cfg["kernel_width"] == "silverman":

@@ -12,7 +12,15 @@ from sklearn.utils.validation import check_is_fitted
 from ..abundances.convention import CONVENTIONS, peak_normalise, peak_normalised_abundances
 from ..abundances.fcls import fcls
 from ..abundances.safeguard import check_solution, restart_agreement
-from ..core.base import NOT_FITTED, check_cube, check_n_endmembers, cube_to_pixels, pixels_to_maps, valid_mask
+from ..core.base import (
+    NOT_FITTED,
+    check_cube,
+    check_n_endmembers,
+    cube_to_pixels,
+    keep_params,
+    pixels_to_maps,
+    valid_mask,
+)
 from ..core.errors import ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive
 from ..core.progress import report, sub_progress
@@ -270,7 +278,7 @@ class DDICA(VariantMixin, BaseEstimator):
         progress=None,
         settings: Optional[dict] = None,
     ):
-        self._keep(locals())
+        keep_params(self, locals())
 
     def _finish_settings(self, settings: dict) -> dict:
         settings["hidden_units"] = tuple(int(h) for h in settings["hidden_units"])

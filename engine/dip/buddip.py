@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 from sklearn.base import clone
 
-from ..core.base import pixels_to_maps
+from ..core.base import keep_params, pixels_to_maps
 from ..core.errors import ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive
 from ..core.progress import ProgressCallback, report
@@ -202,7 +202,7 @@ class BUDDIP(common.ImagePrior):
         progress: ProgressCallback = None,
         settings: Optional[dict] = None,
     ):
-        self._keep(locals())
+        keep_params(self, locals())
 
     def _finish_settings(self, s: dict) -> dict:
         s["n_iter"], s["expand"] = int(s["n_iter"]), int(s["expand"] or 0)

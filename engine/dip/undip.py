@@ -7,6 +7,7 @@ from typing import Optional
 import numpy as np
 from sklearn.base import clone
 
+from ..core.base import keep_params
 from ..core.errors import InputError, ParameterError
 from ..core.params import N_ENDMEMBERS, SEED, Choices, Integral, Interval, Real, non_negative, positive
 from ..core.progress import ProgressCallback
@@ -117,7 +118,7 @@ class UnDIP(common.ImagePrior):
         memory_mb: Optional[float] = None,
         settings: Optional[dict] = None,
     ):
-        self._keep(locals())
+        keep_params(self, locals())
 
     def _finish_settings(self, s: dict) -> dict:
         if s["input_depth"] is None:

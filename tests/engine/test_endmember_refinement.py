@@ -1,10 +1,10 @@
 """Expansion steps: a step that overshoots to zero zeroes a run of bands unless ``floor`` holds it back."""
 
 import numpy as np
+from synthetic import procedural_library
 
 from deepunmix.engine.abundances.safeguard import zero_runs
 from deepunmix.engine.extraction.refinement import expand_endmembers, purify_endmembers
-from deepunmix.engine.io.synthetic import procedural_library
 
 
 def test_clipped_expansion_zeroes_a_run_of_bands_and_the_floor_does_not():

@@ -232,9 +232,10 @@ class _CancelAfter:
 
 
 def test_endmember_count_reports_progress_and_stops_on_cancel():
+    from synthetic import make_mixed_scene
+
     from deepunmix.engine.core.progress import Cancelled
     from deepunmix.engine.count.estimate import EndmemberCountEstimator
-    from deepunmix.engine.io.synthetic import make_mixed_scene
 
     s = make_mixed_scene(size=20, n_endmembers=4, random_state=0)
     stop = _CancelAfter(4)

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 from rasterio.transform import from_origin
+from synthetic import make_mixed_scene, procedural_library
 
 from deepunmix.engine.core.errors import InputError
 from deepunmix.engine.io.endmember_csv import read_endmembers_csv, write_endmembers_csv
 from deepunmix.engine.io.raster import write_cube
 from deepunmix.engine.io.scaling import units_comment, units_from_comment
-from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 from deepunmix.engine.reporting.pixel_spectrum import explain_pixel, pixel_at, read_pixel, unmix_pixel
 
 

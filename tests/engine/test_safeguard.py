@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from synthetic import make_mixed_scene
 
 from deepunmix.engine.abundances.fcls import fcls
 from deepunmix.engine.abundances.safeguard import (
@@ -12,7 +13,6 @@ from deepunmix.engine.abundances.safeguard import (
     restart_agreement,
     zero_runs,
 )
-from deepunmix.engine.io.synthetic import make_mixed_scene
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import hashlib, sys
 import numpy as np
 from deepunmix.engine.ddica.unmixing import DDICA
 from deepunmix.engine.dip.undip import UnDIP
-from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
+from synthetic import make_mixed_scene, procedural_library
 import torch
 lib, wl, names = procedural_library(n_bands=12, n_spectra=4, random_state=0)
 s = make_mixed_scene(size=16, n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=0)

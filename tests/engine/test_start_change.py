@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
+from synthetic import make_patch_scene
 
-from deepunmix.engine.io.synthetic import make_patch_scene
 from deepunmix.engine.reporting.change_from_start import change_from_start, change_note
 
 

@@ -23,8 +23,7 @@ _spec.loader.exec_module(desktop)
 
 def _write_mat(folder: Path):
     from scipy.io import savemat
-
-    from deepunmix.engine.io.synthetic import make_patch_scene, procedural_library
+    from synthetic import make_patch_scene, procedural_library
 
     lib, wl, _ = procedural_library(n_bands=30, n_spectra=4, random_state=0)
     # patches: a map drawn flipped or shifted against the cube would show at a glance

@@ -60,9 +60,9 @@ def _missing_tools() -> list:
 def _write_scene(folder: Path) -> str:
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
+    from synthetic import make_mixed_scene, procedural_library
 
     from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
     s = make_mixed_scene(size=24, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=None, random_state=0)

@@ -25,11 +25,11 @@ PIXEL = (10, 14)  # row, col of the clicked pixel
 def _write_scene(folder: Path):
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
+    from synthetic import make_mixed_scene, procedural_library
 
     from deepunmix.engine.io.endmember_csv import write_endmembers_csv
     from deepunmix.engine.io.raster import write_cube
     from deepunmix.engine.io.scaling import units_comment
-    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=30, n_spectra=3, random_state=0)
     s = make_mixed_scene(

@@ -31,10 +31,10 @@ def _write_scene(folder: Path):
     true endmembers as a CSV (UnDIP's fixed endmembers, the same for both routes)."""
     from rasterio.crs import CRS
     from rasterio.transform import from_origin
+    from synthetic import procedural_library
 
     from deepunmix.engine.io.endmember_csv import write_endmembers_csv
     from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.io.synthetic import procedural_library
 
     E, wl, _ = procedural_library(n_bands=BANDS, n_spectra=3, random_state=0)
     yy, xx = np.mgrid[0:SIZE, 0:SIZE] / SIZE

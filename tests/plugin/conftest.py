@@ -46,9 +46,10 @@ def deepunmix(qgis_app, qgis_processing):
 @pytest.fixture
 def scene(tmp_path):
     """A tiny georeferenced synthetic scene: cube GeoTIFF, truth abundances and endmember CSV."""
+    from synthetic import make_mixed_scene, procedural_library
+
     from deepunmix.engine.io.endmember_csv import write_endmembers_csv
     from deepunmix.engine.io.raster import write_abundances, write_cube
-    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
     s = make_mixed_scene(size=12, n_endmembers=3, library=lib, wavelengths=wl, names=names, snr_db=None, random_state=0)

@@ -22,8 +22,9 @@ def shipped_model():
 
 
 def scene(folder: Path) -> str:
+    from synthetic import make_mixed_scene, procedural_library
+
     from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=30, n_spectra=6, random_state=0)
     s = make_mixed_scene(

@@ -76,8 +76,9 @@ def test_deep_algorithm_cancel(run_alg, scene):
 
 
 def test_estimate_n_endmembers_output(run_alg, tmp_path):
+    from synthetic import make_mixed_scene
+
     from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.io.synthetic import make_mixed_scene
 
     s = make_mixed_scene(size=40, n_endmembers=4, snr_db=40, random_state=1)
     write_cube(str(tmp_path / "s.tif"), s.cube)

@@ -136,9 +136,10 @@ def test_import_mat_zhu_format(run_alg, tmp_path):
 def test_bad_bands_and_integer_scaling_round_trip(run_alg, tmp_path):
     """uint16 reflectance x 10000 with dropped bands: the CSV keeps original bands and says its units; FCLS
     selects the same bands and scale from it and recovers the truth."""
+    from synthetic import make_mixed_scene, procedural_library
+
     from deepunmix.engine.io.endmember_csv import read_endmembers_csv
     from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=24, n_spectra=6, random_state=2)
     s = make_mixed_scene(size=10, n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=3)

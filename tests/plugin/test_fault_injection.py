@@ -669,9 +669,10 @@ def test_fault(case, files, run_alg):
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
     """A 64-band 300 x 300 float32 raster (22 MB): over a 64 MB budget, so it is sampled and streamed."""
+    from synthetic import make_mixed_scene, procedural_library
+
     from deepunmix.engine.io.endmember_csv import write_endmembers_csv
     from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 
     folder = tmp_path_factory.mktemp("big")
     lib, wl, names = procedural_library(n_bands=64, n_spectra=6, random_state=0)
@@ -981,9 +982,10 @@ FULL_DISK = [  # (id, algorithm, parameters(scene, output folder)); the blind me
 @pytest.fixture
 def scene64(tmp_path):
     """A 64 x 64 x 20 scene: its abundance maps (about 48 kB) are far larger than its endmember CSV (1 kB)."""
+    from synthetic import make_mixed_scene, procedural_library
+
     from deepunmix.engine.io.endmember_csv import write_endmembers_csv
     from deepunmix.engine.io.raster import write_abundances, write_cube
-    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
     s = make_mixed_scene(size=64, n_endmembers=3, library=lib, wavelengths=wl, names=names, random_state=0)

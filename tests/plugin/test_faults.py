@@ -94,9 +94,10 @@ def test_cuda_requested_without_cuda(run_alg, scene):
 
 def test_large_raster_is_sampled_and_streamed_within_budget(run_alg, tmp_path):
     """A raster over the memory budget: extraction fits on a sample, FCLS streams; truth is recovered."""
+    from synthetic import make_mixed_scene, procedural_library
+
     from deepunmix.engine.io.endmember_csv import read_endmembers_csv
     from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
     from deepunmix.engine.reporting.metrics import score_unmixing
 
     lib, wl, names = procedural_library(n_bands=64, n_spectra=6, random_state=0)

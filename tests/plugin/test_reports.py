@@ -59,9 +59,10 @@ def test_report_shows_layer_name_enum_label_and_run_time(deepunmix, scene, tmp_p
 
 
 def test_poor_fit_is_warned(deepunmix, tmp_path):
+    from synthetic import make_mixed_scene, procedural_library
+
     from deepunmix.engine.io.endmember_csv import write_endmembers_csv
     from deepunmix.engine.io.raster import write_cube
-    from deepunmix.engine.io.synthetic import make_mixed_scene, procedural_library
 
     lib, wl, names = procedural_library(n_bands=20, n_spectra=6, random_state=0)
     s = make_mixed_scene(size=30, n_endmembers=4, library=lib, wavelengths=wl, names=names, snr_db=50, random_state=0)

@@ -1,9 +1,9 @@
 """DDICA keeps reporting after training (restart errors, final FCLS): no silent stretch at 90 %."""
 
 import numpy as np
+from synthetic import make_mixed_scene
 
 from deepunmix.engine.ddica import DDICA
-from deepunmix.engine.io.synthetic import make_mixed_scene
 
 
 def test_progress_is_reported_between_training_and_done():

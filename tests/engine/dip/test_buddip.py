@@ -5,11 +5,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from synthetic import make_patch_scene, procedural_library  # noqa: E402
+
 from deepunmix.engine.abundances.fcls import fcls  # noqa: E402
 from deepunmix.engine.core.progress import Cancelled  # noqa: E402
 from deepunmix.engine.dip.buddip import BUDDIP  # noqa: E402
 from deepunmix.engine.extraction.sivm import sivm  # noqa: E402
-from deepunmix.engine.io.synthetic import make_patch_scene, procedural_library  # noqa: E402
 from deepunmix.engine.reporting.metrics import score_unmixing  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

@@ -1,10 +1,10 @@
 """Guidance refinement: purification and expansion of extracted endmembers."""
 
 import numpy as np
+from synthetic import procedural_library
 
 from deepunmix.engine.dip.guidance import refine_guidance
 from deepunmix.engine.extraction.refinement import expand_endmembers, fcls_abundances, purify_endmembers
-from deepunmix.engine.io.synthetic import procedural_library
 from deepunmix.engine.reporting.metrics import sad
 
 

@@ -5,9 +5,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from synthetic import procedural_library  # noqa: E402
+
 from deepunmix.engine.core.progress import Cancelled  # noqa: E402
 from deepunmix.engine.dip.undip import UnDIP  # noqa: E402
-from deepunmix.engine.io.synthetic import procedural_library  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from synthetic import make_mixed_scene, make_patch_scene, procedural_library, usgs_library
 
 from deepunmix.engine.io.matfile import default_data_dir
-from deepunmix.engine.io.synthetic import make_mixed_scene, make_patch_scene, procedural_library, usgs_library
 from deepunmix.engine.reporting.metrics import sad_matrix
 
 DATA = default_data_dir()
