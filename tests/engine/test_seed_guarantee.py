@@ -37,7 +37,11 @@ print(torch.get_num_threads(), a, b)
 
 
 def _run(seed, threads):
-    env = {**os.environ, "DEEPUNMIX_TORCH_THREADS": str(threads), "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "DEEPUNMIX_TORCH_THREADS": str(threads),
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "benchmarks")]),
+    }
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(seed)], env=env, capture_output=True, text=True, check=True, cwd=REPO
     )
