@@ -85,10 +85,10 @@ class EstimatorAlgorithm(DeepUnmixAlgorithm):
 
     def add_options(self) -> None:
         """Declare ``CHOICES`` and ``OPTIONS``: a number's default is the estimator's (empty: the variant's)."""
-        for choice in self.CHOICES:
-            parameter = enum_parameter(self, self.ESTIMATOR, choice, init_defaults(self.ESTIMATOR).get(choice.kwarg))
-            (self.add_advanced if choice.advanced else self.addParameter)(parameter)
         defaults, variants = init_defaults(self.ESTIMATOR), variant_table(self.ESTIMATOR)
+        for choice in self.CHOICES:
+            parameter = enum_parameter(self, self.ESTIMATOR, choice, defaults.get(choice.kwarg))
+            (self.add_advanced if choice.advanced else self.addParameter)(parameter)
         for option in self.OPTIONS:
             default = defaults.get(option.kwarg)
             in_variants = any(option.kwarg in settings for settings in variants.values())

@@ -106,16 +106,20 @@ def non_negative(kind=Real) -> Interval:
     return Interval(kind, 0, None, closed="left")
 
 
+def check_value(cls, name: str, value) -> None:
+    """Check one value against ``cls._parameter_constraints[name]`` (if declared); ParameterError if it fails."""
+    allowed = getattr(cls, "_parameter_constraints", {}).get(name)
+    if allowed is None or any(_satisfies(value, c) for c in allowed):
+        return
+    described = [_describe(c) for c in allowed]
+    must = described[0] if len(described) == 1 else f"{', '.join(described[:-1])} or {described[-1]}"
+    raise ParameterError(f"The {name!r} parameter of {cls.__name__} must be {must}. Got {value!r} instead.")
+
+
 def validate_params(estimator) -> None:
     """Check ``estimator``'s parameters against ``_parameter_constraints``; ParameterError names the first bad one."""
-    cls = type(estimator)
     for name, value in estimator.get_params(deep=False).items():
-        allowed = getattr(cls, "_parameter_constraints", {}).get(name)
-        if allowed is None or any(_satisfies(value, c) for c in allowed):
-            continue
-        described = [_describe(c) for c in allowed]
-        must = described[0] if len(described) == 1 else f"{', '.join(described[:-1])} or {described[-1]}"
-        raise ParameterError(f"The {name!r} parameter of {cls.__name__} must be {must}. Got {value!r} instead.")
+        check_value(type(estimator), name, value)
 
 
 def _constraints(cls, name: str) -> list:

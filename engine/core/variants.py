@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .errors import ParameterError
-from .params import Choices, _describe, _satisfies, validate_params
+from .params import Choices, check_value, validate_params
 
 
 class VariantChoices(Choices):
@@ -58,12 +58,7 @@ class VariantMixin:
         if named:
             raise ParameterError(f"{named} are {type(self).__name__} parameters: pass them as such, not in settings")
         for name, value in extra.items():
-            allowed = type(self)._parameter_constraints.get(name)
-            if allowed is not None and not any(_satisfies(value, c) for c in allowed):
-                must = " or ".join(_describe(c) for c in allowed)
-                raise ParameterError(
-                    f"The {name!r} parameter of {type(self).__name__} must be {must}. Got {value!r} instead."
-                )
+            check_value(type(self), name, value)
         out.update(extra)
         out.update({key: value for key, value in params.items() if key in out and value is not None})
         return self._finish_settings(out)
